@@ -1,0 +1,116 @@
+"""Settings: the one place that reads the environment (design.md §1.1)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PipecatSettings(BaseSettings):
+    """What talking to Pipecat Cloud needs; enough for `python -m bot lookup`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    pipecat_api_key: SecretStr
+    pipecat_api_url: str = "https://api.pipecat.daily.co/v1"
+    pipecat_default_agent: str | None = None
+
+    @field_validator("pipecat_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("pipecat_api_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class Settings(PipecatSettings):
+    """Everything the app needs to run."""
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///pipecat-ops.db"
+    port: int = Field(default=3000, ge=1, le=65535)
+    poll_interval_seconds: float = Field(default=60, ge=1)
+    alert_statuses: str = "HTTP_ERROR"
+    incident_window_minutes: float = Field(default=30, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def alert_status_set(self) -> frozenset[str]:
+        return parse_statuses(self.alert_statuses)
+
+    def check_mode(self) -> None:
+        """HTTP mode cannot verify requests without a signing secret."""
+        if not self.socket_mode and self.slack_signing_secret is None:
+            raise SettingsError("SLACK_SIGNING_SECRET", "is required in HTTP mode (no SLACK_APP_TOKEN set)")
+
+
+def parse_statuses(raw: str) -> frozenset[str]:
+    return frozenset(part.strip().upper() for part in raw.replace(",", " ").split() if part.strip())
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable} {problem}")
+        self.variable = variable
+
+
+def describe_validation_error(error: ValidationError) -> SettingsError:
+    """Turn pydantic's report into one line naming the first bad variable."""
+    first = error.errors()[0]
+    variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    if first["type"] == "missing":
+        return SettingsError(variable, "is required but not set")
+    return SettingsError(variable, f"is invalid: {first['msg']}")
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as error:
+        raise describe_validation_error(error) from None
+    settings.check_mode()
+    return settings
+
+
+def load_pipecat_settings() -> PipecatSettings:
+    try:
+        return PipecatSettings()  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise describe_validation_error(error) from None

@@ -1,0 +1,1 @@
+"""Pipecat Cloud REST API: typed client, models and errors."""

@@ -1,0 +1,71 @@
+"""The typed error tree of the Pipecat Cloud client.
+
+Each error carries a message a person can act on; the raw exception text never reaches Slack.
+"""
+
+from __future__ import annotations
+
+
+class PipecatError(Exception):
+    """Base of every error the Pipecat client raises."""
+
+    #: What an on-call engineer should read.
+    user_message = "Pipecat Cloud returned an error."
+
+    def __init__(self, detail: str = "", *, status: int | None = None) -> None:
+        super().__init__(detail or self.user_message)
+        self.detail = detail
+        self.status = status
+
+
+class InvalidInput(PipecatError):
+    """An agent name or session id failed validation before any URL was built."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.user_message = detail
+
+
+class NotFound(PipecatError):
+    user_message = "Not found: the agent or session does not exist (check the names)."
+
+
+class Unauthorized(PipecatError):
+    user_message = "Pipecat Cloud refused the API key: check PIPECAT_API_KEY (it must be a private key)."
+
+
+class BadRequest(PipecatError):
+    user_message = "Pipecat Cloud rejected the request."
+
+    def __init__(self, detail: str = "", *, status: int | None = 400) -> None:
+        super().__init__(detail, status=status)
+        if detail:
+            self.user_message = f"Pipecat Cloud rejected the request: {detail}"
+
+
+class RateLimited(PipecatError):
+    user_message = "Pipecat Cloud is rate limiting us: try again in a minute."
+
+    def __init__(self, detail: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(detail, status=429)
+        self.retry_after = retry_after
+
+
+class ServerError(PipecatError):
+    user_message = "Pipecat Cloud had a server error: try again shortly."
+
+
+class Unreachable(PipecatError):
+    """Connection refused, DNS, TLS: the request never got an answer."""
+
+    user_message = "Cannot reach Pipecat Cloud: try again shortly."
+
+
+class Timeout(Unreachable):
+    user_message = "Pipecat Cloud did not answer in time: try again shortly."
+
+
+class UnexpectedResponse(PipecatError):
+    """The API answered, but not in the documented shape (invalid JSON, wrong types)."""
+
+    user_message = "Pipecat Cloud answered in an unexpected format: try again, and report it if it persists."

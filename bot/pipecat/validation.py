@@ -1,0 +1,31 @@
+"""Input safety: names and ids are checked before any URL is built (design.md §1.3)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from bot.pipecat.errors import InvalidInput
+
+AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+SESSION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def check_agent(name: str) -> str:
+    if not AGENT_NAME.fullmatch(name):
+        raise InvalidInput(
+            "Agent names are 1-63 letters, digits, '-' or '_', starting with a letter or digit."
+        )
+    return name
+
+
+def check_session_id(session_id: str) -> str:
+    """Session ids are UUIDs, accepted in any case and normalised to lower case."""
+    if not SESSION_ID.fullmatch(session_id):
+        raise InvalidInput("Session ids are UUIDs like 0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11.")
+    return session_id.lower()
+
+
+def segment(value: str) -> str:
+    """Percent-encode one path segment (defence in depth after validation)."""
+    return quote(value, safe="")

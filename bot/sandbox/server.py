@@ -1,0 +1,58 @@
+"""Serve an ASGI app on 127.0.0.1 with an ephemeral port (tests, benchmarks, demo)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import uvicorn
+
+
+def _config(app: Any, port: int) -> uvicorn.Config:
+    return uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+
+
+def _bound_url(server: uvicorn.Server) -> str:
+    sockets = server.servers[0].sockets
+    host, port = sockets[0].getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, port: int = 0) -> AsyncIterator[str]:
+    """Run `app` in the current event loop; yields its base URL (no trailing slash)."""
+    server = uvicorn.Server(_config(app, port))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # re-raise a bind error
+                raise RuntimeError("server stopped before it started")
+            await asyncio.sleep(0.005)
+        yield _bound_url(server)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=5)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, port: int = 0) -> Iterator[str]:
+    """Run `app` on a background thread with its own loop (for synchronous callers)."""
+    server = uvicorn.Server(_config(app, port))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("server thread stopped before it started")
+        threading.Event().wait(0.005)
+    try:
+        yield _bound_url(server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
