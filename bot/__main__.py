@@ -1,0 +1,107 @@
+"""Command line: `python -m bot` (run), `python -m bot demo`, `python -m bot lookup <agent> <id>`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import SettingsError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run_app() -> int:
+    from bot.config import load_settings
+
+    settings = load_settings()  # fail fast, before importing the heavy parts
+
+    import uvicorn
+
+    from bot.app import build_runtime, run_socket_mode
+
+    _configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    if settings.socket_mode:
+        logging.getLogger("bot").info("starting in Socket Mode")
+        asyncio.run(run_socket_mode(runtime))
+    else:
+        logging.getLogger("bot").info("starting in HTTP mode on port %d", settings.port)
+        uvicorn.run(runtime.asgi(), host="0.0.0.0", port=settings.port, log_level="warning")
+    return EXIT_OK
+
+
+def run_lookup(agent: str, session_id: str, *, as_json: bool) -> int:
+    from bot.config import load_pipecat_settings
+    from bot.pipecat.client import PipecatClient, build_http_client
+    from bot.pipecat.errors import InvalidInput, PipecatError
+    from bot.terminal import render_session_text
+
+    settings = load_pipecat_settings()
+
+    async def fetch() -> int:
+        http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
+        try:
+            session = await PipecatClient(http).get_session(agent, session_id)
+        except InvalidInput as error:
+            print(f"error: {error.user_message}", file=sys.stderr)
+            return EXIT_USAGE
+        except PipecatError as error:
+            print(f"error: {error.user_message}", file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            await http.aclose()
+        if as_json:
+            print(session.model_dump_json(by_alias=True, indent=2))
+        else:
+            print(render_session_text(agent, session))
+        return EXIT_OK
+
+    return asyncio.run(fetch())
+
+
+def run_demo(port: int) -> int:
+    from bot.sandbox.demo import main as demo_main
+
+    return demo_main(port=port)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="pipecat-ops Slack app")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the app (default)")
+    demo = sub.add_parser("demo", help="the whole app on this machine, no Slack or Pipecat account")
+    demo.add_argument("--port", type=int, default=8080)
+    lookup = sub.add_parser("lookup", help="show one session in the terminal")
+    lookup.add_argument("agent")
+    lookup.add_argument("session_id")
+    lookup.add_argument("--json", action="store_true", help="print the session as JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.command == "lookup":
+            return run_lookup(args.agent, args.session_id, as_json=args.json)
+        if args.command == "demo":
+            return run_demo(args.port)
+        return run_app()
+    except SettingsError as error:
+        print(f"pipecat-ops: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

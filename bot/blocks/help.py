@@ -1,0 +1,39 @@
+"""`/session help` and the answer to anything unparseable (design.md §1.3): usage, never a trace."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.blocks.format import SECTION_LIMIT, esc, escape
+from bot.blocks.message import Message, build
+
+# (form, what it does). Forms contain `<agent>`-style placeholders, escaped when rendered.
+USAGE: tuple[tuple[str, str], ...] = (
+    ("/session <agent> <session-id>", "look one session up"),
+    ("/session <agent>/<session-id>", "the same, as one word"),
+    ("/session https://…/agents/<agent>/…/<session-id>", "a URL that names the agent and the session"),
+    ("/session <session-id>", "the agent is found from the channel's watches or the default agent"),
+    ("/session list <agent> [errors] [N]", "the newest N sessions (errors only on request)"),
+    ("/session stats <agent> [1h|24h|7d]", "counts, error rate, durations, cold starts"),
+    ("/session watch <agent> [status …] [@group]", "alert this channel when sessions end badly"),
+    ("/session unwatch <agent>", "stop alerting this channel"),
+    ("/session watches", "this channel's watches and their health"),
+    ("/session mute <agent> <30m|1h|4h|24h>", "silence alerts for a while"),
+    ("/session unmute <agent>", "end a mute early"),
+    ("/session help", "this message"),
+)
+PRIVATE_NOTE = "Add `-p` or `private` to any command for an answer only you can see."
+
+
+def help_message(*, error: str | None = None) -> Message:
+    blocks: list[Block] = []
+    if error is not None:
+        # The error usually quotes user input, so it is escaped and bounded.
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"⚠️ {esc(error, 1000)}")))
+    lines = [f"`{escape(form)}` {escape(what)}" for form, what in USAGE]
+    text = "*How to use `/session`*\n" + "\n".join(lines)
+    assert len(text) <= SECTION_LIMIT  # static text; a failing assert means USAGE grew too long
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=PRIVATE_NOTE)]))
+    fallback = "Usage: /session <agent> <session-id>, list, stats, watch, unwatch, watches, mute, unmute"
+    return build(fallback if error is None else f"{escape(error)[:200]} · {fallback}", blocks)

@@ -1,0 +1,45 @@
+"""Short confirmations for watch, unwatch, mute and unmute."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import SectionBlock
+
+from bot.blocks.format import escape, slack_date
+from bot.blocks.message import Message, build
+
+
+def notice(text: str, fallback: str) -> Message:
+    return build(fallback, [SectionBlock(text=text)])
+
+
+def watching(agent: str, statuses: Sequence[str], group: str | None) -> Message:
+    what = ", ".join(f"`{escape(s)}`" for s in statuses)
+    mention = f" and mention {group}" if group else ""  # group is built by the parser, safe to render
+    return notice(
+        f":eyes: Watching *{escape(agent)}* in this channel: I'll post sessions that end with {what}{mention}. "
+        "History is not back-filled.",
+        f"Watching {agent}",
+    )
+
+
+def unwatched(agent: str, removed: bool) -> Message:
+    if removed:
+        return notice(f"Stopped watching *{escape(agent)}* in this channel.", f"Stopped watching {agent}")
+    return notice(f"*{escape(agent)}* was not watched in this channel.", f"{agent} was not watched")
+
+
+def muted(agent: str, until: datetime) -> Message:
+    return notice(
+        f":mute: Alerts for *{escape(agent)}* are muted here until {slack_date(until)}. "
+        "Failures are still recorded; `/session unmute` ends it early.",
+        f"Muted {agent}",
+    )
+
+
+def unmuted(agent: str, was_muted: bool) -> Message:
+    if was_muted:
+        return notice(f":loud_sound: Alerts for *{escape(agent)}* are back on.", f"Unmuted {agent}")
+    return notice(f"*{escape(agent)}* was not muted here.", f"{agent} was not muted")

@@ -1,0 +1,1 @@
+"""Slack surfaces: one `register(app, deps)` per surface."""

@@ -1,0 +1,137 @@
+"""`/session`: ack → parse → call → render → respond, one small function per verb."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.blocks import notices
+from bot.blocks.errors import looking_up
+from bot.blocks.help import help_message
+from bot.blocks.lists import session_list
+from bot.blocks.message import Message
+from bot.blocks.session import session_summary
+from bot.blocks.stats import stats_message
+from bot.deps import Deps
+from bot.pipecat.models import Session
+from bot.slack import parsing as p
+from bot.slack.replies import error_reply
+from bot.stats import compute_stats
+
+logger = logging.getLogger(__name__)
+
+#: `stats` reads at most this many sessions of a window (all pages), then says it was capped.
+STATS_SESSION_CAP = 2000
+#: `list … errors` scans at most this many newest sessions looking for failures.
+ERROR_SCAN_CAP = 500
+
+
+@dataclass(frozen=True)
+class Request:
+    """One `/session` invocation: what the user asked and where."""
+
+    user_id: str
+    channel_id: str
+    deps: Deps
+
+
+async def _lookup(cmd: p.Lookup, req: Request) -> Message:
+    found = await req.deps.finder.find(cmd.session_id, agent=cmd.agent, channel_id=req.channel_id)
+    return session_summary(found.agent, found.session, now=req.deps.clock.now())
+
+
+async def _list(cmd: p.ListSessions, req: Request) -> Message:
+    pipecat = req.deps.pipecat
+    if not cmd.errors_only:
+        page = await pipecat.list_sessions(cmd.agent, status="all", limit=cmd.limit)
+        return session_list(cmd.agent, page.sessions[: cmd.limit], total_count=page.total_count, errors_only=False)
+    failed: list[Session] = []
+    scanned = 0
+    statuses = req.deps.settings.alert_status_set
+    async for session in pipecat.iter_sessions(cmd.agent, status="ended"):
+        scanned += 1
+        if session.is_error() or session.is_error(statuses):
+            failed.append(session)
+        if len(failed) >= cmd.limit or scanned >= ERROR_SCAN_CAP:
+            break
+    return session_list(cmd.agent, failed, total_count=len(failed), errors_only=True)
+
+
+async def _stats(cmd: p.Stats, req: Request) -> Message:
+    start = int((req.deps.clock.now() - cmd.window).timestamp())
+    sessions: list[Session] = []
+    async for session in req.deps.pipecat.iter_sessions(cmd.agent, status="all", start_time=start):
+        sessions.append(session)
+        if len(sessions) >= STATS_SESSION_CAP:
+            break
+    capped = len(sessions) >= STATS_SESSION_CAP
+    stats = compute_stats(sessions, window=cmd.window, capped=capped)
+    return stats_message(cmd.agent, stats, window_label=cmd.window_label)
+
+
+async def _watch(cmd: p.Watch, req: Request) -> Message:
+    statuses = cmd.statuses or None
+    watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id)
+    return notices.watching(watch.agent, sorted(watch.statuses), watch.group)
+
+
+async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:
+    removed = await req.deps.alerts.unwatch(req.channel_id, cmd.agent)
+    return notices.unwatched(cmd.agent, removed)
+
+
+async def _watches(cmd: p.Watches, req: Request) -> Message:
+    from bot.blocks.alerts import watches_message
+
+    return watches_message(await req.deps.alerts.watches(req.channel_id))  # type: ignore[no-any-return]
+
+
+async def _mute(cmd: p.Mute, req: Request) -> Message:
+    until = await req.deps.alerts.mute(req.channel_id, cmd.agent, cmd.duration, req.user_id)
+    return notices.muted(cmd.agent, until)
+
+
+async def _unmute(cmd: p.Unmute, req: Request) -> Message:
+    return notices.unmuted(cmd.agent, await req.deps.alerts.unmute(req.channel_id, cmd.agent))
+
+
+Verb = Callable[[Any, Request], Awaitable[Message]]
+VERBS: dict[type, Verb] = {
+    p.Lookup: _lookup,
+    p.ListSessions: _list,
+    p.Stats: _stats,
+    p.Watch: _watch,
+    p.Unwatch: _unwatch,
+    p.Watches: _watches,
+    p.Mute: _mute,
+    p.Unmute: _unmute,
+}
+
+
+def _ack_message(cmd: p.Command) -> Message | None:
+    if isinstance(cmd, p.Lookup):
+        return looking_up(cmd.agent, cmd.session_id)
+    return None
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.command("/session")
+    async def session_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        cmd = p.parse_command(str(command.get("text") or ""))
+        if isinstance(cmd, p.Help):
+            await ack(**help_message(error=cmd.error).to_response(in_channel=False))
+            return
+        early = _ack_message(cmd)
+        await (ack(**early.to_response(in_channel=False)) if early else ack())
+        req = Request(str(command.get("user_id", "")), str(command.get("channel_id", "")), deps)
+        try:
+            reply = await VERBS[type(cmd)](cmd, req)
+        except Exception as error:  # every failure becomes a message, never silence
+            reply = error_reply(error)
+            await respond(**reply.to_response(in_channel=False))
+            return
+        await respond(**reply.to_response(in_channel=not cmd.private))

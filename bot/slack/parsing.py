@@ -1,0 +1,228 @@
+"""The `/session` grammar (design.md §1.3), as a pure parser with table tests.
+
+`parse_command(text)` never raises for bad input: it returns `Help(error=...)` so the user sees
+what was wrong and the accepted forms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.pipecat.validation import AGENT_NAME, SESSION_ID
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_AGENT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
+_AGENT_SLASH_ID = re.compile(rf"^({_AGENT_PATTERN})/({UUID_PATTERN})$")
+_URL_AGENT = re.compile(rf"agents/({_AGENT_PATTERN})/")
+_UUID_ANYWHERE = re.compile(UUID_PATTERN)
+_STATUS = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+# Slack escapes a user-group mention as <!subteam^S0123|@oncall> when "escape" is on.
+_SUBTEAM = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|@?([^>]*))?>$")
+_PLAIN_GROUP = re.compile(r"^@([A-Za-z0-9._-]{1,80})$")
+
+PRIVATE_FLAGS = frozenset({"-p", "--private", "private"})
+LIST_DEFAULT, LIST_MAX = 10, 25
+STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+STATS_DEFAULT_WINDOW = "24h"
+MUTE_DURATIONS = {"30m": timedelta(minutes=30), "1h": timedelta(hours=1), "4h": timedelta(hours=4),
+                  "24h": timedelta(hours=24)}
+MAX_INPUT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Help:
+    error: str | None = None
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class Lookup:
+    session_id: str
+    agent: str | None  # None: resolve from the channel's watches and the default agent
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class ListSessions:
+    agent: str
+    errors_only: bool = False
+    limit: int = LIST_DEFAULT
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Stats:
+    agent: str
+    window_label: str = STATS_DEFAULT_WINDOW
+    private: bool = False
+
+    @property
+    def window(self) -> timedelta:
+        return STATS_WINDOWS[self.window_label]
+
+
+@dataclass(frozen=True)
+class Watch:
+    agent: str
+    statuses: frozenset[str] = field(default_factory=frozenset)  # empty: the default ALERT_STATUSES
+    group: str | None = None  # a mention ready for mrkdwn: <!subteam^ID> or "@handle"
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class Unwatch:
+    agent: str
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class Watches:
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class Mute:
+    agent: str
+    duration_label: str
+    private: bool = True
+
+    @property
+    def duration(self) -> timedelta:
+        return MUTE_DURATIONS[self.duration_label]
+
+
+@dataclass(frozen=True)
+class Unmute:
+    agent: str
+    private: bool = True
+
+
+Command = Help | Lookup | ListSessions | Stats | Watch | Unwatch | Watches | Mute | Unmute
+_VerbParser = Callable[[list[str], bool], Command]
+
+
+class _Refused(Exception):
+    """Internal: carries the message for Help(error=...)."""
+
+
+def parse_command(text: str) -> Command:
+    if len(text) > MAX_INPUT_CHARS:
+        return Help(error=f"That command is too long ({len(text)} characters).")
+    words = text.split()
+    private = any(w.lower() in PRIVATE_FLAGS for w in words)
+    words = [w for w in words if w.lower() not in PRIVATE_FLAGS]
+    if not words or words[0].lower() in ("help", "-h", "--help", "?"):
+        return Help()
+    verb, args = words[0].lower(), words[1:]
+    try:
+        parser = _VERBS.get(verb)
+        if parser is not None:
+            return parser(args, private)
+        return _parse_lookup(words, private)
+    except _Refused as refusal:
+        return Help(error=str(refusal))
+
+
+def _agent(word: str) -> str:
+    if not AGENT_NAME.fullmatch(word):
+        raise _Refused(f"“{word[:80]}” is not an agent name (letters, digits, '-' or '_', up to 63).")
+    return word
+
+
+def _arity(args: list[str], low: int, high: int, usage: str) -> None:
+    if not low <= len(args) <= high:
+        raise _Refused(f"Usage: `/session {usage}`")
+
+
+def _parse_list(args: list[str], private: bool) -> Command:
+    _arity(args, 1, 3, "list <agent> [errors] [N]")
+    errors_only, limit = False, LIST_DEFAULT
+    for word in args[1:]:
+        if word.lower() in ("errors", "error", "failed"):
+            errors_only = True
+        elif word.isdigit() and 1 <= int(word) <= LIST_MAX:
+            limit = int(word)
+        else:
+            raise _Refused(f"`list` takes `errors` and a count from 1 to {LIST_MAX}.")
+    return ListSessions(_agent(args[0]), errors_only, limit, private)
+
+
+def _parse_stats(args: list[str], private: bool) -> Command:
+    _arity(args, 1, 2, "stats <agent> [1h|24h|7d]")
+    label = args[1].lower() if len(args) == 2 else STATS_DEFAULT_WINDOW
+    if label not in STATS_WINDOWS:
+        raise _Refused("`stats` windows are 1h, 24h or 7d.")
+    return Stats(_agent(args[0]), label, private)
+
+
+def _parse_watch(args: list[str], private: bool) -> Command:
+    if not args:
+        raise _Refused("Usage: `/session watch <agent> [status …] [@group]`")
+    statuses: set[str] = set()
+    group: str | None = None
+    for word in args[1:]:
+        if (found := _group(word)) is not None:
+            group = found
+        elif _STATUS.fullmatch(word):
+            statuses.add(word.upper())
+        else:
+            raise _Refused("Statuses are words like HTTP_ERROR or agent_error; a group is @handle.")
+    return Watch(_agent(args[0]), frozenset(statuses), group, True)
+
+
+def _group(word: str) -> str | None:
+    if match := _SUBTEAM.fullmatch(word):
+        return f"<!subteam^{match.group(1)}>"
+    if match := _PLAIN_GROUP.fullmatch(word):
+        return f"@{match.group(1)}"
+    return None
+
+
+def _parse_mute(args: list[str], private: bool) -> Command:
+    _arity(args, 2, 2, "mute <agent> <30m|1h|4h|24h>")
+    label = args[1].lower()
+    if label not in MUTE_DURATIONS:
+        raise _Refused("Mute for 30m, 1h, 4h or 24h.")
+    return Mute(_agent(args[0]), label)
+
+
+def _single_agent(kind: type[Unwatch] | type[Unmute], usage: str) -> _VerbParser:
+    def parse(args: list[str], private: bool) -> Command:
+        _arity(args, 1, 1, usage)
+        return kind(_agent(args[0]))
+
+    return parse
+
+
+def _parse_watches(args: list[str], private: bool) -> Command:
+    _arity(args, 0, 0, "watches")
+    return Watches()
+
+
+def _parse_lookup(words: list[str], private: bool) -> Command:
+    if len(words) == 2 and SESSION_ID.fullmatch(words[1]):
+        return Lookup(words[1].lower(), _agent(words[0]), private)
+    if len(words) == 1:
+        word = words[0].strip("<>")  # Slack wraps links as <url> or <url|label>
+        word = word.split("|", 1)[0]
+        if SESSION_ID.fullmatch(word):
+            return Lookup(word.lower(), None, private)
+        if match := _AGENT_SLASH_ID.fullmatch(word):
+            return Lookup(match.group(2).lower(), match.group(1), private)
+        if (url_agent := _URL_AGENT.search(word)) and (ids := _UUID_ANYWHERE.findall(word)):
+            return Lookup(ids[-1].lower(), url_agent.group(1), private)
+    raise _Refused("I couldn't read that as a session lookup.")
+
+
+_VERBS = {
+    "list": _parse_list,
+    "stats": _parse_stats,
+    "watch": _parse_watch,
+    "unwatch": _single_agent(Unwatch, "unwatch <agent>"),
+    "watches": _parse_watches,
+    "mute": _parse_mute,
+    "unmute": _single_agent(Unmute, "unmute <agent>"),
+}

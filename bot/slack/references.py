@@ -1,0 +1,106 @@
+"""Find session ids in a Slack message and the agent hints around them (pure; design.md §1.3)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.slack.parsing import UUID_PATTERN
+
+MAX_REFERENCES = 5
+_AGENT = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
+_UUID = re.compile(UUID_PATTERN)
+_URL_FORM = re.compile(rf"agents/({_AGENT})/[^\s<>|]*?({UUID_PATTERN})")
+_SLASH_FORM = re.compile(rf"(?<![A-Za-z0-9_/-])({_AGENT})/({UUID_PATTERN})")
+_LABEL_FORM = re.compile(rf"\bagent\s*[:=]\s*[`*_]*({_AGENT})", re.IGNORECASE)
+_WORD = re.compile(_AGENT)
+#: Path words that look like agent names in `…/sessions/<id>` but never are.
+_NOT_AGENTS = frozenset({"sessions", "session", "agents", "services", "logs"})
+#: Our own alerts carry their facts in message metadata.
+ALERT_EVENT_TYPE = "pipecat_ops_alert"
+
+
+@dataclass(frozen=True)
+class SessionReference:
+    session_id: str
+    agent_hint: str | None  # from the text itself; None: resolve from org agents, watches, default
+
+
+def message_texts(message: dict[str, Any]) -> list[str]:
+    """Every piece of text a message carries: text, blocks, attachments (recursively)."""
+    texts: list[str] = []
+    if isinstance(message.get("text"), str):
+        texts.append(message["text"])
+    texts.extend(_walk_strings(message.get("blocks") or []))
+    texts.extend(_walk_strings(message.get("attachments") or []))
+    return texts
+
+
+def _walk_strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key not in ("type", "style", "block_id", "action_id", "image_url", "color"):
+                yield from _walk_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk_strings(item)
+
+
+def find_references(message: dict[str, Any], known_agents: Iterable[str] = ()) -> list[SessionReference]:
+    """Up to MAX_REFERENCES distinct sessions, each with the best agent hint the message gives."""
+    hints: dict[str, str | None] = {}
+    meta = _metadata_reference(message)
+    if meta is not None:
+        hints[meta.session_id] = meta.agent_hint
+    texts = message_texts(message)
+    whole = "\n".join(texts)
+    for text in texts:
+        for match in _URL_FORM.finditer(text):
+            _hint(hints, match.group(2), match.group(1))
+        for match in _SLASH_FORM.finditer(text):
+            if match.group(1).lower() not in _NOT_AGENTS:
+                _hint(hints, match.group(2), match.group(1))
+        for found in _UUID.findall(text):
+            hints.setdefault(found.lower(), None)
+    fallback = _label_agent(whole) or _known_agent_word(whole, known_agents)
+    refs = [SessionReference(sid, hint or fallback) for sid, hint in hints.items()]
+    return refs[:MAX_REFERENCES]
+
+
+def _hint(hints: dict[str, str | None], session_id: str, agent: str) -> None:
+    key = session_id.lower()
+    if hints.get(key) is None:
+        hints[key] = agent
+
+
+def _metadata_reference(message: dict[str, Any]) -> SessionReference | None:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != ALERT_EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    if not isinstance(payload, dict):
+        return None
+    session_id, agent = payload.get("session_id"), payload.get("agent")
+    if not isinstance(session_id, str) or not _UUID.fullmatch(session_id):
+        return None
+    agent_ok = isinstance(agent, str) and re.fullmatch(_AGENT, agent)
+    return SessionReference(session_id.lower(), agent if agent_ok else None)
+
+
+def _label_agent(text: str) -> str | None:
+    match = _LABEL_FORM.search(text)
+    return match.group(1) if match else None
+
+
+def _known_agent_word(text: str, known_agents: Iterable[str]) -> str | None:
+    known = {a.lower(): a for a in known_agents}
+    if not known:
+        return None
+    for word in _WORD.findall(text):
+        if word.lower() in known:
+            return known[word.lower()]
+    return None

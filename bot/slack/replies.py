@@ -1,0 +1,62 @@
+"""Turning failures into messages a person can act on, and posting where the user can see them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.errors import error_message
+from bot.blocks.message import Message
+from bot.lookup import AgentNotResolved
+from bot.pipecat import errors as pe
+
+logger = logging.getLogger(__name__)
+
+_TITLES: list[tuple[type[pe.PipecatError], str]] = [
+    (AgentNotResolved, "Which agent?"),
+    (pe.InvalidInput, "That doesn't look right"),
+    (pe.NotFound, "Not found"),
+    (pe.Unauthorized, "Pipecat Cloud refused our API key"),
+    (pe.RateLimited, "Pipecat Cloud is rate limiting"),
+    (pe.Timeout, "Pipecat Cloud is slow"),
+    (pe.Unreachable, "Cannot reach Pipecat Cloud"),
+    (pe.ServerError, "Pipecat Cloud error"),
+    (pe.UnexpectedResponse, "Unexpected answer from Pipecat Cloud"),
+    (pe.BadRequest, "Pipecat Cloud rejected the request"),
+]
+
+#: Slack errors that mean "you cannot post there"; the answer goes to the user privately instead.
+CANNOT_POST_HERE = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope"}
+)
+
+
+def error_reply(error: BaseException) -> Message:
+    """A message for any failure: typed ones say what to do; anything else is logged, not shown."""
+    if isinstance(error, pe.PipecatError):
+        title = next((t for kind, t in _TITLES if isinstance(error, kind)), "Pipecat Cloud error")
+        return error_message(title, error.user_message)
+    logger.error("unexpected failure while answering Slack", exc_info=error)
+    return error_message("Something went wrong on our side", "It has been logged; please try again.")
+
+
+def slack_error_code(error: SlackApiError) -> str:
+    data: Any = getattr(error.response, "data", None)
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
+async def post_in_thread_or_privately(
+    client: AsyncWebClient, respond: AsyncRespond, *, channel: str, thread_ts: str | None, message: Message
+) -> None:
+    """Post in the channel's thread; if the bot can't post there, answer the user ephemerally."""
+    try:
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.to_post_kwargs())
+    except SlackApiError as error:
+        if slack_error_code(error) not in CANNOT_POST_HERE:
+            raise
+        logger.info("cannot post in %s (%s); answering privately", channel, slack_error_code(error))
+        await respond(**message.to_response(in_channel=False))

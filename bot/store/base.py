@@ -1,0 +1,119 @@
+"""What every part of the store shares: the engine, transactions and the dialect's upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from sqlalchemy import RowMapping, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.engine import READ_ONLY_OPTION
+from bot.store.records import Incident, Mute, OutboxRow, PollState, Watch
+
+
+class LeaseLost(Exception):
+    """A fenced write found that another worker holds the lease or claim now; nothing was written."""
+
+
+class StoreBase:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._reader = engine.execution_options(**{READ_ONLY_OPTION: True})
+        self.dialect = engine.dialect.name
+        # Both dialects spell INSERT … ON CONFLICT DO NOTHING the same way; pick the module once.
+        self._insert: Callable[[Table], Any] = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+
+    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A writing transaction (BEGIN IMMEDIATE on SQLite)."""
+        return self.engine.begin()
+
+    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A reading transaction (a deferred BEGIN on SQLite, so readers never queue behind writers)."""
+        return self._reader.begin()
+
+    def insert_ignore(self, table: Table, keys: Sequence[str]) -> Any:
+        """INSERT … ON CONFLICT (keys) DO NOTHING; add `.returning()` to learn which rows went in."""
+        return self._insert(table).on_conflict_do_nothing(index_elements=list(keys))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def to_watch(row: RowMapping) -> Watch:
+    return Watch(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        agent=row["agent"],
+        statuses=frozenset(row["statuses"]),
+        group=row["group_mention"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        broken_reason=row["broken_reason"],
+        broken_at=row["broken_at"],
+        last_alert_at=row["last_alert_at"],
+    )
+
+
+def to_poll_state(row: RowMapping) -> PollState:
+    return PollState(
+        agent=row["agent"],
+        watermark=row["watermark"],
+        active_set=frozenset(row["active_set"]),
+        failures=row["failures"],
+        outage_since=row["outage_since"],
+        outage_notified=bool(row["outage_notified"]),
+        last_error=row["last_error"],
+    )
+
+
+def to_outbox(row: RowMapping) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        kind=row["kind"],
+        channel_id=row["channel_id"],
+        agent=row["agent"],
+        subscription_id=row["subscription_id"],
+        session_id=row["session_id"],
+        incident_id=row["incident_id"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        claim_token=row["claim_token"],
+        claimed_at=row["claimed_at"],
+        claimed_until=row["claimed_until"],
+        payload=dict(row["payload"]),
+        posted_ts=row["posted_ts"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+    )
+
+
+def to_incident(row: RowMapping) -> Incident:
+    return Incident(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        agent=row["agent"],
+        parent_ts=row["parent_ts"],
+        opened_at=row["opened_at"],
+        first_failure_at=row["first_failure_at"],
+        last_failure_at=row["last_failure_at"],
+        last_activity_at=row["last_activity_at"],
+        session_count=row["session_count"],
+        statuses=tuple(row["statuses"]),
+        latest_session_id=row["latest_session_id"],
+        burst_started_at=row["burst_started_at"],
+        burst_replies=row["burst_replies"],
+        ack_by=row["ack_by"],
+        ack_at=row["ack_at"],
+        closed_at=row["closed_at"],
+        version=row["version"],
+        rendered_version=row["rendered_version"],
+    )
+
+
+def to_mute(row: RowMapping) -> Mute:
+    return Mute(channel_id=row["channel_id"], agent=row["agent"], until=row["until"], muted_by=row["muted_by"])

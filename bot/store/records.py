@@ -1,0 +1,163 @@
+"""Plain values the store returns and takes: no SQLAlchemy types leak out of bot/store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Outbox row kinds.
+KIND_ALERT = "alert"
+KIND_PARENT = "parent"
+KIND_ROLLUP = "rollup"
+KIND_NOTICE = "notice"
+
+# Outbox row states.
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+DEAD = "dead"
+UNCERTAIN = "uncertain"
+MUTED = "muted"
+ROLLED_UP = "rolled_up"
+#: States a delivery worker may pick up (a `sending` row only once its claim has expired).
+DELIVERABLE = (PENDING, UNCERTAIN, SENDING)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One subscription: `channel_id` hears about `statuses` of `agent`."""
+
+    id: int
+    channel_id: str
+    agent: str
+    statuses: frozenset[str]
+    group: str | None
+    created_by: str
+    created_at: datetime
+    broken_reason: str | None = None
+    broken_at: datetime | None = None
+    last_alert_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WatchView:
+    """What `/session watches` shows for one watch."""
+
+    agent: str
+    statuses: frozenset[str]
+    group: str | None
+    muted_until: datetime | None
+    muted_by: str | None
+    last_alert_at: datetime | None
+    broken_reason: str | None
+
+
+@dataclass(frozen=True)
+class PollState:
+    agent: str
+    watermark: datetime
+    active_set: frozenset[str]
+    failures: int = 0
+    outage_since: datetime | None = None
+    outage_notified: bool = False
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class NewPost:
+    """A row to insert into the outbox (ignored if its dedup key is already there)."""
+
+    dedup_key: str
+    kind: str
+    channel_id: str
+    agent: str
+    payload: Mapping[str, Any]
+    subscription_id: int | None = None
+    session_id: str | None = None
+    incident_id: int | None = None
+    state: str = PENDING
+
+
+@dataclass(frozen=True)
+class EndedSession:
+    """An ended session the poller saw, and the posts to enqueue if this poll is the first to see it."""
+
+    session_id: str
+    posts: tuple[NewPost, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    dedup_key: str
+    kind: str
+    channel_id: str
+    agent: str
+    subscription_id: int | None
+    session_id: str | None
+    incident_id: int | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    claim_token: str | None
+    claimed_at: datetime | None
+    claimed_until: datetime | None
+    payload: dict[str, Any]
+    posted_ts: str | None
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    channel_id: str
+    agent: str
+    parent_ts: str | None
+    opened_at: datetime
+    first_failure_at: datetime
+    last_failure_at: datetime
+    last_activity_at: datetime
+    session_count: int
+    statuses: tuple[str, ...]
+    latest_session_id: str
+    burst_started_at: datetime
+    burst_replies: int
+    ack_by: str | None
+    ack_at: datetime | None
+    closed_at: datetime | None
+    version: int
+    rendered_version: int
+
+
+@dataclass(frozen=True)
+class Mute:
+    channel_id: str
+    agent: str
+    until: datetime
+    muted_by: str
+
+
+@dataclass
+class IncidentChange:
+    """What routing does to one incident: open it (id None) or update it, and which rows go where.
+
+    Built by the pure planner (bot/alerts/incidents_plan.py), applied in one transaction by the store.
+    """
+
+    channel_id: str
+    agent: str
+    incident_id: int | None
+    first_failure_at: datetime
+    last_failure_at: datetime
+    session_count: int
+    statuses: tuple[str, ...]
+    latest_session_id: str
+    burst_started_at: datetime
+    burst_replies: int
+    reply_row_ids: list[int] = field(default_factory=list)
+    rolled_row_ids: list[int] = field(default_factory=list)
+    #: Payload of the roll-up reply when rolled_row_ids is not empty.
+    rollup_payload: dict[str, Any] | None = None

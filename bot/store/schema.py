@@ -1,0 +1,163 @@
+"""The alert pipeline's tables (design.md §5), as SQLAlchemy Core metadata.
+
+Portable on purpose: plain types, JSON, naive-UTC timestamps (`UTCDateTime`), unique keys as the
+guarantee against double work. Bump `SCHEMA_VERSION` and add a step to `bot.store.migrate` when a
+table changes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from bot.store.types import UTCDateTime
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+#: One row: the schema version the database is at.
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    Column("migrated_at", UTCDateTime, nullable=False),
+)
+
+#: A watch: this channel hears about these statuses of this agent.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel_id", String(32), nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("statuses", JSON, nullable=False),
+    Column("group_mention", String(255)),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # A Slack error code (channel_not_found, not_in_channel, ...) once delivery became impossible.
+    Column("broken_reason", String(64)),
+    Column("broken_at", UTCDateTime),
+    Column("last_alert_at", UTCDateTime),
+    UniqueConstraint("channel_id", "agent", name="uq_subscriptions_channel_agent"),
+)
+
+#: Per watched agent: how far polling got, what was running, who polls, and outage tracking.
+poll_state = Table(
+    "poll_state",
+    metadata,
+    Column("agent", String(64), primary_key=True),
+    Column("watermark", UTCDateTime, nullable=False),
+    Column("active_set", JSON, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("outage_since", UTCDateTime),
+    Column("outage_notified", Boolean, nullable=False, default=False),
+    Column("last_error", Text),
+    Column("polled_at", UTCDateTime),
+)
+
+#: Every ended session the poller has processed; the unique key makes enqueueing happen once.
+seen_sessions = Table(
+    "seen_sessions",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("agent", "session_id", name="pk_seen_sessions"),
+    Index("ix_seen_sessions_seen_at", "seen_at"),
+)
+
+#: One Slack post to make. kind: alert (a session reply, dedup "<subscription>:<session>"),
+#: parent (an incident's parent), rollup (several alerts in one reply), notice (outage/recovery).
+#: state: pending → sending → sent | dead, uncertain (may have reached Slack), muted, rolled_up.
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedup_key", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("subscription_id", Integer),
+    Column("session_id", String(64)),
+    Column("incident_id", Integer),
+    Column("rollup_id", Integer),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claim_token", String(64)),
+    Column("claimed_at", UTCDateTime),
+    Column("claimed_until", UTCDateTime),
+    Column("payload", JSON, nullable=False),
+    Column("posted_ts", String(32)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("dedup_key", name="uq_alert_outbox_dedup_key"),
+    Index("ix_alert_outbox_channel_state", "channel_id", "state", "next_attempt_at"),
+)
+
+#: Failures of one agent in one channel within the quiet window: a parent message and its thread.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel_id", String(32), nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("parent_ts", String(32)),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("first_failure_at", UTCDateTime, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False),
+    # When the incident last took a failure in: the quiet window counts from here.
+    Column("last_activity_at", UTCDateTime, nullable=False),
+    Column("session_count", Integer, nullable=False),
+    Column("statuses", JSON, nullable=False),
+    Column("latest_session_id", String(64), nullable=False),
+    # Storm control: the current burst minute and how many individual replies it already had.
+    Column("burst_started_at", UTCDateTime, nullable=False),
+    Column("burst_replies", Integer, nullable=False),
+    Column("ack_by", String(32)),
+    Column("ack_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    # The parent is re-rendered (chat.update) while version > rendered_version.
+    Column("version", Integer, nullable=False, default=1),
+    Column("rendered_version", Integer, nullable=False, default=0),
+    Index("ix_incidents_channel_agent", "channel_id", "agent", "closed_at"),
+    Index("ix_incidents_parent", "channel_id", "parent_ts"),
+)
+
+#: A time-limited silence of one agent in one channel.
+mutes = Table(
+    "mutes",
+    metadata,
+    Column("channel_id", String(32), nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("muted_by", String(32), nullable=False),
+    Column("muted_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("channel_id", "agent", name="pk_mutes"),
+)
+
+#: Per channel: the shared 429 back-off and the lease that keeps one post in flight.
+channel_state = Table(
+    "channel_state",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("backoff_until", UTCDateTime),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime),
+)

@@ -1,0 +1,61 @@
+"""Plain-text session summary for `python -m bot lookup <agent> <id>` (same facts as the Slack one)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.blocks.format import NOT_REPORTED, plain_time, status_badge, yes_no
+from bot.blocks.session import (
+    bot_start_text,
+    cpu_text,
+    duration_text,
+    memory_text,
+    sparklines,
+    status_text,
+)
+from bot.pipecat.models import Session
+
+# API text goes to a terminal: strip control characters so a value cannot move the cursor,
+# change colours or rewrite earlier lines (ANSI escape injection).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+LABEL_WIDTH = 14
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("?", text)
+
+
+def _row(label: str, value: str) -> str:
+    return f"{label + ':':<{LABEL_WIDTH}}{_clean(value)}"
+
+
+def render_session_text(agent: str, session: Session) -> str:
+    badge = status_badge(session.completion_status, session.end_state, active=session.is_active)
+    ended = "still running" if session.is_active else (
+        plain_time(session.ended_at) if session.ended_at else NOT_REPORTED
+    )
+    lines = [
+        _clean(f"{agent} · session {session.session_id} · {badge}"),
+        _row("Status", status_text(session)),
+        _row("End state", session.end_state or NOT_REPORTED),
+        _row("Created", plain_time(session.created_at)),
+        _row("Ended", ended),
+        _row("Duration", duration_text(session)),
+        _row("Bot start", bot_start_text(session)),
+        _row("Cold start", yes_no(session.cold_start)),
+        _row("Peak memory", memory_text(session)),
+        _row("CPU p50/p99", cpu_text(session)),
+    ]
+    sparks = sparklines(session)
+    if sparks is None:
+        lines.append(_row("Samples", "no resource samples reported"))
+    else:
+        lines.append(_row("CPU", sparks[0] or "-"))
+        lines.append(_row("Memory", sparks[1] or "-"))
+    if session.events:
+        lines.append("Events:")
+        for event in session.events:
+            when = plain_time(event.event_ts) if event.event_ts else NOT_REPORTED
+            lines.append(_clean(f"  {when}  {event.event_code}"))
+    lines.append(_row("Deployment", session.deployment_id or NOT_REPORTED))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,6 @@
+"""Shared fixtures; each area keeps its own in a plugin module."""
+
+pytest_plugins = [
+    "tests.fixtures_pipecat",
+    "tests.fixtures_slack",
+]
