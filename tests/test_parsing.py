@@ -1,0 +1,82 @@
+"""Table tests of the /session grammar (design.md §1.3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack import parsing as p
+
+SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"voice-bot {SID}", p.Lookup(SID, "voice-bot")),
+        (f"  voice-bot\t {SID.upper()}  ", p.Lookup(SID, "voice-bot")),
+        (f"voice-bot/{SID}", p.Lookup(SID, "voice-bot")),
+        (f"https://pipecat.daily.co/acme/agents/voice-bot/sessions/{SID}", p.Lookup(SID, "voice-bot")),
+        (f"<https://pipecat.daily.co/acme/agents/voice-bot/sessions/{SID}|link>", p.Lookup(SID, "voice-bot")),
+        (SID, p.Lookup(SID, None)),
+        (f"voice-bot {SID} -p", p.Lookup(SID, "voice-bot", private=True)),
+        (f"private voice-bot {SID}", p.Lookup(SID, "voice-bot", private=True)),
+        ("list voice-bot", p.ListSessions("voice-bot")),
+        ("LIST voice-bot errors 5", p.ListSessions("voice-bot", errors_only=True, limit=5)),
+        ("list voice-bot 25", p.ListSessions("voice-bot", limit=25)),
+        ("stats voice-bot", p.Stats("voice-bot", "24h")),
+        ("Stats voice-bot 7D", p.Stats("voice-bot", "7d")),
+        ("watch voice-bot", p.Watch("voice-bot")),
+        ("watch voice-bot HTTP_ERROR agent_error @oncall",
+         p.Watch("voice-bot", frozenset({"HTTP_ERROR", "AGENT_ERROR"}), "@oncall")),
+        ("watch voice-bot <!subteam^S0123ABC|@voice-oncall>", p.Watch("voice-bot", group="<!subteam^S0123ABC>")),
+        ("unwatch voice-bot", p.Unwatch("voice-bot")),
+        ("watches", p.Watches()),
+        ("mute voice-bot 4h", p.Mute("voice-bot", "4h")),
+        ("unmute voice-bot", p.Unmute("voice-bot")),
+        ("", p.Help()),
+        ("help", p.Help()),
+        ("HELP", p.Help()),
+    ],
+)
+def test_accepted_forms(text: str, expected: p.Command) -> None:
+    assert p.parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (f"../.. {SID}", "not an agent name"),
+        (f"a/b {SID}", "not an agent name"),
+        ("voice-bot not-a-uuid", "couldn't read"),
+        (f"<!channel> {SID}", "not an agent name"),
+        ("list", "Usage"),
+        ("list voice-bot 26", "count from 1 to 25"),
+        ("list voice-bot 0", "count from 1 to 25"),
+        ("stats voice-bot 2h", "1h, 24h or 7d"),
+        ("mute voice-bot", "Usage"),
+        ("mute voice-bot 2h", "30m, 1h, 4h or 24h"),
+        ("watch", "Usage"),
+        ("watch voice-bot <script>", "Statuses are words"),
+        ("unwatch a b", "Usage"),
+        ("watches extra", "Usage"),
+        ("x" * 2001, "too long"),
+        ("what is this", "couldn't read"),
+    ],
+)
+def test_refusals_explain_what_was_wrong(text: str, says: str) -> None:
+    result = p.parse_command(text)
+    assert isinstance(result, p.Help)
+    assert result.error is not None and says in result.error
+
+
+def test_refusal_quotes_at_most_80_characters_of_input() -> None:
+    result = p.parse_command(f"{'a' * 70}!{'b' * 500} {SID}")
+    assert isinstance(result, p.Help) and result.error is not None
+    assert len(result.error) < 200
+
+
+def test_windows_and_durations_are_real_timedeltas() -> None:
+    stats = p.parse_command("stats voice-bot 1h")
+    mute = p.parse_command("mute voice-bot 30m")
+    assert isinstance(stats, p.Stats) and stats.window.total_seconds() == 3600
+    assert isinstance(mute, p.Mute) and mute.duration.total_seconds() == 1800
