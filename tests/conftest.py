@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures_pipecat",
     "tests.fixtures_slack",
+    "tests.fixtures_app",
 ]

@@ -7,7 +7,6 @@ retries cost no wall time and tests can assert the exact delays the client chose
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import pytest
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.server import serve
+from tests.fixture_paths import fixture_dir
 
 SIM_START = datetime(2026, 10, 30, 14, 0, 0, tzinfo=UTC)
 SIM_AGENTS = ("voice-bot", "support-bot")
@@ -30,8 +30,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
 
 def fixtures_dir() -> Path:
     """shared/fixtures: $PIPECAT_OPS_FIXTURES, else ../shared/fixtures next to the repo root."""
-    override = os.environ.get("PIPECAT_OPS_FIXTURES")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+    path = fixture_dir()
     if not (path / "pipecat").is_dir():
         raise FileNotFoundError(f"no pipecat fixtures under {path} (set PIPECAT_OPS_FIXTURES)")
     return path

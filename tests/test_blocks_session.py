@@ -81,8 +81,8 @@ def assert_within_limits(message: Message) -> None:
     """Re-parse with slack_sdk (runs its validators) and check the limits it does not check."""
     assert message.text.strip()
     assert len(message.blocks) <= 50
-    for block in Block.parse_all(message.blocks):
-        block.validate_json()
+    for parsed in Block.parse_all(message.blocks):
+        parsed.validate_json()
     for block in message.blocks:
         if block["type"] == "header":
             assert len(block["text"]["text"]) <= 150
@@ -221,7 +221,8 @@ def test_meeting_ids_in_context() -> None:
         ("404", None, False, "other", "⚪ 404"),
         ("BOT_CONNECTION_TIMEOUT", None, False, "timeout", "⏱️ timeout"),
         (None, "agent_start_timeout", False, "timeout", "⏱️ timeout (agent_start_timeout)"),
-        ("WS_CONNECTION_CLOSED", "ended_before_agent_start", False, "error", "🔴 error (WS_CONNECTION_CLOSED)"),
+        ("WS_CONNECTION_CLOSED", "ended_before_agent_start", False, "error",
+         "🔴 error (WS_CONNECTION_CLOSED)"),
         ("WS_CONNECTION_CLOSED", None, False, "other", "⚪ WS_CONNECTION_CLOSED"),
         ("SOMETHING_NEW", "brand_new", False, "other", "⚪ SOMETHING_NEW"),
         (None, None, False, "other", "⚪ unknown"),

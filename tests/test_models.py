@@ -88,7 +88,8 @@ def test_seed_fixture_peak_is_p99_when_samples_are_lower() -> None:
 def test_list_page() -> None:
     page = SessionPage.model_validate(load_pipecat_fixture("sessions-list-page.json"))
     assert page.total_count == 57
-    assert [s.completion_status for s in page.sessions] == ["HTTP_ERROR", "HTTP_COMPLETED", "WS_CONNECTION_CLOSED"]
+    statuses = [s.completion_status for s in page.sessions]
+    assert statuses == ["HTTP_ERROR", "HTTP_COMPLETED", "WS_CONNECTION_CLOSED"]
     assert [s.is_error() for s in page.sessions] == [True, False, False]
     assert page.sessions[2].bot_start_seconds is None
     assert all(s.resource_metrics is None for s in page.sessions)

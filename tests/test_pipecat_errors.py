@@ -24,7 +24,9 @@ from tests.fixtures_pipecat import load_pipecat_fixture
 ZOD_MESSAGE = "Invalid enum value. Expected 'active' | 'ended' | 'all', received 'failed'"
 
 
-def _response(status: int, fixture: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def _response(
+    status: int, fixture: str | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     if fixture is None:
         return httpx.Response(status, text="<html>Bad gateway</html>", headers=headers)
     return httpx.Response(status, json=load_pipecat_fixture(fixture), headers=headers)

@@ -50,9 +50,9 @@ def _sections(lines: list[str]) -> list[SectionBlock]:
 
 def session_list(agent: str, sessions: Sequence[Session], *, total_count: int, errors_only: bool) -> Message:
     shown = list(sessions)[:MAX_ITEMS]
-    kind = "failed sessions" if errors_only else "sessions"
+    noun = "session" if len(shown) == 1 else "sessions"
     suffix = " · errors only" if errors_only else ""
-    title = f"Newest {len(shown)} {kind} of " if shown else f"Newest {kind} of "
+    title = f"Newest {len(shown)} {noun} of " if shown else "Newest sessions of "
     header = truncate(title + truncate(agent, HEADER_LIMIT - len(title) - len(suffix)) + suffix, HEADER_LIMIT)
     blocks: list[Block] = [HeaderBlock(text=header)]
     if shown:
@@ -60,12 +60,15 @@ def session_list(agent: str, sessions: Sequence[Session], *, total_count: int, e
     else:
         what = "No failed sessions" if errors_only else "No sessions"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{what} found for *{esc(agent, 200)}*.")))
-    note = f"Pipecat reports {total_count} sessions in total."
     if errors_only:
-        # The API cannot filter by completionStatus, so errors are picked from the newest pages only.
-        note += " Errors are filtered from the newest sessions fetched."
+        # The API cannot filter by completionStatus, so errors are picked from the newest pages only
+        # and the API's total (of all sessions) would mislead here.
+        note = "Errors are picked from the newest sessions (Pipecat cannot filter by status)."
+    else:
+        note = f"Pipecat reports {total_count} sessions in total."
     if len(sessions) > MAX_ITEMS:
         note = f"Showing {MAX_ITEMS} of {len(sessions)}. " + note
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(note, CONTEXT_LIMIT))]))
+    kind = "failed sessions" if errors_only else "sessions"
     text = f"{len(shown)} {kind} of {agent}" if shown else f"No {kind} found for {agent}"
     return build(fallback(text), blocks)

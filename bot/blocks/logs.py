@@ -76,6 +76,8 @@ def logs_message(agent: str, session_id: str, page: LogPage, *, max_lines: int =
     for chunk, _ in chunks:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{FENCE}\n{chunk}\n{FENCE}")))
     shown = sum(n for _, n in chunks)
-    note = f"showing {shown} of {_total(page, len(lines))} lines (times UTC)"
+    note = f"showing {shown} of {_total(page, len(lines))} lines"
+    if any(line.timestamp for line in lines):
+        note += " (times UTC)"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     return build(fallback(f"Last {shown} log lines of {agent} session {short_id(session_id)}"), blocks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, Table
@@ -11,7 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.engine import READ_ONLY_OPTION
-from bot.store.records import Incident, Mute, OutboxRow, PollState, Watch
+from bot.store.records import Incident, Mute, NewPost, OutboxRow, PollState, Watch
+from bot.store.schema import alert_outbox
 
 
 class LeaseLost(Exception):
@@ -24,7 +26,9 @@ class StoreBase:
         self._reader = engine.execution_options(**{READ_ONLY_OPTION: True})
         self.dialect = engine.dialect.name
         # Both dialects spell INSERT … ON CONFLICT DO NOTHING the same way; pick the module once.
-        self._insert: Callable[[Table], Any] = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self._insert: Callable[[Table], Any] = (
+            postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        )
 
     def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A writing transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -37,6 +41,32 @@ class StoreBase:
     def insert_ignore(self, table: Table, keys: Sequence[str]) -> Any:
         """INSERT … ON CONFLICT (keys) DO NOTHING; add `.returning()` to learn which rows went in."""
         return self._insert(table).on_conflict_do_nothing(index_elements=list(keys))
+
+    async def insert_posts(self, conn: AsyncConnection, posts: Sequence[NewPost], now: datetime) -> int:
+        """Insert outbox rows inside the caller's transaction; a known dedup key is skipped."""
+        count = 0
+        for post in posts:
+            result = await conn.execute(
+                self.insert_ignore(alert_outbox, ["dedup_key"])
+                .values(
+                    dedup_key=post.dedup_key,
+                    kind=post.kind,
+                    channel_id=post.channel_id,
+                    agent=post.agent,
+                    subscription_id=post.subscription_id,
+                    session_id=post.session_id,
+                    incident_id=post.incident_id,
+                    state=post.state,
+                    attempts=0,
+                    next_attempt_at=now,
+                    payload=dict(post.payload),
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(alert_outbox.c.id)
+            )
+            count += result.first() is not None
+        return count
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -116,4 +146,6 @@ def to_incident(row: RowMapping) -> Incident:
 
 
 def to_mute(row: RowMapping) -> Mute:
-    return Mute(channel_id=row["channel_id"], agent=row["agent"], until=row["until"], muted_by=row["muted_by"])
+    return Mute(
+        channel_id=row["channel_id"], agent=row["agent"], until=row["until"], muted_by=row["muted_by"]
+    )

@@ -10,13 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, to_poll_state
 from bot.store.records import EndedSession, NewPost, PollState
-from bot.store.schema import alert_outbox, poll_state, seen_sessions
+from bot.store.schema import poll_state, seen_sessions
 
 
 class PollStore(StoreBase):
     async def poll_state(self, agent: str) -> PollState | None:
         async with self._read() as conn:
-            row = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
+            row = (
+                (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
+            )
         return to_poll_state(row) if row else None
 
     async def seed_poll_state(self, agent: str, watermark: datetime, active_set: Sequence[str]) -> bool:
@@ -24,8 +26,13 @@ class PollStore(StoreBase):
         async with self._write() as conn:
             result = await conn.execute(
                 self.insert_ignore(poll_state, ["agent"])
-                .values(agent=agent, watermark=watermark, active_set=sorted(active_set), failures=0,
-                        outage_notified=False)
+                .values(
+                    agent=agent,
+                    watermark=watermark,
+                    active_set=sorted(active_set),
+                    failures=0,
+                    outage_notified=False,
+                )
                 .returning(poll_state.c.agent)
             )
             return result.first() is not None
@@ -87,8 +94,11 @@ class PollStore(StoreBase):
             if recovery_posts:
                 ended_outage = await conn.execute(
                     update(poll_state)
-                    .where(poll_state.c.agent == agent, poll_state.c.lease_owner == owner,
-                           poll_state.c.outage_notified.is_(True))
+                    .where(
+                        poll_state.c.agent == agent,
+                        poll_state.c.lease_owner == owner,
+                        poll_state.c.outage_notified.is_(True),
+                    )
                     .values(outage_notified=False)
                 )
                 if ended_outage.rowcount:
@@ -97,8 +107,13 @@ class PollStore(StoreBase):
                 update(poll_state)
                 .where(poll_state.c.agent == agent, poll_state.c.lease_owner == owner)
                 .values(
-                    watermark=watermark, active_set=sorted(active_set), failures=0, outage_since=None,
-                    outage_notified=False, last_error=None, polled_at=now,
+                    watermark=watermark,
+                    active_set=sorted(active_set),
+                    failures=0,
+                    outage_since=None,
+                    outage_notified=False,
+                    last_error=None,
+                    polled_at=now,
                 )
             )
             if updated.rowcount != 1:
@@ -110,7 +125,9 @@ class PollStore(StoreBase):
                     enqueued += await self.insert_posts(conn, item.posts, now)
         return enqueued
 
-    async def _insert_seen(self, conn: AsyncConnection, agent: str, ids: Sequence[str], now: datetime) -> set[str]:
+    async def _insert_seen(
+        self, conn: AsyncConnection, agent: str, ids: Sequence[str], now: datetime
+    ) -> set[str]:
         if not ids:
             return set()
         result = await conn.execute(
@@ -119,29 +136,14 @@ class PollStore(StoreBase):
         )
         return set(result.scalars())
 
-    async def insert_posts(self, conn: AsyncConnection, posts: Sequence[NewPost], now: datetime) -> int:
-        """Insert outbox rows inside the caller's transaction; a known dedup key is skipped."""
-        count = 0
-        for post in posts:
-            result = await conn.execute(
-                self.insert_ignore(alert_outbox, ["dedup_key"])
-                .values(
-                    dedup_key=post.dedup_key, kind=post.kind, channel_id=post.channel_id, agent=post.agent,
-                    subscription_id=post.subscription_id, session_id=post.session_id,
-                    incident_id=post.incident_id, state=post.state, attempts=0, next_attempt_at=now,
-                    payload=dict(post.payload), created_at=now, updated_at=now,
-                )
-                .returning(alert_outbox.c.id)
-            )
-            count += result.first() is not None
-        return count
-
-    async def record_poll_failure(self, agent: str, owner: str, error: str, now: datetime) -> PollState | None:
+    async def record_poll_failure(
+        self, agent: str, owner: str, error: str, now: datetime
+    ) -> PollState | None:
         """Count a failed poll; the watermark stays where it was so nothing is skipped."""
         async with self._write() as conn:
             current = (
-                await conn.execute(select(poll_state).where(poll_state.c.agent == agent))
-            ).mappings().first()
+                (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
+            )
             if current is None:
                 return None
             await conn.execute(
@@ -162,8 +164,11 @@ class PollStore(StoreBase):
         async with self._write() as conn:
             flipped = await conn.execute(
                 update(poll_state)
-                .where(poll_state.c.agent == agent, poll_state.c.outage_notified.is_(False),
-                       poll_state.c.outage_since.is_not(None))
+                .where(
+                    poll_state.c.agent == agent,
+                    poll_state.c.outage_notified.is_(False),
+                    poll_state.c.outage_since.is_not(None),
+                )
                 .values(outage_notified=True)
             )
             if flipped.rowcount != 1:

@@ -18,7 +18,13 @@ UNWATCHED = "unwatched"
 
 class WatchStore(StoreBase):
     async def upsert_watch(
-        self, channel_id: str, agent: str, statuses: Iterable[str], group: str | None, user_id: str, now: datetime
+        self,
+        channel_id: str,
+        agent: str,
+        statuses: Iterable[str],
+        group: str | None,
+        user_id: str,
+        now: datetime,
     ) -> tuple[Watch, bool]:
         """Create the watch, or update its statuses and group (and clear a broken mark). True if new."""
         values = sorted({s.upper() for s in statuses})
@@ -26,8 +32,12 @@ class WatchStore(StoreBase):
             inserted = await conn.execute(
                 self.insert_ignore(subscriptions, ["channel_id", "agent"])
                 .values(
-                    channel_id=channel_id, agent=agent, statuses=values, group_mention=group,
-                    created_by=user_id, created_at=now,
+                    channel_id=channel_id,
+                    agent=agent,
+                    statuses=values,
+                    group_mention=group,
+                    created_by=user_id,
+                    created_at=now,
                 )
                 .returning(subscriptions.c.id)
             )
@@ -92,7 +102,8 @@ class WatchStore(StoreBase):
 
     async def watch_views(self, channel_id: str, now: datetime) -> list[WatchView]:
         live_mute = and_(
-            mutes.c.channel_id == subscriptions.c.channel_id, mutes.c.agent == subscriptions.c.agent,
+            mutes.c.channel_id == subscriptions.c.channel_id,
+            mutes.c.agent == subscriptions.c.agent,
             mutes.c.until > now,
         )
         query = (
@@ -105,8 +116,12 @@ class WatchStore(StoreBase):
             rows = (await conn.execute(query)).mappings().all()
         return [
             WatchView(
-                agent=r["agent"], statuses=frozenset(r["statuses"]), group=r["group_mention"],
-                muted_until=r["until"], muted_by=r["muted_by"], last_alert_at=r["last_alert_at"],
+                agent=r["agent"],
+                statuses=frozenset(r["statuses"]),
+                group=r["group_mention"],
+                muted_until=r["until"],
+                muted_by=r["muted_by"],
+                last_alert_at=r["last_alert_at"],
                 broken_reason=r["broken_reason"],
             )
             for r in rows
@@ -129,11 +144,15 @@ class WatchStore(StoreBase):
 
     # -- mutes -----------------------------------------------------------------------------------
 
-    async def set_mute(self, channel_id: str, agent: str, until: datetime, user_id: str, now: datetime) -> None:
+    async def set_mute(
+        self, channel_id: str, agent: str, until: datetime, user_id: str, now: datetime
+    ) -> None:
         async with self._write() as conn:
             await conn.execute(delete(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent))
             await conn.execute(
-                mutes.insert().values(channel_id=channel_id, agent=agent, until=until, muted_by=user_id, muted_at=now)
+                mutes.insert().values(
+                    channel_id=channel_id, agent=agent, until=until, muted_by=user_id, muted_at=now
+                )
             )
             await _touch_open_incident(conn, channel_id, agent)
 
@@ -141,14 +160,18 @@ class WatchStore(StoreBase):
         """True if a mute was in force."""
         async with self._write() as conn:
             result = await conn.execute(
-                delete(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent).returning(mutes.c.until)
+                delete(mutes)
+                .where(mutes.c.channel_id == channel_id, mutes.c.agent == agent)
+                .returning(mutes.c.until)
             )
             until = result.scalar()
             await _touch_open_incident(conn, channel_id, agent)
         return until is not None and until > now
 
     async def active_mute(self, channel_id: str, agent: str, now: datetime) -> Mute | None:
-        query = select(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent, mutes.c.until > now)
+        query = select(mutes).where(
+            mutes.c.channel_id == channel_id, mutes.c.agent == agent, mutes.c.until > now
+        )
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
         return to_mute(row) if row else None
@@ -160,13 +183,17 @@ class WatchStore(StoreBase):
 
 
 def _by_channel_agent(channel_id: str, agent: str):  # type: ignore[no-untyped-def]
-    return select(subscriptions).where(subscriptions.c.channel_id == channel_id, subscriptions.c.agent == agent)
+    return select(subscriptions).where(
+        subscriptions.c.channel_id == channel_id, subscriptions.c.agent == agent
+    )
 
 
 async def _touch_open_incident(conn: AsyncConnection, channel_id: str, agent: str) -> None:
     """The open incident's parent shows the mute, so it needs re-rendering."""
     await conn.execute(
         update(incidents)
-        .where(incidents.c.channel_id == channel_id, incidents.c.agent == agent, incidents.c.closed_at.is_(None))
+        .where(
+            incidents.c.channel_id == channel_id, incidents.c.agent == agent, incidents.c.closed_at.is_(None)
+        )
         .values(version=incidents.c.version + 1)
     )

@@ -1,0 +1,242 @@
+"""The alert outbox: claims committed before a Slack call, fenced records after it, channel leases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.store.base import StoreBase, to_outbox
+from bot.store.records import (
+    DEAD,
+    KIND_ALERT,
+    KIND_NOTICE,
+    KIND_PARENT,
+    PENDING,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+    NewPost,
+    OutboxRow,
+)
+from bot.store.schema import alert_outbox, channel_state, incidents, subscriptions
+
+
+def _deliverable(now: datetime) -> ColumnElement[bool]:
+    """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired)."""
+    return or_(
+        and_(alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at <= now),
+        and_(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until < now),
+    )
+
+
+class OutboxStore(StoreBase):
+    async def enqueue(self, posts: Sequence[NewPost], now: datetime) -> int:
+        async with self._write() as conn:
+            return await self.insert_posts(conn, posts, now)
+
+    async def channels_with_work(self, now: datetime) -> list[str]:
+        """Channels with a due post or an incident parent to re-render, minus backed-off ones."""
+        due = select(alert_outbox.c.channel_id).where(_deliverable(now))
+        dirty = select(incidents.c.channel_id).where(
+            incidents.c.parent_ts.is_not(None), incidents.c.version > incidents.c.rendered_version
+        )
+        backed_off = select(channel_state.c.channel_id).where(channel_state.c.backoff_until > now)
+        async with self._read() as conn:
+            channels = set((await conn.execute(due.union(dirty))).scalars())
+            channels -= set((await conn.execute(backed_off)).scalars())
+        return sorted(channels)
+
+    async def next_deliverable(self, channel_id: str, now: datetime) -> OutboxRow | None:
+        """The channel's next post: parents first (replies need their ts), then notices, then by age.
+
+        Alerts not yet routed to an incident are left for routing.
+        """
+        priority = case(
+            (alert_outbox.c.kind == KIND_PARENT, 0), (alert_outbox.c.kind == KIND_NOTICE, 1), else_=2
+        )
+        query = (
+            select(alert_outbox)
+            .where(
+                alert_outbox.c.channel_id == channel_id,
+                _deliverable(now),
+                or_(alert_outbox.c.kind != KIND_ALERT, alert_outbox.c.incident_id.is_not(None)),
+            )
+            .order_by(priority, alert_outbox.c.id)
+            .limit(1)
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return to_outbox(row) if row else None
+
+    async def unrouted_alerts(self, channel_id: str) -> list[OutboxRow]:
+        query = (
+            select(alert_outbox)
+            .where(
+                alert_outbox.c.channel_id == channel_id,
+                alert_outbox.c.kind == KIND_ALERT,
+                alert_outbox.c.state == PENDING,
+                alert_outbox.c.incident_id.is_(None),
+            )
+            .order_by(alert_outbox.c.id)
+        )
+        async with self._read() as conn:
+            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+
+    async def outbox_row(self, row_id: int) -> OutboxRow | None:
+        async with self._read() as conn:
+            row = (
+                (await conn.execute(select(alert_outbox).where(alert_outbox.c.id == row_id)))
+                .mappings()
+                .first()
+            )
+        return to_outbox(row) if row else None
+
+    async def outbox_rows(self, channel_id: str | None = None, kind: str | None = None) -> list[OutboxRow]:
+        """Everything in the outbox (diagnostics and tests), oldest first."""
+        query = select(alert_outbox).order_by(alert_outbox.c.id)
+        if channel_id is not None:
+            query = query.where(alert_outbox.c.channel_id == channel_id)
+        if kind is not None:
+            query = query.where(alert_outbox.c.kind == kind)
+        async with self._read() as conn:
+            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+
+    # -- one post: claim → (Slack) → fenced record ------------------------------------------------
+
+    async def claim(self, row: OutboxRow, token: str, now: datetime, ttl: timedelta) -> bool:
+        """Take `row` for one attempt; committed before the Slack call so a crash leaves a trace.
+
+        The state+attempts guard makes it a compare-and-set: of two claimers only one wins.
+        """
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(alert_outbox)
+                .where(
+                    alert_outbox.c.id == row.id,
+                    alert_outbox.c.state == row.state,
+                    alert_outbox.c.attempts == row.attempts,
+                )
+                .values(
+                    state=SENDING,
+                    claim_token=token,
+                    claimed_at=now,
+                    claimed_until=now + ttl,
+                    attempts=alert_outbox.c.attempts + 1,
+                    updated_at=now,
+                )
+            )
+        return result.rowcount == 1
+
+    async def mark_sent(self, row: OutboxRow, token: str, ts: str, now: datetime) -> bool:
+        """Record the post (fenced by the claim token); a parent's ts goes onto its incident."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                _fenced(row.id, token).values(
+                    state=SENT, posted_ts=ts, claim_token=None, last_error=None, updated_at=now
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            if row.kind == KIND_PARENT and row.incident_id is not None:
+                await conn.execute(
+                    update(incidents).where(incidents.c.id == row.incident_id).values(parent_ts=ts)
+                )
+            if row.subscription_id is not None and row.kind != KIND_NOTICE:
+                await conn.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.id == row.subscription_id)
+                    .values(last_alert_at=now)
+                )
+        return True
+
+    async def mark_retry(
+        self, row: OutboxRow, token: str, *, state: str, next_attempt_at: datetime, error: str, now: datetime
+    ) -> bool:
+        """Back to `pending` (the post surely did not happen) or `uncertain` (it may have)."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                _fenced(row.id, token).values(
+                    state=state,
+                    next_attempt_at=next_attempt_at,
+                    claim_token=None,
+                    last_error=error[:500],
+                    updated_at=now,
+                )
+            )
+        return result.rowcount == 1
+
+    async def mark_dead(self, row: OutboxRow, token: str | None, error: str, now: datetime) -> bool:
+        """Give up on one post, keeping the reason (a dead row is a visible record, not a loss)."""
+        async with self._write() as conn:
+            query = (
+                _fenced(row.id, token) if token else update(alert_outbox).where(alert_outbox.c.id == row.id)
+            )
+            result = await conn.execute(
+                query.values(state=DEAD, claim_token=None, last_error=error[:500], updated_at=now)
+            )
+        return result.rowcount == 1
+
+    # -- channels ----------------------------------------------------------------------------------
+
+    async def acquire_channel(self, channel_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """The channel's delivery lease: at most one worker (one post in flight) per channel."""
+        async with self._write() as conn:
+            await _ensure_channel(self, conn, channel_id)
+            result = await conn.execute(
+                update(channel_state)
+                .where(
+                    channel_state.c.channel_id == channel_id,
+                    or_(
+                        channel_state.c.lease_owner.is_(None),
+                        channel_state.c.lease_owner == owner,
+                        channel_state.c.lease_expires_at < now,
+                    ),
+                    or_(channel_state.c.backoff_until.is_(None), channel_state.c.backoff_until <= now),
+                )
+                .values(lease_owner=owner, lease_expires_at=now + ttl)
+            )
+        return result.rowcount == 1
+
+    async def release_channel(self, channel_id: str, owner: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                update(channel_state)
+                .where(channel_state.c.channel_id == channel_id, channel_state.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    async def back_off_channel(self, channel_id: str, until: datetime) -> None:
+        """Shared 429 back-off: no replica posts to the channel before `until`."""
+        async with self._write() as conn:
+            await _ensure_channel(self, conn, channel_id)
+            await conn.execute(
+                update(channel_state)
+                .where(
+                    channel_state.c.channel_id == channel_id,
+                    or_(channel_state.c.backoff_until.is_(None), channel_state.c.backoff_until < until),
+                )
+                .values(backoff_until=until)
+            )
+
+    async def channel_backoff(self, channel_id: str) -> datetime | None:
+        query = select(channel_state.c.backoff_until).where(channel_state.c.channel_id == channel_id)
+        async with self._read() as conn:
+            return await conn.scalar(query)
+
+    async def count_by_state(self) -> dict[str, int]:
+        query = select(alert_outbox.c.state, func.count()).group_by(alert_outbox.c.state)
+        async with self._read() as conn:
+            return {state: count for state, count in (await conn.execute(query)).tuples()}
+
+
+def _fenced(row_id: int, token: str):  # type: ignore[no-untyped-def]
+    """An update that only lands while our claim is the row's claim."""
+    return update(alert_outbox).where(alert_outbox.c.id == row_id, alert_outbox.c.claim_token == token)
+
+
+async def _ensure_channel(store: StoreBase, conn: AsyncConnection, channel_id: str) -> None:
+    await conn.execute(store.insert_ignore(channel_state, ["channel_id"]).values(channel_id=channel_id))
