@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.alerts.service import AlertService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
+
+if TYPE_CHECKING:  # the alert service imports the store; the Slack layer only calls it
+    from bot.alerts.service import AlertService
 
 
 @dataclass(frozen=True)

@@ -366,6 +366,12 @@ async def test_a_hang_times_out_on_every_attempt(
     assert time.monotonic() - started >= 0.25 * retry.MAX_ATTEMPTS  # really waited for each read timeout
     assert len(pipecat_sim.requests) == retry.MAX_ATTEMPTS
     assert len(pipecat_sleeps) == retry.MAX_ATTEMPTS - 1
+    # The client hung up each time; the simulator notices and parks nothing (server can stop).
+    for _ in range(200):
+        if not pipecat_sim.hanging:
+            break
+        await asyncio.sleep(0.005)
+    assert pipecat_sim.hanging == 0
 
 
 async def test_a_released_hang_answers_normally(pipecat_sim: Sim, pipecat_client: Client) -> None:

@@ -136,6 +136,17 @@ async def test_thread_replies(slack_client: AsyncWebClient, slack_standin: Slack
     missing = await _error_of(slack_client.conversations_replies(channel=INCIDENT_CHANNEL, ts="1.000001"))
     assert missing.response["error"] == "thread_not_found"
 
+    # Under a ts Slack does not know, the reply is kept in that (parentless) thread, out of history.
+    await slack_client.chat_postMessage(
+        channel=INCIDENT_CHANNEL, text="orphan", thread_ts="1793369100.000300"
+    )
+    assert [m.text for m in slack_standin.messages_in(INCIDENT_CHANNEL, thread_ts="1793369100.000300")] == [
+        "orphan"
+    ]
+    assert len((await slack_client.conversations_history(channel=INCIDENT_CHANNEL))["messages"]) == 2
+    bad = await _error_of(slack_client.chat_postMessage(channel=INCIDENT_CHANNEL, text="x", thread_ts="0"))
+    assert bad.response["error"] == "invalid_thread_ts"
+
 
 async def test_update_edits_in_place(slack_client: AsyncWebClient, slack_standin: SlackStandIn) -> None:
     posted = await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="1 failed", blocks=[SECTION])

@@ -16,8 +16,8 @@ from typing import Any
 
 #: Seconds between resource samples, as the real API reports them.
 SAMPLE_INTERVAL_SECONDS = 5
-#: Keys a list item drops from a detail payload (the real list omits them).
-DETAIL_ONLY_KEYS = ("resourceMetrics", "meetingIds")
+#: Keys a list item drops from a detail payload (the real list omits them, see sessions-list-page.json).
+DETAIL_ONLY_KEYS = ("resourceMetrics", "meetingIds", "events")
 #: endState derived from completionStatus when the caller gives none.
 DEFAULT_END_STATES = {"HTTP_COMPLETED": "completed", "HTTP_ERROR": "agent_error"}
 

@@ -2,13 +2,14 @@
 
 `read_args` turns a Web API request into one argument dict (query, form, multipart or JSON, with
 JSON-string fields decoded); `message_problem` returns the Slack error a message would earn
-(`no_text`, `invalid_blocks`, `invalid_metadata_format`, `msg_too_long`) with details.
+(`no_text`, `invalid_blocks`, `invalid_thread_ts`, `invalid_metadata_format`, `msg_too_long`) with details.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -20,6 +21,7 @@ from starlette.requests import Request
 #: Arguments that Slack accepts as JSON strings in form bodies; decoded back into objects.
 JSON_FIELDS = frozenset({"blocks", "attachments", "metadata", "files", "view", "unfurls"})
 
+TS_PATTERN = re.compile(r"[0-9]{1,12}\.[0-9]{1,6}")
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
 SECTION_TEXT = 3000
@@ -168,6 +170,9 @@ def blocks_problems(blocks: Any) -> list[str]:
 def message_problem(args: dict[str, Any]) -> tuple[str, list[str]] | None:
     """(error, details) when Slack would refuse this message, else None."""
     text, blocks, metadata = args.get("text"), args.get("blocks"), args.get("metadata")
+    thread_ts = args.get("thread_ts")
+    if thread_ts and not (isinstance(thread_ts, str) and TS_PATTERN.fullmatch(thread_ts)):
+        return "invalid_thread_ts", [f"[ERROR] {thread_ts} is not a valid thread_ts"]
     if blocks is not None:
         problems = blocks_problems(blocks)
         if problems:

@@ -114,13 +114,14 @@ class Workspace:
         return channel, None
 
     def thread_root(self, channel: Channel, thread_ts: Any) -> str | None:
-        """The parent ts a reply goes under: a reply's ts resolves to its parent; an unknown ts posts
-        top-level, as Slack does."""
+        """The parent ts a reply goes under: a reply's ts resolves to its parent. An unknown ts is kept
+        as given: like Slack, the reply lands in a thread whose parent is not in the channel (and
+        tests may reply under messages of fixture payloads that were never seeded)."""
         if not thread_ts or not isinstance(thread_ts, str):
             return None
         target = channel.find(thread_ts)
         if target is None:
-            return None
+            return thread_ts
         return target.thread_ts if target.is_reply else target.ts
 
     def store_message(self, channel: Channel, **fields: Any) -> StoredMessage:

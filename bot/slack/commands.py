@@ -24,6 +24,8 @@ from bot.stats import compute_stats
 
 logger = logging.getLogger(__name__)
 
+COMMAND = "/session"
+
 #: `stats` reads at most this many sessions of a window (all pages), then says it was capped.
 STATS_SESSION_CAP = 2000
 #: `list … errors` scans at most this many newest sessions looking for failures.
@@ -119,7 +121,7 @@ def _ack_message(cmd: p.Command) -> Message | None:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.command("/session")
+    @app.command(COMMAND)
     async def session_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         cmd = p.parse_command(str(command.get("text") or ""))
         if isinstance(cmd, p.Help):
