@@ -59,7 +59,7 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         await self.pipecat_http.aclose()
-        await self.store.close()
+        await self.store.dispose()
 
     def asgi(self, *, with_scheduler: bool = True) -> Starlette:
         handler = AsyncSlackRequestHandler(self.bolt)
@@ -127,6 +127,7 @@ async def run_socket_mode(runtime: Runtime) -> None:
     assert app_token is not None
     await runtime.start()
     try:
-        await AsyncSocketModeHandler(runtime.bolt, app_token.get_secret_value()).start_async()
+        handler = AsyncSocketModeHandler(runtime.bolt, app_token.get_secret_value())
+        await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
         await runtime.stop()

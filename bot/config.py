@@ -102,7 +102,7 @@ def describe_validation_error(error: ValidationError) -> SettingsError:
 
 def load_settings() -> Settings:
     try:
-        settings = Settings()  # type: ignore[call-arg]  # values come from the environment
+        settings = Settings()  # values come from the environment
     except ValidationError as error:
         raise describe_validation_error(error) from None
     settings.check_mode()
@@ -111,6 +111,6 @@ def load_settings() -> Settings:
 
 def load_pipecat_settings() -> PipecatSettings:
     try:
-        return PipecatSettings()  # type: ignore[call-arg]
+        return PipecatSettings()
     except ValidationError as error:
         raise describe_validation_error(error) from None

@@ -11,8 +11,18 @@ from typing import Any
 import uvicorn
 
 
+class _QuietServer(uvicorn.Server):
+    """A server that leaves the host process's signal handlers alone (tests, demo, bench own them)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _config(app: Any, port: int) -> uvicorn.Config:
-    return uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+    return uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
 
 
 def _bound_url(server: uvicorn.Server) -> str:
@@ -24,8 +34,7 @@ def _bound_url(server: uvicorn.Server) -> str:
 @contextlib.asynccontextmanager
 async def serve(app: Any, port: int = 0) -> AsyncIterator[str]:
     """Run `app` in the current event loop; yields its base URL (no trailing slash)."""
-    server = uvicorn.Server(_config(app, port))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _QuietServer(_config(app, port))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -43,8 +52,7 @@ async def serve(app: Any, port: int = 0) -> AsyncIterator[str]:
 @contextlib.contextmanager
 def serve_in_thread(app: Any, port: int = 0) -> Iterator[str]:
     """Run `app` on a background thread with its own loop (for synchronous callers)."""
-    server = uvicorn.Server(_config(app, port))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _QuietServer(_config(app, port))
     thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
     thread.start()
     while not server.started:

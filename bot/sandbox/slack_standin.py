@@ -65,6 +65,8 @@ Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]", Callable[[], b
 
 
 class SlackStandIn(Workspace):
+    """The Web API + response URLs as one Starlette app (`app`), with the workspace it models."""
+
     def __init__(
         self,
         *,
@@ -80,7 +82,8 @@ class SlackStandIn(Workspace):
         self.rate_limited: list[RecordedCall] = []
         #: Seconds slept before handling every request (Web API, response URL, upload).
         self.latency: float = 0.0
-        #: chat.postMessage posts per second allowed per channel; None: no limit.
+        #: chat.postMessage posts per second per channel (a post sooner than 1/rate s after the channel's
+        #: last accepted one gets 429, Retry-After 1); None: no limit.
         self.channel_rate_limit: float | None = None
         self.faults = FaultQueue()
         self._hangs = Hangs()
