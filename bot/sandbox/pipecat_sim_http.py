@@ -28,7 +28,7 @@ SERVER_ERROR_BODY = {
 MALFORMED_BODY = b'{"total_count": 3, "sessions": [{"sessionId": "'
 
 
-class SimNotFound(Exception):
+class SimNotFound(LookupError):
     """A handler's 404, answered with the API's own body."""
 
     def __init__(self, body: dict[str, Any]) -> None:

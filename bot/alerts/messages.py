@@ -1,0 +1,74 @@
+"""Turns outbox rows and incidents into Block Kit messages (the builders live in bot/blocks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.alerts.payloads import peak_memory, session_from_payload
+from bot.blocks.alert_notices import outage_notice, recovery_notice
+from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
+from bot.blocks.message import Message
+from bot.clock import Clock
+from bot.store import Store
+from bot.store.incidents import parent_dedup_key
+from bot.store.records import KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
+
+NOTICE_OUTAGE = "outage"
+NOTICE_RECOVERY = "recovery"
+
+
+class MessageFactory:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]:
+        """The message to post for `row`, and (for a parent) the incident version it shows."""
+        if row.kind == KIND_ALERT:
+            session = session_from_payload(row.payload)
+            return session_reply(row.agent, session, row.dedup_key, peak_memory=peak_memory(row.payload)), None
+        if row.kind == KIND_ROLLUP:
+            return rollup_reply(row.agent, _rolled(row.payload), row.dedup_key), None
+        if row.kind == KIND_NOTICE:
+            return _notice(row), None
+        if row.kind == KIND_PARENT and row.incident_id is not None:
+            incident = await self._store.incident(row.incident_id)
+            if incident is not None:
+                return await self.parent(incident), incident.version
+        raise ValueError(f"outbox row {row.id} of kind {row.kind!r} cannot be rendered")
+
+    async def parent(self, incident: Incident) -> Message:
+        """The parent as it should look now: counts, ack, the channel's mute and group mention."""
+        now = self._clock.now()
+        watch = await self._store.watch(incident.channel_id, incident.agent)
+        mute = await self._store.active_mute(incident.channel_id, incident.agent, now)
+        view = IncidentView(
+            agent=incident.agent,
+            session_count=incident.session_count,
+            first_failure_at=incident.first_failure_at,
+            last_failure_at=incident.last_failure_at,
+            statuses=incident.statuses,
+            latest_session_id=incident.latest_session_id,
+            group=watch.group if watch else None,
+            acknowledged_by=incident.ack_by,
+            acknowledged_at=incident.ack_at,
+            muted_until=mute.until if mute else None,
+            closed=incident.closed_at is not None,
+        )
+        return incident_parent(view, parent_dedup_key(incident.id))
+
+
+def _rolled(payload: dict[str, Any]) -> list[RolledSession]:
+    return [
+        RolledSession(str(s["session_id"]), str(s["status"]), datetime.fromisoformat(str(s["failed_at"])))
+        for s in payload.get("sessions", [])
+    ]
+
+
+def _notice(row: OutboxRow) -> Message:
+    payload = row.payload
+    since = datetime.fromisoformat(str(payload["since"]))
+    if payload.get("type") == NOTICE_RECOVERY:
+        return recovery_notice(row.agent, since, datetime.fromisoformat(str(payload["until"])), row.dedup_key)
+    return outage_notice(row.agent, since, str(payload.get("problem", "")), row.dedup_key)

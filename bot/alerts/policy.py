@@ -1,0 +1,71 @@
+"""Every tunable of the alert pipeline, named, in one place (design.md §4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+# -- polling -------------------------------------------------------------------------------------
+
+#: The list query starts this many poll intervals before the watermark: it absorbs clock skew and
+#: sessions created while the previous poll ran. Dedup (seen_sessions) absorbs the repeats.
+POLL_OVERLAP_INTERVALS = 3
+#: ...and never less than this, whatever the interval.
+MIN_POLL_OVERLAP = timedelta(minutes=2)
+#: Agents polled at once by one replica (each poll is 1-2 list walks plus detail fetches).
+POLL_CONCURRENCY = 8
+#: Detail fetches (GET one session) at once within one agent's poll.
+DETAIL_CONCURRENCY = 4
+#: How long a replica may hold an agent's poll lease before another may take it over.
+POLL_LEASE = timedelta(minutes=5)
+#: Consecutive failed polls of an agent before its channels get a "cannot reach" notice. One
+#: failure is usually a blip (the client already retried it); two in a row is an outage.
+OUTAGE_NOTICE_AFTER_FAILURES = 2
+#: Seen sessions older than this are forgotten (far beyond any poll overlap).
+SEEN_RETENTION = timedelta(days=7)
+#: How often (at most) a replica prunes seen sessions.
+PRUNE_EVERY = timedelta(hours=1)
+
+# -- delivery ------------------------------------------------------------------------------------
+
+#: Channels delivered to at once (posts within one channel are strictly sequential).
+DELIVERY_CONCURRENCY = 8
+#: A channel's delivery lease; renewed before every post.
+CHANNEL_LEASE = timedelta(minutes=2)
+#: How long a claimed row is ours. Must exceed the Slack client's timeout: after it, another
+#: worker treats the row as "may have been posted" and reconciles before re-posting.
+CLAIM_TTL = timedelta(minutes=2)
+#: Posts one channel pass makes at most (the rest wait for the next cycle).
+MAX_POSTS_PER_CHANNEL_PASS = 200
+#: Retry after a connection error: BASE * 2**(attempt-1), capped.
+RETRY_BASE = timedelta(seconds=5)
+RETRY_CAP = timedelta(minutes=10)
+#: A row that failed this many attempts (connect errors, unknown outcomes) is given up: dead.
+MAX_ATTEMPTS = 20
+#: When an outcome is unknown (5xx, read timeout), look at the channel again after this long.
+UNCERTAIN_RECHECK = timedelta(seconds=10)
+#: Back-off when Slack sends 429 without a usable Retry-After, and the most we honour.
+DEFAULT_RETRY_AFTER_SECONDS = 1.0
+MAX_RETRY_AFTER_SECONDS = 15 * 60.0
+#: Reconciliation reads at most this many recent messages looking for our dedup key.
+RECONCILE_SCAN_LIMIT = 300
+RECONCILE_PAGE_SIZE = 100
+
+# -- incidents and storm control -------------------------------------------------------------------
+
+#: Failures of one agent in one channel form one incident until it has been quiet this long.
+DEFAULT_INCIDENT_WINDOW = timedelta(minutes=30)
+#: More than BURST_LIMIT sessions within BURST_WINDOW: the rest of the burst becomes one roll-up.
+BURST_LIMIT = 5
+BURST_WINDOW = timedelta(minutes=1)
+#: Sessions a roll-up message lists by id (the rest are counted).
+ROLLUP_LIST_MAX = 20
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Capped exponential back-off for connection errors (attempt counts from 1)."""
+    delay: timedelta = RETRY_BASE * (2 ** min(20, max(0, attempt - 1)))
+    return min(RETRY_CAP, delay)
+
+
+def poll_overlap(poll_interval_seconds: float) -> timedelta:
+    return max(MIN_POLL_OVERLAP, timedelta(seconds=poll_interval_seconds * POLL_OVERLAP_INTERVALS))

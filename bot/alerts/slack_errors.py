@@ -1,0 +1,113 @@
+"""The one place where Slack Web API failures become the delivery pipeline's typed errors.
+
+What matters for an alert post is whether it may have reached Slack:
+- RateLimited: it did not (HTTP 429); wait `retry_after` seconds before posting to the channel again.
+- Retryable:   it did not (the connection was never made); try again later.
+- Uncertain:   it may have (read timeout, 5xx, dropped connection after sending); reconcile first.
+- Permanent:   Slack refused it for good; `channel_level` when nothing will ever post to the channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import aiohttp
+import httpx
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts import policy
+
+T = TypeVar("T")
+
+#: Errors that mean the bot cannot post to the channel at all (the watch is broken).
+CHANNEL_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_authed",
+        "missing_scope",
+        "no_permission",
+        "restricted_action",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+#: `ok: false` errors after which Slack may or may not have stored the message.
+UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
+class SlackFailure(Exception):
+    """Base of the typed Slack errors; `detail` is for logs, never for users."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RateLimited(SlackFailure):
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Permanent(SlackFailure):
+    def __init__(self, reason: str, *, channel_level: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.channel_level = channel_level
+
+
+class Uncertain(SlackFailure):
+    pass
+
+
+class Retryable(SlackFailure):
+    pass
+
+
+async def slack_call(call: Awaitable[T]) -> T:
+    """Await one slack_sdk call, turning every failure into a SlackFailure."""
+    try:
+        return await call
+    except SlackApiError as error:
+        raise from_api_error(error) from error
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, httpx.ConnectError) as error:
+        # The TCP/TLS connection was never established: nothing was sent.
+        raise Retryable(type(error).__name__) from error
+    except (TimeoutError, aiohttp.ClientError, httpx.TransportError) as error:
+        # Sent, then the answer was lost (read timeout, reset, disconnect): it may have landed.
+        raise Uncertain(type(error).__name__) from error
+
+
+def from_api_error(error: SlackApiError) -> SlackFailure:
+    response = error.response
+    status = getattr(response, "status_code", None)
+    data: Any = getattr(response, "data", None)
+    code = str(data.get("error") or "") if isinstance(data, dict) else ""
+    if status == 429 or code == "ratelimited":
+        headers = getattr(response, "headers", None) or {}
+        return RateLimited(code or "HTTP 429", parse_retry_after(headers.get("Retry-After")))
+    if code in CHANNEL_ERRORS:
+        return Permanent(code, channel_level=True)
+    if (isinstance(status, int) and status >= 500) or code in UNCERTAIN_ERRORS:
+        return Uncertain(f"HTTP {status} {code}".strip())
+    if isinstance(status, int) and status != 200:
+        # Any other HTTP failure without an API error (a proxy's 4xx page): surely not stored.
+        return Retryable(f"HTTP {status} {code}".strip())
+    return Permanent(code or "unknown_error", channel_level=False)
+
+
+def parse_retry_after(value: Any) -> float:
+    try:
+        seconds = float(str(value).strip())
+    except (TypeError, ValueError):
+        return policy.DEFAULT_RETRY_AFTER_SECONDS
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return policy.DEFAULT_RETRY_AFTER_SECONDS
+    return min(seconds, policy.MAX_RETRY_AFTER_SECONDS)

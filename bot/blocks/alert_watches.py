@@ -1,0 +1,79 @@
+"""`/session watches`: the channel's watches, their mute state, last alert and delivery problems."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.blocks.format import SECTION_LIMIT, esc, slack_date, truncate
+from bot.blocks.message import Message, build
+from bot.store.records import WatchView
+
+#: Watches listed one block each; Slack allows 50 blocks, two are the heading and the footer.
+MAX_LISTED = 45
+_MENTION = re.compile(r"^<!subteam\^[A-Z0-9]+>$")
+
+#: What a broken watch's Slack error means for the people in the channel, and what to do.
+BROKEN_REASONS = {
+    "not_in_channel": "bot not in channel — invite it with /invite @pipecat-ops",
+    "channel_not_found": "channel not found — it was deleted, or it is private and the bot was never invited",
+    "is_archived": "channel is archived — unarchive it, or watch from another channel",
+    "invalid_auth": "Slack token no longer valid — reinstall the app",
+    "account_inactive": "Slack token no longer valid — reinstall the app",
+    "token_revoked": "Slack token no longer valid — reinstall the app",
+    "token_expired": "Slack token no longer valid — reinstall the app",
+    "not_authed": "Slack token missing — check SLACK_BOT_TOKEN",
+    "missing_scope": "the app lacks a permission — reinstall it from the manifest",
+    "no_permission": "the app may not post here — check the channel's posting permissions",
+    "restricted_action": "the app may not post here — check the channel's posting permissions",
+}
+
+
+def broken_text(reason: str) -> str:
+    return BROKEN_REASONS.get(reason, f"Slack refused posts here ({reason})")
+
+
+def _group(group: str | None) -> str:
+    if not group:
+        return ""
+    shown = group if _MENTION.fullmatch(group) else esc(group, 100)
+    return f" · mentions {shown}"
+
+
+def _watch_block(view: WatchView) -> SectionBlock:
+    statuses = ", ".join(f"`{esc(s, 60)}`" for s in sorted(view.statuses))
+    lines = [f"*{esc(view.agent, 100)}* · {statuses}{_group(view.group)}"]
+    last = slack_date(view.last_alert_at) if view.last_alert_at else "never"
+    state = f"Last alert: {last}"
+    if view.muted_until is not None:
+        state += f" · :mute: muted until {slack_date(view.muted_until)}"
+    lines.append(state)
+    if view.broken_reason:
+        lines.append(
+            f":warning: *Not delivering:* {esc(broken_text(view.broken_reason), 300)}; "
+            f"then run `/session watch {esc(view.agent, 100)}` again."
+        )
+    return SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT)))
+
+
+def watches_message(views: Sequence[WatchView]) -> Message:
+    if not views:
+        return build(
+            "No agents are watched in this channel",
+            [
+                SectionBlock(
+                    text="No agents are watched in this channel. Start with `/session watch <agent>`."
+                )
+            ],
+        )
+    blocks: list[Block] = [SectionBlock(text=f"*Watched in this channel* ({len(views)})")]
+    blocks.extend(_watch_block(v) for v in views[:MAX_LISTED])
+    footer = "`/session mute <agent> 1h` silences one · `/session unwatch <agent>` stops one"
+    if len(views) > MAX_LISTED:
+        footer = f"…and {len(views) - MAX_LISTED} more · " + footer
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+    broken = sum(1 for v in views if v.broken_reason)
+    text = f"{len(views)} watched agents" + (f", {broken} not delivering" if broken else "")
+    return build(text, blocks)
