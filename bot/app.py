@@ -50,9 +50,7 @@ class Runtime:
     async def start(self, *, with_scheduler: bool = True) -> None:
         await self.store.migrate()
         if with_scheduler:
-            self.scheduler = start_scheduler(
-                self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds
-            )
+            self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -103,19 +101,30 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     pipecat = PipecatClient(pipecat_http)
     # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
     slack = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
-        timeout=SLACK_TIMEOUT_SECONDS, retry_handlers=[],
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=SLACK_TIMEOUT_SECONDS,
+        retry_handlers=[],
     )
     store = Store.from_url(settings.database_url)
     alerts = AlertService(
-        store=store, pipecat=pipecat, slack=slack, clock=clock,
+        store=store,
+        pipecat=pipecat,
+        slack=slack,
+        clock=clock,
         default_statuses=settings.alert_status_set,
         incident_window=timedelta(minutes=settings.incident_window_minutes),
         poll_interval=settings.poll_interval_seconds,
     )
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
-    deps = Deps(settings=settings, clock=clock, pipecat=pipecat, finder=finder,
-                agents=AgentDirectory(pipecat, clock), alerts=alerts)
+    deps = Deps(
+        settings=settings,
+        clock=clock,
+        pipecat=pipecat,
+        finder=finder,
+        agents=AgentDirectory(pipecat, clock),
+        alerts=alerts,
+    )
     bolt = build_bolt_app(settings, slack, deps)
     return Runtime(settings=settings, deps=deps, bolt=bolt, store=store, pipecat_http=pipecat_http, slack=slack)
 

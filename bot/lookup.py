@@ -70,9 +70,7 @@ class AgentDirectory:
 
 
 class SessionFinder:
-    def __init__(
-        self, pipecat: PipecatClient, watched_agents: WatchedAgents, default_agent: str | None
-    ) -> None:
+    def __init__(self, pipecat: PipecatClient, watched_agents: WatchedAgents, default_agent: str | None) -> None:
         self._pipecat = pipecat
         self._watched_agents = watched_agents
         self._default_agent = default_agent
@@ -88,9 +86,7 @@ class SessionFinder:
             ordered.append(self._default_agent)
         return list(dict.fromkeys(ordered))[:MAX_CANDIDATES]
 
-    async def find(
-        self, session_id: str, *, agent: str | None, channel_id: str | None, strict: bool = True
-    ) -> Found:
+    async def find(self, session_id: str, *, agent: str | None, channel_id: str | None, strict: bool = True) -> Found:
         agents = await self.candidates(agent, channel_id, strict=strict)
         if not agents:
             raise AgentNotResolved()

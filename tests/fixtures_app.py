@@ -10,12 +10,10 @@ import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-
-from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.sandbox.pipecat_sim import SimClock
@@ -61,13 +59,15 @@ class SlackDriver:
     async def command(self, text: str, *, channel_id: str = ONCALL_CHANNEL, user_id: str = USER) -> str:
         """Send `/session <text>`; returns the response URL key the app answers on."""
         url = self.standin.response_url(channel_id=channel_id, user_id=user_id)
-        self.last_ack = await self.post(slash_command_body(text, channel_id=channel_id, user_id=user_id,
-                                                           response_url=url))
+        self.last_ack = await self.post(
+            slash_command_body(text, channel_id=channel_id, user_id=user_id, response_url=url)
+        )
         assert self.last_ack.status_code == 200, self.last_ack.text
         return url.rsplit("/", 1)[1]
 
-    async def interact(self, payload: dict[str, Any], *, channel_id: str = ONCALL_CHANNEL,
-                       message_ts: str | None = None) -> str:
+    async def interact(
+        self, payload: dict[str, Any], *, channel_id: str = ONCALL_CHANNEL, message_ts: str | None = None
+    ) -> str:
         url = self.standin.response_url(channel_id=channel_id, user_id=USER, message_ts=message_ts)
         payload = {**payload, "response_url": url}
         self.last_ack = await self.post(interactive_body(payload))

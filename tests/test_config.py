@@ -49,7 +49,9 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"PIPECAT_API_URL": "ftp://x"}, "PIPECAT_API_URL"),
     ],
 )
-def test_malformed_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], variable: str) -> None:
+def test_malformed_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], variable: str
+) -> None:
     set_env(monkeypatch, **env)
     with pytest.raises(SettingsError) as raised:
         load_settings()
@@ -81,8 +83,12 @@ def test_alert_statuses_accept_commas_and_spaces(monkeypatch: pytest.MonkeyPatch
 def run_bot(*args: str, env: dict[str, str], cwd: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PIPECAT_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env={**clean, **env}, cwd=cwd,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

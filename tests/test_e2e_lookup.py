@@ -42,7 +42,9 @@ def seeded(pipecat_sim: PipecatSimulator) -> PipecatSimulator:
         f"  VOICE-bot   {ERROR_ID} ".replace("VOICE-bot", "voice-bot"),
     ],
 )
-async def test_each_lookup_form_posts_the_summary_in_the_channel(seeded: PipecatSimulator, slack: SlackDriver, text: str) -> None:
+async def test_each_lookup_form_posts_the_summary_in_the_channel(
+    seeded: PipecatSimulator, slack: SlackDriver, text: str
+) -> None:
     key = await slack.command(text)
     assert "Looking up" in slack.ack_json().get("text", "")
     [post] = await slack.responses(key)
@@ -69,7 +71,9 @@ async def test_unknown_session_says_which_agent_and_id(seeded: PipecatSimulator,
     assert missing in shown and "voice-bot" in shown and "not found" in shown.lower()
 
 
-async def test_bare_id_without_any_agent_to_try_explains_how_to_name_one(seeded: PipecatSimulator, slack: SlackDriver) -> None:
+async def test_bare_id_without_any_agent_to_try_explains_how_to_name_one(
+    seeded: PipecatSimulator, slack: SlackDriver
+) -> None:
     key = await slack.command(ERROR_ID)
     [post] = await slack.responses(key)
     assert "PIPECAT_DEFAULT_AGENT" in text_of(post.body)
@@ -93,8 +97,9 @@ async def test_help_and_unparseable_input_get_usage_in_the_ack(slack: SlackDrive
     assert "/session <agent> <session-id>" in text_of(body).replace("&lt;", "<").replace("&gt;", ">")
 
 
-async def test_ack_arrives_before_a_slow_pipecat_answer(seeded: PipecatSimulator, slack: SlackDriver,
-                                                       slack_standin: SlackStandIn) -> None:
+async def test_ack_arrives_before_a_slow_pipecat_answer(
+    seeded: PipecatSimulator, slack: SlackDriver, slack_standin: SlackStandIn
+) -> None:
     seeded.latency = 2.5
     key = await slack.command(f"voice-bot {ERROR_ID}")
     # The command's HTTP answer came back while Pipecat was still "thinking": nothing posted yet.
@@ -127,8 +132,9 @@ HOSTILE = ["<!channel>", "<@U123>", "*bold*", "../..", "ünïcødé-✓", "x" * 
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
-async def test_hostile_input_comes_back_escaped_or_refused(slack: SlackDriver, hostile: str,
-                                                          pipecat_sim: PipecatSimulator) -> None:
+async def test_hostile_input_comes_back_escaped_or_refused(
+    slack: SlackDriver, hostile: str, pipecat_sim: PipecatSimulator
+) -> None:
     for text in (hostile, f"{hostile} {ERROR_ID}", f"voice-bot {hostile}", f"list {hostile}"):
         await slack.command(text)
         shown = text_of(slack.ack_json())
@@ -153,16 +159,18 @@ def shortcut_payload(**message_overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def test_shortcut_in_a_thread_answers_in_that_thread(seeded: PipecatSimulator, slack: SlackDriver,
-                                                          slack_standin: SlackStandIn) -> None:
+async def test_shortcut_in_a_thread_answers_in_that_thread(
+    seeded: PipecatSimulator, slack: SlackDriver, slack_standin: SlackStandIn
+) -> None:
     await slack.interact(shortcut_payload(), channel_id=ONCALL_CHANNEL)
     [call] = await slack_standin.wait_for_calls("chat.postMessage")
     assert call.args["thread_ts"] == "1793368900.000100"
     assert "HTTP_ERROR" in json.dumps(call.args["blocks"])  # the agent came from the org's agent names
 
 
-async def test_shortcut_outside_a_thread_answers_under_the_message(seeded: PipecatSimulator, slack: SlackDriver,
-                                                                   slack_standin: SlackStandIn) -> None:
+async def test_shortcut_outside_a_thread_answers_under_the_message(
+    seeded: PipecatSimulator, slack: SlackDriver, slack_standin: SlackStandIn
+) -> None:
     message = {k: v for k, v in shortcut_payload()["message"].items() if k != "thread_ts"}
     payload = {**shortcut_payload(), "message": message}
     await slack.interact(payload, channel_id=ONCALL_CHANNEL)
@@ -198,8 +206,9 @@ async def test_refresh_edits_the_summary_in_place(seeded: PipecatSimulator, slac
     assert post.body["replace_original"] is True and "HTTP_ERROR" in text_of(post.body)
 
 
-async def test_logs_button_posts_the_last_lines_in_the_thread(seeded: PipecatSimulator, slack: SlackDriver,
-                                                             slack_standin: SlackStandIn) -> None:
+async def test_logs_button_posts_the_last_lines_in_the_thread(
+    seeded: PipecatSimulator, slack: SlackDriver, slack_standin: SlackStandIn
+) -> None:
     seeded.add_log("voice-bot", ERROR_ID, "ERROR pipeline crashed <!channel> & more")
     await slack.interact(click("session_logs", f"voice-bot:{ERROR_ID}"))
     [call] = await slack_standin.wait_for_calls("chat.postMessage")
@@ -208,8 +217,9 @@ async def test_logs_button_posts_the_last_lines_in_the_thread(seeded: PipecatSim
     assert call.args["thread_ts"] == "1793369100.000300"
 
 
-async def test_chart_button_uploads_a_png_into_the_thread(seeded: PipecatSimulator, slack: SlackDriver,
-                                                         slack_standin: SlackStandIn) -> None:
+async def test_chart_button_uploads_a_png_into_the_thread(
+    seeded: PipecatSimulator, slack: SlackDriver, slack_standin: SlackStandIn
+) -> None:
     await slack.interact(click("session_chart", f"voice-bot:{ERROR_ID}"))
     [call] = await slack_standin.wait_for_calls("files.completeUploadExternal")
     assert call.args.get("thread_ts") == "1793369100.000300"
@@ -218,15 +228,18 @@ async def test_chart_button_uploads_a_png_into_the_thread(seeded: PipecatSimulat
     assert stored.content is not None and stored.content.startswith(b"\x89PNG")
 
 
-async def test_chart_upload_refused_is_explained(seeded: PipecatSimulator, slack: SlackDriver,
-                                                 slack_standin: SlackStandIn) -> None:
+async def test_chart_upload_refused_is_explained(
+    seeded: PipecatSimulator, slack: SlackDriver, slack_standin: SlackStandIn
+) -> None:
     slack_standin.error_next("files.completeUploadExternal", "not_in_channel")
     key = await slack.interact(click("session_chart", f"voice-bot:{ERROR_ID}"))
     [post] = await slack.responses(key)
     assert "not_in_channel" in text_of(post.body) and "/invite" in text_of(post.body)
 
 
-async def test_stop_button_stops_an_active_session_and_refreshes(pipecat_sim: PipecatSimulator, slack: SlackDriver) -> None:
+async def test_stop_button_stops_an_active_session_and_refreshes(
+    pipecat_sim: PipecatSimulator, slack: SlackDriver
+) -> None:
     session_id = pipecat_sim.start_session("voice-bot")
     key = await slack.interact(click("session_stop", f"voice-bot:{session_id}"))
     [post] = await slack.responses(key)

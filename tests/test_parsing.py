@@ -26,8 +26,10 @@ SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
         ("stats voice-bot", p.Stats("voice-bot", "24h")),
         ("Stats voice-bot 7D", p.Stats("voice-bot", "7d")),
         ("watch voice-bot", p.Watch("voice-bot")),
-        ("watch voice-bot HTTP_ERROR agent_error @oncall",
-         p.Watch("voice-bot", frozenset({"HTTP_ERROR", "AGENT_ERROR"}), "@oncall")),
+        (
+            "watch voice-bot HTTP_ERROR agent_error @oncall",
+            p.Watch("voice-bot", frozenset({"HTTP_ERROR", "AGENT_ERROR"}), "@oncall"),
+        ),
         ("watch voice-bot <!subteam^S0123ABC|@voice-oncall>", p.Watch("voice-bot", group="<!subteam^S0123ABC>")),
         ("unwatch voice-bot", p.Unwatch("voice-bot")),
         ("watches", p.Watches()),

@@ -33,16 +33,33 @@ def test_an_org_agent_name_in_the_text_becomes_the_hint() -> None:
     ("message", "expected"),
     [
         ({"text": f"see voice-bot/{SID}"}, [SessionReference(SID, "voice-bot")]),
-        ({"text": f"<https://x.example/agents/support-bot/sessions/{SID}|link>"}, [SessionReference(SID, "support-bot")]),
+        (
+            {"text": f"<https://x.example/agents/support-bot/sessions/{SID}|link>"},
+            [SessionReference(SID, "support-bot")],
+        ),
         ({"text": f"agent: `voice-bot` session {SID.upper()}"}, [SessionReference(SID, "voice-bot")]),
         ({"text": "nothing here"}, []),
-        ({"text": "", "attachments": [{"fallback": f"failed {SID}", "fields": [{"value": f"x/{SID2}"}]}]},
-         [SessionReference(SID, None), SessionReference(SID2, "x")]),
-        ({"text": "alert", "metadata": {"event_type": "pipecat_ops_alert",
-                                        "event_payload": {"agent": "voice-bot", "session_id": SID}}},
-         [SessionReference(SID, "voice-bot")]),
-        ({"text": "alert", "metadata": {"event_type": "other", "event_payload": {"agent": "voice-bot", "session_id": SID}}},
-         []),
+        (
+            {"text": "", "attachments": [{"fallback": f"failed {SID}", "fields": [{"value": f"x/{SID2}"}]}]},
+            [SessionReference(SID, None), SessionReference(SID2, "x")],
+        ),
+        (
+            {
+                "text": "alert",
+                "metadata": {
+                    "event_type": "pipecat_ops_alert",
+                    "event_payload": {"agent": "voice-bot", "session_id": SID},
+                },
+            },
+            [SessionReference(SID, "voice-bot")],
+        ),
+        (
+            {
+                "text": "alert",
+                "metadata": {"event_type": "other", "event_payload": {"agent": "voice-bot", "session_id": SID}},
+            },
+            [],
+        ),
     ],
 )
 def test_hint_forms(message: dict[str, Any], expected: list[SessionReference]) -> None:

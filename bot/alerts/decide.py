@@ -107,9 +107,7 @@ def plan_routing(
     for agent, group in by_agent.items():
         current = open_incidents.get(agent)
         plan.changes.append(
-            _change(
-                channel_id, agent, group, current if incident_is_open(current, now, window) else None, now
-            )
+            _change(channel_id, agent, group, current if incident_is_open(current, now, window) else None, now)
         )
     return plan
 
@@ -154,7 +152,6 @@ def rollup_payload(rolled: Sequence[Failure]) -> dict[str, object]:
     return {
         "count": len(rolled),
         "sessions": [
-            {"session_id": f.session_id, "status": f.status, "failed_at": f.failed_at.isoformat()}
-            for f in rolled
+            {"session_id": f.session_id, "status": f.status, "failed_at": f.failed_at.isoformat()} for f in rolled
         ],
     }

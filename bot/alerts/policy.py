@@ -57,8 +57,6 @@ DEFAULT_INCIDENT_WINDOW = timedelta(minutes=30)
 #: More than BURST_LIMIT sessions within BURST_WINDOW: the rest of the burst becomes one roll-up.
 BURST_LIMIT = 5
 BURST_WINDOW = timedelta(minutes=1)
-#: Sessions a roll-up message lists by id (the rest are counted).
-ROLLUP_LIST_MAX = 20
 
 
 def retry_delay(attempt: int) -> timedelta:

@@ -13,6 +13,7 @@ from bot.store.records import WatchView
 
 #: Watches listed one block each; Slack allows 50 blocks, two are the heading and the footer.
 MAX_LISTED = 45
+# Only real mention tokens render as mentions; anything else is shown as escaped text.
 _MENTION = re.compile(r"^<!subteam\^[A-Z0-9]+>$")
 
 #: What a broken watch's Slack error means for the people in the channel, and what to do.
@@ -35,11 +36,15 @@ def broken_text(reason: str) -> str:
     return BROKEN_REASONS.get(reason, f"Slack refused posts here ({reason})")
 
 
-def _group(group: str | None) -> str:
+def mention(group: str | None) -> str:
+    """A group mention for mrkdwn: a `<!subteam^ID>` token as is, anything else escaped (no ping)."""
     if not group:
         return ""
-    shown = group if _MENTION.fullmatch(group) else esc(group, 100)
-    return f" · mentions {shown}"
+    return group if _MENTION.fullmatch(group) else esc(group, 100)
+
+
+def _group(group: str | None) -> str:
+    return f" · mentions {mention(group)}" if group else ""
 
 
 def _watch_block(view: WatchView) -> SectionBlock:
@@ -62,11 +67,7 @@ def watches_message(views: Sequence[WatchView]) -> Message:
     if not views:
         return build(
             "No agents are watched in this channel",
-            [
-                SectionBlock(
-                    text="No agents are watched in this channel. Start with `/session watch <agent>`."
-                )
-            ],
+            [SectionBlock(text="No agents are watched in this channel. Start with `/session watch <agent>`.")],
         )
     blocks: list[Block] = [SectionBlock(text=f"*Watched in this channel* ({len(views)})")]
     blocks.extend(_watch_block(v) for v in views[:MAX_LISTED])

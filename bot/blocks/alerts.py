@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks.alert_watches import watches_message
+from bot.blocks.alert_watches import mention, watches_message
 from bot.blocks.format import (
     BUTTON_VALUE_LIMIT,
     CONTEXT_LIMIT,
@@ -82,8 +82,6 @@ MUTE_CHOICES: dict[str, timedelta] = {
 _MUTE_LABELS = {"1h": "Mute 1 hour", "4h": "Mute 4 hours", "24h": "Mute 24 hours"}
 #: Rolled-up sessions listed by id in one roll-up message; the rest are only counted.
 ROLLUP_LIST_MAX = 20
-# Only real mention tokens render as mentions; anything else is shown as escaped text.
-_MENTION = re.compile(r"^<!subteam\^[A-Z0-9]+>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -104,13 +102,6 @@ def parse_mute_value(value: str) -> tuple[str, timedelta]:
     if not sep or not agent or choice not in MUTE_CHOICES:
         raise ValueError(f"not a mute choice: {value!r}")
     return agent, MUTE_CHOICES[choice]
-
-
-def mention(group: str | None) -> str:
-    """A group mention for mrkdwn: a `<!subteam^ID>` token as is, anything else escaped (no ping)."""
-    if not group:
-        return ""
-    return group if _MENTION.fullmatch(group) else esc(group, 100)
 
 
 def user_mention(user_id: str) -> str:
@@ -209,9 +200,7 @@ def incident_parent(view: IncidentView, dedup_key: str) -> Message:
     actions = _parent_actions(view)
     if actions is not None:
         blocks.append(actions)
-    return build(
-        fallback(plain), blocks, metadata=alert_metadata(dedup_key, view.agent, view.latest_session_id)
-    )
+    return build(fallback(plain), blocks, metadata=alert_metadata(dedup_key, view.agent, view.latest_session_id))
 
 
 def session_reply(agent: str, session: Session, dedup_key: str, *, peak_memory: int | None = None) -> Message:
@@ -231,9 +220,7 @@ def session_reply(agent: str, session: Session, dedup_key: str, *, peak_memory: 
         field("Cold start", yes_no(session.cold_start)),
         field("Peak memory", human_bytes(peak)),
         field("Bot start", human_duration(session.bot_start_seconds)),
-        field(
-            "Deployment", f"`{esc(session.deployment_id, 100)}`" if session.deployment_id else NOT_REPORTED
-        ),
+        field("Deployment", f"`{esc(session.deployment_id, 100)}`" if session.deployment_id else NOT_REPORTED),
     ]
     head = f"{esc(badge, 100)} · session `{esc(session.session_id, 100)}`"
     plain = f"{agent} session {short_id(session.session_id)} ended with {status}"

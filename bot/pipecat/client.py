@@ -24,8 +24,8 @@ from bot.pipecat.errors import (
     ServerError,
     Timeout,
     Unauthorized,
-    Unreachable,
     UnexpectedResponse,
+    Unreachable,
 )
 from bot.pipecat.models import Agent, AgentList, LogPage, Session, SessionPage
 from bot.pipecat.validation import check_agent, check_session_id, segment
@@ -103,8 +103,13 @@ class PipecatClient:
         offset = 0
         for _ in range(MAX_PAGES):
             page = await self.list_sessions(
-                agent, status=status, start_time=start_time, end_time=end_time,
-                start_type=start_type, limit=page_size, offset=offset,
+                agent,
+                status=status,
+                start_time=start_time,
+                end_time=end_time,
+                start_type=start_type,
+                limit=page_size,
+                offset=offset,
             )
             for session in page.sessions:
                 yield session

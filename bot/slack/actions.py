@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -15,7 +15,7 @@ from bot.blocks.logs import logs_message
 from bot.blocks.session import ACTION_CHART, ACTION_LOGS, ACTION_REFRESH, ACTION_STOP, session_summary
 from bot.deps import Deps
 from bot.pipecat.validation import check_agent, check_session_id
-from bot.slack.replies import error_reply, post_in_thread_or_privately, slack_error_code
+from bot.slack.replies import on_action, post_in_thread_or_privately, slack_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -36,20 +36,21 @@ def where(body: dict[str, Any]) -> tuple[str, str | None]:
     return channel, message.get("thread_ts") or container.get("message_ts") or message.get("ts")
 
 
-def _action_value(body: dict[str, Any]) -> str:
+def action_value(body: dict[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("value") or actions[0].get("selected_option", {}).get("value", ""))
 
 
-async def refresh(deps: Deps, body: dict[str, Any], respond: AsyncRespond) -> None:
-    agent, session_id = parse_value(_action_value(body))
+async def refresh(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    agent, session_id = parse_value(action_value(body))
     session = await deps.pipecat.get_session(agent, session_id)
-    await respond(**session_summary(agent, session, now=deps.clock.now()).to_response(
-        in_channel=True, replace_original=True))
+    await respond(
+        **session_summary(agent, session, now=deps.clock.now()).to_response(in_channel=True, replace_original=True)
+    )
 
 
 async def logs(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = parse_value(_action_value(body))
+    agent, session_id = parse_value(action_value(body))
     page = await deps.pipecat.get_logs(agent, session_id, limit=LOG_LINES, order="desc")
     channel, thread_ts = where(body)
     message = logs_message(agent, session_id, page, max_lines=LOG_LINES)
@@ -59,58 +60,43 @@ async def logs(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: 
 async def chart(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
     from bot.charts import render_session_chart  # matplotlib is heavy: only on the first chart
 
-    agent, session_id = parse_value(_action_value(body))
+    agent, session_id = parse_value(action_value(body))
     session = await deps.pipecat.get_session(agent, session_id)
     if not session.resource_metrics or not session.resource_metrics.timeseries:
-        await respond(**error_message("No chart", "This session reported no resource samples.").to_response(
-            in_channel=False))
+        await respond(
+            **error_message("No chart", "This session reported no resource samples.").to_response(in_channel=False)
+        )
         return
     png = await asyncio.to_thread(render_session_chart, agent, session)  # CPU work off the event loop
     channel, thread_ts = where(body)
     try:
         await client.files_upload_v2(
-            channel=channel, thread_ts=thread_ts, content=png, filename=f"{agent}-{session_id[:8]}.png",
+            channel=channel,
+            thread_ts=thread_ts,
+            content=png,
+            filename=f"{agent}-{session_id[:8]}.png",
             title=f"{agent} session {session_id[:8]} CPU and memory",
         )
     except SlackApiError as error:
         reason = slack_error_code(error) or "upload refused"
-        await respond(**error_message(
-            "Couldn't upload the chart here",
-            f"Slack said `{reason}`: invite the app to this channel (`/invite @pipecat-ops`) or check its "
-            "`files:write` scope.",
-        ).to_response(in_channel=False))
+        await respond(
+            **error_message(
+                "Couldn't upload the chart here",
+                f"Slack said `{reason}`: invite the app to this channel (`/invite @pipecat-ops`) or check its "
+                "`files:write` scope.",
+            ).to_response(in_channel=False)
+        )
 
 
-async def stop(deps: Deps, body: dict[str, Any], respond: AsyncRespond) -> None:
-    agent, session_id = parse_value(_action_value(body))
+async def stop(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    agent, session_id = parse_value(action_value(body))
     await deps.pipecat.stop_session(agent, session_id)
     logger.info("session %s of %s stopped by %s", session_id, agent, (body.get("user") or {}).get("id"))
-    await refresh(deps, body, respond)
+    await refresh(deps, body, respond, client)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    async def guarded(respond: AsyncRespond, work: Any) -> None:
-        try:
-            await work
-        except Exception as error:
-            await respond(**error_reply(error).to_response(in_channel=False))
-
-    @app.action(ACTION_REFRESH)
-    async def on_refresh(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await guarded(respond, refresh(deps, body, respond))
-
-    @app.action(ACTION_LOGS)
-    async def on_logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
-        await guarded(respond, logs(deps, body, respond, client))
-
-    @app.action(ACTION_CHART)
-    async def on_chart(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
-        await guarded(respond, chart(deps, body, respond, client))
-
-    @app.action(ACTION_STOP)
-    async def on_stop(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await guarded(respond, stop(deps, body, respond))
+    on_action(app, deps, ACTION_REFRESH, refresh)
+    on_action(app, deps, ACTION_LOGS, logs)
+    on_action(app, deps, ACTION_CHART, chart)
+    on_action(app, deps, ACTION_STOP, stop)

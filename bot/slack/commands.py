@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.blocks import notices
+from bot.blocks.alerts import watches_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
@@ -87,9 +88,7 @@ async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:
 
 
 async def _watches(cmd: p.Watches, req: Request) -> Message:
-    from bot.blocks.alerts import watches_message
-
-    return watches_message(await req.deps.alerts.watches(req.channel_id))  # type: ignore[no-any-return]
+    return watches_message(await req.deps.alerts.watches(req.channel_id))
 
 
 async def _mute(cmd: p.Mute, req: Request) -> Message:

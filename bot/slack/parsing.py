@@ -27,8 +27,12 @@ PRIVATE_FLAGS = frozenset({"-p", "--private", "private"})
 LIST_DEFAULT, LIST_MAX = 10, 25
 STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATS_DEFAULT_WINDOW = "24h"
-MUTE_DURATIONS = {"30m": timedelta(minutes=30), "1h": timedelta(hours=1), "4h": timedelta(hours=4),
-                  "24h": timedelta(hours=24)}
+MUTE_DURATIONS = {
+    "30m": timedelta(minutes=30),
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "24h": timedelta(hours=24),
+}
 MAX_INPUT_CHARS = 2000
 
 

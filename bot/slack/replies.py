@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -14,7 +16,13 @@ from bot.blocks.message import Message
 from bot.lookup import AgentNotResolved
 from bot.pipecat import errors as pe
 
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
 logger = logging.getLogger(__name__)
+
+#: What a button does after the ack: (deps, payload, respond, client).
+ActionWork = Callable[["Deps", dict[str, Any], AsyncRespond, AsyncWebClient], Awaitable[None]]
 
 _TITLES: list[tuple[type[pe.PipecatError], str]] = [
     (AgentNotResolved, "Which agent?"),
@@ -60,3 +68,16 @@ async def post_in_thread_or_privately(
             raise
         logger.info("cannot post in %s (%s); answering privately", channel, slack_error_code(error))
         await respond(**message.to_response(in_channel=False))
+
+
+def on_action(app: AsyncApp, deps: Deps, action_id: str, work: ActionWork) -> None:
+    """Bind a button: ack at once, do the work after, and turn any failure into a private answer."""
+
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        try:
+            await work(deps, body, respond, client)
+        except Exception as error:
+            await respond(**error_reply(error).to_response(in_channel=False))
+
+    app.action(action_id)(listener)

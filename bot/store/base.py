@@ -26,9 +26,7 @@ class StoreBase:
         self._reader = engine.execution_options(**{READ_ONLY_OPTION: True})
         self.dialect = engine.dialect.name
         # Both dialects spell INSERT … ON CONFLICT DO NOTHING the same way; pick the module once.
-        self._insert: Callable[[Table], Any] = (
-            postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        )
+        self._insert: Callable[[Table], Any] = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
 
     def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A writing transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -60,6 +58,7 @@ class StoreBase:
                     attempts=0,
                     next_attempt_at=now,
                     payload=dict(post.payload),
+                    last_error=post.last_error,
                     created_at=now,
                     updated_at=now,
                 )
@@ -146,6 +145,4 @@ def to_incident(row: RowMapping) -> Incident:
 
 
 def to_mute(row: RowMapping) -> Mute:
-    return Mute(
-        channel_id=row["channel_id"], agent=row["agent"], until=row["until"], muted_by=row["muted_by"]
-    )
+    return Mute(channel_id=row["channel_id"], agent=row["agent"], until=row["until"], muted_by=row["muted_by"])

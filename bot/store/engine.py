@@ -88,17 +88,14 @@ def _migrate_sync(conn: Connection, now: datetime) -> int:
         return SCHEMA_VERSION
     if current > SCHEMA_VERSION:
         raise RuntimeError(
-            f"the database schema is at version {current}, newer than this app's "
-            f"({SCHEMA_VERSION}): upgrade the app"
+            f"the database schema is at version {current}, newer than this app's ({SCHEMA_VERSION}): upgrade the app"
         )
     for step in range(current + 1, SCHEMA_VERSION + 1):
         MIGRATIONS[step](conn)
         logger.info("migrated the database schema to version %d", step)
     if current < SCHEMA_VERSION:
         conn.execute(
-            update(schema_version)
-            .where(schema_version.c.id == 1)
-            .values(version=SCHEMA_VERSION, migrated_at=now)
+            update(schema_version).where(schema_version.c.id == 1).values(version=SCHEMA_VERSION, migrated_at=now)
         )
     return SCHEMA_VERSION
 

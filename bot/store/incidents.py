@@ -38,17 +38,11 @@ class IncidentStore(StoreBase):
 
     async def incident(self, incident_id: int) -> Incident | None:
         async with self._read() as conn:
-            row = (
-                (await conn.execute(select(incidents).where(incidents.c.id == incident_id)))
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).mappings().first()
         return to_incident(row) if row else None
 
     async def incident_by_parent(self, channel_id: str, parent_ts: str) -> Incident | None:
-        query = select(incidents).where(
-            incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts
-        )
+        query = select(incidents).where(incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
         return to_incident(row) if row else None
@@ -126,9 +120,7 @@ class IncidentStore(StoreBase):
         else:
             incident_id = change.incident_id
             await conn.execute(
-                update(incidents)
-                .where(incidents.c.id == incident_id)
-                .values(version=incidents.c.version + 1, **values)
+                update(incidents).where(incidents.c.id == incident_id).values(version=incidents.c.version + 1, **values)
             )
         if change.reply_row_ids:
             await conn.execute(
@@ -147,9 +139,7 @@ class IncidentStore(StoreBase):
                 incident_id=incident_id,
             )
             await self.insert_posts(conn, [rollup], now)
-            rollup_id = await conn.scalar(
-                select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key)
-            )
+            rollup_id = await conn.scalar(select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key))
             await conn.execute(
                 update(alert_outbox)
                 .where(alert_outbox.c.id.in_(change.rolled_row_ids), alert_outbox.c.state == PENDING)
@@ -188,9 +178,7 @@ class IncidentStore(StoreBase):
                 .values(rendered_version=version)
             )
 
-    async def acknowledge(
-        self, channel_id: str, parent_ts: str, user_id: str, now: datetime
-    ) -> Incident | None:
+    async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str, now: datetime) -> Incident | None:
         """Record who acknowledged the incident whose parent is `parent_ts` (the latest ack wins)."""
         async with self._write() as conn:
             result = await conn.execute(
@@ -200,9 +188,7 @@ class IncidentStore(StoreBase):
             )
             if result.rowcount == 0:
                 return None
-            query = select(incidents).where(
-                incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts
-            )
+            query = select(incidents).where(incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
             row = (await conn.execute(query)).mappings().one()
         return to_incident(row)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import Update, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -55,9 +55,7 @@ class OutboxStore(StoreBase):
 
         Alerts not yet routed to an incident are left for routing.
         """
-        priority = case(
-            (alert_outbox.c.kind == KIND_PARENT, 0), (alert_outbox.c.kind == KIND_NOTICE, 1), else_=2
-        )
+        priority = case((alert_outbox.c.kind == KIND_PARENT, 0), (alert_outbox.c.kind == KIND_NOTICE, 1), else_=2)
         query = (
             select(alert_outbox)
             .where(
@@ -88,20 +86,20 @@ class OutboxStore(StoreBase):
 
     async def outbox_row(self, row_id: int) -> OutboxRow | None:
         async with self._read() as conn:
-            row = (
-                (await conn.execute(select(alert_outbox).where(alert_outbox.c.id == row_id)))
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(select(alert_outbox).where(alert_outbox.c.id == row_id))).mappings().first()
         return to_outbox(row) if row else None
 
-    async def outbox_rows(self, channel_id: str | None = None, kind: str | None = None) -> list[OutboxRow]:
+    async def outbox_rows(
+        self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
+    ) -> list[OutboxRow]:
         """Everything in the outbox (diagnostics and tests), oldest first."""
         query = select(alert_outbox).order_by(alert_outbox.c.id)
         if channel_id is not None:
             query = query.where(alert_outbox.c.channel_id == channel_id)
         if kind is not None:
             query = query.where(alert_outbox.c.kind == kind)
+        if incident_id is not None:
+            query = query.where(alert_outbox.c.incident_id == incident_id)
         async with self._read() as conn:
             return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
 
@@ -142,14 +140,10 @@ class OutboxStore(StoreBase):
             if result.rowcount != 1:
                 return False
             if row.kind == KIND_PARENT and row.incident_id is not None:
-                await conn.execute(
-                    update(incidents).where(incidents.c.id == row.incident_id).values(parent_ts=ts)
-                )
+                await conn.execute(update(incidents).where(incidents.c.id == row.incident_id).values(parent_ts=ts))
             if row.subscription_id is not None and row.kind != KIND_NOTICE:
                 await conn.execute(
-                    update(subscriptions)
-                    .where(subscriptions.c.id == row.subscription_id)
-                    .values(last_alert_at=now)
+                    update(subscriptions).where(subscriptions.c.id == row.subscription_id).values(last_alert_at=now)
                 )
         return True
 
@@ -172,12 +166,18 @@ class OutboxStore(StoreBase):
     async def mark_dead(self, row: OutboxRow, token: str | None, error: str, now: datetime) -> bool:
         """Give up on one post, keeping the reason (a dead row is a visible record, not a loss)."""
         async with self._write() as conn:
-            query = (
-                _fenced(row.id, token) if token else update(alert_outbox).where(alert_outbox.c.id == row.id)
-            )
+            query = _fenced(row.id, token) if token else update(alert_outbox).where(alert_outbox.c.id == row.id)
             result = await conn.execute(
                 query.values(state=DEAD, claim_token=None, last_error=error[:500], updated_at=now)
             )
+            if result.rowcount == 1 and row.kind == KIND_PARENT and row.incident_id is not None:
+                # An incident without a parent cannot take replies: close it, the next failure
+                # opens a new one (with a new parent).
+                await conn.execute(
+                    update(incidents)
+                    .where(incidents.c.id == row.incident_id, incidents.c.closed_at.is_(None))
+                    .values(closed_at=now, version=incidents.c.version + 1)
+                )
         return result.rowcount == 1
 
     # -- channels ----------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ class OutboxStore(StoreBase):
             return {state: count for state, count in (await conn.execute(query)).tuples()}
 
 
-def _fenced(row_id: int, token: str):  # type: ignore[no-untyped-def]
+def _fenced(row_id: int, token: str) -> Update:
     """An update that only lands while our claim is the row's claim."""
     return update(alert_outbox).where(alert_outbox.c.id == row_id, alert_outbox.c.claim_token == token)
 

@@ -16,9 +16,7 @@ from bot.store.schema import poll_state, seen_sessions
 class PollStore(StoreBase):
     async def poll_state(self, agent: str) -> PollState | None:
         async with self._read() as conn:
-            row = (
-                (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
-            )
+            row = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
         return to_poll_state(row) if row else None
 
     async def seed_poll_state(self, agent: str, watermark: datetime, active_set: Sequence[str]) -> bool:
@@ -125,9 +123,7 @@ class PollStore(StoreBase):
                     enqueued += await self.insert_posts(conn, item.posts, now)
         return enqueued
 
-    async def _insert_seen(
-        self, conn: AsyncConnection, agent: str, ids: Sequence[str], now: datetime
-    ) -> set[str]:
+    async def _insert_seen(self, conn: AsyncConnection, agent: str, ids: Sequence[str], now: datetime) -> set[str]:
         if not ids:
             return set()
         result = await conn.execute(
@@ -136,14 +132,10 @@ class PollStore(StoreBase):
         )
         return set(result.scalars())
 
-    async def record_poll_failure(
-        self, agent: str, owner: str, error: str, now: datetime
-    ) -> PollState | None:
+    async def record_poll_failure(self, agent: str, owner: str, error: str, now: datetime) -> PollState | None:
         """Count a failed poll; the watermark stays where it was so nothing is skipped."""
         async with self._write() as conn:
-            current = (
-                (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
-            )
+            current = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
             if current is None:
                 return None
             await conn.execute(

@@ -78,6 +78,8 @@ class NewPost:
     session_id: str | None = None
     incident_id: int | None = None
     state: str = PENDING
+    #: Why a row is inserted already finished (dead, muted); shown by diagnostics.
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, to_mute, to_watch
@@ -140,19 +141,26 @@ class WatchStore(StoreBase):
                 .where(alert_outbox.c.channel_id == channel_id, alert_outbox.c.state.in_(DELIVERABLE))
                 .values(state=DEAD, last_error=f"channel: {reason}", claim_token=None, updated_at=now)
             )
+            # Incidents whose parent never got posted cannot take replies: the next failure after
+            # the channel is fixed opens a fresh incident.
+            await conn.execute(
+                update(incidents)
+                .where(
+                    incidents.c.channel_id == channel_id,
+                    incidents.c.parent_ts.is_(None),
+                    incidents.c.closed_at.is_(None),
+                )
+                .values(closed_at=now, version=incidents.c.version + 1)
+            )
         return result.rowcount
 
     # -- mutes -----------------------------------------------------------------------------------
 
-    async def set_mute(
-        self, channel_id: str, agent: str, until: datetime, user_id: str, now: datetime
-    ) -> None:
+    async def set_mute(self, channel_id: str, agent: str, until: datetime, user_id: str, now: datetime) -> None:
         async with self._write() as conn:
             await conn.execute(delete(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent))
             await conn.execute(
-                mutes.insert().values(
-                    channel_id=channel_id, agent=agent, until=until, muted_by=user_id, muted_at=now
-                )
+                mutes.insert().values(channel_id=channel_id, agent=agent, until=until, muted_by=user_id, muted_at=now)
             )
             await _touch_open_incident(conn, channel_id, agent)
 
@@ -160,18 +168,14 @@ class WatchStore(StoreBase):
         """True if a mute was in force."""
         async with self._write() as conn:
             result = await conn.execute(
-                delete(mutes)
-                .where(mutes.c.channel_id == channel_id, mutes.c.agent == agent)
-                .returning(mutes.c.until)
+                delete(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent).returning(mutes.c.until)
             )
             until = result.scalar()
             await _touch_open_incident(conn, channel_id, agent)
         return until is not None and until > now
 
     async def active_mute(self, channel_id: str, agent: str, now: datetime) -> Mute | None:
-        query = select(mutes).where(
-            mutes.c.channel_id == channel_id, mutes.c.agent == agent, mutes.c.until > now
-        )
+        query = select(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent, mutes.c.until > now)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
         return to_mute(row) if row else None
@@ -182,18 +186,14 @@ class WatchStore(StoreBase):
         return {(r["channel_id"], r["agent"]): to_mute(r) for r in rows}
 
 
-def _by_channel_agent(channel_id: str, agent: str):  # type: ignore[no-untyped-def]
-    return select(subscriptions).where(
-        subscriptions.c.channel_id == channel_id, subscriptions.c.agent == agent
-    )
+def _by_channel_agent(channel_id: str, agent: str) -> Select[Any]:
+    return select(subscriptions).where(subscriptions.c.channel_id == channel_id, subscriptions.c.agent == agent)
 
 
 async def _touch_open_incident(conn: AsyncConnection, channel_id: str, agent: str) -> None:
     """The open incident's parent shows the mute, so it needs re-rendering."""
     await conn.execute(
         update(incidents)
-        .where(
-            incidents.c.channel_id == channel_id, incidents.c.agent == agent, incidents.c.closed_at.is_(None)
-        )
+        .where(incidents.c.channel_id == channel_id, incidents.c.agent == agent, incidents.c.closed_at.is_(None))
         .values(version=incidents.c.version + 1)
     )

@@ -1,0 +1,195 @@
+"""Delivery: drain the outbox to Slack, exactly once per dedup key (design.md §4).
+
+Per channel, under its lease (one post in flight per channel, across replicas):
+route new alerts into incidents → post due rows one by one → edit changed parents.
+One post is claim (committed) → chat.postMessage → fenced record. A row whose outcome is unknown
+(5xx, read timeout, a claimer that died) is first looked for in the channel by the dedup key in
+our message metadata, and only re-posted if it is not there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts import policy
+from bot.alerts.incidents import IncidentKeeper
+from bot.alerts.messages import MessageFactory
+from bot.alerts.reconcile import find_posted
+from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
+from bot.clock import Clock
+from bot.store import LeaseLost, Store
+from bot.store.records import DEAD, KIND_ALERT, KIND_PARENT, KIND_ROLLUP, PENDING, SENDING, UNCERTAIN, OutboxRow
+
+logger = logging.getLogger(__name__)
+
+
+class Next(Enum):
+    CONTINUE = "continue"  # go on with the channel's next row
+    STOP = "stop"  # leave the channel for this pass (backing off, or Slack is unwell)
+
+
+class Deliverer:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        slack: AsyncWebClient,
+        clock: Clock,
+        messages: MessageFactory,
+        incidents: IncidentKeeper,
+        owner: str,
+    ) -> None:
+        self._store = store
+        self._slack = slack
+        self._clock = clock
+        self._messages = messages
+        self._incidents = incidents
+        self._owner = owner
+
+    async def deliver_once(self) -> None:
+        await self._incidents.close_quiet()
+        channels = await self._store.channels_with_work(self._clock.now())
+        limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
+        await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
+
+    async def _channel(self, channel_id: str, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            if not await self._store.acquire_channel(channel_id, self._owner, self._clock.now(), policy.CHANNEL_LEASE):
+                return  # another replica is on it, or the channel is backed off
+            try:
+                await self._incidents.route(channel_id)
+                if await self._drain(channel_id) is Next.CONTINUE:
+                    await self._incidents.render_dirty(channel_id)
+            except SlackFailure as error:
+                await self._channel_failure(channel_id, error)
+            except LeaseLost:
+                logger.warning("lost the delivery lease of %s mid-pass; another worker continues", channel_id)
+            except Exception:
+                logger.exception("delivery to %s failed; rows stay queued for the next cycle", channel_id)
+            finally:
+                await self._store.release_channel(channel_id, self._owner)
+
+    async def _drain(self, channel_id: str) -> Next:
+        for _ in range(policy.MAX_POSTS_PER_CHANNEL_PASS):
+            now = self._clock.now()
+            row = await self._store.next_deliverable(channel_id, now)
+            if row is None:
+                return Next.CONTINUE
+            # Renew the lease before each post so a long drain keeps the channel.
+            if not await self._store.acquire_channel(channel_id, self._owner, now, policy.CHANNEL_LEASE):
+                return Next.STOP
+            if await self._deliver(row) is Next.STOP:
+                return Next.STOP
+        return Next.STOP
+
+    async def _deliver(self, row: OutboxRow) -> Next:
+        now = self._clock.now()
+        token = uuid.uuid4().hex
+        # A row left `sending` by a dead claimer is as uncertain as a timed-out one.
+        maybe_posted = row.state in (UNCERTAIN, SENDING)
+        thread_ts: str | None = None
+        if row.kind in (KIND_ALERT, KIND_ROLLUP):
+            parent = await self._thread_of(row)
+            if isinstance(parent, Next):
+                return parent
+            thread_ts = parent
+        if not await self._store.claim(row, token, now, policy.CLAIM_TTL):
+            return Next.CONTINUE  # someone else took it
+        try:
+            message, version = await self._messages.for_row(row)
+        except Exception:
+            logger.exception("cannot render outbox row %d (%s); marking it dead", row.id, row.dedup_key)
+            await self._store.mark_dead(row, token, "render failed", now)
+            return Next.CONTINUE
+        try:
+            ts = await find_posted(self._slack, row, thread_ts) if maybe_posted else None
+            if ts is not None:
+                logger.info("outbox row %s was already in Slack (ts %s): recorded, not re-posted", row.dedup_key, ts)
+            else:
+                kwargs: dict[str, Any] = message.to_post_kwargs()
+                if thread_ts is not None:
+                    kwargs["thread_ts"] = thread_ts
+                response = await slack_call(
+                    self._slack.chat_postMessage(
+                        channel=row.channel_id, unfurl_links=False, unfurl_media=False, **kwargs
+                    )
+                )
+                ts = str(response["ts"])
+        except SlackFailure as error:
+            return await self._post_failure(row, token, error, reconciling=maybe_posted)
+        if not await self._store.mark_sent(row, token, ts, self._clock.now()):
+            logger.warning("posted %s (ts %s) but the claim had passed to another worker", row.dedup_key, ts)
+        elif version is not None and row.incident_id is not None:
+            await self._store.mark_rendered(row.incident_id, version)
+        return Next.CONTINUE
+
+    async def _thread_of(self, row: OutboxRow) -> str | Next:
+        """The parent ts a reply goes under; STOP while the parent is not posted yet (replies keep
+        their order behind it), CONTINUE once the row died with a parent that can never be posted."""
+        incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
+        if incident is not None and incident.parent_ts is not None:
+            return incident.parent_ts
+        parents = await self._store.outbox_rows(row.channel_id, kind=KIND_PARENT, incident_id=row.incident_id)
+        if parents and parents[0].state != DEAD:
+            return Next.STOP
+        reason = f"incident parent could not be posted: {parents[0].last_error if parents else 'missing'}"
+        logger.error("outbox row %s: %s", row.dedup_key, reason)
+        await self._store.mark_dead(row, None, reason, self._clock.now())
+        return Next.CONTINUE
+
+    async def _post_failure(self, row: OutboxRow, token: str, error: SlackFailure, *, reconciling: bool) -> Next:
+        now = self._clock.now()
+        attempts = row.attempts + 1
+        if isinstance(error, RateLimited):
+            until = now + timedelta(seconds=error.retry_after)
+            await self._store.back_off_channel(row.channel_id, until)
+            # A 429 means nothing was stored; a row that was uncertain stays uncertain.
+            state = UNCERTAIN if reconciling else PENDING
+            await self._store.mark_retry(row, token, state=state, next_attempt_at=until, error=error.detail, now=now)
+            logger.info("Slack rate-limited %s: backing off %.0fs", row.channel_id, error.retry_after)
+            return Next.STOP
+        if isinstance(error, Permanent):
+            await self._store.mark_dead(row, token, error.reason, now)
+            if error.channel_level:
+                dead = await self._store.mark_channel_broken(row.channel_id, error.reason, now)
+                logger.error(
+                    "Slack refuses posts to %s (%s): its watches are broken, %d queued post(s) dead",
+                    row.channel_id,
+                    error.reason,
+                    dead + 1,
+                )
+                return Next.STOP
+            logger.error("Slack refused outbox row %s for good: %s", row.dedup_key, error.reason)
+            return Next.CONTINUE
+        if attempts >= policy.MAX_ATTEMPTS:
+            await self._store.mark_dead(row, token, f"gave up after {attempts} attempts: {error.detail}", now)
+            logger.error("gave up on outbox row %s after %d attempts: %s", row.dedup_key, attempts, error.detail)
+            return Next.STOP
+        if isinstance(error, Uncertain) or reconciling:
+            delay, state = policy.UNCERTAIN_RECHECK, UNCERTAIN
+        else:
+            assert isinstance(error, Retryable)
+            delay, state = policy.retry_delay(attempts), PENDING
+        await self._store.mark_retry(row, token, state=state, next_attempt_at=now + delay, error=error.detail, now=now)
+        logger.warning(
+            "posting %s to %s: %s (%s; retry in %s)", row.dedup_key, row.channel_id, error.detail, state, delay
+        )
+        return Next.STOP
+
+    async def _channel_failure(self, channel_id: str, error: SlackFailure) -> None:
+        """A failure outside a row's post (editing a parent): back off or mark the channel broken."""
+        now = self._clock.now()
+        if isinstance(error, RateLimited):
+            await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.retry_after))
+        elif isinstance(error, Permanent) and error.channel_level:
+            await self._store.mark_channel_broken(channel_id, error.reason, now)
+            logger.error("Slack refuses %s (%s): its watches are broken", channel_id, error.reason)
+        else:
+            logger.warning("updating incident parents in %s failed (%s); will retry", channel_id, error.detail)

@@ -1,0 +1,159 @@
+"""AlertService: what the Slack layer and the scheduler call. Composes poller, outbox and incidents."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts import policy
+from bot.alerts.incidents import IncidentKeeper
+from bot.alerts.messages import MessageFactory
+from bot.alerts.outbox import Deliverer
+from bot.alerts.poller import Poller
+from bot.clock import Clock
+from bot.pipecat.client import PipecatClient
+from bot.store import Store
+from bot.store.records import Watch, WatchView
+
+__all__ = ["AlertService", "Watch", "WatchView"]
+
+logger = logging.getLogger(__name__)
+
+
+class AlertService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        pipecat: PipecatClient,
+        slack: AsyncWebClient,
+        clock: Clock,
+        default_statuses: frozenset[str],
+        incident_window: timedelta = policy.DEFAULT_INCIDENT_WINDOW,
+        poll_interval: float = 60.0,
+        replica_id: str | None = None,
+    ) -> None:
+        if not default_statuses:
+            raise ValueError("default_statuses must name at least one status")
+        self.store = store
+        self.replica_id = replica_id or f"replica-{uuid.uuid4().hex[:12]}"
+        self._pipecat = pipecat
+        self._clock = clock
+        self._default_statuses = frozenset(s.upper() for s in default_statuses)
+        self._messages = MessageFactory(store, clock)
+        self._incidents = IncidentKeeper(
+            store=store,
+            slack=slack,
+            clock=clock,
+            messages=self._messages,
+            window=incident_window,
+            owner=self.replica_id,
+        )
+        self._poller = Poller(
+            store=store, pipecat=pipecat, clock=clock, owner=self.replica_id, poll_interval=poll_interval
+        )
+        self._deliverer = Deliverer(
+            store=store,
+            slack=slack,
+            clock=clock,
+            messages=self._messages,
+            incidents=self._incidents,
+            owner=self.replica_id,
+        )
+        self._pruned_at: datetime | None = None
+
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    async def poll_once(self) -> None:
+        """One poll cycle over every watched agent."""
+        await self._poller.poll_once()
+        await self._prune()
+
+    async def deliver_once(self) -> None:
+        """Post everything deliverable now (channels in parallel, each channel in order)."""
+        await self._deliverer.deliver_once()
+
+    async def run_cycle(self) -> None:
+        """What the scheduler runs: poll, then deliver. Never raises (a cycle must not kill the job)."""
+        for name, stage in (("poll", self.poll_once), ("delivery", self.deliver_once)):
+            try:
+                await stage()
+            except Exception:
+                logger.exception("alert cycle: %s failed; the next cycle tries again", name)
+
+    async def _prune(self) -> None:
+        now = self._clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < policy.PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        pruned = await self.store.prune_seen(now - policy.SEEN_RETENTION)
+        if pruned:
+            logger.info("forgot %d seen session(s) older than %s", pruned, policy.SEEN_RETENTION)
+
+    # -- watches ---------------------------------------------------------------------------------
+
+    async def watch(
+        self, channel_id: str, agent: str, statuses: frozenset[str] | None, group: str | None, user_id: str
+    ) -> Watch:
+        """Watch `agent` in the channel (or update the watch's statuses and group).
+
+        Raises bot.pipecat.errors.NotFound if the agent does not exist. Nothing is back-filled:
+        only sessions that end from now on alert.
+        """
+        await self._pipecat.get_agent(agent)
+        if await self.store.poll_state(agent) is None:
+            await self._poller.seed(agent)
+        watch, created = await self.store.upsert_watch(
+            channel_id, agent, statuses or self._default_statuses, group, user_id, self._clock.now()
+        )
+        logger.info(
+            "%s %s in %s (%s)",
+            "watching" if created else "updated watch of",
+            agent,
+            channel_id,
+            ",".join(sorted(watch.statuses)),
+        )
+        return watch
+
+    async def unwatch(self, channel_id: str, agent: str) -> bool:
+        return await self.store.remove_watch(channel_id, agent, self._clock.now())
+
+    async def watches(self, channel_id: str) -> list[WatchView]:
+        return await self.store.watch_views(channel_id, self._clock.now())
+
+    async def watched_agents(self, channel_id: str) -> list[str]:
+        return await self.store.watched_agents(channel_id)
+
+    # -- mute and incidents ----------------------------------------------------------------------
+
+    async def mute(self, channel_id: str, agent: str, duration: timedelta, user_id: str) -> datetime:
+        """Silence `agent` in the channel until the returned time; failures are still recorded."""
+        now = self._clock.now()
+        until = now + duration
+        await self.store.set_mute(channel_id, agent, until, user_id, now)
+        await self._refresh_open_incident(channel_id, agent)
+        return until
+
+    async def unmute(self, channel_id: str, agent: str) -> bool:
+        was_muted = await self.store.clear_mute(channel_id, agent, self._clock.now())
+        await self._refresh_open_incident(channel_id, agent)
+        return was_muted
+
+    async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str) -> bool:
+        """Record the ack and edit the parent (who and when). False if no incident has that parent."""
+        incident = await self.store.acknowledge(channel_id, parent_ts, user_id, self._clock.now())
+        await self._incidents.refresh_now(incident)
+        return incident is not None
+
+    async def incident_session(self, channel_id: str, parent_ts: str) -> tuple[str, str] | None:
+        """(agent, latest session id) of the incident whose parent is `parent_ts`."""
+        incident = await self.store.incident_by_parent(channel_id, parent_ts)
+        return (incident.agent, incident.latest_session_id) if incident else None
+
+    async def _refresh_open_incident(self, channel_id: str, agent: str) -> None:
+        incidents = await self.store.incidents_for(channel_id, agent)
+        open_ones = [i for i in incidents if i.closed_at is None]
+        await self._incidents.refresh_now(open_ones[-1] if open_ones else None)

@@ -1,0 +1,61 @@
+"""`python -m bot demo`: the whole app on this machine, no Slack workspace or Pipecat key needed.
+
+One process, one event loop: the Pipecat Cloud simulator (three agents and a steady trickle of
+sessions), the Slack Web API stand-in (#voice-oncall, already watching voice-bot, and #support),
+the real app in HTTP mode wired to both (SQLite in a temporary directory, 5 s poll interval), and
+a local page that shows the channels as Slack would and sends what you do there to the app as
+signed Slack requests. Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.sandbox.demo_stack import PortInUse, run_demo_stack
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bot").setLevel(logging.INFO)
+    # Each poll cycle and delivery logs at INFO; the page shows the outcome, so keep the terminal calm.
+    logging.getLogger("bot.alerts").setLevel(logging.WARNING)
+
+
+async def serve_demo(port: int, *, ready: asyncio.Event | None = None) -> int:
+    stop = asyncio.Event()
+    try:
+        async with run_demo_stack(port=port) as demo:
+            loop = asyncio.get_running_loop()
+            # Installed after the servers started: uvicorn swaps in its own handlers while starting.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            print(f"pipecat-ops demo is running: open {demo.page_url}/", flush=True)
+            print("Slack and Pipecat Cloud are simulated; the app is the real one. Ctrl-C to stop.", flush=True)
+            if ready is not None:
+                ready.set()
+            try:
+                await stop.wait()
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+            print("stopping…", flush=True)
+    except PortInUse as error:
+        print(f"pipecat-ops demo: {error.strerror}; choose another with --port N (0: any free port)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def main(port: int = 8080) -> int:
+    _configure_logging()
+    try:
+        return asyncio.run(serve_demo(port))
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were in place
+        return EXIT_OK

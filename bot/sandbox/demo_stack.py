@@ -1,0 +1,176 @@
+"""Everything the demo runs, in one event loop: simulator, Slack stand-in, the real app, the page.
+
+    async with run_demo_stack(port=0, traffic=False, scheduler=False) as demo:
+        demo.page_url           # the page
+        demo.sim, demo.standin  # the fakes, to set up or inspect
+        await demo.runtime.deps.alerts.run_cycle()
+
+`python -m bot demo` runs it with live traffic and the app's own scheduler; tests turn both off
+and drive sessions and poll cycles themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import random
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from bot.sandbox.demo_page import PageContext, build_page_app
+from bot.sandbox.demo_slack import DemoUser, SlackPlayer
+from bot.sandbox.demo_traffic import PROFILES, Traffic, WallClock, add_failed_session, seed_history
+from bot.sandbox.pipecat_sim import PipecatSimulator
+from bot.sandbox.server import serve
+from bot.sandbox.slack_standin import SlackStandIn
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+ONCALL_CHANNEL = "C0VOICEONCALL"
+SUPPORT_CHANNEL = "C0SUPPORT"
+WATCHED_AGENT = "voice-bot"
+BOT_TOKEN = "xoxb-demo-token"
+SIGNING_SECRET = "demo-signing-secret"
+PIPECAT_KEY = "demo-pipecat-key"
+POLL_INTERVAL_SECONDS = 5
+ME = DemoUser("U0DEMOUSER", "you")
+COLLEAGUE = DemoUser("U0ALEX", "alex")
+TOPICS = {
+    ONCALL_CHANNEL: "On call for voice-bot. Failed sessions arrive here as incidents.",
+    SUPPORT_CHANNEL: "Customer reports. Use a message's ⋯ menu to look up the session it mentions.",
+}
+
+
+class PortInUse(OSError):
+    pass
+
+
+@dataclass
+class DemoStack:
+    sim: PipecatSimulator
+    standin: SlackStandIn
+    runtime: Runtime
+    player: SlackPlayer
+    clock: WallClock
+    traffic: Traffic | None
+    page_url: str
+    app_url: str
+    data_dir: Path
+
+
+def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    """Fail with a clear message before uvicorn would (it exits the process on a bind error)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(error.errno, f"port {port} is not free on {host}") from error
+            raise
+
+
+def build_simulator(clock: WallClock, seed: int) -> PipecatSimulator:
+    sim = PipecatSimulator(api_key=PIPECAT_KEY, clock=clock, seed=seed)
+    for profile in PROFILES:
+        sim.add_agent(profile.name)
+    seed_history(sim, random.Random(seed))
+    return sim
+
+
+def build_standin() -> SlackStandIn:
+    standin = SlackStandIn(bot_token=BOT_TOKEN)
+    for channel_id, name in ((ONCALL_CHANNEL, "voice-oncall"), (SUPPORT_CHANNEL, "support")):
+        channel = standin.add_channel(channel_id, name)
+        channel.members.update({ME.id, COLLEAGUE.id})
+    return standin
+
+
+def seed_conversation(standin: SlackStandIn, sim: PipecatSimulator) -> None:
+    """A couple of human messages, so the shortcut has something to work on from the start."""
+    dropped = add_failed_session(sim, "support-bot", seconds_ago=1500)
+    standin.add_message(
+        ONCALL_CHANNEL,
+        "Morning! This channel watches *voice-bot*: failed sessions show up here as incidents. "
+        "Try `/session list voice-bot errors` or `/session stats voice-bot 1h`.",
+        user=COLLEAGUE.id,
+    )
+    standin.add_message(
+        SUPPORT_CHANNEL,
+        f"A customer says their call dropped right after it started (support-bot, session {dropped}). "
+        "Can someone check?",
+        user=COLLEAGUE.id,
+    )
+
+
+def settings_for(sim_url: str, slack_url: str, data_dir: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"{slack_url}/api/",
+        pipecat_api_key=PIPECAT_KEY,
+        pipecat_api_url=f"{sim_url}/v1",
+        database_url=f"sqlite:///{data_dir / 'demo.db'}",
+        poll_interval_seconds=POLL_INTERVAL_SECONDS,
+    )
+
+
+@contextlib.asynccontextmanager
+async def run_demo_stack(
+    *, port: int = 0, traffic: bool = True, scheduler: bool = True, seed: int = 42
+) -> AsyncIterator[DemoStack]:
+    """Start everything on 127.0.0.1 (the page on `port`, the rest on ephemeral ports); stop it all
+    on exit, in reverse order."""
+    from bot.app import build_runtime  # the whole app: imported only when a demo really starts
+
+    check_port_free(port)
+    clock = WallClock()
+    sim = build_simulator(clock, seed)
+    standin = build_standin()
+    async with contextlib.AsyncExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipecat-ops-demo-")))
+        sim_url = await stack.enter_async_context(serve(sim.app))
+        stack.callback(sim.release_hangs)
+        slack_url = await stack.enter_async_context(serve(standin.app))
+        standin.base_url = slack_url
+        stack.callback(standin.release_hangs)
+
+        runtime = build_runtime(settings_for(sim_url, slack_url, data_dir), clock=clock)
+        await runtime.start(with_scheduler=False)
+        stack.push_async_callback(runtime.stop)
+        await runtime.deps.alerts.watch(ONCALL_CHANNEL, WATCHED_AGENT, None, None, COLLEAGUE.id)
+        app_url = await stack.enter_async_context(serve(runtime.asgi(with_scheduler=False)))
+
+        player = SlackPlayer(app_url, standin, SIGNING_SECRET, ME)
+        stack.push_async_callback(player.close)
+        seed_conversation(standin, sim)
+        users = {
+            standin.bot_user_id: {"name": "pipecat-ops", "bot": True},
+            ME.id: {"name": ME.name, "bot": False},
+            COLLEAGUE.id: {"name": COLLEAGUE.name, "bot": False},
+        }
+        context = PageContext(standin=standin, sim=sim, player=player, users=users, topics=dict(TOPICS),
+                              watched=runtime.deps.alerts.watched_agents)
+        page_url = await stack.enter_async_context(serve(build_page_app(context), port=port))
+
+        if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
+            from bot.alerts.scheduler import start_scheduler
+
+            runtime.scheduler = start_scheduler(runtime.deps.alerts, interval_seconds=POLL_INTERVAL_SECONDS)
+        generator = Traffic(sim) if traffic else None
+        if generator is not None:
+            generator.start()
+            stack.push_async_callback(generator.stop)
+        yield DemoStack(
+            sim=sim, standin=standin, runtime=runtime, player=player, clock=clock, traffic=generator,
+            page_url=page_url, app_url=app_url, data_dir=data_dir,
+        )

@@ -1,0 +1,435 @@
+// The demo page: polls /api/state every second and shows the Slack stand-in's workspace; what the
+// reader does (a command, a message, a click, the message shortcut) goes to the demo server, which
+// sends it to the app as a signed Slack request.
+
+import { el, renderMrkdwn } from "./mrkdwn.js";
+import { renderAttachments, renderBlocks, renderFiles } from "./blocks.js";
+
+const POLL_MS = 1000;
+const $ = (id) => document.getElementById(id);
+
+const view = {
+  data: null,
+  etag: null,
+  channel: null,
+  thread: null, // {channel, ts}
+  lastSeen: {}, // channel id → newest ts the reader has seen
+  mainCache: new Map(),
+  threadCache: new Map(),
+  parentCache: new Map(),
+  timer: null,
+  connected: null,
+};
+
+// -- server calls --------------------------------------------------------------------------------
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  let answer = {};
+  try {
+    answer = await response.json();
+  } catch {
+    answer = {};
+  }
+  if (!response.ok || answer.ok === false) throw new Error(answer.error || `HTTP ${response.status}`);
+  pollSoon();
+  return answer;
+}
+
+async function poll() {
+  clearTimeout(view.timer);
+  try {
+    const headers = view.etag ? { "If-None-Match": view.etag } : {};
+    const response = await fetch("/api/state", { headers, cache: "no-store" });
+    if (response.status === 200) {
+      view.etag = response.headers.get("ETag");
+      view.data = await response.json();
+      render();
+    } else if (response.status !== 304) {
+      throw new Error(`HTTP ${response.status}`);
+    }
+    setConnected(true);
+  } catch {
+    setConnected(false);
+  } finally {
+    view.timer = setTimeout(poll, POLL_MS);
+  }
+}
+
+function pollSoon() {
+  clearTimeout(view.timer);
+  view.timer = setTimeout(poll, 50);
+}
+
+function setConnected(ok) {
+  const foot = $("side-foot");
+  foot.classList.toggle("offline", !ok);
+  foot.textContent = ok
+    ? `Live · updated ${new Date().toLocaleTimeString([], { hour: "numeric", minute: "2-digit", second: "2-digit" })}`
+    : "Disconnected: is the demo still running?";
+  view.connected = ok;
+}
+
+function toast(message) {
+  const node = el("div", "toast", message);
+  node.setAttribute("role", "alert");
+  $("toasts").append(node);
+  setTimeout(() => node.remove(), 6000);
+}
+
+// -- helpers -------------------------------------------------------------------------------------
+
+function channelById(id) {
+  return view.data?.channels.find((c) => c.id === id) ?? null;
+}
+
+function ctxFor() {
+  const channels = Object.fromEntries((view.data?.channels ?? []).map((c) => [c.id, c]));
+  return { users: view.data?.users ?? {}, channels };
+}
+
+function timeOf(ts) {
+  return new Date(Number(ts) * 1000).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
+
+function latestTs(channel) {
+  const visible = channel.messages.filter((m) => !m.ephemeral);
+  return visible.length ? visible[visible.length - 1].ts : "0";
+}
+
+function nearBottom(node) {
+  return node.scrollHeight - node.scrollTop - node.clientHeight < 80;
+}
+
+// -- confirm dialogs -----------------------------------------------------------------------------
+
+function confirmFirst(confirm) {
+  if (!confirm) return Promise.resolve(true);
+  const dialog = $("confirm");
+  $("confirm-title").textContent = confirm.title?.text ?? "Are you sure?";
+  const text = $("confirm-text");
+  text.replaceChildren();
+  if (confirm.text?.type === "mrkdwn") text.append(renderMrkdwn(confirm.text.text, ctxFor()));
+  else text.textContent = confirm.text?.text ?? "";
+  const ok = $("confirm-ok");
+  const deny = $("confirm-deny");
+  ok.textContent = confirm.confirm?.text ?? "OK";
+  deny.textContent = confirm.deny?.text ?? "Cancel";
+  ok.className = "btn " + (confirm.style === "danger" ? "danger-solid" : "primary");
+  return new Promise((resolve) => {
+    const finish = (value) => {
+      ok.onclick = deny.onclick = dialog.oncancel = null;
+      dialog.close();
+      resolve(value);
+    };
+    ok.onclick = () => finish(true);
+    deny.onclick = () => finish(false);
+    dialog.oncancel = (event) => {
+      event.preventDefault();
+      finish(false);
+    };
+    dialog.showModal();
+  });
+}
+
+// -- messages ------------------------------------------------------------------------------------
+
+function avatar(message, users) {
+  const user = users[message.user] ?? { name: message.user ?? "?" };
+  const node = el("div", "avatar" + (message.bot ? " bot" : ""), message.bot ? "P" : (user.name?.[0] ?? "?").toUpperCase());
+  node.setAttribute("aria-hidden", "true");
+  return node;
+}
+
+function messageNode(channelId, message, { inThread }) {
+  const data = view.data;
+  const ctx = ctxFor();
+  const user = data.users[message.user] ?? { name: message.user ?? "unknown" };
+  const node = el("div", "msg" + (message.bot ? " from-bot" : "") + (message.ephemeral ? " ephemeral" : ""));
+  node.dataset.ts = message.ts;
+  node.dataset.testid = "message";
+  node.append(avatar(message, data.users));
+
+  const main = el("div", "msg-main");
+  const meta = el("div", "msg-meta");
+  meta.append(el("span", "msg-author", user.name));
+  if (message.bot) meta.append(el("span", "app-badge", "APP"));
+  const time = el("time", "msg-time", timeOf(message.ts));
+  time.dateTime = new Date(Number(message.ts) * 1000).toISOString();
+  meta.append(time);
+  main.append(meta);
+  if (message.ephemeral) main.append(el("div", "ephemeral-note", "👁 Only visible to you"));
+
+  ctx.onAction = ({ blockId, action, confirm, control }) =>
+    confirmFirst(confirm).then((ok) => {
+      if (!ok) return;
+      control.disabled = true;
+      control.classList.add("busy");
+      post("/api/action", { channel: channelId, ts: message.ts, block_id: blockId ?? null, action })
+        .catch((error) => toast(`That click did not reach the app: ${error.message}`))
+        .finally(() => {
+          control.disabled = false;
+          control.classList.remove("busy");
+        });
+    });
+
+  const content = el("div", "msg-content");
+  if (message.blocks.length) content.append(renderBlocks(message.blocks, ctx));
+  else if (message.text) content.append(renderMrkdwn(message.text, ctx));
+  if (message.attachments.length) content.append(renderAttachments(message.attachments, ctx));
+  if (message.files.length) content.append(renderFiles(message.files));
+  if (message.edited) content.append(el("span", "edited", "(edited)"));
+  main.append(content);
+
+  const replies = message.replies ?? [];
+  if (!inThread && replies.length) {
+    const link = el("button", "thread-link", `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`);
+    link.type = "button";
+    link.addEventListener("click", () => openThread(channelId, message.ts));
+    const row = el("div", "thread-row");
+    row.append(link, el("span", "thread-last", `Last reply ${timeOf(replies[replies.length - 1].ts)}`));
+    main.append(row);
+  }
+  node.append(main);
+  if (!message.ephemeral) node.append(hoverActions(channelId, message, inThread));
+  return node;
+}
+
+function hoverActions(channelId, message, inThread) {
+  const bar = el("div", "msg-actions");
+  if (!inThread && !message.thread_ts) {
+    const reply = el("button", "icon-button", "💬");
+    reply.type = "button";
+    reply.title = "Reply in thread";
+    reply.setAttribute("aria-label", "Reply in thread");
+    reply.addEventListener("click", () => openThread(channelId, message.ts));
+    bar.append(reply);
+  }
+  const more = el("button", "icon-button", "⋯");
+  more.type = "button";
+  more.title = "More actions";
+  more.setAttribute("aria-label", "More actions");
+  more.setAttribute("aria-haspopup", "menu");
+  const menu = el("div", "menu hidden");
+  menu.setAttribute("role", "menu");
+  const lookup = el("button", "menu-item", "Look up Pipecat session");
+  lookup.type = "button";
+  lookup.setAttribute("role", "menuitem");
+  lookup.addEventListener("click", () => {
+    menu.classList.add("hidden");
+    post("/api/shortcut", { channel: channelId, ts: message.ts })
+      .catch((error) => toast(`The shortcut did not reach the app: ${error.message}`));
+  });
+  menu.append(el("div", "menu-title", "Shortcuts"), lookup);
+  more.addEventListener("click", (event) => {
+    event.stopPropagation();
+    document.querySelectorAll(".menu").forEach((m) => m !== menu && m.classList.add("hidden"));
+    menu.classList.toggle("hidden");
+    menu.classList.toggle("up", more.getBoundingClientRect().top > window.innerHeight * 0.6);
+  });
+  bar.append(more, menu);
+  return bar;
+}
+
+/** Fill `container` with one node per message, re-using the nodes of unchanged messages. */
+function renderList(container, cache, channelId, messages, options) {
+  const scroller = options.scroller ?? container;
+  const stick = nearBottom(scroller);
+  const seen = new Set();
+  const nodes = messages.map((message) => {
+    const key = `${channelId}:${message.ts}:${options.inThread ? "t" : "m"}`;
+    const signature = JSON.stringify(message);
+    seen.add(key);
+    const cached = cache.get(key);
+    if (cached && cached.signature === signature) return cached.node;
+    const node = messageNode(channelId, message, options);
+    cache.set(key, { signature, node });
+    return node;
+  });
+  for (const key of cache.keys()) if (!seen.has(key)) cache.delete(key);
+  const current = Array.from(container.children);
+  if (current.length !== nodes.length || current.some((node, i) => node !== nodes[i])) {
+    const top = scroller.scrollTop;
+    container.replaceChildren(...nodes);
+    scroller.scrollTop = top;
+  }
+  if (!options.scroller && (stick || options.forceBottom)) scroller.scrollTop = scroller.scrollHeight;
+}
+
+// -- layout --------------------------------------------------------------------------------------
+
+function renderSidebar() {
+  const list = $("channel-list");
+  list.replaceChildren();
+  for (const channel of view.data.channels) {
+    const item = el("li");
+    const linkNode = el("button", "channel-link" + (channel.id === view.channel ? " active" : ""));
+    linkNode.type = "button";
+    linkNode.dataset.channel = channel.id;
+    linkNode.append(el("span", "hash", "#"), el("span", "channel-label", channel.name));
+    const unread = channel.messages.filter((m) => !m.ephemeral && m.ts > (view.lastSeen[channel.id] ?? "0")).length;
+    if (unread && channel.id !== view.channel) {
+      linkNode.classList.add("unread");
+      linkNode.append(el("span", "badge", String(unread)));
+    }
+    linkNode.addEventListener("click", () => selectChannel(channel.id));
+    item.append(linkNode);
+    list.append(item);
+  }
+  const agents = $("agent-list");
+  agents.replaceChildren();
+  for (const agent of view.data.agents) {
+    const item = el("li", "agent");
+    item.append(el("span", "agent-name", agent.name));
+    item.append(el("span", "agent-stats", `${agent.active} active · ${agent.sessions} sessions · ${agent.failed} failed`));
+    agents.append(item);
+  }
+}
+
+function renderChannel(forceBottom = false) {
+  const channel = channelById(view.channel);
+  if (!channel) return;
+  $("channel-name").textContent = `# ${channel.name}`;
+  const topic = $("channel-topic");
+  topic.textContent = channel.topic;
+  if (channel.watching.length) topic.textContent += `  ·  Watching: ${channel.watching.join(", ")}`;
+  $("composer-input").placeholder = `Message #${channel.name}, or type /session help`;
+  renderList($("messages"), view.mainCache, channel.id, channel.messages, { inThread: false, forceBottom });
+  view.lastSeen[channel.id] = latestTs(channel);
+}
+
+function renderThread(forceBottom = false) {
+  const pane = $("thread");
+  const open = view.thread && channelById(view.thread.channel);
+  const parent = open && open.messages.find((m) => m.ts === view.thread.ts);
+  if (!parent) {
+    pane.classList.add("hidden");
+    view.thread = null;
+    return;
+  }
+  pane.classList.remove("hidden");
+  $("thread-channel").textContent = `# ${open.name}`;
+  const { replies = [], ...head } = parent;
+  const scroller = $("thread-body");
+  const stick = forceBottom || nearBottom(scroller);
+  renderList($("thread-parent"), view.parentCache, open.id, [head], { inThread: true, scroller });
+  $("thread-count").textContent = replies.length ? `${replies.length} ${replies.length === 1 ? "reply" : "replies"}` : "No replies yet";
+  renderList($("thread-replies"), view.threadCache, open.id, replies, { inThread: true, scroller });
+  if (stick) scroller.scrollTop = scroller.scrollHeight;
+}
+
+function render() {
+  if (!view.data) return;
+  if (!channelById(view.channel)) {
+    const fromHash = decodeURIComponent(location.hash.slice(1));
+    view.channel = channelById(fromHash) ? fromHash : view.data.channels[0]?.id;
+    for (const channel of view.data.channels) view.lastSeen[channel.id] ??= latestTs(channel);
+    renderChannel(true);
+  } else {
+    renderChannel();
+  }
+  renderThread();
+  renderSidebar();
+  renderHints();
+}
+
+function selectChannel(id) {
+  if (id === view.channel) return;
+  view.channel = id;
+  history.replaceState(null, "", "#" + encodeURIComponent(id));
+  view.thread = null;
+  renderChannel(true);
+  renderThread();
+  renderSidebar();
+  renderHints();
+  $("composer-input").focus();
+}
+
+function openThread(channelId, ts) {
+  view.thread = { channel: channelId, ts };
+  renderThread(true);
+  $("thread-input").focus();
+}
+
+function renderHints() {
+  const hints = $("hints");
+  const channel = channelById(view.channel);
+  const agent = channel?.watching[0] ?? view.data.agents[0]?.name ?? "voice-bot";
+  const suggestions = [`/session list ${agent} errors`, `/session stats ${agent} 1h`, "/session watches", "/session help"];
+  const key = suggestions.join("|");
+  if (hints.dataset.key === key) return;
+  hints.dataset.key = key;
+  hints.replaceChildren(el("span", "hints-label", "Try:"));
+  for (const text of suggestions) {
+    const chip = el("button", "hint", text);
+    chip.type = "button";
+    chip.addEventListener("click", () => {
+      const input = $("composer-input");
+      input.value = text;
+      input.focus();
+    });
+    hints.append(chip);
+  }
+}
+
+// -- composing -----------------------------------------------------------------------------------
+
+async function send(text, threadTs) {
+  const trimmed = text.trim();
+  if (!trimmed) return true;
+  try {
+    if (trimmed.startsWith("/")) {
+      await post("/api/command", { channel: view.channel, text: trimmed });
+    } else {
+      await post("/api/message", { channel: threadTs ? view.thread.channel : view.channel, text, thread_ts: threadTs ?? null });
+    }
+    return true;
+  } catch (error) {
+    toast(error.message);
+    return false;
+  }
+}
+
+function wireComposer(formId, inputId, threadTs) {
+  const form = $(formId);
+  const input = $(inputId);
+  const submit = async () => {
+    const text = input.value;
+    input.value = "";
+    if (!(await send(text, threadTs()))) input.value = text;
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+}
+
+// Keep a scroller pinned to the bottom while images above its end finish loading.
+for (const scroller of [$("messages"), $("thread-body")]) {
+  scroller.dataset.stick = "1";
+  scroller.addEventListener("scroll", () => {
+    scroller.dataset.stick = nearBottom(scroller) ? "1" : "0";
+  });
+}
+document.addEventListener("load", (event) => {
+  const scroller = event.target instanceof HTMLImageElement ? event.target.closest(".messages, .thread-body") : null;
+  if (scroller && scroller.dataset.stick === "1") scroller.scrollTop = scroller.scrollHeight;
+}, true);
+document.addEventListener("click", () => document.querySelectorAll(".menu").forEach((m) => m.classList.add("hidden")));
+$("thread-close").addEventListener("click", () => {
+  view.thread = null;
+  renderThread();
+});
+wireComposer("composer", "composer-input", () => null);
+wireComposer("thread-composer", "thread-input", () => view.thread?.ts ?? null);
+poll();

@@ -1,0 +1,133 @@
+"""Fixtures for the store and the alert pipeline (register as a pytest plugin in tests/conftest.py).
+
+- `store`: a migrated Store, parametrized over SQLite (always) and PostgreSQL (when
+  PIPECAT_OPS_TEST_PG_URL holds a postgresql:// URL; every test starts from dropped tables).
+- `alert_rig`: an AlertService wired to the Pipecat simulator, the Slack stand-in and the
+  simulator's clock over real loopback HTTP, on an SQLite file under tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts.service import AlertService
+from bot.pipecat.client import PipecatClient
+from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from bot.store import Store
+from bot.store.engine import drop_all
+
+PG_URL_ENV = "PIPECAT_OPS_TEST_PG_URL"
+ALERT_CHANNEL = "C2147483705"
+#: Seconds of the service's poll interval; tests advance the simulator clock by it between polls.
+POLL_INTERVAL = 60.0
+#: Short, so a stand-in hang becomes a read timeout quickly.
+SLACK_TIMEOUT_SECONDS = 1
+
+
+def _backends() -> list[Any]:
+    params = [pytest.param("sqlite", id="sqlite")]
+    if os.environ.get(PG_URL_ENV):
+        params.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
+    return params
+
+
+async def open_store(url: str, *, fresh: bool = False) -> Store:
+    store = Store.from_url(url)
+    if fresh:
+        async with store.engine.begin() as conn:
+            await drop_all(conn)
+    await store.migrate()
+    return store
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'pipecat-ops.db'}"
+
+
+@pytest.fixture(params=_backends())
+async def store(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Store]:
+    if request.param == "postgresql":
+        opened = await open_store(os.environ[PG_URL_ENV], fresh=True)
+    else:
+        opened = await open_store(db_url)
+    try:
+        yield opened
+    finally:
+        await opened.dispose()
+
+
+@dataclass
+class AlertRig:
+    sim: PipecatSimulator
+    slack: SlackStandIn
+    clock: SimClock
+    pipecat: PipecatClient
+    slack_client: AsyncWebClient
+    db_url: str
+    stores: list[Store] = field(default_factory=list)
+    service: AlertService | None = None
+
+    async def new_service(self, **overrides: Any) -> AlertService:
+        """A fresh AlertService (a restarted process) on the same database file."""
+        store = await open_store(self.db_url)
+        self.stores.append(store)
+        options: dict[str, Any] = {
+            "store": store,
+            "pipecat": self.pipecat,
+            "slack": self.slack_client,
+            "clock": self.clock,
+            "default_statuses": frozenset({"HTTP_ERROR"}),
+            "poll_interval": POLL_INTERVAL,
+        }
+        options.update(overrides)
+        self.service = AlertService(**options)
+        return self.service
+
+    @property
+    def svc(self) -> AlertService:
+        assert self.service is not None
+        return self.service
+
+    async def cycle(self, advance: float = POLL_INTERVAL) -> None:
+        """Move the clock one poll interval, then poll and deliver (what the scheduler does)."""
+        self.clock.advance(advance)
+        await self.svc.poll_once()
+        await self.svc.deliver_once()
+
+    def top(self, channel: str = ALERT_CHANNEL) -> list[StoredMessage]:
+        return self.slack.messages_in(channel)
+
+    def replies(self, parent: StoredMessage, channel: str = ALERT_CHANNEL) -> list[StoredMessage]:
+        return self.slack.messages_in(channel, thread_ts=parent.ts)
+
+    def posts(self) -> list[Any]:
+        return [c for c in self.slack.calls_to("chat.postMessage") if c.ok]
+
+
+@pytest.fixture
+async def alert_rig(
+    pipecat_sim: PipecatSimulator,
+    pipecat_client: PipecatClient,
+    slack_standin: SlackStandIn,
+    slack_url: str,
+    sim_clock: SimClock,
+    db_url: str,
+) -> AsyncIterator[AlertRig]:
+    client = AsyncWebClient(token=slack_standin.bot_token, base_url=f"{slack_url}/api/", timeout=SLACK_TIMEOUT_SECONDS)
+    rig = AlertRig(pipecat_sim, slack_standin, sim_clock, pipecat_client, client, db_url)
+    await rig.new_service()
+    try:
+        yield rig
+    finally:
+        slack_standin.release_hangs()
+        for opened in rig.stores:
+            await opened.dispose()

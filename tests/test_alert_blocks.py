@@ -1,0 +1,203 @@
+"""Alert Block Kit: snapshots of a parent and a reply, escaping, button contracts, watches."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.blocks.alert_notices import outage_notice, recovery_notice
+from bot.blocks.alerts import (
+    ACTION_ACK,
+    ACTION_DETAILS,
+    ACTION_LOGS,
+    ACTION_MUTE,
+    EVENT_TYPE,
+    IncidentView,
+    RolledSession,
+    incident_parent,
+    parse_mute_value,
+    rollup_reply,
+    session_reply,
+    watches_message,
+)
+from bot.blocks.message import Message
+from bot.pipecat.models import Session
+from bot.store.records import WatchView
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+T0 = datetime(2026, 10, 30, 14, 2, 11, tzinfo=UTC)
+SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
+HOSTILE = "<!channel> & <https://evil.example|click>"
+
+
+def parent_view(**overrides: Any) -> IncidentView:
+    values: dict[str, Any] = {
+        "agent": "voice-bot",
+        "session_count": 7,
+        "first_failure_at": T0,
+        "last_failure_at": T0 + timedelta(minutes=9),
+        "statuses": ["HTTP_ERROR", "500"],
+        "latest_session_id": SID,
+        "group": "<!subteam^S0ONCALL>",
+        "acknowledged_by": "U0STEVE",
+        "acknowledged_at": T0 + timedelta(minutes=10),
+        "muted_until": T0 + timedelta(hours=1),
+    }
+    values.update(overrides)
+    return IncidentView(**values)
+
+
+def failed_session(**overrides: Any) -> Session:
+    data: dict[str, Any] = {
+        "sessionId": SID,
+        "serviceId": "svc-1",
+        "deploymentId": "dep-42",
+        "createdAt": "2026-10-30T14:01:14Z",
+        "endedAt": "2026-10-30T14:02:11Z",
+        "completionStatus": "HTTP_ERROR",
+        "endState": "agent_error",
+        "coldStart": True,
+        "botStartSeconds": 3.2,
+        "resourceMetrics": {"memoryBytesP99": 412_000_000, "timeseries": [{"t": 1, "c": 10, "m": 420_000_000}]},
+    }
+    data.update(overrides)
+    return Session.model_validate(data)
+
+
+def rendered(message: Message) -> str:
+    body = {"text": message.text, "blocks": message.blocks, "metadata": message.metadata}
+    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("alert-parent", incident_parent(parent_view(), "incident:12")),
+        ("alert-reply", session_reply("voice-bot", failed_session(), f"3:{SID}")),
+    ],
+)
+def test_snapshot(name: str, message: Message) -> None:
+    path = SNAPSHOTS / f"{name}.json"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(rendered(message), encoding="utf-8")
+    assert path.exists(), f"{path.name} missing; run with UPDATE_SNAPSHOTS=1 to write it"
+    assert path.read_text(encoding="utf-8") == rendered(message), f"{path.name} changed; UPDATE_SNAPSHOTS=1 to accept"
+
+
+def actions_of(message: Message) -> dict[str, dict[str, Any]]:
+    return {e["action_id"]: e for b in message.blocks if b["type"] == "actions" for e in b["elements"]}
+
+
+def test_parent_buttons_follow_the_handler_contract() -> None:
+    actions = actions_of(incident_parent(parent_view(), "incident:1"))
+    assert actions[ACTION_ACK]["value"] == "voice-bot"
+    assert actions[ACTION_DETAILS]["value"] == actions[ACTION_LOGS]["value"] == f"voice-bot:{SID}"
+    values = [o["value"] for o in actions[ACTION_MUTE]["options"]]
+    assert values == ["voice-bot|1h", "voice-bot|4h", "voice-bot|24h"]
+    assert [parse_mute_value(v) for v in values] == [
+        ("voice-bot", timedelta(hours=1)),
+        ("voice-bot", timedelta(hours=4)),
+        ("voice-bot", timedelta(hours=24)),
+    ]
+
+
+@pytest.mark.parametrize("value", ["voice-bot", "voice-bot|2h", "|1h", "voice-bot|", ""])
+def test_parse_mute_value_refuses_anything_else(value: str) -> None:
+    with pytest.raises(ValueError):
+        parse_mute_value(value)
+
+
+def test_parent_states() -> None:
+    fresh = incident_parent(parent_view(acknowledged_by=None, muted_until=None, group=None), "incident:1")
+    assert fresh.text == "voice-bot: 7 sessions failed since 14:02 UTC"
+    assert "Acknowledged" not in str(fresh.blocks) and "Muted" not in str(fresh.blocks)
+    closed = incident_parent(parent_view(closed=True), "incident:1")
+    assert "quiet since" in closed.text and "quiet since" in str(closed.blocks)
+    assert "Muted until" not in str(closed.blocks)  # a closed incident does not advertise the mute
+    one = incident_parent(parent_view(session_count=1), "incident:1")
+    assert "1 session failed" in one.text
+
+
+def without_values(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: without_values(v) for k, v in node.items() if k != "value"}
+    if isinstance(node, list):
+        return [without_values(v) for v in node]
+    return node
+
+
+def test_everything_from_users_or_the_api_is_escaped() -> None:
+    messages = [
+        incident_parent(parent_view(agent=HOSTILE, statuses=[HOSTILE], group=HOSTILE, acknowledged_by=HOSTILE), "k"),
+        session_reply(HOSTILE, failed_session(completionStatus=HOSTILE, endState=HOSTILE, deploymentId=HOSTILE), "k"),
+        rollup_reply(HOSTILE, [RolledSession(HOSTILE, HOSTILE, T0)], "k"),
+        outage_notice(HOSTILE, T0, HOSTILE, "k"),
+        recovery_notice(HOSTILE, T0, T0, "k"),
+        watches_message([WatchView(HOSTILE, frozenset({HOSTILE}), HOSTILE, None, None, None, HOSTILE)]),
+    ]
+    for message in messages:
+        # Button and option values are data for our handlers, never rendered: only text counts.
+        text = json.dumps([message.text, without_values(message.blocks)])
+        assert "<!channel>" not in text and "<https://evil" not in text
+
+
+def test_every_alert_post_carries_its_dedup_key() -> None:
+    rolled = [RolledSession(SID, "HTTP_ERROR", T0)]
+    for message, key in [
+        (incident_parent(parent_view(), "incident:9"), "incident:9"),
+        (session_reply("voice-bot", failed_session(), "3:x"), "3:x"),
+        (rollup_reply("voice-bot", rolled, "rollup:9:4"), "rollup:9:4"),
+        (outage_notice("voice-bot", T0, "Cannot reach", "outage:3:1"), "outage:3:1"),
+        (recovery_notice("voice-bot", T0, T0, "recovery:3:1"), "recovery:3:1"),
+    ]:
+        assert message.metadata is not None and message.metadata["event_type"] == EVENT_TYPE
+        assert message.metadata["event_payload"]["dedup_key"] == key
+        assert message.metadata["event_payload"]["agent"] == "voice-bot"
+
+
+def test_a_big_rollup_lists_twenty_and_counts_the_rest() -> None:
+    rolled = [RolledSession(f"{i:08d}-0000-4000-8000-000000000000", "HTTP_ERROR", T0) for i in range(30)]
+    message = rollup_reply("voice-bot", rolled, "rollup:1:1")
+    text = message.blocks[0]["text"]["text"]
+    assert text.startswith(":heavy_plus_sign: *30 more sessions failed:*")
+    assert text.count("• ") == 20 and "and 10 more" in text
+    assert message.text == "30 more voice-bot sessions failed"
+
+
+def test_reply_tolerates_a_session_with_nothing_reported() -> None:
+    bare = Session.model_validate(
+        {
+            "sessionId": SID,
+            "createdAt": "2026-10-30T14:01:14Z",
+            "endedAt": "2026-10-30T14:02:11Z",
+            "endState": "SOMETHING_NEW",
+        }
+    )
+    message = session_reply("voice-bot", bare, "k")
+    assert "SOMETHING_NEW" in message.text and "not reported" in str(message.blocks)
+
+
+def test_watches_message() -> None:
+    empty = watches_message([])
+    assert "No agents are watched" in empty.text
+    views = [
+        WatchView("voice-bot", frozenset({"HTTP_ERROR"}), "<!subteam^S0ONCALL>", T0, "U1", T0, None),
+        WatchView("support-bot", frozenset({"HTTP_ERROR", "500"}), None, None, None, None, "not_in_channel"),
+        WatchView("odd-bot", frozenset({"HTTP_ERROR"}), None, None, None, None, "some_new_error"),
+    ]
+    message = watches_message(views)
+    text = str(message.blocks)
+    assert message.text == "3 watched agents, 2 not delivering"
+    assert "muted until" in text and "<!subteam^S0ONCALL>" in text and "Last alert: never" in text
+    assert "bot not in channel — invite it with /invite @pipecat-ops" in text
+    assert "Slack refused posts here (some_new_error)" in text
+    many = watches_message(
+        [WatchView(f"bot-{i}", frozenset({"HTTP_ERROR"}), None, None, None, None, None) for i in range(60)]
+    )
+    assert len(many.blocks) <= 50 and "and 15 more" in str(many.blocks)

@@ -1,0 +1,153 @@
+"""Table tests for the pure decisions of bot/alerts/decide.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.alerts import decide
+from bot.pipecat.models import Session
+from bot.store.records import Incident, Watch
+
+T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
+WINDOW = timedelta(minutes=30)
+
+
+def watch(id: int, statuses: set[str], *, created: datetime = T0, broken: str | None = None) -> Watch:
+    return Watch(id, f"C{id}", "voice-bot", frozenset(statuses), None, "U1", created, broken_reason=broken)
+
+
+def session(
+    status: str | None, end_state: str | None = None, *, ended: datetime | None = T0 + timedelta(minutes=1)
+) -> Session:
+    return Session.model_validate(
+        {
+            "sessionId": "11111111-2222-3333-4444-555555555555",
+            "createdAt": T0.isoformat(),
+            "endedAt": ended.isoformat() if ended else None,
+            "completionStatus": status,
+            "endState": end_state,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "end_state", "statuses", "alerts"),
+    [
+        ("HTTP_ERROR", None, {"HTTP_ERROR"}, True),
+        ("http_error", None, {"HTTP_ERROR"}, True),  # case-insensitive
+        ("HTTP_COMPLETED", None, {"HTTP_ERROR"}, False),
+        ("HTTP_COMPLETED", "agent_error", {"AGENT_ERROR"}, True),  # endState counts too
+        ("500", None, {"500"}, True),  # HTTP codes as strings
+        (None, None, {"HTTP_ERROR"}, False),
+        ("SOMETHING_NEW", None, {"SOMETHING_NEW"}, True),  # open enum
+    ],
+)
+def test_alerting_watches_by_status(
+    status: str | None, end_state: str | None, statuses: set[str], alerts: bool
+) -> None:
+    assert bool(decide.alerting_watches(session(status, end_state), [watch(1, statuses)])) is alerts
+
+
+def test_active_sessions_and_sessions_ended_before_the_watch_never_alert() -> None:
+    early = watch(1, {"HTTP_ERROR"}, created=T0)
+    late = watch(2, {"HTTP_ERROR"}, created=T0 + timedelta(minutes=5))
+    assert decide.alerting_watches(session("HTTP_ERROR", ended=None), [early]) == []
+    assert decide.alerting_watches(session("HTTP_ERROR"), [early, late]) == [early]
+
+
+@pytest.mark.parametrize(
+    ("failures", "notified", "due"),
+    [(0, False, False), (1, False, False), (2, False, True), (5, False, True), (5, True, False)],
+)
+def test_outage_notice_is_due_once_at_the_threshold(failures: int, notified: bool, due: bool) -> None:
+    assert decide.outage_notice_due(failures, notified) is due
+
+
+@pytest.mark.parametrize(
+    ("started", "used", "now_offset", "count", "expected"),
+    [
+        (None, 0, 0, 1, (1, 0, 0, 1)),  # first failure: its own reply
+        (None, 0, 0, 5, (5, 0, 0, 5)),  # exactly the limit: no roll-up
+        (None, 0, 0, 6, (5, 1, 0, 5)),  # more than 5 in a minute: the rest rolls up
+        (None, 0, 0, 30, (5, 25, 0, 5)),
+        (0, 5, 30, 3, (0, 3, 0, 5)),  # same minute, budget spent: all roll up
+        (0, 3, 30, 4, (2, 2, 0, 5)),
+        (0, 5, 60, 2, (2, 0, 60, 2)),  # a new minute: a new budget
+    ],
+)
+def test_split_burst(
+    started: int | None, used: int, now_offset: int, count: int, expected: tuple[int, int, int, int]
+) -> None:
+    at = None if started is None else T0 + timedelta(seconds=started)
+    split = decide.split_burst(at, used, T0 + timedelta(seconds=now_offset), count)
+    replies, rolled, start_offset, burst_replies = expected
+    assert (split.replies, split.rolled) == (replies, rolled)
+    assert split.burst_started_at == T0 + timedelta(seconds=start_offset)
+    assert split.burst_replies == burst_replies
+
+
+def incident(*, last_activity: datetime, closed: datetime | None = None, count: int = 2) -> Incident:
+    return Incident(
+        id=7,
+        channel_id="C1",
+        agent="voice-bot",
+        parent_ts="1.0",
+        opened_at=T0,
+        first_failure_at=T0,
+        last_failure_at=T0 + timedelta(minutes=1),
+        last_activity_at=last_activity,
+        session_count=count,
+        statuses=("HTTP_ERROR",),
+        latest_session_id="s-old",
+        burst_started_at=T0,
+        burst_replies=2,
+        ack_by=None,
+        ack_at=None,
+        closed_at=closed,
+        version=3,
+        rendered_version=3,
+    )
+
+
+@pytest.mark.parametrize(
+    ("activity_offset_min", "closed", "now_offset_min", "same_incident"),
+    [
+        (0, False, 5, True),
+        (0, False, 29, True),
+        (0, False, 30, False),  # quiet for the whole window: a new incident
+        (0, True, 5, False),  # closed incidents never reopen
+    ],
+)
+def test_incident_window(activity_offset_min: int, closed: bool, now_offset_min: int, same_incident: bool) -> None:
+    now = T0 + timedelta(minutes=now_offset_min)
+    current = incident(last_activity=T0 + timedelta(minutes=activity_offset_min), closed=T0 if closed else None)
+    failure = decide.Failure(1, "voice-bot", "s-new", "HTTP_ERROR", now)
+    [change] = decide.plan_routing("C1", [failure], {"voice-bot": current}, [], now, WINDOW).changes
+    assert (change.incident_id == 7) is same_incident
+    assert change.session_count == (3 if same_incident else 1)
+
+
+def test_routing_groups_per_agent_mutes_and_rolls_up() -> None:
+    now = T0 + timedelta(minutes=2)
+    failures = [decide.Failure(i, "voice-bot", f"s{i}", "HTTP_ERROR" if i % 2 else "500", now) for i in range(1, 8)]
+    failures.append(decide.Failure(8, "support-bot", "s8", "HTTP_ERROR", now))
+    failures.append(decide.Failure(9, "muted-bot", "s9", "HTTP_ERROR", now))
+    plan = decide.plan_routing("C1", failures, {}, ["muted-bot"], now, WINDOW)
+    assert plan.muted_row_ids == [9]
+    voice, support = plan.changes
+    assert (voice.agent, voice.incident_id, voice.session_count) == ("voice-bot", None, 7)
+    assert voice.reply_row_ids == [1, 2, 3, 4, 5] and voice.rolled_row_ids == [6, 7]
+    assert voice.statuses == ("HTTP_ERROR", "500")
+    assert voice.rollup_payload is not None and voice.rollup_payload["count"] == 2
+    assert support.reply_row_ids == [8] and support.rolled_row_ids == []
+
+
+def test_a_late_arrival_keeps_the_newer_latest_session() -> None:
+    now = T0 + timedelta(minutes=3)
+    current = incident(last_activity=T0 + timedelta(minutes=2))
+    old = decide.Failure(1, "voice-bot", "s-backlog", "HTTP_ERROR", T0 - timedelta(minutes=10))
+    [change] = decide.plan_routing("C1", [old], {"voice-bot": current}, [], now, WINDOW).changes
+    assert change.latest_session_id == "s-old"
+    assert change.first_failure_at == T0 - timedelta(minutes=10)

@@ -1,0 +1,118 @@
+"""The scheduler wiring and the Slack error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.alerts import policy
+from bot.alerts.scheduler import JOB_ID, start_scheduler
+from bot.alerts.service import AlertService
+from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, Uncertain, from_api_error, slack_call
+from tests.fixtures_store import AlertRig
+
+
+class CountingService:
+    def __init__(self) -> None:
+        self.runs = asyncio.Event()
+
+    async def run_cycle(self) -> None:
+        self.runs.set()
+
+
+async def test_start_scheduler_runs_one_coalescing_job_on_the_running_loop() -> None:
+    service = CountingService()
+    scheduler = start_scheduler(service, interval_seconds=30)  # type: ignore[arg-type]
+    try:
+        job = scheduler.get_job(JOB_ID)
+        assert job is not None and job.coalesce is True and job.max_instances == 1
+        assert job.trigger.jitter == 3.0 and job.trigger.interval.total_seconds() == 30
+        await asyncio.wait_for(service.runs.wait(), timeout=5)  # the first cycle starts right away
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_start_scheduler_refuses_a_bad_interval() -> None:
+    with pytest.raises(ValueError):
+        start_scheduler(CountingService(), interval_seconds=0)  # type: ignore[arg-type]
+
+
+async def test_run_cycle_never_raises_and_delivers_after_a_failed_poll(
+    alert_rig: AlertRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    service: AlertService = alert_rig.svc
+    delivered = asyncio.Event()
+
+    async def broken() -> None:
+        raise RuntimeError("database gone")
+
+    async def deliver() -> None:
+        delivered.set()
+
+    service.poll_once = broken  # type: ignore[method-assign]
+    service.deliver_once = deliver  # type: ignore[method-assign]
+    await service.run_cycle()
+    assert "alert cycle: poll failed" in caplog.text and delivered.is_set()
+
+
+def api_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> SlackApiError:
+    response = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.test/api/chat.postMessage",
+        req_args={},  # type: ignore[arg-type]
+        data=body,
+        headers=headers or {},
+        status_code=status,
+    )
+    return SlackApiError("failed", response)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "kind", "detail"),
+    [
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}, RateLimited, 30.0),
+        (429, {"ok": False, "error": "ratelimited"}, {}, RateLimited, policy.DEFAULT_RETRY_AFTER_SECONDS),
+        (429, {"ok": False}, {"Retry-After": "99999"}, RateLimited, policy.MAX_RETRY_AFTER_SECONDS),
+        (200, {"ok": False, "error": "channel_not_found"}, {}, Permanent, True),
+        (200, {"ok": False, "error": "not_in_channel"}, {}, Permanent, True),
+        (200, {"ok": False, "error": "is_archived"}, {}, Permanent, True),
+        (200, {"ok": False, "error": "invalid_auth"}, {}, Permanent, True),
+        (200, {"ok": False, "error": "account_inactive"}, {}, Permanent, True),
+        (200, {"ok": False, "error": "invalid_blocks"}, {}, Permanent, False),
+        (500, {"ok": False, "error": "internal_error"}, {}, Uncertain, None),
+        (503, {}, {}, Uncertain, None),
+        (200, {"ok": False, "error": "request_timeout"}, {}, Uncertain, None),
+        (404, {}, {}, Retryable, None),
+    ],
+)
+def test_slack_api_errors_map_to_typed_errors(
+    status: int, body: dict[str, Any], headers: dict[str, str], kind: type, detail: object
+) -> None:
+    error = from_api_error(api_error(status, body, headers))
+    assert type(error) is kind
+    if isinstance(error, RateLimited):
+        assert error.retry_after == detail
+    if isinstance(error, Permanent):
+        assert error.channel_level is detail
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (TimeoutError(), Uncertain),
+        (aiohttp.ServerDisconnectedError(), Uncertain),
+        (aiohttp.ConnectionTimeoutError(), Retryable),
+    ],
+)
+async def test_transport_errors_map_by_whether_the_request_left(raised: Exception, kind: type) -> None:
+    async def call() -> None:
+        raise raised
+
+    with pytest.raises(kind):
+        await slack_call(call())
