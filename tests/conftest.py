@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures_pipecat",
     "tests.fixtures_slack",
     "tests.fixtures_app",
+    "tests.fixtures_store",
 ]

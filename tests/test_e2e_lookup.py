@@ -131,7 +131,7 @@ async def test_list_and_stats(seeded: PipecatSimulator, slack: SlackDriver) -> N
 HOSTILE = ["<!channel>", "<@U123>", "*bold*", "../..", "ünïcødé-✓", "x" * 4000, "<http://evil|click>"]
 
 
-@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda text: f"{text[:16]}…{len(text)}")
 async def test_hostile_input_comes_back_escaped_or_refused(
     slack: SlackDriver, hostile: str, pipecat_sim: PipecatSimulator
 ) -> None:

@@ -333,8 +333,8 @@ async def test_malformed_json_is_unexpected_and_not_retried(
     pipecat_sim: Sim, pipecat_client: Client, pipecat_sleeps: list[float]
 ) -> None:
     pipecat_sim.malformed_next(1)
-    with pytest.raises(UnexpectedResponse):
-        await pipecat_client.list_sessions(AGENT)
+    page = await pipecat_client.list_sessions(AGENT)  # in a list, the bad item is skipped, not fatal
+    assert (page.sessions, page.skipped, page.total_count) == ([], 1, 1)
     assert len(pipecat_sim.requests) == 1 and pipecat_sleeps == []
 
 
@@ -343,8 +343,8 @@ async def test_wrong_typed_json_is_unexpected(pipecat_sim: Sim, pipecat_client: 
     pipecat_sim.add_raw_session(AGENT, payload)
     with pytest.raises(UnexpectedResponse):
         await pipecat_client.get_session(AGENT, payload["sessionId"])
-    with pytest.raises(UnexpectedResponse):
-        await pipecat_client.list_sessions(AGENT)
+    page = await pipecat_client.list_sessions(AGENT)  # in a list, the bad item is skipped, not fatal
+    assert (page.sessions, page.skipped, page.total_count) == ([], 1, 1)
 
 
 async def test_faults_follow_the_path_filter(pipecat_sim: Sim, pipecat_client: Client) -> None:
@@ -520,3 +520,13 @@ async def test_requests_are_recorded_with_the_sim_time(
     assert (recorded.method, recorded.path) == ("GET", f"/v1/agents/{AGENT}/sessions")
     assert recorded.query == {"status": "ended", "limit": "2"}
     assert recorded.at == SIM_START + timedelta(hours=1)
+
+
+async def test_one_malformed_item_does_not_hide_the_rest_of_the_page(
+    pipecat_sim: Sim, pipecat_client: Client
+) -> None:
+    good = [pipecat_sim.add_session("voice-bot", "HTTP_ERROR") for _ in range(6)]
+    bad = {"sessionId": "11111111-2222-4333-8444-555555555555", "createdAt": "yesterday"}
+    pipecat_sim.add_raw_session("voice-bot", bad)
+    seen = [s.session_id for s in await pipecat_client.all_sessions("voice-bot")]
+    assert sorted(seen) == sorted(good)

@@ -87,7 +87,11 @@ class PipecatClient:
             "offset": offset,
         }
         path = f"agents/{segment(check_agent(agent))}/sessions"
-        return _parse(SessionPage, await self._request("GET", path, params=params))
+        payload = await self._request("GET", path, params=params)
+        try:
+            return SessionPage.from_payload(payload)
+        except (ValueError, ValidationError):
+            raise UnexpectedResponse("SessionPage: not a page of sessions") from None
 
     async def iter_sessions(
         self,
@@ -113,8 +117,9 @@ class PipecatClient:
             )
             for session in page.sessions:
                 yield session
-            offset += len(page.sessions)
-            if not page.sessions or offset >= page.total_count:
+            consumed = len(page.sessions) + page.skipped
+            offset += consumed
+            if not consumed or offset >= page.total_count:
                 return
         logger.warning("stopped paging sessions of %s after %d pages", agent, MAX_PAGES)
 

@@ -6,12 +6,15 @@ and `endState` are open strings (an unknown value is a value), and lists may be 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+logger = logging.getLogger(__name__)
 
 #: Statuses that mean "the session ended badly" for badges and stats.
 ERROR_STATUSES = frozenset({"HTTP_ERROR", "BOT_CONNECTION_TIMEOUT"})
@@ -120,8 +123,24 @@ class Session(ApiModel):
 class SessionPage(ApiModel):
     total_count: int = Field(alias="total_count")
     sessions: list[Session] = Field(default_factory=list)
+    #: Items of this page that were not valid sessions and were skipped (they still count for paging).
+    skipped: int = Field(default=0, exclude=True)
 
     _empty_lists = field_validator("sessions", mode="before")(_none_to_empty)
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> SessionPage:
+        """Validate item by item: one malformed session must not hide the rest of the page."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("sessions") or [], list):
+            raise ValueError("not a session page")
+        good: list[Session] = []
+        for item in payload.get("sessions") or []:
+            try:
+                good.append(Session.model_validate(item))
+            except ValidationError:
+                logger.warning("skipping a malformed session in a list page: %.200r", item)
+        skipped = len(payload.get("sessions") or []) - len(good)
+        return cls(total_count=payload.get("total_count"), sessions=good, skipped=skipped)
 
 
 class Agent(ApiModel):

@@ -119,9 +119,8 @@ async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(
     from playwright.async_api import expect
 
     await open_channel(page, "voice-oncall")
-    sid = demo.sim.start_session("voice-bot", cold_start=True)
-    demo.clock.advance(42)  # the demo's clock runs with real time; a failing call takes a while
-    demo.sim.end_session("voice-bot", sid, "HTTP_ERROR")
+    # Started 42 s ago (inside the poller's overlap window), failed now: after the watch began.
+    sid = demo.sim.add_session("voice-bot", "HTTP_ERROR", duration_seconds=42, cold_start=True)
     await demo.runtime.deps.alerts.run_cycle()
 
     parent = bot_message(page, "failed since")

@@ -1,0 +1,209 @@
+"""Benchmark 3: poll cost.
+
+200 agents watched through signed `/session watch <agent>` commands (as users do it), Pipecat
+answering every request after 50 ms, the app polling every POLL_INTERVAL seconds. Measured per
+idle cycle (nothing new ended), in two phases:
+  A. nothing running anywhere: the floor is 1 list request per agent (design.md §4);
+  B. one session running on RUNNING_AGENTS of them: the floor is 2 requests for those agents.
+A cycle is a burst of simulator requests separated from the next by a quiet gap. Its wall time
+runs from the first Pipecat request of the burst to the end of the app's CPU activity after it
+(psutil sampled every SAMPLE_EVERY s, so ±2 samples); its CPU is the app process's user+system
+time over the same span. Also recorded: RSS at the end (benchmark 6's "after benchmark 3").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from bench.common import Rig, Result, add_app_facts, rig, run_main
+from bot.sandbox.pipecat_sim import RecordedRequest
+
+NAME = "poll"
+AGENTS = 200
+RUNNING_AGENTS = 50
+PIPECAT_LATENCY = 0.050
+POLL_INTERVAL = 5.0
+CYCLES = 3
+WATCH_CONCURRENCY = 10
+#: A pause this long between simulator requests separates two cycles.
+CYCLE_GAP = 1.0
+SAMPLE_EVERY = 0.01
+TARGET_WALL = 2.0
+
+
+@dataclass
+class Cycle:
+    requests: list[RecordedRequest]
+    wall: float
+    cpu: float
+
+    @property
+    def kinds(self) -> Counter[str]:
+        return Counter(kind(q) for q in self.requests)
+
+
+def kind(q: RecordedRequest) -> str:
+    parts = q.path.strip("/").split("/")
+    if len(parts) == 4 and parts[3] == "sessions":
+        return f"list status={q.query.get('status', '-')}"
+    if len(parts) == 5 and parts[3] == "sessions":
+        return "session detail"
+    return f"{q.method} {'/'.join(parts[:2] + ['…'] * (len(parts) > 2))}"
+
+
+class CpuSampler:
+    """(time.time(), app CPU seconds) every SAMPLE_EVERY s, in the bench's loop."""
+
+    def __init__(self, r: Rig) -> None:
+        self.r = r
+        self.samples: list[tuple[float, float]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.samples.append((time.time(), self.r.app.cpu_seconds()))
+            await asyncio.sleep(SAMPLE_EVERY)
+
+    def __enter__(self) -> CpuSampler:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def cpu_at(self, when: float) -> float:
+        before = [cpu for t, cpu in self.samples if t <= when]
+        return before[-1] if before else self.samples[0][1]
+
+    def busy_until(self, start: float, limit: float) -> float:
+        """The last sample in [start, limit) at which the app's CPU time had grown."""
+        end = start
+        window = [(t, cpu) for t, cpu in self.samples if start - SAMPLE_EVERY * 2 <= t < limit]
+        for (_, previous), (t, cpu) in zip(window, window[1:], strict=False):
+            if cpu > previous:
+                end = t
+        return end
+
+
+def split_cycles(requests: list[RecordedRequest]) -> list[list[RecordedRequest]]:
+    groups: list[list[RecordedRequest]] = []
+    for q in requests:
+        if groups and (q.at - groups[-1][-1].at).total_seconds() < CYCLE_GAP:
+            groups[-1].append(q)
+        else:
+            groups.append([q])
+    return groups
+
+
+async def complete_cycles(r: Rig, since: int, count: int) -> list[list[RecordedRequest]]:
+    """Wait until `count` cycles that started after request index `since` are over."""
+    deadline = time.monotonic() + (count + 2) * POLL_INTERVAL * 1.5 + 30
+    while time.monotonic() < deadline:
+        groups = split_cycles(r.sim.requests[since:])
+        quiet = bool(groups) and time.time() - groups[-1][-1].at.timestamp() > CYCLE_GAP + PIPECAT_LATENCY
+        done = groups if quiet else groups[:-1]
+        if len(done) >= count:
+            return done[:count]
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"fewer than {count} poll cycles within the deadline")
+
+
+async def measure_cycles(r: Rig, sampler: CpuSampler, count: int) -> list[Cycle]:
+    # Start at a quiet moment, so the first group is a whole cycle.
+    await complete_cycles(r, len(r.sim.requests), 1)
+    groups = await complete_cycles(r, len(r.sim.requests), count)
+    await asyncio.sleep(0.3)  # the last cycle's database writes
+    cycles = []
+    for i, group in enumerate(groups):
+        start = group[0].at.timestamp()
+        limit = groups[i + 1][0].at.timestamp() - 0.2 if i + 1 < len(groups) else time.time()
+        end = sampler.busy_until(start, limit)
+        cpu = sampler.cpu_at(end + SAMPLE_EVERY) - sampler.cpu_at(start - 0.2)
+        cycles.append(Cycle(group, max(end, group[-1].at.timestamp() + PIPECAT_LATENCY) - start, cpu))
+    return cycles
+
+
+async def watch_all(r: Rig, agents: list[str]) -> tuple[float, int]:
+    """Send the watch commands (a few at a time) and wait for every answer."""
+    limit = asyncio.Semaphore(WATCH_CONCURRENCY)
+    failures = 0
+
+    async def one(agent: str) -> None:
+        nonlocal failures
+        async with limit:
+            key, response = await r.command(f"watch {agent}")
+            failures += response.status_code != 200
+            await r.responses(key, within=60)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(agent) for agent in agents))
+    return time.perf_counter() - started, failures
+
+
+def summarize(result: Result, label: str, cycles: list[Cycle], floor: int) -> None:
+    counts = [len(c.requests) for c in cycles]
+    walls = [c.wall for c in cycles]
+    cpus = [c.cpu for c in cycles]
+    kinds: Counter[str] = Counter()
+    for c in cycles:
+        kinds.update(c.kinds)
+    result.metrics[f"{label}_requests_per_cycle"] = counts
+    result.metrics[f"{label}_request_kinds_total"] = dict(kinds)
+    result.metrics[f"{label}_wall_s"] = [round(w, 3) for w in walls]
+    result.metrics[f"{label}_cpu_s"] = [round(c, 3) for c in cpus]
+    worst = max(counts)
+    phase = "nothing running" if label == "idle" else f"{RUNNING_AGENTS} agents running a session"
+    result.row("3 poll cost", f"API requests per idle cycle, {AGENTS} agents, {phase}", f"= {floor} (floor)",
+               f"{worst} (max of {len(cycles)})", worst <= floor)
+    result.row("3 poll cost", f"wall time of one cycle ({phase})", "< 2 s",
+               f"{max(walls):.2f} s (max; median {statistics.median(walls):.2f})", max(walls) < TARGET_WALL)
+    result.row("3 poll cost", f"app CPU per cycle ({phase})", "-",
+               f"{statistics.median(cpus):.2f} s (median; max {max(cpus):.2f})", None)
+
+
+async def measure(args: argparse.Namespace) -> Result:
+    cycles = 2 if args.quick else CYCLES
+    result = Result(NAME, params={
+        "agents": AGENTS, "running_agents_phase_b": RUNNING_AGENTS, "pipecat_latency_s": PIPECAT_LATENCY,
+        "poll_interval_s": POLL_INTERVAL, "cycles_per_phase": cycles, "watch_concurrency": WATCH_CONCURRENCY,
+    })
+    agents = [f"agent-{i:03d}" for i in range(AGENTS)]
+    async with rig(poll_interval=POLL_INTERVAL) as r:
+        for agent in agents:
+            r.sim.add_agent(agent)
+        r.sim.latency = PIPECAT_LATENCY
+        result.metrics["rss_mb_before_watches"] = round(r.app.rss_mb(), 1)
+        before = len(r.sim.requests)
+        took, failures = await watch_all(r, agents)
+        watch_requests = r.sim.requests[before:]
+        result.metrics.update(
+            watch_commands_s=round(took, 2), watch_command_failures=failures,
+            watch_requests=dict(Counter(kind(q) for q in watch_requests)),
+        )
+        with CpuSampler(r) as sampler:
+            idle = await measure_cycles(r, sampler, cycles)
+            for agent in agents[:RUNNING_AGENTS]:
+                r.sim.start_session(agent)
+            await complete_cycles(r, len(r.sim.requests), 1)  # the cycle that sees them start
+            running = await measure_cycles(r, sampler, cycles)
+        result.metrics["rss_mb_after"] = round(r.app.rss_mb(), 1)
+        add_app_facts(result, r.app)
+    summarize(result, "idle", idle, AGENTS)
+    summarize(result, "running", running, AGENTS + RUNNING_AGENTS)
+    result.row("3 poll cost", "watch commands (all 200, 10 at a time)", "-",
+               f"{took:.1f} s, {failures} failed", None)
+    return result
+
+
+def main() -> None:
+    run_main(NAME, measure, __doc__ or NAME)
+
+
+if __name__ == "__main__":
+    main()
