@@ -239,7 +239,7 @@ def start_profiler(app: AppProcess) -> subprocess.Popen[bytes] | None:
         return None
     py_spy = Path(sys.executable).with_name("py-spy")
     command = [str(py_spy), "record", "--pid", str(app.ps.pid), "--format", "raw", "--rate", "200",
-               "--output", target, "--nonblocking"]
+               "--output", target, "--nonblocking", "--threads"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
