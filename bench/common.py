@@ -322,6 +322,23 @@ class Rig:
     async def responses(self, key: str, count: int = 1, *, within: float = 30.0) -> None:
         await self.standin.wait_until(lambda: len(self.standin.posts_to_response(key)) >= count, within=within)
 
+    async def watch_all(self, agents: Sequence[str], *, channel_id: str = CHANNEL, concurrency: int = 10) -> int:
+        """`/session watch <agent>` for each (a few at a time), waiting for every answer; returns
+        how many were not acknowledged with HTTP 200 or answered with an error."""
+        limit = asyncio.Semaphore(concurrency)
+        failures = 0
+
+        async def one(agent: str) -> None:
+            nonlocal failures
+            async with limit:
+                key, response = await self.command(f"watch {agent}", channel_id=channel_id)
+                await self.responses(key, within=60)
+                answer = json.dumps(self.standin.posts_to_response(key)[0].body)
+                failures += response.status_code != 200 or "Watching" not in answer
+
+        await asyncio.gather(*(one(agent) for agent in agents))
+        return failures
+
 
 @contextlib.asynccontextmanager
 async def rig(

@@ -129,23 +129,6 @@ async def measure_cycles(r: Rig, sampler: CpuSampler, count: int) -> list[Cycle]
     return cycles
 
 
-async def watch_all(r: Rig, agents: list[str]) -> tuple[float, int]:
-    """Send the watch commands (a few at a time) and wait for every answer."""
-    limit = asyncio.Semaphore(WATCH_CONCURRENCY)
-    failures = 0
-
-    async def one(agent: str) -> None:
-        nonlocal failures
-        async with limit:
-            key, response = await r.command(f"watch {agent}")
-            failures += response.status_code != 200
-            await r.responses(key, within=60)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one(agent) for agent in agents))
-    return time.perf_counter() - started, failures
-
-
 def summarize(result: Result, label: str, cycles: list[Cycle], floor: int) -> None:
     counts = [len(c.requests) for c in cycles]
     walls = [c.wall for c in cycles]
@@ -180,7 +163,9 @@ async def measure(args: argparse.Namespace) -> Result:
         r.sim.latency = PIPECAT_LATENCY
         result.metrics["rss_mb_before_watches"] = round(r.app.rss_mb(), 1)
         before = len(r.sim.requests)
-        took, failures = await watch_all(r, agents)
+        started = time.perf_counter()
+        failures = await r.watch_all(agents, concurrency=WATCH_CONCURRENCY)
+        took = time.perf_counter() - started
         watch_requests = r.sim.requests[before:]
         result.metrics.update(
             watch_commands_s=round(took, 2), watch_command_failures=failures,

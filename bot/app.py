@@ -29,12 +29,15 @@ from bot.deps import Deps
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, incident_actions, shortcuts
+from bot.slack.gate import Gate
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
 #: Slack Web API calls give up after this long; the outbox treats a timeout as "uncertain".
 SLACK_TIMEOUT_SECONDS = 10
+#: How often the audit trail drops entries past AUDIT_RETENTION_DAYS.
+AUDIT_PRUNE_HOURS = 6
 
 
 @dataclass
@@ -49,8 +52,17 @@ class Runtime:
 
     async def start(self, *, with_scheduler: bool = True) -> None:
         await self.store.migrate()
+        await self.deps.gate.prune()
         if with_scheduler:
             self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
+            self.scheduler.add_job(
+                self.deps.gate.prune,
+                "interval",
+                hours=AUDIT_PRUNE_HOURS,
+                coalesce=True,
+                max_instances=1,
+                id="audit-prune",
+            )
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -117,7 +129,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         poll_interval=settings.poll_interval_seconds,
     )
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
+    gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
     deps = Deps(
+        gate=gate,
         settings=settings,
         clock=clock,
         pipecat=pipecat,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,6 +45,12 @@ class Settings(PipecatSettings):
     alert_statuses: str = "HTTP_ERROR"
     incident_window_minutes: float = Field(default=30, gt=0)
     log_level: str = "INFO"
+    #: Comma- or space-separated Slack ids; empty means everyone / everywhere.
+    allowed_channels: str = ""
+    allowed_users: str = ""
+    #: Who may watch, unwatch, mute, unmute and stop sessions; empty means every allowed user.
+    admin_users: str = ""
+    audit_retention_days: int = Field(default=90, ge=1)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -73,10 +81,31 @@ class Settings(PipecatSettings):
     def alert_status_set(self) -> frozenset[str]:
         return parse_statuses(self.alert_statuses)
 
+    @property
+    def access(self) -> AccessLists:
+        return AccessLists(
+            channels=parse_ids(self.allowed_channels),
+            users=parse_ids(self.allowed_users),
+            admins=parse_ids(self.admin_users),
+        )
+
     def check_mode(self) -> None:
         """HTTP mode cannot verify requests without a signing secret."""
         if not self.socket_mode and self.slack_signing_secret is None:
             raise SettingsError("SLACK_SIGNING_SECRET", "is required in HTTP mode (no SLACK_APP_TOKEN set)")
+
+
+@dataclass(frozen=True)
+class AccessLists:
+    """Empty sets mean "no restriction"."""
+
+    channels: frozenset[str]
+    users: frozenset[str]
+    admins: frozenset[str]
+
+
+def parse_ids(raw: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in raw.replace(",", " ").split() if part.strip())
 
 
 def parse_statuses(raw: str) -> frozenset[str]:

@@ -9,6 +9,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
+from bot.slack.gate import Gate
 
 if TYPE_CHECKING:  # the alert service imports the store; the Slack layer only calls it
     from bot.alerts.service import AlertService
@@ -22,3 +23,4 @@ class Deps:
     finder: SessionFinder
     agents: AgentDirectory
     alerts: AlertService
+    gate: Gate

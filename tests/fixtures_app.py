@@ -6,9 +6,11 @@ what the app posts afterwards (response URLs, Web API calls): no sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,31 +92,49 @@ def signed_now() -> int:
     return int(time.time())
 
 
-@pytest.fixture
-async def runtime(pipecat_url: str, slack_url: str, tmp_path: Path, sim_clock: SimClock) -> AsyncIterator[Runtime]:
-    from bot.app import build_runtime
-
-    rt = build_runtime(make_settings(pipecat_url, slack_url, tmp_path), clock=sim_clock)
-    await rt.start(with_scheduler=False)  # tests drive poll cycles themselves, on the simulator's clock
-    try:
-        yield rt
-    finally:
-        await rt.stop()
+AppFactory = Callable[..., AbstractAsyncContextManager[tuple["Runtime", SlackDriver]]]
 
 
 @pytest.fixture
-async def app_url(runtime: Runtime) -> AsyncIterator[str]:
-    async with serve(runtime.asgi()) as url:
-        yield url
+def app_factory(
+    pipecat_url: str, slack_url: str, slack_standin: SlackStandIn, tmp_path: Path, sim_clock: SimClock
+) -> AppFactory:
+    """Start the app with settings overrides: `async with app_factory(ADMIN_USERS="U1") as (rt, slack):`."""
+
+    @contextlib.asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[tuple[Runtime, SlackDriver]]:
+        from bot.app import build_runtime
+
+        settings = make_settings(pipecat_url, slack_url, tmp_path, **{k.lower(): v for k, v in overrides.items()})
+        rt = build_runtime(settings, clock=sim_clock)
+        await rt.start(with_scheduler=False)  # tests drive poll cycles themselves, on the simulator's clock
+        try:
+            async with serve(rt.asgi()) as url:
+                driver = SlackDriver(url, slack_standin)
+                try:
+                    yield rt, driver
+                finally:
+                    await driver.close()
+        finally:
+            await rt.stop()
+
+    return start
 
 
 @pytest.fixture
-async def slack(app_url: str, slack_standin: SlackStandIn) -> AsyncIterator[SlackDriver]:
-    driver = SlackDriver(app_url, slack_standin)
-    try:
-        yield driver
-    finally:
-        await driver.close()
+async def running(app_factory: AppFactory) -> AsyncIterator[tuple[Runtime, SlackDriver]]:
+    async with app_factory() as pair:
+        yield pair
+
+
+@pytest.fixture
+def runtime(running: tuple[Runtime, SlackDriver]) -> Runtime:
+    return running[0]
+
+
+@pytest.fixture
+def slack(running: tuple[Runtime, SlackDriver]) -> SlackDriver:
+    return running[1]
 
 
 def load_payload(name: str) -> dict[str, Any]:

@@ -43,3 +43,8 @@ def unmuted(agent: str, was_muted: bool) -> Message:
     if was_muted:
         return notice(f":loud_sound: Alerts for *{escape(agent)}* are back on.", f"Unmuted {agent}")
     return notice(f"*{escape(agent)}* was not muted here.", f"{agent} was not muted")
+
+
+def refused(reason: str) -> Message:
+    """An access refusal: the reason is our own text (no user input in it)."""
+    return notice(f":no_entry: {reason}", "Not allowed")

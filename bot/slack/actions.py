@@ -15,7 +15,7 @@ from bot.blocks.logs import logs_message
 from bot.blocks.session import ACTION_CHART, ACTION_LOGS, ACTION_REFRESH, ACTION_STOP, session_summary
 from bot.deps import Deps
 from bot.pipecat.validation import check_agent, check_session_id
-from bot.slack.replies import on_action, post_in_thread_or_privately, slack_error_code
+from bot.slack.replies import action_value, on_action, post_in_thread_or_privately, slack_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +34,6 @@ def where(body: dict[str, Any]) -> tuple[str, str | None]:
     message = body.get("message") or {}
     channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id", ""))
     return channel, message.get("thread_ts") or container.get("message_ts") or message.get("ts")
-
-
-def action_value(body: dict[str, Any]) -> str:
-    actions = body.get("actions") or [{}]
-    return str(actions[0].get("value") or actions[0].get("selected_option", {}).get("value", ""))
 
 
 async def refresh(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:

@@ -113,26 +113,52 @@ VERBS: dict[type, Verb] = {
 }
 
 
+VERB_NAMES: dict[type, str] = {
+    p.Help: "help",
+    p.Lookup: "lookup",
+    p.ListSessions: "list",
+    p.Stats: "stats",
+    p.Watch: "watch",
+    p.Unwatch: "unwatch",
+    p.Watches: "watches",
+    p.Mute: "mute",
+    p.Unmute: "unmute",
+}
+
+
 def _ack_message(cmd: p.Command) -> Message | None:
+    if isinstance(cmd, p.Help):
+        return help_message(error=cmd.error)
     if isinstance(cmd, p.Lookup):
         return looking_up(cmd.agent, cmd.session_id)
     return None
 
 
+async def _answer(cmd: p.Command, req: Request) -> tuple[Message, str]:
+    """The reply and the audit result: "ok", or the kind of failure."""
+    try:
+        return await VERBS[type(cmd)](cmd, req), "ok"
+    except Exception as error:  # every failure becomes a message, never silence
+        return error_reply(error), type(error).__name__
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command(COMMAND)
     async def session_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        cmd = p.parse_command(str(command.get("text") or ""))
-        if isinstance(cmd, p.Help):
-            await ack(**help_message(error=cmd.error).to_response(in_channel=False))
+        text = str(command.get("text") or "")
+        cmd = p.parse_command(text)
+        req = Request(str(command.get("user_id", "")), str(command.get("channel_id", "")), deps)
+        verb = VERB_NAMES[type(cmd)]
+        audit = {"user_id": req.user_id, "channel_id": req.channel_id, "action": verb, "detail": text}
+        if why := deps.gate.refusal(user_id=req.user_id, channel_id=req.channel_id, action=verb):
+            await ack(**notices.refused(why).to_response(in_channel=False))
+            await deps.gate.record(**audit, result="refused")
             return
         early = _ack_message(cmd)
         await (ack(**early.to_response(in_channel=False)) if early else ack())
-        req = Request(str(command.get("user_id", "")), str(command.get("channel_id", "")), deps)
-        try:
-            reply = await VERBS[type(cmd)](cmd, req)
-        except Exception as error:  # every failure becomes a message, never silence
-            reply = error_reply(error)
-            await respond(**reply.to_response(in_channel=False))
+        if isinstance(cmd, p.Help):
+            await deps.gate.record(**audit, result="usage" if cmd.error else "ok")
             return
-        await respond(**reply.to_response(in_channel=not cmd.private))
+        reply, result = await _answer(cmd, req)
+        await respond(**reply.to_response(in_channel=result == "ok" and not cmd.private))
+        await deps.gate.record(**audit, result=result)

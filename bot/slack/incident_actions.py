@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.pipecat.errors import InvalidInput
 from bot.pipecat.validation import check_agent
 from bot.slack import actions
-from bot.slack.replies import on_action, post_in_thread_or_privately
+from bot.slack.replies import action_value, on_action, post_in_thread_or_privately
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -35,7 +35,7 @@ async def acknowledge(deps: Deps, body: dict[str, Any], respond: AsyncRespond, c
 
 async def mute(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
     try:
-        agent, duration = parse_mute_value(actions.action_value(body))
+        agent, duration = parse_mute_value(action_value(body))
     except ValueError:
         raise InvalidInput("That mute choice is not one I offer (1h, 4h or 24h).") from None
     channel, _ = actions.where(body)
@@ -44,7 +44,7 @@ async def mute(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: 
 
 
 async def details(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = actions.parse_value(actions.action_value(body))
+    agent, session_id = actions.parse_value(action_value(body))
     session = await deps.pipecat.get_session(agent, session_id)
     channel, thread_ts = actions.where(body)
     message = session_summary(agent, session, now=deps.clock.now())

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
+from bot.blocks.notices import refused
 from bot.lookup import AgentNotResolved
 from bot.pipecat import errors as pe
 
@@ -75,9 +76,26 @@ def on_action(app: AsyncApp, deps: Deps, action_id: str, work: ActionWork) -> No
 
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
+        user_id = str((body.get("user") or {}).get("id", ""))
+        channel_id = str((body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id", ""))
+        audit = {"user_id": user_id, "channel_id": channel_id, "action": action_id, "detail": action_value(body)}
+        if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=action_id):
+            await respond(**refused(why).to_response(in_channel=False))
+            await deps.gate.record(**audit, result="refused")
+            return
+        result = "ok"
         try:
             await work(deps, body, respond, client)
         except Exception as error:
+            result = type(error).__name__
             await respond(**error_reply(error).to_response(in_channel=False))
+        await deps.gate.record(**audit, result=result)
 
     app.action(action_id)(listener)
+
+
+def action_value(body: dict[str, Any]) -> str:
+    """The clicked button's value, or the chosen option's for a select."""
+    actions = body.get("actions") or [{}]
+    first = actions[0] if isinstance(actions[0], dict) else {}
+    return str(first.get("value") or (first.get("selected_option") or {}).get("value", ""))

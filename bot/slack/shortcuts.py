@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
+from bot.blocks.notices import refused
 from bot.blocks.session import session_summary
 from bot.deps import Deps
 from bot.slack.references import MAX_REFERENCES, SessionReference, find_references
@@ -43,13 +44,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         message: dict[str, Any] = body.get("message") or {}
         channel_id = str((body.get("channel") or {}).get("id", ""))
+        user_id = str((body.get("user") or {}).get("id", ""))
+        audit = {"user_id": user_id, "channel_id": channel_id, "action": CALLBACK_ID}
+        if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=CALLBACK_ID):
+            await respond(**refused(why).to_response(in_channel=False))
+            await deps.gate.record(**audit, detail="", result="refused")
+            return
         thread_ts = message.get("thread_ts") or message.get("ts")
         refs = find_references(message)
         if refs and any(ref.agent_hint is None for ref in refs):
             refs = find_references(message, await deps.agents.names())
         if not refs:
             await respond(**nothing_found().to_response(in_channel=False))
+            await deps.gate.record(**audit, detail="", result="no session id")
             return
         replies = await asyncio.gather(*(_summary(deps, ref, channel_id) for ref in refs))
+        detail = " ".join(f"{ref.agent_hint or '?'}/{ref.session_id}" for ref in refs)
+        await deps.gate.record(**audit, detail=detail, result="ok")
         for reply in replies:
             await post_in_thread_or_privately(client, respond, channel=channel_id, thread_ts=thread_ts, message=reply)

@@ -161,3 +161,17 @@ channel_state = Table(
     Column("lease_owner", String(64)),
     Column("lease_expires_at", UTCDateTime),
 )
+
+#: Who ran which command or button where, and what came of it (kept AUDIT_RETENTION_DAYS).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("result", String(32), nullable=False),
+    Index("ix_audit_log_at", "at"),
+)

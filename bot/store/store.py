@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.store.audit import AuditStore
 from bot.store.engine import create_engine, migrate
 from bot.store.incidents import IncidentStore
 from bot.store.outbox import OutboxStore
@@ -11,7 +12,7 @@ from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore):
+class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and

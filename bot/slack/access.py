@@ -1,0 +1,19 @@
+"""Who may use what, where: the optional allowlists of design.md §1.1 (issue 5), as a pure policy."""
+
+from __future__ import annotations
+
+from bot.config import AccessLists
+
+#: Verbs and buttons that change what the channel hears, or stop a caller's session.
+ADMIN_ACTIONS = frozenset({"watch", "unwatch", "mute", "unmute", "session_stop", "incident_mute"})
+
+
+def refusal(lists: AccessLists, *, user_id: str, channel_id: str, action: str) -> str | None:
+    """None when allowed; otherwise the sentence shown (ephemerally) to the user."""
+    if lists.channels and channel_id not in lists.channels:
+        return "pipecat-ops is not enabled in this channel. Ask an admin to add it to ALLOWED_CHANNELS."
+    if lists.users and user_id not in lists.users and user_id not in lists.admins:
+        return "You are not on this app's list of users. Ask an admin to add you to ALLOWED_USERS."
+    if action in ADMIN_ACTIONS and lists.admins and user_id not in lists.admins:
+        return f"Only admins can use `{action.replace('_', ' ')}`. Ask one of them, or to be added to ADMIN_USERS."
+    return None

@@ -1,0 +1,38 @@
+"""The door every command and button passes: the access policy, then the audit trail."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.config import AccessLists
+from bot.slack.access import refusal
+from bot.store.audit import AuditEntry, AuditStore
+
+logger = logging.getLogger(__name__)
+
+
+class Gate:
+    def __init__(self, lists: AccessLists, audit: AuditStore, clock: Clock, retention: timedelta) -> None:
+        self._lists = lists
+        self._audit = audit
+        self._clock = clock
+        self._retention = retention
+
+    def refusal(self, *, user_id: str, channel_id: str, action: str) -> str | None:
+        reason = refusal(self._lists, user_id=user_id, channel_id=channel_id, action=action)
+        if reason:
+            logger.warning("refused %s for user %s in %s", action, user_id, channel_id)
+        return reason
+
+    async def record(self, *, user_id: str, channel_id: str, action: str, detail: str, result: str) -> None:
+        """Audit one use; a failing audit write is logged, never allowed to break the user's answer."""
+        entry = AuditEntry(self._clock.now(), user_id, channel_id, action, detail, result)
+        try:
+            await self._audit.record_audit(entry)
+        except Exception:
+            logger.exception("could not write the audit entry for %s", action)
+
+    async def prune(self) -> int:
+        return await self._audit.prune_audit(self._clock.now() - self._retention)

@@ -1,0 +1,50 @@
+"""The audit trail: one row per command or button, pruned after the retention period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+
+from bot.store.base import StoreBase
+from bot.store.schema import audit_log
+
+DETAIL_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    user_id: str
+    channel_id: str
+    action: str
+    detail: str
+    result: str
+
+
+class AuditStore(StoreBase):
+    async def record_audit(self, entry: AuditEntry) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                insert(audit_log).values(
+                    at=entry.at,
+                    user_id=entry.user_id[:32],
+                    channel_id=entry.channel_id[:32],
+                    action=entry.action[:64],
+                    detail=entry.detail[:DETAIL_LIMIT],
+                    result=entry.result[:32],
+                )
+            )
+
+    async def recent_audit(self, limit: int = 50) -> list[AuditEntry]:
+        """Newest first."""
+        query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [AuditEntry(r["at"], r["user_id"], r["channel_id"], r["action"], r["detail"], r["result"]) for r in rows]
+
+    async def prune_audit(self, before: datetime) -> int:
+        async with self._write() as conn:
+            result = await conn.execute(delete(audit_log).where(audit_log.c.at < before))
+        return int(result.rowcount or 0)
