@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import subprocess
 import sys
 import time
 
 from bench.common import (
-    Rig,
     Result,
+    Rig,
     add_app_facts,
     free_port,
     ms,
@@ -72,7 +71,7 @@ async def burst(r: Rig, session_id: str) -> tuple[list[float], list[int], float]
 async def rig_floor(bursts: int) -> list[float]:
     """The same bursts against an ASGI app that only answers 200 (uvicorn, own process)."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", TRIVIAL_APP, str(port)])
+    server = await asyncio.create_subprocess_exec(sys.executable, "-c", TRIVIAL_APP, str(port))
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -89,7 +88,7 @@ async def rig_floor(bursts: int) -> list[float]:
         return times
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        await asyncio.wait_for(server.wait(), timeout=10)
 
 
 async def measure(args: argparse.Namespace) -> Result:

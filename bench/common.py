@@ -103,6 +103,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
 
@@ -165,7 +166,7 @@ def free_port() -> int:
 
 @dataclass
 class AppProcess:
-    popen: subprocess.Popen[bytes]
+    process: asyncio.subprocess.Process
     url: str
     ps: psutil.Process
     log_path: Path
@@ -211,29 +212,29 @@ def app_env(
 async def start_app(env: dict[str, str], workdir: Path) -> AppProcess:
     """`python -m bot` with `env`, run in `workdir` (so no stray .env is read); waits for /healthz."""
     log_path = workdir / "app.log"
-    log = log_path.open("wb")
     started = time.perf_counter()
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "bot"], env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
-    )
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{env['PORT']}"
     async with httpx.AsyncClient(timeout=1.0) as http:
         while True:
-            if popen.poll() is not None:
-                raise RuntimeError(f"the app exited with {popen.returncode}:\n{log_path.read_text()[-3000:]}")
+            if process.returncode is not None:
+                raise RuntimeError(f"the app exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(f"{url}/healthz")).status_code == 200:
                     break
             if time.perf_counter() - started > START_TIMEOUT_SECONDS:
-                popen.kill()
+                process.kill()
                 raise RuntimeError(f"the app did not answer /healthz:\n{log_path.read_text()[-3000:]}")
             await asyncio.sleep(0.02)
-    return AppProcess(popen, url, psutil.Process(popen.pid), log_path, time.perf_counter() - started)
+    return AppProcess(process, url, psutil.Process(process.pid), log_path, time.perf_counter() - started)
 
 
 def start_profiler(app: AppProcess) -> subprocess.Popen[bytes] | None:
-    """With BENCH_PYSPY=<file>: py-spy samples the app for the rig's life (collapsed stacks, with
-    idle frames, so time spent waiting shows too). Off by default: it costs the app CPU."""
+    """With BENCH_PYSPY=<file>: py-spy samples the app for the rig's life (collapsed stacks per
+    thread, 200 Hz; `--format raw`). Off by default: sampling costs the app CPU."""
     target = os.environ.get("BENCH_PYSPY")
     if not target:
         return None
@@ -250,15 +251,13 @@ def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
 
 
 async def stop_app(app: AppProcess) -> int:
-    if app.popen.poll() is None:
-        app.popen.send_signal(signal.SIGTERM)
-        for _ in range(200):
-            if app.popen.poll() is not None:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            app.popen.kill()
-    return app.popen.wait()
+    if app.process.returncode is None:
+        app.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(app.process.wait(), timeout=10)
+        except TimeoutError:
+            app.process.kill()
+    return await app.process.wait()
 
 
 async def raw_post(base_url: str, path: str, body: str, headers: dict[str, str]) -> tuple[int, bytes]:

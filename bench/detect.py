@@ -19,7 +19,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import CHANNEL, Rig, Result, add_app_facts, percentile, rig, run_main
+from bench.common import Result, Rig, add_app_facts, percentile, rig, run_main
 
 NAME = "detect"
 POLL_INTERVAL = 2.0
@@ -65,9 +65,11 @@ async def measure(args: argparse.Namespace) -> Result:
                 kind = "short (status=all list)"
                 ended_at = time.monotonic()
                 session_id = r.sim.add_session(agent, "HTTP_ERROR", duration_seconds=1)
+            def posted(sid: str = session_id) -> bool:
+                return bool(posts_about(r, sid))
+
             try:
-                await r.standin.wait_until(lambda sid=session_id: bool(posts_about(r, sid)),
-                                           within=TARGET_P95 * 5)
+                await r.standin.wait_until(posted, within=TARGET_P95 * 5)
             except TimeoutError:
                 missed.append(agent)
                 continue

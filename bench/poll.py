@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass
 
-from bench.common import Rig, Result, add_app_facts, rig, run_main
+from bench.common import Result, Rig, add_app_facts, rig, run_main
 from bot.sandbox.pipecat_sim import RecordedRequest
 
 NAME = "poll"
@@ -85,7 +86,7 @@ class CpuSampler:
         """The last sample in [start, limit) at which the app's CPU time had grown."""
         end = start
         window = [(t, cpu) for t, cpu in self.samples if start - SAMPLE_EVERY * 2 <= t < limit]
-        for (_, previous), (t, cpu) in zip(window, window[1:], strict=False):
+        for (_, previous), (t, cpu) in itertools.pairwise(window):
             if cpu > previous:
                 end = t
         return end

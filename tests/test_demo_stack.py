@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from bot.sandbox.demo import serve_demo
 from bot.sandbox.demo_stack import ONCALL_CHANNEL, SUPPORT_CHANNEL, DemoStack, run_demo_stack
 from bot.sandbox.demo_traffic import HISTORY_SESSIONS, PROFILES, Traffic, WallClock, pick_outcome
 from bot.sandbox.pipecat_sim import PipecatSimulator
@@ -114,6 +116,14 @@ async def test_with_its_scheduler_the_demo_alerts_on_its_own() -> None:
         await demo.standin.wait_until(
             lambda: any(sid in str(m.blocks) for m in demo.standin.messages_in(ONCALL_CHANNEL)), within=15
         )
+
+
+async def test_a_busy_port_is_reported_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert await serve_demo(busy.getsockname()[1]) == 1
+    assert "--port" in capsys.readouterr().err
 
 
 async def test_traffic_starts_sessions_that_end_on_their_own() -> None:

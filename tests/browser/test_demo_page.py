@@ -72,6 +72,12 @@ def peak_memory(demo: DemoStack, agent: str, session_id: str) -> str:
     return human_bytes(max(metrics["memoryBytesP99"], *(s["m"] for s in metrics["timeseries"])))
 
 
+async def screenshot(page: Any, name: str) -> None:
+    """For the README: no hover toolbar in the picture."""
+    await page.mouse.move(1, 1)
+    await page.screenshot(path=str(DOCS / name))
+
+
 async def loaded_width(image: Any) -> int:
     width: int = await image.evaluate("img => img.decode().then(() => img.naturalWidth)")
     return width
@@ -95,7 +101,7 @@ async def test_lookup_shows_the_summary_then_refresh_logs_and_chart(page: Any, d
     await expect(fields.filter(has_text="Peak memory")).to_contain_text(peak_memory(demo, "voice-bot", sid))
     await expect(summary.locator(".edited")).to_have_count(0)
     await summary.scroll_into_view_if_needed()
-    await page.screenshot(path=str(DOCS / "lookup-summary.png"))
+    await screenshot(page, "lookup-summary.png")
 
     await summary.get_by_role("button", name="Refresh").click()
     await expect(summary.locator(".edited")).to_have_text("(edited)")
@@ -132,13 +138,16 @@ async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(
     await expect(reply).to_have_count(1)
     await expect(reply).to_contain_text(sid)
     await expect(reply.locator(".blk-field").filter(has_text="Status")).to_contain_text("HTTP_ERROR")
-    await page.screenshot(path=str(DOCS / "incident.png"))
+    await screenshot(page, "incident.png")
 
     await expect(parent.locator(".edited")).to_have_count(0)
     await parent.get_by_role("button", name="Acknowledge").click()
     await expect(parent.locator(".blk-context")).to_contain_text("Acknowledged by @you")
     await expect(parent.locator(".edited")).to_have_text("(edited)")
     await expect(page.locator("#thread-parent .blk-context")).to_contain_text("Acknowledged by @you")
+
+    await parent.get_by_role("combobox", name="Mute…").select_option(label="Mute 1 hour")
+    await expect(parent.locator(".blk-context")).to_contain_text("Muted until")
 
 
 async def test_message_shortcut_answers_in_the_thread(page: Any, demo: DemoStack) -> None:
