@@ -254,3 +254,24 @@ async def test_a_tampered_button_value_is_refused_without_calling_pipecat(
     [post] = await slack.responses(key)
     assert post.body["response_type"] == "ephemeral" and "Agent names" in text_of(post.body)
     assert pipecat_sim.requests == []
+
+
+def private_click(action_id: str, value: str) -> dict[str, Any]:
+    payload = click(action_id, value)
+    payload["container"] = {**payload["container"], "is_ephemeral": True}
+    return payload
+
+
+async def test_buttons_on_a_private_summary_answer_privately(
+    seeded: PipecatSimulator, slack: SlackDriver, slack_standin: SlackStandIn
+) -> None:
+    key = await slack.interact(private_click("session_logs", f"voice-bot:{ERROR_ID}"))
+    [post] = await slack.responses(key)
+    assert post.body["response_type"] == "ephemeral" and "Logs" in text_of(post.body)
+    key = await slack.interact(private_click("session_chart", f"voice-bot:{ERROR_ID}"))
+    [post] = await slack.responses(key)
+    assert "without `-p`" in text_of(post.body)
+    key = await slack.interact(private_click("session_refresh", f"voice-bot:{ERROR_ID}"))
+    [post] = await slack.responses(key)
+    assert post.body["response_type"] == "ephemeral" and post.body["replace_original"] is True
+    assert slack_standin.calls_to("chat.postMessage") == [] and slack_standin.files == {}

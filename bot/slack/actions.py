@@ -36,12 +36,16 @@ def where(body: dict[str, Any]) -> tuple[str, str | None]:
     return channel, message.get("thread_ts") or container.get("message_ts") or message.get("ts")
 
 
+def is_private(body: dict[str, Any]) -> bool:
+    """A click on an ephemeral message: its answers stay private (it has no thread others could see)."""
+    return bool((body.get("container") or {}).get("is_ephemeral"))
+
+
 async def refresh(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
     agent, session_id = parse_value(action_value(body))
     session = await deps.pipecat.get_session(agent, session_id)
-    await respond(
-        **session_summary(agent, session, now=deps.clock.now()).to_response(in_channel=True, replace_original=True)
-    )
+    summary = session_summary(agent, session, now=deps.clock.now())
+    await respond(**summary.to_response(in_channel=not is_private(body), replace_original=True))
 
 
 async def logs(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
@@ -49,6 +53,9 @@ async def logs(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: 
     page = await deps.pipecat.get_logs(agent, session_id, limit=LOG_LINES, order="desc")
     channel, thread_ts = where(body)
     message = logs_message(agent, session_id, page, max_lines=LOG_LINES)
+    if is_private(body):
+        await respond(**message.to_response(in_channel=False))
+        return
     await post_in_thread_or_privately(client, respond, channel=channel, thread_ts=thread_ts, message=message)
 
 
@@ -56,6 +63,14 @@ async def chart(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client:
     from bot.charts import render_session_chart  # matplotlib is heavy: only on the first chart
 
     agent, session_id = parse_value(action_value(body))
+    if is_private(body):
+        explain = error_message(
+            "Charts are shared in the channel",
+            "This summary is visible only to you, so its chart would have nowhere private to go: look the "
+            "session up without `-p` to get a chart in its thread.",
+        )
+        await respond(**explain.to_response(in_channel=False))
+        return
     session = await deps.pipecat.get_session(agent, session_id)
     if not session.resource_metrics or not session.resource_metrics.timeseries:
         await respond(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.store.audit import AuditStore
-from bot.store.engine import create_engine, migrate
+from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
 from bot.store.incidents import IncidentStore
 from bot.store.outbox import OutboxStore
 from bot.store.polling import PollStore
@@ -21,8 +21,12 @@ class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore):
 
     @classmethod
     def from_url(cls, database_url: str, **engine_kwargs: object) -> Store:
+        """Raises UnsafeDatabaseLocation (a SettingsError naming DATABASE_URL) for an SQLite file
+        on a network filesystem."""
+        check_sqlite_location(database_url)
         return cls(create_engine(database_url, **engine_kwargs))
 
-    async def migrate(self, now: datetime | None = None) -> int:
-        """Create or upgrade the schema (idempotent); returns the schema version."""
-        return await migrate(self.engine, now=now or datetime.now(UTC))
+    async def migrate(self, now: datetime | None = None, *, wait: float = STARTUP_DB_WAIT_SECONDS) -> int:
+        """Create or upgrade the schema (idempotent); returns the schema version. A database that
+        is not reachable yet is retried for `wait` seconds (replicas may start before it)."""
+        return await migrate(self.engine, now=now or datetime.now(UTC), wait=wait)
