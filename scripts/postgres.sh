@@ -1,5 +1,7 @@
 # Start a throwaway PostgreSQL for the tests on a temp dir and a Unix socket; stop it on exit.
-# Sourced by scripts/test. Exports PIPECAT_OPS_TEST_PG_URL when the server is up.
+# Sourced by scripts/test. Exports PIPECAT_OPS_TEST_PG_URL when the server is up, and
+# PIPECAT_OPS_TEST_PG_DATA (its data directory: the reliability suite restarts the server with
+# pg_ctl). PIPECAT_OPS_TEST_PG_PORT picks another port (default 54329).
 
 _pg_bin() {
   local found
@@ -8,7 +10,7 @@ _pg_bin() {
 }
 
 start_test_postgres() {
-  local bin dir port=54329 run_as=()
+  local bin dir port=${PIPECAT_OPS_TEST_PG_PORT:-54329} run_as=()
   bin=$(_pg_bin) || { echo "PostgreSQL not installed: PostgreSQL tests will be skipped" >&2; return 1; }
   dir=$(mktemp -d /tmp/pipecat-ops-pg.XXXXXX)
   if [ "$(id -u)" = "0" ]; then
@@ -25,6 +27,7 @@ start_test_postgres() {
   PG_RUN_AS=("${run_as[@]}")
   trap stop_test_postgres EXIT
   export PIPECAT_OPS_TEST_PG_URL="postgresql://postgres@/postgres?host=$dir&port=$port"
+  export PIPECAT_OPS_TEST_PG_DATA="$dir/data"
   echo "PostgreSQL test server on $dir (port $port)"
 }
 

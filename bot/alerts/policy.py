@@ -15,8 +15,10 @@ MIN_POLL_OVERLAP = timedelta(minutes=2)
 POLL_CONCURRENCY = 8
 #: Detail fetches (GET one session) at once within one agent's poll.
 DETAIL_CONCURRENCY = 4
-#: How long a replica may hold an agent's poll lease before another may take it over.
-POLL_LEASE = timedelta(minutes=5)
+#: How long a replica may hold an agent's poll lease before another may take it over (a replica
+#: that died mid-poll delays that agent by at most this). A poll that outlives it is harmless: the
+#: recording transaction is fenced by the lease owner and seen_sessions dedups.
+POLL_LEASE = timedelta(seconds=60)
 #: Consecutive failed polls of an agent before its channels get a "cannot reach" notice. One
 #: failure is usually a blip (the client already retried it); two in a row is an outage.
 OUTAGE_NOTICE_AFTER_FAILURES = 2
@@ -29,11 +31,31 @@ PRUNE_EVERY = timedelta(hours=1)
 
 #: Channels delivered to at once (posts within one channel are strictly sequential).
 DELIVERY_CONCURRENCY = 8
-#: A channel's delivery lease; renewed before every post.
-CHANNEL_LEASE = timedelta(minutes=2)
-#: How long a claimed row is ours. Must exceed the Slack client's timeout: after it, another
-#: worker treats the row as "may have been posted" and reconciles before re-posting.
-CLAIM_TTL = timedelta(minutes=2)
+#: A channel's delivery lease; renewed before every post (and by the pre-post fence). A replica
+#: that dies holding it delays the channel by at most this.
+CHANNEL_LEASE = timedelta(seconds=30)
+#: How long a claimed row is ours. After it, another worker treats the row as "may have been
+#: posted" and reconciles against the channel before re-posting.
+CLAIM_TTL = timedelta(seconds=30)
+#: The fence right before a Slack post: the claim (and the channel lease) must still have this
+#: long to run, or the post is not made. It exceeds the Slack client's timeout (bot/app.py
+#: SLACK_TIMEOUT_SECONDS, 10 s) plus clock skew between replicas, so a post that starts inside
+#: a valid claim ends (or times out) before anyone else may take the row over. A worker paused
+#: (SIGSTOP) past its claim fails this check when it resumes and does not post.
+CLAIM_SAFETY_MARGIN = timedelta(seconds=15)
+#: A failed write of a post's outcome (the database restarting) is retried this long; the claim
+#: still has at least CLAIM_TTL − Slack timeout to run, so the retry stays inside it.
+RECORD_RETRY_WINDOW = timedelta(seconds=15)
+RECORD_RETRY_CAP = timedelta(seconds=2)
+#: Slack accepts about one message per second per channel: replicas space their posts to a
+#: channel by at least this (shared through channel_state, so it holds across replicas).
+SLACK_POST_SPACING = timedelta(seconds=1)
+#: A channel back-off (spacing, a 429's Retry-After) this short is waited out while keeping the
+#: channel; a longer one releases it until a later cycle.
+MAX_INLINE_WAIT = timedelta(seconds=5)
+#: One pass stays with a channel at most this long (other channels are served in parallel; the
+#: scheduler's next cycle, with its poll, is not held up for long).
+CHANNEL_PASS_BUDGET = timedelta(seconds=20)
 #: Posts one channel pass makes at most (the rest wait for the next cycle).
 MAX_POSTS_PER_CHANNEL_PASS = 200
 #: Retry after a connection error: BASE * 2**(attempt-1), capped.

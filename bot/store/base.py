@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table
+from sqlalchemy import RowMapping, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -35,6 +35,12 @@ class StoreBase:
     def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A reading transaction (a deferred BEGIN on SQLite, so readers never queue behind writers)."""
         return self._reader.begin()
+
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        """`query … FOR UPDATE SKIP LOCKED` on PostgreSQL: lock the rows about to be claimed and pass
+        over the ones another worker is claiming right now, instead of queueing behind it. SQLite
+        has no row locks: its writers are serialised by BEGIN IMMEDIATE, so the query is unchanged."""
+        return query.with_for_update(skip_locked=True) if self.dialect == "postgresql" else query
 
     def insert_ignore(self, table: Table, keys: Sequence[str]) -> Any:
         """INSERT … ON CONFLICT (keys) DO NOTHING; add `.returning()` to learn which rows went in."""

@@ -194,5 +194,7 @@ class IncidentStore(StoreBase):
 
 
 async def _holds_channel(conn: AsyncConnection, channel_id: str, owner: str) -> bool:
-    query = select(channel_state.c.lease_owner).where(channel_state.c.channel_id == channel_id)
+    """Whether `owner` holds the channel's lease; the row stays locked (PostgreSQL) until the
+    caller's transaction ends, so nobody takes the lease over while it writes."""
+    query = select(channel_state.c.lease_owner).where(channel_state.c.channel_id == channel_id).with_for_update()
     return bool(await conn.scalar(query) == owner)

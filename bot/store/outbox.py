@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Update, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -108,16 +108,23 @@ class OutboxStore(StoreBase):
     async def claim(self, row: OutboxRow, token: str, now: datetime, ttl: timedelta) -> bool:
         """Take `row` for one attempt; committed before the Slack call so a crash leaves a trace.
 
-        The state+attempts guard makes it a compare-and-set: of two claimers only one wins.
+        A compare-and-set on state+attempts (and, for a `sending` row, an expired claim): of two
+        claimers only one wins. On PostgreSQL the row is first locked FOR UPDATE SKIP LOCKED, so a
+        worker never waits behind another one that is claiming the same row: it moves on.
         """
+        guard = [
+            alert_outbox.c.id == row.id,
+            alert_outbox.c.state == row.state,
+            alert_outbox.c.attempts == row.attempts,
+        ]
+        if row.state == SENDING:
+            guard.append(alert_outbox.c.claimed_until < now)  # only a dead claimer's row is taken over
         async with self._write() as conn:
+            if await conn.scalar(self.skip_locked(select(alert_outbox.c.id).where(*guard))) is None:
+                return False
             result = await conn.execute(
                 update(alert_outbox)
-                .where(
-                    alert_outbox.c.id == row.id,
-                    alert_outbox.c.state == row.state,
-                    alert_outbox.c.attempts == row.attempts,
-                )
+                .where(*guard)
                 .values(
                     state=SENDING,
                     claim_token=token,
@@ -128,6 +135,51 @@ class OutboxStore(StoreBase):
                 )
             )
         return result.rowcount == 1
+
+    async def confirm_claim(
+        self,
+        row: OutboxRow,
+        token: str,
+        owner: str,
+        now: datetime,
+        *,
+        ttl: timedelta,
+        lease_ttl: timedelta,
+        margin: timedelta,
+    ) -> bool:
+        """The fence right before a Slack call: True only if our claim on `row` and our lease on its
+        channel both still have at least `margin` to run; both are then extended (claim by `ttl`,
+        lease by `lease_ttl`) in the same transaction. False means: do not call Slack.
+
+        A worker that was paused (SIGSTOP, a long GC, a VM migration) past its claim finds here
+        that the row was taken over, and never posts it a second time.
+        """
+        safe_until = now + margin
+        async with self._write() as conn:
+            lease = (
+                await conn.execute(
+                    select(channel_state.c.lease_owner, channel_state.c.lease_expires_at)
+                    .where(channel_state.c.channel_id == row.channel_id)
+                    .with_for_update()
+                )
+            ).first()
+            if lease is None or lease.lease_owner != owner or lease.lease_expires_at is None:
+                return False
+            if _as_utc(lease.lease_expires_at) < safe_until:
+                return False
+            extended = await conn.execute(
+                _fenced(row.id, token)
+                .where(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until >= safe_until)
+                .values(claimed_until=now + ttl, updated_at=now)
+            )
+            if extended.rowcount != 1:
+                return False
+            await conn.execute(
+                update(channel_state)
+                .where(channel_state.c.channel_id == row.channel_id, channel_state.c.lease_owner == owner)
+                .values(lease_expires_at=now + lease_ttl)
+            )
+        return True
 
     async def mark_sent(self, row: OutboxRow, token: str, ts: str, now: datetime) -> bool:
         """Record the post (fenced by the claim token); a parent's ts goes onto its incident."""
@@ -231,6 +283,11 @@ class OutboxStore(StoreBase):
         query = select(alert_outbox.c.state, func.count()).group_by(alert_outbox.c.state)
         async with self._read() as conn:
             return {state: count for state, count in (await conn.execute(query)).tuples()}
+
+
+def _as_utc(value: datetime) -> datetime:
+    """A lease time read through a plain column expression (UTCDateTime already gives aware UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _fenced(row_id: int, token: str) -> Update:
