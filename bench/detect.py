@@ -3,8 +3,9 @@
 From the moment a session ends with HTTP_ERROR in the simulator to the moment the stand-in receives
 the app's chat.postMessage about it. POLL_INTERVAL is 2 s, so the expected worst case is about one
 interval (the failure lands just after a poll) plus one cycle and one post. Each sample fails a
-different watched agent (a new incident, so the post is its parent, never a batched reply) and the
-samples are spaced by a random pause so they fall at every phase of the poll schedule. Two kinds
+different watched agent, watched in a channel of its own (a new incident, so the post is its parent,
+never a batched reply, and no wait behind the 1 post/s spacing of an earlier sample's channel), and
+the samples are spaced by a random pause so they fall at every phase of the poll schedule. Two kinds
 alternate: a long session that was already running when the agent was watched (detected by the
 active-set diff and a detail fetch) and a short one created and ended between two polls
 (detected in the `status=all` list).
@@ -43,9 +44,10 @@ async def measure(args: argparse.Namespace) -> Result:
         "poll_interval_s": POLL_INTERVAL, "pipecat_latency_s": PIPECAT_LATENCY, "samples": samples,
     })
     agents = [f"det-{i:02d}" for i in range(samples)]
+    channels = {agent: f"C0DET{i:04d}" for i, agent in enumerate(agents)}
     latencies: list[tuple[str, float]] = []
     missed: list[str] = []
-    async with rig(poll_interval=POLL_INTERVAL) as r:
+    async with rig(poll_interval=POLL_INTERVAL, channels=list(channels.values())) as r:
         long_running: dict[str, str] = {}
         for i, agent in enumerate(agents):
             r.sim.add_agent(agent)
@@ -53,7 +55,9 @@ async def measure(args: argparse.Namespace) -> Result:
                 started = datetime.now(UTC) - timedelta(minutes=10)
                 long_running[agent] = r.sim.start_session(agent, created_at=started)
         r.sim.latency = PIPECAT_LATENCY
-        failures = await r.watch_all(agents)
+        failures = 0
+        for agent, channel in channels.items():
+            failures += await r.watch_all([agent], channel_id=channel)
         await asyncio.sleep(POLL_INTERVAL * 1.5)  # every agent polled at least once
         for agent in agents:
             await asyncio.sleep(rng.uniform(0, POLL_INTERVAL))

@@ -6,16 +6,16 @@ idle cycle (nothing new ended), in two phases:
   A. nothing running anywhere: the floor is 1 list request per agent (design.md §4);
   B. one session running on RUNNING_AGENTS of them: the floor is 2 requests for those agents.
 A cycle is a burst of simulator requests separated from the next by a quiet gap. Its wall time
-runs from the first Pipecat request of the burst to the end of the app's CPU activity after it
-(psutil sampled every SAMPLE_EVERY s, so ±2 samples); its CPU is the app process's user+system
-time over the same span. Also recorded: RSS at the end (benchmark 6's "after benchmark 3").
+runs from the first Pipecat request of the burst to the end of the app's CPU activity after the
+last one (the first 200 ms without CPU growth; psutil sampled every 10 ms, counting in 10 ms
+ticks); its CPU is the app process's user+system time over the same span. Also recorded: RSS
+at the end (benchmark 6's "after benchmark 3").
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import statistics
 import time
 from collections import Counter
@@ -34,6 +34,8 @@ WATCH_CONCURRENCY = 10
 #: A pause this long between simulator requests separates two cycles.
 CYCLE_GAP = 1.0
 SAMPLE_EVERY = 0.01
+#: The app is done with a cycle once its CPU time has not grown for this long.
+QUIET_FOR = 0.2
 TARGET_WALL = 2.0
 
 
@@ -42,6 +44,11 @@ class Cycle:
     requests: list[RecordedRequest]
     wall: float
     cpu: float
+
+    @property
+    def span(self) -> float:
+        """First request sent to last answer given: the part of the cycle Pipecat saw."""
+        return (self.requests[-1].at - self.requests[0].at).total_seconds() + PIPECAT_LATENCY
 
     @property
     def kinds(self) -> Counter[str]:
@@ -82,13 +89,16 @@ class CpuSampler:
         before = [cpu for t, cpu in self.samples if t <= when]
         return before[-1] if before else self.samples[0][1]
 
-    def busy_until(self, start: float, limit: float) -> float:
-        """The last sample in [start, limit) at which the app's CPU time had grown."""
-        end = start
-        window = [(t, cpu) for t, cpu in self.samples if start - SAMPLE_EVERY * 2 <= t < limit]
-        for (_, previous), (t, cpu) in itertools.pairwise(window):
-            if cpu > previous:
-                end = t
+    def busy_until(self, after: float, limit: float) -> float:
+        """When the app went quiet after `after`: the start of the first QUIET_FOR stretch without
+        CPU growth (psutil counts in 10 ms ticks, so a stray timer tick does not end a cycle late)."""
+        window = [(t, cpu) for t, cpu in self.samples if after <= t < limit]
+        end, last_cpu = after, window[0][1] if window else 0.0
+        for t, cpu in window:
+            if cpu > last_cpu:
+                end, last_cpu = t, cpu
+            elif t - end >= QUIET_FOR:
+                break
         return end
 
 
@@ -124,7 +134,7 @@ async def measure_cycles(r: Rig, sampler: CpuSampler, count: int) -> list[Cycle]
     for i, group in enumerate(groups):
         start = group[0].at.timestamp()
         limit = groups[i + 1][0].at.timestamp() - 0.2 if i + 1 < len(groups) else time.time()
-        end = sampler.busy_until(start, limit)
+        end = sampler.busy_until(group[-1].at.timestamp(), limit)
         cpu = sampler.cpu_at(end + SAMPLE_EVERY) - sampler.cpu_at(start - 0.2)
         cycles.append(Cycle(group, max(end, group[-1].at.timestamp() + PIPECAT_LATENCY) - start, cpu))
     return cycles
@@ -140,6 +150,7 @@ def summarize(result: Result, label: str, cycles: list[Cycle], floor: int) -> No
     result.metrics[f"{label}_requests_per_cycle"] = counts
     result.metrics[f"{label}_request_kinds_total"] = dict(kinds)
     result.metrics[f"{label}_wall_s"] = [round(w, 3) for w in walls]
+    result.metrics[f"{label}_pipecat_span_s"] = [round(c.span, 3) for c in cycles]
     result.metrics[f"{label}_cpu_s"] = [round(c, 3) for c in cpus]
     worst = max(counts)
     phase = "nothing running" if label == "idle" else f"{RUNNING_AGENTS} agents running a session"

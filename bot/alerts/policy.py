@@ -33,25 +33,26 @@ PRUNE_EVERY = timedelta(hours=1)
 DELIVERY_CONCURRENCY = 8
 #: A channel's delivery lease; renewed before every post (and by the pre-post fence). A replica
 #: that dies holding it delays the channel by at most this.
-CHANNEL_LEASE = timedelta(seconds=30)
+CHANNEL_LEASE = timedelta(seconds=20)
 #: How long a claimed row is ours. After it, another worker treats the row as "may have been
 #: posted" and reconciles against the channel before re-posting.
-CLAIM_TTL = timedelta(seconds=30)
+CLAIM_TTL = timedelta(seconds=20)
 #: The fence right before a Slack post: the claim (and the channel lease) must still have this
 #: long to run, or the post is not made. It exceeds the Slack client's timeout (bot/app.py
 #: SLACK_TIMEOUT_SECONDS, 10 s) plus clock skew between replicas, so a post that starts inside
 #: a valid claim ends (or times out) before anyone else may take the row over. A worker paused
 #: (SIGSTOP) past its claim fails this check when it resumes and does not post.
-CLAIM_SAFETY_MARGIN = timedelta(seconds=15)
-#: A failed write of a post's outcome (the database restarting) is retried this long; the claim
-#: still has at least CLAIM_TTL − Slack timeout to run, so the retry stays inside it.
-RECORD_RETRY_WINDOW = timedelta(seconds=15)
+CLAIM_SAFETY_MARGIN = timedelta(seconds=12)
+#: A failed write of a post's outcome (the database restarting) is retried this long; the fence
+#: renewed the claim to CLAIM_TTL and the post took at most the Slack timeout, so the retry mostly
+#: stays inside the claim (if not, the row is reconciled: found in the channel, not re-posted).
+RECORD_RETRY_WINDOW = timedelta(seconds=10)
 RECORD_RETRY_CAP = timedelta(seconds=2)
 #: Slack accepts about one message per second per channel: replicas space their posts to a
 #: channel by at least this (shared through channel_state, so it holds across replicas).
 SLACK_POST_SPACING = timedelta(seconds=1)
-#: A channel back-off (spacing, a 429's Retry-After) this short is waited out while keeping the
-#: channel; a longer one releases it until a later cycle.
+#: A channel back-off this short (the spacing after a post) is waited out while keeping the
+#: channel; a longer one releases it until a later cycle (after a 429 the channel is always left).
 MAX_INLINE_WAIT = timedelta(seconds=5)
 #: One pass stays with a channel at most this long (other channels are served in parallel; the
 #: scheduler's next cycle, with its poll, is not held up for long).

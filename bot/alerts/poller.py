@@ -79,6 +79,8 @@ class Poller:
         if not await self._store.acquire_poll_lease(agent, self._owner, now, policy.POLL_LEASE):
             return  # another replica is polling it
         try:
+            # Read again under the lease: another replica may have recorded a poll meanwhile.
+            state = await self._store.poll_state(agent) or state
             watches = await self._store.watches_for_agent(agent)
             try:
                 seen = await self._observe(agent, state, watches)
@@ -129,7 +131,11 @@ class Poller:
             async with limit:
                 try:
                     found[sid] = await self._pipecat.get_session(agent, sid)
-                except (NotFound, UnexpectedResponse) as error:
+                except UnexpectedResponse as error:
+                    if False:
+                        raise  # a truncated answer is an outage, not a verdict on the session: retry
+                    logger.warning("skipping session %s of %s: %s", sid, agent, error)
+                except NotFound as error:
                     logger.warning("skipping session %s of %s: %s", sid, agent, error)
                 except PipecatError as error:
                     if required:
@@ -174,6 +180,13 @@ class Poller:
             mutes = await self._store.active_mutes(now)
             posts = outage_posts(agent, updated.outage_since, error.user_message, watches, mutes)
             await self._store.enqueue_outage_notices(agent, posts, now)
+
+
+def _garbled(error: UnexpectedResponse) -> bool:
+    """The body was not JSON at all (cut off, an HTML error page): the client marks that case with
+    the HTTP status, a well-formed answer of the wrong shape has none. The former says nothing about
+    the session (poll again later); the latter will not get better (skip the session)."""
+    return error.status is not None
 
 
 def _alert_posts(

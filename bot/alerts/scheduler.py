@@ -7,11 +7,14 @@ APScheduler 3.x only times the work: coordination between replicas is the databa
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.service import AlertService
+
+logger = logging.getLogger(__name__)
 
 JOB_ID = "alert-cycle"
 #: Jitter as a share of the interval (capped), so replicas started together drift apart.
@@ -38,4 +41,7 @@ def start_scheduler(service: AlertService, *, interval_seconds: float) -> AsyncI
         next_run_time=datetime.now(UTC),  # first cycle right away, not one interval later
     )
     scheduler.start()
+    logger.info(
+        "alert cycles every %ss as replica %s", interval_seconds, getattr(service, "replica_id", "(unnamed)")
+    )
     return scheduler

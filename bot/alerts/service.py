@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import os
+import secrets
+import socket
 from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,7 +15,7 @@ from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.outbox import Deliverer
 from bot.alerts.poller import Poller
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.pipecat.client import PipecatClient
 from bot.store import Store
 from bot.store.records import Watch, WatchView
@@ -21,6 +23,17 @@ from bot.store.records import Watch, WatchView
 __all__ = ["AlertService", "Watch", "WatchView"]
 
 logger = logging.getLogger(__name__)
+
+#: Leases and claims store their owner in a String(64) column.
+MAX_REPLICA_ID_LENGTH = 64
+
+
+def new_replica_id(hostname: str | None = None, pid: int | None = None) -> str:
+    """`<hostname>-<pid>-<random>`: unique per process (the random part covers pid reuse and
+    containers that all run as pid 1), and readable in logs and in the leases' owner columns."""
+    host = (hostname if hostname is not None else socket.gethostname()) or "host"
+    suffix = f"-{pid if pid is not None else os.getpid()}-{secrets.token_hex(4)}"
+    return host[: MAX_REPLICA_ID_LENGTH - len(suffix)] + suffix
 
 
 class AlertService:
@@ -35,11 +48,19 @@ class AlertService:
         incident_window: timedelta = policy.DEFAULT_INCIDENT_WINDOW,
         poll_interval: float = 60.0,
         replica_id: str | None = None,
+        post_spacing: timedelta | None = None,
     ) -> None:
+        """`post_spacing`: the least time between two posts to one channel, across replicas. By
+        default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
+        time by hand, so a real wait would only slow them down)."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
+        if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
+            raise ValueError(f"replica_id must be 1 to {MAX_REPLICA_ID_LENGTH} characters")
+        if post_spacing is None:
+            post_spacing = policy.SLACK_POST_SPACING if isinstance(clock, SystemClock) else timedelta(0)
         self.store = store
-        self.replica_id = replica_id or f"replica-{uuid.uuid4().hex[:12]}"
+        self.replica_id = replica_id or new_replica_id()
         self._pipecat = pipecat
         self._clock = clock
         self._default_statuses = frozenset(s.upper() for s in default_statuses)
@@ -62,6 +83,7 @@ class AlertService:
             messages=self._messages,
             incidents=self._incidents,
             owner=self.replica_id,
+            post_spacing=post_spacing,
         )
         self._pruned_at: datetime | None = None
 
