@@ -32,6 +32,7 @@ from bot.alerts.reconcile import find_posted
 from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
 from bot.clock import Clock
 from bot.store import LeaseLost, Store, is_connection_error
+from bot.store.engine import describe_db_error
 from bot.store.records import DEAD, KIND_ALERT, KIND_PARENT, KIND_ROLLUP, PENDING, SENDING, UNCERTAIN, OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ class Deliverer:
             except DBAPIError as error:
                 if not is_connection_error(error) or time.monotonic() + delay > deadline:
                     raise
-                logger.warning("recording %s: database unavailable (%s); retrying", what, type(error.orig).__name__)
+                logger.warning("recording %s: database unavailable (%s); retrying", what, describe_db_error(error))
                 await self._sleep(delay)
                 delay = min(delay * 2, policy.RECORD_RETRY_CAP.total_seconds())
 

@@ -132,7 +132,7 @@ class Poller:
                 try:
                     found[sid] = await self._pipecat.get_session(agent, sid)
                 except UnexpectedResponse as error:
-                    if False:
+                    if required and _garbled(error):
                         raise  # a truncated answer is an outage, not a verdict on the session: retry
                     logger.warning("skipping session %s of %s: %s", sid, agent, error)
                 except NotFound as error:

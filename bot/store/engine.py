@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import Connection, event, exc, insert, select, text, update
+from sqlalchemy import Connection, event, exc, insert, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.config import SettingsError
@@ -31,6 +31,12 @@ PG_MIGRATION_LOCK = 0x5069_7065  # "Pipe"
 PG_CONNECT_TIMEOUT_SECONDS = 5
 #: A pooled PostgreSQL connection is replaced after this many seconds (server-side idle limits).
 PG_POOL_RECYCLE_SECONDS = 1800
+#: Server-side limits for every session, so one stalled replica cannot stall the others: a
+#: statement waits at most this long for a row lock (the cycle fails and retries later), and a
+#: transaction left open this long (its process SIGSTOPped mid-transaction) is ended by the server,
+#: releasing its locks. No transaction of ours waits on anything but the database.
+PG_LOCK_TIMEOUT_MS = 10_000
+PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000
 #: How long `migrate` keeps retrying a database it cannot reach at startup before failing.
 STARTUP_DB_WAIT_SECONDS = 60.0
 STARTUP_DB_RETRY_CAP_SECONDS = 5.0
@@ -164,11 +170,24 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_recycle", PG_POOL_RECYCLE_SECONDS)
         connect_args = dict(kwargs.pop("connect_args", None) or {})
         connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_SECONDS)
+        if "options" not in make_url(url).query:  # an operator's own options= win
+            connect_args.setdefault(
+                "options",
+                f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}"
+                f" -c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_TIMEOUT_MS}",
+            )
         kwargs["connect_args"] = connect_args
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def describe_db_error(error: exc.DBAPIError) -> str:
+    """One line for a log: the driver's error class and the first line of its message (which
+    names the server and the problem, never the password)."""
+    first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+    return f"{type(error.orig).__name__}: {first[:200]}" if first else type(error.orig).__name__
 
 
 def is_connection_error(error: BaseException) -> bool:
@@ -215,7 +234,7 @@ async def migrate(engine: AsyncEngine, *, now: datetime | None = None, wait: flo
         except exc.DBAPIError as error:
             if not is_connection_error(error) or time.monotonic() + delay > deadline:
                 raise
-            logger.warning("database not reachable yet (%s); retrying in %.1fs", type(error.orig).__name__, delay)
+            logger.warning("database not reachable yet (%s); retrying in %.1fs", describe_db_error(error), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, STARTUP_DB_RETRY_CAP_SECONDS)
 

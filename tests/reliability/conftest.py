@@ -100,8 +100,10 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 def backend() -> str:
-    """Which database the replicas share; tests pick one with `@pytest.mark.parametrize("backend", …)`."""
-    return "postgresql"
+    """Which database the replicas share: PostgreSQL (the backend for replicas on several hosts)
+    when the test server is there, else one SQLite file. A test can pin one with
+    `@pytest.mark.parametrize("backend", [...])`."""
+    return "postgresql" if os.environ.get(PG_URL_ENV) else "sqlite"
 
 
 @pytest.fixture

@@ -117,7 +117,6 @@ async def test_postgresql_restart_mid_run_causes_no_crash_loop_and_no_loss(
     await cluster.assert_all_healthy()
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 async def test_slack_429_storm_keeps_each_channel_at_most_one_post_per_second_without_loss(
     backend: str, cluster: Cluster, shared_store: Store, sim: PipecatSimulator, standin: SlackStandIn
 ) -> None:
@@ -151,7 +150,7 @@ async def test_slack_429_storm_keeps_each_channel_at_most_one_post_per_second_wi
     cluster.assert_all_alive()
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_pipecat_flapping_loses_nothing_and_posts_one_outage_notice_per_outage_per_channel(
     backend: str, cluster: Cluster, shared_store: Store, sim: PipecatSimulator, standin: SlackStandIn
 ) -> None:
