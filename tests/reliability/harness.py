@@ -173,9 +173,21 @@ class Cluster:
         self.replicas.append(replica)
         return replica
 
-    async def start(self, count: int) -> list[Replica]:
-        started = [self.spawn() for _ in range(count)]
-        await asyncio.gather(*(self.wait_ready(r) for r in started))
+    async def start(self, count: int, *, stagger: float = 0.0) -> list[Replica]:
+        """Start `count` replicas at once, or (with `stagger`) one after the other, each once the
+        previous is ready plus `stagger` seconds. Replicas started together run their 1-second
+        cycles almost in phase, and the earliest one then wins nearly every race for a channel;
+        staggering spreads the phases so hand-overs between replicas really happen."""
+        if not stagger:
+            started = [self.spawn() for _ in range(count)]
+            await asyncio.gather(*(self.wait_ready(r) for r in started))
+            return started
+        started = []
+        for n in range(count):
+            if n:
+                await asyncio.sleep(stagger)  # shapes the replicas' timing; nothing waits on it
+            started.append(self.spawn())
+            await self.wait_ready(started[-1])
         return started
 
     async def wait_ready(self, replica: Replica) -> None:

@@ -121,7 +121,7 @@ async def test_slack_429_storm_keeps_each_channel_at_most_one_post_per_second_wi
     backend: str, cluster: Cluster, shared_store: Store, sim: PipecatSimulator, standin: SlackStandIn
 ) -> None:
     standin.channel_rate_limit = 1.0  # Slack's own limit: a faster post gets 429, Retry-After: 1
-    await cluster.start(3 if backend == "postgresql" else 2)
+    await cluster.start(3 if backend == "postgresql" else 2, stagger=0.3)
     for channel, agent in WATCHES:
         await watch_in_store(shared_store, sim, channel, agent)
     failed: dict[str, list[str]] = {}
