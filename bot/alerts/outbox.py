@@ -14,6 +14,7 @@ spacing is written to the channel's shared back-off after every post, like a 429
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -152,7 +153,8 @@ class Deliverer:
             if ts is not None:
                 logger.info("outbox row %s was already in Slack (ts %s): recorded, not re-posted", row.dedup_key, ts)
             else:
-                if not await self._fence(row, token, maybe_posted=maybe_posted):
+                fence = functools.partial(self._fence, row, token, maybe_posted=maybe_posted)
+                if not await self._with_db_retry(f"the claim on {row.dedup_key}", fence):
                     return Next.STOP
                 kwargs: dict[str, Any] = message.to_post_kwargs()
                 if thread_ts is not None:
@@ -166,11 +168,13 @@ class Deliverer:
                 ts = str(response["ts"])
         except SlackFailure as error:
             failure = error
-            return await self._recording(
+            return await self._with_db_retry(
                 f"the failed post of {row.dedup_key}",
                 lambda: self._post_failure(row, token, failure, reconciling=maybe_posted, posted=posted),
             )
-        recorded = await self._recording(f"the post of {row.dedup_key}", lambda: self._sent(row, token, ts, posted))
+        recorded = await self._with_db_retry(
+            f"the post of {row.dedup_key}", functools.partial(self._sent, row, token, ts, posted)
+        )
         if not recorded:
             logger.warning("posted %s (ts %s) but the claim had passed to another worker", row.dedup_key, ts)
         elif version is not None and row.incident_id is not None:
@@ -218,19 +222,20 @@ class Deliverer:
         if self._spacing:
             await self._store.back_off_channel(channel_id, self._clock.now() + self._spacing)
 
-    async def _recording(self, what: str, record: Callable[[], Awaitable[T]]) -> T:
-        """Run a write that records what Slack did, retrying while the database is unreachable (a
-        restart): the post happened, so its record is worth waiting for. Gives up after
-        RECORD_RETRY_WINDOW; the claim then expires and reconciliation finds the post."""
+    async def _with_db_retry(self, what: str, write: Callable[[], Awaitable[T]]) -> T:
+        """Run a write between claim and record (the fence, the record of what Slack did), retrying
+        while the database is unreachable (a restart): a claim is worth keeping, and a post that
+        happened is worth recording. Gives up after RECORD_RETRY_WINDOW; the claim then expires
+        and reconciliation finds the post (or its absence)."""
         deadline = time.monotonic() + policy.RECORD_RETRY_WINDOW.total_seconds()
         delay = 0.25
         while True:
             try:
-                return await record()
+                return await write()
             except DBAPIError as error:
                 if not is_connection_error(error) or time.monotonic() + delay > deadline:
                     raise
-                logger.warning("recording %s: database unavailable (%s); retrying", what, describe_db_error(error))
+                logger.warning("writing %s: database unavailable (%s); retrying", what, describe_db_error(error))
                 await self._sleep(delay)
                 delay = min(delay * 2, policy.RECORD_RETRY_CAP.total_seconds())
 
@@ -286,7 +291,16 @@ class Deliverer:
         else:
             assert isinstance(error, Retryable)
             delay, state = policy.retry_delay(attempts), PENDING
-        await self._store.mark_retry(row, token, state=state, next_attempt_at=now + delay, error=error.detail, now=now)
+        if not await self._store.mark_retry(
+            row, token, state=state, next_attempt_at=now + delay, error=error.detail, now=now
+        ):
+            logger.warning(
+                "posting %s to %s: %s, and the claim had passed to another worker meanwhile: left to it",
+                row.dedup_key,
+                row.channel_id,
+                error.detail,
+            )
+            return Next.STOP
         logger.warning(
             "posting %s to %s: %s (%s; retry in %s)", row.dedup_key, row.channel_id, error.detail, state, delay
         )

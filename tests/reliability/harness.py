@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import re
 import signal
@@ -26,6 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from bot.blocks.alerts import EVENT_TYPE
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.signing import sign_request, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
@@ -56,7 +58,7 @@ WATCHES: tuple[tuple[str, str], ...] = (
 )
 #: How long a replica may take to answer /healthz after it was started.
 READY_WITHIN = 45.0
-EVENT_TYPE = "pipecat_ops_alert"
+PR_SET_PDEATHSIG = 1
 _LISTED_ID = re.compile(r"`([0-9a-fA-F-]{36})`")
 
 
@@ -101,6 +103,14 @@ async def eventually(
 
 
 # -- replicas ------------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it if the test process dies without its clean-up (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
 
 
 @dataclass
@@ -168,6 +178,7 @@ class Cluster:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )
         replica = Replica(index, port, log_path, process)
         self.replicas.append(replica)
