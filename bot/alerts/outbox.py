@@ -39,6 +39,8 @@ from bot.store.records import DEAD, KIND_ALERT, KIND_PARENT, KIND_ROLLUP, PENDIN
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: Added to a back-off wait: the sleep runs on the monotonic clock, the back-off on the wall clock.
+WAKE_SLACK_SECONDS = 0.01
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -125,7 +127,7 @@ class Deliverer:
             return True
         if wait > policy.MAX_INLINE_WAIT.total_seconds() or time.monotonic() + wait > deadline:
             return False
-        await self._sleep(wait)
+        await self._sleep(wait + WAKE_SLACK_SECONDS)
         return True
 
     async def _deliver(self, row: OutboxRow) -> Next:
