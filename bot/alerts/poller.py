@@ -54,14 +54,17 @@ class Poller:
         """Poll every watched agent, a few at a time; one agent's failure never stops the others."""
         limit = asyncio.Semaphore(policy.POLL_CONCURRENCY)
 
+        watches = await self._store.all_watches()
+        mutes = await self._store.active_mutes(self._clock.now())
+
         async def guarded(agent: str) -> None:
             async with limit:
                 try:
-                    await self.poll_agent(agent)
+                    await self.poll_agent(agent, watches[agent], mutes)
                 except Exception:
                     logger.exception("polling %s failed unexpectedly", agent)
 
-        await asyncio.gather(*(guarded(agent) for agent in await self._store.watched_agents()))
+        await asyncio.gather(*(guarded(agent) for agent in sorted(watches)))
 
     async def seed(self, agent: str) -> None:
         """Start polling from now: the current active sessions are the active set, no back-fill."""
@@ -70,28 +73,27 @@ class Poller:
         if await self._store.seed_poll_state(agent, self._clock.now(), ids):
             logger.info("started polling %s with %d active session(s)", agent, len(ids))
 
-    async def poll_agent(self, agent: str) -> None:
-        state = await self._store.poll_state(agent)
-        if state is None:
-            await self.seed(agent)  # a watch whose seeding failed: start now
-            return
+    async def poll_agent(self, agent: str, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> None:
         now = self._clock.now()
-        if not await self._store.acquire_poll_lease(agent, self._owner, now, policy.POLL_LEASE):
+        state = await self._store.claim_poll(agent, self._owner, now, policy.POLL_LEASE)
+        if state is None:
+            if await self._store.poll_state(agent) is None:
+                await self.seed(agent)  # a watch whose seeding failed: start now
             return  # another replica is polling it
+        recorded = False
         try:
-            # Read again under the lease: another replica may have recorded a poll meanwhile.
-            state = await self._store.poll_state(agent) or state
-            watches = await self._store.watches_for_agent(agent)
             try:
                 seen = await self._observe(agent, state, watches)
             except PipecatError as error:
                 await self._failed(agent, state, watches, error, now)
                 return
-            await self._record(agent, state, watches, seen, now)
+            await self._record(agent, state, watches, seen, now, mutes)
+            recorded = True
         except LeaseLost:
             logger.warning("lost the poll lease of %s; another replica records it", agent)
         finally:
-            await self._store.release_poll_lease(agent, self._owner)
+            if not recorded:
+                await self._store.release_poll_lease(agent, self._owner)
 
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
         start = int((state.watermark - self._overlap).timestamp())
@@ -148,9 +150,14 @@ class Poller:
         return found
 
     async def _record(
-        self, agent: str, state: PollState, watches: Sequence[Watch], seen: Observation, now: datetime
+        self,
+        agent: str,
+        state: PollState,
+        watches: Sequence[Watch],
+        seen: Observation,
+        now: datetime,
+        mutes: Mapping[tuple[str, str], object],
     ) -> None:
-        mutes = await self._store.active_mutes(now)
         ended = [EndedSession(s.session_id.lower(), tuple(_alert_posts(agent, s, watches, mutes))) for s in seen.ended]
         ended += [EndedSession(sid) for sid in seen.skipped]
         recovery = recovery_posts(agent, state, watches, mutes, now) if state.outage_notified else []
@@ -162,6 +169,7 @@ class Poller:
             ended=ended,
             recovery_posts=recovery,
             now=now,
+            release_lease=True,
         )
         if enqueued:
             logger.info("%s: %d ended session(s), %d post(s) enqueued", agent, len(ended), enqueued)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
@@ -25,12 +27,22 @@ class StoreBase:
         self.engine = engine
         self._reader = engine.execution_options(**{READ_ONLY_OPTION: True})
         self.dialect = engine.dialect.name
+        self._write_lock = asyncio.Lock()
         # Both dialects spell INSERT … ON CONFLICT DO NOTHING the same way; pick the module once.
         self._insert: Callable[[Table], Any] = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
 
     def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A writing transaction (BEGIN IMMEDIATE on SQLite)."""
-        return self.engine.begin()
+        if self.dialect != "sqlite":
+            return self.engine.begin()
+        return self._queued_write()
+
+    @contextlib.asynccontextmanager
+    async def _queued_write(self) -> AsyncIterator[AsyncConnection]:
+        # SQLite takes one writer at a time; the others would wait in its busy handler, which
+        # sleeps 1, 2, 5, 10 ... 100 ms between tries. Queue this process's writers here instead.
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A reading transaction (a deferred BEGIN on SQLite, so readers never queue behind writers)."""

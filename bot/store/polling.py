@@ -52,6 +52,30 @@ class PollStore(StoreBase):
             )
         return result.rowcount == 1
 
+    async def claim_poll(self, agent: str, owner: str, now: datetime, ttl: timedelta) -> PollState | None:
+        """Take the lease (free, expired or ours) and read the state in one statement."""
+        async with self._write() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        update(poll_state)
+                        .where(
+                            poll_state.c.agent == agent,
+                            or_(
+                                poll_state.c.lease_owner.is_(None),
+                                poll_state.c.lease_owner == owner,
+                                poll_state.c.lease_expires_at < now,
+                            ),
+                        )
+                        .values(lease_owner=owner, lease_expires_at=now + ttl)
+                        .returning(*poll_state.c)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return to_poll_state(row) if row else None
+
     async def release_poll_lease(self, agent: str, owner: str) -> None:
         async with self._write() as conn:
             await conn.execute(
@@ -81,6 +105,7 @@ class PollStore(StoreBase):
         ended: Sequence[EndedSession],
         recovery_posts: Sequence[NewPost] = (),
         now: datetime,
+        release_lease: bool = False,
     ) -> int:
         """One transaction: mark ended sessions seen, enqueue posts for the ones this call inserted,
         advance the watermark, replace the active set, and end an outage. Returns posts enqueued.
@@ -112,6 +137,7 @@ class PollStore(StoreBase):
                     outage_notified=False,
                     last_error=None,
                     polled_at=now,
+                    **({"lease_owner": None, "lease_expires_at": None} if release_lease else {}),
                 )
             )
             if updated.rowcount != 1:

@@ -94,6 +94,14 @@ class WatchStore(StoreBase):
             query = select(subscriptions).where(subscriptions.c.agent == agent).order_by(subscriptions.c.id)
             return [to_watch(r) for r in (await conn.execute(query)).mappings()]
 
+    async def all_watches(self) -> dict[str, list[Watch]]:
+        async with self._read() as conn:
+            query = select(subscriptions).order_by(subscriptions.c.id)
+            grouped: dict[str, list[Watch]] = {}
+            for r in (await conn.execute(query)).mappings():
+                grouped.setdefault(r["agent"], []).append(to_watch(r))
+            return grouped
+
     async def watched_agents(self, channel_id: str | None = None) -> list[str]:
         query = select(subscriptions.c.agent).distinct().order_by(subscriptions.c.agent)
         if channel_id is not None:
