@@ -29,6 +29,7 @@ from bot.deps import Deps
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, incident_actions, shortcuts
+from bot.slack.after_ack import AfterAck
 from bot.slack.gate import Gate
 from bot.store import Store
 
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 SLACK_TIMEOUT_SECONDS = 10
 #: How often the audit trail drops entries past AUDIT_RETENTION_DAYS.
 AUDIT_PRUNE_HOURS = 6
+#: On shutdown, answers still being worked on get this long to finish.
+DRAIN_SECONDS = 10
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Runtime:
             )
 
     async def stop(self) -> None:
+        await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -75,7 +79,8 @@ class Runtime:
         handler = AsyncSlackRequestHandler(self.bolt)
 
         async def events(request: Request) -> Response:
-            return await handler.handle(request)
+            with self.deps.after_ack.answering():
+                return await handler.handle(request)
 
         async def healthz(request: Request) -> Response:
             return JSONResponse({"ok": True})
@@ -99,7 +104,9 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps) -> Asy
         client=slack,
         signing_secret=secret,
         request_verification_enabled=secret is not None,
-        process_before_response=False,
+        # Listeners ack and hand their work to deps.after_ack, so the HTTP answer leaves as soon as
+        # the listener returns (see bot/slack/after_ack.py).
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
     for surface in (commands, shortcuts, actions, incident_actions):
@@ -132,6 +139,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
     deps = Deps(
         gate=gate,
+        after_ack=AfterAck(),
         settings=settings,
         clock=clock,
         pipecat=pipecat,

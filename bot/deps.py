@@ -9,6 +9,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
+from bot.slack.after_ack import AfterAck
 from bot.slack.gate import Gate
 
 if TYPE_CHECKING:  # the alert service imports the store; the Slack layer only calls it
@@ -24,3 +25,4 @@ class Deps:
     agents: AgentDirectory
     alerts: AlertService
     gate: Gate
+    after_ack: AfterAck

@@ -20,6 +20,7 @@ from bot.blocks.stats import stats_message
 from bot.deps import Deps
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
+from bot.slack.gate import REFUSED
 from bot.slack.replies import error_reply
 from bot.stats import compute_stats
 
@@ -142,20 +143,29 @@ async def _answer(cmd: p.Command, req: Request) -> tuple[Message, str]:
         return error_reply(error), type(error).__name__
 
 
+def _request(command: dict[str, Any], deps: Deps) -> tuple[p.Command, Request, dict[str, str]]:
+    text = str(command.get("text") or "")
+    cmd = p.parse_command(text)
+    req = Request(str(command.get("user_id", "")), str(command.get("channel_id", "")), deps)
+    audit = {"user_id": req.user_id, "channel_id": req.channel_id, "action": VERB_NAMES[type(cmd)], "detail": text}
+    return cmd, req, audit
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
+    """Ack with what can be said at once; everything else, the audit write included, runs after."""
+
     @app.command(COMMAND)
     async def session_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        text = str(command.get("text") or "")
-        cmd = p.parse_command(text)
-        req = Request(str(command.get("user_id", "")), str(command.get("channel_id", "")), deps)
-        verb = VERB_NAMES[type(cmd)]
-        audit = {"user_id": req.user_id, "channel_id": req.channel_id, "action": verb, "detail": text}
-        if why := deps.gate.refusal(user_id=req.user_id, channel_id=req.channel_id, action=verb):
+        cmd, req, audit = _request(command, deps)
+        if why := deps.gate.refusal(user_id=req.user_id, channel_id=req.channel_id, action=audit["action"]):
             await ack(**notices.refused(why).to_response(in_channel=False))
-            await deps.gate.record(**audit, result="refused")
+            deps.after_ack.spawn(deps.gate.record(**audit, result=REFUSED))
             return
         early = _ack_message(cmd)
         await (ack(**early.to_response(in_channel=False)) if early else ack())
+        deps.after_ack.spawn(work(cmd, req, audit, respond))
+
+    async def work(cmd: p.Command, req: Request, audit: dict[str, str], respond: AsyncRespond) -> None:
         if isinstance(cmd, p.Help):
             await deps.gate.record(**audit, result="usage" if cmd.error else "ok")
             return

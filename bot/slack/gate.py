@@ -12,6 +12,8 @@ from bot.store.audit import AuditEntry, AuditStore
 
 logger = logging.getLogger(__name__)
 
+REFUSED = "refused"
+
 
 class Gate:
     def __init__(self, lists: AccessLists, audit: AuditStore, clock: Clock, retention: timedelta) -> None:
@@ -21,13 +23,13 @@ class Gate:
         self._retention = retention
 
     def refusal(self, *, user_id: str, channel_id: str, action: str) -> str | None:
-        reason = refusal(self._lists, user_id=user_id, channel_id=channel_id, action=action)
-        if reason:
-            logger.warning("refused %s for user %s in %s", action, user_id, channel_id)
-        return reason
+        """Pure and cheap (it runs on the ack path); `record(result="refused")` logs the refusal."""
+        return refusal(self._lists, user_id=user_id, channel_id=channel_id, action=action)
 
     async def record(self, *, user_id: str, channel_id: str, action: str, detail: str, result: str) -> None:
         """Audit one use; a failing audit write is logged, never allowed to break the user's answer."""
+        if result == REFUSED:
+            logger.warning("refused %s for user %s in %s", action, user_id, channel_id)
         entry = AuditEntry(self._clock.now(), user_id, channel_id, action, detail, result)
         try:
             await self._audit.record_audit(entry)

@@ -16,6 +16,7 @@ from bot.blocks.message import Message
 from bot.blocks.notices import refused
 from bot.lookup import AgentNotResolved
 from bot.pipecat import errors as pe
+from bot.slack.gate import REFUSED
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -72,16 +73,20 @@ async def post_in_thread_or_privately(
 
 
 def on_action(app: AsyncApp, deps: Deps, action_id: str, work: ActionWork) -> None:
-    """Bind a button: ack at once, do the work after, and turn any failure into a private answer."""
+    """Bind a button: ack at once; after the ack check access, do the work, turn any failure into
+    a private answer, and audit it."""
 
-    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def on_click(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
+        deps.after_ack.spawn(after_click(body, respond, client))
+
+    async def after_click(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         user_id = str((body.get("user") or {}).get("id", ""))
         channel_id = str((body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id", ""))
         audit = {"user_id": user_id, "channel_id": channel_id, "action": action_id, "detail": action_value(body)}
         if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=action_id):
             await respond(**refused(why).to_response(in_channel=False))
-            await deps.gate.record(**audit, result="refused")
+            await deps.gate.record(**audit, result=REFUSED)
             return
         result = "ok"
         try:
@@ -91,7 +96,7 @@ def on_action(app: AsyncApp, deps: Deps, action_id: str, work: ActionWork) -> No
             await respond(**error_reply(error).to_response(in_channel=False))
         await deps.gate.record(**audit, result=result)
 
-    app.action(action_id)(listener)
+    app.action(action_id)(on_click)
 
 
 def action_value(body: dict[str, Any]) -> str:

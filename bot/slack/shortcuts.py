@@ -13,6 +13,7 @@ from bot.blocks.message import Message
 from bot.blocks.notices import refused
 from bot.blocks.session import session_summary
 from bot.deps import Deps
+from bot.slack.gate import REFUSED
 from bot.slack.references import MAX_REFERENCES, SessionReference, find_references
 from bot.slack.replies import error_reply, post_in_thread_or_privately
 
@@ -38,17 +39,18 @@ async def _summary(deps: Deps, ref: SessionReference, channel_id: str) -> Messag
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.shortcut(CALLBACK_ID)
-    async def lookup_shortcut(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         await ack()
+        deps.after_ack.spawn(lookup(body, client, respond))
+
+    async def lookup(body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         message: dict[str, Any] = body.get("message") or {}
         channel_id = str((body.get("channel") or {}).get("id", ""))
         user_id = str((body.get("user") or {}).get("id", ""))
         audit = {"user_id": user_id, "channel_id": channel_id, "action": CALLBACK_ID}
         if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=CALLBACK_ID):
             await respond(**refused(why).to_response(in_channel=False))
-            await deps.gate.record(**audit, detail="", result="refused")
+            await deps.gate.record(**audit, detail="", result=REFUSED)
             return
         thread_ts = message.get("thread_ts") or message.get("ts")
         refs = find_references(message)

@@ -1,0 +1,68 @@
+"""Work that runs after Slack has its ack.
+
+Listeners ack, then hand their work to `AfterAck.spawn` and return: with Bolt's
+`process_before_response=True` the HTTP answer leaves as soon as the listener returns (no polling
+for `ack()`, and no deep copy of the request as Bolt's lazy listeners make). The work then waits,
+briefly, while other Slack requests are still being answered, so a burst of commands is
+acknowledged before any of them starts its API calls; bench/ack.py measures the effect.
+Tasks are kept until done (never garbage-collected mid-flight), failures are logged with their
+traceback, and shutdown waits for what is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: Work never waits longer than this for the acks in flight (a steady stream must not starve it).
+MAX_WAIT_SECONDS = 0.25
+
+
+class AfterAck:
+    def __init__(self, max_wait: float = MAX_WAIT_SECONDS) -> None:
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._max_wait = max_wait
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Wrap the handling of one request from Slack, up to its HTTP answer."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def wait_turn(self) -> None:
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self._max_wait)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._after_acks(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def _after_acks(self, work: Coroutine[Any, Any, None]) -> None:
+        await self.wait_turn()
+        await work
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("work after an ack failed", exc_info=error)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Shutdown: let running work finish (answers in flight are not dropped), up to `grace_seconds`."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_seconds)
