@@ -109,18 +109,18 @@ async def test_poll_lease_is_exclusive_until_it_expires(store: Store) -> None:
     assert await store.seed_poll_state("voice-bot", T0, ["a"]) is True
     assert await store.seed_poll_state("voice-bot", T0 + TTL, []) is False  # seeding never resets
     assert (await store.poll_state("voice-bot")).active_set == {"a"}  # type: ignore[union-attr]
-    assert await store.acquire_poll_lease("voice-bot", "r1", T0, TTL)
-    assert not await store.acquire_poll_lease("voice-bot", "r2", T0 + TTL / 2, TTL)
-    assert await store.acquire_poll_lease("voice-bot", "r2", T0 + TTL * 2, TTL)  # expired: taken over
+    assert await store.claim_poll("voice-bot", "r1", T0, TTL)
+    assert not await store.claim_poll("voice-bot", "r2", T0 + TTL / 2, TTL)
+    assert await store.claim_poll("voice-bot", "r2", T0 + TTL * 2, TTL)  # expired: taken over
     await store.release_poll_lease("voice-bot", "r1")  # not the owner any more: no effect
-    assert not await store.acquire_poll_lease("voice-bot", "r1", T0 + TTL * 2, TTL)
+    assert not await store.claim_poll("voice-bot", "r1", T0 + TTL * 2, TTL)
     await store.release_poll_lease("voice-bot", "r2")
-    assert await store.acquire_poll_lease("voice-bot", "r1", T0 + TTL * 2, TTL)
+    assert await store.claim_poll("voice-bot", "r1", T0 + TTL * 2, TTL)
 
 
 async def test_record_poll_enqueues_each_session_once(store: Store) -> None:
     await store.seed_poll_state("voice-bot", T0, ["s1"])
-    await store.acquire_poll_lease("voice-bot", "r1", T0, TTL)
+    await store.claim_poll("voice-bot", "r1", T0, TTL)
     ended = [EndedSession("s1", (alert(1, "s1"), alert(2, "s1", "C2"))), EndedSession("s2")]
     later = T0 + timedelta(minutes=1)
     assert await store.record_poll("voice-bot", "r1", watermark=later, active_set=["s3"], ended=ended, now=later) == 2
@@ -133,8 +133,8 @@ async def test_record_poll_enqueues_each_session_once(store: Store) -> None:
 
 async def test_record_poll_without_the_lease_writes_nothing(store: Store) -> None:
     await store.seed_poll_state("voice-bot", T0, [])
-    await store.acquire_poll_lease("voice-bot", "r1", T0, TTL)
-    await store.acquire_poll_lease("voice-bot", "r2", T0 + TTL * 2, TTL)
+    await store.claim_poll("voice-bot", "r1", T0, TTL)
+    await store.claim_poll("voice-bot", "r2", T0 + TTL * 2, TTL)
     with pytest.raises(LeaseLost):
         await store.record_poll(
             "voice-bot",
@@ -151,7 +151,7 @@ async def test_record_poll_without_the_lease_writes_nothing(store: Store) -> Non
 
 async def test_outage_notices_once_per_outage_and_recovery_once(store: Store) -> None:
     await store.seed_poll_state("voice-bot", T0, [])
-    await store.acquire_poll_lease("voice-bot", "r1", T0, TTL)
+    await store.claim_poll("voice-bot", "r1", T0, TTL)
     first = await store.record_poll_failure("voice-bot", "r1", "ServerError", T0)
     second = await store.record_poll_failure("voice-bot", "r1", "ServerError", T0 + TTL)
     assert first is not None and second is not None
@@ -171,7 +171,7 @@ async def test_outage_notices_once_per_outage_and_recovery_once(store: Store) ->
 
 async def test_prune_forgets_old_seen_sessions(store: Store) -> None:
     await store.seed_poll_state("voice-bot", T0, [])
-    await store.acquire_poll_lease("voice-bot", "r1", T0, TTL)
+    await store.claim_poll("voice-bot", "r1", T0, TTL)
     await store.record_poll("voice-bot", "r1", watermark=T0, active_set=[], ended=[EndedSession("old")], now=T0)
     later = T0 + timedelta(days=8)
     await store.record_poll("voice-bot", "r1", watermark=later, active_set=[], ended=[EndedSession("new")], now=later)
@@ -194,8 +194,8 @@ async def test_two_processes_enqueueing_the_same_posts_insert_each_once(store: S
 
 async def test_a_taken_over_poll_lease_fences_the_old_owner(store: Store) -> None:
     await store.seed_poll_state("voice-bot", T0, [])
-    assert await store.acquire_poll_lease("voice-bot", "paused", T0, TTL)
-    assert await store.acquire_poll_lease("voice-bot", "live", T0 + TTL * 2, TTL)
+    assert await store.claim_poll("voice-bot", "paused", T0, TTL)
+    assert await store.claim_poll("voice-bot", "live", T0 + TTL * 2, TTL)
     ended = [EndedSession("s1", (alert(1, "s1"),))]
     assert await store.record_poll("voice-bot", "live", watermark=T0, active_set=[], ended=ended, now=T0) == 1
     with pytest.raises(LeaseLost):

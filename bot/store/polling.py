@@ -35,23 +35,6 @@ class PollStore(StoreBase):
             )
             return result.first() is not None
 
-    async def acquire_poll_lease(self, agent: str, owner: str, now: datetime, ttl: timedelta) -> bool:
-        """Take the agent's poll lease if it is free, expired or already ours."""
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(poll_state)
-                .where(
-                    poll_state.c.agent == agent,
-                    or_(
-                        poll_state.c.lease_owner.is_(None),
-                        poll_state.c.lease_owner == owner,
-                        poll_state.c.lease_expires_at < now,
-                    ),
-                )
-                .values(lease_owner=owner, lease_expires_at=now + ttl)
-            )
-        return result.rowcount == 1
-
     async def claim_poll(self, agent: str, owner: str, now: datetime, ttl: timedelta) -> PollState | None:
         """Take the lease (free, expired or ours) and read the state in one statement."""
         async with self._write() as conn:
