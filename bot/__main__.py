@@ -18,6 +18,12 @@ def _configure_logging(level: str = "INFO") -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Two lines per alert cycle from APScheduler drown what matters; its warnings still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that the client we pass wins; it always does.
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(
+        lambda record: "`token` will be unused" not in record.getMessage()
+    )
 
 
 def run_app() -> int:
