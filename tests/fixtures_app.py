@@ -24,6 +24,7 @@ from bot.sandbox.signing import interactive_body, sign_request, slash_command_bo
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.sandbox.slack_standin_model import ResponsePost
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
+from tests.paths import SLACK_FIXTURES
 
 if TYPE_CHECKING:  # bot.app is imported lazily so unit tests collect without the whole app
     from bot.app import Runtime
@@ -138,7 +139,5 @@ def slack(running: tuple[Runtime, SlackDriver]) -> SlackDriver:
 
 
 def load_payload(name: str) -> dict[str, Any]:
-    from tests.fixture_paths import fixture_dir
-
-    payload: dict[str, Any] = json.loads((fixture_dir() / "slack" / name).read_text())
+    payload: dict[str, Any] = json.loads((SLACK_FIXTURES / name).read_text())
     return payload

@@ -19,7 +19,7 @@ import pytest
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.server import serve
-from tests.fixture_paths import fixture_dir
+from tests.paths import FIXTURES
 
 SIM_START = datetime(2026, 10, 30, 14, 0, 0, tzinfo=UTC)
 SIM_AGENTS = ("voice-bot", "support-bot")
@@ -29,11 +29,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
 
 
 def fixtures_dir() -> Path:
-    """shared/fixtures: $PIPECAT_OPS_FIXTURES, else ../shared/fixtures next to the repo root."""
-    path = fixture_dir()
-    if not (path / "pipecat").is_dir():
-        raise FileNotFoundError(f"no pipecat fixtures under {path} (set PIPECAT_OPS_FIXTURES)")
-    return path
+    """tests/fixtures, inside the repository."""
+    return FIXTURES
 
 
 def pipecat_fixture_paths() -> list[Path]:

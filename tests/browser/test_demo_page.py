@@ -9,7 +9,6 @@ The screenshots in docs/ (shown in the README) are taken here.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +16,10 @@ import pytest_asyncio
 
 from bot.blocks.format import human_bytes
 from bot.sandbox.demo_stack import DemoStack, run_demo_stack
+from tests.paths import DOCS
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 VIEWPORT = {"width": 1440, "height": 900}
 TIMEOUT_MS = 10_000
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
+
 URL = re.compile(r"(http://127\.0\.0\.1:\d+)/")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0

@@ -18,7 +18,7 @@ from bot.blocks.message import Message, build
 from bot.blocks.stats import stats_message
 from bot.pipecat.models import LogPage, Session, SessionPage
 from bot.stats import SessionStats, compute_stats
-from tests.test_blocks_session import HOSTILE, assert_no_raw_markup, assert_within_limits, load_fixture
+from tests.blocks_checks import HOSTILE, assert_no_raw_markup, assert_within_limits, load_fixture
 
 AGENT = "voice-bot"
 SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"

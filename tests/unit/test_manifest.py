@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bot.slack.commands import COMMAND
 from bot.slack.shortcuts import CALLBACK_ID
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
 
 #: Web API methods the code may call → the bot scopes they need.
 SCOPES_BY_CALL = {

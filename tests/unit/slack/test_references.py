@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.slack.references import MAX_REFERENCES, SessionReference, find_references
-from tests.fixture_paths import fixture_dir
+from tests.paths import SLACK_FIXTURES
 
 SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
 SID2 = "9a3c5e7f-1b2d-4c6e-8f0a-3d5b7c9e1f24"
 
 
 def shortcut_message() -> dict[str, Any]:
-    payload = json.loads(Path(fixture_dir() / "slack" / "message-shortcut.json").read_text())
+    payload = json.loads((SLACK_FIXTURES / "message-shortcut.json").read_text())
     message: dict[str, Any] = payload["message"]
     return message
 

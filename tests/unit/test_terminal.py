@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.terminal import render_session_text
-from tests.test_blocks_session import CASES
+from tests.blocks_checks import CASES
 
 AGENT = "voice-bot"
 

@@ -1,4 +1,4 @@
-"""The Pipecat models against the recorded API shapes in shared/fixtures/pipecat."""
+"""The Pipecat models against the recorded API shapes in tests/fixtures/pipecat."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ def test_the_fixture_set_is_complete() -> None:
             "sessions-list-page.json", "error-404.json"} <= names
 
 
-@pytest.mark.parametrize("path", pipecat_fixture_paths(), ids=lambda p: p.name)
-def test_every_fixture_parses_as_what_it_is(path: Path) -> None:
+SESSION_FIXTURES = [p for p in pipecat_fixture_paths() if p.name.startswith(("session", "error-"))]
+
+
+@pytest.mark.parametrize("path", SESSION_FIXTURES, ids=lambda p: p.name)
+def test_every_session_fixture_parses_as_what_it_is(path: Path) -> None:
     payload: Any = load_pipecat_fixture(path.name)
     if path.name.startswith("session-detail-"):
         session = Session.model_validate(payload)

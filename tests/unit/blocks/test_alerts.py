@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,8 @@ from bot.blocks.alerts import (
 from bot.blocks.message import Message
 from bot.pipecat.models import Session
 from bot.store.records import WatchView
+from tests.paths import SNAPSHOTS
 
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 T0 = datetime(2026, 10, 30, 14, 2, 11, tzinfo=UTC)
 SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
 HOSTILE = "<!channel> & <https://evil.example|click>"

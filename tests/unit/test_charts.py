@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bot.charts import render_session_chart
-from tests.test_blocks_session import CASES
+from tests.blocks_checks import CASES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

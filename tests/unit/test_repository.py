@@ -1,0 +1,57 @@
+"""The repository tests on its own: fixtures inside it, nothing read from beside the checkout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.outside_reads import OutsideReads
+from tests.paths import FIXTURES, ROOT
+
+ROOT_AT = Path("/work/clone")
+
+
+@pytest.mark.parametrize(
+    ("path", "outside"),
+    [
+        ("/work/shared/fixtures/pipecat/session-detail-seed.json", True),  # beside the checkout
+        ("/work/clone/../shared/fixtures/x.json", True),  # the same, spelled relative
+        ("/work/other-clone/tests/x.json", True),
+        ("/work/clone/tests/fixtures/pipecat/session-detail-seed.json", False),
+        ("/work/clone/bot/app.py", False),
+        ("/tmp/pytest-of-root/db.sqlite", False),  # temp files are the tests' own
+        ("/usr/lib/python3.11/json/__init__.py", False),
+    ],
+)
+def test_a_read_beside_the_checkout_is_caught(path: str, outside: bool) -> None:
+    guard = OutsideReads(ROOT_AT)
+    guard.audit("open", (path, "r", 0))
+    assert guard.is_outside(path) is outside
+    assert (path in guard.found) is outside
+
+
+def test_only_open_events_count() -> None:
+    guard = OutsideReads(ROOT_AT)
+    guard.audit("os.listdir", ("/work/shared",))
+    guard.audit("open", (3, "r", 0))  # a file descriptor, not a path
+    assert guard.found == set()
+
+
+def test_every_shared_fixture_kind_is_in_the_repository() -> None:
+    names = {p.name for p in (FIXTURES / "pipecat").glob("*.json")}
+    assert {"agent-status-healthy.json", "agents-list.json", "logs-session-error.json"} <= names
+    assert (FIXTURES / "slack" / "message-shortcut.json").is_file()
+
+
+def test_no_source_reaches_beside_the_checkout() -> None:
+    pattern = re.compile(r"\.\./shared|parents\[\d\]\s*/\s*[\"']shared[\"']")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("bot", "tests", "bench", "scripts")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file() and path.suffix in {".py", ""} and path != Path(__file__)
+        and pattern.search(path.read_text(errors="ignore"))
+    ]
+    assert offenders == []
