@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.access import REFUSED
 from bot.blocks import notices
 from bot.blocks.alerts import watches_message
 from bot.blocks.errors import looking_up
@@ -21,7 +22,6 @@ from bot.contracts.actions import Verb
 from bot.deps import Deps
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
-from bot.slack.gate import REFUSED
 from bot.slack.replies import error_reply
 from bot.stats import compute_stats
 

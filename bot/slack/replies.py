@@ -11,6 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import REFUSED
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
@@ -18,7 +19,6 @@ from bot.contracts.actions import BadButtonValue
 from bot.contracts.slack_errors import CANNOT_POST_HERE, error_code
 from bot.lookup import AgentNotResolved
 from bot.pipecat import errors as pe
-from bot.slack.gate import REFUSED
 
 if TYPE_CHECKING:
     from bot.deps import Deps

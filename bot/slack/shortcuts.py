@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import REFUSED
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
 from bot.blocks.session import session_summary
 from bot.contracts.actions import SHORTCUT_LOOKUP
 from bot.deps import Deps
-from bot.slack.gate import REFUSED
 from bot.slack.references import MAX_REFERENCES, SessionReference, find_references
 from bot.slack.replies import error_reply, post_in_thread_or_privately
 

@@ -42,19 +42,6 @@ class Watch:
 
 
 @dataclass(frozen=True)
-class WatchView:
-    """What `/session watches` shows for one watch."""
-
-    agent: str
-    statuses: frozenset[str]
-    group: str | None
-    muted_until: datetime | None
-    muted_by: str | None
-    last_alert_at: datetime | None
-    broken_reason: str | None
-
-
-@dataclass(frozen=True)
 class PollState:
     agent: str
     watermark: datetime

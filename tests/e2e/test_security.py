@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from bot.access.policy import refusal
 from bot.config import AccessLists
 from bot.contracts.actions import ADMIN_ONLY, Action, Verb, mute_value, session_value
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.signing import sign_request, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn
-from bot.slack.access import refusal
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
@@ -122,6 +122,7 @@ async def test_each_admin_only_verb_exists_and_is_refused_to_others(app_factory:
     async with app_factory(ADMIN_USERS="U0ADMIN") as (runtime, slack):
         await slack.command(ADMIN_COMMANDS[verb], user_id=USER)
         assert f"Only admins can use `{verb}`" in json.dumps(slack.ack_json())
+        await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
         [entry] = await runtime.store.recent_audit()
         assert (entry.action, entry.result) == (verb, "refused")
 
