@@ -73,6 +73,7 @@ async def test_channel_allowlist_refuses_elsewhere_privately(app_factory: AppFac
         await slack.command(f"voice-bot {ERROR_ID}", channel_id=ONCALL_CHANNEL)
         body = slack.ack_json()
         assert body["response_type"] == "ephemeral" and "ALLOWED_CHANNELS" in json.dumps(body)
+        await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
         [entry] = await runtime.store.recent_audit()
         assert (entry.action, entry.result, entry.channel_id) == ("lookup", "refused", ONCALL_CHANNEL)
 
@@ -147,6 +148,7 @@ async def test_audit_records_who_ran_what_where_and_the_result(
     await slack.responses(await slack.command(f"voice-bot {ERROR_ID}"))
     await slack.responses(await slack.command("voice-bot 11111111-2222-4333-8444-555555555555"))
     await slack.command("nonsense here")
+    await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
     entries = await runtime.store.recent_audit()
     assert [(e.action, e.result, e.user_id, e.channel_id) for e in entries] == [
         ("help", "usage", USER, ONCALL_CHANNEL),
