@@ -110,12 +110,15 @@ class Poller:
 
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
         start = int((state.watermark - self._overlap).timestamp())
-        walk = await self._pipecat.walk_sessions(agent, status="all", start_time=start)
+        # After a cut walk, the newest part (from where it stopped) and the unread rest below it
+        # are two walks; the list is newest first, so only the second can reach the rest.
+        frontier = int(state.backfill_until.timestamp()) if state.backfill_until is not None else None
+        top_start = start if frontier is None else max(start, frontier)
+        walk = await self._pipecat.walk_sessions(agent, status="all", start_time=top_start)
         seen = Observation()
         cut = [] if walk.complete else [walk]
-        if state.backfill_until is not None:  # the part a cut walk left unread last time
-            end = int(state.backfill_until.timestamp())
-            rest = await self._pipecat.walk_sessions(agent, status="all", start_time=start, end_time=end)
+        if frontier is not None:
+            rest = await self._pipecat.walk_sessions(agent, status="all", start_time=start, end_time=frontier)
             walk.sessions += rest.sessions
             cut += [] if rest.complete else [rest]
         seen.complete = not cut
