@@ -22,7 +22,7 @@ from bot.pipecat.client import PipecatClient
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
-from bot.store.engine import drop_all
+from bot.store.migrate import drop_all
 
 PG_URL_ENV = "PIPECAT_OPS_TEST_PG_URL"
 ALERT_CHANNEL = "C2147483705"

@@ -1,21 +1,16 @@
-"""Engine construction and schema migration for SQLite (default) and PostgreSQL."""
+"""Engine construction for SQLite (default) and PostgreSQL; schema upgrades are in bot/store/migrate.py."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import Connection, event, exc, insert, make_url, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import URL, Connection, event, exc, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.contracts.errors import SettingsError
-from bot.store.schema import SCHEMA_VERSION, metadata, schema_version
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +18,6 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: Execution option that marks a connection as read-only, so SQLite begins it DEFERRED.
 READ_ONLY_OPTION = "pipecat_ops_read_only"
-#: Any constant: the PostgreSQL advisory lock that serialises migrations across replicas.
-PG_MIGRATION_LOCK = 0x5069_7065  # "Pipe"
 
 #: Seconds psycopg waits for a PostgreSQL connection before giving up (a cycle then fails and the
 #: next one tries again, instead of hanging while the server is away).
@@ -37,9 +30,6 @@ PG_POOL_RECYCLE_SECONDS = 1800
 #: releasing its locks. No transaction of ours waits on anything but the database.
 PG_LOCK_TIMEOUT_MS = 10_000
 PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000
-#: How long `migrate` keeps retrying a database it cannot reach at startup before failing.
-STARTUP_DB_WAIT_SECONDS = 60.0
-STARTUP_DB_RETRY_CAP_SECONDS = 5.0
 
 #: Where Linux lists mounted filesystems (one `device mountpoint fstype options …` per line).
 MOUNTS_FILE = Path("/proc/mounts")
@@ -75,21 +65,26 @@ NETWORK_FILESYSTEMS = frozenset(
     }
 )
 
-#: Upgrade steps: MIGRATIONS[n] takes a database at version n-1 to version n.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+#: The async driver each supported database is reached with.
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+
+
+def parse_database_url(database_url: str) -> URL:
+    """DATABASE_URL with the app's async driver: `sqlite:///x.db` → `sqlite+aiosqlite:///x.db`,
+    `postgresql://…` (or `postgres://`) → `postgresql+psycopg://…`; ValueError for anything else."""
+    try:
+        url = make_url(database_url)
+    except exc.ArgumentError:
+        raise ValueError("DATABASE_URL must look like sqlite:///path or postgresql://user@host/db") from None
+    backend = "postgresql" if url.get_backend_name() in ("postgresql", "postgres") else url.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(f"unsupported DATABASE_URL scheme {url.drivername!r}: use sqlite or postgresql")
+    return url.set(drivername=ASYNC_DRIVERS[backend])
 
 
 def engine_url(database_url: str) -> str:
-    """`sqlite:///x.db` → `sqlite+aiosqlite:///x.db`, `postgresql://…` → `postgresql+psycopg://…`."""
-    scheme, sep, rest = database_url.partition("://")
-    if not sep:
-        raise ValueError("DATABASE_URL must look like sqlite:///path or postgresql://user@host/db")
-    base = scheme.split("+", 1)[0].lower()
-    if base == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
-    if base in ("postgresql", "postgres"):
-        return f"postgresql+psycopg://{rest}"
-    raise ValueError(f"unsupported DATABASE_URL scheme {scheme!r}: use sqlite or postgresql")
+    """`parse_database_url` as a string, password included (for logs use `repr`, which hides it)."""
+    return parse_database_url(database_url).render_as_string(hide_password=False)
 
 
 class UnsafeDatabaseLocation(SettingsError):
@@ -101,11 +96,14 @@ class UnsafeDatabaseLocation(SettingsError):
 
 def sqlite_path(database_url: str) -> Path | None:
     """The file an `sqlite://` URL names; None for other databases and in-memory SQLite."""
-    scheme, _, rest = database_url.partition("://")
-    if scheme.split("+", 1)[0].lower() != "sqlite":
+    try:
+        url = make_url(database_url)
+    except exc.ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite":
         return None
     # sqlite:///relative.db and sqlite:////absolute.db: the path follows the third slash.
-    raw = unquote(rest[1:] if rest.startswith("/") else rest).split("?", 1)[0]
+    raw = unquote(url.database or "")
     if raw in ("", ":memory:") or raw.startswith("file::memory:"):
         return None
     return Path(raw.removeprefix("file:"))
@@ -162,15 +160,15 @@ def check_sqlite_location(database_url: str, mounts_file: Path | None = None) ->
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    url = engine_url(database_url)
-    if url.startswith("postgresql"):
+    url = parse_database_url(database_url)
+    if url.get_backend_name() == "postgresql":
         # A connection the server dropped (restart, failover, idle timeout) is noticed at checkout
         # and replaced, instead of failing the first statement of every pooled connection.
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_recycle", PG_POOL_RECYCLE_SECONDS)
         connect_args = dict(kwargs.pop("connect_args", None) or {})
         connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_SECONDS)
-        if "options" not in make_url(url).query:  # an operator's own options= win
+        if "options" not in url.query:  # an operator's own options= win
             connect_args.setdefault(
                 "options",
                 f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}"
@@ -218,58 +216,3 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-async def migrate(engine: AsyncEngine, *, now: datetime | None = None, wait: float = 0.0) -> int:
-    """Create or upgrade the schema; idempotent and safe to run from several replicas at once.
-
-    With `wait` > 0 a database that cannot be reached (a server still starting or restarting) is
-    retried with back-off for that many seconds before the error is raised.
-    """
-    deadline = time.monotonic() + wait
-    delay = 0.5
-    while True:
-        try:
-            return await _migrate_once(engine, now)
-        except exc.DBAPIError as error:
-            if not is_connection_error(error) or time.monotonic() + delay > deadline:
-                raise
-            logger.warning("database not reachable yet (%s); retrying in %.1fs", describe_db_error(error), delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, STARTUP_DB_RETRY_CAP_SECONDS)
-
-
-async def _migrate_once(engine: AsyncEngine, now: datetime | None) -> int:
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
-        version = await conn.run_sync(_migrate_sync, now or datetime.now(UTC))
-    return version
-
-
-def _migrate_sync(conn: Connection, now: datetime) -> int:
-    metadata.create_all(conn, tables=[schema_version])
-    current = conn.execute(select(schema_version.c.version).where(schema_version.c.id == 1)).scalar()
-    if current is None:
-        # A fresh database: create everything at the latest version in one go.
-        metadata.create_all(conn)
-        conn.execute(insert(schema_version).values(id=1, version=SCHEMA_VERSION, migrated_at=now))
-        logger.info("created the database schema at version %d", SCHEMA_VERSION)
-        return SCHEMA_VERSION
-    if current > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the database schema is at version {current}, newer than this app's ({SCHEMA_VERSION}): upgrade the app"
-        )
-    for step in range(current + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[step](conn)
-        logger.info("migrated the database schema to version %d", step)
-    if current < SCHEMA_VERSION:
-        conn.execute(
-            update(schema_version).where(schema_version.c.id == 1).values(version=SCHEMA_VERSION, migrated_at=now)
-        )
-    return SCHEMA_VERSION
-
-
-async def drop_all(conn: AsyncConnection) -> None:
-    """Tests only: an empty database (PostgreSQL tests share one server)."""
-    await conn.run_sync(metadata.drop_all)

@@ -1,8 +1,8 @@
 """The alert pipeline's tables (design.md §5), as SQLAlchemy Core metadata.
 
 Portable on purpose: plain types, JSON, naive-UTC timestamps (`UTCDateTime`), unique keys as the
-guarantee against double work. Bump `SCHEMA_VERSION` and add a step to `bot.store.migrate` when a
-table changes.
+guarantee against double work. A change here needs an Alembic revision that makes the same change
+(bot/store/migrations/__init__.py says how); a contract test fails until they agree.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from sqlalchemy import (
 
 from bot.store.types import UTCDateTime
 
-SCHEMA_VERSION = 1
-
 metadata = MetaData()
 
-#: One row: the schema version the database is at.
+#: The version table of the schema before Alembic (one row, version 1). Kept: it tells migrate that
+#: a database without Alembic's own table is that schema (revision 0001), not an empty one.
 schema_version = Table(
     "schema_version",
     metadata,

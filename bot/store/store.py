@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.store.audit import AuditStore
-from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
+from bot.store.engine import check_sqlite_location, create_engine
 from bot.store.incidents import IncidentStore
+from bot.store.migrate import migrate
 from bot.store.outbox import OutboxStore
 from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
+
+#: How long `migrate` keeps retrying a database it cannot reach at startup before failing.
+STARTUP_DB_WAIT_SECONDS = 60.0
 
 
 class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore):
@@ -26,7 +28,7 @@ class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore):
         check_sqlite_location(database_url)
         return cls(create_engine(database_url, **engine_kwargs))
 
-    async def migrate(self, now: datetime | None = None, *, wait: float = STARTUP_DB_WAIT_SECONDS) -> int:
-        """Create or upgrade the schema (idempotent); returns the schema version. A database that
-        is not reachable yet is retried for `wait` seconds (replicas may start before it)."""
-        return await migrate(self.engine, now=now or datetime.now(UTC), wait=wait)
+    async def migrate(self, *, wait: float = STARTUP_DB_WAIT_SECONDS) -> str:
+        """Create or upgrade the schema (idempotent); returns the Alembic head revision. A database
+        that is not reachable yet is retried for `wait` seconds (replicas may start before it)."""
+        return await migrate(self.engine, wait=wait)
