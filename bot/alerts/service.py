@@ -16,6 +16,7 @@ from bot.alerts.messages import MessageFactory
 from bot.alerts.outbox import Deliverer
 from bot.alerts.poller import Poller
 from bot.clock import Clock, SystemClock
+from bot.explain.explainer import Explainer
 from bot.pipecat.client import PipecatClient
 from bot.store import Store
 from bot.store.records import Watch, WatchView
@@ -49,6 +50,7 @@ class AlertService:
         poll_interval: float = 60.0,
         replica_id: str | None = None,
         post_spacing: timedelta | None = None,
+        explain: bool = True,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas. By
         default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
@@ -73,8 +75,14 @@ class AlertService:
             window=incident_window,
             owner=self.replica_id,
         )
+        self.explainer = Explainer(store=store, pipecat=pipecat, clock=clock) if explain else None
         self._poller = Poller(
-            store=store, pipecat=pipecat, clock=clock, owner=self.replica_id, poll_interval=poll_interval
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            poll_interval=poll_interval,
+            explainer=self.explainer,
         )
         self._deliverer = Deliverer(
             store=store,

@@ -63,6 +63,13 @@ class Explainer:
         #: Deployments already recorded, so an idle poll writes nothing.
         self._known: dict[str, set[str]] = {}
         self._rates_at: dict[str, datetime] = {}
+        #: Agents with causes still to read; loaded once, then kept in memory (no query per idle poll).
+        self._pending: set[str] | None = None
+
+    async def has_pending(self, agent: str) -> bool:
+        if self._pending is None:
+            self._pending = set(await self._store.agents_with_pending_causes(MAX_CAUSE_ATTEMPTS))
+        return agent in self._pending
 
     # -- deployments ---------------------------------------------------------------------------------
 
@@ -110,13 +117,25 @@ class Explainer:
         now = self._clock.now()
         if entries:
             await self._store.record_causes(agent, entries, now)
-        for sid in failed_reads:
-            await self._store.note_failed_read(agent, sid)
+        for item in pending:
+            if item.session_id in failed_reads:
+                await self._store.note_failed_read(agent, item.session_id)
+                if item.attempts + 1 >= MAX_CAUSE_ATTEMPTS:
+                    resolved.append(item.session_id)  # given up: its reply says so
+        self._note_pending(agent, entries, room <= 0 or len(pending) == room, bool(failed_reads))
         if resolved:
             await self._store.queue_reply_edits(agent, resolved, now)
             logger.info("%s: %d late cause(s) in; their replies will be edited", agent, len(resolved))
         if fresh:
             await self._refresh_rates(agent, fresh, statuses)
+
+    def _note_pending(self, agent: str, entries: Sequence[NewCause], maybe_more: bool, failed: bool) -> None:
+        if self._pending is None:
+            self._pending = set()
+        if maybe_more or failed or any(e.state == CAUSE_PENDING for e in entries):
+            self._pending.add(agent)
+        else:
+            self._pending.discard(agent)
 
     async def _read_all(self, agent: str, ids: Sequence[str]) -> dict[str, list[str] | None]:
         """Read each log with a shared deadline; a read not done by then is cancelled (None)."""

@@ -169,6 +169,15 @@ class CauseStore(StoreBase):
         async with self._read() as conn:
             return [_cause(r) for r in (await conn.execute(query)).mappings()]
 
+    async def agents_with_pending_causes(self, max_attempts: int) -> list[str]:
+        query = (
+            select(session_causes.c.agent)
+            .where(session_causes.c.state == CAUSE_PENDING, session_causes.c.attempts < max_attempts)
+            .distinct()
+        )
+        async with self._read() as conn:
+            return sorted((await conn.execute(query)).scalars())
+
     # -- incidents -----------------------------------------------------------------------------------
 
     async def incident_failures(self, incident_id: int, agent: str) -> list[SessionCause]:

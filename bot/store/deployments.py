@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from bot.store.base import StoreBase
-from bot.store.records import DEAD, KIND_ALERT, DeploymentSeen, DeployRate, DeployRates
+from bot.store.base import StoreBase, to_outbox
+from bot.store.records import DEAD, KIND_ALERT, DeploymentSeen, DeployRate, DeployRates, OutboxRow
 from bot.store.schema import alert_outbox, deploy_rates, deployments, incidents, reply_edits
 
 
@@ -122,3 +122,12 @@ class DeploymentStore(StoreBase):
             return None
         rates = tuple(DeployRate(str(r["deployment_id"]), int(r["sessions"]), int(r["failures"])) for r in row["rates"])
         return DeployRates(row["computed_at"], row["window_seconds"], rates)
+
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
+        async with self._read() as conn:
+            row = (
+                (await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key)))
+                .mappings()
+                .first()
+            )
+        return to_outbox(row) if row else None
