@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.blocks import notices
 from bot.blocks.alerts import watches_message
+from bot.blocks.causes import causes_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
@@ -77,6 +78,11 @@ async def _stats(cmd: p.Stats, req: Request) -> Message:
     return stats_message(cmd.agent, stats, window_label=cmd.window_label)
 
 
+async def _causes(cmd: p.Causes, req: Request) -> Message:
+    rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
+    return causes_message(cmd.agent, rows, window_label=cmd.window_label)
+
+
 async def _watch(cmd: p.Watch, req: Request) -> Message:
     statuses = cmd.statuses or None
     watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id)
@@ -106,6 +112,7 @@ VERBS: dict[type, Verb] = {
     p.Lookup: _lookup,
     p.ListSessions: _list,
     p.Stats: _stats,
+    p.Causes: _causes,
     p.Watch: _watch,
     p.Unwatch: _unwatch,
     p.Watches: _watches,
@@ -119,6 +126,7 @@ VERB_NAMES: dict[type, str] = {
     p.Lookup: "lookup",
     p.ListSessions: "list",
     p.Stats: "stats",
+    p.Causes: "causes",
     p.Watch: "watch",
     p.Unwatch: "unwatch",
     p.Watches: "watches",

@@ -69,6 +69,17 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Causes:
+    agent: str
+    window_label: str = STATS_DEFAULT_WINDOW
+    private: bool = False
+
+    @property
+    def window(self) -> timedelta:
+        return STATS_WINDOWS[self.window_label]
+
+
+@dataclass(frozen=True)
 class Watch:
     agent: str
     statuses: frozenset[str] = field(default_factory=frozenset)  # empty: the default ALERT_STATUSES
@@ -104,7 +115,7 @@ class Unmute:
     private: bool = True
 
 
-Command = Help | Lookup | ListSessions | Stats | Watch | Unwatch | Watches | Mute | Unmute
+Command = Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute
 _VerbParser = Callable[[list[str], bool], Command]
 
 
@@ -160,6 +171,14 @@ def _parse_stats(args: list[str], private: bool) -> Command:
     if label not in STATS_WINDOWS:
         raise _Refused("`stats` windows are 1h, 24h or 7d.")
     return Stats(_agent(args[0]), label, private)
+
+
+def _parse_causes(args: list[str], private: bool) -> Command:
+    _arity(args, 1, 2, "causes <agent> [1h|24h|7d]")
+    label = args[1].lower() if len(args) == 2 else STATS_DEFAULT_WINDOW
+    if label not in STATS_WINDOWS:
+        raise _Refused("`causes` windows are 1h, 24h or 7d.")
+    return Causes(_agent(args[0]), label, private)
 
 
 def _parse_watch(args: list[str], private: bool) -> Command:
@@ -224,6 +243,7 @@ def _parse_lookup(words: list[str], private: bool) -> Command:
 _VERBS = {
     "list": _parse_list,
     "stats": _parse_stats,
+    "causes": _parse_causes,
     "watch": _parse_watch,
     "unwatch": _single_agent(Unwatch, "unwatch <agent>"),
     "watches": _parse_watches,
