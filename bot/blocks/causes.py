@@ -8,10 +8,10 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.alerts import ACTION_DETAILS
 from bot.blocks.format import BUTTON_VALUE_LIMIT, HEADER_LIMIT, SECTION_LIMIT, esc, short_id, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
 from bot.blocks.triage import IncidentLink, message_link
+from bot.contracts.actions import Action, session_value
 
 #: Causes listed (each is one section with a Details button; Slack allows 50 blocks).
 MAX_CAUSES = 10
@@ -40,9 +40,9 @@ def _section(agent: str, rank: int, row: CauseRow) -> SectionBlock:
         f"{row.count} in all · first seen {slack_date(row.first_seen_at)} · last seen {slack_date(row.last_seen_at)}"
         f"{incident}\nexample session `{esc(row.example_session_id, 100)}`"
     )
-    value = f"{agent}:{row.example_session_id}"
+    value = session_value(agent, row.example_session_id)
     button = (
-        ButtonElement(text="Details", action_id=ACTION_DETAILS, value=value)
+        ButtonElement(text="Details", action_id=Action.INCIDENT_DETAILS, value=value)
         if len(value) <= BUTTON_VALUE_LIMIT
         else None
     )
