@@ -25,8 +25,18 @@ def failing_deployments(
     deployment_ids: Iterable[str | None], known: Sequence[DeploymentSeen]
 ) -> tuple[FailingDeployment, ...]:
     counts = Counter(d for d in deployment_ids if d)
-    live = {d.deployment_id: d.live_since for d in known}
+    live = live_times(known)
     return tuple(FailingDeployment(d, n, live.get(d)) for d, n in counts.most_common())
+
+
+def live_times(known: Sequence[DeploymentSeen]) -> dict[str, datetime | None]:
+    """When each deployment went live: from the agent's status when known; otherwise when the app
+    first saw a session on it, except for the first deployment the app ever saw of the agent
+    (it was live before the app looked: that sighting is no deployment change)."""
+    times: dict[str, datetime | None] = {}
+    for index, item in enumerate(known):
+        times[item.deployment_id] = item.went_live_at or (item.first_seen_at if index > 0 else None)
+    return times
 
 
 def concentrated(failing: Sequence[FailingDeployment]) -> FailingDeployment | None:
