@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, HeaderBl
 
 from bot.blocks.format import BUTTON_VALUE_LIMIT, HEADER_LIMIT, SECTION_LIMIT, esc, short_id, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
-from bot.blocks.triage import IncidentLink, message_link
+from bot.blocks.triage import IncidentLink, code_text, message_link
 from bot.contracts.actions import Action, session_value
 
 #: Causes listed (each is one section with a Details button; Slack allows 50 blocks).
@@ -31,12 +31,12 @@ class CauseRow:
 
 def _section(agent: str, rank: int, row: CauseRow) -> SectionBlock:
     incident = (
-        f" · last incident {message_link(row.last_incident, slack_date(row.last_incident.opened_at, '{date_short}'))}"
+        f" · last incident {message_link(row.last_incident)}"
         if row.last_incident
         else ""
     )
     text = (
-        f"*{rank}. {row.occurrences}×* `{esc(row.label, 300)}`\n"
+        f"*{rank}. {row.occurrences}×* `{code_text(row.label, 300)}`\n"
         f"{row.count} in all · first seen {slack_date(row.first_seen_at)} · last seen {slack_date(row.last_seen_at)}"
         f"{incident}\nexample session `{esc(row.example_session_id, 100)}`"
     )

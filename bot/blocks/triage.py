@@ -81,24 +81,31 @@ class Change:
     rates_window: timedelta = timedelta(hours=1)
 
 
+def code_text(text: str, limit: int) -> str:
+    """Outside text for an inline code span: escaped, and a backtick cannot end the span early."""
+    return esc(text.replace("`", "'"), limit)
+
+
 def short_deployment(deployment_id: str) -> str:
     return deployment_id[:8]
 
 
-def message_link(link: IncidentLink, label: str) -> str:
-    """A link to an incident's parent (the workspace-neutral archives URL Slack redirects)."""
+def message_link(link: IncidentLink) -> str:
+    """A link to an incident's parent (the workspace-neutral archives URL Slack redirects),
+    labelled with its day. A link's label cannot hold a date token, so the day is plain UTC."""
+    label = f"{link.opened_at:%b %-d}"
     if link.parent_ts is None:
-        return label
+        return slack_date(link.opened_at, "{date_short}")
     return f"<https://slack.com/archives/{link.channel_id}/p{link.parent_ts.replace('.', '')}|{label}>"
 
 
 def _cause_line(line: CauseLine) -> str:
-    label = f"`{esc(line.label, _CAUSE_LABEL_CHARS)}`"
+    label = f"`{code_text(line.label, _CAUSE_LABEL_CHARS)}`"
     if line.seen_before is None:
         mark = "*new*"
     else:
-        when = slack_date(line.seen_before, "{date_short}")
-        mark = f"seen before on {message_link(line.earlier, when) if line.earlier else when}"
+        when = message_link(line.earlier) if line.earlier else slack_date(line.seen_before, "{date_short}")
+        mark = f"seen before on {when}"
     return f"• {line.occurrences}× {label} · {mark}"
 
 
