@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.store.audit import AuditStore
+from bot.store.causes import CauseStore
+from bot.store.deployments import DeploymentStore
 from bot.store.engine import check_sqlite_location, create_engine
 from bot.store.incidents import IncidentStore
 from bot.store.migrate import migrate
@@ -14,7 +16,7 @@ from bot.store.watches import WatchStore
 STARTUP_DB_WAIT_SECONDS = 60.0
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore):
+class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and

@@ -127,7 +127,8 @@ async def test_replicas_starting_together_upgrade_a_stage_one_database_once(empt
 def test_the_migrations_ship_inside_the_package() -> None:
     from setuptools import find_packages
 
-    assert {"bot.store.migrations", "bot.store.migrations.versions"} <= set(find_packages(where=str(ROOT), include=["bot*"]))
+    packages = set(find_packages(where=str(ROOT), include=["bot*"]))
+    assert {"bot.store.migrations", "bot.store.migrations.versions"} <= packages
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "store/migrations/script.py.mako" in config["tool"]["setuptools"]["package-data"]["bot"]
 
