@@ -44,7 +44,7 @@ def make_settings(pipecat_url: str, slack_url: str, tmp_path: Path, **overrides:
         "poll_interval_seconds": 5,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class SlackDriver:

@@ -71,6 +71,12 @@ class StoredMessage:
     def is_reply(self) -> bool:
         return self.thread_ts is not None and self.thread_ts != self.ts
 
+    @property
+    def event_payload(self) -> dict[str, Any]:
+        """`metadata.event_payload` (what an app's own posts carry); {} when there is none."""
+        payload = (self.metadata or {}).get("event_payload")
+        return payload if isinstance(payload, dict) else {}
+
 
 @dataclass
 class Channel:

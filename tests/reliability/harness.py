@@ -399,8 +399,8 @@ async def assert_each_represented_exactly_once(
             places.setdefault((row["subscription_id"], row["session_id"]), []).append(f"reply {row['dedup_key']}")
         if row["kind"] == KIND_ROLLUP and row["state"] == SENT:
             for item in row["payload"]["sessions"]:
-                where = (row["subscription_id"], str(item["session_id"]).lower())
-                places.setdefault(where, []).append(f"roll-up {row['dedup_key']}")
+                rolled = (row["subscription_id"], str(item["session_id"]).lower())
+                places.setdefault(rolled, []).append(f"roll-up {row['dedup_key']}")
     for key, (watch, sid) in expected.items():
         row = by_key.get(key)
         assert row is not None, f"lost: no outbox row for {key} ({watch.agent} in {watch.channel_id})"

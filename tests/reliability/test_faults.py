@@ -197,8 +197,8 @@ async def test_pipecat_flapping_loses_nothing_and_posts_one_outage_notice_per_ou
     await standin.wait_until(lambda: len(notices_in(standin, "recovery")) == len(watches), within=60)
     await assert_each_represented_exactly_once(shared_store, standin, expected)
     outage, recovery = notices_in(standin, "outage"), notices_in(standin, "recovery")
-    ids = {str(w.id) for agent in agents for w in await shared_store.watches_for_agent(agent)}
-    assert set(outage) == set(recovery) == ids
+    watch_ids = {str(w.id) for agent in agents for w in await shared_store.watches_for_agent(agent)}
+    assert set(outage) == set(recovery) == watch_ids
     assert all(len(v) == 1 for v in outage.values()) and all(len(v) == 1 for v in recovery.values())
     for messages in (*outage.values(), *recovery.values()):
         [message] = messages

@@ -166,7 +166,7 @@ async def test_postgresql_engines_ping_before_use_and_time_out_connecting() -> N
     engine = create_engine("postgresql://u@/db?host=/tmp/nowhere&port=5")
     try:
         assert str(engine.url).startswith("postgresql+psycopg://")
-        assert engine.pool._pre_ping  # type: ignore[attr-defined]
+        assert engine.pool._pre_ping
         _args, kwargs = engine.dialect.create_connect_args(engine.url)
         assert kwargs["host"] == "/tmp/nowhere" and str(kwargs["port"]) == "5"
     finally:

@@ -115,7 +115,7 @@ async def test_sigstop_past_the_lease_then_sigcont_posts_no_duplicate(
     cluster.stop(paused)  # SIGSTOP holding the claim and the channel lease; both run out meanwhile
 
     async def taken_over() -> bool:
-        return {r["dedup_key"]: r["state"] for r in await outbox(shared_store)}[key] == SENT
+        return bool({r["dedup_key"]: r["state"] for r in await outbox(shared_store)}[key] == SENT)
 
     await eventually(taken_over, within=90, what="the other replica posted the paused one's row")
     standin.release_hangs()  # the answer the paused replica waits for is now in its socket

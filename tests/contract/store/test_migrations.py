@@ -84,7 +84,7 @@ async def test_a_stage_one_database_keeps_its_data_and_gets_the_new_schema(empty
         assert await conn.run_sync(_schema_differences) == []
 
     [(watch, mute)] = await store.watches_with_mutes("C0ONCALL", T)
-    assert (watch.agent, watch.statuses, watch.group) == ("voice-bot", {"HTTP_ERROR"}, "<!subteam^S0ONCALL>")
+    assert (watch.agent, watch.statuses, watch.group) == ("voice-bot", frozenset({"HTTP_ERROR"}), "<!subteam^S0ONCALL>")
     assert mute is not None and mute.until == datetime(2026, 10, 30, 15, tzinfo=UTC)
     state = await store.poll_state("voice-bot")
     assert state is not None and state.watermark == datetime(2026, 10, 30, 14, tzinfo=UTC)
@@ -125,7 +125,7 @@ async def test_replicas_starting_together_upgrade_a_stage_one_database_once(empt
 
 
 def test_the_migrations_ship_inside_the_package() -> None:
-    from setuptools import find_packages
+    from setuptools import find_packages  # type: ignore[import-untyped]
 
     packages = set(find_packages(where=str(ROOT), include=["bot*"]))
     assert {"bot.store.migrations", "bot.store.migrations.versions"} <= packages

@@ -21,7 +21,7 @@ async def test_three_failures_in_a_window_make_one_parent_three_replies_and_pare
         ids.append(rig.sim.add_session("voice-bot", "HTTP_ERROR"))
         await rig.cycle()
     [parent] = rig.top()
-    assert [m.metadata["event_payload"]["session_id"] for m in rig.replies(parent)] == ids
+    assert [m.event_payload["session_id"] for m in rig.replies(parent)] == ids
     updates = rig.slack.calls_to("chat.update")
     assert len(updates) == 2 and all(u.args["ts"] == parent.ts for u in updates)
     assert parent.edited and "3 sessions failed since" in parent.text
@@ -43,7 +43,7 @@ async def test_thirty_failures_in_one_cycle_roll_up(alert_rig: AlertRig) -> None
     assert "25 more sessions failed" in rollup.text or "25 more sessions failed" in blocks_text(rollup)
     listed = [sid for sid in ids if sid in blocks_text(rollup)]
     assert len(listed) == 20 and "and 5 more" in blocks_text(rollup)
-    assert {m.metadata["event_payload"]["session_id"] for m in singles} | set(listed) <= set(ids)
+    assert {m.event_payload["session_id"] for m in singles} | set(listed) <= set(ids)
     assert "30 sessions failed" in parent.text
     assert len(rig.posts()) == 7
 
@@ -112,7 +112,7 @@ async def test_mute_posts_nothing_survives_a_restart_and_unmuting_does_not_repla
     fresh = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top()
-    assert rig.replies(parent)[-1].metadata["event_payload"]["session_id"] == fresh
+    assert rig.replies(parent)[-1].event_payload["session_id"] == fresh
     assert "Muted until" not in blocks_text(parent)
 
 
@@ -128,4 +128,4 @@ async def test_a_mute_expires_by_itself(alert_rig: AlertRig) -> None:
     fresh = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top()
-    assert [m.metadata["event_payload"]["session_id"] for m in rig.replies(parent)] == [fresh]
+    assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [fresh]

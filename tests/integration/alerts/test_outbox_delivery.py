@@ -24,7 +24,7 @@ async def fail_one(rig: AlertRig, channel: str = ALERT_CHANNEL) -> str:
 def assert_one_parent_and_replies(rig: AlertRig, count: int) -> None:
     [parent] = rig.top()
     replies = rig.replies(parent)
-    keys = [m.metadata["event_payload"]["dedup_key"] for m in replies]
+    keys = [m.event_payload["dedup_key"] for m in replies]
     assert len(replies) == count and len(set(keys)) == count
 
 
@@ -85,7 +85,7 @@ async def test_a_restart_after_slack_accepted_a_post_yields_one_message_per_sess
     await rig.cycle(policy.CLAIM_TTL.total_seconds() + 1)  # the dead claim expires
     await rig.cycle()
     [parent] = rig.top()
-    assert sorted(m.metadata["event_payload"]["session_id"] for m in rig.replies(parent)) == sorted([first, second])
+    assert sorted(m.event_payload["session_id"] for m in rig.replies(parent)) == sorted([first, second])
     parent_posts = [c for c in rig.slack.calls_to("chat.postMessage") if "thread_ts" not in c.args]
     assert len(parent_posts) == 1  # found by its dedup key after the restart, never posted again
     assert len(rig.replies(parent)) == 2
@@ -98,7 +98,7 @@ async def test_a_restart_between_poll_and_delivery_loses_nothing(alert_rig: Aler
     await rig.new_service()
     await rig.cycle()
     [parent] = rig.top()
-    assert [m.metadata["event_payload"]["session_id"] for m in rig.replies(parent)] == [sid]
+    assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [sid]
 
 
 async def test_channel_not_found_marks_the_watch_broken(alert_rig: AlertRig) -> None:
@@ -129,7 +129,7 @@ async def test_not_in_channel_shows_how_to_fix_it_and_rewatching_resumes(alert_r
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top(NOT_MEMBER_CHANNEL)
-    assert [m.metadata["event_payload"]["session_id"] for m in rig.replies(parent, NOT_MEMBER_CHANNEL)] == [sid]
+    assert [m.event_payload["session_id"] for m in rig.replies(parent, NOT_MEMBER_CHANNEL)] == [sid]
 
 
 async def test_a_message_level_refusal_kills_that_post_only(alert_rig: AlertRig) -> None:
@@ -141,7 +141,7 @@ async def test_a_message_level_refusal_kills_that_post_only(alert_rig: AlertRig)
     third = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top()
-    assert rig.replies(parent)[-1].metadata["event_payload"]["session_id"] == third
+    assert rig.replies(parent)[-1].event_payload["session_id"] == third
     states = sorted(r.state for r in await rig.svc.store.outbox_rows(kind="alert"))
     assert states == [DEAD, SENT, SENT]
     assert (await rig.svc.watches(ALERT_CHANNEL))[0].broken_reason is None
@@ -176,7 +176,7 @@ async def test_a_refused_parent_closes_its_incident_and_the_next_failure_starts_
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top()
-    assert [m.metadata["event_payload"]["session_id"] for m in rig.replies(parent)] == [sid]
+    assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [sid]
 
 
 async def test_two_services_on_one_database_post_each_session_once(alert_rig: AlertRig) -> None:
@@ -191,5 +191,5 @@ async def test_two_services_on_one_database_post_each_session_once(alert_rig: Al
         await asyncio.gather(first.deliver_once(), second.deliver_once())
     [parent] = rig.top()
     assert len(rig.replies(parent)) == 4
-    assert len({m.metadata["event_payload"]["session_id"] for m in rig.replies(parent)}) == 4
-    assert set(ids) <= {m.metadata["event_payload"]["session_id"] for m in rig.replies(parent)}
+    assert len({m.event_payload["session_id"] for m in rig.replies(parent)}) == 4
+    assert set(ids) <= {m.event_payload["session_id"] for m in rig.replies(parent)}

@@ -13,12 +13,12 @@ from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 def reply_session_ids(rig: AlertRig, channel: str = ALERT_CHANNEL) -> list[str]:
     return [
-        m.metadata["event_payload"]["session_id"]
+        m.event_payload["session_id"]
         for parent in rig.top(channel)
         for m in rig.replies(parent, channel)
         if m.metadata
-        and "session_id" in m.metadata["event_payload"]
-        and "rollup" not in m.metadata["event_payload"]["dedup_key"]
+        and "session_id" in m.event_payload
+        and "rollup" not in m.event_payload["dedup_key"]
     ]
 
 
@@ -34,9 +34,11 @@ async def test_a_failed_short_session_alerts_with_its_details(alert_rig: AlertRi
         "event_type": EVENT_TYPE,
         "event_payload": {"dedup_key": "incident:1", "agent": "voice-bot", "session_id": sid},
     }
-    assert reply.metadata["event_payload"] == {"dedup_key": f"1:{sid}", "agent": "voice-bot", "session_id": sid}
-    fields = " ".join(f["text"] for b in reply.blocks if "fields" in b for f in b["fields"])  # type: ignore[index]
-    for expected in ("HTTP_ERROR", "4s", "Yes", "2.5s", "MiB", rig.sim.session("voice-bot", sid).deployment_id):
+    assert reply.event_payload == {"dedup_key": f"1:{sid}", "agent": "voice-bot", "session_id": sid}
+    fields = " ".join(f["text"] for b in reply.blocks or [] if "fields" in b for f in b["fields"])
+    deployment = rig.sim.session("voice-bot", sid).deployment_id
+    assert deployment is not None
+    for expected in ("HTTP_ERROR", "4s", "Yes", "2.5s", "MiB", deployment):
         assert expected in fields
     detail_calls = [r for r in rig.sim.requests if r.path.endswith(f"/sessions/{sid}")]
     assert len(detail_calls) == 1  # the list has no metrics: detail fetched for the alerting session

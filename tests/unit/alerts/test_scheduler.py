@@ -65,12 +65,12 @@ def api_error(status: int, body: dict[str, Any], headers: dict[str, str] | None 
         client=None,
         http_verb="POST",
         api_url="https://slack.test/api/chat.postMessage",
-        req_args={},  # type: ignore[arg-type]
+        req_args={},
         data=body,
         headers=headers or {},
         status_code=status,
     )
-    return SlackApiError("failed", response)
+    return SlackApiError("failed", response)  # type: ignore[no-untyped-call]
 
 
 @pytest.mark.parametrize(
