@@ -216,6 +216,11 @@ class PipecatSimulator:
         self._hangs.release()
 
     @property
+    def abandoned_hangs(self) -> int:
+        """Hung requests the client gave up on (it timed out and disconnected), so far."""
+        return self._hangs.abandoned
+
+    @property
     def hanging(self) -> int:
         """Requests parked right now (lets a test wait until a hang has really started)."""
         return len(self._hangs)

@@ -166,6 +166,8 @@ class Hangs:
 
     def __init__(self) -> None:
         self._parked: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        #: Parked requests that ended because the client hung up (its timeout), not by a release.
+        self.abandoned = 0
 
     async def wait(self, receive: Receive) -> bool:
         """Park until released (True) or until the client gives up and disconnects (False).
@@ -179,6 +181,8 @@ class Hangs:
         disconnect_task = asyncio.ensure_future(_until_disconnect(receive))
         try:
             done, _ = await asyncio.wait({release_task, disconnect_task}, return_when=asyncio.FIRST_COMPLETED)
+            if release_task not in done:
+                self.abandoned += 1
             return release_task in done
         finally:
             release_task.cancel()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -82,6 +82,8 @@ class SlackStandIn(Workspace):
         self.rate_limited: list[RecordedCall] = []
         #: Seconds slept before handling every request (Web API, response URL, upload).
         self.latency: float = 0.0
+        #: How the latency is waited out; a test swaps in one driven by its own clock.
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         #: chat.postMessage posts per second per channel (a post sooner than 1/rate s after the channel's
         #: last accepted one gets 429, Retry-After 1); None: no limit.
         self.channel_rate_limit: float | None = None
@@ -207,7 +209,7 @@ class SlackStandIn(Workspace):
         self.calls.append(call)
         self._notify()
         if self.latency > 0:
-            await asyncio.sleep(self.latency)
+            await self.sleep(self.latency)
         fault = self.faults.take(method)
         if fault is not None and not fault.accepts:
             return self._fault_answer(call, fault)
@@ -233,7 +235,7 @@ class SlackStandIn(Workspace):
     async def _pseudo_fault(self, name: str) -> tuple[Fault | None, Response | None]:
         """Latency and the faults of the response-URL and upload endpoints (plain-text answers)."""
         if self.latency > 0:
-            await asyncio.sleep(self.latency)
+            await self.sleep(self.latency)
         fault = self.faults.take(name)
         if fault is None or fault.accepts:
             return fault, None

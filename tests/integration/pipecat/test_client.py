@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -398,10 +397,8 @@ async def test_a_hang_times_out_on_every_attempt(
 ) -> None:
     client = pipecat_client_factory(timeout=httpx.Timeout(0.3, connect=1.0))
     pipecat_sim.hang_next(retry.MAX_ATTEMPTS)
-    started = time.monotonic()
     with pytest.raises(Timeout):
         await client.list_agents()
-    assert time.monotonic() - started >= 0.25 * retry.MAX_ATTEMPTS  # really waited for each read timeout
     assert len(pipecat_sim.requests) == retry.MAX_ATTEMPTS
     assert len(pipecat_sleeps) == retry.MAX_ATTEMPTS - 1
     # The client hung up each time; the simulator notices and parks nothing (server can stop).
@@ -410,6 +407,8 @@ async def test_a_hang_times_out_on_every_attempt(
             break
         await asyncio.sleep(0.005)
     assert pipecat_sim.hanging == 0
+    # Every attempt ended by the client giving up on its read timeout: none was answered.
+    assert pipecat_sim.abandoned_hangs == retry.MAX_ATTEMPTS
 
 
 async def test_a_released_hang_answers_normally(pipecat_sim: Sim, pipecat_client: Client) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -16,6 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.sandbox.pipecat_sim import SimClock
 from bot.sandbox.signing import interactive_body, sign_request, slash_command_body
 from bot.sandbox.slack_standin import RESPONSE_URL, SlackStandIn
 from tests.fixtures_slack import INCIDENT_CHANNEL, NOT_MEMBER_CHANNEL, ONCALL_CHANNEL
@@ -301,11 +303,24 @@ async def test_accept_then_hang_holds_the_answer_until_released(
     assert slack_standin.hanging == 0
 
 
-async def test_latency_delays_every_answer(slack_client: AsyncWebClient, slack_standin: SlackStandIn) -> None:
-    slack_standin.latency = 0.05
-    started = time.monotonic()
-    await slack_client.auth_test()
-    assert time.monotonic() - started >= 0.05
+async def test_latency_delays_every_answer(
+    slack_client: AsyncWebClient, slack_standin: SlackStandIn, sim_clock: SimClock
+) -> None:
+    """The answer waits for the latency to pass on the test's clock (no wall-clock timing)."""
+    started, passed = sim_clock.now(), asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await passed.wait()
+        sim_clock.advance(seconds)
+
+    slack_standin.latency, slack_standin.sleep = 0.05, sleep
+    call = asyncio.create_task(slack_client.auth_test())
+    await slack_standin.wait_until(lambda: bool(slack_standin.calls_to("auth.test")))
+    await asyncio.sleep(0)
+    assert not call.done()  # received, and held for the latency
+    passed.set()
+    assert (await call)["ok"]
+    assert sim_clock.now() - started == timedelta(seconds=0.05)
 
 
 async def test_channel_rate_limit(slack_client: AsyncWebClient, slack_standin: SlackStandIn) -> None:
