@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -32,6 +32,9 @@ from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, incident_actions, shortcuts
 from bot.store import Store
+
+if TYPE_CHECKING:  # Socket Mode's adapter is imported only when it is used
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 logger = logging.getLogger(__name__)
 
@@ -155,14 +158,19 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     return Runtime(settings=settings, deps=deps, bolt=bolt, store=store, pipecat_http=pipecat_http, slack=slack)
 
 
-async def run_socket_mode(runtime: Runtime) -> None:
+def socket_mode_handler(runtime: Runtime) -> AsyncSocketModeHandler:
+    """The same Bolt app, fed over Socket Mode: it opens the connection with `apps.connections.open`
+    on SLACK_API_URL using the app-level token."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     app_token = runtime.settings.slack_app_token
     assert app_token is not None
+    return AsyncSocketModeHandler(runtime.bolt, app_token.get_secret_value())
+
+
+async def run_socket_mode(runtime: Runtime) -> None:
     await runtime.start()
     try:
-        handler = AsyncSocketModeHandler(runtime.bolt, app_token.get_secret_value())
-        await handler.start_async()  # type: ignore[no-untyped-call]
+        await socket_mode_handler(runtime).start_async()  # type: ignore[no-untyped-call]
     finally:
         await runtime.stop()

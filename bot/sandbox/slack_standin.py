@@ -82,6 +82,10 @@ class SlackStandIn(Workspace):
         self.rate_limited: list[RecordedCall] = []
         #: Seconds slept before handling every request (Web API, response URL, upload).
         self.latency: float = 0.0
+        #: Socket Mode: the app-level token `apps.connections.open` accepts, and the WebSocket URL it
+        #: hands out (a SocketModeStandIn's); None: Socket Mode is off.
+        self.app_token = "xapp-1-A123456-1-standin"
+        self.socket_mode_url: str | None = None
         #: How the latency is waited out; a test swaps in one driven by its own clock.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         #: chat.postMessage posts per second per channel (a post sooner than 1/rate s after the channel's
@@ -193,6 +197,17 @@ class SlackStandIn(Workspace):
         header = request.headers.get("authorization", "")
         return header == f"Bearer {self.bot_token}" or args.get("token") == self.bot_token
 
+    def _open_connection(self, request: Request) -> dict[str, Any]:
+        """`apps.connections.open`: app-level tokens only (a bot token gets not_allowed_token_type)."""
+        header = request.headers.get("authorization", "")
+        if header == f"Bearer {self.bot_token}":
+            return err("not_allowed_token_type")
+        if header != f"Bearer {self.app_token}":
+            return err("invalid_auth")
+        if self.socket_mode_url is None:
+            return err("socket_mode_not_enabled")  # the stand-in has no Socket Mode server (not a Slack code)
+        return {"ok": True, "url": self.socket_mode_url}
+
     def _throttled(self, method: str, args: dict[str, Any]) -> bool:
         if method != "chat.postMessage" or not self.channel_rate_limit:
             return False
@@ -213,6 +228,8 @@ class SlackStandIn(Workspace):
         fault = self.faults.take(method)
         if fault is not None and not fault.accepts:
             return self._fault_answer(call, fault)
+        if method == "apps.connections.open":
+            return self._answer(call, self._open_connection(request))
         handler = METHODS.get(method)
         if handler is None:
             return self._answer(call, err("unknown_method"))
