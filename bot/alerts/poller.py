@@ -114,16 +114,12 @@ class Poller:
         # are two walks; the list is newest first, so only the second can reach the rest.
         frontier = int(state.backfill_until.timestamp()) if state.backfill_until is not None else None
         top_start = start if frontier is None else max(start, frontier)
-        walk = await self._pipecat.walk_sessions(agent, status="all", start_time=top_start)
-        seen = Observation()
-        cut = [] if walk.complete else [walk]
+        walks = [await self._pipecat.walk_sessions(agent, status="all", start_time=top_start)]
         if frontier is not None:
-            rest = await self._pipecat.walk_sessions(agent, status="all", start_time=start, end_time=frontier)
-            walk.sessions += rest.sessions
-            cut += [] if rest.complete else [rest]
-        seen.complete = not cut
-        seen.backfill_until = _oldest(cut)
-        listed = {s.session_id.lower(): s for s in walk.sessions}
+            walks.append(await self._pipecat.walk_sessions(agent, status="all", start_time=start, end_time=frontier))
+        cut = [w for w in walks if not w.complete]
+        seen = Observation(complete=not cut, backfill_until=_oldest(cut))
+        listed = {s.session_id.lower(): s for w in walks for s in w.sessions}
         seen.active = {sid for sid, s in listed.items() if s.is_active}
         active_complete = True
         if state.active_set:
@@ -222,7 +218,8 @@ def _kind(error: Exception) -> str:
 
 
 def _oldest(walks: Sequence[SessionWalk]) -> datetime | None:
-    """Where to continue cut walks next time: below the oldest session they read."""
+    """Where to continue cut walks next time: below the oldest session they read (when both are
+    cut, the lower point; the part between is read again by the walk from the top)."""
     times = [s.created_at for w in walks for s in w.sessions]
     return min(times) if times else None
 
