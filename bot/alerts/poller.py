@@ -109,16 +109,25 @@ class Poller:
                 await self._store.release_poll_lease(agent, self._owner)
 
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
-        start = int((state.watermark - self._overlap).timestamp())
-        # After a cut walk, the newest part (from where it stopped) and the unread rest below it
-        # are two walks; the list is newest first, so only the second can reach the rest.
-        frontier = int(state.backfill_until.timestamp()) if state.backfill_until is not None else None
-        top_start = start if frontier is None else max(start, frontier)
-        walks = [await self._pipecat.walk_sessions(agent, status="all", start_time=top_start)]
-        if frontier is not None:
-            walks.append(await self._pipecat.walk_sessions(agent, status="all", start_time=start, end_time=frontier))
-        cut = [w for w in walks if not w.complete]
-        seen = Observation(complete=not cut, backfill_until=_oldest(cut))
+        start = state.watermark - self._overlap
+        gap = state.backfill_until  # a cut walk left sessions created up to here unread
+        # While a gap is read, the walk from the top reads only what is new since the last poll;
+        # the gap drains below it (the list is newest first: only an end time reaches the rest).
+        top_from = start if gap is None or state.backfill_from is None else state.backfill_from - self._overlap
+        top = await self._pipecat.walk_sessions(agent, status="all", start_time=_seconds(max(start, top_from)))
+        walks = [top]
+        if gap is not None:
+            rest = await self._pipecat.walk_sessions(
+                agent, status="all", start_time=_seconds(start), end_time=_seconds(gap)
+            )
+            walks.append(rest)
+        if not top.complete:
+            until = _oldest(top, fallback=gap or top_from)  # a new gap below what it read (one gap)
+        elif gap is not None and not walks[1].complete:
+            until = _oldest(walks[1], fallback=gap)
+        else:
+            until = None
+        seen = Observation(complete=until is None, backfill_until=until)
         listed = {s.session_id.lower(): s for w in walks for s in w.sessions}
         seen.active = {sid for sid, s in listed.items() if s.is_active}
         active_complete = True
@@ -217,11 +226,13 @@ def _kind(error: Exception) -> str:
     return FAILURE_REACHABILITY
 
 
-def _oldest(walks: Sequence[SessionWalk]) -> datetime | None:
-    """Where to continue cut walks next time: below the oldest session they read (when both are
-    cut, the lower point; the part between is read again by the walk from the top)."""
-    times = [s.created_at for w in walks for s in w.sessions]
-    return min(times) if times else None
+def _oldest(walk: SessionWalk, *, fallback: datetime) -> datetime:
+    """Where to continue a cut walk: at the oldest session it read (inclusive, dedup absorbs it)."""
+    return min((s.created_at for s in walk.sessions), default=fallback)
+
+
+def _seconds(value: datetime) -> int:
+    return int(value.timestamp())
 
 
 __all__ = ["ItemFailure", "Observation", "Poller"]
