@@ -104,3 +104,4 @@ def test_a_cut_walk_keeps_the_watermark_and_says_where_to_continue() -> None:
     seen = Observation(complete=False, backfill_until=T0 - timedelta(seconds=30))
     plan = Planner("voice-bot", state, seen, {}, T0, timedelta(minutes=3))([WATCH], {})
     assert (plan.watermark, plan.backfill_until) == (state.watermark, T0 - timedelta(seconds=30))
+    assert plan.backfill_from == T0  # the next walk from the top starts at this poll
