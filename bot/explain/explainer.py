@@ -89,8 +89,9 @@ class Explainer:
 
     # -- causes --------------------------------------------------------------------------------------
 
-    async def explain(self, agent: str, failures: Sequence[Session], statuses: frozenset[str]) -> None:
-        """Causes for this cycle's new failures, then for earlier ones still pending; then rates."""
+    async def explain(self, agent: str, failures: Sequence[Session]) -> None:
+        """Causes for this cycle's new failures, then for earlier ones still pending (the part a
+        post waits for: at most `wait_seconds`)."""
         fresh = [s for s in failures if not s.is_active]
         if fresh:
             cached = await self._store.session_causes(agent, [s.session_id for s in fresh])
@@ -126,8 +127,6 @@ class Explainer:
         if resolved:
             await self._store.queue_reply_edits(agent, resolved, now)
             logger.info("%s: %d late cause(s) in; their replies will be edited", agent, len(resolved))
-        if fresh:
-            await self._refresh_rates(agent, fresh, statuses)
 
     def _note_pending(self, agent: str, entries: Sequence[NewCause], maybe_more: bool, failed: bool) -> None:
         if self._pending is None:
@@ -164,7 +163,12 @@ class Explainer:
 
     # -- deployment rates ------------------------------------------------------------------------------
 
-    async def _refresh_rates(self, agent: str, failures: Sequence[Session], statuses: frozenset[str]) -> None:
+    async def compare_deployments(self, agent: str, failures: Sequence[Session], statuses: frozenset[str]) -> None:
+        """Side-by-side failure rates of a suspect deployment and the one before it (list calls:
+        run after the failures are recorded, so no post waits for them)."""
+        failures = [s for s in failures if not s.is_active]
+        if not failures:
+            return
         now = self._clock.now()
         last = self._rates_at.get(agent)
         if last is not None and now - last < DEPLOY_RATES_REFRESH:

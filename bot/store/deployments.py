@@ -114,6 +114,12 @@ class DeploymentStore(StoreBase):
         async with self._write() as conn:
             await conn.execute(self.insert_ignore(deploy_rates, ["agent"]).values(agent=agent, **values))
             await conn.execute(update(deploy_rates).where(deploy_rates.c.agent == agent).values(**values))
+            # The agent's open incidents show the rates: their parents are re-rendered.
+            await conn.execute(
+                update(incidents)
+                .where(incidents.c.agent == agent, incidents.c.closed_at.is_(None))
+                .values(version=incidents.c.version + 1)
+            )
 
     async def deploy_rates_of(self, agent: str) -> DeployRates | None:
         async with self._read() as conn:
