@@ -17,13 +17,22 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.explain.cause import first_error, quote_lines
-from bot.explain.deploys import RATES_WINDOW, failing_deployments, previous_of, rates_wanted
+from bot.explain.deploys import RATES_WINDOW, failing_deployments, previous_of, rates_wanted, went_live_times
 from bot.explain.fingerprint import fingerprint
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.store import Store
-from bot.store.records import CAUSE_FOUND, CAUSE_NONE, CAUSE_PENDING, CAUSE_SKIPPED, DeployRate, DeployRates, NewCause
+from bot.store.records import (
+    CAUSE_FOUND,
+    CAUSE_NONE,
+    CAUSE_PENDING,
+    CAUSE_SKIPPED,
+    DeploymentSeen,
+    DeployRate,
+    DeployRates,
+    NewCause,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +72,7 @@ class Explainer:
         #: Deployments already recorded, so an idle poll writes nothing.
         self._known: dict[str, set[str]] = {}
         self._rates_at: dict[str, datetime] = {}
+        self._status_at: dict[str, datetime] = {}
         #: Agents with causes still to read; loaded once, then kept in memory (no query per idle poll).
         self._pending: set[str] | None = None
 
@@ -174,6 +184,11 @@ class Explainer:
         if last is not None and now - last < DEPLOY_RATES_REFRESH:
             return
         known = await self._store.deployments_of(agent)
+        undated = any(d.went_live_at is None for d in known if d.deployment_id in {s.deployment_id for s in failures})
+        asked = self._status_at.get(agent)
+        if undated and (asked is None or now - asked >= DEPLOY_RATES_REFRESH):
+            self._status_at[agent] = now
+            known = await self._live_times(agent, known)
         failing = failing_deployments([s.deployment_id for s in failures], known)
         started = min(failed_at(s) for s in failures)
         pointed = rates_wanted(failing, started)
@@ -188,6 +203,19 @@ class Explainer:
             return
         window = int(RATES_WINDOW.total_seconds())
         await self._store.save_deploy_rates(agent, DeployRates(now, window, tuple(rates)))
+
+    async def _live_times(self, agent: str, known: list[DeploymentSeen]) -> list[DeploymentSeen]:
+        """When the agent's status has not told yet when its failing deployment went live, ask it
+        once (a failure path, at most every DEPLOY_RATES_REFRESH per agent like the rates)."""
+        try:
+            status = await self._pipecat.get_agent(agent)
+        except PipecatError as error:
+            logger.info("no agent status for %s (%s): deployments dated by first sighting", agent, error)
+            return known
+        times = went_live_times(status.model_dump(mode="json", by_alias=True))
+        for deployment_id, at in times.items():
+            await self._store.set_deployment_live(agent, deployment_id, at)
+        return await self._store.deployments_of(agent) if times else known
 
     async def _rate(self, agent: str, deployment_id: str, now: datetime, statuses: frozenset[str]) -> DeployRate:
         start = int((now - RATES_WINDOW).timestamp())
