@@ -19,7 +19,7 @@ from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock, SystemClock
-from bot.explain.explainer import CAUSE_WAIT_SECONDS, Explainer
+from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
 from bot.store import Store
@@ -133,6 +133,9 @@ class AlertService:
         pruned = await self.store.prune_seen(now - policy.SEEN_RETENTION)
         if pruned:
             logger.info("forgot %d seen session(s) older than %s", pruned, policy.SEEN_RETENTION)
+        causes = await self.store.prune_causes(now - CAUSE_RETENTION)
+        if causes:
+            logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)
 
     # -- watches ---------------------------------------------------------------------------------
 

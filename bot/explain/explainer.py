@@ -46,6 +46,9 @@ CAUSE_WAIT_SECONDS = 5.0
 MAX_CAUSE_ATTEMPTS = 3
 #: Side-by-side deployment rates are recomputed at most this often per agent while it fails.
 DEPLOY_RATES_REFRESH = timedelta(minutes=5)
+#: A session's cached cause is kept this long (fingerprints, their counts and links stay): well
+#: beyond /session causes' longest window (7d).
+CAUSE_RETENTION = timedelta(days=30)
 #: Sessions read per deployment for its rate (the list has no status filter: it is walked).
 RATE_SESSION_CAP = 500
 

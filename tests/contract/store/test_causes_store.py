@@ -96,3 +96,10 @@ async def test_rates_are_saved_per_agent(store: Store) -> None:
     await store.save_deploy_rates(AGENT, rates)
     await store.save_deploy_rates(AGENT, rates)
     assert await store.deploy_rates_of(AGENT) == rates
+
+
+async def test_old_causes_are_forgotten_their_fingerprints_kept(store: Store) -> None:
+    await store.record_causes(AGENT, [found(S1, T0 - timedelta(days=40)), found(S2, T0)], T0)
+    assert await store.prune_causes(T0 - timedelta(days=30)) == 1
+    assert set(await store.session_causes(AGENT, [S1, S2])) == {S2}
+    assert (await store.cause_stats(AGENT, ["fp1"]))["fp1"].count == 2
