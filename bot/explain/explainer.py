@@ -44,6 +44,8 @@ LOG_READ_CONCURRENCY = 4
 CAUSE_WAIT_SECONDS = 5.0
 #: A pending cause is given up (left "not read") after this many failed or slow reads.
 MAX_CAUSE_ATTEMPTS = 3
+#: How often the agents with causes still to read are looked up again in the database.
+PENDING_RESCAN = timedelta(minutes=5)
 #: Side-by-side deployment rates are recomputed at most this often per agent while it fails.
 DEPLOY_RATES_REFRESH = timedelta(minutes=5)
 #: A session's cached cause is kept this long (fingerprints, their counts and links stay): well
@@ -76,12 +78,16 @@ class Explainer:
         self._known: dict[str, set[str]] = {}
         self._rates_at: dict[str, datetime] = {}
         self._status_at: dict[str, datetime] = {}
-        #: Agents with causes still to read; loaded once, then kept in memory (no query per idle poll).
+        #: Agents with causes still to read, kept in memory (no query per idle poll) and reloaded
+        #: every PENDING_RESCAN (another replica, or one that died, may have left some).
         self._pending: set[str] | None = None
+        self._pending_loaded_at: datetime | None = None
 
     async def has_pending(self, agent: str) -> bool:
-        if self._pending is None:
+        now = self._clock.now()
+        if self._pending is None or self._pending_loaded_at is None or now - self._pending_loaded_at >= PENDING_RESCAN:
             self._pending = set(await self._store.agents_with_pending_causes(MAX_CAUSE_ATTEMPTS))
+            self._pending_loaded_at = now
         return agent in self._pending
 
     # -- deployments ---------------------------------------------------------------------------------
@@ -162,6 +168,9 @@ class Explainer:
                     log = await self._pipecat.session_log(agent, sid)
                 except PipecatError as error:
                     logger.warning("cannot read the log of %s session %s: %s", agent, sid, error)
+                    return
+                except Exception:
+                    logger.exception("reading the log of %s session %s failed unexpectedly", agent, sid)
                     return
                 results[sid] = log.texts
 
