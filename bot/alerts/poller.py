@@ -108,10 +108,11 @@ class Poller:
                 # The agent boundary: nothing Pipecat sends (or a bug) escapes uncounted.
                 await self._failed(agent, state, watches, error, now)
                 return
-            await self._explain(agent, watches, seen)
+            failures = await self._explain(agent, watches, seen)
             planner = Planner(agent, state, seen, known, now, self._overlap)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             recorded = True
+            await self._compare_deployments(agent, watches, failures)
             if enqueued:
                 logger.info("%s: %d ended session(s), %d post(s) enqueued", agent, len(seen.ended), enqueued)
         except LeaseLost:
@@ -120,19 +121,28 @@ class Poller:
             if not recorded:
                 await self._store.release_poll_lease(agent, self._owner)
 
-    async def _explain(self, agent: str, watches: Sequence[Watch], seen: Observation) -> None:
+    async def _explain(self, agent: str, watches: Sequence[Watch], seen: Observation) -> list[Session]:
         """Causes of this poll's failures before they are enqueued (bounded in time by the
         explainer): a reply posts with its cause when the log answers quickly. Never fails the poll."""
         if self._explainer is None:
-            return
+            return []
+        failures = [s for s in seen.ended if decide.alerting_watches(s, watches)]
         try:
             await self._explainer.saw(agent, seen.ended)
-            failures = [s for s in seen.ended if decide.alerting_watches(s, watches)]
             if failures or await self._explainer.has_pending(agent):
-                statuses = frozenset(status for w in watches for status in w.statuses)
-                await self._explainer.explain(agent, failures, statuses)
+                await self._explainer.explain(agent, failures)
         except Exception:
             logger.exception("explaining the failures of %s failed; alerting without causes", agent)
+        return failures
+
+    async def _compare_deployments(self, agent: str, watches: Sequence[Watch], failures: Sequence[Session]) -> None:
+        if self._explainer is None or not failures:
+            return
+        try:
+            statuses = frozenset(status for w in watches for status in w.statuses)
+            await self._explainer.compare_deployments(agent, failures, statuses)
+        except Exception:
+            logger.exception("comparing the deployments of %s failed; the incident shows no rates", agent)
 
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
         start = state.watermark - self._overlap
