@@ -174,7 +174,10 @@ class SlackStandIn(Workspace):
         self, call: RecordedCall, body: dict[str, Any], status: int = 200, retry_after: int | None = None
     ) -> JSONResponse:
         call.status, call.response, call.retry_after = status, body, retry_after
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if body.get("error") not in ("invalid_auth", "not_authed"):
+            # Slack names the token's granted scopes on every answer; `python -m bot check` reads them.
+            headers["x-oauth-scopes"] = ",".join(self.granted_scopes)
         if status == 429:
             self.rate_limited.append(call)
         self._notify()

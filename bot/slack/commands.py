@@ -101,6 +101,14 @@ async def _unmute(cmd: p.Unmute, req: Request) -> Message:
     return notices.unmuted(cmd.agent, await req.deps.alerts.unmute(req.channel_id, cmd.agent))
 
 
+async def _digest(cmd: p.Digest, req: Request) -> Message:
+    digests = req.deps.digests
+    if cmd.on:
+        await digests.turn_on(req.channel_id, cmd.at, req.user_id)
+        return notices.digest_on(cmd.at)
+    return notices.digest_off(await digests.turn_off(req.channel_id))
+
+
 Verb = Callable[[Any, Request], Awaitable[Message]]
 VERBS: dict[type, Verb] = {
     p.Lookup: _lookup,
@@ -111,6 +119,7 @@ VERBS: dict[type, Verb] = {
     p.Watches: _watches,
     p.Mute: _mute,
     p.Unmute: _unmute,
+    p.Digest: _digest,
 }
 
 
@@ -124,6 +133,7 @@ VERB_NAMES: dict[type, str] = {
     p.Watches: "watches",
     p.Mute: "mute",
     p.Unmute: "unmute",
+    p.Digest: "digest",
 }
 
 
