@@ -19,8 +19,8 @@ class AgentPoll:
     """Polling as the App Home and the metrics see it, for one watched agent."""
 
     agent: str
-    #: The last poll that reached Pipecat: the last poll if it succeeded; while failing, the
-    #: start of the outage (the last success came at most one interval before it).
+    #: The last poll that reached Pipecat (any replica): the watermark, which only a successful
+    #: poll advances (to its start) and a new watch seeds with the time of its first request.
     last_success_at: datetime | None
     failures: int
     last_error: str | None
@@ -166,6 +166,5 @@ async def _agent_polls(conn: AsyncConnection) -> tuple[AgentPoll, ...]:
     query = select(poll_state).where(poll_state.c.agent.in_(watched)).order_by(poll_state.c.agent)
     found = []
     for r in (await conn.execute(query)).mappings():
-        success = r["polled_at"] if not r["failures"] else r["outage_since"]
-        found.append(AgentPoll(r["agent"], success or r["watermark"], int(r["failures"] or 0), r["last_error"]))
+        found.append(AgentPoll(r["agent"], r["watermark"], int(r["failures"] or 0), r["last_error"]))
     return tuple(found)
