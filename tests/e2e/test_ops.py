@@ -135,6 +135,25 @@ async def test_healthz_reports_the_database_and_polling(
     assert (await slack.http.get("/healthz")).status_code == 200
 
 
+def take_database_away(db: Path) -> Path:
+    """Move the SQLite file (and its WAL) aside and put a directory in its place."""
+    moved = db.with_name("moved-away")
+    moved.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        source = db.with_name(db.name + suffix)
+        if source.exists():
+            source.rename(moved / source.name)
+    db.mkdir()  # SQLite cannot open a directory
+    return moved
+
+
+def bring_database_back(db: Path, moved: Path) -> None:
+    db.rmdir()
+    for item in moved.iterdir():
+        item.rename(db.with_name(item.name))
+    moved.rmdir()
+
+
 async def test_healthz_turns_503_when_the_database_is_unreachable(app_factory: AppFactory) -> None:
     async with app_factory() as (runtime, slack):
         assert (await slack.http.get("/healthz")).status_code == 200
@@ -143,13 +162,7 @@ async def test_healthz_turns_503_when_the_database_is_unreachable(app_factory: A
         path = runtime.store.engine.url.database
         assert path
         db = Path(path)
-        moved = db.with_name("moved-away")
-        moved.mkdir()
-        for suffix in ("", "-wal", "-shm"):
-            source = db.with_name(db.name + suffix)
-            if source.exists():
-                source.rename(moved / source.name)
-        db.mkdir()  # a directory where the file was: SQLite cannot open it
+        moved = take_database_away(db)
         try:
             answer = await slack.http.get("/healthz")
             assert answer.status_code == 503
@@ -159,10 +172,7 @@ async def test_healthz_turns_503_when_the_database_is_unreachable(app_factory: A
             # /metrics still answers, and says its database gauges are stale.
             assert value(await scrape(slack), "pipecat_ops_store_gauges_fresh") == 0
         finally:
-            db.rmdir()
-            for item in moved.iterdir():
-                item.rename(db.with_name(item.name))
-            moved.rmdir()
+            bring_database_back(db, moved)
         assert (await slack.http.get("/healthz")).status_code == 200
 
 
