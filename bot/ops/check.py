@@ -47,8 +47,8 @@ class Result:
 
 def granted_scopes(headers: object) -> set[str] | None:
     """The `x-oauth-scopes` header of a Web API answer (any case), or None when absent."""
-    items = headers.items() if isinstance(headers, dict) else []
-    for key, value in items:
+    items = getattr(headers, "items", None)  # a dict, or aiohttp's case-insensitive multidict
+    for key, value in items() if callable(items) else []:
         if str(key).lower() == "x-oauth-scopes":
             raw = value[0] if isinstance(value, list | tuple) else value
             return {s.strip() for s in str(raw).split(",") if s.strip()}
