@@ -16,9 +16,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.alerts import ACTION_DETAILS, alert_metadata
+from bot.blocks.alerts import alert_metadata
 from bot.blocks.format import esc, percent, short_id, slack_date
 from bot.blocks.message import Message, build
+from bot.contracts.actions import Action, session_value
 
 #: Agents shown in one digest: each takes up to 5 blocks of the 50 a message may have.
 MAX_AGENTS = 9
@@ -67,8 +68,8 @@ def _agent_blocks(item: dict[str, Any]) -> list[Block]:
         buttons = [
             ButtonElement(
                 text=f"Details {short_id(str(w['session_id']))}"[:75],
-                action_id=ACTION_DETAILS,
-                value=f"{item.get('agent')}:{w['session_id']}",
+                action_id=Action.INCIDENT_DETAILS,
+                value=session_value(str(item.get("agent")), str(w["session_id"])),
             )
             for w in worst
         ]

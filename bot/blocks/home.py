@@ -23,12 +23,14 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.alert_watches import broken_text, mention
+from bot.blocks.alert_watches import mention
 from bot.blocks.format import SECTION_LIMIT, esc, short_id, slack_date
+from bot.contracts.actions import Action
+from bot.contracts.slack_errors import broken_text
 from bot.store.ops import AgentPoll, HomeWatch
 from bot.store.records import Incident, OutboxRow
 
-ACTION_HOME_MORE = "home_more"
+ACTION_HOME_MORE = Action.HOME_MORE
 #: Slack's limit on a Home tab's blocks.
 MAX_HOME_BLOCKS = 100
 MAX_INCIDENTS = 10

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import functools
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,15 +21,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.contracts.actions import SHORTCUT_LOOKUP, Verb
 from bot.ops.logs import bind
 from bot.ops.metrics import Metrics
 from bot.slack import parsing
 from bot.slack.commands import VERB_NAMES
-from bot.slack.shortcuts import CALLBACK_ID
 from bot.store import Store
 from bot.store.records import KIND_ALERT, OutboxRow
 
-_UUID = re.compile(parsing.UUID_PATTERN)
 #: Path parts of the Pipecat API after `agents/<agent>/`; anything else is "other".
 _AGENT_SUBPATHS = {"sessions", "logs"}
 
@@ -135,7 +133,7 @@ def _context(body: dict[str, Any], kind: str) -> dict[str, str]:
         "user": user or event.get("user"),
     }
     if kind == "command":
-        found["verb"] = VERB_NAMES.get(type(parsing.parse_command(str(body.get("text") or ""))), "other")
+        found["verb"] = str(VERB_NAMES.get(type(parsing.parse_command(str(body.get("text") or ""))), "other"))
     elif kind == "action":
         found["action"] = ",".join(str(a.get("action_id")) for a in body.get("actions") or [])[:120]
     elif kind == "shortcut":
@@ -162,9 +160,9 @@ def bolt_middleware(metrics: Metrics) -> Callable[..., Awaitable[BoltResponse]]:
 
 
 def interaction_kind(action: str) -> str:
-    if action in VERB_NAMES.values():
+    if action in set(Verb):
         return "command"
-    return "shortcut" if action == CALLBACK_ID else "action"
+    return "shortcut" if action == SHORTCUT_LOOKUP else "action"
 
 
 def meter_gate(gate: Any, metrics: Metrics) -> None:

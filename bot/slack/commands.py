@@ -17,6 +17,7 @@ from bot.blocks.lists import session_list
 from bot.blocks.message import Message
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
+from bot.contracts.actions import Verb
 from bot.deps import Deps
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
@@ -109,8 +110,8 @@ async def _digest(cmd: p.Digest, req: Request) -> Message:
     return notices.digest_off(await digests.turn_off(req.channel_id))
 
 
-Verb = Callable[[Any, Request], Awaitable[Message]]
-VERBS: dict[type, Verb] = {
+Handler = Callable[[Any, Request], Awaitable[Message]]
+VERBS: dict[type, Handler] = {
     p.Lookup: _lookup,
     p.ListSessions: _list,
     p.Stats: _stats,
@@ -123,17 +124,17 @@ VERBS: dict[type, Verb] = {
 }
 
 
-VERB_NAMES: dict[type, str] = {
-    p.Help: "help",
-    p.Lookup: "lookup",
-    p.ListSessions: "list",
-    p.Stats: "stats",
-    p.Watch: "watch",
-    p.Unwatch: "unwatch",
-    p.Watches: "watches",
-    p.Mute: "mute",
-    p.Unmute: "unmute",
-    p.Digest: "digest",
+VERB_NAMES: dict[type, Verb] = {
+    p.Help: Verb.HELP,
+    p.Lookup: Verb.LOOKUP,
+    p.ListSessions: Verb.LIST,
+    p.Stats: Verb.STATS,
+    p.Watch: Verb.WATCH,
+    p.Unwatch: Verb.UNWATCH,
+    p.Watches: Verb.WATCHES,
+    p.Mute: Verb.MUTE,
+    p.Unmute: Verb.UNMUTE,
+    p.Digest: Verb.DIGEST,
 }
 
 
