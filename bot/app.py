@@ -31,12 +31,14 @@ from bot.deps import Deps
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.ops.health import HealthProbe
 from bot.ops.instrument import (
+    MeteredSocketModeHandler,
     MeteredTransport,
     MeteredWebClient,
     bolt_middleware,
     meter_gate,
     meter_store,
     refresh_store_gauges,
+    timed_ack,
 )
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.pipecat.client import PipecatClient, build_http_client
@@ -107,7 +109,7 @@ class Runtime:
 
         async def events(request: Request) -> Response:
             with self.deps.after_ack.answering():
-                return await handler.handle(request)
+                return await timed_ack(self.metrics, handler.handle(request))
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -158,7 +160,7 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metric
         raise_error_for_unhandled_request=False,
     )
     if metrics is not None:
-        app.use(bolt_middleware(metrics))
+        app.use(bolt_middleware())
     for surface in (commands, shortcuts, actions, incident_actions, home):
         surface.register(app, deps)
     return app
@@ -224,12 +226,12 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
 
 async def run_socket_mode(runtime: Runtime) -> None:
     import uvicorn
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     app_token = runtime.settings.slack_app_token
     assert app_token is not None
     await runtime.start()
-    handler = AsyncSocketModeHandler(runtime.bolt, app_token.get_secret_value())
+    handler = MeteredSocketModeHandler(runtime.bolt, app_token.get_secret_value())
+    handler.metrics = runtime.metrics
     runtime.health.socket_state = handler.client.is_connected
     # /healthz and /metrics only: Slack reaches the app over the socket, probes and Prometheus here.
     config = uvicorn.Config(runtime.ops_asgi(), host="0.0.0.0", port=runtime.settings.port, log_level="warning")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import httpx
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -22,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.contracts.actions import SHORTCUT_LOOKUP, Verb
-from bot.ops.logs import bind
+from bot.ops.logs import bind_rest_of_task
 from bot.ops.metrics import Metrics
 from bot.slack import parsing
 from bot.slack.commands import VERB_NAMES
@@ -31,6 +33,7 @@ from bot.store.records import KIND_ALERT, OutboxRow
 
 #: Path parts of the Pipecat API after `agents/<agent>/`; anything else is "other".
 _AGENT_SUBPATHS = {"sessions", "logs"}
+T = TypeVar("T")
 
 
 def endpoint_template(path: str) -> str:
@@ -143,20 +146,48 @@ def _context(body: dict[str, Any], kind: str) -> dict[str, str]:
     return {k: str(v) for k, v in found.items() if v}
 
 
-def bolt_middleware(metrics: Metrics) -> Callable[..., Awaitable[BoltResponse]]:
+#: The kind of the Slack request the current task is answering (set by the Bolt middleware).
+_request_kind: ContextVar[str] = ContextVar("pipecat_ops_request_kind", default="other")
+
+
+def bolt_middleware() -> Callable[..., Awaitable[BoltResponse]]:
+    """Bind the request's log context and note its kind for the rest of the request's task.
+
+    Bolt runs the listeners after the global middleware returned (its `next()` only flags), in the
+    same task: work they spawn copies the context, and the ack timer around the dispatch
+    (`timed_ack`) reads the kind."""
+
     async def observe(
         req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
         body = req.body if isinstance(req.body, dict) else {}
         kind = _kind(body)
-        started = time.perf_counter()
-        with bind(**_context(body, kind)):
-            try:
-                return await next()
-            finally:
-                metrics.ack_latency.labels(kind).observe(time.perf_counter() - started)
+        _request_kind.set(kind)
+        bind_rest_of_task(**_context(body, kind))
+        return await next()
 
     return observe
+
+
+async def timed_ack(metrics: Metrics, dispatch: Awaitable[T]) -> T:
+    """Await one Slack request's dispatch (up to its ack) and observe how long it took, by kind."""
+    started = time.perf_counter()
+    try:
+        return await dispatch
+    finally:
+        metrics.ack_latency.labels(_request_kind.get()).observe(time.perf_counter() - started)
+
+
+class MeteredSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode's counterpart of the HTTP handler's timing: from the envelope to the ack sent."""
+
+    metrics: Metrics | None = None
+
+    async def handle(self, client: Any, req: Any) -> None:
+        if self.metrics is None:
+            await super().handle(client, req)
+            return
+        await timed_ack(self.metrics, super().handle(client, req))
 
 
 def interaction_kind(action: str) -> str:

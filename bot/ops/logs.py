@@ -42,6 +42,12 @@ def bind(**fields: str) -> Iterator[None]:
         _context.reset(token)
 
 
+def bind_rest_of_task(**fields: str) -> None:
+    """Bind for the rest of the current task (one Slack request: Bolt runs its listeners after the
+    global middleware returned, so a `with bind(...)` there would have ended already)."""
+    _context.set({**_context.get(), **{k: v for k, v in fields.items() if v}})
+
+
 def bound() -> dict[str, str]:
     return dict(_context.get())
 

@@ -294,7 +294,15 @@ def files_complete_upload(ws: Workspace, args: dict[str, Any]) -> Body:
     return {"ok": True, "files": rendered}
 
 
+def apps_connections_open(ws: Workspace, args: dict[str, Any]) -> Body:
+    """Socket Mode's WebSocket URL (the SocketModeStandIn's, when a test runs one)."""
+    if not ws.socket_url:
+        return err("internal_error")
+    return {"ok": True, "url": ws.socket_url}
+
+
 METHODS: dict[str, Method] = {
+    "apps.connections.open": apps_connections_open,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,

@@ -33,6 +33,9 @@ class Workspace:
         self.home_view_ids: dict[str, str] = {}
         #: What x-oauth-scopes says on every Web API answer (Slack: the token's granted scopes).
         self.granted_scopes: list[str] = list(DEFAULT_SCOPES)
+        #: apps.connections.open answers this (a SocketModeStandIn's URL); with `app_token` as its token.
+        self.socket_url: str | None = None
+        self.app_token = "xapp-1-test-app-token"
         self.response_urls: dict[str, ResponseUrl] = {}
         self._ts = TsClock()
         self._ids = itertools.count(1)

@@ -77,8 +77,8 @@ async def test_metrics_parse_and_a_command_a_lookup_and_a_poll_move_their_series
     )
     assert ("pipecat_ops_last_successful_poll_age_seconds", (("agent", "voice-bot"),)) in after
     assert (
-        total(after, "pipecat_ops_ack_latency_seconds_count")
-        >= total(before, "pipecat_ops_ack_latency_seconds_count") + 3
+        value(after, "pipecat_ops_ack_latency_seconds_count", kind="command")
+        == value(before, "pipecat_ops_ack_latency_seconds_count", kind="command") + 3
     )
     # Bounded labels: no session id anywhere in the exposition.
     assert not any(sid in str(labels) for (_, labels) in after)
@@ -259,3 +259,36 @@ async def test_digest_on_and_off_by_command(running: tuple[Runtime, SlackDriver]
     assert await runtime.store.digests() == []
     await slack.command("digest on 25:00")  # refused in the ack itself, with the accepted form
     assert "is not a time" in json.dumps(slack.ack_json()) and await runtime.store.digests() == []
+
+
+async def test_json_logs_of_a_command_carry_its_context(running: tuple[Runtime, SlackDriver]) -> None:
+    import io
+    import logging
+
+    from bot.ops.logs import configure_logging
+
+    runtime, slack = running
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging(fmt="json", level="INFO", secrets=runtime.settings.secret_values(), stream=stream)
+    try:
+        key = await slack.command("watch voice-bot")
+        await slack.responses(key)
+        await runtime.deps.after_ack.drain(grace_seconds=5)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved:
+            root.addHandler(handler)
+        root.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]  # every line is one JSON object
+    (watching,) = [line for line in lines if line["msg"].startswith("watching voice-bot")]
+    assert (watching["team"], watching["channel"], watching["user"], watching["verb"]) == (
+        "T0001",
+        ONCALL_CHANNEL,
+        USER,
+        "watch",
+    )
+    assert watching["level"] == "info" and watching["logger"] == "bot.alerts.service"
+    assert "xoxb-" not in stream.getvalue() and SIGNING_SECRET not in stream.getvalue()
