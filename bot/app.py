@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.access import Gate
+from bot.after_ack import AfterAck
 from bot.alerts.digest import DigestService
 from bot.alerts.scheduler import start_scheduler
 from bot.alerts.service import AlertService
@@ -43,8 +45,6 @@ from bot.ops.instrument import (
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, home, incident_actions, shortcuts
-from bot.slack.after_ack import AfterAck
-from bot.slack.gate import Gate
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -78,23 +78,27 @@ class Runtime:
         await self.store.migrate()
         await self.deps.gate.prune()
         if with_scheduler:
-            self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
-            self.scheduler.add_job(
-                self.deps.gate.prune,
-                "interval",
-                hours=AUDIT_PRUNE_HOURS,
-                coalesce=True,
-                max_instances=1,
-                id="audit-prune",
-            )
-            self.scheduler.add_job(
-                self.digests.run_due,
-                "interval",
-                seconds=min(DIGEST_CHECK_SECONDS, self.settings.poll_interval_seconds),
-                coalesce=True,
-                max_instances=1,
-                id="digest",
-            )
+            self.start_scheduler()
+
+    def start_scheduler(self) -> None:
+        """The per-process timer: alert cycles every POLL_INTERVAL_SECONDS, the audit pruning, digests."""
+        self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
+        self.scheduler.add_job(
+            self.deps.gate.prune,
+            "interval",
+            hours=AUDIT_PRUNE_HOURS,
+            coalesce=True,
+            max_instances=1,
+            id="audit-prune",
+        )
+        self.scheduler.add_job(
+            self.digests.run_due,
+            "interval",
+            seconds=min(DIGEST_CHECK_SECONDS, self.settings.poll_interval_seconds),
+            coalesce=True,
+            max_instances=1,
+            id="digest",
+        )
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
@@ -155,7 +159,7 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metric
         signing_secret=secret,
         request_verification_enabled=secret is not None,
         # Listeners ack and hand their work to deps.after_ack, so the HTTP answer leaves as soon as
-        # the listener returns (see bot/slack/after_ack.py).
+        # the listener returns (see bot/after_ack.py).
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
@@ -174,7 +178,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         settings.pipecat_api_key.get_secret_value(),
         wrap_transport=lambda inner: MeteredTransport(inner, metrics),
     )
-    pipecat = PipecatClient(pipecat_http)
+    pipecat = PipecatClient(pipecat_http, clock=clock)
     # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
     slack = MeteredWebClient(
         token=settings.slack_bot_token.get_secret_value(),

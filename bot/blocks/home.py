@@ -27,14 +27,56 @@ from bot.blocks.alert_watches import mention
 from bot.blocks.format import SECTION_LIMIT, esc, short_id, slack_date
 from bot.contracts.actions import Action
 from bot.contracts.slack_errors import broken_text
-from bot.store.ops import AgentPoll, HomeWatch
-from bot.store.records import Incident, OutboxRow
 
 ACTION_HOME_MORE = Action.HOME_MORE
 #: Slack's limit on a Home tab's blocks.
 MAX_HOME_BLOCKS = 100
 MAX_INCIDENTS = 10
 RECENT_ALERTS = 10
+
+
+@dataclass(frozen=True)
+class HomeWatch:
+    """One watch as the Home tab lists it."""
+
+    channel_id: str
+    agent: str
+    statuses: frozenset[str]
+    group: str | None
+    muted_until: datetime | None
+    broken_reason: str | None
+    last_alert_at: datetime | None
+    undelivered: int
+    page: bool = False
+
+
+@dataclass(frozen=True)
+class IncidentLine:
+    agent: str
+    channel_id: str
+    parent_ts: str | None
+    session_count: int
+    first_failure_at: datetime
+    ack_by: str | None
+    ack_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    agent: str
+    channel_id: str
+    session_id: str | None
+    status: str
+    created_at: datetime
+    posted_ts: str | None
+
+
+@dataclass(frozen=True)
+class AgentPoll:
+    agent: str
+    last_success_at: datetime | None
+    failures: int
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -49,8 +91,8 @@ class AgentHealth:
 @dataclass(frozen=True)
 class HomeData:
     watches: Sequence[HomeWatch]
-    incidents: Sequence[Incident]
-    alerts: Sequence[OutboxRow]
+    incidents: Sequence[IncidentLine]
+    alerts: Sequence[AlertLine]
     polls: Sequence[AgentPoll]
     health: Sequence[AgentHealth] = field(default_factory=tuple)
     poll_interval: float = 60.0
@@ -81,7 +123,7 @@ def _chunks(lines: Sequence[str]) -> list[SectionBlock]:
     return blocks
 
 
-def _incident_line(incident: Incident) -> str:
+def _incident_line(incident: IncidentLine) -> str:
     ack = (
         f":white_check_mark: acknowledged by <@{esc(incident.ack_by, 40)}> {slack_date(incident.ack_at)}"
         if incident.ack_by
@@ -93,9 +135,8 @@ def _incident_line(incident: Incident) -> str:
     )
 
 
-def _alert_line(row: OutboxRow) -> str:
-    session_data = row.payload.get("session") or {}
-    status = esc(str(session_data.get("completionStatus") or session_data.get("endState") or "failed"), 60)
+def _alert_line(row: AlertLine) -> str:
+    status = esc(row.status, 60)
     session = short_id(row.session_id) if row.session_id else "?"
     return (
         f"{slack_date(row.created_at)} · *{esc(row.agent, 100)}* `{session}` {status} in <#{row.channel_id}> · "

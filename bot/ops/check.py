@@ -14,14 +14,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.contracts.scopes import MANIFEST_BOT_SCOPES
 from bot.ops.logs import Redactor
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.pipecat.errors import PipecatError, Unauthorized, Unreachable
 from bot.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_SETTINGS = 0, 1, 2
-#: The bot scopes manifest.yaml asks for (tests/unit/test_manifest.py keeps the two equal).
-MANIFEST_BOT_SCOPES = ("commands", "chat:write", "files:write", "channels:history", "groups:history")
 CHECK_TIMEOUT_SECONDS = 10.0
 DB_TIMEOUT_SECONDS = 5.0
 #: Slack's answers that mean the token itself is not good.

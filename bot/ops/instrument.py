@@ -27,7 +27,6 @@ from bot.contracts.actions import SHORTCUT_LOOKUP, Verb
 from bot.ops.logs import bind_rest_of_task
 from bot.ops.metrics import Metrics
 from bot.slack import parsing
-from bot.slack.commands import VERB_NAMES
 from bot.store import Store
 from bot.store.records import KIND_ALERT, OutboxRow
 
@@ -136,7 +135,7 @@ def _context(body: dict[str, Any], kind: str) -> dict[str, str]:
         "user": user or event.get("user"),
     }
     if kind == "command":
-        found["verb"] = str(VERB_NAMES.get(type(parsing.parse_command(str(body.get("text") or ""))), "other"))
+        found["verb"] = str(parsing.parse_command(str(body.get("text") or "")).verb)
     elif kind == "action":
         found["action"] = ",".join(str(a.get("action_id")) for a in body.get("actions") or [])[:120]
     elif kind == "shortcut":

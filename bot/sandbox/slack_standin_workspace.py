@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bot.ops.check import MANIFEST_BOT_SCOPES as DEFAULT_SCOPES
+from bot.contracts.scopes import MANIFEST_BOT_SCOPES as DEFAULT_SCOPES
 from bot.sandbox.slack_standin_checks import truthy
 from bot.sandbox.slack_standin_model import Channel, ResponseUrl, StoredFile, StoredMessage, TsClock
 

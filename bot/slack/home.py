@@ -9,8 +9,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.home import ACTION_HOME_MORE, RECENT_ALERTS, HomeData, home_view
+from bot.blocks.home import (
+    ACTION_HOME_MORE,
+    RECENT_ALERTS,
+    AgentPoll,
+    AlertLine,
+    HomeData,
+    HomeWatch,
+    IncidentLine,
+    home_view,
+)
 from bot.deps import Deps
+from bot.store.records import Incident, OutboxRow
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +32,22 @@ async def home_data(deps: Deps) -> HomeData:
     store = deps.alerts.store
     now = deps.clock.now()
     return HomeData(
-        watches=await store.home_watches(now),
-        incidents=await store.all_open_incidents(),
-        alerts=await store.recent_alerts(RECENT_ALERTS),
-        polls=await store.agent_polls(),
+        watches=[HomeWatch(**vars(w)) for w in await store.home_watches(now)],
+        incidents=[_incident(i) for i in await store.all_open_incidents()],
+        alerts=[_alert(r) for r in await store.recent_alerts(RECENT_ALERTS)],
+        polls=[AgentPoll(**vars(p)) for p in await store.agent_polls()],
         poll_interval=deps.settings.poll_interval_seconds,
     )
+
+
+def _incident(i: Incident) -> IncidentLine:
+    return IncidentLine(i.agent, i.channel_id, i.parent_ts, i.session_count, i.first_failure_at, i.ack_by, i.ack_at)
+
+
+def _alert(row: OutboxRow) -> AlertLine:
+    session = row.payload.get("session") or {}
+    status = str(session.get("completionStatus") or session.get("endState") or "failed")
+    return AlertLine(row.agent, row.channel_id, row.session_id, status, row.created_at, row.posted_ts)
 
 
 async def publish(deps: Deps, client: AsyncWebClient, user_id: str, offset: int = 0) -> None:

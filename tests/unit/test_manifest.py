@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from bot.contracts.actions import SHORTCUT_LOOKUP as CALLBACK_ID
-from bot.ops.check import MANIFEST_BOT_SCOPES
+from bot.contracts.scopes import MANIFEST_BOT_SCOPES
 from bot.slack.commands import COMMAND
 from tests.paths import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ops.check import MANIFEST_BOT_SCOPES
+from bot.contracts.scopes import MANIFEST_BOT_SCOPES
 from bot.sandbox.slack_standin import SlackStandIn
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
 

@@ -7,10 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.models.views import View
 
-from bot.blocks.home import ACTION_HOME_MORE, MAX_HOME_BLOCKS, HomeData, home_view
+from bot.blocks.home import (
+    ACTION_HOME_MORE,
+    MAX_HOME_BLOCKS,
+    AgentPoll,
+    AlertLine,
+    HomeData,
+    HomeWatch,
+    IncidentLine,
+    home_view,
+)
 from bot.sandbox.slack_standin_checks import blocks_problems
-from bot.store.ops import AgentPoll, HomeWatch
-from bot.store.records import Incident, OutboxRow
 from tests.blocks_checks import HOSTILE
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -32,50 +39,12 @@ def watch(i: int, **changes: object) -> HomeWatch:
     return HomeWatch(**values)  # type: ignore[arg-type]
 
 
-def incident(ack: bool) -> Incident:
-    return Incident(
-        id=1,
-        channel_id="C00001",
-        agent="agent-1",
-        parent_ts="1700000000.000100",
-        opened_at=NOW,
-        first_failure_at=NOW,
-        last_failure_at=NOW,
-        last_activity_at=NOW,
-        session_count=7,
-        statuses=("HTTP_ERROR",),
-        latest_session_id=SID,
-        burst_started_at=NOW,
-        burst_replies=0,
-        ack_by="U1" if ack else None,
-        ack_at=NOW if ack else None,
-        closed_at=None,
-        version=1,
-        rendered_version=1,
-    )
+def incident(ack: bool) -> IncidentLine:
+    return IncidentLine("agent-1", "C00001", "1700000000.000100", 7, NOW, "U1" if ack else None, NOW if ack else None)
 
 
-def alert() -> OutboxRow:
-    return OutboxRow(
-        id=1,
-        dedup_key=f"1:{SID}",
-        kind="alert",
-        channel_id="C00001",
-        agent="agent-1",
-        subscription_id=1,
-        session_id=SID,
-        incident_id=1,
-        state="sent",
-        attempts=1,
-        next_attempt_at=NOW,
-        claim_token=None,
-        claimed_at=None,
-        claimed_until=None,
-        payload={"session": {"completionStatus": "HTTP_ERROR"}},
-        posted_ts="1700000000.000200",
-        last_error=None,
-        created_at=NOW,
-    )
+def alert() -> AlertLine:
+    return AlertLine("agent-1", "C00001", SID, "HTTP_ERROR", NOW, "1700000000.000200")
 
 
 def data(watches: list[HomeWatch], **extra: object) -> HomeData:
