@@ -208,9 +208,25 @@ def meter_gate(gate: Any, metrics: Metrics) -> None:
 
 
 def meter_store(store: Store, metrics: Metrics) -> None:
-    """Count polls and alert posts where the store records them (every replica counts its own)."""
+    """Count polls and alert posts where the store records them (every replica counts its own), and
+    bind the log context of each: a poll's agent at its lease, a post's agent, session and dedup
+    key at its claim. Each agent's poll and each channel's delivery runs in a task of its own, so
+    the binding lasts for that poll or that post (the next claim in the channel rebinds)."""
     record_poll, record_failure = store.record_poll, store.record_poll_failure
     mark_sent, mark_dead = store.mark_sent, store.mark_dead
+    claim_poll, claim = store.claim_poll, store.claim
+
+    @functools.wraps(claim_poll)
+    async def poll_claimed(agent: str, *args: Any, **kwargs: Any) -> Any:
+        bind_rest_of_task(agent=agent)
+        return await claim_poll(agent, *args, **kwargs)
+
+    @functools.wraps(claim)
+    async def post_claimed(row: OutboxRow, *args: Any, **kwargs: Any) -> Any:
+        bind_rest_of_task(
+            agent=row.agent, session=row.session_id or "", dedup_key=row.dedup_key, channel=row.channel_id
+        )
+        return await claim(row, *args, **kwargs)
 
     @functools.wraps(record_poll)
     async def poll_ok(*args: Any, **kwargs: Any) -> Any:
@@ -240,6 +256,8 @@ def meter_store(store: Store, metrics: Metrics) -> None:
         return done
 
     for name, wrapper in (
+        ("claim_poll", poll_claimed),
+        ("claim", post_claimed),
         ("record_poll", poll_ok),
         ("record_poll_failure", poll_failed),
         ("mark_sent", sent),

@@ -6,7 +6,11 @@ Slack's requests (commands, events) are signed as Slack signs them.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Runtime
+from bot.ops.logs import configure_logging
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.signing import sign_request
 from bot.sandbox.slack_standin import SlackStandIn
@@ -261,34 +266,58 @@ async def test_digest_on_and_off_by_command(running: tuple[Runtime, SlackDriver]
     assert "is not a time" in json.dumps(slack.ack_json()) and await runtime.store.digests() == []
 
 
-async def test_json_logs_of_a_command_carry_its_context(running: tuple[Runtime, SlackDriver]) -> None:
-    import io
-    import logging
-
-    from bot.ops.logs import configure_logging
-
-    runtime, slack = running
+@contextlib.contextmanager
+def json_logs(runtime: Runtime) -> Iterator[io.StringIO]:
+    """The app's logs as it writes them with LOG_FORMAT=json, into a buffer for the test."""
     root = logging.getLogger()
     saved, level = list(root.handlers), root.level
     stream = io.StringIO()
     configure_logging(fmt="json", level="INFO", secrets=runtime.settings.secret_values(), stream=stream)
     try:
-        key = await slack.command("watch voice-bot")
-        await slack.responses(key)
-        await runtime.deps.after_ack.drain(grace_seconds=5)
+        yield stream
     finally:
         for handler in list(root.handlers):
             root.removeHandler(handler)
         for handler in saved:
             root.addHandler(handler)
         root.setLevel(level)
+
+
+async def test_json_logs_of_a_command_carry_its_context(running: tuple[Runtime, SlackDriver]) -> None:
+    runtime, slack = running
+    with json_logs(runtime) as stream:
+        key = await slack.command("watch voice-bot")
+        await slack.responses(key)
+        await runtime.deps.after_ack.drain(grace_seconds=5)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]  # every line is one JSON object
     (watching,) = [line for line in lines if line["msg"].startswith("watching voice-bot")]
     assert (watching["team"], watching["channel"], watching["user"], watching["verb"]) == (
-        "T0001",
-        ONCALL_CHANNEL,
-        USER,
-        "watch",
-    )
+        "T0001", ONCALL_CHANNEL, USER, "watch"
+    )  # fmt: skip
     assert watching["level"] == "info" and watching["logger"] == "bot.alerts.service"
     assert "xoxb-" not in stream.getvalue() and SIGNING_SECRET not in stream.getvalue()
+
+
+async def test_json_logs_of_a_poll_and_an_alert_carry_agent_session_and_dedup_key(
+    running: tuple[Runtime, SlackDriver],
+    pipecat_sim: PipecatSimulator,
+    sim_clock: SimClock,
+    slack_standin: SlackStandIn,
+) -> None:
+    runtime, slack = running
+    key = await slack.command("watch voice-bot")
+    await slack.responses(key)
+    pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
+    sim_clock.advance(5)
+    await runtime.deps.alerts.run_cycle()  # the incident's parent and its first reply
+    sid = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
+    sim_clock.advance(5)
+    slack_standin.rate_limit_next("chat.postMessage", 1, retry_after=1)  # the second reply gets a 429
+    with json_logs(runtime) as stream:
+        await runtime.deps.alerts.run_cycle()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (polled,) = [line for line in lines if "ended session(s)" in line["msg"]]
+    assert polled["agent"] == "voice-bot" and "verb" not in polled  # nothing of the earlier command leaks in
+    (limited,) = [line for line in lines if line["msg"].startswith("Slack rate-limited")]
+    assert (limited["agent"], limited["session"], limited["channel"]) == ("voice-bot", sid, ONCALL_CHANNEL)
+    assert limited["dedup_key"].endswith(sid)
