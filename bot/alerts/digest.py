@@ -158,11 +158,7 @@ class DigestService:
         summary["causes"] = await self._causes(agent, end)
         return summary
 
-    async def _causes(self, agent: str, end: datetime) -> list[dict[str, Any]] | None:
-        """Top failure causes of the day, from the `causes` stream's fingerprint store once it is
-        merged (`Store.top_causes(agent, since, limit)`); None until then, and the digest says so."""
-        top_causes = getattr(self._store, "top_causes", None)
-        if top_causes is None:
-            return None
-        found = await top_causes(agent, end - DAY, TOP_CAUSES)
-        return [{"text": str(getattr(c, "text", c)), "count": int(getattr(c, "count", 0))} for c in found]
+    async def _causes(self, agent: str, end: datetime) -> list[dict[str, Any]]:
+        """The day's most frequent failure causes (fingerprints of the sessions' own logs)."""
+        found = await self._store.top_causes(agent, end - DAY, TOP_CAUSES)
+        return [{"text": c.label, "count": c.occurrences, "example": c.example_session_id} for c in found]

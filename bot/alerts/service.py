@@ -11,13 +11,17 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
+from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.outbox import Deliverer
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
+from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock, SystemClock
+from bot.explain.explainer import CAUSE_WAIT_SECONDS, Explainer
 from bot.pipecat.client import PipecatClient
+from bot.pipecat.validation import check_agent
 from bot.store import Store
 from bot.store.records import Watch
 
@@ -50,6 +54,8 @@ class AlertService:
         poll_interval: float = 60.0,
         replica_id: str | None = None,
         post_spacing: timedelta | None = None,
+        explain: bool = True,
+        cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas. By
         default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
@@ -74,8 +80,16 @@ class AlertService:
             window=incident_window,
             owner=self.replica_id,
         )
+        self.explainer = (
+            Explainer(store=store, pipecat=pipecat, clock=clock, wait_seconds=cause_wait_seconds) if explain else None
+        )
         self._poller = Poller(
-            store=store, pipecat=pipecat, clock=clock, owner=self.replica_id, poll_interval=poll_interval
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            poll_interval=poll_interval,
+            explainer=self.explainer,
         )
         self._deliverer = Deliverer(
             store=store,
@@ -160,6 +174,24 @@ class AlertService:
 
     async def watched_agents(self, channel_id: str) -> list[str]:
         return await self.store.watched_agents(channel_id)
+
+    # -- explanations ----------------------------------------------------------------------------
+
+    async def causes(self, agent: str, since: datetime) -> list[CauseRow]:
+        """The agent's failure causes since `since`, most frequent first (for /session causes)."""
+        stats = await self.store.top_causes(check_agent(agent), since, MAX_CAUSES)
+        return [
+            CauseRow(
+                label=s.label,
+                occurrences=s.occurrences,
+                count=s.count,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+                example_session_id=s.example_session_id,
+                last_incident=link(s.last_incident),
+            )
+            for s in stats
+        ]
 
     # -- mute and incidents ----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class Verb(StrEnum):
     LOOKUP = "lookup"
     LIST = "list"
     STATS = "stats"
+    CAUSES = "causes"
     WATCH = "watch"
     UNWATCH = "unwatch"
     WATCHES = "watches"

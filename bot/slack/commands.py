@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.access import REFUSED
 from bot.blocks import notices
 from bot.blocks.alerts import watches_message
+from bot.blocks.causes import causes_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
@@ -77,6 +78,11 @@ async def _stats(cmd: p.Stats, req: Request) -> Message:
     return stats_message(cmd.agent, stats, window_label=cmd.window_label)
 
 
+async def _causes(cmd: p.Causes, req: Request) -> Message:
+    rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
+    return causes_message(cmd.agent, rows, window_label=cmd.window_label)
+
+
 async def _watch(cmd: p.Watch, req: Request) -> Message:
     statuses = cmd.statuses or None
     watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id)
@@ -119,6 +125,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _list(cmd, req)
         case p.Stats():
             return await _stats(cmd, req)
+        case p.Causes():
+            return await _causes(cmd, req)
         case p.Watch():
             return await _watch(cmd, req)
         case p.Unwatch():

@@ -257,7 +257,8 @@ async def test_daily_digest_arrives_once_with_details_buttons(page: Any, demo: D
 
     await open_channel(page, "voice-oncall")
     for status in ("HTTP_COMPLETED", "HTTP_ERROR", "HTTP_COMPLETED", "BOT_CONNECTION_TIMEOUT", "HTTP_COMPLETED"):
-        demo.sim.add_session("voice-bot", status, duration_seconds=90, bot_start_seconds=2.5, cold_start=True)
+        demo.sim.add_session("voice-bot", status, duration_seconds=30, bot_start_seconds=2.5, cold_start=True)
+    await demo.runtime.deps.alerts.run_cycle()  # the failures alert, and their causes are read
     # A digest due a minute ago, turned on yesterday (as `/session digest on HH:MM` would store it).
     now = datetime.now(UTC)
     due = now - timedelta(minutes=1)
@@ -270,6 +271,7 @@ async def test_daily_digest_arrives_once_with_details_buttons(page: Any, demo: D
     await expect(digest.locator(".blk-header")).to_contain_text("Daily digest")
     await expect(digest).to_contain_text("failed")
     await expect(digest).to_contain_text("Bot start p95")
+    await expect(digest).to_contain_text("Top causes:")
     await expect(digest.get_by_role("button", name="Details").first).to_be_visible()
     await digest.scroll_into_view_if_needed()
     await page.mouse.move(1, 1)

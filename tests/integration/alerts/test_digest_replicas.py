@@ -92,6 +92,7 @@ async def test_one_digest_per_channel_per_day_across_two_replicas_a_restart_and_
                 bot_start_seconds=1.0 + i,
                 cold_start=i % 2 == 0,
             )
+            await one.deps.alerts.poll_once()  # the poller reads each failure's log: its cause
         sim_clock.set(datetime(2026, 10, 31, 8, 59, tzinfo=UTC))
         assert await asyncio.gather(one.digests.run_due(), two.digests.run_due()) == [0, 0]  # not 09:00 yet
 
@@ -107,6 +108,8 @@ async def test_one_digest_per_channel_per_day_across_two_replicas_a_restart_and_
         assert "Daily digest · 2026-10-31" in shown and "10 sessions, 2 failed" in shown
         assert "Error rate 20.0%" in shown and "Bot start p95 10.0s" in shown and "cold starts 50.0%" in shown
         assert "Details" in shown
+        # The causes the poller found in the two failures' own logs, ranked (the fingerprint store).
+        assert "Top causes: Pipeline error in session &lt;id&gt;: HTTP_ERROR ×2" in shown
         # Bounded Pipecat cost: one listing (its pages) per agent, per replica racing at the same instant.
         pages = -(-10 // SIM_MAX_PAGE_SIZE)
         assert 1 <= listings <= 2 * pages
