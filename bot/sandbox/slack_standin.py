@@ -82,10 +82,6 @@ class SlackStandIn(Workspace):
         self.rate_limited: list[RecordedCall] = []
         #: Seconds slept before handling every request (Web API, response URL, upload).
         self.latency: float = 0.0
-        #: Socket Mode: the app-level token `apps.connections.open` accepts, and the WebSocket URL it
-        #: hands out (a SocketModeStandIn's); None: Socket Mode is off.
-        self.app_token = "xapp-1-A123456-1-standin"
-        self.socket_mode_url: str | None = None
         #: How the latency is waited out; a test swaps in one driven by its own clock.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         #: chat.postMessage posts per second per channel (a post sooner than 1/rate s after the channel's
@@ -145,8 +141,9 @@ class SlackStandIn(Workspace):
         """The next `n` matching calls get an HTTP `status` error; nothing is stored."""
         self.faults.add(Fault(FaultKind.FAIL, method, n, status=status))
 
-    def rate_limit_next(self, method: str | None, n: int = 1, *, retry_after: int = 1) -> None:
-        """The next `n` matching calls get HTTP 429 with `Retry-After`; nothing is stored."""
+    def rate_limit_next(self, method: str | None, n: int = 1, *, retry_after: int | str = 1) -> None:
+        """The next `n` matching calls get HTTP 429 with `Retry-After` (seconds, or a string such as
+        an HTTP-date, sent as given); nothing is stored."""
         self.faults.add(Fault(FaultKind.RATE_LIMIT, method, n, status=429, retry_after=retry_after))
 
     def error_next(self, method: str | None, error: str, n: int = 1) -> None:
@@ -177,10 +174,13 @@ class SlackStandIn(Workspace):
             self.base_url = str(request.base_url).rstrip("/")
 
     def _answer(
-        self, call: RecordedCall, body: dict[str, Any], status: int = 200, retry_after: int | None = None
+        self, call: RecordedCall, body: dict[str, Any], status: int = 200, retry_after: int | str | None = None
     ) -> JSONResponse:
         call.status, call.response, call.retry_after = status, body, retry_after
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if body.get("error") not in ("invalid_auth", "not_authed"):
+            # Slack names the token's granted scopes on every answer; `python -m bot check` reads them.
+            headers["x-oauth-scopes"] = ",".join(self.granted_scopes)
         if status == 429:
             self.rate_limited.append(call)
         self._notify()
@@ -193,20 +193,11 @@ class SlackStandIn(Workspace):
             return self._answer(call, err(fault.error))
         return self._answer(call, err("internal_error"), fault.status)
 
-    def _authorized(self, request: Request, args: dict[str, Any]) -> bool:
+    def _authorized(self, request: Request, args: dict[str, Any], method: str = "") -> bool:
+        # Only the app-level token opens Socket Mode connections; every other method takes the bot token.
+        token = self.app_token if method == "apps.connections.open" else self.bot_token
         header = request.headers.get("authorization", "")
-        return header == f"Bearer {self.bot_token}" or args.get("token") == self.bot_token
-
-    def _open_connection(self, request: Request) -> dict[str, Any]:
-        """`apps.connections.open`: app-level tokens only (a bot token gets not_allowed_token_type)."""
-        header = request.headers.get("authorization", "")
-        if header == f"Bearer {self.bot_token}":
-            return err("not_allowed_token_type")
-        if header != f"Bearer {self.app_token}":
-            return err("invalid_auth")
-        if self.socket_mode_url is None:
-            return err("socket_mode_not_enabled")  # the stand-in has no Socket Mode server (not a Slack code)
-        return {"ok": True, "url": self.socket_mode_url}
+        return header == f"Bearer {token}" or args.get("token") == token
 
     def _throttled(self, method: str, args: dict[str, Any]) -> bool:
         if method != "chat.postMessage" or not self.channel_rate_limit:
@@ -228,12 +219,10 @@ class SlackStandIn(Workspace):
         fault = self.faults.take(method)
         if fault is not None and not fault.accepts:
             return self._fault_answer(call, fault)
-        if method == "apps.connections.open":
-            return self._answer(call, self._open_connection(request))
         handler = METHODS.get(method)
         if handler is None:
             return self._answer(call, err("unknown_method"))
-        if not self._authorized(request, args):
+        if not self._authorized(request, args, method):
             return self._answer(call, err("invalid_auth"))
         if self._throttled(method, args):
             return self._answer(call, err("ratelimited"), 429, retry_after=1)

@@ -8,6 +8,7 @@ from bot.store.deployments import DeploymentStore
 from bot.store.engine import check_sqlite_location, create_engine
 from bot.store.incidents import IncidentStore
 from bot.store.migrate import migrate
+from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
 from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
@@ -16,7 +17,7 @@ from bot.store.watches import WatchStore
 STARTUP_DB_WAIT_SECONDS = 60.0
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore):
+class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore, OpsStore):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and

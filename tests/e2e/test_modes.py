@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.slack_socket_mode import SocketModeStandIn
 from bot.sandbox.slack_standin import SlackStandIn
+from bot.sandbox.socket_standin import SocketModeStandIn
 from tests.fixtures_app import make_settings
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 async def socket_mode(slack_standin: SlackStandIn) -> AsyncIterator[SocketModeStandIn]:
     standin = SocketModeStandIn()
     async with standin.serve() as url:
-        slack_standin.socket_mode_url = url
+        slack_standin.socket_url = url
         yield standin
 
 

@@ -108,7 +108,7 @@ async def test_postgresql_restart_mid_run_causes_no_crash_loop_and_no_loss(
 
         await eventually(all_noticed, within=30, what="every replica ran into the stopped database")
         cluster.assert_all_alive()
-        await cluster.assert_all_healthy()  # still serving Slack's requests meanwhile
+        await cluster.assert_all_serving()  # still answering meanwhile: /healthz says 503, database unreachable
     finally:
         await pg.start()
     merge(failed, fail_sessions(sim, agents, 6, start=18))  # and after it is back
@@ -145,7 +145,8 @@ async def test_slack_429_storm_keeps_each_channel_at_most_one_post_per_second_wi
             gap = next_at - at
             assert gap >= 1.0 - SPACING_TOLERANCE, f"{channel}: two posts {gap:.3f}s apart"
             if status == 429 and retry_after:
-                assert gap >= retry_after - SPACING_TOLERANCE, f"{channel}: Retry-After {retry_after} not honoured"
+                waited = float(retry_after) - SPACING_TOLERANCE
+                assert gap >= waited, f"{channel}: Retry-After {retry_after} not honoured"
     assert set(post_times(standin)) == set(CHANNELS)
     # Each 429 makes its replica leave the channel; whichever comes first after the back-off
     # carries on, so the storms were met by more than one replica.
