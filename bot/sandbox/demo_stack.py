@@ -25,8 +25,8 @@ from bot.config import Settings
 from bot.sandbox import demo_scenarios
 from bot.sandbox.demo_page import PageContext, build_page_app
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
-from bot.sandbox.demo_traffic import PROFILES, Traffic, WallClock, add_failed_session, seed_history
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from bot.sandbox.demo_traffic import PROFILES, Traffic, add_failed_session, seed_history
+from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
 from bot.sandbox.server import serve
 from bot.sandbox.slack_standin import SlackStandIn
 

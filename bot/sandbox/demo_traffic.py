@@ -13,34 +13,16 @@ import logging
 import random
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.pipecat_sim_state import utc
+from bot.sandbox.pipecat_sim import PipecatSimulator
 
 logger = logging.getLogger(__name__)
 
 #: How far back the seeded history goes, and how many ended sessions each agent gets in it.
 HISTORY_SPAN = timedelta(hours=2)
 HISTORY_SESSIONS = 30
-
-
-class WallClock(SimClock):
-    """The simulator's clock kept in step with real time; `advance` / `set` shift it by an offset."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
-
-    def advance(self, seconds: float) -> None:
-        self._offset += timedelta(seconds=seconds)
-
-    def set(self, value: datetime) -> None:
-        self._offset = utc(value) - datetime.now(UTC)
 
 
 @dataclass(frozen=True)

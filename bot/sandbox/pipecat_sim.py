@@ -42,6 +42,7 @@ from bot.sandbox.pipecat_sim_state import (
     SimAgent,
     SimClock,
     SimSession,
+    WallClock,
     finish,
     generated_logs,
     new_uuid,
@@ -49,7 +50,7 @@ from bot.sandbox.pipecat_sim_state import (
     utc,
 )
 
-__all__ = ["PipecatSimulator", "RecordedRequest", "SimAgent", "SimClock", "SimNotFound", "SimSession"]
+__all__ = ["PipecatSimulator", "RecordedRequest", "SimAgent", "SimClock", "SimNotFound", "SimSession", "WallClock"]
 
 
 class PipecatSimulator:

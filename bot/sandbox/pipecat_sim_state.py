@@ -73,6 +73,24 @@ class SimClock:
         self._now = utc(value)
 
 
+class WallClock(SimClock):
+    """The simulator's clock kept in step with real time, for what reads the system clock (the demo,
+    replicas in their own processes); `advance` / `set` shift it by an offset."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> None:
+        self._offset += timedelta(seconds=seconds)
+
+    def set(self, value: datetime) -> None:
+        self._offset = utc(value) - datetime.now(UTC)
+
+
 @dataclass
 class SimSession:
     """One session; `raw` (when set) is served as-is and the other fields only index it."""

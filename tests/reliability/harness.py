@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import func, select
 
 from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
 from bot.sandbox.signing import sign_request, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
@@ -60,13 +60,6 @@ WATCHES: tuple[tuple[str, str], ...] = (
 READY_WITHIN = 45.0
 PR_SET_PDEATHSIG = 1
 _LISTED_ID = re.compile(r"`([0-9a-fA-F-]{36})`")
-
-
-class WallClock(SimClock):
-    """The simulator's clock, following real time like the replicas' system clocks."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def new_simulator() -> PipecatSimulator:

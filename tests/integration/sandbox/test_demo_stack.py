@@ -12,8 +12,8 @@ import pytest
 
 from bot.sandbox.demo import serve_demo
 from bot.sandbox.demo_stack import ONCALL_CHANNEL, SUPPORT_CHANNEL, DemoStack, run_demo_stack
-from bot.sandbox.demo_traffic import HISTORY_SESSIONS, PROFILES, Traffic, WallClock, pick_outcome
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from bot.sandbox.demo_traffic import HISTORY_SESSIONS, PROFILES, Traffic, pick_outcome
+from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
 
 
 @pytest.fixture
