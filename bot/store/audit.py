@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, from_row
 from bot.store.schema import audit_log
 
 DETAIL_LIMIT = 500
@@ -42,7 +42,7 @@ class AuditStore(StoreBase):
         query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [AuditEntry(r["at"], r["user_id"], r["channel_id"], r["action"], r["detail"], r["result"]) for r in rows]
+        return [from_row(AuditEntry, r) for r in rows]
 
     async def prune_audit(self, before: datetime) -> int:
         async with self._write() as conn:

@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, get_origin, get_type_hints
 
 from sqlalchemy import RowMapping, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.engine import READ_ONLY_OPTION
-from bot.store.records import Incident, Mute, NewPost, OutboxRow, PollState, Watch
+from bot.store.records import Incident, NewPost, OutboxRow
 from bot.store.schema import alert_outbox
 
 
@@ -89,81 +90,41 @@ class StoreBase:
         await self.engine.dispose()
 
 
-def to_watch(row: RowMapping) -> Watch:
-    return Watch(
-        id=row["id"],
-        channel_id=row["channel_id"],
-        agent=row["agent"],
-        statuses=frozenset(row["statuses"]),
-        group=row["group_mention"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        broken_reason=row["broken_reason"],
-        broken_at=row["broken_at"],
-        last_alert_at=row["last_alert_at"],
-    )
+T = TypeVar("T")
+#: Values as the JSON and Boolean columns return them → the type a record field declares.
+_CONVERSIONS: dict[object, Callable[[Any], Any]] = {frozenset: frozenset, tuple: tuple, dict: dict, bool: bool}
 
 
-def to_poll_state(row: RowMapping) -> PollState:
-    return PollState(
-        agent=row["agent"],
-        watermark=row["watermark"],
-        active_set=frozenset(row["active_set"]),
-        failures=row["failures"],
-        outage_since=row["outage_since"],
-        outage_notified=bool(row["outage_notified"]),
-        last_error=row["last_error"],
-        failure_kind=row["failure_kind"],
-        backfill_until=row["backfill_until"],
-        backfill_from=row["backfill_from"],
-    )
+_Plan = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+_PLANS: dict[type[Any], _Plan] = {}
+
+
+def _columns(record: type[Any]) -> _Plan:
+    """(field, column, conversion) for each field of a record dataclass, worked out once per class.
+    A field reads the column of its own name, or the one its `column` metadata names (a field
+    called `group` reads `group_mention`: GROUP is an SQL keyword)."""
+    if record not in _PLANS:
+        hints = get_type_hints(record)
+        _PLANS[record] = tuple(
+            (f.name, f.metadata.get("column", f.name), _CONVERSIONS.get(get_origin(hints[f.name]) or hints[f.name]))
+            for f in fields(record)
+        )
+    return _PLANS[record]
+
+
+def from_row(record: type[T], row: RowMapping) -> T:
+    """A record (bot/store/records.py) from a result row: columns by field name, no hand mapping."""
+    values = {}
+    for name, column, convert in _columns(record):
+        value = row[column]
+        values[name] = convert(value) if convert is not None and value is not None else value
+    return record(**values)
 
 
 def to_outbox(row: RowMapping) -> OutboxRow:
-    return OutboxRow(
-        id=row["id"],
-        dedup_key=row["dedup_key"],
-        kind=row["kind"],
-        channel_id=row["channel_id"],
-        agent=row["agent"],
-        subscription_id=row["subscription_id"],
-        session_id=row["session_id"],
-        incident_id=row["incident_id"],
-        state=row["state"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        claim_token=row["claim_token"],
-        claimed_at=row["claimed_at"],
-        claimed_until=row["claimed_until"],
-        payload=dict(row["payload"]),
-        posted_ts=row["posted_ts"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-    )
+    """Kept for bot/store/outbox.py and incidents.py (the delivery stream's), which call it."""
+    return from_row(OutboxRow, row)
 
 
 def to_incident(row: RowMapping) -> Incident:
-    return Incident(
-        id=row["id"],
-        channel_id=row["channel_id"],
-        agent=row["agent"],
-        parent_ts=row["parent_ts"],
-        opened_at=row["opened_at"],
-        first_failure_at=row["first_failure_at"],
-        last_failure_at=row["last_failure_at"],
-        last_activity_at=row["last_activity_at"],
-        session_count=row["session_count"],
-        statuses=tuple(row["statuses"]),
-        latest_session_id=row["latest_session_id"],
-        burst_started_at=row["burst_started_at"],
-        burst_replies=row["burst_replies"],
-        ack_by=row["ack_by"],
-        ack_at=row["ack_at"],
-        closed_at=row["closed_at"],
-        version=row["version"],
-        rendered_version=row["rendered_version"],
-    )
-
-
-def to_mute(row: RowMapping) -> Mute:
-    return Mute(channel_id=row["channel_id"], agent=row["agent"], until=row["until"], muted_by=row["muted_by"])
+    return from_row(Incident, row)

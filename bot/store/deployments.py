@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
 
-from bot.store.base import StoreBase, to_outbox
+from bot.store.base import StoreBase, from_row
 from bot.store.records import DEAD, KIND_ALERT, DeploymentSeen, DeployRate, DeployRates, OutboxRow
 from bot.store.schema import alert_outbox, deploy_rates, deployments, incidents, reply_edits
 
@@ -148,4 +148,4 @@ class DeploymentStore(StoreBase):
                 .mappings()
                 .first()
             )
-        return to_outbox(row) if row else None
+        return from_row(OutboxRow, row) if row else None

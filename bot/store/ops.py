@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import StoreBase, to_incident, to_outbox
+from bot.store.base import StoreBase, from_row
 from bot.store.records import DELIVERABLE, KIND_ALERT, SENT, Incident, OutboxRow
 from bot.store.schema import alert_outbox, digest_settings, incidents, mutes, poll_state, subscriptions
 
@@ -121,7 +121,7 @@ class OpsStore(StoreBase):
     async def all_open_incidents(self) -> list[Incident]:
         query = select(incidents).where(incidents.c.closed_at.is_(None)).order_by(incidents.c.opened_at.desc())
         async with self._read() as conn:
-            return [to_incident(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
 
     async def recent_alerts(self, limit: int) -> list[OutboxRow]:
         """The newest alert posts that reached Slack."""
@@ -132,7 +132,7 @@ class OpsStore(StoreBase):
             .limit(limit)
         )
         async with self._read() as conn:
-            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 
     async def outbox_has(self, dedup_key: str) -> bool:
         query = select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == dedup_key)

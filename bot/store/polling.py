@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import LeaseLost, StoreBase, to_mute, to_poll_state, to_watch
+from bot.store.base import LeaseLost, StoreBase, from_row
 from bot.store.records import EndedSession, ItemFailure, Mute, NewPost, PollState, Watch
 from bot.store.schema import mutes, poll_item_failures, poll_state, seen_sessions, subscriptions
 
@@ -41,7 +41,7 @@ class PollStore(StoreBase):
     async def poll_state(self, agent: str) -> PollState | None:
         async with self._read() as conn:
             row = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
-        return to_poll_state(row) if row else None
+        return from_row(PollState, row) if row else None
 
     async def seed_poll_state(self, agent: str, watermark: datetime, active_set: Sequence[str]) -> bool:
         """Start polling `agent` from `watermark`; False (and no change) if it is already polled."""
@@ -81,7 +81,7 @@ class PollStore(StoreBase):
                 .mappings()
                 .first()
             )
-        return to_poll_state(row) if row else None
+        return from_row(PollState, row) if row else None
 
     async def release_poll_lease(self, agent: str, owner: str) -> None:
         async with self._write() as conn:
@@ -180,8 +180,8 @@ class PollStore(StoreBase):
             select(subscriptions).where(subscriptions.c.agent == agent).order_by(subscriptions.c.id)
         )
         mute_rows = await conn.execute(select(mutes).where(mutes.c.agent == agent, mutes.c.until > now))
-        live = {(r["channel_id"], r["agent"]): to_mute(r) for r in mute_rows.mappings()}
-        return [to_watch(r) for r in watch_rows.mappings()], live
+        live = {(r["channel_id"], r["agent"]): from_row(Mute, r) for r in mute_rows.mappings()}
+        return [from_row(Watch, r) for r in watch_rows.mappings()], live
 
     async def _save_item_failures(
         self,
@@ -217,13 +217,7 @@ class PollStore(StoreBase):
         query = select(poll_item_failures).where(poll_item_failures.c.agent == agent)
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return {
-            r["session_id"]: ItemFailure(
-                r["session_id"], r["attempts"], r["error"], r["session_created_at"],
-                gave_up_at=r["gave_up_at"], first_failed_at=r["first_failed_at"],
-            )
-            for r in rows
-        }
+        return {r["session_id"]: from_row(ItemFailure, r) for r in rows}
 
     async def _insert_seen(self, conn: AsyncConnection, agent: str, ids: Sequence[str], now: datetime) -> set[str]:
         if not ids:
@@ -255,7 +249,7 @@ class PollStore(StoreBase):
                 )
             )
             row = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().one()
-        return to_poll_state(row)
+        return from_row(PollState, row)
 
     async def enqueue_outage_notices(self, agent: str, posts: Sequence[NewPost], now: datetime) -> int:
         """Flip the agent's outage to notified and enqueue its notices; only the flipper enqueues."""

@@ -35,7 +35,7 @@ class Watch:
     channel_id: str
     agent: str
     statuses: frozenset[str]
-    group: str | None
+    group: str | None = field(metadata={"column": "group_mention"})
     created_by: str
     created_at: datetime
     broken_reason: str | None = None

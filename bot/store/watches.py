@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import StoreBase, to_mute, to_watch
+from bot.store.base import StoreBase, from_row
 from bot.store.records import DEAD, DELIVERABLE, Mute, Watch
 from bot.store.schema import alert_outbox, incidents, mutes, poll_state, subscriptions
 
@@ -50,7 +50,7 @@ class WatchStore(StoreBase):
                     .values(statuses=values, group_mention=group, broken_reason=None, broken_at=None)
                 )
             row = (await conn.execute(_by_channel_agent(channel_id, agent))).mappings().one()
-        return to_watch(row), created
+        return from_row(Watch, row), created
 
     async def remove_watch(self, channel_id: str, agent: str, now: datetime) -> bool:
         """Delete the watch; its undelivered posts are marked dead (not silently lost)."""
@@ -81,25 +81,25 @@ class WatchStore(StoreBase):
     async def watch(self, channel_id: str, agent: str) -> Watch | None:
         async with self._read() as conn:
             row = (await conn.execute(_by_channel_agent(channel_id, agent))).mappings().first()
-        return to_watch(row) if row else None
+        return from_row(Watch, row) if row else None
 
     async def watch_by_id(self, subscription_id: int) -> Watch | None:
         async with self._read() as conn:
             query = select(subscriptions).where(subscriptions.c.id == subscription_id)
             row = (await conn.execute(query)).mappings().first()
-        return to_watch(row) if row else None
+        return from_row(Watch, row) if row else None
 
     async def watches_for_agent(self, agent: str) -> list[Watch]:
         async with self._read() as conn:
             query = select(subscriptions).where(subscriptions.c.agent == agent).order_by(subscriptions.c.id)
-            return [to_watch(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(Watch, r) for r in (await conn.execute(query)).mappings()]
 
     async def all_watches(self) -> dict[str, list[Watch]]:
         async with self._read() as conn:
             query = select(subscriptions).order_by(subscriptions.c.id)
             grouped: dict[str, list[Watch]] = {}
             for r in (await conn.execute(query)).mappings():
-                grouped.setdefault(r["agent"], []).append(to_watch(r))
+                grouped.setdefault(r["agent"], []).append(from_row(Watch, r))
             return grouped
 
     async def watched_agents(self, channel_id: str | None = None) -> list[str]:
@@ -124,7 +124,7 @@ class WatchStore(StoreBase):
         )
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [(to_watch(r), to_mute(r) if r["until"] is not None else None) for r in rows]
+        return [(from_row(Watch, r), from_row(Mute, r) if r["until"] is not None else None) for r in rows]
 
     async def mark_channel_broken(self, channel_id: str, reason: str, now: datetime) -> int:
         """A permanent Slack error: every watch of the channel is broken, its queued posts dead."""
@@ -176,12 +176,12 @@ class WatchStore(StoreBase):
         query = select(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent, mutes.c.until > now)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_mute(row) if row else None
+        return from_row(Mute, row) if row else None
 
     async def active_mutes(self, now: datetime) -> dict[tuple[str, str], Mute]:
         async with self._read() as conn:
             rows = (await conn.execute(select(mutes).where(mutes.c.until > now))).mappings().all()
-        return {(r["channel_id"], r["agent"]): to_mute(r) for r in rows}
+        return {(r["channel_id"], r["agent"]): from_row(Mute, r) for r in rows}
 
 
 def _by_channel_agent(channel_id: str, agent: str) -> Select[Any]:
