@@ -27,27 +27,13 @@ from bot.blocks.alert_watches import mention
 from bot.blocks.format import SECTION_LIMIT, esc, short_id, slack_date
 from bot.contracts.actions import Action
 from bot.contracts.slack_errors import broken_text
+from bot.contracts.views import AgentPoll, HomeWatch
 
 ACTION_HOME_MORE = Action.HOME_MORE
 #: Slack's limit on a Home tab's blocks.
 MAX_HOME_BLOCKS = 100
 MAX_INCIDENTS = 10
 RECENT_ALERTS = 10
-
-
-@dataclass(frozen=True)
-class HomeWatch:
-    """One watch as the Home tab lists it."""
-
-    channel_id: str
-    agent: str
-    statuses: frozenset[str]
-    group: str | None
-    muted_until: datetime | None
-    broken_reason: str | None
-    last_alert_at: datetime | None
-    undelivered: int
-    page: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,14 +55,6 @@ class AlertLine:
     status: str
     created_at: datetime
     posted_ts: str | None
-
-
-@dataclass(frozen=True)
-class AgentPoll:
-    agent: str
-    last_success_at: datetime | None
-    failures: int
-    last_error: str | None
 
 
 @dataclass(frozen=True)

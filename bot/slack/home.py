@@ -12,10 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     RECENT_ALERTS,
-    AgentPoll,
     AlertLine,
     HomeData,
-    HomeWatch,
     IncidentLine,
     home_view,
 )
@@ -32,10 +30,10 @@ async def home_data(deps: Deps) -> HomeData:
     store = deps.alerts.store
     now = deps.clock.now()
     return HomeData(
-        watches=[HomeWatch(**vars(w)) for w in await store.home_watches(now)],
+        watches=await store.home_watches(now),
         incidents=[_incident(i) for i in await store.all_open_incidents()],
         alerts=[_alert(r) for r in await store.recent_alerts(RECENT_ALERTS)],
-        polls=[AgentPoll(**vars(p)) for p in await store.agent_polls()],
+        polls=await store.agent_polls(),
         poll_interval=deps.settings.poll_interval_seconds,
     )
 

@@ -58,8 +58,9 @@ class ListSessions:
 
 
 @dataclass(frozen=True)
-class Stats:
-    verb: ClassVar[Verb] = Verb.STATS
+class _Windowed:
+    """A verb about one agent over one of STATS_WINDOWS."""
+
     agent: str
     window_label: str = STATS_DEFAULT_WINDOW
     private: bool = False
@@ -70,15 +71,13 @@ class Stats:
 
 
 @dataclass(frozen=True)
-class Causes:
-    verb: ClassVar[Verb] = Verb.CAUSES
-    agent: str
-    window_label: str = STATS_DEFAULT_WINDOW
-    private: bool = False
+class Stats(_Windowed):
+    verb: ClassVar[Verb] = Verb.STATS
 
-    @property
-    def window(self) -> timedelta:
-        return STATS_WINDOWS[self.window_label]
+
+@dataclass(frozen=True)
+class Causes(_Windowed):
+    verb: ClassVar[Verb] = Verb.CAUSES
 
 
 @dataclass(frozen=True)

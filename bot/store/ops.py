@@ -9,21 +9,10 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.contracts.views import AgentPoll, HomeWatch
 from bot.store.base import StoreBase, from_row
 from bot.store.records import DELIVERABLE, KIND_ALERT, SENT, Incident, OutboxRow
 from bot.store.schema import alert_outbox, digest_settings, incidents, mutes, poll_state, subscriptions
-
-
-@dataclass(frozen=True)
-class AgentPoll:
-    """Polling as the App Home and the metrics see it, for one watched agent."""
-
-    agent: str
-    #: The last poll that reached Pipecat (any replica): the watermark, which only a successful
-    #: poll advances (to its start) and a new watch seeds with the time of its first request.
-    last_success_at: datetime | None
-    failures: int
-    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -38,19 +27,6 @@ class OpsSnapshot:
     def newest_success(self) -> datetime | None:
         times = [p.last_success_at for p in self.polls if p.last_success_at is not None]
         return max(times) if times else None
-
-
-@dataclass(frozen=True)
-class HomeWatch:
-    channel_id: str
-    agent: str
-    statuses: frozenset[str]
-    group: str | None
-    muted_until: datetime | None
-    broken_reason: str | None
-    last_alert_at: datetime | None
-    undelivered: int
-    page: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,12 @@ from slack_sdk.models.views import View
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     MAX_HOME_BLOCKS,
-    AgentPoll,
     AlertLine,
     HomeData,
-    HomeWatch,
     IncidentLine,
     home_view,
 )
+from bot.contracts.views import AgentPoll, HomeWatch
 from bot.sandbox.slack_standin_checks import blocks_problems
 from tests.blocks_checks import HOSTILE
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.blocks.alerts import IncidentView, incident_parent
-from bot.blocks.home import HomeData, HomeWatch, home_view
+from bot.blocks.home import HomeData, home_view
 from bot.blocks.session import session_summary
 from bot.contracts.actions import (
     Action,
@@ -20,6 +20,7 @@ from bot.contracts.actions import (
 )
 from bot.contracts.alerts import MUTE_DURATIONS, MUTE_MENU
 from bot.contracts.slack_errors import CANNOT_POST_HERE, CHANNEL_ERRORS, broken_text
+from bot.contracts.views import HomeWatch
 from bot.slack.parsing import Mute, parse_command
 from tests.blocks_checks import CASES, action_ids
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.contracts.views import AgentPoll
 from bot.ops.health import assess
-from bot.store.ops import AgentPoll, OpsSnapshot
+from bot.store.ops import OpsSnapshot
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 INTERVAL = 60.0
