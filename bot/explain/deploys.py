@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.blocks.triage import Change, FailingDeployment, Rate
+from bot.contracts.times import parse_iso
 from bot.store.records import DeploymentSeen, DeployRates
 
 #: An incident that starts this soon after a deployment went live is said to follow it.
@@ -96,30 +97,20 @@ def rates_wanted(failing: Sequence[FailingDeployment], started_at: datetime) -> 
     return suspect(failing, started_at)
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def went_live_times(status: Mapping[str, Any]) -> dict[str, datetime]:
     """When each deployment an agent's status (`GET /agents/{agent}`, camelCase JSON) names went
     live: an Active revision's `phaseStartedAt`, else the deployment's `createdAt`."""
     times: dict[str, datetime] = {}
     deployment = status.get("deployment")
     if isinstance(deployment, Mapping) and isinstance(deployment.get("id"), str):
-        created = _time(deployment.get("createdAt"))
+        created = parse_iso(deployment.get("createdAt"))
         if created is not None:
             times[deployment["id"]] = created
     for key in ("previousRevision", "currentRevision"):
         revision = status.get(key)
         if not isinstance(revision, Mapping) or not isinstance(revision.get("deploymentID"), str):
             continue
-        started = _time(revision.get("phaseStartedAt"))
+        started = parse_iso(revision.get("phaseStartedAt"))
         if started is not None and str(revision.get("phase", "")).lower() == "active":
             times[revision["deploymentID"]] = started
     return times

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
+from bot.contracts.times import parse_iso
 from bot.sandbox.pipecat_sim_http import (
     GONE,
     SERVICE_NOT_FOUND_BODY,
@@ -46,7 +47,6 @@ from bot.sandbox.pipecat_sim_state import (
     finish,
     generated_logs,
     new_uuid,
-    parse_iso,
     utc,
 )
 

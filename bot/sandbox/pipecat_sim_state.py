@@ -42,17 +42,6 @@ def iso_ns(value: datetime, seq: int = 0) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond:06d}{seq % 1000:03d}Z"
 
 
-def parse_iso(value: Any) -> datetime | None:
-    """Best effort for raw payloads (which may hold anything); None when not a date."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def new_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 

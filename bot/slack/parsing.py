@@ -90,10 +90,16 @@ class Watch:
 
 
 @dataclass(frozen=True)
-class Unwatch:
-    verb: ClassVar[Verb] = Verb.UNWATCH
+class _OneAgent:
+    """A verb that names one agent and nothing else; answered privately."""
+
     agent: str
     private: bool = True
+
+
+@dataclass(frozen=True)
+class Unwatch(_OneAgent):
+    verb: ClassVar[Verb] = Verb.UNWATCH
 
 
 @dataclass(frozen=True)
@@ -115,10 +121,8 @@ class Mute:
 
 
 @dataclass(frozen=True)
-class Unmute:
+class Unmute(_OneAgent):
     verb: ClassVar[Verb] = Verb.UNMUTE
-    agent: str
-    private: bool = True
 
 
 @dataclass(frozen=True)
