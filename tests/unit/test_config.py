@@ -106,3 +106,20 @@ def test_a_bad_value_is_reported_without_echoing_the_secret(tmp_path: object) ->
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
     assert "xoxp-should-not-echo" not in result.stderr
+
+
+def test_agent_status_settings_default_and_refuse_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AGENT_STATUS_INTERVAL_SECONDS", "CAPACITY_WARN_PERCENT"):
+        monkeypatch.delenv(name, raising=False)
+    set_env(monkeypatch)
+    settings = load_settings()
+    assert (settings.agent_status_interval_seconds, settings.capacity_warn_percent) == (120, 80)
+    set_env(monkeypatch, AGENT_STATUS_INTERVAL_SECONDS="0", CAPACITY_WARN_PERCENT="95")
+    settings = load_settings()
+    assert (settings.agent_status_interval_seconds, settings.capacity_warn_percent) == (0, 95)
+    for variable, bad in (("AGENT_STATUS_INTERVAL_SECONDS", "-1"), ("CAPACITY_WARN_PERCENT", "120")):
+        set_env(monkeypatch, **{variable: bad})
+        with pytest.raises(SettingsError) as raised:
+            load_settings()
+        assert raised.value.variable == variable
+        monkeypatch.delenv(variable)
