@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.store.agent_health import AgentHealthStore
 from bot.store.audit import AuditStore
 from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
 from bot.store.incidents import IncidentStore
@@ -12,7 +13,7 @@ from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore):
+class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, AgentHealthStore):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and
