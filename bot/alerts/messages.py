@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.alerts.health_messages import HEALTH_KINDS, health_message
 from bot.alerts.payloads import peak_memory, session_from_payload
 from bot.blocks.alert_notices import outage_notice, recovery_notice
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
@@ -32,6 +33,8 @@ class MessageFactory:
             return rollup_reply(row.agent, _rolled(row.payload), row.dedup_key), None
         if row.kind == KIND_NOTICE:
             return _notice(row), None
+        if row.kind in HEALTH_KINDS:
+            return health_message(row), None
         if row.kind == KIND_PARENT and row.incident_id is not None:
             incident = await self._store.incident(row.incident_id)
             if incident is not None:

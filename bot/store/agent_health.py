@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from bot.store.base import LeaseLost, StoreBase
-from bot.store.records import ConditionClear, ConditionOpen, OpenCondition
-from bot.store.schema import agent_conditions, agent_status
+from bot.store.base import LeaseLost, StoreBase, to_outbox
+from bot.store.records import ConditionClear, ConditionOpen, OpenCondition, OutboxRow
+from bot.store.schema import agent_conditions, agent_status, alert_outbox
 
 
 class AgentHealthStore(StoreBase):
@@ -115,3 +115,11 @@ class AgentHealthStore(StoreBase):
                     applied_open.append(new.key)
                     await self.insert_posts(conn, new.posts, now)
         return applied_open, applied_clear
+
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
+        """The outbox row with this dedup key (a recovery finds its alert's post this way)."""
+        async with self._read() as conn:
+            row = (
+                await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key))
+            ).mappings().first()
+        return to_outbox(row) if row else None
