@@ -152,6 +152,11 @@ class AgentStatusWatcher:
             except Exception:
                 logger.exception("a health condition listener failed for %s", agent)
 
-    async def open_findings(self, agent: str) -> list[health.Finding]:
-        """The agent's open conditions (for the incident parent's health line and /session agent)."""
-        return [health.Finding.from_json(c.finding) for c in await self._store.open_conditions(agent)]
+    async def open_findings(self, agent: str) -> list[tuple[health.Finding, datetime]]:
+        """The agent's open conditions and when each opened (the incident parent's health line,
+        `/session agent`)."""
+        return [(health.Finding.from_json(c.finding), c.opened_at) for c in await self._store.open_conditions(agent)]
+
+    async def health_line(self, agent: str) -> str | None:
+        """"Agent health: new revision 7c1e2f90 crash-looping", or None while the agent is healthy."""
+        return health.health_line(f for f, _ in await self.open_findings(agent))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.blocks import notices
+from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.alerts import watches_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
@@ -18,6 +20,7 @@ from bot.blocks.message import Message
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
+from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
 from bot.slack.gate import REFUSED
@@ -32,6 +35,9 @@ COMMAND = "/session"
 STATS_SESSION_CAP = 2000
 #: `list … errors` scans at most this many newest sessions looking for failures.
 ERROR_SCAN_CAP = 500
+#: `agent`: the error rate of the last hour comes from one list call of at most this many sessions.
+AGENT_ERROR_SAMPLE = 100
+AGENT_ERROR_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,24 @@ async def _stats(cmd: p.Stats, req: Request) -> Message:
     return stats_message(cmd.agent, stats, window_label=cmd.window_label)
 
 
+async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
+    pipecat, now = req.deps.pipecat, req.deps.clock.now()
+    status = await pipecat.get_agent(cmd.agent)
+    start = int((now - AGENT_ERROR_WINDOW).timestamp())
+    try:
+        page = await pipecat.list_sessions(cmd.agent, status="ended", start_time=start, limit=AGENT_ERROR_SAMPLE)
+    except PipecatError:
+        logger.warning("agent card for %s: the last hour's sessions could not be read", cmd.agent, exc_info=True)
+        errors = None
+    else:
+        statuses = req.deps.settings.alert_status_set
+        failed = sum(1 for s in page.sessions if s.is_error() or s.is_error(statuses))
+        errors = ErrorRate(failed, len(page.sessions), max(page.total_count, len(page.sessions)))
+    findings = await req.deps.alerts.health.open_findings(cmd.agent)
+    shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
+    return agent_card(cmd.agent, status, shown, errors, now=now)
+
+
 async def _watch(cmd: p.Watch, req: Request) -> Message:
     statuses = cmd.statuses or None
     watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id)
@@ -106,6 +130,7 @@ VERBS: dict[type, Verb] = {
     p.Lookup: _lookup,
     p.ListSessions: _list,
     p.Stats: _stats,
+    p.AgentStatus: _agent_status,
     p.Watch: _watch,
     p.Unwatch: _unwatch,
     p.Watches: _watches,
@@ -119,6 +144,7 @@ VERB_NAMES: dict[type, str] = {
     p.Lookup: "lookup",
     p.ListSessions: "list",
     p.Stats: "stats",
+    p.AgentStatus: "agent",
     p.Watch: "watch",
     p.Unwatch: "unwatch",
     p.Watches: "watches",

@@ -104,7 +104,15 @@ class Unmute:
     private: bool = True
 
 
-Command = Help | Lookup | ListSessions | Stats | Watch | Unwatch | Watches | Mute | Unmute
+@dataclass(frozen=True)
+class AgentStatus:
+    """`/session agent <agent>`: the agent's status card."""
+
+    agent: str
+    private: bool = False
+
+
+Command = Help | Lookup | ListSessions | Stats | Watch | Unwatch | Watches | Mute | Unmute | AgentStatus
 _VerbParser = Callable[[list[str], bool], Command]
 
 
@@ -206,6 +214,13 @@ def _parse_watches(args: list[str], private: bool) -> Command:
     return Watches()
 
 
+def _parse_agent_status(args: list[str], private: bool) -> Command:
+    if len(args) == 1 and SESSION_ID.fullmatch(args[0]):
+        return _parse_lookup(["agent", *args], private)  # an agent named "agent": a lookup, as before
+    _arity(args, 1, 1, "agent <agent>")
+    return AgentStatus(_agent(args[0]), private)
+
+
 def _parse_lookup(words: list[str], private: bool) -> Command:
     if len(words) == 2 and SESSION_ID.fullmatch(words[1]):
         return Lookup(words[1].lower(), _agent(words[0]), private)
@@ -222,6 +237,7 @@ def _parse_lookup(words: list[str], private: bool) -> Command:
 
 
 _VERBS = {
+    "agent": _parse_agent_status,
     "list": _parse_list,
     "stats": _parse_stats,
     "watch": _parse_watch,

@@ -109,9 +109,10 @@ async def test_the_crash_alert_quotes_the_traceback_escaped_with_the_secret_mask
     assert "<!channel>" not in blocks and "&lt;!channel&gt;" in blocks
     assert "restart(s)" in blocks and "last exit code 1" in blocks
     findings = await rig.svc.health.open_findings(AGENT)
-    assert [f.short for f in findings if f.kind == "revision"] == [
+    assert [f.short for f, _ in findings if f.kind == "revision"] == [
         f"new revision {rig.sim.agent(AGENT).status.desired.id[:8]} crash-looping"  # type: ignore[union-attr]
     ]
+    assert (await rig.svc.health.health_line(AGENT) or "").startswith("Agent health: new revision ")
 
 
 async def test_capacity_warns_once_per_crossing_with_hysteresis_and_says_when_full(rig: AlertRig) -> None:
