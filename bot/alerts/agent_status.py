@@ -160,3 +160,8 @@ class AgentStatusWatcher:
     async def health_line(self, agent: str) -> str | None:
         """"Agent health: new revision 7c1e2f90 crash-looping", or None while the agent is healthy."""
         return health.health_line(f for f, _ in await self.open_findings(agent))
+
+    async def health_summary(self, agent: str) -> str | None:
+        """The same without its label, for a slot that has its own ("new revision 7c1e2f90
+        crash-looping"); matches the incident parent's HealthSource (agent → text or None)."""
+        return health.health_summary(f for f, _ in await self.open_findings(agent))

@@ -180,11 +180,17 @@ def transitions(open_keys: Iterable[str], findings: Mapping[str, Finding]) -> Tr
     return Transitions(opened, cleared)
 
 
-def health_line(findings: Iterable[Finding]) -> str | None:
-    """The incident parent's health slot: "Agent health: new revision 7c1e2f90 crash-looping"."""
+def health_summary(findings: Iterable[Finding]) -> str | None:
+    """The open conditions, worst first: "new revision 7c1e2f90 crash-looping; busy 8/10"."""
     ordered = sorted(findings, key=lambda f: (list(SEVERITY).index(f.kind) if f.kind in SEVERITY else 99, f.key))
     shown = [f.short for f in ordered if f.kind != CAPACITY_WARN or not any(o.kind == AT_CAPACITY for o in ordered)]
-    return f"Agent health: {'; '.join(shown)}" if shown else None
+    return "; ".join(shown) if shown else None
+
+
+def health_line(findings: Iterable[Finding]) -> str | None:
+    """The incident parent's health line: "Agent health: new revision 7c1e2f90 crash-looping"."""
+    summary = health_summary(findings)
+    return f"Agent health: {summary}" if summary else None
 
 
 def _key(kind: str, deployment_id: str | None) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, select, update
 
 from bot.store.base import LeaseLost, StoreBase, to_outbox
 from bot.store.records import ConditionClear, ConditionOpen, OpenCondition, OutboxRow
-from bot.store.schema import agent_conditions, agent_status, alert_outbox
+from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents
 
 
 class AgentHealthStore(StoreBase):
@@ -114,6 +114,17 @@ class AgentHealthStore(StoreBase):
                 if inserted.first() is not None:
                     applied_open.append(new.key)
                     await self.insert_posts(conn, new.posts, now)
+            if applied_open or applied_clear:
+                # The agent's open incidents show its health on their parent: re-render them.
+                await conn.execute(
+                    update(incidents)
+                    .where(
+                        incidents.c.agent == agent,
+                        incidents.c.closed_at.is_(None),
+                        incidents.c.parent_ts.is_not(None),
+                    )
+                    .values(version=incidents.c.version + 1)
+                )
         return applied_open, applied_clear
 
     async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:

@@ -194,3 +194,17 @@ async def test_listeners_hear_each_opening_and_clearing_once(rig: AlertRig) -> N
     rig.sim.set_infrastructure_issue(AGENT, False)
     await status_cycle(rig)
     assert recorder.events == [("opened", AGENT, "infrastructure"), ("cleared", AGENT, "infrastructure")]
+
+
+async def test_an_open_incident_is_re_rendered_when_its_agent_health_changes(rig: AlertRig) -> None:
+    rig.clock.advance(5)
+    rig.sim.add_session(AGENT, "HTTP_ERROR")
+    await rig.cycle()
+    [parent] = rig.top()
+    updates = len(rig.slack.calls_to("chat.update"))
+    rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
+    await status_cycle(rig)
+    assert len(rig.slack.calls_to("chat.update")) == updates + 1  # the parent, to show the new health
+    assert rig.slack.calls_to("chat.update")[-1].args["ts"] == parent.ts
+    desired = rig.sim.agent(AGENT).status.desired.id  # type: ignore[union-attr]
+    assert await rig.svc.health.health_summary(AGENT) == f"new revision {desired[:8]} crash-looping"
