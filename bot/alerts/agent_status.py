@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.store import LeaseLost, Store
-from bot.store.records import ConditionClear, ConditionOpen, OpenCondition, Watch
+from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +120,11 @@ class AgentStatusWatcher:
                                                                             mutes)))
             for key in change.cleared
         ]
+        late = self._late_posts(agent, current, change.cleared, watches, mutes)
         try:
             applied_open, applied_clear = await self._store.record_status_read(
                 agent, self._owner, now=now, next_read_at=now + self.interval,
-                memory=evaluation.memory.to_json(), opened=opened, cleared=cleared,
+                memory=evaluation.memory.to_json(), opened=opened, cleared=cleared, late_posts=late,
             )
         except LeaseLost:
             logger.warning("lost the status read of %s; another replica records it", agent)
@@ -133,6 +134,25 @@ class AgentStatusWatcher:
         for key in applied_clear:
             logger.info("%s: health condition cleared: %s", agent, current[key].finding.get("title"))
         await self._notify(agent, evaluation.findings, applied_open, [current[k] for k in applied_clear], now)
+
+    @staticmethod
+    def _late_posts(
+        agent: str,
+        current: Mapping[str, OpenCondition],
+        cleared: Sequence[str],
+        watches: Sequence[Watch],
+        mutes: Mapping[tuple[str, str], object],
+    ) -> list[NewPost]:
+        """A channel that started watching while a condition was open hears about it too (once:
+        the dedup key is the watch's, with the moment the condition opened)."""
+        posts: list[NewPost] = []
+        for key, condition in current.items():
+            newer = [w for w in watches if w.created_at > condition.opened_at]
+            if key in cleared or not condition.posted or not newer:
+                continue
+            finding = health.Finding.from_json(condition.finding)
+            posts += opened_posts(agent, finding, condition.opened_at, newer, mutes)
+        return posts
 
     async def _notify(
         self,

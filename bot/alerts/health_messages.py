@@ -1,8 +1,9 @@
 """Rendering and threading of agent health rows for the deliverer (bot/alerts/outbox.py).
 
 A recovery row (KIND_HEALTH_CLEAR) is a reply in its opening post's thread: it waits while that
-post may still be made, goes top-level when it never will be (dead, muted, or the watch came
-later), and once it is posted the opening post is edited to say the condition cleared.
+post may still be made, is dropped (marked dead, with the reason) when the channel never saw the
+alert (muted, undeliverable, or the watch came later), and once it is posted the opening post is
+edited to say the condition cleared.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ class Wait:
 WAIT = Wait()
 
 
+class Skip:
+    """The channel never saw the alert: a recovery of it would be noise."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 def _when(payload: dict[str, Any], name: str) -> datetime:
     return datetime.fromisoformat(str(payload[name]))
 
@@ -45,14 +53,14 @@ def health_message(row: OutboxRow) -> Message:
                            str(payload.get("now") or ""), row.dedup_key)
 
 
-async def recovery_thread(store: Store, row: OutboxRow) -> str | Wait | None:
-    """The ts a recovery reply goes under, WAIT, or None (post it top-level)."""
+async def recovery_thread(store: Store, row: OutboxRow) -> str | Wait | Skip:
+    """The ts a recovery reply goes under, WAIT, or Skip."""
     opener = await store.outbox_row_by_key(str(row.payload.get("opener_key", "")))
     if opener is None:
-        return None
+        return Skip("no health alert was posted to this channel")
     if opener.state == SENT and opener.posted_ts:
         return opener.posted_ts
-    return WAIT if opener.state in DELIVERABLE else None
+    return WAIT if opener.state in DELIVERABLE else Skip(f"its health alert was not posted ({opener.state})")
 
 
 async def resolve_opener(slack: AsyncWebClient, store: Store, row: OutboxRow) -> None:

@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
 
 from bot.alerts import policy
-from bot.alerts.health_messages import Wait, recovery_thread, resolve_opener
+from bot.alerts.health_messages import Skip, Wait, recovery_thread, resolve_opener
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.reconcile import find_posted
@@ -156,6 +156,9 @@ class Deliverer:
             opener = await recovery_thread(self._store, row)
             if isinstance(opener, Wait):
                 return Next.STOP  # the recovery stays behind its alert
+            if isinstance(opener, Skip):
+                await self._store.mark_dead(row, None, f"recovery not posted: {opener.reason}", now)
+                return Next.CONTINUE
             thread_ts = opener
         if not await self._store.claim(row, token, now, policy.CLAIM_TTL):
             return Next.CONTINUE  # someone else took it

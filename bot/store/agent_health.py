@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 
 from bot.store.base import LeaseLost, StoreBase, to_outbox
-from bot.store.records import ConditionClear, ConditionOpen, OpenCondition, OutboxRow
+from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
 from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents
 
 
@@ -73,10 +73,13 @@ class AgentHealthStore(StoreBase):
         memory: Mapping[str, Any],
         opened: Sequence[ConditionOpen] = (),
         cleared: Sequence[ConditionClear] = (),
+        late_posts: Sequence[NewPost] = (),
     ) -> tuple[list[str], list[str]]:
         """One transaction: open and clear conditions, enqueue the posts of the ones this call
         opened or cleared (a condition row inserted or deleted here: never twice), store the memory,
-        set the next due time and release the read. Returns the keys (opened, cleared) it applied.
+        set the next due time and release the read. `late_posts` (alerts of still-open conditions
+        for channels that started watching later) are inserted unless their key is known. Returns
+        the keys (opened, cleared) it applied.
 
         Raises LeaseLost (and writes nothing) if another replica took the read meanwhile.
         """
@@ -114,6 +117,7 @@ class AgentHealthStore(StoreBase):
                 if inserted.first() is not None:
                     applied_open.append(new.key)
                     await self.insert_posts(conn, new.posts, now)
+            await self.insert_posts(conn, late_posts, now)
             if applied_open or applied_clear:
                 # The agent's open incidents show its health on their parent: re-render them.
                 await conn.execute(

@@ -208,3 +208,36 @@ async def test_an_open_incident_is_re_rendered_when_its_agent_health_changes(rig
     assert rig.slack.calls_to("chat.update")[-1].args["ts"] == parent.ts
     desired = rig.sim.agent(AGENT).status.desired.id  # type: ignore[union-attr]
     assert await rig.svc.health.health_summary(AGENT) == f"new revision {desired[:8]} crash-looping"
+
+
+LATE_CHANNEL = "C0LATEWATCH"
+
+
+async def test_a_channel_that_watches_later_hears_of_an_open_condition_once(rig: AlertRig) -> None:
+    rig.slack.add_channel(LATE_CHANNEL, "late")
+    rig.sim.set_available(AGENT, False)
+    await status_cycle(rig)
+    assert len(rig.top()) == 1
+    rig.clock.advance(1)
+    await rig.svc.watch(LATE_CHANNEL, AGENT, None, None, "U0STEVE")
+    await status_cycle(rig)
+    await status_cycle(rig)
+    [late] = rig.top(LATE_CHANNEL)
+    assert "not available" in late.text and len(rig.top()) == 1
+    rig.sim.set_available(AGENT, True)
+    await status_cycle(rig)
+    assert len(rig.replies(late, LATE_CHANNEL)) == 1 and len(rig.replies(rig.top()[0])) == 1
+
+
+async def test_a_condition_muted_when_it_opened_gets_no_recovery_either(rig: AlertRig) -> None:
+    from datetime import timedelta
+
+    await rig.svc.mute(ALERT_CHANNEL, AGENT, timedelta(minutes=30), "U0STEVE")
+    rig.sim.set_infrastructure_issue(AGENT)
+    await status_cycle(rig)
+    await rig.svc.unmute(ALERT_CHANNEL, AGENT)
+    rig.sim.set_infrastructure_issue(AGENT, False)
+    await status_cycle(rig)
+    assert rig.top() == []
+    [recovery] = [r for r in await rig.svc.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health_clear"]
+    assert recovery.state == "dead" and "not posted (muted)" in (recovery.last_error or "")
