@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.access import Gate
+from bot.after_ack import AfterAck
 from bot.alerts.scheduler import start_scheduler
 from bot.alerts.service import AlertService
 from bot.alerts.status_job import add_status_job
@@ -30,8 +32,6 @@ from bot.deps import Deps
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, incident_actions, shortcuts
-from bot.slack.after_ack import AfterAck
-from bot.slack.gate import Gate
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -58,17 +58,20 @@ class Runtime:
         await self.store.migrate()
         await self.deps.gate.prune()
         if with_scheduler:
-            self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
-            self.scheduler.add_job(
-                self.deps.gate.prune,
-                "interval",
-                hours=AUDIT_PRUNE_HOURS,
-                coalesce=True,
-                max_instances=1,
-                id="audit-prune",
-            )
-            interval = self.settings.agent_status_interval_seconds
-            add_status_job(self.scheduler, self.deps.alerts, interval_seconds=interval)
+            self.start_scheduler()
+
+    def start_scheduler(self) -> None:
+        """The per-process timer: alert cycles every POLL_INTERVAL_SECONDS and the audit pruning."""
+        self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
+        self.scheduler.add_job(
+            self.deps.gate.prune,
+            "interval",
+            hours=AUDIT_PRUNE_HOURS,
+            coalesce=True,
+            max_instances=1,
+            id="audit-prune",
+        )
+        add_status_job(self.scheduler, self.deps.alerts, interval_seconds=self.settings.agent_status_interval_seconds)
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
@@ -108,7 +111,7 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps) -> Asy
         signing_secret=secret,
         request_verification_enabled=secret is not None,
         # Listeners ack and hand their work to deps.after_ack, so the HTTP answer leaves as soon as
-        # the listener returns (see bot/slack/after_ack.py).
+        # the listener returns (see bot/after_ack.py).
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )

@@ -175,11 +175,7 @@ async def run_demo_stack(
         page_url = await stack.enter_async_context(serve(build_page_app(context), port=port))
 
         if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
-            from bot.alerts.scheduler import start_scheduler
-            from bot.alerts.status_job import add_status_job
-
-            runtime.scheduler = start_scheduler(runtime.deps.alerts, interval_seconds=POLL_INTERVAL_SECONDS)
-            add_status_job(runtime.scheduler, runtime.deps.alerts, interval_seconds=STATUS_INTERVAL_SECONDS)
+            runtime.start_scheduler()
         generator = Traffic(sim) if traffic else None
         story = HealthStory(sim, WATCHED_AGENT)
         if generator is not None:
