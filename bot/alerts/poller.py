@@ -26,6 +26,7 @@ from bot.alerts import decide, policy
 from bot.alerts.notices import outage_posts, poll_failed_posts
 from bot.alerts.poll_plan import Observation, Planner, describe
 from bot.clock import Clock
+from bot.explain.explainer import Explainer
 from bot.pipecat.client import PipecatClient, SessionWalk
 from bot.pipecat.errors import BadRequest, InvalidInput, NotFound, PipecatError, UnexpectedResponse
 from bot.pipecat.models import Session
@@ -36,8 +37,18 @@ logger = logging.getLogger(__name__)
 
 
 class Poller:
-    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock, owner: str, poll_interval: float) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        pipecat: PipecatClient,
+        clock: Clock,
+        owner: str,
+        poll_interval: float,
+        explainer: Explainer | None = None,
+    ) -> None:
         self._store = store
+        self._explainer = explainer
         self._pipecat = pipecat
         self._clock = clock
         self._owner = owner
@@ -97,6 +108,7 @@ class Poller:
                 # The agent boundary: nothing Pipecat sends (or a bug) escapes uncounted.
                 await self._failed(agent, state, watches, error, now)
                 return
+            await self._explain(agent, watches, seen)
             planner = Planner(agent, state, seen, known, now, self._overlap)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             recorded = True
@@ -107,6 +119,20 @@ class Poller:
         finally:
             if not recorded:
                 await self._store.release_poll_lease(agent, self._owner)
+
+    async def _explain(self, agent: str, watches: Sequence[Watch], seen: Observation) -> None:
+        """Causes of this poll's failures before they are enqueued (bounded in time by the
+        explainer): a reply posts with its cause when the log answers quickly. Never fails the poll."""
+        if self._explainer is None:
+            return
+        try:
+            await self._explainer.saw(agent, seen.ended)
+            failures = [s for s in seen.ended if decide.alerting_watches(s, watches)]
+            if failures or await self._explainer.has_pending(agent):
+                statuses = frozenset(status for w in watches for status in w.statuses)
+                await self._explainer.explain(agent, failures, statuses)
+        except Exception:
+            logger.exception("explaining the failures of %s failed; alerting without causes", agent)
 
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
         start = int((state.watermark - self._overlap).timestamp())

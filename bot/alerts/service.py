@@ -13,13 +13,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
 from bot.alerts.agent_status import AgentStatusWatcher
+from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
-from bot.alerts.messages import MessageFactory
+from bot.alerts.messages import MessageFactory, no_health
 from bot.alerts.outbox import Deliverer
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
+from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock, SystemClock
+from bot.explain.explainer import CAUSE_WAIT_SECONDS, Explainer
 from bot.pipecat.client import PipecatClient
+from bot.pipecat.validation import check_agent
 from bot.store import Store
 from bot.store.records import Watch
 
@@ -54,6 +58,8 @@ class AlertService:
         post_spacing: timedelta | None = None,
         status_interval: float = 0.0,
         capacity_warn_percent: float = 80.0,
+        explain: bool = True,
+        cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas. By
         default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
@@ -69,7 +75,17 @@ class AlertService:
         self._pipecat = pipecat
         self._clock = clock
         self._default_statuses = frozenset(s.upper() for s in default_statuses)
-        self._messages = MessageFactory(store, clock)
+        #: Agent health and capacity (its own interval; status_interval 0 turns it off).
+        self.health = AgentStatusWatcher(
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            interval_seconds=status_interval,
+            warn_percent=capacity_warn_percent,
+        )
+        # The incident parent's agent-health slot shows the agent's open conditions.
+        self._messages = MessageFactory(store, clock, self.health.health_summary if self.health.enabled else no_health)
         self._incidents = IncidentKeeper(
             store=store,
             slack=slack,
@@ -78,8 +94,16 @@ class AlertService:
             window=incident_window,
             owner=self.replica_id,
         )
+        self.explainer = (
+            Explainer(store=store, pipecat=pipecat, clock=clock, wait_seconds=cause_wait_seconds) if explain else None
+        )
         self._poller = Poller(
-            store=store, pipecat=pipecat, clock=clock, owner=self.replica_id, poll_interval=poll_interval
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            poll_interval=poll_interval,
+            explainer=self.explainer,
         )
         self._deliverer = Deliverer(
             store=store,
@@ -93,15 +117,6 @@ class AlertService:
         self._pruned_at: datetime | None = None
         #: The alert cycle and the status cycle both deliver; one pass at a time in this process.
         self._delivering = asyncio.Lock()
-        #: Agent health and capacity (its own interval; status_interval 0 turns it off).
-        self.health = AgentStatusWatcher(
-            store=store,
-            pipecat=pipecat,
-            clock=clock,
-            owner=self.replica_id,
-            interval_seconds=status_interval,
-            warn_percent=capacity_warn_percent,
-        )
 
     # -- the pipeline ----------------------------------------------------------------------------
 
@@ -185,6 +200,24 @@ class AlertService:
 
     async def watched_agents(self, channel_id: str) -> list[str]:
         return await self.store.watched_agents(channel_id)
+
+    # -- explanations ----------------------------------------------------------------------------
+
+    async def causes(self, agent: str, since: datetime) -> list[CauseRow]:
+        """The agent's failure causes since `since`, most frequent first (for /session causes)."""
+        stats = await self.store.top_causes(check_agent(agent), since, MAX_CAUSES)
+        return [
+            CauseRow(
+                label=s.label,
+                occurrences=s.occurrences,
+                count=s.count,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+                example_session_id=s.example_session_id,
+                last_incident=link(s.last_incident),
+            )
+            for s in stats
+        ]
 
     # -- mute and incidents ----------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ class Verb(StrEnum):
     LIST = "list"
     STATS = "stats"
     AGENT = "agent"
+    CAUSES = "causes"
     WATCH = "watch"
     UNWATCH = "unwatch"
     WATCHES = "watches"

@@ -1,13 +1,15 @@
-"""The demo's agent-health story, on the real clock: voice-bot gets a bad deploy that crash-loops
-(its old pods keep serving), the fix goes out, then voice-bot runs at capacity for a while.
-
-`python -m bot demo` plays it in the background; tests call the steps directly.
+"""The demo's agent-health scenarios, on the real clock: voice-bot gets a bad deploy that
+crash-loops (its old pods keep serving) and the fix goes out; later voice-bot runs at capacity
+for a while. Registered in bot/sandbox/demo_scenarios.py; tests call the steps directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from bot.sandbox.pipecat_sim import PipecatSimulator
 
@@ -56,14 +58,31 @@ class HealthStory:
         self._held.clear()
         self.sim.set_max_replicas(self.agent, NORMAL_MAX_REPLICAS)
 
-    async def play(self) -> None:
-        """Every step at its time; cancelled when the demo stops."""
-        elapsed = 0.0
-        for at, step in (
-            (BAD_DEPLOY_AFTER, self.bad_deploy), (FIX_AFTER, self.fix),
-            (SQUEEZE_AFTER, self.squeeze), (RELAX_AFTER, self.relax),
-        ):
-            await asyncio.sleep(at - elapsed)
-            elapsed = at
-            step()
-            logger.info("demo: %s on %s", step.__name__.replace("_", " "), self.agent)
+
+
+Sleep = Callable[[float], Coroutine[Any, Any, None]]
+
+
+async def crash_loop_burst(
+    sim: PipecatSimulator, agent: str, rng: random.Random, *, sleep: Sleep = asyncio.sleep
+) -> None:
+    """A bad deploy crash-loops (health alert, traceback quoted), then the fix (its recovery)."""
+    story = HealthStory(sim, agent)
+    await sleep(BAD_DEPLOY_AFTER)
+    story.bad_deploy()
+    logger.info("demo: a crash-looping deploy of %s", agent)
+    await sleep(FIX_AFTER - BAD_DEPLOY_AFTER)
+    story.fix()
+    logger.info("demo: the fix of %s is deployed", agent)
+
+
+async def capacity_burst(
+    sim: PipecatSimulator, agent: str, rng: random.Random, *, sleep: Sleep = asyncio.sleep
+) -> None:
+    """Fewer replicas and long calls: the agent is at capacity (starts refused), then relaxes."""
+    story = HealthStory(sim, agent)
+    await sleep(SQUEEZE_AFTER)
+    story.squeeze()
+    logger.info("demo: %s at capacity", agent)
+    await sleep(RELAX_AFTER - SQUEEZE_AFTER)
+    story.relax()

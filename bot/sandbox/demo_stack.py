@@ -11,7 +11,6 @@ and drive sessions and poll cycles themselves.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import random
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
+from bot.sandbox import demo_scenarios
 from bot.sandbox.demo_health import HealthStory
 from bot.sandbox.demo_page import PageContext, build_page_app
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
@@ -87,6 +87,7 @@ def build_simulator(clock: WallClock, seed: int) -> PipecatSimulator:
     sim = PipecatSimulator(api_key=PIPECAT_KEY, clock=clock, seed=seed)
     for profile in PROFILES:
         sim.add_agent(profile.name)
+    demo_scenarios.set_up(sim)  # before the history: its failures already tell their causes
     seed_history(sim, random.Random(seed))
     return sim
 
@@ -128,12 +129,6 @@ def settings_for(sim_url: str, slack_url: str, data_dir: Path) -> Settings:
         poll_interval_seconds=POLL_INTERVAL_SECONDS,
         agent_status_interval_seconds=STATUS_INTERVAL_SECONDS,
     )
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 @contextlib.asynccontextmanager
@@ -180,9 +175,10 @@ async def run_demo_stack(
         story = HealthStory(sim, WATCHED_AGENT)
         if generator is not None:
             generator.start()
+            for scenario in demo_scenarios.SCENARIOS:
+                if scenario.burst is not None:
+                    generator.spawn(scenario.burst(sim, scenario.agent, random.Random(seed)))
             stack.push_async_callback(generator.stop)
-            playing = asyncio.create_task(story.play())
-            stack.push_async_callback(_cancel, playing)
         yield DemoStack(
             sim=sim, standin=standin, runtime=runtime, player=player, clock=clock, traffic=generator,
             health=story, page_url=page_url, app_url=app_url, data_dir=data_dir,

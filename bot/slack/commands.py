@@ -13,6 +13,7 @@ from bot.access import REFUSED
 from bot.blocks import notices
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.alerts import watches_message
+from bot.blocks.causes import causes_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
@@ -99,6 +100,9 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
     findings = await req.deps.alerts.health.open_findings(cmd.agent)
     shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
     return agent_card(cmd.agent, status, shown, errors, now=now)
+async def _causes(cmd: p.Causes, req: Request) -> Message:
+    rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
+    return causes_message(cmd.agent, rows, window_label=cmd.window_label)
 
 
 async def _watch(cmd: p.Watch, req: Request) -> Message:
@@ -137,6 +141,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _stats(cmd, req)
         case p.AgentStatus():
             return await _agent_status(cmd, req)
+        case p.Causes():
+            return await _causes(cmd, req)
         case p.Watch():
             return await _watch(cmd, req)
         case p.Unwatch():

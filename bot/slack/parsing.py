@@ -68,6 +68,18 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Causes:
+    verb: ClassVar[Verb] = Verb.CAUSES
+    agent: str
+    window_label: str = STATS_DEFAULT_WINDOW
+    private: bool = False
+
+    @property
+    def window(self) -> timedelta:
+        return STATS_WINDOWS[self.window_label]
+
+
+@dataclass(frozen=True)
 class Watch:
     verb: ClassVar[Verb] = Verb.WATCH
     agent: str
@@ -119,7 +131,7 @@ class AgentStatus:
 
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
-Command = Help | Lookup | ListSessions | Stats | Watch | Unwatch | Watches | Mute | Unmute | AgentStatus
+Command = Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | AgentStatus
 _VerbParser = Callable[[list[str], bool], Command]
 
 
@@ -175,6 +187,14 @@ def _parse_stats(args: list[str], private: bool) -> Command:
     if label not in STATS_WINDOWS:
         raise _Refused("`stats` windows are 1h, 24h or 7d.")
     return Stats(_agent(args[0]), label, private)
+
+
+def _parse_causes(args: list[str], private: bool) -> Command:
+    _arity(args, 1, 2, "causes <agent> [1h|24h|7d]")
+    label = args[1].lower() if len(args) == 2 else STATS_DEFAULT_WINDOW
+    if label not in STATS_WINDOWS:
+        raise _Refused("`causes` windows are 1h, 24h or 7d.")
+    return Causes(_agent(args[0]), label, private)
 
 
 def _parse_watch(args: list[str], private: bool) -> Command:
@@ -247,6 +267,7 @@ _VERBS: dict[str, _VerbParser] = {
     Verb.AGENT: _parse_agent_status,
     Verb.LIST: _parse_list,
     Verb.STATS: _parse_stats,
+    Verb.CAUSES: _parse_causes,
     Verb.WATCH: _parse_watch,
     Verb.UNWATCH: _single_agent(Unwatch, "unwatch <agent>"),
     Verb.WATCHES: _parse_watches,

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from bot.store.agent_health import AgentHealthStore
 from bot.store.audit import AuditStore
+from bot.store.causes import CauseStore
+from bot.store.deployments import DeploymentStore
 from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
 from bot.store.incidents import IncidentStore
 from bot.store.outbox import OutboxStore
@@ -13,7 +15,9 @@ from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, AgentHealthStore):
+class Store(
+    WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore, AgentHealthStore
+):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and

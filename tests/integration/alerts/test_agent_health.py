@@ -241,3 +241,18 @@ async def test_a_condition_muted_when_it_opened_gets_no_recovery_either(rig: Ale
     assert rig.top() == []
     [recovery] = [r for r in await rig.svc.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health_clear"]
     assert recovery.state == "dead" and "not posted (muted)" in (recovery.last_error or "")
+
+
+async def test_the_incident_parent_shows_the_agent_health(rig: AlertRig) -> None:
+    rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
+    await status_cycle(rig)
+    rig.clock.advance(5)
+    rig.sim.add_session(AGENT, "HTTP_ERROR")
+    await rig.cycle()
+    desired = rig.sim.agent(AGENT).status.desired.id  # type: ignore[union-attr]
+    parent = next(m for m in rig.top() if "session failed" in m.text or "sessions failed" in m.text)
+    assert f"*Agent health*\\nnew revision {desired[:8]} crash-looping" in str(parent.blocks)
+    rig.sim.deploy(AGENT)
+    await status_cycle(rig)
+    parent = next(m for m in rig.top() if m.ts == parent.ts)
+    assert "Agent health" not in str(parent.blocks) and parent.edited
