@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.explain.cause import Cause, quote_lines
+from bot.explain.secrets import mask_secrets
 from bot.pipecat.models import Agent, RevisionInfo
 
 #: A rollout (desired ≠ reconciled) pending longer than this is stuck.
@@ -142,6 +144,15 @@ class Transitions:
     cleared: list[str] = field(default_factory=list)
 
 
+def quotable(message: str | None) -> str | None:
+    """health.message made fit to quote the way a failure cause is: secrets masked, at most 6
+    lines / 600 characters, the error's first line and its exception line kept (not escaped yet)."""
+    if not message or not message.strip():
+        return None
+    lines = tuple(mask_secrets(line) for line in message.replace("\r", "").strip("\n").split("\n"))
+    return "\n".join(quote_lines(Cause(headline="", where="", lines=lines)))
+
+
 def short_id(deployment_id: str | None) -> str:
     """The first 8 characters, as the Pipecat dashboard shows deployments."""
     return (deployment_id or "unknown")[:8]
@@ -228,7 +239,7 @@ def _broken_revision(agent: Agent, revision: RevisionInfo) -> Finding | None:
     title = f"Revision {rid} {'is ' if crash else ''}{what}" + (f" ({crash})" if crash else "")
     return Finding(
         _key(REVISION, revision.deployment_id), REVISION, title, f"{new}revision {rid} {what}", _facts(revision),
-        message=revision.health.message if revision.health else None, deployment_id=revision.deployment_id,
+        message=quotable(revision.health.message if revision.health else None), deployment_id=revision.deployment_id,
     )
 
 
@@ -253,7 +264,7 @@ def _oom(revision: RevisionInfo | None, memory: Memory, now: datetime) -> tuple[
     return memory, Finding(
         _key(OOM, revision.deployment_id), OOM, f"Revision {rid} is restarting out of memory (exit code 137)",
         f"out-of-memory restarts on {rid} ({health.restart_count})", _facts(revision),
-        message=health.message, deployment_id=revision.deployment_id,
+        message=quotable(health.message), deployment_id=revision.deployment_id,
     )
 
 

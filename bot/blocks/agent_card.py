@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTe
 from bot.blocks.format import CONTEXT_LIMIT, FIELD_LIMIT, HEADER_LIMIT, NOT_REPORTED, SECTION_LIMIT, esc, slack_date
 from bot.blocks.format import truncate as cut
 from bot.blocks.message import Message, build, fallback
-from bot.blocks.quote import quote
+from bot.blocks.quote import code_block
 from bot.pipecat.models import Agent, RevisionInfo
 
 OOM_EXIT_CODE = 137
@@ -117,8 +117,15 @@ def _flag(value: bool | None, yes: str, no: str, unknown: str) -> str:
 
 
 def agent_card(
-    name: str, agent: Agent, open_health: Sequence[OpenHealth], errors: ErrorRate | None, *, now: datetime
+    name: str,
+    agent: Agent,
+    open_health: Sequence[OpenHealth],
+    errors: ErrorRate | None,
+    *,
+    now: datetime,
+    health_message: str | None = None,
 ) -> Message:
+    """`health_message`: the revision's health.message, already masked and cut (quotable())."""
     availability = _flag(agent.available, "available", "not available", "availability unknown")
     readiness = _flag(agent.ready, "ready", "not ready", "readiness unknown")
     fields = [
@@ -144,9 +151,8 @@ def agent_card(
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     else:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=":white_check_mark: No open health conditions")))
-    health = agent.current_revision.health if agent.current_revision else None
-    if health is not None and health.message:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=quote(health.message))))
+    if health_message:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=code_block(health_message))))
     context = [esc(agent.region or "region unknown", 60), esc(agent.agent_profile or "profile unknown", 60),
                f"as of {slack_date(now)}"]
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(" · ".join(context), CONTEXT_LIMIT))]))

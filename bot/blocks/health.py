@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from bot.blocks.alerts import alert_metadata
 from bot.blocks.format import CONTEXT_LIMIT, SECTION_LIMIT, esc, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
-from bot.blocks.quote import quote
+from bot.blocks.quote import code_block
 
 #: Emoji per severity (bot/alerts/health.py SEVERITY).
 ICONS = {"critical": ":red_circle:", "error": ":large_orange_circle:", "warning": ":warning:"}
@@ -29,7 +29,8 @@ def _facts(finding: Mapping[str, Any]) -> str:
 def health_alert(
     agent: str, finding: Mapping[str, Any], severity: str, opened_at: datetime, dedup_key: str
 ) -> Message:
-    """Condition opened: what, the facts, and health.message quoted like a failure cause."""
+    """Condition opened: what, the facts, and health.message quoted like a failure cause (the
+    finding's message is already masked and cut)."""
     title = _headline(finding)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(
@@ -37,7 +38,7 @@ def health_alert(
         ))
     ]
     if message := finding.get("message"):
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=quote(str(message)))))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=code_block(str(message)))))
     context = [f"Since {slack_date(opened_at)}"]
     if facts := _facts(finding):
         context.append(esc(facts, 800))

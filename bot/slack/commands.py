@@ -10,6 +10,7 @@ from typing import Any, assert_never
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import REFUSED
+from bot.alerts.health import quotable
 from bot.blocks import notices
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.alerts import watches_message
@@ -99,7 +100,9 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
         errors = ErrorRate(failed, len(page.sessions), max(page.total_count, len(page.sessions)))
     findings = await req.deps.alerts.health.open_findings(cmd.agent)
     shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
-    return agent_card(cmd.agent, status, shown, errors, now=now)
+    health = status.current_revision.health if status.current_revision else None
+    message = quotable(health.message if health else None)
+    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
 async def _causes(cmd: p.Causes, req: Request) -> Message:
     rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
     return causes_message(cmd.agent, rows, window_label=cmd.window_label)

@@ -105,7 +105,7 @@ async def test_the_crash_alert_quotes_the_traceback_escaped_with_the_secret_mask
     [alert] = rig.top()
     blocks = str(alert.blocks)
     assert "```" in blocks and "ModuleNotFoundError" in blocks
-    assert "51HqLyjWDarjtT1zdp7dc" not in blocks and "sk_••••" in blocks
+    assert "51HqLyjWDarjtT1zdp7dc" not in blocks and "sk_[masked]" in blocks
     assert "<!channel>" not in blocks and "&lt;!channel&gt;" in blocks
     assert "restart(s)" in blocks and "last exit code 1" in blocks
     findings = await rig.svc.health.open_findings(AGENT)

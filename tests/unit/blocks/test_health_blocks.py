@@ -65,7 +65,9 @@ def test_the_agent_card_of_every_fixture(name: str) -> None:
         OpenHealth(f.title, f.severity, NOW)
         for f in h.evaluate(status, h.Memory(), NOW, warn_percent=80).findings.values() if not f.quiet
     ]
-    card = agent_card("voice-bot", status, open_health, ErrorRate(3, 40, 40), now=NOW)
+    health = status.current_revision.health if status.current_revision else None
+    message = h.quotable(health.message if health else None)
+    card = agent_card("voice-bot", status, open_health, ErrorRate(3, 40, 40), now=NOW, health_message=message)
     assert_within_limits(card)
     fields = fields_of(card)
     assert "7.5% (3 of 40)" in fields["Error rate (last hour)"]
@@ -99,6 +101,6 @@ def test_the_card_says_when_a_rollout_is_pending_and_when_errors_were_sampled() 
 
 def test_a_hostile_status_card_is_escaped_and_bounded() -> None:
     card = agent_card(HOSTILE, hostile_agent(), [OpenHealth(HOSTILE * 100, "critical", NOW)] * 20,
-                      ErrorRate(1, 1, 1), now=NOW)
+                      ErrorRate(1, 1, 1), now=NOW, health_message=HOSTILE * 100)
     assert_within_limits(card)
     assert_no_raw_markup(card)
