@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,8 @@ class Settings(PipecatSettings):
     #: Who may watch, unwatch, mute, unmute and stop sessions; empty means every allowed user.
     admin_users: str = ""
     audit_retention_days: int = Field(default=90, ge=1)
+    #: json (one object a line), console, or auto (JSON unless stderr is a terminal).
+    log_format: Literal["json", "console", "auto"] = "auto"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -85,6 +88,11 @@ class Settings(PipecatSettings):
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value, for the log redactor (new SecretStr fields are included)."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
 
     @property
     def socket_mode(self) -> bool:

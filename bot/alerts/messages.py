@@ -10,11 +10,12 @@ from bot.alerts.explanations import incident_triage, reply_cause
 from bot.alerts.payloads import peak_memory, session_from_payload
 from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
+from bot.blocks.digest import digest_message
 from bot.blocks.message import Message
 from bot.clock import Clock
 from bot.store import Store
 from bot.store.incidents import parent_dedup_key
-from bot.store.records import KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
+from bot.store.records import KIND_ALERT, KIND_DIGEST, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
@@ -48,6 +49,8 @@ class MessageFactory:
             return rollup_reply(row.agent, _rolled(row.payload), row.dedup_key), None
         if row.kind == KIND_NOTICE:
             return _notice(row), None
+        if row.kind == KIND_DIGEST:
+            return digest_message(row.payload, row.dedup_key), None
         if row.kind == KIND_PARENT and row.incident_id is not None:
             incident = await self._store.incident(row.incident_id)
             if incident is not None:

@@ -12,6 +12,8 @@ KIND_ALERT = "alert"
 KIND_PARENT = "parent"
 KIND_ROLLUP = "rollup"
 KIND_NOTICE = "notice"
+#: A channel's daily digest (dedup "digest:<channel>:<day>").
+KIND_DIGEST = "digest"
 
 # Outbox row states.
 PENDING = "pending"

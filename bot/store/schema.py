@@ -288,3 +288,15 @@ reply_edits = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_reply_edits_channel", "channel_id"),
 )
+
+#: A channel's daily digest (opt-in): posted at hour:minute UTC through the outbox, whose dedup key
+#: (`digest:<channel>:<day>`) makes it one post per channel per day across replicas and restarts.
+digest_settings = Table(
+    "digest_settings",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("hour", Integer, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("enabled_by", String(32), nullable=False),
+    Column("enabled_at", UTCDateTime, nullable=False),
+)
