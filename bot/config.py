@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,8 @@ class Settings(PipecatSettings):
     agent_status_interval_seconds: float = Field(default=120, ge=0)
     #: activeSessionCount as a share of autoScaling.maxReplicas that posts a capacity warning.
     capacity_warn_percent: float = Field(default=80, gt=0, le=100)
+    #: json (one object a line), console, or auto (JSON unless stderr is a terminal).
+    log_format: Literal["json", "console", "auto"] = "auto"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -66,6 +69,15 @@ class Settings(PipecatSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_signing_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`SLACK_SIGNING_SECRET=""` (a template left empty) means not set, so HTTP mode reports it
+        as the one configuration error instead of Bolt failing later with a traceback."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -80,6 +92,11 @@ class Settings(PipecatSettings):
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value, for the log redactor (new SecretStr fields are included)."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
 
     @property
     def socket_mode(self) -> bool:
@@ -100,7 +117,9 @@ class Settings(PipecatSettings):
     def check_mode(self) -> None:
         """HTTP mode cannot verify requests without a signing secret."""
         if not self.socket_mode and self.slack_signing_secret is None:
-            raise SettingsError("SLACK_SIGNING_SECRET", "is required in HTTP mode (no SLACK_APP_TOKEN set)")
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET", "is required (and must not be empty) in HTTP mode (no SLACK_APP_TOKEN set)"
+            )
 
 
 @dataclass(frozen=True)

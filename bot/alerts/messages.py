@@ -11,11 +11,12 @@ from bot.alerts.health_messages import HEALTH_KINDS, health_message
 from bot.alerts.payloads import peak_memory, session_from_payload
 from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
+from bot.blocks.digest import digest_message
 from bot.blocks.message import Message
 from bot.clock import Clock
 from bot.store import Store
 from bot.store.incidents import parent_dedup_key
-from bot.store.records import KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
+from bot.store.records import KIND_ALERT, KIND_DIGEST, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
@@ -51,6 +52,8 @@ class MessageFactory:
             return _notice(row), None
         if row.kind in HEALTH_KINDS:
             return health_message(row), None
+        if row.kind == KIND_DIGEST:
+            return digest_message(row.payload, row.dedup_key), None
         if row.kind == KIND_PARENT and row.incident_id is not None:
             incident = await self._store.incident(row.incident_id)
             if incident is not None:

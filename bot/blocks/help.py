@@ -23,6 +23,7 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("/session watches", "this channel's watches and their health"),
     (f"/session {MUTE_USAGE}", "silence alerts for a while"),
     ("/session unmute <agent>", "end a mute early"),
+    ("/session digest on [HH:MM] | off", "a daily summary in this channel (UTC, default 09:00)"),
     ("/session help", "this message"),
 )
 PRIVATE_NOTE = "Add `-p` or `private` to any command for an answer only you can see."

@@ -49,12 +49,20 @@ SESSION_LOG_PAGE_SIZE = 100
 SESSION_LOG_MAX_LINES = 300
 
 
-def build_http_client(base_url: str, api_key: str, *, timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
+def build_http_client(
+    base_url: str,
+    api_key: str,
+    *,
+    timeout: httpx.Timeout | None = None,
+    wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+) -> httpx.AsyncClient:
+    """`wrap_transport`: e.g. the metrics' MeteredTransport around the pooled transport."""
+    transport = httpx.AsyncHTTPTransport(limits=retry.limits())
     return httpx.AsyncClient(
+        transport=wrap_transport(transport) if wrap_transport else transport,
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=timeout or retry.timeouts(),
-        limits=retry.limits(),
         follow_redirects=False,
     )
 

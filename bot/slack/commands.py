@@ -132,6 +132,14 @@ async def _unmute(cmd: p.Unmute, req: Request) -> Message:
     return notices.unmuted(cmd.agent, await req.deps.alerts.unmute(req.channel_id, cmd.agent))
 
 
+async def _digest(cmd: p.Digest, req: Request) -> Message:
+    digests = req.deps.digests
+    if cmd.on:
+        await digests.turn_on(req.channel_id, cmd.at, req.user_id)
+        return notices.digest_on(cmd.at)
+    return notices.digest_off(await digests.turn_off(req.channel_id))
+
+
 async def _reply(cmd: p.Command, req: Request) -> Message:
     match cmd:
         case p.Help():
@@ -156,6 +164,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _mute(cmd, req)
         case p.Unmute():
             return await _unmute(cmd, req)
+        case p.Digest():
+            return await _digest(cmd, req)
         case _:
             assert_never(cmd)
 

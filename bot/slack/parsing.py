@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import ClassVar
 
 from bot.contracts.actions import Verb
@@ -29,6 +29,8 @@ LIST_DEFAULT, LIST_MAX = 10, 25
 STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATS_DEFAULT_WINDOW = "24h"
 MAX_INPUT_CHARS = 2000
+DIGEST_DEFAULT_TIME = time(9, 0)
+_HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,21 @@ class AgentStatus:
     private: bool = False
 
 
+@dataclass(frozen=True)
+class Digest:
+    """`/session digest on [HH:MM]` (UTC) or `/session digest off`."""
+
+    verb: ClassVar[Verb] = Verb.DIGEST
+    on: bool
+    at: time = DIGEST_DEFAULT_TIME
+    private: bool = True
+
+
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
-Command = Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | AgentStatus
+Command = (
+    Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest | AgentStatus
+)
 _VerbParser = Callable[[list[str], bool], Command]
 
 
@@ -248,6 +262,22 @@ def _parse_agent_status(args: list[str], private: bool) -> Command:
     return AgentStatus(_agent(args[0]), private)
 
 
+def _parse_digest(args: list[str], private: bool) -> Command:
+    usage = "Usage: `/session digest on [HH:MM]` (UTC, default 09:00) or `/session digest off`"
+    if not args or args[0].lower() not in ("on", "off") or (args[0].lower() == "off" and len(args) > 1):
+        raise _Refused(usage)
+    if args[0].lower() == "off":
+        return Digest(on=False)
+    if len(args) > 2:
+        raise _Refused(usage)
+    if len(args) == 1:
+        return Digest(on=True)
+    match = _HH_MM.fullmatch(args[1].upper().removesuffix("UTC").removesuffix("Z"))
+    if match is None:
+        raise _Refused(f"“{args[1][:20]}” is not a time: use HH:MM in UTC, like 09:00 or 17:30.")
+    return Digest(on=True, at=time(int(match.group(1)), int(match.group(2))))
+
+
 def _parse_lookup(words: list[str], private: bool) -> Command:
     if len(words) == 2 and SESSION_ID.fullmatch(words[1]):
         return Lookup(words[1].lower(), _agent(words[0]), private)
@@ -273,4 +303,5 @@ _VERBS: dict[str, _VerbParser] = {
     Verb.WATCHES: _parse_watches,
     Verb.MUTE: _parse_mute,
     Verb.UNMUTE: _single_agent(Unmute, "unmute <agent>"),
+    Verb.DIGEST: _parse_digest,
 }

@@ -15,6 +15,8 @@ KIND_NOTICE = "notice"
 #: An agent health condition opened (top-level post) / cleared (a reply in its thread).
 KIND_HEALTH = "health"
 KIND_HEALTH_CLEAR = "health_clear"
+#: A channel's daily digest (dedup "digest:<channel>:<day>").
+KIND_DIGEST = "digest"
 
 # Outbox row states.
 PENDING = "pending"
@@ -56,6 +58,7 @@ class PollState:
     #: FAILURE_REACHABILITY or FAILURE_DATA while a failure streak runs.
     failure_kind: str | None = None
     backfill_until: datetime | None = None
+    backfill_from: datetime | None = None
 
 
 #: Why polls of an agent fail: Pipecat did not answer, or answered something unusable.

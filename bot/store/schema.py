@@ -74,6 +74,9 @@ poll_state = Table(
     # A list walk cut at MAX_PAGES left sessions created up to here unread: the next poll reads
     # them (newest first, below this time) before the watermark may move on.
     Column("backfill_until", UTCDateTime),
+    # ...and while it does, when the newest sessions were last read: the walk from the top starts
+    # there (minus the overlap), so it reads only what is new and the rest drains below.
+    Column("backfill_from", UTCDateTime),
 )
 
 #: An ended session whose processing raised: retried on the next polls (the watermark waits for
@@ -313,4 +316,16 @@ reply_edits = Table(
     Column("channel_id", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_reply_edits_channel", "channel_id"),
+)
+
+#: A channel's daily digest (opt-in): posted at hour:minute UTC through the outbox, whose dedup key
+#: (`digest:<channel>:<day>`) makes it one post per channel per day across replicas and restarts.
+digest_settings = Table(
+    "digest_settings",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("hour", Integer, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("enabled_by", String(32), nullable=False),
+    Column("enabled_at", UTCDateTime, nullable=False),
 )

@@ -10,13 +10,22 @@ from bot.store.causes import CauseStore
 from bot.store.deployments import DeploymentStore
 from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
 from bot.store.incidents import IncidentStore
+from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
 from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
 
 
 class Store(
-    WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore, AgentHealthStore
+    WatchStore,
+    PollStore,
+    OutboxStore,
+    IncidentStore,
+    AuditStore,
+    CauseStore,
+    DeploymentStore,
+    OpsStore,
+    AgentHealthStore,
 ):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
