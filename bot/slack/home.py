@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -9,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.policy import refusal
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     RECENT_ALERTS,
@@ -18,6 +20,7 @@ from bot.blocks.home import (
     HomeWatch,
     IncidentLine,
     home_view,
+    refused_home_view,
 )
 from bot.deps import Deps
 from bot.store.records import Incident, OutboxRow
@@ -50,7 +53,16 @@ def _alert(row: OutboxRow) -> AlertLine:
     return AlertLine(row.agent, row.channel_id, row.session_id, status, row.created_at, row.posted_ts)
 
 
+def home_refusal(deps: Deps, user_id: str) -> str | None:
+    """The Home tab is in no channel: only the user allowlist applies to it."""
+    lists = dataclasses.replace(deps.settings.access, channels=frozenset())
+    return refusal(lists, user_id=user_id, channel_id="", action=ACTION_HOME_MORE)
+
+
 async def publish(deps: Deps, client: AsyncWebClient, user_id: str, offset: int = 0) -> None:
+    if (why := home_refusal(deps, user_id)) is not None:
+        await client.views_publish(user_id=user_id, view=refused_home_view(why))
+        return
     view = home_view(await home_data(deps), now=deps.clock.now(), offset=offset)
     await client.views_publish(user_id=user_id, view=view)
 

@@ -321,3 +321,19 @@ async def test_json_logs_of_a_poll_and_an_alert_carry_agent_session_and_dedup_ke
     (limited,) = [line for line in lines if line["msg"].startswith("Slack rate-limited")]
     assert (limited["agent"], limited["session"], limited["channel"]) == ("voice-bot", sid, ONCALL_CHANNEL)
     assert limited["dedup_key"].endswith(sid)
+
+
+async def test_app_home_for_someone_not_allowed_shows_only_the_reason(
+    app_factory: AppFactory, slack_standin: SlackStandIn
+) -> None:
+    async with app_factory(ALLOWED_USERS="U0SOMEONEELSE", ALLOWED_CHANNELS=ONCALL_CHANNEL) as (runtime, slack):
+        await runtime.store.upsert_watch(
+            ONCALL_CHANNEL, "voice-bot", {"HTTP_ERROR"}, None, "U0SOMEONEELSE", runtime.deps.clock.now()
+        )
+        await send_event(slack, event_body(HOME_OPENED))
+        await slack_standin.wait_for_calls("views.publish")
+        shown = json.dumps(slack_standin.home_views[USER])
+        assert "not on this app's list of users" in shown and "voice-bot" not in shown
+        await send_event(slack, event_body({**HOME_OPENED, "user": "U0SOMEONEELSE"}, "Ev03"))
+        await slack_standin.wait_for_calls("views.publish", 2)
+        assert "voice-bot" in json.dumps(slack_standin.home_views["U0SOMEONEELSE"])  # no channel list on Home
