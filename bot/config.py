@@ -66,6 +66,15 @@ class Settings(PipecatSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("slack_signing_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`SLACK_SIGNING_SECRET=""` (a template left empty) means not set, so HTTP mode reports it
+        as the one configuration error instead of Bolt failing later with a traceback."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, value: SecretStr) -> SecretStr:
@@ -104,7 +113,9 @@ class Settings(PipecatSettings):
     def check_mode(self) -> None:
         """HTTP mode cannot verify requests without a signing secret."""
         if not self.socket_mode and self.slack_signing_secret is None:
-            raise SettingsError("SLACK_SIGNING_SECRET", "is required in HTTP mode (no SLACK_APP_TOKEN set)")
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET", "is required (and must not be empty) in HTTP mode (no SLACK_APP_TOKEN set)"
+            )
 
 
 @dataclass(frozen=True)

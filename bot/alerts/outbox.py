@@ -170,7 +170,8 @@ class Deliverer:
                 response = await slack_call(
                     self._slack.chat_postMessage(
                         channel=row.channel_id, unfurl_links=False, unfurl_media=False, **kwargs
-                    )
+                    ),
+                    now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
                 )
                 ts = str(response["ts"])
         except SlackFailure as error:

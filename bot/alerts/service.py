@@ -13,13 +13,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import policy
 from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
-from bot.alerts.messages import MessageFactory
+from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock, SystemClock
-from bot.explain.explainer import CAUSE_WAIT_SECONDS, Explainer
+from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
 from bot.store import Store
@@ -56,10 +56,14 @@ class AlertService:
         post_spacing: timedelta | None = None,
         explain: bool = True,
         cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
+        health: HealthSource = no_health,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas. By
         default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
-        time by hand, so a real wait would only slow them down)."""
+        time by hand, so a real wait would only slow them down).
+        `explain`: read failed sessions' logs for their causes (bot.explain); `cause_wait_seconds`
+        bounds how long a poll waits for them. `health`: what an incident parent says in its
+        agent-health slot (the agent-status reader fills it; none by default)."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
         if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
@@ -71,7 +75,7 @@ class AlertService:
         self._pipecat = pipecat
         self._clock = clock
         self._default_statuses = frozenset(s.upper() for s in default_statuses)
-        self._messages = MessageFactory(store, clock)
+        self._messages = MessageFactory(store, clock, health)
         self._incidents = IncidentKeeper(
             store=store,
             slack=slack,
@@ -129,6 +133,9 @@ class AlertService:
         pruned = await self.store.prune_seen(now - policy.SEEN_RETENTION)
         if pruned:
             logger.info("forgot %d seen session(s) older than %s", pruned, policy.SEEN_RETENTION)
+        causes = await self.store.prune_causes(now - CAUSE_RETENTION)
+        if causes:
+            logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)
 
     # -- watches ---------------------------------------------------------------------------------
 

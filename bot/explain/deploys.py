@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.blocks.triage import Change, FailingDeployment, Rate
 from bot.store.records import DeploymentSeen, DeployRates
@@ -93,3 +94,32 @@ def explain_change(
 def rates_wanted(failing: Sequence[FailingDeployment], started_at: datetime) -> FailingDeployment | None:
     """Whether side-by-side rates are worth their list calls: only when a deployment is suspect."""
     return suspect(failing, started_at)
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def went_live_times(status: Mapping[str, Any]) -> dict[str, datetime]:
+    """When each deployment an agent's status (`GET /agents/{agent}`, camelCase JSON) names went
+    live: an Active revision's `phaseStartedAt`, else the deployment's `createdAt`."""
+    times: dict[str, datetime] = {}
+    deployment = status.get("deployment")
+    if isinstance(deployment, Mapping) and isinstance(deployment.get("id"), str):
+        created = _time(deployment.get("createdAt"))
+        if created is not None:
+            times[deployment["id"]] = created
+    for key in ("previousRevision", "currentRevision"):
+        revision = status.get(key)
+        if not isinstance(revision, Mapping) or not isinstance(revision.get("deploymentID"), str):
+            continue
+        started = _time(revision.get("phaseStartedAt"))
+        if started is not None and str(revision.get("phase", "")).lower() == "active":
+            times[revision["deploymentID"]] = started
+    return times

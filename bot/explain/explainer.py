@@ -17,13 +17,22 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.explain.cause import first_error, quote_lines
-from bot.explain.deploys import RATES_WINDOW, failing_deployments, previous_of, rates_wanted
+from bot.explain.deploys import RATES_WINDOW, failing_deployments, previous_of, rates_wanted, went_live_times
 from bot.explain.fingerprint import fingerprint
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.store import Store
-from bot.store.records import CAUSE_FOUND, CAUSE_NONE, CAUSE_PENDING, CAUSE_SKIPPED, DeployRate, DeployRates, NewCause
+from bot.store.records import (
+    CAUSE_FOUND,
+    CAUSE_NONE,
+    CAUSE_PENDING,
+    CAUSE_SKIPPED,
+    DeploymentSeen,
+    DeployRate,
+    DeployRates,
+    NewCause,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +44,13 @@ LOG_READ_CONCURRENCY = 4
 CAUSE_WAIT_SECONDS = 5.0
 #: A pending cause is given up (left "not read") after this many failed or slow reads.
 MAX_CAUSE_ATTEMPTS = 3
+#: How often the agents with causes still to read are looked up again in the database.
+PENDING_RESCAN = timedelta(minutes=5)
 #: Side-by-side deployment rates are recomputed at most this often per agent while it fails.
 DEPLOY_RATES_REFRESH = timedelta(minutes=5)
+#: A session's cached cause is kept this long (fingerprints, their counts and links stay): well
+#: beyond /session causes' longest window (7d).
+CAUSE_RETENTION = timedelta(days=30)
 #: Sessions read per deployment for its rate (the list has no status filter: it is walked).
 RATE_SESSION_CAP = 500
 
@@ -63,12 +77,17 @@ class Explainer:
         #: Deployments already recorded, so an idle poll writes nothing.
         self._known: dict[str, set[str]] = {}
         self._rates_at: dict[str, datetime] = {}
-        #: Agents with causes still to read; loaded once, then kept in memory (no query per idle poll).
+        self._status_at: dict[str, datetime] = {}
+        #: Agents with causes still to read, kept in memory (no query per idle poll) and reloaded
+        #: every PENDING_RESCAN (another replica, or one that died, may have left some).
         self._pending: set[str] | None = None
+        self._pending_loaded_at: datetime | None = None
 
     async def has_pending(self, agent: str) -> bool:
-        if self._pending is None:
+        now = self._clock.now()
+        if self._pending is None or self._pending_loaded_at is None or now - self._pending_loaded_at >= PENDING_RESCAN:
             self._pending = set(await self._store.agents_with_pending_causes(MAX_CAUSE_ATTEMPTS))
+            self._pending_loaded_at = now
         return agent in self._pending
 
     # -- deployments ---------------------------------------------------------------------------------
@@ -89,8 +108,9 @@ class Explainer:
 
     # -- causes --------------------------------------------------------------------------------------
 
-    async def explain(self, agent: str, failures: Sequence[Session], statuses: frozenset[str]) -> None:
-        """Causes for this cycle's new failures, then for earlier ones still pending; then rates."""
+    async def explain(self, agent: str, failures: Sequence[Session]) -> None:
+        """Causes for this cycle's new failures, then for earlier ones still pending (the part a
+        post waits for: at most `wait_seconds`)."""
         fresh = [s for s in failures if not s.is_active]
         if fresh:
             cached = await self._store.session_causes(agent, [s.session_id for s in fresh])
@@ -126,8 +146,6 @@ class Explainer:
         if resolved:
             await self._store.queue_reply_edits(agent, resolved, now)
             logger.info("%s: %d late cause(s) in; their replies will be edited", agent, len(resolved))
-        if fresh:
-            await self._refresh_rates(agent, fresh, statuses)
 
     def _note_pending(self, agent: str, entries: Sequence[NewCause], maybe_more: bool, failed: bool) -> None:
         if self._pending is None:
@@ -151,6 +169,9 @@ class Explainer:
                 except PipecatError as error:
                     logger.warning("cannot read the log of %s session %s: %s", agent, sid, error)
                     return
+                except Exception:
+                    logger.exception("reading the log of %s session %s failed unexpectedly", agent, sid)
+                    return
                 results[sid] = log.texts
 
         tasks = [asyncio.ensure_future(read(sid)) for sid in ids]
@@ -164,12 +185,22 @@ class Explainer:
 
     # -- deployment rates ------------------------------------------------------------------------------
 
-    async def _refresh_rates(self, agent: str, failures: Sequence[Session], statuses: frozenset[str]) -> None:
+    async def compare_deployments(self, agent: str, failures: Sequence[Session], statuses: frozenset[str]) -> None:
+        """Side-by-side failure rates of a suspect deployment and the one before it (list calls:
+        run after the failures are recorded, so no post waits for them)."""
+        failures = [s for s in failures if not s.is_active]
+        if not failures:
+            return
         now = self._clock.now()
         last = self._rates_at.get(agent)
         if last is not None and now - last < DEPLOY_RATES_REFRESH:
             return
         known = await self._store.deployments_of(agent)
+        undated = any(d.went_live_at is None for d in known if d.deployment_id in {s.deployment_id for s in failures})
+        asked = self._status_at.get(agent)
+        if undated and (asked is None or now - asked >= DEPLOY_RATES_REFRESH):
+            self._status_at[agent] = now
+            known = await self._live_times(agent, known)
         failing = failing_deployments([s.deployment_id for s in failures], known)
         started = min(failed_at(s) for s in failures)
         pointed = rates_wanted(failing, started)
@@ -184,6 +215,19 @@ class Explainer:
             return
         window = int(RATES_WINDOW.total_seconds())
         await self._store.save_deploy_rates(agent, DeployRates(now, window, tuple(rates)))
+
+    async def _live_times(self, agent: str, known: list[DeploymentSeen]) -> list[DeploymentSeen]:
+        """When the agent's status has not told yet when its failing deployment went live, ask it
+        once (a failure path, at most every DEPLOY_RATES_REFRESH per agent like the rates)."""
+        try:
+            status = await self._pipecat.get_agent(agent)
+        except PipecatError as error:
+            logger.info("no agent status for %s (%s): deployments dated by first sighting", agent, error)
+            return known
+        times = went_live_times(status.model_dump(mode="json", by_alias=True))
+        for deployment_id, at in times.items():
+            await self._store.set_deployment_live(agent, deployment_id, at)
+        return await self._store.deployments_of(agent) if times else known
 
     async def _rate(self, agent: str, deployment_id: str, now: datetime, statuses: frozenset[str]) -> DeployRate:
         start = int((now - RATES_WINDOW).timestamp())

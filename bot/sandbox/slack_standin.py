@@ -139,8 +139,9 @@ class SlackStandIn(Workspace):
         """The next `n` matching calls get an HTTP `status` error; nothing is stored."""
         self.faults.add(Fault(FaultKind.FAIL, method, n, status=status))
 
-    def rate_limit_next(self, method: str | None, n: int = 1, *, retry_after: int = 1) -> None:
-        """The next `n` matching calls get HTTP 429 with `Retry-After`; nothing is stored."""
+    def rate_limit_next(self, method: str | None, n: int = 1, *, retry_after: int | str = 1) -> None:
+        """The next `n` matching calls get HTTP 429 with `Retry-After` (seconds, or a string such as
+        an HTTP-date, sent as given); nothing is stored."""
         self.faults.add(Fault(FaultKind.RATE_LIMIT, method, n, status=429, retry_after=retry_after))
 
     def error_next(self, method: str | None, error: str, n: int = 1) -> None:
@@ -171,7 +172,7 @@ class SlackStandIn(Workspace):
             self.base_url = str(request.base_url).rstrip("/")
 
     def _answer(
-        self, call: RecordedCall, body: dict[str, Any], status: int = 200, retry_after: int | None = None
+        self, call: RecordedCall, body: dict[str, Any], status: int = 200, retry_after: int | str | None = None
     ) -> JSONResponse:
         call.status, call.response, call.retry_after = status, body, retry_after
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}

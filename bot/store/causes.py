@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import RowMapping, and_, func, select, update
+from sqlalchemy import RowMapping, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase
@@ -168,6 +168,12 @@ class CauseStore(StoreBase):
         )
         async with self._read() as conn:
             return [_cause(r) for r in (await conn.execute(query)).mappings()]
+
+    async def prune_causes(self, before: datetime) -> int:
+        """Forget cached causes of sessions that failed before `before` (their fingerprints stay)."""
+        async with self._write() as conn:
+            result = await conn.execute(delete(session_causes).where(session_causes.c.failed_at < before))
+        return result.rowcount
 
     async def agents_with_pending_causes(self, max_attempts: int) -> list[str]:
         query = (

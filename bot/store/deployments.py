@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from bot.store.base import StoreBase, to_outbox
 from bot.store.records import DEAD, KIND_ALERT, DeploymentSeen, DeployRate, DeployRates, OutboxRow
@@ -80,20 +80,32 @@ class DeploymentStore(StoreBase):
                     .values(first_seen_at=seen_at)
                 )
 
-    async def set_deployment_live(self, agent: str, deployment_id: str, went_live_at: datetime) -> None:
+    async def set_deployment_live(self, agent: str, deployment_id: str, went_live_at: datetime) -> bool:
         """When a deployment went live, from the agent's status (its revision's phaseStartedAt or the
-        deployment's createdAt): better than the first session the app saw on it."""
+        deployment's createdAt): better than the first session the app saw on it. True when that
+        changed what the app knew (the agent's open parents are then re-rendered)."""
         async with self._write() as conn:
             await conn.execute(
                 self.insert_ignore(deployments, ["agent", "deployment_id"]).values(
                     agent=agent, deployment_id=deployment_id, first_seen_at=went_live_at
                 )
             )
-            await conn.execute(
+            changed = await conn.execute(
                 update(deployments)
-                .where(deployments.c.agent == agent, deployments.c.deployment_id == deployment_id)
+                .where(
+                    deployments.c.agent == agent,
+                    deployments.c.deployment_id == deployment_id,
+                    or_(deployments.c.went_live_at.is_(None), deployments.c.went_live_at != went_live_at),
+                )
                 .values(went_live_at=went_live_at)
             )
+            if changed.rowcount:
+                await conn.execute(
+                    update(incidents)
+                    .where(incidents.c.agent == agent, incidents.c.closed_at.is_(None))
+                    .values(version=incidents.c.version + 1)
+                )
+        return bool(changed.rowcount)
 
     async def deployments_of(self, agent: str) -> list[DeploymentSeen]:
         """Oldest first by when each went live."""
@@ -114,6 +126,12 @@ class DeploymentStore(StoreBase):
         async with self._write() as conn:
             await conn.execute(self.insert_ignore(deploy_rates, ["agent"]).values(agent=agent, **values))
             await conn.execute(update(deploy_rates).where(deploy_rates.c.agent == agent).values(**values))
+            # The agent's open incidents show the rates: their parents are re-rendered.
+            await conn.execute(
+                update(incidents)
+                .where(incidents.c.agent == agent, incidents.c.closed_at.is_(None))
+                .values(version=incidents.c.version + 1)
+            )
 
     async def deploy_rates_of(self, agent: str) -> DeployRates | None:
         async with self._read() as conn:

@@ -55,6 +55,7 @@ class PollState:
     #: FAILURE_REACHABILITY or FAILURE_DATA while a failure streak runs.
     failure_kind: str | None = None
     backfill_until: datetime | None = None
+    backfill_from: datetime | None = None
 
 
 #: Why polls of an agent fail: Pipecat did not answer, or answered something unusable.

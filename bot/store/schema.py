@@ -74,6 +74,9 @@ poll_state = Table(
     # A list walk cut at MAX_PAGES left sessions created up to here unread: the next poll reads
     # them (newest first, below this time) before the watermark may move on.
     Column("backfill_until", UTCDateTime),
+    # ...and while it does, when the newest sessions were last read: the walk from the top starts
+    # there (minus the overlap), so it reads only what is new and the rest drains below.
+    Column("backfill_from", UTCDateTime),
 )
 
 #: An ended session whose processing raised: retried on the next polls (the watermark waits for

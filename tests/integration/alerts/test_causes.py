@@ -159,3 +159,19 @@ async def test_a_storm_reads_a_bounded_number_of_logs_and_an_idle_cycle_none(ale
     assert log_calls(rig) == LOG_READS_PER_AGENT_PER_CYCLE  # the rest of the burst is never read one by one
     [parent] = rig.top()
     assert re.search(r"55 not read \(burst\)", texts(parent)), texts(parent)
+
+
+async def test_a_cause_left_pending_by_a_process_that_stopped_is_read_by_the_next(alert_rig: AlertRig) -> None:
+    rig = alert_rig
+    await rig.new_service(cause_wait_seconds=0.2)
+    await watched(rig)
+    rig.sim.set_failure_log(AGENT, fixture_failure_log())
+    rig.sim.hang_next(1, path_contains="/logs")
+    rig.sim.add_session(AGENT, "HTTP_ERROR")
+    await rig.cycle()
+    [parent] = rig.top()
+    assert "reading this session" in texts(rig.replies(parent)[0])
+    await rig.new_service()  # a restart: nothing of the first process's memory survives
+    await rig.cycle()
+    [reply] = rig.replies(parent)
+    assert reply.edited and "CartesiaTTSService" in code_block(reply)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.explain.deploys import explain_change, failing_deployments, previous_of, suspect
+from bot.explain.deploys import explain_change, failing_deployments, previous_of, suspect, went_live_times
 from bot.store.records import DeploymentSeen, DeployRate, DeployRates
 
 T0 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
@@ -47,3 +47,16 @@ def test_rates_are_shown_suspect_first_and_only_while_fresh() -> None:
 
 def test_no_deployment_no_change() -> None:
     assert explain_change([None, None], KNOWN, T0, None, T0) is None
+
+
+def test_went_live_times_from_the_agent_status_fixtures() -> None:
+    from tests.fixtures_pipecat import load_pipecat_fixture
+
+    crashloop = went_live_times(load_pipecat_fixture("agent-status-crashloop.json"))
+    # The new deployment was created at 14:02:05 (its revision Failed: never live); the previous
+    # revision is Active since 2025-04-19.
+    assert crashloop["7c1e2f90-4d3b-4a8e-9b21-5f6a7d8c9e01"] == datetime(2026, 11, 30, 14, 2, 5, tzinfo=UTC)
+    assert crashloop["19db578d-808c-420a-a047-87edde4410c1"] == datetime(2025, 4, 19, 1, 26, tzinfo=UTC)
+    healthy = went_live_times(load_pipecat_fixture("agent-status-healthy.json"))
+    assert healthy == {"19db578d-808c-420a-a047-87edde4410c1": datetime(2025, 4, 19, 1, 26, tzinfo=UTC)}
+    assert went_live_times({"deployment": None, "currentRevision": "odd"}) == {}
