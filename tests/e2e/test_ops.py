@@ -337,3 +337,25 @@ async def test_app_home_for_someone_not_allowed_shows_only_the_reason(
         await send_event(slack, event_body({**HOME_OPENED, "user": "U0SOMEONEELSE"}, "Ev03"))
         await slack_standin.wait_for_calls("views.publish", 2)
         assert "voice-bot" in json.dumps(slack_standin.home_views["U0SOMEONEELSE"])  # no channel list on Home
+
+
+async def test_metrics_label_pipecat_failures_by_status_and_slack_failures_by_kind(
+    running: tuple[Runtime, SlackDriver], pipecat_sim: PipecatSimulator, slack_standin: SlackStandIn
+) -> None:
+    runtime, slack = running
+    sid = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
+    pipecat_sim.fail_next(1, status=503, path_contains=sid)  # one 503, then the retry succeeds
+    key = await slack.command(f"voice-bot {sid}")
+    await slack.responses(key)
+    slack_standin.fail_next("chat.postMessage", 1, status=502)
+    slack_standin.error_next("chat.postMessage", "channel_not_found")
+    for _ in range(2):
+        with contextlib.suppress(Exception):
+            await runtime.slack.chat_postMessage(channel=ONCALL_CHANNEL, text="x")
+    samples = await scrape(slack)
+    detail = "/agents/{agent}/sessions/{id}"
+    assert value(samples, "pipecat_ops_pipecat_requests_total", endpoint=detail, status="503") == 1
+    assert value(samples, "pipecat_ops_pipecat_requests_total", endpoint=detail, status="200") == 1
+    calls = "pipecat_ops_slack_api_calls_total"
+    assert value(samples, calls, method="chat.postMessage", result="http_5xx") == 1
+    assert value(samples, calls, method="chat.postMessage", result="channel_not_found") == 1
