@@ -14,6 +14,7 @@ from bot.access.policy import refusal
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     RECENT_ALERTS,
+    AgentHealth,
     AgentPoll,
     AlertLine,
     HomeData,
@@ -39,8 +40,22 @@ async def home_data(deps: Deps) -> HomeData:
         incidents=[_incident(i) for i in await store.all_open_incidents()],
         alerts=[_alert(r) for r in await store.recent_alerts(RECENT_ALERTS)],
         polls=[AgentPoll(**vars(p)) for p in await store.agent_polls()],
+        health=await _health(store),
         poll_interval=deps.settings.poll_interval_seconds,
     )
+
+
+async def _health(store: object) -> list[AgentHealth]:
+    """Each agent's open health conditions (the agent-health stream's `open_conditions()`, once it
+    is merged; until then none are known and the Home tab shows reachability only)."""
+    conditions = getattr(store, "open_conditions", None)
+    if conditions is None:
+        return []
+    titles: dict[str, list[str]] = {}
+    for condition in await conditions():
+        finding = getattr(condition, "finding", {}) or {}
+        titles.setdefault(condition.agent, []).append(str(finding.get("title") or getattr(condition, "key", "")))
+    return [AgentHealth(agent, "; ".join(found), healthy=False) for agent, found in sorted(titles.items())]
 
 
 def _incident(i: Incident) -> IncidentLine:
