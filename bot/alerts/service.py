@@ -101,8 +101,18 @@ class AlertService:
             owner=self.replica_id,
         )
         self.explainer = (
-            Explainer(store=store, pipecat=pipecat, clock=clock, wait_seconds=cause_wait_seconds) if explain else None
+            Explainer(
+                store=store,
+                pipecat=pipecat,
+                clock=clock,
+                wait_seconds=cause_wait_seconds,
+                read_status=not self.health.enabled,  # the status job reads it anyway, and tells
+            )
+            if explain
+            else None
         )
+        if self.explainer is not None and self.health.enabled:
+            self.health.add_status_listener(self.explainer.note_status)
         self._poller = Poller(
             store=store,
             pipecat=pipecat,
