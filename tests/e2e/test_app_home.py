@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from bot.app import Runtime
-from bot.sandbox.pipecat_sim import SimClock
+from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.signing import sign_request
 from bot.sandbox.slack_standin import SlackStandIn
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver
@@ -99,3 +99,21 @@ async def test_app_home_for_someone_not_allowed_shows_only_the_reason(
         await send_event(slack, event_body({**HOME_OPENED, "user": "U0SOMEONEELSE"}, "Ev03"))
         await slack_standin.wait_for_calls("views.publish", 2)
         assert "voice-bot" in json.dumps(slack_standin.home_views["U0SOMEONEELSE"])  # no channel list on Home
+
+
+async def test_app_home_and_metrics_show_an_agent_s_open_health_condition(
+    app_factory: AppFactory, slack_standin: SlackStandIn, pipecat_sim: PipecatSimulator, sim_clock: SimClock
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with app_factory(AGENT_STATUS_INTERVAL_SECONDS=120) as (runtime, slack):
+        await runtime.deps.alerts.watch(ONCALL_CHANNEL, "voice-bot", None, None, USER)
+        pipecat_sim.deploy("voice-bot", crash="CrashLoopBackOff", message="Traceback …")
+        sim_clock.advance(120)
+        await runtime.deps.alerts.status_cycle()
+        await send_event(slack, event_body(HOME_OPENED))
+        await slack_standin.wait_for_calls("views.publish")
+        assert "is crash-looping (CrashLoopBackOff)" in json.dumps(slack_standin.home_views[USER])
+        scrape = (await slack.http.get("/metrics")).text
+        (gauge,) = [f for f in text_string_to_metric_families(scrape) if f.name == "pipecat_ops_open_health_conditions"]
+        assert gauge.samples[0].value == 1
