@@ -1,7 +1,7 @@
 """Async client for the Pipecat Cloud private REST API.
 
 One shared `httpx.AsyncClient` (built by `build_http_client`, owned by the composition root).
-HTTP turns into the typed errors of `bot.pipecat.errors` in `_raise_for_response`, nowhere else.
+HTTP turns into the typed errors of `bot.pipecat.errors` through its `error_for_status`, nowhere else.
 """
 
 from __future__ import annotations
@@ -19,15 +19,12 @@ from pydantic import BaseModel, ValidationError
 from bot.clock import Clock, SystemClock
 from bot.pipecat import retry
 from bot.pipecat.errors import (
-    BadRequest,
-    NotFound,
     PipecatError,
-    RateLimited,
-    ServerError,
     Timeout,
-    Unauthorized,
     UnexpectedResponse,
     Unreachable,
+    error_detail,
+    error_for_status,
 )
 from bot.pipecat.models import Agent, AgentList, LogLine, LogPage, Session, SessionLog, SessionPage
 from bot.pipecat.validation import check_agent, check_session_id, segment
@@ -252,38 +249,22 @@ class PipecatClient:
 
 
 def _raise_for_response(response: httpx.Response, clock: Clock) -> None:
-    """The one place where an HTTP status becomes a typed error."""
+    """Where an httpx answer meets the one status mapping (errors.error_for_status)."""
     status = response.status_code
     if status < 400:
         return
-    detail = _error_detail(response)
-    if status == 404:
-        raise NotFound(detail, status=status)
-    if status in (401, 403):
-        raise Unauthorized(detail, status=status)
-    if status == 429:
-        waited = retry_after_seconds(response.headers.get("Retry-After"), now=clock.now())
-        raise RateLimited(detail, retry_after=waited)
-    if status >= 500:
-        raise ServerError(detail, status=status)
-    raise BadRequest(detail, status=status)
+    waited = retry_after_seconds(response.headers.get("Retry-After"), now=clock.now()) if status == 429 else None
+    error = error_for_status(status, _error_detail(response), retry_after=waited)
+    if error is not None:
+        raise error
 
 
 def _error_detail(response: httpx.Response) -> str:
-    """The API's own words: `error`, or `message`, plus Zod issue messages when present."""
     try:
         body = response.json()
     except ValueError:
         return ""
-    if not isinstance(body, dict):
-        return ""
-    text = str(body.get("error") or body.get("message") or "")
-    err = body.get("err")
-    if isinstance(err, dict) and isinstance(err.get("issues"), list):
-        issues = [str(i.get("message")) for i in err["issues"] if isinstance(i, dict) and i.get("message")]
-        if issues:
-            text = f"{text}: {'; '.join(issues)}" if text else "; ".join(issues)
-    return text[:500]
+    return error_detail(body)
 
 
 def _decode(response: httpx.Response) -> Any:
