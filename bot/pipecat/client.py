@@ -11,10 +11,10 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bot.clock import Clock, SystemClock
 from bot.pipecat import retry
@@ -27,12 +27,12 @@ from bot.pipecat.errors import (
     error_for_status,
 )
 from bot.pipecat.models import Agent, AgentList, LogLine, LogPage, Session, SessionLog, SessionPage
-from bot.pipecat.validation import check_agent, check_session_id, segment
+from bot.pipecat.models import parse as _parse
+from bot.pipecat.validation import check_agent, check_session_id, segment, session_path
 from bot.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 SessionStatus = Literal["active", "ended", "all"]
 StartType = Literal["cold", "warm", "all"]
 Sleep = Callable[[float], Awaitable[None]]
@@ -93,8 +93,7 @@ class PipecatClient:
     # -- endpoints -------------------------------------------------------------------------------
 
     async def get_session(self, agent: str, session_id: str) -> Session:
-        path = f"agents/{segment(check_agent(agent))}/sessions/{segment(check_session_id(session_id))}"
-        return _parse(Session, await self._request("GET", path))
+        return _parse(Session, await self._request("GET", session_path(agent, session_id)))
 
     async def list_sessions(
         self,
@@ -222,8 +221,7 @@ class PipecatClient:
         return SessionLog(lines=tuple(lines[:max_lines]), complete=complete)
 
     async def stop_session(self, agent: str, session_id: str) -> None:
-        path = f"agents/{segment(check_agent(agent))}/sessions/{segment(check_session_id(session_id))}"
-        await self._request("DELETE", path)
+        await self._request("DELETE", session_path(agent, session_id))
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -276,13 +274,6 @@ def _decode(response: httpx.Response) -> Any:
         raise UnexpectedResponse(
             "response body is not valid JSON", status=response.status_code, garbled=True
         ) from None
-
-
-def _parse(model: type[ModelT], payload: Any) -> ModelT:
-    try:
-        return model.model_validate(payload)
-    except ValidationError as error:
-        raise UnexpectedResponse(f"{model.__name__}: {error.error_count()} invalid field(s)") from None
 
 
 async def _send_mapping_transport_errors(

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from bot.contracts.names import SESSION_ID
+from bot.pipecat.errors import UnexpectedResponse
 
 # The lenient readings are defined in facts.py, shared with the plain reading of bot.pipecat.plain.
 from bot.pipecat.facts import as_utc as _as_utc
@@ -23,6 +24,8 @@ from bot.pipecat.facts import none_to_empty as _none_to_empty
 from bot.pipecat.facts import open_string as _open_string
 
 logger = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: Statuses that mean "the session ended badly" for badges and stats.
 ERROR_STATUSES = frozenset({"HTTP_ERROR", "BOT_CONNECTION_TIMEOUT"})
@@ -193,3 +196,11 @@ class SessionLog(ApiModel):
     @property
     def texts(self) -> list[str]:
         return [line.log for line in self.lines]
+
+
+def parse(model: type[ModelT], payload: Any) -> ModelT:
+    """A decoded answer as `model`; a shape that does not fit is UnexpectedResponse (not retried)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise UnexpectedResponse(f"{model.__name__}: {error.error_count()} invalid field(s)") from None

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.contracts.names import is_session_id
 from bot.pipecat.facts import as_utc, duration_between, none_to_empty, open_string, peak_memory
@@ -24,6 +23,9 @@ from bot.pipecat.facts import as_utc, duration_between, none_to_empty, open_stri
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 # pydantic-core reads ints as 64-bit in the common case; a bigger one goes to the model to decide.
 _INT_LIMIT = 2**63
+
+
+# NamedTuples, not dataclasses: immutable all the same, and no `dataclasses`/`inspect` to import.
 
 
 class Decline(Exception):
@@ -115,15 +117,13 @@ def _object(cls: type[Any], fields: Fields) -> Reader:
     return read
 
 
-@dataclass(frozen=True, slots=True)
-class PlainSample:
+class PlainSample(NamedTuple):
     t: int
     c: float | None = None
     m: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PlainMetrics:
+class PlainMetrics(NamedTuple):
     sample_count: int | None = None
     cpu_millicores_p50: float | None = None
     cpu_millicores_p90: float | None = None
@@ -141,20 +141,17 @@ class PlainMetrics:
         return peak_memory(self.memory_bytes_p99, self.timeseries)
 
 
-@dataclass(frozen=True, slots=True)
-class PlainEvent:
+class PlainEvent(NamedTuple):
     event_code: str
     event_ts: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PlainMeeting:
+class PlainMeeting(NamedTuple):
     meeting_id: str | None = None
     participant_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PlainSession:
+class PlainSession(NamedTuple):
     session_id: str
     created_at: datetime
     service_id: str | None = None
@@ -166,9 +163,9 @@ class PlainSession:
     cold_start: bool | None = None
     completion_status: str | None = None
     end_state: str | None = None
-    events: tuple[PlainEvent, ...] = field(default=())
+    events: tuple[PlainEvent, ...] = ()
     resource_metrics: PlainMetrics | None = None
-    meeting_ids: tuple[PlainMeeting, ...] = field(default=())
+    meeting_ids: tuple[PlainMeeting, ...] = ()
 
     @property
     def is_active(self) -> bool:
