@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from bot.pipecat.errors import (
@@ -32,56 +32,60 @@ from bot.pipecat.validation import session_path
 from bot.retry_after import retry_after_seconds
 
 
-def get_session_payload(
-    base_url: str,
-    api_key: str,
-    agent: str,
-    session_id: str,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
-) -> Any:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Options(NamedTuple):
+    """What tests change: the waits (recorded, not slept), the jitter, the clock a Retry-After
+    date is measured with, and the timeouts (seconds to connect, seconds per read). A NamedTuple,
+    not a dataclass: `dataclasses` would import `inspect`, a tenth of this path's imports."""
+
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random | None = None
+    now: Callable[[], datetime] = _utc_now
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+
+
+DEFAULT = Options()
+
+
+def get_session_payload(base_url: str, api_key: str, agent: str, session_id: str, options: Options = DEFAULT) -> Any:
     """The decoded JSON of GET agents/{agent}/sessions/{id}; InvalidInput before any request."""
-    return get_json(base_url, api_key, session_path(agent, session_id), sleep=sleep, rng=rng)
+    return get_json(base_url, api_key, session_path(agent, session_id), options)
 
 
-def get_json(
-    base_url: str,
-    api_key: str,
-    path: str,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
-) -> Any:
+def get_json(base_url: str, api_key: str, path: str, options: Options = DEFAULT) -> Any:
     """GET `path` (relative to `base_url`) with the client's retry policy; decoded JSON or None."""
     attempt = 1
     while True:
         try:
-            return _once(base_url, api_key, path)
+            return _once(base_url, api_key, path, options)
         except PipecatError as error:
             from bot.pipecat import retry
 
             if attempt >= retry.MAX_ATTEMPTS or not retry.retryable(error):
                 raise
-            sleep(retry.wait_seconds(error, attempt, rng))
+            options.sleep(retry.wait_seconds(error, attempt, options.rng))
             attempt += 1
 
 
-def _connection(base_url: str) -> tuple[http.client.HTTPConnection, str]:
+def _connection(base_url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Unreachable(f"not an http(s) URL: {parts.scheme}")
     cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    return cls(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT), parts.path.rstrip("/")
+    return cls(parts.hostname, parts.port, timeout=timeout), parts.path.rstrip("/")
 
 
-def _once(base_url: str, api_key: str, path: str) -> Any:
-    connection, prefix = _connection(base_url)
+def _once(base_url: str, api_key: str, path: str, options: Options) -> Any:
+    connection, prefix = _connection(base_url, options.connect_timeout)
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
     try:
         connection.connect()
         if connection.sock is not None:
-            connection.sock.settimeout(READ_TIMEOUT)  # connecting had CONNECT_TIMEOUT; each read gets this
+            connection.sock.settimeout(options.read_timeout)  # connecting had its own bound; each read gets this
         connection.request("GET", f"{prefix}/{path}", headers=headers)
         response = connection.getresponse()
         body = response.read()
@@ -92,17 +96,17 @@ def _once(base_url: str, api_key: str, path: str) -> Any:
         raise Unreachable(type(error).__name__) from None
     finally:
         connection.close()
-    _raise_for_status(response, body)
+    _raise_for_status(response, body, options.now)
     return _decode(response.status, body)
 
 
-def _raise_for_status(response: http.client.HTTPResponse, body: bytes) -> None:
+def _raise_for_status(response: http.client.HTTPResponse, body: bytes, now: Callable[[], datetime]) -> None:
     status = response.status
     if status < 400:
         return
     waited = None
     if status == 429:
-        waited = retry_after_seconds(response.getheader("Retry-After"), now=datetime.now(UTC))
+        waited = retry_after_seconds(response.getheader("Retry-After"), now=now())
     try:
         detail = error_detail(json.loads(body)) if body else ""
     except ValueError:
