@@ -96,8 +96,27 @@ def _once(base_url: str, api_key: str, path: str, options: Options) -> Any:
         raise Unreachable(type(error).__name__) from None
     finally:
         connection.close()
+    body = _decoded_body(response, body)
     _raise_for_status(response, body, options.now)
     return _decode(response.status, body)
+
+
+def _decoded_body(response: http.client.HTTPResponse, body: bytes) -> bytes:
+    """Undo a Content-Encoding (none was asked for, but a proxy may add one), as httpx would;
+    one that cannot be undone is a garbled answer, like httpx's DecodingError."""
+    encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
+    if encoding == "identity" or not body:
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise UnexpectedResponse(f"DecodingError: Content-Encoding {encoding}", garbled=True)
+    import zlib
+
+    try:
+        if encoding == "deflate" and body[:1] != b"x":
+            return zlib.decompress(body, -15)  # a raw deflate stream, as some servers send
+        return zlib.decompress(body, 47)  # 32 + 15: a gzip or a zlib header, whichever it has
+    except zlib.error:
+        raise UnexpectedResponse("DecodingError", garbled=True) from None
 
 
 def _raise_for_status(response: http.client.HTTPResponse, body: bytes, now: Callable[[], datetime]) -> None:
