@@ -58,6 +58,10 @@ class Settings(PipecatSettings):
     #: Who may watch, unwatch, mute, unmute and stop sessions; empty means every allowed user.
     admin_users: str = ""
     audit_retention_days: int = Field(default=90, ge=1)
+    #: How often each watched agent's status (GET /agents/{agent}) is read; 0 turns health alerts off.
+    agent_status_interval_seconds: float = Field(default=120, ge=0)
+    #: activeSessionCount as a share of autoScaling.maxReplicas that posts a capacity warning.
+    capacity_warn_percent: float = Field(default=80, gt=0, le=100)
     #: json (one object a line), console, or auto (JSON unless stderr is a terminal).
     log_format: Literal["json", "console", "auto"] = "auto"
 

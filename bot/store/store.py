@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.store.agent_health import AgentHealthStore
 from bot.store.audit import AuditStore
 from bot.store.causes import CauseStore
 from bot.store.deployments import DeploymentStore
@@ -15,7 +16,17 @@ from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore, OpsStore):
+class Store(
+    WatchStore,
+    PollStore,
+    OutboxStore,
+    IncidentStore,
+    AuditStore,
+    CauseStore,
+    DeploymentStore,
+    OpsStore,
+    AgentHealthStore,
+):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and
