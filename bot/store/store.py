@@ -9,6 +9,7 @@ from bot.store.audit import AuditStore
 from bot.store.causes import CauseStore
 from bot.store.deployments import DeploymentStore
 from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
+from bot.store.fingerprints import FingerprintStore
 from bot.store.incidents import IncidentStore
 from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
@@ -23,6 +24,7 @@ class Store(
     IncidentStore,
     AuditStore,
     CauseStore,
+    FingerprintStore,
     DeploymentStore,
     OpsStore,
     AgentHealthStore,
