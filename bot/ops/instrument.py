@@ -276,4 +276,4 @@ async def refresh_store_gauges(store: Store, metrics: Metrics, now: Any) -> None
     for poll in snapshot.polls:
         if poll.last_success_at is not None:
             metrics.last_poll_age.labels(poll.agent).set(max(0.0, (now - poll.last_success_at).total_seconds()))
-    metrics.open_health_conditions.set(len(await store.open_conditions()))
+    metrics.open_health_conditions.set(await store.open_health_condition_count())  # alerted ones only
