@@ -2,9 +2,11 @@
 
 - Pipecat: `MeteredTransport` wraps the shared httpx client's transport (errors included).
 - Slack Web API: `MeteredWebClient` counts every `api_call` by method and result.
-- Slack requests: a Bolt middleware times the ack and binds the log context; the Gate's audit
-  record (every command, shortcut and button ends in one) counts outcomes.
-- Polls and alerts: the store calls that record them are wrapped once, in `meter_store`.
+- Slack requests: a Bolt middleware binds the log context and notes the request's kind; `timed_ack`
+  around the HTTP dispatch (and `MeteredSocketModeHandler` around Socket Mode's) times the ack; the
+  Gate's audit record (every command, shortcut and button ends in one) counts outcomes.
+- Polls and alerts: the store calls that record them are wrapped once, in `meter_store` (which also
+  binds the per-poll and per-post log context).
 """
 
 from __future__ import annotations
