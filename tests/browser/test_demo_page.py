@@ -112,7 +112,7 @@ async def test_lookup_shows_the_summary_then_refresh_logs_and_chart(page: Any, d
     await expect(summary.locator(".thread-link")).to_have_text("2 replies")
     await summary.locator(".thread-link").click()
     replies = page.locator("#thread-replies .msg")
-    await expect(replies.nth(0)).to_contain_text("Bot finished")
+    await expect(replies.nth(0)).to_contain_text("Bot finished")  # the simulator logs as loguru does
     chart = replies.nth(1).locator("img.file-img")
     await expect(chart).to_be_visible()
     assert await loaded_width(chart) > 100

@@ -80,6 +80,9 @@ async def test_app_home_for_200_watches_pages_behind_more(
         }
     )
     await slack_standin.wait_for_calls("views.publish", 2)
+    await runtime.deps.after_ack.drain(grace_seconds=5)
+    [entry] = await runtime.store.recent_audit()
+    assert (entry.action, entry.result, entry.user_id) == ("home_more", "ok", USER)
     second = slack_standin.home_views[USER]
     assert f"C{int(more['value']):06d}" in json.dumps(second)
     assert len(second["blocks"]) <= 100
