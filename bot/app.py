@@ -27,6 +27,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps
 from bot.lookup import AgentDirectory, SessionFinder
+from bot.pagerduty import client as pagerduty
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, incident_actions, shortcuts
 from bot.slack.after_ack import AfterAck
@@ -52,6 +53,7 @@ class Runtime:
     pipecat_http: httpx.AsyncClient
     slack: AsyncWebClient
     scheduler: Any = field(default=None)
+    pagerduty_http: httpx.AsyncClient | None = None
 
     async def start(self, *, with_scheduler: bool = True) -> None:
         await self.store.migrate()
@@ -73,6 +75,8 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         await self.pipecat_http.aclose()
+        if self.pagerduty_http is not None:
+            await self.pagerduty_http.aclose()
         await self.store.dispose()
 
     def asgi(self, *, with_scheduler: bool = True) -> Starlette:
@@ -126,6 +130,10 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         retry_handlers=[],
     )
     store = Store.from_url(settings.database_url)
+    pagerduty_http, pager = None, None
+    if settings.pagerduty_routing_key is not None:
+        pagerduty_http = pagerduty.build_http_client()
+        pager = pagerduty.PagerDutyClient(pagerduty_http, settings.pagerduty_events_url, settings.pagerduty_routing_key)
     alerts = AlertService(
         store=store,
         pipecat=pipecat,
@@ -134,6 +142,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         default_statuses=settings.alert_status_set,
         incident_window=timedelta(minutes=settings.incident_window_minutes),
         poll_interval=settings.poll_interval_seconds,
+        pagerduty=pager,
     )
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
@@ -148,7 +157,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         alerts=alerts,
     )
     bolt = build_bolt_app(settings, slack, deps)
-    return Runtime(settings=settings, deps=deps, bolt=bolt, store=store, pipecat_http=pipecat_http, slack=slack)
+    runtime = Runtime(settings=settings, deps=deps, bolt=bolt, store=store, pipecat_http=pipecat_http, slack=slack)
+    runtime.pagerduty_http = pagerduty_http
+    return runtime
 
 
 async def run_socket_mode(runtime: Runtime) -> None:

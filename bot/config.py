@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: An Events API v2 integration key (service or ruleset): 32 letters and digits.
+ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
 
 
 class PipecatSettings(BaseSettings):
@@ -51,6 +55,9 @@ class Settings(PipecatSettings):
     #: Who may watch, unwatch, mute, unmute and stop sessions; empty means every allowed user.
     admin_users: str = ""
     audit_retention_days: int = Field(default=90, ge=1)
+    #: PagerDuty Events API v2 integration key (design.md §9.1); watches made with `page` use it.
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -58,6 +65,23 @@ class Settings(PipecatSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("pagerduty_events_url")
+    @classmethod
+    def _events_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("pagerduty_routing_key")
+    @classmethod
+    def _routing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # PagerDuty's integration keys are 32 characters; anything else is refused by every event.
+        if value is None or not value.get_secret_value().strip():
+            return None  # PAGERDUTY_ROUTING_KEY= (blank) means "not set"
+        if not ROUTING_KEY.fullmatch(value.get_secret_value()):
+            raise ValueError("must be the 32-character Integration Key of an Events API v2 integration")
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod

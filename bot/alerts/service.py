@@ -14,8 +14,11 @@ from bot.alerts import policy
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.outbox import Deliverer
+from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
 from bot.clock import Clock, SystemClock
+from bot.pagerduty.client import PagerDutyClient
+from bot.pagerduty.events import ConditionFacts
 from bot.pipecat.client import PipecatClient
 from bot.store import Store
 from bot.store.records import Watch, WatchView
@@ -49,6 +52,7 @@ class AlertService:
         poll_interval: float = 60.0,
         replica_id: str | None = None,
         post_spacing: timedelta | None = None,
+        pagerduty: PagerDutyClient | None = None,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas. By
         default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
@@ -85,6 +89,8 @@ class AlertService:
             owner=self.replica_id,
             post_spacing=post_spacing,
         )
+        #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
+        self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
         self._pruned_at: datetime | None = None
 
     # -- the pipeline ----------------------------------------------------------------------------
@@ -95,8 +101,10 @@ class AlertService:
         await self._prune()
 
     async def deliver_once(self) -> None:
-        """Post everything deliverable now (channels in parallel, each channel in order)."""
+        """Post everything deliverable now (channels in parallel, each channel in order), then
+        bring PagerDuty up to date with the incidents of paging watches."""
         await self._deliverer.deliver_once()
+        await self.pager.run_once()
 
     async def run_cycle(self) -> None:
         """What the scheduler runs: poll, then deliver. Never raises (a cycle must not kill the job)."""
@@ -118,9 +126,15 @@ class AlertService:
     # -- watches ---------------------------------------------------------------------------------
 
     async def watch(
-        self, channel_id: str, agent: str, statuses: frozenset[str] | None, group: str | None, user_id: str
+        self,
+        channel_id: str,
+        agent: str,
+        statuses: frozenset[str] | None,
+        group: str | None,
+        user_id: str,
+        page: bool = False,
     ) -> Watch:
-        """Watch `agent` in the channel (or update the watch's statuses and group).
+        """Watch `agent` in the channel (or update the watch's statuses, group and paging).
 
         Raises bot.pipecat.errors.NotFound if the agent does not exist. Nothing is back-filled:
         only sessions that end from now on alert.
@@ -129,7 +143,7 @@ class AlertService:
         if await self.store.poll_state(agent) is None:
             await self._poller.seed(agent)
         watch, created = await self.store.upsert_watch(
-            channel_id, agent, statuses or self._default_statuses, group, user_id, self._clock.now()
+            channel_id, agent, statuses or self._default_statuses, group, user_id, self._clock.now(), page=page
         )
         logger.info(
             "%s %s in %s (%s)",
@@ -138,10 +152,21 @@ class AlertService:
             channel_id,
             ",".join(sorted(watch.statuses)),
         )
+        if not page:
+            await self.pager.run_once()  # a watch that stopped paging resolves its open alerts
         return watch
 
     async def unwatch(self, channel_id: str, agent: str) -> bool:
-        return await self.store.remove_watch(channel_id, agent, self._clock.now())
+        """Remove the watch; its open PagerDuty alerts are resolved (queued now, sent next cycle)."""
+        removed = await self.store.remove_watch(channel_id, agent, self._clock.now())
+        if removed:
+            await self.pager.run_once()
+        return removed
+
+    async def page_condition(self, facts: ConditionFacts, *, active: bool) -> int:
+        """An agent health condition began (`active`) or cleared: page or resolve it on the
+        agent's paging watches (the hook the agent-health alerts call)."""
+        return await self.pager.condition(facts, active=active)
 
     async def watches(self, channel_id: str) -> list[WatchView]:
         return await self.store.watch_views(channel_id, self._clock.now())

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.blocks.format import SECTION_LIMIT, esc, slack_date, truncate
 from bot.blocks.message import Message, build
+from bot.blocks.paging import paging_line
 from bot.store.records import WatchView
 
 #: Watches listed one block each; Slack allows 50 blocks, two are the heading and the footer.
@@ -55,6 +56,8 @@ def _watch_block(view: WatchView) -> SectionBlock:
     if view.muted_until is not None:
         state += f" · :mute: muted until {slack_date(view.muted_until)}"
     lines.append(state)
+    if (paging := paging_line(view)) is not None:
+        lines.append(paging)
     if view.broken_reason:
         lines.append(
             f":warning: *Not delivering:* {esc(broken_text(view.broken_reason), 300)}; "
@@ -77,4 +80,6 @@ def watches_message(views: Sequence[WatchView]) -> Message:
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     broken = sum(1 for v in views if v.broken_reason)
     text = f"{len(views)} watched agents" + (f", {broken} not delivering" if broken else "")
+    if paging := sum(1 for v in views if v.page):
+        text += f", {paging} paging PagerDuty"
     return build(text, blocks)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, event, exc, insert, make_url, select, text, u
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.config import SettingsError
-from bot.store.schema import SCHEMA_VERSION, metadata, schema_version
+from bot.store.schema import SCHEMA_VERSION, metadata, pager_alerts, schema_version
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +75,19 @@ NETWORK_FILESYSTEMS = frozenset(
     }
 )
 
+def _v2_paging(conn: Connection) -> None:
+    """Issue 14: paging watches (subscriptions.page, page_error) and the pager_alerts table."""
+    for ddl in (
+        "ALTER TABLE subscriptions ADD COLUMN page BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE subscriptions ADD COLUMN page_error TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN page_error_at TIMESTAMP",
+    ):
+        conn.exec_driver_sql(ddl)
+    metadata.create_all(conn, tables=[pager_alerts])
+
+
 #: Upgrade steps: MIGRATIONS[n] takes a database at version n-1 to version n.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_paging}
 
 
 def engine_url(database_url: str) -> str:

@@ -12,6 +12,8 @@ KIND_ALERT = "alert"
 KIND_PARENT = "parent"
 KIND_ROLLUP = "rollup"
 KIND_NOTICE = "notice"
+#: A PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py, not to Slack.
+KIND_PAGE = "page"
 
 # Outbox row states.
 PENDING = "pending"
@@ -39,6 +41,10 @@ class Watch:
     broken_reason: str | None = None
     broken_at: datetime | None = None
     last_alert_at: datetime | None = None
+    #: Incidents of this watch also page PagerDuty (`/session watch … page`).
+    page: bool = False
+    #: PagerDuty's error for the last event it refused (HTTP 400), until the watch is set again.
+    page_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,25 @@ class WatchView:
     muted_by: str | None
     last_alert_at: datetime | None
     broken_reason: str | None
+    page: bool = False
+    page_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PagerAlert:
+    """A PagerDuty alert we opened (see schema.pager_alerts)."""
+
+    id: int
+    dedup_key: str
+    subscription_id: int | None
+    channel_id: str
+    agent: str
+    incident_id: int | None
+    condition: str | None
+    state: str
+    sent_count: int
+    triggers: int
+    last_trigger_at: datetime | None
 
 
 @dataclass(frozen=True)

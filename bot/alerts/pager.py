@@ -1,0 +1,258 @@
+"""Escalation to PagerDuty (issue 14): incidents of paging watches become PagerDuty alerts.
+
+Each cycle, after the Slack posts:
+1. sync: for every incident that is (or was) paged, or is open on a paging watch, the pure
+   `plan_page` picks the next step and the store enqueues its event (compare-and-set, so two
+   replicas enqueue it once);
+2. deliver: the oldest unfinished event of each alert is claimed (committed), sent, and recorded.
+   A 400 is permanent: the row dies and the watch shows PagerDuty's error. 429, 5xx and connection
+   errors are retried with back-off; resending is safe because PagerDuty folds events with the
+   same dedup_key into one alert, and the key is stored with the alert, never re-derived.
+
+Agent health conditions page through `condition()` (one dedup_key per condition episode).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts import policy
+from bot.alerts.page_plan import RESOLVED, PageStep, plan_page
+from bot.alerts.payloads import session_from_payload
+from bot.alerts.slack_errors import SlackFailure, slack_call
+from bot.clock import Clock
+from bot.pagerduty import events
+from bot.pagerduty.client import PagerDutyClient
+from bot.pagerduty.errors import RateLimited, Rejected, Retryable
+from bot.store import Store
+from bot.store.pager import EVENT
+from bot.store.records import KIND_ALERT, PENDING, Incident, OutboxRow, PagerAlert
+
+logger = logging.getLogger(__name__)
+
+
+class Pager:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        slack: AsyncWebClient,
+        clock: Clock,
+        client: PagerDutyClient | None,
+        update_every: timedelta = policy.PAGE_UPDATE_EVERY,
+    ) -> None:
+        self._store = store
+        self._slack = slack
+        self._clock = clock
+        self._client = client
+        self._update_every = update_every
+        self._team_id: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    async def run_once(self) -> None:
+        if self._client is None:
+            return
+        for name, stage in (("sync", self.sync_once), ("delivery", self.deliver_once)):
+            try:
+                await stage()
+            except Exception:
+                logger.exception("PagerDuty %s failed; the next cycle tries again", name)
+
+    # -- sync: incidents → events ------------------------------------------------------------------
+
+    async def sync_once(self) -> None:
+        if self._client is None:
+            return
+        paging = {(channel, agent): sid for sid, channel, agent in await self._store.paging_watches()}
+        done: set[int] = set()
+        for alert in await self._store.unresolved_pager_alerts():
+            if alert.incident_id is None:
+                continue  # a health condition: condition() moves it
+            done.add(alert.incident_id)
+            incident = await self._store.incident(alert.incident_id)
+            if incident is not None:
+                await self._step(incident, alert, paging=(alert.channel_id, alert.agent) in paging)
+        for channel in sorted({channel for channel, _ in paging}):
+            for incident in await self._store.open_incidents(channel):
+                sid = paging.get((channel, incident.agent))
+                if sid is None or incident.id in done:
+                    continue
+                existing = await self._store.pager_alert_for_incident(incident.id)
+                await self._step(incident, existing, paging=True, subscription_id=sid)
+
+    async def _step(
+        self, incident: Incident, alert: PagerAlert | None, *, paging: bool, subscription_id: int | None = None
+    ) -> None:
+        now = self._clock.now()
+        step = plan_page(incident, alert, paging=paging, now=now, update_every=self._update_every)
+        if step is None:
+            return
+        if alert is None:
+            team = await self._team()
+            if team is None:
+                return  # without the team the key could differ later: wait rather than mint one
+            key = events.incident_dedup_key(team, incident.channel_id, incident.id)
+            opened = await self._store.open_pager_alert(
+                dedup_key=key,
+                subscription_id=subscription_id,
+                channel_id=incident.channel_id,
+                agent=incident.agent,
+                incident_id=incident.id,
+                condition=None,
+                sent_count=step.sent_count,
+                event=await self._trigger(key, incident),
+                now=now,
+            )
+            if opened is not None:
+                logger.info("paging PagerDuty for incident %d of %s (%s)", incident.id, incident.agent, key)
+            return
+        event = await self._trigger(alert.dedup_key, incident) if step.action == events.TRIGGER else None
+        await self._advance(alert, step, event)
+
+    async def _advance(self, alert: PagerAlert, step: PageStep, event: dict[str, object] | None) -> None:
+        body = event if event is not None else events.follow_up(step.action, alert.dedup_key)
+        if await self._store.advance_pager_alert(
+            alert, action=step.action, state=step.state, sent_count=step.sent_count, event=body, now=self._clock.now()
+        ):
+            logger.info("PagerDuty %s queued for %s", step.action, alert.dedup_key)
+
+    async def _trigger(self, key: str, incident: Incident) -> dict[str, object]:
+        facts = events.IncidentFacts(
+            agent=incident.agent,
+            session_count=incident.session_count,
+            statuses=incident.statuses,
+            first_failure_at=incident.first_failure_at,
+            last_failure_at=incident.last_failure_at,
+            latest_session_id=incident.latest_session_id,
+            deployment_id=await self._deployment(incident),
+            top_cause=None,  # the `causes` stream's fingerprint of the incident, once it is on main
+            permalink=await self._permalink(incident.channel_id, incident.parent_ts),
+            channel_id=incident.channel_id,
+        )
+        return events.incident_trigger(key, facts, self._clock.now())
+
+    async def _deployment(self, incident: Incident) -> str | None:
+        rows = await self._store.outbox_rows(incident.channel_id, KIND_ALERT, incident_id=incident.id)
+        for row in reversed(rows):
+            if row.session_id == incident.latest_session_id:
+                try:
+                    return session_from_payload(row.payload).deployment_id
+                except Exception:
+                    logger.exception("outbox row %d has an unreadable session", row.id)
+        return None
+
+    async def _permalink(self, channel_id: str, ts: str | None) -> str | None:
+        if ts is None:
+            return None  # the parent is not posted yet: a later update carries the link
+        try:
+            response = await slack_call(self._slack.chat_getPermalink(channel=channel_id, message_ts=ts))
+        except SlackFailure as error:
+            logger.warning("no permalink for %s/%s (%s): paging without the link", channel_id, ts, error.detail)
+            return None
+        link = response.get("permalink")
+        return str(link) if link else None
+
+    async def _team(self) -> str | None:
+        if self._team_id is None:
+            try:
+                response = await slack_call(self._slack.auth_test())
+            except SlackFailure as error:
+                logger.warning("auth.test failed (%s): paging waits for the workspace id", error.detail)
+                return None
+            self._team_id = str(response.get("team_id") or "") or None
+        return self._team_id
+
+    # -- health conditions ---------------------------------------------------------------------------
+
+    async def condition(self, facts: events.ConditionFacts, *, active: bool) -> int:
+        """Page (or resolve) one agent health condition on every paging watch of the agent;
+        returns how many events were queued. The agenthealth stream calls this once per condition
+        change (not per poll); a repeat is harmless (the alert exists, or is already resolved)."""
+        if self._client is None:
+            return 0
+        team = await self._team()
+        if team is None:
+            return 0
+        queued = 0
+        for sid, channel, agent in await self._store.paging_watches():
+            if agent != facts.agent:
+                continue
+            key = events.condition_dedup_key(team, channel, agent, facts.condition, facts.since)
+            alert = await self._store.pager_alert(key)
+            now = self._clock.now()
+            if active and alert is None:
+                opened = await self._store.open_pager_alert(
+                    dedup_key=key,
+                    subscription_id=sid,
+                    channel_id=channel,
+                    agent=agent,
+                    incident_id=None,
+                    condition=facts.condition,
+                    sent_count=0,
+                    event=events.condition_trigger(key, facts, now),
+                    now=now,
+                )
+                queued += opened is not None
+            elif not active and alert is not None and alert.state != RESOLVED:
+                await self._advance(alert, PageStep(events.RESOLVE, RESOLVED, alert.sent_count), None)
+                queued += 1
+        return queued
+
+    # -- delivery: claim → send → record ---------------------------------------------------------------
+
+    async def deliver_once(self) -> None:
+        if self._client is None:
+            return
+        for row in await self._store.page_rows_due(self._clock.now()):
+            if not await self._send(row, self._client):
+                return  # PagerDuty is rate limiting or unwell: the rest waits for the next cycle
+
+    async def _send(self, row: OutboxRow, client: PagerDutyClient) -> bool:
+        now = self._clock.now()
+        token = uuid.uuid4().hex
+        if not await self._store.claim(row, token, now, policy.PAGE_CLAIM_TTL):
+            return True  # another replica has it
+        event = row.payload.get(EVENT) or {}
+        action = event.get("event_action")
+        try:
+            await client.send(event)
+        except Rejected as error:
+            reason = f"PagerDuty refused the {action}: {error.detail}"
+            await self._store.mark_dead(row, token, reason, now)
+            await self._store.record_page_refused(row.subscription_id, row.channel_id, row.agent, error.detail, now)
+            logger.error("%s (%s); shown on /session watches", reason, row.dedup_key)
+            return True
+        except RateLimited as error:
+            wait = timedelta(seconds=error.retry_after) if error.retry_after else policy.PAGE_RATE_LIMIT_BACKOFF
+            await self._store.mark_retry(
+                row, token, state=PENDING, next_attempt_at=now + wait, error=error.detail, now=now
+            )
+            logger.warning("PagerDuty rate-limited %s: retrying in %s", row.dedup_key, wait)
+            return False
+        except Retryable as error:
+            await self._retry(row, token, error.detail, now)
+            return False
+        if not await self._store.mark_page_sent(row, token, self._clock.now()):
+            logger.warning("sent %s but the claim had passed to another worker", row.dedup_key)
+        logger.info("PagerDuty accepted the %s of %s", action, row.dedup_key)
+        return True
+
+    async def _retry(self, row: OutboxRow, token: str, detail: str, now: datetime) -> None:
+        attempts = row.attempts + 1
+        if attempts >= policy.MAX_ATTEMPTS:
+            await self._store.mark_dead(row, token, f"gave up after {attempts} attempts: {detail}", now)
+            logger.error("gave up on PagerDuty event %s after %d attempts: %s", row.dedup_key, attempts, detail)
+            return
+        delay = policy.retry_delay(attempts)
+        await self._store.mark_retry(row, token, state=PENDING, next_attempt_at=now + delay, error=detail, now=now)
+        logger.warning("PagerDuty event %s failed (%s); retry in %s", row.dedup_key, detail, delay)
+
+
+__all__ = ["Pager"]
