@@ -193,6 +193,8 @@ class AlertService:
         """Record the ack and edit the parent (who and when). False if no incident has that parent."""
         incident = await self.store.acknowledge(channel_id, parent_ts, user_id, self._clock.now())
         await self._incidents.refresh_now(incident)
+        if incident is not None:
+            await self.pager.run_once()  # PagerDuty stops escalating as soon as someone is on it
         return incident is not None
 
     async def incident_session(self, channel_id: str, parent_ts: str) -> tuple[str, str] | None:

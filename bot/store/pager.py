@@ -48,7 +48,9 @@ class PagerStore(StoreBase):
         an earlier cycle, opened it: its stored key stays the key)."""
         async with self._write() as conn:
             inserted = await conn.execute(
-                self.insert_ignore(pager_alerts, ["dedup_key"])
+                # Either unique key (dedup_key, incident_id) makes it a no-op: one alert per incident.
+                self._insert(pager_alerts)
+                .on_conflict_do_nothing()
                 .values(
                     dedup_key=dedup_key,
                     subscription_id=subscription_id,
