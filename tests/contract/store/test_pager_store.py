@@ -13,7 +13,11 @@ from bot.store.schema import SCHEMA_VERSION
 from tests.fixtures_store import open_store
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
-TRIGGER = {"event_action": "trigger", "dedup_key": "k1", "payload": {"summary": "s", "source": "a", "severity": "error"}}
+TRIGGER = {
+    "event_action": "trigger",
+    "dedup_key": "k1",
+    "payload": {"summary": "s", "source": "a", "severity": "error"},
+}
 
 
 async def open_alert(store: Store, key: str = "k1", incident_id: int | None = 1) -> object:
@@ -31,7 +35,11 @@ async def test_an_alert_is_opened_once_and_keeps_its_key(store: Store) -> None:
     stored = await store.pager_alert_for_incident(1)
     assert stored is not None and stored.dedup_key == "k1" and stored.triggers == 1
     [row] = await store.page_rows()
-    assert (row.kind, row.dedup_key, row.payload["event"]["dedup_key"]) == (KIND_PAGE, f"page:{stored.id}:trigger:1", "k1")
+    assert (row.kind, row.dedup_key, row.payload["event"]["dedup_key"]) == (
+        KIND_PAGE,
+        f"page:{stored.id}:trigger:1",
+        "k1",
+    )
 
 
 async def test_advancing_is_a_compare_and_set(store: Store) -> None:

@@ -33,7 +33,9 @@ async def test_a_400_is_rejected_with_pagerdutys_errors(pagerduty_client: PagerD
     assert not isinstance(caught.value, Retryable)
 
 
-async def test_an_unknown_key_is_rejected_and_never_echoed(pagerduty_http: httpx.AsyncClient, pagerduty_url: str) -> None:
+async def test_an_unknown_key_is_rejected_and_never_echoed(
+    pagerduty_http: httpx.AsyncClient, pagerduty_url: str
+) -> None:
     wrong = "W" * 32
     client = PagerDutyClient(pagerduty_http, pagerduty_url, SecretStr(wrong))
     with pytest.raises(Rejected) as caught:

@@ -14,7 +14,13 @@ PAYLOAD = {"summary": "voice-bot: 2 sessions failed", "source": "voice-bot", "se
 
 
 def trigger(dedup_key: str = "k1", **overrides: Any) -> dict[str, Any]:
-    return {"routing_key": ROUTING_KEY, "event_action": "trigger", "dedup_key": dedup_key, "payload": PAYLOAD, **overrides}
+    return {
+        "routing_key": ROUTING_KEY,
+        "event_action": "trigger",
+        "dedup_key": dedup_key,
+        "payload": PAYLOAD,
+        **overrides,
+    }
 
 
 async def post(url: str, body: Any) -> httpx.Response:
@@ -24,7 +30,9 @@ async def post(url: str, body: Any) -> httpx.Response:
         return await http.post(url, json=body)
 
 
-async def test_a_valid_trigger_is_accepted_with_its_dedup_key(pagerduty_url: str, pagerduty_standin: PagerDutyStandIn) -> None:
+async def test_a_valid_trigger_is_accepted_with_its_dedup_key(
+    pagerduty_url: str, pagerduty_standin: PagerDutyStandIn
+) -> None:
     response = await post(pagerduty_url, trigger())
     assert response.status_code == 202
     assert response.json() == {"status": "success", "message": "Event processed", "dedup_key": "k1"}
@@ -51,7 +59,10 @@ async def test_a_trigger_without_a_key_gets_one_minted(pagerduty_url: str) -> No
         ({"payload": {**PAYLOAD, "summary": "s" * 1025}}, "'payload.summary' is too long (maximum is 1024 characters)"),
         ({"payload": {**PAYLOAD, "summary": " "}}, "'payload.summary' is missing or blank"),
         ({"payload": {k: v for k, v in PAYLOAD.items() if k != "source"}}, "'payload.source' is missing or blank"),
-        ({"payload": {**PAYLOAD, "severity": "fatal"}}, "'payload.severity' must be one of critical, error, warning or info"),
+        (
+            {"payload": {**PAYLOAD, "severity": "fatal"}},
+            "'payload.severity' must be one of critical, error, warning or info",
+        ),
         ({"payload": None}, "'payload' is missing or not an object"),
         ({"event_action": "resolve", "dedup_key": None}, "'dedup_key' is missing or blank"),
         ({"links": [{"text": "no href"}]}, "'links[0].href' is missing or blank"),
@@ -84,7 +95,9 @@ async def test_unparseable_json_is_an_unrecognized_object(pagerduty_url: str) ->
     }
 
 
-async def test_one_dedup_key_is_one_alert_through_its_life(pagerduty_url: str, pagerduty_standin: PagerDutyStandIn) -> None:
+async def test_one_dedup_key_is_one_alert_through_its_life(
+    pagerduty_url: str, pagerduty_standin: PagerDutyStandIn
+) -> None:
     for body in (trigger(), trigger(), {**trigger(), "event_action": "acknowledge"}, trigger()):
         assert (await post(pagerduty_url, body)).status_code == 202
     [alert] = pagerduty_standin.alerts

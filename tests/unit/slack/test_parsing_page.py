@@ -11,7 +11,10 @@ from bot.slack.parsing import Help, Watch, parse_command
     ("text", "expected"),
     [
         ("watch voice-bot page", Watch("voice-bot", frozenset(), None, True, True)),
-        ("watch voice-bot HTTP_ERROR @oncall PAGE", Watch("voice-bot", frozenset({"HTTP_ERROR"}), "@oncall", True, True)),
+        (
+            "watch voice-bot HTTP_ERROR @oncall PAGE",
+            Watch("voice-bot", frozenset({"HTTP_ERROR"}), "@oncall", True, True),
+        ),
         ("watch voice-bot agent_error", Watch("voice-bot", frozenset({"AGENT_ERROR"}), None, True, False)),
     ],
 )
