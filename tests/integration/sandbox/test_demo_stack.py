@@ -152,3 +152,16 @@ def test_wall_clock_follows_real_time_and_can_be_moved() -> None:
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=1)
     clock.advance(60)
     assert timedelta(seconds=59) < clock.now() - datetime.now(UTC) < timedelta(seconds=61)
+
+
+async def test_the_demo_pages_pagerduty_and_the_page_shows_it(demo: DemoStack, page: httpx.AsyncClient) -> None:
+    assert (await page.get("/api/state")).json()["pagerduty"] == []
+    demo.sim.add_session("voice-bot", "HTTP_ERROR")
+    await demo.runtime.deps.alerts.run_cycle()
+    [paged] = (await page.get("/api/state")).json()["pagerduty"]
+    assert (paged["status"], paged["severity"], paged["summary"]) == (
+        "triggered",
+        "error",
+        "voice-bot: 1 session failed (HTTP_ERROR)",
+    )
+    assert paged["links"][0]["href"].startswith(demo.standin.base_url or "")
