@@ -17,29 +17,9 @@ import httpx
 from slack_sdk.errors import SlackApiError
 
 from bot.alerts import policy
+from bot.contracts.slack_errors import CHANNEL_ERRORS, UNCERTAIN_ERRORS, error_code
 
 T = TypeVar("T")
-
-#: Errors that mean the bot cannot post to the channel at all (the watch is broken).
-CHANNEL_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "invalid_auth",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "not_authed",
-        "missing_scope",
-        "no_permission",
-        "restricted_action",
-        "team_access_not_granted",
-        "ekm_access_denied",
-    }
-)
-#: `ok: false` errors after which Slack may or may not have stored the message.
-UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
 class SlackFailure(Exception):
@@ -88,12 +68,11 @@ async def slack_call(call: Awaitable[T]) -> T:
 def from_api_error(error: SlackApiError) -> SlackFailure:
     response = error.response
     status = getattr(response, "status_code", None)
-    data: Any = getattr(response, "data", None)
-    code = str(data.get("error") or "") if isinstance(data, dict) else ""
+    code = error_code(getattr(response, "data", None))
     if status == 429 or code == "ratelimited":
         headers = getattr(response, "headers", None) or {}
         return RateLimited(code or "HTTP 429", parse_retry_after(headers.get("Retry-After")))
-    if code in CHANNEL_ERRORS:
+    if code in CHANNEL_ERRORS:  # the bot cannot post to the channel at all: the watch is broken
         return Permanent(code, channel_level=True)
     if (isinstance(status, int) and status >= 500) or code in UNCERTAIN_ERRORS:
         return Uncertain(f"HTTP {status} {code}".strip())

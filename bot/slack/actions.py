@@ -12,20 +12,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.errors import error_message
 from bot.blocks.logs import logs_message
-from bot.blocks.session import ACTION_CHART, ACTION_LOGS, ACTION_REFRESH, ACTION_STOP, session_summary
+from bot.blocks.session import session_summary
+from bot.contracts.actions import Action, parse_session_value
 from bot.deps import Deps
-from bot.pipecat.validation import check_agent, check_session_id
 from bot.slack.replies import action_value, on_action, post_in_thread_or_privately, slack_error_code
 
 logger = logging.getLogger(__name__)
 
 LOG_LINES = 20
-
-
-def parse_value(value: str) -> tuple[str, str]:
-    """Button values are "agent:session-id"; both parts are re-validated (values come back from clients)."""
-    agent, _, session_id = value.partition(":")
-    return check_agent(agent), check_session_id(session_id)
 
 
 def where(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -42,14 +36,14 @@ def is_private(body: dict[str, Any]) -> bool:
 
 
 async def refresh(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = parse_value(action_value(body))
+    agent, session_id = parse_session_value(action_value(body))
     session = await deps.pipecat.get_session(agent, session_id)
     summary = session_summary(agent, session, now=deps.clock.now())
     await respond(**summary.to_response(in_channel=not is_private(body), replace_original=True))
 
 
 async def logs(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = parse_value(action_value(body))
+    agent, session_id = parse_session_value(action_value(body))
     page = await deps.pipecat.get_logs(agent, session_id, limit=LOG_LINES, order="desc")
     channel, thread_ts = where(body)
     message = logs_message(agent, session_id, page, max_lines=LOG_LINES)
@@ -62,7 +56,7 @@ async def logs(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: 
 async def chart(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
     from bot.charts import render_session_chart  # matplotlib is heavy: only on the first chart
 
-    agent, session_id = parse_value(action_value(body))
+    agent, session_id = parse_session_value(action_value(body))
     if is_private(body):
         explain = error_message(
             "Charts are shared in the channel",
@@ -99,14 +93,14 @@ async def chart(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client:
 
 
 async def stop(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = parse_value(action_value(body))
+    agent, session_id = parse_session_value(action_value(body))
     await deps.pipecat.stop_session(agent, session_id)
     logger.info("session %s of %s stopped by %s", session_id, agent, (body.get("user") or {}).get("id"))
     await refresh(deps, body, respond, client)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    on_action(app, deps, ACTION_REFRESH, refresh)
-    on_action(app, deps, ACTION_LOGS, logs)
-    on_action(app, deps, ACTION_CHART, chart)
-    on_action(app, deps, ACTION_STOP, stop)
+    on_action(app, deps, Action.SESSION_REFRESH, refresh)
+    on_action(app, deps, Action.SESSION_LOGS, logs)
+    on_action(app, deps, Action.SESSION_CHART, chart)
+    on_action(app, deps, Action.SESSION_STOP, stop)

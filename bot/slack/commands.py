@@ -18,6 +18,7 @@ from bot.blocks.message import Message
 from bot.blocks.paging import paging_needs_key
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
+from bot.contracts.actions import Verb
 from bot.deps import Deps
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
@@ -104,8 +105,8 @@ async def _unmute(cmd: p.Unmute, req: Request) -> Message:
     return notices.unmuted(cmd.agent, await req.deps.alerts.unmute(req.channel_id, cmd.agent))
 
 
-Verb = Callable[[Any, Request], Awaitable[Message]]
-VERBS: dict[type, Verb] = {
+Handler = Callable[[Any, Request], Awaitable[Message]]
+VERBS: dict[type, Handler] = {
     p.Lookup: _lookup,
     p.ListSessions: _list,
     p.Stats: _stats,
@@ -117,16 +118,16 @@ VERBS: dict[type, Verb] = {
 }
 
 
-VERB_NAMES: dict[type, str] = {
-    p.Help: "help",
-    p.Lookup: "lookup",
-    p.ListSessions: "list",
-    p.Stats: "stats",
-    p.Watch: "watch",
-    p.Unwatch: "unwatch",
-    p.Watches: "watches",
-    p.Mute: "mute",
-    p.Unmute: "unmute",
+VERB_NAMES: dict[type, Verb] = {
+    p.Help: Verb.HELP,
+    p.Lookup: Verb.LOOKUP,
+    p.ListSessions: Verb.LIST,
+    p.Stats: Verb.STATS,
+    p.Watch: Verb.WATCH,
+    p.Unwatch: Verb.UNWATCH,
+    p.Watches: Verb.WATCHES,
+    p.Mute: Verb.MUTE,
+    p.Unmute: Verb.UNMUTE,
 }
 
 

@@ -8,11 +8,9 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import notices
-from bot.blocks.alerts import ACTION_ACK, ACTION_DETAILS, ACTION_LOGS, ACTION_MUTE, parse_mute_value
 from bot.blocks.session import session_summary
+from bot.contracts.actions import Action, parse_mute_value, parse_session_value
 from bot.deps import Deps
-from bot.pipecat.errors import InvalidInput
-from bot.pipecat.validation import check_agent
 from bot.slack import actions
 from bot.slack.replies import action_value, on_action, post_in_thread_or_privately
 
@@ -34,17 +32,14 @@ async def acknowledge(deps: Deps, body: dict[str, Any], respond: AsyncRespond, c
 
 
 async def mute(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    try:
-        agent, duration = parse_mute_value(action_value(body))
-    except ValueError:
-        raise InvalidInput("That mute choice is not one I offer (1h, 4h or 24h).") from None
+    agent, duration = parse_mute_value(action_value(body))
     channel, _ = actions.where(body)
-    until = await deps.alerts.mute(channel, check_agent(agent), duration, _user(body))
+    until = await deps.alerts.mute(channel, agent, duration, _user(body))
     await respond(**notices.muted(agent, until).to_response(in_channel=False))
 
 
 async def details(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = actions.parse_value(action_value(body))
+    agent, session_id = parse_session_value(action_value(body))
     session = await deps.pipecat.get_session(agent, session_id)
     channel, thread_ts = actions.where(body)
     message = session_summary(agent, session, now=deps.clock.now())
@@ -52,7 +47,7 @@ async def details(deps: Deps, body: dict[str, Any], respond: AsyncRespond, clien
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    on_action(app, deps, ACTION_ACK, acknowledge)
-    on_action(app, deps, ACTION_MUTE, mute)
-    on_action(app, deps, ACTION_DETAILS, details)
-    on_action(app, deps, ACTION_LOGS, actions.logs)
+    on_action(app, deps, Action.INCIDENT_ACK, acknowledge)
+    on_action(app, deps, Action.INCIDENT_MUTE, mute)
+    on_action(app, deps, Action.INCIDENT_DETAILS, details)
+    on_action(app, deps, Action.INCIDENT_LOGS, actions.logs)

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.pipecat.validation import AGENT_NAME, SESSION_ID
+from bot.contracts.alerts import MUTE_DURATIONS, MUTE_USAGE
+from bot.contracts.names import AGENT_NAME, AGENT_NAME_PATTERN, SESSION_ID, UUID_PATTERN
 
-UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_AGENT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
-_AGENT_SLASH_ID = re.compile(rf"^({_AGENT_PATTERN})/({UUID_PATTERN})$")
-_URL_AGENT = re.compile(rf"agents/({_AGENT_PATTERN})/")
+_AGENT_SLASH_ID = re.compile(rf"^({AGENT_NAME_PATTERN})/({UUID_PATTERN})$")
+_URL_AGENT = re.compile(rf"agents/({AGENT_NAME_PATTERN})/")
 _UUID_ANYWHERE = re.compile(UUID_PATTERN)
 _STATUS = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 # Slack escapes a user-group mention as <!subteam^S0123|@oncall> when "escape" is on.
@@ -27,12 +26,6 @@ PRIVATE_FLAGS = frozenset({"-p", "--private", "private"})
 LIST_DEFAULT, LIST_MAX = 10, 25
 STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATS_DEFAULT_WINDOW = "24h"
-MUTE_DURATIONS = {
-    "30m": timedelta(minutes=30),
-    "1h": timedelta(hours=1),
-    "4h": timedelta(hours=4),
-    "24h": timedelta(hours=24),
-}
 MAX_INPUT_CHARS = 2000
 #: The `watch` option that escalates to PagerDuty (so PAGE is never read as a status).
 PAGE_WORD = "page"
@@ -192,10 +185,10 @@ def _group(word: str) -> str | None:
 
 
 def _parse_mute(args: list[str], private: bool) -> Command:
-    _arity(args, 2, 2, "mute <agent> <30m|1h|4h|24h>")
+    _arity(args, 2, 2, MUTE_USAGE)
     label = args[1].lower()
     if label not in MUTE_DURATIONS:
-        raise _Refused("Mute for 30m, 1h, 4h or 24h.")
+        raise _Refused(f"Mute for {', '.join(list(MUTE_DURATIONS)[:-1])} or {list(MUTE_DURATIONS)[-1]}.")
     return Mute(_agent(args[0]), label)
 
 

@@ -14,6 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
+from bot.contracts.actions import BadButtonValue
+from bot.contracts.slack_errors import CANNOT_POST_HERE, error_code
 from bot.lookup import AgentNotResolved
 from bot.pipecat import errors as pe
 from bot.slack.gate import REFUSED
@@ -39,14 +41,12 @@ _TITLES: list[tuple[type[pe.PipecatError], str]] = [
     (pe.BadRequest, "Pipecat Cloud rejected the request"),
 ]
 
-#: Slack errors that mean "you cannot post there"; the answer goes to the user privately instead.
-CANNOT_POST_HERE = frozenset(
-    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope"}
-)
 
 
 def error_reply(error: BaseException) -> Message:
     """A message for any failure: typed ones say what to do; anything else is logged, not shown."""
+    if isinstance(error, BadButtonValue):
+        return error_message("That button is out of date", error.user_message)
     if isinstance(error, pe.PipecatError):
         title = next((t for kind, t in _TITLES if isinstance(error, kind)), "Pipecat Cloud error")
         return error_message(title, error.user_message)
@@ -55,8 +55,7 @@ def error_reply(error: BaseException) -> Message:
 
 
 def slack_error_code(error: SlackApiError) -> str:
-    data: Any = getattr(error.response, "data", None)
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
+    return error_code(getattr(error.response, "data", None))
 
 
 async def post_in_thread_or_privately(

@@ -12,12 +12,11 @@ from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
 from bot.blocks.session import session_summary
+from bot.contracts.actions import SHORTCUT_LOOKUP
 from bot.deps import Deps
 from bot.slack.gate import REFUSED
 from bot.slack.references import MAX_REFERENCES, SessionReference, find_references
 from bot.slack.replies import error_reply, post_in_thread_or_privately
-
-CALLBACK_ID = "lookup_session"
 
 
 def nothing_found() -> Message:
@@ -38,7 +37,7 @@ async def _summary(deps: Deps, ref: SessionReference, channel_id: str) -> Messag
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.shortcut(CALLBACK_ID)
+    @app.shortcut(SHORTCUT_LOOKUP)
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         await ack()
         deps.after_ack.spawn(lookup(body, client, respond))
@@ -47,8 +46,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         message: dict[str, Any] = body.get("message") or {}
         channel_id = str((body.get("channel") or {}).get("id", ""))
         user_id = str((body.get("user") or {}).get("id", ""))
-        audit = {"user_id": user_id, "channel_id": channel_id, "action": CALLBACK_ID}
-        if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=CALLBACK_ID):
+        audit = {"user_id": user_id, "channel_id": channel_id, "action": SHORTCUT_LOOKUP}
+        if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=SHORTCUT_LOOKUP):
             await respond(**refused(why).to_response(in_channel=False))
             await deps.gate.record(**audit, detail="", result=REFUSED)
             return

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.blocks.alerts import ACTION_ACK
+from bot.contracts.actions import Action
 from bot.pagerduty.events import ConditionFacts
 from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
@@ -59,7 +59,7 @@ def parent(standin: SlackStandIn) -> StoredMessage:
 
 async def click_acknowledge(slack: SlackDriver, message: StoredMessage) -> None:
     payload = load_payload("block-actions.json")
-    payload["actions"][0]["action_id"] = ACTION_ACK
+    payload["actions"][0]["action_id"] = Action.INCIDENT_ACK.value
     payload["container"]["message_ts"] = payload["message"]["ts"] = message.ts
     await slack.interact(payload, message_ts=message.ts)
 
