@@ -121,7 +121,7 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps) -> Asy
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
     pipecat_http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
-    pipecat = PipecatClient(pipecat_http)
+    pipecat = PipecatClient(pipecat_http, clock=clock)
     # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
     slack = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),

@@ -185,10 +185,16 @@ class PipecatSimulator:
         self._add_fault(Fault("fail", n, path_contains, status=status, body=body))
 
     def rate_limit_next(
-        self, n: int, retry_after: float | None = None, *, path_contains: str | None = None
+        self, n: int, retry_after: float | None = None, *, path_contains: str | None = None,
+        retry_at: datetime | None = None,
     ) -> None:
-        """429 like error-429.json; `Retry-After` only when given (the real API documents none)."""
-        self._add_fault(Fault("rate_limit", n, path_contains, retry_after=retry_after))
+        """429 like error-429.json; `Retry-After` only when given (the real API documents none):
+        seconds, or with `retry_at` the HTTP-date form."""
+        self._add_fault(Fault("rate_limit", n, path_contains, retry_after=retry_after, retry_at=retry_at))
+
+    def bad_encoding_next(self, n: int, *, path_contains: str | None = None) -> None:
+        """200 whose `Content-Encoding: gzip` body is not gzip (a broken proxy)."""
+        self._add_fault(Fault("bad_encoding", n, path_contains))
 
     def malformed_next(self, n: int, *, path_contains: str | None = None) -> None:
         """200 with a truncated, unparseable JSON body."""
