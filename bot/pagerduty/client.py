@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from bot.pagerduty.errors import PagerDutyError, RateLimited, Rejected, ServerError, Unreachable
+from bot.retry_after import retry_after_seconds
 
 #: PagerDuty answers an enqueue in well under a second; a slower answer is treated as lost and
 #: resent (harmless: the same dedup_key updates the same alert).
@@ -68,7 +70,9 @@ class PagerDutyClient:
             )
         detail = f"HTTP {response.status_code} {self._mask(response.text[:MAX_ERROR_BODY])}".strip()
         if response.status_code == 429:
-            raise RateLimited(detail, _retry_after(response.headers.get("Retry-After")))
+            # PagerDuty documents no Retry-After; honour one if it comes (an HTTP-date is measured
+            # against this machine's clock, like the server's own).
+            raise RateLimited(detail, retry_after_seconds(response.headers.get("Retry-After"), now=datetime.now(UTC)))
         if response.status_code >= 500:
             raise ServerError(detail, response.status_code)
         # Any other status (a proxy's 403 page, a 404 from a wrong PAGERDUTY_EVENTS_URL) is not an
@@ -86,14 +90,6 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and seconds >= 0 else None
 
 
 __all__ = ["Accepted", "PagerDutyClient", "PagerDutyError", "build_http_client"]
