@@ -73,8 +73,10 @@ class Pager:
         paging = {(channel, agent): sid for sid, channel, agent in await self._store.paging_watches()}
         done: set[int] = set()
         for alert in await self._store.unresolved_pager_alerts():
-            if alert.incident_id is None:
-                continue  # a health condition: condition() moves it
+            if alert.incident_id is None:  # a health condition: condition() moves it, but an
+                if (alert.channel_id, alert.agent) not in paging:  # unwatch resolves it too
+                    await self._advance(alert, PageStep(events.RESOLVE, RESOLVED, alert.sent_count), None)
+                continue
             done.add(alert.incident_id)
             incident = await self._store.incident(alert.incident_id)
             if incident is not None:

@@ -29,7 +29,7 @@ def _group(group: str | None) -> str:
     return f" · mentions {mention(group)}" if group else ""
 
 
-def _watch_block(view: WatchView) -> SectionBlock:
+def _watch_block(view: WatchView, paging_configured: bool = True) -> SectionBlock:
     statuses = ", ".join(f"`{esc(s, 60)}`" for s in sorted(view.statuses))
     lines = [f"*{esc(view.agent, 100)}* · {statuses}{_group(view.group)}"]
     last = slack_date(view.last_alert_at) if view.last_alert_at else "never"
@@ -37,7 +37,7 @@ def _watch_block(view: WatchView) -> SectionBlock:
     if view.muted_until is not None:
         state += f" · :mute: muted until {slack_date(view.muted_until)}"
     lines.append(state)
-    if (paging := paging_line(view)) is not None:
+    if (paging := paging_line(view, configured=paging_configured)) is not None:
         lines.append(paging)
     if view.broken_reason:
         lines.append(
@@ -47,14 +47,14 @@ def _watch_block(view: WatchView) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT)))
 
 
-def watches_message(views: Sequence[WatchView]) -> Message:
+def watches_message(views: Sequence[WatchView], *, paging_configured: bool = True) -> Message:
     if not views:
         return build(
             "No agents are watched in this channel",
             [SectionBlock(text="No agents are watched in this channel. Start with `/session watch <agent>`.")],
         )
     blocks: list[Block] = [SectionBlock(text=f"*Watched in this channel* ({len(views)})")]
-    blocks.extend(_watch_block(v) for v in views[:MAX_LISTED])
+    blocks.extend(_watch_block(v, paging_configured) for v in views[:MAX_LISTED])
     footer = "`/session mute <agent> 1h` silences one · `/session unwatch <agent>` stops one"
     if len(views) > MAX_LISTED:
         footer = f"…and {len(views) - MAX_LISTED} more · " + footer

@@ -20,11 +20,14 @@ def paging_needs_key(agent: str) -> Message:
     return build("PagerDuty is not set up: set PAGERDUTY_ROUTING_KEY", [SectionBlock(text=text)])
 
 
-def paging_line(view: WatchView) -> str | None:
-    """`:pager: pages PagerDuty`, with PagerDuty's last refusal when there is one."""
+def paging_line(view: WatchView, *, configured: bool = True) -> str | None:
+    """`:pager: pages PagerDuty`, with PagerDuty's last refusal when there is one, or a warning
+    when the app has no routing key any more (the watch keeps its `page`, nothing is sent)."""
     if not view.page:
         return None
     line = ":pager: Pages PagerDuty"
+    if not configured:
+        return line + " — :warning: *not sending:* `PAGERDUTY_ROUTING_KEY` is not set"
     if view.page_error:
         line += (
             f"\n:warning: *PagerDuty refused an event:* {esc(view.page_error, 500)}; "

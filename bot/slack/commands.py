@@ -93,7 +93,8 @@ async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:
 
 
 async def _watches(cmd: p.Watches, req: Request) -> Message:
-    return watches_message(await req.deps.alerts.watches(req.channel_id))
+    configured = req.deps.settings.pagerduty_routing_key is not None
+    return watches_message(await req.deps.alerts.watches(req.channel_id), paging_configured=configured)
 
 
 async def _mute(cmd: p.Mute, req: Request) -> Message:

@@ -240,6 +240,22 @@ async def test_health_conditions_page_with_their_own_key(
         assert await runtime.deps.alerts.page_condition(facts, active=False) == 1
         await runtime.deps.alerts.deliver_once()
         assert alert.status == "resolved"
+        oom = ConditionFacts(AGENT, "oom", "out of memory: exit code 137", sim_clock.now())
+        await runtime.deps.alerts.page_condition(oom, active=True)
+        await runtime.deps.alerts.deliver_once()
+        await command(slack, f"unwatch {AGENT}")  # unwatching resolves the condition's alert too
+        second = pagerduty_standin.alerts[-1]
+        assert (second.severity, second.status) == ("error", "resolved") and second.dedup_key != alert.dedup_key
+
+
+async def test_a_paging_watch_without_the_key_any_more_says_it_is_not_sending(
+    paging_app: Any, app_factory: AppFactory
+) -> None:
+    async with paging_app() as (_, slack):
+        await command(slack, f"watch {AGENT} page")
+    async with app_factory() as (_, slack):  # restarted without PAGERDUTY_ROUTING_KEY
+        answer = await command(slack, "watches")
+    assert "Pages PagerDuty — :warning: *not sending:* `PAGERDUTY_ROUTING_KEY` is not set" in answer
 
 
 @pytest.fixture
