@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.alerts.payloads import peak_memory, session_from_payload
-from bot.blocks.alert_notices import outage_notice, recovery_notice
+from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.message import Message
 from bot.clock import Clock
@@ -16,6 +16,8 @@ from bot.store.records import KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP,
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
+NOTICE_POLL_FAILED = "poll_failed"
+NOTICE_BAD_ITEM = "bad_item"
 
 
 class MessageFactory:
@@ -68,7 +70,15 @@ def _rolled(payload: dict[str, Any]) -> list[RolledSession]:
 
 def _notice(row: OutboxRow) -> Message:
     payload = row.payload
+    kind = payload.get("type")
+    polls = int(payload.get("polls") or 0)
+    if kind == NOTICE_BAD_ITEM:
+        session = str(payload.get("session_id", ""))
+        return bad_item_notice(row.agent, session, polls, str(payload.get("problem", "")), row.dedup_key)
     since = datetime.fromisoformat(str(payload["since"]))
-    if payload.get("type") == NOTICE_RECOVERY:
-        return recovery_notice(row.agent, since, datetime.fromisoformat(str(payload["until"])), row.dedup_key)
+    if kind == NOTICE_POLL_FAILED:
+        return poll_failed_notice(row.agent, since, polls, str(payload.get("problem", "")), row.dedup_key)
+    if kind == NOTICE_RECOVERY:
+        until = datetime.fromisoformat(str(payload["until"]))
+        return recovery_notice(row.agent, since, until, row.dedup_key, data=bool(payload.get("data")))
     return outage_notice(row.agent, since, str(payload.get("problem", "")), row.dedup_key)

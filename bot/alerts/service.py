@@ -16,12 +16,13 @@ from bot.alerts.messages import MessageFactory
 from bot.alerts.outbox import Deliverer
 from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
+from bot.blocks.alert_watches import WatchView
 from bot.clock import Clock, SystemClock
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.events import ConditionFacts
 from bot.pipecat.client import PipecatClient
 from bot.store import Store
-from bot.store.records import Watch, WatchView
+from bot.store.records import Watch
 
 __all__ = ["AlertService", "Watch", "WatchView"]
 
@@ -169,7 +170,20 @@ class AlertService:
         return await self.pager.condition(facts, active=active)
 
     async def watches(self, channel_id: str) -> list[WatchView]:
-        return await self.store.watch_views(channel_id, self._clock.now())
+        return [
+            WatchView(
+                agent=watch.agent,
+                statuses=watch.statuses,
+                group=watch.group,
+                muted_until=mute.until if mute else None,
+                muted_by=mute.muted_by if mute else None,
+                last_alert_at=watch.last_alert_at,
+                broken_reason=watch.broken_reason,
+                page=watch.page,
+                page_error=watch.page_error,
+            )
+            for watch, mute in await self.store.watches_with_mutes(channel_id, self._clock.now())
+        ]
 
     async def watched_agents(self, channel_id: str) -> list[str]:
         return await self.store.watched_agents(channel_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
@@ -11,12 +13,28 @@ from bot.blocks.format import SECTION_LIMIT, esc, slack_date, truncate
 from bot.blocks.message import Message, build
 from bot.blocks.paging import paging_line
 from bot.contracts.slack_errors import broken_text
-from bot.store.records import WatchView
 
 #: Watches listed one block each; Slack allows 50 blocks, two are the heading and the footer.
 MAX_LISTED = 45
 # Only real mention tokens render as mentions; anything else is shown as escaped text.
 _MENTION = re.compile(r"^<!subteam\^[A-Z0-9]+>$")
+
+
+@dataclass(frozen=True)
+class WatchView:
+    """What `/session watches` shows for one watch (built by the alert service from the store)."""
+
+    agent: str
+    statuses: frozenset[str]
+    group: str | None
+    muted_until: datetime | None
+    muted_by: str | None
+    last_alert_at: datetime | None
+    broken_reason: str | None
+    #: `/session watch … page`, and PagerDuty's last refusal (HTTP 400) for this watch.
+    page: bool = False
+    page_error: str | None = None
+
 
 def mention(group: str | None) -> str:
     """A group mention for mrkdwn: a `<!subteam^ID>` token as is, anything else escaped (no ping)."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk.models.blocks import SectionBlock
 
 from bot.blocks.format import esc, escape
 from bot.blocks.message import Message, build
-from bot.store.records import WatchView
+
+if TYPE_CHECKING:  # alert_watches renders these lines, so it is imported only for the type
+    from bot.blocks.alert_watches import WatchView
 
 
 def paging_needs_key(agent: str) -> Message:

@@ -17,7 +17,7 @@ import asyncio
 import hmac
 import itertools
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,9 @@ class PipecatSimulator:
         self._faults: list[Fault] = []
         self._hangs = Hangs()
         self._seq = itertools.count()
+        #: Called with each request as it arrives, before it is answered: a test changes the
+        #: world mid-walk (a session ends between two pages, a watch is added mid-poll).
+        self.on_request: list[Callable[[RecordedRequest], Awaitable[None] | None]] = []
         self.app = build_app(self)
 
     @property
@@ -226,7 +229,12 @@ class PipecatSimulator:
         """Record, delay, inject faults, check auth. None lets the request reach the routes."""
         path = request.url.path
         query = dict(request.query_params)
-        self.requests.append(RecordedRequest(request.method, path, query, self.clock.now()))
+        recorded = RecordedRequest(request.method, path, query, self.clock.now())
+        self.requests.append(recorded)
+        for hook in list(self.on_request):
+            outcome = hook(recorded)
+            if outcome is not None:
+                await outcome
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         fault = take_fault(self._faults, path)

@@ -10,7 +10,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import ClassVar
 
+from bot.contracts.actions import Verb
 from bot.contracts.alerts import MUTE_DURATIONS, MUTE_USAGE
 from bot.contracts.names import AGENT_NAME, AGENT_NAME_PATTERN, SESSION_ID, UUID_PATTERN
 
@@ -33,12 +35,14 @@ PAGE_WORD = "page"
 
 @dataclass(frozen=True)
 class Help:
+    verb: ClassVar[Verb] = Verb.HELP
     error: str | None = None
     private: bool = True
 
 
 @dataclass(frozen=True)
 class Lookup:
+    verb: ClassVar[Verb] = Verb.LOOKUP
     session_id: str
     agent: str | None  # None: resolve from the channel's watches and the default agent
     private: bool = False
@@ -46,6 +50,7 @@ class Lookup:
 
 @dataclass(frozen=True)
 class ListSessions:
+    verb: ClassVar[Verb] = Verb.LIST
     agent: str
     errors_only: bool = False
     limit: int = LIST_DEFAULT
@@ -54,6 +59,7 @@ class ListSessions:
 
 @dataclass(frozen=True)
 class Stats:
+    verb: ClassVar[Verb] = Verb.STATS
     agent: str
     window_label: str = STATS_DEFAULT_WINDOW
     private: bool = False
@@ -65,6 +71,7 @@ class Stats:
 
 @dataclass(frozen=True)
 class Watch:
+    verb: ClassVar[Verb] = Verb.WATCH
     agent: str
     statuses: frozenset[str] = field(default_factory=frozenset)  # empty: the default ALERT_STATUSES
     group: str | None = None  # a mention ready for mrkdwn: <!subteam^ID> or "@handle"
@@ -74,17 +81,20 @@ class Watch:
 
 @dataclass(frozen=True)
 class Unwatch:
+    verb: ClassVar[Verb] = Verb.UNWATCH
     agent: str
     private: bool = True
 
 
 @dataclass(frozen=True)
 class Watches:
+    verb: ClassVar[Verb] = Verb.WATCHES
     private: bool = True
 
 
 @dataclass(frozen=True)
 class Mute:
+    verb: ClassVar[Verb] = Verb.MUTE
     agent: str
     duration_label: str
     private: bool = True
@@ -96,10 +106,13 @@ class Mute:
 
 @dataclass(frozen=True)
 class Unmute:
+    verb: ClassVar[Verb] = Verb.UNMUTE
     agent: str
     private: bool = True
 
 
+#: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
+#: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
 Command = Help | Lookup | ListSessions | Stats | Watch | Unwatch | Watches | Mute | Unmute
 _VerbParser = Callable[[list[str], bool], Command]
 
@@ -220,12 +233,12 @@ def _parse_lookup(words: list[str], private: bool) -> Command:
     raise _Refused("I couldn't read that as a session lookup.")
 
 
-_VERBS = {
-    "list": _parse_list,
-    "stats": _parse_stats,
-    "watch": _parse_watch,
-    "unwatch": _single_agent(Unwatch, "unwatch <agent>"),
-    "watches": _parse_watches,
-    "mute": _parse_mute,
-    "unmute": _single_agent(Unmute, "unmute <agent>"),
+_VERBS: dict[str, _VerbParser] = {
+    Verb.LIST: _parse_list,
+    Verb.STATS: _parse_stats,
+    Verb.WATCH: _parse_watch,
+    Verb.UNWATCH: _single_agent(Unwatch, "unwatch <agent>"),
+    Verb.WATCHES: _parse_watches,
+    Verb.MUTE: _parse_mute,
+    Verb.UNMUTE: _single_agent(Unmute, "unmute <agent>"),
 }

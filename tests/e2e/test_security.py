@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from bot.access.policy import refusal
 from bot.config import AccessLists
 from bot.contracts.actions import ADMIN_ONLY, Action, Verb, mute_value, session_value
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.signing import sign_request, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn
-from bot.slack.access import refusal
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
@@ -73,6 +73,7 @@ async def test_channel_allowlist_refuses_elsewhere_privately(app_factory: AppFac
         await slack.command(f"voice-bot {ERROR_ID}", channel_id=ONCALL_CHANNEL)
         body = slack.ack_json()
         assert body["response_type"] == "ephemeral" and "ALLOWED_CHANNELS" in json.dumps(body)
+        await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
         [entry] = await runtime.store.recent_audit()
         assert (entry.action, entry.result, entry.channel_id) == ("lookup", "refused", ONCALL_CHANNEL)
 
@@ -122,6 +123,7 @@ async def test_each_admin_only_verb_exists_and_is_refused_to_others(app_factory:
     async with app_factory(ADMIN_USERS="U0ADMIN") as (runtime, slack):
         await slack.command(ADMIN_COMMANDS[verb], user_id=USER)
         assert f"Only admins can use `{verb}`" in json.dumps(slack.ack_json())
+        await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
         [entry] = await runtime.store.recent_audit()
         assert (entry.action, entry.result) == (verb, "refused")
 
@@ -146,6 +148,7 @@ async def test_audit_records_who_ran_what_where_and_the_result(
     await slack.responses(await slack.command(f"voice-bot {ERROR_ID}"))
     await slack.responses(await slack.command("voice-bot 11111111-2222-4333-8444-555555555555"))
     await slack.command("nonsense here")
+    await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
     entries = await runtime.store.recent_audit()
     assert [(e.action, e.result, e.user_id, e.channel_id) for e in entries] == [
         ("help", "usage", USER, ONCALL_CHANNEL),

@@ -76,10 +76,10 @@ async def test_a_refusal_is_recorded_on_the_watch_until_it_is_set_again(store: S
     watch, _ = await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0, page=True)
     assert watch.page is True
     await store.record_page_refused(None, "C1", "voice-bot", "Event object is invalid: Invalid routing key", T0)
-    [view] = await store.watch_views("C1", T0)
+    [(view, _)] = await store.watches_with_mutes("C1", T0)
     assert (view.page, view.page_error) == (True, "Event object is invalid: Invalid routing key")
     await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0, page=True)
-    [view] = await store.watch_views("C1", T0)
+    [(view, _)] = await store.watches_with_mutes("C1", T0)
     assert view.page_error is None
     assert await store.paging_watches() == [(watch.id, "C1", "voice-bot")]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.blocks.alert_notices import outage_notice, recovery_notice
+from bot.blocks.alert_watches import WatchView
 from bot.blocks.alerts import (
     IncidentView,
     RolledSession,
@@ -22,7 +23,6 @@ from bot.blocks.message import Message
 from bot.contracts.actions import Action, parse_mute_value
 from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
 from bot.pipecat.models import Session
-from bot.store.records import WatchView
 from tests.paths import SNAPSHOTS
 
 T0 = datetime(2026, 10, 30, 14, 2, 11, tzinfo=UTC)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.blocks.alert_watches import watches_message
+from bot.blocks.alert_watches import WatchView, watches_message
 from bot.blocks.paging import paging_line, paging_needs_key
-from bot.store.records import WatchView
 
 
 def view(**overrides: object) -> WatchView:
