@@ -36,6 +36,7 @@ def problems(event: dict[str, Any], known_keys: frozenset[str]) -> list[str]:
     if action == "trigger":
         found.extend(_payload(event.get("payload")))
     found.extend(_links(event.get("links")))
+    found.extend(_images(event.get("images")))
     return found
 
 
@@ -84,3 +85,16 @@ def _links(links: Any) -> list[str]:
 
 def _href(link: Any) -> bool:
     return isinstance(link, dict) and isinstance(link.get("href"), str) and bool(link["href"])
+
+
+def _images(images: Any) -> list[str]:
+    """An image needs a `src` served over HTTPS."""
+    if images is None:
+        return []
+    if not isinstance(images, list):
+        return ["'images' must be an array"]
+    return [
+        f"'images[{i}].src' must be an https URL"
+        for i, image in enumerate(images)
+        if not (isinstance(image, dict) and isinstance(image.get("src"), str) and image["src"].startswith("https://"))
+    ]

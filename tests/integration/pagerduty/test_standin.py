@@ -66,6 +66,7 @@ async def test_a_trigger_without_a_key_gets_one_minted(pagerduty_url: str) -> No
         ({"payload": None}, "'payload' is missing or not an object"),
         ({"event_action": "resolve", "dedup_key": None}, "'dedup_key' is missing or blank"),
         ({"links": [{"text": "no href"}]}, "'links[0].href' is missing or blank"),
+        ({"images": [{"src": "http://example.com/chart.png"}]}, "'images[0].src' must be an https URL"),
     ],
 )
 async def test_invalid_events_get_400_with_pagerdutys_error_shape(
