@@ -1,4 +1,4 @@
-"""Command line: `python -m bot` (run), `python -m bot demo`, `python -m bot lookup <agent> <id>`."""
+"""Command line: `python -m bot` (run), `demo`, `lookup <agent> <id>`, `check`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from bot.config import SettingsError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Sequence[str] = ()) -> None:
+    from bot.ops.logs import configure_logging
+
+    configure_logging(fmt=fmt, level=level, secrets=secrets)
     # Two lines per alert cycle from APScheduler drown what matters; its warnings still show.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Bolt reads SLACK_BOT_TOKEN itself and warns that the client we pass wins; it always does.
@@ -35,7 +34,7 @@ def run_app() -> int:
 
     from bot.app import build_runtime, run_socket_mode
 
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     runtime = build_runtime(settings)
     if settings.socket_mode:
         logging.getLogger("bot").info("starting in Socket Mode")
@@ -81,6 +80,12 @@ def run_demo(port: int) -> int:
     return demo_main(port=port)
 
 
+def run_check() -> int:
+    from bot.ops.check import main as check_main
+
+    return check_main()
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description="pipecat-ops Slack app")
     sub = parser.add_subparsers(dest="command")
@@ -91,6 +96,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     lookup.add_argument("agent")
     lookup.add_argument("session_id")
     lookup.add_argument("--json", action="store_true", help="print the session as JSON")
+    sub.add_parser("check", help="check the settings, Slack, Pipecat and the database; one line each")
     return parser.parse_args(argv)
 
 
@@ -101,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_lookup(args.agent, args.session_id, as_json=args.json)
         if args.command == "demo":
             return run_demo(args.port)
+        if args.command == "check":
+            return run_check()
         return run_app()
     except SettingsError as error:
         print(f"pipecat-ops: configuration error: {error}", file=sys.stderr)

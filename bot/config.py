@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,8 @@ class Settings(PipecatSettings):
     #: PagerDuty Events API v2 integration key (design.md §9.1); watches made with `page` use it.
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    #: json (one object a line), console, or auto (JSON unless stderr is a terminal).
+    log_format: Literal["json", "console", "auto"] = "auto"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -87,6 +90,15 @@ class Settings(PipecatSettings):
             raise ValueError("must be the 32-character Integration Key of an Events API v2 integration")
         return value
 
+    @field_validator("slack_signing_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`SLACK_SIGNING_SECRET=""` (a template left empty) means not set, so HTTP mode reports it
+        as the one configuration error instead of Bolt failing later with a traceback."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, value: SecretStr) -> SecretStr:
@@ -100,6 +112,11 @@ class Settings(PipecatSettings):
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value, for the log redactor (new SecretStr fields are included)."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
 
     @property
     def socket_mode(self) -> bool:
@@ -120,7 +137,9 @@ class Settings(PipecatSettings):
     def check_mode(self) -> None:
         """HTTP mode cannot verify requests without a signing secret."""
         if not self.socket_mode and self.slack_signing_secret is None:
-            raise SettingsError("SLACK_SIGNING_SECRET", "is required in HTTP mode (no SLACK_APP_TOKEN set)")
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET", "is required (and must not be empty) in HTTP mode (no SLACK_APP_TOKEN set)"
+            )
 
 
 @dataclass(frozen=True)

@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from bot.alerts.explanations import incident_triage, reply_cause
 from bot.alerts.payloads import peak_memory, session_from_payload
 from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
+from bot.blocks.digest import digest_message
 from bot.blocks.message import Message
 from bot.clock import Clock
 from bot.store import Store
 from bot.store.incidents import parent_dedup_key
-from bot.store.records import KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
+from bot.store.records import KIND_ALERT, KIND_DIGEST, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
 NOTICE_POLL_FAILED = "poll_failed"
 NOTICE_BAD_ITEM = "bad_item"
 
+#: The agent-health slot of a parent: plain text about the agent's status, or None (filled by the
+#: agent-status reader; escaped by the builder).
+HealthSource = Callable[[str], Awaitable[str | None]]
+
+
+async def no_health(agent: str) -> str | None:
+    return None
+
 
 class MessageFactory:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, health: HealthSource = no_health) -> None:
         self._store = store
         self._clock = clock
+        self._health = health
 
     async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]:
         """The message to post for `row`, and (for a parent) the incident version it shows."""
         if row.kind == KIND_ALERT:
             session = session_from_payload(row.payload)
-            return session_reply(row.agent, session, row.dedup_key, peak_memory=peak_memory(row.payload)), None
+            sid = session.session_id.lower()
+            cause = reply_cause((await self._store.session_causes(row.agent, [sid])).get(sid))
+            peak = peak_memory(row.payload)
+            return session_reply(row.agent, session, row.dedup_key, peak_memory=peak, cause=cause), None
         if row.kind == KIND_ROLLUP:
             return rollup_reply(row.agent, _rolled(row.payload), row.dedup_key), None
         if row.kind == KIND_NOTICE:
             return _notice(row), None
+        if row.kind == KIND_DIGEST:
+            return digest_message(row.payload, row.dedup_key), None
         if row.kind == KIND_PARENT and row.incident_id is not None:
             incident = await self._store.incident(row.incident_id)
             if incident is not None:
@@ -45,6 +62,7 @@ class MessageFactory:
         now = self._clock.now()
         watch = await self._store.watch(incident.channel_id, incident.agent)
         mute = await self._store.active_mute(incident.channel_id, incident.agent, now)
+        causes, change = await incident_triage(self._store, incident, now)
         view = IncidentView(
             agent=incident.agent,
             session_count=incident.session_count,
@@ -57,6 +75,9 @@ class MessageFactory:
             acknowledged_at=incident.ack_at,
             muted_until=mute.until if mute else None,
             closed=incident.closed_at is not None,
+            causes=causes,
+            change=change,
+            health=await self._health(incident.agent),
         )
         return incident_parent(view, parent_dedup_key(incident.id))
 

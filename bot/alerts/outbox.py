@@ -30,6 +30,7 @@ from bot.alerts import policy
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.reconcile import find_posted
+from bot.alerts.reply_edits import ReplyEditor
 from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
 from bot.clock import Clock
 from bot.store import LeaseLost, Store, is_connection_error
@@ -71,10 +72,13 @@ class Deliverer:
         #: Zero (a simulated clock in tests): no spacing, and back-offs are never waited out inline.
         self._spacing = post_spacing
         self._sleep = sleep
+        self._edits = ReplyEditor(store=store, slack=slack, messages=messages)
 
     async def deliver_once(self) -> None:
         await self._incidents.close_quiet()
         channels = await self._store.channels_with_work(self._clock.now())
+        # Replies whose cause came late are edited in their channel's pass.
+        channels = sorted(set(channels) | set(await self._store.reply_edits_channels()))
         limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
         await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
 
@@ -94,6 +98,7 @@ class Deliverer:
             await self._incidents.route(channel_id)
             if await self._drain(channel_id) is Next.CONTINUE:
                 await self._incidents.render_dirty(channel_id)
+                await self._edits.edit_channel(channel_id)
         except SlackFailure as error:
             await self._channel_failure(channel_id, error)
         except LeaseLost:
@@ -165,7 +170,8 @@ class Deliverer:
                 response = await slack_call(
                     self._slack.chat_postMessage(
                         channel=row.channel_id, unfurl_links=False, unfurl_media=False, **kwargs
-                    )
+                    ),
+                    now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
                 )
                 ts = str(response["ts"])
         except SlackFailure as error:

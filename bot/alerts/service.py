@@ -11,16 +11,20 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
+from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
-from bot.alerts.messages import MessageFactory
+from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer
 from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
+from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock, SystemClock
+from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.events import ConditionFacts
 from bot.pipecat.client import PipecatClient
+from bot.pipecat.validation import check_agent
 from bot.store import Store
 from bot.store.records import Watch
 
@@ -54,10 +58,16 @@ class AlertService:
         replica_id: str | None = None,
         post_spacing: timedelta | None = None,
         pagerduty: PagerDutyClient | None = None,
+        explain: bool = True,
+        cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
+        health: HealthSource = no_health,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas. By
         default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
-        time by hand, so a real wait would only slow them down)."""
+        time by hand, so a real wait would only slow them down).
+        `explain`: read failed sessions' logs for their causes (bot.explain); `cause_wait_seconds`
+        bounds how long a poll waits for them. `health`: what an incident parent says in its
+        agent-health slot (the agent-status reader fills it; none by default)."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
         if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
@@ -69,7 +79,7 @@ class AlertService:
         self._pipecat = pipecat
         self._clock = clock
         self._default_statuses = frozenset(s.upper() for s in default_statuses)
-        self._messages = MessageFactory(store, clock)
+        self._messages = MessageFactory(store, clock, health)
         self._incidents = IncidentKeeper(
             store=store,
             slack=slack,
@@ -78,8 +88,16 @@ class AlertService:
             window=incident_window,
             owner=self.replica_id,
         )
+        self.explainer = (
+            Explainer(store=store, pipecat=pipecat, clock=clock, wait_seconds=cause_wait_seconds) if explain else None
+        )
         self._poller = Poller(
-            store=store, pipecat=pipecat, clock=clock, owner=self.replica_id, poll_interval=poll_interval
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            poll_interval=poll_interval,
+            explainer=self.explainer,
         )
         self._deliverer = Deliverer(
             store=store,
@@ -123,6 +141,9 @@ class AlertService:
         pruned = await self.store.prune_seen(now - policy.SEEN_RETENTION)
         if pruned:
             logger.info("forgot %d seen session(s) older than %s", pruned, policy.SEEN_RETENTION)
+        causes = await self.store.prune_causes(now - CAUSE_RETENTION)
+        if causes:
+            logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)
 
     # -- watches ---------------------------------------------------------------------------------
 
@@ -187,6 +208,24 @@ class AlertService:
 
     async def watched_agents(self, channel_id: str) -> list[str]:
         return await self.store.watched_agents(channel_id)
+
+    # -- explanations ----------------------------------------------------------------------------
+
+    async def causes(self, agent: str, since: datetime) -> list[CauseRow]:
+        """The agent's failure causes since `since`, most frequent first (for /session causes)."""
+        stats = await self.store.top_causes(check_agent(agent), since, MAX_CAUSES)
+        return [
+            CauseRow(
+                label=s.label,
+                occurrences=s.occurrences,
+                count=s.count,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+                example_session_id=s.example_session_id,
+                last_incident=link(s.last_incident),
+            )
+            for s in stats
+        ]
 
     # -- mute and incidents ----------------------------------------------------------------------
 

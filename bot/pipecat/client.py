@@ -29,7 +29,7 @@ from bot.pipecat.errors import (
     UnexpectedResponse,
     Unreachable,
 )
-from bot.pipecat.models import Agent, AgentList, LogPage, Session, SessionPage
+from bot.pipecat.models import Agent, AgentList, LogLine, LogPage, Session, SessionLog, SessionPage
 from bot.pipecat.validation import check_agent, check_session_id, segment
 from bot.retry_after import retry_after_seconds
 
@@ -44,14 +44,25 @@ Sleep = Callable[[float], Awaitable[None]]
 PAGE_SIZE = 100
 #: A runaway-pagination guard: never walk more pages than this in one iteration.
 MAX_PAGES = 1000
+#: A session's log is read oldest first, this many lines a page, at most SESSION_LOG_MAX_LINES.
+SESSION_LOG_PAGE_SIZE = 100
+SESSION_LOG_MAX_LINES = 300
 
 
-def build_http_client(base_url: str, api_key: str, *, timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
+def build_http_client(
+    base_url: str,
+    api_key: str,
+    *,
+    timeout: httpx.Timeout | None = None,
+    wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+) -> httpx.AsyncClient:
+    """`wrap_transport`: e.g. the metrics' MeteredTransport around the pooled transport."""
+    transport = httpx.AsyncHTTPTransport(limits=retry.limits())
     return httpx.AsyncClient(
+        transport=wrap_transport(transport) if wrap_transport else transport,
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=timeout or retry.timeouts(),
-        limits=retry.limits(),
         follow_redirects=False,
     )
 
@@ -171,6 +182,47 @@ class PipecatClient:
     ) -> LogPage:
         params = {"sessionId": check_session_id(session_id), "limit": limit, "order": order}
         return _parse(LogPage, await self._request("GET", f"agents/{segment(check_agent(agent))}/logs", params=params))
+
+    async def deployment_sessions(
+        self, agent: str, deployment_id: str, *, start_time: int, cap: int, page_size: int = PAGE_SIZE
+    ) -> list[Session]:
+        """Sessions of one deployment created since `start_time`, all pages up to `cap` (the list
+        has no status filter, so a failure rate means walking it)."""
+        found: list[Session] = []
+        offset = 0
+        while len(found) < cap:
+            page = await self.list_sessions(
+                agent, status="all", deployment_id=deployment_id, start_time=start_time, limit=page_size, offset=offset
+            )
+            found.extend(page.sessions)
+            offset += len(page.sessions) + page.skipped
+            if (not page.sessions and not page.skipped) or offset >= page.total_count:
+                break
+        return found[:cap]
+
+    async def session_log(
+        self,
+        agent: str,
+        session_id: str,
+        *,
+        max_lines: int = SESSION_LOG_MAX_LINES,
+        page_size: int = SESSION_LOG_PAGE_SIZE,
+    ) -> SessionLog:
+        """One session's log, oldest first, paged, bounded to `max_lines` (a cause is near the
+        start of the trouble; a chatty session must not cost unbounded reads)."""
+        check_agent(agent)
+        sid = check_session_id(session_id)
+        path = f"agents/{segment(agent)}/logs"
+        lines: list[LogLine] = []
+        complete = False
+        while len(lines) < max_lines and not complete:
+            limit = min(page_size, max_lines - len(lines))
+            params = {"sessionId": sid, "order": "asc", "limit": limit, "offset": len(lines)}
+            page = _parse(LogPage, await self._request("GET", path, params=params))
+            lines.extend(page.logs)
+            total = page.total.value if page.total and page.total.value is not None else None
+            complete = len(page.logs) < limit or (total is not None and len(lines) >= total)
+        return SessionLog(lines=tuple(lines[:max_lines]), complete=complete)
 
     async def stop_session(self, agent: str, session_id: str) -> None:
         path = f"agents/{segment(check_agent(agent))}/sessions/{segment(check_session_id(session_id))}"

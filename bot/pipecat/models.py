@@ -199,3 +199,15 @@ class LogPage(ApiModel):
     logs: list[LogLine] = Field(default_factory=list)
 
     _empty_lists = field_validator("logs", mode="before")(_none_to_empty)
+
+
+class SessionLog(ApiModel):
+    """What the client read of one session's log: oldest first, possibly cut at its bound."""
+
+    lines: tuple[LogLine, ...] = ()
+    #: False when the log holds more lines than were read.
+    complete: bool = True
+
+    @property
+    def texts(self) -> list[str]:
+        return [line.log for line in self.lines]

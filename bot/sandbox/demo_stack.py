@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
+from bot.sandbox import demo_scenarios
 from bot.sandbox.demo_page import PageContext, build_page_app
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
 from bot.sandbox.demo_traffic import PROFILES, Traffic, WallClock, add_failed_session, seed_history
@@ -84,6 +85,7 @@ def build_simulator(clock: WallClock, seed: int) -> PipecatSimulator:
     sim = PipecatSimulator(api_key=PIPECAT_KEY, clock=clock, seed=seed)
     for profile in PROFILES:
         sim.add_agent(profile.name)
+    demo_scenarios.set_up(sim)  # before the history: its failures already tell their causes
     seed_history(sim, random.Random(seed))
     return sim
 
@@ -174,6 +176,9 @@ async def run_demo_stack(
         generator = Traffic(sim) if traffic else None
         if generator is not None:
             generator.start()
+            for scenario in demo_scenarios.SCENARIOS:
+                if scenario.burst is not None:
+                    generator.spawn(scenario.burst(sim, scenario.agent, random.Random(seed)))
             stack.push_async_callback(generator.stop)
         yield DemoStack(
             sim=sim, standin=standin, runtime=runtime, pagerduty=pagerduty, player=player, clock=clock,

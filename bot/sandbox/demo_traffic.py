@@ -128,6 +128,10 @@ class Traffic:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` with the traffic (scenarios add theirs); cancelled by `stop`."""
+        self._spawn(coro)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)

@@ -132,7 +132,7 @@ class PipecatSimulator:
             raise ValueError(f"session {session_id} is not an active simulated session")
         ended = max(utc(at) if at is not None else self.clock.now(), session.created_at)
         finish(session, completion_status, end_state, ended, self.seed)
-        for when, text in generated_logs(session):
+        for when, text in generated_logs(session, self.agent(agent).failure_log):
             self.add_log(agent, session.session_id, text, at=when)
 
     def add_session(
@@ -170,6 +170,10 @@ class PipecatSimulator:
             created_at=created, seq=next(self._seq), updated_at=created,
             cold_start=raw_cold if isinstance(raw_cold, bool) else None, raw=payload,
         ))
+
+    def set_failure_log(self, agent: str, lines: list[str] | tuple[str, ...] | None) -> None:
+        """What this agent's failed sessions log from now on (templates, see `generated_logs`)."""
+        self.agent(agent).failure_log = tuple(lines) if lines is not None else None
 
     def add_log(self, agent: str, session_id: str, text: str, *, at: datetime | None = None) -> None:
         owner = self.agent(agent)

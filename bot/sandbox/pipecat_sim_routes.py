@@ -103,10 +103,13 @@ class _Handlers:
         offset = int_param(q, "offset", 0)
         start, end = int_param(q, "startTime", None), int_param(q, "endTime", None)
         deployment = q.get("deploymentId")
+        # The official CLI filters on endState (one value or a comma-separated list, any case).
+        end_states = {v.strip().lower() for v in (q.get("endState") or "").split(",") if v.strip()}
         wanted_cold = {"cold": True, "warm": False}.get(start_type or "all")
         matched = [
             s for s in agent.newest_first()
             if (status == "all" or s.active == (status == "active"))
+            and (not end_states or (s.end_state or "").lower() in end_states)
             and (start is None or s.created_second >= start)
             and (end is None or s.created_second <= end)
             and (deployment is None or s.deployment_id == deployment)
@@ -123,9 +126,11 @@ class _Handlers:
         offset = int_param(q, "offset", 0)
         start, end = int_param(q, "startTime", None), int_param(q, "endTime", None)
         session_id, text = q.get("sessionId"), (q.get("query") or "").lower()
+        deployment = q.get("deploymentId")
         matched = [
             e for e in agent.logs
             if (session_id is None or e.session_id == session_id.lower())
+            and (deployment is None or e.deployment_id == deployment)
             and (not text or text in e.text.lower())
             and (start is None or e.at.timestamp() >= start)
             and (end is None or e.at.timestamp() < end + 1)  # inclusive of the whole end second

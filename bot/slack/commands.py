@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.access import REFUSED
 from bot.blocks import notices
 from bot.blocks.alerts import watches_message
+from bot.blocks.causes import causes_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
@@ -78,6 +79,11 @@ async def _stats(cmd: p.Stats, req: Request) -> Message:
     return stats_message(cmd.agent, stats, window_label=cmd.window_label)
 
 
+async def _causes(cmd: p.Causes, req: Request) -> Message:
+    rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
+    return causes_message(cmd.agent, rows, window_label=cmd.window_label)
+
+
 async def _watch(cmd: p.Watch, req: Request) -> Message:
     if cmd.page and req.deps.settings.pagerduty_routing_key is None:
         return paging_needs_key(cmd.agent)  # nothing changed: the user sets the key and runs it again
@@ -105,6 +111,14 @@ async def _unmute(cmd: p.Unmute, req: Request) -> Message:
     return notices.unmuted(cmd.agent, await req.deps.alerts.unmute(req.channel_id, cmd.agent))
 
 
+async def _digest(cmd: p.Digest, req: Request) -> Message:
+    digests = req.deps.digests
+    if cmd.on:
+        await digests.turn_on(req.channel_id, cmd.at, req.user_id)
+        return notices.digest_on(cmd.at)
+    return notices.digest_off(await digests.turn_off(req.channel_id))
+
+
 async def _reply(cmd: p.Command, req: Request) -> Message:
     match cmd:
         case p.Help():
@@ -115,6 +129,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _list(cmd, req)
         case p.Stats():
             return await _stats(cmd, req)
+        case p.Causes():
+            return await _causes(cmd, req)
         case p.Watch():
             return await _watch(cmd, req)
         case p.Unwatch():
@@ -125,6 +141,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _mute(cmd, req)
         case p.Unmute():
             return await _unmute(cmd, req)
+        case p.Digest():
+            return await _digest(cmd, req)
         case _:
             assert_never(cmd)
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, event, exc, insert, make_url, select, text, u
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.contracts.errors import SettingsError
-from bot.store.schema import SCHEMA_VERSION, metadata, pager_alerts, schema_version
+from bot.store.schema import SCHEMA_VERSION, metadata, schema_version
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ def _v2_paging(conn: Connection) -> None:
         "ALTER TABLE subscriptions ADD COLUMN page_error_at TIMESTAMP",
     ):
         conn.exec_driver_sql(ddl)
-    metadata.create_all(conn, tables=[pager_alerts])
+    # pager_alerts, and any other table a version-1 database lacks (create_all skips existing ones).
+    metadata.create_all(conn)
 
 
 #: Upgrade steps: MIGRATIONS[n] takes a database at version n-1 to version n.

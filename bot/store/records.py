@@ -14,6 +14,8 @@ KIND_ROLLUP = "rollup"
 KIND_NOTICE = "notice"
 #: A PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py, not to Slack.
 KIND_PAGE = "page"
+#: A channel's daily digest (dedup "digest:<channel>:<day>").
+KIND_DIGEST = "digest"
 
 # Outbox row states.
 PENDING = "pending"
@@ -76,6 +78,7 @@ class PollState:
     #: FAILURE_REACHABILITY or FAILURE_DATA while a failure streak runs.
     failure_kind: str | None = None
     backfill_until: datetime | None = None
+    backfill_from: datetime | None = None
 
 
 #: Why polls of an agent fail: Pipecat did not answer, or answered something unusable.
@@ -193,3 +196,90 @@ class IncidentChange:
     rolled_row_ids: list[int] = field(default_factory=list)
     #: Payload of the roll-up reply when rolled_row_ids is not empty.
     rollup_payload: dict[str, Any] | None = None
+
+
+# -- explanations ----------------------------------------------------------------------------------
+
+# session_causes states.
+CAUSE_FOUND = "found"
+CAUSE_NONE = "none"
+CAUSE_PENDING = "pending"
+CAUSE_SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class NewCause:
+    """One failure's entry in the cause cache (state found/none/pending/skipped)."""
+
+    session_id: str
+    state: str
+    failed_at: datetime
+    deployment_id: str | None = None
+    fingerprint: str | None = None
+    label: str | None = None
+    quote: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionCause:
+    agent: str
+    session_id: str
+    state: str
+    failed_at: datetime
+    deployment_id: str | None
+    fingerprint: str | None
+    label: str | None
+    quote: tuple[str, ...]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class IncidentRef:
+    """Enough of an incident to link its parent."""
+
+    incident_id: int
+    channel_id: str
+    parent_ts: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class CauseStat:
+    """One fingerprint: its counts overall and (for an incident) within it."""
+
+    fingerprint: str
+    label: str
+    count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    example_session_id: str
+    #: Sessions of the incident (or window) with this cause; `count` is the agent's all-time count.
+    occurrences: int = 0
+    last_incident: IncidentRef | None = None
+    #: The latest other incident, before this one, that had the same cause.
+    earlier_incident: IncidentRef | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSeen:
+    deployment_id: str
+    first_seen_at: datetime
+    went_live_at: datetime | None
+
+    @property
+    def live_since(self) -> datetime:
+        return self.went_live_at or self.first_seen_at
+
+
+@dataclass(frozen=True)
+class DeployRate:
+    deployment_id: str
+    sessions: int
+    failures: int
+
+
+@dataclass(frozen=True)
+class DeployRates:
+    computed_at: datetime
+    window_seconds: int
+    rates: tuple[DeployRate, ...]

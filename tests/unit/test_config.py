@@ -106,3 +106,13 @@ def test_a_bad_value_is_reported_without_echoing_the_secret(tmp_path: object) ->
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
     assert "xoxp-should-not-echo" not in result.stderr
+
+
+def test_an_empty_signing_secret_is_a_configuration_error_not_a_traceback(tmp_path: object) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "PIPECAT_API_KEY": "k", "SLACK_SIGNING_SECRET": ""}
+    result = run_bot(env=env, cwd=str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "configuration error" in lines[0] and "SLACK_SIGNING_SECRET" in lines[0], lines
+    assert "Traceback" not in result.stderr
+

@@ -82,3 +82,23 @@ def test_windows_and_durations_are_real_timedeltas() -> None:
     mute = p.parse_command("mute voice-bot 30m")
     assert isinstance(stats, p.Stats) and stats.window.total_seconds() == 3600
     assert isinstance(mute, p.Mute) and mute.duration.total_seconds() == 1800
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("digest on", p.Digest(on=True)),
+        ("DIGEST ON 17:30", p.Digest(on=True, at=p.time(17, 30))),
+        ("digest on 7:05", p.Digest(on=True, at=p.time(7, 5))),
+        ("digest on 23:59utc", p.Digest(on=True, at=p.time(23, 59))),
+        ("digest off", p.Digest(on=False)),
+    ],
+)
+def test_digest(text: str, expected: p.Command) -> None:
+    assert p.parse_command(text) == expected
+
+
+@pytest.mark.parametrize("text", ["digest", "digest maybe", "digest on 24:00", "digest on 9", "digest off 09:00"])
+def test_digest_refusals(text: str) -> None:
+    result = p.parse_command(text)
+    assert isinstance(result, p.Help) and result.error
