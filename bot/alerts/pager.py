@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,7 +31,7 @@ from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.errors import RateLimited, Rejected, Retryable
 from bot.store import Store
 from bot.store.pager import EVENT
-from bot.store.records import KIND_ALERT, PENDING, Incident, OutboxRow, PagerAlert
+from bot.store.records import CAUSE_FOUND, KIND_ALERT, PENDING, Incident, OutboxRow, PagerAlert
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +135,17 @@ class Pager:
             last_failure_at=incident.last_failure_at,
             latest_session_id=incident.latest_session_id,
             deployment_id=await self._deployment(incident),
-            top_cause=None,  # the `causes` stream's fingerprint of the incident, once it is on main
+            top_cause=await self._top_cause(incident),
             permalink=await self._permalink(incident.channel_id, incident.parent_ts),
             channel_id=incident.channel_id,
         )
         return events.incident_trigger(key, facts, self._clock.now())
+
+    async def _top_cause(self, incident: Incident) -> str | None:
+        """The label of the incident's most frequent cause (what the triage card lists first)."""
+        failures = await self._store.incident_failures(incident.id, incident.agent)
+        counts = Counter(f.label for f in failures if f.state == CAUSE_FOUND and f.fingerprint and f.label)
+        return counts.most_common(1)[0][0] if counts else None
 
     async def _deployment(self, incident: Incident) -> str | None:
         rows = await self._store.outbox_rows(incident.channel_id, KIND_ALERT, incident_id=incident.id)

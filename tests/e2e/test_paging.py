@@ -96,7 +96,11 @@ async def test_one_alert_per_incident_across_a_500_and_a_restart_with_one_key(
         assert alert.triggers == 2
         for _ in range(3):
             await cycle(runtime, sim_clock)
-        assert alert.triggers == 3 and alert.summary == f"{AGENT}: 3 sessions failed (HTTP_ERROR)"
+        assert alert.triggers == 3
+        # The likely cause is the one the Slack triage card lists first (the session log's error).
+        cause = "Pipeline error in session <id>: HTTP_ERROR"
+        assert alert.summary == f"{AGENT}: 3 sessions failed (HTTP_ERROR) — likely cause: {cause}"
+        assert cause.replace("<", "&lt;").replace(">", "&gt;") in json.dumps(parent(slack_standin).blocks)
     keys = {event.dedup_key for event in pagerduty_standin.requests}
     assert keys == {alert.dedup_key} and alert.dedup_key.endswith(f"/{ONCALL_CHANNEL}/incident/1")
     assert [e.action for e in pagerduty_standin.requests] == ["trigger", "trigger", "trigger"]
@@ -104,6 +108,7 @@ async def test_one_alert_per_incident_across_a_500_and_a_restart_with_one_key(
     assert alert.links == [{"href": f"{slack_standin.base_url}/archives/{ONCALL_CHANNEL}/p{top.ts.replace('.', '')}",
                             "text": "Incident thread in Slack"}]  # fmt: skip
     details = alert.payload["custom_details"]
+    assert details["top_cause"] == cause
     assert (alert.source, alert.severity, details["failed_sessions"], details["statuses"]) == (
         AGENT,
         "error",

@@ -159,9 +159,8 @@ async def test_the_demo_pages_pagerduty_and_the_page_shows_it(demo: DemoStack, p
     demo.sim.add_session("voice-bot", "HTTP_ERROR")
     await demo.runtime.deps.alerts.run_cycle()
     [paged] = (await page.get("/api/state")).json()["pagerduty"]
-    assert (paged["status"], paged["severity"], paged["summary"]) == (
-        "triggered",
-        "error",
-        "voice-bot: 1 session failed (HTTP_ERROR)",
-    )
+    assert (paged["status"], paged["severity"]) == ("triggered", "error")
+    # The demo's failures carry a TTS error in their logs: the page names it, secrets masked.
+    assert paged["summary"].startswith("voice-bot: 1 session failed (HTTP_ERROR) — likely cause: CartesiaTTSService")
+    assert "ck_[masked]" in paged["summary"]
     assert paged["links"][0]["href"].startswith(demo.standin.base_url or "")
