@@ -27,6 +27,7 @@ from bot.after_ack import AfterAck
 from bot.alerts.digest import DigestService
 from bot.alerts.scheduler import start_scheduler
 from bot.alerts.service import AlertService
+from bot.alerts.status_job import add_status_job
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps
@@ -101,6 +102,7 @@ class Runtime:
             max_instances=1,
             id="digest",
         )
+        add_status_job(self.scheduler, self.deps.alerts, interval_seconds=self.settings.agent_status_interval_seconds)
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
@@ -206,6 +208,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         incident_window=timedelta(minutes=settings.incident_window_minutes),
         poll_interval=settings.poll_interval_seconds,
         pagerduty=pager,
+        status_interval=settings.agent_status_interval_seconds,
+        capacity_warn_percent=settings.capacity_warn_percent,
     )
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))

@@ -63,6 +63,10 @@ class Settings(PipecatSettings):
     #: PagerDuty Events API v2 integration key (design.md §9.1); watches made with `page` use it.
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    #: How often each watched agent's status (GET /agents/{agent}) is read; 0 turns health alerts off.
+    agent_status_interval_seconds: float = Field(default=120, ge=0)
+    #: activeSessionCount as a share of autoScaling.maxReplicas that posts a capacity warning.
+    capacity_warn_percent: float = Field(default=80, gt=0, le=100)
     #: json (one object a line), console, or auto (JSON unless stderr is a terminal).
     log_format: Literal["json", "console", "auto"] = "auto"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
+from bot.alerts.agent_status import AgentStatusWatcher
 from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import HealthSource, MessageFactory, no_health
@@ -58,6 +60,8 @@ class AlertService:
         replica_id: str | None = None,
         post_spacing: timedelta | None = None,
         pagerduty: PagerDutyClient | None = None,
+        status_interval: float = 0.0,
+        capacity_warn_percent: float = 80.0,
         explain: bool = True,
         cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
         health: HealthSource = no_health,
@@ -79,6 +83,18 @@ class AlertService:
         self._pipecat = pipecat
         self._clock = clock
         self._default_statuses = frozenset(s.upper() for s in default_statuses)
+        #: Agent health and capacity (its own interval; status_interval 0 turns it off).
+        self.health = AgentStatusWatcher(
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            interval_seconds=status_interval,
+            warn_percent=capacity_warn_percent,
+        )
+        # The incident parent's agent-health slot shows the agent's open conditions.
+        if health is no_health and self.health.enabled:
+            health = self.health.health_summary
         self._messages = MessageFactory(store, clock, health)
         self._incidents = IncidentKeeper(
             store=store,
@@ -111,6 +127,8 @@ class AlertService:
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
         self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
         self._pruned_at: datetime | None = None
+        #: The alert cycle and the status cycle both deliver; one pass at a time in this process.
+        self._delivering = asyncio.Lock()
 
     # -- the pipeline ----------------------------------------------------------------------------
 
@@ -122,8 +140,18 @@ class AlertService:
     async def deliver_once(self) -> None:
         """Post everything deliverable now (channels in parallel, each channel in order), then
         bring PagerDuty up to date with the incidents of paging watches."""
-        await self._deliverer.deliver_once()
-        await self.pager.run_once()
+        async with self._delivering:
+            await self._deliverer.deliver_once()
+            await self.pager.run_once()
+
+    async def status_cycle(self) -> None:
+        """What the status job runs: read due agent statuses, then post what they opened or
+        cleared. Never raises."""
+        for name, stage in (("status read", self.health.read_once), ("delivery", self.deliver_once)):
+            try:
+                await stage()
+            except Exception:
+                logger.exception("status cycle: %s failed; the next cycle tries again", name)
 
     async def run_cycle(self) -> None:
         """What the scheduler runs: poll, then deliver. Never raises (a cycle must not kill the job)."""

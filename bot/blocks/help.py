@@ -16,6 +16,7 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("/session <session-id>", "the agent is found from the channel's watches or the default agent"),
     ("/session list <agent> [errors] [N]", "the newest N sessions (errors only on request)"),
     ("/session stats <agent> [1h|24h|7d]", "counts, error rate, durations, cold starts"),
+    ("/session agent <agent>", "deployment, revision health, replicas, capacity, last hour's errors"),
     ("/session causes <agent> [1h|24h|7d]", "the most frequent failure causes, from the sessions' own logs"),
     ("/session watch <agent> [status …] [@group] [page]", "alert this channel when sessions end badly"),
     ("/session unwatch <agent>", "stop alerting this channel"),

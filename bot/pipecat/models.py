@@ -163,13 +163,89 @@ class SessionPage(ApiModel):
         return cls(total_count=payload.get("total_count"), sessions=good, skipped=skipped)
 
 
+class AutoScaling(ApiModel):
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+
+
+class Deployment(ApiModel):
+    id: str | None = None
+    #: The deployment's PCService manifest (`spec.image`, `spec.resources`, ...), kept as sent.
+    manifest: dict[str, Any] | None = None
+    created_at: UtcDatetime | None = None
+
+    @property
+    def image(self) -> str | None:
+        spec = (self.manifest or {}).get("spec")
+        image = spec.get("image") if isinstance(spec, dict) else None
+        return str(image) if image else None
+
+
+class RevisionHealth(ApiModel):
+    ready: bool | None = None
+    #: running | waiting | terminated (open: an unknown state is shown as sent).
+    state: str | None = None
+    restart_count: int | None = None
+    replicas_started: int | None = None
+    #: CrashLoopBackOff, ImagePullBackOff, OOMKilled, Error, ... (open).
+    reason: str | None = None
+    last_exit_code: int | None = None
+    last_termination_reason: str | None = None
+    #: The crash's stdout/stderr, often a Python traceback.
+    message: str | None = None
+
+    _open = field_validator("state", "reason", "last_termination_reason", mode="before")(_open_string)
+
+
+class RevisionInfo(ApiModel):
+    # The API spells this one `deploymentID` (capital ID), unlike every other field.
+    deployment_id: str | None = Field(default=None, alias="deploymentID")
+    #: Creating, Validating, Active, Draining, Failed (open: an unknown phase renders as sent).
+    phase: str | None = None
+    ready_replicas: int | None = None
+    phase_started_at: UtcDatetime | None = None
+    #: Absent when healthy.
+    has_infrastructure_issue: bool | None = None
+    health: RevisionHealth | None = None
+
+    _open = field_validator("phase", mode="before")(_open_string)
+
+
 class Agent(ApiModel):
+    """`GET /agents/{agent}` (ServiceDetailsResponse), and the items of `GET /agents`.
+
+    `activeDeploymentId`/`activeDeploymentReady` are deprecated: kept when sent (extra fields),
+    never relied on; the desired/reconciled pair and the revisions say what is running.
+    """
+
     name: str
+    id: str | None = None
     region: str | None = None
     ready: bool | None = None
     available: bool | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    desired_deployment_id: str | None = None
+    reconciled_deployment_id: str | None = None
+    auto_scaling: AutoScaling | None = None
     active_session_count: int | None = None
-    active_deployment_id: str | None = None
+    agent_profile: str | None = None
+    deployment: Deployment | None = None
+    current_revision: RevisionInfo | None = None
+    previous_revision: RevisionInfo | None = None
+
+    @property
+    def max_replicas(self) -> int | None:
+        return self.auto_scaling.max_replicas if self.auto_scaling else None
+
+    @property
+    def rolling_out(self) -> bool:
+        """A deployment is still rolling out while the desired one is not the reconciled one."""
+        return (
+            self.desired_deployment_id is not None
+            and self.reconciled_deployment_id is not None
+            and self.desired_deployment_id != self.reconciled_deployment_id
+        )
 
 
 class AgentList(ApiModel):

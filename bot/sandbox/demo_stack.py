@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.sandbox import demo_scenarios
+from bot.sandbox.demo_health import HealthStory
 from bot.sandbox.demo_page import PageContext, build_page_app
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
 from bot.sandbox.demo_traffic import PROFILES, Traffic, WallClock, add_failed_session, seed_history
@@ -41,6 +42,8 @@ BOT_TOKEN = "xoxb-demo-token"
 SIGNING_SECRET = "demo-signing-secret"
 PIPECAT_KEY = "demo-pipecat-key"
 POLL_INTERVAL_SECONDS = 5
+#: Agent health in the demo is read every few seconds, so its story plays out in minutes.
+STATUS_INTERVAL_SECONDS = 5
 ME = DemoUser("U0DEMOUSER", "you")
 COLLEAGUE = DemoUser("U0ALEX", "alex")
 TOPICS = {
@@ -62,6 +65,7 @@ class DemoStack:
     player: SlackPlayer
     clock: WallClock
     traffic: Traffic | None
+    health: HealthStory
     page_url: str
     app_url: str
     data_dir: Path
@@ -127,6 +131,7 @@ def settings_for(sim_url: str, slack_url: str, data_dir: Path, pagerduty_url: st
         poll_interval_seconds=POLL_INTERVAL_SECONDS,
         pagerduty_routing_key=DEFAULT_ROUTING_KEY if pagerduty_url else None,
         pagerduty_events_url=pagerduty_url or "https://events.pagerduty.com/v2/enqueue",
+        agent_status_interval_seconds=STATUS_INTERVAL_SECONDS,
     )
 
 
@@ -174,6 +179,7 @@ async def run_demo_stack(
         if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
             runtime.start_scheduler()
         generator = Traffic(sim) if traffic else None
+        story = HealthStory(sim, WATCHED_AGENT)
         if generator is not None:
             generator.start()
             for scenario in demo_scenarios.SCENARIOS:
@@ -182,6 +188,5 @@ async def run_demo_stack(
             stack.push_async_callback(generator.stop)
         yield DemoStack(
             sim=sim, standin=standin, runtime=runtime, pagerduty=pagerduty, player=player, clock=clock,
-            traffic=generator,
-            page_url=page_url, app_url=app_url, data_dir=data_dir,
+            traffic=generator, health=story, page_url=page_url, app_url=app_url, data_dir=data_dir,
         )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, assert_never
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import REFUSED
+from bot.alerts.health import quotable
 from bot.blocks import notices
+from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.alerts import watches_message
 from bot.blocks.causes import causes_message
 from bot.blocks.errors import looking_up
@@ -20,6 +23,7 @@ from bot.blocks.paging import paging_needs_key
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
+from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
 from bot.slack.payloads import SlashCommand
@@ -34,6 +38,9 @@ COMMAND = "/session"
 STATS_SESSION_CAP = 2000
 #: `list … errors` scans at most this many newest sessions looking for failures.
 ERROR_SCAN_CAP = 500
+#: `agent`: the error rate of the last hour comes from one list call of at most this many sessions.
+AGENT_ERROR_SAMPLE = 100
+AGENT_ERROR_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,24 @@ async def _stats(cmd: p.Stats, req: Request) -> Message:
     return stats_message(cmd.agent, stats, window_label=cmd.window_label)
 
 
+async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
+    pipecat, now = req.deps.pipecat, req.deps.clock.now()
+    status = await pipecat.get_agent(cmd.agent)
+    start = int((now - AGENT_ERROR_WINDOW).timestamp())
+    try:
+        page = await pipecat.list_sessions(cmd.agent, status="ended", start_time=start, limit=AGENT_ERROR_SAMPLE)
+    except PipecatError:
+        logger.warning("agent card for %s: the last hour's sessions could not be read", cmd.agent, exc_info=True)
+        errors = None
+    else:
+        statuses = req.deps.settings.alert_status_set
+        failed = sum(1 for s in page.sessions if s.is_error() or s.is_error(statuses))
+        errors = ErrorRate(failed, len(page.sessions), max(page.total_count, len(page.sessions)))
+    findings = await req.deps.alerts.health.open_findings(cmd.agent)
+    shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
+    health = status.current_revision.health if status.current_revision else None
+    message = quotable(health.message if health else None)
+    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
 async def _causes(cmd: p.Causes, req: Request) -> Message:
     rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
     return causes_message(cmd.agent, rows, window_label=cmd.window_label)
@@ -129,6 +154,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _list(cmd, req)
         case p.Stats():
             return await _stats(cmd, req)
+        case p.AgentStatus():
+            return await _agent_status(cmd, req)
         case p.Causes():
             return await _causes(cmd, req)
         case p.Watch():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -9,15 +10,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.policy import refusal
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     RECENT_ALERTS,
+    AgentHealth,
     AgentPoll,
     AlertLine,
     HomeData,
     HomeWatch,
     IncidentLine,
     home_view,
+    refused_home_view,
 )
 from bot.deps import Deps
 from bot.store.records import Incident, OutboxRow
@@ -36,8 +40,22 @@ async def home_data(deps: Deps) -> HomeData:
         incidents=[_incident(i) for i in await store.all_open_incidents()],
         alerts=[_alert(r) for r in await store.recent_alerts(RECENT_ALERTS)],
         polls=[AgentPoll(**vars(p)) for p in await store.agent_polls()],
+        health=await _health(store),
         poll_interval=deps.settings.poll_interval_seconds,
     )
+
+
+async def _health(store: object) -> list[AgentHealth]:
+    """Each agent's open health conditions (the agent-health stream's `open_conditions()`, once it
+    is merged; until then none are known and the Home tab shows reachability only)."""
+    conditions = getattr(store, "open_conditions", None)
+    if conditions is None:
+        return []
+    titles: dict[str, list[str]] = {}
+    for condition in await conditions():
+        finding = getattr(condition, "finding", {}) or {}
+        titles.setdefault(condition.agent, []).append(str(finding.get("title") or getattr(condition, "key", "")))
+    return [AgentHealth(agent, "; ".join(found), healthy=False) for agent, found in sorted(titles.items())]
 
 
 def _incident(i: Incident) -> IncidentLine:
@@ -50,7 +68,16 @@ def _alert(row: OutboxRow) -> AlertLine:
     return AlertLine(row.agent, row.channel_id, row.session_id, status, row.created_at, row.posted_ts)
 
 
+def home_refusal(deps: Deps, user_id: str) -> str | None:
+    """The Home tab is in no channel: only the user allowlist applies to it."""
+    lists = dataclasses.replace(deps.settings.access, channels=frozenset())
+    return refusal(lists, user_id=user_id, channel_id="", action=ACTION_HOME_MORE)
+
+
 async def publish(deps: Deps, client: AsyncWebClient, user_id: str, offset: int = 0) -> None:
+    if (why := home_refusal(deps, user_id)) is not None:
+        await client.views_publish(user_id=user_id, view=refused_home_view(why))
+        return
     view = home_view(await home_data(deps), now=deps.clock.now(), offset=offset)
     await client.views_publish(user_id=user_id, view=view)
 

@@ -126,6 +126,15 @@ class Unmute:
 
 
 @dataclass(frozen=True)
+class AgentStatus:
+    """`/session agent <agent>`: the agent's status card."""
+
+    verb: ClassVar[Verb] = Verb.AGENT
+    agent: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
 class Digest:
     """`/session digest on [HH:MM]` (UTC) or `/session digest off`."""
 
@@ -137,7 +146,9 @@ class Digest:
 
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
-Command = Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest
+Command = (
+    Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest | AgentStatus
+)
 _VerbParser = Callable[[list[str], bool], Command]
 
 
@@ -250,6 +261,13 @@ def _parse_watches(args: list[str], private: bool) -> Command:
     return Watches()
 
 
+def _parse_agent_status(args: list[str], private: bool) -> Command:
+    if len(args) == 1 and SESSION_ID.fullmatch(args[0]):
+        return _parse_lookup(["agent", *args], private)  # an agent named "agent": a lookup, as before
+    _arity(args, 1, 1, "agent <agent>")
+    return AgentStatus(_agent(args[0]), private)
+
+
 def _parse_digest(args: list[str], private: bool) -> Command:
     usage = "Usage: `/session digest on [HH:MM]` (UTC, default 09:00) or `/session digest off`"
     if not args or args[0].lower() not in ("on", "off") or (args[0].lower() == "off" and len(args) > 1):
@@ -282,6 +300,7 @@ def _parse_lookup(words: list[str], private: bool) -> Command:
 
 
 _VERBS: dict[str, _VerbParser] = {
+    Verb.AGENT: _parse_agent_status,
     Verb.LIST: _parse_list,
     Verb.STATS: _parse_stats,
     Verb.CAUSES: _parse_causes,

@@ -14,6 +14,9 @@ KIND_ROLLUP = "rollup"
 KIND_NOTICE = "notice"
 #: A PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py, not to Slack.
 KIND_PAGE = "page"
+#: An agent health condition opened (top-level post) / cleared (a reply in its thread).
+KIND_HEALTH = "health"
+KIND_HEALTH_CLEAR = "health_clear"
 #: A channel's daily digest (dedup "digest:<channel>:<day>").
 KIND_DIGEST = "digest"
 
@@ -196,6 +199,36 @@ class IncidentChange:
     rolled_row_ids: list[int] = field(default_factory=list)
     #: Payload of the roll-up reply when rolled_row_ids is not empty.
     rollup_payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class OpenCondition:
+    """One open agent health condition (`finding` is bot.alerts.health.Finding as JSON)."""
+
+    agent: str
+    key: str
+    opened_at: datetime
+    finding: dict[str, Any]
+    posted: bool
+
+
+@dataclass(frozen=True)
+class ConditionOpen:
+    """A condition to open, and the posts that announce it (enqueued only if this opens it)."""
+
+    key: str
+    finding: Mapping[str, Any]
+    posted: bool
+    posts: tuple[NewPost, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConditionClear:
+    """A condition to clear (the occurrence opened at `opened_at`), and its recovery posts."""
+
+    key: str
+    opened_at: datetime
+    posts: tuple[NewPost, ...] = ()
 
 
 # -- explanations ----------------------------------------------------------------------------------

@@ -206,6 +206,35 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+#: Per watched agent: when its status (GET /agents/{agent}) is next due, who is reading it now,
+#: and what the last read left for the next one (restart counts, rollout start, capacity level).
+#: Replicas share the due time, so each agent is read once per AGENT_STATUS_INTERVAL_SECONDS.
+agent_status = Table(
+    "agent_status",
+    metadata,
+    Column("agent", String(64), primary_key=True),
+    Column("next_read_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("memory", JSON, nullable=False),
+    Column("read_at", UTCDateTime),
+    Column("last_error", Text),
+)
+
+#: An agent's open health conditions, one row each (bot/alerts/health.py keys); the row is
+#: deleted when the condition clears. Inserting it is what makes its alert post happen once.
+agent_conditions = Table(
+    "agent_conditions",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("condition_key", String(100), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("finding", JSON, nullable=False),
+    # False for a condition opened without a post of its own (nothing to recover in a thread).
+    Column("posted", Boolean, nullable=False),
+    PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
+)
+
 # -- explanations (design.md §9.5) ------------------------------------------------------------------
 
 #: What a failed session's own log says: read once per session (the cache), never shared between

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.store.agent_health import AgentHealthStore
 from bot.store.audit import AuditStore
 from bot.store.causes import CauseStore
 from bot.store.deployments import DeploymentStore
@@ -17,7 +18,16 @@ from bot.store.watches import WatchStore
 
 
 class Store(
-    WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore, OpsStore, PagerStore
+    WatchStore,
+    PollStore,
+    OutboxStore,
+    IncidentStore,
+    AuditStore,
+    CauseStore,
+    DeploymentStore,
+    OpsStore,
+    AgentHealthStore,
+    PagerStore,
 ):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 

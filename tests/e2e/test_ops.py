@@ -321,3 +321,41 @@ async def test_json_logs_of_a_poll_and_an_alert_carry_agent_session_and_dedup_ke
     (limited,) = [line for line in lines if line["msg"].startswith("Slack rate-limited")]
     assert (limited["agent"], limited["session"], limited["channel"]) == ("voice-bot", sid, ONCALL_CHANNEL)
     assert limited["dedup_key"].endswith(sid)
+
+
+async def test_app_home_for_someone_not_allowed_shows_only_the_reason(
+    app_factory: AppFactory, slack_standin: SlackStandIn
+) -> None:
+    async with app_factory(ALLOWED_USERS="U0SOMEONEELSE", ALLOWED_CHANNELS=ONCALL_CHANNEL) as (runtime, slack):
+        await runtime.store.upsert_watch(
+            ONCALL_CHANNEL, "voice-bot", {"HTTP_ERROR"}, None, "U0SOMEONEELSE", runtime.deps.clock.now()
+        )
+        await send_event(slack, event_body(HOME_OPENED))
+        await slack_standin.wait_for_calls("views.publish")
+        shown = json.dumps(slack_standin.home_views[USER])
+        assert "not on this app's list of users" in shown and "voice-bot" not in shown
+        await send_event(slack, event_body({**HOME_OPENED, "user": "U0SOMEONEELSE"}, "Ev03"))
+        await slack_standin.wait_for_calls("views.publish", 2)
+        assert "voice-bot" in json.dumps(slack_standin.home_views["U0SOMEONEELSE"])  # no channel list on Home
+
+
+async def test_metrics_label_pipecat_failures_by_status_and_slack_failures_by_kind(
+    running: tuple[Runtime, SlackDriver], pipecat_sim: PipecatSimulator, slack_standin: SlackStandIn
+) -> None:
+    runtime, slack = running
+    sid = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
+    pipecat_sim.fail_next(1, status=503, path_contains=sid)  # one 503, then the retry succeeds
+    key = await slack.command(f"voice-bot {sid}")
+    await slack.responses(key)
+    slack_standin.fail_next("chat.postMessage", 1, status=502)
+    slack_standin.error_next("chat.postMessage", "channel_not_found")
+    for _ in range(2):
+        with contextlib.suppress(Exception):
+            await runtime.slack.chat_postMessage(channel=ONCALL_CHANNEL, text="x")
+    samples = await scrape(slack)
+    detail = "/agents/{agent}/sessions/{id}"
+    assert value(samples, "pipecat_ops_pipecat_requests_total", endpoint=detail, status="503") == 1
+    assert value(samples, "pipecat_ops_pipecat_requests_total", endpoint=detail, status="200") == 1
+    calls = "pipecat_ops_slack_api_calls_total"
+    assert value(samples, calls, method="chat.postMessage", result="http_5xx") == 1
+    assert value(samples, calls, method="chat.postMessage", result="channel_not_found") == 1

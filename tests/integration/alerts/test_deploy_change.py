@@ -18,6 +18,8 @@ def texts(message: StoredMessage) -> str:
 
 async def test_a_bad_deploy_is_named_with_both_failure_rates(alert_rig: AlertRig) -> None:
     rig = alert_rig
+    rig.sim.deploy(AGENT, deployment_id=OLD)  # the agent's status names its deployments: OLD went
+    rig.clock.advance(2 * 3600)  # live long before anything here
     await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
     rig.clock.advance(5)
     # The old deployment: 40 sessions in the hour, one failed.
@@ -29,6 +31,7 @@ async def test_a_bad_deploy_is_named_with_both_failure_rates(alert_rig: AlertRig
     old_incident = rig.top()[-1]
     assert "19db578d" in texts(old_incident) and "Started" not in texts(old_incident)
     # The new deployment goes live: its first sessions are fine, then 6 minutes later they fail.
+    rig.sim.deploy(AGENT, deployment_id=NEW)
     for _ in range(2):
         rig.sim.add_session(AGENT, "HTTP_COMPLETED", deployment_id=NEW, duration_seconds=10)
     await rig.cycle(advance=6 * 60)
