@@ -9,7 +9,8 @@ Each cycle, after the Slack posts:
    errors are retried with back-off; resending is safe because PagerDuty folds events with the
    same dedup_key into one alert, and the key is stored with the alert, never re-derived.
 
-Agent health conditions page through `condition()` (one dedup_key per condition episode).
+Agent health conditions (the agent-health store's open conditions) page the same way, one
+dedup_key per condition occurrence and channel, and resolve when they clear.
 """
 
 from __future__ import annotations
@@ -21,19 +22,24 @@ from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import policy
+from bot.alerts import health, policy
+from bot.alerts.agent_status import condition_dedup_key
 from bot.alerts.page_plan import RESOLVED, PageStep, plan_page
 from bot.alerts.payloads import session_from_payload
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
+from bot.explain.secrets import mask_secrets
 from bot.pagerduty import events
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.errors import RateLimited, Rejected, Retryable
 from bot.store import Store
 from bot.store.pager import EVENT
-from bot.store.records import CAUSE_FOUND, KIND_ALERT, PENDING, Incident, OutboxRow, PagerAlert
+from bot.store.records import CAUSE_FOUND, KIND_ALERT, PENDING, Incident, OpenCondition, OutboxRow, PagerAlert
 
 logger = logging.getLogger(__name__)
+
+#: Health conditions that wake someone up; `warning` ones (a stuck rollout, nearing capacity) do not.
+PAGED_SEVERITIES = frozenset({"critical", "error"})
 
 
 class Pager:
@@ -74,10 +80,8 @@ class Pager:
         paging = {(channel, agent): sid for sid, channel, agent in await self._store.paging_watches()}
         done: set[int] = set()
         for alert in await self._store.unresolved_pager_alerts():
-            if alert.incident_id is None:  # a health condition: condition() moves it, but an
-                if (alert.channel_id, alert.agent) not in paging:  # unwatch resolves it too
-                    await self._advance(alert, PageStep(events.RESOLVE, RESOLVED, alert.sent_count), None)
-                continue
+            if alert.incident_id is None:
+                continue  # a health condition: _sync_conditions moves it
             done.add(alert.incident_id)
             incident = await self._store.incident(alert.incident_id)
             if incident is not None:
@@ -89,6 +93,7 @@ class Pager:
                     continue
                 existing = await self._store.pager_alert_for_incident(incident.id)
                 await self._step(incident, existing, paging=True, subscription_id=sid)
+        await self._sync_conditions(paging)
 
     async def _step(
         self, incident: Incident, alert: PagerAlert | None, *, paging: bool, subscription_id: int | None = None
@@ -178,41 +183,57 @@ class Pager:
             self._team_id = str(response.get("team_id") or "") or None
         return self._team_id
 
-    # -- health conditions ---------------------------------------------------------------------------
+    # -- health conditions: open ones page, cleared ones resolve ----------------------------------
 
-    async def condition(self, facts: events.ConditionFacts, *, active: bool) -> int:
-        """Page (or resolve) one agent health condition on every paging watch of the agent;
-        returns how many events were queued. The agenthealth stream calls this once per condition
-        change (not per poll); a repeat is harmless (the alert exists, or is already resolved)."""
-        if self._client is None:
-            return 0
+    async def _sync_conditions(self, paging: dict[tuple[str, str], int]) -> None:
+        """Mirror the agent-health store's open conditions (bot.alerts.agent_status) on every
+        paging watch of their agent: one alert per condition occurrence and channel, resolved when
+        the condition clears or the watch stops paging. Warnings stay in Slack: only `error` and
+        `critical` conditions page."""
         team = await self._team()
         if team is None:
-            return 0
-        queued = 0
-        for sid, channel, agent in await self._store.paging_watches():
-            if agent != facts.agent:
-                continue
-            key = events.condition_dedup_key(team, channel, agent, facts.condition, facts.since)
-            alert = await self._store.pager_alert(key)
-            now = self._clock.now()
-            if active and alert is None:
-                opened = await self._store.open_pager_alert(
-                    dedup_key=key,
-                    subscription_id=sid,
-                    channel_id=channel,
-                    agent=agent,
-                    incident_id=None,
-                    condition=facts.condition,
-                    sent_count=0,
-                    event=events.condition_trigger(key, facts, now),
-                    now=now,
-                )
-                queued += opened is not None
-            elif not active and alert is not None and alert.state != RESOLVED:
+            return
+        wanted: dict[str, tuple[int, str, OpenCondition, health.Finding]] = {}
+        for agent in sorted({agent for _, agent in paging}):
+            for condition in await self._store.open_conditions(agent):
+                finding = health.Finding.from_json(condition.finding)
+                if finding.quiet or finding.severity not in PAGED_SEVERITIES:
+                    continue
+                occurrence = condition_dedup_key(agent, condition.key, condition.opened_at)
+                for (channel, watched), sid in paging.items():
+                    if watched == agent:
+                        key = events.condition_alert_key(team, channel, occurrence)
+                        wanted[key] = (sid, channel, condition, finding)
+        for alert in await self._store.unresolved_pager_alerts():
+            if alert.incident_id is None and alert.dedup_key not in wanted:
                 await self._advance(alert, PageStep(events.RESOLVE, RESOLVED, alert.sent_count), None)
-                queued += 1
-        return queued
+        for key, (sid, channel, condition, finding) in wanted.items():
+            if await self._store.pager_alert(key) is not None:
+                continue  # already paged (or resolved: a cleared occurrence never re-opens)
+            now = self._clock.now()
+            facts = events.ConditionFacts(
+                agent=condition.agent,
+                condition=finding.kind,
+                description=finding.title,
+                since=condition.opened_at,
+                severity=finding.severity,
+                deployment_id=finding.deployment_id,
+                facts=finding.facts,
+                message=mask_secrets(finding.message) if finding.message else None,
+            )
+            opened = await self._store.open_pager_alert(
+                dedup_key=key,
+                subscription_id=sid,
+                channel_id=channel,
+                agent=condition.agent,
+                incident_id=None,
+                condition=finding.kind,
+                sent_count=0,
+                event=events.condition_trigger(key, facts, now),
+                now=now,
+            )
+            if opened is not None:
+                logger.info("paging PagerDuty for %s of %s (%s)", finding.kind, condition.agent, key)
 
     # -- delivery: claim → send → record ---------------------------------------------------------------
 

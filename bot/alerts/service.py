@@ -24,7 +24,6 @@ from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock, SystemClock
 from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pagerduty.client import PagerDutyClient
-from bot.pagerduty.events import ConditionFacts
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
 from bot.store import Store
@@ -212,12 +211,6 @@ class AlertService:
         if removed:
             await self.pager.run_once()
         return removed
-
-    async def page_condition(self, facts: ConditionFacts, *, active: bool) -> int:
-        """An agent health condition began (`active`) or cleared: page or resolve it on the
-        agent's paging watches (the hook the agent-health alerts call)."""
-        return await self.pager.condition(facts, active=active)
-
     async def watches(self, channel_id: str) -> list[WatchView]:
         return [
             WatchView(

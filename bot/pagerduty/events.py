@@ -23,15 +23,9 @@ RESOLVE = "resolve"
 ACTIONS = (TRIGGER, ACKNOWLEDGE, RESOLVE)
 
 SEVERITY_SESSIONS = "error"
-#: Agent health conditions (the agenthealth stream names them) and how loud each pages.
-CONDITION_SEVERITY = {
-    "crash_loop": "critical",
-    "unavailable": "critical",
-    "failed_revision": "critical",
-    "oom": "error",
-    "infrastructure": "error",
-    "capacity": "warning",
-}
+SEVERITIES = ("critical", "error", "warning", "info")
+#: At most this much of a crash's output goes into an alert's details.
+MESSAGE_LIMIT = 2000
 
 
 def incident_dedup_key(team_id: str, channel_id: str, incident_id: int) -> str:
@@ -41,10 +35,11 @@ def incident_dedup_key(team_id: str, channel_id: str, incident_id: int) -> str:
     return f"{CLIENT}/{team_id}/{channel_id}/incident/{incident_id}"[:DEDUP_KEY_LIMIT]
 
 
-def condition_dedup_key(team_id: str, channel_id: str, agent: str, condition: str, since: datetime) -> str:
-    """One key per health condition episode: a crash loop that clears and comes back is a new alert."""
-    stamp = since.strftime("%Y%m%dT%H%M%SZ")
-    return f"{CLIENT}/{team_id}/{channel_id}/{agent}/{condition}/{stamp}"[:DEDUP_KEY_LIMIT]
+def condition_alert_key(team_id: str, channel_id: str, condition_key: str) -> str:
+    """One key per health condition occurrence and channel; `condition_key` names the occurrence
+    (bot.alerts.agent_status.condition_dedup_key: agent, condition, the moment it opened), so a
+    crash loop that clears and comes back is a new alert."""
+    return f"{CLIENT}/{team_id}/{channel_id}/{condition_key}"[:DEDUP_KEY_LIMIT]
 
 
 @dataclass(frozen=True)
@@ -108,27 +103,41 @@ class ConditionFacts:
     """An agent health condition (crash loop, out of memory, unavailable, at capacity)."""
 
     agent: str
+    #: The condition's kind (revision, oom, unavailable, at-capacity, ...): the alert's class.
     condition: str
+    #: Its headline: "Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)".
     description: str
     since: datetime
+    #: critical, error, warning or info (the health module decides per kind).
+    severity: str
     deployment_id: str | None = None
-    details: tuple[tuple[str, Any], ...] = ()
-    permalink: str | None = None
+    facts: tuple[str, ...] = ()
+    #: health.message (often a traceback), already masked of secret-shaped text.
+    message: str | None = None
 
 
 def condition_trigger(dedup_key: str, facts: ConditionFacts, now: datetime) -> dict[str, Any]:
+    if facts.severity not in SEVERITIES:
+        raise ValueError(f"not a PagerDuty severity: {facts.severity!r}")
+    details: dict[str, Any] = {"condition": facts.condition, "since": facts.since.isoformat()}
+    if facts.facts:
+        details["facts"] = list(facts.facts)
+    if facts.message:
+        details["message"] = truncate(facts.message, MESSAGE_LIMIT)
+    if facts.deployment_id:
+        details["deployment"] = facts.deployment_id
     payload: dict[str, Any] = {
         "summary": truncate(f"{facts.agent}: {' '.join(facts.description.split())}", SUMMARY_LIMIT),
         "source": facts.agent,
-        "severity": CONDITION_SEVERITY.get(facts.condition, "error"),
+        "severity": facts.severity,
         "timestamp": now.isoformat(),
         "class": facts.condition,
-        "custom_details": {"condition": facts.condition, "since": facts.since.isoformat(), **dict(facts.details)},
+        "custom_details": details,
     }
     if facts.deployment_id:
         payload["component"] = facts.deployment_id
         payload["group"] = facts.deployment_id
-    return _trigger(dedup_key, payload, facts.permalink)
+    return _trigger(dedup_key, payload, None)
 
 
 def _trigger(dedup_key: str, payload: dict[str, Any], permalink: str | None) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bot.contracts.actions import Action
-from bot.pagerduty.events import ConditionFacts
 from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
@@ -230,27 +229,63 @@ async def test_429_and_5xx_are_retried_with_back_off(
     assert alert.triggers == 1
 
 
-async def test_health_conditions_page_with_their_own_key(
-    paging_app: Any, sim_clock: SimClock, pagerduty_standin: PagerDutyStandIn
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "/app/bot.py", line 14, in <module>\n'
+    "ModuleNotFoundError: No module named 'pipecat.services.cartesia' key=sk_live_51HqLyjWDarjtT1zdp7dc"
+)
+
+
+async def status_cycle(runtime: Runtime, clock: SimClock) -> None:
+    """What the agent-status job does every AGENT_STATUS_INTERVAL_SECONDS (120 s by default)."""
+    clock.advance(120)
+    await runtime.deps.alerts.status_cycle()
+
+
+async def test_health_conditions_page_with_their_own_key_and_resolve_when_they_clear(
+    paging_app: Any,
+    pipecat_sim: PipecatSimulator,
+    sim_clock: SimClock,
+    pagerduty_standin: PagerDutyStandIn,
 ) -> None:
     async with paging_app() as (runtime, slack):
         await command(slack, f"watch {AGENT} page")
-        facts = ConditionFacts(AGENT, "crash_loop", "crash loop: CrashLoopBackOff, 5 restarts", sim_clock.now())
-        assert await runtime.deps.alerts.page_condition(facts, active=True) == 1
-        assert await runtime.deps.alerts.page_condition(facts, active=True) == 0  # once per condition
-        await runtime.deps.alerts.deliver_once()
-        [alert] = pagerduty_standin.alerts
-        assert (alert.severity, alert.summary) == ("critical", f"{AGENT}: crash loop: CrashLoopBackOff, 5 restarts")
-        assert alert.dedup_key.endswith(f"/{AGENT}/crash_loop/20261030T140000Z")
-        assert await runtime.deps.alerts.page_condition(facts, active=False) == 1
-        await runtime.deps.alerts.deliver_once()
-        assert alert.status == "resolved"
-        oom = ConditionFacts(AGENT, "oom", "out of memory: exit code 137", sim_clock.now())
-        await runtime.deps.alerts.page_condition(oom, active=True)
-        await runtime.deps.alerts.deliver_once()
+        await status_cycle(runtime, sim_clock)  # healthy: nothing to page
+        assert pagerduty_standin.requests == []
+        pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
+        await status_cycle(runtime, sim_clock)
+        [crash] = pagerduty_standin.alerts
+        assert (crash.severity, crash.status, crash.payload["class"]) == ("critical", "triggered", "revision")
+        assert "crash-looping (CrashLoopBackOff)" in crash.summary and crash.source == AGENT
+        assert "ModuleNotFoundError" in crash.payload["custom_details"]["message"]
+        assert "sk_live_51Hq" not in json.dumps(crash.payload)  # secrets in the crash output are masked
+        assert f"/{ONCALL_CHANNEL}/pipecat-ops:health:{AGENT}:revision:" in crash.dedup_key
+        await status_cycle(runtime, sim_clock)  # still crash-looping: no second page
+        assert len(pagerduty_standin.requests) == 1
+        pipecat_sim.deploy(AGENT)  # the fix
+        await status_cycle(runtime, sim_clock)
+        assert crash.status == "resolved"
+        pipecat_sim.oom_restart(AGENT, 2)
+        await status_cycle(runtime, sim_clock)
+        oom = pagerduty_standin.alerts[-1]
+        assert (oom.severity, oom.status) == ("error", "triggered") and oom.dedup_key != crash.dedup_key
         await command(slack, f"unwatch {AGENT}")  # unwatching resolves the condition's alert too
-        second = pagerduty_standin.alerts[-1]
-        assert (second.severity, second.status) == ("error", "resolved") and second.dedup_key != alert.dedup_key
+        assert oom.status == "resolved"
+    assert [e.action for e in pagerduty_standin.requests] == ["trigger", "resolve", "trigger", "resolve"]
+
+
+async def test_health_conditions_never_page_a_non_paging_watch(
+    paging_app: Any,
+    pipecat_sim: PipecatSimulator,
+    sim_clock: SimClock,
+    pagerduty_standin: PagerDutyStandIn,
+    slack_standin: SlackStandIn,
+) -> None:
+    async with paging_app() as (runtime, slack):
+        await command(slack, f"watch {AGENT}")
+        pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
+        await status_cycle(runtime, sim_clock)
+    assert any("crash-looping" in m.text for m in slack_standin.messages_in(ONCALL_CHANNEL))  # Slack heard it
+    assert pagerduty_standin.requests == []
 
 
 async def test_a_paging_watch_without_the_key_any_more_says_it_is_not_sending(

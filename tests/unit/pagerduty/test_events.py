@@ -75,7 +75,7 @@ def test_every_built_event_is_valid_for_the_events_api() -> None:
     key = frozenset({DEFAULT_ROUTING_KEY})
     built = [
         events.incident_trigger("k", facts(top_cause="y" * 4000), T1),
-        events.condition_trigger("c", events.ConditionFacts("voice-bot", "crash_loop", "crash loop", T0), T1),
+        events.condition_trigger("c", events.ConditionFacts("voice-bot", "revision", "crash loop", T0, "critical"), T1),
         events.follow_up(events.ACKNOWLEDGE, "k"),
         events.follow_up(events.RESOLVE, "k"),
     ]
@@ -90,17 +90,25 @@ def test_the_incident_key_is_stable_and_distinct_per_workspace_channel_and_incid
     assert key not in others and len(others) == 3
 
 
-@pytest.mark.parametrize(
-    ("condition", "severity"),
-    [("crash_loop", "critical"), ("unavailable", "critical"), ("oom", "error"), ("capacity", "warning")],
-)
-def test_health_conditions_page_with_their_own_severity_and_key(condition: str, severity: str) -> None:
-    condition_facts = events.ConditionFacts("voice-bot", condition, "the agent is unwell", T0, deployment_id="dep-9")
-    key = events.condition_dedup_key("T1", "C1", "voice-bot", condition, T0)
-    event = events.condition_trigger(key, condition_facts, T1)
-    assert event["payload"]["severity"] == severity and event["payload"]["class"] == condition
-    assert key.endswith(f"/voice-bot/{condition}/20261030T140200Z")
-    assert key != events.condition_dedup_key("T1", "C1", "voice-bot", condition, T1)  # a new episode
+def test_a_health_condition_pages_with_its_severity_facts_and_masked_message() -> None:
+    facts = events.ConditionFacts(
+        "voice-bot", "revision", "Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)", T0, "critical",
+        deployment_id="dep-9", facts=("5 restarts",), message="Traceback …\n" + "x" * 3000,
+    )  # fmt: skip
+    event = events.condition_trigger("k", facts, T1)
+    payload = event["payload"]
+    assert payload["summary"] == "voice-bot: Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)"
+    assert (payload["severity"], payload["class"], payload["component"]) == ("critical", "revision", "dep-9")
+    details = payload["custom_details"]
+    assert details["facts"] == ["5 restarts"] and len(details["message"]) == events.MESSAGE_LIMIT
+    with pytest.raises(ValueError):
+        events.condition_trigger("k", events.ConditionFacts("a", "x", "y", T0, "fatal"), T1)
+
+
+def test_a_condition_key_names_workspace_channel_and_occurrence() -> None:
+    key = events.condition_alert_key("T1", "C1", "pipecat-ops:health:voice-bot:revision:dep-9:1793369100")
+    assert key == "pipecat-ops/T1/C1/pipecat-ops:health:voice-bot:revision:dep-9:1793369100"
+    assert len(events.condition_alert_key("T1", "C1", "x" * 400)) == events.DEDUP_KEY_LIMIT
 
 
 def test_follow_ups_take_only_the_key() -> None:
