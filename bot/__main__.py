@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
-from bot.config import SettingsError
+# Not bot.config: `lookup` must start without pydantic-settings (issue 15); bot.config re-exports it.
+from bot.contracts.errors import SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Sequence[str] = ()) -> None:
+    import logging
+
     from bot.ops.logs import configure_logging
 
     configure_logging(fmt=fmt, level=level, secrets=secrets)
@@ -29,6 +30,9 @@ def run_app() -> int:
     from bot.config import load_settings
 
     settings = load_settings()  # fail fast, before importing the heavy parts
+
+    import asyncio
+    import logging
 
     import uvicorn
 
@@ -46,32 +50,45 @@ def run_app() -> int:
 
 
 def run_lookup(agent: str, session_id: str, *, as_json: bool) -> int:
-    from bot.config import load_pipecat_settings
-    from bot.pipecat.client import PipecatClient, build_http_client
+    """One session in the terminal. Imports only what that needs (issue 15): the settings read
+    plainly when the environment plainly gives them, one blocking request, the plain reading of
+    the answer; pydantic only for what only the model can decide (and for --json, the model's
+    own serialisation)."""
+    from bot.config_plain import read_plain_pipecat_settings
     from bot.pipecat.errors import InvalidInput, PipecatError
+    from bot.pipecat.facts import SessionFacts
+    from bot.pipecat.oneshot import get_session_payload
+    from bot.pipecat.plain import read_session
+
+    plain = read_plain_pipecat_settings()
+    if plain is None:
+        from bot.config import load_pipecat_settings
+
+        settings = load_pipecat_settings()  # reads .env, or names the bad variable (exit 2)
+        api_url, api_key = settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value()
+    else:
+        api_url, api_key = plain.api_url, plain.api_key
+    try:
+        payload = get_session_payload(api_url, api_key, agent, session_id)
+        session: SessionFacts | None = None if as_json else read_session(payload)
+        if session is None:
+            from bot.pipecat.models import Session, parse
+
+            model = parse(Session, payload)
+            if as_json:
+                print(model.model_dump_json(by_alias=True, indent=2))
+                return EXIT_OK
+            session = model
+    except InvalidInput as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipecatError as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return EXIT_FAILED
     from bot.terminal import render_session_text
 
-    settings = load_pipecat_settings()
-
-    async def fetch() -> int:
-        http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
-        try:
-            session = await PipecatClient(http).get_session(agent, session_id)
-        except InvalidInput as error:
-            print(f"error: {error.user_message}", file=sys.stderr)
-            return EXIT_USAGE
-        except PipecatError as error:
-            print(f"error: {error.user_message}", file=sys.stderr)
-            return EXIT_FAILED
-        finally:
-            await http.aclose()
-        if as_json:
-            print(session.model_dump_json(by_alias=True, indent=2))
-        else:
-            print(render_session_text(agent, session))
-        return EXIT_OK
-
-    return asyncio.run(fetch())
+    print(render_session_text(agent, session))
+    return EXIT_OK
 
 
 def run_demo(port: int) -> int:

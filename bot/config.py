@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config_plain import DEFAULT_PIPECAT_API_URL, is_blank, is_http_url, normalise_url
 from bot.contracts.errors import SettingsError
 
 __all__ = ["AccessLists", "PipecatSettings", "Settings", "SettingsError", "load_pipecat_settings", "load_settings"]
@@ -23,20 +24,21 @@ class PipecatSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     pipecat_api_key: SecretStr
-    pipecat_api_url: str = "https://api.pipecat.daily.co/v1"
+    pipecat_api_url: str = DEFAULT_PIPECAT_API_URL
     pipecat_default_agent: str | None = None
 
+    # The rules are defined in config_plain.py, shared with the lookup's plain reading.
     @field_validator("pipecat_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if not is_http_url(value):
             raise ValueError("must be an http(s) URL")
-        return value.rstrip("/")
+        return normalise_url(value)
 
     @field_validator("pipecat_api_key")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
+        if is_blank(value.get_secret_value()):
             raise ValueError("must not be empty")
         return value
 
