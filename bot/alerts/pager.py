@@ -16,14 +16,14 @@ dedup_key per condition occurrence and channel, and resolve when they clear.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import health, policy
 from bot.alerts.agent_status import condition_dedup_key
+from bot.alerts.page_delivery import PageDelivery
 from bot.alerts.page_plan import RESOLVED, PageStep, plan_page
 from bot.alerts.payloads import session_from_payload
 from bot.alerts.slack_errors import SlackFailure, slack_call
@@ -31,10 +31,8 @@ from bot.clock import Clock
 from bot.explain.secrets import mask_secrets
 from bot.pagerduty import events
 from bot.pagerduty.client import PagerDutyClient
-from bot.pagerduty.errors import RateLimited, Rejected, Retryable
 from bot.store import Store
-from bot.store.pager import EVENT
-from bot.store.records import CAUSE_FOUND, KIND_ALERT, PENDING, Incident, OpenCondition, OutboxRow, PagerAlert
+from bot.store.records import CAUSE_FOUND, KIND_ALERT, Incident, OpenCondition, PagerAlert
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +56,7 @@ class Pager:
         self._client = client
         self._update_every = update_every
         self._team_id: str | None = None
+        self._delivery = PageDelivery(store=store, clock=clock, client=client)
 
     @property
     def enabled(self) -> bool:
@@ -235,54 +234,8 @@ class Pager:
             if opened is not None:
                 logger.info("paging PagerDuty for %s of %s (%s)", finding.kind, condition.agent, key)
 
-    # -- delivery: claim → send → record ---------------------------------------------------------------
-
     async def deliver_once(self) -> None:
-        if self._client is None:
-            return
-        for row in await self._store.page_rows_due(self._clock.now()):
-            if not await self._send(row, self._client):
-                return  # PagerDuty is rate limiting or unwell: the rest waits for the next cycle
-
-    async def _send(self, row: OutboxRow, client: PagerDutyClient) -> bool:
-        now = self._clock.now()
-        token = uuid.uuid4().hex
-        if not await self._store.claim(row, token, now, policy.PAGE_CLAIM_TTL):
-            return True  # another replica has it
-        event = row.payload.get(EVENT) or {}
-        action = event.get("event_action")
-        try:
-            await client.send(event)
-        except Rejected as error:
-            reason = f"PagerDuty refused the {action}: {error.detail}"
-            await self._store.mark_dead(row, token, reason, now)
-            await self._store.record_page_refused(row.subscription_id, row.channel_id, row.agent, error.detail, now)
-            logger.error("%s (%s); shown on /session watches", reason, row.dedup_key)
-            return True
-        except RateLimited as error:
-            wait = timedelta(seconds=error.retry_after) if error.retry_after else policy.PAGE_RATE_LIMIT_BACKOFF
-            await self._store.mark_retry(
-                row, token, state=PENDING, next_attempt_at=now + wait, error=error.detail, now=now
-            )
-            logger.warning("PagerDuty rate-limited %s: retrying in %s", row.dedup_key, wait)
-            return False
-        except Retryable as error:
-            await self._retry(row, token, error.detail, now)
-            return False
-        if not await self._store.mark_page_sent(row, token, self._clock.now()):
-            logger.warning("sent %s but the claim had passed to another worker", row.dedup_key)
-        logger.info("PagerDuty accepted the %s of %s", action, row.dedup_key)
-        return True
-
-    async def _retry(self, row: OutboxRow, token: str, detail: str, now: datetime) -> None:
-        attempts = row.attempts + 1
-        if attempts >= policy.MAX_ATTEMPTS:
-            await self._store.mark_dead(row, token, f"gave up after {attempts} attempts: {detail}", now)
-            logger.error("gave up on PagerDuty event %s after %d attempts: %s", row.dedup_key, attempts, detail)
-            return
-        delay = policy.retry_delay(attempts)
-        await self._store.mark_retry(row, token, state=PENDING, next_attempt_at=now + delay, error=detail, now=now)
-        logger.warning("PagerDuty event %s failed (%s); retry in %s", row.dedup_key, detail, delay)
+        await self._delivery.deliver_once()
 
 
 __all__ = ["Pager"]
