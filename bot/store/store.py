@@ -13,6 +13,7 @@ from bot.store.fingerprints import FingerprintStore
 from bot.store.incidents import IncidentStore
 from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
+from bot.store.pager import PagerStore
 from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
 
@@ -28,6 +29,7 @@ class Store(
     DeploymentStore,
     OpsStore,
     AgentHealthStore,
+    PagerStore,
 ):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
