@@ -276,7 +276,4 @@ async def refresh_store_gauges(store: Store, metrics: Metrics, now: Any) -> None
     for poll in snapshot.polls:
         if poll.last_success_at is not None:
             metrics.last_poll_age.labels(poll.agent).set(max(0.0, (now - poll.last_success_at).total_seconds()))
-    # The agent-health stream's store (`open_conditions()`), once it is merged; absent, the gauge stays 0.
-    conditions = getattr(store, "open_conditions", None)
-    if conditions is not None:
-        metrics.open_health_conditions.set(len(await conditions()))
+    metrics.open_health_conditions.set(len(await store.open_conditions()))

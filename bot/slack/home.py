@@ -24,6 +24,7 @@ from bot.blocks.home import (
     refused_home_view,
 )
 from bot.deps import Deps
+from bot.store import Store
 from bot.store.records import Incident, OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -45,16 +46,11 @@ async def home_data(deps: Deps) -> HomeData:
     )
 
 
-async def _health(store: object) -> list[AgentHealth]:
-    """Each agent's open health conditions (the agent-health stream's `open_conditions()`, once it
-    is merged; until then none are known and the Home tab shows reachability only)."""
-    conditions = getattr(store, "open_conditions", None)
-    if conditions is None:
-        return []
+async def _health(store: Store) -> list[AgentHealth]:
+    """Each agent's open health conditions (Revision … is crash-looping, at capacity, …)."""
     titles: dict[str, list[str]] = {}
-    for condition in await conditions():
-        finding = getattr(condition, "finding", {}) or {}
-        titles.setdefault(condition.agent, []).append(str(finding.get("title") or getattr(condition, "key", "")))
+    for condition in await store.open_conditions():
+        titles.setdefault(condition.agent, []).append(str(condition.finding.get("title") or condition.key))
     return [AgentHealth(agent, "; ".join(found), healthy=False) for agent, found in sorted(titles.items())]
 
 
