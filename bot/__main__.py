@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.config import SettingsError
+# Not bot.config: `lookup` must start without pydantic-settings (issue 15); bot.config re-exports it.
+from bot.contracts.errors import SettingsError
+
+if TYPE_CHECKING:
+    from bot.config_plain import PlainPipecatSettings
+    from bot.pipecat.facts import SessionFacts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Sequence[str] = ()) -> None:
+    import logging
+
     from bot.ops.logs import configure_logging
 
     configure_logging(fmt=fmt, level=level, secrets=secrets)
@@ -29,6 +35,9 @@ def run_app() -> int:
     from bot.config import load_settings
 
     settings = load_settings()  # fail fast, before importing the heavy parts
+
+    import asyncio
+    import logging
 
     import uvicorn
 
@@ -46,32 +55,69 @@ def run_app() -> int:
 
 
 def run_lookup(agent: str, session_id: str, *, as_json: bool) -> int:
+    """One session in the terminal, importing only what that needs (issue 15) when the
+    environment plainly gives the settings: one blocking request (bot.pipecat.oneshot), the plain
+    reading of the answer, pydantic only for what only the model can decide and for --json.
+    Otherwise (a .env file, a bad setting, a proxy) the settings class and the app's client."""
+    from bot.config_plain import read_plain_pipecat_settings
+    from bot.pipecat.errors import InvalidInput, PipecatError
+
+    plain = read_plain_pipecat_settings()
+    try:
+        if plain is None:
+            printed = _lookup_with_the_client(agent, session_id, as_json=as_json)
+        else:
+            printed = _lookup_plainly(plain, agent, session_id, as_json=as_json)
+    except InvalidInput as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipecatError as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return EXIT_FAILED
+    print(printed)
+    return EXIT_OK
+
+
+def _lookup_plainly(plain: PlainPipecatSettings, agent: str, session_id: str, *, as_json: bool) -> str:
+    from bot.pipecat.oneshot import Options, get_session_payload
+    from bot.pipecat.plain import read_session
+
+    options = Options(ca_file=plain.ca_file, ca_dir=plain.ca_dir)
+    payload = get_session_payload(plain.api_url, plain.api_key, agent, session_id, options)
+    session = None if as_json else read_session(payload)
+    if session is None:
+        from bot.pipecat.models import Session, parse
+
+        model = parse(Session, payload)
+        if as_json:
+            return model.model_dump_json(by_alias=True, indent=2)
+        return _text(agent, model)
+    return _text(agent, session)
+
+
+def _lookup_with_the_client(agent: str, session_id: str, *, as_json: bool) -> str:
+    import asyncio
+
     from bot.config import load_pipecat_settings
     from bot.pipecat.client import PipecatClient, build_http_client
-    from bot.pipecat.errors import InvalidInput, PipecatError
-    from bot.terminal import render_session_text
 
-    settings = load_pipecat_settings()
+    settings = load_pipecat_settings()  # reads .env, or names the bad variable (exit 2)
 
-    async def fetch() -> int:
+    async def fetch() -> str:
         http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
         try:
             session = await PipecatClient(http).get_session(agent, session_id)
-        except InvalidInput as error:
-            print(f"error: {error.user_message}", file=sys.stderr)
-            return EXIT_USAGE
-        except PipecatError as error:
-            print(f"error: {error.user_message}", file=sys.stderr)
-            return EXIT_FAILED
         finally:
             await http.aclose()
-        if as_json:
-            print(session.model_dump_json(by_alias=True, indent=2))
-        else:
-            print(render_session_text(agent, session))
-        return EXIT_OK
+        return session.model_dump_json(by_alias=True, indent=2) if as_json else _text(agent, session)
 
     return asyncio.run(fetch())
+
+
+def _text(agent: str, session: SessionFacts) -> str:
+    from bot.terminal import render_session_text
+
+    return render_session_text(agent, session)
 
 
 def run_demo(port: int) -> int:

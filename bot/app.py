@@ -27,6 +27,7 @@ from bot.after_ack import AfterAck
 from bot.alerts.digest import DigestService
 from bot.alerts.scheduler import start_scheduler
 from bot.alerts.service import AlertService
+from bot.alerts.status_job import add_status_job
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps
@@ -43,6 +44,7 @@ from bot.ops.instrument import (
     timed_ack,
 )
 from bot.ops.metrics import CONTENT_TYPE, Metrics
+from bot.pagerduty import client as pagerduty
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, home, incident_actions, shortcuts
 from bot.store import Store
@@ -73,6 +75,7 @@ class Runtime:
     health: HealthProbe
     digests: DigestService
     scheduler: Any = field(default=None)
+    pagerduty_http: httpx.AsyncClient | None = None
 
     async def start(self, *, with_scheduler: bool = True) -> None:
         await self.store.migrate()
@@ -99,6 +102,7 @@ class Runtime:
             max_instances=1,
             id="digest",
         )
+        add_status_job(self.scheduler, self.deps.alerts, interval_seconds=self.settings.agent_status_interval_seconds)
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
@@ -106,6 +110,8 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         await self.pipecat_http.aclose()
+        if self.pagerduty_http is not None:
+            await self.pagerduty_http.aclose()
         await self.store.dispose()
 
     def asgi(self, *, with_scheduler: bool = True) -> Starlette:
@@ -189,6 +195,10 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     slack.metrics = metrics
     store = Store.from_url(settings.database_url)
     meter_store(store, metrics)
+    pagerduty_http, pager = None, None
+    if settings.pagerduty_routing_key is not None:
+        pagerduty_http = pagerduty.build_http_client()
+        pager = pagerduty.PagerDutyClient(pagerduty_http, settings.pagerduty_events_url, settings.pagerduty_routing_key)
     alerts = AlertService(
         store=store,
         pipecat=pipecat,
@@ -197,6 +207,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         default_statuses=settings.alert_status_set,
         incident_window=timedelta(minutes=settings.incident_window_minutes),
         poll_interval=settings.poll_interval_seconds,
+        pagerduty=pager,
+        status_interval=settings.agent_status_interval_seconds,
+        capacity_warn_percent=settings.capacity_warn_percent,
     )
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
@@ -225,6 +238,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         metrics=metrics,
         health=health,
         digests=digests,
+        pagerduty_http=pagerduty_http,
     )
 
 

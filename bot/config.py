@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config_plain import DEFAULT_PIPECAT_API_URL, is_blank, is_http_url, normalise_url
 from bot.contracts.errors import SettingsError
 
 __all__ = ["AccessLists", "PipecatSettings", "Settings", "SettingsError", "load_pipecat_settings", "load_settings"]
+
+#: An Events API v2 integration key (service or ruleset): 32 letters and digits.
+ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
 
 
 class PipecatSettings(BaseSettings):
@@ -19,20 +24,21 @@ class PipecatSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     pipecat_api_key: SecretStr
-    pipecat_api_url: str = "https://api.pipecat.daily.co/v1"
+    pipecat_api_url: str = DEFAULT_PIPECAT_API_URL
     pipecat_default_agent: str | None = None
 
+    # The rules are defined in config_plain.py, shared with the lookup's plain reading.
     @field_validator("pipecat_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if not is_http_url(value):
             raise ValueError("must be an http(s) URL")
-        return value.rstrip("/")
+        return normalise_url(value)
 
     @field_validator("pipecat_api_key")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
+        if is_blank(value.get_secret_value()):
             raise ValueError("must not be empty")
         return value
 
@@ -56,6 +62,13 @@ class Settings(PipecatSettings):
     #: Who may watch, unwatch, mute, unmute and stop sessions; empty means every allowed user.
     admin_users: str = ""
     audit_retention_days: int = Field(default=90, ge=1)
+    #: PagerDuty Events API v2 integration key (design.md §9.1); watches made with `page` use it.
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    #: How often each watched agent's status (GET /agents/{agent}) is read; 0 turns health alerts off.
+    agent_status_interval_seconds: float = Field(default=120, ge=0)
+    #: activeSessionCount as a share of autoScaling.maxReplicas that posts a capacity warning.
+    capacity_warn_percent: float = Field(default=80, gt=0, le=100)
     #: json (one object a line), console, or auto (JSON unless stderr is a terminal).
     log_format: Literal["json", "console", "auto"] = "auto"
 
@@ -65,6 +78,23 @@ class Settings(PipecatSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("pagerduty_events_url")
+    @classmethod
+    def _events_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("pagerduty_routing_key")
+    @classmethod
+    def _routing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # PagerDuty's integration keys are 32 characters; anything else is refused by every event.
+        if value is None or not value.get_secret_value().strip():
+            return None  # PAGERDUTY_ROUTING_KEY= (blank) means "not set"
+        if not ROUTING_KEY.fullmatch(value.get_secret_value()):
+            raise ValueError("must be the 32-character Integration Key of an Events API v2 integration")
+        return value
 
     @field_validator("slack_signing_secret", mode="before")
     @classmethod

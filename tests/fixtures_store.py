@@ -23,6 +23,7 @@ from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
 from bot.store.migrate import drop_all
+from tests.paths import FIXTURES
 
 PG_URL_ENV = "PIPECAT_OPS_TEST_PG_URL"
 ALERT_CHANNEL = "C2147483705"
@@ -30,6 +31,20 @@ ALERT_CHANNEL = "C2147483705"
 POLL_INTERVAL = 60.0
 #: Short, so a stand-in hang becomes a read timeout quickly.
 SLACK_TIMEOUT_SECONDS = 1
+
+
+def _sql_statements(name: str) -> list[str]:
+    text = (FIXTURES / "store" / name).read_text()
+    lines = (line for line in text.splitlines() if not line.startswith("--"))
+    return [statement.strip() for statement in "\n".join(lines).split(";\n") if statement.strip()]
+
+
+async def run_sql_fixture(store: Store, name: str) -> None:
+    """Run tests/fixtures/store/<name> (statements ending in `;` at a line's end) in one transaction."""
+    statements = _sql_statements(name)
+    async with store.engine.begin() as conn:
+        for statement in statements:
+            await conn.exec_driver_sql(statement.removesuffix(";"))
 
 
 def _backends() -> list[Any]:

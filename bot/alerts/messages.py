@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.alerts.explanations import incident_triage, reply_cause
+from bot.alerts.health_messages import HEALTH_KINDS, health_message
 from bot.alerts.payloads import peak_memory, session_from_payload
 from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
@@ -49,6 +50,8 @@ class MessageFactory:
             return rollup_reply(row.agent, _rolled(row.payload), row.dedup_key), None
         if row.kind == KIND_NOTICE:
             return _notice(row), None
+        if row.kind in HEALTH_KINDS:
+            return health_message(row), None
         if row.kind == KIND_DIGEST:
             return digest_message(row.payload, row.dedup_key), None
         if row.kind == KIND_PARENT and row.incident_id is not None:

@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
 
 from bot.alerts import policy
+from bot.alerts.health_messages import Skip, Wait, recovery_thread, resolve_opener
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.reconcile import find_posted
@@ -35,7 +36,17 @@ from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, SlackFail
 from bot.clock import Clock
 from bot.store import LeaseLost, Store, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import DEAD, KIND_ALERT, KIND_PARENT, KIND_ROLLUP, PENDING, SENDING, UNCERTAIN, OutboxRow
+from bot.store.records import (
+    DEAD,
+    KIND_ALERT,
+    KIND_HEALTH_CLEAR,
+    KIND_PARENT,
+    KIND_ROLLUP,
+    PENDING,
+    SENDING,
+    UNCERTAIN,
+    OutboxRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +157,14 @@ class Deliverer:
             if isinstance(parent, Next):
                 return parent
             thread_ts = parent
+        elif row.kind == KIND_HEALTH_CLEAR:
+            opener = await recovery_thread(self._store, row)
+            if isinstance(opener, Wait):
+                return Next.STOP  # the recovery stays behind its alert
+            if isinstance(opener, Skip):
+                await self._store.mark_dead(row, None, f"recovery not posted: {opener.reason}", now)
+                return Next.CONTINUE
+            thread_ts = opener
         if not await self._store.claim(row, token, now, policy.CLAIM_TTL):
             return Next.CONTINUE  # someone else took it
         try:
@@ -187,6 +206,8 @@ class Deliverer:
             logger.warning("posted %s (ts %s) but the claim had passed to another worker", row.dedup_key, ts)
         elif version is not None and row.incident_id is not None:
             await self._store.mark_rendered(row.incident_id, version)
+        elif row.kind == KIND_HEALTH_CLEAR:
+            await resolve_opener(self._slack, self._store, row)
         return Next.CONTINUE
 
     async def _fence(self, row: OutboxRow, token: str, *, maybe_posted: bool) -> bool:

@@ -214,3 +214,13 @@ def home_view(data: HomeData, *, now: datetime, offset: int = 0) -> dict[str, An
     if len(rendered["blocks"]) > MAX_HOME_BLOCKS:
         raise ValueError("the Home view grew past Slack's 100 blocks")
     return rendered
+
+
+def refused_home_view(reason: str) -> dict[str, Any]:
+    """What someone the access lists leave out sees on the Home tab: the reason, no data."""
+    blocks: list[Block] = [
+        HeaderBlock(text="pipecat-ops"),
+        SectionBlock(text=MarkdownTextObject(text=f":no_entry: {reason}")),
+    ]
+    rendered: dict[str, Any] = View(type="home", blocks=blocks).to_dict()
+    return rendered

@@ -21,6 +21,7 @@ class Verb(StrEnum):
     LOOKUP = "lookup"
     LIST = "list"
     STATS = "stats"
+    AGENT = "agent"
     CAUSES = "causes"
     WATCH = "watch"
     UNWATCH = "unwatch"

@@ -149,10 +149,33 @@ async def check_database(settings: Settings) -> Result:
     return Result("database", True, f"{store.dialect} answered")
 
 
+async def check_socket_mode(settings: Settings) -> Result:
+    """Socket Mode only: the app-level token must open a connection (apps.connections.open hands out
+    a WebSocket URL; nothing connects to it)."""
+    assert settings.slack_app_token is not None
+    client = AsyncWebClient(base_url=settings.slack_api_url, timeout=int(CHECK_TIMEOUT_SECONDS), retry_handlers=[])
+    try:
+        await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+    except SlackApiError as error:
+        code = str(error.response.get("error", "")) if hasattr(error.response, "get") else ""
+        return Result(
+            "socket-mode",
+            False,
+            f"SLACK_APP_TOKEN was refused ({code or error.response.status_code}): create an App-Level Token with "
+            "the connections:write scope under Basic Information → App-Level Tokens, and turn Socket Mode on",
+        )
+    except Exception as error:
+        return Result("socket-mode", False, f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})")
+    return Result("socket-mode", True, "the app-level token opens a Socket Mode connection")
+
+
 async def run_checks(settings: Settings) -> list[Result]:
     mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on port {settings.port}"
     results = [Result("settings", True, f"{mode}, polling every {settings.poll_interval_seconds:g}s")]
-    results += await asyncio.gather(check_slack(settings), check_pipecat(settings), check_database(settings))
+    checks = [check_slack(settings), check_pipecat(settings), check_database(settings)]
+    if settings.socket_mode:
+        checks.insert(1, check_socket_mode(settings))
+    results += await asyncio.gather(*checks)
     return results
 
 

@@ -1,7 +1,7 @@
 """What the demo shows beyond everyday traffic: named scenarios, each one Pipecat trouble that an
 alert should explain. Each scenario prepares the simulator (`setup`) and may add live traffic
-(`burst`, run on the demo's wall clock). More scenarios (a crash-looping deploy, an agent at
-capacity) register here the same way.
+(`burst`, run on the demo's wall clock): a TTS quota storm, a crash-looping deploy and an agent
+at capacity (the last two in bot/sandbox/demo_health.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sandbox.demo_health import capacity_burst, crash_loop_burst
 from bot.sandbox.pipecat_sim import PipecatSimulator
 
 #: A Cartesia TTS key out of quota, the way the bot's log tells it (shape of logs-session-error.json):
@@ -56,7 +57,15 @@ async def tts_quota_burst(
         sim.end_session(agent, sid, "HTTP_ERROR", end_state="agent_error")
 
 
-SCENARIOS: tuple[Scenario, ...] = (Scenario("tts-quota", "voice-bot", _tts_quota_setup, tts_quota_burst),)
+def _no_setup(sim: PipecatSimulator, agent: str) -> None:
+    return None
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("tts-quota", "voice-bot", _tts_quota_setup, tts_quota_burst),
+    Scenario("crash-loop", "voice-bot", _no_setup, crash_loop_burst),
+    Scenario("capacity", "voice-bot", _no_setup, capacity_burst),
+)
 
 
 def set_up(sim: PipecatSimulator, scenarios: tuple[Scenario, ...] = SCENARIOS) -> None:

@@ -122,7 +122,8 @@ class Traffic:
     async def _agent_loop(self, profile: AgentProfile) -> None:
         await asyncio.sleep(self._rng.uniform(0.5, profile.mean_gap))
         while True:
-            self.start_one(profile)
+            if not self.sim.at_capacity(profile.name):  # Pipecat refuses starts at capacity (429)
+                self.start_one(profile)
             await asyncio.sleep(self._rng.expovariate(1 / profile.mean_gap))
 
     def start_one(self, profile: AgentProfile) -> str:

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
 from bot.contracts.times import parse_iso
+from bot.sandbox.pipecat_sim_agents import SimAgentControls
 from bot.sandbox.pipecat_sim_http import (
     GONE,
     SERVICE_NOT_FOUND_BODY,
@@ -53,7 +54,7 @@ from bot.sandbox.pipecat_sim_state import (
 __all__ = ["PipecatSimulator", "RecordedRequest", "SimAgent", "SimClock", "SimNotFound", "SimSession", "WallClock"]
 
 
-class PipecatSimulator:
+class PipecatSimulator(SimAgentControls):
     def __init__(
         self,
         *,
@@ -112,7 +113,7 @@ class PipecatSimulator:
         created = utc(created_at) if created_at is not None else self.clock.now()
         session = SimSession(
             session_id=session_id or new_uuid(self._rng), service_id=owner.service_id,
-            organization_id=self._organization_id, deployment_id=deployment_id or owner.deployment_id,
+            organization_id=self._organization_id, deployment_id=deployment_id or self.serving_deployment(agent),
             created_at=created, seq=next(self._seq), updated_at=created,
             cold_start=cold_start, bot_start_seconds=bot_start_seconds,
         )
@@ -259,6 +260,10 @@ class PipecatSimulator:
         if not hmac.compare_digest(given, f"Bearer {self.api_key}".encode()):
             return JSONResponse(UNAUTHORIZED_BODY, status_code=401)
         return None
+
+    @property
+    def organization_id(self) -> str:
+        return self._organization_id
 
     def agent(self, name: str) -> SimAgent:
         """The agent's state; SimNotFound (served as the API's 404) if unknown."""

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.sandbox.pipecat_sim_agents import AT_CAPACITY_BODY, details, list_item
 from bot.sandbox.pipecat_sim_http import GONE, BadParam, SimNotFound, enum_param, int_param, zod_response
 from bot.sandbox.pipecat_sim_state import SimAgent
 
@@ -57,6 +58,7 @@ def build_app(sim: PipecatSimulator) -> Starlette:
         Route("/v1/agents/{agent}" + session, h.get_session, methods=["GET"]),
         Route("/v1/agents/{agent}" + session, h.stop_session, methods=["DELETE"]),
         Route("/v1/agents/{agent}/logs", h.get_logs, methods=["GET"]),
+        Route("/v1/public/{agent}/start", h.start_agent, methods=["POST"]),
         # The official `pcc` CLI's spelling of the same two reads.
         Route("/v1/organizations/{org}/services/{agent}/sessions", h.list_sessions, methods=["GET"]),
         Route("/v1/organizations/{org}/services/{agent}" + session, h.get_session, methods=["GET"]),
@@ -78,10 +80,19 @@ class _Handlers:
         return self.sim.agent(request.path_params["agent"])
 
     async def list_agents(self, request: Request) -> Response:
-        return JSONResponse({"services": [a.summary() for a in self.sim.agents.values()]})
+        now, org = self.sim.clock.now(), self.sim.organization_id
+        return JSONResponse({"services": [list_item(a, org, now) for a in self.sim.agents.values()]})
 
     async def get_agent(self, request: Request) -> Response:
-        return JSONResponse(self._agent(request).details())
+        return JSONResponse(details(self._agent(request), self.sim.clock.now()))
+
+    async def start_agent(self, request: Request) -> Response:
+        """`POST /public/{agent}/start`: a new session, or 429 PCC-AGENT-AT-CAPACITY when every
+        replica is busy (activeSessionCount has reached autoScaling.maxReplicas)."""
+        agent = self._agent(request)
+        if self.sim.at_capacity(agent.name):
+            return JSONResponse(AT_CAPACITY_BODY, status_code=429)
+        return JSONResponse({"sessionId": self.sim.start_session(agent.name)})
 
     async def get_session(self, request: Request) -> Response:
         agent = self._agent(request)

@@ -12,7 +12,10 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.sandbox.pipecat_sim_agents import SimAgentStatus
 
 #: Seconds between resource samples, as the real API reports them.
 SAMPLE_INTERVAL_SECONDS = 5
@@ -161,6 +164,8 @@ class SimAgent:
     created_at: datetime
     sessions: dict[str, SimSession] = field(default_factory=dict)  # keyed by lower-case id
     logs: list[LogEntry] = field(default_factory=list)
+    #: Deployments, revisions and health (bot/sandbox/pipecat_sim_agents.py), made on first use.
+    status: SimAgentStatus | None = None
     #: The error part of a failed session's log (see `generated_logs`); None: a generic one.
     failure_log: tuple[str, ...] | None = None
     _newest_first: list[SimSession] | None = None  # cache, dropped on insert
@@ -177,25 +182,6 @@ class SimAgent:
             ordered = sorted(self.sessions.values(), key=lambda s: (s.created_at, s.seq), reverse=True)
             self._newest_first = ordered
         return self._newest_first
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.service_id,
-            "name": self.name,
-            "region": self.region,
-            "ready": self.ready,
-            "available": self.ready,
-            "createdAt": iso(self.created_at),
-            "updatedAt": iso(self.created_at),
-            "activeDeploymentId": self.deployment_id,
-            "activeDeploymentReady": self.ready,
-            "agentProfile": "agent-1x",
-            "autoScaling": {"minAgents": 0, "maxAgents": 10},
-        }
-
-    def details(self) -> dict[str, Any]:
-        active = sum(1 for s in self.sessions.values() if s.active)
-        return {**self.summary(), "activeSessionCount": active, "serviceId": self.service_id}
 
 
 def finish(session: SimSession, status: str, end_state: str | None, at: datetime, seed: int) -> None:

@@ -45,6 +45,7 @@ from bot.sandbox.slack_standin_model import (
     StoredFile,
     StoredMessage,
 )
+from bot.sandbox.slack_standin_surfaces import SURFACE_METHODS
 from bot.sandbox.slack_standin_workspace import DEFAULT_USER, Workspace
 
 __all__ = [
@@ -219,7 +220,7 @@ class SlackStandIn(Workspace):
         fault = self.faults.take(method)
         if fault is not None and not fault.accepts:
             return self._fault_answer(call, fault)
-        handler = METHODS.get(method)
+        handler = METHODS.get(method) or SURFACE_METHODS.get(method)
         if handler is None:
             return self._answer(call, err("unknown_method"))
         if not self._authorized(request, args, method):

@@ -6,13 +6,12 @@ the HTTP layer (slack_standin.py) adds auth, faults, latency and rate limits aro
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bot.sandbox.slack_standin_checks import blocks_problems, message_problem, truthy
+from bot.sandbox.slack_standin_checks import message_problem, truthy
 from bot.sandbox.slack_standin_model import (
     Channel,
     StoredFile,
@@ -29,8 +28,6 @@ Method = Callable[[Workspace, dict[str, Any]], Body]
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
 REPLIES_DEFAULT_LIMIT = 1000
-#: A Home tab view takes up to 100 blocks (a message 50).
-HOME_MAX_BLOCKS = 100
 
 
 def err(error: str, details: list[str] | None = None) -> Body:
@@ -154,27 +151,6 @@ def _view(method: str, *, needs_trigger: bool) -> Method:
     return handler
 
 
-def views_publish(ws: Workspace, args: dict[str, Any]) -> Body:
-    """The Home tab of one user: the whole view, replaced on every publish."""
-    view, user = args.get("view"), args.get("user_id")
-    if isinstance(view, str):
-        try:
-            view = json.loads(view)
-        except ValueError:
-            return err("invalid_arguments")
-    if not isinstance(view, dict) or not isinstance(user, str) or not user:
-        return err("invalid_arguments")
-    if view.get("type") != "home":
-        return err("invalid_arguments", ["[ERROR] views.publish takes a view of type home [json-pointer:/view/type]"])
-    problems = blocks_problems(view.get("blocks", []), limit=HOME_MAX_BLOCKS)
-    if problems:
-        return err("invalid_blocks", problems)
-    view_id = ws.home_view_ids.setdefault(user, ws.new_id("V"))
-    ws.home_views[user] = view
-    ws.views.append({"method": "views.publish", "id": view_id, "trigger_id": None, "view": view, "user_id": user})
-    return {"ok": True, "view": {"id": view_id, "team_id": ws.team_id, "hash": f"h{view_id}", **view}}
-
-
 def _readable(ws: Workspace, args: dict[str, Any]) -> Channel | Body:
     channel = ws.lookup(args.get("channel"))
     if channel is None:
@@ -294,15 +270,7 @@ def files_complete_upload(ws: Workspace, args: dict[str, Any]) -> Body:
     return {"ok": True, "files": rendered}
 
 
-def apps_connections_open(ws: Workspace, args: dict[str, Any]) -> Body:
-    """Socket Mode's WebSocket URL (the SocketModeStandIn's, when a test runs one)."""
-    if not ws.socket_url:
-        return err("internal_error")
-    return {"ok": True, "url": ws.socket_url}
-
-
 METHODS: dict[str, Method] = {
-    "apps.connections.open": apps_connections_open,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
@@ -312,7 +280,6 @@ METHODS: dict[str, Method] = {
     "views.open": _view("views.open", needs_trigger=True),
     "views.push": _view("views.push", needs_trigger=True),
     "views.update": _view("views.update", needs_trigger=False),
-    "views.publish": views_publish,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, assert_never
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import REFUSED
+from bot.alerts.health import quotable
 from bot.blocks import notices
+from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.alerts import watches_message
 from bot.blocks.causes import causes_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
 from bot.blocks.message import Message
+from bot.blocks.paging import paging_needs_key
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
+from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
 from bot.slack.payloads import SlashCommand
@@ -33,6 +38,9 @@ COMMAND = "/session"
 STATS_SESSION_CAP = 2000
 #: `list … errors` scans at most this many newest sessions looking for failures.
 ERROR_SCAN_CAP = 500
+#: `agent`: the error rate of the last hour comes from one list call of at most this many sessions.
+AGENT_ERROR_SAMPLE = 100
+AGENT_ERROR_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -78,15 +86,35 @@ async def _stats(cmd: p.Stats, req: Request) -> Message:
     return stats_message(cmd.agent, stats, window_label=cmd.window_label)
 
 
+async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
+    pipecat, now = req.deps.pipecat, req.deps.clock.now()
+    status = await pipecat.get_agent(cmd.agent)
+    start = int((now - AGENT_ERROR_WINDOW).timestamp())
+    try:
+        page = await pipecat.list_sessions(cmd.agent, status="ended", start_time=start, limit=AGENT_ERROR_SAMPLE)
+    except PipecatError:
+        logger.warning("agent card for %s: the last hour's sessions could not be read", cmd.agent, exc_info=True)
+        errors = None
+    else:
+        statuses = req.deps.settings.alert_status_set
+        failed = sum(1 for s in page.sessions if s.is_error() or s.is_error(statuses))
+        errors = ErrorRate(failed, len(page.sessions), max(page.total_count, len(page.sessions)))
+    findings = await req.deps.alerts.health.open_findings(cmd.agent)
+    shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
+    health = status.current_revision.health if status.current_revision else None
+    message = quotable(health.message if health else None)
+    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
 async def _causes(cmd: p.Causes, req: Request) -> Message:
     rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
     return causes_message(cmd.agent, rows, window_label=cmd.window_label)
 
 
 async def _watch(cmd: p.Watch, req: Request) -> Message:
+    if cmd.page and req.deps.settings.pagerduty_routing_key is None:
+        return paging_needs_key(cmd.agent)  # nothing changed: the user sets the key and runs it again
     statuses = cmd.statuses or None
-    watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id)
-    return notices.watching(watch.agent, sorted(watch.statuses), watch.group)
+    watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id, cmd.page)
+    return notices.watching(watch.agent, sorted(watch.statuses), watch.group, page=watch.page)
 
 
 async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:
@@ -95,7 +123,8 @@ async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:
 
 
 async def _watches(cmd: p.Watches, req: Request) -> Message:
-    return watches_message(await req.deps.alerts.watches(req.channel_id))
+    configured = req.deps.settings.pagerduty_routing_key is not None
+    return watches_message(await req.deps.alerts.watches(req.channel_id), paging_configured=configured)
 
 
 async def _mute(cmd: p.Mute, req: Request) -> Message:
@@ -125,6 +154,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _list(cmd, req)
         case p.Stats():
             return await _stats(cmd, req)
+        case p.AgentStatus():
+            return await _agent_status(cmd, req)
         case p.Causes():
             return await _causes(cmd, req)
         case p.Watch():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -9,15 +10,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.policy import refusal
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     RECENT_ALERTS,
+    AgentHealth,
     AlertLine,
     HomeData,
     IncidentLine,
     home_view,
+    refused_home_view,
 )
 from bot.deps import Deps
+from bot.store import Store
 from bot.store.records import Incident, OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -34,8 +39,17 @@ async def home_data(deps: Deps) -> HomeData:
         incidents=[_incident(i) for i in await store.all_open_incidents()],
         alerts=[_alert(r) for r in await store.recent_alerts(RECENT_ALERTS)],
         polls=await store.agent_polls(),
+        health=await _health(store),
         poll_interval=deps.settings.poll_interval_seconds,
     )
+
+
+async def _health(store: Store) -> list[AgentHealth]:
+    """Each agent's open health conditions (Revision … is crash-looping, at capacity, …)."""
+    titles: dict[str, list[str]] = {}
+    for condition in await store.open_conditions():
+        titles.setdefault(condition.agent, []).append(str(condition.finding.get("title") or condition.key))
+    return [AgentHealth(agent, "; ".join(found), healthy=False) for agent, found in sorted(titles.items())]
 
 
 def _incident(i: Incident) -> IncidentLine:
@@ -48,7 +62,16 @@ def _alert(row: OutboxRow) -> AlertLine:
     return AlertLine(row.agent, row.channel_id, row.session_id, status, row.created_at, row.posted_ts)
 
 
+def home_refusal(deps: Deps, user_id: str) -> str | None:
+    """The Home tab is in no channel: only the user allowlist applies to it."""
+    lists = dataclasses.replace(deps.settings.access, channels=frozenset())
+    return refusal(lists, user_id=user_id, channel_id="", action=ACTION_HOME_MORE)
+
+
 async def publish(deps: Deps, client: AsyncWebClient, user_id: str, offset: int = 0) -> None:
+    if (why := home_refusal(deps, user_id)) is not None:
+        await client.views_publish(user_id=user_id, view=refused_home_view(why))
+        return
     view = home_view(await home_data(deps), now=deps.clock.now(), offset=offset)
     await client.views_publish(user_id=user_id, view=view)
 
@@ -74,4 +97,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         value = str(((body.get("actions") or [{}])[0]).get("value") or "0")
         offset = int(value) if value.isdigit() else 0
-        deps.after_ack.spawn(publish(deps, client, str((body.get("user") or {}).get("id", "")), offset))
+        deps.after_ack.spawn(more_page(client, str((body.get("user") or {}).get("id", "")), offset, value))
+
+    async def more_page(client: AsyncWebClient, user_id: str, offset: int, value: str) -> None:
+        result = "ok"
+        try:
+            await publish(deps, client, user_id, offset)
+        except Exception:
+            result = "publish_failed"
+            logger.exception("could not publish page %d of the Home tab", offset)
+        # Audited (and so counted) like every button; the Home tab is in no channel.
+        await deps.gate.record(
+            user_id=user_id, channel_id="", action=ACTION_HOME_MORE, detail=value[:40], result=result
+        )

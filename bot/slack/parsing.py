@@ -29,6 +29,8 @@ LIST_DEFAULT, LIST_MAX = 10, 25
 STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATS_DEFAULT_WINDOW = "24h"
 MAX_INPUT_CHARS = 2000
+#: The `watch` option that escalates to PagerDuty (so PAGE is never read as a status).
+PAGE_WORD = "page"
 DIGEST_DEFAULT_TIME = time(9, 0)
 _HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -87,6 +89,7 @@ class Watch:
     statuses: frozenset[str] = field(default_factory=frozenset)  # empty: the default ALERT_STATUSES
     group: str | None = None  # a mention ready for mrkdwn: <!subteam^ID> or "@handle"
     private: bool = True
+    page: bool = False  # `page`: the watch's incidents also page PagerDuty
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,15 @@ class Unmute(_OneAgent):
 
 
 @dataclass(frozen=True)
+class AgentStatus:
+    """`/session agent <agent>`: the agent's status card."""
+
+    verb: ClassVar[Verb] = Verb.AGENT
+    agent: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
 class Digest:
     """`/session digest on [HH:MM]` (UTC) or `/session digest off`."""
 
@@ -137,7 +149,9 @@ class Digest:
 
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
-Command = Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest
+Command = (
+    Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest | AgentStatus
+)
 _VerbParser = Callable[[list[str], bool], Command]
 
 
@@ -205,17 +219,20 @@ def _parse_causes(args: list[str], private: bool) -> Command:
 
 def _parse_watch(args: list[str], private: bool) -> Command:
     if not args:
-        raise _Refused("Usage: `/session watch <agent> [status …] [@group]`")
+        raise _Refused("Usage: `/session watch <agent> [status …] [@group] [page]`")
     statuses: set[str] = set()
     group: str | None = None
+    page = False
     for word in args[1:]:
-        if (found := _group(word)) is not None:
+        if word.lower() == PAGE_WORD:
+            page = True
+        elif (found := _group(word)) is not None:
             group = found
         elif _STATUS.fullmatch(word):
             statuses.add(word.upper())
         else:
             raise _Refused("Statuses are words like HTTP_ERROR or agent_error; a group is @handle.")
-    return Watch(_agent(args[0]), frozenset(statuses), group, True)
+    return Watch(_agent(args[0]), frozenset(statuses), group, True, page)
 
 
 def _group(word: str) -> str | None:
@@ -245,6 +262,13 @@ def _single_agent(kind: type[Unwatch] | type[Unmute], usage: str) -> _VerbParser
 def _parse_watches(args: list[str], private: bool) -> Command:
     _arity(args, 0, 0, "watches")
     return Watches()
+
+
+def _parse_agent_status(args: list[str], private: bool) -> Command:
+    if len(args) == 1 and SESSION_ID.fullmatch(args[0]):
+        return _parse_lookup(["agent", *args], private)  # an agent named "agent": a lookup, as before
+    _arity(args, 1, 1, "agent <agent>")
+    return AgentStatus(_agent(args[0]), private)
 
 
 def _parse_digest(args: list[str], private: bool) -> Command:
@@ -279,6 +303,7 @@ def _parse_lookup(words: list[str], private: bool) -> Command:
 
 
 _VERBS: dict[str, _VerbParser] = {
+    Verb.AGENT: _parse_agent_status,
     Verb.LIST: _parse_list,
     Verb.STATS: _parse_stats,
     Verb.CAUSES: _parse_causes,

@@ -113,9 +113,12 @@ def _columns(record: type[Any]) -> _Plan:
 
 
 def from_row(record: type[T], row: RowMapping) -> T:
-    """A record (bot/store/records.py) from a result row: columns by field name, no hand mapping."""
+    """A record (bot/store/records.py) from a result row: columns by field name, no hand mapping.
+    A field whose column the row lacks keeps its default (no default: TypeError, as it should)."""
     values = {}
     for name, column, convert in _columns(record):
+        if column not in row:
+            continue  # a query that leaves the column out gets the field's default
         value = row[column]
         values[name] = convert(value) if convert is not None and value is not None else value
     return record(**values)

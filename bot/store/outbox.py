@@ -14,6 +14,7 @@ from bot.store.records import (
     DEAD,
     KIND_ALERT,
     KIND_NOTICE,
+    KIND_PAGE,
     KIND_PARENT,
     PENDING,
     SENDING,
@@ -26,10 +27,14 @@ from bot.store.schema import alert_outbox, channel_state, incidents, subscriptio
 
 
 def _deliverable(now: datetime) -> ColumnElement[bool]:
-    """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired)."""
-    return or_(
-        and_(alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at <= now),
-        and_(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until < now),
+    """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired); Slack
+    posts only (PagerDuty events are delivered by bot/alerts/pager.py)."""
+    return and_(
+        alert_outbox.c.kind != KIND_PAGE,
+        or_(
+            and_(alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at <= now),
+            and_(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until < now),
+        ),
     )
 
 

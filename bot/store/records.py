@@ -12,6 +12,11 @@ KIND_ALERT = "alert"
 KIND_PARENT = "parent"
 KIND_ROLLUP = "rollup"
 KIND_NOTICE = "notice"
+#: A PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py, not to Slack.
+KIND_PAGE = "page"
+#: An agent health condition opened (top-level post) / cleared (a reply in its thread).
+KIND_HEALTH = "health"
+KIND_HEALTH_CLEAR = "health_clear"
 #: A channel's daily digest (dedup "digest:<channel>:<day>").
 KIND_DIGEST = "digest"
 
@@ -41,6 +46,27 @@ class Watch:
     broken_reason: str | None = None
     broken_at: datetime | None = None
     last_alert_at: datetime | None = None
+    #: Incidents of this watch also page PagerDuty (`/session watch … page`).
+    page: bool = False
+    #: PagerDuty's error for the last event it refused (HTTP 400), until the watch is set again.
+    page_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PagerAlert:
+    """A PagerDuty alert we opened (see schema.pager_alerts)."""
+
+    id: int
+    dedup_key: str
+    subscription_id: int | None
+    channel_id: str
+    agent: str
+    incident_id: int | None
+    condition: str | None
+    state: str
+    sent_count: int
+    triggers: int
+    last_trigger_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -173,6 +199,36 @@ class IncidentChange:
     rolled_row_ids: list[int] = field(default_factory=list)
     #: Payload of the roll-up reply when rolled_row_ids is not empty.
     rollup_payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class OpenCondition:
+    """One open agent health condition (`finding` is bot.alerts.health.Finding as JSON)."""
+
+    agent: str
+    key: str
+    opened_at: datetime
+    finding: dict[str, Any]
+    posted: bool
+
+
+@dataclass(frozen=True)
+class ConditionOpen:
+    """A condition to open, and the posts that announce it (enqueued only if this opens it)."""
+
+    key: str
+    finding: Mapping[str, Any]
+    posted: bool
+    posts: tuple[NewPost, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConditionClear:
+    """A condition to clear (the occurrence opened at `opened_at`), and its recovery posts."""
+
+    key: str
+    opened_at: datetime
+    posts: tuple[NewPost, ...] = ()
 
 
 # -- explanations ----------------------------------------------------------------------------------

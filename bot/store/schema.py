@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from bot.store.types import UTCDateTime
@@ -50,6 +51,10 @@ subscriptions = Table(
     Column("broken_reason", String(64)),
     Column("broken_at", UTCDateTime),
     Column("last_alert_at", UTCDateTime),
+    # `/session watch … page`: incidents also page PagerDuty; page_error is PagerDuty's last 400.
+    Column("page", Boolean, nullable=False, default=False, server_default=false()),
+    Column("page_error", Text),
+    Column("page_error_at", UTCDateTime),
     UniqueConstraint("channel_id", "agent", name="uq_subscriptions_channel_agent"),
 )
 
@@ -200,6 +205,35 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+#: Per watched agent: when its status (GET /agents/{agent}) is next due, who is reading it now,
+#: and what the last read left for the next one (restart counts, rollout start, capacity level).
+#: Replicas share the due time, so each agent is read once per AGENT_STATUS_INTERVAL_SECONDS.
+agent_status = Table(
+    "agent_status",
+    metadata,
+    Column("agent", String(64), primary_key=True),
+    Column("next_read_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("memory", JSON, nullable=False),
+    Column("read_at", UTCDateTime),
+    Column("last_error", Text),
+)
+
+#: An agent's open health conditions, one row each (bot/alerts/health.py keys); the row is
+#: deleted when the condition clears. Inserting it is what makes its alert post happen once.
+agent_conditions = Table(
+    "agent_conditions",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("condition_key", String(100), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("finding", JSON, nullable=False),
+    # False for a condition opened without a post of its own (nothing to recover in a thread).
+    Column("posted", Boolean, nullable=False),
+    PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
+)
+
 # -- explanations (design.md §9.5) ------------------------------------------------------------------
 
 #: What a failed session's own log says: read once per session (the cache), never shared between
@@ -298,4 +332,29 @@ digest_settings = Table(
     Column("minute", Integer, nullable=False),
     Column("enabled_by", String(32), nullable=False),
     Column("enabled_at", UTCDateTime, nullable=False),
+)
+
+#: One PagerDuty alert we opened: an incident's (incident_id) or a health condition's (condition).
+#: `dedup_key` is minted once, when the row is inserted, and read back ever after (a restart or
+#: another replica never derives a new one). state: triggered → acknowledged → resolved, as
+#: enqueued; `sent_count` is the incident's session count in the last trigger enqueued.
+pager_alerts = Table(
+    "pager_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedup_key", String(255), nullable=False),
+    Column("subscription_id", Integer),
+    Column("channel_id", String(32), nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("incident_id", Integer),
+    Column("condition", String(32)),
+    Column("state", String(16), nullable=False),
+    Column("sent_count", Integer, nullable=False, default=0),
+    Column("triggers", Integer, nullable=False, default=0),
+    Column("last_trigger_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("dedup_key", name="uq_pager_alerts_dedup_key"),
+    UniqueConstraint("incident_id", name="uq_pager_alerts_incident"),
+    Index("ix_pager_alerts_state", "state"),
 )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from bot.store.agent_health import AgentHealthStore
 from bot.store.audit import AuditStore
 from bot.store.causes import CauseStore
 from bot.store.deployments import DeploymentStore
 from bot.store.engine import check_sqlite_location, create_engine
+from bot.store.fingerprints import FingerprintStore
 from bot.store.incidents import IncidentStore
 from bot.store.migrate import migrate
 from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
+from bot.store.pager import PagerStore
 from bot.store.polling import PollStore
 from bot.store.watches import WatchStore
 
@@ -17,7 +20,19 @@ from bot.store.watches import WatchStore
 STARTUP_DB_WAIT_SECONDS = 60.0
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore, CauseStore, DeploymentStore, OpsStore):
+class Store(
+    WatchStore,
+    PollStore,
+    OutboxStore,
+    IncidentStore,
+    AuditStore,
+    CauseStore,
+    FingerprintStore,
+    DeploymentStore,
+    OpsStore,
+    AgentHealthStore,
+    PagerStore,
+):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and

@@ -102,3 +102,19 @@ async def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
     assert code == 2
     (only,) = lines
     assert only.startswith("FAIL  settings: SLACK_BOT_TOKEN is invalid") and "Traceback" not in output
+
+
+async def test_socket_mode_checks_the_app_level_token(
+    pipecat_url: str, slack_url: str, slack_standin: SlackStandIn, tmp_path: Path
+) -> None:
+    slack_standin.socket_url = "ws://127.0.0.1:9/link"  # handed out, never connected to
+    settings = good(pipecat_url, slack_url, tmp_path) | {"SLACK_APP_TOKEN": slack_standin.app_token}
+    code, lines, output = await check(tmp_path, **settings)
+    assert code == 0, output
+    assert line(lines, "socket-mode").startswith("ok") and line(lines, "settings").endswith(
+        "Socket Mode, polling every 60s"
+    )
+    code, lines, output = await check(tmp_path, **settings | {"SLACK_APP_TOKEN": "xapp-1-revoked-999"})
+    assert code == 1
+    assert "SLACK_APP_TOKEN was refused (invalid_auth): create an App-Level Token" in line(lines, "socket-mode")
+    assert "xapp-1-revoked-999" not in output

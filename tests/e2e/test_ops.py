@@ -12,15 +12,12 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Runtime
 from bot.ops.logs import configure_logging
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.signing import sign_request
 from bot.sandbox.slack_standin import SlackStandIn
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver
 from tests.fixtures_slack import ONCALL_CHANNEL
@@ -181,76 +178,6 @@ async def test_healthz_turns_503_when_the_database_is_unreachable(app_factory: A
         assert (await slack.http.get("/healthz")).status_code == 200
 
 
-def event_body(event: dict[str, Any], event_id: str = "Ev01") -> str:
-    return json.dumps(
-        {
-            "token": "unused",
-            "team_id": "T0001",
-            "api_app_id": "A0001",
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": 1_700_000_000,
-            "event": event,
-        }
-    )
-
-
-async def send_event(slack: SlackDriver, body: str, *, retry: int | None = None) -> httpx.Response:
-    headers = {**sign_request(SIGNING_SECRET, body), "Content-Type": "application/json"}
-    if retry is not None:
-        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-    answer = await slack.http.post("/slack/events", content=body, headers=headers)
-    assert answer.status_code == 200, answer.text
-    return answer
-
-
-HOME_OPENED = {"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"}
-
-
-async def test_app_home_opened_publishes_the_home_tab_and_a_retry_does_not_act_twice(
-    running: tuple[Runtime, SlackDriver], slack_standin: SlackStandIn
-) -> None:
-    _, slack = running
-    key = await slack.command("watch voice-bot")
-    await slack.responses(key)
-    await send_event(slack, event_body(HOME_OPENED))
-    (call,) = await slack_standin.wait_for_calls("views.publish")
-    assert call.response and call.response["ok"] is True
-    view = slack_standin.home_views[USER]
-    shown = json.dumps(view)
-    assert view["type"] == "home" and "voice-bot" in shown and f"<#{ONCALL_CHANNEL}>" in shown
-    await send_event(slack, event_body(HOME_OPENED), retry=1)  # Slack's retry of the same event
-    await send_event(slack, event_body({**HOME_OPENED, "tab": "messages"}, "Ev02"))
-    key = await slack.command("watches")  # a later request: the retry's work would have run by now
-    await slack.responses(key)
-    assert len(slack_standin.calls_to("views.publish")) == 1
-
-
-async def test_app_home_for_200_watches_pages_behind_more(
-    running: tuple[Runtime, SlackDriver], slack_standin: SlackStandIn, sim_clock: SimClock
-) -> None:
-    runtime, slack = running
-    store = runtime.store
-    for i in range(200):
-        await store.upsert_watch(f"C{i:06d}", "voice-bot", {"HTTP_ERROR"}, None, USER, sim_clock.now())
-    await send_event(slack, event_body(HOME_OPENED))
-    await slack_standin.wait_for_calls("views.publish")
-    view = slack_standin.home_views[USER]
-    assert len(view["blocks"]) <= 100
-    (more,) = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    await slack.interact(
-        {
-            "type": "block_actions",
-            "user": {"id": USER},
-            "actions": [{"action_id": more["action_id"], "value": more["value"]}],
-        }
-    )
-    await slack_standin.wait_for_calls("views.publish", 2)
-    second = slack_standin.home_views[USER]
-    assert f"C{int(more['value']):06d}" in json.dumps(second)
-    assert len(second["blocks"]) <= 100
-
-
 async def test_digest_on_and_off_by_command(running: tuple[Runtime, SlackDriver]) -> None:
     runtime, slack = running
     key = await slack.command("digest on 17:30")
@@ -321,3 +248,25 @@ async def test_json_logs_of_a_poll_and_an_alert_carry_agent_session_and_dedup_ke
     (limited,) = [line for line in lines if line["msg"].startswith("Slack rate-limited")]
     assert (limited["agent"], limited["session"], limited["channel"]) == ("voice-bot", sid, ONCALL_CHANNEL)
     assert limited["dedup_key"].endswith(sid)
+
+
+async def test_metrics_label_pipecat_failures_by_status_and_slack_failures_by_kind(
+    running: tuple[Runtime, SlackDriver], pipecat_sim: PipecatSimulator, slack_standin: SlackStandIn
+) -> None:
+    runtime, slack = running
+    sid = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
+    pipecat_sim.fail_next(1, status=503, path_contains=sid)  # one 503, then the retry succeeds
+    key = await slack.command(f"voice-bot {sid}")
+    await slack.responses(key)
+    slack_standin.fail_next("chat.postMessage", 1, status=502)
+    slack_standin.error_next("chat.postMessage", "channel_not_found")
+    for _ in range(2):
+        with contextlib.suppress(Exception):
+            await runtime.slack.chat_postMessage(channel=ONCALL_CHANNEL, text="x")
+    samples = await scrape(slack)
+    detail = "/agents/{agent}/sessions/{id}"
+    assert value(samples, "pipecat_ops_pipecat_requests_total", endpoint=detail, status="503") == 1
+    assert value(samples, "pipecat_ops_pipecat_requests_total", endpoint=detail, status="200") == 1
+    calls = "pipecat_ops_slack_api_calls_total"
+    assert value(samples, calls, method="chat.postMessage", result="http_5xx") == 1
+    assert value(samples, calls, method="chat.postMessage", result="channel_not_found") == 1

@@ -20,10 +20,9 @@ from sqlalchemy import Connection, text
 from bot.store import Store
 from bot.store.migrate import head_revision
 from bot.store.schema import metadata
-from tests.fixtures_store import PG_URL_ENV, _backends
-from tests.paths import FIXTURES, ROOT
+from tests.fixtures_store import PG_URL_ENV, _backends, run_sql_fixture
+from tests.paths import ROOT
 
-STORE_FIXTURES = FIXTURES / "store"
 T = datetime(2026, 10, 30, 14, 10, tzinfo=UTC)
 SESSION = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
 
@@ -46,19 +45,6 @@ def _schema_differences(conn: Connection) -> list[Any]:
     return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
 
-def _statements(name: str) -> list[str]:
-    return [s.strip() for s in (STORE_FIXTURES / name).read_text().split(";\n")]
-
-
-async def _run_sql(store: Store, name: str) -> None:
-    statements = _statements(name)
-    async with store.engine.begin() as conn:
-        for statement in statements:
-            body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
-            if body:
-                await conn.exec_driver_sql(body)
-
-
 async def _revision(store: Store) -> str | None:
     async with store.engine.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
@@ -75,8 +61,8 @@ async def test_an_empty_database_upgrades_to_exactly_the_schema_of_schema_py(emp
 
 async def test_a_stage_one_database_keeps_its_data_and_gets_the_new_schema(empty: tuple[str, Store]) -> None:
     _, store = empty
-    await _run_sql(store, f"landed-v1.{store.dialect}.sql")
-    await _run_sql(store, "landed-v1-data.sql")
+    await run_sql_fixture(store, f"landed-v1.{store.dialect}.sql")
+    await run_sql_fixture(store, "landed-v1-data.sql")
     assert await _revision(store) is None
 
     assert await store.migrate(wait=0) == head_revision()
@@ -109,8 +95,8 @@ async def test_a_stage_one_database_keeps_its_data_and_gets_the_new_schema(empty
 
 async def test_replicas_starting_together_upgrade_a_stage_one_database_once(empty: tuple[str, Store]) -> None:
     url, store = empty
-    await _run_sql(store, f"landed-v1.{store.dialect}.sql")
-    await _run_sql(store, "landed-v1-data.sql")
+    await run_sql_fixture(store, f"landed-v1.{store.dialect}.sql")
+    await run_sql_fixture(store, "landed-v1-data.sql")
     replicas = [Store.from_url(url) for _ in range(4)]
     try:
         revisions = await asyncio.gather(*(r.migrate(wait=30) for r in replicas))

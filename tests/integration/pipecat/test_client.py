@@ -210,8 +210,8 @@ async def test_list_agents_and_get_agent(pipecat_sim: Sim, pipecat_client: Clien
         ("voice-bot", True, "us-west"), ("support-bot", True, "us-west"), ("paused-bot", False, "eu-central")]
     agent = await pipecat_client.get_agent(AGENT)
     assert agent.active_session_count == 2 and agent.available is True
-    assert agent.active_deployment_id is not None
-    assert agent.active_deployment_id == agents[0].active_deployment_id
+    assert agent.desired_deployment_id is not None
+    assert agent.desired_deployment_id == agents[0].desired_deployment_id == agent.reconciled_deployment_id
     with pytest.raises(NotFound):
         await pipecat_client.get_agent("no-such-bot")
 

@@ -10,6 +10,7 @@ from slack_sdk.models.views import View
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     MAX_HOME_BLOCKS,
+    AgentHealth,
     AlertLine,
     HomeData,
     IncidentLine,
@@ -86,8 +87,12 @@ def test_shows_states_incidents_alerts_and_agents() -> None:
         AgentPoll("agent-1", NOW - timedelta(seconds=30), 0, None),
         AgentPoll("agent-2", NOW - timedelta(minutes=30), 4, "Unreachable: connection refused"),
     ]
+    health = [AgentHealth("agent-2", "Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)", healthy=False)]
     view = home_view(
-        HomeData(watches=watches, incidents=[incident(False), incident(True)], alerts=[alert()], polls=polls), now=NOW
+        HomeData(
+            watches=watches, incidents=[incident(False), incident(True)], alerts=[alert()], polls=polls, health=health
+        ),
+        now=NOW,
     )
     text = texts(view)
     assert "muted until" in text and "<!subteam^S01>" in text
@@ -97,6 +102,7 @@ def test_shows_states_incidents_alerts_and_agents() -> None:
     assert "https://slack.com/archives/C00001/p1700000000000100" in text
     assert "HTTP_ERROR" in text and "0b6f2c1e" in text
     assert "Pipecat unreachable (4 failed polls" in text and "last successful poll" in text
+    assert "Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)" in text
 
 
 def test_outside_text_is_escaped() -> None:

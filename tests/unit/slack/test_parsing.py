@@ -26,6 +26,9 @@ SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
         ("LIST voice-bot errors 5", p.ListSessions("voice-bot", errors_only=True, limit=5)),
         ("list voice-bot 25", p.ListSessions("voice-bot", limit=25)),
         ("stats voice-bot", p.Stats("voice-bot", "24h")),
+        ("agent voice-bot", p.AgentStatus("voice-bot")),
+        (f"agent {SID}", p.Lookup(SID, "agent")),  # an agent named "agent" is still looked up
+        ("AGENT voice-bot -p", p.AgentStatus("voice-bot", private=True)),
         ("Stats voice-bot 7D", p.Stats("voice-bot", "7d")),
         ("watch voice-bot", p.Watch("voice-bot")),
         (
@@ -57,6 +60,9 @@ def test_accepted_forms(text: str, expected: p.Command) -> None:
         ("list voice-bot 26", "count from 1 to 25"),
         ("list voice-bot 0", "count from 1 to 25"),
         ("stats voice-bot 2h", "1h, 24h or 7d"),
+        ("agent", "agent <agent>"),
+        ("agent voice-bot extra", "agent <agent>"),
+        ("agent <!channel>", "not an agent name"),
         ("mute voice-bot", "Usage"),
         ("mute voice-bot 2h", "30m, 1h, 4h or 24h"),
         ("watch", "Usage"),
