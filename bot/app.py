@@ -134,6 +134,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         default_statuses=settings.alert_status_set,
         incident_window=timedelta(minutes=settings.incident_window_minutes),
         poll_interval=settings.poll_interval_seconds,
+        post_spacing=timedelta(seconds=settings.slack_post_spacing_seconds),
+        give_up_after=timedelta(hours=settings.outbox_give_up_hours),
     )
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))

@@ -11,18 +11,20 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.alerts.service import AlertService
 from bot.pipecat.client import PipecatClient
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
-from bot.store.engine import drop_all
+from bot.store.schema import metadata
 
 PG_URL_ENV = "PIPECAT_OPS_TEST_PG_URL"
 ALERT_CHANNEL = "C2147483705"
@@ -37,6 +39,11 @@ def _backends() -> list[Any]:
     if os.environ.get(PG_URL_ENV):
         params.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
     return params
+
+
+async def drop_all(conn: AsyncConnection) -> None:
+    """An empty database (PostgreSQL tests share one server)."""
+    await conn.run_sync(metadata.drop_all)
 
 
 async def open_store(url: str, *, fresh: bool = False) -> Store:
@@ -87,6 +94,9 @@ class AlertRig:
             "clock": self.clock,
             "default_statuses": frozenset({"HTTP_ERROR"}),
             "poll_interval": POLL_INTERVAL,
+            # Time is the simulator's: no real waits between posts (the channel back-off still
+            # spaces them when a test passes a spacing).
+            "post_spacing": timedelta(0),
         }
         options.update(overrides)
         self.service = AlertService(**options)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from bot.alerts.payloads import peak_memory, session_from_payload
-from bot.blocks.alert_notices import outage_notice, recovery_notice
+from bot.alerts.keys import legacy_parent_key
+from bot.alerts.payloads import session_of
+from bot.blocks.alert_notices import UndeliveredLine, outage_notice, recovery_notice, undelivered_summary
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.message import Message
 from bot.clock import Clock
 from bot.store import Store
-from bot.store.incidents import parent_dedup_key
-from bot.store.records import KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
+from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload, SummaryPayload
+from bot.store.records import Incident, OutboxRow
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
@@ -24,19 +22,25 @@ class MessageFactory:
         self._clock = clock
 
     async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]:
-        """The message to post for `row`, and (for a parent) the incident version it shows."""
-        if row.kind == KIND_ALERT:
-            session = session_from_payload(row.payload)
-            return session_reply(row.agent, session, row.dedup_key, peak_memory=peak_memory(row.payload)), None
-        if row.kind == KIND_ROLLUP:
-            return rollup_reply(row.agent, _rolled(row.payload), row.dedup_key), None
-        if row.kind == KIND_NOTICE:
-            return _notice(row), None
-        if row.kind == KIND_PARENT and row.incident_id is not None:
-            incident = await self._store.incident(row.incident_id)
-            if incident is not None:
+        """The message to post for `row`, and (for a parent) the incident version it shows.
+        Raises for a row that cannot be rendered (an unreadable payload, a missing incident)."""
+        body = row.body()
+        match body:
+            case AlertPayload():
+                message = session_reply(row.agent, session_of(body), row.dedup_key, peak_memory=body.peak_memory_bytes)
+                return message, None
+            case RollupPayload():
+                rolled = [RolledSession(s.session_id, s.status, s.failed_at) for s in body.sessions]
+                return rollup_reply(row.agent, rolled, row.dedup_key), None
+            case NoticePayload():
+                return _notice(row, body), None
+            case SummaryPayload():
+                return _summary(row, body), None
+            case ParentPayload():
+                incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
+                if incident is None:
+                    raise ValueError(f"outbox row {row.id}: its incident is gone")
                 return await self.parent(incident), incident.version
-        raise ValueError(f"outbox row {row.id} of kind {row.kind!r} cannot be rendered")
 
     async def parent(self, incident: Incident) -> Message:
         """The parent as it should look now: counts, ack, the channel's mute and group mention."""
@@ -56,19 +60,15 @@ class MessageFactory:
             muted_until=mute.until if mute else None,
             closed=incident.closed_at is not None,
         )
-        return incident_parent(view, parent_dedup_key(incident.id))
+        return incident_parent(view, incident.parent_key or legacy_parent_key(incident.id))
 
 
-def _rolled(payload: dict[str, Any]) -> list[RolledSession]:
-    return [
-        RolledSession(str(s["session_id"]), str(s["status"]), datetime.fromisoformat(str(s["failed_at"])))
-        for s in payload.get("sessions", [])
-    ]
+def _notice(row: OutboxRow, body: NoticePayload) -> Message:
+    if body.type == NOTICE_RECOVERY:
+        return recovery_notice(row.agent, body.since, body.until or body.since, row.dedup_key)
+    return outage_notice(row.agent, body.since, body.problem, row.dedup_key)
 
 
-def _notice(row: OutboxRow) -> Message:
-    payload = row.payload
-    since = datetime.fromisoformat(str(payload["since"]))
-    if payload.get("type") == NOTICE_RECOVERY:
-        return recovery_notice(row.agent, since, datetime.fromisoformat(str(payload["until"])), row.dedup_key)
-    return outage_notice(row.agent, since, str(payload.get("problem", "")), row.dedup_key)
+def _summary(row: OutboxRow, body: SummaryPayload) -> Message:
+    lines = [UndeliveredLine(i.agent, i.what, i.session_id, i.created_at, i.reason) for i in body.items]
+    return undelivered_summary(lines, body.since, body.until, row.dedup_key)

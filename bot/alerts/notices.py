@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from bot.alerts.keys import notice_key
 from bot.alerts.messages import NOTICE_OUTAGE, NOTICE_RECOVERY
-from bot.store.records import KIND_NOTICE, MUTED, PENDING, NewPost, PollState, Watch
+from bot.store.payloads import NoticePayload
+from bot.store.records import KIND_NOTICE, MUTED, PENDING, NewPost, OutboxState, PollState, Watch
 
 
 def _key(kind: str, watch: Watch, since: datetime) -> str:
-    return f"{kind}:{watch.id}:{int(since.timestamp())}"
+    return notice_key(kind, watch.id, since)
 
 
-def _state(watch: Watch, mutes: Mapping[tuple[str, str], object]) -> str:
+def _state(watch: Watch, mutes: Mapping[tuple[str, str], object]) -> OutboxState:
     return MUTED if (watch.channel_id, watch.agent) in mutes else PENDING
 
 
@@ -26,7 +28,7 @@ def outage_posts(
             kind=KIND_NOTICE,
             channel_id=w.channel_id,
             agent=agent,
-            payload={"type": NOTICE_OUTAGE, "since": since.isoformat(), "problem": problem},
+            payload=NoticePayload(type="outage", since=since, problem=problem),
             subscription_id=w.id,
             state=_state(w, mutes),
         )
@@ -45,7 +47,7 @@ def recovery_posts(
             kind=KIND_NOTICE,
             channel_id=w.channel_id,
             agent=agent,
-            payload={"type": NOTICE_RECOVERY, "since": since.isoformat(), "until": now.isoformat()},
+            payload=NoticePayload(type="recovery", since=since, until=now),
             subscription_id=w.id,
             state=_state(w, mutes),
         )

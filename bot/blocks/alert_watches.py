@@ -55,6 +55,12 @@ def _watch_block(view: WatchView) -> SectionBlock:
     if view.muted_until is not None:
         state += f" · :mute: muted until {slack_date(view.muted_until)}"
     lines.append(state)
+    if view.undelivered:
+        noun = "alert" if view.undelivered == 1 else "alerts"
+        lines.append(
+            f":warning: *{view.undelivered} {noun} undelivered*: Slack kept failing; they are listed "
+            'in this channel\'s "could not be delivered" summary.'
+        )
     if view.broken_reason:
         lines.append(
             f":warning: *Not delivering:* {esc(broken_text(view.broken_reason), 300)}; "
@@ -76,5 +82,7 @@ def watches_message(views: Sequence[WatchView]) -> Message:
         footer = f"…and {len(views) - MAX_LISTED} more · " + footer
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     broken = sum(1 for v in views if v.broken_reason)
+    undelivered = sum(v.undelivered for v in views)
     text = f"{len(views)} watched agents" + (f", {broken} not delivering" if broken else "")
+    text += f", {undelivered} alerts undelivered" if undelivered else ""
     return build(text, blocks)

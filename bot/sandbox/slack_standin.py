@@ -20,6 +20,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -74,8 +75,10 @@ class SlackStandIn(Workspace):
         bot_user_id: str = "UBOT",
         team_id: str = "T0001",
         bot_id: str = "B0BOT",
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
-        super().__init__(bot_token=bot_token, bot_user_id=bot_user_id, team_id=team_id, bot_id=bot_id)
+        """`clock`: where message timestamps come from (the simulator's clock in tests)."""
+        super().__init__(bot_token=bot_token, bot_user_id=bot_user_id, team_id=team_id, bot_id=bot_id, clock=clock)
         self.calls: list[RecordedCall] = []
         self.response_posts: list[ResponsePost] = []
         #: Every Web API call answered with HTTP 429 (injected or by the channel rate limit).

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy import Connection, event, exc, insert, make_url, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.config import SettingsError
 from bot.store.schema import SCHEMA_VERSION, metadata, schema_version
@@ -269,7 +269,3 @@ def _migrate_sync(conn: Connection, now: datetime) -> int:
         )
     return SCHEMA_VERSION
 
-
-async def drop_all(conn: AsyncConnection) -> None:
-    """Tests only: an empty database (PostgreSQL tests share one server)."""
-    await conn.run_sync(metadata.drop_all)

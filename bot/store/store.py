@@ -9,10 +9,11 @@ from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, cre
 from bot.store.incidents import IncidentStore
 from bot.store.outbox import OutboxStore
 from bot.store.polling import PollStore
+from bot.store.undelivered import UndeliveredStore
 from bot.store.watches import WatchStore
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, AuditStore):
+class Store(WatchStore, PollStore, OutboxStore, IncidentStore, UndeliveredStore, AuditStore):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and

@@ -132,6 +132,7 @@ class WatchStore(StoreBase):
                 muted_by=r["muted_by"],
                 last_alert_at=r["last_alert_at"],
                 broken_reason=r["broken_reason"],
+                subscription_id=r["id"],
             )
             for r in rows
         ]

@@ -1,0 +1,88 @@
+"""What an outbox row carries, one pydantic model per row kind (a discriminated union on `kind`).
+
+Stored as JSON in `alert_outbox.payload`. The row's `kind` column is the discriminator when a
+payload is read back (`parse_payload`), so rows written before the models existed (without a
+`kind` field in their JSON) read the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class AlertPayload(_Payload):
+    """One ended session, as the API described it (camelCase JSON) minus the metrics series."""
+
+    kind: Literal["alert"] = "alert"
+    session: dict[str, Any]
+    peak_memory_bytes: int | None = None
+
+
+class ParentPayload(_Payload):
+    """An incident's parent: rendered from the incident row at post time, so nothing to carry."""
+
+    kind: Literal["parent"] = "parent"
+
+
+class RolledItem(_Payload):
+    session_id: str
+    status: str
+    failed_at: datetime
+
+
+class RollupPayload(_Payload):
+    kind: Literal["rollup"] = "rollup"
+    count: int
+    sessions: list[RolledItem]
+
+
+class NoticePayload(_Payload):
+    """Pipecat Cloud unreachable for an agent (`outage`), or answering again (`recovery`)."""
+
+    kind: Literal["notice"] = "notice"
+    type: Literal["outage", "recovery"]
+    since: datetime
+    until: datetime | None = None
+    problem: str = ""
+
+
+class UndeliveredItem(_Payload):
+    """One given-up row, as the channel's summary lists it."""
+
+    row_id: int
+    agent: str
+    what: str  # the row kind: alert, rollup, notice
+    session_id: str | None = None
+    created_at: datetime
+    reason: str = ""
+
+
+class SummaryPayload(_Payload):
+    """ "N alerts could not be delivered between … and …", listing them."""
+
+    kind: Literal["summary"] = "summary"
+    since: datetime
+    until: datetime
+    items: list[UndeliveredItem]
+
+
+OutboxPayload = Annotated[
+    AlertPayload | ParentPayload | RollupPayload | NoticePayload | SummaryPayload, Field(discriminator="kind")
+]
+_ADAPTER: TypeAdapter[OutboxPayload] = TypeAdapter(OutboxPayload)
+
+
+def parse_payload(kind: str, data: dict[str, Any]) -> OutboxPayload:
+    """The stored JSON of a row of `kind` as its model; raises pydantic.ValidationError."""
+    return _ADAPTER.validate_python({**data, "kind": kind})
+
+
+def dump_payload(payload: OutboxPayload) -> dict[str, Any]:
+    return payload.model_dump(mode="json")
