@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.access import Gate
+from bot.after_ack import AfterAck
 from bot.alerts.scheduler import start_scheduler
 from bot.alerts.service import AlertService
 from bot.clock import Clock, SystemClock
@@ -29,8 +31,6 @@ from bot.deps import Deps
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, incident_actions, shortcuts
-from bot.slack.after_ack import AfterAck
-from bot.slack.gate import Gate
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -57,15 +57,19 @@ class Runtime:
         await self.store.migrate()
         await self.deps.gate.prune()
         if with_scheduler:
-            self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
-            self.scheduler.add_job(
-                self.deps.gate.prune,
-                "interval",
-                hours=AUDIT_PRUNE_HOURS,
-                coalesce=True,
-                max_instances=1,
-                id="audit-prune",
-            )
+            self.start_scheduler()
+
+    def start_scheduler(self) -> None:
+        """The per-process timer: alert cycles every POLL_INTERVAL_SECONDS and the audit pruning."""
+        self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
+        self.scheduler.add_job(
+            self.deps.gate.prune,
+            "interval",
+            hours=AUDIT_PRUNE_HOURS,
+            coalesce=True,
+            max_instances=1,
+            id="audit-prune",
+        )
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
@@ -105,7 +109,7 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps) -> Asy
         signing_secret=secret,
         request_verification_enabled=secret is not None,
         # Listeners ack and hand their work to deps.after_ack, so the HTTP answer leaves as soon as
-        # the listener returns (see bot/slack/after_ack.py).
+        # the listener returns (see bot/after_ack.py).
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
@@ -117,7 +121,7 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps) -> Asy
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
     pipecat_http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
-    pipecat = PipecatClient(pipecat_http)
+    pipecat = PipecatClient(pipecat_http, clock=clock)
     # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
     slack = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),

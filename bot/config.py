@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.contracts.errors import SettingsError
+
+__all__ = ["AccessLists", "PipecatSettings", "Settings", "SettingsError", "load_pipecat_settings", "load_settings"]
+
 
 class PipecatSettings(BaseSettings):
     """What talking to Pipecat Cloud needs; enough for `python -m bot lookup`."""
@@ -114,14 +118,6 @@ def parse_ids(raw: str) -> frozenset[str]:
 
 def parse_statuses(raw: str) -> frozenset[str]:
     return frozenset(part.strip().upper() for part in raw.replace(",", " ").split() if part.strip())
-
-
-class SettingsError(Exception):
-    """A setting is missing or malformed; the message names the variable."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable} {problem}")
-        self.variable = variable
 
 
 def describe_validation_error(error: ValidationError) -> SettingsError:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.access import Gate
+from bot.after_ack import AfterAck
 from bot.clock import Clock
 from bot.config import Settings
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
-from bot.slack.after_ack import AfterAck
-from bot.slack.gate import Gate
 
 if TYPE_CHECKING:  # the alert service imports the store; the Slack layer only calls it
     from bot.alerts.service import AlertService

@@ -75,7 +75,7 @@ def pipecat_sleeps() -> list[float]:
 
 @pytest.fixture
 async def pipecat_client_factory(
-    pipecat_url: str, pipecat_sleeps: list[float]
+    pipecat_url: str, pipecat_sleeps: list[float], sim_clock: SimClock
 ) -> AsyncIterator[ClientFactory]:
     """Build more clients on the simulator (another key, another timeout); all closed at teardown."""
     opened: list[httpx.AsyncClient] = []
@@ -83,10 +83,12 @@ async def pipecat_client_factory(
     async def record_sleep(delay: float) -> None:
         pipecat_sleeps.append(delay)
 
-    def make(api_key: str = "sim-key", timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> PipecatClient:
+    def make(
+        api_key: str = "sim-key", timeout: httpx.Timeout = DEFAULT_TIMEOUT, **options: Any
+    ) -> PipecatClient:
         http = build_http_client(pipecat_url, api_key, timeout=timeout)
         opened.append(http)
-        return PipecatClient(http, sleep=record_sleep, rng=random.Random(0))
+        return PipecatClient(http, sleep=record_sleep, rng=random.Random(0), clock=sim_clock, **options)
 
     try:
         yield make

@@ -31,6 +31,11 @@ def notice_key(kind: str, subscription_id: int, since: datetime) -> str:
     return f"{kind}:{subscription_id}:{int(since.timestamp())}"
 
 
+def bad_item_key(subscription_id: int, session_id: str) -> str:
+    """The notice that one session could not be processed and was recorded as seen."""
+    return f"bad_item:{subscription_id}:{session_id.lower()}"
+
+
 def summary_key(channel_id: str, first_row_id: int) -> str:
     """A channel's "could not be delivered" summary, named by the first given-up row it lists."""
     return f"undelivered:{channel_id}:{first_row_id}"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from bot.alerts.keys import legacy_parent_key
 from bot.alerts.payloads import session_of
-from bot.blocks.alert_notices import UndeliveredLine, outage_notice, recovery_notice, undelivered_summary
+from bot.blocks.alert_notices import (
+    UndeliveredLine,
+    bad_item_notice,
+    outage_notice,
+    poll_failed_notice,
+    recovery_notice,
+    undelivered_summary,
+)
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.message import Message
 from bot.clock import Clock
@@ -14,6 +21,8 @@ from bot.store.records import Incident, OutboxRow
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
+NOTICE_POLL_FAILED = "poll_failed"
+NOTICE_BAD_ITEM = "bad_item"
 
 
 class MessageFactory:
@@ -64,9 +73,14 @@ class MessageFactory:
 
 
 def _notice(row: OutboxRow, body: NoticePayload) -> Message:
+    if body.type == NOTICE_BAD_ITEM:
+        return bad_item_notice(row.agent, body.session_id or "", body.polls, body.problem, row.dedup_key)
+    since = body.since or row.created_at
+    if body.type == NOTICE_POLL_FAILED:
+        return poll_failed_notice(row.agent, since, body.polls, body.problem, row.dedup_key)
     if body.type == NOTICE_RECOVERY:
-        return recovery_notice(row.agent, body.since, body.until or body.since, row.dedup_key)
-    return outage_notice(row.agent, body.since, body.problem, row.dedup_key)
+        return recovery_notice(row.agent, since, body.until or since, row.dedup_key, data=body.data)
+    return outage_notice(row.agent, since, body.problem, row.dedup_key)
 
 
 def _summary(row: OutboxRow, body: SummaryPayload) -> Message:

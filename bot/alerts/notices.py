@@ -1,14 +1,15 @@
-"""Outage and recovery notices: one per outage per channel, keyed by when the outage began."""
+"""Outage, failed-poll and recovery notices: one per failure streak per channel, keyed by when the
+streak began; and one per given-up session."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.alerts.keys import notice_key
-from bot.alerts.messages import NOTICE_OUTAGE, NOTICE_RECOVERY
+from bot.alerts.keys import bad_item_key, notice_key
+from bot.alerts.messages import NOTICE_OUTAGE, NOTICE_POLL_FAILED, NOTICE_RECOVERY
 from bot.store.payloads import NoticePayload
-from bot.store.records import KIND_NOTICE, MUTED, PENDING, NewPost, OutboxState, PollState, Watch
+from bot.store.records import FAILURE_DATA, KIND_NOTICE, MUTED, PENDING, NewPost, OutboxState, PollState, Watch
 
 
 def _key(kind: str, watch: Watch, since: datetime) -> str:
@@ -37,6 +38,54 @@ def outage_posts(
     ]
 
 
+def poll_failed_posts(
+    agent: str,
+    since: datetime,
+    polls: int,
+    problem: str,
+    watches: Sequence[Watch],
+    mutes: Mapping[tuple[str, str], object],
+) -> list[NewPost]:
+    """Polls keep failing although Pipecat answers: the data, not the network (no outage notice)."""
+    return [
+        NewPost(
+            dedup_key=_key(NOTICE_POLL_FAILED, w, since),
+            kind=KIND_NOTICE,
+            channel_id=w.channel_id,
+            agent=agent,
+            payload=NoticePayload(type="poll_failed", since=since, polls=polls, problem=problem),
+            subscription_id=w.id,
+            state=_state(w, mutes),
+        )
+        for w in watches
+        if not w.broken_reason
+    ]
+
+
+def item_failure_posts(
+    agent: str,
+    session_id: str,
+    polls: int,
+    problem: str,
+    watches: Sequence[Watch],
+    mutes: Mapping[tuple[str, str], object],
+) -> list[NewPost]:
+    """One session could not be processed in `polls` polls and was recorded as seen."""
+    return [
+        NewPost(
+            dedup_key=bad_item_key(w.id, session_id),
+            kind=KIND_NOTICE,
+            channel_id=w.channel_id,
+            agent=agent,
+            payload=NoticePayload(type="bad_item", session_id=session_id, polls=polls, problem=problem),
+            subscription_id=w.id,
+            state=_state(w, mutes),
+        )
+        for w in watches
+        if not w.broken_reason
+    ]
+
+
 def recovery_posts(
     agent: str, state: PollState, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object], now: datetime
 ) -> list[NewPost]:
@@ -47,7 +96,7 @@ def recovery_posts(
             kind=KIND_NOTICE,
             channel_id=w.channel_id,
             agent=agent,
-            payload=NoticePayload(type="recovery", since=since, until=now),
+            payload=NoticePayload(type="recovery", since=since, until=now, data=state.failure_kind == FAILURE_DATA),
             subscription_id=w.id,
             state=_state(w, mutes),
         )

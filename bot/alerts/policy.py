@@ -22,6 +22,15 @@ POLL_LEASE = timedelta(seconds=60)
 #: Consecutive failed polls of an agent before its channels get a "cannot reach" notice. One
 #: failure is usually a blip (the client already retried it); two in a row is an outage.
 OUTAGE_NOTICE_AFTER_FAILURES = 2
+#: Consecutive polls of an agent that failed on what Pipecat sent (not on reaching it) before its
+#: channels are told so; the API answered, so a blip is less likely, but one retry is cheap.
+DATA_NOTICE_AFTER_FAILURES = 3
+#: Polls in which one session's processing may fail before it is recorded as seen with its error
+#: (and its channels told), so that it never holds the agent's other sessions back.
+ITEM_MAX_ATTEMPTS = 3
+#: Walks of the active list when seeding a new watch: offset paging skips a session when one
+#: ahead of it ends between two pages, so the list is walked until two walks agree.
+SEED_MAX_WALKS = 4
 #: Seen sessions older than this are forgotten (far beyond any poll overlap).
 SEEN_RETENTION = timedelta(days=7)
 #: How often (at most) a replica prunes seen sessions.

@@ -5,41 +5,34 @@ Per agent, under its poll lease:
 2. Only while the stored active set is not empty: `status=active` (all pages); a session that left
    the set has ended, so its detail is fetched.
 3. Ended sessions nobody recorded yet are matched against the agent's watches; the ones that alert
-   get their detail (the list has no metrics), then one transaction records them as seen, enqueues
-   their alerts, advances the watermark and replaces the active set.
-A failed poll leaves the watermark where it was, so nothing is skipped; after
-OUTAGE_NOTICE_AFTER_FAILURES failures in a row each watching channel gets one notice.
+   get their detail (the list has no metrics), then one transaction reads the agent's watches
+   again, records the sessions as seen, enqueues their alerts, advances the watermark and
+   replaces the active set (bot/alerts/poll_plan.py decides what, per session, guarded).
+A poll that cannot reach Pipecat leaves the watermark where it was, so nothing is skipped; after
+OUTAGE_NOTICE_AFTER_FAILURES failures in a row each watching channel gets one notice. A poll that
+fails on anything else (what Pipecat sent, a bug) is caught here, logged with its traceback and
+counted; after DATA_NOTICE_AFTER_FAILURES the channels are told the polls fail, not that Pipecat
+is down. A walk cut at MAX_PAGES holds the watermark and is continued on the next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.alerts import decide, policy
-from bot.alerts.notices import outage_posts, recovery_posts
-from bot.alerts.payloads import session_payload
+from bot.alerts.notices import outage_posts, poll_failed_posts
+from bot.alerts.poll_plan import Observation, Planner, describe
 from bot.clock import Clock
-from bot.pipecat.client import PipecatClient
-from bot.pipecat.errors import NotFound, PipecatError, UnexpectedResponse
+from bot.pipecat.client import PipecatClient, SessionWalk
+from bot.pipecat.errors import BadRequest, InvalidInput, NotFound, PipecatError, UnexpectedResponse
 from bot.pipecat.models import Session
 from bot.store import LeaseLost, Store
-from bot.store.records import DEAD, KIND_ALERT, MUTED, PENDING, EndedSession, NewPost, PollState, Watch
+from bot.store.records import FAILURE_DATA, FAILURE_REACHABILITY, ItemFailure, PollState, Watch
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Observation:
-    """What one poll saw: the new active set and the ended sessions not recorded before."""
-
-    active: set[str] = field(default_factory=set)
-    ended: list[Session] = field(default_factory=list)
-    #: Ended sessions to record as seen without alerting (vanished or malformed ones).
-    skipped: list[str] = field(default_factory=list)
 
 
 class Poller:
@@ -51,16 +44,17 @@ class Poller:
         self._overlap = policy.poll_overlap(poll_interval)
 
     async def poll_once(self) -> None:
-        """Poll every watched agent, a few at a time; one agent's failure never stops the others."""
-        limit = asyncio.Semaphore(policy.POLL_CONCURRENCY)
+        """Poll every watched agent, a few at a time; one agent's failure never stops the others.
 
+        The watches read here only pick the agents and which sessions need a detail fetch; what is
+        recorded is decided from the watches read again inside each agent's recording transaction."""
+        limit = asyncio.Semaphore(policy.POLL_CONCURRENCY)
         watches = await self._store.all_watches()
-        mutes = await self._store.active_mutes(self._clock.now())
 
         async def guarded(agent: str) -> None:
             async with limit:
                 try:
-                    await self.poll_agent(agent, watches[agent], mutes)
+                    await self.poll_agent(agent, watches[agent])
                 except Exception:
                     logger.exception("polling %s failed unexpectedly", agent)
 
@@ -68,12 +62,26 @@ class Poller:
 
     async def seed(self, agent: str) -> None:
         """Start polling from now: the current active sessions are the active set, no back-fill."""
-        active = await self._pipecat.all_sessions(agent, status="active")
-        ids = [s.session_id.lower() for s in active if s.is_active]
-        if await self._store.seed_poll_state(agent, self._clock.now(), ids):
+        ids = await self._running_ids(agent)
+        if await self._store.seed_poll_state(agent, self._clock.now(), sorted(ids)):
             logger.info("started polling %s with %d active session(s)", agent, len(ids))
 
-    async def poll_agent(self, agent: str, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> None:
+    async def _running_ids(self, agent: str) -> set[str]:
+        """The active list, walked until two walks agree: offset paging skips a session when one
+        ahead of it ends between two page requests. Every id any walk saw is kept (one that ended
+        meanwhile is found gone by the first poll, which then reads its detail)."""
+        seen: set[str] = set()
+        previous: set[str] | None = None
+        for _ in range(policy.SEED_MAX_WALKS):
+            walk = await self._pipecat.walk_sessions(agent, status="active")
+            ids = {s.session_id.lower() for s in walk.sessions if s.is_active}
+            seen |= ids
+            if ids == previous and walk.complete:
+                break
+            previous = ids
+        return seen
+
+    async def poll_agent(self, agent: str, watches: Sequence[Watch]) -> None:
         now = self._clock.now()
         state = await self._store.claim_poll(agent, self._owner, now, policy.POLL_LEASE)
         if state is None:
@@ -83,12 +91,17 @@ class Poller:
         recorded = False
         try:
             try:
+                known = await self._store.item_failures(agent)
                 seen = await self._observe(agent, state, watches)
-            except PipecatError as error:
+            except Exception as error:
+                # The agent boundary: nothing Pipecat sends (or a bug) escapes uncounted.
                 await self._failed(agent, state, watches, error, now)
                 return
-            await self._record(agent, state, watches, seen, now, mutes)
+            planner = Planner(agent, state, seen, known, now, self._overlap)
+            enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             recorded = True
+            if enqueued:
+                logger.info("%s: %d ended session(s), %d post(s) enqueued", agent, len(seen.ended), enqueued)
         except LeaseLost:
             logger.warning("lost the poll lease of %s; another replica records it", agent)
         finally:
@@ -97,18 +110,34 @@ class Poller:
 
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
         start = int((state.watermark - self._overlap).timestamp())
-        listed = {
-            s.session_id.lower(): s for s in await self._pipecat.all_sessions(agent, status="all", start_time=start)
-        }
-        seen = Observation(active={sid for sid, s in listed.items() if s.is_active})
+        # After a cut walk, the newest part (from where it stopped) and the unread rest below it
+        # are two walks; the list is newest first, so only the second can reach the rest.
+        frontier = int(state.backfill_until.timestamp()) if state.backfill_until is not None else None
+        top_start = start if frontier is None else max(start, frontier)
+        walk = await self._pipecat.walk_sessions(agent, status="all", start_time=top_start)
+        seen = Observation()
+        cut = [] if walk.complete else [walk]
+        if frontier is not None:
+            rest = await self._pipecat.walk_sessions(agent, status="all", start_time=start, end_time=frontier)
+            walk.sessions += rest.sessions
+            cut += [] if rest.complete else [rest]
+        seen.complete = not cut
+        seen.backfill_until = _oldest(cut)
+        listed = {s.session_id.lower(): s for s in walk.sessions}
+        seen.active = {sid for sid, s in listed.items() if s.is_active}
+        active_complete = True
         if state.active_set:
-            running = await self._pipecat.all_sessions(agent, status="active")
-            seen.active |= {s.session_id.lower() for s in running if s.is_active}
+            running = await self._pipecat.walk_sessions(agent, status="active")
+            seen.active |= {s.session_id.lower() for s in running.sessions if s.is_active}
+            active_complete = running.complete
         ended = {sid: s for sid, s in listed.items() if not s.is_active}
-        gone = set(state.active_set) - seen.active - set(ended)
-        fresh = await self._store.unseen(agent, sorted(set(ended) | gone))
-        details = await self._details(agent, sorted(gone & fresh), required=True)
-        for sid in sorted(gone & fresh):
+        missing = set(state.active_set) - seen.active - set(ended)
+        if not active_complete:
+            seen.active |= missing  # not read is not gone: keep them until a whole walk says so
+            missing = set()
+        fresh = await self._store.unseen(agent, sorted(set(ended) | missing))
+        details = await self._details(agent, sorted(missing & fresh), required=True)
+        for sid in sorted(missing & fresh):
             detail = details.get(sid)
             if detail is None:
                 seen.skipped.append(sid)
@@ -116,7 +145,14 @@ class Poller:
                 seen.active.add(sid)  # the active list and the detail disagree: look again next poll
             else:
                 ended[sid] = detail
-        alerting = [sid for sid in sorted(set(ended) & fresh) if decide.alerting_watches(ended[sid], watches)]
+        alerting = []
+        for sid in sorted(set(ended) & fresh):
+            try:
+                if decide.alerting_watches(ended[sid], watches):
+                    alerting.append(sid)
+            except Exception as error:
+                logger.exception("session %s of %s could not be matched against its watches", sid, agent)
+                seen.failed[sid] = (error, ended.pop(sid).created_at)
         for sid, detail in (await self._details(agent, [s for s in alerting if s not in details])).items():
             if not detail.is_active:
                 ended[sid] = detail  # the detail adds metrics; the list item is the fallback
@@ -134,10 +170,11 @@ class Poller:
                 try:
                     found[sid] = await self._pipecat.get_session(agent, sid)
                 except UnexpectedResponse as error:
-                    if required and _garbled(error):
+                    if required and error.garbled:
                         raise  # a truncated answer is an outage, not a verdict on the session: retry
                     logger.warning("skipping session %s of %s: %s", sid, agent, error)
-                except NotFound as error:
+                except (NotFound, InvalidInput, BadRequest) as error:
+                    # It will never be fetched (gone, or an id the API cannot take): not an outage.
                     logger.warning("skipping session %s of %s: %s", sid, agent, error)
                 except PipecatError as error:
                     if required:
@@ -149,71 +186,45 @@ class Poller:
         await asyncio.gather(*(fetch(sid) for sid in ids))
         return found
 
-    async def _record(
-        self,
-        agent: str,
-        state: PollState,
-        watches: Sequence[Watch],
-        seen: Observation,
-        now: datetime,
-        mutes: Mapping[tuple[str, str], object],
-    ) -> None:
-        ended = [EndedSession(s.session_id.lower(), tuple(_alert_posts(agent, s, watches, mutes))) for s in seen.ended]
-        ended += [EndedSession(sid) for sid in seen.skipped]
-        recovery = recovery_posts(agent, state, watches, mutes, now) if state.outage_notified else []
-        enqueued = await self._store.record_poll(
-            agent,
-            self._owner,
-            watermark=max(now, state.watermark),
-            active_set=sorted(seen.active),
-            ended=ended,
-            recovery_posts=recovery,
-            now=now,
-            release_lease=True,
-        )
-        if enqueued:
-            logger.info("%s: %d ended session(s), %d post(s) enqueued", agent, len(ended), enqueued)
-
     async def _failed(
-        self, agent: str, state: PollState, watches: Sequence[Watch], error: PipecatError, now: datetime
+        self, agent: str, state: PollState, watches: Sequence[Watch], error: Exception, now: datetime
     ) -> None:
-        updated = await self._store.record_poll_failure(agent, self._owner, f"{type(error).__name__}: {error}", now)
+        kind = _kind(error)
+        if kind == FAILURE_DATA and not isinstance(error, PipecatError):
+            logger.error("polling %s failed on unexpected data", agent, exc_info=error)
+        problem = describe(error) if kind == FAILURE_DATA else f"{type(error).__name__}: {error}"
+        updated = await self._store.record_poll_failure(agent, self._owner, problem, now, kind)
         failures = updated.failures if updated else state.failures + 1
-        logger.warning("polling %s failed (%d in a row): %s", agent, failures, error)
-        if (
-            updated is not None
-            and updated.outage_since is not None
-            and decide.outage_notice_due(failures, updated.outage_notified)
-        ):
+        logger.warning("polling %s failed (%d in a row): %s", agent, failures, problem)
+        if updated is None or updated.outage_since is None:
+            return
+        if kind == FAILURE_REACHABILITY and decide.outage_notice_due(failures, updated.outage_notified):
+            assert isinstance(error, PipecatError)
             mutes = await self._store.active_mutes(now)
             posts = outage_posts(agent, updated.outage_since, error.user_message, watches, mutes)
             await self._store.enqueue_outage_notices(agent, posts, now)
+        elif kind == FAILURE_DATA and decide.outage_notice_due(
+            failures, updated.outage_notified, policy.DATA_NOTICE_AFTER_FAILURES
+        ):
+            mutes = await self._store.active_mutes(now)
+            posts = poll_failed_posts(agent, updated.outage_since, failures, problem, watches, mutes)
+            await self._store.enqueue_outage_notices(agent, posts, now)
 
 
-def _garbled(error: UnexpectedResponse) -> bool:
-    """The body was not JSON at all (cut off, an HTML error page): the client marks that case with
-    the HTTP status, a well-formed answer of the wrong shape has none. The former says nothing about
-    the session (poll again later); the latter will not get better (skip the session)."""
-    return error.status is not None
+def _kind(error: Exception) -> str:
+    """Reachability: Pipecat did not answer usefully right now (down, 5xx, rate limit, a garbled
+    body, a refused key). Data: it answered, and what it said (or our handling of it) failed."""
+    if isinstance(error, UnexpectedResponse):
+        return FAILURE_REACHABILITY if error.garbled else FAILURE_DATA
+    if isinstance(error, InvalidInput | BadRequest) or not isinstance(error, PipecatError):
+        return FAILURE_DATA
+    return FAILURE_REACHABILITY
 
 
-def _alert_posts(
-    agent: str, session: Session, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]
-) -> list[NewPost]:
-    posts = []
-    for watch in decide.alerting_watches(session, watches):
-        state = DEAD if watch.broken_reason else MUTED if (watch.channel_id, agent) in mutes else PENDING
-        posts.append(
-            NewPost(
-                dedup_key=decide.alert_dedup_key(watch.id, session.session_id),
-                kind=KIND_ALERT,
-                channel_id=watch.channel_id,
-                agent=agent,
-                payload=session_payload(session),
-                subscription_id=watch.id,
-                session_id=session.session_id.lower(),
-                state=state,
-                last_error=f"watch broken: {watch.broken_reason}" if watch.broken_reason else None,
-            )
-        )
-    return posts
+def _oldest(walks: Sequence[SessionWalk]) -> datetime | None:
+    """Where to continue cut walks next time: below the oldest session they read."""
+    times = [s.created_at for w in walks for s in w.sessions]
+    return min(times) if times else None
+
+
+__all__ = ["ItemFailure", "Observation", "Poller"]

@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy, transitions
 from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
-from bot.blocks.alerts import EVENT_TYPE
+from bot.contracts.alerts import ALERT_EVENT_TYPE
 from bot.store.records import OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _slack_ts(at: datetime) -> str:
 
 def is_ours(message: dict[str, Any], dedup_key: str) -> bool:
     metadata = message.get("metadata")
-    if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+    if not isinstance(metadata, dict) or metadata.get("event_type") != ALERT_EVENT_TYPE:
         return False
     payload = metadata.get("event_payload")
     return isinstance(payload, dict) and payload.get("dedup_key") == dedup_key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import secrets
@@ -17,10 +16,11 @@ from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.outbox import Deliverer
 from bot.alerts.poller import Poller
+from bot.blocks.alert_watches import WatchView
 from bot.clock import Clock
 from bot.pipecat.client import PipecatClient
 from bot.store import Store
-from bot.store.records import Watch, WatchView
+from bot.store.records import Watch
 
 __all__ = ["AlertService", "Watch", "WatchView"]
 
@@ -190,9 +190,20 @@ class AlertService:
 
     async def watches(self, channel_id: str) -> list[WatchView]:
         """The channel's watches, each with how many of its alerts were given up undelivered."""
-        views = await self.store.watch_views(channel_id, self._clock.now())
-        counts = await self.store.undelivered_counts(channel_id)
-        return [dataclasses.replace(v, undelivered=counts.get(v.subscription_id, 0)) for v in views]
+        undelivered = await self.store.undelivered_counts(channel_id)
+        return [
+            WatchView(
+                agent=watch.agent,
+                statuses=watch.statuses,
+                group=watch.group,
+                muted_until=mute.until if mute else None,
+                muted_by=mute.muted_by if mute else None,
+                last_alert_at=watch.last_alert_at,
+                broken_reason=watch.broken_reason,
+                undelivered=undelivered.get(watch.id, 0),
+            )
+            for watch, mute in await self.store.watches_with_mutes(channel_id, self._clock.now())
+        ]
 
     async def watched_agents(self, channel_id: str) -> list[str]:
         return await self.store.watched_agents(channel_id)

@@ -10,6 +10,7 @@ What matters for an alert post is whether it may have reached Slack:
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import aiohttp
@@ -17,29 +18,10 @@ import httpx
 from slack_sdk.errors import SlackApiError
 
 from bot.alerts import policy
+from bot.contracts.slack_errors import CHANNEL_ERRORS, UNCERTAIN_ERRORS, error_code
+from bot.retry_after import retry_after_seconds
 
 T = TypeVar("T")
-
-#: Errors that mean the bot cannot post to the channel at all (the watch is broken).
-CHANNEL_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "invalid_auth",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "not_authed",
-        "missing_scope",
-        "no_permission",
-        "restricted_action",
-        "team_access_not_granted",
-        "ekm_access_denied",
-    }
-)
-#: `ok: false` errors after which Slack may or may not have stored the message.
-UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
 class SlackFailure(Exception):
@@ -71,12 +53,14 @@ class Retryable(SlackFailure):
     pass
 
 
-async def slack_call(call: Awaitable[T]) -> T:
-    """Await one slack_sdk call, turning every failure into a SlackFailure."""
+async def slack_call(call: Awaitable[T], *, now: datetime | None = None) -> T:
+    """Await one slack_sdk call, turning every failure into a SlackFailure.
+
+    `now` (the caller's clock) measures a Retry-After given as an HTTP-date."""
     try:
         return await call
     except SlackApiError as error:
-        raise from_api_error(error) from error
+        raise from_api_error(error, now=now) from error
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, httpx.ConnectError) as error:
         # The TCP/TLS connection was never established: nothing was sent.
         raise Retryable(type(error).__name__) from error
@@ -85,15 +69,14 @@ async def slack_call(call: Awaitable[T]) -> T:
         raise Uncertain(type(error).__name__) from error
 
 
-def from_api_error(error: SlackApiError) -> SlackFailure:
+def from_api_error(error: SlackApiError, *, now: datetime | None = None) -> SlackFailure:
     response = error.response
     status = getattr(response, "status_code", None)
-    data: Any = getattr(response, "data", None)
-    code = str(data.get("error") or "") if isinstance(data, dict) else ""
+    code = error_code(getattr(response, "data", None))
     if status == 429 or code == "ratelimited":
         headers = getattr(response, "headers", None) or {}
-        return RateLimited(code or "HTTP 429", parse_retry_after(headers.get("Retry-After")))
-    if code in CHANNEL_ERRORS:
+        return RateLimited(code or "HTTP 429", parse_retry_after(headers.get("Retry-After"), now=now))
+    if code in CHANNEL_ERRORS:  # the bot cannot post to the channel at all: the watch is broken
         return Permanent(code, channel_level=True)
     if (isinstance(status, int) and status >= 500) or code in UNCERTAIN_ERRORS:
         return Uncertain(f"HTTP {status} {code}".strip())
@@ -103,11 +86,10 @@ def from_api_error(error: SlackApiError) -> SlackFailure:
     return Permanent(code or "unknown_error", channel_level=False)
 
 
-def parse_retry_after(value: Any) -> float:
-    try:
-        seconds = float(str(value).strip())
-    except (TypeError, ValueError):
-        return policy.DEFAULT_RETRY_AFTER_SECONDS
-    if seconds != seconds or seconds < 0:  # NaN or negative
+def parse_retry_after(value: Any, *, now: datetime | None = None) -> float:
+    """The outbox's wait after a 429: Slack's Retry-After (seconds or HTTP-date, read by the one
+    shared parser), DEFAULT_RETRY_AFTER_SECONDS when unusable, never more than MAX_RETRY_AFTER_SECONDS."""
+    seconds = retry_after_seconds(value, now=now or datetime.now(UTC))
+    if seconds is None:
         return policy.DEFAULT_RETRY_AFTER_SECONDS
     return min(seconds, policy.MAX_RETRY_AFTER_SECONDS)

@@ -1,5 +1,5 @@
-"""Top-level notices of the alert pipeline: Pipecat Cloud unreachable for an agent, and back; and
-the summary of alerts Slack never took."""
+"""Top-level notices of the alert pipeline: Pipecat Cloud unreachable for an agent, polls failing on
+data it sent, a session given up, the recovery notes; and the summary of alerts Slack never took."""
 
 from __future__ import annotations
 
@@ -26,14 +26,50 @@ def outage_notice(agent: str, since: datetime, problem: str, dedup_key: str) -> 
     )
 
 
-def recovery_notice(agent: str, since: datetime, until: datetime, dedup_key: str) -> Message:
+def poll_failed_notice(agent: str, since: datetime, polls: int, problem: str, dedup_key: str) -> Message:
+    """Pipecat answers, but polls keep failing on what it sends: not an outage, and said so."""
     text = (
-        f":white_check_mark: Pipecat Cloud answers again for *{esc(agent, 100)}* "
-        f"(unreachable from {slack_date(since)} to {slack_date(until)}). "
-        "Sessions that failed meanwhile follow."
+        f":warning: {polls} polls of *{esc(agent, 100)}* failed since {slack_date(since)}: {esc(problem, 300)}\n"
+        "Pipecat Cloud answers; what it sent could not be used. Sessions that fail meanwhile "
+        "will be posted once polling works again."
     )
     return build(
-        fallback(f"Pipecat Cloud answers again for {agent}"),
+        fallback(f"{polls} polls of {agent} failed: {problem}"),
+        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
+        metadata=alert_metadata(dedup_key, agent),
+    )
+
+
+def bad_item_notice(agent: str, session_id: str, polls: int, problem: str, dedup_key: str) -> Message:
+    """One session could not be processed and was set aside, so the agent's other alerts go on."""
+    text = (
+        f":warning: {polls} polls of *{esc(agent, 100)}* failed: unexpected data in session "
+        f"`{esc(session_id, 80)}` ({esc(problem, 300)}).\n"
+        "It was recorded as seen and will not alert; the agent's other sessions are not held up."
+    )
+    return build(
+        fallback(f"{polls} polls of {agent} failed: unexpected data in session {session_id}"),
+        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
+        metadata=alert_metadata(dedup_key, agent),
+    )
+
+
+def recovery_notice(agent: str, since: datetime, until: datetime, dedup_key: str, *, data: bool = False) -> Message:
+    if data:
+        text = (
+            f":white_check_mark: Polling *{esc(agent, 100)}* works again "
+            f"(failing from {slack_date(since)} to {slack_date(until)}). Sessions that failed meanwhile follow."
+        )
+        summary = f"Polling {agent} works again"
+    else:
+        text = (
+            f":white_check_mark: Pipecat Cloud answers again for *{esc(agent, 100)}* "
+            f"(unreachable from {slack_date(since)} to {slack_date(until)}). "
+            "Sessions that failed meanwhile follow."
+        )
+        summary = f"Pipecat Cloud answers again for {agent}"
+    return build(
+        fallback(summary),
         [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
         metadata=alert_metadata(dedup_key, agent),
     )

@@ -4,36 +4,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.blocks.format import SECTION_LIMIT, esc, slack_date, truncate
 from bot.blocks.message import Message, build
-from bot.store.records import WatchView
+from bot.contracts.slack_errors import broken_text
 
 #: Watches listed one block each; Slack allows 50 blocks, two are the heading and the footer.
 MAX_LISTED = 45
 # Only real mention tokens render as mentions; anything else is shown as escaped text.
 _MENTION = re.compile(r"^<!subteam\^[A-Z0-9]+>$")
 
-#: What a broken watch's Slack error means for the people in the channel, and what to do.
-BROKEN_REASONS = {
-    "not_in_channel": "bot not in channel — invite it with /invite @pipecat-ops",
-    "channel_not_found": "channel not found — it was deleted, or it is private and the bot was never invited",
-    "is_archived": "channel is archived — unarchive it, or watch from another channel",
-    "invalid_auth": "Slack token no longer valid — reinstall the app",
-    "account_inactive": "Slack token no longer valid — reinstall the app",
-    "token_revoked": "Slack token no longer valid — reinstall the app",
-    "token_expired": "Slack token no longer valid — reinstall the app",
-    "not_authed": "Slack token missing — check SLACK_BOT_TOKEN",
-    "missing_scope": "the app lacks a permission — reinstall it from the manifest",
-    "no_permission": "the app may not post here — check the channel's posting permissions",
-    "restricted_action": "the app may not post here — check the channel's posting permissions",
-}
 
+@dataclass(frozen=True)
+class WatchView:
+    """What `/session watches` shows for one watch (built by the alert service from the store)."""
 
-def broken_text(reason: str) -> str:
-    return BROKEN_REASONS.get(reason, f"Slack refused posts here ({reason})")
+    agent: str
+    statuses: frozenset[str]
+    group: str | None
+    muted_until: datetime | None
+    muted_by: str | None
+    last_alert_at: datetime | None
+    broken_reason: str | None
+    #: Alerts of this watch given up undelivered (listed in the channel's undelivered summary).
+    undelivered: int = 0
 
 
 def mention(group: str | None) -> str:

@@ -3,11 +3,11 @@
 Every post carries `metadata` with our event type and the outbox dedup key: delivery reconciles
 against channel history with it, and the lookup shortcut finds the session in it.
 
-Action ids are a contract with the handlers in bot/slack:
-- ACTION_ACK (button "Acknowledge"): value is the agent; the handler passes the message ts.
-- ACTION_MUTE (static_select): each option's value is "<agent>|<choice>", choice in MUTE_CHOICES
-  ("1h", "4h", "24h"); `parse_mute_value` splits it.
-- ACTION_DETAILS / ACTION_LOGS (buttons): value "<agent>:<session_id>" (split on the first ':').
+Action ids and values are a contract with the handlers in bot/slack (bot/contracts/actions.py):
+- Action.INCIDENT_ACK (button "Acknowledge"): value is the agent; the handler passes the message ts.
+- Action.INCIDENT_MUTE (static_select): each option's value is `mute_value(agent, label)`, label in
+  MUTE_MENU.
+- Action.INCIDENT_DETAILS / INCIDENT_LOGS (buttons): value `session_value(agent, session_id)`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -46,40 +46,22 @@ from bot.blocks.format import (
     yes_no,
 )
 from bot.blocks.message import Message, build, fallback
+from bot.contracts.actions import Action, mute_value, session_value
+from bot.contracts.alerts import ALERT_EVENT_TYPE, MUTE_DURATIONS, MUTE_MENU
 from bot.pipecat.models import Session
 
 __all__ = [
-    "ACTION_ACK",
-    "ACTION_DETAILS",
-    "ACTION_LOGS",
-    "ACTION_MUTE",
-    "EVENT_TYPE",
     "INCIDENT_ACTIONS_BLOCK_ID",
-    "MUTE_CHOICES",
     "IncidentView",
     "RolledSession",
     "alert_metadata",
     "incident_parent",
-    "mute_value",
-    "parse_mute_value",
     "rollup_reply",
     "session_reply",
     "watches_message",
 ]
 
-ACTION_ACK = "incident_ack"
-ACTION_MUTE = "incident_mute"
-ACTION_DETAILS = "incident_details"
-ACTION_LOGS = "incident_logs"
 INCIDENT_ACTIONS_BLOCK_ID = "incident_actions"
-#: `metadata.event_type` of every alert post.
-EVENT_TYPE = "pipecat_ops_alert"
-MUTE_CHOICES: dict[str, timedelta] = {
-    "1h": timedelta(hours=1),
-    "4h": timedelta(hours=4),
-    "24h": timedelta(hours=24),
-}
-_MUTE_LABELS = {"1h": "Mute 1 hour", "4h": "Mute 4 hours", "24h": "Mute 24 hours"}
 #: Rolled-up sessions listed by id in one roll-up message; the rest are only counted.
 ROLLUP_LIST_MAX = 20
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -89,19 +71,14 @@ def alert_metadata(dedup_key: str, agent: str, session_id: str | None = None) ->
     payload = {"dedup_key": dedup_key, "agent": agent}
     if session_id:
         payload["session_id"] = session_id
-    return {"event_type": EVENT_TYPE, "event_payload": payload}
+    return {"event_type": ALERT_EVENT_TYPE, "event_payload": payload}
 
 
-def mute_value(agent: str, choice: str) -> str:
-    return f"{agent}|{choice}"
-
-
-def parse_mute_value(value: str) -> tuple[str, timedelta]:
-    """ "voice-bot|4h" → ("voice-bot", 4 hours); ValueError for anything else."""
-    agent, sep, choice = value.rpartition("|")
-    if not sep or not agent or choice not in MUTE_CHOICES:
-        raise ValueError(f"not a mute choice: {value!r}")
-    return agent, MUTE_CHOICES[choice]
+def _mute_label(label: str) -> str:
+    """ "4h" → "Mute 4 hours" (from the duration itself, so a new menu entry needs no text)."""
+    minutes = int(MUTE_DURATIONS[label].total_seconds() // 60)
+    amount, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
+    return f"Mute {amount} {unit}{'s' if amount != 1 else ''}"
 
 
 def user_mention(user_id: str) -> str:
@@ -169,21 +146,21 @@ def _state_line(view: IncidentView) -> str | None:
 
 
 def _parent_actions(view: IncidentView) -> ActionsBlock | None:
-    value = f"{view.agent}:{view.latest_session_id}"
+    value = session_value(view.agent, view.latest_session_id)
     if len(value) > BUTTON_VALUE_LIMIT:
         return None  # a truncated value would point the handlers at the wrong session
     mute = StaticSelectElement(
-        action_id=ACTION_MUTE,
+        action_id=Action.INCIDENT_MUTE,
         placeholder="Mute…",
-        options=[Option(text=_MUTE_LABELS[c], value=mute_value(view.agent, c)) for c in MUTE_CHOICES],
+        options=[Option(text=_mute_label(label), value=mute_value(view.agent, label)) for label in MUTE_MENU],
     )
     return ActionsBlock(
         block_id=INCIDENT_ACTIONS_BLOCK_ID,
         elements=[
-            ButtonElement(text="Acknowledge", action_id=ACTION_ACK, value=view.agent, style="primary"),
+            ButtonElement(text="Acknowledge", action_id=Action.INCIDENT_ACK, value=view.agent, style="primary"),
             mute,
-            ButtonElement(text="Details", action_id=ACTION_DETAILS, value=value),
-            ButtonElement(text="Logs", action_id=ACTION_LOGS, value=value),
+            ButtonElement(text="Details", action_id=Action.INCIDENT_DETAILS, value=value),
+            ButtonElement(text="Logs", action_id=Action.INCIDENT_LOGS, value=value),
         ],
     )
 

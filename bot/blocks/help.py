@@ -6,6 +6,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.blocks.format import SECTION_LIMIT, esc, escape
 from bot.blocks.message import Message, build
+from bot.contracts.alerts import MUTE_USAGE
 
 # (form, what it does). Forms contain `<agent>`-style placeholders, escaped when rendered.
 USAGE: tuple[tuple[str, str], ...] = (
@@ -18,7 +19,7 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("/session watch <agent> [status …] [@group]", "alert this channel when sessions end badly"),
     ("/session unwatch <agent>", "stop alerting this channel"),
     ("/session watches", "this channel's watches and their health"),
-    ("/session mute <agent> <30m|1h|4h|24h>", "silence alerts for a while"),
+    (f"/session {MUTE_USAGE}", "silence alerts for a while"),
     ("/session unmute <agent>", "end a mute early"),
     ("/session help", "this message"),
 )

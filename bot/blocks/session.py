@@ -36,22 +36,13 @@ from bot.blocks.format import (
     yes_no,
 )
 from bot.blocks.message import Message, build, fallback
+from bot.contracts.actions import Action, session_value
 from bot.pipecat.models import ResourceMetrics, Session
 
-# Action ids are a contract with bot/slack handlers: renaming one silently breaks its button.
-ACTION_REFRESH = "session_refresh"
-ACTION_LOGS = "session_logs"
-ACTION_CHART = "session_chart"
-ACTION_STOP = "session_stop"
 ACTIONS_BLOCK_ID = "session_actions"
 
 MAX_EVENTS = 20  # a chatty session must not push the buttons past the section limit
 MAX_MEETINGS = 3
-
-
-def button_value(agent: str, session_id: str) -> str:
-    """What every session button carries; handlers split on the first ':' (agent names have none)."""
-    return f"{agent}:{session_id}"
 
 
 # --- value texts shared with bot/terminal.py (plain text: callers escape for mrkdwn) -------------
@@ -186,16 +177,16 @@ def _context(session: Session) -> ContextBlock:
 
 
 def _actions(agent: str, session: Session) -> ActionsBlock | None:
-    value = button_value(agent, session.session_id)
+    value = session_value(agent, session.session_id)
     if len(value) > BUTTON_VALUE_LIMIT:
         return None  # a truncated value would point the handler at the wrong session
     buttons = [
-        ButtonElement(text="Refresh", action_id=ACTION_REFRESH, value=value),
-        ButtonElement(text="Logs", action_id=ACTION_LOGS, value=value),
+        ButtonElement(text="Refresh", action_id=Action.SESSION_REFRESH, value=value),
+        ButtonElement(text="Logs", action_id=Action.SESSION_LOGS, value=value),
     ]
     if sparklines(session) is not None:
         # The chart handler cannot draw an empty timeseries, so no button that can only fail.
-        buttons.append(ButtonElement(text="Chart", action_id=ACTION_CHART, value=value))
+        buttons.append(ButtonElement(text="Chart", action_id=Action.SESSION_CHART, value=value))
     if session.is_active:
         confirm = ConfirmObject(
             title="Stop session?",
@@ -211,7 +202,7 @@ def _actions(agent: str, session: Session) -> ActionsBlock | None:
             style="danger",
         )
         stop = ButtonElement(
-            text="Stop session", action_id=ACTION_STOP, value=value, style="danger", confirm=confirm
+            text="Stop session", action_id=Action.SESSION_STOP, value=value, style="danger", confirm=confirm
         )
         buttons.append(stop)
     return ActionsBlock(block_id=ACTIONS_BLOCK_ID, elements=buttons)

@@ -10,11 +10,13 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bot.clock import Clock, SystemClock
 from bot.pipecat import retry
 from bot.pipecat.errors import (
     BadRequest,
@@ -29,6 +31,7 @@ from bot.pipecat.errors import (
 )
 from bot.pipecat.models import Agent, AgentList, LogPage, Session, SessionPage
 from bot.pipecat.validation import check_agent, check_session_id, segment
+from bot.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +56,31 @@ def build_http_client(base_url: str, api_key: str, *, timeout: httpx.Timeout | N
     )
 
 
+@dataclass
+class SessionWalk:
+    """The sessions of one walk over all pages; `complete` is False when MAX_PAGES cut it short
+    (what was not read is older than everything in `sessions`: the list is newest first)."""
+
+    sessions: list[Session] = field(default_factory=list)
+    complete: bool = True
+
+
 class PipecatClient:
-    def __init__(self, http: httpx.AsyncClient, *, sleep: Sleep = asyncio.sleep, rng: random.Random | None = None):
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Clock | None = None,
+        max_pages: int = MAX_PAGES,
+    ):
+        """`clock` measures a Retry-After given as an HTTP-date; `max_pages` bounds one walk."""
         self._http = http
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._clock = clock or SystemClock()
+        self._max_pages = max_pages
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -102,10 +125,13 @@ class PipecatClient:
         end_time: int | None = None,
         start_type: StartType | None = None,
         page_size: int = PAGE_SIZE,
+        walk: SessionWalk | None = None,
     ) -> AsyncIterator[Session]:
-        """Every matching session across all pages (offset advances by what each page held)."""
+        """Every matching session across all pages (offset advances by what each page held).
+
+        A walk cut at `max_pages` is logged and, when `walk` is given, marked incomplete there."""
         offset = 0
-        for _ in range(MAX_PAGES):
+        for _ in range(self._max_pages):
             page = await self.list_sessions(
                 agent,
                 status=status,
@@ -121,10 +147,18 @@ class PipecatClient:
             offset += consumed
             if not consumed or offset >= page.total_count:
                 return
-        logger.warning("stopped paging sessions of %s after %d pages", agent, MAX_PAGES)
+        if walk is not None:
+            walk.complete = False
+        logger.warning("stopped paging sessions of %s after %d pages", agent, self._max_pages)
+
+    async def walk_sessions(self, agent: str, **filters: Any) -> SessionWalk:
+        """All pages at once, saying whether the walk read them all."""
+        walk = SessionWalk()
+        walk.sessions = [s async for s in self.iter_sessions(agent, walk=walk, **filters)]
+        return walk
 
     async def all_sessions(self, agent: str, **filters: Any) -> list[Session]:
-        return [s async for s in self.iter_sessions(agent, **filters)]
+        return (await self.walk_sessions(agent, **filters)).sessions
 
     async def list_agents(self) -> list[Agent]:
         return _parse(AgentList, await self._request("GET", "agents")).services
@@ -145,37 +179,27 @@ class PipecatClient:
     # -- transport -------------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
-        """Send with the retry policy; return decoded JSON (or None for an empty body)."""
+        """Send with the retry policy (bot.pipecat.retry); return decoded JSON (None for no body)."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        retryable = method in retry.IDEMPOTENT_METHODS
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await _send_mapping_transport_errors(self._http, method, path, query)
-                _raise_for_response(response)
-                result = _decode(response)
-            except PipecatError as error:
-                delay = self._retry_delay(error, attempt) if retryable else None
-                if delay is None:
-                    if attempt > 1:
-                        logger.warning("%s /%s failed after %d attempts: %s", method, path, attempt, error)
-                    raise
-                await self._sleep(delay)
-                continue
-            if attempt > 1:
-                logger.info("%s /%s succeeded after %d attempts", method, path, attempt)
-            return result
-
-    def _retry_delay(self, error: PipecatError, attempt: int) -> float | None:
-        if attempt >= retry.MAX_ATTEMPTS or not isinstance(error, RateLimited | ServerError | Unreachable):
-            return None
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            return error.retry_after if error.retry_after <= retry.RETRY_AFTER_CAP_SECONDS else None
-        return retry.backoff_seconds(attempt, self._rng)
+        policy = retry.policy(idempotent=method in retry.IDEMPOTENT_METHODS, sleep=self._sleep, rng=self._rng)
+        attempts = 0
+        try:
+            async for attempt in policy:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    response = await _send_mapping_transport_errors(self._http, method, path, query)
+                    _raise_for_response(response, self._clock)
+                    result = _decode(response)
+        except PipecatError as error:
+            if attempts > 1:
+                logger.warning("%s /%s failed after %d attempts: %s", method, path, attempts, error)
+            raise
+        if attempts > 1:
+            logger.info("%s /%s succeeded after %d attempts", method, path, attempts)
+        return result
 
 
-def _raise_for_response(response: httpx.Response) -> None:
+def _raise_for_response(response: httpx.Response, clock: Clock) -> None:
     """The one place where an HTTP status becomes a typed error."""
     status = response.status_code
     if status < 400:
@@ -186,7 +210,8 @@ def _raise_for_response(response: httpx.Response) -> None:
     if status in (401, 403):
         raise Unauthorized(detail, status=status)
     if status == 429:
-        raise RateLimited(detail, retry_after=retry.parse_retry_after(response.headers.get("Retry-After")))
+        waited = retry_after_seconds(response.headers.get("Retry-After"), now=clock.now())
+        raise RateLimited(detail, retry_after=waited)
     if status >= 500:
         raise ServerError(detail, status=status)
     raise BadRequest(detail, status=status)
@@ -215,7 +240,9 @@ def _decode(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise UnexpectedResponse("response body is not valid JSON", status=response.status_code) from None
+        raise UnexpectedResponse(
+            "response body is not valid JSON", status=response.status_code, garbled=True
+        ) from None
 
 
 def _parse(model: type[ModelT], payload: Any) -> ModelT:
@@ -234,3 +261,9 @@ async def _send_mapping_transport_errors(
         raise Timeout(type(error).__name__) from None
     except httpx.TransportError as error:
         raise Unreachable(type(error).__name__) from None
+    except httpx.DecodingError as error:
+        # A body that cannot be decoded (a broken Content-Encoding): garbled, like truncated JSON.
+        raise UnexpectedResponse(type(error).__name__, garbled=True) from None
+    except httpx.HTTPError as error:
+        # Anything else httpx raises (too many redirects, ...): still one of our typed errors.
+        raise UnexpectedResponse(type(error).__name__) from None

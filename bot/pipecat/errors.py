@@ -66,6 +66,15 @@ class Timeout(Unreachable):
 
 
 class UnexpectedResponse(PipecatError):
-    """The API answered, but not in the documented shape (invalid JSON, wrong types)."""
+    """The API answered, but not in the documented shape (invalid JSON, wrong types).
+
+    `garbled`: the body could not be read at all (cut off, not JSON, a broken encoding). That says
+    nothing about the data and a later try may well succeed; a well-formed answer of the wrong
+    shape (`garbled` False) will not get better by asking again.
+    """
 
     user_message = "Pipecat Cloud answered in an unexpected format: try again, and report it if it persists."
+
+    def __init__(self, detail: str = "", *, status: int | None = None, garbled: bool = False) -> None:
+        super().__init__(detail, status=status)
+        self.garbled = garbled

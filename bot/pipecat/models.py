@@ -8,17 +8,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+from bot.contracts.names import SESSION_ID
 
 logger = logging.getLogger(__name__)
 
 #: Statuses that mean "the session ended badly" for badges and stats.
 ERROR_STATUSES = frozenset({"HTTP_ERROR", "BOT_CONNECTION_TIMEOUT"})
 ERROR_END_STATES = frozenset({"ENDED_BEFORE_AGENT_START", "AGENT_START_TIMEOUT", "AGENT_ERROR", "TERMINATED"})
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Pipecat's times are UTC: a time without an offset (`2025-01-01T00:00:00`) is read as UTC,
+    so every datetime of a model compares with every other (and with the clock) without a TypeError."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _uuid(value: str) -> str:
+    """A session id is a UUID: anything else could never be fetched, stopped or linked (the client
+    refuses it before any URL is built), so it is not a session we can track."""
+    if not SESSION_ID.fullmatch(value):
+        raise ValueError("sessionId is not a UUID")
+    return value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+SessionId = Annotated[str, AfterValidator(_uuid)]
 
 
 class ApiModel(BaseModel):
@@ -54,7 +74,7 @@ class ResourceMetrics(ApiModel):
     memory_bytes_p95: int | None = None
     memory_bytes_p99: int | None = None
     timeseries: list[Sample] = Field(default_factory=list)
-    event_ts: datetime | None = None
+    event_ts: UtcDatetime | None = None
 
     _empty_lists = field_validator("timeseries", mode="before")(_none_to_empty)
 
@@ -70,7 +90,7 @@ class ResourceMetrics(ApiModel):
 
 class SessionEvent(ApiModel):
     event_code: str
-    event_ts: datetime | None = None
+    event_ts: UtcDatetime | None = None
 
 
 class MeetingId(ApiModel):
@@ -79,13 +99,13 @@ class MeetingId(ApiModel):
 
 
 class Session(ApiModel):
-    session_id: str
+    session_id: SessionId
     service_id: str | None = None
     organization_id: str | None = None
     deployment_id: str | None = None
-    created_at: datetime
-    updated_at: datetime | None = None
-    ended_at: datetime | None = None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime | None = None
+    ended_at: UtcDatetime | None = None
     bot_start_seconds: float | None = None
     cold_start: bool | None = None
     completion_status: str | None = None
@@ -165,7 +185,7 @@ class LogTotal(ApiModel):
 
 class LogLine(ApiModel):
     log: str = ""
-    timestamp: datetime | None = None
+    timestamp: UtcDatetime | None = None
     deployment_id: str | None = None
 
     @field_validator("log", mode="before")

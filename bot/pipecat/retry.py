@@ -1,10 +1,14 @@
-"""Retry and timeout policy for the Pipecat client, as named constants."""
+"""Retry and timeout policy for the Pipecat client: named constants and the one tenacity policy."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from bot.pipecat.errors import RateLimited, ServerError, Unreachable
 
 #: Seconds to open a connection / wait for an answer / write / get a pooled connection.
 CONNECT_TIMEOUT = 3.0
@@ -42,12 +46,28 @@ def backoff_seconds(attempt: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(0, ceiling)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds form only); None if absent or odd."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+def retryable(error: BaseException) -> bool:
+    """Worth another try inside one request: the answer may differ in a moment. A Retry-After
+    beyond RETRY_AFTER_CAP_SECONDS is not waited for: the RateLimited error surfaces instead."""
+    if isinstance(error, RateLimited):
+        return error.retry_after is None or error.retry_after <= RETRY_AFTER_CAP_SECONDS
+    return isinstance(error, ServerError | Unreachable)
+
+
+def policy(*, idempotent: bool, sleep: Callable[[float], Awaitable[None]], rng: random.Random) -> AsyncRetrying:
+    """The client's retry policy: MAX_ATTEMPTS for idempotent methods (one try otherwise), the
+    server's Retry-After when it gave one, full-jitter backoff otherwise; the last error re-raised."""
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return error.retry_after
+        return backoff_seconds(state.attempt_number, rng)
+
+    return AsyncRetrying(
+        stop=stop_after_attempt(MAX_ATTEMPTS if idempotent else 1),
+        retry=retry_if_exception(retryable),
+        wait=wait,
+        sleep=sleep,
+        reraise=True,
+    )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
+from bot.contracts.names import AGENT_NAME, SESSION_ID
 from bot.pipecat.errors import InvalidInput
-
-AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-SESSION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def check_agent(name: str) -> str:

@@ -17,13 +17,14 @@ from typing import Any
 
 import httpx
 
+from bot.contracts.actions import SHORTCUT_LOOKUP
 from bot.sandbox.signing import interactive_body, sign_request, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.sandbox.slack_standin_model import Channel
 
 #: Only this command is installed in the demo workspace (the app's manifest has no other).
 COMMAND = "/session"
-SHORTCUT_CALLBACK_ID = "lookup_session"
+SHORTCUT_CALLBACK_ID = SHORTCUT_LOOKUP
 API_APP_ID = "A0DEMO0001"
 #: Slack gives the app 3 s to acknowledge; the demo waits a little longer before giving up.
 ACK_TIMEOUT_SECONDS = 10

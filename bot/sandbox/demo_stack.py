@@ -163,9 +163,7 @@ async def run_demo_stack(
         page_url = await stack.enter_async_context(serve(build_page_app(context), port=port))
 
         if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
-            from bot.alerts.scheduler import start_scheduler
-
-            runtime.scheduler = start_scheduler(runtime.deps.alerts, interval_seconds=POLL_INTERVAL_SECONDS)
+            runtime.start_scheduler()
         generator = Traffic(sim) if traffic else None
         if generator is not None:
             generator.start()

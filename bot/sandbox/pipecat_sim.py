@@ -17,7 +17,7 @@ import asyncio
 import hmac
 import itertools
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,9 @@ class PipecatSimulator:
         self._faults: list[Fault] = []
         self._hangs = Hangs()
         self._seq = itertools.count()
+        #: Called with each request as it arrives, before it is answered: a test changes the
+        #: world mid-walk (a session ends between two pages, a watch is added mid-poll).
+        self.on_request: list[Callable[[RecordedRequest], Awaitable[None] | None]] = []
         self.app = build_app(self)
 
     @property
@@ -185,10 +188,16 @@ class PipecatSimulator:
         self._add_fault(Fault("fail", n, path_contains, status=status, body=body))
 
     def rate_limit_next(
-        self, n: int, retry_after: float | None = None, *, path_contains: str | None = None
+        self, n: int, retry_after: float | None = None, *, path_contains: str | None = None,
+        retry_at: datetime | None = None,
     ) -> None:
-        """429 like error-429.json; `Retry-After` only when given (the real API documents none)."""
-        self._add_fault(Fault("rate_limit", n, path_contains, retry_after=retry_after))
+        """429 like error-429.json; `Retry-After` only when given (the real API documents none):
+        seconds, or with `retry_at` the HTTP-date form."""
+        self._add_fault(Fault("rate_limit", n, path_contains, retry_after=retry_after, retry_at=retry_at))
+
+    def bad_encoding_next(self, n: int, *, path_contains: str | None = None) -> None:
+        """200 whose `Content-Encoding: gzip` body is not gzip (a broken proxy)."""
+        self._add_fault(Fault("bad_encoding", n, path_contains))
 
     def malformed_next(self, n: int, *, path_contains: str | None = None) -> None:
         """200 with a truncated, unparseable JSON body."""
@@ -220,7 +229,12 @@ class PipecatSimulator:
         """Record, delay, inject faults, check auth. None lets the request reach the routes."""
         path = request.url.path
         query = dict(request.query_params)
-        self.requests.append(RecordedRequest(request.method, path, query, self.clock.now()))
+        recorded = RecordedRequest(request.method, path, query, self.clock.now())
+        self.requests.append(recorded)
+        for hook in list(self.on_request):
+            outcome = hook(recorded)
+            if outcome is not None:
+                await outcome
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         fault = take_fault(self._faults, path)

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any, Literal, overload
 
@@ -102,7 +103,7 @@ class RecordedRequest:
     at: datetime
 
 
-FaultKind = Literal["fail", "rate_limit", "malformed", "hang"]
+FaultKind = Literal["fail", "rate_limit", "malformed", "hang", "bad_encoding"]
 
 
 @dataclass
@@ -113,14 +114,24 @@ class Fault:
     status: int = 500
     body: dict[str, Any] | str | None = None
     retry_after: float | None = None
+    #: Retry-After in its HTTP-date form (wins over `retry_after`).
+    retry_at: datetime | None = None
 
     def matches(self, path: str) -> bool:
         return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
 
     def response(self) -> Response:
         if self.kind == "rate_limit":
-            headers = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else None
+            headers = None
+            if self.retry_at is not None:
+                headers = {"Retry-After": format_datetime(self.retry_at, usegmt=True)}
+            elif self.retry_after is not None:
+                headers = {"Retry-After": f"{self.retry_after:g}"}
             return JSONResponse(RATE_LIMITED_BODY, status_code=429, headers=headers)
+        if self.kind == "bad_encoding":
+            # Says gzip, is not: the client cannot decode the body (httpx.DecodingError).
+            return Response(b'{"services": []}', status_code=200, headers={"Content-Encoding": "gzip"},
+                            media_type="application/json")
         if self.kind == "malformed":
             return Response(MALFORMED_BODY, status_code=200, media_type="application/json")
         if isinstance(self.body, str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -12,58 +11,41 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.errors import error_message
 from bot.blocks.logs import logs_message
-from bot.blocks.session import ACTION_CHART, ACTION_LOGS, ACTION_REFRESH, ACTION_STOP, session_summary
+from bot.blocks.session import session_summary
+from bot.contracts.actions import Action, parse_session_value
 from bot.deps import Deps
-from bot.pipecat.validation import check_agent, check_session_id
-from bot.slack.replies import action_value, on_action, post_in_thread_or_privately, slack_error_code
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import on_action, post_in_thread_or_privately, slack_error_code
 
 logger = logging.getLogger(__name__)
 
 LOG_LINES = 20
 
 
-def parse_value(value: str) -> tuple[str, str]:
-    """Button values are "agent:session-id"; both parts are re-validated (values come back from clients)."""
-    agent, _, session_id = value.partition(":")
-    return check_agent(agent), check_session_id(session_id)
-
-
-def where(body: dict[str, Any]) -> tuple[str, str | None]:
-    """The channel and the thread to answer in: the clicked message's thread, or the message itself."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id", ""))
-    return channel, message.get("thread_ts") or container.get("message_ts") or message.get("ts")
-
-
-def is_private(body: dict[str, Any]) -> bool:
-    """A click on an ephemeral message: its answers stay private (it has no thread others could see)."""
-    return bool((body.get("container") or {}).get("is_ephemeral"))
-
-
-async def refresh(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = parse_value(action_value(body))
+async def refresh(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    agent, session_id = parse_session_value(click.value)
     session = await deps.pipecat.get_session(agent, session_id)
     summary = session_summary(agent, session, now=deps.clock.now())
-    await respond(**summary.to_response(in_channel=not is_private(body), replace_original=True))
+    await respond(**summary.to_response(in_channel=not click.is_private, replace_original=True))
 
 
-async def logs(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = parse_value(action_value(body))
+async def logs(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    agent, session_id = parse_session_value(click.value)
     page = await deps.pipecat.get_logs(agent, session_id, limit=LOG_LINES, order="desc")
-    channel, thread_ts = where(body)
     message = logs_message(agent, session_id, page, max_lines=LOG_LINES)
-    if is_private(body):
+    if click.is_private:
         await respond(**message.to_response(in_channel=False))
         return
-    await post_in_thread_or_privately(client, respond, channel=channel, thread_ts=thread_ts, message=message)
+    await post_in_thread_or_privately(
+        client, respond, channel=click.channel_id, thread_ts=click.thread_ts, message=message
+    )
 
 
-async def chart(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+async def chart(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
     from bot.charts import render_session_chart  # matplotlib is heavy: only on the first chart
 
-    agent, session_id = parse_value(action_value(body))
-    if is_private(body):
+    agent, session_id = parse_session_value(click.value)
+    if click.is_private:
         explain = error_message(
             "Charts are shared in the channel",
             "This summary is visible only to you, so its chart would have nowhere private to go: look the "
@@ -78,11 +60,10 @@ async def chart(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client:
         )
         return
     png = await asyncio.to_thread(render_session_chart, agent, session)  # CPU work off the event loop
-    channel, thread_ts = where(body)
     try:
         await client.files_upload_v2(
-            channel=channel,
-            thread_ts=thread_ts,
+            channel=click.channel_id,
+            thread_ts=click.thread_ts,
             content=png,
             filename=f"{agent}-{session_id[:8]}.png",
             title=f"{agent} session {session_id[:8]} CPU and memory",
@@ -98,15 +79,15 @@ async def chart(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client:
         )
 
 
-async def stop(deps: Deps, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-    agent, session_id = parse_value(action_value(body))
+async def stop(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    agent, session_id = parse_session_value(click.value)
     await deps.pipecat.stop_session(agent, session_id)
-    logger.info("session %s of %s stopped by %s", session_id, agent, (body.get("user") or {}).get("id"))
-    await refresh(deps, body, respond, client)
+    logger.info("session %s of %s stopped by %s", session_id, agent, click.user_id)
+    await refresh(deps, click, respond, client)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    on_action(app, deps, ACTION_REFRESH, refresh)
-    on_action(app, deps, ACTION_LOGS, logs)
-    on_action(app, deps, ACTION_CHART, chart)
-    on_action(app, deps, ACTION_STOP, stop)
+    on_action(app, deps, Action.SESSION_REFRESH, refresh)
+    on_action(app, deps, Action.SESSION_LOGS, logs)
+    on_action(app, deps, Action.SESSION_CHART, chart)
+    on_action(app, deps, Action.SESSION_STOP, stop)

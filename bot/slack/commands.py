@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.access import REFUSED
 from bot.blocks import notices
 from bot.blocks.alerts import watches_message
 from bot.blocks.errors import looking_up
@@ -20,7 +20,7 @@ from bot.blocks.stats import stats_message
 from bot.deps import Deps
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
-from bot.slack.gate import REFUSED
+from bot.slack.payloads import SlashCommand
 from bot.slack.replies import error_reply
 from bot.stats import compute_stats
 
@@ -101,53 +101,54 @@ async def _unmute(cmd: p.Unmute, req: Request) -> Message:
     return notices.unmuted(cmd.agent, await req.deps.alerts.unmute(req.channel_id, cmd.agent))
 
 
-Verb = Callable[[Any, Request], Awaitable[Message]]
-VERBS: dict[type, Verb] = {
-    p.Lookup: _lookup,
-    p.ListSessions: _list,
-    p.Stats: _stats,
-    p.Watch: _watch,
-    p.Unwatch: _unwatch,
-    p.Watches: _watches,
-    p.Mute: _mute,
-    p.Unmute: _unmute,
-}
-
-
-VERB_NAMES: dict[type, str] = {
-    p.Help: "help",
-    p.Lookup: "lookup",
-    p.ListSessions: "list",
-    p.Stats: "stats",
-    p.Watch: "watch",
-    p.Unwatch: "unwatch",
-    p.Watches: "watches",
-    p.Mute: "mute",
-    p.Unmute: "unmute",
-}
+async def _reply(cmd: p.Command, req: Request) -> Message:
+    match cmd:
+        case p.Help():
+            return help_message(error=cmd.error)
+        case p.Lookup():
+            return await _lookup(cmd, req)
+        case p.ListSessions():
+            return await _list(cmd, req)
+        case p.Stats():
+            return await _stats(cmd, req)
+        case p.Watch():
+            return await _watch(cmd, req)
+        case p.Unwatch():
+            return await _unwatch(cmd, req)
+        case p.Watches():
+            return await _watches(cmd, req)
+        case p.Mute():
+            return await _mute(cmd, req)
+        case p.Unmute():
+            return await _unmute(cmd, req)
+        case _:
+            assert_never(cmd)
 
 
 def _ack_message(cmd: p.Command) -> Message | None:
-    if isinstance(cmd, p.Help):
-        return help_message(error=cmd.error)
-    if isinstance(cmd, p.Lookup):
-        return looking_up(cmd.agent, cmd.session_id)
-    return None
+    """What can be said at once, in the ack: usage, or "looking it up"."""
+    match cmd:
+        case p.Help():
+            return help_message(error=cmd.error)
+        case p.Lookup():
+            return looking_up(cmd.agent, cmd.session_id)
+        case _:
+            return None
 
 
 async def _answer(cmd: p.Command, req: Request) -> tuple[Message, str]:
     """The reply and the audit result: "ok", or the kind of failure."""
     try:
-        return await VERBS[type(cmd)](cmd, req), "ok"
+        return await _reply(cmd, req), "ok"
     except Exception as error:  # every failure becomes a message, never silence
         return error_reply(error), type(error).__name__
 
 
 def _request(command: dict[str, Any], deps: Deps) -> tuple[p.Command, Request, dict[str, str]]:
-    text = str(command.get("text") or "")
-    cmd = p.parse_command(text)
-    req = Request(str(command.get("user_id", "")), str(command.get("channel_id", "")), deps)
-    audit = {"user_id": req.user_id, "channel_id": req.channel_id, "action": VERB_NAMES[type(cmd)], "detail": text}
+    form = SlashCommand.parse(command)
+    cmd = p.parse_command(form.text)
+    req = Request(form.user_id, form.channel_id, deps)
+    audit = {"user_id": req.user_id, "channel_id": req.channel_id, "action": cmd.verb, "detail": form.text}
     return cmd, req, audit
 
 

@@ -10,13 +10,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import ClassVar
 
-from bot.pipecat.validation import AGENT_NAME, SESSION_ID
+from bot.contracts.actions import Verb
+from bot.contracts.alerts import MUTE_DURATIONS, MUTE_USAGE
+from bot.contracts.names import AGENT_NAME, AGENT_NAME_PATTERN, SESSION_ID, UUID_PATTERN
 
-UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_AGENT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
-_AGENT_SLASH_ID = re.compile(rf"^({_AGENT_PATTERN})/({UUID_PATTERN})$")
-_URL_AGENT = re.compile(rf"agents/({_AGENT_PATTERN})/")
+_AGENT_SLASH_ID = re.compile(rf"^({AGENT_NAME_PATTERN})/({UUID_PATTERN})$")
+_URL_AGENT = re.compile(rf"agents/({AGENT_NAME_PATTERN})/")
 _UUID_ANYWHERE = re.compile(UUID_PATTERN)
 _STATUS = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 # Slack escapes a user-group mention as <!subteam^S0123|@oncall> when "escape" is on.
@@ -27,23 +28,19 @@ PRIVATE_FLAGS = frozenset({"-p", "--private", "private"})
 LIST_DEFAULT, LIST_MAX = 10, 25
 STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATS_DEFAULT_WINDOW = "24h"
-MUTE_DURATIONS = {
-    "30m": timedelta(minutes=30),
-    "1h": timedelta(hours=1),
-    "4h": timedelta(hours=4),
-    "24h": timedelta(hours=24),
-}
 MAX_INPUT_CHARS = 2000
 
 
 @dataclass(frozen=True)
 class Help:
+    verb: ClassVar[Verb] = Verb.HELP
     error: str | None = None
     private: bool = True
 
 
 @dataclass(frozen=True)
 class Lookup:
+    verb: ClassVar[Verb] = Verb.LOOKUP
     session_id: str
     agent: str | None  # None: resolve from the channel's watches and the default agent
     private: bool = False
@@ -51,6 +48,7 @@ class Lookup:
 
 @dataclass(frozen=True)
 class ListSessions:
+    verb: ClassVar[Verb] = Verb.LIST
     agent: str
     errors_only: bool = False
     limit: int = LIST_DEFAULT
@@ -59,6 +57,7 @@ class ListSessions:
 
 @dataclass(frozen=True)
 class Stats:
+    verb: ClassVar[Verb] = Verb.STATS
     agent: str
     window_label: str = STATS_DEFAULT_WINDOW
     private: bool = False
@@ -70,6 +69,7 @@ class Stats:
 
 @dataclass(frozen=True)
 class Watch:
+    verb: ClassVar[Verb] = Verb.WATCH
     agent: str
     statuses: frozenset[str] = field(default_factory=frozenset)  # empty: the default ALERT_STATUSES
     group: str | None = None  # a mention ready for mrkdwn: <!subteam^ID> or "@handle"
@@ -78,17 +78,20 @@ class Watch:
 
 @dataclass(frozen=True)
 class Unwatch:
+    verb: ClassVar[Verb] = Verb.UNWATCH
     agent: str
     private: bool = True
 
 
 @dataclass(frozen=True)
 class Watches:
+    verb: ClassVar[Verb] = Verb.WATCHES
     private: bool = True
 
 
 @dataclass(frozen=True)
 class Mute:
+    verb: ClassVar[Verb] = Verb.MUTE
     agent: str
     duration_label: str
     private: bool = True
@@ -100,10 +103,13 @@ class Mute:
 
 @dataclass(frozen=True)
 class Unmute:
+    verb: ClassVar[Verb] = Verb.UNMUTE
     agent: str
     private: bool = True
 
 
+#: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
+#: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
 Command = Help | Lookup | ListSessions | Stats | Watch | Unwatch | Watches | Mute | Unmute
 _VerbParser = Callable[[list[str], bool], Command]
 
@@ -186,10 +192,10 @@ def _group(word: str) -> str | None:
 
 
 def _parse_mute(args: list[str], private: bool) -> Command:
-    _arity(args, 2, 2, "mute <agent> <30m|1h|4h|24h>")
+    _arity(args, 2, 2, MUTE_USAGE)
     label = args[1].lower()
     if label not in MUTE_DURATIONS:
-        raise _Refused("Mute for 30m, 1h, 4h or 24h.")
+        raise _Refused(f"Mute for {', '.join(list(MUTE_DURATIONS)[:-1])} or {list(MUTE_DURATIONS)[-1]}.")
     return Mute(_agent(args[0]), label)
 
 
@@ -221,12 +227,12 @@ def _parse_lookup(words: list[str], private: bool) -> Command:
     raise _Refused("I couldn't read that as a session lookup.")
 
 
-_VERBS = {
-    "list": _parse_list,
-    "stats": _parse_stats,
-    "watch": _parse_watch,
-    "unwatch": _single_agent(Unwatch, "unwatch <agent>"),
-    "watches": _parse_watches,
-    "mute": _parse_mute,
-    "unmute": _single_agent(Unmute, "unmute <agent>"),
+_VERBS: dict[str, _VerbParser] = {
+    Verb.LIST: _parse_list,
+    Verb.STATS: _parse_stats,
+    Verb.WATCH: _parse_watch,
+    Verb.UNWATCH: _single_agent(Unwatch, "unwatch <agent>"),
+    Verb.WATCHES: _parse_watches,
+    Verb.MUTE: _parse_mute,
+    Verb.UNMUTE: _single_agent(Unmute, "unmute <agent>"),
 }

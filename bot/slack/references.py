@@ -7,10 +7,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.parsing import UUID_PATTERN
+from bot.contracts.alerts import ALERT_EVENT_TYPE
+from bot.contracts.names import AGENT_NAME_PATTERN as _AGENT
+from bot.contracts.names import UUID_PATTERN, is_agent_name
 
 MAX_REFERENCES = 5
-_AGENT = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
 _UUID = re.compile(UUID_PATTERN)
 _URL_FORM = re.compile(rf"agents/({_AGENT})/[^\s<>|]*?({UUID_PATTERN})")
 _SLASH_FORM = re.compile(rf"(?<![A-Za-z0-9_/-])({_AGENT})/({UUID_PATTERN})")
@@ -18,8 +19,6 @@ _LABEL_FORM = re.compile(rf"\bagent\s*[:=]\s*[`*_]*({_AGENT})", re.IGNORECASE)
 _WORD = re.compile(_AGENT)
 #: Path words that look like agent names in `…/sessions/<id>` but never are.
 _NOT_AGENTS = frozenset({"sessions", "session", "agents", "services", "logs"})
-#: Our own alerts carry their facts in message metadata.
-ALERT_EVENT_TYPE = "pipecat_ops_alert"
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,8 @@ def _metadata_reference(message: dict[str, Any]) -> SessionReference | None:
     session_id, agent = payload.get("session_id"), payload.get("agent")
     if not isinstance(session_id, str) or not _UUID.fullmatch(session_id):
         return None
-    agent_ok = isinstance(agent, str) and re.fullmatch(_AGENT, agent)
-    return SessionReference(session_id.lower(), agent if agent_ok else None)
+    # Our own alerts carry their facts in message metadata; the agent is re-checked all the same.
+    return SessionReference(session_id.lower(), agent if isinstance(agent, str) and is_agent_name(agent) else None)
 
 
 def _label_agent(text: str) -> str | None:

@@ -11,20 +11,23 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import REFUSED
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
+from bot.contracts.actions import BadButtonValue
+from bot.contracts.slack_errors import CANNOT_POST_HERE, error_code
 from bot.lookup import AgentNotResolved
 from bot.pipecat import errors as pe
-from bot.slack.gate import REFUSED
+from bot.slack.payloads import BlockAction
 
 if TYPE_CHECKING:
     from bot.deps import Deps
 
 logger = logging.getLogger(__name__)
 
-#: What a button does after the ack: (deps, payload, respond, client).
-ActionWork = Callable[["Deps", dict[str, Any], AsyncRespond, AsyncWebClient], Awaitable[None]]
+#: What a button does after the ack: (deps, the click, respond, client).
+ActionWork = Callable[["Deps", BlockAction, AsyncRespond, AsyncWebClient], Awaitable[None]]
 
 _TITLES: list[tuple[type[pe.PipecatError], str]] = [
     (AgentNotResolved, "Which agent?"),
@@ -39,14 +42,12 @@ _TITLES: list[tuple[type[pe.PipecatError], str]] = [
     (pe.BadRequest, "Pipecat Cloud rejected the request"),
 ]
 
-#: Slack errors that mean "you cannot post there"; the answer goes to the user privately instead.
-CANNOT_POST_HERE = frozenset(
-    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope"}
-)
 
 
 def error_reply(error: BaseException) -> Message:
     """A message for any failure: typed ones say what to do; anything else is logged, not shown."""
+    if isinstance(error, BadButtonValue):
+        return error_message("That button is out of date", error.user_message)
     if isinstance(error, pe.PipecatError):
         title = next((t for kind, t in _TITLES if isinstance(error, kind)), "Pipecat Cloud error")
         return error_message(title, error.user_message)
@@ -55,8 +56,7 @@ def error_reply(error: BaseException) -> Message:
 
 
 def slack_error_code(error: SlackApiError) -> str:
-    data: Any = getattr(error.response, "data", None)
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
+    return error_code(getattr(error.response, "data", None))
 
 
 async def post_in_thread_or_privately(
@@ -81,26 +81,18 @@ def on_action(app: AsyncApp, deps: Deps, action_id: str, work: ActionWork) -> No
         deps.after_ack.spawn(after_click(body, respond, client))
 
     async def after_click(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        user_id = str((body.get("user") or {}).get("id", ""))
-        channel_id = str((body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id", ""))
-        audit = {"user_id": user_id, "channel_id": channel_id, "action": action_id, "detail": action_value(body)}
-        if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=action_id):
+        click = BlockAction.parse(body)
+        audit = {"user_id": click.user_id, "channel_id": click.channel_id, "action": action_id, "detail": click.value}
+        if why := deps.gate.refusal(user_id=click.user_id, channel_id=click.channel_id, action=action_id):
             await respond(**refused(why).to_response(in_channel=False))
             await deps.gate.record(**audit, result=REFUSED)
             return
         result = "ok"
         try:
-            await work(deps, body, respond, client)
+            await work(deps, click, respond, client)
         except Exception as error:
             result = type(error).__name__
             await respond(**error_reply(error).to_response(in_channel=False))
         await deps.gate.record(**audit, result=result)
 
     app.action(action_id)(on_click)
-
-
-def action_value(body: dict[str, Any]) -> str:
-    """The clicked button's value, or the chosen option's for a select."""
-    actions = body.get("actions") or [{}]
-    first = actions[0] if isinstance(actions[0], dict) else {}
-    return str(first.get("value") or (first.get("selected_option") or {}).get("value", ""))

@@ -8,16 +8,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import REFUSED
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
 from bot.blocks.session import session_summary
+from bot.contracts.actions import SHORTCUT_LOOKUP
 from bot.deps import Deps
-from bot.slack.gate import REFUSED
+from bot.slack.payloads import MessageShortcut
 from bot.slack.references import MAX_REFERENCES, SessionReference, find_references
 from bot.slack.replies import error_reply, post_in_thread_or_privately
-
-CALLBACK_ID = "lookup_session"
 
 
 def nothing_found() -> Message:
@@ -38,21 +38,19 @@ async def _summary(deps: Deps, ref: SessionReference, channel_id: str) -> Messag
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.shortcut(CALLBACK_ID)
+    @app.shortcut(SHORTCUT_LOOKUP)
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         await ack()
         deps.after_ack.spawn(lookup(body, client, respond))
 
     async def lookup(body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
-        message: dict[str, Any] = body.get("message") or {}
-        channel_id = str((body.get("channel") or {}).get("id", ""))
-        user_id = str((body.get("user") or {}).get("id", ""))
-        audit = {"user_id": user_id, "channel_id": channel_id, "action": CALLBACK_ID}
-        if why := deps.gate.refusal(user_id=user_id, channel_id=channel_id, action=CALLBACK_ID):
+        shortcut = MessageShortcut.parse(body)
+        message, channel_id = shortcut.message, shortcut.channel_id
+        audit = {"user_id": shortcut.user_id, "channel_id": channel_id, "action": SHORTCUT_LOOKUP}
+        if why := deps.gate.refusal(user_id=shortcut.user_id, channel_id=channel_id, action=SHORTCUT_LOOKUP):
             await respond(**refused(why).to_response(in_channel=False))
             await deps.gate.record(**audit, detail="", result=REFUSED)
             return
-        thread_ts = message.get("thread_ts") or message.get("ts")
         refs = find_references(message)
         if refs and any(ref.agent_hint is None for ref in refs):
             refs = find_references(message, await deps.agents.names())
@@ -64,4 +62,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         detail = " ".join(f"{ref.agent_hint or '?'}/{ref.session_id}" for ref in refs)
         await deps.gate.record(**audit, detail=detail, result="ok")
         for reply in replies:
-            await post_in_thread_or_privately(client, respond, channel=channel_id, thread_ts=thread_ts, message=reply)
+            await post_in_thread_or_privately(
+                client, respond, channel=channel_id, thread_ts=shortcut.thread_ts, message=reply
+            )

@@ -130,6 +130,8 @@ def to_poll_state(row: RowMapping) -> PollState:
         outage_since=row["outage_since"],
         outage_notified=bool(row["outage_notified"]),
         last_error=row["last_error"],
+        failure_kind=row["failure_kind"],
+        backfill_until=row["backfill_until"],
     )
 
 

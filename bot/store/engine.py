@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from sqlalchemy import Connection, event, exc, insert, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.config import SettingsError
+from bot.contracts.errors import SettingsError
 from bot.store.schema import SCHEMA_VERSION, metadata, schema_version
 
 logger = logging.getLogger(__name__)

@@ -44,13 +44,18 @@ class RollupPayload(_Payload):
 
 
 class NoticePayload(_Payload):
-    """Pipecat Cloud unreachable for an agent (`outage`), or answering again (`recovery`)."""
+    """Pipecat Cloud unreachable for an agent (`outage`), its polls failing on its data
+    (`poll_failed`), one session given up (`bad_item`), or all well again (`recovery`)."""
 
     kind: Literal["notice"] = "notice"
-    type: Literal["outage", "recovery"]
-    since: datetime
+    type: Literal["outage", "recovery", "poll_failed", "bad_item"]
+    since: datetime | None = None
     until: datetime | None = None
     problem: str = ""
+    polls: int = 0
+    session_id: str | None = None
+    #: A recovery from data failures (not reachability).
+    data: bool = False
 
 
 class UndeliveredItem(_Payload):

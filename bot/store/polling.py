@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import LeaseLost, StoreBase, to_poll_state
-from bot.store.records import EndedSession, NewPost, PollState
-from bot.store.schema import poll_state, seen_sessions
+from bot.store.base import LeaseLost, StoreBase, to_mute, to_poll_state, to_watch
+from bot.store.records import EndedSession, ItemFailure, Mute, NewPost, PollState, Watch
+from bot.store.schema import mutes, poll_item_failures, poll_state, seen_sessions, subscriptions
+
+
+@dataclass
+class RecordPlan:
+    """What one poll records, decided from the watches and mutes read inside its transaction."""
+
+    watermark: datetime | None = None
+    active_set: Sequence[str] = ()
+    ended: list[EndedSession] = field(default_factory=list)
+    #: Enqueued only if this transaction ends a notified failure streak.
+    recovery_posts: list[NewPost] = field(default_factory=list)
+    #: Enqueued as they are (their dedup keys make them once-only).
+    notices: list[NewPost] = field(default_factory=list)
+    #: Sessions whose processing failed: upserted (still retried, or given up).
+    item_failures: list[ItemFailure] = field(default_factory=list)
+    #: Sessions that failed before and went through now: forgotten.
+    resolved_items: list[str] = field(default_factory=list)
+    backfill_until: datetime | None = None
+
+
+#: Builds the plan from the agent's watches and the live mutes (keyed by channel and agent).
+Planner = Callable[[Sequence[Watch], Mapping[tuple[str, str], Mute]], RecordPlan]
 
 
 class PollStore(StoreBase):
@@ -83,54 +106,122 @@ class PollStore(StoreBase):
         agent: str,
         owner: str,
         *,
-        watermark: datetime,
-        active_set: Sequence[str],
-        ended: Sequence[EndedSession],
+        watermark: datetime | None = None,
+        active_set: Sequence[str] = (),
+        ended: Sequence[EndedSession] = (),
         recovery_posts: Sequence[NewPost] = (),
+        planner: Planner | None = None,
         now: datetime,
         release_lease: bool = False,
     ) -> int:
         """One transaction: mark ended sessions seen, enqueue posts for the ones this call inserted,
         advance the watermark, replace the active set, and end an outage. Returns posts enqueued.
 
+        With `planner`, the agent's watches and the live mutes are read inside this transaction,
+        after the lease is confirmed, and the planner decides everything recorded (the other
+        arguments are then unused): a watch created while the poll ran still hears about the
+        sessions that ended after it was created.
+
         Raises LeaseLost (and writes nothing) if another worker took the agent's lease meanwhile.
         """
         enqueued = 0
         async with self._write() as conn:
-            if recovery_posts:
-                ended_outage = await conn.execute(
-                    update(poll_state)
-                    .where(
-                        poll_state.c.agent == agent,
-                        poll_state.c.lease_owner == owner,
-                        poll_state.c.outage_notified.is_(True),
+            # Confirm the lease first (on PostgreSQL this also locks the agent's row until commit).
+            notified = (
+                (
+                    await conn.execute(
+                        update(poll_state)
+                        .where(poll_state.c.agent == agent, poll_state.c.lease_owner == owner)
+                        .values(polled_at=now)
+                        .returning(poll_state.c.outage_notified)
                     )
-                    .values(outage_notified=False)
                 )
-                if ended_outage.rowcount:
-                    enqueued += await self.insert_posts(conn, recovery_posts, now)
-            updated = await conn.execute(
+                .scalars()
+                .first()
+            )
+            if notified is None:
+                raise LeaseLost(f"poll lease of {agent} lost")
+            if planner is not None:
+                plan = planner(*await self._watches_and_mutes(conn, agent, now))
+            else:
+                plan = RecordPlan(watermark, active_set, list(ended), list(recovery_posts))
+            await conn.execute(
                 update(poll_state)
                 .where(poll_state.c.agent == agent, poll_state.c.lease_owner == owner)
                 .values(
-                    watermark=watermark,
-                    active_set=sorted(active_set),
+                    **({"watermark": plan.watermark} if plan.watermark is not None else {}),
+                    active_set=sorted(plan.active_set),
                     failures=0,
                     outage_since=None,
                     outage_notified=False,
                     last_error=None,
-                    polled_at=now,
+                    failure_kind=None,
+                    backfill_until=plan.backfill_until,
                     **({"lease_owner": None, "lease_expires_at": None} if release_lease else {}),
                 )
             )
-            if updated.rowcount != 1:
-                raise LeaseLost(f"poll lease of {agent} lost")
-            inserted = await self._insert_seen(conn, agent, [e.session_id for e in ended], now)
-            for item in ended:
+            if notified and plan.recovery_posts:
+                enqueued += await self.insert_posts(conn, plan.recovery_posts, now)
+            inserted = await self._insert_seen(conn, agent, [e.session_id for e in plan.ended], now)
+            for item in plan.ended:
                 if item.session_id in inserted:
                     # Only the transaction that inserted the seen row enqueues: never twice.
                     enqueued += await self.insert_posts(conn, item.posts, now)
+            enqueued += await self.insert_posts(conn, plan.notices, now)
+            await self._save_item_failures(conn, agent, plan.item_failures, plan.resolved_items, now)
         return enqueued
+
+    async def _watches_and_mutes(
+        self, conn: AsyncConnection, agent: str, now: datetime
+    ) -> tuple[list[Watch], dict[tuple[str, str], Mute]]:
+        watch_rows = await conn.execute(
+            select(subscriptions).where(subscriptions.c.agent == agent).order_by(subscriptions.c.id)
+        )
+        mute_rows = await conn.execute(select(mutes).where(mutes.c.agent == agent, mutes.c.until > now))
+        live = {(r["channel_id"], r["agent"]): to_mute(r) for r in mute_rows.mappings()}
+        return [to_watch(r) for r in watch_rows.mappings()], live
+
+    async def _save_item_failures(
+        self,
+        conn: AsyncConnection,
+        agent: str,
+        failures: Sequence[ItemFailure],
+        resolved: Sequence[str],
+        now: datetime,
+    ) -> None:
+        ids = sorted({f.session_id for f in failures} | set(resolved))
+        if ids:
+            await conn.execute(
+                delete(poll_item_failures).where(
+                    poll_item_failures.c.agent == agent, poll_item_failures.c.session_id.in_(ids)
+                )
+            )
+        for failure in failures:
+            await conn.execute(
+                poll_item_failures.insert().values(
+                    agent=agent,
+                    session_id=failure.session_id,
+                    attempts=failure.attempts,
+                    error=failure.error[:500],
+                    session_created_at=failure.session_created_at,
+                    first_failed_at=failure.first_failed_at or now,
+                    last_failed_at=now,
+                    gave_up_at=failure.gave_up_at,
+                )
+            )
+
+    async def item_failures(self, agent: str) -> dict[str, ItemFailure]:
+        """The agent's failing (and given-up) sessions, by id."""
+        query = select(poll_item_failures).where(poll_item_failures.c.agent == agent)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return {
+            r["session_id"]: ItemFailure(
+                r["session_id"], r["attempts"], r["error"], r["session_created_at"],
+                gave_up_at=r["gave_up_at"], first_failed_at=r["first_failed_at"],
+            )
+            for r in rows
+        }
 
     async def _insert_seen(self, conn: AsyncConnection, agent: str, ids: Sequence[str], now: datetime) -> set[str]:
         if not ids:
@@ -141,8 +232,11 @@ class PollStore(StoreBase):
         )
         return set(result.scalars())
 
-    async def record_poll_failure(self, agent: str, owner: str, error: str, now: datetime) -> PollState | None:
-        """Count a failed poll; the watermark stays where it was so nothing is skipped."""
+    async def record_poll_failure(
+        self, agent: str, owner: str, error: str, now: datetime, kind: str | None = None
+    ) -> PollState | None:
+        """Count a failed poll (of `kind`, see records.FAILURE_*); the watermark stays where it was
+        so nothing is skipped."""
         async with self._write() as conn:
             current = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
             if current is None:
@@ -155,6 +249,7 @@ class PollStore(StoreBase):
                     outage_since=current["outage_since"] or now,
                     last_error=error[:500],
                     polled_at=now,
+                    **({"failure_kind": kind} if kind else {}),
                 )
             )
             row = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().one()
@@ -177,7 +272,9 @@ class PollStore(StoreBase):
             return await self.insert_posts(conn, posts, now)
 
     async def prune_seen(self, before: datetime) -> int:
-        """Forget sessions seen before `before` (far older than any poll overlap)."""
+        """Forget sessions seen before `before` (far older than any poll overlap), and the errors
+        of sessions given up before it."""
         async with self._write() as conn:
             result = await conn.execute(delete(seen_sessions).where(seen_sessions.c.seen_at < before))
+            await conn.execute(delete(poll_item_failures).where(poll_item_failures.c.gave_up_at < before))
         return result.rowcount

@@ -66,22 +66,6 @@ class Watch:
 
 
 @dataclass(frozen=True)
-class WatchView:
-    """What `/session watches` shows for one watch."""
-
-    agent: str
-    statuses: frozenset[str]
-    group: str | None
-    muted_until: datetime | None
-    muted_by: str | None
-    last_alert_at: datetime | None
-    broken_reason: str | None
-    subscription_id: int = 0
-    #: Alerts of this watch given up undelivered (listed in the channel's undelivered summary).
-    undelivered: int = 0
-
-
-@dataclass(frozen=True)
 class PollState:
     agent: str
     watermark: datetime
@@ -90,6 +74,26 @@ class PollState:
     outage_since: datetime | None = None
     outage_notified: bool = False
     last_error: str | None = None
+    #: FAILURE_REACHABILITY or FAILURE_DATA while a failure streak runs.
+    failure_kind: str | None = None
+    backfill_until: datetime | None = None
+
+
+#: Why polls of an agent fail: Pipecat did not answer, or answered something unusable.
+FAILURE_REACHABILITY = "reachability"
+FAILURE_DATA = "data"
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """One ended session whose processing raised, as the store keeps it between polls."""
+
+    session_id: str
+    attempts: int
+    error: str
+    session_created_at: datetime
+    gave_up_at: datetime | None = None
+    first_failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,28 @@ poll_state = Table(
     Column("outage_notified", Boolean, nullable=False, default=False),
     Column("last_error", Text),
     Column("polled_at", UTCDateTime),
+    # "reachability" (Pipecat did not answer) or "data" (it answered something we could not use):
+    # which notice the current failure streak gets, and which recovery note ends it.
+    Column("failure_kind", String(16)),
+    # A list walk cut at MAX_PAGES left sessions created up to here unread: the next poll reads
+    # them (newest first, below this time) before the watermark may move on.
+    Column("backfill_until", UTCDateTime),
+)
+
+#: An ended session whose processing raised: retried on the next polls (the watermark waits for
+#: it), then recorded as seen with its error (`gave_up_at`) so nothing else of the agent waits.
+poll_item_failures = Table(
+    "poll_item_failures",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("session_created_at", UTCDateTime, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False),
+    Column("gave_up_at", UTCDateTime),
+    PrimaryKeyConstraint("agent", "session_id", name="pk_poll_item_failures"),
 )
 
 #: Every ended session the poller has processed; the unique key makes enqueueing happen once.

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, to_mute, to_watch
-from bot.store.records import DEAD, DELIVERABLE, Mute, Watch, WatchView
+from bot.store.records import DEAD, DELIVERABLE, Mute, Watch
 from bot.store.schema import alert_outbox, incidents, mutes, poll_state, subscriptions
 
 #: last_error of outbox rows cancelled because their watch was removed.
@@ -109,7 +109,8 @@ class WatchStore(StoreBase):
         async with self._read() as conn:
             return list((await conn.execute(query)).scalars())
 
-    async def watch_views(self, channel_id: str, now: datetime) -> list[WatchView]:
+    async def watches_with_mutes(self, channel_id: str, now: datetime) -> list[tuple[Watch, Mute | None]]:
+        """The channel's watches by agent, each with the mute in force on it (if any)."""
         live_mute = and_(
             mutes.c.channel_id == subscriptions.c.channel_id,
             mutes.c.agent == subscriptions.c.agent,
@@ -123,19 +124,7 @@ class WatchStore(StoreBase):
         )
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [
-            WatchView(
-                agent=r["agent"],
-                statuses=frozenset(r["statuses"]),
-                group=r["group_mention"],
-                muted_until=r["until"],
-                muted_by=r["muted_by"],
-                last_alert_at=r["last_alert_at"],
-                broken_reason=r["broken_reason"],
-                subscription_id=r["id"],
-            )
-            for r in rows
-        ]
+        return [(to_watch(r), to_mute(r) if r["until"] is not None else None) for r in rows]
 
     async def mark_channel_broken(self, channel_id: str, reason: str, now: datetime) -> int:
         """A permanent Slack error: every watch of the channel is broken, its queued posts dead."""

@@ -252,7 +252,7 @@ async def test_a_tampered_button_value_is_refused_without_calling_pipecat(
 ) -> None:
     key = await slack.interact(click("session_refresh", f"../../etc:{ERROR_ID}"))
     [post] = await slack.responses(key)
-    assert post.body["response_type"] == "ephemeral" and "Agent names" in text_of(post.body)
+    assert post.body["response_type"] == "ephemeral" and "out of date" in text_of(post.body)
     assert pipecat_sim.requests == []
 
 

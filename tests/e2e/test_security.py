@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from bot.access.policy import refusal
 from bot.config import AccessLists
+from bot.contracts.actions import ADMIN_ONLY, Action, Verb, mute_value, session_value
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.signing import sign_request, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn
-from bot.slack.access import refusal
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
@@ -72,6 +73,7 @@ async def test_channel_allowlist_refuses_elsewhere_privately(app_factory: AppFac
         await slack.command(f"voice-bot {ERROR_ID}", channel_id=ONCALL_CHANNEL)
         body = slack.ack_json()
         assert body["response_type"] == "ephemeral" and "ALLOWED_CHANNELS" in json.dumps(body)
+        await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
         [entry] = await runtime.store.recent_audit()
         assert (entry.action, entry.result, entry.channel_id) == ("lookup", "refused", ONCALL_CHANNEL)
 
@@ -97,6 +99,48 @@ async def test_only_admins_watch_and_stop_sessions(app_factory: AppFactory, pipe
         assert [w.agent for w in await runtime.deps.alerts.watches(ONCALL_CHANNEL)] == ["voice-bot"]
 
 
+#: One use of each admin-only verb; a new admin verb needs an example here (the test says so).
+ADMIN_COMMANDS = {
+    Verb.WATCH: "watch voice-bot",
+    Verb.UNWATCH: "unwatch voice-bot",
+    Verb.MUTE: "mute voice-bot 1h",
+    Verb.UNMUTE: "unmute voice-bot",
+}
+ADMIN_CLICKS = {
+    Action.SESSION_STOP: ("button", session_value("voice-bot", ERROR_ID)),
+    Action.INCIDENT_MUTE: ("static_select", mute_value("voice-bot", "1h")),
+}
+
+
+def test_every_admin_only_name_is_a_verb_or_an_action() -> None:
+    admin_only = set(ADMIN_ONLY)
+    assert admin_only == set(ADMIN_COMMANDS) | set(ADMIN_CLICKS)
+    assert all(isinstance(name, Verb | Action) for name in ADMIN_ONLY)
+
+
+@pytest.mark.parametrize("verb", sorted(ADMIN_COMMANDS))
+async def test_each_admin_only_verb_exists_and_is_refused_to_others(app_factory: AppFactory, verb: Verb) -> None:
+    async with app_factory(ADMIN_USERS="U0ADMIN") as (runtime, slack):
+        await slack.command(ADMIN_COMMANDS[verb], user_id=USER)
+        assert f"Only admins can use `{verb}`" in json.dumps(slack.ack_json())
+        await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
+        [entry] = await runtime.store.recent_audit()
+        assert (entry.action, entry.result) == (verb, "refused")
+
+
+@pytest.mark.parametrize("action", sorted(ADMIN_CLICKS))
+async def test_each_admin_only_button_has_a_listener_and_is_refused_to_others(
+    app_factory: AppFactory, action: Action
+) -> None:
+    kind, value = ADMIN_CLICKS[action]
+    element: dict[str, Any] = {"action_id": action, "block_id": "b", "type": kind, "action_ts": "1793369111.000400"}
+    element |= {"value": value} if kind == "button" else {"selected_option": {"value": value}}
+    payload = {**load_payload("block-actions.json"), "actions": [element]}
+    async with app_factory(ADMIN_USERS="U0ADMIN") as (_, slack):
+        [post] = await slack.responses(await slack.interact(payload))  # no listener: no answer at all
+        assert "Only admins" in json.dumps(post.body)
+
+
 async def test_audit_records_who_ran_what_where_and_the_result(
     slack: SlackDriver, runtime: Any, pipecat_sim: PipecatSimulator
 ) -> None:
@@ -104,6 +148,7 @@ async def test_audit_records_who_ran_what_where_and_the_result(
     await slack.responses(await slack.command(f"voice-bot {ERROR_ID}"))
     await slack.responses(await slack.command("voice-bot 11111111-2222-4333-8444-555555555555"))
     await slack.command("nonsense here")
+    await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
     entries = await runtime.store.recent_audit()
     assert [(e.action, e.result, e.user_id, e.channel_id) for e in entries] == [
         ("help", "usage", USER, ONCALL_CHANNEL),

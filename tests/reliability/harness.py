@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from bot.blocks.alerts import EVENT_TYPE
+from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.signing import sign_request, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
+from bot.contracts.actions import SHORTCUT_LOOKUP as CALLBACK_ID
 from bot.slack.commands import COMMAND
-from bot.slack.shortcuts import CALLBACK_ID
 from tests.paths import ROOT
 
 #: Web API methods the code may call → the bot scopes they need.

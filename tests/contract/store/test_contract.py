@@ -87,14 +87,15 @@ async def test_watch_upsert_updates_and_clears_broken(store: Store) -> None:
     assert [w.channel_id for w in await store.watches_for_agent("voice-bot")] == ["C1", "C2"]
 
 
-async def test_watch_views_show_live_mutes_only(store: Store) -> None:
+async def test_watches_come_with_live_mutes_only(store: Store) -> None:
     await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0)
     await store.upsert_watch("C1", "support-bot", ["HTTP_ERROR"], None, "U1", T0)
     await store.set_mute("C1", "voice-bot", T0 + timedelta(hours=1), "U9", T0)
     await store.set_mute("C1", "support-bot", T0 - timedelta(minutes=1), "U9", T0)
-    views = {v.agent: v for v in await store.watch_views("C1", T0)}
-    assert views["voice-bot"].muted_until == T0 + timedelta(hours=1) and views["voice-bot"].muted_by == "U9"
-    assert views["support-bot"].muted_until is None
+    mutes = {watch.agent: mute for watch, mute in await store.watches_with_mutes("C1", T0)}
+    voice = mutes["voice-bot"]
+    assert voice is not None and voice.until == T0 + timedelta(hours=1) and voice.muted_by == "U9"
+    assert mutes["support-bot"] is None
     assert await store.clear_mute("C1", "voice-bot", T0) is True
     assert await store.clear_mute("C1", "voice-bot", T0) is False
     assert await store.active_mute("C1", "voice-bot", T0) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks.alerts import EVENT_TYPE
+from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
 from bot.pipecat.errors import NotFound
 from bot.store.records import DEAD
 from tests.fixtures_slack import INCIDENT_CHANNEL

@@ -309,6 +309,42 @@ async def test_rate_limit_honours_retry_after(
     assert len(pipecat_sim.requests) == 2
 
 
+async def test_rate_limit_honours_an_http_date_retry_after(
+    pipecat_sim: Sim, pipecat_client: Client, pipecat_sleeps: list[float], sim_clock: SimClock
+) -> None:
+    pipecat_sim.rate_limit_next(1, retry_at=sim_clock.now() + timedelta(seconds=3))
+    assert len(await pipecat_client.list_agents()) == 2
+    assert pipecat_sleeps == [3.0]  # the date, measured on the client's clock
+    pipecat_sim.rate_limit_next(1, retry_at=sim_clock.now() + timedelta(minutes=5))
+    with pytest.raises(RateLimited) as raised:
+        await pipecat_client.list_agents()  # beyond the cap: surfaces, with the wait it asked for
+    assert raised.value.retry_after == 300.0
+    assert pipecat_sleeps == [3.0]
+
+
+async def test_an_undecodable_body_is_a_typed_garbled_answer(
+    pipecat_sim: Sim, pipecat_client: Client, pipecat_sleeps: list[float]
+) -> None:
+    pipecat_sim.bad_encoding_next(1)
+    with pytest.raises(UnexpectedResponse) as raised:
+        await pipecat_client.list_agents()
+    assert raised.value.garbled
+    assert "DecodingError" in str(raised.value) and pipecat_sleeps == []
+    assert len(await pipecat_client.list_agents()) == 2
+
+
+async def test_a_walk_cut_at_max_pages_says_so(
+    pipecat_sim: Sim, pipecat_client_factory: ClientFactory, sim_clock: SimClock
+) -> None:
+    for _ in range(12):
+        pipecat_sim.add_session(AGENT)
+        sim_clock.advance(1)
+    walk = await pipecat_client_factory(max_pages=2).walk_sessions(AGENT)
+    assert (len(walk.sessions), walk.complete) == (10, False)
+    walk = await pipecat_client_factory(max_pages=3).walk_sessions(AGENT)
+    assert (len(walk.sessions), walk.complete) == (12, True)
+
+
 async def test_rate_limit_without_retry_after_backs_off(
     pipecat_sim: Sim, pipecat_client: Client, pipecat_sleeps: list[float]
 ) -> None:

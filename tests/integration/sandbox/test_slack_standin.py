@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,8 +19,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.sandbox.signing import interactive_body, sign_request, slash_command_body
 from bot.sandbox.slack_standin import RESPONSE_URL, SlackStandIn
 from tests.fixtures_slack import INCIDENT_CHANNEL, NOT_MEMBER_CHANNEL, ONCALL_CHANNEL
+from tests.paths import SLACK_FIXTURES as FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures/slack")
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )

@@ -10,23 +10,19 @@ from typing import Any
 import pytest
 
 from bot.blocks.alert_notices import outage_notice, recovery_notice
+from bot.blocks.alert_watches import WatchView
 from bot.blocks.alerts import (
-    ACTION_ACK,
-    ACTION_DETAILS,
-    ACTION_LOGS,
-    ACTION_MUTE,
-    EVENT_TYPE,
     IncidentView,
     RolledSession,
     incident_parent,
-    parse_mute_value,
     rollup_reply,
     session_reply,
     watches_message,
 )
 from bot.blocks.message import Message
+from bot.contracts.actions import Action, parse_mute_value
+from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
 from bot.pipecat.models import Session
-from bot.store.records import WatchView
 from tests.paths import SNAPSHOTS
 
 T0 = datetime(2026, 10, 30, 14, 2, 11, tzinfo=UTC)
@@ -95,9 +91,9 @@ def actions_of(message: Message) -> dict[str, dict[str, Any]]:
 
 def test_parent_buttons_follow_the_handler_contract() -> None:
     actions = actions_of(incident_parent(parent_view(), "incident:1"))
-    assert actions[ACTION_ACK]["value"] == "voice-bot"
-    assert actions[ACTION_DETAILS]["value"] == actions[ACTION_LOGS]["value"] == f"voice-bot:{SID}"
-    values = [o["value"] for o in actions[ACTION_MUTE]["options"]]
+    assert actions[Action.INCIDENT_ACK]["value"] == "voice-bot"
+    assert actions[Action.INCIDENT_DETAILS]["value"] == actions[Action.INCIDENT_LOGS]["value"] == f"voice-bot:{SID}"
+    values = [o["value"] for o in actions[Action.INCIDENT_MUTE]["options"]]
     assert values == ["voice-bot|1h", "voice-bot|4h", "voice-bot|24h"]
     assert [parse_mute_value(v) for v in values] == [
         ("voice-bot", timedelta(hours=1)),

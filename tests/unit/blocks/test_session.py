@@ -9,14 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.blocks.format import status_badge, status_kind
-from bot.blocks.session import (
-    ACTION_CHART,
-    ACTION_LOGS,
-    ACTION_REFRESH,
-    ACTION_STOP,
-    ACTIONS_BLOCK_ID,
-    session_summary,
-)
+from bot.blocks.session import ACTIONS_BLOCK_ID, session_summary
+from bot.contracts.actions import Action
 from tests.blocks_checks import (
     CASES,
     HOSTILE,
@@ -55,23 +49,23 @@ def test_buttons_carry_agent_and_session(name: str) -> None:
     assert actions["block_id"] == ACTIONS_BLOCK_ID
     assert {e["value"] for e in actions["elements"]} == {f"{AGENT}:{session.session_id}"}
     ids = action_ids(message)
-    assert ids[:2] == [ACTION_REFRESH, ACTION_LOGS]
-    assert (ACTION_STOP in ids) == (name == "session-detail-active")
+    assert ids[:2] == [Action.SESSION_REFRESH, Action.SESSION_LOGS]
+    assert (Action.SESSION_STOP in ids) == (name == "session-detail-active")
 
 
 def test_stop_has_a_confirmation() -> None:
     message = session_summary(AGENT, CASES["session-detail-active"], now=NOW)
     stop = next(e for b in message.blocks if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == ACTION_STOP)
+                if e["action_id"] == Action.SESSION_STOP)
     assert stop["style"] == "danger"
     assert stop["confirm"]["title"]["text"] == "Stop session?"
     assert "disconnects the caller" in stop["confirm"]["text"]["text"]
 
 
 def test_chart_button_only_with_samples() -> None:
-    assert ACTION_CHART in action_ids(session_summary(AGENT, CASES["session-detail-error"]))
-    assert ACTION_CHART not in action_ids(session_summary(AGENT, CASES["session-detail-odd"]))
-    assert ACTION_CHART not in action_ids(session_summary(AGENT, CASES["session-detail-active"]))
+    assert Action.SESSION_CHART in action_ids(session_summary(AGENT, CASES["session-detail-error"]))
+    assert Action.SESSION_CHART not in action_ids(session_summary(AGENT, CASES["session-detail-odd"]))
+    assert Action.SESSION_CHART not in action_ids(session_summary(AGENT, CASES["session-detail-active"]))
 
 
 # --- the facts shown -----------------------------------------------------------------------------------

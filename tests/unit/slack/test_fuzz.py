@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.blocks.help import help_message
+from bot.contracts.names import AGENT_NAME, SESSION_ID
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import InvalidInput, NotFound
-from bot.pipecat.validation import AGENT_NAME, SESSION_ID
 from bot.slack import parsing as p
 from bot.slack.references import MAX_REFERENCES, find_references
 

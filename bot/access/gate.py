@@ -1,13 +1,13 @@
-"""The door every command and button passes: the access policy, then the audit trail."""
+"""The door every command, shortcut and button passes: the access policy, then the audit trail."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+from bot.access.policy import refusal
 from bot.clock import Clock
 from bot.config import AccessLists
-from bot.slack.access import refusal
 from bot.store.audit import AuditEntry, AuditStore
 
 logger = logging.getLogger(__name__)

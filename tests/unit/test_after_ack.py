@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.slack.after_ack import AfterAck
+from bot.after_ack import AfterAck
 
 
 async def test_work_waits_until_the_requests_in_flight_are_answered() -> None:
@@ -64,5 +64,5 @@ async def test_failed_work_is_logged_with_its_traceback(caplog: pytest.LogCaptur
     after.spawn(broken())
     await after.drain(grace_seconds=5)
     await asyncio.sleep(0)  # the done-callback runs on the next loop iteration
-    [record] = [r for r in caplog.records if r.name == "bot.slack.after_ack"]
+    [record] = [r for r in caplog.records if r.name == "bot.after_ack"]
     assert record.exc_info is not None and "boom" in str(record.exc_info[1])

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from bot.config import AccessLists
-
-#: Verbs and buttons that change what the channel hears, or stop a caller's session.
-ADMIN_ACTIONS = frozenset({"watch", "unwatch", "mute", "unmute", "session_stop", "incident_mute"})
+from bot.contracts.actions import ADMIN_ONLY
 
 
 def refusal(lists: AccessLists, *, user_id: str, channel_id: str, action: str) -> str | None:
@@ -14,6 +12,6 @@ def refusal(lists: AccessLists, *, user_id: str, channel_id: str, action: str) -
         return "pipecat-ops is not enabled in this channel. Ask an admin to add it to ALLOWED_CHANNELS."
     if lists.users and user_id not in lists.users and user_id not in lists.admins:
         return "You are not on this app's list of users. Ask an admin to add you to ALLOWED_USERS."
-    if action in ADMIN_ACTIONS and lists.admins and user_id not in lists.admins:
+    if action in ADMIN_ONLY and lists.admins and user_id not in lists.admins:
         return f"Only admins can use `{action.replace('_', ' ')}`. Ask one of them, or to be added to ADMIN_USERS."
     return None

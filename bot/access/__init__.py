@@ -1,0 +1,10 @@
+"""Who may use what, where (the allowlists of design.md §1.1), and the audit trail of every use.
+
+Below bot/slack on purpose: the Slack surfaces and `Deps` both use the Gate, and neither is
+imported from here.
+"""
+
+from bot.access.gate import REFUSED, Gate
+from bot.access.policy import refusal
+
+__all__ = ["REFUSED", "Gate", "refusal"]
