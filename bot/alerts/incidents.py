@@ -101,10 +101,10 @@ class IncidentKeeper:
         await self._store.apply(row, None, transition, now)
 
     async def summarise_undelivered(self, channel_id: str) -> None:
-        """Given-up alerts of the channel go into ONE summary post: a new one, or the one still
-        waiting to be posted (an outage that goes on adds to it instead of making another)."""
+        """Given-up alerts of the channel go into ONE summary post, once delivery works again (no
+        post of the channel is still failing): a new one, or the one still waiting to be posted."""
         given_up = await self._store.unreported(channel_id)
-        if not given_up:
+        if not given_up or await self._store.in_trouble(channel_id):
             return
         now = self._clock.now()
         listed = [row.id for row in given_up]

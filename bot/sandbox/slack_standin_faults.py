@@ -12,6 +12,7 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 RESPONSE_URL = "response_url"
 FILE_UPLOAD = "file_upload"
@@ -44,6 +45,19 @@ class Fault:
     def accepts(self) -> bool:
         """Whether the request still takes effect before the faulty answer."""
         return self.kind in (FaultKind.ACCEPT_THEN_FAIL, FaultKind.ACCEPT_THEN_HANG)
+
+
+#: The Web API methods that change a channel (what a write outage refuses).
+WRITE_METHODS = frozenset({"chat.postMessage", "chat.update"})
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A window in which every call to `methods` answers `status` (until `until`, if set)."""
+
+    methods: frozenset[str]
+    status: int
+    until: datetime | None
 
 
 class FaultQueue:

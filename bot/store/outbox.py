@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Update, and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.store.base import StoreBase, to_outbox
@@ -45,18 +46,21 @@ class OutboxStore(StoreBase):
             return await self.insert_posts(conn, posts, now)
 
     async def channels_with_work(self, now: datetime, quiet_before: datetime | None = None) -> list[str]:
-        """Channels with a due post, an incident parent to re-render, or (with `quiet_before`) an
-        open incident quiet since then (to close), minus backed-off ones."""
+        """Channels with a due post, an incident parent to re-render, given-up rows to summarise,
+        or (with `quiet_before`) an open incident quiet since then (to close), minus backed-off ones."""
         due = select(alert_outbox.c.channel_id).where(_deliverable(now))
         dirty = select(incidents.c.channel_id).where(
             incidents.c.parent_ts.is_not(None), incidents.c.version > incidents.c.rendered_version
         )
-        work = due.union(dirty)
+        unreported = select(alert_outbox.c.channel_id).where(
+            alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_not(None), alert_outbox.c.summary_id.is_(None)
+        )
+        work = due.union(dirty, unreported)
         if quiet_before is not None:
             quiet = select(incidents.c.channel_id).where(
                 incidents.c.closed_at.is_(None), incidents.c.last_activity_at <= quiet_before
             )
-            work = due.union(dirty, quiet)
+            work = due.union(dirty, unreported, quiet)
         backed_off = select(channel_state.c.channel_id).where(channel_state.c.backoff_until > now)
         async with self._read() as conn:
             channels = set((await conn.execute(work)).scalars())
@@ -64,10 +68,23 @@ class OutboxStore(StoreBase):
         return sorted(channels)
 
     async def next_deliverable(self, channel_id: str, now: datetime) -> OutboxRow | None:
-        """The channel's next post: parents first (replies need their ts), then notices, then by age.
+        """The channel's next post: the one due longest (a row that keeps failing never starves the
+        others: a failure ends the channel's pass), parents and notices first among equals.
 
-        Alerts not yet routed to an incident are left for routing.
+        Alerts not yet routed to an incident are left for routing; replies whose parent is still
+        to be posted wait for it (without holding up the channel's other rows).
         """
+        parent = aliased(alert_outbox)
+        parent_to_come = (
+            select(incidents.c.id)
+            .join(parent, and_(parent.c.incident_id == incidents.c.id, parent.c.kind == KIND_PARENT))
+            .where(incidents.c.parent_ts.is_(None), parent.c.state != DEAD)
+        )
+        waits_for_parent = and_(
+            alert_outbox.c.kind.in_((KIND_ALERT, KIND_ROLLUP)),
+            alert_outbox.c.top_level.is_(False),
+            alert_outbox.c.incident_id.in_(parent_to_come),
+        )
         priority = case(
             (alert_outbox.c.kind == KIND_PARENT, 0),
             (alert_outbox.c.kind.in_((KIND_NOTICE, KIND_SUMMARY)), 1),
@@ -79,8 +96,9 @@ class OutboxStore(StoreBase):
                 alert_outbox.c.channel_id == channel_id,
                 _deliverable(now),
                 or_(alert_outbox.c.kind != KIND_ALERT, alert_outbox.c.incident_id.is_not(None)),
+                ~waits_for_parent,
             )
-            .order_by(priority, alert_outbox.c.id)
+            .order_by(alert_outbox.c.next_attempt_at, priority, alert_outbox.c.id)
             .limit(1)
         )
         async with self._read() as conn:

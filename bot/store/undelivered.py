@@ -8,7 +8,17 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.store.base import LeaseLost, StoreBase, to_outbox
-from bot.store.records import DEAD, KIND_ALERT, KIND_SUMMARY, PENDING, ROLLED_UP, NewPost, OutboxRow
+from bot.store.records import (
+    DEAD,
+    KIND_ALERT,
+    KIND_SUMMARY,
+    PENDING,
+    ROLLED_UP,
+    SENDING,
+    UNCERTAIN,
+    NewPost,
+    OutboxRow,
+)
 from bot.store.schema import alert_outbox, channel_state
 
 #: The most given-up rows one summary lists (the rest wait for the next summary).
@@ -31,6 +41,18 @@ class UndeliveredStore(StoreBase):
         )
         async with self._read() as conn:
             return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+
+    async def in_trouble(self, channel_id: str) -> bool:
+        """Whether a post of the channel is still being retried through Slack trouble (so Slack
+        is not working for it again yet); summaries themselves do not count."""
+        query = select(alert_outbox.c.id).where(
+            alert_outbox.c.channel_id == channel_id,
+            alert_outbox.c.state.in_((PENDING, UNCERTAIN, SENDING)),
+            alert_outbox.c.failing_since.is_not(None),
+            alert_outbox.c.kind != KIND_SUMMARY,
+        )
+        async with self._read() as conn:
+            return await conn.scalar(query.limit(1)) is not None
 
     async def open_summary(self, channel_id: str) -> OutboxRow | None:
         """The channel's summary that is not posted yet and surely not in Slack (it can still grow)."""
