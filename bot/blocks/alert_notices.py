@@ -86,8 +86,8 @@ class UndeliveredLine:
     reason: str
 
 
-#: Lines listed in one summary message (the count in its heading covers them all).
-MAX_SUMMARY_LINES = 25
+#: Lines listed in one summary message (the count in its heading covers them all); they fit a section.
+MAX_SUMMARY_LINES = 15
 _WHAT = {"alert": "failed session", "rollup": "roll-up of failed sessions", "notice": "outage notice"}
 
 
@@ -106,11 +106,10 @@ def undelivered_summary(lines: Sequence[UndeliveredLine], since: datetime, until
             f"• *{esc(line.agent, 100)}*: {_WHAT.get(line.what, esc(line.what, 30))}{session} "
             f"(from {slack_date(line.created_at)})"
         )
-    if count > MAX_SUMMARY_LINES:
-        listed.append(f"…and {count - MAX_SUMMARY_LINES} more")
+    more = f"\n…and {count - MAX_SUMMARY_LINES} more" if count > MAX_SUMMARY_LINES else ""
     blocks = [SectionBlock(text=MarkdownTextObject(text=truncate(heading, SECTION_LIMIT)))]
-    body = "\n".join(listed)
-    if body:
+    body = truncate("\n".join(listed), SECTION_LIMIT - len(more)) + more
+    if listed:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT))))
     agent = lines[0].agent if lines else ""
     return build(fallback(f"{count} {noun} could not be delivered"), blocks, metadata=alert_metadata(dedup_key, agent))

@@ -181,6 +181,10 @@ class SlackStandIn(Workspace):
             return None
         return outage.status
 
+    def hold_next(self, method: str | None, n: int = 1) -> None:
+        """The next `n` matching calls wait until release_hangs(), then take effect (late)."""
+        self.faults.add(Fault(FaultKind.HOLD, method, n))
+
     def release_hangs(self) -> int:
         """Let every hung request answer (normally); returns how many there were."""
         return self._hangs.release()
@@ -240,6 +244,8 @@ class SlackStandIn(Workspace):
         fault = self.faults.take(method)
         if fault is not None and not fault.accepts:
             return self._fault_answer(call, fault)
+        if fault is not None and fault.kind is FaultKind.HOLD:
+            await self._hold()
         handler = METHODS.get(method)
         if handler is None:
             return self._answer(call, err("unknown_method"))
