@@ -10,6 +10,13 @@ interleaved so drift hits both alike, after one untimed warm-up run each (byteco
 Exit codes, the Pipecat paths each requested and the tail of a failing run's output are recorded,
 so a CLI that breaks (a path the simulator lacks) shows up as such instead of as a fast run. A bare
 `python -c pass` gives the interpreter's own start-up, common to both.
+
+Target (issue 15): ours at most 0.3x the CLI's wall time, medians of the interleaved runs. Where
+the time goes is split with two more processes in the same rotation, each only importing what its
+tool's run imports: import time = imports-only median - `python -c pass` median; the rest of a run
+(settings, the request, reading and printing the answer) = run median - imports-only median. One
+`python -X importtime -m bot lookup` run lists the heavy libraries the lookup still loads (none is
+the point: pydantic, httpx, asyncio, slack_sdk, tenacity each cost it tens of ms).
 """
 
 from __future__ import annotations
@@ -34,6 +41,14 @@ AGENT = "voice-bot"
 ORG = "bench-org"
 RUNS = 12
 CLI_CODE = "from pipecatcloud.cli.entry_point import entrypoint_cli_typer as c; c()"
+CLI_IMPORTS = "from pipecatcloud.cli.entry_point import entrypoint_cli_typer"
+#: What `python -m bot lookup` imports on its plain path (bot/__main__.py's run_lookup).
+LOOKUP_IMPORTS = (
+    "import bot.__main__, bot.config_plain, bot.pipecat.errors, bot.pipecat.facts, bot.pipecat.oneshot, "
+    "bot.pipecat.plain, bot.terminal"
+)
+HEAVY = ("pydantic", "pydantic_settings", "httpx", "httpcore", "anyio", "asyncio", "slack_sdk", "tenacity")
+TARGET_RATIO = 0.3
 
 
 @dataclass
@@ -75,6 +90,17 @@ def base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in strip}
 
 
+async def heavy_modules(argv: list[str], env: dict[str, str]) -> list[str]:
+    """The HEAVY top-level packages one `-X importtime` run of the lookup imports."""
+    process = await asyncio.create_subprocess_exec(
+        argv[0], "-X", "importtime", *argv[1:], env=env, cwd=tempfile.gettempdir(),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate()
+    loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in err.decode().splitlines() if "|" in line}
+    return sorted(loaded & set(HEAVY))
+
+
 def summary(tool: Tool) -> dict[str, object]:
     return {
         "runs": len(tool.times),
@@ -109,25 +135,47 @@ async def measure(args: argparse.Namespace) -> Result:
             "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
         })
         bare = Tool("python -c pass", [sys.executable, "-c", "pass"], env)
-        for tool in (cli, ours, bare):
+        ours_imports = Tool("lookup imports only", [sys.executable, "-c", LOOKUP_IMPORTS], ours.env)
+        cli_imports = Tool("pcc imports only", [str(pcc_python), "-c", CLI_IMPORTS], cli.env)
+        rotation = (cli, ours, bare, ours_imports, cli_imports)
+        for tool in rotation:
             await run_once(tool, sim, session_id, record=False)
         for _ in range(runs):
-            for tool in (cli, ours, bare):
+            for tool in rotation:
                 await run_once(tool, sim, session_id, record=True)
-    bare.found_session = True  # prints nothing by design
+        heavy = await heavy_modules(ours.argv, ours.env)
+    for silent in (bare, ours_imports, cli_imports):
+        silent.found_session = True  # prints nothing by design
     cli_s, ours_s, bare_s = summary(cli), summary(ours), summary(bare)
-    ratio = statistics.median(cli.times) / statistics.median(ours.times)
+    med = {tool.name: statistics.median(tool.times) for tool in rotation}
+    ratio = med[ours.name] / med[cli.name]
+    ours_import, ours_rest = med[ours_imports.name] - med[bare.name], med[ours.name] - med[ours_imports.name]
+    cli_import, cli_rest = med[cli_imports.name] - med[bare.name], med[cli.name] - med[cli_imports.name]
     cli_ok = cli.exit_codes.count(0) == len(cli.exit_codes) and cli.found_session
     ours_ok = ours.exit_codes.count(0) == len(ours.exit_codes) and ours.found_session
-    result.metrics.update(cli=cli_s, ours=ours_s, interpreter=bare_s, ratio_cli_over_ours=round(ratio, 2))
+    imports_ok = all(set(t.exit_codes) == {0} for t in (ours_imports, cli_imports))
+    result.metrics.update(
+        cli=cli_s, ours=ours_s, interpreter=bare_s, ours_imports_only=summary(ours_imports),
+        cli_imports_only=summary(cli_imports), ratio_ours_over_cli=round(ratio, 3),
+        ours_import_s=round(ours_import, 3), ours_rest_s=round(ours_rest, 3),
+        cli_import_s=round(cli_import, 3), cli_rest_s=round(cli_rest, 3), heavy_modules_in_lookup=heavy,
+    )
     result.row("7 peer comparison", f"pcc agent sessions --id: median wall ({runs} runs)", "-",
                f"{cli_s['median_s']:.3f} s" + ("" if cli_ok else f" (exit {cli_s['exit_codes']})"), None)
     result.row("7 peer comparison", f"python -m bot lookup: median wall ({runs} runs)", "-",
                f"{ours_s['median_s']:.3f} s" + ("" if ours_ok else f" (exit {ours_s['exit_codes']})"), None)
-    result.row("7 peer comparison", "wall-time ratio pcc / ours (medians)", "report side by side",
-               f"{ratio:.2f}x", cli_ok and ours_ok)
+    result.row("7 peer comparison", "wall-time ratio ours / pcc (medians)", f"≤ {TARGET_RATIO}x",
+               f"{ratio:.2f}x", cli_ok and ours_ok and ratio <= TARGET_RATIO)
+    result.row("7 peer comparison", "lookup: imports / the rest (settings, request, print)", "-",
+               f"{ours_import * 1000:.0f} ms / {ours_rest * 1000:.0f} ms", None)
+    result.row("7 peer comparison", "pcc: imports / the rest", "-",
+               f"{cli_import * 1000:.0f} ms / {cli_rest * 1000:.0f} ms", None)
+    result.row("7 peer comparison", "heavy libraries the lookup loads (pydantic, httpx, asyncio, slack_sdk…)",
+               "none", ", ".join(heavy) or "none", not heavy)
     result.row("7 peer comparison", "python -c pass (interpreter start, in both)", "-",
                f"{bare_s['median_s']:.3f} s", None)
+    if not imports_ok:
+        result.notes.append("an imports-only run failed: the import/rest split is not meaningful")
     if not cli_ok:
         result.notes.append(f"pcc CLI did not succeed every run: exit codes {cli_s['exit_codes']}, "
                             f"paths {cli_s['pipecat_requests']}")

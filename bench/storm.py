@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.common import Result, Rig, add_app_facts, rig, run_main
+from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE
 from bot.sandbox.slack_standin import StoredMessage
 
 NAME = "storm"
@@ -124,6 +125,7 @@ async def measure(args: argparse.Namespace) -> Result:
             watch_failures += await r.watch_all(mine, channel_id=channel)
         await asyncio.sleep(POLL_INTERVAL * 1.5)
         calls_before = len(r.standin.calls)
+        requests_before = len(r.sim.requests)
         storm_at = time.monotonic()
         failed = {
             agent: {r.sim.add_session(agent, "HTTP_ERROR", duration_seconds=5).lower() for _ in range(per_agent)}
@@ -136,6 +138,8 @@ async def measure(args: argparse.Namespace) -> Result:
             took = None
         await asyncio.sleep(POLL_INTERVAL * 2)  # anything posted after "all represented" counts too
         calls = r.standin.calls[calls_before:]
+        # Causes are read from the failed sessions' own logs: bounded per agent per cycle.
+        log_reads = sum(1 for q in r.sim.requests[requests_before:] if q.path.endswith("/logs"))
         add_app_facts(result, r.app)
         final = {channel: read_channel(r, channel) for channel in CHANNELS}
     posts = [c for c in calls if c.method == "chat.postMessage"]
@@ -160,7 +164,8 @@ async def measure(args: argparse.Namespace) -> Result:
     result.metrics.update(
         failures=total, all_represented_s=round(took, 2) if took is not None else None, lost=lost,
         duplicates=duplicates, rate_limited_429=rate_limited, per_channel=per_channel,
-        watch_failures=watch_failures,
+        watch_failures=watch_failures, log_reads=log_reads,
+        log_reads_per_failure=round(log_reads / max(total, 1), 4),
         threads={c: {a: {"parent_count": t.parent_count, "replies": sum(t.replied.values()),
                          "rollups": t.rollups, "rolled": t.rolled} for a, t in th.items()}
                  for c, th in final.items()},
@@ -176,6 +181,9 @@ async def measure(args: argparse.Namespace) -> Result:
     result.row("5 storm", "429s received (stand-in: 1 post/s per channel)", "-", str(rate_limited), None)
     result.row("5 storm", "failures lost / posted twice", "0 / 0", f"{lost} / {duplicates}",
                lost == 0 and duplicates == 0 and took is not None)
+    bound = LOG_READS_PER_AGENT_PER_CYCLE * len(owner)
+    result.row("5 storm", "log reads per failure (causes on)", f"bounded: ≤ {bound} reads in all",
+               f"{log_reads / max(total, 1):.3f} ({log_reads} reads)", log_reads <= bound)
     per_incident = [1 + sum(t.replied.values()) + t.rollups for threads in final.values() for t in threads.values()]
     worst = max(per_incident) if per_incident else 0
     result.row("5 storm", f"readable: messages per incident ({per_agent} failures of one agent)",

@@ -1,23 +1,23 @@
-"""Command line: `python -m bot` (run), `python -m bot demo`, `python -m bot lookup <agent> <id>`."""
+"""Command line: `python -m bot` (run), `demo`, `lookup <agent> <id>`, `check`."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
-from bot.config import SettingsError
+# Not bot.config: `lookup` must start without pydantic-settings (issue 15); bot.config re-exports it.
+from bot.contracts.errors import SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Sequence[str] = ()) -> None:
+    import logging
+
+    from bot.ops.logs import configure_logging
+
+    configure_logging(fmt=fmt, level=level, secrets=secrets)
     # Two lines per alert cycle from APScheduler drown what matters; its warnings still show.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Bolt reads SLACK_BOT_TOKEN itself and warns that the client we pass wins; it always does.
@@ -31,11 +31,14 @@ def run_app() -> int:
 
     settings = load_settings()  # fail fast, before importing the heavy parts
 
+    import asyncio
+    import logging
+
     import uvicorn
 
     from bot.app import build_runtime, run_socket_mode
 
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     runtime = build_runtime(settings)
     if settings.socket_mode:
         logging.getLogger("bot").info("starting in Socket Mode")
@@ -47,38 +50,57 @@ def run_app() -> int:
 
 
 def run_lookup(agent: str, session_id: str, *, as_json: bool) -> int:
-    from bot.config import load_pipecat_settings
-    from bot.pipecat.client import PipecatClient, build_http_client
+    """One session in the terminal. Imports only what that needs (issue 15): the settings read
+    plainly when the environment plainly gives them, one blocking request, the plain reading of
+    the answer; pydantic only for what only the model can decide (and for --json, the model's
+    own serialisation)."""
+    from bot.config_plain import read_plain_pipecat_settings
     from bot.pipecat.errors import InvalidInput, PipecatError
+    from bot.pipecat.facts import SessionFacts
+    from bot.pipecat.oneshot import get_session_payload
+    from bot.pipecat.plain import read_session
+
+    plain = read_plain_pipecat_settings()
+    if plain is None:
+        from bot.config import load_pipecat_settings
+
+        settings = load_pipecat_settings()  # reads .env, or names the bad variable (exit 2)
+        api_url, api_key = settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value()
+    else:
+        api_url, api_key = plain.api_url, plain.api_key
+    try:
+        payload = get_session_payload(api_url, api_key, agent, session_id)
+        session: SessionFacts | None = None if as_json else read_session(payload)
+        if session is None:
+            from bot.pipecat.models import Session, parse
+
+            model = parse(Session, payload)
+            if as_json:
+                print(model.model_dump_json(by_alias=True, indent=2))
+                return EXIT_OK
+            session = model
+    except InvalidInput as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipecatError as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return EXIT_FAILED
     from bot.terminal import render_session_text
 
-    settings = load_pipecat_settings()
-
-    async def fetch() -> int:
-        http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
-        try:
-            session = await PipecatClient(http).get_session(agent, session_id)
-        except InvalidInput as error:
-            print(f"error: {error.user_message}", file=sys.stderr)
-            return EXIT_USAGE
-        except PipecatError as error:
-            print(f"error: {error.user_message}", file=sys.stderr)
-            return EXIT_FAILED
-        finally:
-            await http.aclose()
-        if as_json:
-            print(session.model_dump_json(by_alias=True, indent=2))
-        else:
-            print(render_session_text(agent, session))
-        return EXIT_OK
-
-    return asyncio.run(fetch())
+    print(render_session_text(agent, session))
+    return EXIT_OK
 
 
 def run_demo(port: int) -> int:
     from bot.sandbox.demo import main as demo_main
 
     return demo_main(port=port)
+
+
+def run_check() -> int:
+    from bot.ops.check import main as check_main
+
+    return check_main()
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -91,6 +113,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     lookup.add_argument("agent")
     lookup.add_argument("session_id")
     lookup.add_argument("--json", action="store_true", help="print the session as JSON")
+    sub.add_parser("check", help="check the settings, Slack, Pipecat and the database; one line each")
     return parser.parse_args(argv)
 
 
@@ -101,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_lookup(args.agent, args.session_id, as_json=args.json)
         if args.command == "demo":
             return run_demo(args.port)
+        if args.command == "check":
+            return run_check()
         return run_app()
     except SettingsError as error:
         print(f"pipecat-ops: configuration error: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ Nothing else constructs clients; handlers get what they need through `Deps`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,14 +24,28 @@ from starlette.routing import Route
 
 from bot.access import Gate
 from bot.after_ack import AfterAck
+from bot.alerts.digest import DigestService
 from bot.alerts.scheduler import start_scheduler
 from bot.alerts.service import AlertService
+from bot.alerts.status_job import add_status_job
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps
 from bot.lookup import AgentDirectory, SessionFinder
+from bot.ops.health import HealthProbe
+from bot.ops.instrument import (
+    MeteredSocketModeHandler,
+    MeteredTransport,
+    MeteredWebClient,
+    bolt_middleware,
+    meter_gate,
+    meter_store,
+    refresh_store_gauges,
+    timed_ack,
+)
+from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.pipecat.client import PipecatClient, build_http_client
-from bot.slack import actions, commands, incident_actions, shortcuts
+from bot.slack import actions, commands, home, incident_actions, shortcuts
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -41,6 +56,10 @@ SLACK_TIMEOUT_SECONDS = 10
 AUDIT_PRUNE_HOURS = 6
 #: On shutdown, answers still being worked on get this long to finish.
 DRAIN_SECONDS = 10
+#: How often each replica looks for a daily digest that is due (the outbox keeps it to one post).
+DIGEST_CHECK_SECONDS = 60
+#: /metrics gives the database this long for its gauges, then serves the last values.
+STORE_GAUGE_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass
@@ -51,6 +70,9 @@ class Runtime:
     store: Store
     pipecat_http: httpx.AsyncClient
     slack: AsyncWebClient
+    metrics: Metrics
+    health: HealthProbe
+    digests: DigestService
     scheduler: Any = field(default=None)
 
     async def start(self, *, with_scheduler: bool = True) -> None:
@@ -60,7 +82,7 @@ class Runtime:
             self.start_scheduler()
 
     def start_scheduler(self) -> None:
-        """The per-process timer: alert cycles every POLL_INTERVAL_SECONDS and the audit pruning."""
+        """The per-process timer: alert cycles every POLL_INTERVAL_SECONDS, the audit pruning, digests."""
         self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
         self.scheduler.add_job(
             self.deps.gate.prune,
@@ -70,6 +92,15 @@ class Runtime:
             max_instances=1,
             id="audit-prune",
         )
+        self.scheduler.add_job(
+            self.digests.run_due,
+            "interval",
+            seconds=min(DIGEST_CHECK_SECONDS, self.settings.poll_interval_seconds),
+            coalesce=True,
+            max_instances=1,
+            id="digest",
+        )
+        add_status_job(self.scheduler, self.deps.alerts, interval_seconds=self.settings.agent_status_interval_seconds)
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
@@ -84,10 +115,7 @@ class Runtime:
 
         async def events(request: Request) -> Response:
             with self.deps.after_ack.answering():
-                return await handler.handle(request)
-
-        async def healthz(request: Request) -> Response:
-            return JSONResponse({"ok": True})
+                return await timed_ack(self.metrics, handler.handle(request))
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,11 +125,35 @@ class Runtime:
             finally:
                 await self.stop()
 
-        routes = [Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
+        routes = [Route("/slack/events", events, methods=["POST"]), *self.ops_routes()]
         return Starlette(routes=routes, lifespan=lifespan)
 
+    def ops_routes(self) -> list[Route]:
+        """GET /healthz and GET /metrics (design.md §9.2), in HTTP mode and Socket Mode alike."""
 
-def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps) -> AsyncApp:
+        async def healthz(request: Request) -> Response:
+            report, _ = await self.health.check()
+            return JSONResponse(report.to_json(), status_code=200 if report.ok else 503)
+
+        async def metrics(request: Request) -> Response:
+            try:
+                await asyncio.wait_for(
+                    refresh_store_gauges(self.store, self.metrics, self.deps.clock.now()), STORE_GAUGE_TIMEOUT_SECONDS
+                )
+                self.metrics.store_scrape_ok.set(1)
+            except Exception as error:  # a scrape must answer even while the database is away
+                self.metrics.store_scrape_ok.set(0)
+                logger.warning("metrics: database gauges not refreshed (%s)", type(error).__name__)
+            return Response(self.metrics.render(), media_type=CONTENT_TYPE)
+
+        return [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
+
+    def ops_asgi(self) -> Starlette:
+        """Socket Mode's small HTTP server: only /healthz and /metrics."""
+        return Starlette(routes=self.ops_routes())
+
+
+def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metrics: Metrics | None = None) -> AsyncApp:
     """The same listeners serve HTTP mode and Socket Mode."""
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
@@ -113,23 +165,32 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps) -> Asy
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
-    for surface in (commands, shortcuts, actions, incident_actions):
+    if metrics is not None:
+        app.use(bolt_middleware())
+    for surface in (commands, shortcuts, actions, incident_actions, home):
         surface.register(app, deps)
     return app
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
-    pipecat_http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
+    metrics = Metrics()
+    pipecat_http = build_http_client(
+        settings.pipecat_api_url,
+        settings.pipecat_api_key.get_secret_value(),
+        wrap_transport=lambda inner: MeteredTransport(inner, metrics),
+    )
     pipecat = PipecatClient(pipecat_http, clock=clock)
     # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
-    slack = AsyncWebClient(
+    slack = MeteredWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=SLACK_TIMEOUT_SECONDS,
         retry_handlers=[],
     )
+    slack.metrics = metrics
     store = Store.from_url(settings.database_url)
+    meter_store(store, metrics)
     alerts = AlertService(
         store=store,
         pipecat=pipecat,
@@ -140,9 +201,13 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         poll_interval=settings.poll_interval_seconds,
         post_spacing=timedelta(seconds=settings.slack_post_spacing_seconds),
         give_up_after=timedelta(hours=settings.outbox_give_up_hours),
+        status_interval=settings.agent_status_interval_seconds,
+        capacity_warn_percent=settings.capacity_warn_percent,
     )
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
+    meter_gate(gate, metrics)
+    digests = DigestService(store=store, pipecat=pipecat, clock=clock, default_statuses=settings.alert_status_set)
     deps = Deps(
         gate=gate,
         after_ack=AfterAck(),
@@ -152,19 +217,38 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         finder=finder,
         agents=AgentDirectory(pipecat, clock),
         alerts=alerts,
+        digests=digests,
     )
-    bolt = build_bolt_app(settings, slack, deps)
-    return Runtime(settings=settings, deps=deps, bolt=bolt, store=store, pipecat_http=pipecat_http, slack=slack)
+    bolt = build_bolt_app(settings, slack, deps, metrics)
+    health = HealthProbe(store, clock, settings.poll_interval_seconds)
+    return Runtime(
+        settings=settings,
+        deps=deps,
+        bolt=bolt,
+        store=store,
+        pipecat_http=pipecat_http,
+        slack=slack,
+        metrics=metrics,
+        health=health,
+        digests=digests,
+    )
 
 
 async def run_socket_mode(runtime: Runtime) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    import uvicorn
 
     app_token = runtime.settings.slack_app_token
     assert app_token is not None
     await runtime.start()
+    handler = MeteredSocketModeHandler(runtime.bolt, app_token.get_secret_value())
+    handler.metrics = runtime.metrics
+    runtime.health.socket_state = handler.client.is_connected
+    # /healthz and /metrics only: Slack reaches the app over the socket, probes and Prometheus here.
+    config = uvicorn.Config(runtime.ops_asgi(), host="0.0.0.0", port=runtime.settings.port, log_level="warning")
+    server = uvicorn.Server(config)
     try:
-        handler = AsyncSocketModeHandler(runtime.bolt, app_token.get_secret_value())
-        await handler.start_async()  # type: ignore[no-untyped-call]
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        await server.serve()
     finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
         await runtime.stop()

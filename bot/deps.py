@@ -13,6 +13,7 @@ from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
 
 if TYPE_CHECKING:  # the alert service imports the store; the Slack layer only calls it
+    from bot.alerts.digest import DigestService
     from bot.alerts.service import AlertService
 
 
@@ -26,3 +27,4 @@ class Deps:
     alerts: AlertService
     gate: Gate
     after_ack: AfterAck
+    digests: DigestService

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+# Only pure text helpers and protocols: `python -m bot lookup` must not load slack_sdk or pydantic
+# to print (issue 15); the session is a validated model or the plain reading of bot.pipecat.plain.
 from bot.blocks.format import NOT_REPORTED, plain_time, status_badge, yes_no
-from bot.blocks.session import (
+from bot.blocks.session_text import (
     bot_start_text,
     cpu_text,
     duration_text,
@@ -13,7 +15,7 @@ from bot.blocks.session import (
     sparklines,
     status_text,
 )
-from bot.pipecat.models import Session
+from bot.pipecat.facts import SessionFacts
 
 # API text goes to a terminal: strip control characters so a value cannot move the cursor,
 # change colours or rewrite earlier lines (ANSI escape injection).
@@ -29,7 +31,7 @@ def _row(label: str, value: str) -> str:
     return f"{label + ':':<{LABEL_WIDTH}}{_clean(value)}"
 
 
-def render_session_text(agent: str, session: Session) -> str:
+def render_session_text(agent: str, session: SessionFacts) -> str:
     badge = status_badge(session.completion_status, session.end_state, active=session.is_active)
     ended = "still running" if session.is_active else (
         plain_time(session.ended_at) if session.ended_at else NOT_REPORTED

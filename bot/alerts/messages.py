@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from bot.alerts.explanations import incident_triage, reply_cause
+from bot.alerts.health_messages import health_message
 from bot.alerts.keys import legacy_parent_key
 from bot.alerts.payloads import session_of
 from bot.blocks.alert_notices import (
@@ -13,10 +17,20 @@ from bot.blocks.alert_notices import (
     undelivered_summary,
 )
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
+from bot.blocks.digest import digest_message
 from bot.blocks.message import Message
 from bot.clock import Clock
 from bot.store import Store
-from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload, SummaryPayload
+from bot.store.payloads import (
+    AlertPayload,
+    DigestPayload,
+    HealthClearPayload,
+    HealthPayload,
+    NoticePayload,
+    ParentPayload,
+    RollupPayload,
+    SummaryPayload,
+)
 from bot.store.records import Incident, OutboxRow
 
 NOTICE_OUTAGE = "outage"
@@ -24,11 +38,20 @@ NOTICE_RECOVERY = "recovery"
 NOTICE_POLL_FAILED = "poll_failed"
 NOTICE_BAD_ITEM = "bad_item"
 
+#: The agent-health slot of a parent: plain text about the agent's status, or None (filled by the
+#: agent-status reader; escaped by the builder).
+HealthSource = Callable[[str], Awaitable[str | None]]
+
+
+async def no_health(agent: str) -> str | None:
+    return None
+
 
 class MessageFactory:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, health: HealthSource = no_health) -> None:
         self._store = store
         self._clock = clock
+        self._health = health
 
     async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]:
         """The message to post for `row`, and (for a parent) the incident version it shows.
@@ -36,8 +59,11 @@ class MessageFactory:
         body = row.body()
         match body:
             case AlertPayload():
-                message = session_reply(row.agent, session_of(body), row.dedup_key, peak_memory=body.peak_memory_bytes)
-                return message, None
+                session = session_of(body)
+                sid = session.session_id.lower()
+                cause = reply_cause((await self._store.session_causes(row.agent, [sid])).get(sid))
+                peak = body.peak_memory_bytes
+                return session_reply(row.agent, session, row.dedup_key, peak_memory=peak, cause=cause), None
             case RollupPayload():
                 rolled = [RolledSession(s.session_id, s.status, s.failed_at) for s in body.sessions]
                 return rollup_reply(row.agent, rolled, row.dedup_key), None
@@ -45,6 +71,10 @@ class MessageFactory:
                 return _notice(row, body), None
             case SummaryPayload():
                 return _summary(row, body), None
+            case HealthPayload() | HealthClearPayload():
+                return health_message(row), None
+            case DigestPayload():
+                return digest_message(row.payload, row.dedup_key), None
             case ParentPayload():
                 incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
                 if incident is None:
@@ -56,6 +86,7 @@ class MessageFactory:
         now = self._clock.now()
         watch = await self._store.watch(incident.channel_id, incident.agent)
         mute = await self._store.active_mute(incident.channel_id, incident.agent, now)
+        causes, change = await incident_triage(self._store, incident, now)
         view = IncidentView(
             agent=incident.agent,
             session_count=incident.session_count,
@@ -68,6 +99,9 @@ class MessageFactory:
             acknowledged_at=incident.ack_at,
             muted_until=mute.until if mute else None,
             closed=incident.closed_at is not None,
+            causes=causes,
+            change=change,
+            health=await self._health(incident.agent),
         )
         return incident_parent(view, incident.parent_key or legacy_parent_key(incident.id))
 

@@ -28,14 +28,16 @@ from sqlalchemy.exc import DBAPIError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.alerts import policy, transitions
+from bot.alerts.health_messages import Skip, Wait, recovery_thread, resolve_opener
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.reconcile import find_posted, outcome_of
+from bot.alerts.reply_edits import ReplyEditor
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
 from bot.store import LeaseLost, Store, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import DEAD, KIND_PARENT, OutboxKind, OutboxRow, Transition
+from bot.store.records import DEAD, KIND_HEALTH_CLEAR, KIND_PARENT, SENT, OutboxKind, OutboxRow, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +78,13 @@ class Deliverer:
         self._spacing = post_spacing
         self._give_up_after = give_up_after
         self._sleep = sleep
+        self._edits = ReplyEditor(store=store, slack=slack, messages=messages)
 
     async def deliver_once(self) -> None:
         now = self._clock.now()
         channels = await self._store.channels_with_work(now, quiet_before=now - self._incidents.window)
+        # Replies whose cause came late are edited in their channel's pass.
+        channels = sorted(set(channels) | set(await self._store.reply_edits_channels()))
         limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
         await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
 
@@ -101,6 +106,7 @@ class Deliverer:
             await self._incidents.summarise_undelivered(channel_id)
             if await self._drain(channel_id) is Next.CONTINUE:
                 await self._incidents.render_dirty(channel_id)
+                await self._edits.edit_channel(channel_id)
         except SlackFailure as error:
             await self._incidents.channel_failure(channel_id, error)
         except LeaseLost:
@@ -144,9 +150,9 @@ class Deliverer:
         thread = await self._thread_of(row)
         if isinstance(thread, Next):
             return Next.STOP  # the parent is not posted yet: replies keep their order behind it
-        if isinstance(thread, transitions.ParentLost):
+        if isinstance(thread, transitions.ParentLost | transitions.Dropped):
             await self._apply(row, None, thread, reached_slack=False)
-            return Next.CONTINUE  # the row comes back at once, now for the top level
+            return Next.CONTINUE  # a lost parent: the row comes back at once, for the top level
         token = uuid.uuid4().hex
         if not await self._store.claim(row, token, self._clock.now(), policy.CLAIM_TTL):
             return Next.CONTINUE  # someone else took it
@@ -156,6 +162,8 @@ class Deliverer:
             return Next.STOP
         if transition.state != DEAD and version is not None and row.incident_id is not None:
             await self._store.mark_rendered(row.incident_id, version)
+        if transition.state == SENT and row.kind == KIND_HEALTH_CLEAR:
+            await resolve_opener(self._slack, self._store, row)
         return Next.STOP if transition.stop_channel else Next.CONTINUE
 
     async def _attempt(
@@ -178,7 +186,8 @@ class Deliverer:
             kwargs["thread_ts"] = thread_ts
         try:
             response = await slack_call(
-                self._slack.chat_postMessage(channel=row.channel_id, unfurl_links=False, unfurl_media=False, **kwargs)
+                self._slack.chat_postMessage(channel=row.channel_id, unfurl_links=False, unfurl_media=False, **kwargs),
+                now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
             )
         except SlackFailure as error:
             return outcome_of(error), True, version
@@ -257,9 +266,17 @@ class Deliverer:
                 return await write()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _thread_of(self, row: OutboxRow) -> str | Next | transitions.ParentLost | None:
+    async def _thread_of(self, row: OutboxRow) -> str | Next | transitions.ParentLost | transitions.Dropped | None:
         """Where a row posts: the parent's ts, None for the top level, STOP while the parent is
-        not posted yet, ParentLost once the parent was given up (the reply then goes top-level)."""
+        not posted yet, ParentLost once the parent was given up (the reply then goes top-level).
+        A health recovery goes under its alert, waits for it, or is dropped without it."""
+        if row.kind == KIND_HEALTH_CLEAR:
+            opener = await recovery_thread(self._store, row)
+            if isinstance(opener, Wait):
+                return Next.STOP  # the recovery stays behind its alert
+            if isinstance(opener, Skip):
+                return transitions.Dropped(f"recovery not posted: {opener.reason}")
+            return opener
         if row.kind not in THREADED or row.top_level:
             return None
         incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None

@@ -111,6 +111,7 @@ class Planner:
         complete = self.seen.complete and self.seen.backfill_until is None
         plan.watermark = max(self.now, self.state.watermark) if complete else self.state.watermark
         plan.backfill_until = self.seen.backfill_until
+        plan.backfill_from = self.now if self.seen.backfill_until is not None else None
         if self.state.outage_notified:
             plan.recovery_posts = recovery_posts(self.agent, self.state, watches, mutes, self.now)
         return plan

@@ -26,6 +26,7 @@ from bot.alerts import decide, policy
 from bot.alerts.notices import outage_posts, poll_failed_posts
 from bot.alerts.poll_plan import Observation, Planner, describe
 from bot.clock import Clock
+from bot.explain.explainer import Explainer
 from bot.pipecat.client import PipecatClient, SessionWalk
 from bot.pipecat.errors import BadRequest, InvalidInput, NotFound, PipecatError, UnexpectedResponse
 from bot.pipecat.models import Session
@@ -36,8 +37,18 @@ logger = logging.getLogger(__name__)
 
 
 class Poller:
-    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock, owner: str, poll_interval: float) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        pipecat: PipecatClient,
+        clock: Clock,
+        owner: str,
+        poll_interval: float,
+        explainer: Explainer | None = None,
+    ) -> None:
         self._store = store
+        self._explainer = explainer
         self._pipecat = pipecat
         self._clock = clock
         self._owner = owner
@@ -97,9 +108,11 @@ class Poller:
                 # The agent boundary: nothing Pipecat sends (or a bug) escapes uncounted.
                 await self._failed(agent, state, watches, error, now)
                 return
+            failures = await self._explain(agent, watches, seen)
             planner = Planner(agent, state, seen, known, now, self._overlap)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             recorded = True
+            await self._compare_deployments(agent, watches, failures)
             if enqueued:
                 logger.info("%s: %d ended session(s), %d post(s) enqueued", agent, len(seen.ended), enqueued)
         except LeaseLost:
@@ -108,22 +121,50 @@ class Poller:
             if not recorded:
                 await self._store.release_poll_lease(agent, self._owner)
 
+    async def _explain(self, agent: str, watches: Sequence[Watch], seen: Observation) -> list[Session]:
+        """Causes of this poll's failures before they are enqueued (bounded in time by the
+        explainer): a reply posts with its cause when the log answers quickly. Never fails the poll."""
+        if self._explainer is None:
+            return []
+        failures = [s for s in seen.ended if decide.alerting_watches(s, watches)]
+        try:
+            await self._explainer.saw(agent, seen.ended)
+            if failures or await self._explainer.has_pending(agent):
+                await self._explainer.explain(agent, failures)
+        except Exception:
+            logger.exception("explaining the failures of %s failed; alerting without causes", agent)
+        return failures
+
+    async def _compare_deployments(self, agent: str, watches: Sequence[Watch], failures: Sequence[Session]) -> None:
+        if self._explainer is None or not failures:
+            return
+        try:
+            statuses = frozenset(status for w in watches for status in w.statuses)
+            await self._explainer.compare_deployments(agent, failures, statuses)
+        except Exception:
+            logger.exception("comparing the deployments of %s failed; the incident shows no rates", agent)
+
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
-        start = int((state.watermark - self._overlap).timestamp())
-        # After a cut walk, the newest part (from where it stopped) and the unread rest below it
-        # are two walks; the list is newest first, so only the second can reach the rest.
-        frontier = int(state.backfill_until.timestamp()) if state.backfill_until is not None else None
-        top_start = start if frontier is None else max(start, frontier)
-        walk = await self._pipecat.walk_sessions(agent, status="all", start_time=top_start)
-        seen = Observation()
-        cut = [] if walk.complete else [walk]
-        if frontier is not None:
-            rest = await self._pipecat.walk_sessions(agent, status="all", start_time=start, end_time=frontier)
-            walk.sessions += rest.sessions
-            cut += [] if rest.complete else [rest]
-        seen.complete = not cut
-        seen.backfill_until = _oldest(cut)
-        listed = {s.session_id.lower(): s for s in walk.sessions}
+        start = state.watermark - self._overlap
+        gap = state.backfill_until  # a cut walk left sessions created up to here unread
+        # While a gap is read, the walk from the top reads only what is new since the last poll;
+        # the gap drains below it (the list is newest first: only an end time reaches the rest).
+        top_from = start if gap is None or state.backfill_from is None else state.backfill_from - self._overlap
+        top = await self._pipecat.walk_sessions(agent, status="all", start_time=_seconds(max(start, top_from)))
+        walks = [top]
+        if gap is not None:
+            rest = await self._pipecat.walk_sessions(
+                agent, status="all", start_time=_seconds(start), end_time=_seconds(gap)
+            )
+            walks.append(rest)
+        if not top.complete:
+            until = _oldest(top, fallback=gap or top_from)  # a new gap below what it read (one gap)
+        elif gap is not None and not walks[1].complete:
+            until = _oldest(walks[1], fallback=gap)
+        else:
+            until = None
+        seen = Observation(complete=until is None, backfill_until=until)
+        listed = {s.session_id.lower(): s for w in walks for s in w.sessions}
         seen.active = {sid for sid, s in listed.items() if s.is_active}
         active_complete = True
         if state.active_set:
@@ -221,10 +262,13 @@ def _kind(error: Exception) -> str:
     return FAILURE_REACHABILITY
 
 
-def _oldest(walks: Sequence[SessionWalk]) -> datetime | None:
-    """Where to continue cut walks next time: below the oldest session they read."""
-    times = [s.created_at for w in walks for s in w.sessions]
-    return min(times) if times else None
+def _oldest(walk: SessionWalk, *, fallback: datetime) -> datetime:
+    """Where to continue a cut walk: at the oldest session it read (inclusive, dedup absorbs it)."""
+    return min((s.created_at for s in walk.sessions), default=fallback)
+
+
+def _seconds(value: datetime) -> int:
+    return int(value.timestamp())
 
 
 __all__ = ["ItemFailure", "Observation", "Poller"]

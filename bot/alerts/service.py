@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -12,13 +13,18 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
+from bot.alerts.agent_status import AgentStatusWatcher
+from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
-from bot.alerts.messages import MessageFactory
+from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
+from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock
+from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pipecat.client import PipecatClient
+from bot.pipecat.validation import check_agent
 from bot.store import Store
 from bot.store.records import Watch
 
@@ -54,10 +60,18 @@ class AlertService:
         replica_id: str | None = None,
         post_spacing: timedelta = policy.SLACK_POST_SPACING,
         give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
+        status_interval: float = 0.0,
+        capacity_warn_percent: float = 80.0,
+        explain: bool = True,
+        cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
+        health: HealthSource = no_health,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas
         (settings: SLACK_POST_SPACING_SECONDS). `give_up_after`: how long an alert is retried
-        through Slack trouble before it is given up and summarised (OUTBOX_GIVE_UP_HOURS)."""
+        through Slack trouble before it is given up and summarised (OUTBOX_GIVE_UP_HOURS).
+        `explain`: read failed sessions' logs for their causes (bot.explain); `cause_wait_seconds`
+        bounds how long a poll waits for them. `health`: what an incident parent says in its
+        agent-health slot (the agent-status reader fills it; none by default)."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
         if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
@@ -67,7 +81,19 @@ class AlertService:
         self._pipecat = pipecat
         self._clock = clock
         self._default_statuses = frozenset(s.upper() for s in default_statuses)
-        self._messages = MessageFactory(store, clock)
+        #: Agent health and capacity (its own interval; status_interval 0 turns it off).
+        self.health = AgentStatusWatcher(
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            interval_seconds=status_interval,
+            warn_percent=capacity_warn_percent,
+        )
+        # The incident parent's agent-health slot shows the agent's open conditions.
+        if health is no_health and self.health.enabled:
+            health = self.health.health_summary
+        self._messages = MessageFactory(store, clock, health)
         self._incidents = IncidentKeeper(
             store=store,
             slack=slack,
@@ -78,8 +104,16 @@ class AlertService:
             give_up_after=give_up_after,
             wake_delivery=self.wake_delivery,
         )
+        self.explainer = (
+            Explainer(store=store, pipecat=pipecat, clock=clock, wait_seconds=cause_wait_seconds) if explain else None
+        )
         self._poller = Poller(
-            store=store, pipecat=pipecat, clock=clock, owner=self.replica_id, poll_interval=poll_interval
+            store=store,
+            pipecat=pipecat,
+            clock=clock,
+            owner=self.replica_id,
+            poll_interval=poll_interval,
+            explainer=self.explainer,
         )
         self._deliverer = Deliverer(
             store=store,
@@ -92,9 +126,11 @@ class AlertService:
             give_up_after=give_up_after,
         )
         self._pruned_at: datetime | None = None
+        #: The alert cycle and the status cycle both deliver; one pass at a time in this process.
+        self._delivering = asyncio.Lock()
         #: Set by the scheduler: makes the delivery job run now (it is idle).
         self._delivery_waker: Callable[[], None] | None = None
-        self._delivering = False
+        self._delivery_running = False
         self._wake_pending = False
         # Rows enqueued anywhere in this process (a poll, a notice) wake delivery at once.
         store.on_enqueue(self.wake_delivery)
@@ -108,7 +144,17 @@ class AlertService:
 
     async def deliver_once(self) -> None:
         """Post everything deliverable now (channels in parallel, each channel in order)."""
-        await self._deliverer.deliver_once()
+        async with self._delivering:
+            await self._deliverer.deliver_once()
+
+    async def status_cycle(self) -> None:
+        """What the status job runs: read due agent statuses, then post what they opened or
+        cleared. Never raises."""
+        for name, stage in (("status read", self.health.read_once), ("delivery", self.deliver_once)):
+            try:
+                await stage()
+            except Exception:
+                logger.exception("status cycle: %s failed; the next cycle tries again", name)
 
     async def run_cycle(self) -> None:
         """Poll, then deliver (the demo and tests drive cycles by hand). Never raises."""
@@ -126,7 +172,7 @@ class AlertService:
         """The scheduler's delivery job, separate from polling so one slow agent never holds
         back any channel's alerts. Runs again at once when rows were enqueued while it ran.
         Never raises."""
-        self._delivering = True
+        self._delivery_running = True
         try:
             for _ in range(MAX_DELIVERY_ROUNDS):
                 self._wake_pending = False
@@ -137,7 +183,7 @@ class AlertService:
                 if not self._wake_pending:
                     break
         finally:
-            self._delivering = False
+            self._delivery_running = False
 
     def set_delivery_waker(self, waker: Callable[[], None] | None) -> None:
         self._delivery_waker = waker
@@ -145,7 +191,7 @@ class AlertService:
     def wake_delivery(self) -> None:
         """Rows were enqueued (or a parent needs an edit): deliver now, not at the next tick."""
         self._wake_pending = True
-        if not self._delivering and self._delivery_waker is not None:
+        if not self._delivery_running and self._delivery_waker is not None:
             self._delivery_waker()
 
     async def _prune(self) -> None:
@@ -159,6 +205,9 @@ class AlertService:
         done = await self.store.prune_sent(now - policy.OUTBOX_RETENTION)
         if done:
             logger.info("pruned %d delivered outbox row(s) older than %s", done, policy.OUTBOX_RETENTION)
+        causes = await self.store.prune_causes(now - CAUSE_RETENTION)
+        if causes:
+            logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)
 
     # -- watches ---------------------------------------------------------------------------------
 
@@ -207,6 +256,24 @@ class AlertService:
 
     async def watched_agents(self, channel_id: str) -> list[str]:
         return await self.store.watched_agents(channel_id)
+
+    # -- explanations ----------------------------------------------------------------------------
+
+    async def causes(self, agent: str, since: datetime) -> list[CauseRow]:
+        """The agent's failure causes since `since`, most frequent first (for /session causes)."""
+        stats = await self.store.top_causes(check_agent(agent), since, MAX_CAUSES)
+        return [
+            CauseRow(
+                label=s.label,
+                occurrences=s.occurrences,
+                count=s.count,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+                example_session_id=s.example_session_id,
+                last_incident=link(s.last_incident),
+            )
+            for s in stats
+        ]
 
     # -- mute and incidents ----------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from bot.blocks.format import (
     yes_no,
 )
 from bot.blocks.message import Message, build, fallback
+from bot.blocks.triage import CausesView, Change, ReplyCause, reply_cause_block, triage_sections
 from bot.contracts.actions import Action, mute_value, session_value
 from bot.contracts.alerts import ALERT_EVENT_TYPE, MUTE_DURATIONS, MUTE_MENU
 from bot.pipecat.models import Session
@@ -98,6 +99,10 @@ class IncidentView:
     acknowledged_at: datetime | None = None
     muted_until: datetime | None = None
     closed: bool = False
+    causes: CausesView | None = None
+    change: Change | None = None
+    #: The agent-health slot (plain text), filled from the agent's status when it has something to say.
+    health: str | None = None
 
 
 def _sessions(count: int) -> str:
@@ -166,9 +171,12 @@ def _parent_actions(view: IncidentView) -> ActionsBlock | None:
 
 
 def incident_parent(view: IncidentView, dedup_key: str) -> Message:
+    """The triage card, top to bottom: headline, likely cause, what changed, agent health, the
+    facts, the state line and the buttons."""
     text, plain = _headline(view)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT))),
+        *triage_sections(view.causes, view.change, view.health),
         SectionBlock(fields=_parent_fields(view)),
     ]
     state = _state_line(view)
@@ -180,8 +188,10 @@ def incident_parent(view: IncidentView, dedup_key: str) -> Message:
     return build(fallback(plain), blocks, metadata=alert_metadata(dedup_key, view.agent, view.latest_session_id))
 
 
-def session_reply(agent: str, session: Session, dedup_key: str, *, peak_memory: int | None = None) -> Message:
-    """One failed session in the incident thread."""
+def session_reply(
+    agent: str, session: Session, dedup_key: str, *, peak_memory: int | None = None, cause: ReplyCause | None = None
+) -> Message:
+    """One failed session in the incident thread, with the cause its own log gives."""
     status = session.completion_status or session.end_state or NOT_REPORTED
     badge = status_badge(session.completion_status, session.end_state, active=session.is_active)
     peak = peak_memory if peak_memory is not None else session.peak_memory_bytes
@@ -201,11 +211,12 @@ def session_reply(agent: str, session: Session, dedup_key: str, *, peak_memory: 
     ]
     head = f"{esc(badge, 100)} · session `{esc(session.session_id, 100)}`"
     plain = f"{agent} session {short_id(session.session_id)} ended with {status}"
-    return build(
-        fallback(plain),
-        [SectionBlock(text=MarkdownTextObject(text=head)), SectionBlock(fields=fields)],
-        metadata=alert_metadata(dedup_key, agent, session.session_id),
-    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=head))]
+    cause_block = reply_cause_block(cause)
+    if cause_block is not None:
+        blocks.append(cause_block)
+    blocks.append(SectionBlock(fields=fields))
+    return build(fallback(plain), blocks, metadata=alert_metadata(dedup_key, agent, session.session_id))
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,14 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("/session <session-id>", "the agent is found from the channel's watches or the default agent"),
     ("/session list <agent> [errors] [N]", "the newest N sessions (errors only on request)"),
     ("/session stats <agent> [1h|24h|7d]", "counts, error rate, durations, cold starts"),
+    ("/session agent <agent>", "deployment, revision health, replicas, capacity, last hour's errors"),
+    ("/session causes <agent> [1h|24h|7d]", "the most frequent failure causes, from the sessions' own logs"),
     ("/session watch <agent> [status …] [@group]", "alert this channel when sessions end badly"),
     ("/session unwatch <agent>", "stop alerting this channel"),
     ("/session watches", "this channel's watches and their health"),
     (f"/session {MUTE_USAGE}", "silence alerts for a while"),
     ("/session unmute <agent>", "end a mute early"),
+    ("/session digest on [HH:MM] | off", "a daily summary in this channel (UTC, default 09:00)"),
     ("/session help", "this message"),
 )
 PRIVATE_NOTE = "Add `-p` or `private` to any command for an answer only you can see."
@@ -36,5 +39,5 @@ def help_message(*, error: str | None = None) -> Message:
     assert len(text) <= SECTION_LIMIT  # static text; a failing assert means USAGE grew too long
     blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=PRIVATE_NOTE)]))
-    fallback = "Usage: /session <agent> <session-id>, list, stats, watch, unwatch, watches, mute, unmute"
+    fallback = "Usage: /session <agent> <session-id>, list, stats, causes, watch, unwatch, watches, mute, unmute"
     return build(fallback if error is None else f"{escape(error)[:200]} · {fallback}", blocks)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 
 from slack_sdk.models.blocks import SectionBlock
 
@@ -48,3 +48,17 @@ def unmuted(agent: str, was_muted: bool) -> Message:
 def refused(reason: str) -> Message:
     """An access refusal: the reason is our own text (no user input in it)."""
     return notice(f":no_entry: {reason}", "Not allowed")
+
+
+def digest_on(at: time) -> Message:
+    return notice(
+        f":newspaper: A daily digest will be posted here at {at:%H:%M} UTC: sessions, failures, error rate, "
+        "bot start times and the worst sessions of each agent this channel watches. `/session digest off` stops it.",
+        f"Daily digest on at {at:%H:%M} UTC",
+    )
+
+
+def digest_off(was_on: bool) -> Message:
+    if was_on:
+        return notice("The daily digest is off for this channel.", "Daily digest off")
+    return notice("This channel had no daily digest.", "No daily digest here")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -27,77 +27,30 @@ from bot.blocks.format import (
     human_bytes,
     human_duration,
     millicores,
-    resample,
     short_id,
     slack_date,
-    sparkline,
     status_badge,
     truncate,
     yes_no,
 )
 from bot.blocks.message import Message, build, fallback
+
+# The value texts live in session_text.py (no slack_sdk there) and are shared with bot/terminal.py.
+from bot.blocks.session_text import (
+    bot_start_text,
+    cpu_text,
+    duration_text,
+    memory_text,
+    sparklines,
+    status_text,
+)
 from bot.contracts.actions import Action, session_value
-from bot.pipecat.models import ResourceMetrics, Session
+from bot.pipecat.models import Session
 
 ACTIONS_BLOCK_ID = "session_actions"
 
 MAX_EVENTS = 20  # a chatty session must not push the buttons past the section limit
 MAX_MEETINGS = 3
-
-
-# --- value texts shared with bot/terminal.py (plain text: callers escape for mrkdwn) -------------
-
-
-def status_text(session: Session) -> str:
-    if session.completion_status:
-        return session.completion_status
-    return "active" if session.is_active else NOT_REPORTED
-
-
-def duration_text(session: Session, now: datetime | None = None) -> str:
-    if not session.is_active:
-        return human_duration(session.duration)
-    if now is None:
-        return "still running"
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)  # a naive clock is taken as UTC, as the API's timestamps are
-    return f"running for {human_duration(max(now - session.created_at, timedelta(0)))}"
-
-
-def _cpu(metrics: ResourceMetrics, value: float | None) -> float | None:
-    # With zero samples Pipecat reports 0 for every percentile: that is "no data", not "idle".
-    return None if value is None or (value == 0 and metrics.sample_count == 0) else value
-
-
-def memory_text(session: Session) -> str:
-    peak = session.peak_memory_bytes
-    if peak is None:
-        return NOT_REPORTED
-    p50 = session.resource_metrics.memory_bytes_p50 if session.resource_metrics else None
-    # Memory of a live process is never 0 bytes, so a 0 percentile is an absent one.
-    return human_bytes(peak) + (f" (p50 {human_bytes(p50)})" if p50 else "")
-
-
-def cpu_text(session: Session) -> str:
-    metrics = session.resource_metrics
-    if metrics is None:
-        return NOT_REPORTED
-    p50, p99 = _cpu(metrics, metrics.cpu_millicores_p50), _cpu(metrics, metrics.cpu_millicores_p99)
-    if p50 is None and p99 is None:
-        return NOT_REPORTED
-    return f"{millicores(p50)} / {millicores(p99)}"
-
-
-def bot_start_text(session: Session) -> str:
-    return human_duration(session.bot_start_seconds)
-
-
-def sparklines(session: Session) -> tuple[str, str] | None:
-    """(cpu, memory) sparklines, or None when there are no samples to draw."""
-    samples = session.resource_metrics.timeseries if session.resource_metrics else []
-    if not samples:
-        return None
-    return sparkline(resample([s.c for s in samples])), sparkline(resample([s.m for s in samples]))
 
 
 def summary_fallback(agent: str, session: Session, now: datetime | None = None) -> str:

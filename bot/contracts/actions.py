@@ -21,11 +21,14 @@ class Verb(StrEnum):
     LOOKUP = "lookup"
     LIST = "list"
     STATS = "stats"
+    AGENT = "agent"
+    CAUSES = "causes"
     WATCH = "watch"
     UNWATCH = "unwatch"
     WATCHES = "watches"
     MUTE = "mute"
     UNMUTE = "unmute"
+    DIGEST = "digest"
 
 
 class Action(StrEnum):
@@ -39,6 +42,7 @@ class Action(StrEnum):
     INCIDENT_MUTE = "incident_mute"
     INCIDENT_DETAILS = "incident_details"
     INCIDENT_LOGS = "incident_logs"
+    HOME_MORE = "home_more"
 
 
 #: `callback_id` of the message shortcut (manifest.yaml declares the same).
@@ -46,7 +50,7 @@ SHORTCUT_LOOKUP = "lookup_session"
 
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
 ADMIN_ONLY: frozenset[str] = frozenset(
-    {Verb.WATCH, Verb.UNWATCH, Verb.MUTE, Verb.UNMUTE, Action.SESSION_STOP, Action.INCIDENT_MUTE}
+    {Verb.WATCH, Verb.UNWATCH, Verb.MUTE, Verb.UNMUTE, Verb.DIGEST, Action.SESSION_STOP, Action.INCIDENT_MUTE}
 )
 
 

@@ -1,7 +1,7 @@
 """Async client for the Pipecat Cloud private REST API.
 
 One shared `httpx.AsyncClient` (built by `build_http_client`, owned by the composition root).
-HTTP turns into the typed errors of `bot.pipecat.errors` in `_raise_for_response`, nowhere else.
+HTTP turns into the typed errors of `bot.pipecat.errors` through its `error_for_status`, nowhere else.
 """
 
 from __future__ import annotations
@@ -11,31 +11,28 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bot.clock import Clock, SystemClock
 from bot.pipecat import retry
 from bot.pipecat.errors import (
-    BadRequest,
-    NotFound,
     PipecatError,
-    RateLimited,
-    ServerError,
     Timeout,
-    Unauthorized,
     UnexpectedResponse,
     Unreachable,
+    error_detail,
+    error_for_status,
 )
-from bot.pipecat.models import Agent, AgentList, LogPage, Session, SessionPage
-from bot.pipecat.validation import check_agent, check_session_id, segment
+from bot.pipecat.models import Agent, AgentList, LogLine, LogPage, Session, SessionLog, SessionPage
+from bot.pipecat.models import parse as _parse
+from bot.pipecat.validation import check_agent, check_session_id, segment, session_path
 from bot.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 SessionStatus = Literal["active", "ended", "all"]
 StartType = Literal["cold", "warm", "all"]
 Sleep = Callable[[float], Awaitable[None]]
@@ -44,14 +41,25 @@ Sleep = Callable[[float], Awaitable[None]]
 PAGE_SIZE = 100
 #: A runaway-pagination guard: never walk more pages than this in one iteration.
 MAX_PAGES = 1000
+#: A session's log is read oldest first, this many lines a page, at most SESSION_LOG_MAX_LINES.
+SESSION_LOG_PAGE_SIZE = 100
+SESSION_LOG_MAX_LINES = 300
 
 
-def build_http_client(base_url: str, api_key: str, *, timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
+def build_http_client(
+    base_url: str,
+    api_key: str,
+    *,
+    timeout: httpx.Timeout | None = None,
+    wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+) -> httpx.AsyncClient:
+    """`wrap_transport`: e.g. the metrics' MeteredTransport around the pooled transport."""
+    transport = httpx.AsyncHTTPTransport(limits=retry.limits())
     return httpx.AsyncClient(
+        transport=wrap_transport(transport) if wrap_transport else transport,
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=timeout or retry.timeouts(),
-        limits=retry.limits(),
         follow_redirects=False,
     )
 
@@ -85,8 +93,7 @@ class PipecatClient:
     # -- endpoints -------------------------------------------------------------------------------
 
     async def get_session(self, agent: str, session_id: str) -> Session:
-        path = f"agents/{segment(check_agent(agent))}/sessions/{segment(check_session_id(session_id))}"
-        return _parse(Session, await self._request("GET", path))
+        return _parse(Session, await self._request("GET", session_path(agent, session_id)))
 
     async def list_sessions(
         self,
@@ -172,9 +179,49 @@ class PipecatClient:
         params = {"sessionId": check_session_id(session_id), "limit": limit, "order": order}
         return _parse(LogPage, await self._request("GET", f"agents/{segment(check_agent(agent))}/logs", params=params))
 
+    async def deployment_sessions(
+        self, agent: str, deployment_id: str, *, start_time: int, cap: int, page_size: int = PAGE_SIZE
+    ) -> list[Session]:
+        """Sessions of one deployment created since `start_time`, all pages up to `cap` (the list
+        has no status filter, so a failure rate means walking it)."""
+        found: list[Session] = []
+        offset = 0
+        while len(found) < cap:
+            page = await self.list_sessions(
+                agent, status="all", deployment_id=deployment_id, start_time=start_time, limit=page_size, offset=offset
+            )
+            found.extend(page.sessions)
+            offset += len(page.sessions) + page.skipped
+            if (not page.sessions and not page.skipped) or offset >= page.total_count:
+                break
+        return found[:cap]
+
+    async def session_log(
+        self,
+        agent: str,
+        session_id: str,
+        *,
+        max_lines: int = SESSION_LOG_MAX_LINES,
+        page_size: int = SESSION_LOG_PAGE_SIZE,
+    ) -> SessionLog:
+        """One session's log, oldest first, paged, bounded to `max_lines` (a cause is near the
+        start of the trouble; a chatty session must not cost unbounded reads)."""
+        check_agent(agent)
+        sid = check_session_id(session_id)
+        path = f"agents/{segment(agent)}/logs"
+        lines: list[LogLine] = []
+        complete = False
+        while len(lines) < max_lines and not complete:
+            limit = min(page_size, max_lines - len(lines))
+            params = {"sessionId": sid, "order": "asc", "limit": limit, "offset": len(lines)}
+            page = _parse(LogPage, await self._request("GET", path, params=params))
+            lines.extend(page.logs)
+            total = page.total.value if page.total and page.total.value is not None else None
+            complete = len(page.logs) < limit or (total is not None and len(lines) >= total)
+        return SessionLog(lines=tuple(lines[:max_lines]), complete=complete)
+
     async def stop_session(self, agent: str, session_id: str) -> None:
-        path = f"agents/{segment(check_agent(agent))}/sessions/{segment(check_session_id(session_id))}"
-        await self._request("DELETE", path)
+        await self._request("DELETE", session_path(agent, session_id))
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -200,38 +247,22 @@ class PipecatClient:
 
 
 def _raise_for_response(response: httpx.Response, clock: Clock) -> None:
-    """The one place where an HTTP status becomes a typed error."""
+    """Where an httpx answer meets the one status mapping (errors.error_for_status)."""
     status = response.status_code
     if status < 400:
         return
-    detail = _error_detail(response)
-    if status == 404:
-        raise NotFound(detail, status=status)
-    if status in (401, 403):
-        raise Unauthorized(detail, status=status)
-    if status == 429:
-        waited = retry_after_seconds(response.headers.get("Retry-After"), now=clock.now())
-        raise RateLimited(detail, retry_after=waited)
-    if status >= 500:
-        raise ServerError(detail, status=status)
-    raise BadRequest(detail, status=status)
+    waited = retry_after_seconds(response.headers.get("Retry-After"), now=clock.now()) if status == 429 else None
+    error = error_for_status(status, _error_detail(response), retry_after=waited)
+    if error is not None:
+        raise error
 
 
 def _error_detail(response: httpx.Response) -> str:
-    """The API's own words: `error`, or `message`, plus Zod issue messages when present."""
     try:
         body = response.json()
     except ValueError:
         return ""
-    if not isinstance(body, dict):
-        return ""
-    text = str(body.get("error") or body.get("message") or "")
-    err = body.get("err")
-    if isinstance(err, dict) and isinstance(err.get("issues"), list):
-        issues = [str(i.get("message")) for i in err["issues"] if isinstance(i, dict) and i.get("message")]
-        if issues:
-            text = f"{text}: {'; '.join(issues)}" if text else "; ".join(issues)
-    return text[:500]
+    return error_detail(body)
 
 
 def _decode(response: httpx.Response) -> Any:
@@ -243,13 +274,6 @@ def _decode(response: httpx.Response) -> Any:
         raise UnexpectedResponse(
             "response body is not valid JSON", status=response.status_code, garbled=True
         ) from None
-
-
-def _parse(model: type[ModelT], payload: Any) -> ModelT:
-    try:
-        return model.model_validate(payload)
-    except ValidationError as error:
-        raise UnexpectedResponse(f"{model.__name__}: {error.error_count()} invalid field(s)") from None
 
 
 async def _send_mapping_transport_errors(

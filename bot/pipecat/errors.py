@@ -78,3 +78,36 @@ class UnexpectedResponse(PipecatError):
     def __init__(self, detail: str = "", *, status: int | None = None, garbled: bool = False) -> None:
         super().__init__(detail, status=status)
         self.garbled = garbled
+
+
+# --- the one mapping from an HTTP answer to these errors (the async client and the one-shot CLI
+# request both call it, so a status means the same thing whichever transport carried it) ---------
+
+
+def error_for_status(status: int, detail: str, *, retry_after: float | None = None) -> PipecatError | None:
+    """The typed error for an HTTP status, or None below 400. `retry_after`: seconds, for 429."""
+    if status < 400:
+        return None
+    if status == 404:
+        return NotFound(detail, status=status)
+    if status in (401, 403):
+        return Unauthorized(detail, status=status)
+    if status == 429:
+        return RateLimited(detail, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(detail, status=status)
+    return BadRequest(detail, status=status)
+
+
+def error_detail(body: object) -> str:
+    """The API's own words from a decoded error body: `error`, or `message`, plus Zod issue
+    messages when present; "" when the body says nothing usable."""
+    if not isinstance(body, dict):
+        return ""
+    text = str(body.get("error") or body.get("message") or "")
+    err = body.get("err")
+    if isinstance(err, dict) and isinstance(err.get("issues"), list):
+        issues = [str(i.get("message")) for i in err["issues"] if isinstance(i, dict) and i.get("message")]
+        if issues:
+            text = f"{text}: {'; '.join(issues)}" if text else "; ".join(issues)
+    return text[:500]

@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from bot.contracts.names import SESSION_ID
+from bot.pipecat.errors import UnexpectedResponse
+
+# The lenient readings are defined in facts.py, shared with the plain reading of bot.pipecat.plain.
+from bot.pipecat.facts import as_utc as _as_utc
+from bot.pipecat.facts import duration_between, peak_memory
+from bot.pipecat.facts import none_to_empty as _none_to_empty
+from bot.pipecat.facts import open_string as _open_string
 
 logger = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: Statuses that mean "the session ended badly" for badges and stats.
 ERROR_STATUSES = frozenset({"HTTP_ERROR", "BOT_CONNECTION_TIMEOUT"})
 ERROR_END_STATES = frozenset({"ENDED_BEFORE_AGENT_START", "AGENT_START_TIMEOUT", "AGENT_ERROR", "TERMINATED"})
-
-
-def _as_utc(value: datetime) -> datetime:
-    """Pipecat's times are UTC: a time without an offset (`2025-01-01T00:00:00`) is read as UTC,
-    so every datetime of a model compares with every other (and with the clock) without a TypeError."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _uuid(value: str) -> str:
@@ -44,17 +47,6 @@ SessionId = Annotated[str, AfterValidator(_uuid)]
 class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
 
-
-def _none_to_empty(value: Any) -> Any:
-    return [] if value is None else value
-
-
-def _open_string(value: Any) -> Any:
-    """An open enum: 500 and "500" are the same status; blank means absent."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 class Sample(ApiModel):
@@ -80,12 +72,7 @@ class ResourceMetrics(ApiModel):
 
     @property
     def peak_memory_bytes(self) -> int | None:
-        """No peak field exists: the max of p99 and every sample, ignoring zero-sample zeros."""
-        candidates = [s.m for s in self.timeseries if s.m is not None]
-        if self.memory_bytes_p99 is not None:
-            candidates.append(self.memory_bytes_p99)
-        peak = max(candidates, default=None)
-        return peak if peak else None
+        return peak_memory(self.memory_bytes_p99, self.timeseries)
 
 
 class SessionEvent(ApiModel):
@@ -123,9 +110,7 @@ class Session(ApiModel):
 
     @property
     def duration(self) -> timedelta | None:
-        if self.ended_at is None:
-            return None
-        return max(self.ended_at - self.created_at, timedelta(0))
+        return duration_between(self.created_at, self.ended_at)
 
     @property
     def peak_memory_bytes(self) -> int | None:
@@ -163,13 +148,89 @@ class SessionPage(ApiModel):
         return cls(total_count=payload.get("total_count"), sessions=good, skipped=skipped)
 
 
+class AutoScaling(ApiModel):
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+
+
+class Deployment(ApiModel):
+    id: str | None = None
+    #: The deployment's PCService manifest (`spec.image`, `spec.resources`, ...), kept as sent.
+    manifest: dict[str, Any] | None = None
+    created_at: UtcDatetime | None = None
+
+    @property
+    def image(self) -> str | None:
+        spec = (self.manifest or {}).get("spec")
+        image = spec.get("image") if isinstance(spec, dict) else None
+        return str(image) if image else None
+
+
+class RevisionHealth(ApiModel):
+    ready: bool | None = None
+    #: running | waiting | terminated (open: an unknown state is shown as sent).
+    state: str | None = None
+    restart_count: int | None = None
+    replicas_started: int | None = None
+    #: CrashLoopBackOff, ImagePullBackOff, OOMKilled, Error, ... (open).
+    reason: str | None = None
+    last_exit_code: int | None = None
+    last_termination_reason: str | None = None
+    #: The crash's stdout/stderr, often a Python traceback.
+    message: str | None = None
+
+    _open = field_validator("state", "reason", "last_termination_reason", mode="before")(_open_string)
+
+
+class RevisionInfo(ApiModel):
+    # The API spells this one `deploymentID` (capital ID), unlike every other field.
+    deployment_id: str | None = Field(default=None, alias="deploymentID")
+    #: Creating, Validating, Active, Draining, Failed (open: an unknown phase renders as sent).
+    phase: str | None = None
+    ready_replicas: int | None = None
+    phase_started_at: UtcDatetime | None = None
+    #: Absent when healthy.
+    has_infrastructure_issue: bool | None = None
+    health: RevisionHealth | None = None
+
+    _open = field_validator("phase", mode="before")(_open_string)
+
+
 class Agent(ApiModel):
+    """`GET /agents/{agent}` (ServiceDetailsResponse), and the items of `GET /agents`.
+
+    `activeDeploymentId`/`activeDeploymentReady` are deprecated: kept when sent (extra fields),
+    never relied on; the desired/reconciled pair and the revisions say what is running.
+    """
+
     name: str
+    id: str | None = None
     region: str | None = None
     ready: bool | None = None
     available: bool | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    desired_deployment_id: str | None = None
+    reconciled_deployment_id: str | None = None
+    auto_scaling: AutoScaling | None = None
     active_session_count: int | None = None
-    active_deployment_id: str | None = None
+    agent_profile: str | None = None
+    deployment: Deployment | None = None
+    current_revision: RevisionInfo | None = None
+    previous_revision: RevisionInfo | None = None
+
+    @property
+    def max_replicas(self) -> int | None:
+        return self.auto_scaling.max_replicas if self.auto_scaling else None
+
+    @property
+    def rolling_out(self) -> bool:
+        """A deployment is still rolling out while the desired one is not the reconciled one."""
+        return (
+            self.desired_deployment_id is not None
+            and self.reconciled_deployment_id is not None
+            and self.desired_deployment_id != self.reconciled_deployment_id
+        )
 
 
 class AgentList(ApiModel):
@@ -199,3 +260,23 @@ class LogPage(ApiModel):
     logs: list[LogLine] = Field(default_factory=list)
 
     _empty_lists = field_validator("logs", mode="before")(_none_to_empty)
+
+
+class SessionLog(ApiModel):
+    """What the client read of one session's log: oldest first, possibly cut at its bound."""
+
+    lines: tuple[LogLine, ...] = ()
+    #: False when the log holds more lines than were read.
+    complete: bool = True
+
+    @property
+    def texts(self) -> list[str]:
+        return [line.log for line in self.lines]
+
+
+def parse(model: type[ModelT], payload: Any) -> ModelT:
+    """A decoded answer as `model`; a shape that does not fit is UnexpectedResponse (not retried)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise UnexpectedResponse(f"{model.__name__}: {error.error_count()} invalid field(s)") from None

@@ -10,11 +10,11 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from bot.pipecat.errors import RateLimited, ServerError, Unreachable
 
-#: Seconds to open a connection / wait for an answer / write / get a pooled connection.
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 10.0
-WRITE_TIMEOUT = 5.0
-POOL_TIMEOUT = 5.0
+# The timeouts are defined in timeouts.py (no httpx there, for the one-shot CLI request); re-exported.
+from bot.pipecat.timeouts import CONNECT_TIMEOUT as CONNECT_TIMEOUT
+from bot.pipecat.timeouts import POOL_TIMEOUT as POOL_TIMEOUT
+from bot.pipecat.timeouts import READ_TIMEOUT as READ_TIMEOUT
+from bot.pipecat.timeouts import WRITE_TIMEOUT as WRITE_TIMEOUT
 
 #: Connections kept to Pipecat; bounds concurrency across pollers and lookups.
 MAX_CONNECTIONS = 20
@@ -54,15 +54,19 @@ def retryable(error: BaseException) -> bool:
     return isinstance(error, ServerError | Unreachable)
 
 
+def wait_seconds(error: BaseException | None, attempt: int, rng: random.Random | None = None) -> float:
+    """The wait before the next try: the server's Retry-After when it gave one, else full jitter."""
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return error.retry_after
+    return backoff_seconds(attempt, rng)
+
+
 def policy(*, idempotent: bool, sleep: Callable[[float], Awaitable[None]], rng: random.Random) -> AsyncRetrying:
     """The client's retry policy: MAX_ATTEMPTS for idempotent methods (one try otherwise), the
     server's Retry-After when it gave one, full-jitter backoff otherwise; the last error re-raised."""
 
     def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            return error.retry_after
-        return backoff_seconds(state.attempt_number, rng)
+        return wait_seconds(state.outcome.exception() if state.outcome else None, state.attempt_number, rng)
 
     return AsyncRetrying(
         stop=stop_after_attempt(MAX_ATTEMPTS if idempotent else 1),

@@ -26,3 +26,8 @@ def check_session_id(session_id: str) -> str:
 def segment(value: str) -> str:
     """Percent-encode one path segment (defence in depth after validation)."""
     return quote(value, safe="")
+
+
+def session_path(agent: str, session_id: str) -> str:
+    """`agents/{agent}/sessions/{id}` (relative to the API base), both checked and encoded."""
+    return f"agents/{segment(check_agent(agent))}/sessions/{segment(check_session_id(session_id))}"

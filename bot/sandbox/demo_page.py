@@ -7,6 +7,9 @@
     POST /api/command      {channel, text}: `/session …`, sent to the app as a signed slash command
     POST /api/action       {channel, ts, block_id, action}: a click, sent as signed block_actions
     POST /api/shortcut     {channel, ts}: "Look up Pipecat session", sent as a signed message_action
+    GET  /api/home         the App Home view the app last published for the reader (or null)
+    POST /api/home/open    {}: the reader opens the Home tab (a signed app_home_opened event)
+    POST /api/home/action  {block_id, action}: a click on the Home tab, sent as signed block_actions
 
 POSTs must be JSON (a cross-site form cannot send that without a CORS preflight, which this
 server never grants), and the page is served with a CSP that allows only its own scripts.
@@ -75,6 +78,9 @@ def build_page_app(ctx: PageContext) -> Starlette:
         Route("/api/command", partial(_guarded, ctx, handler=_command), methods=["POST"]),
         Route("/api/action", partial(_guarded, ctx, handler=_action), methods=["POST"]),
         Route("/api/shortcut", partial(_guarded, ctx, handler=_shortcut), methods=["POST"]),
+        Route("/api/home", partial(_home, ctx), methods=["GET"]),
+        Route("/api/home/open", partial(_guarded, ctx, handler=_home_open), methods=["POST"]),
+        Route("/api/home/action", partial(_guarded, ctx, handler=_home_action), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
@@ -244,4 +250,23 @@ async def _shortcut(ctx: PageContext, body: dict[str, Any]) -> dict[str, Any]:
     channel, ts = _text(body, "channel", limit=40), _text(body, "ts", limit=40)
     assert channel is not None and ts is not None
     await ctx.player.shortcut(channel, ts)
+    return {}
+
+
+async def _home(ctx: PageContext, request: Request) -> Response:
+    view = ctx.standin.home_views.get(ctx.player.user.id)
+    return JSONResponse({"view": view}, headers={"Cache-Control": "no-store"})
+
+
+async def _home_open(ctx: PageContext, body: dict[str, Any]) -> dict[str, Any]:
+    await ctx.player.open_home()
+    return {}
+
+
+async def _home_action(ctx: PageContext, body: dict[str, Any]) -> dict[str, Any]:
+    block_id = _text(body, "block_id", limit=255, required=False)
+    action = body.get("action")
+    if not isinstance(action, dict) or not isinstance(action.get("action_id"), str):
+        raise BadInput("`action` must be an object with an action_id")
+    await ctx.player.click_home(block_id, action)
     return {}

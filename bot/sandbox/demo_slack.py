@@ -139,6 +139,45 @@ class SlackPlayer:
         }
         await self._post(interactive_body(payload))
 
+    async def open_home(self) -> None:
+        """The reader opens the app's Home tab: Slack sends `app_home_opened` (Events API, JSON)."""
+        event = {"type": "app_home_opened", "user": self.user.id, "channel": "D0DEMOHOME", "tab": "home"}
+        body = json.dumps(
+            {
+                "token": "demo-verification-token",
+                "team_id": self.standin.team_id,
+                "api_app_id": API_APP_ID,
+                "type": "event_callback",
+                "event_id": f"Ev{_action_ts().replace('.', '')}",
+                "event_time": int(float(_action_ts())),
+                "event": event,
+            }
+        )
+        headers = {**sign_request(self._secret, body), "Content-Type": "application/json"}
+        answer = await self._http.post("/slack/events", content=body, headers=headers)
+        if answer.status_code != 200:
+            raise RuntimeError(f"the app answered HTTP {answer.status_code}: {answer.text[:200]}")
+
+    async def click_home(self, block_id: str | None, action: dict[str, Any]) -> None:
+        """A click on the Home tab (a view, not a message: no channel, no response URL)."""
+        view = self.standin.home_views.get(self.user.id)
+        if view is None:
+            raise DemoInputError("the Home tab has not been published yet")
+        clicked = {**action, "action_ts": _action_ts(), **({"block_id": block_id} if block_id else {})}
+        team = self.standin.team_id
+        payload = {
+            "type": "block_actions",
+            "token": "demo-verification-token",
+            "api_app_id": API_APP_ID,
+            "team": {"id": team, "domain": "pipecat-ops-demo"},
+            "user": {"id": self.user.id, "username": self.user.name, "name": self.user.name, "team_id": team},
+            "container": {"type": "view", "view_id": self.standin.home_view_ids.get(self.user.id, "")},
+            "view": {"type": "home", **view},
+            "trigger_id": _trigger_id(),
+            "actions": [clicked],
+        }
+        await self._post(interactive_body(payload))
+
     # -- plumbing ------------------------------------------------------------------------------
 
     def _who(self, channel: Channel) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
+from bot.sandbox import demo_scenarios
+from bot.sandbox.demo_health import HealthStory
 from bot.sandbox.demo_page import PageContext, build_page_app
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
 from bot.sandbox.demo_traffic import PROFILES, Traffic, WallClock, add_failed_session, seed_history
@@ -39,6 +41,8 @@ BOT_TOKEN = "xoxb-demo-token"
 SIGNING_SECRET = "demo-signing-secret"
 PIPECAT_KEY = "demo-pipecat-key"
 POLL_INTERVAL_SECONDS = 5
+#: Agent health in the demo is read every few seconds, so its story plays out in minutes.
+STATUS_INTERVAL_SECONDS = 5
 ME = DemoUser("U0DEMOUSER", "you")
 COLLEAGUE = DemoUser("U0ALEX", "alex")
 TOPICS = {
@@ -59,6 +63,7 @@ class DemoStack:
     player: SlackPlayer
     clock: WallClock
     traffic: Traffic | None
+    health: HealthStory
     page_url: str
     app_url: str
     data_dir: Path
@@ -82,6 +87,7 @@ def build_simulator(clock: WallClock, seed: int) -> PipecatSimulator:
     sim = PipecatSimulator(api_key=PIPECAT_KEY, clock=clock, seed=seed)
     for profile in PROFILES:
         sim.add_agent(profile.name)
+    demo_scenarios.set_up(sim)  # before the history: its failures already tell their causes
     seed_history(sim, random.Random(seed))
     return sim
 
@@ -121,6 +127,7 @@ def settings_for(sim_url: str, slack_url: str, data_dir: Path) -> Settings:
         pipecat_api_url=f"{sim_url}/v1",
         database_url=f"sqlite:///{data_dir / 'demo.db'}",
         poll_interval_seconds=POLL_INTERVAL_SECONDS,
+        agent_status_interval_seconds=STATUS_INTERVAL_SECONDS,
     )
 
 
@@ -165,10 +172,14 @@ async def run_demo_stack(
         if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
             runtime.start_scheduler()
         generator = Traffic(sim) if traffic else None
+        story = HealthStory(sim, WATCHED_AGENT)
         if generator is not None:
             generator.start()
+            for scenario in demo_scenarios.SCENARIOS:
+                if scenario.burst is not None:
+                    generator.spawn(scenario.burst(sim, scenario.agent, random.Random(seed)))
             stack.push_async_callback(generator.stop)
         yield DemoStack(
             sim=sim, standin=standin, runtime=runtime, player=player, clock=clock, traffic=generator,
-            page_url=page_url, app_url=app_url, data_dir=data_dir,
+            health=story, page_url=page_url, app_url=app_url, data_dir=data_dir,
         )

@@ -128,6 +128,10 @@ class Traffic:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` with the traffic (scenarios add theirs); cancelled by `stop`."""
+        self._spawn(coro)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -136,7 +140,8 @@ class Traffic:
     async def _agent_loop(self, profile: AgentProfile) -> None:
         await asyncio.sleep(self._rng.uniform(0.5, profile.mean_gap))
         while True:
-            self.start_one(profile)
+            if not self.sim.at_capacity(profile.name):  # Pipecat refuses starts at capacity (429)
+                self.start_one(profile)
             await asyncio.sleep(self._rng.expovariate(1 / profile.mean_gap))
 
     def start_one(self, profile: AgentProfile) -> str:

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
+from bot.sandbox.pipecat_sim_agents import SimAgentControls
 from bot.sandbox.pipecat_sim_http import (
     GONE,
     SERVICE_NOT_FOUND_BODY,
@@ -52,7 +53,7 @@ from bot.sandbox.pipecat_sim_state import (
 __all__ = ["PipecatSimulator", "RecordedRequest", "SimAgent", "SimClock", "SimNotFound", "SimSession"]
 
 
-class PipecatSimulator:
+class PipecatSimulator(SimAgentControls):
     def __init__(
         self,
         *,
@@ -111,7 +112,7 @@ class PipecatSimulator:
         created = utc(created_at) if created_at is not None else self.clock.now()
         session = SimSession(
             session_id=session_id or new_uuid(self._rng), service_id=owner.service_id,
-            organization_id=self._organization_id, deployment_id=deployment_id or owner.deployment_id,
+            organization_id=self._organization_id, deployment_id=deployment_id or self.serving_deployment(agent),
             created_at=created, seq=next(self._seq), updated_at=created,
             cold_start=cold_start, bot_start_seconds=bot_start_seconds,
         )
@@ -132,7 +133,7 @@ class PipecatSimulator:
             raise ValueError(f"session {session_id} is not an active simulated session")
         ended = max(utc(at) if at is not None else self.clock.now(), session.created_at)
         finish(session, completion_status, end_state, ended, self.seed)
-        for when, text in generated_logs(session):
+        for when, text in generated_logs(session, self.agent(agent).failure_log):
             self.add_log(agent, session.session_id, text, at=when)
 
     def add_session(
@@ -170,6 +171,10 @@ class PipecatSimulator:
             created_at=created, seq=next(self._seq), updated_at=created,
             cold_start=raw_cold if isinstance(raw_cold, bool) else None, raw=payload,
         ))
+
+    def set_failure_log(self, agent: str, lines: list[str] | tuple[str, ...] | None) -> None:
+        """What this agent's failed sessions log from now on (templates, see `generated_logs`)."""
+        self.agent(agent).failure_log = tuple(lines) if lines is not None else None
 
     def add_log(self, agent: str, session_id: str, text: str, *, at: datetime | None = None) -> None:
         owner = self.agent(agent)
@@ -249,6 +254,10 @@ class PipecatSimulator:
         if not hmac.compare_digest(given, f"Bearer {self.api_key}".encode()):
             return JSONResponse(UNAUTHORIZED_BODY, status_code=401)
         return None
+
+    @property
+    def organization_id(self) -> str:
+        return self._organization_id
 
     def agent(self, name: str) -> SimAgent:
         """The agent's state; SimNotFound (served as the API's 404) if unknown."""

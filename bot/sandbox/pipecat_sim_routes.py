@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.sandbox.pipecat_sim_agents import AT_CAPACITY_BODY, details, list_item
 from bot.sandbox.pipecat_sim_http import GONE, BadParam, SimNotFound, enum_param, int_param, zod_response
 from bot.sandbox.pipecat_sim_state import SimAgent
 
@@ -57,6 +58,7 @@ def build_app(sim: PipecatSimulator) -> Starlette:
         Route("/v1/agents/{agent}" + session, h.get_session, methods=["GET"]),
         Route("/v1/agents/{agent}" + session, h.stop_session, methods=["DELETE"]),
         Route("/v1/agents/{agent}/logs", h.get_logs, methods=["GET"]),
+        Route("/v1/public/{agent}/start", h.start_agent, methods=["POST"]),
         # The official `pcc` CLI's spelling of the same two reads.
         Route("/v1/organizations/{org}/services/{agent}/sessions", h.list_sessions, methods=["GET"]),
         Route("/v1/organizations/{org}/services/{agent}" + session, h.get_session, methods=["GET"]),
@@ -78,10 +80,19 @@ class _Handlers:
         return self.sim.agent(request.path_params["agent"])
 
     async def list_agents(self, request: Request) -> Response:
-        return JSONResponse({"services": [a.summary() for a in self.sim.agents.values()]})
+        now, org = self.sim.clock.now(), self.sim.organization_id
+        return JSONResponse({"services": [list_item(a, org, now) for a in self.sim.agents.values()]})
 
     async def get_agent(self, request: Request) -> Response:
-        return JSONResponse(self._agent(request).details())
+        return JSONResponse(details(self._agent(request), self.sim.clock.now()))
+
+    async def start_agent(self, request: Request) -> Response:
+        """`POST /public/{agent}/start`: a new session, or 429 PCC-AGENT-AT-CAPACITY when every
+        replica is busy (activeSessionCount has reached autoScaling.maxReplicas)."""
+        agent = self._agent(request)
+        if self.sim.at_capacity(agent.name):
+            return JSONResponse(AT_CAPACITY_BODY, status_code=429)
+        return JSONResponse({"sessionId": self.sim.start_session(agent.name)})
 
     async def get_session(self, request: Request) -> Response:
         agent = self._agent(request)
@@ -103,10 +114,13 @@ class _Handlers:
         offset = int_param(q, "offset", 0)
         start, end = int_param(q, "startTime", None), int_param(q, "endTime", None)
         deployment = q.get("deploymentId")
+        # The official CLI filters on endState (one value or a comma-separated list, any case).
+        end_states = {v.strip().lower() for v in (q.get("endState") or "").split(",") if v.strip()}
         wanted_cold = {"cold": True, "warm": False}.get(start_type or "all")
         matched = [
             s for s in agent.newest_first()
             if (status == "all" or s.active == (status == "active"))
+            and (not end_states or (s.end_state or "").lower() in end_states)
             and (start is None or s.created_second >= start)
             and (end is None or s.created_second <= end)
             and (deployment is None or s.deployment_id == deployment)
@@ -123,9 +137,11 @@ class _Handlers:
         offset = int_param(q, "offset", 0)
         start, end = int_param(q, "startTime", None), int_param(q, "endTime", None)
         session_id, text = q.get("sessionId"), (q.get("query") or "").lower()
+        deployment = q.get("deploymentId")
         matched = [
             e for e in agent.logs
             if (session_id is None or e.session_id == session_id.lower())
+            and (deployment is None or e.deployment_id == deployment)
             and (not text or text in e.text.lower())
             and (start is None or e.at.timestamp() >= start)
             and (end is None or e.at.timestamp() < end + 1)  # inclusive of the whole end second

@@ -12,7 +12,10 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.sandbox.pipecat_sim_agents import SimAgentStatus
 
 #: Seconds between resource samples, as the real API reports them.
 SAMPLE_INTERVAL_SECONDS = 5
@@ -33,6 +36,13 @@ def iso(value: datetime) -> str:
     """`2026-10-30T14:02:11.000Z`: what Pipecat Cloud sends."""
     value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def iso_ns(value: datetime, seq: int = 0) -> str:
+    """Nanosecond precision, as the logs endpoint sends it (`2026-10-30T14:03:07.881512003Z`); the
+    last three digits come from the entry's sequence so equal microseconds still order."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond:06d}{seq % 1000:03d}Z"
 
 
 def parse_iso(value: Any) -> datetime | None:
@@ -134,7 +144,7 @@ class LogEntry:
     deployment_id: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"log": self.text, "timestamp": iso(self.at), "deploymentId": self.deployment_id}
+        return {"log": self.text, "timestamp": iso_ns(self.at, self.seq), "deploymentId": self.deployment_id}
 
 
 @dataclass
@@ -147,6 +157,10 @@ class SimAgent:
     created_at: datetime
     sessions: dict[str, SimSession] = field(default_factory=dict)  # keyed by lower-case id
     logs: list[LogEntry] = field(default_factory=list)
+    #: Deployments, revisions and health (bot/sandbox/pipecat_sim_agents.py), made on first use.
+    status: SimAgentStatus | None = None
+    #: The error part of a failed session's log (see `generated_logs`); None: a generic one.
+    failure_log: tuple[str, ...] | None = None
     _newest_first: list[SimSession] | None = None  # cache, dropped on insert
 
     def add(self, session: SimSession) -> None:
@@ -161,24 +175,6 @@ class SimAgent:
             ordered = sorted(self.sessions.values(), key=lambda s: (s.created_at, s.seq), reverse=True)
             self._newest_first = ordered
         return self._newest_first
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "region": self.region,
-            "ready": self.ready,
-            "available": self.ready,
-            "createdAt": iso(self.created_at),
-            "updatedAt": iso(self.created_at),
-            "activeDeploymentId": self.deployment_id,
-            "activeDeploymentReady": self.ready,
-            "agentProfile": "agent-1x",
-            "autoScaling": {"minAgents": 0, "maxAgents": 10},
-        }
-
-    def details(self) -> dict[str, Any]:
-        active = sum(1 for s in self.sessions.values() if s.active)
-        return {**self.summary(), "activeSessionCount": active, "serviceId": self.service_id}
 
 
 def finish(session: SimSession, status: str, end_state: str | None, at: datetime, seed: int) -> None:
@@ -231,18 +227,62 @@ def _percentile(ordered: list[int], p: int) -> int:
     return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
 
 
-def generated_logs(session: SimSession) -> list[tuple[datetime, str]]:
-    """A few plausible lines for an ended session (start, bot ready, end or error)."""
+#: Log of a failed session when nothing else is set: a Pipecat pipeline error and its traceback,
+#: logged the way loguru formats it (one entry a line, the traceback right after the ERROR line).
+DEFAULT_FAILURE_LOG = (
+    "ERROR    | pipecat.pipeline.task:_handle_error:520 - Pipeline error in session {session_id}: {status}",
+    "Traceback (most recent call last):",
+    '  File "/app/bot.py", line {line}, in run_bot',
+    "    await runner.run(task)",
+    "RuntimeError: pipeline stopped after {seconds}s ({end_state})",
+)
+
+
+def loguru(at: datetime, level: str, where: str, message: str) -> str:
+    """`2026-10-30 14:03:07.880 | ERROR    | module:function:line - message`: loguru's default format."""
+    stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.") + f"{at.microsecond // 1000:03d}"
+    return f"{stamp} | {level:<8} | {where} - {message}"
+
+
+def _template_line(at: datetime, template: str, values: dict[str, Any]) -> str:
+    """A template line that starts with a level (`ERROR    | where - msg`) becomes a loguru line;
+    anything else (traceback lines) is logged as is."""
+    text = template.format(**values)
+    level, sep, rest = text.partition(" | ")
+    if sep and level.strip().isupper() and level.strip().isalpha():
+        where, _, message = rest.partition(" - ")
+        return loguru(at, level.strip(), where.strip(), message)
+    return text
+
+
+def generated_logs(session: SimSession, failure_log: tuple[str, ...] | None = None) -> list[tuple[datetime, str]]:
+    """A plausible loguru log for an ended session: start, pipeline, and the end or the error
+    (with its traceback, one entry a line). `failure_log` overrides the error part; its lines
+    may use {session_id}, {status}, {end_state}, {seconds}, {line} and {n} (a per-session number)."""
     assert session.ended_at is not None and session.bot_start_seconds is not None
     ready = min(session.created_at + timedelta(seconds=session.bot_start_seconds), session.ended_at)
     kind = "cold" if session.cold_start else "warm"
+    start = f"Starting bot for session {session.session_id} ({kind} start)"
+    started = f"Pipeline task started after {session.bot_start_seconds:g}s"
     lines = [
-        (session.created_at, f"INFO Starting session {session.session_id} ({kind} start)"),
-        (ready, f"INFO Bot ready after {session.bot_start_seconds:g}s"),
+        (session.created_at, loguru(session.created_at, "INFO", "bot:main:88", start)),
+        (ready, loguru(ready, "DEBUG", "pipecat.pipeline.task:run:351", started)),
     ]
     if session.completion_status == "HTTP_COMPLETED":
-        lines.append((session.ended_at, "INFO Session completed"))
-    else:
-        outcome = f"{session.completion_status} ({session.end_state})"
-        lines.append((session.ended_at, f"ERROR Session ended: {outcome}"))
+        lines.append((session.ended_at, loguru(session.ended_at, "INFO", "bot:main:120", "Bot finished")))
+        return lines
+    rng = random.Random(session.session_id)
+    values = {
+        "session_id": session.session_id,
+        "status": session.completion_status,
+        "end_state": session.end_state,
+        "seconds": round((session.ended_at - session.created_at).total_seconds(), 1),
+        "line": rng.randint(100, 400),
+        "n": rng.randint(1000, 9999),
+    }
+    for i, template in enumerate(failure_log if failure_log is not None else DEFAULT_FAILURE_LOG):
+        # Microseconds apart, in order, like the real API's nanosecond stamps.
+        at = session.ended_at - timedelta(milliseconds=50) + timedelta(microseconds=i * 50)
+        lines.append((at, _template_line(at, template, values)))
+    lines.append((session.ended_at, loguru(session.ended_at, "INFO", "bot:main:120", "Bot finished")))
     return lines

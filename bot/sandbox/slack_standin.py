@@ -48,6 +48,7 @@ from bot.sandbox.slack_standin_model import (
     StoredFile,
     StoredMessage,
 )
+from bot.sandbox.slack_standin_surfaces import SURFACE_METHODS
 from bot.sandbox.slack_standin_workspace import DEFAULT_USER, Workspace
 
 __all__ = [
@@ -145,8 +146,9 @@ class SlackStandIn(Workspace):
         """The next `n` matching calls get an HTTP `status` error; nothing is stored."""
         self.faults.add(Fault(FaultKind.FAIL, method, n, status=status))
 
-    def rate_limit_next(self, method: str | None, n: int = 1, *, retry_after: int = 1) -> None:
-        """The next `n` matching calls get HTTP 429 with `Retry-After`; nothing is stored."""
+    def rate_limit_next(self, method: str | None, n: int = 1, *, retry_after: int | str = 1) -> None:
+        """The next `n` matching calls get HTTP 429 with `Retry-After` (seconds, or a string such as
+        an HTTP-date, sent as given); nothing is stored."""
         self.faults.add(Fault(FaultKind.RATE_LIMIT, method, n, status=429, retry_after=retry_after))
 
     def error_next(self, method: str | None, error: str, n: int = 1) -> None:
@@ -201,10 +203,13 @@ class SlackStandIn(Workspace):
             self.base_url = str(request.base_url).rstrip("/")
 
     def _answer(
-        self, call: RecordedCall, body: dict[str, Any], status: int = 200, retry_after: int | None = None
+        self, call: RecordedCall, body: dict[str, Any], status: int = 200, retry_after: int | str | None = None
     ) -> JSONResponse:
         call.status, call.response, call.retry_after = status, body, retry_after
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if body.get("error") not in ("invalid_auth", "not_authed"):
+            # Slack names the token's granted scopes on every answer; `python -m bot check` reads them.
+            headers["x-oauth-scopes"] = ",".join(self.granted_scopes)
         if status == 429:
             self.rate_limited.append(call)
         self._notify()
@@ -217,9 +222,11 @@ class SlackStandIn(Workspace):
             return self._answer(call, err(fault.error))
         return self._answer(call, err("internal_error"), fault.status)
 
-    def _authorized(self, request: Request, args: dict[str, Any]) -> bool:
+    def _authorized(self, request: Request, args: dict[str, Any], method: str = "") -> bool:
+        # Only the app-level token opens Socket Mode connections; every other method takes the bot token.
+        token = self.app_token if method == "apps.connections.open" else self.bot_token
         header = request.headers.get("authorization", "")
-        return header == f"Bearer {self.bot_token}" or args.get("token") == self.bot_token
+        return header == f"Bearer {token}" or args.get("token") == token
 
     def _throttled(self, method: str, args: dict[str, Any]) -> bool:
         if method != "chat.postMessage" or not self.channel_rate_limit:
@@ -246,10 +253,10 @@ class SlackStandIn(Workspace):
             return self._fault_answer(call, fault)
         if fault is not None and fault.kind is FaultKind.HOLD:
             await self._hold()
-        handler = METHODS.get(method)
+        handler = METHODS.get(method) or SURFACE_METHODS.get(method)
         if handler is None:
             return self._answer(call, err("unknown_method"))
-        if not self._authorized(request, args):
+        if not self._authorized(request, args, method):
             return self._answer(call, err("invalid_auth"))
         if self._throttled(method, args):
             return self._answer(call, err("ratelimited"), 429, retry_after=1)

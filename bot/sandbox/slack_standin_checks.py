@@ -116,8 +116,17 @@ def _check_element(problems: list[str], element: Any, pointer: str) -> None:
         _check_len(problems, element.get("value"), BUTTON_VALUE, f"{pointer}/value")
 
 
+#: Block types Slack accepts in messages and views; any other type is refused with invalid_blocks.
+KNOWN_BLOCK_TYPES = frozenset(
+    {"actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text", "section", "video"}
+)
+
+
 def _check_block(problems: list[str], block: dict[str, Any], pointer: str) -> None:
     kind = block.get("type")
+    if kind not in KNOWN_BLOCK_TYPES:
+        problems.append(f"[ERROR] unsupported type: {kind} [json-pointer:{pointer}/type]")
+        return
     _check_len(problems, block.get("block_id"), BLOCK_ID, f"{pointer}/block_id")
     if kind == "section":
         text, fields = _text_of(block.get("text")), block.get("fields")
@@ -145,13 +154,13 @@ def _check_block(problems: list[str], block: dict[str, Any], pointer: str) -> No
                 _check_element(problems, element, f"{pointer}/elements/{i}")
 
 
-def blocks_problems(blocks: Any) -> list[str]:
+def blocks_problems(blocks: Any, *, limit: int = MAX_BLOCKS) -> list[str]:
     """Slack-style `response_metadata.messages` for blocks Slack would refuse; empty when fine."""
     if not isinstance(blocks, list):
         return ["[ERROR] blocks must be an array [json-pointer:/blocks]"]
     problems: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    if len(blocks) > limit:
+        problems.append(f"[ERROR] no more than {limit} items allowed [json-pointer:/blocks]")
     seen_ids: set[str] = set()
     for i, block in enumerate(blocks):
         pointer = f"/blocks/{i}"

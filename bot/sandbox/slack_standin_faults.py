@@ -41,7 +41,8 @@ class Fault:
     method: str | None
     remaining: int
     status: int = 500
-    retry_after: int = 1
+    #: Seconds, or a string sent verbatim (the HTTP-date form: `Wed, 21 Oct 2026 07:28:00 GMT`).
+    retry_after: int | str = 1
     error: str = ""
 
     @property

@@ -117,7 +117,8 @@ def chat_post_ephemeral(ws: Workspace, args: dict[str, Any]) -> Body:
     if channel is None:
         return err(error or "channel_not_found")
     user = args.get("user")
-    if not isinstance(user, str) or not user:
+    # Slack refuses an ephemeral message to someone who is not a member of the channel.
+    if not isinstance(user, str) or user not in channel.members:
         return err("user_not_in_channel")
     problem = message_problem(args)
     if problem is not None:

@@ -28,7 +28,7 @@ class RecordedCall:
     status: int | None = None
     #: The JSON body answered (None when pending).
     response: dict[str, Any] | None = None
-    retry_after: int | None = None
+    retry_after: int | str | None = None
 
     @property
     def ok(self) -> bool:

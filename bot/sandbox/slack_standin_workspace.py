@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot.contracts.scopes import MANIFEST_BOT_SCOPES as DEFAULT_SCOPES
 from bot.sandbox.slack_standin_checks import truthy
 from bot.sandbox.slack_standin_model import Channel, ResponseUrl, StoredFile, StoredMessage, TsClock
 
@@ -37,6 +38,14 @@ class Workspace:
         self.files: dict[str, StoredFile] = {}
         #: Every view opened, pushed or updated: {"method", "id", "trigger_id", "view"}.
         self.views: list[dict[str, Any]] = []
+        #: The Home tab each user sees now (views.publish), and its stable view id.
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.home_view_ids: dict[str, str] = {}
+        #: What x-oauth-scopes says on every Web API answer (Slack: the token's granted scopes).
+        self.granted_scopes: list[str] = list(DEFAULT_SCOPES)
+        #: apps.connections.open answers this (a SocketModeStandIn's URL); with `app_token` as its token.
+        self.socket_url: str | None = None
+        self.app_token = "xapp-1-test-app-token"
         self.response_urls: dict[str, ResponseUrl] = {}
         self._ts = TsClock(clock)
         self._ids = itertools.count(1)
@@ -49,8 +58,12 @@ class Workspace:
         channel = Channel(id=channel_id, name=name, archived=archived)
         if bot_member:
             channel.members.add(self.bot_user_id)
+        channel.members.add(DEFAULT_USER)  # the seeded human is in every channel
         self.channels[channel_id] = channel
         return channel
+
+    def add_member(self, channel_id: str, user: str) -> None:
+        self.channels[channel_id].members.add(user)
 
     def add_message(
         self,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, assert_never
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import REFUSED
+from bot.alerts.health import quotable
 from bot.blocks import notices
+from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.alerts import watches_message
+from bot.blocks.causes import causes_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
@@ -18,6 +22,7 @@ from bot.blocks.message import Message
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
+from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
 from bot.slack.payloads import SlashCommand
@@ -32,6 +37,9 @@ COMMAND = "/session"
 STATS_SESSION_CAP = 2000
 #: `list … errors` scans at most this many newest sessions looking for failures.
 ERROR_SCAN_CAP = 500
+#: `agent`: the error rate of the last hour comes from one list call of at most this many sessions.
+AGENT_ERROR_SAMPLE = 100
+AGENT_ERROR_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,29 @@ async def _stats(cmd: p.Stats, req: Request) -> Message:
     return stats_message(cmd.agent, stats, window_label=cmd.window_label)
 
 
+async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
+    pipecat, now = req.deps.pipecat, req.deps.clock.now()
+    status = await pipecat.get_agent(cmd.agent)
+    start = int((now - AGENT_ERROR_WINDOW).timestamp())
+    try:
+        page = await pipecat.list_sessions(cmd.agent, status="ended", start_time=start, limit=AGENT_ERROR_SAMPLE)
+    except PipecatError:
+        logger.warning("agent card for %s: the last hour's sessions could not be read", cmd.agent, exc_info=True)
+        errors = None
+    else:
+        statuses = req.deps.settings.alert_status_set
+        failed = sum(1 for s in page.sessions if s.is_error() or s.is_error(statuses))
+        errors = ErrorRate(failed, len(page.sessions), max(page.total_count, len(page.sessions)))
+    findings = await req.deps.alerts.health.open_findings(cmd.agent)
+    shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
+    health = status.current_revision.health if status.current_revision else None
+    message = quotable(health.message if health else None)
+    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
+async def _causes(cmd: p.Causes, req: Request) -> Message:
+    rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
+    return causes_message(cmd.agent, rows, window_label=cmd.window_label)
+
+
 async def _watch(cmd: p.Watch, req: Request) -> Message:
     statuses = cmd.statuses or None
     watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id)
@@ -101,6 +132,14 @@ async def _unmute(cmd: p.Unmute, req: Request) -> Message:
     return notices.unmuted(cmd.agent, await req.deps.alerts.unmute(req.channel_id, cmd.agent))
 
 
+async def _digest(cmd: p.Digest, req: Request) -> Message:
+    digests = req.deps.digests
+    if cmd.on:
+        await digests.turn_on(req.channel_id, cmd.at, req.user_id)
+        return notices.digest_on(cmd.at)
+    return notices.digest_off(await digests.turn_off(req.channel_id))
+
+
 async def _reply(cmd: p.Command, req: Request) -> Message:
     match cmd:
         case p.Help():
@@ -111,6 +150,10 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _list(cmd, req)
         case p.Stats():
             return await _stats(cmd, req)
+        case p.AgentStatus():
+            return await _agent_status(cmd, req)
+        case p.Causes():
+            return await _causes(cmd, req)
         case p.Watch():
             return await _watch(cmd, req)
         case p.Unwatch():
@@ -121,6 +164,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _mute(cmd, req)
         case p.Unmute():
             return await _unmute(cmd, req)
+        case p.Digest():
+            return await _digest(cmd, req)
         case _:
             assert_never(cmd)
 

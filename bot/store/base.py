@@ -132,6 +132,7 @@ def to_poll_state(row: RowMapping) -> PollState:
         last_error=row["last_error"],
         failure_kind=row["failure_kind"],
         backfill_until=row["backfill_until"],
+        backfill_from=row["backfill_from"],
     )
 
 

@@ -78,8 +78,44 @@ class SummaryPayload(_Payload):
     items: list[UndeliveredItem]
 
 
+class HealthPayload(_Payload):
+    """An agent health condition opened (bot/alerts/health_posts.py; `finding` is its Finding JSON)."""
+
+    kind: Literal["health"] = "health"
+    finding: dict[str, Any]
+    severity: str
+    opened_at: datetime
+
+
+class HealthClearPayload(_Payload):
+    """An agent health condition cleared: a reply under its opener (`opener_key`)."""
+
+    kind: Literal["health_clear"] = "health_clear"
+    finding: dict[str, Any]
+    opened_at: datetime
+    cleared_at: datetime
+    opener_key: str
+    now: str = ""
+
+
+class DigestPayload(_Payload):
+    """A channel's daily digest; its sections are the digest builder's (bot/alerts/digest.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    kind: Literal["digest"] = "digest"
+
+
 OutboxPayload = Annotated[
-    AlertPayload | ParentPayload | RollupPayload | NoticePayload | SummaryPayload, Field(discriminator="kind")
+    AlertPayload
+    | ParentPayload
+    | RollupPayload
+    | NoticePayload
+    | SummaryPayload
+    | HealthPayload
+    | HealthClearPayload
+    | DigestPayload,
+    Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[OutboxPayload] = TypeAdapter(OutboxPayload)
 

@@ -30,6 +30,7 @@ class RecordPlan:
     #: Sessions that failed before and went through now: forgotten.
     resolved_items: list[str] = field(default_factory=list)
     backfill_until: datetime | None = None
+    backfill_from: datetime | None = None
 
 
 #: Builds the plan from the agent's watches and the live mutes (keyed by channel and agent).
@@ -157,6 +158,7 @@ class PollStore(StoreBase):
                     last_error=None,
                     failure_kind=None,
                     backfill_until=plan.backfill_until,
+                    backfill_from=plan.backfill_from,
                     **({"lease_owner": None, "lease_expires_at": None} if release_lease else {}),
                 )
             )

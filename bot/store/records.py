@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +19,9 @@ class OutboxKind(StrEnum):
     ROLLUP = "rollup"  # several sessions of a burst in one reply
     NOTICE = "notice"  # an outage or recovery notice (top-level)
     SUMMARY = "summary"  # "N alerts could not be delivered between … and …" (top-level)
+    HEALTH = "health"  # an agent health condition opened (top-level)
+    HEALTH_CLEAR = "health_clear"  # ... and cleared (a reply in the opener's thread)
+    DIGEST = "digest"  # a channel's daily digest (dedup "digest:<channel>:<day>")
 
 
 class OutboxState(StrEnum):
@@ -38,6 +42,9 @@ KIND_PARENT = OutboxKind.PARENT
 KIND_ROLLUP = OutboxKind.ROLLUP
 KIND_NOTICE = OutboxKind.NOTICE
 KIND_SUMMARY = OutboxKind.SUMMARY
+KIND_HEALTH = OutboxKind.HEALTH
+KIND_HEALTH_CLEAR = OutboxKind.HEALTH_CLEAR
+KIND_DIGEST = OutboxKind.DIGEST
 PENDING = OutboxState.PENDING
 SENDING = OutboxState.SENDING
 SENT = OutboxState.SENT
@@ -77,6 +84,7 @@ class PollState:
     #: FAILURE_REACHABILITY or FAILURE_DATA while a failure streak runs.
     failure_kind: str | None = None
     backfill_until: datetime | None = None
+    backfill_from: datetime | None = None
 
 
 #: Why polls of an agent fail: Pipecat did not answer, or answered something unusable.
@@ -243,3 +251,120 @@ class IncidentChange:
     parent_post: NewPost | None = None
     #: The roll-up reply of `rolled_row_ids` (the store fills in the incident id).
     rollup_post: NewPost | None = None
+
+
+@dataclass(frozen=True)
+class OpenCondition:
+    """One open agent health condition (`finding` is bot.alerts.health.Finding as JSON)."""
+
+    agent: str
+    key: str
+    opened_at: datetime
+    finding: dict[str, Any]
+    posted: bool
+
+
+@dataclass(frozen=True)
+class ConditionOpen:
+    """A condition to open, and the posts that announce it (enqueued only if this opens it)."""
+
+    key: str
+    finding: Mapping[str, Any]
+    posted: bool
+    posts: tuple[NewPost, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConditionClear:
+    """A condition to clear (the occurrence opened at `opened_at`), and its recovery posts."""
+
+    key: str
+    opened_at: datetime
+    posts: tuple[NewPost, ...] = ()
+
+
+# -- explanations ----------------------------------------------------------------------------------
+
+# session_causes states.
+CAUSE_FOUND = "found"
+CAUSE_NONE = "none"
+CAUSE_PENDING = "pending"
+CAUSE_SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class NewCause:
+    """One failure's entry in the cause cache (state found/none/pending/skipped)."""
+
+    session_id: str
+    state: str
+    failed_at: datetime
+    deployment_id: str | None = None
+    fingerprint: str | None = None
+    label: str | None = None
+    quote: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionCause:
+    agent: str
+    session_id: str
+    state: str
+    failed_at: datetime
+    deployment_id: str | None
+    fingerprint: str | None
+    label: str | None
+    quote: tuple[str, ...]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class IncidentRef:
+    """Enough of an incident to link its parent."""
+
+    incident_id: int
+    channel_id: str
+    parent_ts: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class CauseStat:
+    """One fingerprint: its counts overall and (for an incident) within it."""
+
+    fingerprint: str
+    label: str
+    count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    example_session_id: str
+    #: Sessions of the incident (or window) with this cause; `count` is the agent's all-time count.
+    occurrences: int = 0
+    last_incident: IncidentRef | None = None
+    #: The latest other incident, before this one, that had the same cause.
+    earlier_incident: IncidentRef | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSeen:
+    deployment_id: str
+    first_seen_at: datetime
+    went_live_at: datetime | None
+
+    @property
+    def live_since(self) -> datetime:
+        return self.went_live_at or self.first_seen_at
+
+
+@dataclass(frozen=True)
+class DeployRate:
+    deployment_id: str
+    sessions: int
+    failures: int
+
+
+@dataclass(frozen=True)
+class DeployRates:
+    computed_at: datetime
+    window_seconds: int
+    rates: tuple[DeployRate, ...]

@@ -75,6 +75,9 @@ poll_state = Table(
     # A list walk cut at MAX_PAGES left sessions created up to here unread: the next poll reads
     # them (newest first, below this time) before the watermark may move on.
     Column("backfill_until", UTCDateTime),
+    # ...and while it does, when the newest sessions were last read: the walk from the top starts
+    # there (minus the overlap), so it reads only what is new and the rest drains below.
+    Column("backfill_from", UTCDateTime),
 )
 
 #: An ended session whose processing raised: retried on the next polls (the watermark waits for
@@ -208,4 +211,133 @@ audit_log = Table(
     Column("detail", String(500), nullable=False),
     Column("result", String(32), nullable=False),
     Index("ix_audit_log_at", "at"),
+)
+
+#: Per watched agent: when its status (GET /agents/{agent}) is next due, who is reading it now,
+#: and what the last read left for the next one (restart counts, rollout start, capacity level).
+#: Replicas share the due time, so each agent is read once per AGENT_STATUS_INTERVAL_SECONDS.
+agent_status = Table(
+    "agent_status",
+    metadata,
+    Column("agent", String(64), primary_key=True),
+    Column("next_read_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("memory", JSON, nullable=False),
+    Column("read_at", UTCDateTime),
+    Column("last_error", Text),
+)
+
+#: An agent's open health conditions, one row each (bot/alerts/health.py keys); the row is
+#: deleted when the condition clears. Inserting it is what makes its alert post happen once.
+agent_conditions = Table(
+    "agent_conditions",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("condition_key", String(100), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("finding", JSON, nullable=False),
+    # False for a condition opened without a post of its own (nothing to recover in a thread).
+    Column("posted", Boolean, nullable=False),
+    PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
+)
+
+# -- explanations (design.md §9.5) ------------------------------------------------------------------
+
+#: What a failed session's own log says: read once per session (the cache), never shared between
+#: sessions. state: found (fingerprint set), none (no error in the log), pending (not read yet:
+#: over the per-cycle budget, or the read was slow or failed), skipped (a roll-up member beyond
+#: the first few: never read one by one).
+session_causes = Table(
+    "session_causes",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("fingerprint", String(32)),
+    # The masked lines to quote, newline-joined (escaped only when rendered).
+    Column("quote", Text),
+    Column("deployment_id", String(64)),
+    Column("failed_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("read_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("agent", "session_id", name="pk_session_causes"),
+    Index("ix_session_causes_state", "agent", "state"),
+    Index("ix_session_causes_fingerprint", "agent", "fingerprint"),
+)
+
+#: One row per distinct cause of an agent: how often and when it was seen, and an example.
+fingerprints = Table(
+    "fingerprints",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("example_session_id", String(64), nullable=False),
+    Column("last_incident_id", Integer),
+    PrimaryKeyConstraint("agent", "fingerprint", name="pk_fingerprints"),
+    Index("ix_fingerprints_last_seen", "agent", "last_seen_at"),
+)
+
+#: Which incidents a cause appeared in (so a parent can say "seen before on …" and link it).
+fingerprint_incidents = Table(
+    "fingerprint_incidents",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("incident_id", Integer, nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("agent", "fingerprint", "incident_id", name="pk_fingerprint_incidents"),
+)
+
+#: Deployments of an agent the app has seen: when one first carried a session, and when it went
+#: live by the agent's status (`deployment.createdAt` / the revision's `phaseStartedAt`) if known.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("deployment_id", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("went_live_at", UTCDateTime),
+    PrimaryKeyConstraint("agent", "deployment_id", name="pk_deployments"),
+)
+
+#: Per agent, the latest side-by-side failure rates of its current and previous deployment
+#: (computed only while it fails, at most every DEPLOY_RATES_REFRESH), for the incident parent.
+deploy_rates = Table(
+    "deploy_rates",
+    metadata,
+    Column("agent", String(64), primary_key=True),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    # [{deployment_id, sessions, failures, went_live_at}], current deployment first.
+    Column("rates", JSON, nullable=False),
+)
+
+#: Thread replies to edit because their session's cause arrived after they were posted (the log
+#: was slow): the delivery worker re-renders each one under the channel lease.
+reply_edits = Table(
+    "reply_edits",
+    metadata,
+    Column("dedup_key", String(200), primary_key=True),
+    Column("channel_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_reply_edits_channel", "channel_id"),
+)
+
+#: A channel's daily digest (opt-in): posted at hour:minute UTC through the outbox, whose dedup key
+#: (`digest:<channel>:<day>`) makes it one post per channel per day across replicas and restarts.
+digest_settings = Table(
+    "digest_settings",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("hour", Integer, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("enabled_by", String(32), nullable=False),
+    Column("enabled_at", UTCDateTime, nullable=False),
 )

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.store.agent_health import AgentHealthStore
 from bot.store.audit import AuditStore
+from bot.store.causes import CauseStore
+from bot.store.deployments import DeploymentStore
 from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
 from bot.store.incidents import IncidentStore
+from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
 from bot.store.polling import PollStore
 from bot.store.undelivered import UndeliveredStore
 from bot.store.watches import WatchStore
 
 
-class Store(WatchStore, PollStore, OutboxStore, IncidentStore, UndeliveredStore, AuditStore):
+class Store(
+    WatchStore,
+    PollStore,
+    OutboxStore,
+    IncidentStore,
+    UndeliveredStore,
+    AuditStore,
+    CauseStore,
+    DeploymentStore,
+    OpsStore,
+    AgentHealthStore,
+):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 
     Parts live in one module each (watches, polling, outbox, incidents); they share the engine and

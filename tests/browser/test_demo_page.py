@@ -230,3 +230,49 @@ async def test_mrkdwn_renders_safely_and_plain_messages_post(page: Any, demo: De
     mine = page.locator("#messages .msg").filter(has_text="hello from the page")
     await expect(mine.locator(".msg-author")).to_have_text("you")
     assert [m.text for m in demo.standin.messages_in("C0SUPPORT")][-1] == "hello from the page"
+
+
+async def test_app_home_shows_watches_incidents_and_agents(page: Any, demo: DemoStack) -> None:
+    from playwright.async_api import expect
+
+    await page.locator("#home-link").click()
+    home = page.locator("#home-body")
+    await expect(home.locator(".blk-header").first).to_have_text("pipecat-ops")
+    await expect(home).to_contain_text("Watches (1)")
+    await expect(home).to_contain_text("voice-bot")
+    await expect(home.locator(".blk-header").filter(has_text="Open incidents")).to_have_count(1)
+    await expect(home.locator(".blk-header").filter(has_text="Agents")).to_have_count(1)
+    await expect(page.locator("#channel")).to_be_hidden()
+    await screenshot(page, "app-home.png")
+    await open_channel(page, "voice-oncall")  # back to a channel: the Home tab closes
+    await expect(page.locator("#home")).to_be_hidden()
+
+
+async def test_daily_digest_arrives_once_with_details_buttons(page: Any, demo: DemoStack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.async_api import expect
+
+    from bot.sandbox.demo_stack import ONCALL_CHANNEL
+
+    await open_channel(page, "voice-oncall")
+    for status in ("HTTP_COMPLETED", "HTTP_ERROR", "HTTP_COMPLETED", "BOT_CONNECTION_TIMEOUT", "HTTP_COMPLETED"):
+        demo.sim.add_session("voice-bot", status, duration_seconds=30, bot_start_seconds=2.5, cold_start=True)
+    await demo.runtime.deps.alerts.run_cycle()  # the failures alert, and their causes are read
+    # A digest due a minute ago, turned on yesterday (as `/session digest on HH:MM` would store it).
+    now = datetime.now(UTC)
+    due = now - timedelta(minutes=1)
+    await demo.runtime.store.set_digest(ONCALL_CHANNEL, due.hour, due.minute, "U0DEMOUSER", now - timedelta(days=1))
+    assert await demo.runtime.digests.run_due() == 1
+    assert await demo.runtime.digests.run_due() == 0
+    await demo.runtime.deps.alerts.deliver_once()
+    digest = bot_message(page, "The 24 hours up to")
+    await expect(digest).to_have_count(1)
+    await expect(digest.locator(".blk-header")).to_contain_text("Daily digest")
+    await expect(digest).to_contain_text("failed")
+    await expect(digest).to_contain_text("Bot start p95")
+    await expect(digest).to_contain_text("Top causes:")
+    await expect(digest.get_by_role("button", name="Details").first).to_be_visible()
+    await digest.scroll_into_view_if_needed()
+    await page.mouse.move(1, 1)
+    await digest.screenshot(path=str(DOCS / "digest.png"))  # the message alone, for the README

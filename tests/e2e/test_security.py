@@ -105,6 +105,7 @@ ADMIN_COMMANDS = {
     Verb.UNWATCH: "unwatch voice-bot",
     Verb.MUTE: "mute voice-bot 1h",
     Verb.UNMUTE: "unmute voice-bot",
+    Verb.DIGEST: "digest on 09:00",
 }
 ADMIN_CLICKS = {
     Action.SESSION_STOP: ("button", session_value("voice-bot", ERROR_ID)),

@@ -245,6 +245,16 @@ class Cluster:
                 if replica.index not in skip:
                     assert (await http.get(f"{replica.url}/healthz")).status_code == 200
 
+    async def assert_all_serving(self, *, except_: Iterable[Replica] = ()) -> None:
+        """Every replica answers while its database is away: /healthz with 503 and the reason."""
+        skip = {r.index for r in except_}
+        async with httpx.AsyncClient(timeout=5) as http:
+            for replica in self.replicas:
+                if replica.index not in skip:
+                    answer = await http.get(f"{replica.url}/healthz")
+                    assert answer.status_code == 503, answer.text
+                    assert answer.json()["reasons"][0].startswith("database unreachable"), answer.text
+
     def close(self) -> str:
         """Kill every replica (resuming stopped ones first); returns their log tails."""
         report = []

@@ -108,7 +108,7 @@ async def test_postgresql_restart_mid_run_causes_no_crash_loop_and_no_loss(
 
         await eventually(all_noticed, within=30, what="every replica ran into the stopped database")
         cluster.assert_all_alive()
-        await cluster.assert_all_healthy()  # still serving Slack's requests meanwhile
+        await cluster.assert_all_serving()  # still answering meanwhile: /healthz says 503, database unreachable
     finally:
         await pg.start()
     merge(failed, fail_sessions(sim, agents, 6, start=18))  # and after it is back

@@ -106,3 +106,30 @@ def test_a_bad_value_is_reported_without_echoing_the_secret(tmp_path: object) ->
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
     assert "xoxp-should-not-echo" not in result.stderr
+
+
+def test_agent_status_settings_default_and_refuse_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AGENT_STATUS_INTERVAL_SECONDS", "CAPACITY_WARN_PERCENT"):
+        monkeypatch.delenv(name, raising=False)
+    set_env(monkeypatch)
+    settings = load_settings()
+    assert (settings.agent_status_interval_seconds, settings.capacity_warn_percent) == (120, 80)
+    set_env(monkeypatch, AGENT_STATUS_INTERVAL_SECONDS="0", CAPACITY_WARN_PERCENT="95")
+    settings = load_settings()
+    assert (settings.agent_status_interval_seconds, settings.capacity_warn_percent) == (0, 95)
+    for variable, bad in (("AGENT_STATUS_INTERVAL_SECONDS", "-1"), ("CAPACITY_WARN_PERCENT", "120")):
+        set_env(monkeypatch, **{variable: bad})
+        with pytest.raises(SettingsError) as raised:
+            load_settings()
+        assert raised.value.variable == variable
+        monkeypatch.delenv(variable)
+
+
+def test_an_empty_signing_secret_is_a_configuration_error_not_a_traceback(tmp_path: object) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "PIPECAT_API_KEY": "k", "SLACK_SIGNING_SECRET": ""}
+    result = run_bot(env=env, cwd=str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "configuration error" in lines[0] and "SLACK_SIGNING_SECRET" in lines[0], lines
+    assert "Traceback" not in result.stderr
+

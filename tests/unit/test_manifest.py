@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from bot.contracts.actions import SHORTCUT_LOOKUP as CALLBACK_ID
+from bot.contracts.scopes import MANIFEST_BOT_SCOPES
 from bot.slack.commands import COMMAND
 from tests.paths import ROOT
 
@@ -19,6 +20,7 @@ SCOPES_BY_CALL = {
     "files_upload_v2": {"files:write"},
     "conversations_history": {"channels:history", "groups:history"},
     "conversations_replies": {"channels:history", "groups:history"},
+    "views_publish": set(),  # "No scopes required" (docs.slack.dev/reference/methods/views.publish)
 }
 
 
@@ -51,3 +53,19 @@ def test_bot_scopes_are_exactly_what_the_code_uses() -> None:
     assert not unknown, f"add the scopes for {unknown} to SCOPES_BY_CALL and manifest.yaml"
     needed = {"commands"}.union(*(SCOPES_BY_CALL[c] for c in calls))
     assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def events_in_code() -> set[str]:
+    source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py") if "sandbox" not in p.parts)
+    return set(re.findall(r"@app\.event\(\"(\w+)\"\)", source))
+
+
+def test_manifest_subscribes_to_exactly_the_events_the_code_handles() -> None:
+    data = manifest()
+    assert events_in_code() == {"app_home_opened"}
+    assert set(data["settings"]["event_subscriptions"]["bot_events"]) == events_in_code()
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_check_compares_granted_scopes_with_the_manifest_s() -> None:
+    assert set(MANIFEST_BOT_SCOPES) == set(manifest()["oauth_config"]["scopes"]["bot"])

@@ -4,6 +4,7 @@
 
 import { el } from "./mrkdwn.js";
 import { configure, nearBottom, renderList } from "./messages.js";
+import { closeHome, configureHome, homeIsOpen, refreshHome } from "./home.js";
 
 const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
@@ -52,6 +53,7 @@ async function poll() {
     } else if (response.status !== 304) {
       throw new Error(`HTTP ${response.status}`);
     }
+    await refreshHome();
     setConnected(true);
   } catch {
     setConnected(false);
@@ -104,7 +106,7 @@ function renderSidebar() {
   list.replaceChildren();
   for (const channel of view.data.channels) {
     const item = el("li");
-    const linkNode = el("button", "channel-link" + (channel.id === view.channel ? " active" : ""));
+    const linkNode = el("button", "channel-link" + (channel.id === view.channel && !homeIsOpen() ? " active" : ""));
     linkNode.type = "button";
     linkNode.dataset.channel = channel.id;
     linkNode.append(el("span", "hash", "#"), el("span", "channel-label", channel.name));
@@ -175,6 +177,7 @@ function render() {
 }
 
 function selectChannel(id) {
+  if (closeHome()) renderChannel(true);
   if (id === view.channel) return;
   view.channel = id;
   history.replaceState(null, "", "#" + encodeURIComponent(id));
@@ -271,6 +274,7 @@ $("thread-close").addEventListener("click", () => {
   renderThread();
 });
 configure({ data: () => view.data, ctx: ctxFor, post, toast, openThread });
+configureHome({ post, toast, ctx: ctxFor, onOpen: renderSidebar });
 wireComposer("composer", "composer-input", () => null);
 wireComposer("thread-composer", "thread-input", () => view.thread?.ts ?? null);
 poll();

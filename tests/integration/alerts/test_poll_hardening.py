@@ -78,23 +78,28 @@ async def test_polls_failing_on_what_pipecat_sends_say_so_and_are_not_an_outage(
     assert sum(f"Polling *{AGENT}* works again" in t or f"Polling {AGENT} works again" in t for t in notices(rig)) == 1
 
 
-async def test_a_walk_cut_at_max_pages_holds_the_watermark_and_reads_the_rest_next_poll(
+async def test_a_walk_cut_at_max_pages_holds_the_watermark_and_drains_the_rest_below(
     alert_rig: AlertRig, pipecat_client_factory: ClientFactory
 ) -> None:
     rig = alert_rig
     await rig.new_service(pipecat=pipecat_client_factory(max_pages=1))  # 1 page of 5 per walk
     await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
-    before = await rig.svc.store.poll_state(AGENT)
-    failed = []
-    for _ in range(7):
-        rig.clock.advance(2)
-        failed.append(rig.sim.add_session(AGENT, "HTTP_ERROR"))
     await rig.cycle()
+    before = await rig.svc.store.poll_state(AGENT)
+    # An outage long enough that its back-log of 12 failures spans far more than one walk.
+    rig.sim.fail_next(10_000, 503, path_contains=SESSIONS_PATH)
+    failed = []
+    for _ in range(12):
+        failed.append(rig.sim.add_session(AGENT, "HTTP_ERROR"))
+        await rig.cycle()
+    rig.sim.clear_faults()
+    await rig.cycle()  # the walk is cut at 5 sessions: the rest must not be skipped
     assert len(reply_session_ids(rig)) == 5
     state = await rig.svc.store.poll_state(AGENT)
     assert before is not None and state is not None
-    assert state.watermark == before.watermark  # not past what was read
-    await rig.cycle()
+    assert state.watermark == before.watermark and state.backfill_until is not None  # not past what was read
+    for _ in range(2):
+        await rig.cycle()  # the walk from the top reads what is new; the back-log drains below it
     assert sorted(reply_session_ids(rig)) == sorted(failed)
     state = await rig.svc.store.poll_state(AGENT)
     assert state is not None and state.watermark == rig.clock.now() and state.backfill_until is None

@@ -211,8 +211,8 @@ async def test_list_agents_and_get_agent(pipecat_sim: Sim, pipecat_client: Clien
         ("voice-bot", True, "us-west"), ("support-bot", True, "us-west"), ("paused-bot", False, "eu-central")]
     agent = await pipecat_client.get_agent(AGENT)
     assert agent.active_session_count == 2 and agent.available is True
-    assert agent.active_deployment_id is not None
-    assert agent.active_deployment_id == agents[0].active_deployment_id
+    assert agent.desired_deployment_id is not None
+    assert agent.desired_deployment_id == agents[0].desired_deployment_id == agent.reconciled_deployment_id
     with pytest.raises(NotFound):
         await pipecat_client.get_agent("no-such-bot")
 
@@ -223,13 +223,15 @@ async def test_get_logs(pipecat_sim: Sim, pipecat_client: Client, sim_clock: Sim
     sim_clock.advance(5)
     pipecat_sim.add_log(AGENT, sid, "custom line")
     page = await pipecat_client.get_logs(AGENT, sid)
-    assert page.total is not None and page.total.value == len(page.logs) == 4
+    # Start, pipeline, the ERROR line and its 4-line traceback, "Bot finished", and ours.
+    assert page.total is not None and page.total.value == len(page.logs) == 9
     assert page.logs[0].log == "custom line"  # newest first by default
-    assert any("ERROR" in line.log for line in page.logs)
+    assert any("| ERROR    |" in line.log for line in page.logs)
     assert all(other not in line.log for line in page.logs)
     oldest = await pipecat_client.get_logs(AGENT, sid, limit=1, order="asc")
-    assert oldest.total is not None and oldest.total.value == 4
-    assert [line.log for line in oldest.logs] == [f"INFO Starting session {sid} (cold start)"]
+    assert oldest.total is not None and oldest.total.value == 9
+    [first] = oldest.logs
+    assert first.log.endswith(f"| INFO     | bot:main:88 - Starting bot for session {sid} (cold start)")
 
 
 async def test_stop_session(pipecat_sim: Sim, pipecat_client: Client) -> None:

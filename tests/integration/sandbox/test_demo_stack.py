@@ -152,3 +152,21 @@ def test_wall_clock_follows_real_time_and_can_be_moved() -> None:
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=1)
     clock.advance(60)
     assert timedelta(seconds=59) < clock.now() - datetime.now(UTC) < timedelta(seconds=61)
+
+
+async def test_the_demo_tells_a_crash_looping_deploy_and_an_agent_at_capacity(demo: DemoStack) -> None:
+    alerts = demo.runtime.deps.alerts
+    demo.health.bad_deploy()
+    await alerts.status_cycle()
+    [crash] = demo.standin.messages_in(ONCALL_CHANNEL)[-1:]
+    assert "crash-looping" in crash.text and "ModuleNotFoundError" in str(crash.blocks)
+    demo.health.fix()
+    demo.clock.advance(60)
+    await alerts.status_cycle()
+    assert demo.standin.messages_in(ONCALL_CHANNEL, thread_ts=crash.ts)[0].text.startswith("Recovered")
+    demo.health.squeeze()
+    demo.clock.advance(60)
+    await alerts.status_cycle()
+    assert "At capacity" in demo.standin.messages_in(ONCALL_CHANNEL)[-1].text
+    demo.health.relax()
+    assert not demo.sim.at_capacity("voice-bot")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.alert_notices import outage_notice, recovery_notice
+from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.alerts import (
     IncidentView,
@@ -134,6 +134,9 @@ def test_everything_from_users_or_the_api_is_escaped() -> None:
         rollup_reply(HOSTILE, [RolledSession(HOSTILE, HOSTILE, T0)], "k"),
         outage_notice(HOSTILE, T0, HOSTILE, "k"),
         recovery_notice(HOSTILE, T0, T0, "k"),
+        recovery_notice(HOSTILE, T0, T0, "k", data=True),
+        poll_failed_notice(HOSTILE, T0, 3, HOSTILE, "k"),
+        bad_item_notice(HOSTILE, HOSTILE, 3, HOSTILE, "k"),
         watches_message([WatchView(HOSTILE, frozenset({HOSTILE}), HOSTILE, None, None, None, HOSTILE)]),
     ]
     for message in messages:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.blocks.alerts import IncidentView, incident_parent
+from bot.blocks.home import HomeData, HomeWatch, home_view
 from bot.blocks.session import session_summary
 from bot.contracts.actions import (
     Action,
@@ -64,6 +65,11 @@ def test_every_action_id_is_on_a_message_the_app_posts() -> None:
     rendered = set(action_ids(incident_parent(view, "key")))
     for case in CASES.values():
         rendered |= set(action_ids(session_summary("voice-bot", case, now=now)))
+    watches = [
+        HomeWatch(f"C{i:05d}", "voice-bot", frozenset({"HTTP_ERROR"}), None, None, None, None, 0) for i in range(200)
+    ]
+    home = home_view(HomeData(watches=watches, incidents=[], alerts=[], polls=[]), now=now)
+    rendered |= {e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]}
     assert rendered == set(Action)
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.pipecat.models import ERROR_STATUSES, Session, SessionPage
+from bot.pipecat.models import ERROR_STATUSES, Agent, AgentList, Session, SessionPage
 from tests.fixtures_pipecat import load_pipecat_fixture, pipecat_fixture_paths
 
 
@@ -129,3 +129,95 @@ def test_any_completion_status_parses_and_filters(status: str) -> None:
         assert session.is_error({status.strip()})
     else:
         assert session.completion_status is None
+
+
+# -- agent status (design.md §9.4) ---------------------------------------------------------------
+
+AGENT_FIXTURES = [p for p in pipecat_fixture_paths() if p.name.startswith("agent-status-")]
+
+
+def _agent(name: str) -> Agent:
+    return Agent.model_validate(load_pipecat_fixture(f"agent-status-{name}.json"))
+
+
+def test_every_agent_status_fixture_is_in_the_set() -> None:
+    assert {p.name for p in AGENT_FIXTURES} == {
+        f"agent-status-{n}.json" for n in ("healthy", "crashloop", "oom", "at-capacity")
+    }
+
+
+@pytest.mark.parametrize("path", AGENT_FIXTURES, ids=lambda p: p.name)
+def test_every_agent_status_fixture_parses_with_its_revision_and_scaling(path: Path) -> None:
+    payload: Any = load_pipecat_fixture(path.name)
+    agent = Agent.model_validate(payload)
+    assert agent.name == payload["name"]
+    assert agent.desired_deployment_id == payload["desiredDeploymentId"]
+    assert agent.reconciled_deployment_id == payload["reconciledDeploymentId"]
+    assert agent.auto_scaling is not None and agent.max_replicas == payload["autoScaling"]["maxReplicas"]
+    assert agent.auto_scaling.min_replicas == payload["autoScaling"]["minReplicas"]
+    assert agent.active_session_count == payload["activeSessionCount"]
+    assert agent.deployment is not None and agent.deployment.id == payload["deployment"]["id"]
+    assert agent.deployment.image == payload["deployment"]["manifest"]["spec"]["image"]
+    assert agent.deployment.created_at is not None and agent.deployment.created_at.tzinfo is not None
+    revision = agent.current_revision
+    assert revision is not None and revision.deployment_id == payload["currentRevision"]["deploymentID"]
+    assert revision.phase == payload["currentRevision"]["phase"]
+    assert revision.health is not None
+    assert revision.health.restart_count == payload["currentRevision"]["health"]["restartCount"]
+    # The deprecated field is kept as sent, but not a modelled attribute anyone can rely on.
+    assert "active_deployment_id" not in Agent.model_fields
+    assert (agent.model_extra or {}).get("activeDeploymentId") == payload["activeDeploymentId"]
+
+
+def test_crashloop_fixture_carries_the_failed_revision_and_its_traceback() -> None:
+    agent = _agent("crashloop")
+    revision = agent.current_revision
+    assert revision is not None and revision.phase == "Failed" and revision.ready_replicas == 0
+    assert revision.health is not None and revision.health.reason == "CrashLoopBackOff"
+    assert revision.health.last_exit_code == 1 and revision.health.state == "waiting"
+    assert revision.health.message is not None and "ModuleNotFoundError" in revision.health.message
+    assert agent.previous_revision is not None and agent.previous_revision.phase == "Active"
+    assert agent.previous_revision.deployment_id == "19db578d-808c-420a-a047-87edde4410c1"
+
+
+def test_oom_fixture_and_healthy_fixture() -> None:
+    oom = _agent("oom").current_revision
+    assert oom is not None and oom.health is not None
+    assert (oom.health.last_exit_code, oom.health.reason, oom.health.restart_count) == (137, "OOMKilled", 3)
+    healthy = _agent("healthy")
+    assert healthy.previous_revision is None and not healthy.rolling_out
+    assert healthy.current_revision is not None and healthy.current_revision.has_infrastructure_issue is None
+
+
+def test_agent_status_is_lenient_strings_unknown_phases_naive_times() -> None:
+    agent = Agent.model_validate({
+        "name": "odd-bot",
+        "activeSessionCount": "4",
+        "autoScaling": {"minReplicas": "0", "maxReplicas": "5"},
+        "desiredDeploymentId": "a", "reconciledDeploymentId": "b",
+        "currentRevision": {
+            "deploymentID": "a", "phase": "Hibernating", "readyReplicas": "2",
+            "phaseStartedAt": "2026-11-30T14:04:40", "hasInfrastructureIssue": True,
+            "health": {"restartCount": "7", "lastExitCode": "137", "state": "napping", "reason": ""},
+        },
+        "someFutureField": [1],
+    })
+    assert agent.active_session_count == 4 and agent.max_replicas == 5 and agent.rolling_out
+    revision = agent.current_revision
+    assert revision is not None and revision.phase == "Hibernating" and revision.ready_replicas == 2
+    assert revision.phase_started_at is not None and revision.phase_started_at.utcoffset() == timedelta(0)
+    assert revision.has_infrastructure_issue is True
+    assert revision.health is not None and revision.health.restart_count == 7
+    assert revision.health.last_exit_code == 137 and revision.health.state == "napping"
+    assert revision.health.reason is None  # blank means absent
+    assert agent.model_extra is not None and agent.model_extra["someFutureField"] == [1]
+
+
+def test_agents_list_fixture_parses_every_service_with_its_id() -> None:
+    payload: Any = load_pipecat_fixture("agents-list.json")
+    listed = AgentList.model_validate(payload).services
+    assert [(a.name, a.id, a.region) for a in listed] == [
+        (s["name"], s["id"], s["region"]) for s in payload["services"]]
+    support = listed[1]
+    assert support.rolling_out and support.desired_deployment_id == "7c1e2f90-4d3b-4a8e-9b21-5f6a7d8c9e01"
+    assert support.created_at is not None and support.created_at.tzinfo is not None

@@ -24,6 +24,9 @@ SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
         ("LIST voice-bot errors 5", p.ListSessions("voice-bot", errors_only=True, limit=5)),
         ("list voice-bot 25", p.ListSessions("voice-bot", limit=25)),
         ("stats voice-bot", p.Stats("voice-bot", "24h")),
+        ("agent voice-bot", p.AgentStatus("voice-bot")),
+        (f"agent {SID}", p.Lookup(SID, "agent")),  # an agent named "agent" is still looked up
+        ("AGENT voice-bot -p", p.AgentStatus("voice-bot", private=True)),
         ("Stats voice-bot 7D", p.Stats("voice-bot", "7d")),
         ("watch voice-bot", p.Watch("voice-bot")),
         (
@@ -55,6 +58,9 @@ def test_accepted_forms(text: str, expected: p.Command) -> None:
         ("list voice-bot 26", "count from 1 to 25"),
         ("list voice-bot 0", "count from 1 to 25"),
         ("stats voice-bot 2h", "1h, 24h or 7d"),
+        ("agent", "agent <agent>"),
+        ("agent voice-bot extra", "agent <agent>"),
+        ("agent <!channel>", "not an agent name"),
         ("mute voice-bot", "Usage"),
         ("mute voice-bot 2h", "30m, 1h, 4h or 24h"),
         ("watch", "Usage"),
@@ -82,3 +88,23 @@ def test_windows_and_durations_are_real_timedeltas() -> None:
     mute = p.parse_command("mute voice-bot 30m")
     assert isinstance(stats, p.Stats) and stats.window.total_seconds() == 3600
     assert isinstance(mute, p.Mute) and mute.duration.total_seconds() == 1800
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("digest on", p.Digest(on=True)),
+        ("DIGEST ON 17:30", p.Digest(on=True, at=p.time(17, 30))),
+        ("digest on 7:05", p.Digest(on=True, at=p.time(7, 5))),
+        ("digest on 23:59utc", p.Digest(on=True, at=p.time(23, 59))),
+        ("digest off", p.Digest(on=False)),
+    ],
+)
+def test_digest(text: str, expected: p.Command) -> None:
+    assert p.parse_command(text) == expected
+
+
+@pytest.mark.parametrize("text", ["digest", "digest maybe", "digest on 24:00", "digest on 9", "digest off 09:00"])
+def test_digest_refusals(text: str) -> None:
+    result = p.parse_command(text)
+    assert isinstance(result, p.Help) and result.error

@@ -1,0 +1,187 @@
+"""Agent status reads: every AGENT_STATUS_INTERVAL_SECONDS, one `GET /agents/{agent}` per watched
+agent, across all replicas (the store's due time and read lease), on its own scheduler job.
+
+Per read: evaluate the status (bot/alerts/health.py), diff it with the agent's open conditions,
+and in one transaction open/clear conditions and enqueue their posts (only the transaction that
+inserted or deleted a condition's row enqueues, so each occurrence is posted once). A failed read
+changes nothing: no news is not a recovery.
+
+Other parts hear about conditions through `ConditionListener` (the PagerDuty stream pages them):
+`condition_opened` / `condition_cleared` are called after the commit, by the one replica that
+applied the change, with a stable `condition_dedup_key`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.alerts import health
+from bot.alerts.health_posts import cleared_posts, opened_posts, status_facts
+from bot.clock import Clock
+from bot.pipecat.client import PipecatClient
+from bot.pipecat.errors import PipecatError
+from bot.store import LeaseLost, Store
+from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, Watch
+
+logger = logging.getLogger(__name__)
+
+#: A read (one GET and one transaction) holds the agent this long; a crashed reader's expires.
+STATUS_READ_LEASE = timedelta(seconds=60)
+#: A read is due this early (a share of the interval, capped): replicas' timers drift by their
+#: jitter, and a read found "not yet due" by a few seconds would otherwise wait a whole interval.
+DUE_SLACK_SHARE = 0.1
+MAX_DUE_SLACK = timedelta(seconds=10)
+STATUS_CONCURRENCY = 4
+
+
+def condition_dedup_key(agent: str, key: str, opened_at: datetime) -> str:
+    """One condition occurrence, for an outside system (PagerDuty's dedup_key)."""
+    return f"pipecat-ops:health:{agent}:{key}:{int(opened_at.timestamp())}"
+
+
+class ConditionListener(Protocol):
+    async def condition_opened(self, agent: str, finding: health.Finding, opened_at: datetime) -> None: ...
+
+    async def condition_cleared(
+        self, agent: str, finding: health.Finding, opened_at: datetime, cleared_at: datetime
+    ) -> None: ...
+
+
+class AgentStatusWatcher:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        pipecat: PipecatClient,
+        clock: Clock,
+        owner: str,
+        interval_seconds: float,
+        warn_percent: float = 80.0,
+        listeners: Sequence[ConditionListener] = (),
+    ) -> None:
+        self._store = store
+        self._pipecat = pipecat
+        self._clock = clock
+        self._owner = owner
+        self.interval = timedelta(seconds=interval_seconds)
+        self._warn_percent = warn_percent
+        self._listeners = list(listeners)
+        self._due_slack = min(self.interval * DUE_SLACK_SHARE, MAX_DUE_SLACK)
+
+    @property
+    def enabled(self) -> bool:
+        return self.interval > timedelta(0)
+
+    def add_listener(self, listener: ConditionListener) -> None:
+        self._listeners.append(listener)
+
+    async def read_once(self) -> None:
+        """Read every watched agent whose status is due; one agent's failure never stops the others."""
+        if not self.enabled:
+            return
+        watches = await self._store.all_watches()
+        mutes = await self._store.active_mutes(self._clock.now())
+        limit = asyncio.Semaphore(STATUS_CONCURRENCY)
+
+        async def guarded(agent: str) -> None:
+            async with limit:
+                try:
+                    await self.read_agent(agent, watches[agent], mutes)
+                except Exception:
+                    logger.exception("reading the status of %s failed unexpectedly", agent)
+
+        await asyncio.gather(*(guarded(agent) for agent in sorted(watches)))
+
+    async def read_agent(self, agent: str, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> None:
+        now = self._clock.now()
+        raw = await self._store.claim_status_read(agent, self._owner, now, STATUS_READ_LEASE, due_slack=self._due_slack)
+        if raw is None:
+            return  # not due yet, or another replica is reading it
+        try:
+            status = await self._pipecat.get_agent(agent)
+        except PipecatError as error:
+            logger.warning("reading the status of %s failed: %s", agent, error)
+            await self._store.status_read_failed(agent, self._owner, now, now + self.interval, str(error))
+            return
+        evaluation = health.evaluate(status, health.Memory.from_json(raw), now, warn_percent=self._warn_percent)
+        current = {c.key: c for c in await self._store.open_conditions(agent)}
+        change = health.transitions(current, evaluation.findings)
+        facts = status_facts(status)
+        opened = [
+            ConditionOpen(f.key, f.to_json(), not f.quiet, tuple(opened_posts(agent, f, now, watches, mutes)))
+            for f in change.opened
+        ]
+        cleared = [
+            ConditionClear(key, current[key].opened_at, tuple(cleared_posts(agent, current[key], now, facts, watches,
+                                                                            mutes)))
+            for key in change.cleared
+        ]
+        late = self._late_posts(agent, current, change.cleared, watches, mutes)
+        try:
+            applied_open, applied_clear = await self._store.record_status_read(
+                agent, self._owner, now=now, next_read_at=now + self.interval,
+                memory=evaluation.memory.to_json(), opened=opened, cleared=cleared, late_posts=late,
+            )
+        except LeaseLost:
+            logger.warning("lost the status read of %s; another replica records it", agent)
+            return
+        for key in applied_open:
+            logger.info("%s: health condition opened: %s", agent, evaluation.findings[key].title)
+        for key in applied_clear:
+            logger.info("%s: health condition cleared: %s", agent, current[key].finding.get("title"))
+        await self._notify(agent, evaluation.findings, applied_open, [current[k] for k in applied_clear], now)
+
+    @staticmethod
+    def _late_posts(
+        agent: str,
+        current: Mapping[str, OpenCondition],
+        cleared: Sequence[str],
+        watches: Sequence[Watch],
+        mutes: Mapping[tuple[str, str], object],
+    ) -> list[NewPost]:
+        """A channel that started watching while a condition was open hears about it too (once:
+        the dedup key is the watch's, with the moment the condition opened)."""
+        posts: list[NewPost] = []
+        for key, condition in current.items():
+            newer = [w for w in watches if w.created_at > condition.opened_at]
+            if key in cleared or not condition.posted or not newer:
+                continue
+            finding = health.Finding.from_json(condition.finding)
+            posts += opened_posts(agent, finding, condition.opened_at, newer, mutes)
+        return posts
+
+    async def _notify(
+        self,
+        agent: str,
+        findings: Mapping[str, health.Finding],
+        opened: Sequence[str],
+        cleared: Sequence[OpenCondition],
+        now: datetime,
+    ) -> None:
+        for listener in self._listeners:
+            try:
+                for key in opened:
+                    await listener.condition_opened(agent, findings[key], now)
+                for condition in cleared:
+                    finding = health.Finding.from_json(condition.finding)
+                    await listener.condition_cleared(agent, finding, condition.opened_at, now)
+            except Exception:
+                logger.exception("a health condition listener failed for %s", agent)
+
+    async def open_findings(self, agent: str) -> list[tuple[health.Finding, datetime]]:
+        """The agent's open conditions and when each opened (the incident parent's health line,
+        `/session agent`)."""
+        return [(health.Finding.from_json(c.finding), c.opened_at) for c in await self._store.open_conditions(agent)]
+
+    async def health_line(self, agent: str) -> str | None:
+        """"Agent health: new revision 7c1e2f90 crash-looping", or None while the agent is healthy."""
+        return health.health_line(f for f, _ in await self.open_findings(agent))
+
+    async def health_summary(self, agent: str) -> str | None:
+        """The same without its label, for a slot that has its own ("new revision 7c1e2f90
+        crash-looping"); matches the incident parent's HealthSource (agent → text or None)."""
+        return health.health_summary(f for f, _ in await self.open_findings(agent))

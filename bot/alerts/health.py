@@ -1,0 +1,320 @@
+"""Agent health and capacity: pure decisions over one status read (design.md §9.5).
+
+`evaluate(agent, memory, now, warn_percent)` says which conditions hold right now and what to
+remember for the next read (restart counts, since when a rollout is pending, the capacity level);
+`transitions(open, findings)` says which conditions opened and which cleared. No I/O, no clock
+reads: table-tested in tests/unit/alerts/test_health.py.
+
+A condition's `key` is its identity among the agent's open conditions. Keys that name a
+deployment (`revision:<id>`, `oom:<id>`, `rollout:<id>`) make a second bad deploy a new
+condition, while a condition that persists keeps its key and is never posted again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.explain.cause import Cause, quote_lines
+from bot.explain.secrets import mask_secrets
+from bot.pipecat.models import Agent, RevisionInfo
+
+#: A rollout (desired ≠ reconciled) pending longer than this is stuck.
+ROLLOUT_STUCK_AFTER = timedelta(minutes=10)
+#: Out-of-memory restarts: the condition clears once restartCount has not risen for this long.
+OOM_QUIET_AFTER = timedelta(minutes=15)
+#: Capacity levels drop only this many percentage points below where they were reached.
+CAPACITY_HYSTERESIS_PERCENT = 10.0
+#: health.reason values that mean the revision does not run (OOMKilled is its own condition).
+CRASH_REASONS = frozenset({"CrashLoopBackOff", "ImagePullBackOff", "Error"})
+OOM_REASON = "OOMKilled"
+OOM_EXIT_CODE = 137
+#: Deployment ids go into keys (and dedup keys); the API's are UUIDs, this bounds anything else.
+MAX_ID_IN_KEY = 64
+
+# Condition kinds (the first part of a key); the pager maps them to severities.
+REVISION = "revision"
+OOM = "oom"
+INFRASTRUCTURE = "infrastructure"
+UNAVAILABLE = "unavailable"
+ROLLOUT = "rollout"
+CAPACITY_WARN = "capacity-warn"
+AT_CAPACITY = "at-capacity"
+SEVERITY = {
+    REVISION: "critical",
+    UNAVAILABLE: "critical",
+    AT_CAPACITY: "error",
+    OOM: "error",
+    INFRASTRUCTURE: "error",
+    ROLLOUT: "warning",
+    CAPACITY_WARN: "warning",
+}
+
+WARN, FULL = "warn", "full"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One condition that holds now."""
+
+    key: str
+    kind: str
+    #: The alert's headline, plain text: "Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)".
+    title: str
+    #: Short phrase for the incident parent: "new revision 7c1e2f90 crash-looping".
+    short: str
+    facts: tuple[str, ...] = ()
+    #: health.message (usually the crash's traceback), quoted by the alert.
+    message: str | None = None
+    deployment_id: str | None = None
+    #: Opened without a post of its own (a capacity warning implied by "at capacity").
+    quiet: bool = False
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY.get(self.kind, "warning")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "kind": self.kind, "title": self.title, "short": self.short,
+            "facts": list(self.facts), "message": self.message, "deployment_id": self.deployment_id,
+            "quiet": self.quiet,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            key=str(data["key"]), kind=str(data["kind"]), title=str(data["title"]), short=str(data["short"]),
+            facts=tuple(str(f) for f in data.get("facts") or ()), message=data.get("message"),
+            deployment_id=data.get("deployment_id"), quiet=bool(data.get("quiet")),
+        )
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What one read leaves for the next (stored per agent as JSON)."""
+
+    restart_deployment: str | None = None
+    restart_count: int | None = None
+    oom_rise_at: datetime | None = None
+    rollout_desired: str | None = None
+    rollout_since: datetime | None = None
+    capacity_level: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "restart_deployment": self.restart_deployment,
+            "restart_count": self.restart_count,
+            "oom_rise_at": self.oom_rise_at.isoformat() if self.oom_rise_at else None,
+            "rollout_desired": self.rollout_desired,
+            "rollout_since": self.rollout_since.isoformat() if self.rollout_since else None,
+            "capacity_level": self.capacity_level,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Memory:
+        data = data or {}
+
+        def when(name: str) -> datetime | None:
+            value = data.get(name)
+            return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+        count = data.get("restart_count")
+        return cls(
+            restart_deployment=data.get("restart_deployment"),
+            restart_count=count if isinstance(count, int) else None,
+            oom_rise_at=when("oom_rise_at"),
+            rollout_desired=data.get("rollout_desired"),
+            rollout_since=when("rollout_since"),
+            capacity_level=data.get("capacity_level") if data.get("capacity_level") in (WARN, FULL) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    findings: dict[str, Finding]
+    memory: Memory
+
+
+@dataclass(frozen=True)
+class Transitions:
+    opened: list[Finding] = field(default_factory=list)
+    cleared: list[str] = field(default_factory=list)
+
+
+def quotable(message: str | None) -> str | None:
+    """health.message made fit to quote the way a failure cause is: secrets masked, at most 6
+    lines / 600 characters, the error's first line and its exception line kept (not escaped yet)."""
+    if not message or not message.strip():
+        return None
+    lines = tuple(mask_secrets(line) for line in message.replace("\r", "").strip("\n").split("\n"))
+    return "\n".join(quote_lines(Cause(headline="", where="", lines=lines)))
+
+
+def short_id(deployment_id: str | None) -> str:
+    """The first 8 characters, as the Pipecat dashboard shows deployments."""
+    return (deployment_id or "unknown")[:8]
+
+
+def evaluate(agent: Agent, memory: Memory, now: datetime, *, warn_percent: float) -> Evaluation:
+    findings: list[Finding] = []
+    revision = agent.current_revision
+    memory, oom = _oom(revision, memory, now)
+    if revision is not None:
+        findings += [f for f in (_broken_revision(agent, revision), oom) if f is not None]
+        if revision.has_infrastructure_issue:
+            rid = short_id(revision.deployment_id)
+            findings.append(Finding(
+                INFRASTRUCTURE, INFRASTRUCTURE, f"Revision {rid} has an infrastructure issue",
+                "infrastructure issue", _facts(revision), deployment_id=revision.deployment_id,
+            ))
+    if agent.available is False:
+        findings.append(Finding(
+            UNAVAILABLE, UNAVAILABLE, "Agent is not available: no replica can take sessions", "not available",
+            _facts(revision) if revision else (),
+        ))
+    memory, rollout = _rollout(agent, memory, now)
+    if rollout is not None:
+        findings.append(rollout)
+    memory, capacity = _capacity(agent, memory, warn_percent)
+    findings += capacity
+    return Evaluation({f.key: f for f in findings}, memory)
+
+
+def transitions(open_keys: Iterable[str], findings: Mapping[str, Finding]) -> Transitions:
+    """Conditions that hold now and are not open yet open; open ones that no longer hold clear."""
+    already = set(open_keys)
+    opened = [f for key, f in findings.items() if key not in already]
+    cleared = sorted(already - set(findings))
+    return Transitions(opened, cleared)
+
+
+def health_summary(findings: Iterable[Finding]) -> str | None:
+    """The open conditions, worst first: "new revision 7c1e2f90 crash-looping; busy 8/10"."""
+    ordered = sorted(findings, key=lambda f: (list(SEVERITY).index(f.kind) if f.kind in SEVERITY else 99, f.key))
+    shown = [f.short for f in ordered if f.kind != CAPACITY_WARN or not any(o.kind == AT_CAPACITY for o in ordered)]
+    return "; ".join(shown) if shown else None
+
+
+def health_line(findings: Iterable[Finding]) -> str | None:
+    """The incident parent's health line: "Agent health: new revision 7c1e2f90 crash-looping"."""
+    summary = health_summary(findings)
+    return f"Agent health: {summary}" if summary else None
+
+
+def _key(kind: str, deployment_id: str | None) -> str:
+    return f"{kind}:{(deployment_id or 'unknown')[:MAX_ID_IN_KEY]}"
+
+
+def _facts(revision: RevisionInfo) -> tuple[str, ...]:
+    facts = [f"Phase {revision.phase or 'unknown'}"]
+    if revision.ready_replicas is not None:
+        facts.append(f"{revision.ready_replicas} ready replica(s)")
+    health = revision.health
+    if health is not None:
+        if health.restart_count is not None:
+            facts.append(f"{health.restart_count} restart(s)")
+        if health.last_exit_code is not None:
+            oom = " (out of memory)" if health.last_exit_code == OOM_EXIT_CODE else ""
+            facts.append(f"last exit code {health.last_exit_code}{oom}")
+        if health.last_termination_reason:
+            facts.append(f"terminated: {health.last_termination_reason}")
+    return tuple(facts)
+
+
+def _broken_revision(agent: Agent, revision: RevisionInfo) -> Finding | None:
+    reason = revision.health.reason if revision.health else None
+    crash = reason if reason in CRASH_REASONS else None
+    if revision.phase != "Failed" and crash is None:
+        return None
+    rid = short_id(revision.deployment_id)
+    what = {
+        "CrashLoopBackOff": "crash-looping",
+        "ImagePullBackOff": "cannot pull its image",
+        "Error": "exiting with an error",
+    }.get(crash or "", "failed")
+    new = "new " if agent.previous_revision is not None else ""
+    title = f"Revision {rid} {'is ' if crash else ''}{what}" + (f" ({crash})" if crash else "")
+    return Finding(
+        _key(REVISION, revision.deployment_id), REVISION, title, f"{new}revision {rid} {what}", _facts(revision),
+        message=quotable(revision.health.message if revision.health else None), deployment_id=revision.deployment_id,
+    )
+
+
+def _oom(revision: RevisionInfo | None, memory: Memory, now: datetime) -> tuple[Memory, Finding | None]:
+    """Out-of-memory restarts: exit code 137 (or OOMKilled) while restartCount rises; it clears
+    after OOM_QUIET_AFTER without a new restart. The first read of a revision that already
+    restarted for memory counts as a rise (the restarts happened, we just did not see them)."""
+    health = revision.health if revision else None
+    if revision is None or health is None or health.restart_count is None:
+        return replace(memory, restart_deployment=None, restart_count=None, oom_rise_at=None), None
+    same = memory.restart_deployment == revision.deployment_id and memory.restart_count is not None
+    rose = health.restart_count > (memory.restart_count or 0) if same else health.restart_count > 0
+    oom_marked = health.last_exit_code == OOM_EXIT_CODE or OOM_REASON in (health.reason, health.last_termination_reason)
+    rise_at = memory.oom_rise_at if same else None
+    if oom_marked and rose:
+        rise_at = now
+    memory = replace(memory, restart_deployment=revision.deployment_id, restart_count=health.restart_count,
+                     oom_rise_at=rise_at if oom_marked else None)
+    if not oom_marked or rise_at is None or now - rise_at >= OOM_QUIET_AFTER:
+        return memory, None
+    rid = short_id(revision.deployment_id)
+    return memory, Finding(
+        _key(OOM, revision.deployment_id), OOM, f"Revision {rid} is restarting out of memory (exit code 137)",
+        f"out-of-memory restarts on {rid} ({health.restart_count})", _facts(revision),
+        message=quotable(health.message), deployment_id=revision.deployment_id,
+    )
+
+
+def _rollout(agent: Agent, memory: Memory, now: datetime) -> tuple[Memory, Finding | None]:
+    if not agent.rolling_out:
+        return replace(memory, rollout_desired=None, rollout_since=None), None
+    desired = agent.desired_deployment_id
+    since = memory.rollout_since if memory.rollout_desired == desired and memory.rollout_since else now
+    deployment = agent.deployment
+    if deployment is not None and deployment.id == desired and deployment.created_at is not None:
+        since = min(since, deployment.created_at)  # survives a restart of the app
+    memory = replace(memory, rollout_desired=desired, rollout_since=since)
+    pending = now - since
+    if pending <= ROLLOUT_STUCK_AFTER:
+        return memory, None
+    minutes = int(pending.total_seconds() // 60)
+    did, rid = short_id(desired), short_id(agent.reconciled_deployment_id)
+    return memory, Finding(
+        _key(ROLLOUT, desired), ROLLOUT, f"Rollout of deployment {did} is stuck ({minutes} min; still running {rid})",
+        f"rollout of {did} stuck for {minutes} min", (f"desired {did}", f"reconciled {rid}"), deployment_id=desired,
+    )
+
+
+def capacity_level(active: int, max_replicas: int, previous: str | None, warn_percent: float) -> str | None:
+    """warn at `warn_percent` of maxReplicas, full at 100%; a level is left only once the share
+    drops CAPACITY_HYSTERESIS_PERCENT points below where it was reached (no flapping at the line)."""
+    share = 100.0 * active / max_replicas
+    if share >= 100 or (previous == FULL and share >= 100 - CAPACITY_HYSTERESIS_PERCENT):
+        return FULL
+    if share >= warn_percent or (previous in (WARN, FULL) and share >= warn_percent - CAPACITY_HYSTERESIS_PERCENT):
+        return WARN
+    return None
+
+
+def _capacity(agent: Agent, memory: Memory, warn_percent: float) -> tuple[Memory, list[Finding]]:
+    active, limit = agent.active_session_count, agent.max_replicas
+    if active is None or not limit:
+        return memory, []  # nothing to compare: keep what we knew
+    level = capacity_level(active, limit, memory.capacity_level, warn_percent)
+    memory = replace(memory, capacity_level=level)
+    share = f"{active} of {limit} replicas busy ({100 * active / limit:.0f}%)"
+    found = []
+    if level in (WARN, FULL):
+        found.append(Finding(
+            CAPACITY_WARN, CAPACITY_WARN, f"Capacity warning: {share}", f"busy {active}/{limit}",
+            (f"warns at {warn_percent:g}% of autoScaling.maxReplicas",), quiet=level == FULL,
+        ))
+    if level == FULL:
+        found.append(Finding(
+            AT_CAPACITY, AT_CAPACITY, "At capacity: new sessions are refused (429 PCC-AGENT-AT-CAPACITY)",
+            f"at capacity ({active}/{limit})", (share,),
+        ))
+    return memory, found

@@ -1,0 +1,1 @@
+"""Operating the app: metrics, health, structured logs, the `check` command."""

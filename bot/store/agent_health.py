@@ -1,0 +1,140 @@
+"""Agent status reads (one per agent per interval across replicas) and open health conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+
+from bot.store.base import LeaseLost, StoreBase, to_outbox
+from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
+from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents
+
+
+class AgentHealthStore(StoreBase):
+    async def claim_status_read(
+        self, agent: str, owner: str, now: datetime, ttl: timedelta, *, due_slack: timedelta = timedelta(0)
+    ) -> dict[str, Any] | None:
+        """Take the agent's status read if it is due (within `due_slack`) and nobody else is on it;
+        returns the memory the last read left, or None (not due, or another replica has it)."""
+        async with self._write() as conn:
+            await conn.execute(
+                self.insert_ignore(agent_status, ["agent"]).values(agent=agent, next_read_at=now, memory={})
+            )
+            row = (
+                await conn.execute(
+                    update(agent_status)
+                    .where(
+                        agent_status.c.agent == agent,
+                        agent_status.c.next_read_at <= now + due_slack,
+                        or_(
+                            agent_status.c.lease_owner.is_(None),
+                            agent_status.c.lease_owner == owner,
+                            agent_status.c.lease_expires_at < now,
+                        ),
+                    )
+                    .values(lease_owner=owner, lease_expires_at=now + ttl)
+                    .returning(agent_status.c.memory)
+                )
+            ).first()
+        return dict(row.memory or {}) if row is not None else None
+
+    async def status_read_failed(
+        self, agent: str, owner: str, now: datetime, next_read_at: datetime, error: str
+    ) -> None:
+        """The read failed: conditions stay as they were (no news is not recovery), retry next interval."""
+        async with self._write() as conn:
+            await conn.execute(
+                update(agent_status)
+                .where(agent_status.c.agent == agent, agent_status.c.lease_owner == owner)
+                .values(next_read_at=next_read_at, last_error=error[:500], lease_owner=None, lease_expires_at=None)
+            )
+
+    async def open_conditions(self, agent: str | None = None) -> list[OpenCondition]:
+        query = select(agent_conditions).order_by(agent_conditions.c.agent, agent_conditions.c.opened_at)
+        if agent is not None:
+            query = query.where(agent_conditions.c.agent == agent)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            OpenCondition(r["agent"], r["condition_key"], r["opened_at"], dict(r["finding"]), bool(r["posted"]))
+            for r in rows
+        ]
+
+    async def record_status_read(
+        self,
+        agent: str,
+        owner: str,
+        *,
+        now: datetime,
+        next_read_at: datetime,
+        memory: Mapping[str, Any],
+        opened: Sequence[ConditionOpen] = (),
+        cleared: Sequence[ConditionClear] = (),
+        late_posts: Sequence[NewPost] = (),
+    ) -> tuple[list[str], list[str]]:
+        """One transaction: open and clear conditions, enqueue the posts of the ones this call
+        opened or cleared (a condition row inserted or deleted here: never twice), store the memory,
+        set the next due time and release the read. `late_posts` (alerts of still-open conditions
+        for channels that started watching later) are inserted unless their key is known. Returns
+        the keys (opened, cleared) it applied.
+
+        Raises LeaseLost (and writes nothing) if another replica took the read meanwhile.
+        """
+        applied_open: list[str] = []
+        applied_clear: list[str] = []
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(agent_status)
+                .where(agent_status.c.agent == agent, agent_status.c.lease_owner == owner)
+                .values(
+                    memory=dict(memory), next_read_at=next_read_at, read_at=now, last_error=None,
+                    lease_owner=None, lease_expires_at=None,
+                )
+            )
+            if result.rowcount != 1:
+                raise LeaseLost(f"status read of {agent} lost")
+            for gone in cleared:
+                deleted = await conn.execute(
+                    delete(agent_conditions).where(
+                        agent_conditions.c.agent == agent,
+                        agent_conditions.c.condition_key == gone.key,
+                        agent_conditions.c.opened_at == gone.opened_at,
+                    )
+                )
+                if deleted.rowcount == 1:
+                    applied_clear.append(gone.key)
+                    await self.insert_posts(conn, gone.posts, now)
+            for new in opened:
+                inserted = await conn.execute(
+                    self.insert_ignore(agent_conditions, ["agent", "condition_key"])
+                    .values(agent=agent, condition_key=new.key, opened_at=now, finding=dict(new.finding),
+                            posted=new.posted)
+                    .returning(agent_conditions.c.condition_key)
+                )
+                if inserted.first() is not None:
+                    applied_open.append(new.key)
+                    await self.insert_posts(conn, new.posts, now)
+            await self.insert_posts(conn, late_posts, now)
+            if applied_open or applied_clear:
+                # The agent's open incidents show its health on their parent: re-render them.
+                await conn.execute(
+                    update(incidents)
+                    .where(
+                        incidents.c.agent == agent,
+                        incidents.c.closed_at.is_(None),
+                        incidents.c.parent_ts.is_not(None),
+                    )
+                    .values(version=incidents.c.version + 1)
+                )
+        return applied_open, applied_clear
+
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
+        """The outbox row with this dedup key (a recovery finds its alert's post this way)."""
+        async with self._read() as conn:
+            row = (
+                await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key))
+            ).mappings().first()
+        return to_outbox(row) if row else None

@@ -1,0 +1,81 @@
+"""Store contract for polling's second stage (every backend): the planner runs inside the recording
+transaction on the watches as they are then, and failing sessions are kept between polls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.store import LeaseLost, Store
+from bot.store.payloads import AlertPayload
+from bot.store.polling import RecordPlan
+from bot.store.records import KIND_ALERT, EndedSession, ItemFailure, NewPost, Watch
+
+T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
+TTL = timedelta(minutes=2)
+
+
+async def test_the_planner_sees_a_watch_created_after_the_poll_started(store: Store) -> None:
+    await store.seed_poll_state("voice-bot", T0, [])
+    await store.claim_poll("voice-bot", "r1", T0, TTL)
+    # The poll is under way (its lease taken, its lists read) when a watch is created.
+    watch, _ = await store.upsert_watch("C9", "voice-bot", {"HTTP_ERROR"}, None, "U1", T0 + timedelta(seconds=5))
+    await store.set_mute("C9", "voice-bot", T0 + timedelta(hours=1), "U1", T0)
+    seen_by_planner: list[tuple[list[int], list[tuple[str, str]]]] = []
+
+    def planner(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
+        seen_by_planner.append(([w.id for w in watches], sorted(mutes)))
+        post = NewPost(
+            f"{watches[0].id}:s1", KIND_ALERT, "C9", "voice-bot", AlertPayload(session={"n": 1}), watches[0].id, "s1"
+        )
+        return RecordPlan(watermark=T0 + TTL, active_set=["s2"], ended=[EndedSession("s1", (post,))])
+
+    now = T0 + timedelta(seconds=10)
+    assert await store.record_poll("voice-bot", "r1", planner=planner, now=now) == 1
+    assert seen_by_planner == [([watch.id], [("C9", "voice-bot")])]
+    state = await store.poll_state("voice-bot")
+    assert state is not None and (state.watermark, state.active_set) == (T0 + TTL, {"s2"})
+
+
+async def test_a_planner_never_runs_without_the_lease(store: Store) -> None:
+    await store.seed_poll_state("voice-bot", T0, [])
+    await store.claim_poll("voice-bot", "r1", T0, TTL)
+    await store.claim_poll("voice-bot", "r2", T0 + TTL * 2, TTL)
+    calls: list[int] = []
+
+    def planner(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
+        calls.append(1)
+        return RecordPlan(watermark=T0 + TTL)
+
+    with pytest.raises(LeaseLost):
+        await store.record_poll("voice-bot", "r1", planner=planner, now=T0 + TTL)
+    assert calls == []
+
+
+async def test_item_failures_are_kept_replaced_resolved_and_pruned_once_given_up(store: Store) -> None:
+    await store.seed_poll_state("voice-bot", T0, [])
+    await store.claim_poll("voice-bot", "r1", T0, TTL)
+
+    async def record(plan: RecordPlan, now: datetime) -> None:
+        await store.record_poll("voice-bot", "r1", planner=lambda w, m: plan, now=now)
+
+    await record(RecordPlan(item_failures=[ItemFailure("a", 1, "ValueError: x", T0), ItemFailure("b", 1, "E", T0)]), T0)
+    await record(
+        RecordPlan(
+            item_failures=[ItemFailure("a", 2, "ValueError: y", T0, gave_up_at=T0 + TTL, first_failed_at=T0)],
+            resolved_items=["b"],
+        ),
+        T0 + TTL,
+    )
+    [kept] = (await store.item_failures("voice-bot")).values()
+    assert (kept.session_id, kept.attempts, kept.error, kept.gave_up_at, kept.first_failed_at) == (
+        "a",
+        2,
+        "ValueError: y",
+        T0 + TTL,
+        T0,
+    )
+    await store.prune_seen(T0 + TTL + timedelta(seconds=1))
+    assert await store.item_failures("voice-bot") == {}

@@ -1,0 +1,50 @@
+"""`/session agent <agent>` end to end: a signed command, the simulator's status, the card."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.app import Runtime
+from bot.sandbox.pipecat_sim import PipecatSimulator
+from tests.fixtures_app import SlackDriver
+from tests.fixtures_slack import ONCALL_CHANNEL
+
+TRACEBACK = "Traceback (most recent call last):\nRuntimeError: <!channel> boom"
+
+
+def text_of(body: dict[str, Any]) -> str:
+    return json.dumps({"text": body.get("text"), "blocks": body.get("blocks")}, ensure_ascii=False)
+
+
+async def test_the_card_shows_deployments_revision_health_capacity_and_error_rate(
+    pipecat_sim: PipecatSimulator, slack: SlackDriver, runtime: Runtime
+) -> None:
+    for status in ("HTTP_ERROR", "HTTP_COMPLETED", "HTTP_COMPLETED", "HTTP_COMPLETED"):
+        pipecat_sim.add_session("voice-bot", status)
+    old = pipecat_sim.serving_deployment("voice-bot")
+    running = [pipecat_sim.start_session("voice-bot") for _ in range(3)]
+    new = pipecat_sim.deploy("voice-bot", crash="CrashLoopBackOff", message=TRACEBACK)
+    await runtime.deps.alerts.watch(ONCALL_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    await runtime.deps.alerts.health.read_once()
+    before = len(pipecat_sim.requests)
+    key = await slack.command("agent voice-bot")
+    [post] = await slack.responses(key)
+    shown = text_of(post.body)
+    assert f"`{new[:8]}`" in shown and "*Failed*" in shown and "CrashLoopBackOff" in shown
+    assert "restart(s)" in shown and "last exit code 1" in shown
+    assert "3 of 10 (30%)" in shown and len(running) == 3
+    assert "25.0% (1 of 4)" in shown  # the last hour's ended sessions
+    assert "crash-looping" in shown and "Open health conditions" in shown
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+    assert post.body["response_type"] == "in_channel"
+    calls = [(r.method, r.path) for r in pipecat_sim.requests[before:]]
+    assert calls == [("GET", "/v1/agents/voice-bot"), ("GET", "/v1/agents/voice-bot/sessions")]
+    assert old != new
+
+
+async def test_an_unknown_agent_gets_a_clear_answer(slack: SlackDriver) -> None:
+    key = await slack.command("agent no-such-bot")
+    [post] = await slack.responses(key)
+    shown = text_of(post.body)
+    assert "Not found" in shown and "Traceback" not in shown and post.body["response_type"] == "ephemeral"

@@ -1,0 +1,54 @@
+"""/healthz of a real replica (`python -m bot`) while its PostgreSQL server stops and comes back."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.reliability.conftest import PG_DATA_ENV
+from tests.reliability.harness import Cluster, eventually
+from tests.reliability.test_faults import PgCtl
+
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_healthz_turns_503_while_postgresql_is_stopped_and_200_once_it_is_back(
+    backend: str, cluster: Cluster
+) -> None:
+    data_dir = os.environ.get(PG_DATA_ENV)
+    if not data_dir:
+        pytest.skip(f"needs {PG_DATA_ENV} (the server's data directory) to restart it")
+    pg = PgCtl(data_dir)
+    (replica,) = await cluster.start(1)
+    async with httpx.AsyncClient(base_url=replica.url, timeout=10) as http:
+        healthy = await http.get("/healthz")
+        assert healthy.status_code == 200 and healthy.json()["database"] == "ok"
+        await pg.stop()
+        try:
+
+            async def unhealthy() -> bool:
+                return (await http.get("/healthz")).status_code == 503
+
+            await eventually(unhealthy, within=30, what="/healthz reports the stopped database")
+            body = (await http.get("/healthz")).json()
+            assert body["ok"] is False and body["database"] != "ok"
+            assert body["reasons"][0].startswith("database unreachable")
+            scrape = await http.get("/metrics")  # still serving, and saying the database gauges are stale
+            assert scrape.status_code == 200
+            (fresh,) = [
+                f for f in text_string_to_metric_families(scrape.text) if f.name == "pipecat_ops_store_gauges_fresh"
+            ]
+            assert fresh.samples[0].value == 0
+        finally:
+            await pg.start()
+
+        async def healthy_again() -> bool:
+            return (await http.get("/healthz")).status_code == 200
+
+        await eventually(healthy_again, within=60, what="/healthz healthy again once the database is back")
+    cluster.assert_all_alive()

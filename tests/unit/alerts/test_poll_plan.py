@@ -1,0 +1,113 @@
+"""Pure parts of polling's second stage, table-tested: how a failed poll is classed, and how the
+recording plan treats a session whose processing fails poll after poll."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.alerts import policy
+from bot.alerts.poll_plan import Observation, Planner, describe, storable
+from bot.alerts.poller import _kind
+from bot.pipecat.errors import (
+    BadRequest,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Timeout,
+    Unauthorized,
+    UnexpectedResponse,
+    Unreachable,
+)
+from bot.pipecat.models import Session
+from bot.store.payloads import AlertPayload
+from bot.store.records import (
+    FAILURE_DATA,
+    FAILURE_REACHABILITY,
+    KIND_ALERT,
+    ItemFailure,
+    NewPost,
+    PollState,
+    Watch,
+)
+
+T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
+SID = "5b1f0c2e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
+WATCH = Watch(1, "C1", "voice-bot", frozenset({"HTTP_ERROR"}), None, "U1", T0 - timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (Unreachable("ConnectError"), FAILURE_REACHABILITY),
+        (Timeout("ReadTimeout"), FAILURE_REACHABILITY),
+        (ServerError("boom", status=503), FAILURE_REACHABILITY),
+        (RateLimited("slow down", retry_after=60), FAILURE_REACHABILITY),
+        (Unauthorized("bad key", status=401), FAILURE_REACHABILITY),
+        (NotFound("no agent", status=404), FAILURE_REACHABILITY),
+        (UnexpectedResponse("cut off", status=200, garbled=True), FAILURE_REACHABILITY),
+        (UnexpectedResponse("SessionPage: not a page of sessions"), FAILURE_DATA),
+        (BadRequest("Invalid parameters"), FAILURE_DATA),
+        (InvalidInput("Session ids are UUIDs"), FAILURE_DATA),
+        (TypeError("can't compare offset-naive and offset-aware datetimes"), FAILURE_DATA),
+        (KeyError("sessionId"), FAILURE_DATA),
+    ],
+)
+def test_failed_polls_are_classed_by_whether_pipecat_answered(error: Exception, kind: str) -> None:
+    assert _kind(error) == kind
+
+
+def test_describe_is_one_short_line() -> None:
+    assert describe(ValueError("first\nsecond")) == "ValueError: first"
+    assert describe(KeyError()) == "KeyError"
+    assert len(describe(ValueError("x" * 1000))) < 250
+
+
+def test_storable_refuses_what_strict_json_cannot_hold() -> None:
+    storable([NewPost("k", KIND_ALERT, "C1", "a", AlertPayload(session={"ok": 1.5}))])
+    with pytest.raises(ValueError):
+        storable([NewPost("k", KIND_ALERT, "C1", "a", AlertPayload(session={"bad": float("nan")}))])
+
+
+def failing_session() -> Session:
+    return Session.model_validate(
+        {
+            "sessionId": SID,
+            "createdAt": T0.isoformat(),
+            "endedAt": T0.isoformat(),
+            "completionStatus": "HTTP_ERROR",
+            "botStartSeconds": float("nan"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("prior_attempts", "given_up"),
+    [(0, False), (policy.ITEM_MAX_ATTEMPTS - 2, False), (policy.ITEM_MAX_ATTEMPTS - 1, True)],
+)
+def test_a_failing_session_is_retried_then_given_up_with_one_notice(prior_attempts: int, given_up: bool) -> None:
+    known = {SID: ItemFailure(SID, prior_attempts, "ValueError", T0)} if prior_attempts else {}
+    state = PollState("voice-bot", T0 - timedelta(minutes=1), frozenset())
+    seen = Observation(active={"other"}, ended=[failing_session()])
+    plan = Planner("voice-bot", state, seen, known, T0, timedelta(minutes=3))([WATCH], {})
+    [failure] = plan.item_failures
+    assert failure.attempts == prior_attempts + 1 and "ValueError" in failure.error
+    assert (failure.gave_up_at is not None) is given_up
+    assert plan.watermark == T0  # the watermark moves on either way: the session is held by id
+    if given_up:
+        assert [e.session_id for e in plan.ended] == [SID] and plan.ended[0].posts == ()
+        assert [getattr(p.payload, "session_id", None) for p in plan.notices] == [SID]
+        assert set(plan.active_set) == {"other"}
+    else:
+        assert plan.ended == [] and plan.notices == []
+        assert set(plan.active_set) == {"other", SID}  # fetched again next poll wherever it is
+
+
+def test_a_cut_walk_keeps_the_watermark_and_says_where_to_continue() -> None:
+    state = PollState("voice-bot", T0 - timedelta(minutes=1), frozenset())
+    seen = Observation(complete=False, backfill_until=T0 - timedelta(seconds=30))
+    plan = Planner("voice-bot", state, seen, {}, T0, timedelta(minutes=3))([WATCH], {})
+    assert (plan.watermark, plan.backfill_until) == (state.watermark, T0 - timedelta(seconds=30))
+    assert plan.backfill_from == T0  # the next walk from the top starts at this poll
