@@ -14,7 +14,9 @@ so a CLI that breaks (a path the simulator lacks) shows up as such instead of as
 Target (issue 15): ours at most 0.3x the CLI's wall time, medians of the interleaved runs. Where
 the time goes is split with two more processes in the same rotation, each only importing what its
 tool's run imports: import time = imports-only median - `python -c pass` median; the rest of a run
-(settings, the request, reading and printing the answer) = run median - imports-only median. One
+(settings, the request, reading and printing the answer) = run median - imports-only median, both
+in CPU seconds (the kernel's accounting of each reaped child: on a loaded machine differences of
+wall medians are noise) and, for reference, in wall seconds. One
 `python -X importtime -m bot lookup` run lists the heavy libraries the lookup still loads (none is
 the point: pydantic, httpx, asyncio, slack_sdk, tenacity each cost it tens of ms).
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -33,6 +36,8 @@ from pathlib import Path
 
 from bench.common import APP_ENV_VARS, PIPECAT_KEY, REPO, RealTimeClock, Result, run_main
 from bench.pcc import PCC_REQUIREMENT, ensure_pcc_python
+from bot.pipecat.oneshot import get_session_payload
+from bot.pipecat.plain import read_session
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.server import serve
 
@@ -57,6 +62,8 @@ class Tool:
     argv: list[str]
     env: dict[str, str]
     times: list[float] = field(default_factory=list)
+    #: CPU seconds (user + sys) of each run, from the kernel's accounting of the reaped child.
+    cpu: list[float] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
     paths: set[str] = field(default_factory=set)
     failure_output: str | None = None
@@ -65,17 +72,21 @@ class Tool:
 
 async def run_once(tool: Tool, sim: PipecatSimulator, session_id: str, *, record: bool) -> None:
     before = len(sim.requests)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         *tool.argv, env=tool.env, cwd=tempfile.gettempdir(),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await process.communicate()
+    await process.wait()
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     code = process.returncode if process.returncode is not None else -1
     if not record:
         return
     tool.times.append(elapsed)
+    tool.cpu.append(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime)
     tool.exit_codes.append(code)
     tool.paths |= {f"{q.method} {q.path}" for q in sim.requests[before:]}
     text = output.decode(errors="replace")
@@ -88,6 +99,18 @@ async def run_once(tool: Tool, sim: PipecatSimulator, session_id: str, *, record
 def base_env() -> dict[str, str]:
     strip = set(APP_ENV_VARS) | {"PIPECAT_TOKEN", "PIPECAT_ORG", "PIPECAT_API_HOST", "PIPECAT_CONFIG_PATH"}
     return {k: v for k, v in os.environ.items() if k not in strip}
+
+
+async def request_times(api_url: str, session_id: str, count: int) -> list[float]:
+    """The lookup's request alone, in this process (a thread, as the simulator serves on this
+    loop): connect, GET, read, decode and the plain reading, as `python -m bot lookup` makes it."""
+
+    def one() -> float:
+        started = time.perf_counter()
+        read_session(get_session_payload(api_url, PIPECAT_KEY, AGENT, session_id))
+        return time.perf_counter() - started
+
+    return [await asyncio.to_thread(one) for _ in range(count)]
 
 
 async def heavy_modules(argv: list[str], env: dict[str, str]) -> list[str]:
@@ -144,21 +167,31 @@ async def measure(args: argparse.Namespace) -> Result:
             for tool in rotation:
                 await run_once(tool, sim, session_id, record=True)
         heavy = await heavy_modules(ours.argv, ours.env)
+        request_s = await request_times(f"{url}/v1", session_id, runs * 2)
     for silent in (bare, ours_imports, cli_imports):
         silent.found_session = True  # prints nothing by design
     cli_s, ours_s, bare_s = summary(cli), summary(ours), summary(bare)
     med = {tool.name: statistics.median(tool.times) for tool in rotation}
-    ratio = med[ours.name] / med[cli.name]
-    ours_import, ours_rest = med[ours_imports.name] - med[bare.name], med[ours.name] - med[ours_imports.name]
-    cli_import, cli_rest = med[cli_imports.name] - med[bare.name], med[cli.name] - med[cli_imports.name]
+    cpu = {tool.name: statistics.median(tool.cpu) for tool in rotation}
+    ratio, cpu_ratio = med[ours.name] / med[cli.name], cpu[ours.name] / cpu[cli.name]
+    ours_import, ours_rest = cpu[ours_imports.name] - cpu[bare.name], cpu[ours.name] - cpu[ours_imports.name]
+    cli_import, cli_rest = cpu[cli_imports.name] - cpu[bare.name], cpu[cli.name] - cpu[cli_imports.name]
+    wall_split = {
+        "ours_import_s": round(med[ours_imports.name] - med[bare.name], 3),
+        "ours_rest_s": round(med[ours.name] - med[ours_imports.name], 3),
+        "cli_import_s": round(med[cli_imports.name] - med[bare.name], 3),
+        "cli_rest_s": round(med[cli.name] - med[cli_imports.name], 3),
+    }
     cli_ok = cli.exit_codes.count(0) == len(cli.exit_codes) and cli.found_session
     ours_ok = ours.exit_codes.count(0) == len(ours.exit_codes) and ours.found_session
     imports_ok = all(set(t.exit_codes) == {0} for t in (ours_imports, cli_imports))
     result.metrics.update(
         cli=cli_s, ours=ours_s, interpreter=bare_s, ours_imports_only=summary(ours_imports),
         cli_imports_only=summary(cli_imports), ratio_ours_over_cli=round(ratio, 3),
-        ours_import_s=round(ours_import, 3), ours_rest_s=round(ours_rest, 3),
-        cli_import_s=round(cli_import, 3), cli_rest_s=round(cli_rest, 3), heavy_modules_in_lookup=heavy,
+        cpu_ratio_ours_over_cli=round(cpu_ratio, 3), cpu_median_s={k: round(v, 4) for k, v in cpu.items()},
+        ours_import_cpu_s=round(ours_import, 4), ours_rest_cpu_s=round(ours_rest, 4),
+        cli_import_cpu_s=round(cli_import, 4), cli_rest_cpu_s=round(cli_rest, 4), wall_split=wall_split,
+        heavy_modules_in_lookup=heavy, request_in_process_median_s=round(statistics.median(request_s), 4),
     )
     result.row("7 peer comparison", f"pcc agent sessions --id: median wall ({runs} runs)", "-",
                f"{cli_s['median_s']:.3f} s" + ("" if cli_ok else f" (exit {cli_s['exit_codes']})"), None)
@@ -166,9 +199,12 @@ async def measure(args: argparse.Namespace) -> Result:
                f"{ours_s['median_s']:.3f} s" + ("" if ours_ok else f" (exit {ours_s['exit_codes']})"), None)
     result.row("7 peer comparison", "wall-time ratio ours / pcc (medians)", f"≤ {TARGET_RATIO}x",
                f"{ratio:.2f}x", cli_ok and ours_ok and ratio <= TARGET_RATIO)
-    result.row("7 peer comparison", "lookup: imports / the rest (settings, request, print)", "-",
+    result.row("7 peer comparison", "CPU ratio ours / pcc (medians)", "-", f"{cpu_ratio:.2f}x", None)
+    result.row("7 peer comparison", "lookup CPU: imports / the rest (settings, request, print)", "-",
                f"{ours_import * 1000:.0f} ms / {ours_rest * 1000:.0f} ms", None)
-    result.row("7 peer comparison", "pcc: imports / the rest", "-",
+    result.row("7 peer comparison", f"lookup request alone, in-process median ({len(request_s)})", "-",
+               f"{statistics.median(request_s) * 1000:.1f} ms", None)
+    result.row("7 peer comparison", "pcc CPU: imports / the rest", "-",
                f"{cli_import * 1000:.0f} ms / {cli_rest * 1000:.0f} ms", None)
     result.row("7 peer comparison", "heavy libraries the lookup loads (pydantic, httpx, asyncio, slack_sdk…)",
                "none", ", ".join(heavy) or "none", not heavy)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 # Not bot.config: `lookup` must start without pydantic-settings (issue 15); bot.config re-exports it.
 from bot.contracts.errors import SettingsError
+
+if TYPE_CHECKING:
+    from bot.config_plain import PlainPipecatSettings
+    from bot.pipecat.facts import SessionFacts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -50,45 +55,69 @@ def run_app() -> int:
 
 
 def run_lookup(agent: str, session_id: str, *, as_json: bool) -> int:
-    """One session in the terminal. Imports only what that needs (issue 15): the settings read
-    plainly when the environment plainly gives them, one blocking request, the plain reading of
-    the answer; pydantic only for what only the model can decide (and for --json, the model's
-    own serialisation)."""
+    """One session in the terminal, importing only what that needs (issue 15) when the
+    environment plainly gives the settings: one blocking request (bot.pipecat.oneshot), the plain
+    reading of the answer, pydantic only for what only the model can decide and for --json.
+    Otherwise (a .env file, a bad setting, a proxy) the settings class and the app's client."""
     from bot.config_plain import read_plain_pipecat_settings
     from bot.pipecat.errors import InvalidInput, PipecatError
-    from bot.pipecat.facts import SessionFacts
-    from bot.pipecat.oneshot import get_session_payload
-    from bot.pipecat.plain import read_session
 
     plain = read_plain_pipecat_settings()
-    if plain is None:
-        from bot.config import load_pipecat_settings
-
-        settings = load_pipecat_settings()  # reads .env, or names the bad variable (exit 2)
-        api_url, api_key = settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value()
-    else:
-        api_url, api_key = plain.api_url, plain.api_key
     try:
-        payload = get_session_payload(api_url, api_key, agent, session_id)
-        session: SessionFacts | None = None if as_json else read_session(payload)
-        if session is None:
-            from bot.pipecat.models import Session, parse
-
-            model = parse(Session, payload)
-            if as_json:
-                print(model.model_dump_json(by_alias=True, indent=2))
-                return EXIT_OK
-            session = model
+        if plain is None:
+            printed = _lookup_with_the_client(agent, session_id, as_json=as_json)
+        else:
+            printed = _lookup_plainly(plain, agent, session_id, as_json=as_json)
     except InvalidInput as error:
         print(f"error: {error.user_message}", file=sys.stderr)
         return EXIT_USAGE
     except PipecatError as error:
         print(f"error: {error.user_message}", file=sys.stderr)
         return EXIT_FAILED
+    print(printed)
+    return EXIT_OK
+
+
+def _lookup_plainly(plain: PlainPipecatSettings, agent: str, session_id: str, *, as_json: bool) -> str:
+    from bot.pipecat.oneshot import Options, get_session_payload
+    from bot.pipecat.plain import read_session
+
+    options = Options(ca_file=plain.ca_file, ca_dir=plain.ca_dir)
+    payload = get_session_payload(plain.api_url, plain.api_key, agent, session_id, options)
+    session = None if as_json else read_session(payload)
+    if session is None:
+        from bot.pipecat.models import Session, parse
+
+        model = parse(Session, payload)
+        if as_json:
+            return model.model_dump_json(by_alias=True, indent=2)
+        return _text(agent, model)
+    return _text(agent, session)
+
+
+def _lookup_with_the_client(agent: str, session_id: str, *, as_json: bool) -> str:
+    import asyncio
+
+    from bot.config import load_pipecat_settings
+    from bot.pipecat.client import PipecatClient, build_http_client
+
+    settings = load_pipecat_settings()  # reads .env, or names the bad variable (exit 2)
+
+    async def fetch() -> str:
+        http = build_http_client(settings.pipecat_api_url, settings.pipecat_api_key.get_secret_value())
+        try:
+            session = await PipecatClient(http).get_session(agent, session_id)
+        finally:
+            await http.aclose()
+        return session.model_dump_json(by_alias=True, indent=2) if as_json else _text(agent, session)
+
+    return asyncio.run(fetch())
+
+
+def _text(agent: str, session: SessionFacts) -> str:
     from bot.terminal import render_session_text
 
-    print(render_session_text(agent, session))
-    return EXIT_OK
+    return render_session_text(agent, session)
 
 
 def run_demo(port: int) -> int:

@@ -44,6 +44,7 @@ from bot.ops.instrument import (
     timed_ack,
 )
 from bot.ops.metrics import CONTENT_TYPE, Metrics
+from bot.pagerduty import client as pagerduty
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, home, incident_actions, shortcuts
 from bot.store import Store
@@ -74,6 +75,7 @@ class Runtime:
     health: HealthProbe
     digests: DigestService
     scheduler: Any = field(default=None)
+    pagerduty_http: httpx.AsyncClient | None = None
 
     async def start(self, *, with_scheduler: bool = True) -> None:
         await self.store.migrate()
@@ -108,6 +110,8 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         await self.pipecat_http.aclose()
+        if self.pagerduty_http is not None:
+            await self.pagerduty_http.aclose()
         await self.store.dispose()
 
     def asgi(self, *, with_scheduler: bool = True) -> Starlette:
@@ -191,6 +195,10 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     slack.metrics = metrics
     store = Store.from_url(settings.database_url)
     meter_store(store, metrics)
+    pagerduty_http, pager = None, None
+    if settings.pagerduty_routing_key is not None:
+        pagerduty_http = pagerduty.build_http_client()
+        pager = pagerduty.PagerDutyClient(pagerduty_http, settings.pagerduty_events_url, settings.pagerduty_routing_key)
     alerts = AlertService(
         store=store,
         pipecat=pipecat,
@@ -201,6 +209,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         poll_interval=settings.poll_interval_seconds,
         post_spacing=timedelta(seconds=settings.slack_post_spacing_seconds),
         give_up_after=timedelta(hours=settings.outbox_give_up_hours),
+        pagerduty=pager,
         status_interval=settings.agent_status_interval_seconds,
         capacity_warn_percent=settings.capacity_warn_percent,
     )
@@ -231,6 +240,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         metrics=metrics,
         health=health,
         digests=digests,
+        pagerduty_http=pagerduty_http,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +13,9 @@ from bot.config_plain import DEFAULT_PIPECAT_API_URL, is_blank, is_http_url, nor
 from bot.contracts.errors import SettingsError
 
 __all__ = ["AccessLists", "PipecatSettings", "Settings", "SettingsError", "load_pipecat_settings", "load_settings"]
+
+#: An Events API v2 integration key (service or ruleset): 32 letters and digits.
+ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
 
 
 class PipecatSettings(BaseSettings):
@@ -62,6 +66,9 @@ class Settings(PipecatSettings):
     #: Who may watch, unwatch, mute, unmute and stop sessions; empty means every allowed user.
     admin_users: str = ""
     audit_retention_days: int = Field(default=90, ge=1)
+    #: PagerDuty Events API v2 integration key (design.md §9.1); watches made with `page` use it.
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     #: How often each watched agent's status (GET /agents/{agent}) is read; 0 turns health alerts off.
     agent_status_interval_seconds: float = Field(default=120, ge=0)
     #: activeSessionCount as a share of autoScaling.maxReplicas that posts a capacity warning.
@@ -75,6 +82,23 @@ class Settings(PipecatSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("pagerduty_events_url")
+    @classmethod
+    def _events_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("pagerduty_routing_key")
+    @classmethod
+    def _routing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # PagerDuty's integration keys are 32 characters; anything else is refused by every event.
+        if value is None or not value.get_secret_value().strip():
+            return None  # PAGERDUTY_ROUTING_KEY= (blank) means "not set"
+        if not ROUTING_KEY.fullmatch(value.get_secret_value()):
+            raise ValueError("must be the 32-character Integration Key of an Events API v2 integration")
+        return value
 
     @field_validator("slack_signing_secret", mode="before")
     @classmethod

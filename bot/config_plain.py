@@ -2,8 +2,9 @@
 environment alone plainly gives them (issue 15: loading the settings class costs the terminal
 more than its request). The rules are the ones bot/config.py's PipecatSettings applies, defined
 here once for both. Whenever that class has something to decide (a `.env` file to read, a
-missing, blank or malformed value, the same name in two cases) this returns None, and the caller
-loads bot.config's settings, which read it or word the error as at every other start."""
+missing, blank or malformed value, the same name in two cases), or httpx would (a proxy),
+this returns None, and the caller loads bot.config's settings, which read it or word
+the error as at every other start, and makes the request with the app's own client."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from typing import NamedTuple
 DEFAULT_PIPECAT_API_URL = "https://api.pipecat.daily.co/v1"
 #: Where PipecatSettings looks for a dotenv file (relative to the working directory).
 ENV_FILE = ".env"
+#: Proxies httpx honours (trust_env, any case, with NO_PROXY): with one set the lookup takes the
+#: app's own httpx client, so the request goes where it would from the app.
+PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
 
 
 def is_http_url(value: str) -> bool:
@@ -29,11 +33,17 @@ def is_blank(value: str) -> bool:
 
 
 class PlainPipecatSettings(NamedTuple):
+    """Enough for the plain request; None from the reader means: use bot.config and the client.
+    `ca_file`/`ca_dir`: the TLS roots as httpx picks them (SSL_CERT_FILE, else SSL_CERT_DIR, as
+    httpx reads them, exact names; neither: certifi's bundle, httpx's default)."""
+
     api_url: str
     api_key: str
+    ca_file: str | None = None
+    ca_dir: str | None = None
 
     def __repr__(self) -> str:  # the key is a secret: never in a log line or a traceback
-        return f"PlainPipecatSettings(api_url={self.api_url!r}, api_key='**********')"
+        return f"PlainPipecatSettings(api_url={self.api_url!r}, api_key='**********', ca_file={self.ca_file!r})"
 
 
 class _Ambiguous(Exception):
@@ -55,6 +65,8 @@ def read_plain_pipecat_settings(
     if os.path.exists(env_file):
         return None
     env = os.environ if environ is None else environ
+    if any(key.lower() in PROXY_VARIABLES and value for key, value in env.items()):
+        return None
     try:
         key = _lookup(env, "pipecat_api_key")
         url = _lookup(env, "pipecat_api_url")
@@ -66,4 +78,6 @@ def read_plain_pipecat_settings(
         url = DEFAULT_PIPECAT_API_URL
     elif not is_http_url(url):
         return None
-    return PlainPipecatSettings(api_url=normalise_url(url), api_key=key)
+    ca_file = env.get("SSL_CERT_FILE") or None
+    ca_dir = None if ca_file else env.get("SSL_CERT_DIR") or None
+    return PlainPipecatSettings(api_url=normalise_url(url), api_key=key, ca_file=ca_file, ca_dir=ca_dir)

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures_slack",
     "tests.fixtures_app",
     "tests.fixtures_store",
+    "tests.fixtures_pagerduty",
 ]
 
 #: Every open() of the run is checked: nothing beside the checkout may be read (tests/outside_reads.py).

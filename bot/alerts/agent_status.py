@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -24,6 +24,7 @@ from bot.alerts.health_posts import cleared_posts, opened_posts, status_facts
 from bot.clock import Clock
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
+from bot.pipecat.models import Agent
 from bot.store import LeaseLost, Store
 from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, Watch
 
@@ -36,6 +37,10 @@ STATUS_READ_LEASE = timedelta(seconds=60)
 DUE_SLACK_SHARE = 0.1
 MAX_DUE_SLACK = timedelta(seconds=10)
 STATUS_CONCURRENCY = 4
+
+
+#: Called with every agent status read: (agent, status).
+StatusListener = Callable[[str, Agent], Awaitable[object]]
 
 
 def condition_dedup_key(agent: str, key: str, opened_at: datetime) -> str:
@@ -70,6 +75,8 @@ class AgentStatusWatcher:
         self.interval = timedelta(seconds=interval_seconds)
         self._warn_percent = warn_percent
         self._listeners = list(listeners)
+        #: Told every status read (the explainer dates deployments from it).
+        self._status_listeners: list[StatusListener] = []
         self._due_slack = min(self.interval * DUE_SLACK_SHARE, MAX_DUE_SLACK)
 
     @property
@@ -78,6 +85,9 @@ class AgentStatusWatcher:
 
     def add_listener(self, listener: ConditionListener) -> None:
         self._listeners.append(listener)
+
+    def add_status_listener(self, listener: StatusListener) -> None:
+        self._status_listeners.append(listener)
 
     async def read_once(self) -> None:
         """Read every watched agent whose status is due; one agent's failure never stops the others."""
@@ -107,6 +117,11 @@ class AgentStatusWatcher:
             logger.warning("reading the status of %s failed: %s", agent, error)
             await self._store.status_read_failed(agent, self._owner, now, now + self.interval, str(error))
             return
+        for listener in self._status_listeners:
+            try:
+                await listener(agent, status)
+            except Exception:
+                logger.exception("a status listener failed on %s; the read goes on", agent)
         evaluation = health.evaluate(status, health.Memory.from_json(raw), now, warn_percent=self._warn_percent)
         current = {c.key: c for c in await self._store.open_conditions(agent)}
         change = health.transitions(current, evaluation.findings)

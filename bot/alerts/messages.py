@@ -27,6 +27,7 @@ from bot.store.payloads import (
     HealthClearPayload,
     HealthPayload,
     NoticePayload,
+    PagePayload,
     ParentPayload,
     RollupPayload,
     SummaryPayload,
@@ -75,6 +76,8 @@ class MessageFactory:
                 return health_message(row), None
             case DigestPayload():
                 return digest_message(row.payload, row.dedup_key), None
+            case PagePayload():
+                raise ValueError(f"outbox row {row.id} is a PagerDuty event, not a Slack message")
             case ParentPayload():
                 incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
                 if incident is None:

@@ -110,3 +110,13 @@ def retry_delay(attempt: int) -> timedelta:
 
 def poll_overlap(poll_interval_seconds: float) -> timedelta:
     return max(MIN_POLL_OVERLAP, timedelta(seconds=poll_interval_seconds * POLL_OVERLAP_INTERVALS))
+
+# -- PagerDuty (issue 14) ------------------------------------------------------------------------
+
+#: A growing incident re-sends its trigger (same dedup_key: PagerDuty updates the same alert) at
+#: most this often, so a storm does not turn into a storm of events.
+PAGE_UPDATE_EVERY = timedelta(minutes=5)
+#: PagerDuty's 429 carries no Retry-After; its docs suggest retrying about 30 s apart.
+PAGE_RATE_LIMIT_BACKOFF = timedelta(seconds=30)
+#: A page row claimed for one send; the client's timeout (10 s) fits well inside.
+PAGE_CLAIM_TTL = timedelta(seconds=30)

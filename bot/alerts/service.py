@@ -18,11 +18,13 @@ from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer
+from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock
 from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
+from bot.pagerduty.client import PagerDutyClient
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
 from bot.store import Store
@@ -60,6 +62,7 @@ class AlertService:
         replica_id: str | None = None,
         post_spacing: timedelta = policy.SLACK_POST_SPACING,
         give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
+        pagerduty: PagerDutyClient | None = None,
         status_interval: float = 0.0,
         capacity_warn_percent: float = 80.0,
         explain: bool = True,
@@ -105,8 +108,18 @@ class AlertService:
             wake_delivery=self.wake_delivery,
         )
         self.explainer = (
-            Explainer(store=store, pipecat=pipecat, clock=clock, wait_seconds=cause_wait_seconds) if explain else None
+            Explainer(
+                store=store,
+                pipecat=pipecat,
+                clock=clock,
+                wait_seconds=cause_wait_seconds,
+                read_status=not self.health.enabled,  # the status job reads it anyway, and tells
+            )
+            if explain
+            else None
         )
+        if self.explainer is not None and self.health.enabled:
+            self.health.add_status_listener(self.explainer.note_status)
         self._poller = Poller(
             store=store,
             pipecat=pipecat,
@@ -125,6 +138,8 @@ class AlertService:
             post_spacing=post_spacing,
             give_up_after=give_up_after,
         )
+        #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
+        self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
         self._pruned_at: datetime | None = None
         #: The alert cycle and the status cycle both deliver; one pass at a time in this process.
         self._delivering = asyncio.Lock()
@@ -143,9 +158,11 @@ class AlertService:
         await self._prune()
 
     async def deliver_once(self) -> None:
-        """Post everything deliverable now (channels in parallel, each channel in order)."""
+        """Post everything deliverable now (channels in parallel, each channel in order), then
+        bring PagerDuty up to date with the incidents of paging watches."""
         async with self._delivering:
             await self._deliverer.deliver_once()
+            await self.pager.run_once()
 
     async def status_cycle(self) -> None:
         """What the status job runs: read due agent statuses, then post what they opened or
@@ -212,9 +229,15 @@ class AlertService:
     # -- watches ---------------------------------------------------------------------------------
 
     async def watch(
-        self, channel_id: str, agent: str, statuses: frozenset[str] | None, group: str | None, user_id: str
+        self,
+        channel_id: str,
+        agent: str,
+        statuses: frozenset[str] | None,
+        group: str | None,
+        user_id: str,
+        page: bool = False,
     ) -> Watch:
-        """Watch `agent` in the channel (or update the watch's statuses and group).
+        """Watch `agent` in the channel (or update the watch's statuses, group and paging).
 
         Raises bot.pipecat.errors.NotFound if the agent does not exist. Nothing is back-filled:
         only sessions that end from now on alert.
@@ -223,7 +246,7 @@ class AlertService:
         if await self.store.poll_state(agent) is None:
             await self._poller.seed(agent)
         watch, created = await self.store.upsert_watch(
-            channel_id, agent, statuses or self._default_statuses, group, user_id, self._clock.now()
+            channel_id, agent, statuses or self._default_statuses, group, user_id, self._clock.now(), page=page
         )
         logger.info(
             "%s %s in %s (%s)",
@@ -232,10 +255,16 @@ class AlertService:
             channel_id,
             ",".join(sorted(watch.statuses)),
         )
+        if not page:
+            await self.pager.run_once()  # a watch that stopped paging resolves its open alerts
         return watch
 
     async def unwatch(self, channel_id: str, agent: str) -> bool:
-        return await self.store.remove_watch(channel_id, agent, self._clock.now())
+        """Remove the watch; its open PagerDuty alerts are resolved (queued now, sent next cycle)."""
+        removed = await self.store.remove_watch(channel_id, agent, self._clock.now())
+        if removed:
+            await self.pager.run_once()
+        return removed
 
     async def watches(self, channel_id: str) -> list[WatchView]:
         """The channel's watches, each with how many of its alerts were given up undelivered."""
@@ -250,6 +279,8 @@ class AlertService:
                 last_alert_at=watch.last_alert_at,
                 broken_reason=watch.broken_reason,
                 undelivered=undelivered.get(watch.id, 0),
+                page=watch.page,
+                page_error=watch.page_error,
             )
             for watch, mute in await self.store.watches_with_mutes(channel_id, self._clock.now())
         ]
@@ -294,6 +325,8 @@ class AlertService:
         """Record the ack and edit the parent (who and when). False if no incident has that parent."""
         incident = await self.store.acknowledge(channel_id, parent_ts, user_id, self._clock.now())
         await self._incidents.refresh_now(incident)
+        if incident is not None:
+            await self.pager.run_once()  # PagerDuty stops escalating as soon as someone is on it
         return incident is not None
 
     async def incident_session(self, channel_id: str, parent_ts: str) -> tuple[str, str] | None:

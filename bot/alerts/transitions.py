@@ -129,6 +129,8 @@ def next_state(row: OutboxRow, outcome: Outcome, *, now: datetime, give_up_after
             return Transition(OutboxState.SENT, now, None, row.failures, None, posted_ts=ts, top_level=row.top_level)
         case RateLimited(retry_after, detail):
             wait = timedelta(seconds=retry_after)
+            # A Slack 429 holds the whole channel; another destination's holds only the row.
+            channel_wait = now + wait if row.kind != OutboxKind.PAGE else None
             # The wait is Slack's to set, not trouble: shift the trouble clock past it.
             since = min(now, row.failing_since + wait) if row.failing_since is not None else None
             return Transition(
@@ -138,7 +140,7 @@ def next_state(row: OutboxRow, outcome: Outcome, *, now: datetime, give_up_after
                 row.failures,
                 since,
                 top_level=row.top_level,
-                channel_backoff_until=now + wait,
+                channel_backoff_until=channel_wait,
                 stop_channel=True,
             )
         case ClaimExpired():
@@ -168,9 +170,7 @@ def next_state(row: OutboxRow, outcome: Outcome, *, now: datetime, give_up_after
                 top_level=row.top_level, given_up=_reported(row),
             )  # fmt: skip
         case Dropped(reason):
-            return Transition(
-                OutboxState.DEAD, now, reason, row.failures, row.failing_since, top_level=row.top_level
-            )
+            return Transition(OutboxState.DEAD, now, reason, row.failures, row.failing_since, top_level=row.top_level)
         case ParentLost(reason):
             # Surely not in the (missing) thread: post it where it can be seen.
             return Transition(OutboxState.PENDING, now, reason, row.failures, row.failing_since, top_level=True)

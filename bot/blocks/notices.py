@@ -15,12 +15,13 @@ def notice(text: str, fallback: str) -> Message:
     return build(fallback, [SectionBlock(text=text)])
 
 
-def watching(agent: str, statuses: Sequence[str], group: str | None) -> Message:
+def watching(agent: str, statuses: Sequence[str], group: str | None, *, page: bool = False) -> Message:
     what = ", ".join(f"`{escape(s)}`" for s in statuses)
     mention = f" and mention {group}" if group else ""  # group is built by the parser, safe to render
+    paging = " Incidents also page PagerDuty." if page else ""
     return notice(
         f":eyes: Watching *{escape(agent)}* in this channel: I'll post sessions that end with {what}{mention}. "
-        "History is not back-filled.",
+        f"History is not back-filled.{paging}",
         f"Watching {agent}",
     )
 

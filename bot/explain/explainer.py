@@ -21,7 +21,7 @@ from bot.explain.deploys import RATES_WINDOW, failing_deployments, previous_of, 
 from bot.explain.fingerprint import fingerprint
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
-from bot.pipecat.models import Session
+from bot.pipecat.models import Agent, Session
 from bot.store import Store
 from bot.store.records import (
     CAUSE_FOUND,
@@ -68,7 +68,10 @@ class Explainer:
         clock: Clock,
         reads_per_cycle: int = LOG_READS_PER_AGENT_PER_CYCLE,
         wait_seconds: float = CAUSE_WAIT_SECONDS,
+        read_status: bool = True,
     ) -> None:
+        """`read_status`: when a failing deployment is undated, read the agent's status for it
+        (off when the agent-status job reads statuses anyway and tells `note_status`)."""
         self._store = store
         self._pipecat = pipecat
         self._clock = clock
@@ -78,6 +81,9 @@ class Explainer:
         self._known: dict[str, set[str]] = {}
         self._rates_at: dict[str, datetime] = {}
         self._status_at: dict[str, datetime] = {}
+        self._read_status = read_status
+        #: Go-live times already recorded, so a status read that says nothing new writes nothing.
+        self._dated: dict[tuple[str, str], datetime] = {}
         #: Agents with causes still to read, kept in memory (no query per idle poll) and reloaded
         #: every PENDING_RESCAN (another replica, or one that died, may have left some).
         self._pending: set[str] | None = None
@@ -198,7 +204,7 @@ class Explainer:
         known = await self._store.deployments_of(agent)
         undated = any(d.went_live_at is None for d in known if d.deployment_id in {s.deployment_id for s in failures})
         asked = self._status_at.get(agent)
-        if undated and (asked is None or now - asked >= DEPLOY_RATES_REFRESH):
+        if undated and self._read_status and (asked is None or now - asked >= DEPLOY_RATES_REFRESH):
             self._status_at[agent] = now
             known = await self._live_times(agent, known)
         failing = failing_deployments([s.deployment_id for s in failures], known)
@@ -224,10 +230,17 @@ class Explainer:
         except PipecatError as error:
             logger.info("no agent status for %s (%s): deployments dated by first sighting", agent, error)
             return known
-        times = went_live_times(status.model_dump(mode="json", by_alias=True))
-        for deployment_id, at in times.items():
-            await self._store.set_deployment_live(agent, deployment_id, at)
-        return await self._store.deployments_of(agent) if times else known
+        return await self._store.deployments_of(agent) if await self.note_status(agent, status) else known
+
+    async def note_status(self, agent: str, status: Agent) -> bool:
+        """Record when the deployments an agent status names went live; True if anything changed."""
+        changed = False
+        for deployment_id, at in went_live_times(status.model_dump(mode="json", by_alias=True)).items():
+            if self._dated.get((agent, deployment_id)) == at:
+                continue
+            changed |= await self._store.set_deployment_live(agent, deployment_id, at)
+            self._dated[(agent, deployment_id)] = at
+        return changed
 
     async def _rate(self, agent: str, deployment_id: str, now: datetime, statuses: frozenset[str]) -> DeployRate:
         start = int((now - RATES_WINDOW).timestamp())

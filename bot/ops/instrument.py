@@ -2,9 +2,11 @@
 
 - Pipecat: `MeteredTransport` wraps the shared httpx client's transport (errors included).
 - Slack Web API: `MeteredWebClient` counts every `api_call` by method and result.
-- Slack requests: a Bolt middleware times the ack and binds the log context; the Gate's audit
-  record (every command, shortcut and button ends in one) counts outcomes.
-- Polls and alerts: the store calls that record them are wrapped once, in `meter_store`.
+- Slack requests: a Bolt middleware binds the log context and notes the request's kind; `timed_ack`
+  around the HTTP dispatch (and `MeteredSocketModeHandler` around Socket Mode's) times the ack; the
+  Gate's audit record (every command, shortcut and button ends in one) counts outcomes.
+- Polls and alerts: the store calls that record them are wrapped once, in `meter_store` (which also
+  binds the per-poll and per-post log context).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bot.ops.logs import bind_rest_of_task
 from bot.ops.metrics import Metrics
 from bot.slack import parsing
 from bot.store import Store
-from bot.store.records import DEAD, KIND_ALERT, SENT, OutboxRow, Transition
+from bot.store.records import DEAD, KIND_ALERT, SENT, OutboxRow
 
 #: Path parts of the Pipecat API after `agents/<agent>/`; anything else is "other".
 _AGENT_SUBPATHS = {"sessions", "logs"}
@@ -213,7 +215,6 @@ def meter_store(store: Store, metrics: Metrics) -> None:
     key at its claim. Each agent's poll and each channel's delivery runs in a task of its own, so
     the binding lasts for that poll or that post (the next claim in the channel rebinds)."""
     record_poll, record_failure = store.record_poll, store.record_poll_failure
-    apply = store.apply
     claim_poll, claim = store.claim_poll, store.claim
 
     @functools.wraps(claim_poll)
@@ -241,23 +242,46 @@ def meter_store(store: Store, metrics: Metrics) -> None:
         metrics.polls.labels("failed").inc()
         return await record_failure(*args, **kwargs)
 
-    @functools.wraps(apply)
-    async def applied(row: OutboxRow, token: str | None, transition: Transition, now: Any) -> bool:
-        done = await apply(row, token, transition, now)
-        if done and row.kind == KIND_ALERT and transition.state == SENT:
-            metrics.alerts.labels("sent").inc()
-        elif done and row.kind == KIND_ALERT and transition.state == DEAD:
-            metrics.alerts.labels("given_up").inc()
-        return done
-
     for name, wrapper in (
         ("claim_poll", poll_claimed),
         ("claim", post_claimed),
         ("record_poll", poll_ok),
         ("record_poll_failure", poll_failed),
-        ("apply", applied),
     ):
         setattr(store, name, wrapper)
+    _count_post_outcomes(store, metrics)
+
+
+def _count_post_outcomes(store: Store, metrics: Metrics) -> None:
+    """Alert posts sent and given up, wherever the store records the outcome: `apply(row, token,
+    transition, now)` (the outbox as a state machine) or `mark_sent` / `mark_dead`."""
+
+    def count(row: OutboxRow, state: str | None) -> None:
+        if row.kind == KIND_ALERT and state in (SENT, DEAD):
+            metrics.alerts.labels("sent" if state == SENT else "given_up").inc()
+
+    apply = getattr(store, "apply", None)
+    if apply is not None:
+
+        @functools.wraps(apply)
+        async def applied(row: OutboxRow, token: Any, transition: Any, *args: Any, **kwargs: Any) -> Any:
+            done = await apply(row, token, transition, *args, **kwargs)
+            if done:
+                count(row, getattr(transition, "state", None))
+            return done
+
+        setattr(store, "apply", applied)  # noqa: B010  (an instance attribute shadows the method)
+        return
+    for name, state in (("mark_sent", SENT), ("mark_dead", DEAD)):
+        mark = getattr(store, name)
+
+        async def marked(row: OutboxRow, *args: Any, _mark: Any = mark, _state: str = state, **kwargs: Any) -> Any:
+            done = await _mark(row, *args, **kwargs)
+            if done:
+                count(row, _state)
+            return done
+
+        setattr(store, name, marked)
 
 
 async def refresh_store_gauges(store: Store, metrics: Metrics, now: Any) -> None:
@@ -270,4 +294,4 @@ async def refresh_store_gauges(store: Store, metrics: Metrics, now: Any) -> None
     for poll in snapshot.polls:
         if poll.last_success_at is not None:
             metrics.last_poll_age.labels(poll.agent).set(max(0.0, (now - poll.last_success_at).total_seconds()))
-    metrics.open_health_conditions.set(len(await store.open_conditions()))
+    metrics.open_health_conditions.set(await store.open_health_condition_count())  # alerted ones only

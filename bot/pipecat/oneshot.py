@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,7 +39,8 @@ def _utc_now() -> datetime:
 
 class Options(NamedTuple):
     """What tests change: the waits (recorded, not slept), the jitter, the clock a Retry-After
-    date is measured with, and the timeouts (seconds to connect, seconds per read). A NamedTuple,
+    date is measured with, the timeouts (seconds to connect, seconds per read) and the TLS roots
+    (bot.config_plain reads them as httpx does; neither: certifi's bundle). A NamedTuple,
     not a dataclass: `dataclasses` would import `inspect`, a tenth of this path's imports."""
 
     sleep: Callable[[float], None] = time.sleep
@@ -46,6 +48,8 @@ class Options(NamedTuple):
     now: Callable[[], datetime] = _utc_now
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float = READ_TIMEOUT
+    ca_file: str | None = None
+    ca_dir: str | None = None
 
 
 DEFAULT = Options()
@@ -71,16 +75,30 @@ def get_json(base_url: str, api_key: str, path: str, options: Options = DEFAULT)
             attempt += 1
 
 
-def _connection(base_url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+def _connection(base_url: str, options: Options) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Unreachable(f"not an http(s) URL: {parts.scheme}")
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    return cls(parts.hostname, parts.port, timeout=timeout), parts.path.rstrip("/")
+    host, port, timeout, prefix = parts.hostname, parts.port, options.connect_timeout, parts.path.rstrip("/")
+    if parts.scheme == "http":
+        return http.client.HTTPConnection(host, port, timeout=timeout), prefix
+    context = _tls(options.ca_file, options.ca_dir)
+    return http.client.HTTPSConnection(host, port, timeout=timeout, context=context), prefix
+
+
+def _tls(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
+    """Verifying with the roots httpx would use (its create_ssl_context), so both trust the same CAs."""
+    if ca_file:
+        return ssl.create_default_context(cafile=ca_file)
+    if ca_dir:
+        return ssl.create_default_context(capath=ca_dir)
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _once(base_url: str, api_key: str, path: str, options: Options) -> Any:
-    connection, prefix = _connection(base_url, options.connect_timeout)
+    connection, prefix = _connection(base_url, options)
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
     try:
         connection.connect()

@@ -34,6 +34,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.sandbox.demo_slack import DemoInputError, SlackPlayer
+from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.sandbox.slack_standin_model import Channel
@@ -63,6 +64,8 @@ class PageContext:
     topics: dict[str, str] = field(default_factory=dict)
     #: The agents a channel watches (the alert service), if known.
     watched: WatchedAgents | None = None
+    #: The PagerDuty stand-in: its alerts are the incidents that paged.
+    pagerduty: PagerDutyStandIn | None = None
 
 
 class BadInput(Exception):
@@ -164,6 +167,7 @@ async def state_json(ctx: PageContext) -> dict[str, Any]:
         "users": ctx.users,
         "channels": channels,
         "agents": agents_json(ctx.sim),
+        "pagerduty": [a.view() for a in ctx.pagerduty.alerts] if ctx.pagerduty is not None else [],
     }
 
 

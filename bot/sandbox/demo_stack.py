@@ -27,6 +27,7 @@ from bot.sandbox.demo_health import HealthStory
 from bot.sandbox.demo_page import PageContext, build_page_app
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
 from bot.sandbox.demo_traffic import PROFILES, Traffic, WallClock, add_failed_session, seed_history
+from bot.sandbox.pagerduty_standin import DEFAULT_ROUTING_KEY, PagerDutyStandIn
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.server import serve
 from bot.sandbox.slack_standin import SlackStandIn
@@ -60,6 +61,7 @@ class DemoStack:
     sim: PipecatSimulator
     standin: SlackStandIn
     runtime: Runtime
+    pagerduty: PagerDutyStandIn
     player: SlackPlayer
     clock: WallClock
     traffic: Traffic | None
@@ -117,7 +119,7 @@ def seed_conversation(standin: SlackStandIn, sim: PipecatSimulator) -> None:
     )
 
 
-def settings_for(sim_url: str, slack_url: str, data_dir: Path) -> Settings:
+def settings_for(sim_url: str, slack_url: str, data_dir: Path, pagerduty_url: str | None = None) -> Settings:
     return Settings(
         _env_file=None,
         slack_bot_token=BOT_TOKEN,
@@ -127,6 +129,8 @@ def settings_for(sim_url: str, slack_url: str, data_dir: Path) -> Settings:
         pipecat_api_url=f"{sim_url}/v1",
         database_url=f"sqlite:///{data_dir / 'demo.db'}",
         poll_interval_seconds=POLL_INTERVAL_SECONDS,
+        pagerduty_routing_key=DEFAULT_ROUTING_KEY if pagerduty_url else None,
+        pagerduty_events_url=pagerduty_url or "https://events.pagerduty.com/v2/enqueue",
         agent_status_interval_seconds=STATUS_INTERVAL_SECONDS,
     )
 
@@ -150,11 +154,14 @@ async def run_demo_stack(
         slack_url = await stack.enter_async_context(serve(standin.app))
         standin.base_url = slack_url
         stack.callback(standin.release_hangs)
+        pagerduty = PagerDutyStandIn()
+        pagerduty_url = await stack.enter_async_context(serve(pagerduty.app))
 
-        runtime = build_runtime(settings_for(sim_url, slack_url, data_dir), clock=clock)
+        settings = settings_for(sim_url, slack_url, data_dir, f"{pagerduty_url}/v2/enqueue")
+        runtime = build_runtime(settings, clock=clock)
         await runtime.start(with_scheduler=False)
         stack.push_async_callback(runtime.stop)
-        await runtime.deps.alerts.watch(ONCALL_CHANNEL, WATCHED_AGENT, None, None, COLLEAGUE.id)
+        await runtime.deps.alerts.watch(ONCALL_CHANNEL, WATCHED_AGENT, None, None, COLLEAGUE.id, page=True)
         app_url = await stack.enter_async_context(serve(runtime.asgi(with_scheduler=False)))
 
         player = SlackPlayer(app_url, standin, SIGNING_SECRET, ME)
@@ -166,7 +173,7 @@ async def run_demo_stack(
             COLLEAGUE.id: {"name": COLLEAGUE.name, "bot": False},
         }
         context = PageContext(standin=standin, sim=sim, player=player, users=users, topics=dict(TOPICS),
-                              watched=runtime.deps.alerts.watched_agents)
+                              watched=runtime.deps.alerts.watched_agents, pagerduty=pagerduty)
         page_url = await stack.enter_async_context(serve(build_page_app(context), port=port))
 
         if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
@@ -180,6 +187,6 @@ async def run_demo_stack(
                     generator.spawn(scenario.burst(sim, scenario.agent, random.Random(seed)))
             stack.push_async_callback(generator.stop)
         yield DemoStack(
-            sim=sim, standin=standin, runtime=runtime, player=player, clock=clock, traffic=generator,
-            health=story, page_url=page_url, app_url=app_url, data_dir=data_dir,
+            sim=sim, standin=standin, runtime=runtime, pagerduty=pagerduty, player=player, clock=clock,
+            traffic=generator, health=story, page_url=page_url, app_url=app_url, data_dir=data_dir,
         )

@@ -19,6 +19,7 @@ from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
 from bot.blocks.message import Message
+from bot.blocks.paging import paging_needs_key
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
@@ -109,9 +110,11 @@ async def _causes(cmd: p.Causes, req: Request) -> Message:
 
 
 async def _watch(cmd: p.Watch, req: Request) -> Message:
+    if cmd.page and req.deps.settings.pagerduty_routing_key is None:
+        return paging_needs_key(cmd.agent)  # nothing changed: the user sets the key and runs it again
     statuses = cmd.statuses or None
-    watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id)
-    return notices.watching(watch.agent, sorted(watch.statuses), watch.group)
+    watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id, cmd.page)
+    return notices.watching(watch.agent, sorted(watch.statuses), watch.group, page=watch.page)
 
 
 async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:
@@ -120,7 +123,8 @@ async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:
 
 
 async def _watches(cmd: p.Watches, req: Request) -> Message:
-    return watches_message(await req.deps.alerts.watches(req.channel_id))
+    configured = req.deps.settings.pagerduty_routing_key is not None
+    return watches_message(await req.deps.alerts.watches(req.channel_id), paging_configured=configured)
 
 
 async def _mute(cmd: p.Mute, req: Request) -> Message:

@@ -99,4 +99,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         value = str(((body.get("actions") or [{}])[0]).get("value") or "0")
         offset = int(value) if value.isdigit() else 0
-        deps.after_ack.spawn(publish(deps, client, str((body.get("user") or {}).get("id", "")), offset))
+        deps.after_ack.spawn(more_page(client, str((body.get("user") or {}).get("id", "")), offset, value))
+
+    async def more_page(client: AsyncWebClient, user_id: str, offset: int, value: str) -> None:
+        result = "ok"
+        try:
+            await publish(deps, client, user_id, offset)
+        except Exception:
+            result = "publish_failed"
+            logger.exception("could not publish page %d of the Home tab", offset)
+        # Audited (and so counted) like every button; the Home tab is in no channel.
+        await deps.gate.record(
+            user_id=user_id, channel_id="", action=ACTION_HOME_MORE, detail=value[:40], result=result
+        )

@@ -29,6 +29,8 @@ LIST_DEFAULT, LIST_MAX = 10, 25
 STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATS_DEFAULT_WINDOW = "24h"
 MAX_INPUT_CHARS = 2000
+#: The `watch` option that escalates to PagerDuty (so PAGE is never read as a status).
+PAGE_WORD = "page"
 DIGEST_DEFAULT_TIME = time(9, 0)
 _HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -88,6 +90,7 @@ class Watch:
     statuses: frozenset[str] = field(default_factory=frozenset)  # empty: the default ALERT_STATUSES
     group: str | None = None  # a mention ready for mrkdwn: <!subteam^ID> or "@handle"
     private: bool = True
+    page: bool = False  # `page`: the watch's incidents also page PagerDuty
 
 
 @dataclass(frozen=True)
@@ -213,17 +216,20 @@ def _parse_causes(args: list[str], private: bool) -> Command:
 
 def _parse_watch(args: list[str], private: bool) -> Command:
     if not args:
-        raise _Refused("Usage: `/session watch <agent> [status …] [@group]`")
+        raise _Refused("Usage: `/session watch <agent> [status …] [@group] [page]`")
     statuses: set[str] = set()
     group: str | None = None
+    page = False
     for word in args[1:]:
-        if (found := _group(word)) is not None:
+        if word.lower() == PAGE_WORD:
+            page = True
+        elif (found := _group(word)) is not None:
             group = found
         elif _STATUS.fullmatch(word):
             statuses.add(word.upper())
         else:
             raise _Refused("Statuses are words like HTTP_ERROR or agent_error; a group is @handle.")
-    return Watch(_agent(args[0]), frozenset(statuses), group, True)
+    return Watch(_agent(args[0]), frozenset(statuses), group, True, page)
 
 
 def _group(word: str) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from bot.store.base import LeaseLost, StoreBase, to_outbox
 from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
@@ -138,3 +138,9 @@ class AgentHealthStore(StoreBase):
                 await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key))
             ).mappings().first()
         return to_outbox(row) if row else None
+
+    async def open_health_condition_count(self) -> int:
+        """Conditions alerted and not recovered yet (the /metrics gauge)."""
+        query = select(func.count()).select_from(agent_conditions).where(agent_conditions.c.posted.is_(True))
+        async with self._read() as conn:
+            return int(await conn.scalar(query) or 0)

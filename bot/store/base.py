@@ -118,6 +118,8 @@ def to_watch(row: RowMapping) -> Watch:
         broken_reason=row["broken_reason"],
         broken_at=row["broken_at"],
         last_alert_at=row["last_alert_at"],
+        page=bool(row.get("page", False)),
+        page_error=row.get("page_error"),
     )
 
 

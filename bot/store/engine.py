@@ -75,8 +75,20 @@ NETWORK_FILESYSTEMS = frozenset(
     }
 )
 
+def _v2_paging(conn: Connection) -> None:
+    """Issue 14: paging watches (subscriptions.page, page_error) and the pager_alerts table."""
+    for ddl in (
+        "ALTER TABLE subscriptions ADD COLUMN page BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE subscriptions ADD COLUMN page_error TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN page_error_at TIMESTAMP",
+    ):
+        conn.exec_driver_sql(ddl)
+    # pager_alerts, and any other table a version-1 database lacks (create_all skips existing ones).
+    metadata.create_all(conn)
+
+
 #: Upgrade steps: MIGRATIONS[n] takes a database at version n-1 to version n.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_paging}
 
 
 def engine_url(database_url: str) -> str:

@@ -15,6 +15,7 @@ from bot.store.records import (
     DEAD,
     KIND_ALERT,
     KIND_NOTICE,
+    KIND_PAGE,
     KIND_PARENT,
     KIND_ROLLUP,
     KIND_SUMMARY,
@@ -33,10 +34,14 @@ from bot.store.types import UTCDateTime
 
 
 def _deliverable(now: datetime) -> ColumnElement[bool]:
-    """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired)."""
-    return or_(
-        and_(alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at <= now),
-        and_(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until < now),
+    """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired); Slack
+    posts only (PagerDuty events are delivered by bot/alerts/pager.py)."""
+    return and_(
+        alert_outbox.c.kind != KIND_PAGE,
+        or_(
+            and_(alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at <= now),
+            and_(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until < now),
+        ),
     )
 
 

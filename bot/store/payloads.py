@@ -106,6 +106,14 @@ class DigestPayload(_Payload):
     kind: Literal["digest"] = "digest"
 
 
+class PagePayload(_Payload):
+    """A PagerDuty event (bot/alerts/pager.py): the Events API v2 body, and the alert it belongs to."""
+
+    kind: Literal["page"] = "page"
+    alert_id: int
+    event: dict[str, Any]
+
+
 OutboxPayload = Annotated[
     AlertPayload
     | ParentPayload
@@ -114,7 +122,8 @@ OutboxPayload = Annotated[
     | SummaryPayload
     | HealthPayload
     | HealthClearPayload
-    | DigestPayload,
+    | DigestPayload
+    | PagePayload,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[OutboxPayload] = TypeAdapter(OutboxPayload)

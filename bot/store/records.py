@@ -22,6 +22,7 @@ class OutboxKind(StrEnum):
     HEALTH = "health"  # an agent health condition opened (top-level)
     HEALTH_CLEAR = "health_clear"  # ... and cleared (a reply in the opener's thread)
     DIGEST = "digest"  # a channel's daily digest (dedup "digest:<channel>:<day>")
+    PAGE = "page"  # a PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py
 
 
 class OutboxState(StrEnum):
@@ -45,6 +46,7 @@ KIND_SUMMARY = OutboxKind.SUMMARY
 KIND_HEALTH = OutboxKind.HEALTH
 KIND_HEALTH_CLEAR = OutboxKind.HEALTH_CLEAR
 KIND_DIGEST = OutboxKind.DIGEST
+KIND_PAGE = OutboxKind.PAGE
 PENDING = OutboxState.PENDING
 SENDING = OutboxState.SENDING
 SENT = OutboxState.SENT
@@ -70,6 +72,27 @@ class Watch:
     broken_reason: str | None = None
     broken_at: datetime | None = None
     last_alert_at: datetime | None = None
+    #: Incidents of this watch also page PagerDuty (`/session watch … page`).
+    page: bool = False
+    #: PagerDuty's error for the last event it refused (HTTP 400), until the watch is set again.
+    page_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PagerAlert:
+    """A PagerDuty alert we opened (see schema.pager_alerts)."""
+
+    id: int
+    dedup_key: str
+    subscription_id: int | None
+    channel_id: str
+    agent: str
+    incident_id: int | None
+    condition: str | None
+    state: str
+    sent_count: int
+    triggers: int
+    last_trigger_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from bot.store.types import UTCDateTime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -52,6 +52,10 @@ subscriptions = Table(
     Column("broken_reason", String(64)),
     Column("broken_at", UTCDateTime),
     Column("last_alert_at", UTCDateTime),
+    # `/session watch … page`: incidents also page PagerDuty; page_error is PagerDuty's last 400.
+    Column("page", Boolean, nullable=False, default=False, server_default=false()),
+    Column("page_error", Text),
+    Column("page_error_at", UTCDateTime),
     UniqueConstraint("channel_id", "agent", name="uq_subscriptions_channel_agent"),
 )
 
@@ -340,4 +344,29 @@ digest_settings = Table(
     Column("minute", Integer, nullable=False),
     Column("enabled_by", String(32), nullable=False),
     Column("enabled_at", UTCDateTime, nullable=False),
+)
+
+#: One PagerDuty alert we opened: an incident's (incident_id) or a health condition's (condition).
+#: `dedup_key` is minted once, when the row is inserted, and read back ever after (a restart or
+#: another replica never derives a new one). state: triggered → acknowledged → resolved, as
+#: enqueued; `sent_count` is the incident's session count in the last trigger enqueued.
+pager_alerts = Table(
+    "pager_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedup_key", String(255), nullable=False),
+    Column("subscription_id", Integer),
+    Column("channel_id", String(32), nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("incident_id", Integer),
+    Column("condition", String(32)),
+    Column("state", String(16), nullable=False),
+    Column("sent_count", Integer, nullable=False, default=0),
+    Column("triggers", Integer, nullable=False, default=0),
+    Column("last_trigger_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("dedup_key", name="uq_pager_alerts_dedup_key"),
+    UniqueConstraint("incident_id", name="uq_pager_alerts_incident"),
+    Index("ix_pager_alerts_state", "state"),
 )

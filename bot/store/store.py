@@ -9,9 +9,11 @@ from bot.store.audit import AuditStore
 from bot.store.causes import CauseStore
 from bot.store.deployments import DeploymentStore
 from bot.store.engine import STARTUP_DB_WAIT_SECONDS, check_sqlite_location, create_engine, migrate
+from bot.store.fingerprints import FingerprintStore
 from bot.store.incidents import IncidentStore
 from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
+from bot.store.pager import PagerStore
 from bot.store.polling import PollStore
 from bot.store.undelivered import UndeliveredStore
 from bot.store.watches import WatchStore
@@ -25,9 +27,11 @@ class Store(
     UndeliveredStore,
     AuditStore,
     CauseStore,
+    FingerprintStore,
     DeploymentStore,
     OpsStore,
     AgentHealthStore,
+    PagerStore,
 ):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 

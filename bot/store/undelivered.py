@@ -11,6 +11,7 @@ from bot.store.base import LeaseLost, StoreBase, to_outbox
 from bot.store.records import (
     DEAD,
     KIND_ALERT,
+    KIND_PAGE,
     KIND_SUMMARY,
     PENDING,
     ROLLED_UP,
@@ -49,7 +50,7 @@ class UndeliveredStore(StoreBase):
             alert_outbox.c.channel_id == channel_id,
             alert_outbox.c.state.in_((PENDING, UNCERTAIN, SENDING)),
             alert_outbox.c.failing_since.is_not(None),
-            alert_outbox.c.kind != KIND_SUMMARY,
+            alert_outbox.c.kind.not_in((KIND_SUMMARY, KIND_PAGE)),
         )
         async with self._read() as conn:
             return await conn.scalar(query.limit(1)) is not None

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, to_mute, to_watch
-from bot.store.records import DEAD, DELIVERABLE, Mute, Watch
+from bot.store.records import DEAD, DELIVERABLE, KIND_PAGE, Mute, Watch
 from bot.store.schema import alert_outbox, incidents, mutes, poll_state, subscriptions
 
 #: last_error of outbox rows cancelled because their watch was removed.
@@ -26,8 +26,10 @@ class WatchStore(StoreBase):
         group: str | None,
         user_id: str,
         now: datetime,
+        page: bool = False,
     ) -> tuple[Watch, bool]:
-        """Create the watch, or update its statuses and group (and clear a broken mark). True if new."""
+        """Create the watch, or update its statuses, group and paging (and clear a broken mark and
+        PagerDuty's last error). True if new."""
         values = sorted({s.upper() for s in statuses})
         async with self._write() as conn:
             inserted = await conn.execute(
@@ -39,6 +41,7 @@ class WatchStore(StoreBase):
                     group_mention=group,
                     created_by=user_id,
                     created_at=now,
+                    page=page,
                 )
                 .returning(subscriptions.c.id)
             )
@@ -47,7 +50,15 @@ class WatchStore(StoreBase):
                 await conn.execute(
                     update(subscriptions)
                     .where(subscriptions.c.channel_id == channel_id, subscriptions.c.agent == agent)
-                    .values(statuses=values, group_mention=group, broken_reason=None, broken_at=None)
+                    .values(
+                        statuses=values,
+                        group_mention=group,
+                        broken_reason=None,
+                        broken_at=None,
+                        page=page,
+                        page_error=None,
+                        page_error_at=None,
+                    )
                 )
             row = (await conn.execute(_by_channel_agent(channel_id, agent))).mappings().one()
         return to_watch(row), created
@@ -136,7 +147,11 @@ class WatchStore(StoreBase):
             )
             result = await conn.execute(
                 update(alert_outbox)
-                .where(alert_outbox.c.channel_id == channel_id, alert_outbox.c.state.in_(DELIVERABLE))
+                .where(
+                    alert_outbox.c.channel_id == channel_id,
+                    alert_outbox.c.state.in_(DELIVERABLE),
+                    alert_outbox.c.kind != KIND_PAGE,  # a broken Slack channel is no reason not to page
+                )
                 .values(state=DEAD, last_error=f"channel: {reason}", claim_token=None, updated_at=now)
             )
             # Incidents whose parent never got posted cannot take replies: the next failure after

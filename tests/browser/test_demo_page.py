@@ -112,7 +112,7 @@ async def test_lookup_shows_the_summary_then_refresh_logs_and_chart(page: Any, d
     await expect(summary.locator(".thread-link")).to_have_text("2 replies")
     await summary.locator(".thread-link").click()
     replies = page.locator("#thread-replies .msg")
-    await expect(replies.nth(0)).to_contain_text("Session completed")
+    await expect(replies.nth(0)).to_contain_text("Bot finished")  # the simulator logs as loguru does
     chart = replies.nth(1).locator("img.file-img")
     await expect(chart).to_be_visible()
     assert await loaded_width(chart) > 100
@@ -137,6 +137,10 @@ async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(
     await expect(reply).to_have_count(1)
     await expect(reply).to_contain_text(sid)
     await expect(reply.locator(".blk-field").filter(has_text="Status")).to_contain_text("HTTP_ERROR")
+    paged = page.locator("#page-list .page")  # the on-call watch pages PagerDuty (its stand-in)
+    await expect(paged).to_have_count(1)
+    await expect(paged).to_contain_text("triggered · error")
+    await expect(paged).to_contain_text("voice-bot: 1 session failed (HTTP_ERROR)")
     await screenshot(page, "incident.png")
 
     await expect(parent.locator(".edited")).to_have_count(0)
@@ -144,6 +148,7 @@ async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(
     await expect(parent.locator(".blk-context")).to_contain_text("Acknowledged by @you")
     await expect(parent.locator(".edited")).to_have_text("(edited)")
     await expect(page.locator("#thread-parent .blk-context")).to_contain_text("Acknowledged by @you")
+    await expect(paged).to_contain_text("acknowledged · error")  # mirrored to PagerDuty
 
     await parent.get_by_role("combobox", name="Mute…").select_option(label="Mute 1 hour")
     await expect(parent.locator(".blk-context")).to_contain_text("Muted until")

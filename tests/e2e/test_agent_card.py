@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.app import Runtime
 from bot.sandbox.pipecat_sim import PipecatSimulator
-from tests.fixtures_app import SlackDriver
+from tests.fixtures_app import SlackDriver, make_settings
 from tests.fixtures_slack import ONCALL_CHANNEL
 
 TRACEBACK = "Traceback (most recent call last):\nRuntimeError: <!channel> boom"
@@ -48,3 +51,25 @@ async def test_an_unknown_agent_gets_a_clear_answer(slack: SlackDriver) -> None:
     [post] = await slack.responses(key)
     shown = text_of(post.body)
     assert "Not found" in shown and "Traceback" not in shown and post.body["response_type"] == "ephemeral"
+
+
+@pytest.mark.parametrize(("interval", "scheduled"), [(120.0, True), (0.0, False)])
+async def test_the_app_schedules_status_reads_on_their_own_interval(
+    pipecat_url: str, slack_url: str, tmp_path: Path, interval: float, scheduled: bool
+) -> None:
+    from bot.alerts.status_job import STATUS_JOB_ID
+    from bot.app import build_runtime
+
+    settings = make_settings(pipecat_url, slack_url, tmp_path, agent_status_interval_seconds=interval)
+    runtime = build_runtime(settings)
+    runtime.start_scheduler()
+    try:
+        job = runtime.scheduler.get_job(STATUS_JOB_ID)
+        assert (job is not None) is scheduled
+        if job is not None:
+            assert job.trigger.interval.total_seconds() == interval
+        assert runtime.deps.alerts.health.enabled is scheduled
+    finally:
+        runtime.scheduler.shutdown(wait=False)
+        await runtime.pipecat_http.aclose()
+        await runtime.store.dispose()

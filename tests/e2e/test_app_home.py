@@ -80,6 +80,9 @@ async def test_app_home_for_200_watches_pages_behind_more(
         }
     )
     await slack_standin.wait_for_calls("views.publish", 2)
+    await runtime.deps.after_ack.drain(grace_seconds=5)
+    [entry] = await runtime.store.recent_audit()
+    assert (entry.action, entry.result, entry.user_id) == ("home_more", "ok", USER)
     second = slack_standin.home_views[USER]
     assert f"C{int(more['value']):06d}" in json.dumps(second)
     assert len(second["blocks"]) <= 100
@@ -117,3 +120,18 @@ async def test_app_home_and_metrics_show_an_agent_s_open_health_condition(
         scrape = (await slack.http.get("/metrics")).text
         (gauge,) = [f for f in text_string_to_metric_families(scrape) if f.name == "pipecat_ops_open_health_conditions"]
         assert gauge.samples[0].value == 1
+
+
+async def test_app_home_marks_a_watch_that_pages_pagerduty(
+    running: tuple[Runtime, SlackDriver], slack_standin: SlackStandIn, sim_clock: SimClock
+) -> None:
+    runtime, slack = running
+    await runtime.store.upsert_watch(
+        ONCALL_CHANNEL, "voice-bot", {"HTTP_ERROR"}, None, USER, sim_clock.now(), page=True
+    )
+    await runtime.store.upsert_watch(ONCALL_CHANNEL, "support-bot", {"HTTP_ERROR"}, None, USER, sim_clock.now())
+    await send_event(slack, event_body(HOME_OPENED))
+    await slack_standin.wait_for_calls("views.publish")
+    lines = [line for b in slack_standin.home_views[USER]["blocks"] for line in json.dumps(b).split("\\n")]
+    (paging,) = [line for line in lines if "pages PagerDuty" in line]
+    assert "voice-bot" in paging and "support-bot" not in paging

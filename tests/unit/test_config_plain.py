@@ -16,7 +16,7 @@ from bot.config_plain import DEFAULT_PIPECAT_API_URL, read_plain_pipecat_setting
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
-        if name.upper().startswith("PIPECAT_"):
+        if name.upper().startswith("PIPECAT_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -66,6 +66,27 @@ def test_a_dotenv_file_is_left_to_the_settings_class(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("PIPECAT_API_KEY=pk_from_file\n")
     assert read_plain_pipecat_settings({"PIPECAT_API_KEY": "pk_1"}) is None
     assert load_pipecat_settings().pipecat_api_key.get_secret_value() == "pk_from_file"
+
+
+@pytest.mark.parametrize("name", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_sends_the_lookup_through_httpx(name: str) -> None:
+    """httpx honours proxies (and NO_PROXY); the plain request does not, so it steps aside."""
+    assert read_plain_pipecat_settings({"PIPECAT_API_KEY": "pk_1", name: "http://proxy.test:3128"}) is None
+    assert read_plain_pipecat_settings({"PIPECAT_API_KEY": "pk_1", name: ""}) is not None
+
+
+@pytest.mark.parametrize(
+    ("env", "roots"),
+    [
+        ({}, (None, None)),
+        ({"SSL_CERT_FILE": "/etc/ca.pem", "SSL_CERT_DIR": "/etc/certs"}, ("/etc/ca.pem", None)),
+        ({"SSL_CERT_DIR": "/etc/certs"}, (None, "/etc/certs")),
+        ({"SSL_CERT_FILE": "", "SSL_CERT_DIR": "/etc/certs"}, (None, "/etc/certs")),
+    ],
+)
+def test_tls_roots_are_picked_as_httpx_picks_them(env: dict[str, str], roots: tuple[str | None, str | None]) -> None:
+    plain = read_plain_pipecat_settings({"PIPECAT_API_KEY": "pk_1", **env})
+    assert plain is not None and (plain.ca_file, plain.ca_dir) == roots
 
 
 def test_the_key_is_not_in_its_repr(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -127,6 +127,15 @@ function renderSidebar() {
     item.append(el("span", "agent-stats", `${agent.active} active · ${agent.sessions} sessions · ${agent.failed} failed`));
     agents.append(item);
   }
+  const pages = $("page-list");
+  pages.replaceChildren();
+  if (!(view.data.pagerduty ?? []).length) pages.append(el("li", "agent agent-stats", "Nothing paged yet"));
+  for (const alert of view.data.pagerduty ?? []) {
+    const item = el("li", `agent page page-${alert.status}`);
+    item.append(el("span", "agent-name", `${alert.status} · ${alert.severity}`));
+    item.append(el("span", "agent-stats", alert.summary));
+    pages.append(item);
+  }
 }
 
 function renderChannel(forceBottom = false) {

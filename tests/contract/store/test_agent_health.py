@@ -52,16 +52,19 @@ async def test_conditions_open_and_clear_once_with_their_posts(store: Store) -> 
             **changes,  # type: ignore[arg-type]
         )
 
-    assert await read("a", T0, opened=[opened]) == (["revision:abc"], [])
+    quiet = ConditionOpen("capacity-warn", {"title": "busy"}, False)
+    assert await read("a", T0, opened=[opened, quiet]) == (["revision:abc", "capacity-warn"], [])
+    assert await store.open_health_condition_count() == 1  # the quiet one was never alerted
     assert await read("b", T0 + INTERVAL, opened=[opened]) == ([], [])  # already open: no second post
-    [condition] = await store.open_conditions("voice-bot")
-    assert (condition.key, condition.opened_at, condition.posted) == ("revision:abc", T0, True)
+    condition = next(c for c in await store.open_conditions("voice-bot") if c.key == "revision:abc")
+    assert (condition.opened_at, condition.posted) == (T0, True)
     clear = ConditionClear("revision:abc", T0, (post("health-clear:1:revision:abc:1", KIND_HEALTH_CLEAR),))
     stale = ConditionClear("revision:abc", T0 - INTERVAL, (post("health-clear:stale", KIND_HEALTH_CLEAR),))
     assert await read("a", T0 + 2 * INTERVAL, cleared=[stale]) == ([], [])  # another occurrence: untouched
     assert await read("a", T0 + 3 * INTERVAL, cleared=[clear]) == ([], ["revision:abc"])
     assert await read("b", T0 + 4 * INTERVAL, cleared=[clear]) == ([], [])
-    assert await store.open_conditions() == []
+    assert [c.key for c in await store.open_conditions()] == ["capacity-warn"]
+    assert await store.open_health_condition_count() == 0
     keys = [r.dedup_key for r in await store.outbox_rows()]
     assert keys == ["health:1:revision:abc:1", "health-clear:1:revision:abc:1"]
     row = await store.outbox_row_by_key("health-clear:1:revision:abc:1")

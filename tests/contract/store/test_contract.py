@@ -20,6 +20,7 @@ from bot.store.records import (
     EndedSession,
     NewPost,
 )
+from bot.store.schema import SCHEMA_VERSION
 from tests.fixtures_store import PG_URL_ENV, open_store
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -59,7 +60,7 @@ def test_engine_url_refuses_other_databases(url: str) -> None:
 
 
 async def test_migrate_is_idempotent(store: Store) -> None:
-    assert await store.migrate() == await store.migrate() == 1
+    assert await store.migrate() == await store.migrate() == SCHEMA_VERSION
 
 
 async def test_sqlite_runs_in_wal_mode(db_url: str) -> None:

@@ -50,3 +50,27 @@ async def test_a_bad_deploy_is_named_with_both_failure_rates(alert_rig: AlertRig
     rig.sim.add_session(AGENT, "HTTP_ERROR", deployment_id=NEW)
     await rig.cycle()
     assert len([r for r in rig.sim.requests if "deploymentId" in r.query]) == len(rate_calls)
+
+
+async def test_the_status_job_dates_the_deployment_and_the_failure_path_reads_no_status(alert_rig: AlertRig) -> None:
+    rig = alert_rig
+    await rig.new_service(status_interval=60)
+    rig.sim.deploy(AGENT, deployment_id=OLD)
+    rig.clock.advance(2 * 3600)
+    await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
+    for _ in range(20):
+        rig.sim.add_session(AGENT, "HTTP_COMPLETED", deployment_id=OLD)
+    await rig.cycle()
+    rig.sim.deploy(AGENT, deployment_id=NEW)
+    went_live = rig.clock.now()
+    rig.clock.advance(9 * 60)
+    await rig.svc.status_cycle()  # the status job's read tells when NEW went live
+    status_reads = sum(1 for r in rig.sim.requests if r.path.endswith(f"/agents/{AGENT}"))
+    for _ in range(4):
+        rig.sim.add_session(AGENT, "HTTP_ERROR", deployment_id=NEW, duration_seconds=10)
+    await rig.cycle()
+    card = texts(rig.top()[-1])
+    assert "Started 9 min after deployment `7c1e2f90` went live" in card
+    assert f"live since <!date^{int(went_live.timestamp())}^" in card
+    # Dated by the status job: the failure path asked for no status of its own.
+    assert sum(1 for r in rig.sim.requests if r.path.endswith(f"/agents/{AGENT}")) == status_reads

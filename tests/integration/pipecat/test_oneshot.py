@@ -136,3 +136,17 @@ def test_nothing_listening_is_unreachable_after_the_retries() -> None:
     with pytest.raises(Unreachable):
         get_session_payload(f"http://127.0.0.1:{port}/v1", "k", AGENT, UNKNOWN_ID, Options(sleep=sleeps.append))
     assert len(sleeps) == retry.MAX_ATTEMPTS - 1
+
+
+def test_tls_verifies_certificates_and_host_names_with_httpx_s_default_roots() -> None:
+    import ssl
+
+    import certifi
+
+    from bot.pipecat import oneshot
+
+    connection, prefix = oneshot._connection("https://api.pipecat.daily.co/v1/", Options(connect_timeout=1.0))
+    context = connection._context  # type: ignore[attr-defined]
+    assert prefix == "/v1" and context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    reference = ssl.create_default_context(cafile=certifi.where())
+    assert len(context.get_ca_certs()) == len(reference.get_ca_certs()) > 0

@@ -154,6 +154,18 @@ def test_wall_clock_follows_real_time_and_can_be_moved() -> None:
     assert timedelta(seconds=59) < clock.now() - datetime.now(UTC) < timedelta(seconds=61)
 
 
+async def test_the_demo_pages_pagerduty_and_the_page_shows_it(demo: DemoStack, page: httpx.AsyncClient) -> None:
+    assert (await page.get("/api/state")).json()["pagerduty"] == []
+    demo.sim.add_session("voice-bot", "HTTP_ERROR")
+    await demo.runtime.deps.alerts.run_cycle()
+    [paged] = (await page.get("/api/state")).json()["pagerduty"]
+    assert (paged["status"], paged["severity"]) == ("triggered", "error")
+    # The demo's failures carry a TTS error in their logs: the page names it, secrets masked.
+    assert paged["summary"].startswith("voice-bot: 1 session failed (HTTP_ERROR) — likely cause: CartesiaTTSService")
+    assert "ck_[masked]" in paged["summary"]
+    assert paged["links"][0]["href"].startswith(demo.standin.base_url or "")
+
+
 async def test_the_demo_tells_a_crash_looping_deploy_and_an_agent_at_capacity(demo: DemoStack) -> None:
     alerts = demo.runtime.deps.alerts
     demo.health.bad_deploy()

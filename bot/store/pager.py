@@ -1,0 +1,222 @@
+"""PagerDuty alerts we opened and the outbox rows (kind `page`) that carry their events.
+
+Every change to an alert is a compare-and-set on its pager_alerts row plus the insert of its
+outbox row, in one transaction: of two replicas planning the same step only one enqueues it, and
+the outbox's unique dedup key makes a repeat a no-op. Events of one alert are delivered in order
+(`page_rows_due` offers only the oldest unfinished row of each alert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.base import StoreBase, to_outbox
+from bot.store.payloads import PagePayload
+from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, UNCERTAIN, NewPost, OutboxRow, PagerAlert
+from bot.store.schema import alert_outbox, pager_alerts, subscriptions
+
+RESOLVED = "resolved"
+#: Key of the pager alert's id in a page row's payload (events of one alert go out in order).
+ALERT_ID = "alert_id"
+EVENT = "event"
+
+
+def page_dedup_key(alert_id: int, action: str, serial: int) -> str:
+    """The outbox key of one event: `page:<alert>:<action>:<serial>` (serial: trigger number)."""
+    return f"page:{alert_id}:{action}:{serial}"
+
+
+class PagerStore(StoreBase):
+    async def open_pager_alert(
+        self,
+        *,
+        dedup_key: str,
+        subscription_id: int | None,
+        channel_id: str,
+        agent: str,
+        incident_id: int | None,
+        condition: str | None,
+        sent_count: int,
+        event: Mapping[str, Any],
+        now: datetime,
+    ) -> PagerAlert | None:
+        """Insert the alert and its first trigger; None if it already exists (another replica, or
+        an earlier cycle, opened it: its stored key stays the key)."""
+        async with self._write() as conn:
+            inserted = await conn.execute(
+                # Either unique key (dedup_key, incident_id) makes it a no-op: one alert per incident.
+                self._insert(pager_alerts)
+                .on_conflict_do_nothing()
+                .values(
+                    dedup_key=dedup_key,
+                    subscription_id=subscription_id,
+                    channel_id=channel_id,
+                    agent=agent,
+                    incident_id=incident_id,
+                    condition=condition,
+                    state="triggered",
+                    sent_count=sent_count,
+                    triggers=1,
+                    last_trigger_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(pager_alerts.c.id)
+            )
+            alert_id = inserted.scalar()
+            if alert_id is None:
+                return None
+            await self._enqueue_event(
+                conn, int(alert_id), "trigger", 1, event, now, subscription_id, channel_id, agent, incident_id
+            )
+            row = (await conn.execute(select(pager_alerts).where(pager_alerts.c.id == alert_id))).mappings().one()
+        return to_pager_alert(row)
+
+    async def advance_pager_alert(
+        self,
+        alert: PagerAlert,
+        *,
+        action: str,
+        state: str,
+        sent_count: int,
+        event: Mapping[str, Any],
+        now: datetime,
+    ) -> bool:
+        """Enqueue the next event of `alert` if nobody changed it since it was read."""
+        trigger = action == "trigger"
+        values: dict[str, Any] = {"state": state, "sent_count": sent_count, "updated_at": now}
+        if trigger:
+            values.update(triggers=alert.triggers + 1, last_trigger_at=now)
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(pager_alerts)
+                .where(
+                    pager_alerts.c.id == alert.id,
+                    pager_alerts.c.state == alert.state,
+                    pager_alerts.c.triggers == alert.triggers,
+                    pager_alerts.c.sent_count == alert.sent_count,
+                )
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                return False
+            serial = alert.triggers + 1 if trigger else 1
+            await self._enqueue_event(
+                conn, alert.id, action, serial, event, now, None, alert.channel_id, alert.agent, alert.incident_id
+            )
+        return True
+
+    async def _enqueue_event(
+        self,
+        conn: AsyncConnection,
+        alert_id: int,
+        action: str,
+        serial: int,
+        event: Mapping[str, Any],
+        now: datetime,
+        subscription_id: int | None,
+        channel_id: str,
+        agent: str,
+        incident_id: int | None,
+    ) -> None:
+        # Only the first trigger carries the subscription: unwatching kills a page that never went
+        # out, while the resolve that follows an unwatch must still be delivered.
+        post = NewPost(
+            dedup_key=page_dedup_key(alert_id, action, serial),
+            kind=KIND_PAGE,
+            channel_id=channel_id,
+            agent=agent,
+            payload=PagePayload(alert_id=alert_id, event=dict(event)),
+            subscription_id=subscription_id,
+            incident_id=incident_id,
+        )
+        await self.insert_posts(conn, [post], now)
+
+    async def pager_alert_for_incident(self, incident_id: int) -> PagerAlert | None:
+        query = select(pager_alerts).where(pager_alerts.c.incident_id == incident_id)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return to_pager_alert(row) if row else None
+
+    async def pager_alert(self, dedup_key: str) -> PagerAlert | None:
+        query = select(pager_alerts).where(pager_alerts.c.dedup_key == dedup_key)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return to_pager_alert(row) if row else None
+
+    async def unresolved_pager_alerts(self) -> list[PagerAlert]:
+        query = select(pager_alerts).where(pager_alerts.c.state != RESOLVED).order_by(pager_alerts.c.id)
+        async with self._read() as conn:
+            return [to_pager_alert(r) for r in (await conn.execute(query)).mappings()]
+
+    async def paging_watches(self) -> list[tuple[int, str, str]]:
+        """(subscription id, channel, agent) of every paging watch."""
+        query = select(subscriptions.c.id, subscriptions.c.channel_id, subscriptions.c.agent).where(
+            subscriptions.c.page.is_(True)
+        )
+        async with self._read() as conn:
+            return [(r.id, r.channel_id, r.agent) for r in await conn.execute(query)]
+
+    # -- delivery: claim (store.claim) → send → record --------------------------------------------
+
+    async def page_rows_due(self, now: datetime) -> list[OutboxRow]:
+        """The oldest unfinished event of each alert, when it is due (later ones wait behind it)."""
+        query = (
+            select(alert_outbox)
+            .where(alert_outbox.c.kind == KIND_PAGE, alert_outbox.c.state.in_(DELIVERABLE))
+            .order_by(alert_outbox.c.id)
+        )
+        async with self._read() as conn:
+            rows = [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+        first: dict[Any, OutboxRow] = {}
+        for row in rows:
+            first.setdefault(row.payload.get(ALERT_ID), row)
+        return [r for r in first.values() if _due(r, now)]
+
+    async def record_page_refused(
+        self, subscription_id: int | None, channel_id: str, agent: str, error: str, now: datetime
+    ) -> None:
+        """PagerDuty's 400 goes on the watch, where `/session watches` shows it."""
+        query = update(subscriptions).values(page_error=error[:500], page_error_at=now)
+        if subscription_id is not None:
+            query = query.where(subscriptions.c.id == subscription_id)
+        else:
+            query = query.where(subscriptions.c.channel_id == channel_id, subscriptions.c.agent == agent)
+        async with self._write() as conn:
+            await conn.execute(query)
+
+    async def page_rows(self) -> list[OutboxRow]:
+        """Every page row, oldest first (diagnostics and tests)."""
+        query = select(alert_outbox).where(alert_outbox.c.kind == KIND_PAGE).order_by(alert_outbox.c.id)
+        async with self._read() as conn:
+            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+
+
+def _due(row: OutboxRow, now: datetime) -> bool:
+    if row.state in (PENDING, UNCERTAIN):
+        return row.next_attempt_at <= now
+    return row.state == SENDING and row.claimed_until is not None and row.claimed_until < now
+
+
+def to_pager_alert(row: RowMapping) -> PagerAlert:
+    return PagerAlert(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        subscription_id=row["subscription_id"],
+        channel_id=row["channel_id"],
+        agent=row["agent"],
+        incident_id=row["incident_id"],
+        condition=row["condition"],
+        state=row["state"],
+        sent_count=row["sent_count"],
+        triggers=row["triggers"],
+        last_trigger_at=row["last_trigger_at"],
+    )
+
+
+__all__ = ["PagerStore", "page_dedup_key"]

@@ -1,0 +1,112 @@
+"""The PagerDuty part of the store, on every backend: alerts, their events, the v1 → v2 upgrade."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bot.alerts.transitions import Posted, next_state
+from bot.store import Store
+from bot.store.records import KIND_PAGE, SENT
+from bot.store.schema import SCHEMA_VERSION
+from tests.fixtures_store import open_store
+
+T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
+TRIGGER = {
+    "event_action": "trigger",
+    "dedup_key": "k1",
+    "payload": {"summary": "s", "source": "a", "severity": "error"},
+}
+
+
+async def open_alert(store: Store, key: str = "k1", incident_id: int | None = 1) -> object:
+    return await store.open_pager_alert(
+        dedup_key=key, subscription_id=None, channel_id="C1", agent="voice-bot", incident_id=incident_id,
+        condition=None, sent_count=2, event={**TRIGGER, "dedup_key": key}, now=T0,
+    )  # fmt: skip
+
+
+async def test_an_alert_is_opened_once_and_keeps_its_key(store: Store) -> None:
+    first = await open_alert(store)
+    assert first is not None
+    assert await open_alert(store) is None  # a second replica, or a restart: no second alert
+    assert await open_alert(store, key="another-key-for-the-same-incident") is None  # unique per incident
+    stored = await store.pager_alert_for_incident(1)
+    assert stored is not None and stored.dedup_key == "k1" and stored.triggers == 1
+    [row] = await store.page_rows()
+    assert (row.kind, row.dedup_key, row.payload["event"]["dedup_key"]) == (
+        KIND_PAGE,
+        f"page:{stored.id}:trigger:1",
+        "k1",
+    )
+
+
+async def test_advancing_is_a_compare_and_set(store: Store) -> None:
+    await open_alert(store)
+    alert = await store.pager_alert_for_incident(1)
+    assert alert is not None
+    ack = {"event_action": "acknowledge", "dedup_key": "k1"}
+    kwargs = {"action": "acknowledge", "state": "acknowledged", "sent_count": 2, "event": ack, "now": T0}
+    assert await store.advance_pager_alert(alert, **kwargs) is True  # type: ignore[arg-type]
+    assert await store.advance_pager_alert(alert, **kwargs) is False  # stale read: the other replica lost  # type: ignore[arg-type]
+    assert [r.payload["event"]["event_action"] for r in await store.page_rows()] == ["trigger", "acknowledge"]
+
+
+async def test_events_of_one_alert_go_out_in_order_and_never_to_slack(store: Store) -> None:
+    await open_alert(store)
+    await open_alert(store, key="k2", incident_id=2)
+    alert = await store.pager_alert_for_incident(1)
+    assert alert is not None
+    resolve = {"event_action": "resolve", "dedup_key": "k1"}
+    await store.advance_pager_alert(alert, action="resolve", state="resolved", sent_count=2, event=resolve, now=T0)
+    due = await store.page_rows_due(T0)
+    assert [r.payload["event"]["dedup_key"] for r in due] == ["k1", "k2"]
+    assert [r.payload["event"]["event_action"] for r in due] == ["trigger", "trigger"]  # resolve waits its turn
+    assert await store.channels_with_work(T0) == [] and await store.next_deliverable("C1", T0) is None
+    assert await store.claim(due[0], "tok", T0, timedelta(seconds=30))
+    sent = next_state(due[0], Posted(""), now=T0, give_up_after=timedelta(hours=24))
+    assert await store.apply(due[0], "tok", sent, T0)
+    rows = await store.page_rows()
+    assert rows[0].state == SENT
+    assert [r.payload["event"]["event_action"] for r in await store.page_rows_due(T0)] == ["trigger", "resolve"]
+    assert await store.unresolved_pager_alerts() == [await store.pager_alert("k2")]
+
+
+async def test_a_refusal_is_recorded_on_the_watch_until_it_is_set_again(store: Store) -> None:
+    watch, _ = await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0, page=True)
+    assert watch.page is True
+    await store.record_page_refused(None, "C1", "voice-bot", "Event object is invalid: Invalid routing key", T0)
+    [(view, _)] = await store.watches_with_mutes("C1", T0)
+    assert (view.page, view.page_error) == (True, "Event object is invalid: Invalid routing key")
+    await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0, page=True)
+    [(view, _)] = await store.watches_with_mutes("C1", T0)
+    assert view.page_error is None
+    assert await store.paging_watches() == [(watch.id, "C1", "voice-bot")]
+
+
+async def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v1.db'}"
+    store = await open_store(url)
+    await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0)
+    async with store.engine.begin() as conn:  # back to stage one's schema
+        for ddl in (
+            "DROP TABLE pager_alerts",
+            "ALTER TABLE subscriptions DROP COLUMN page",
+            "ALTER TABLE subscriptions DROP COLUMN page_error",
+            "ALTER TABLE subscriptions DROP COLUMN page_error_at",
+            "UPDATE schema_version SET version = 1",
+        ):
+            await conn.execute(text(ddl))
+    await store.dispose()
+    upgraded = await open_store(url)
+    try:
+        assert await upgraded.migrate() == SCHEMA_VERSION == 2
+        old = await upgraded.watch("C1", "voice-bot")
+        assert old is not None and old.page is False  # existing watches do not start paging
+        await upgraded.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0, page=True)
+        assert (await upgraded.watch("C1", "voice-bot")).page is True  # type: ignore[union-attr]
+        assert await open_alert(upgraded) is not None
+    finally:
+        await upgraded.dispose()
