@@ -162,3 +162,11 @@ def test_a_reply_sent_to_the_top_level_stays_there() -> None:
     assert moved.top_level
     later = next_state(row(P, top_level=True), MaybeSent("HTTP 503"), now=T0, give_up_after=DAY)
     assert later.top_level
+
+
+def test_a_pagerduty_rate_limit_holds_only_its_row_not_the_slack_channel() -> None:
+    page = next_state(row(P, kind=OutboxKind.PAGE), RateLimited(30), now=T0, give_up_after=DAY)
+    assert page.channel_backoff_until is None and page.next_attempt_at == T0 + timedelta(seconds=30)
+    # ...and a PagerDuty 400 is not summarised to the Slack channel (the watch shows it).
+    refused = next_state(row(P, kind=OutboxKind.PAGE), Refused("bad event"), now=T0, give_up_after=DAY)
+    assert (refused.state, refused.given_up, refused.break_channel) == (D, False, None)
