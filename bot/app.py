@@ -207,6 +207,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         default_statuses=settings.alert_status_set,
         incident_window=timedelta(minutes=settings.incident_window_minutes),
         poll_interval=settings.poll_interval_seconds,
+        post_spacing=timedelta(seconds=settings.slack_post_spacing_seconds),
+        give_up_after=timedelta(hours=settings.outbox_give_up_hours),
         pagerduty=pager,
         status_interval=settings.agent_status_interval_seconds,
         capacity_warn_percent=settings.capacity_warn_percent,

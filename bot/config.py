@@ -55,6 +55,10 @@ class Settings(PipecatSettings):
     poll_interval_seconds: float = Field(default=60, ge=1)
     alert_statuses: str = "HTTP_ERROR"
     incident_window_minutes: float = Field(default=30, gt=0)
+    #: How long an alert is retried through Slack trouble before it is given up (and summarised).
+    outbox_give_up_hours: float = Field(default=24, gt=0)
+    #: The least time between two posts to one channel, across replicas (Slack: ~1 a second).
+    slack_post_spacing_seconds: float = Field(default=1.0, ge=0)
     log_level: str = "INFO"
     #: Comma- or space-separated Slack ids; empty means everyone / everywhere.
     allowed_channels: str = ""

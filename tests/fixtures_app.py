@@ -42,6 +42,7 @@ def make_settings(pipecat_url: str, slack_url: str, tmp_path: Path, **overrides:
         "pipecat_api_url": pipecat_url,
         "database_url": f"sqlite:///{tmp_path / 'app.db'}",
         "poll_interval_seconds": 5,
+        "slack_post_spacing_seconds": 0,  # the simulator's clock: no real waits between posts
         **overrides,
     }
     return Settings(_env_file=None, **values)

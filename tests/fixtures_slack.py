@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.pipecat_sim import SimClock
 from bot.sandbox.server import serve
 from bot.sandbox.slack_standin import SlackStandIn
 
@@ -17,8 +18,10 @@ NOT_MEMBER_CHANNEL = "C0NOTMEMBER"
 
 
 @pytest.fixture
-def slack_standin() -> SlackStandIn:
-    standin = SlackStandIn(bot_token=BOT_TOKEN)
+def slack_standin(sim_clock: SimClock) -> SlackStandIn:
+    # Message timestamps follow the simulator's clock, like Slack's follow real time: the bot's
+    # reconcile scans are bounded by the time of a post's first claim.
+    standin = SlackStandIn(bot_token=BOT_TOKEN, clock=sim_clock.now)
     standin.add_channel(ONCALL_CHANNEL, "voice-oncall")
     standin.add_channel(INCIDENT_CHANNEL, "voice-incident-42")
     standin.add_channel(NOT_MEMBER_CHANNEL, "voice-elsewhere", bot_member=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,9 @@ class AlertRig:
             "clock": self.clock,
             "default_statuses": frozenset({"HTTP_ERROR"}),
             "poll_interval": POLL_INTERVAL,
+            # Time is the simulator's: no real waits between posts (the channel back-off still
+            # spaces them when a test passes a spacing).
+            "post_spacing": timedelta(0),
         }
         options.update(overrides)
         self.service = AlertService(**options)

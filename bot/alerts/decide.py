@@ -12,14 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.alerts import policy
+from bot.alerts import keys, policy
 from bot.pipecat.models import Session
-from bot.store.records import Incident, IncidentChange, Watch
+from bot.store.payloads import OutboxPayload, ParentPayload, RolledItem, RollupPayload
+from bot.store.records import KIND_PARENT, KIND_ROLLUP, Incident, IncidentChange, NewPost, OutboxKind, Watch
 
-
-def alert_dedup_key(subscription_id: int, session_id: str) -> str:
-    """The outbox key of one (watch, session) alert: the unit of "exactly once"."""
-    return f"{subscription_id}:{session_id.lower()}"
+#: The outbox key of one (watch, session) alert (minted in bot/alerts/keys.py).
+alert_dedup_key = keys.alert_key
 
 
 def alerting_watches(session: Session, watches: Iterable[Watch]) -> list[Watch]:
@@ -94,8 +93,14 @@ def plan_routing(
     muted_agents: Iterable[str],
     now: datetime,
     window: timedelta,
+    subscription_ids: Mapping[str, int | None] | None = None,
 ) -> RoutingPlan:
-    """Group the channel's new failures per agent into its open incident (or a new one)."""
+    """Group the channel's new failures per agent into its open incident (or a new one).
+
+    The plan is complete: a new incident comes with its parent post, a burst with its roll-up
+    post, keys minted; the store only persists it. `subscription_ids`: agent → the channel's watch.
+    """
+    subs = subscription_ids or {}
     plan = RoutingPlan()
     muted = set(muted_agents)
     by_agent: dict[str, list[Failure]] = {}
@@ -106,14 +111,18 @@ def plan_routing(
             by_agent.setdefault(failure.agent, []).append(failure)
     for agent, group in by_agent.items():
         current = open_incidents.get(agent)
-        plan.changes.append(
-            _change(channel_id, agent, group, current if incident_is_open(current, now, window) else None, now)
-        )
+        incident = current if incident_is_open(current, now, window) else None
+        plan.changes.append(_change(channel_id, agent, group, incident, now, subs.get(agent)))
     return plan
 
 
 def _change(
-    channel_id: str, agent: str, group: Sequence[Failure], incident: Incident | None, now: datetime
+    channel_id: str,
+    agent: str,
+    group: Sequence[Failure],
+    incident: Incident | None,
+    now: datetime,
+    subscription_id: int | None,
 ) -> IncidentChange:
     times = [f.failed_at for f in group]
     statuses = list(incident.statuses) if incident else []
@@ -130,6 +139,15 @@ def _change(
         len(group),
     )
     replies, rolled = group[: split.replies], group[split.replies :]
+    parent = None
+    if incident is None:
+        parent = _post(
+            keys.parent_key(group[0].row_id), KIND_PARENT, channel_id, agent, ParentPayload(), subscription_id
+        )
+    rollup = None
+    if rolled:
+        payload = rollup_payload(rolled)
+        rollup = _post(keys.rollup_key(rolled[0].row_id), KIND_ROLLUP, channel_id, agent, payload, subscription_id)
     return IncidentChange(
         channel_id=channel_id,
         agent=agent,
@@ -143,15 +161,20 @@ def _change(
         burst_replies=split.burst_replies,
         reply_row_ids=[f.row_id for f in replies],
         rolled_row_ids=[f.row_id for f in rolled],
-        rollup_payload=rollup_payload(rolled) if rolled else None,
+        parent_post=parent,
+        rollup_post=rollup,
     )
 
 
-def rollup_payload(rolled: Sequence[Failure]) -> dict[str, object]:
+def _post(
+    key: str, kind: OutboxKind, channel_id: str, agent: str, payload: OutboxPayload, subscription_id: int | None
+) -> NewPost:
+    return NewPost(key, kind, channel_id, agent, payload, subscription_id)
+
+
+def rollup_payload(rolled: Sequence[Failure]) -> RollupPayload:
     """What a roll-up message lists: every rolled session's id, status and failure time."""
-    return {
-        "count": len(rolled),
-        "sessions": [
-            {"session_id": f.session_id, "status": f.status, "failed_at": f.failed_at.isoformat()} for f in rolled
-        ],
-    }
+    return RollupPayload(
+        count=len(rolled),
+        sessions=[RolledItem(session_id=f.session_id, status=f.status, failed_at=f.failed_at) for f in rolled],
+    )

@@ -21,6 +21,7 @@ from bot.pipecat.models import Session
 from bot.stats import compute_stats
 from bot.store import Store
 from bot.store.ops import DigestSetting
+from bot.store.payloads import DigestPayload
 from bot.store.records import KIND_DIGEST, NewPost
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,13 @@ class DigestService:
             except Exception:
                 logger.exception("could not build the digest of %s for %s", setting.channel_id, day)
                 continue
-            post = NewPost(dedup_key=key, kind=KIND_DIGEST, channel_id=setting.channel_id, agent="", payload=payload)
+            post = NewPost(
+                dedup_key=key,
+                kind=KIND_DIGEST,
+                channel_id=setting.channel_id,
+                agent="",
+                payload=DigestPayload.model_validate(payload),
+            )
             enqueued += await self._store.enqueue([post], now)
         return enqueued
 

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from bot.alerts.health import Finding, short_id
 from bot.pipecat.models import Agent
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, NewPost, OpenCondition, Watch
+from bot.store.payloads import HealthClearPayload, HealthPayload
+from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, NewPost, OpenCondition, OutboxState, Watch
 
 
 def open_key(watch_id: int, condition_key: str, opened_at: datetime) -> str:
@@ -24,10 +25,8 @@ def clear_key(watch_id: int, condition_key: str, opened_at: datetime) -> str:
     return f"health-clear:{watch_id}:{condition_key}:{int(opened_at.timestamp())}"
 
 
-def _targets(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> list[tuple[Watch, str]]:
-    return [
-        (w, MUTED if (w.channel_id, w.agent) in mutes else PENDING) for w in watches if not w.broken_reason
-    ]
+def _targets(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> list[tuple[Watch, OutboxState]]:
+    return [(w, MUTED if (w.channel_id, w.agent) in mutes else PENDING) for w in watches if not w.broken_reason]
 
 
 def opened_posts(
@@ -35,7 +34,7 @@ def opened_posts(
 ) -> list[NewPost]:
     if finding.quiet:
         return []
-    payload = {"finding": finding.to_json(), "severity": finding.severity, "opened_at": opened_at.isoformat()}
+    payload = HealthPayload(finding=finding.to_json(), severity=finding.severity, opened_at=opened_at)
     return [
         NewPost(
             dedup_key=open_key(w.id, finding.key, opened_at),
@@ -66,13 +65,13 @@ def cleared_posts(
             kind=KIND_HEALTH_CLEAR,
             channel_id=w.channel_id,
             agent=agent,
-            payload={
-                "finding": condition.finding,
-                "opened_at": condition.opened_at.isoformat(),
-                "cleared_at": cleared_at.isoformat(),
-                "opener_key": open_key(w.id, condition.key, condition.opened_at),
-                "now": now_facts,
-            },
+            payload=HealthClearPayload(
+                finding=condition.finding,
+                opened_at=condition.opened_at,
+                cleared_at=cleared_at,
+                opener_key=open_key(w.id, condition.key, condition.opened_at),
+                now=now_facts,
+            ),
             subscription_id=w.id,
             state=state,
         )

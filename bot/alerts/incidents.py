@@ -1,26 +1,38 @@
-"""Incidents: routing a channel's new alerts into them, closing quiet ones, keeping parents current.
+"""Incidents under the channel lease: closing quiet ones, routing new alerts into them, keeping
+parents current, and telling the channel what could not be delivered.
 
-Routing runs under the channel's delivery lease, so one worker decides per channel; the decisions
-themselves are the pure `decide.plan_routing`. A parent is edited in place (chat.update) whenever
-its incident's version moves past the version last rendered.
+Everything here runs while holding the channel's delivery lease, so one worker decides per
+channel. The decisions themselves are pure (`decide.plan_routing`, `transitions.next_state`).
+
+Parent edits have ONE path, `_render`: it reads the incident when it renders (so it always shows
+the latest state), edits the parent, records the version it showed, and renders again if the
+incident moved meanwhile. Buttons (ack, mute, unmute) only change the database and then ask for
+a render under the lease (`refresh_now`); if the delivery worker holds the lease it renders
+between two posts. A stale render can therefore never land after a newer one.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import decide
+from bot.alerts import decide, keys, policy, transitions
 from bot.alerts.messages import MessageFactory
 from bot.alerts.payloads import failure_of
-from bot.alerts.slack_errors import Permanent, SlackFailure, slack_call
+from bot.alerts.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
 from bot.clock import Clock
 from bot.store import Store
-from bot.store.records import Incident, Watch
+from bot.store.payloads import SummaryPayload, UndeliveredItem
+from bot.store.records import KIND_SUMMARY, Incident, NewPost, OutboxRow, Watch
 
 logger = logging.getLogger(__name__)
+
+#: Renders of one parent in a row when it keeps changing while being edited.
+MAX_RENDERS = 3
 
 
 class IncidentKeeper:
@@ -33,18 +45,22 @@ class IncidentKeeper:
         messages: MessageFactory,
         window: timedelta,
         owner: str,
+        give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
+        wake_delivery: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._slack = slack
         self._clock = clock
         self._messages = messages
-        self._window = window
+        self.window = window
         self._owner = owner
+        self._give_up_after = give_up_after
+        self.wake_delivery = wake_delivery
 
-    async def close_quiet(self) -> int:
-        closed = await self._store.close_quiet_incidents(self._clock.now(), self._window)
+    async def close_quiet(self, channel_id: str) -> int:
+        closed = await self._store.close_quiet_incidents(channel_id, self._owner, self._clock.now(), self.window)
         if closed:
-            logger.info("closed %d quiet incident(s)", closed)
+            logger.info("closed %d quiet incident(s) in %s", closed, channel_id)
         return closed
 
     async def route(self, channel_id: str) -> None:
@@ -61,52 +77,122 @@ class IncidentKeeper:
             watch = watches[row.agent]
             if watch is None or watch.id != row.subscription_id or watch.broken_reason:
                 reason = f"watch broken: {watch.broken_reason}" if watch and watch.broken_reason else "unwatched"
-                await self._store.mark_dead(row, None, reason, now)
+                await self._finish(row, transitions.Dropped(reason))
                 continue
             try:
                 failures.append(failure_of(row))
-            except Exception:
-                logger.exception("outbox row %d has an unreadable payload; marking it dead", row.id)
-                await self._store.mark_dead(row, None, "unreadable payload", now)
+            except Exception as error:
+                logger.exception("outbox row %d has an unreadable payload", row.id)
+                await self._finish(row, transitions.Unrenderable(type(error).__name__))
         agents = {f.agent for f in failures}
         muted = {a for a in agents if await self._store.active_mute(channel_id, a, now) is not None}
         current: dict[str, Incident] = {}
         for incident in await self._store.open_incidents(channel_id):
             current[incident.agent] = incident  # ordered by id: the newest open one wins
-        plan = decide.plan_routing(channel_id, failures, current, muted, now, self._window)
         subscription_ids = {agent: w.id if w else None for agent, w in watches.items()}
-        await self._store.apply_routing(
-            channel_id, self._owner, plan.changes, plan.muted_row_ids, now, subscription_ids
-        )
+        plan = decide.plan_routing(channel_id, failures, current, muted, now, self.window, subscription_ids)
+        await self._store.apply_routing(channel_id, self._owner, plan.changes, plan.muted_row_ids, now)
         if plan.muted_row_ids:
             logger.info("%d alert(s) in %s recorded without posting: muted", len(plan.muted_row_ids), channel_id)
 
-    async def render_dirty(self, channel_id: str) -> None:
-        """Edit every parent of the channel whose incident changed. Raises SlackFailure to stop."""
-        for incident in await self._store.dirty_incidents(channel_id):
-            await self.refresh(incident)
+    async def _finish(self, row: OutboxRow, outcome: transitions.Outcome) -> None:
+        now = self._clock.now()
+        transition = transitions.next_state(row, outcome, now=now, give_up_after=self._give_up_after)
+        await self._store.apply(row, None, transition, now)
 
-    async def refresh(self, incident: Incident) -> None:
-        """chat.update the parent to the incident's current state (idempotent)."""
-        if incident.parent_ts is None:
-            return  # not posted yet: the post will show the current state
-        message = await self._messages.parent(incident)
-        try:
-            await slack_call(
-                self._slack.chat_update(channel=incident.channel_id, ts=incident.parent_ts, **message.to_post_kwargs())
-            )
-        except Permanent as error:
-            if error.channel_level:
-                raise
-            # The parent was deleted or cannot be edited: nothing will fix that, stop trying.
-            logger.warning("cannot edit the parent of incident %d: %s", incident.id, error.reason)
-        await self._store.mark_rendered(incident.id, incident.version)
+    async def summarise_undelivered(self, channel_id: str) -> None:
+        """Given-up alerts of the channel go into ONE summary post, once delivery works again (no
+        post of the channel is still failing): a new one, or the one still waiting to be posted."""
+        given_up = await self._store.unreported(channel_id)
+        if not given_up or await self._store.in_trouble(channel_id):
+            return
+        now = self._clock.now()
+        listed = [row.id for row in given_up]
+        existing = await self._store.open_summary(channel_id)
+        previous = existing.body() if existing is not None else None
+        if existing is not None and isinstance(previous, SummaryPayload):
+            grown = _summary(channel_id, given_up, now, previous)
+            if await self._store.save_summary(self._owner, grown, existing, listed, now):
+                logger.warning("%d more given-up alert(s) of %s in its undelivered summary", len(listed), channel_id)
+                return
+        # No summary waiting (or it started being posted meanwhile): a new one.
+        await self._store.save_summary(self._owner, _summary(channel_id, given_up, now, None), None, listed, now)
+        logger.warning("%d given-up alert(s) of %s go into an undelivered summary", len(listed), channel_id)
+
+    async def render_dirty(self, channel_id: str) -> None:
+        """Edit every parent of the channel whose incident changed (caller holds the channel
+        lease). Raises SlackFailure to stop the pass."""
+        for incident in await self._store.dirty_incidents(channel_id):
+            await self._render(incident.id)
+
+    async def _render(self, incident_id: int) -> None:
+        """The one path that edits a parent: always the latest state, then re-check the version."""
+        for _ in range(MAX_RENDERS):
+            incident = await self._store.incident(incident_id)
+            if incident is None or incident.parent_ts is None or incident.version <= incident.rendered_version:
+                return  # gone, not posted yet (the post shows the current state), or up to date
+            message = await self._messages.parent(incident)
+            try:
+                await slack_call(
+                    self._slack.chat_update(
+                        channel=incident.channel_id, ts=incident.parent_ts, **message.to_post_kwargs()
+                    )
+                )
+            except Permanent as error:
+                if error.channel_level:
+                    raise
+                # The parent was deleted or cannot be edited: nothing will fix that, stop trying.
+                logger.warning("cannot edit the parent of incident %d: %s", incident.id, error.reason)
+            await self._store.mark_rendered(incident.id, incident.version)
 
     async def refresh_now(self, incident: Incident | None) -> None:
-        """Best effort for a button or command: on failure the next delivery cycle retries."""
+        """After a button or command changed the incident: render it now under the channel lease
+        if it is free, else leave it to the worker holding it (it renders between posts)."""
         if incident is None:
             return
+        owner = f"{self._owner[:40]}-edit-{secrets.token_hex(4)}"
+        now = self._clock.now()
+        if not await self._store.acquire_channel(incident.channel_id, owner, now, policy.CHANNEL_LEASE):
+            self.wake_delivery()
+            return
         try:
-            await self.refresh(incident)
+            await self._render(incident.id)
         except SlackFailure as error:
             logger.warning("could not update incident %d now (%s); will retry", incident.id, error.detail)
+            self.wake_delivery()
+        finally:
+            await self._store.release_channel(incident.channel_id, owner)
+
+    async def channel_failure(self, channel_id: str, error: SlackFailure) -> None:
+        """A failure outside a row's post (editing a parent): back off or mark the channel broken."""
+        now = self._clock.now()
+        if isinstance(error, RateLimited):
+            await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.retry_after))
+        elif isinstance(error, Permanent) and error.channel_level:
+            await self._store.mark_channel_broken(channel_id, error.reason, now)
+            logger.error("Slack refuses %s (%s): its watches are broken", channel_id, error.reason)
+        else:
+            logger.warning("updating incident parents in %s failed (%s); will retry", channel_id, error.detail)
+
+
+def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: SummaryPayload | None) -> NewPost:
+    items = [*(previous.items if previous else []), *(_item(row) for row in rows)]
+    ends = [row.given_up_at or now for row in rows] + ([previous.until] if previous else [])
+    return NewPost(
+        dedup_key=keys.summary_key(channel_id, rows[0].id),
+        kind=KIND_SUMMARY,
+        channel_id=channel_id,
+        agent=rows[0].agent,
+        payload=SummaryPayload(since=min(i.created_at for i in items), until=max(ends), items=items),
+    )
+
+
+def _item(row: OutboxRow) -> UndeliveredItem:
+    return UndeliveredItem(
+        row_id=row.id,
+        agent=row.agent,
+        what=str(row.kind),
+        session_id=row.session_id,
+        created_at=row.created_at,
+        reason=row.last_error or "",
+    )

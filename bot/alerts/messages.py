@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any
 
 from bot.alerts.explanations import incident_triage, reply_cause
-from bot.alerts.health_messages import HEALTH_KINDS, health_message
-from bot.alerts.payloads import peak_memory, session_from_payload
-from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
+from bot.alerts.health_messages import health_message
+from bot.alerts.keys import legacy_parent_key
+from bot.alerts.payloads import session_of
+from bot.blocks.alert_notices import (
+    UndeliveredLine,
+    bad_item_notice,
+    outage_notice,
+    poll_failed_notice,
+    recovery_notice,
+    undelivered_summary,
+)
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.digest import digest_message
 from bot.blocks.message import Message
 from bot.clock import Clock
 from bot.store import Store
-from bot.store.incidents import parent_dedup_key
-from bot.store.records import KIND_ALERT, KIND_DIGEST, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, Incident, OutboxRow
+from bot.store.payloads import (
+    AlertPayload,
+    DigestPayload,
+    HealthClearPayload,
+    HealthPayload,
+    NoticePayload,
+    PagePayload,
+    ParentPayload,
+    RollupPayload,
+    SummaryPayload,
+)
+from bot.store.records import Incident, OutboxRow
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
@@ -39,26 +55,34 @@ class MessageFactory:
         self._health = health
 
     async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]:
-        """The message to post for `row`, and (for a parent) the incident version it shows."""
-        if row.kind == KIND_ALERT:
-            session = session_from_payload(row.payload)
-            sid = session.session_id.lower()
-            cause = reply_cause((await self._store.session_causes(row.agent, [sid])).get(sid))
-            peak = peak_memory(row.payload)
-            return session_reply(row.agent, session, row.dedup_key, peak_memory=peak, cause=cause), None
-        if row.kind == KIND_ROLLUP:
-            return rollup_reply(row.agent, _rolled(row.payload), row.dedup_key), None
-        if row.kind == KIND_NOTICE:
-            return _notice(row), None
-        if row.kind in HEALTH_KINDS:
-            return health_message(row), None
-        if row.kind == KIND_DIGEST:
-            return digest_message(row.payload, row.dedup_key), None
-        if row.kind == KIND_PARENT and row.incident_id is not None:
-            incident = await self._store.incident(row.incident_id)
-            if incident is not None:
+        """The message to post for `row`, and (for a parent) the incident version it shows.
+        Raises for a row that cannot be rendered (an unreadable payload, a missing incident)."""
+        body = row.body()
+        match body:
+            case AlertPayload():
+                session = session_of(body)
+                sid = session.session_id.lower()
+                cause = reply_cause((await self._store.session_causes(row.agent, [sid])).get(sid))
+                peak = body.peak_memory_bytes
+                return session_reply(row.agent, session, row.dedup_key, peak_memory=peak, cause=cause), None
+            case RollupPayload():
+                rolled = [RolledSession(s.session_id, s.status, s.failed_at) for s in body.sessions]
+                return rollup_reply(row.agent, rolled, row.dedup_key), None
+            case NoticePayload():
+                return _notice(row, body), None
+            case SummaryPayload():
+                return _summary(row, body), None
+            case HealthPayload() | HealthClearPayload():
+                return health_message(row), None
+            case DigestPayload():
+                return digest_message(row.payload, row.dedup_key), None
+            case PagePayload():
+                raise ValueError(f"outbox row {row.id} is a PagerDuty event, not a Slack message")
+            case ParentPayload():
+                incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
+                if incident is None:
+                    raise ValueError(f"outbox row {row.id}: its incident is gone")
                 return await self.parent(incident), incident.version
-        raise ValueError(f"outbox row {row.id} of kind {row.kind!r} cannot be rendered")
 
     async def parent(self, incident: Incident) -> Message:
         """The parent as it should look now: counts, ack, the channel's mute and group mention."""
@@ -82,27 +106,20 @@ class MessageFactory:
             change=change,
             health=await self._health(incident.agent),
         )
-        return incident_parent(view, parent_dedup_key(incident.id))
+        return incident_parent(view, incident.parent_key or legacy_parent_key(incident.id))
 
 
-def _rolled(payload: dict[str, Any]) -> list[RolledSession]:
-    return [
-        RolledSession(str(s["session_id"]), str(s["status"]), datetime.fromisoformat(str(s["failed_at"])))
-        for s in payload.get("sessions", [])
-    ]
+def _notice(row: OutboxRow, body: NoticePayload) -> Message:
+    if body.type == NOTICE_BAD_ITEM:
+        return bad_item_notice(row.agent, body.session_id or "", body.polls, body.problem, row.dedup_key)
+    since = body.since or row.created_at
+    if body.type == NOTICE_POLL_FAILED:
+        return poll_failed_notice(row.agent, since, body.polls, body.problem, row.dedup_key)
+    if body.type == NOTICE_RECOVERY:
+        return recovery_notice(row.agent, since, body.until or since, row.dedup_key, data=body.data)
+    return outage_notice(row.agent, since, body.problem, row.dedup_key)
 
 
-def _notice(row: OutboxRow) -> Message:
-    payload = row.payload
-    kind = payload.get("type")
-    polls = int(payload.get("polls") or 0)
-    if kind == NOTICE_BAD_ITEM:
-        session = str(payload.get("session_id", ""))
-        return bad_item_notice(row.agent, session, polls, str(payload.get("problem", "")), row.dedup_key)
-    since = datetime.fromisoformat(str(payload["since"]))
-    if kind == NOTICE_POLL_FAILED:
-        return poll_failed_notice(row.agent, since, polls, str(payload.get("problem", "")), row.dedup_key)
-    if kind == NOTICE_RECOVERY:
-        until = datetime.fromisoformat(str(payload["until"]))
-        return recovery_notice(row.agent, since, until, row.dedup_key, data=bool(payload.get("data")))
-    return outage_notice(row.agent, since, str(payload.get("problem", "")), row.dedup_key)
+def _summary(row: OutboxRow, body: SummaryPayload) -> Message:
+    lines = [UndeliveredLine(i.agent, i.what, i.session_id, i.created_at, i.reason) for i in body.items]
+    return undelivered_summary(lines, body.since, body.until, row.dedup_key)

@@ -3,50 +3,39 @@ streak began; and one per given-up session."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from bot.alerts.messages import NOTICE_BAD_ITEM, NOTICE_OUTAGE, NOTICE_POLL_FAILED, NOTICE_RECOVERY
-from bot.store.records import FAILURE_DATA, KIND_NOTICE, MUTED, PENDING, NewPost, PollState, Watch
+from bot.alerts.keys import bad_item_key, notice_key
+from bot.alerts.messages import NOTICE_OUTAGE, NOTICE_POLL_FAILED, NOTICE_RECOVERY
+from bot.store.payloads import NoticePayload
+from bot.store.records import FAILURE_DATA, KIND_NOTICE, MUTED, PENDING, NewPost, OutboxState, PollState, Watch
 
 
 def _key(kind: str, watch: Watch, since: datetime) -> str:
-    return f"{kind}:{watch.id}:{int(since.timestamp())}"
+    return notice_key(kind, watch.id, since)
 
 
-def _state(watch: Watch, mutes: Mapping[tuple[str, str], object]) -> str:
+def _state(watch: Watch, mutes: Mapping[tuple[str, str], object]) -> OutboxState:
     return MUTED if (watch.channel_id, watch.agent) in mutes else PENDING
 
 
-def _to_each(
-    agent: str,
-    watches: Sequence[Watch],
-    mutes: Mapping[tuple[str, str], object],
-    key: Callable[[Watch], str],
-    payload: dict[str, Any],
+def outage_posts(
+    agent: str, since: datetime, problem: str, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]
 ) -> list[NewPost]:
-    """One notice per watch that can still be delivered to (muted ones are recorded, not posted)."""
     return [
         NewPost(
-            dedup_key=key(w),
+            dedup_key=_key(NOTICE_OUTAGE, w, since),
             kind=KIND_NOTICE,
             channel_id=w.channel_id,
             agent=agent,
-            payload=payload,
+            payload=NoticePayload(type="outage", since=since, problem=problem),
             subscription_id=w.id,
             state=_state(w, mutes),
         )
         for w in watches
         if not w.broken_reason
     ]
-
-
-def outage_posts(
-    agent: str, since: datetime, problem: str, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]
-) -> list[NewPost]:
-    payload = {"type": NOTICE_OUTAGE, "since": since.isoformat(), "problem": problem}
-    return _to_each(agent, watches, mutes, lambda w: _key(NOTICE_OUTAGE, w, since), payload)
 
 
 def poll_failed_posts(
@@ -58,8 +47,19 @@ def poll_failed_posts(
     mutes: Mapping[tuple[str, str], object],
 ) -> list[NewPost]:
     """Polls keep failing although Pipecat answers: the data, not the network (no outage notice)."""
-    payload = {"type": NOTICE_POLL_FAILED, "since": since.isoformat(), "polls": polls, "problem": problem}
-    return _to_each(agent, watches, mutes, lambda w: _key(NOTICE_POLL_FAILED, w, since), payload)
+    return [
+        NewPost(
+            dedup_key=_key(NOTICE_POLL_FAILED, w, since),
+            kind=KIND_NOTICE,
+            channel_id=w.channel_id,
+            agent=agent,
+            payload=NoticePayload(type="poll_failed", since=since, polls=polls, problem=problem),
+            subscription_id=w.id,
+            state=_state(w, mutes),
+        )
+        for w in watches
+        if not w.broken_reason
+    ]
 
 
 def item_failure_posts(
@@ -71,18 +71,35 @@ def item_failure_posts(
     mutes: Mapping[tuple[str, str], object],
 ) -> list[NewPost]:
     """One session could not be processed in `polls` polls and was recorded as seen."""
-    payload = {"type": NOTICE_BAD_ITEM, "session_id": session_id, "polls": polls, "problem": problem}
-    return _to_each(agent, watches, mutes, lambda w: f"{NOTICE_BAD_ITEM}:{w.id}:{session_id.lower()}", payload)
+    return [
+        NewPost(
+            dedup_key=bad_item_key(w.id, session_id),
+            kind=KIND_NOTICE,
+            channel_id=w.channel_id,
+            agent=agent,
+            payload=NoticePayload(type="bad_item", session_id=session_id, polls=polls, problem=problem),
+            subscription_id=w.id,
+            state=_state(w, mutes),
+        )
+        for w in watches
+        if not w.broken_reason
+    ]
 
 
 def recovery_posts(
     agent: str, state: PollState, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object], now: datetime
 ) -> list[NewPost]:
     since = state.outage_since or now
-    payload = {
-        "type": NOTICE_RECOVERY,
-        "since": since.isoformat(),
-        "until": now.isoformat(),
-        "data": state.failure_kind == FAILURE_DATA,
-    }
-    return _to_each(agent, watches, mutes, lambda w: _key(NOTICE_RECOVERY, w, since), payload)
+    return [
+        NewPost(
+            dedup_key=_key(NOTICE_RECOVERY, w, since),
+            kind=KIND_NOTICE,
+            channel_id=w.channel_id,
+            agent=agent,
+            payload=NoticePayload(type="recovery", since=since, until=now, data=state.failure_kind == FAILURE_DATA),
+            subscription_id=w.id,
+            state=_state(w, mutes),
+        )
+        for w in watches
+        if not w.broken_reason
+    ]

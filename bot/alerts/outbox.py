@@ -1,20 +1,20 @@
 """Delivery: drain the outbox to Slack, exactly once per dedup key (design.md §4).
 
-Per channel, under its lease (one post in flight per channel, across replicas):
-route new alerts into incidents → post due rows one by one → edit changed parents.
-One post is claim (committed) → fence (the claim and the lease still have CLAIM_SAFETY_MARGIN to
-run) → chat.postMessage → fenced record. A row whose outcome is unknown (5xx, read timeout, a
-claimer that died) is first looked for in the channel by the dedup key in our message metadata,
-and only re-posted if it is not there.
+Per channel, under its lease (one post in flight per channel, across replicas): close quiet
+incidents → route new alerts into incidents → summarise given-up alerts → post due rows one by
+one → edit changed parents. One post is claim (committed) → fence (the claim and the lease still
+have CLAIM_SAFETY_MARGIN to run) → chat.postMessage → apply: the attempt's outcome goes through
+the pure `transitions.next_state`, and its result is written by one fenced `Store.apply`. A row
+whose last attempt may have reached Slack is first looked for in the channel (reconcile.py).
 
-With a real clock, posts to one channel are spaced by SLACK_POST_SPACING across all replicas: the
-spacing is written to the channel's shared back-off after every post, like a 429's Retry-After.
+Posts to one channel are spaced by `post_spacing` across all replicas: written to the channel's
+shared back-off after every post, like a 429's Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import dataclasses
 import logging
 import time
 import uuid
@@ -25,28 +25,19 @@ from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from bot.alerts import policy
+from bot.alerts import policy, transitions
 from bot.alerts.health_messages import Skip, Wait, recovery_thread, resolve_opener
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
-from bot.alerts.reconcile import find_posted
+from bot.alerts.reconcile import find_posted, outcome_of
 from bot.alerts.reply_edits import ReplyEditor
-from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
+from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
 from bot.store import LeaseLost, Store, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import (
-    DEAD,
-    KIND_ALERT,
-    KIND_HEALTH_CLEAR,
-    KIND_PARENT,
-    KIND_ROLLUP,
-    PENDING,
-    SENDING,
-    UNCERTAIN,
-    OutboxRow,
-)
+from bot.store.records import DEAD, KIND_HEALTH_CLEAR, KIND_PARENT, SENT, OutboxKind, OutboxRow, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +45,8 @@ T = TypeVar("T")
 #: Added to a back-off wait: the sleep runs on the monotonic clock, the back-off on the wall clock.
 WAKE_SLACK_SECONDS = 0.01
 Sleep = Callable[[float], Awaitable[None]]
+#: Rows that post in a thread; everything else is top-level.
+THREADED = (OutboxKind.ALERT, OutboxKind.ROLLUP)
 
 
 class Next(Enum):
@@ -71,7 +64,8 @@ class Deliverer:
         messages: MessageFactory,
         incidents: IncidentKeeper,
         owner: str,
-        post_spacing: timedelta = timedelta(0),
+        post_spacing: timedelta = policy.SLACK_POST_SPACING,
+        give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._store = store
@@ -80,14 +74,15 @@ class Deliverer:
         self._messages = messages
         self._incidents = incidents
         self._owner = owner
-        #: Zero (a simulated clock in tests): no spacing, and back-offs are never waited out inline.
+        #: Zero: no spacing, and back-offs are never waited out inline (acquire refuses instead).
         self._spacing = post_spacing
+        self._give_up_after = give_up_after
         self._sleep = sleep
         self._edits = ReplyEditor(store=store, slack=slack, messages=messages)
 
     async def deliver_once(self) -> None:
-        await self._incidents.close_quiet()
-        channels = await self._store.channels_with_work(self._clock.now())
+        now = self._clock.now()
+        channels = await self._store.channels_with_work(now, quiet_before=now - self._incidents.window)
         # Replies whose cause came late are edited in their channel's pass.
         channels = sorted(set(channels) | set(await self._store.reply_edits_channels()))
         limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
@@ -106,12 +101,14 @@ class Deliverer:
         if not await self._store.acquire_channel(channel_id, self._owner, self._clock.now(), policy.CHANNEL_LEASE):
             return  # another replica is on it, or the channel is backed off
         try:
+            await self._incidents.close_quiet(channel_id)
             await self._incidents.route(channel_id)
+            await self._incidents.summarise_undelivered(channel_id)
             if await self._drain(channel_id) is Next.CONTINUE:
                 await self._incidents.render_dirty(channel_id)
                 await self._edits.edit_channel(channel_id)
         except SlackFailure as error:
-            await self._channel_failure(channel_id, error)
+            await self._incidents.channel_failure(channel_id, error)
         except LeaseLost:
             logger.warning("lost the delivery lease of %s mid-pass; another worker continues", channel_id)
         finally:
@@ -130,13 +127,15 @@ class Deliverer:
                 return Next.STOP
             if await self._deliver(row) is Next.STOP:
                 return Next.STOP
+            # A button's edit waits for the lease: do it between posts, not after a long drain.
+            await self._incidents.render_dirty(channel_id)
         return Next.STOP
 
     async def _wait_for_channel(self, channel_id: str, deadline: float) -> bool:
         """Wait out a short back-off (post spacing, a small Retry-After) while keeping the channel;
         False when it is too long to wait here or the pass is out of time."""
         if not self._spacing:
-            return True  # simulated time: acquire_channel refuses a backed-off channel instead
+            return True  # no spacing: acquire_channel refuses a backed-off channel instead
         until = await self._store.channel_backoff(channel_id)
         wait = (until - self._clock.now()).total_seconds() if until is not None else 0.0
         if wait <= 0:
@@ -147,77 +146,60 @@ class Deliverer:
         return True
 
     async def _deliver(self, row: OutboxRow) -> Next:
-        now = self._clock.now()
+        """claim → (reconcile) → fence → post → apply."""
+        thread = await self._thread_of(row)
+        if isinstance(thread, Next):
+            return Next.STOP  # the parent is not posted yet: replies keep their order behind it
+        if isinstance(thread, transitions.ParentLost | transitions.Dropped):
+            await self._apply(row, None, thread, reached_slack=False)
+            return Next.CONTINUE  # a lost parent: the row comes back at once, for the top level
         token = uuid.uuid4().hex
-        # A row left `sending` by a dead claimer is as uncertain as a timed-out one.
-        maybe_posted = row.state in (UNCERTAIN, SENDING)
-        thread_ts: str | None = None
-        if row.kind in (KIND_ALERT, KIND_ROLLUP):
-            parent = await self._thread_of(row)
-            if isinstance(parent, Next):
-                return parent
-            thread_ts = parent
-        elif row.kind == KIND_HEALTH_CLEAR:
-            opener = await recovery_thread(self._store, row)
-            if isinstance(opener, Wait):
-                return Next.STOP  # the recovery stays behind its alert
-            if isinstance(opener, Skip):
-                await self._store.mark_dead(row, None, f"recovery not posted: {opener.reason}", now)
-                return Next.CONTINUE
-            thread_ts = opener
-        if not await self._store.claim(row, token, now, policy.CLAIM_TTL):
+        if not await self._store.claim(row, token, self._clock.now(), policy.CLAIM_TTL):
             return Next.CONTINUE  # someone else took it
+        outcome, reached_slack, version = await self._attempt(row, token, thread)
+        transition = await self._apply(row, token, outcome, reached_slack=reached_slack)
+        if transition is None:
+            return Next.STOP
+        if transition.state != DEAD and version is not None and row.incident_id is not None:
+            await self._store.mark_rendered(row.incident_id, version)
+        if transition.state == SENT and row.kind == KIND_HEALTH_CLEAR:
+            await resolve_opener(self._slack, self._store, row)
+        return Next.STOP if transition.stop_channel else Next.CONTINUE
+
+    async def _attempt(
+        self, row: OutboxRow, token: str, thread_ts: str | None
+    ) -> tuple[transitions.Outcome, bool, int | None]:
+        """One attempt's outcome, whether the request reached Slack, and a parent's version shown."""
         try:
             message, version = await self._messages.for_row(row)
-        except Exception:
-            logger.exception("cannot render outbox row %d (%s); marking it dead", row.id, row.dedup_key)
-            await self._store.mark_dead(row, token, "render failed", now)
-            return Next.CONTINUE
-        posted = False
+        except Exception as error:
+            logger.exception("cannot render outbox row %d (%s)", row.id, row.dedup_key)
+            return transitions.Unrenderable(type(error).__name__), False, None
+        if row.maybe_posted:
+            found = await find_posted(self._slack, row, thread_ts, now=self._clock.now())
+            if found is not None:
+                return found, False, version  # already there, or Slack could not tell us
+        if not await self._with_db_retry(f"the claim on {row.dedup_key}", lambda: self._fence(row, token)):
+            return transitions.ClaimExpired(), False, version
+        kwargs: dict[str, Any] = message.to_post_kwargs()
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
         try:
-            ts = await find_posted(self._slack, row, thread_ts) if maybe_posted else None
-            if ts is not None:
-                logger.info("outbox row %s was already in Slack (ts %s): recorded, not re-posted", row.dedup_key, ts)
-            else:
-                fence = functools.partial(self._fence, row, token, maybe_posted=maybe_posted)
-                if not await self._with_db_retry(f"the claim on {row.dedup_key}", fence):
-                    return Next.STOP
-                kwargs: dict[str, Any] = message.to_post_kwargs()
-                if thread_ts is not None:
-                    kwargs["thread_ts"] = thread_ts
-                posted = True
-                response = await slack_call(
-                    self._slack.chat_postMessage(
-                        channel=row.channel_id, unfurl_links=False, unfurl_media=False, **kwargs
-                    ),
-                    now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
-                )
-                ts = str(response["ts"])
-        except SlackFailure as error:
-            failure = error
-            return await self._with_db_retry(
-                f"the failed post of {row.dedup_key}",
-                lambda: self._post_failure(row, token, failure, reconciling=maybe_posted, posted=posted),
+            response = await slack_call(
+                self._slack.chat_postMessage(channel=row.channel_id, unfurl_links=False, unfurl_media=False, **kwargs),
+                now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
             )
-        recorded = await self._with_db_retry(
-            f"the post of {row.dedup_key}", functools.partial(self._sent, row, token, ts, posted)
-        )
-        if not recorded:
-            logger.warning("posted %s (ts %s) but the claim had passed to another worker", row.dedup_key, ts)
-        elif version is not None and row.incident_id is not None:
-            await self._store.mark_rendered(row.incident_id, version)
-        elif row.kind == KIND_HEALTH_CLEAR:
-            await resolve_opener(self._slack, self._store, row)
-        return Next.CONTINUE
+        except SlackFailure as error:
+            return outcome_of(error), True, version
+        return transitions.Posted(str(response["ts"])), True, version
 
-    async def _fence(self, row: OutboxRow, token: str, *, maybe_posted: bool) -> bool:
+    async def _fence(self, row: OutboxRow, token: str) -> bool:
         """Right before the Slack call: is the claim (and the channel lease) still safely ours?"""
-        now = self._clock.now()
         if await self._store.confirm_claim(
             row,
             token,
             self._owner,
-            now,
+            self._clock.now(),
             ttl=policy.CLAIM_TTL,
             lease_ttl=policy.CHANNEL_LEASE,
             margin=policy.CLAIM_SAFETY_MARGIN,
@@ -229,119 +211,105 @@ class Deliverer:
             row.dedup_key,
             row.channel_id,
         )
-        # If the claim is still ours but short, hand the row back now rather than at expiry (fenced:
-        # a no-op when another worker has it).
-        await self._store.mark_retry(
-            row,
-            token,
-            state=UNCERTAIN if maybe_posted else PENDING,
-            next_attempt_at=now,
-            error="claim ran out before the post",
-            now=now,
-        )
         return False
 
-    async def _sent(self, row: OutboxRow, token: str, ts: str, posted: bool) -> bool:
-        if posted:
-            await self._pace(row.channel_id)
-        return await self._store.mark_sent(row, token, ts, self._clock.now())
-
-    async def _pace(self, channel_id: str) -> None:
-        """After a post reached Slack: no replica posts to the channel for SLACK_POST_SPACING."""
-        if self._spacing:
-            await self._store.back_off_channel(channel_id, self._clock.now() + self._spacing)
+    async def _apply(
+        self, row: OutboxRow, token: str | None, outcome: transitions.Outcome, *, reached_slack: bool
+    ) -> Transition | None:
+        """Decide (pure) and write (fenced) the attempt's outcome; None if the row was no longer ours."""
+        now = self._clock.now()
+        transition = transitions.next_state(row, outcome, now=now, give_up_after=self._give_up_after)
+        if reached_slack and self._spacing:
+            # The request counts against the channel's rate, whatever Slack answered.
+            spaced = now + self._spacing
+            if transition.channel_backoff_until is None or transition.channel_backoff_until < spaced:
+                transition = dataclasses.replace(transition, channel_backoff_until=spaced)
+        applied = await self._with_db_retry(
+            f"the outcome of {row.dedup_key}", lambda: self._store.apply(row, token, transition, now)
+        )
+        _log(row, outcome, transition, applied)
+        if not applied:
+            return None
+        if transition.break_channel is not None:
+            dead = await self._store.mark_channel_broken(row.channel_id, transition.break_channel, now)
+            logger.error(
+                "Slack refuses posts to %s (%s): its watches are broken, %d queued post(s) dead",
+                row.channel_id,
+                transition.break_channel,
+                dead + 1,
+            )
+        return transition
 
     async def _with_db_retry(self, what: str, write: Callable[[], Awaitable[T]]) -> T:
         """Run a write between claim and record (the fence, the record of what Slack did), retrying
         while the database is unreachable (a restart): a claim is worth keeping, and a post that
         happened is worth recording. Gives up after RECORD_RETRY_WINDOW; the claim then expires
         and reconciliation finds the post (or its absence)."""
-        deadline = time.monotonic() + policy.RECORD_RETRY_WINDOW.total_seconds()
-        delay = 0.25
-        while True:
-            try:
-                return await write()
-            except DBAPIError as error:
-                if not is_connection_error(error) or time.monotonic() + delay > deadline:
-                    raise
-                logger.warning("writing %s: database unavailable (%s); retrying", what, describe_db_error(error))
-                await self._sleep(delay)
-                delay = min(delay * 2, policy.RECORD_RETRY_CAP.total_seconds())
 
-    async def _thread_of(self, row: OutboxRow) -> str | Next:
-        """The parent ts a reply goes under; STOP while the parent is not posted yet (replies keep
-        their order behind it), CONTINUE once the row died with a parent that can never be posted."""
+        def log_retry(state: Any) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            detail = describe_db_error(error) if isinstance(error, DBAPIError) else repr(error)
+            logger.warning("writing %s: database unavailable (%s); retrying", what, detail)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, DBAPIError) and is_connection_error(e)),
+            stop=stop_after_delay(policy.RECORD_RETRY_WINDOW.total_seconds()),
+            wait=wait_exponential(
+                multiplier=policy.RECORD_RETRY_FIRST.total_seconds(), max=policy.RECORD_RETRY_CAP.total_seconds()
+            ),
+            sleep=self._sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await write()
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _thread_of(self, row: OutboxRow) -> str | Next | transitions.ParentLost | transitions.Dropped | None:
+        """Where a row posts: the parent's ts, None for the top level, STOP while the parent is
+        not posted yet, ParentLost once the parent was given up (the reply then goes top-level).
+        A health recovery goes under its alert, waits for it, or is dropped without it."""
+        if row.kind == KIND_HEALTH_CLEAR:
+            opener = await recovery_thread(self._store, row)
+            if isinstance(opener, Wait):
+                return Next.STOP  # the recovery stays behind its alert
+            if isinstance(opener, Skip):
+                return transitions.Dropped(f"recovery not posted: {opener.reason}")
+            return opener
+        if row.kind not in THREADED or row.top_level:
+            return None
         incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
         if incident is not None and incident.parent_ts is not None:
             return incident.parent_ts
         parents = await self._store.outbox_rows(row.channel_id, kind=KIND_PARENT, incident_id=row.incident_id)
         if parents and parents[0].state != DEAD:
             return Next.STOP
-        reason = f"incident parent could not be posted: {parents[0].last_error if parents else 'missing'}"
-        logger.error("outbox row %s: %s", row.dedup_key, reason)
-        await self._store.mark_dead(row, None, reason, self._clock.now())
-        return Next.CONTINUE
+        why = parents[0].last_error if parents else "missing"
+        return transitions.ParentLost(f"incident parent could not be posted ({why}): posted top-level")
 
-    async def _post_failure(
-        self, row: OutboxRow, token: str, error: SlackFailure, *, reconciling: bool, posted: bool = False
-    ) -> Next:
-        now = self._clock.now()
-        attempts = row.attempts + 1
-        if posted:
-            await self._pace(row.channel_id)  # the request reached Slack: it counts against the channel
-        if isinstance(error, RateLimited):
-            until = now + timedelta(seconds=error.retry_after)
-            await self._store.back_off_channel(row.channel_id, until)
-            # A 429 means nothing was stored; a row that was uncertain stays uncertain.
-            state = UNCERTAIN if reconciling else PENDING
-            await self._store.mark_retry(row, token, state=state, next_attempt_at=until, error=error.detail, now=now)
-            logger.info("Slack rate-limited %s: backing off %.1fs", row.channel_id, error.retry_after)
-            # Leave the channel: whichever replica comes first after the back-off carries on.
-            return Next.STOP
-        if isinstance(error, Permanent):
-            await self._store.mark_dead(row, token, error.reason, now)
-            if error.channel_level:
-                dead = await self._store.mark_channel_broken(row.channel_id, error.reason, now)
-                logger.error(
-                    "Slack refuses posts to %s (%s): its watches are broken, %d queued post(s) dead",
-                    row.channel_id,
-                    error.reason,
-                    dead + 1,
-                )
-                return Next.STOP
-            logger.error("Slack refused outbox row %s for good: %s", row.dedup_key, error.reason)
-            return Next.CONTINUE
-        if attempts >= policy.MAX_ATTEMPTS:
-            await self._store.mark_dead(row, token, f"gave up after {attempts} attempts: {error.detail}", now)
-            logger.error("gave up on outbox row %s after %d attempts: %s", row.dedup_key, attempts, error.detail)
-            return Next.STOP
-        if isinstance(error, Uncertain) or reconciling:
-            delay, state = policy.UNCERTAIN_RECHECK, UNCERTAIN
-        else:
-            assert isinstance(error, Retryable)
-            delay, state = policy.retry_delay(attempts), PENDING
-        if not await self._store.mark_retry(
-            row, token, state=state, next_attempt_at=now + delay, error=error.detail, now=now
-        ):
-            logger.warning(
-                "posting %s to %s: %s, and the claim had passed to another worker meanwhile: left to it",
-                row.dedup_key,
-                row.channel_id,
-                error.detail,
-            )
-            return Next.STOP
+
+def _log(row: OutboxRow, outcome: transitions.Outcome, transition: Transition, applied: bool) -> None:
+    if not applied:
         logger.warning(
-            "posting %s to %s: %s (%s; retry in %s)", row.dedup_key, row.channel_id, error.detail, state, delay
+            "outbox row %s: %s, and the claim had passed to another worker meanwhile: left to it",
+            row.dedup_key,
+            type(outcome).__name__,
         )
-        return Next.STOP
-
-    async def _channel_failure(self, channel_id: str, error: SlackFailure) -> None:
-        """A failure outside a row's post (editing a parent): back off or mark the channel broken."""
-        now = self._clock.now()
-        if isinstance(error, RateLimited):
-            await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.retry_after))
-        elif isinstance(error, Permanent) and error.channel_level:
-            await self._store.mark_channel_broken(channel_id, error.reason, now)
-            logger.error("Slack refuses %s (%s): its watches are broken", channel_id, error.reason)
-        else:
-            logger.warning("updating incident parents in %s failed (%s); will retry", channel_id, error.detail)
+    elif isinstance(outcome, transitions.AlreadyPosted):
+        logger.info("outbox row %s was already in Slack (ts %s): recorded, not re-posted", row.dedup_key, outcome.ts)
+    elif isinstance(outcome, transitions.RateLimited):
+        logger.info("Slack rate-limited %s: backing off %.1fs", row.channel_id, outcome.retry_after)
+    elif isinstance(outcome, transitions.ParentLost):
+        logger.warning("outbox row %s goes to the top level: %s", row.dedup_key, outcome.reason)
+    elif transition.state == DEAD:
+        logger.error("gave up on outbox row %s: %s", row.dedup_key, transition.error)
+    elif not isinstance(outcome, transitions.Posted):
+        logger.warning(
+            "posting %s to %s: %s (%s; next try at %s)",
+            row.dedup_key,
+            row.channel_id,
+            transition.error,
+            transition.state,
+            transition.next_attempt_at.isoformat(timespec="seconds"),
+        )

@@ -1,33 +1,44 @@
-"""Delivering PagerDuty events from the outbox: claim (committed) → send → record.
+"""Delivering PagerDuty events from the outbox: claim (committed) → send → apply.
 
-The oldest unfinished event of each alert is sent (events of one alert stay in order). A 400 is
-permanent: the row dies and the watch shows PagerDuty's error. 429 waits PAGE_RATE_LIMIT_BACKOFF
-(or a Retry-After, if one comes); 5xx and connection errors back off exponentially. Resending is
-safe: PagerDuty folds events with the same dedup_key into one alert.
+The same state machine as the Slack posts (bot/alerts/transitions.py): each outcome becomes a
+`transitions` outcome, `next_state` decides, `Store.apply` writes it fenced. The oldest unfinished
+event of each alert is sent (events of one alert stay in order). A 400 is permanent: the row dies
+and the watch shows PagerDuty's error. 429 waits PAGE_RATE_LIMIT_BACKOFF (or a Retry-After, if one
+comes) without using the give-up budget; 5xx and connection errors back off exponentially for
+OUTBOX_GIVE_UP_HOURS. Resending is safe: PagerDuty folds events with the same dedup_key into one
+alert, so a 5xx is "not sent" (pending), never "uncertain".
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from bot.alerts import policy
+from bot.alerts import policy, transitions
 from bot.clock import Clock
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.errors import RateLimited, Rejected, Retryable
 from bot.store import Store
 from bot.store.pager import EVENT
-from bot.store.records import PENDING, OutboxRow
+from bot.store.records import OutboxRow, Transition
 
 logger = logging.getLogger(__name__)
 
 
 class PageDelivery:
-    def __init__(self, *, store: Store, clock: Clock, client: PagerDutyClient | None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        client: PagerDutyClient | None,
+        give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._client = client
+        self._give_up_after = give_up_after
 
     async def deliver_once(self) -> None:
         if self._client is None:
@@ -47,31 +58,26 @@ class PageDelivery:
             await client.send(event)
         except Rejected as error:
             reason = f"PagerDuty refused the {action}: {error.detail}"
-            await self._store.mark_dead(row, token, reason, now)
+            await self._apply(row, token, transitions.Refused(reason))
             await self._store.record_page_refused(row.subscription_id, row.channel_id, row.agent, error.detail, now)
             logger.error("%s (%s); shown on /session watches", reason, row.dedup_key)
             return True
         except RateLimited as error:
             wait = timedelta(seconds=error.retry_after) if error.retry_after else policy.PAGE_RATE_LIMIT_BACKOFF
-            await self._store.mark_retry(
-                row, token, state=PENDING, next_attempt_at=now + wait, error=error.detail, now=now
-            )
+            await self._apply(row, token, transitions.RateLimited(wait.total_seconds(), error.detail))
             logger.warning("PagerDuty rate-limited %s: retrying in %s", row.dedup_key, wait)
             return False
         except Retryable as error:
-            await self._retry(row, token, error.detail, now)
+            transition = await self._apply(row, token, transitions.NotSent(error.detail))
+            logger.warning("PagerDuty event %s failed (%s): %s", row.dedup_key, error.detail, transition.state)
             return False
-        if not await self._store.mark_page_sent(row, token, self._clock.now()):
-            logger.warning("sent %s but the claim had passed to another worker", row.dedup_key)
+        await self._apply(row, token, transitions.Posted(""))  # (logs a claim that passed on meanwhile)
         logger.info("PagerDuty accepted the %s of %s", action, row.dedup_key)
         return True
 
-    async def _retry(self, row: OutboxRow, token: str, detail: str, now: datetime) -> None:
-        attempts = row.attempts + 1
-        if attempts >= policy.MAX_ATTEMPTS:
-            await self._store.mark_dead(row, token, f"gave up after {attempts} attempts: {detail}", now)
-            logger.error("gave up on PagerDuty event %s after %d attempts: %s", row.dedup_key, attempts, detail)
-            return
-        delay = policy.retry_delay(attempts)
-        await self._store.mark_retry(row, token, state=PENDING, next_attempt_at=now + delay, error=detail, now=now)
-        logger.warning("PagerDuty event %s failed (%s); retry in %s", row.dedup_key, detail, delay)
+    async def _apply(self, row: OutboxRow, token: str, outcome: transitions.Outcome) -> Transition:
+        now = self._clock.now()
+        transition = transitions.next_state(row, outcome, now=now, give_up_after=self._give_up_after)
+        if not await self._store.apply(row, token, transition, now):
+            logger.warning("PagerDuty event %s: the claim had passed to another worker", row.dedup_key)
+        return transition

@@ -25,7 +25,7 @@ from bot.alerts import health, policy
 from bot.alerts.agent_status import condition_dedup_key
 from bot.alerts.page_delivery import PageDelivery
 from bot.alerts.page_plan import RESOLVED, PageStep, plan_page
-from bot.alerts.payloads import session_from_payload
+from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
 from bot.explain.secrets import mask_secrets
@@ -156,7 +156,8 @@ class Pager:
         for row in reversed(rows):
             if row.session_id == incident.latest_session_id:
                 try:
-                    return session_from_payload(row.payload).deployment_id
+                    deployment: str | None = session_of(alert_body(row)).deployment_id
+                    return deployment
                 except Exception:
                     logger.exception("outbox row %d has an unreadable session", row.id)
         return None

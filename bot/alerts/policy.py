@@ -56,6 +56,7 @@ CLAIM_SAFETY_MARGIN = timedelta(seconds=12)
 #: renewed the claim to CLAIM_TTL and the post took at most the Slack timeout, so the retry mostly
 #: stays inside the claim (if not, the row is reconciled: found in the channel, not re-posted).
 RECORD_RETRY_WINDOW = timedelta(seconds=10)
+RECORD_RETRY_FIRST = timedelta(seconds=0.25)
 RECORD_RETRY_CAP = timedelta(seconds=2)
 #: Slack accepts about one message per second per channel: replicas space their posts to a
 #: channel by at least this (shared through channel_state, so it holds across replicas).
@@ -68,19 +69,29 @@ MAX_INLINE_WAIT = timedelta(seconds=5)
 CHANNEL_PASS_BUDGET = timedelta(seconds=20)
 #: Posts one channel pass makes at most (the rest wait for the next cycle).
 MAX_POSTS_PER_CHANNEL_PASS = 200
-#: Retry after a connection error: BASE * 2**(attempt-1), capped.
+#: Retry after Slack trouble (connection errors, 5xx, timeouts): BASE * 2**(failures-1), capped,
+#: so a row keeps trying every RETRY_CAP at worst while its give-up budget lasts.
 RETRY_BASE = timedelta(seconds=5)
-RETRY_CAP = timedelta(minutes=10)
-#: A row that failed this many attempts (connect errors, unknown outcomes) is given up: dead.
-MAX_ATTEMPTS = 20
-#: When an outcome is unknown (5xx, read timeout), look at the channel again after this long.
+RETRY_CAP = timedelta(minutes=5)
+#: A row is given up once Slack trouble has lasted this long for it (the setting
+#: OUTBOX_GIVE_UP_HOURS overrides it); a 429's wait never counts.
+OUTBOX_GIVE_UP = timedelta(hours=24)
+#: When an outcome is unknown (5xx, read timeout), look at the channel again after at least this.
 UNCERTAIN_RECHECK = timedelta(seconds=10)
+#: Posted (and muted, rolled-up, reported given-up) outbox rows are deleted this long after their
+#: last change; a dedup key only has to outlive any poll overlap and reconciliation.
+OUTBOX_RETENTION = timedelta(days=7)
+#: The delivery job runs at least this often (and at once when rows are enqueued): back-offs and
+#: retries come due between polls.
+DELIVERY_TICK = timedelta(seconds=2)
 #: Back-off when Slack sends 429 without a usable Retry-After, and the most we honour.
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 MAX_RETRY_AFTER_SECONDS = 15 * 60.0
-#: Reconciliation reads at most this many recent messages looking for our dedup key.
-RECONCILE_SCAN_LIMIT = 300
-RECONCILE_PAGE_SIZE = 100
+#: Reconciliation reads the messages from the row's first claim on (minus this skew between our
+#: clock and Slack's) to now (plus it), RECONCILE_PAGE_SIZE a page, at most RECONCILE_MAX_PAGES.
+RECONCILE_SKEW = timedelta(minutes=2)
+RECONCILE_PAGE_SIZE = 200
+RECONCILE_MAX_PAGES = 50
 
 # -- incidents and storm control -------------------------------------------------------------------
 

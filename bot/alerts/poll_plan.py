@@ -50,7 +50,8 @@ def storable(posts: Sequence[NewPost]) -> None:
     """Raise (ValueError) if a payload is not strict JSON: NaN or Infinity from the API would
     make the database refuse the whole poll's transaction (PostgreSQL's JSON type does)."""
     for post in posts:
-        json.dumps(post.payload, allow_nan=False)
+        # The model as given (mode="python"): a JSON dump would turn NaN into null silently.
+        json.dumps(post.payload.model_dump(), allow_nan=False, default=str)
 
 
 def alert_posts(

@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,7 +22,7 @@ from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock
 from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pagerduty.client import PagerDutyClient
 from bot.pipecat.client import PipecatClient
@@ -33,6 +34,8 @@ __all__ = ["AlertService", "Watch", "WatchView"]
 
 logger = logging.getLogger(__name__)
 
+#: Delivery passes one job run makes at most while rows keep being enqueued during it.
+MAX_DELIVERY_ROUNDS = 5
 #: Leases and claims store their owner in a String(64) column.
 MAX_REPLICA_ID_LENGTH = 64
 
@@ -57,7 +60,8 @@ class AlertService:
         incident_window: timedelta = policy.DEFAULT_INCIDENT_WINDOW,
         poll_interval: float = 60.0,
         replica_id: str | None = None,
-        post_spacing: timedelta | None = None,
+        post_spacing: timedelta = policy.SLACK_POST_SPACING,
+        give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
         pagerduty: PagerDutyClient | None = None,
         status_interval: float = 0.0,
         capacity_warn_percent: float = 80.0,
@@ -65,9 +69,9 @@ class AlertService:
         cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
         health: HealthSource = no_health,
     ) -> None:
-        """`post_spacing`: the least time between two posts to one channel, across replicas. By
-        default SLACK_POST_SPACING with the real clock and none with a simulated one (tests move
-        time by hand, so a real wait would only slow them down).
+        """`post_spacing`: the least time between two posts to one channel, across replicas
+        (settings: SLACK_POST_SPACING_SECONDS). `give_up_after`: how long an alert is retried
+        through Slack trouble before it is given up and summarised (OUTBOX_GIVE_UP_HOURS).
         `explain`: read failed sessions' logs for their causes (bot.explain); `cause_wait_seconds`
         bounds how long a poll waits for them. `health`: what an incident parent says in its
         agent-health slot (the agent-status reader fills it; none by default)."""
@@ -75,8 +79,6 @@ class AlertService:
             raise ValueError("default_statuses must name at least one status")
         if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
             raise ValueError(f"replica_id must be 1 to {MAX_REPLICA_ID_LENGTH} characters")
-        if post_spacing is None:
-            post_spacing = policy.SLACK_POST_SPACING if isinstance(clock, SystemClock) else timedelta(0)
         self.store = store
         self.replica_id = replica_id or new_replica_id()
         self._pipecat = pipecat
@@ -102,6 +104,8 @@ class AlertService:
             messages=self._messages,
             window=incident_window,
             owner=self.replica_id,
+            give_up_after=give_up_after,
+            wake_delivery=self.wake_delivery,
         )
         self.explainer = (
             Explainer(
@@ -132,12 +136,19 @@ class AlertService:
             incidents=self._incidents,
             owner=self.replica_id,
             post_spacing=post_spacing,
+            give_up_after=give_up_after,
         )
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
         self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
         self._pruned_at: datetime | None = None
         #: The alert cycle and the status cycle both deliver; one pass at a time in this process.
         self._delivering = asyncio.Lock()
+        #: Set by the scheduler: makes the delivery job run now (it is idle).
+        self._delivery_waker: Callable[[], None] | None = None
+        self._delivery_running = False
+        self._wake_pending = False
+        # Rows enqueued anywhere in this process (a poll, a notice) wake delivery at once.
+        store.on_enqueue(self.wake_delivery)
 
     # -- the pipeline ----------------------------------------------------------------------------
 
@@ -163,12 +174,42 @@ class AlertService:
                 logger.exception("status cycle: %s failed; the next cycle tries again", name)
 
     async def run_cycle(self) -> None:
-        """What the scheduler runs: poll, then deliver. Never raises (a cycle must not kill the job)."""
-        for name, stage in (("poll", self.poll_once), ("delivery", self.deliver_once)):
-            try:
-                await stage()
-            except Exception:
-                logger.exception("alert cycle: %s failed; the next cycle tries again", name)
+        """Poll, then deliver (the demo and tests drive cycles by hand). Never raises."""
+        await self.run_poll()
+        await self.run_delivery()
+
+    async def run_poll(self) -> None:
+        """The scheduler's poll job. Never raises (a cycle must not kill the job)."""
+        try:
+            await self.poll_once()
+        except Exception:
+            logger.exception("alert cycle: poll failed; the next cycle tries again")
+
+    async def run_delivery(self) -> None:
+        """The scheduler's delivery job, separate from polling so one slow agent never holds
+        back any channel's alerts. Runs again at once when rows were enqueued while it ran.
+        Never raises."""
+        self._delivery_running = True
+        try:
+            for _ in range(MAX_DELIVERY_ROUNDS):
+                self._wake_pending = False
+                try:
+                    await self.deliver_once()
+                except Exception:
+                    logger.exception("alert cycle: delivery failed; the next cycle tries again")
+                if not self._wake_pending:
+                    break
+        finally:
+            self._delivery_running = False
+
+    def set_delivery_waker(self, waker: Callable[[], None] | None) -> None:
+        self._delivery_waker = waker
+
+    def wake_delivery(self) -> None:
+        """Rows were enqueued (or a parent needs an edit): deliver now, not at the next tick."""
+        self._wake_pending = True
+        if not self._delivery_running and self._delivery_waker is not None:
+            self._delivery_waker()
 
     async def _prune(self) -> None:
         now = self._clock.now()
@@ -178,6 +219,9 @@ class AlertService:
         pruned = await self.store.prune_seen(now - policy.SEEN_RETENTION)
         if pruned:
             logger.info("forgot %d seen session(s) older than %s", pruned, policy.SEEN_RETENTION)
+        done = await self.store.prune_sent(now - policy.OUTBOX_RETENTION)
+        if done:
+            logger.info("pruned %d delivered outbox row(s) older than %s", done, policy.OUTBOX_RETENTION)
         causes = await self.store.prune_causes(now - CAUSE_RETENTION)
         if causes:
             logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)
@@ -221,7 +265,10 @@ class AlertService:
         if removed:
             await self.pager.run_once()
         return removed
+
     async def watches(self, channel_id: str) -> list[WatchView]:
+        """The channel's watches, each with how many of its alerts were given up undelivered."""
+        undelivered = await self.store.undelivered_counts(channel_id)
         return [
             WatchView(
                 agent=watch.agent,
@@ -231,6 +278,7 @@ class AlertService:
                 muted_by=mute.muted_by if mute else None,
                 last_alert_at=watch.last_alert_at,
                 broken_reason=watch.broken_reason,
+                undelivered=undelivered.get(watch.id, 0),
                 page=watch.page,
                 page_error=watch.page_error,
             )

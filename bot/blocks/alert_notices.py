@@ -1,8 +1,10 @@
 """Top-level notices of the alert pipeline: Pipecat Cloud unreachable for an agent, polls failing on
-data it sent, a session given up, and the recovery notes."""
+data it sent, a session given up, the recovery notes; and the summary of alerts Slack never took."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
@@ -71,3 +73,43 @@ def recovery_notice(agent: str, since: datetime, until: datetime, dedup_key: str
         [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
         metadata=alert_metadata(dedup_key, agent),
     )
+
+
+@dataclass(frozen=True)
+class UndeliveredLine:
+    """One given-up post, as the channel's summary lists it."""
+
+    agent: str
+    what: str  # alert, rollup, notice
+    session_id: str | None
+    created_at: datetime
+    reason: str
+
+
+#: Lines listed in one summary message (the count in its heading covers them all); they fit a section.
+MAX_SUMMARY_LINES = 15
+_WHAT = {"alert": "failed session", "rollup": "roll-up of failed sessions", "notice": "outage notice"}
+
+
+def undelivered_summary(lines: Sequence[UndeliveredLine], since: datetime, until: datetime, dedup_key: str) -> Message:
+    """ "N alerts could not be delivered between … and …", listing them (posted once Slack works)."""
+    count = len(lines)
+    noun = "alert" if count == 1 else "alerts"
+    heading = (
+        f":warning: *{count} {noun} could not be delivered* between {slack_date(since)} and {slack_date(until)} "
+        "(Slack kept failing); they are listed here so nothing is silently lost:"
+    )
+    listed = []
+    for line in lines[:MAX_SUMMARY_LINES]:
+        session = f" `{esc(line.session_id, 64)}`" if line.session_id else ""
+        listed.append(
+            f"• *{esc(line.agent, 100)}*: {_WHAT.get(line.what, esc(line.what, 30))}{session} "
+            f"(from {slack_date(line.created_at)})"
+        )
+    more = f"\n…and {count - MAX_SUMMARY_LINES} more" if count > MAX_SUMMARY_LINES else ""
+    blocks = [SectionBlock(text=MarkdownTextObject(text=truncate(heading, SECTION_LIMIT)))]
+    body = truncate("\n".join(listed), SECTION_LIMIT - len(more)) + more
+    if listed:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT))))
+    agent = lines[0].agent if lines else ""
+    return build(fallback(f"{count} {noun} could not be delivered"), blocks, metadata=alert_metadata(dedup_key, agent))

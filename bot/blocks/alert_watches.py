@@ -31,6 +31,8 @@ class WatchView:
     muted_by: str | None
     last_alert_at: datetime | None
     broken_reason: str | None
+    #: Alerts of this watch given up undelivered (listed in the channel's undelivered summary).
+    undelivered: int = 0
     #: `/session watch … page`, and PagerDuty's last refusal (HTTP 400) for this watch.
     page: bool = False
     page_error: str | None = None
@@ -55,6 +57,12 @@ def _watch_block(view: WatchView, paging_configured: bool = True) -> SectionBloc
     if view.muted_until is not None:
         state += f" · :mute: muted until {slack_date(view.muted_until)}"
     lines.append(state)
+    if view.undelivered:
+        noun = "alert" if view.undelivered == 1 else "alerts"
+        lines.append(
+            f":warning: *{view.undelivered} {noun} undelivered*: Slack kept failing; they are listed "
+            'in this channel\'s "could not be delivered" summary.'
+        )
     if (paging := paging_line(view, configured=paging_configured)) is not None:
         lines.append(paging)
     if view.broken_reason:
@@ -78,7 +86,9 @@ def watches_message(views: Sequence[WatchView], *, paging_configured: bool = Tru
         footer = f"…and {len(views) - MAX_LISTED} more · " + footer
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     broken = sum(1 for v in views if v.broken_reason)
+    undelivered = sum(v.undelivered for v in views)
     text = f"{len(views)} watched agents" + (f", {broken} not delivering" if broken else "")
+    text += f", {undelivered} alerts undelivered" if undelivered else ""
     if paging := sum(1 for v in views if v.page):
         text += f", {paging} paging PagerDuty"
     return build(text, blocks)

@@ -20,6 +20,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,10 +32,12 @@ from bot.sandbox.slack_standin_checks import parse_multipart, read_args
 from bot.sandbox.slack_standin_faults import (
     FILE_UPLOAD,
     RESPONSE_URL,
+    WRITE_METHODS,
     Fault,
     FaultKind,
     FaultQueue,
     Hangs,
+    Outage,
 )
 from bot.sandbox.slack_standin_methods import METHODS, err
 from bot.sandbox.slack_standin_model import (
@@ -75,8 +78,13 @@ class SlackStandIn(Workspace):
         bot_user_id: str = "UBOT",
         team_id: str = "T0001",
         bot_id: str = "B0BOT",
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
-        super().__init__(bot_token=bot_token, bot_user_id=bot_user_id, team_id=team_id, bot_id=bot_id)
+        """`clock`: where message timestamps come from (the simulator's clock in tests)."""
+        super().__init__(bot_token=bot_token, bot_user_id=bot_user_id, team_id=team_id, bot_id=bot_id, clock=clock)
+        self._clock = clock
+        #: A long outage window (start_outage): every matching call answers its status.
+        self._outage: Outage | None = None
         self.calls: list[RecordedCall] = []
         self.response_posts: list[ResponsePost] = []
         #: Every Web API call answered with HTTP 429 (injected or by the channel rate limit).
@@ -131,9 +139,7 @@ class SlackStandIn(Workspace):
 
     async def wait_for_calls(self, method: str, count: int = 1, *, within: float = 5.0) -> list[RecordedCall]:
         """Wait until `count` calls to `method` have been answered; returns all calls to it."""
-        await self.wait_until(
-            lambda: sum(c.status is not None for c in self.calls_to(method)) >= count, within=within
-        )
+        await self.wait_until(lambda: sum(c.status is not None for c in self.calls_to(method)) >= count, within=within)
         return self.calls_to(method)
 
     # -- fault injection ---------------------------------------------------------------------------
@@ -158,6 +164,30 @@ class SlackStandIn(Workspace):
     def accept_then_hang_next(self, method: str | None, n: int = 1) -> None:
         """The next `n` matching calls take effect, then hang until release_hangs() (a read timeout)."""
         self.faults.add(Fault(FaultKind.ACCEPT_THEN_HANG, method, n))
+
+    def start_outage(
+        self, methods: frozenset[str] = WRITE_METHODS, *, status: int = 503, until: datetime | None = None
+    ) -> None:
+        """From now on every call to `methods` answers HTTP `status` (nothing stored) until
+        end_outage(), or until `until` on the stand-in's clock (long windows on simulated time)."""
+        self._outage = Outage(methods, status, until)
+
+    def end_outage(self) -> None:
+        self._outage = None
+
+    def _in_outage(self, method: str) -> int | None:
+        outage = self._outage
+        if outage is None or method not in outage.methods:
+            return None
+        now = self._clock() if self._clock else datetime.now(UTC)
+        if outage.until is not None and now >= outage.until:
+            self._outage = None
+            return None
+        return outage.status
+
+    def hold_next(self, method: str | None, n: int = 1) -> None:
+        """The next `n` matching calls wait until release_hangs(), then take effect (late)."""
+        self.faults.add(Fault(FaultKind.HOLD, method, n))
 
     def release_hangs(self) -> int:
         """Let every hung request answer (normally); returns how many there were."""
@@ -217,9 +247,14 @@ class SlackStandIn(Workspace):
         self._notify()
         if self.latency > 0:
             await self.sleep(self.latency)
+        down = self._in_outage(method)
+        if down is not None:
+            return self._answer(call, err("service_unavailable"), down)
         fault = self.faults.take(method)
         if fault is not None and not fault.accepts:
             return self._fault_answer(call, fault)
+        if fault is not None and fault.kind is FaultKind.HOLD:
+            await self._hold()
         handler = METHODS.get(method) or SURFACE_METHODS.get(method)
         if handler is None:
             return self._answer(call, err("unknown_method"))
@@ -247,9 +282,7 @@ class SlackStandIn(Workspace):
         if fault is None or fault.accepts:
             return fault, None
         if fault.kind is FaultKind.RATE_LIMIT:
-            return fault, PlainTextResponse(
-                "ratelimited", 429, headers={"Retry-After": str(fault.retry_after)}
-            )
+            return fault, PlainTextResponse("ratelimited", 429, headers={"Retry-After": str(fault.retry_after)})
         if fault.kind is FaultKind.ERROR:
             return fault, PlainTextResponse(fault.error, 404)
         return fault, PlainTextResponse("internal_error", fault.status)

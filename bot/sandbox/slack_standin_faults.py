@@ -12,6 +12,7 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 RESPONSE_URL = "response_url"
 FILE_UPLOAD = "file_upload"
@@ -29,6 +30,9 @@ class FaultKind(enum.Enum):
     ACCEPT_THEN_FAIL = "accept_then_fail"
     #: The effect happens, the answer waits until release_hangs().
     ACCEPT_THEN_HANG = "accept_then_hang"
+    #: The request waits until release_hangs(), then takes effect and is answered (a slow Slack:
+    #: the effect lands late, after whatever happened meanwhile).
+    HOLD = "hold"
 
 
 @dataclass
@@ -44,7 +48,20 @@ class Fault:
     @property
     def accepts(self) -> bool:
         """Whether the request still takes effect before the faulty answer."""
-        return self.kind in (FaultKind.ACCEPT_THEN_FAIL, FaultKind.ACCEPT_THEN_HANG)
+        return self.kind in (FaultKind.ACCEPT_THEN_FAIL, FaultKind.ACCEPT_THEN_HANG, FaultKind.HOLD)
+
+
+#: The Web API methods that change a channel (what a write outage refuses).
+WRITE_METHODS = frozenset({"chat.postMessage", "chat.update"})
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A window in which every call to `methods` answers `status` (until `until`, if set)."""
+
+    methods: frozenset[str]
+    status: int
+    until: datetime | None
 
 
 class FaultQueue:

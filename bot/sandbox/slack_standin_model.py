@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -189,13 +191,18 @@ class ResponseUrl:
 
 
 class TsClock:
-    """Slack-style message timestamps ("1712345678.000123"): unique and strictly increasing."""
+    """Slack-style message timestamps ("1712345678.000123"): unique and strictly increasing.
 
-    def __init__(self) -> None:
+    Read from `now` when given (the simulator's clock, so a ts matches the time the bot thinks it
+    posted at, as Slack's do within clock skew), else from the system clock."""
+
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
         self._last_us = 0
+        self._now = now
 
     def next(self) -> str:
-        micros = max(self._last_us + 1, time.time_ns() // 1000)
+        current = int(self._now().timestamp() * 1_000_000) if self._now else time.time_ns() // 1000
+        micros = max(self._last_us + 1, current)
         self._last_us = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 

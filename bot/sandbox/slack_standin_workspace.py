@@ -6,6 +6,8 @@ No HTTP here: `SlackStandIn` (slack_standin.py) adds the server, the recording a
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from bot.contracts.scopes import MANIFEST_BOT_SCOPES as DEFAULT_SCOPES
@@ -17,7 +19,15 @@ DEFAULT_USER = "U2147483697"
 
 
 class Workspace:
-    def __init__(self, *, bot_token: str, bot_user_id: str, team_id: str, bot_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        bot_user_id: str,
+        team_id: str,
+        bot_id: str,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.bot_token = bot_token
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -37,7 +47,7 @@ class Workspace:
         self.socket_url: str | None = None
         self.app_token = "xapp-1-test-app-token"
         self.response_urls: dict[str, ResponseUrl] = {}
-        self._ts = TsClock()
+        self._ts = TsClock(clock)
         self._ids = itertools.count(1)
 
     # -- set-up and inspection ------------------------------------------------------------------

@@ -15,8 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.engine import READ_ONLY_OPTION
-from bot.store.records import Incident, NewPost, OutboxRow
+from bot.store.payloads import dump_payload
+from bot.store.records import Incident, NewPost, OutboxKind, OutboxRow, OutboxState
 from bot.store.schema import alert_outbox
+
+#: Marks a transaction that enqueued rows (its listeners are told after the commit).
+ENQUEUED = "pipecat_ops_enqueued"
 
 
 class LeaseLost(Exception):
@@ -29,14 +33,25 @@ class StoreBase:
         self._reader = engine.execution_options(**{READ_ONLY_OPTION: True})
         self.dialect = engine.dialect.name
         self._write_lock = asyncio.Lock()
+        self._enqueue_listeners: list[Callable[[], None]] = []
         # Both dialects spell INSERT … ON CONFLICT DO NOTHING the same way; pick the module once.
         self._insert: Callable[[Table], Any] = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
 
-    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+    def on_enqueue(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every committed transaction that enqueued outbox rows (in this
+        process): delivery wakes up at once instead of at its next tick."""
+        self._enqueue_listeners.append(listener)
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
         """A writing transaction (BEGIN IMMEDIATE on SQLite)."""
-        if self.dialect != "sqlite":
-            return self.engine.begin()
-        return self._queued_write()
+        begin = self.engine.begin() if self.dialect != "sqlite" else self._queued_write()
+        async with begin as conn:
+            yield conn
+            enqueued = conn.info.pop(ENQUEUED, False)
+        if enqueued:  # committed: now the rows are there to be read
+            for listener in self._enqueue_listeners:
+                listener()
 
     @contextlib.asynccontextmanager
     async def _queued_write(self) -> AsyncIterator[AsyncConnection]:
@@ -76,7 +91,7 @@ class StoreBase:
                     state=post.state,
                     attempts=0,
                     next_attempt_at=now,
-                    payload=dict(post.payload),
+                    payload=dump_payload(post.payload),
                     last_error=post.last_error,
                     created_at=now,
                     updated_at=now,
@@ -84,6 +99,8 @@ class StoreBase:
                 .returning(alert_outbox.c.id)
             )
             count += result.first() is not None
+        if count:
+            conn.info[ENQUEUED] = True
         return count
 
     async def dispose(self) -> None:
@@ -125,9 +142,53 @@ def from_row(record: type[T], row: RowMapping) -> T:
 
 
 def to_outbox(row: RowMapping) -> OutboxRow:
-    """Kept for bot/store/outbox.py and incidents.py (the delivery stream's), which call it."""
-    return from_row(OutboxRow, row)
+    return OutboxRow(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        kind=OutboxKind(row["kind"]),
+        channel_id=row["channel_id"],
+        agent=row["agent"],
+        subscription_id=row["subscription_id"],
+        session_id=row["session_id"],
+        incident_id=row["incident_id"],
+        state=OutboxState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        claim_token=row["claim_token"],
+        claimed_at=row["claimed_at"],
+        claimed_until=row["claimed_until"],
+        payload=dict(row["payload"]),
+        posted_ts=row["posted_ts"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        failures=row["failures"] or 0,
+        failing_since=row["failing_since"],
+        first_claimed_at=row["first_claimed_at"],
+        top_level=bool(row["top_level"]),
+        given_up_at=row["given_up_at"],
+        summary_id=row["summary_id"],
+    )
 
 
 def to_incident(row: RowMapping) -> Incident:
-    return from_row(Incident, row)
+    return Incident(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        agent=row["agent"],
+        parent_ts=row["parent_ts"],
+        parent_key=row["parent_key"],
+        opened_at=row["opened_at"],
+        first_failure_at=row["first_failure_at"],
+        last_failure_at=row["last_failure_at"],
+        last_activity_at=row["last_activity_at"],
+        session_count=row["session_count"],
+        statuses=tuple(row["statuses"]),
+        latest_session_id=row["latest_session_id"],
+        burst_started_at=row["burst_started_at"],
+        burst_replies=row["burst_replies"],
+        ack_by=row["ack_by"],
+        ack_at=row["ack_at"],
+        closed_at=row["closed_at"],
+        version=row["version"],
+        rendered_version=row["rendered_version"],
+    )

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, to_incident
-from bot.store.records import (
-    KIND_PARENT,
-    KIND_ROLLUP,
-    MUTED,
-    PENDING,
-    ROLLED_UP,
-    Incident,
-    IncidentChange,
-    NewPost,
-)
+from bot.store.records import MUTED, PENDING, ROLLED_UP, Incident, IncidentChange
 from bot.store.schema import alert_outbox, channel_state, incidents
 
 
-def parent_dedup_key(incident_id: int) -> str:
-    return f"incident:{incident_id}"
+class RoutingConflict(LeaseLost):
+    """A routing plan named an incident that was closed meanwhile: nothing was written; the
+    alerts stay unrouted and the next pass plans again from the current state."""
 
 
 class IncidentStore(StoreBase):
@@ -61,12 +54,12 @@ class IncidentStore(StoreBase):
         changes: Sequence[IncidentChange],
         muted_row_ids: Sequence[int],
         now: datetime,
-        subscription_ids: dict[str, int | None],
     ) -> None:
         """Apply a routing plan in one transaction, under the channel lease.
 
-        New incidents get their parent post enqueued; rolled-up alerts get one roll-up post.
-        `subscription_ids` maps agent → the channel's subscription (for last-alert bookkeeping).
+        The plan carries every post it needs (a new incident's parent, a burst's roll-up, keys
+        minted by bot/alerts/keys.py); the store only fills in new incident ids. Raises
+        RoutingConflict (nothing written) if a planned incident was closed meanwhile.
         """
         async with self._write() as conn:
             if not await _holds_channel(conn, channel_id, owner):
@@ -78,11 +71,9 @@ class IncidentStore(StoreBase):
                     .values(state=MUTED, updated_at=now)
                 )
             for change in changes:
-                await self._apply_change(conn, change, now, subscription_ids.get(change.agent))
+                await self._apply_change(conn, change, now)
 
-    async def _apply_change(
-        self, conn: AsyncConnection, change: IncidentChange, now: datetime, subscription_id: int | None
-    ) -> None:
+    async def _apply_change(self, conn: AsyncConnection, change: IncidentChange, now: datetime) -> None:
         values = {
             "first_failure_at": change.first_failure_at,
             "last_failure_at": change.last_failure_at,
@@ -102,42 +93,31 @@ class IncidentStore(StoreBase):
                     opened_at=now,
                     version=1,
                     rendered_version=0,
+                    parent_key=change.parent_post.dedup_key if change.parent_post else None,
                     **values,
                 )
                 .returning(incidents.c.id)
             )
             incident_id = int(result.scalar_one())
-            parent = NewPost(
-                dedup_key=parent_dedup_key(incident_id),
-                kind=KIND_PARENT,
-                channel_id=change.channel_id,
-                agent=change.agent,
-                payload={},
-                subscription_id=subscription_id,
-                incident_id=incident_id,
-            )
-            await self.insert_posts(conn, [parent], now)
+            if change.parent_post is not None:
+                await self.insert_posts(conn, [replace(change.parent_post, incident_id=incident_id)], now)
         else:
             incident_id = change.incident_id
-            await conn.execute(
-                update(incidents).where(incidents.c.id == incident_id).values(version=incidents.c.version + 1, **values)
+            updated = await conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id, incidents.c.closed_at.is_(None))
+                .values(version=incidents.c.version + 1, **values)
             )
+            if updated.rowcount != 1:
+                raise RoutingConflict(f"incident {incident_id} was closed while its alerts were routed")
         if change.reply_row_ids:
             await conn.execute(
                 update(alert_outbox)
                 .where(alert_outbox.c.id.in_(change.reply_row_ids), alert_outbox.c.state == PENDING)
                 .values(incident_id=incident_id, updated_at=now)
             )
-        if change.rolled_row_ids:
-            rollup = NewPost(
-                dedup_key=f"rollup:{incident_id}:{min(change.rolled_row_ids)}",
-                kind=KIND_ROLLUP,
-                channel_id=change.channel_id,
-                agent=change.agent,
-                payload=change.rollup_payload or {},
-                subscription_id=subscription_id,
-                incident_id=incident_id,
-            )
+        if change.rolled_row_ids and change.rollup_post is not None:
+            rollup = replace(change.rollup_post, incident_id=incident_id)
             await self.insert_posts(conn, [rollup], now)
             rollup_id = await conn.scalar(select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key))
             await conn.execute(
@@ -146,12 +126,20 @@ class IncidentStore(StoreBase):
                 .values(state=ROLLED_UP, incident_id=incident_id, rollup_id=rollup_id, updated_at=now)
             )
 
-    async def close_quiet_incidents(self, now: datetime, window: timedelta) -> int:
-        """Close incidents with no failure for `window`; their parents then say "quiet since …"."""
+    async def close_quiet_incidents(self, channel_id: str, owner: str, now: datetime, window: timedelta) -> int:
+        """Close the channel's incidents with no failure for `window` (their parents then say
+        "quiet since …"), under the channel lease: routing, which runs under it too, never adds
+        a failure to an incident closed at the same time."""
         async with self._write() as conn:
+            if not await _holds_channel(conn, channel_id, owner):
+                raise LeaseLost(f"delivery lease of {channel_id} lost")
             result = await conn.execute(
                 update(incidents)
-                .where(incidents.c.closed_at.is_(None), incidents.c.last_activity_at <= now - window)
+                .where(
+                    incidents.c.channel_id == channel_id,
+                    incidents.c.closed_at.is_(None),
+                    incidents.c.last_activity_at <= now - window,
+                )
                 .values(closed_at=now, version=incidents.c.version + 1)
             )
         return result.rowcount

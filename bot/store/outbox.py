@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Update, and_, case, func, or_, select, update
+from sqlalchemy import Update, and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.store.base import StoreBase, to_outbox
@@ -16,14 +17,20 @@ from bot.store.records import (
     KIND_NOTICE,
     KIND_PAGE,
     KIND_PARENT,
+    KIND_ROLLUP,
+    KIND_SUMMARY,
+    MUTED,
     PENDING,
+    ROLLED_UP,
     SENDING,
     SENT,
     UNCERTAIN,
     NewPost,
     OutboxRow,
+    Transition,
 )
 from bot.store.schema import alert_outbox, channel_state, incidents, subscriptions
+from bot.store.types import UTCDateTime
 
 
 def _deliverable(now: datetime) -> ColumnElement[bool]:
@@ -43,32 +50,60 @@ class OutboxStore(StoreBase):
         async with self._write() as conn:
             return await self.insert_posts(conn, posts, now)
 
-    async def channels_with_work(self, now: datetime) -> list[str]:
-        """Channels with a due post or an incident parent to re-render, minus backed-off ones."""
+    async def channels_with_work(self, now: datetime, quiet_before: datetime | None = None) -> list[str]:
+        """Channels with a due post, an incident parent to re-render, given-up rows to summarise,
+        or (with `quiet_before`) an open incident quiet since then (to close), minus backed-off ones."""
         due = select(alert_outbox.c.channel_id).where(_deliverable(now))
         dirty = select(incidents.c.channel_id).where(
             incidents.c.parent_ts.is_not(None), incidents.c.version > incidents.c.rendered_version
         )
+        unreported = select(alert_outbox.c.channel_id).where(
+            alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_not(None), alert_outbox.c.summary_id.is_(None)
+        )
+        work = due.union(dirty, unreported)
+        if quiet_before is not None:
+            quiet = select(incidents.c.channel_id).where(
+                incidents.c.closed_at.is_(None), incidents.c.last_activity_at <= quiet_before
+            )
+            work = due.union(dirty, unreported, quiet)
         backed_off = select(channel_state.c.channel_id).where(channel_state.c.backoff_until > now)
         async with self._read() as conn:
-            channels = set((await conn.execute(due.union(dirty))).scalars())
+            channels = set((await conn.execute(work)).scalars())
             channels -= set((await conn.execute(backed_off)).scalars())
         return sorted(channels)
 
     async def next_deliverable(self, channel_id: str, now: datetime) -> OutboxRow | None:
-        """The channel's next post: parents first (replies need their ts), then notices, then by age.
+        """The channel's next post: the one due longest (a row that keeps failing never starves the
+        others: a failure ends the channel's pass), parents and notices first among equals.
 
-        Alerts not yet routed to an incident are left for routing.
+        Alerts not yet routed to an incident are left for routing; replies whose parent is still
+        to be posted wait for it (without holding up the channel's other rows).
         """
-        priority = case((alert_outbox.c.kind == KIND_PARENT, 0), (alert_outbox.c.kind == KIND_NOTICE, 1), else_=2)
+        parent = aliased(alert_outbox)
+        parent_to_come = (
+            select(incidents.c.id)
+            .join(parent, and_(parent.c.incident_id == incidents.c.id, parent.c.kind == KIND_PARENT))
+            .where(incidents.c.parent_ts.is_(None), parent.c.state != DEAD)
+        )
+        waits_for_parent = and_(
+            alert_outbox.c.kind.in_((KIND_ALERT, KIND_ROLLUP)),
+            alert_outbox.c.top_level.is_(False),
+            alert_outbox.c.incident_id.in_(parent_to_come),
+        )
+        priority = case(
+            (alert_outbox.c.kind == KIND_PARENT, 0),
+            (alert_outbox.c.kind.in_((KIND_NOTICE, KIND_SUMMARY)), 1),
+            else_=2,
+        )
         query = (
             select(alert_outbox)
             .where(
                 alert_outbox.c.channel_id == channel_id,
                 _deliverable(now),
                 or_(alert_outbox.c.kind != KIND_ALERT, alert_outbox.c.incident_id.is_not(None)),
+                ~waits_for_parent,
             )
-            .order_by(priority, alert_outbox.c.id)
+            .order_by(alert_outbox.c.next_attempt_at, priority, alert_outbox.c.id)
             .limit(1)
         )
         async with self._read() as conn:
@@ -135,6 +170,7 @@ class OutboxStore(StoreBase):
                     claim_token=token,
                     claimed_at=now,
                     claimed_until=now + ttl,
+                    first_claimed_at=func.coalesce(alert_outbox.c.first_claimed_at, literal(now, UTCDateTime())),
                     attempts=alert_outbox.c.attempts + 1,
                     updated_at=now,
                 )
@@ -186,56 +222,73 @@ class OutboxStore(StoreBase):
             )
         return True
 
-    async def mark_sent(self, row: OutboxRow, token: str, ts: str, now: datetime) -> bool:
-        """Record the post (fenced by the claim token); a parent's ts goes onto its incident."""
-        async with self._write() as conn:
-            result = await conn.execute(
-                _fenced(row.id, token).values(
-                    state=SENT, posted_ts=ts, claim_token=None, last_error=None, updated_at=now
-                )
+    async def apply(self, row: OutboxRow, token: str | None, transition: Transition, now: datetime) -> bool:
+        """Write one attempt's outcome, fenced: by our claim `token`, or (no claim, e.g. a reply
+        sent to the top level) by the row still being as `row` read it. False: someone else's now.
+
+        Everything the outcome implies lands in the same transaction: a parent's ts onto its
+        incident, the watch's last alert time, an incident closed when its parent is given up,
+        the channel's shared back-off.
+        """
+        fence = (
+            _fenced(row.id, token)
+            if token
+            else update(alert_outbox).where(
+                alert_outbox.c.id == row.id,
+                alert_outbox.c.state == row.state,
+                alert_outbox.c.attempts == row.attempts,
             )
-            if result.rowcount != 1:
+        )
+        values: dict[str, object] = {
+            "state": transition.state,
+            "next_attempt_at": transition.next_attempt_at,
+            "claim_token": None,
+            "last_error": transition.error[:500] if transition.error else None,
+            "failures": transition.failures,
+            "failing_since": transition.failing_since,
+            "top_level": transition.top_level,
+            "updated_at": now,
+        }
+        if transition.posted_ts is not None:
+            values["posted_ts"] = transition.posted_ts
+        if transition.given_up:
+            values["given_up_at"] = now
+        async with self._write() as conn:
+            if (await conn.execute(fence.values(**values))).rowcount != 1:
                 return False
-            if row.kind == KIND_PARENT and row.incident_id is not None:
-                await conn.execute(update(incidents).where(incidents.c.id == row.incident_id).values(parent_ts=ts))
-            if row.subscription_id is not None and row.kind != KIND_NOTICE:
-                await conn.execute(
-                    update(subscriptions).where(subscriptions.c.id == row.subscription_id).values(last_alert_at=now)
-                )
-        return True
-
-    async def mark_retry(
-        self, row: OutboxRow, token: str, *, state: str, next_attempt_at: datetime, error: str, now: datetime
-    ) -> bool:
-        """Back to `pending` (the post surely did not happen) or `uncertain` (it may have)."""
-        async with self._write() as conn:
-            result = await conn.execute(
-                _fenced(row.id, token).values(
-                    state=state,
-                    next_attempt_at=next_attempt_at,
-                    claim_token=None,
-                    last_error=error[:500],
-                    updated_at=now,
-                )
-            )
-        return result.rowcount == 1
-
-    async def mark_dead(self, row: OutboxRow, token: str | None, error: str, now: datetime) -> bool:
-        """Give up on one post, keeping the reason (a dead row is a visible record, not a loss)."""
-        async with self._write() as conn:
-            query = _fenced(row.id, token) if token else update(alert_outbox).where(alert_outbox.c.id == row.id)
-            result = await conn.execute(
-                query.values(state=DEAD, claim_token=None, last_error=error[:500], updated_at=now)
-            )
-            if result.rowcount == 1 and row.kind == KIND_PARENT and row.incident_id is not None:
-                # An incident without a parent cannot take replies: close it, the next failure
-                # opens a new one (with a new parent).
+            if transition.state == SENT:
+                await self._sent(conn, row, transition.posted_ts, now)
+            elif transition.state == DEAD and row.kind == KIND_PARENT and row.incident_id is not None:
+                # An incident without a parent cannot take replies (they go to the top level):
+                # close it, the next failure opens a new one with a new parent.
                 await conn.execute(
                     update(incidents)
                     .where(incidents.c.id == row.incident_id, incidents.c.closed_at.is_(None))
                     .values(closed_at=now, version=incidents.c.version + 1)
                 )
-        return result.rowcount == 1
+            if transition.channel_backoff_until is not None:
+                await _back_off(self, conn, row.channel_id, transition.channel_backoff_until)
+        return True
+
+    async def _sent(self, conn: AsyncConnection, row: OutboxRow, ts: str | None, now: datetime) -> None:
+        if row.kind == KIND_PARENT and row.incident_id is not None:
+            await conn.execute(update(incidents).where(incidents.c.id == row.incident_id).values(parent_ts=ts))
+        if row.subscription_id is not None and row.kind in (KIND_ALERT, KIND_ROLLUP, KIND_PARENT):
+            await conn.execute(
+                update(subscriptions).where(subscriptions.c.id == row.subscription_id).values(last_alert_at=now)
+            )
+
+    async def prune_sent(self, before: datetime) -> int:
+        """Forget posted rows last touched before `before` (their messages are in Slack), and
+        given-up rows the channel was already told about; the dedup keys of recent ones stay."""
+        done = or_(
+            alert_outbox.c.state.in_((SENT, MUTED, ROLLED_UP)),
+            and_(alert_outbox.c.state == DEAD, alert_outbox.c.summary_id.is_not(None)),
+            and_(alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_(None)),
+        )
+        async with self._write() as conn:
+            result = await conn.execute(delete(alert_outbox).where(done, alert_outbox.c.updated_at < before))
+        return result.rowcount
 
     # -- channels ----------------------------------------------------------------------------------
 
@@ -267,17 +320,9 @@ class OutboxStore(StoreBase):
             )
 
     async def back_off_channel(self, channel_id: str, until: datetime) -> None:
-        """Shared 429 back-off: no replica posts to the channel before `until`."""
+        """Shared back-off (a 429, post spacing): no replica posts to the channel before `until`."""
         async with self._write() as conn:
-            await _ensure_channel(self, conn, channel_id)
-            await conn.execute(
-                update(channel_state)
-                .where(
-                    channel_state.c.channel_id == channel_id,
-                    or_(channel_state.c.backoff_until.is_(None), channel_state.c.backoff_until < until),
-                )
-                .values(backoff_until=until)
-            )
+            await _back_off(self, conn, channel_id, until)
 
     async def channel_backoff(self, channel_id: str) -> datetime | None:
         query = select(channel_state.c.backoff_until).where(channel_state.c.channel_id == channel_id)
@@ -298,6 +343,19 @@ def _as_utc(value: datetime) -> datetime:
 def _fenced(row_id: int, token: str) -> Update:
     """An update that only lands while our claim is the row's claim."""
     return update(alert_outbox).where(alert_outbox.c.id == row_id, alert_outbox.c.claim_token == token)
+
+
+async def _back_off(store: StoreBase, conn: AsyncConnection, channel_id: str, until: datetime) -> None:
+    """Never shortens a back-off another worker set."""
+    await _ensure_channel(store, conn, channel_id)
+    await conn.execute(
+        update(channel_state)
+        .where(
+            channel_state.c.channel_id == channel_id,
+            or_(channel_state.c.backoff_until.is_(None), channel_state.c.backoff_until < until),
+        )
+        .values(backoff_until=until)
+    )
 
 
 async def _ensure_channel(store: StoreBase, conn: AsyncConnection, channel_id: str) -> None:

@@ -16,7 +16,8 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, to_outbox
-from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, SENT, UNCERTAIN, NewPost, OutboxRow, PagerAlert
+from bot.store.payloads import PagePayload
+from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, UNCERTAIN, NewPost, OutboxRow, PagerAlert
 from bot.store.schema import alert_outbox, pager_alerts, subscriptions
 
 RESOLVED = "resolved"
@@ -130,7 +131,7 @@ class PagerStore(StoreBase):
             kind=KIND_PAGE,
             channel_id=channel_id,
             agent=agent,
-            payload={ALERT_ID: alert_id, EVENT: dict(event)},
+            payload=PagePayload(alert_id=alert_id, event=dict(event)),
             subscription_id=subscription_id,
             incident_id=incident_id,
         )
@@ -176,15 +177,6 @@ class PagerStore(StoreBase):
         for row in rows:
             first.setdefault(row.payload.get(ALERT_ID), row)
         return [r for r in first.values() if _due(r, now)]
-
-    async def mark_page_sent(self, row: OutboxRow, token: str, now: datetime) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(alert_outbox)
-                .where(alert_outbox.c.id == row.id, alert_outbox.c.claim_token == token)
-                .values(state=SENT, claim_token=None, last_error=None, updated_at=now)
-            )
-        return result.rowcount == 1
 
     async def record_page_refused(
         self, subscription_id: int | None, channel_id: str, agent: str, error: str, now: datetime

@@ -5,29 +5,55 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-# Outbox row kinds.
-KIND_ALERT = "alert"
-KIND_PARENT = "parent"
-KIND_ROLLUP = "rollup"
-KIND_NOTICE = "notice"
-#: A PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py, not to Slack.
-KIND_PAGE = "page"
-#: An agent health condition opened (top-level post) / cleared (a reply in its thread).
-KIND_HEALTH = "health"
-KIND_HEALTH_CLEAR = "health_clear"
-#: A channel's daily digest (dedup "digest:<channel>:<day>").
-KIND_DIGEST = "digest"
+from bot.store.payloads import OutboxPayload, parse_payload
 
-# Outbox row states.
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-DEAD = "dead"
-UNCERTAIN = "uncertain"
-MUTED = "muted"
-ROLLED_UP = "rolled_up"
+
+class OutboxKind(StrEnum):
+    """What an outbox row posts."""
+
+    ALERT = "alert"  # one session's reply in its incident's thread
+    PARENT = "parent"  # an incident's parent message
+    ROLLUP = "rollup"  # several sessions of a burst in one reply
+    NOTICE = "notice"  # an outage or recovery notice (top-level)
+    SUMMARY = "summary"  # "N alerts could not be delivered between … and …" (top-level)
+    HEALTH = "health"  # an agent health condition opened (top-level)
+    HEALTH_CLEAR = "health_clear"  # ... and cleared (a reply in the opener's thread)
+    DIGEST = "digest"  # a channel's daily digest (dedup "digest:<channel>:<day>")
+    PAGE = "page"  # a PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py
+
+
+class OutboxState(StrEnum):
+    """Where an outbox row is in its life; the moves between them are bot.alerts.transitions."""
+
+    PENDING = "pending"  # to post; surely not in Slack yet
+    SENDING = "sending"  # claimed by a worker for one attempt
+    SENT = "sent"
+    DEAD = "dead"  # given up (kept, with the reason; given-up alerts are summarised to the channel)
+    UNCERTAIN = "uncertain"  # may have reached Slack: look for it before posting again
+    MUTED = "muted"  # recorded, not posted (the agent was muted)
+    ROLLED_UP = "rolled_up"  # posted as part of a roll-up row
+
+
+# The names the rest of the code base uses (a StrEnum member equals its value as a string).
+KIND_ALERT = OutboxKind.ALERT
+KIND_PARENT = OutboxKind.PARENT
+KIND_ROLLUP = OutboxKind.ROLLUP
+KIND_NOTICE = OutboxKind.NOTICE
+KIND_SUMMARY = OutboxKind.SUMMARY
+KIND_HEALTH = OutboxKind.HEALTH
+KIND_HEALTH_CLEAR = OutboxKind.HEALTH_CLEAR
+KIND_DIGEST = OutboxKind.DIGEST
+KIND_PAGE = OutboxKind.PAGE
+PENDING = OutboxState.PENDING
+SENDING = OutboxState.SENDING
+SENT = OutboxState.SENT
+DEAD = OutboxState.DEAD
+UNCERTAIN = OutboxState.UNCERTAIN
+MUTED = OutboxState.MUTED
+ROLLED_UP = OutboxState.ROLLED_UP
 #: States a delivery worker may pick up (a `sending` row only once its claim has expired).
 DELIVERABLE = (PENDING, UNCERTAIN, SENDING)
 
@@ -106,14 +132,14 @@ class NewPost:
     """A row to insert into the outbox (ignored if its dedup key is already there)."""
 
     dedup_key: str
-    kind: str
+    kind: OutboxKind
     channel_id: str
     agent: str
-    payload: Mapping[str, Any]
+    payload: OutboxPayload
     subscription_id: int | None = None
     session_id: str | None = None
     incident_id: int | None = None
-    state: str = PENDING
+    state: OutboxState = PENDING
     #: Why a row is inserted already finished (dead, muted); shown by diagnostics.
     last_error: str | None = None
 
@@ -130,13 +156,13 @@ class EndedSession:
 class OutboxRow:
     id: int
     dedup_key: str
-    kind: str
+    kind: OutboxKind
     channel_id: str
     agent: str
     subscription_id: int | None
     session_id: str | None
     incident_id: int | None
-    state: str
+    state: OutboxState
     attempts: int
     next_attempt_at: datetime
     claim_token: str | None
@@ -146,6 +172,50 @@ class OutboxRow:
     posted_ts: str | None
     last_error: str | None
     created_at: datetime
+    #: Failed attempts that were Slack trouble (a 429 is not one): they set the back-off.
+    failures: int = 0
+    #: When the current stretch of Slack trouble began for this row; shifted forward by every
+    #: 429's wait, so rate limiting never uses up the OUTBOX_GIVE_UP_HOURS budget.
+    failing_since: datetime | None = None
+    #: The first claim: a copy of the post, if Slack stored one, is no older than this.
+    first_claimed_at: datetime | None = None
+    #: Post at the top level instead of in the incident's thread (its parent cannot be posted).
+    top_level: bool = False
+    #: When the row was given up in a way its channel must hear about (the undelivered summary).
+    given_up_at: datetime | None = None
+    #: The summary row that reported this given-up row.
+    summary_id: int | None = None
+
+    def body(self) -> OutboxPayload:
+        """The payload as its model; raises pydantic.ValidationError for an unreadable one."""
+        return parse_payload(self.kind, self.payload)
+
+    @property
+    def maybe_posted(self) -> bool:
+        """Whether the last attempt may have reached Slack (a dead claimer's row counts)."""
+        return self.state in (OutboxState.UNCERTAIN, OutboxState.SENDING)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one attempt's outcome changes (decided by bot.alerts.transitions.next_state); `apply`
+    writes it in one fenced transaction."""
+
+    state: OutboxState
+    next_attempt_at: datetime
+    error: str | None
+    failures: int
+    failing_since: datetime | None
+    posted_ts: str | None = None
+    top_level: bool = False
+    #: Set when the row is given up in a way the channel must hear about (summary, /session watches).
+    given_up: bool = False
+    #: Nobody posts to the channel before this (a 429's Retry-After), across replicas.
+    channel_backoff_until: datetime | None = None
+    #: The channel cannot be posted to at all: its watches are broken with this reason.
+    break_channel: str | None = None
+    #: Leave the channel for this pass (Slack is unwell, or the channel is backed off).
+    stop_channel: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +238,8 @@ class Incident:
     closed_at: datetime | None
     version: int
     rendered_version: int
+    #: The parent post's dedup key (None only for incidents opened before it was stored).
+    parent_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +254,8 @@ class Mute:
 class IncidentChange:
     """What routing does to one incident: open it (id None) or update it, and which rows go where.
 
-    Built by the pure planner (bot/alerts/incidents_plan.py), applied in one transaction by the store.
+    Built by the pure planner (bot/alerts/decide.py plan_routing, posts and keys included),
+    persisted in one transaction by the store.
     """
 
     channel_id: str
@@ -197,8 +270,10 @@ class IncidentChange:
     burst_replies: int
     reply_row_ids: list[int] = field(default_factory=list)
     rolled_row_ids: list[int] = field(default_factory=list)
-    #: Payload of the roll-up reply when rolled_row_ids is not empty.
-    rollup_payload: dict[str, Any] | None = None
+    #: A new incident's parent post (the store fills in the incident id it gets).
+    parent_post: NewPost | None = None
+    #: The roll-up reply of `rolled_row_ids` (the store fills in the incident id).
+    rollup_post: NewPost | None = None
 
 
 @dataclass(frozen=True)

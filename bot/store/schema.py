@@ -136,8 +136,17 @@ alert_outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Delivery state machine (bot/alerts/transitions.py): Slack-trouble failures and since when,
+    # the first claim (bounds the reconcile scan), top-level fallback, the undelivered summary.
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("failing_since", UTCDateTime),
+    Column("first_claimed_at", UTCDateTime),
+    Column("top_level", Boolean, nullable=False, default=False, server_default=false()),
+    Column("given_up_at", UTCDateTime),
+    Column("summary_id", Integer),
     UniqueConstraint("dedup_key", name="uq_alert_outbox_dedup_key"),
     Index("ix_alert_outbox_channel_state", "channel_id", "state", "next_attempt_at"),
+    Index("ix_alert_outbox_given_up", "channel_id", "given_up_at"),
 )
 
 #: Failures of one agent in one channel within the quiet window: a parent message and its thread.
@@ -148,6 +157,8 @@ incidents = Table(
     Column("channel_id", String(32), nullable=False),
     Column("agent", String(64), nullable=False),
     Column("parent_ts", String(32)),
+    # The parent post's dedup key (minted by the routing plan, bot/alerts/keys.py).
+    Column("parent_key", String(200)),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("first_failure_at", UTCDateTime, nullable=False),
     Column("last_failure_at", UTCDateTime, nullable=False),

@@ -14,6 +14,7 @@ from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
 from bot.store.pager import PagerStore
 from bot.store.polling import PollStore
+from bot.store.undelivered import UndeliveredStore
 from bot.store.watches import WatchStore
 
 #: How long `migrate` keeps retrying a database it cannot reach at startup before failing.
@@ -25,6 +26,7 @@ class Store(
     PollStore,
     OutboxStore,
     IncidentStore,
+    UndeliveredStore,
     AuditStore,
     CauseStore,
     FingerprintStore,

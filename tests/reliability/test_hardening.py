@@ -13,11 +13,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
 from bot.alerts.service import MAX_REPLICA_ID_LENGTH, AlertService, new_replica_id
+from bot.alerts.transitions import Posted, next_state
 from bot.pipecat.client import PipecatClient
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
 from bot.store.engine import create_engine
+from bot.store.payloads import AlertPayload
 from bot.store.records import KIND_ALERT, SENDING, SENT, NewPost
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -26,7 +28,7 @@ CHANNEL = "C1"
 
 
 async def queued_row(store: Store) -> NewPost:
-    post = NewPost("7:s1", KIND_ALERT, CHANNEL, "voice-bot", {"n": 1}, 7, "s1")
+    post = NewPost("7:s1", KIND_ALERT, CHANNEL, "voice-bot", AlertPayload(session={"sessionId": "s1"}), 7, "s1")
     assert await store.enqueue([post], T0) == 1
     return post
 
@@ -66,8 +68,9 @@ async def test_a_sending_row_is_taken_over_only_once_its_claim_expired(store: St
     assert sending.state == SENDING
     assert not await store.claim(sending, "second", T0 + policy.CLAIM_TTL - timedelta(seconds=1), policy.CLAIM_TTL)
     assert await store.claim(sending, "second", T0 + policy.CLAIM_TTL + timedelta(seconds=1), policy.CLAIM_TTL)
-    assert not await store.mark_sent(row, "first", "1.0", T0 + policy.CLAIM_TTL)  # the record is fenced
-    assert await store.mark_sent(row, "second", "1.0", T0 + policy.CLAIM_TTL)
+    posted = next_state(sending, Posted("1.0"), now=T0 + policy.CLAIM_TTL, give_up_after=policy.OUTBOX_GIVE_UP)
+    assert not await store.apply(row, "first", posted, T0 + policy.CLAIM_TTL)  # the record is fenced
+    assert await store.apply(row, "second", posted, T0 + policy.CLAIM_TTL)
     assert [r.state for r in await store.outbox_rows()] == [SENT]
 
 
@@ -97,6 +100,7 @@ async def test_a_worker_paused_past_its_claim_does_not_post_when_it_resumes(
             clock=sim_clock,
             default_statuses=frozenset({"HTTP_ERROR"}),
             replica_id=name,
+            post_spacing=timedelta(0),
         )
 
     a, b = replica(store, "replica-a"), replica(other, "replica-b")
@@ -119,7 +123,7 @@ async def test_a_worker_paused_past_its_claim_does_not_post_when_it_resumes(
         await asyncio.wait_for(paused, timeout=10)
     finally:
         await other.dispose()
-    assert "not posting incident:1" in caplog.text
+    assert "not posting parent:1" in caplog.text
     [parent] = slack_standin.messages_in(ALERT_CHANNEL)
     assert len(slack_standin.messages_in(ALERT_CHANNEL, thread_ts=parent.ts)) == 1
     assert {r.state for r in await store.outbox_rows()} == {SENT}
@@ -171,4 +175,3 @@ async def test_postgresql_engines_ping_before_use_and_time_out_connecting() -> N
         assert kwargs["host"] == "/tmp/nowhere" and str(kwargs["port"]) == "5"
     finally:
         await engine.dispose()
-

@@ -8,15 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.store import LeaseLost, Store
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, ConditionClear, ConditionOpen, NewPost
+from bot.store.payloads import HealthClearPayload, HealthPayload, OutboxPayload
+from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, ConditionClear, ConditionOpen, NewPost, OutboxKind
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 INTERVAL = timedelta(seconds=120)
 
 
-def post(key: str, kind: str = KIND_HEALTH) -> NewPost:
-    return NewPost(key, kind, "C1", "voice-bot", {"k": key}, 1)
+def post(key: str, kind: OutboxKind = KIND_HEALTH) -> NewPost:
+    payload: OutboxPayload = HealthPayload(finding={"k": key}, severity="warning", opened_at=T0)
+    if kind == KIND_HEALTH_CLEAR:
+        payload = HealthClearPayload(finding={"k": key}, opened_at=T0, cleared_at=T0, opener_key=key)
+    return NewPost(key, kind, "C1", "voice-bot", payload, 1)
 
 
 async def test_a_status_read_is_claimed_once_until_it_is_due_again(store: Store) -> None:
@@ -36,10 +40,16 @@ async def test_a_status_read_is_claimed_once_until_it_is_due_again(store: Store)
 
 async def test_conditions_open_and_clear_once_with_their_posts(store: Store) -> None:
     opened = ConditionOpen("revision:abc", {"title": "crash"}, True, (post("health:1:revision:abc:1"),))
+
     async def read(owner: str, now: datetime, **changes: object) -> tuple[list[str], list[str]]:
         assert await store.claim_status_read("voice-bot", owner, now, LEASE) is not None
         return await store.record_status_read(
-            "voice-bot", owner, now=now, next_read_at=now, memory={}, **changes  # type: ignore[arg-type]
+            "voice-bot",
+            owner,
+            now=now,
+            next_read_at=now,
+            memory={},
+            **changes,  # type: ignore[arg-type]
         )
 
     quiet = ConditionOpen("capacity-warn", {"title": "busy"}, False)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from bot.store import LeaseLost, Store, engine_url
 from bot.store.migrate import head_revision
+from bot.store.payloads import AlertPayload, NoticePayload
 from bot.store.records import (
     DEAD,
     KIND_ALERT,
@@ -27,7 +28,15 @@ TTL = timedelta(minutes=2)
 
 
 def alert(sub: int, session_id: str, channel: str = "C1", agent: str = "voice-bot") -> NewPost:
-    return NewPost(f"{sub}:{session_id}", KIND_ALERT, channel, agent, {"n": session_id}, sub, session_id)
+    return NewPost(
+        f"{sub}:{session_id}",
+        KIND_ALERT,
+        channel,
+        agent,
+        AlertPayload(session={"sessionId": session_id}),
+        sub,
+        session_id,
+    )
 
 
 @pytest.mark.parametrize(
@@ -159,10 +168,10 @@ async def test_outage_notices_once_per_outage_and_recovery_once(store: Store) ->
     second = await store.record_poll_failure("voice-bot", "r1", "ServerError", T0 + TTL)
     assert first is not None and second is not None
     assert (second.failures, second.outage_since, second.watermark) == (2, T0, T0)
-    notice = NewPost("outage:1:0", KIND_NOTICE, "C1", "voice-bot", {}, 1)
+    notice = NewPost("outage:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type="outage", since=T0), 1)
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 1
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 0
-    recovery = NewPost("recovery:1:0", KIND_NOTICE, "C1", "voice-bot", {}, 1)
+    recovery = NewPost("recovery:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type="recovery", since=T0), 1)
     for _ in range(2):
         await store.record_poll(
             "voice-bot", "r1", watermark=T0 + TTL, active_set=[], ended=[], recovery_posts=[recovery], now=T0 + TTL

@@ -3,28 +3,58 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from bot.alerts.transitions import NotSent, ParentLost, Posted, RateLimited, next_state
 from bot.store import LeaseLost, Store
+from bot.store.incidents import RoutingConflict
+from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload
 from bot.store.records import (
     DEAD,
     KIND_ALERT,
     KIND_NOTICE,
     KIND_PARENT,
+    KIND_ROLLUP,
     PENDING,
     SENDING,
     SENT,
     IncidentChange,
     NewPost,
+    OutboxRow,
+    Transition,
 )
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 TTL = timedelta(minutes=2)
+GIVE_UP = timedelta(hours=24)
+
+
+def sent(row: OutboxRow, ts: str) -> Transition:
+    return next_state(row, Posted(ts), now=T0, give_up_after=GIVE_UP)
+
+
+def parent_change(reply_row_ids: list[int] | None = None, **overrides: Any) -> IncidentChange:
+    first = (reply_row_ids or [1])[0]
+    values: dict[str, Any] = {
+        "reply_row_ids": reply_row_ids or [],
+        "parent_post": NewPost(f"parent:{first}", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1),
+        **overrides,
+    }
+    return IncidentChange("C1", "voice-bot", None, T0, T0, 1, ("HTTP_ERROR",), "s1", T0, 1, **values)
 
 
 def alert(sub: int, session_id: str, channel: str = "C1", agent: str = "voice-bot") -> NewPost:
-    return NewPost(f"{sub}:{session_id}", KIND_ALERT, channel, agent, {"n": session_id}, sub, session_id)
+    return NewPost(
+        f"{sub}:{session_id}",
+        KIND_ALERT,
+        channel,
+        agent,
+        AlertPayload(session={"sessionId": session_id}),
+        sub,
+        session_id,
+    )
 
 
 async def test_claims_are_compare_and_set_and_records_are_fenced(store: Store) -> None:
@@ -32,21 +62,57 @@ async def test_claims_are_compare_and_set_and_records_are_fenced(store: Store) -
     [row] = await store.outbox_rows()
     assert await store.claim(row, "tok-a", T0, TTL)
     assert not await store.claim(row, "tok-b", T0, TTL)  # same snapshot: the second claimer loses
-    assert not await store.mark_sent(row, "tok-b", "1.1", T0)
-    assert await store.mark_sent(row, "tok-a", "1.1", T0)
+    assert not await store.apply(row, "tok-b", sent(row, "1.1"), T0)
+    assert await store.apply(row, "tok-a", sent(row, "1.1"), T0)
     [done] = await store.outbox_rows()
     assert (done.state, done.posted_ts, done.attempts, done.claim_token) == (SENT, "1.1", 1, None)
+    assert done.first_claimed_at == T0
+
+
+async def test_apply_without_a_claim_is_fenced_by_the_snapshot(store: Store) -> None:
+    await store.enqueue([alert(1, "s1")], T0)
+    [row] = await store.outbox_rows()
+    to_top = next_state(row, ParentLost("parent given up"), now=T0, give_up_after=GIVE_UP)
+    assert await store.apply(row, None, to_top, T0)
+    [moved] = await store.outbox_rows()
+    assert (moved.state, moved.top_level, moved.last_error) == (PENDING, True, "parent given up")
+    assert await store.claim(moved, "other-worker", T0, TTL)
+    assert not await store.apply(moved, None, to_top, T0)  # claimed meanwhile: the stale snapshot loses
+    [claimed] = await store.outbox_rows()
+    assert (claimed.state, claimed.claim_token) == (SENDING, "other-worker")
+
+
+async def test_a_rate_limit_backs_the_channel_off_in_the_same_write(store: Store) -> None:
+    await store.enqueue([alert(1, "s1")], T0)
+    [row] = await store.outbox_rows()
+    assert await store.claim(row, "t", T0, TTL)
+    limited = next_state(row, RateLimited(30), now=T0, give_up_after=GIVE_UP)
+    assert await store.apply(row, "t", limited, T0)
+    assert await store.channel_backoff("C1") == T0 + timedelta(seconds=30)
+    [waiting] = await store.outbox_rows()
+    assert (waiting.state, waiting.next_attempt_at, waiting.failures) == (PENDING, T0 + timedelta(seconds=30), 0)
+
+
+async def test_sent_rows_are_pruned_after_retention_and_pending_ones_never(store: Store) -> None:
+    await store.enqueue([alert(1, "s1"), alert(1, "s2")], T0)
+    first, _ = await store.outbox_rows()
+    await store.claim(first, "t", T0, TTL)
+    await store.apply(first, "t", sent(first, "1.1"), T0)
+    assert await store.prune_sent(T0) == 0  # not older than the cut-off
+    assert await store.prune_sent(T0 + timedelta(days=8)) == 1
+    assert [r.session_id for r in await store.outbox_rows()] == ["s2"]
 
 
 async def test_an_expired_claim_becomes_deliverable_again(store: Store) -> None:
-    await store.enqueue([NewPost("p", KIND_PARENT, "C1", "voice-bot", {}, 1, incident_id=1)], T0)
+    await store.enqueue([NewPost("p", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1, incident_id=1)], T0)
     [row] = await store.outbox_rows()
     await store.claim(row, "dead-worker", T0, TTL)
     assert await store.next_deliverable("C1", T0 + TTL / 2) is None
     stale = await store.next_deliverable("C1", T0 + TTL * 2)
     assert stale is not None and stale.state == SENDING
     assert await store.claim(stale, "new-worker", T0 + TTL * 2, TTL)
-    assert not await store.mark_retry(stale, "dead-worker", state=PENDING, next_attempt_at=T0, error="x", now=T0)
+    retry = next_state(stale, NotSent("x"), now=T0, give_up_after=GIVE_UP)
+    assert not await store.apply(stale, "dead-worker", retry, T0)
 
 
 async def test_next_deliverable_puts_parents_first_and_skips_unrouted_alerts(store: Store) -> None:
@@ -55,13 +121,13 @@ async def test_next_deliverable_puts_parents_first_and_skips_unrouted_alerts(sto
     assert [r.id for r in await store.unrouted_alerts("C1")] == [1]
     assert await store.channels_with_work(T0) == ["C1"]
     assert await store.acquire_channel("C1", "r1", T0, TTL)
-    change = IncidentChange("C1", "voice-bot", None, T0, T0, 1, ("HTTP_ERROR",), "s1", T0, 1, reply_row_ids=[1])
-    await store.apply_routing("C1", "r1", [change], [], T0, {"voice-bot": 1})
+    await store.apply_routing("C1", "r1", [parent_change([1])], [], T0)
     first = await store.next_deliverable("C1", T0)
-    assert first is not None and (first.kind, first.dedup_key) == (KIND_PARENT, "incident:1")
+    assert first is not None and (first.kind, first.dedup_key) == (KIND_PARENT, "parent:1")
     [incident] = await store.open_incidents("C1")
     assert (incident.session_count, incident.parent_ts, incident.version) == (1, None, 1)
-    assert await store.claim(first, "t", T0, TTL) and await store.mark_sent(first, "t", "9.9", T0)
+    assert incident.parent_key == "parent:1" and first.incident_id == incident.id
+    assert await store.claim(first, "t", T0, TTL) and await store.apply(first, "t", sent(first, "9.9"), T0)
     assert (await store.incident(incident.id)).parent_ts == "9.9"  # type: ignore[union-attr]
     reply = await store.next_deliverable("C1", T0)
     assert reply is not None and (reply.kind, reply.incident_id) == (KIND_ALERT, incident.id)
@@ -82,20 +148,44 @@ async def test_routing_needs_the_channel_lease_and_rolls_up(store: Store) -> Non
         1,
         reply_row_ids=[1],
         rolled_row_ids=[2, 3],
-        rollup_payload={"count": 2, "sessions": []},
+        parent_post=NewPost("parent:1", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1),
+        rollup_post=NewPost("rollup:2", KIND_ROLLUP, "C1", "voice-bot", RollupPayload(count=2, sessions=[]), 1),
     )
     with pytest.raises(LeaseLost):
-        await store.apply_routing("C1", "r1", [change], [], T0, {})
+        await store.apply_routing("C1", "r1", [change], [], T0)
     await store.acquire_channel("C1", "r1", T0, TTL)
-    await store.apply_routing("C1", "r1", [change], [], T0, {"voice-bot": 1})
+    await store.apply_routing("C1", "r1", [change], [], T0)
     states = {r.dedup_key: (r.kind, r.state) for r in await store.outbox_rows()}
     assert states == {
         "1:s0": ("alert", PENDING),
         "1:s1": ("alert", "rolled_up"),
         "1:s2": ("alert", "rolled_up"),
-        "incident:1": ("parent", PENDING),
-        "rollup:1:2": ("rollup", PENDING),
+        "parent:1": ("parent", PENDING),
+        "rollup:2": ("rollup", PENDING),
     }
+
+
+async def test_routing_never_adds_to_a_closed_incident(store: Store) -> None:
+    await store.enqueue([alert(1, "s1"), alert(1, "s2")], T0)
+    await store.acquire_channel("C1", "r1", T0, TTL)
+    await store.apply_routing("C1", "r1", [parent_change([1])], [], T0)
+    [incident] = await store.open_incidents("C1")
+    assert await store.close_quiet_incidents("C1", "r1", T0 + timedelta(minutes=31), timedelta(minutes=30)) == 1
+    late = IncidentChange("C1", "voice-bot", incident.id, T0, T0, 2, ("HTTP_ERROR",), "s2", T0, 2, reply_row_ids=[2])
+    with pytest.raises(RoutingConflict):
+        await store.apply_routing("C1", "r1", [late], [], T0 + timedelta(minutes=31))
+    assert [r.id for r in await store.unrouted_alerts("C1")] == [2]  # left for a fresh plan
+    assert (await store.incident(incident.id)).session_count == 1  # type: ignore[union-attr]
+
+
+async def test_closing_quiet_incidents_needs_the_channel_lease(store: Store) -> None:
+    await store.acquire_channel("C1", "r1", T0, TTL)
+    await store.apply_routing("C1", "r1", [parent_change()], [], T0)
+    later = T0 + timedelta(minutes=31)
+    with pytest.raises(LeaseLost):
+        await store.close_quiet_incidents("C1", "r2", later, timedelta(minutes=30))
+    assert len(await store.open_incidents("C1")) == 1
+    assert await store.channels_with_work(later, quiet_before=later - timedelta(minutes=30)) == ["C1"]
 
 
 async def test_channel_lease_and_shared_backoff(store: Store) -> None:
@@ -106,7 +196,7 @@ async def test_channel_lease_and_shared_backoff(store: Store) -> None:
     await store.back_off_channel("C1", T0 + timedelta(seconds=5))  # never shortens a back-off
     assert await store.channel_backoff("C1") == T0 + timedelta(seconds=30)
     assert not await store.acquire_channel("C1", "r2", T0 + timedelta(seconds=10), TTL)
-    await store.enqueue([NewPost("n", KIND_NOTICE, "C1", "voice-bot", {}, 1)], T0)
+    await store.enqueue([NewPost("n", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type="outage", since=T0), 1)], T0)
     assert await store.channels_with_work(T0 + timedelta(seconds=10)) == []
     assert await store.channels_with_work(T0 + timedelta(seconds=31)) == ["C1"]
     assert await store.acquire_channel("C1", "r2", T0 + timedelta(seconds=31), TTL)
@@ -121,19 +211,18 @@ async def test_broken_channel_kills_its_queue(store: Store) -> None:
 
 async def test_incidents_close_when_quiet_and_track_renders_and_acks(store: Store) -> None:
     await store.acquire_channel("C1", "r1", T0, TTL)
-    change = IncidentChange("C1", "voice-bot", None, T0, T0, 1, ("HTTP_ERROR",), "s1", T0, 1)
-    await store.apply_routing("C1", "r1", [change], [], T0, {})
+    await store.apply_routing("C1", "r1", [parent_change()], [], T0)
     [parent] = await store.outbox_rows(kind=KIND_PARENT)
     await store.claim(parent, "t", T0, TTL)
-    await store.mark_sent(parent, "t", "5.5", T0)
+    await store.apply(parent, "t", sent(parent, "5.5"), T0)
     assert [i.id for i in await store.dirty_incidents("C1")] == [1]
     await store.mark_rendered(1, 1)
     assert await store.dirty_incidents("C1") == []
     acked = await store.acknowledge("C1", "5.5", "U7", T0 + TTL)
     assert acked is not None and (acked.ack_by, acked.ack_at, acked.version) == ("U7", T0 + TTL, 2)
     assert await store.acknowledge("C1", "0.0", "U7", T0) is None
-    assert await store.close_quiet_incidents(T0 + timedelta(minutes=29), timedelta(minutes=30)) == 0
-    assert await store.close_quiet_incidents(T0 + timedelta(minutes=30), timedelta(minutes=30)) == 1
+    assert await store.close_quiet_incidents("C1", "r1", T0 + timedelta(minutes=29), timedelta(minutes=30)) == 0
+    assert await store.close_quiet_incidents("C1", "r1", T0 + timedelta(minutes=30), timedelta(minutes=30)) == 1
     assert await store.open_incidents("C1") == []
     closed = await store.incident_by_parent("C1", "5.5")
     assert closed is not None and closed.closed_at == T0 + timedelta(minutes=30)

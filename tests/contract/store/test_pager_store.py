@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.alerts.transitions import Posted, next_state
 from bot.store import Store
 from bot.store.records import KIND_PAGE, SENT
 from tests.fixtures_store import run_sql_fixture
@@ -64,7 +65,8 @@ async def test_events_of_one_alert_go_out_in_order_and_never_to_slack(store: Sto
     assert [r.payload["event"]["event_action"] for r in due] == ["trigger", "trigger"]  # resolve waits its turn
     assert await store.channels_with_work(T0) == [] and await store.next_deliverable("C1", T0) is None
     assert await store.claim(due[0], "tok", T0, timedelta(seconds=30))
-    assert await store.mark_page_sent(due[0], "tok", T0)
+    sent = next_state(due[0], Posted(""), now=T0, give_up_after=timedelta(hours=24))
+    assert await store.apply(due[0], "tok", sent, T0)
     rows = await store.page_rows()
     assert rows[0].state == SENT
     assert [r.payload["event"]["event_action"] for r in await store.page_rows_due(T0)] == ["trigger", "resolve"]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.store import LeaseLost, Store
+from bot.store.payloads import AlertPayload
 from bot.store.polling import RecordPlan
 from bot.store.records import KIND_ALERT, EndedSession, ItemFailure, NewPost, Watch
 
@@ -26,7 +27,9 @@ async def test_the_planner_sees_a_watch_created_after_the_poll_started(store: St
 
     def planner(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
         seen_by_planner.append(([w.id for w in watches], sorted(mutes)))
-        post = NewPost(f"{watches[0].id}:s1", KIND_ALERT, "C9", "voice-bot", {"n": 1}, watches[0].id, "s1")
+        post = NewPost(
+            f"{watches[0].id}:s1", KIND_ALERT, "C9", "voice-bot", AlertPayload(session={"n": 1}), watches[0].id, "s1"
+        )
         return RecordPlan(watermark=T0 + TTL, active_set=["s2"], ended=[EndedSession("s1", (post,))])
 
     now = T0 + timedelta(seconds=10)
@@ -68,7 +71,11 @@ async def test_item_failures_are_kept_replaced_resolved_and_pruned_once_given_up
     )
     [kept] = (await store.item_failures("voice-bot")).values()
     assert (kept.session_id, kept.attempts, kept.error, kept.gave_up_at, kept.first_failed_at) == (
-        "a", 2, "ValueError: y", T0 + TTL, T0,
+        "a",
+        2,
+        "ValueError: y",
+        T0 + TTL,
+        T0,
     )
     await store.prune_seen(T0 + TTL + timedelta(seconds=1))
     assert await store.item_failures("voice-bot") == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.store.records import MUTED
@@ -129,3 +130,45 @@ async def test_a_mute_expires_by_itself(alert_rig: AlertRig) -> None:
     await rig.cycle()
     [parent] = rig.top()
     assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [fresh]
+
+
+async def test_a_stale_parent_edit_landing_late_never_overwrites_an_acknowledgement(alert_rig: AlertRig) -> None:
+    rig = alert_rig
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    await rig.cycle()
+    [parent] = rig.top()
+    rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    await rig.svc.poll_once()
+    # The worker's edit (2 sessions, no ack yet) is slow: Slack applies it only later.
+    rig.slack.hold_next("chat.update", 1)
+    worker = asyncio.create_task(rig.svc.deliver_once())
+    await rig.slack.wait_until(lambda: rig.slack.hanging == 1)
+    assert await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK") is True  # while it is held
+    await asyncio.wait_for(worker, timeout=10)  # the worker's client timed out on the held edit
+    rig.slack.release_hangs()
+    stale = rig.slack.calls_to("chat.update")[0]
+    await rig.slack.wait_until(lambda: stale.status is not None)  # the stale render has landed
+    assert "Acknowledged by" not in blocks_text(rig.top()[0])
+    await rig.svc.deliver_once()  # the next pass renders the latest state under the lease
+    [parent] = rig.top()
+    assert "Acknowledged by <@U0ACK>" in blocks_text(parent) and "2 sessions failed" in parent.text
+    await rig.svc.deliver_once()
+    assert "Acknowledged by <@U0ACK>" in blocks_text(rig.top()[0])  # and it stays
+
+
+async def test_a_button_edit_waits_for_the_lease_holder_instead_of_racing_it(alert_rig: AlertRig) -> None:
+    rig = alert_rig
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    await rig.cycle()
+    [parent] = rig.top()
+    updates = len(rig.slack.calls_to("chat.update"))
+    assert await rig.svc.store.acquire_channel(ALERT_CHANNEL, "another-replica", rig.clock.now(), timedelta(seconds=20))
+    await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK")
+    assert len(rig.slack.calls_to("chat.update")) == updates  # not edited outside the lease
+    await rig.svc.store.release_channel(ALERT_CHANNEL, "another-replica")
+    await rig.svc.deliver_once()
+    assert "Acknowledged by <@U0ACK>" in blocks_text(rig.top()[0])

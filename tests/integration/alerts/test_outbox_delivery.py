@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
 from bot.blocks.alerts import watches_message
-from bot.store.records import DEAD, SENT
+from bot.store.records import DEAD, SENT, OutboxRow
 from tests.fixtures_slack import NOT_MEMBER_CHANNEL
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -164,18 +164,20 @@ async def test_slack_unreachable_retries_later(alert_rig: AlertRig) -> None:
     assert_one_parent_and_replies(rig, 1)
 
 
-async def test_a_refused_parent_closes_its_incident_and_the_next_failure_starts_afresh(alert_rig: AlertRig) -> None:
+async def test_a_refused_parent_sends_its_replies_top_level_and_the_next_failure_starts_afresh(
+    alert_rig: AlertRig,
+) -> None:
     rig = alert_rig
-    await fail_one(rig)
+    first = await fail_one(rig)
     rig.slack.error_next("chat.postMessage", "invalid_blocks", 1)  # the parent is refused
     await rig.cycle()
-    assert rig.top() == []
-    rows = {r.kind: r for r in await rig.svc.store.outbox_rows()}
-    assert rows["parent"].state == DEAD and rows["alert"].state == DEAD
-    assert "incident parent could not be posted" in (rows["alert"].last_error or "")
+    [orphan] = rig.top()  # the alert is not dropped with its parent: it is posted on its own
+    assert orphan.event_payload["session_id"] == first and not rig.replies(orphan)
+    rows: dict[str, OutboxRow] = {r.kind: r for r in await rig.svc.store.outbox_rows()}
+    assert rows["parent"].state == DEAD and (rows["alert"].state, rows["alert"].top_level) == (SENT, True)
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
-    [parent] = rig.top()
+    _, parent = rig.top()
     assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [sid]
 
 

@@ -32,7 +32,7 @@ async def test_a_failed_short_session_alerts_with_its_details(alert_rig: AlertRi
     [reply] = rig.replies(parent)
     assert parent.metadata == {
         "event_type": EVENT_TYPE,
-        "event_payload": {"dedup_key": "incident:1", "agent": "voice-bot", "session_id": sid},
+        "event_payload": {"dedup_key": "parent:1", "agent": "voice-bot", "session_id": sid},
     }
     assert reply.event_payload == {"dedup_key": f"1:{sid}", "agent": "voice-bot", "session_id": sid}
     fields = " ".join(f["text"] for b in reply.blocks or [] if "fields" in b for f in b["fields"])

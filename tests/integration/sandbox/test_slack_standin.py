@@ -78,9 +78,7 @@ async def test_post_message_then_history_with_metadata(
     ]
 
 
-async def test_form_encoded_json_fields_are_decoded(
-    slack_client: AsyncWebClient, slack_standin: SlackStandIn
-) -> None:
+async def test_form_encoded_json_fields_are_decoded(slack_client: AsyncWebClient, slack_standin: SlackStandIn) -> None:
     params = {
         "channel": ONCALL_CHANNEL,
         "text": "t",
@@ -92,9 +90,7 @@ async def test_form_encoded_json_fields_are_decoded(
     assert slack_standin.messages_in(ONCALL_CHANNEL)[0].metadata == METADATA
 
 
-async def test_history_pagination_and_window(
-    slack_client: AsyncWebClient, slack_standin: SlackStandIn
-) -> None:
+async def test_history_pagination_and_window(slack_client: AsyncWebClient, slack_standin: SlackStandIn) -> None:
     ts = [(await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text=f"m{i}"))["ts"] for i in range(5)]
     page1 = await slack_client.conversations_history(channel=ONCALL_CHANNEL, limit=2)
     assert [m["text"] for m in page1["messages"]] == ["m4", "m3"] and page1["has_more"]
@@ -138,12 +134,8 @@ async def test_thread_replies(slack_client: AsyncWebClient, slack_standin: Slack
     assert missing.response["error"] == "thread_not_found"
 
     # Under a ts Slack does not know, the reply is kept in that (parentless) thread, out of history.
-    await slack_client.chat_postMessage(
-        channel=INCIDENT_CHANNEL, text="orphan", thread_ts="1793369100.000300"
-    )
-    assert [m.text for m in slack_standin.messages_in(INCIDENT_CHANNEL, thread_ts="1793369100.000300")] == [
-        "orphan"
-    ]
+    await slack_client.chat_postMessage(channel=INCIDENT_CHANNEL, text="orphan", thread_ts="1793369100.000300")
+    assert [m.text for m in slack_standin.messages_in(INCIDENT_CHANNEL, thread_ts="1793369100.000300")] == ["orphan"]
     assert len((await slack_client.conversations_history(channel=INCIDENT_CHANNEL))["messages"]) == 2
     bad = await _error_of(slack_client.chat_postMessage(channel=INCIDENT_CHANNEL, text="x", thread_ts="0"))
     assert bad.response["error"] == "invalid_thread_ts"
@@ -163,9 +155,7 @@ async def test_update_edits_in_place(slack_client: AsyncWebClient, slack_standin
 
 
 async def test_ephemeral(slack_client: AsyncWebClient, slack_standin: SlackStandIn) -> None:
-    answer = await slack_client.chat_postEphemeral(
-        channel=ONCALL_CHANNEL, user="U2147483697", text="only you"
-    )
+    answer = await slack_client.chat_postEphemeral(channel=ONCALL_CHANNEL, user="U2147483697", text="only you")
     assert answer["message_ts"]
     assert slack_standin.messages_in(ONCALL_CHANNEL) == []
     (message,) = slack_standin.messages_in(ONCALL_CHANNEL, include_ephemeral=True)
@@ -226,9 +216,7 @@ async def test_post_message_refusals(
 
 async def test_invalid_blocks_explains_why(slack_client: AsyncWebClient) -> None:
     header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}
-    refused = await _error_of(
-        slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="x", blocks=[header])
-    )
+    refused = await _error_of(slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="x", blocks=[header]))
     assert refused.response["response_metadata"]["messages"] == [
         "[ERROR] must be less than 151 characters [json-pointer:/blocks/0/text/text]"
     ]
@@ -249,9 +237,7 @@ async def test_rate_limit_next_gives_429_with_retry_after(
 
     slack_standin.rate_limit_next(None, retry_after=3)  # any method
     async with httpx.AsyncClient() as http:
-        raw = await http.post(
-            f"{slack_url}/api/auth.test", headers={"Authorization": "Bearer xoxb-test-token"}
-        )
+        raw = await http.post(f"{slack_url}/api/auth.test", headers={"Authorization": "Bearer xoxb-test-token"})
     assert (raw.status_code, raw.headers["retry-after"], raw.json()) == (
         429,
         "3",
@@ -280,9 +266,7 @@ async def test_accept_then_fail_stores_but_answers_500(
     slack_client: AsyncWebClient, slack_standin: SlackStandIn
 ) -> None:
     slack_standin.accept_then_fail_next("chat.postMessage")
-    error = await _error_of(
-        slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="lost", metadata=METADATA)
-    )
+    error = await _error_of(slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="lost", metadata=METADATA))
     assert error.response.status_code == 500
     (stored,) = slack_standin.messages_in(ONCALL_CHANNEL)
     assert stored.text == "lost"
@@ -345,9 +329,7 @@ async def test_wait_for_calls(slack_client: AsyncWebClient, slack_standin: Slack
 # -- files ------------------------------------------------------------------------------------
 
 
-async def test_files_upload_v2_into_a_thread(
-    slack_client: AsyncWebClient, slack_standin: SlackStandIn
-) -> None:
+async def test_files_upload_v2_into_a_thread(slack_client: AsyncWebClient, slack_standin: SlackStandIn) -> None:
     parent = await slack_client.chat_postMessage(channel=INCIDENT_CHANNEL, text="voice-bot failed")
     upload = await slack_client.files_upload_v2(
         channel=INCIDENT_CHANNEL,
@@ -383,9 +365,7 @@ async def test_upload_url_accepts_multipart_and_refuses_unknown_channel(
     assert sent.status_code == 200 and sent.text == f"OK - {len(PNG)}"
     assert slack_standin.files[url["file_id"]].content == PNG
     error = await _error_of(
-        slack_client.files_completeUploadExternal(
-            files=[{"id": url["file_id"]}], channel_id=NOT_MEMBER_CHANNEL
-        )
+        slack_client.files_completeUploadExternal(files=[{"id": url["file_id"]}], channel_id=NOT_MEMBER_CHANNEL)
     )
     assert error.response["error"] == "not_in_channel"
     assert slack_standin.messages_in(NOT_MEMBER_CHANNEL) == []
@@ -394,9 +374,7 @@ async def test_upload_url_accepts_multipart_and_refuses_unknown_channel(
 # -- response URLs ----------------------------------------------------------------------------
 
 
-async def test_response_url_posts_apply_and_the_sixth_is_refused(
-    slack_standin: SlackStandIn, slack_url: str
-) -> None:
+async def test_response_url_posts_apply_and_the_sixth_is_refused(slack_standin: SlackStandIn, slack_url: str) -> None:
     url = slack_standin.response_url("cmd1", channel_id=ONCALL_CHANNEL, user_id="U2147483697")
     assert url == f"{slack_url}/response/cmd1"
     hook = AsyncWebhookClient(url)
@@ -466,3 +444,60 @@ def test_bodies_match_the_fixtures() -> None:
     encoded = interactive_body(payload)
     assert encoded.startswith("payload=")
     assert json.loads(parse_qs(encoded)["payload"][0]) == payload
+
+
+async def test_replies_are_oldest_first_and_page_within_oldest_and_latest(
+    slack_client: AsyncWebClient, slack_standin: SlackStandIn, sim_clock: SimClock
+) -> None:
+    parent = await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="parent")
+    stamps = []
+    for n in range(7):
+        sim_clock.advance(10)  # message timestamps follow the stand-in's clock
+        reply = await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text=f"r{n}", thread_ts=parent["ts"])
+        stamps.append(str(reply["ts"]))
+    assert float(stamps[1]) - float(stamps[0]) == pytest.approx(10)
+    texts: list[str] = []
+    cursor = None
+    while True:
+        page = await slack_client.conversations_replies(
+            channel=ONCALL_CHANNEL, ts=parent["ts"], oldest=stamps[2], latest=stamps[5], inclusive=True, limit=2,
+            cursor=cursor,
+        )  # fmt: skip
+        texts += [m["text"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"] or None
+        if not cursor:
+            break
+    assert texts[0] == "parent"  # Slack always returns the thread's parent first
+    assert [t for t in texts if t != "parent"] == ["r2", "r3", "r4", "r5"]  # oldest first, in the window
+
+
+async def test_a_write_outage_refuses_posts_and_edits_until_it_ends(
+    slack_client: AsyncWebClient, slack_standin: SlackStandIn, sim_clock: SimClock
+) -> None:
+    first = await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="before")
+    slack_standin.start_outage(until=sim_clock.now() + timedelta(minutes=30))
+    for call in (
+        slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="during"),
+        slack_client.chat_update(channel=ONCALL_CHANNEL, ts=first["ts"], text="edited"),
+    ):
+        with pytest.raises(SlackApiError) as raised:
+            await call
+        assert raised.value.response.status_code == 503
+    history = await slack_client.conversations_history(channel=ONCALL_CHANNEL)  # reads still work
+    assert [m["text"] for m in history["messages"]] == ["before"]
+    sim_clock.advance(30 * 60)
+    await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="after")
+    assert [m.text for m in slack_standin.messages_in(ONCALL_CHANNEL)] == ["before", "after"]
+
+
+async def test_a_held_call_takes_effect_only_when_released(
+    slack_client: AsyncWebClient, slack_standin: SlackStandIn
+) -> None:
+    first = await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="v1")
+    slack_standin.hold_next("chat.update", 1)
+    held = asyncio.create_task(slack_client.chat_update(channel=ONCALL_CHANNEL, ts=first["ts"], text="v2"))
+    await slack_standin.wait_until(lambda: slack_standin.hanging == 1)
+    assert slack_standin.messages_in(ONCALL_CHANNEL)[0].text == "v1"  # not applied yet
+    slack_standin.release_hangs()
+    await held
+    assert slack_standin.messages_in(ONCALL_CHANNEL)[0].text == "v2"

@@ -8,6 +8,7 @@ import pytest
 
 from bot.alerts import decide
 from bot.pipecat.models import Session
+from bot.store.payloads import RollupPayload
 from bot.store.records import Incident, Watch
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -134,14 +135,32 @@ def test_routing_groups_per_agent_mutes_and_rolls_up() -> None:
     failures = [decide.Failure(i, "voice-bot", f"s{i}", "HTTP_ERROR" if i % 2 else "500", now) for i in range(1, 8)]
     failures.append(decide.Failure(8, "support-bot", "s8", "HTTP_ERROR", now))
     failures.append(decide.Failure(9, "muted-bot", "s9", "HTTP_ERROR", now))
-    plan = decide.plan_routing("C1", failures, {}, ["muted-bot"], now, WINDOW)
+    plan = decide.plan_routing("C1", failures, {}, ["muted-bot"], now, WINDOW, {"voice-bot": 11, "support-bot": 12})
     assert plan.muted_row_ids == [9]
     voice, support = plan.changes
     assert (voice.agent, voice.incident_id, voice.session_count) == ("voice-bot", None, 7)
     assert voice.reply_row_ids == [1, 2, 3, 4, 5] and voice.rolled_row_ids == [6, 7]
     assert voice.statuses == ("HTTP_ERROR", "500")
-    assert voice.rollup_payload is not None and voice.rollup_payload["count"] == 2
-    assert support.reply_row_ids == [8] and support.rolled_row_ids == []
+    # The plan carries the posts, keys minted: the store only persists them.
+    assert voice.rollup_post is not None and isinstance(voice.rollup_post.payload, RollupPayload)
+    assert (voice.rollup_post.dedup_key, voice.rollup_post.payload.count) == ("rollup:6", 2)
+    assert [s.session_id for s in voice.rollup_post.payload.sessions] == ["s6", "s7"]
+    assert voice.parent_post is not None and (voice.parent_post.dedup_key, voice.parent_post.kind) == (
+        "parent:1",
+        "parent",
+    )
+    assert (voice.parent_post.subscription_id, voice.rollup_post.subscription_id) == (11, 11)
+    assert support.reply_row_ids == [8] and support.rolled_row_ids == [] and support.rollup_post is None
+    assert support.parent_post is not None and support.parent_post.dedup_key == "parent:8"
+
+
+def test_an_open_incident_gets_no_second_parent() -> None:
+    now = T0 + timedelta(minutes=3)
+    current = incident(last_activity=T0 + timedelta(minutes=2))
+    [change] = decide.plan_routing(
+        "C1", [decide.Failure(4, "voice-bot", "s4", "HTTP_ERROR", now)], {"voice-bot": current}, [], now, WINDOW
+    ).changes
+    assert change.incident_id == current.id and change.parent_post is None
 
 
 def test_a_late_arrival_keeps_the_newer_latest_session() -> None:

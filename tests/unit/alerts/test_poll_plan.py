@@ -22,10 +22,11 @@ from bot.pipecat.errors import (
     Unreachable,
 )
 from bot.pipecat.models import Session
+from bot.store.payloads import AlertPayload
 from bot.store.records import (
     FAILURE_DATA,
     FAILURE_REACHABILITY,
-    KIND_NOTICE,
+    KIND_ALERT,
     ItemFailure,
     NewPost,
     PollState,
@@ -65,15 +66,20 @@ def test_describe_is_one_short_line() -> None:
 
 
 def test_storable_refuses_what_strict_json_cannot_hold() -> None:
-    storable([NewPost("k", KIND_NOTICE, "C1", "a", {"ok": 1.5})])
+    storable([NewPost("k", KIND_ALERT, "C1", "a", AlertPayload(session={"ok": 1.5}))])
     with pytest.raises(ValueError):
-        storable([NewPost("k", KIND_NOTICE, "C1", "a", {"bad": float("nan")})])
+        storable([NewPost("k", KIND_ALERT, "C1", "a", AlertPayload(session={"bad": float("nan")}))])
 
 
 def failing_session() -> Session:
     return Session.model_validate(
-        {"sessionId": SID, "createdAt": T0.isoformat(), "endedAt": T0.isoformat(), "completionStatus": "HTTP_ERROR",
-         "botStartSeconds": float("nan")}
+        {
+            "sessionId": SID,
+            "createdAt": T0.isoformat(),
+            "endedAt": T0.isoformat(),
+            "completionStatus": "HTTP_ERROR",
+            "botStartSeconds": float("nan"),
+        }
     )
 
 
@@ -92,7 +98,7 @@ def test_a_failing_session_is_retried_then_given_up_with_one_notice(prior_attemp
     assert plan.watermark == T0  # the watermark moves on either way: the session is held by id
     if given_up:
         assert [e.session_id for e in plan.ended] == [SID] and plan.ended[0].posts == ()
-        assert [p.payload["session_id"] for p in plan.notices] == [SID]
+        assert [getattr(p.payload, "session_id", None) for p in plan.notices] == [SID]
         assert set(plan.active_set) == {"other"}
     else:
         assert plan.ended == [] and plan.notices == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -11,28 +12,60 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.alerts import policy
-from bot.alerts.scheduler import JOB_ID, start_scheduler
+from bot.alerts.scheduler import DELIVERY_JOB_ID, JOB_ID, start_scheduler
 from bot.alerts.service import AlertService
 from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, Uncertain, from_api_error, slack_call
 from tests.fixtures_store import AlertRig
 
 
 class CountingService:
+    """A test double with the service's scheduling surface."""
+
+    replica_id = "test-replica"
+
     def __init__(self) -> None:
-        self.runs = asyncio.Event()
+        self.polls = asyncio.Event()
+        self.deliveries = 0
+        self.delivered = asyncio.Event()
+        self.waker: Callable[[], None] | None = None
 
-    async def run_cycle(self) -> None:
-        self.runs.set()
+    async def run_poll(self) -> None:
+        self.polls.set()
+
+    async def run_delivery(self) -> None:
+        self.deliveries += 1
+        self.delivered.set()
+
+    def set_delivery_waker(self, waker: Callable[[], None] | None) -> None:
+        self.waker = waker
 
 
-async def test_start_scheduler_runs_one_coalescing_job_on_the_running_loop() -> None:
+async def test_start_scheduler_runs_a_poll_job_and_a_delivery_job_on_the_running_loop() -> None:
     service = CountingService()
     scheduler = start_scheduler(service, interval_seconds=30)  # type: ignore[arg-type]
     try:
         job = scheduler.get_job(JOB_ID)
         assert job is not None and job.coalesce is True and job.max_instances == 1
         assert job.trigger.jitter == 3.0 and job.trigger.interval.total_seconds() == 30
-        await asyncio.wait_for(service.runs.wait(), timeout=5)  # the first cycle starts right away
+        delivery = scheduler.get_job(DELIVERY_JOB_ID)
+        assert delivery is not None and delivery.max_instances == 1
+        assert delivery.trigger.interval == policy.DELIVERY_TICK  # retries come due between polls
+        await asyncio.wait_for(service.polls.wait(), timeout=5)  # the first cycle starts right away
+        await asyncio.wait_for(service.delivered.wait(), timeout=5)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_waking_runs_the_delivery_job_now_not_at_its_next_tick() -> None:
+    service = CountingService()
+    scheduler = start_scheduler(service, interval_seconds=3600)  # type: ignore[arg-type]
+    try:
+        await asyncio.wait_for(service.delivered.wait(), timeout=5)
+        service.delivered.clear()
+        assert service.waker is not None
+        service.waker()
+        await asyncio.wait_for(service.delivered.wait(), timeout=5)  # the tick is an hour away
+        assert service.deliveries == 2
     finally:
         scheduler.shutdown(wait=False)
 

@@ -13,7 +13,17 @@ from tests.fixtures_store import AlertRig
 
 
 class Counting:
-    async def run_cycle(self) -> None:
+    """A test double with the service's scheduling surface."""
+
+    replica_id = "test-replica"
+
+    async def run_poll(self) -> None:
+        return None
+
+    async def run_delivery(self) -> None:
+        return None
+
+    def set_delivery_waker(self, waker: object) -> None:
         return None
 
     async def status_cycle(self) -> None:

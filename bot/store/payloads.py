@@ -1,0 +1,138 @@
+"""What an outbox row carries, one pydantic model per row kind (a discriminated union on `kind`).
+
+Stored as JSON in `alert_outbox.payload`. The row's `kind` column is the discriminator when a
+payload is read back (`parse_payload`), so rows written before the models existed (without a
+`kind` field in their JSON) read the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class AlertPayload(_Payload):
+    """One ended session, as the API described it (camelCase JSON) minus the metrics series."""
+
+    kind: Literal["alert"] = "alert"
+    session: dict[str, Any]
+    peak_memory_bytes: int | None = None
+
+
+class ParentPayload(_Payload):
+    """An incident's parent: rendered from the incident row at post time, so nothing to carry."""
+
+    kind: Literal["parent"] = "parent"
+
+
+class RolledItem(_Payload):
+    session_id: str
+    status: str
+    failed_at: datetime
+
+
+class RollupPayload(_Payload):
+    kind: Literal["rollup"] = "rollup"
+    count: int
+    sessions: list[RolledItem]
+
+
+class NoticePayload(_Payload):
+    """Pipecat Cloud unreachable for an agent (`outage`), its polls failing on its data
+    (`poll_failed`), one session given up (`bad_item`), or all well again (`recovery`)."""
+
+    kind: Literal["notice"] = "notice"
+    type: Literal["outage", "recovery", "poll_failed", "bad_item"]
+    since: datetime | None = None
+    until: datetime | None = None
+    problem: str = ""
+    polls: int = 0
+    session_id: str | None = None
+    #: A recovery from data failures (not reachability).
+    data: bool = False
+
+
+class UndeliveredItem(_Payload):
+    """One given-up row, as the channel's summary lists it."""
+
+    row_id: int
+    agent: str
+    what: str  # the row kind: alert, rollup, notice
+    session_id: str | None = None
+    created_at: datetime
+    reason: str = ""
+
+
+class SummaryPayload(_Payload):
+    """ "N alerts could not be delivered between … and …", listing them."""
+
+    kind: Literal["summary"] = "summary"
+    since: datetime
+    until: datetime
+    items: list[UndeliveredItem]
+
+
+class HealthPayload(_Payload):
+    """An agent health condition opened (bot/alerts/health_posts.py; `finding` is its Finding JSON)."""
+
+    kind: Literal["health"] = "health"
+    finding: dict[str, Any]
+    severity: str
+    opened_at: datetime
+
+
+class HealthClearPayload(_Payload):
+    """An agent health condition cleared: a reply under its opener (`opener_key`)."""
+
+    kind: Literal["health_clear"] = "health_clear"
+    finding: dict[str, Any]
+    opened_at: datetime
+    cleared_at: datetime
+    opener_key: str
+    now: str = ""
+
+
+class DigestPayload(_Payload):
+    """A channel's daily digest; its sections are the digest builder's (bot/alerts/digest.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    kind: Literal["digest"] = "digest"
+
+
+class PagePayload(_Payload):
+    """A PagerDuty event (bot/alerts/pager.py): the Events API v2 body, and the alert it belongs to."""
+
+    kind: Literal["page"] = "page"
+    alert_id: int
+    event: dict[str, Any]
+
+
+OutboxPayload = Annotated[
+    AlertPayload
+    | ParentPayload
+    | RollupPayload
+    | NoticePayload
+    | SummaryPayload
+    | HealthPayload
+    | HealthClearPayload
+    | DigestPayload
+    | PagePayload,
+    Field(discriminator="kind"),
+]
+_ADAPTER: TypeAdapter[OutboxPayload] = TypeAdapter(OutboxPayload)
+
+
+def parse_payload(kind: str, data: dict[str, Any]) -> OutboxPayload:
+    """The stored JSON of a row of `kind` as its model; raises pydantic.ValidationError."""
+    return _ADAPTER.validate_python({**data, "kind": kind})
+
+
+def dump_payload(payload: OutboxPayload) -> dict[str, Any]:
+    return payload.model_dump(mode="json")

@@ -1,0 +1,62 @@
+"""Delivery is its own scheduler job (issue 10, item 3): one agent whose poll hangs never holds
+back another channel's alert, and enqueued rows wake delivery at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from bot.alerts.scheduler import start_scheduler
+from tests.fixtures_pipecat import ClientFactory
+from tests.fixtures_slack import INCIDENT_CHANNEL
+from tests.fixtures_store import ALERT_CHANNEL, AlertRig
+
+
+async def test_an_agent_whose_poll_hangs_does_not_delay_another_channels_alert(
+    alert_rig: AlertRig, pipecat_client_factory: ClientFactory
+) -> None:
+    rig = alert_rig
+    rig.sim.add_agent("slow-bot")
+    # A client that waits a long time for Pipecat: the slow agent's poll is stuck for the test.
+    await rig.new_service(pipecat=pipecat_client_factory(timeout=httpx.Timeout(60)))
+    await rig.svc.watch(ALERT_CHANNEL, "slow-bot", None, None, "U0STEVE")
+    await rig.svc.watch(INCIDENT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    rig.sim.add_session("slow-bot", "HTTP_ERROR")
+    fast = rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    rig.clock.advance(60)
+    rig.sim.hang_next(1, path_contains="/agents/slow-bot/sessions")
+    scheduler = start_scheduler(rig.svc, interval_seconds=3600)
+    try:
+
+        def replied() -> bool:
+            top = rig.top(INCIDENT_CHANNEL)
+            return len(top) == 1 and len(rig.replies(top[0], INCIDENT_CHANNEL)) == 1
+
+        await rig.slack.wait_until(replied, within=10)
+        assert rig.sim.hanging == 1  # ... while the slow agent's poll is still stuck
+        [parent] = rig.top(INCIDENT_CHANNEL)
+        assert [m.event_payload["session_id"] for m in rig.replies(parent, INCIDENT_CHANNEL)] == [fast]
+        assert rig.top(ALERT_CHANNEL) == []
+        rig.sim.release_hangs()
+        await rig.slack.wait_until(lambda: len(rig.top(ALERT_CHANNEL)) == 1, within=10)
+        await rig.slack.wait_until(lambda: len(rig.replies(rig.top(ALERT_CHANNEL)[0])) == 1, within=10)
+    finally:
+        rig.sim.release_hangs()
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+
+
+async def test_rows_enqueued_by_a_poll_wake_the_delivery_job(alert_rig: AlertRig) -> None:
+    rig = alert_rig
+    woken: list[int] = []
+    rig.svc.set_delivery_waker(lambda: woken.append(1))
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    await rig.svc.poll_once()
+    assert woken == []  # nothing enqueued, nothing to wake for
+    rig.clock.advance(5)
+    rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    rig.clock.advance(60)
+    await rig.svc.poll_once()
+    assert woken == [1]  # after the commit of the poll that enqueued the alert
