@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import RowMapping, and_, delete, select, update
+from sqlalchemy import RowMapping, Select, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase
@@ -38,6 +39,18 @@ def cause_row(row: RowMapping) -> SessionCause:
         label=row.get("label"),
         quote=tuple(quote.split("\n")) if quote else (),
         attempts=row["attempts"],
+    )
+
+
+def labelled_causes() -> Select[Any]:
+    """Cause rows with their fingerprint's label (None where the cause has no fingerprint row):
+    the one join every reader of the cache uses, so `cause_row` always finds `label`."""
+    return select(session_causes, fingerprints.c.label).outerjoin(
+        fingerprints,
+        and_(
+            fingerprints.c.agent == session_causes.c.agent,
+            fingerprints.c.fingerprint == session_causes.c.fingerprint,
+        ),
     )
 
 
@@ -135,17 +148,7 @@ class CauseStore(StoreBase):
         ids = sorted({s.lower() for s in session_ids})
         if not ids:
             return {}
-        query = (
-            select(session_causes, fingerprints.c.label)
-            .outerjoin(
-                fingerprints,
-                and_(
-                    fingerprints.c.agent == session_causes.c.agent,
-                    fingerprints.c.fingerprint == session_causes.c.fingerprint,
-                ),
-            )
-            .where(session_causes.c.agent == agent, session_causes.c.session_id.in_(ids))
-        )
+        query = labelled_causes().where(session_causes.c.agent == agent, session_causes.c.session_id.in_(ids))
         async with self._read() as conn:
             return {r["session_id"]: cause_row(r) for r in (await conn.execute(query)).mappings()}
 

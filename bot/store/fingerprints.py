@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import RowMapping, and_, func, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase
-from bot.store.causes import cause_row, incident_ref
+from bot.store.causes import cause_row, incident_ref, labelled_causes
 from bot.store.records import CAUSE_FOUND, DEAD, KIND_ALERT, CauseStat, IncidentRef, SessionCause
 from bot.store.schema import alert_outbox, fingerprint_incidents, fingerprints, incidents, session_causes
 
@@ -24,14 +24,7 @@ class FingerprintStore(StoreBase):
             alert_outbox.c.incident_id == incident_id, alert_outbox.c.kind == KIND_ALERT, alert_outbox.c.state != DEAD
         )
         query = (
-            select(session_causes, fingerprints.c.label)
-            .outerjoin(
-                fingerprints,
-                and_(
-                    fingerprints.c.agent == session_causes.c.agent,
-                    fingerprints.c.fingerprint == session_causes.c.fingerprint,
-                ),
-            )
+            labelled_causes()
             .where(session_causes.c.agent == agent, session_causes.c.session_id.in_(sessions))
             .order_by(session_causes.c.failed_at)
         )
