@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 
-from bot.store.base import LeaseLost, StoreBase, to_outbox
+from bot.store.base import LeaseLost, StoreBase, from_row
 from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
 from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents
 
@@ -137,7 +137,7 @@ class AgentHealthStore(StoreBase):
             row = (
                 await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key))
             ).mappings().first()
-        return to_outbox(row) if row else None
+        return from_row(OutboxRow, row) if row else None
 
     async def open_health_condition_count(self) -> int:
         """Conditions alerted and not recovered yet (the /metrics gauge)."""

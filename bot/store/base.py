@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import fields
 from datetime import datetime
+from enum import Enum
 from typing import Any, TypeVar, get_origin, get_type_hints
 
 from sqlalchemy import RowMapping, Select, Table
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.engine import READ_ONLY_OPTION
 from bot.store.payloads import dump_payload
-from bot.store.records import Incident, NewPost, OutboxKind, OutboxRow, OutboxState
+from bot.store.records import NewPost
 from bot.store.schema import alert_outbox
 
 #: Marks a transaction that enqueued rows (its listeners are told after the commit).
@@ -116,6 +117,14 @@ _Plan = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
 _PLANS: dict[type[Any], _Plan] = {}
 
 
+def _conversion(hint: Any) -> Callable[[Any], Any] | None:
+    """How a stored value becomes the field's type: an enum field (OutboxKind, OutboxState...) gets
+    its member from the stored string, a container or bool field the type the field declares."""
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint
+    return _CONVERSIONS.get(get_origin(hint) or hint)
+
+
 def _columns(record: type[Any]) -> _Plan:
     """(field, column, conversion) for each field of a record dataclass, worked out once per class.
     A field reads the column of its own name, or the one its `column` metadata names (a field
@@ -123,8 +132,7 @@ def _columns(record: type[Any]) -> _Plan:
     if record not in _PLANS:
         hints = get_type_hints(record)
         _PLANS[record] = tuple(
-            (f.name, f.metadata.get("column", f.name), _CONVERSIONS.get(get_origin(hints[f.name]) or hints[f.name]))
-            for f in fields(record)
+            (f.name, f.metadata.get("column", f.name), _conversion(hints[f.name])) for f in fields(record)
         )
     return _PLANS[record]
 
@@ -139,56 +147,3 @@ def from_row(record: type[T], row: RowMapping) -> T:
         value = row[column]
         values[name] = convert(value) if convert is not None and value is not None else value
     return record(**values)
-
-
-def to_outbox(row: RowMapping) -> OutboxRow:
-    return OutboxRow(
-        id=row["id"],
-        dedup_key=row["dedup_key"],
-        kind=OutboxKind(row["kind"]),
-        channel_id=row["channel_id"],
-        agent=row["agent"],
-        subscription_id=row["subscription_id"],
-        session_id=row["session_id"],
-        incident_id=row["incident_id"],
-        state=OutboxState(row["state"]),
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        claim_token=row["claim_token"],
-        claimed_at=row["claimed_at"],
-        claimed_until=row["claimed_until"],
-        payload=dict(row["payload"]),
-        posted_ts=row["posted_ts"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-        failures=row["failures"] or 0,
-        failing_since=row["failing_since"],
-        first_claimed_at=row["first_claimed_at"],
-        top_level=bool(row["top_level"]),
-        given_up_at=row["given_up_at"],
-        summary_id=row["summary_id"],
-    )
-
-
-def to_incident(row: RowMapping) -> Incident:
-    return Incident(
-        id=row["id"],
-        channel_id=row["channel_id"],
-        agent=row["agent"],
-        parent_ts=row["parent_ts"],
-        parent_key=row["parent_key"],
-        opened_at=row["opened_at"],
-        first_failure_at=row["first_failure_at"],
-        last_failure_at=row["last_failure_at"],
-        last_activity_at=row["last_activity_at"],
-        session_count=row["session_count"],
-        statuses=tuple(row["statuses"]),
-        latest_session_id=row["latest_session_id"],
-        burst_started_at=row["burst_started_at"],
-        burst_replies=row["burst_replies"],
-        ack_by=row["ack_by"],
-        ack_at=row["ack_at"],
-        closed_at=row["closed_at"],
-        version=row["version"],
-        rendered_version=row["rendered_version"],
-    )

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import LeaseLost, StoreBase, to_incident
+from bot.store.base import LeaseLost, StoreBase, from_row
 from bot.store.records import MUTED, PENDING, ROLLED_UP, Incident, IncidentChange
 from bot.store.schema import alert_outbox, channel_state, incidents
 
@@ -27,25 +27,25 @@ class IncidentStore(StoreBase):
             .order_by(incidents.c.id)
         )
         async with self._read() as conn:
-            return [to_incident(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
 
     async def incident(self, incident_id: int) -> Incident | None:
         async with self._read() as conn:
             row = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).mappings().first()
-        return to_incident(row) if row else None
+        return from_row(Incident, row) if row else None
 
     async def incident_by_parent(self, channel_id: str, parent_ts: str) -> Incident | None:
         query = select(incidents).where(incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_incident(row) if row else None
+        return from_row(Incident, row) if row else None
 
     async def incidents_for(self, channel_id: str, agent: str | None = None) -> list[Incident]:
         query = select(incidents).where(incidents.c.channel_id == channel_id).order_by(incidents.c.id)
         if agent is not None:
             query = query.where(incidents.c.agent == agent)
         async with self._read() as conn:
-            return [to_incident(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
 
     async def apply_routing(
         self,
@@ -156,7 +156,7 @@ class IncidentStore(StoreBase):
             .order_by(incidents.c.id)
         )
         async with self._read() as conn:
-            return [to_incident(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
 
     async def mark_rendered(self, incident_id: int, version: int) -> None:
         async with self._write() as conn:
@@ -178,7 +178,7 @@ class IncidentStore(StoreBase):
                 return None
             query = select(incidents).where(incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
             row = (await conn.execute(query)).mappings().one()
-        return to_incident(row)
+        return from_row(Incident, row)
 
 
 async def _holds_channel(conn: AsyncConnection, channel_id: str, owner: str) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.store.base import StoreBase, to_outbox
+from bot.store.base import StoreBase, from_row
 from bot.store.records import (
     DEAD,
     KIND_ALERT,
@@ -108,7 +108,7 @@ class OutboxStore(StoreBase):
         )
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_outbox(row) if row else None
+        return from_row(OutboxRow, row) if row else None
 
     async def unrouted_alerts(self, channel_id: str) -> list[OutboxRow]:
         query = (
@@ -122,12 +122,12 @@ class OutboxStore(StoreBase):
             .order_by(alert_outbox.c.id)
         )
         async with self._read() as conn:
-            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 
     async def outbox_row(self, row_id: int) -> OutboxRow | None:
         async with self._read() as conn:
             row = (await conn.execute(select(alert_outbox).where(alert_outbox.c.id == row_id))).mappings().first()
-        return to_outbox(row) if row else None
+        return from_row(OutboxRow, row) if row else None
 
     async def outbox_rows(
         self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
@@ -141,7 +141,7 @@ class OutboxStore(StoreBase):
         if incident_id is not None:
             query = query.where(alert_outbox.c.incident_id == incident_id)
         async with self._read() as conn:
-            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 
     # -- one post: claim → (Slack) → fenced record ------------------------------------------------
 

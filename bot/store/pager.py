@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import StoreBase, to_outbox
+from bot.store.base import StoreBase, from_row
 from bot.store.payloads import PagePayload
 from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, UNCERTAIN, NewPost, OutboxRow, PagerAlert
 from bot.store.schema import alert_outbox, pager_alerts, subscriptions
@@ -172,7 +172,7 @@ class PagerStore(StoreBase):
             .order_by(alert_outbox.c.id)
         )
         async with self._read() as conn:
-            rows = [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+            rows = [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
         first: dict[Any, OutboxRow] = {}
         for row in rows:
             first.setdefault(row.payload.get(ALERT_ID), row)
@@ -194,7 +194,7 @@ class PagerStore(StoreBase):
         """Every page row, oldest first (diagnostics and tests)."""
         query = select(alert_outbox).where(alert_outbox.c.kind == KIND_PAGE).order_by(alert_outbox.c.id)
         async with self._read() as conn:
-            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 
 
 def _due(row: OutboxRow, now: datetime) -> bool:

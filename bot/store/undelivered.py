@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from bot.store.base import LeaseLost, StoreBase, to_outbox
+from bot.store.base import LeaseLost, StoreBase, from_row
 from bot.store.records import (
     DEAD,
     KIND_ALERT,
@@ -41,7 +41,7 @@ class UndeliveredStore(StoreBase):
             .limit(MAX_SUMMARISED)
         )
         async with self._read() as conn:
-            return [to_outbox(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 
     async def in_trouble(self, channel_id: str) -> bool:
         """Whether a post of the channel is still being retried through Slack trouble (so Slack
@@ -69,7 +69,7 @@ class UndeliveredStore(StoreBase):
         )
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_outbox(row) if row else None
+        return from_row(OutboxRow, row) if row else None
 
     async def save_summary(
         self, owner: str, summary: NewPost, existing: OutboxRow | None, listed: list[int], now: datetime
