@@ -3,7 +3,7 @@ streak began; and one per given-up session."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from bot.alerts.keys import bad_item_key, notice_key
@@ -20,22 +20,34 @@ def _state(watch: Watch, mutes: Mapping[tuple[str, str], object]) -> OutboxState
     return MUTED if (watch.channel_id, watch.agent) in mutes else PENDING
 
 
-def outage_posts(
-    agent: str, since: datetime, problem: str, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]
+def _fan_out(
+    agent: str,
+    payload: NoticePayload,
+    watches: Sequence[Watch],
+    mutes: Mapping[tuple[str, str], object],
+    key: Callable[[Watch], str],
 ) -> list[NewPost]:
+    """The same notice for each working watch of the agent, muted where the channel muted it."""
     return [
         NewPost(
-            dedup_key=_key(NOTICE_OUTAGE, w, since),
+            dedup_key=key(w),
             kind=KIND_NOTICE,
             channel_id=w.channel_id,
             agent=agent,
-            payload=NoticePayload(type="outage", since=since, problem=problem),
+            payload=payload,
             subscription_id=w.id,
             state=_state(w, mutes),
         )
         for w in watches
         if not w.broken_reason
     ]
+
+
+def outage_posts(
+    agent: str, since: datetime, problem: str, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]
+) -> list[NewPost]:
+    payload = NoticePayload(type="outage", since=since, problem=problem)
+    return _fan_out(agent, payload, watches, mutes, lambda w: _key(NOTICE_OUTAGE, w, since))
 
 
 def poll_failed_posts(
@@ -47,19 +59,8 @@ def poll_failed_posts(
     mutes: Mapping[tuple[str, str], object],
 ) -> list[NewPost]:
     """Polls keep failing although Pipecat answers: the data, not the network (no outage notice)."""
-    return [
-        NewPost(
-            dedup_key=_key(NOTICE_POLL_FAILED, w, since),
-            kind=KIND_NOTICE,
-            channel_id=w.channel_id,
-            agent=agent,
-            payload=NoticePayload(type="poll_failed", since=since, polls=polls, problem=problem),
-            subscription_id=w.id,
-            state=_state(w, mutes),
-        )
-        for w in watches
-        if not w.broken_reason
-    ]
+    payload = NoticePayload(type="poll_failed", since=since, polls=polls, problem=problem)
+    return _fan_out(agent, payload, watches, mutes, lambda w: _key(NOTICE_POLL_FAILED, w, since))
 
 
 def item_failure_posts(
@@ -71,35 +72,13 @@ def item_failure_posts(
     mutes: Mapping[tuple[str, str], object],
 ) -> list[NewPost]:
     """One session could not be processed in `polls` polls and was recorded as seen."""
-    return [
-        NewPost(
-            dedup_key=bad_item_key(w.id, session_id),
-            kind=KIND_NOTICE,
-            channel_id=w.channel_id,
-            agent=agent,
-            payload=NoticePayload(type="bad_item", session_id=session_id, polls=polls, problem=problem),
-            subscription_id=w.id,
-            state=_state(w, mutes),
-        )
-        for w in watches
-        if not w.broken_reason
-    ]
+    payload = NoticePayload(type="bad_item", session_id=session_id, polls=polls, problem=problem)
+    return _fan_out(agent, payload, watches, mutes, lambda w: bad_item_key(w.id, session_id))
 
 
 def recovery_posts(
     agent: str, state: PollState, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object], now: datetime
 ) -> list[NewPost]:
     since = state.outage_since or now
-    return [
-        NewPost(
-            dedup_key=_key(NOTICE_RECOVERY, w, since),
-            kind=KIND_NOTICE,
-            channel_id=w.channel_id,
-            agent=agent,
-            payload=NoticePayload(type="recovery", since=since, until=now, data=state.failure_kind == FAILURE_DATA),
-            subscription_id=w.id,
-            state=_state(w, mutes),
-        )
-        for w in watches
-        if not w.broken_reason
-    ]
+    payload = NoticePayload(type="recovery", since=since, until=now, data=state.failure_kind == FAILURE_DATA)
+    return _fan_out(agent, payload, watches, mutes, lambda w: _key(NOTICE_RECOVERY, w, since))
