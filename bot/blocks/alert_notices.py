@@ -9,7 +9,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.blocks.alerts import alert_metadata
+from bot.blocks.alerts import alert_metadata, notice_message
 from bot.blocks.format import SECTION_LIMIT, esc, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
 
@@ -19,11 +19,7 @@ def outage_notice(agent: str, since: datetime, problem: str, dedup_key: str) -> 
         f":warning: Cannot reach Pipecat Cloud for *{esc(agent, 100)}* since {slack_date(since)}: "
         f"{esc(problem, 300)}\nSessions that fail meanwhile will be posted when it answers again."
     )
-    return build(
-        fallback(f"Cannot reach Pipecat Cloud for {agent}"),
-        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
-        metadata=alert_metadata(dedup_key, agent),
-    )
+    return notice_message(f"Cannot reach Pipecat Cloud for {agent}", text, dedup_key, agent)
 
 
 def poll_failed_notice(agent: str, since: datetime, polls: int, problem: str, dedup_key: str) -> Message:
@@ -33,11 +29,7 @@ def poll_failed_notice(agent: str, since: datetime, polls: int, problem: str, de
         "Pipecat Cloud answers; what it sent could not be used. Sessions that fail meanwhile "
         "will be posted once polling works again."
     )
-    return build(
-        fallback(f"{polls} polls of {agent} failed: {problem}"),
-        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
-        metadata=alert_metadata(dedup_key, agent),
-    )
+    return notice_message(f"{polls} polls of {agent} failed: {problem}", text, dedup_key, agent)
 
 
 def bad_item_notice(agent: str, session_id: str, polls: int, problem: str, dedup_key: str) -> Message:
@@ -47,10 +39,8 @@ def bad_item_notice(agent: str, session_id: str, polls: int, problem: str, dedup
         f"`{esc(session_id, 80)}` ({esc(problem, 300)}).\n"
         "It was recorded as seen and will not alert; the agent's other sessions are not held up."
     )
-    return build(
-        fallback(f"{polls} polls of {agent} failed: unexpected data in session {session_id}"),
-        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
-        metadata=alert_metadata(dedup_key, agent),
+    return notice_message(
+        f"{polls} polls of {agent} failed: unexpected data in session {session_id}", text, dedup_key, agent
     )
 
 
@@ -68,11 +58,7 @@ def recovery_notice(agent: str, since: datetime, until: datetime, dedup_key: str
             "Sessions that failed meanwhile follow."
         )
         summary = f"Pipecat Cloud answers again for {agent}"
-    return build(
-        fallback(summary),
-        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
-        metadata=alert_metadata(dedup_key, agent),
-    )
+    return notice_message(summary, text, dedup_key, agent)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,16 @@ def alert_metadata(dedup_key: str, agent: str, session_id: str | None = None) ->
     return {"event_type": ALERT_EVENT_TYPE, "event_payload": payload}
 
 
+def notice_message(summary: str, text: str, dedup_key: str, agent: str) -> Message:
+    """A one-section top-level notice (outage, recovery, health resolved...): what every such
+    post shares, so each keeps the section limit and the metadata reconcile finds it by."""
+    return build(
+        fallback(summary),
+        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
+        metadata=alert_metadata(dedup_key, agent),
+    )
+
+
 def _mute_label(label: str) -> str:
     """ "4h" → "Mute 4 hours" (from the duration itself, so a new menu entry needs no text)."""
     minutes = int(MUTE_DURATIONS[label].total_seconds() // 60)

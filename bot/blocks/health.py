@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.alerts import alert_metadata
+from bot.blocks.alerts import alert_metadata, notice_message
 from bot.blocks.format import CONTEXT_LIMIT, SECTION_LIMIT, esc, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
 from bot.blocks.quote import code_block
@@ -55,11 +55,7 @@ def health_resolved(
         f":white_check_mark: *{esc(agent, 100)}*: ~{esc(title, 500)}~\n"
         f"Resolved {slack_date(cleared_at)} (since {slack_date(opened_at)})"
     )
-    return build(
-        fallback(f"Resolved: {agent}: {title}"),
-        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
-        metadata=alert_metadata(dedup_key, agent),
-    )
+    return notice_message(f"Resolved: {agent}: {title}", text, dedup_key, agent)
 
 
 def health_recovery(
