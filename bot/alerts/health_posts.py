@@ -8,13 +8,14 @@ condition (it cleared, then came back) is a new post.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
+from bot.alerts.fanout import Mutes, fan_out
 from bot.alerts.health import Finding, short_id
 from bot.pipecat.models import Agent
 from bot.store.payloads import HealthClearPayload, HealthPayload
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, NewPost, OpenCondition, OutboxState, Watch
+from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, NewPost, OpenCondition, Watch
 
 
 def open_key(watch_id: int, condition_key: str, opened_at: datetime) -> str:
@@ -25,28 +26,13 @@ def clear_key(watch_id: int, condition_key: str, opened_at: datetime) -> str:
     return f"health-clear:{watch_id}:{condition_key}:{int(opened_at.timestamp())}"
 
 
-def _targets(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> list[tuple[Watch, OutboxState]]:
-    return [(w, MUTED if (w.channel_id, w.agent) in mutes else PENDING) for w in watches if not w.broken_reason]
-
-
 def opened_posts(
-    agent: str, finding: Finding, opened_at: datetime, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]
+    agent: str, finding: Finding, opened_at: datetime, watches: Sequence[Watch], mutes: Mutes
 ) -> list[NewPost]:
     if finding.quiet:
         return []
     payload = HealthPayload(finding=finding.to_json(), severity=finding.severity, opened_at=opened_at)
-    return [
-        NewPost(
-            dedup_key=open_key(w.id, finding.key, opened_at),
-            kind=KIND_HEALTH,
-            channel_id=w.channel_id,
-            agent=agent,
-            payload=payload,
-            subscription_id=w.id,
-            state=state,
-        )
-        for w, state in _targets(watches, mutes)
-    ]
+    return fan_out(agent, KIND_HEALTH, watches, mutes, lambda w: (open_key(w.id, finding.key, opened_at), payload))
 
 
 def cleared_posts(
@@ -55,28 +41,22 @@ def cleared_posts(
     cleared_at: datetime,
     now_facts: str,
     watches: Sequence[Watch],
-    mutes: Mapping[tuple[str, str], object],
+    mutes: Mutes,
 ) -> list[NewPost]:
     if not condition.posted:
         return []
-    return [
-        NewPost(
-            dedup_key=clear_key(w.id, condition.key, condition.opened_at),
-            kind=KIND_HEALTH_CLEAR,
-            channel_id=w.channel_id,
-            agent=agent,
-            payload=HealthClearPayload(
-                finding=condition.finding,
-                opened_at=condition.opened_at,
-                cleared_at=cleared_at,
-                opener_key=open_key(w.id, condition.key, condition.opened_at),
-                now=now_facts,
-            ),
-            subscription_id=w.id,
-            state=state,
+
+    def post(w: Watch) -> tuple[str, HealthClearPayload]:
+        payload = HealthClearPayload(
+            finding=condition.finding,
+            opened_at=condition.opened_at,
+            cleared_at=cleared_at,
+            opener_key=open_key(w.id, condition.key, condition.opened_at),
+            now=now_facts,
         )
-        for w, state in _targets(watches, mutes)
-    ]
+        return clear_key(w.id, condition.key, condition.opened_at), payload
+
+    return fan_out(agent, KIND_HEALTH_CLEAR, watches, mutes, post)
 
 
 def status_facts(agent: Agent) -> str:

@@ -1,0 +1,42 @@
+"""One top-level post per channel watching an agent: the rule every notice and health post shares.
+
+A broken watch gets nothing (nothing can post there); a channel that muted the agent gets the row
+already muted, so it is recorded (and deduplicated) but never posted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from bot.store.payloads import OutboxPayload
+from bot.store.records import MUTED, PENDING, NewPost, OutboxKind, Watch
+
+#: The channel's active mutes, by (channel id, agent).
+Mutes = Mapping[tuple[str, str], object]
+
+
+def fan_out(
+    agent: str,
+    kind: OutboxKind,
+    watches: Sequence[Watch],
+    mutes: Mutes,
+    post: Callable[[Watch], tuple[str, OutboxPayload]],
+) -> list[NewPost]:
+    """A row for each working watch; `post` gives the watch's dedup key and payload."""
+    rows = []
+    for w in watches:
+        if w.broken_reason:
+            continue
+        dedup_key, payload = post(w)
+        rows.append(
+            NewPost(
+                dedup_key=dedup_key,
+                kind=kind,
+                channel_id=w.channel_id,
+                agent=agent,
+                payload=payload,
+                subscription_id=w.id,
+                state=MUTED if (w.channel_id, w.agent) in mutes else PENDING,
+            )
+        )
+    return rows
