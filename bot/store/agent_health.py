@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 
-from bot.store.base import LeaseLost, StoreBase, from_row
+from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
 from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
 from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents
 
@@ -29,11 +29,7 @@ class AgentHealthStore(StoreBase):
                     .where(
                         agent_status.c.agent == agent,
                         agent_status.c.next_read_at <= now + due_slack,
-                        or_(
-                            agent_status.c.lease_owner.is_(None),
-                            agent_status.c.lease_owner == owner,
-                            agent_status.c.lease_expires_at < now,
-                        ),
+                        lease_takeable(agent_status, owner, now),
                     )
                     .values(lease_owner=owner, lease_expires_at=now + ttl)
                     .returning(agent_status.c.memory)

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar, get_origin, get_type_hints
 
-from sqlalchemy import RowMapping, Select, Table
+from sqlalchemy import ColumnElement, RowMapping, Select, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,6 +26,12 @@ ENQUEUED = "pipecat_ops_enqueued"
 
 class LeaseLost(Exception):
     """A fenced write found that another worker holds the lease or claim now; nothing was written."""
+
+
+def lease_takeable(table: Table, owner: str, now: datetime) -> ColumnElement[bool]:
+    """The lease rule of every leased row (a channel, an agent's poll, its status read): `owner`
+    may take it when nobody holds it, it holds it already (a renewal), or the holder's lease ran out."""
+    return or_(table.c.lease_owner.is_(None), table.c.lease_owner == owner, table.c.lease_expires_at < now)
 
 
 class StoreBase:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.store.base import StoreBase, from_row
+from bot.store.base import StoreBase, from_row, lease_takeable
 from bot.store.records import (
     DEAD,
     KIND_ALERT,
@@ -300,11 +300,7 @@ class OutboxStore(StoreBase):
                 update(channel_state)
                 .where(
                     channel_state.c.channel_id == channel_id,
-                    or_(
-                        channel_state.c.lease_owner.is_(None),
-                        channel_state.c.lease_owner == owner,
-                        channel_state.c.lease_expires_at < now,
-                    ),
+                    lease_takeable(channel_state, owner, now),
                     or_(channel_state.c.backoff_until.is_(None), channel_state.c.backoff_until <= now),
                 )
                 .values(lease_owner=owner, lease_expires_at=now + ttl)

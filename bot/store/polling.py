@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import LeaseLost, StoreBase, from_row
+from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
 from bot.store.records import EndedSession, ItemFailure, Mute, NewPost, PollState, Watch
 from bot.store.schema import mutes, poll_item_failures, poll_state, seen_sessions, subscriptions
 
@@ -68,11 +68,7 @@ class PollStore(StoreBase):
                         update(poll_state)
                         .where(
                             poll_state.c.agent == agent,
-                            or_(
-                                poll_state.c.lease_owner.is_(None),
-                                poll_state.c.lease_owner == owner,
-                                poll_state.c.lease_expires_at < now,
-                            ),
+                            lease_takeable(poll_state, owner, now),
                         )
                         .values(lease_owner=owner, lease_expires_at=now + ttl)
                         .returning(*poll_state.c)
