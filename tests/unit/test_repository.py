@@ -26,10 +26,23 @@ ROOT_AT = Path("/work/clone")
     ],
 )
 def test_a_read_beside_the_checkout_is_caught(path: str, outside: bool) -> None:
-    guard = OutsideReads(ROOT_AT)
+    guard = OutsideReads(ROOT_AT, temp=Path("/tmp"))
     guard.audit("open", (path, "r", 0))
     assert guard.is_outside(path) is outside
     assert (path in guard.found) is outside
+
+
+@pytest.mark.parametrize(
+    ("path", "outside"),
+    [
+        ("/tmp/shared/fixtures/pipecat/session-detail-seed.json", True),  # the handed folder, still
+        ("/tmp/pytest-of-root/pytest-3/test_x0/db.sqlite", False),  # the tests' own temp files
+        ("/tmp/ci-clone/tests/fixtures/slack/block-actions.json", False),
+    ],
+)
+def test_a_checkout_in_the_temp_folder_keeps_its_temp_files(path: str, outside: bool) -> None:
+    guard = OutsideReads(Path("/tmp/ci-clone"), temp=Path("/tmp"))
+    assert guard.is_outside(path) is outside
 
 
 def test_only_open_events_count() -> None:
