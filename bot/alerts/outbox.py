@@ -76,13 +76,18 @@ class Deliverer:
         self._owner = owner
         #: Zero: no spacing, and back-offs are never waited out inline (acquire refuses instead).
         self._spacing = post_spacing
+        #: The longest back-off a pass waits out rather than leaving the channel for a later tick.
+        self._inline_wait = policy.MAX_INLINE_WAIT if post_spacing else timedelta(0)
         self._give_up_after = give_up_after
         self._sleep = sleep
         self._edits = ReplyEditor(store=store, slack=slack, messages=messages)
 
     async def deliver_once(self) -> None:
         now = self._clock.now()
-        channels = await self._store.channels_with_work(now, quiet_before=now - self._incidents.window)
+        # A channel whose back-off ends soon (the spacing after a post) is kept: its pass waits it out.
+        channels = await self._store.channels_with_work(
+            now, quiet_before=now - self._incidents.window, backed_off_past=now + self._inline_wait
+        )
         # Replies whose cause came late are edited in their channel's pass.
         channels = sorted(set(channels) | set(await self._store.reply_edits_channels()))
         limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
@@ -98,8 +103,8 @@ class Deliverer:
                 logger.exception("delivery to %s failed; rows stay queued for the next cycle", channel_id)
 
     async def _channel_pass(self, channel_id: str) -> None:
-        if not await self._store.acquire_channel(channel_id, self._owner, self._clock.now(), policy.CHANNEL_LEASE):
-            return  # another replica is on it, or the channel is backed off
+        if not await self._acquire(channel_id):
+            return  # another replica is on it, or the channel is backed off for long
         try:
             await self._incidents.close_quiet(channel_id)
             await self._incidents.route(channel_id)
@@ -131,19 +136,36 @@ class Deliverer:
             await self._incidents.render_dirty(channel_id)
         return Next.STOP
 
+    async def _acquire(self, channel_id: str) -> bool:
+        """Take the channel's lease. A short back-off (the spacing after the last post) is waited
+        out first, so a row enqueued or a button clicked just after a post goes out now: the wake
+        that brought us here would otherwise find the channel refused and wait for a later tick."""
+        if await self._store.acquire_channel(channel_id, self._owner, self._clock.now(), policy.CHANNEL_LEASE):
+            return True
+        wait = await self._backoff_left(channel_id)
+        if wait <= 0 or wait > self._inline_wait.total_seconds():
+            return False  # another worker holds the lease, or the back-off is too long to wait here
+        await self._sleep(wait + WAKE_SLACK_SECONDS)
+        return await self._store.acquire_channel(channel_id, self._owner, self._clock.now(), policy.CHANNEL_LEASE)
+
     async def _wait_for_channel(self, channel_id: str, deadline: float) -> bool:
         """Wait out a short back-off (post spacing, a small Retry-After) while keeping the channel;
         False when it is too long to wait here or the pass is out of time."""
-        if not self._spacing:
-            return True  # no spacing: acquire_channel refuses a backed-off channel instead
-        until = await self._store.channel_backoff(channel_id)
-        wait = (until - self._clock.now()).total_seconds() if until is not None else 0.0
+        wait = await self._backoff_left(channel_id)
         if wait <= 0:
             return True
-        if wait > policy.MAX_INLINE_WAIT.total_seconds() or time.monotonic() + wait > deadline:
+        if wait > self._inline_wait.total_seconds() or time.monotonic() + wait > deadline:
             return False
         await self._sleep(wait + WAKE_SLACK_SECONDS)
         return True
+
+    async def _backoff_left(self, channel_id: str) -> float:
+        """Seconds until the channel's shared back-off ends; 0 when there is none to wait out here
+        (without spacing, acquire_channel refuses a backed-off channel instead)."""
+        if not self._spacing:
+            return 0.0
+        until = await self._store.channel_backoff(channel_id)
+        return (until - self._clock.now()).total_seconds() if until is not None else 0.0
 
     async def _deliver(self, row: OutboxRow) -> Next:
         """claim → (reconcile) → fence → post → apply."""

@@ -17,7 +17,7 @@ from bot.alerts.agent_status import AgentStatusWatcher
 from bot.alerts.explanations import link
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import HealthSource, MessageFactory, no_health
-from bot.alerts.outbox import Deliverer
+from bot.alerts.outbox import Deliverer, Sleep
 from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
 from bot.blocks.alert_watches import WatchView
@@ -68,13 +68,15 @@ class AlertService:
         explain: bool = True,
         cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
         health: HealthSource = no_health,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas
         (settings: SLACK_POST_SPACING_SECONDS). `give_up_after`: how long an alert is retried
         through Slack trouble before it is given up and summarised (OUTBOX_GIVE_UP_HOURS).
         `explain`: read failed sessions' logs for their causes (bot.explain); `cause_wait_seconds`
         bounds how long a poll waits for them. `health`: what an incident parent says in its
-        agent-health slot (the agent-status reader fills it; none by default)."""
+        agent-health slot (the agent-status reader fills it; none by default). `sleep`: how delivery
+        waits out a short channel back-off (tests on the simulator's clock advance it instead)."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
         if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
@@ -137,6 +139,7 @@ class AlertService:
             owner=self.replica_id,
             post_spacing=post_spacing,
             give_up_after=give_up_after,
+            sleep=sleep,
         )
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
         self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)

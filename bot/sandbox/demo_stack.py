@@ -11,6 +11,7 @@ and drive sessions and poll cycles themselves.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import random
@@ -178,6 +179,8 @@ async def run_demo_stack(
 
         if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
             runtime.start_scheduler()
+        else:
+            await stack.enter_async_context(_delivery_on_wake(runtime))
         generator = Traffic(sim) if traffic else None
         story = HealthStory(sim, WATCHED_AGENT)
         if generator is not None:
@@ -190,3 +193,24 @@ async def run_demo_stack(
             sim=sim, standin=standin, runtime=runtime, pagerduty=pagerduty, player=player, clock=clock,
             traffic=generator, health=story, page_url=page_url, app_url=app_url, data_dir=data_dir,
         )
+
+
+@contextlib.asynccontextmanager
+async def _delivery_on_wake(runtime: Runtime) -> AsyncIterator[None]:
+    """Without the scheduler nothing answers the alert service's wake (a button's edit that found
+    the channel busy, rows a command enqueued): deliver in the background, as the delivery job
+    would. Polls still run only when a test asks."""
+    alerts = runtime.deps.alerts
+    running: set[asyncio.Task[None]] = set()
+
+    def wake() -> None:
+        task = asyncio.get_running_loop().create_task(alerts.run_delivery())
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    alerts.set_delivery_waker(wake)
+    try:
+        yield
+    finally:
+        alerts.set_delivery_waker(None)
+        await asyncio.gather(*running, return_exceptions=True)

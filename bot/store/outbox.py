@@ -50,9 +50,12 @@ class OutboxStore(StoreBase):
         async with self._write() as conn:
             return await self.insert_posts(conn, posts, now)
 
-    async def channels_with_work(self, now: datetime, quiet_before: datetime | None = None) -> list[str]:
+    async def channels_with_work(
+        self, now: datetime, quiet_before: datetime | None = None, backed_off_past: datetime | None = None
+    ) -> list[str]:
         """Channels with a due post, an incident parent to re-render, given-up rows to summarise,
-        or (with `quiet_before`) an open incident quiet since then (to close), minus backed-off ones."""
+        or (with `quiet_before`) an open incident quiet since then (to close), minus the ones backed
+        off past `backed_off_past` (default `now`; later keeps a short back-off the caller waits out)."""
         due = select(alert_outbox.c.channel_id).where(_deliverable(now))
         dirty = select(incidents.c.channel_id).where(
             incidents.c.parent_ts.is_not(None), incidents.c.version > incidents.c.rendered_version
@@ -66,7 +69,7 @@ class OutboxStore(StoreBase):
                 incidents.c.closed_at.is_(None), incidents.c.last_activity_at <= quiet_before
             )
             work = due.union(dirty, unreported, quiet)
-        backed_off = select(channel_state.c.channel_id).where(channel_state.c.backoff_until > now)
+        backed_off = select(channel_state.c.channel_id).where(channel_state.c.backoff_until > (backed_off_past or now))
         async with self._read() as conn:
             channels = set((await conn.execute(work)).scalars())
             channels -= set((await conn.execute(backed_off)).scalars())

@@ -4,6 +4,7 @@ back another channel's alert, and enqueued rows wake delivery at once."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 
@@ -60,3 +61,28 @@ async def test_rows_enqueued_by_a_poll_wake_the_delivery_job(alert_rig: AlertRig
     rig.clock.advance(60)
     await rig.svc.poll_once()
     assert woken == [1]  # after the commit of the poll that enqueued the alert
+
+
+async def test_a_click_just_after_a_post_is_shown_by_the_next_pass_not_a_later_tick(alert_rig: AlertRig) -> None:
+    """Posts to a channel are spaced (a 1 s back-off after each). An acknowledgement clicked inside
+    that second finds the channel backed off; the delivery it wakes waits the spacing out and edits
+    the parent, instead of skipping the channel until some later tick."""
+    rig = alert_rig
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the simulator's clock moves instead of the wall's
+        waited.append(seconds)
+        rig.clock.advance(seconds)
+
+    await rig.new_service(post_spacing=timedelta(seconds=1), sleep=sleep)
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    await rig.cycle()
+    [parent] = rig.top()
+    assert len(rig.replies(parent)) == 1 and len(waited) == 1  # the reply waited one spacing
+    assert await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK") is True  # inside the second
+    assert "Acknowledged by" not in str(rig.top()[0].blocks)  # the channel was backed off
+    await rig.svc.deliver_once()  # what the wake runs
+    assert len(waited) == 2
+    assert "Acknowledged by <@U0ACK>" in str(rig.top()[0].blocks)
