@@ -37,6 +37,7 @@ from bot.ops.instrument import (
     MeteredSocketModeHandler,
     MeteredTransport,
     MeteredWebClient,
+    bind_poll_context,
     bolt_middleware,
     meter_gate,
     meter_store,
@@ -213,6 +214,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         status_interval=settings.agent_status_interval_seconds,
         capacity_warn_percent=settings.capacity_warn_percent,
     )
+    bind_poll_context(alerts.poller)
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
     meter_gate(gate, metrics)

@@ -13,6 +13,8 @@ POLL_OVERLAP_INTERVALS = 3
 MIN_POLL_OVERLAP = timedelta(minutes=2)
 #: Agents polled at once by one replica (each poll is 1-2 list walks plus detail fetches).
 POLL_CONCURRENCY = 16
+#: Idle polls recorded per transaction (the end of a cycle records the rest).
+IDLE_FLUSH = 100
 #: Detail fetches (GET one session) at once within one agent's poll.
 DETAIL_CONCURRENCY = 4
 #: How long a replica may hold an agent's poll lease before another may take it over (a replica

@@ -18,7 +18,7 @@ from bot.alerts import decide, policy
 from bot.alerts.notices import item_failure_posts, recovery_posts
 from bot.alerts.payloads import session_payload
 from bot.pipecat.models import Session
-from bot.store.polling import RecordPlan
+from bot.store.polling import IdlePoll, RecordPlan
 from bot.store.records import DEAD, KIND_ALERT, MUTED, PENDING, EndedSession, ItemFailure, NewPost, PollState, Watch
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,21 @@ def alert_posts(
         )
     storable(posts)
     return posts
+
+
+def idle_poll(agent: str, state: PollState, seen: Observation, now: datetime) -> IdlePoll | None:
+    """The poll as an IdlePoll when all it has to record is a later watermark and the active set
+    (no session ended, nothing skipped or failing, every walk complete, no failure streak or gap
+    to end); None when it needs the full recording transaction (`Planner`)."""
+    if seen.ended or seen.skipped or seen.failed or not seen.complete or seen.backfill_until is not None:
+        return None
+    if state.backfill_until is not None or state.backfill_from is not None:
+        return None  # the gap's end is recorded by the full transaction
+    if state.failures or state.outage_since is not None or state.outage_notified or state.last_error is not None:
+        return None  # a streak ends (and its channels may hear of the recovery) in the full transaction
+    if state.failure_kind is not None:
+        return None
+    return IdlePoll(agent, max(now, state.watermark), frozenset(seen.active))
 
 
 @dataclass

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.alerts import decide, policy
 from bot.alerts.notices import outage_posts, poll_failed_posts
-from bot.alerts.poll_plan import Observation, Planner, describe
+from bot.alerts.poll_plan import Observation, Planner, describe, idle_poll
 from bot.clock import Clock
 from bot.explain.explainer import Explainer
 from bot.pipecat.client import PipecatClient, SessionWalk
 from bot.pipecat.errors import BadRequest, InvalidInput, NotFound, PipecatError, UnexpectedResponse
 from bot.pipecat.models import Session
 from bot.store import LeaseLost, Store
+from bot.store.polling import IdlePoll
 from bot.store.records import FAILURE_DATA, FAILURE_REACHABILITY, ItemFailure, PollState, Watch
 
 logger = logging.getLogger(__name__)
@@ -57,19 +58,44 @@ class Poller:
     async def poll_once(self) -> None:
         """Poll every watched agent, a few at a time; one agent's failure never stops the others.
 
-        The watches read here only pick the agents and which sessions need a detail fetch; what is
-        recorded is decided from the watches read again inside each agent's recording transaction."""
-        limit = asyncio.Semaphore(policy.POLL_CONCURRENCY)
+        The cycle's database work is batched: one transaction claims every agent's lease, one read
+        fetches their failing sessions, and the polls that saw nothing end are recorded together
+        (IDLE_FLUSH at a time). Only an agent with something to record gets a transaction of its
+        own. The watches read here only pick the agents and which sessions need a detail fetch;
+        what is recorded is decided from the watches read again inside that transaction."""
         watches = await self._store.all_watches()
+        agents = sorted(watches)
+        if not agents:
+            return
+        claimed_at = self._clock.now()
+        states = await self._store.claim_polls(agents, self._owner, claimed_at, policy.POLL_LEASE)
+        for agent in sorted(await self._store.unpolled([a for a in agents if a not in states])):
+            await self._seed_quietly(agent)  # a watch whose seeding failed: start now
+        known = await self._store.item_failures_of(list(states))
+        idle = _IdleBatch(self._store, self._owner, self._clock)
+        limit = asyncio.Semaphore(policy.POLL_CONCURRENCY)
 
         async def guarded(agent: str) -> None:
             async with limit:
                 try:
-                    await self.poll_agent(agent, watches[agent])
+                    state = states[agent]
+                    if self._clock.now() - claimed_at > policy.POLL_LEASE / 2:  # a long cycle: renew
+                        renewed = await self._store.claim_poll(agent, self._owner, self._clock.now(), policy.POLL_LEASE)
+                        if renewed is None:
+                            return  # it ran out and another replica has it now
+                        state = renewed
+                    await self.poll_agent(agent, watches[agent], state, known.get(agent, {}), idle)
                 except Exception:
                     logger.exception("polling %s failed unexpectedly", agent)
 
-        await asyncio.gather(*(guarded(agent) for agent in sorted(watches)))
+        await asyncio.gather(*(guarded(agent) for agent in agents if agent in states))
+        await idle.flush()
+
+    async def _seed_quietly(self, agent: str) -> None:
+        try:
+            await self.seed(agent)
+        except Exception:
+            logger.exception("seeding the polls of %s failed; the next cycle tries again", agent)
 
     async def seed(self, agent: str) -> None:
         """Start polling from now: the current active sessions are the active set, no back-fill."""
@@ -92,33 +118,42 @@ class Poller:
             previous = ids
         return seen
 
-    async def poll_agent(self, agent: str, watches: Sequence[Watch]) -> None:
+    async def poll_agent(
+        self,
+        agent: str,
+        watches: Sequence[Watch],
+        state: PollState,
+        known: Mapping[str, ItemFailure],
+        idle: _IdleBatch,
+    ) -> None:
+        """One agent's poll, under the lease its cycle claimed (`state`): observe, explain, record
+        (into `idle` when there is nothing but the watermark to record); the lease is released by
+        the recording, or here."""
         now = self._clock.now()
-        state = await self._store.claim_poll(agent, self._owner, now, policy.POLL_LEASE)
-        if state is None:
-            if await self._store.poll_state(agent) is None:
-                await self.seed(agent)  # a watch whose seeding failed: start now
-            return  # another replica is polling it
-        recorded = False
+        handed_over = False
         try:
             try:
-                known = await self._store.item_failures(agent)
                 seen = await self._observe(agent, state, watches)
             except Exception as error:
                 # The agent boundary: nothing Pipecat sends (or a bug) escapes uncounted.
                 await self._failed(agent, state, watches, error, now)
                 return
             failures = await self._explain(agent, watches, seen)
+            quiet = idle_poll(agent, state, seen, now)
+            if quiet is not None:
+                await idle.add(quiet)  # recorded with others; the batch releases the lease
+                handed_over = True
+                return
             planner = Planner(agent, state, seen, known, now, self._overlap)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
-            recorded = True
+            handed_over = True
             await self._compare_deployments(agent, watches, failures)
             if enqueued:
                 logger.info("%s: %d ended session(s), %d post(s) enqueued", agent, len(seen.ended), enqueued)
         except LeaseLost:
             logger.warning("lost the poll lease of %s; another replica records it", agent)
         finally:
-            if not recorded:
+            if not handed_over:
                 await self._store.release_poll_lease(agent, self._owner)
 
     async def _explain(self, agent: str, watches: Sequence[Watch], seen: Observation) -> list[Session]:
@@ -250,6 +285,30 @@ class Poller:
             mutes = await self._store.active_mutes(now)
             posts = poll_failed_posts(agent, updated.outage_since, failures, problem, watches, mutes)
             await self._store.enqueue_outage_notices(agent, posts, now)
+
+
+class _IdleBatch:
+    """Idle polls waiting to be recorded together: flushed every IDLE_FLUSH polls and at the end
+    of the cycle, so a long cycle's early agents do not sit on their leases until it ends."""
+
+    def __init__(self, store: Store, owner: str, clock: Clock) -> None:
+        self._store, self._owner, self._clock = store, owner, clock
+        self._polls: list[IdlePoll] = []
+
+    async def add(self, poll: IdlePoll) -> None:
+        self._polls.append(poll)
+        if len(self._polls) >= policy.IDLE_FLUSH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        polls, self._polls = self._polls, []
+        if not polls:
+            return
+        try:
+            await self._store.record_idle_polls(self._owner, polls, self._clock.now())
+        except Exception:
+            # Nothing is lost: the watermarks stay, the leases expire, the next cycle reads again.
+            logger.exception("recording %d idle polls failed; the next cycle reads them again", len(polls))
 
 
 def _kind(error: Exception) -> str:

@@ -122,7 +122,7 @@ class AlertService:
         )
         if self.explainer is not None and self.health.enabled:
             self.health.add_status_listener(self.explainer.note_status)
-        self._poller = Poller(
+        self.poller = Poller(
             store=store,
             pipecat=pipecat,
             clock=clock,
@@ -157,7 +157,7 @@ class AlertService:
 
     async def poll_once(self) -> None:
         """One poll cycle over every watched agent."""
-        await self._poller.poll_once()
+        await self.poller.poll_once()
         await self._prune()
 
     async def deliver_once(self) -> None:
@@ -247,7 +247,7 @@ class AlertService:
         """
         await self._pipecat.get_agent(agent)
         if await self.store.poll_state(agent) is None:
-            await self._poller.seed(agent)
+            await self.poller.seed(agent)
         watch, created = await self.store.upsert_watch(
             channel_id, agent, statuses or self._default_statuses, group, user_id, self._clock.now(), page=page
         )

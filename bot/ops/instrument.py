@@ -6,7 +6,7 @@
   around the HTTP dispatch (and `MeteredSocketModeHandler` around Socket Mode's) times the ack; the
   Gate's audit record (every command, shortcut and button ends in one) counts outcomes.
 - Polls and alerts: the store calls that record them are wrapped once, in `meter_store` (which also
-  binds the per-poll and per-post log context).
+  binds the per-post log context); `bind_poll_context` binds each agent's poll's.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.alerts.poller import Poller
 from bot.contracts.actions import SHORTCUT_LOOKUP, Verb
 from bot.ops.logs import bind_rest_of_task
 from bot.ops.metrics import Metrics
@@ -215,12 +216,13 @@ def meter_store(store: Store, metrics: Metrics) -> None:
     key at its claim. Each agent's poll and each channel's delivery runs in a task of its own, so
     the binding lasts for that poll or that post (the next claim in the channel rebinds)."""
     record_poll, record_failure = store.record_poll, store.record_poll_failure
-    claim_poll, claim = store.claim_poll, store.claim
+    record_idle, claim = store.record_idle_polls, store.claim
 
-    @functools.wraps(claim_poll)
-    async def poll_claimed(agent: str, *args: Any, **kwargs: Any) -> Any:
-        bind_rest_of_task(agent=agent)
-        return await claim_poll(agent, *args, **kwargs)
+    @functools.wraps(record_idle)
+    async def idle_polls_ok(*args: Any, **kwargs: Any) -> Any:
+        recorded = await record_idle(*args, **kwargs)
+        metrics.polls.labels("ok").inc(recorded)
+        return recorded
 
     @functools.wraps(claim)
     async def post_claimed(row: OutboxRow, *args: Any, **kwargs: Any) -> Any:
@@ -243,13 +245,25 @@ def meter_store(store: Store, metrics: Metrics) -> None:
         return await record_failure(*args, **kwargs)
 
     for name, wrapper in (
-        ("claim_poll", poll_claimed),
+        ("record_idle_polls", idle_polls_ok),
         ("claim", post_claimed),
         ("record_poll", poll_ok),
         ("record_poll_failure", poll_failed),
     ):
         setattr(store, name, wrapper)
     _count_post_outcomes(store, metrics)
+
+
+def bind_poll_context(poller: Poller) -> None:
+    """Each agent's poll runs in a task of its own: bind its agent there, for the poll's log lines."""
+    poll_agent = poller.poll_agent
+
+    @functools.wraps(poll_agent)
+    async def bound_poll(agent: str, *args: Any, **kwargs: Any) -> Any:
+        bind_rest_of_task(agent=agent)
+        return await poll_agent(agent, *args, **kwargs)
+
+    setattr(poller, "poll_agent", bound_poll)  # noqa: B010 (a method is replaced on the instance)
 
 
 def _count_post_outcomes(store: Store, metrics: Metrics) -> None:

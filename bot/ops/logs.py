@@ -117,6 +117,10 @@ def choose_format(setting: str, stream: TextIO) -> str:
     return "console" if isatty is not None and isatty() else "json"
 
 
+#: Libraries whose INFO lines are one per request: kept at WARNING (or the root level if higher).
+CHATTY_LOGGERS = ("httpx", "httpcore")
+
+
 def configure_logging(*, fmt: str, level: str, secrets: Iterable[str], stream: TextIO | None = None) -> logging.Handler:
     """Replace the root handlers with one that formats as `fmt` and redacts `secrets`."""
     stream = stream or sys.stderr
@@ -129,4 +133,11 @@ def configure_logging(*, fmt: str, level: str, secrets: Iterable[str], stream: T
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # httpx logs every request at INFO: a line per agent per poll cycle (1 000 agents every 15 s
+    # is 67 lines a second), each costing more CPU than the poll's own work. The request
+    # counters in /metrics say the same; errors still surface through the client's own logs.
+    # LOG_LEVEL=DEBUG shows them again.
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else max(root.level, logging.WARNING)
+    for chatty in CHATTY_LOGGERS:
+        logging.getLogger(chatty).setLevel(quiet)
     return handler

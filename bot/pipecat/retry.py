@@ -18,7 +18,9 @@ from bot.pipecat.timeouts import WRITE_TIMEOUT as WRITE_TIMEOUT
 
 #: Connections kept to Pipecat; bounds concurrency across pollers and lookups.
 MAX_CONNECTIONS = 20
-MAX_KEEPALIVE_CONNECTIONS = 10
+#: All of them kept alive: a poll cycle uses POLL_CONCURRENCY at once, and a connection closed
+#: after each burst is a new TCP (and TLS) handshake in the next.
+MAX_KEEPALIVE_CONNECTIONS = MAX_CONNECTIONS
 
 #: Attempts for an idempotent request (the first one included).
 MAX_ATTEMPTS = 4

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
@@ -31,6 +31,25 @@ class RecordPlan:
     resolved_items: list[str] = field(default_factory=list)
     backfill_until: datetime | None = None
     backfill_from: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IdlePoll:
+    """A poll that saw no session end and ends no failure streak: only its watermark and active
+    set move (recorded in batches, see `record_idle_polls`)."""
+
+    agent: str
+    watermark: datetime
+    active_set: frozenset[str]
+
+
+#: Agents per IN (...) list: well under SQLite's bound-parameter limit.
+CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> list[list[str]]:
+    ordered = list(dict.fromkeys(items))
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
 
 
 #: Builds the plan from the agent's watches and the live mutes (keyed by channel and agent).
@@ -78,6 +97,55 @@ class PollStore(StoreBase):
                 .first()
             )
         return from_row(PollState, row) if row else None
+
+    async def claim_polls(
+        self, agents: Sequence[str], owner: str, now: datetime, ttl: timedelta
+    ) -> dict[str, PollState]:
+        """`claim_poll` for many agents in one transaction (a cycle's start): the states of the
+        agents whose lease `owner` took, by agent. The others are another replica's, or unseeded."""
+        claimed: dict[str, PollState] = {}
+        async with self._write() as conn:
+            for chunk in _chunks(agents):
+                rows = await conn.execute(
+                    update(poll_state)
+                    .where(poll_state.c.agent.in_(chunk), lease_takeable(poll_state, owner, now))
+                    .values(lease_owner=owner, lease_expires_at=now + ttl)
+                    .returning(*poll_state.c)
+                )
+                claimed.update((r["agent"], from_row(PollState, r)) for r in rows.mappings())
+        return claimed
+
+    async def unpolled(self, agents: Sequence[str]) -> set[str]:
+        """The agents among `agents` that have no poll state yet (their watch's seeding failed)."""
+        found: set[str] = set()
+        async with self._read() as conn:
+            for chunk in _chunks(agents):
+                query = select(poll_state.c.agent).where(poll_state.c.agent.in_(chunk))
+                found.update((await conn.execute(query)).scalars())
+        return set(agents) - found
+
+    async def record_idle_polls(self, owner: str, polls: Sequence[IdlePoll], now: datetime) -> int:
+        """Record many polls that found nothing to record (no session ended, no failure streak to
+        end) in one transaction: advance each watermark, replace each active set, release each
+        lease. A poll whose lease another worker took meanwhile writes nothing. Returns the number
+        recorded."""
+        if not polls:
+            return 0
+        statement = (
+            update(poll_state)
+            .where(poll_state.c.agent == bindparam("b_agent"), poll_state.c.lease_owner == owner)
+            .values(
+                watermark=bindparam("b_watermark"),
+                active_set=bindparam("b_active_set"),
+                polled_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+        rows = [{"b_agent": p.agent, "b_watermark": p.watermark, "b_active_set": sorted(p.active_set)} for p in polls]
+        async with self._write() as conn:
+            result = await conn.execute(statement, rows)
+        return max(result.rowcount, 0)
 
     async def release_poll_lease(self, agent: str, owner: str) -> None:
         async with self._write() as conn:
@@ -210,10 +278,17 @@ class PollStore(StoreBase):
 
     async def item_failures(self, agent: str) -> dict[str, ItemFailure]:
         """The agent's failing (and given-up) sessions, by id."""
-        query = select(poll_item_failures).where(poll_item_failures.c.agent == agent)
+        return (await self.item_failures_of([agent])).get(agent, {})
+
+    async def item_failures_of(self, agents: Sequence[str]) -> dict[str, dict[str, ItemFailure]]:
+        """`item_failures` for many agents in one read (a cycle's start); agents without any are left out."""
+        found: dict[str, dict[str, ItemFailure]] = {}
         async with self._read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return {r["session_id"]: from_row(ItemFailure, r) for r in rows}
+            for chunk in _chunks(agents):
+                query = select(poll_item_failures).where(poll_item_failures.c.agent.in_(chunk))
+                for r in (await conn.execute(query)).mappings():
+                    found.setdefault(r["agent"], {})[r["session_id"]] = from_row(ItemFailure, r)
+        return found
 
     async def _insert_seen(self, conn: AsyncConnection, agent: str, ids: Sequence[str], now: datetime) -> set[str]:
         if not ids:

@@ -3,14 +3,14 @@ transaction on the watches as they are then, and failing sessions are kept betwe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.store import LeaseLost, Store
 from bot.store.payloads import AlertPayload
-from bot.store.polling import RecordPlan
+from bot.store.polling import IdlePoll, RecordPlan
 from bot.store.records import KIND_ALERT, EndedSession, ItemFailure, NewPost, Watch
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -79,3 +79,44 @@ async def test_item_failures_are_kept_replaced_resolved_and_pruned_once_given_up
     )
     await store.prune_seen(T0 + TTL + timedelta(seconds=1))
     assert await store.item_failures("voice-bot") == {}
+
+
+async def test_a_cycle_claims_many_leases_at_once_and_skips_the_ones_held_elsewhere(store: Store) -> None:
+    for agent in ("a-bot", "b-bot", "c-bot"):
+        await store.seed_poll_state(agent, T0, [])
+    await store.claim_poll("b-bot", "r2", T0, TTL)  # another replica is polling b-bot
+    claimed = await store.claim_polls(["a-bot", "b-bot", "c-bot", "unseeded"], "r1", T0, TTL)
+    assert sorted(claimed) == ["a-bot", "c-bot"] and claimed["a-bot"].watermark == T0
+    assert await store.unpolled(["b-bot", "unseeded"]) == {"unseeded"}
+    assert await store.claim_polls(["a-bot"], "r2", T0 + TTL / 2, TTL) == {}  # r1 holds it now
+    assert sorted(await store.claim_polls(["a-bot", "b-bot"], "r2", T0 + TTL * 2, TTL)) == ["a-bot", "b-bot"]
+
+
+async def test_idle_polls_are_recorded_together_and_only_under_their_lease(store: Store) -> None:
+    for agent in ("a-bot", "b-bot"):
+        await store.seed_poll_state(agent, T0, ["old"])
+    await store.claim_polls(["a-bot", "b-bot"], "r1", T0, TTL)
+    await store.claim_poll("b-bot", "r2", T0 + TTL * 2, TTL)  # r1's lease of b-bot ran out: taken
+    later = T0 + TTL * 2
+    polls = [IdlePoll("a-bot", later, frozenset({"s1"})), IdlePoll("b-bot", later, frozenset())]
+    assert await store.record_idle_polls("r1", polls, later) == 1
+    a, b = await store.poll_state("a-bot"), await store.poll_state("b-bot")
+    assert a is not None and (a.watermark, a.active_set) == (later, frozenset({"s1"}))
+    assert b is not None and (b.watermark, b.active_set) == (T0, frozenset({"old"}))  # r2's to record
+    assert await store.claim_poll("a-bot", "r3", later, TTL) is not None  # a-bot's lease was released
+    assert await store.claim_poll("b-bot", "r3", later, TTL) is None  # b-bot's is still r2's
+
+
+async def test_a_cycle_reads_every_agents_failing_sessions_in_one_go(store: Store) -> None:
+    for agent in ("a-bot", "b-bot"):
+        await store.seed_poll_state(agent, T0, [])
+        await store.claim_poll(agent, "r1", T0, TTL)
+
+    def failing(sid: str) -> Callable[[Sequence[Watch], Mapping[tuple[str, str], object]], RecordPlan]:
+        return lambda watches, mutes: RecordPlan(item_failures=[ItemFailure(sid, 1, "boom", T0)])
+
+    await store.record_poll("a-bot", "r1", planner=failing("s1"), now=T0)
+    await store.record_poll("b-bot", "r1", planner=failing("s2"), now=T0)
+    found = await store.item_failures_of(["a-bot", "b-bot", "c-bot"])
+    assert {agent: sorted(items) for agent, items in found.items()} == {"a-bot": ["s1"], "b-bot": ["s2"]}
+    assert found["a-bot"]["s1"].error == "boom"

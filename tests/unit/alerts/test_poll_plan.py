@@ -3,12 +3,13 @@ recording plan treats a session whose processing fails poll after poll."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.poll_plan import Observation, Planner, describe, storable
+from bot.alerts.poll_plan import Observation, Planner, describe, idle_poll, storable
 from bot.alerts.poller import _kind
 from bot.pipecat.errors import (
     BadRequest,
@@ -111,3 +112,35 @@ def test_a_cut_walk_keeps_the_watermark_and_says_where_to_continue() -> None:
     plan = Planner("voice-bot", state, seen, {}, T0, timedelta(minutes=3))([WATCH], {})
     assert (plan.watermark, plan.backfill_until) == (state.watermark, T0 - timedelta(seconds=30))
     assert plan.backfill_from == T0  # the next walk from the top starts at this poll
+
+
+QUIET = PollState("voice-bot", T0 - timedelta(minutes=1), frozenset({"running"}))
+LATE = PollState("voice-bot", T0 + timedelta(seconds=5), frozenset())  # a skewed clock wrote it
+
+
+@pytest.mark.parametrize(
+    ("state", "seen", "idle"),
+    [
+        (QUIET, Observation(active={"running", "new"}), True),
+        (QUIET, Observation(), True),
+        (LATE, Observation(), True),  # the watermark never moves back
+        (QUIET, Observation(ended=[failing_session()]), False),
+        (QUIET, Observation(skipped=[SID]), False),
+        (QUIET, Observation(failed={SID: (ValueError("x"), T0)}), False),
+        (QUIET, Observation(complete=False, backfill_until=T0), False),
+        (replace(QUIET, backfill_until=T0 - timedelta(hours=1), backfill_from=T0), Observation(), False),
+        (replace(QUIET, failures=2, outage_since=T0, last_error="Timeout"), Observation(), False),
+        (replace(QUIET, failures=3, outage_since=T0, outage_notified=True), Observation(), False),
+        (replace(QUIET, failure_kind=FAILURE_DATA), Observation(), False),
+    ],
+)
+def test_an_idle_poll_records_exactly_what_the_full_plan_would(state: PollState, seen: Observation, idle: bool) -> None:
+    quiet = idle_poll("voice-bot", state, seen, T0)
+    assert (quiet is not None) is idle
+    if quiet is None:
+        return
+    plan = Planner("voice-bot", state, seen, {}, T0, timedelta(minutes=3))([WATCH], {})
+    assert (quiet.watermark, quiet.active_set) == (plan.watermark, frozenset(plan.active_set))
+    # ... and the full plan would have recorded nothing else.
+    assert not (plan.ended or plan.notices or plan.recovery_posts or plan.item_failures or plan.resolved_items)
+    assert (plan.backfill_until, plan.backfill_from) == (None, None)

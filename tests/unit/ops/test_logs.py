@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.ops.logs import REDACTED, bind, choose_format, configure_logging
+from bot.ops.logs import CHATTY_LOGGERS, REDACTED, bind, choose_format, configure_logging
 from tests.fixtures_app import make_settings
 
 SECRETS = {
@@ -32,7 +32,10 @@ def settings(tmp_path: Path) -> Settings:
 def restore_root() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    chatty = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
     yield
+    for name, chatty_level in chatty.items():
+        logging.getLogger(name).setLevel(chatty_level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in handlers:
@@ -122,6 +125,20 @@ def test_no_secret_setting_reaches_any_log_path(fmt: str, settings: Settings, re
     assert output.count(REDACTED) >= len(secrets) * 6
     if fmt == "json":
         assert all(json.loads(line) for line in output.splitlines() if line.startswith("{"))
+
+
+@pytest.mark.parametrize(("level", "request_lines"), [("INFO", 0), ("WARNING", 0), ("DEBUG", 1)])
+def test_a_line_per_http_request_only_at_debug_while_client_warnings_always_show(
+    level: str, request_lines: int, restore_root: None
+) -> None:
+    stream = io.StringIO()
+    configure_logging(fmt="json", level=level, secrets=[], stream=stream)
+    httpx_log = logging.getLogger("httpx")
+    httpx_log.info('HTTP Request: GET https://api.pipecat.daily.co/v1/agents/voice-bot/sessions "HTTP/1.1 200 OK"')
+    httpx_log.warning("connection pool is full")
+    lines = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
+    assert sum(m.startswith("HTTP Request") for m in lines) == request_lines
+    assert "connection pool is full" in lines
 
 
 class _Tty(io.StringIO):
