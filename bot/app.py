@@ -110,6 +110,7 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+            await self.deps.alerts.leave()
         await self.pipecat_http.aclose()
         if self.pagerduty_http is not None:
             await self.pagerduty_http.aclose()

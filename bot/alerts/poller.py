@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.alerts import decide, policy
 from bot.alerts.notices import outage_posts, poll_failed_posts
@@ -54,6 +54,7 @@ class Poller:
         self._clock = clock
         self._owner = owner
         self._overlap = policy.poll_overlap(poll_interval)
+        self._interval = timedelta(seconds=poll_interval)
 
     async def poll_once(self) -> None:
         """Poll every watched agent, a few at a time; one agent's failure never stops the others.
@@ -68,7 +69,9 @@ class Poller:
         if not agents:
             return
         claimed_at = self._clock.now()
-        states = await self._store.claim_polls(agents, self._owner, claimed_at, policy.POLL_LEASE)
+        states = await self._store.claim_polls(
+            agents, self._owner, claimed_at, policy.POLL_LEASE, interval=self._interval
+        )
         for agent in sorted(await self._store.unpolled([a for a in agents if a not in states])):
             await self._seed_quietly(agent)  # a watch whose seeding failed: start now
         known = await self._store.item_failures_of(list(states))

@@ -160,6 +160,14 @@ class AlertService:
         await self.poller.poll_once()
         await self._prune()
 
+    async def leave(self) -> None:
+        """Stopping: the other replicas take this one's share of the polls from their next cycle
+        (instead of after REPLICA_LIVE_INTERVALS). Never raises."""
+        try:
+            await self.store.leave_polling(self.replica_id)
+        except Exception:
+            logger.exception("could not sign off polling; the others take over within a few intervals")
+
     async def deliver_once(self) -> None:
         """Post everything deliverable now (channels in parallel, each channel in order), then
         bring PagerDuty up to date with the incidents of paging watches."""

@@ -81,6 +81,11 @@ class StoreBase:
         """INSERT … ON CONFLICT (keys) DO NOTHING; add `.returning()` to learn which rows went in."""
         return self._insert(table).on_conflict_do_nothing(index_elements=list(keys))
 
+    def upsert(self, table: Table, keys: Sequence[str], values: dict[str, Any], refresh: Sequence[str]) -> Any:
+        """INSERT … ON CONFLICT (keys) DO UPDATE: a row that exists gets the `refresh` columns of `values`."""
+        statement = self._insert(table).values(**values)
+        return statement.on_conflict_do_update(index_elements=list(keys), set_={c: values[c] for c in refresh})
+
     async def insert_posts(self, conn: AsyncConnection, posts: Sequence[NewPost], now: datetime) -> int:
         """Insert outbox rows inside the caller's transaction; a known dedup key is skipped."""
         count = 0

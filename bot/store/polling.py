@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
 from bot.store.records import EndedSession, ItemFailure, Mute, NewPost, PollState, Watch
-from bot.store.schema import mutes, poll_item_failures, poll_state, seen_sessions, subscriptions
+from bot.store.schema import mutes, poll_item_failures, poll_replicas, poll_state, seen_sessions, subscriptions
 
 
 @dataclass
@@ -50,6 +51,43 @@ CHUNK = 500
 def _chunks(items: Sequence[str]) -> list[list[str]]:
     ordered = list(dict.fromkeys(items))
     return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
+#: A replica counts as polling while its last cycle began within this many intervals.
+REPLICA_LIVE_INTERVALS = 2.5
+
+
+async def _note_replica(conn: AsyncConnection, upsert: Any, now: datetime, live_for: timedelta) -> int:
+    """Write the replica's heartbeat (`upsert`), forget replicas not seen for `live_for`; how many
+    poll now."""
+    await conn.execute(delete(poll_replicas).where(poll_replicas.c.seen_at < now - live_for))
+    await conn.execute(upsert)
+    return int((await conn.execute(select(func.count()).select_from(poll_replicas))).scalar_one())
+
+
+async def _oldest_claimed(
+    store: PollStore,
+    conn: AsyncConnection,
+    agents: Sequence[str],
+    owner: str,
+    now: datetime,
+    claimed_before: datetime,
+    limit: int,
+) -> list[str]:
+    """Up to `limit` takeable agents among `agents` not claimed since `claimed_before`, longest
+    ago first (never claimed: first of all). On PostgreSQL their rows stay locked until commit and
+    rows another replica is claiming are skipped, so concurrent cycles take disjoint shares."""
+    query: Select[tuple[str]] = (
+        select(poll_state.c.agent)
+        .where(
+            poll_state.c.agent.in_(list(dict.fromkeys(agents))),
+            lease_takeable(poll_state, owner, now),
+            or_(poll_state.c.claimed_at.is_(None), poll_state.c.claimed_at <= claimed_before),
+        )
+        .order_by(poll_state.c.claimed_at.asc().nulls_first(), poll_state.c.agent)
+        .limit(limit)
+    )
+    return list((await conn.execute(store.skip_locked(query))).scalars())
 
 
 #: Builds the plan from the agent's watches and the live mutes (keyed by channel and agent).
@@ -99,21 +137,41 @@ class PollStore(StoreBase):
         return from_row(PollState, row) if row else None
 
     async def claim_polls(
-        self, agents: Sequence[str], owner: str, now: datetime, ttl: timedelta
+        self, agents: Sequence[str], owner: str, now: datetime, ttl: timedelta, *, interval: timedelta
     ) -> dict[str, PollState]:
-        """`claim_poll` for many agents in one transaction (a cycle's start): the states of the
-        agents whose lease `owner` took, by agent. The others are another replica's, or unseeded."""
-        claimed: dict[str, PollState] = {}
+        """A cycle's start, in one transaction: note `owner` as a polling replica, then take the
+        leases (free, expired or ours) of its agents among `agents`, by agent.
+
+        Alone, a replica takes them all. With R replicas polling (each seen within
+        REPLICA_LIVE_INTERVALS), each cycle takes at most a 1/R share, the ones claimed longest
+        ago, and none claimed in the last half interval: every agent is polled once per interval
+        across the replicas, and the work splits evenly. The others are another replica's, or
+        unseeded (see `unpolled`)."""
         async with self._write() as conn:
-            for chunk in _chunks(agents):
+            heartbeat = self.upsert(poll_replicas, ["replica_id"], {"replica_id": owner, "seen_at": now}, ["seen_at"])
+            replicas = await _note_replica(conn, heartbeat, now, interval * REPLICA_LIVE_INTERVALS)
+            if replicas <= 1:
+                chosen: list[list[str]] | None = None
+            else:
+                share = -(-len(agents) // replicas)
+                chosen = [await _oldest_claimed(self, conn, agents, owner, now, now - interval / 2, share)]
+            claimed: dict[str, PollState] = {}
+            for chunk in chosen if chosen is not None else _chunks(agents):
+                if not chunk:
+                    continue
                 rows = await conn.execute(
                     update(poll_state)
                     .where(poll_state.c.agent.in_(chunk), lease_takeable(poll_state, owner, now))
-                    .values(lease_owner=owner, lease_expires_at=now + ttl)
+                    .values(lease_owner=owner, lease_expires_at=now + ttl, claimed_at=now)
                     .returning(*poll_state.c)
                 )
                 claimed.update((r["agent"], from_row(PollState, r)) for r in rows.mappings())
         return claimed
+
+    async def leave_polling(self, owner: str) -> None:
+        """A replica that stops: the others take its share from their next cycle on."""
+        async with self._write() as conn:
+            await conn.execute(delete(poll_replicas).where(poll_replicas.c.replica_id == owner))
 
     async def unpolled(self, agents: Sequence[str]) -> set[str]:
         """The agents among `agents` that have no poll state yet (their watch's seeding failed)."""

@@ -81,6 +81,17 @@ poll_state = Table(
     # ...and while it does, when the newest sessions were last read: the walk from the top starts
     # there (minus the overlap), so it reads only what is new and the rest drains below.
     Column("backfill_from", UTCDateTime),
+    # When a cycle last claimed it: with several replicas, each claims its share of the agents
+    # claimed longest ago, so every agent is polled once per interval across them.
+    Column("claimed_at", UTCDateTime),
+)
+
+#: The replicas that poll, by their last cycle: how many share the agents.
+poll_replicas = Table(
+    "poll_replicas",
+    metadata,
+    Column("replica_id", String(64), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
 )
 
 #: An ended session whose processing raised: retried on the next polls (the watermark waits for

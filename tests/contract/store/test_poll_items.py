@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 
 import pytest
 
 from bot.store import LeaseLost, Store
 from bot.store.payloads import AlertPayload
-from bot.store.polling import IdlePoll, RecordPlan
+from bot.store.polling import REPLICA_LIVE_INTERVALS, IdlePoll, RecordPlan
 from bot.store.records import KIND_ALERT, EndedSession, ItemFailure, NewPost, Watch
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 TTL = timedelta(minutes=2)
+EVERY = timedelta(seconds=15)
 
 
 async def test_the_planner_sees_a_watch_created_after_the_poll_started(store: Store) -> None:
@@ -85,17 +87,21 @@ async def test_a_cycle_claims_many_leases_at_once_and_skips_the_ones_held_elsewh
     for agent in ("a-bot", "b-bot", "c-bot"):
         await store.seed_poll_state(agent, T0, [])
     await store.claim_poll("b-bot", "r2", T0, TTL)  # another replica is polling b-bot
-    claimed = await store.claim_polls(["a-bot", "b-bot", "c-bot", "unseeded"], "r1", T0, TTL)
+    claimed = await store.claim_polls(["a-bot", "b-bot", "c-bot", "unseeded"], "r1", T0, TTL, interval=EVERY)
     assert sorted(claimed) == ["a-bot", "c-bot"] and claimed["a-bot"].watermark == T0
     assert await store.unpolled(["b-bot", "unseeded"]) == {"unseeded"}
-    assert await store.claim_polls(["a-bot"], "r2", T0 + TTL / 2, TTL) == {}  # r1 holds it now
-    assert sorted(await store.claim_polls(["a-bot", "b-bot"], "r2", T0 + TTL * 2, TTL)) == ["a-bot", "b-bot"]
+    assert await store.claim_polls(["a-bot"], "r2", T0 + TTL / 2, TTL, interval=EVERY) == {}  # r1 holds it now
+    # r1's leases ran out and it was not seen for REPLICA_LIVE_INTERVALS: r2 polls alone and
+    # takes everything takeable.
+    later = T0 + TTL * 2
+    assert later > T0 + EVERY * REPLICA_LIVE_INTERVALS
+    assert sorted(await store.claim_polls(["a-bot", "b-bot"], "r2", later, TTL, interval=EVERY)) == ["a-bot", "b-bot"]
 
 
 async def test_idle_polls_are_recorded_together_and_only_under_their_lease(store: Store) -> None:
     for agent in ("a-bot", "b-bot"):
         await store.seed_poll_state(agent, T0, ["old"])
-    await store.claim_polls(["a-bot", "b-bot"], "r1", T0, TTL)
+    await store.claim_polls(["a-bot", "b-bot"], "r1", T0, TTL, interval=EVERY)
     await store.claim_poll("b-bot", "r2", T0 + TTL * 2, TTL)  # r1's lease of b-bot ran out: taken
     later = T0 + TTL * 2
     polls = [IdlePoll("a-bot", later, frozenset({"s1"})), IdlePoll("b-bot", later, frozenset())]
@@ -120,3 +126,44 @@ async def test_a_cycle_reads_every_agents_failing_sessions_in_one_go(store: Stor
     found = await store.item_failures_of(["a-bot", "b-bot", "c-bot"])
     assert {agent: sorted(items) for agent, items in found.items()} == {"a-bot": ["s1"], "b-bot": ["s2"]}
     assert found["a-bot"]["s1"].error == "boom"
+
+
+NINE = [f"agent-{i}" for i in range(9)]
+
+
+async def claimed_by(store: Store, replica: str, when: datetime) -> list[str]:
+    return sorted(await store.claim_polls(NINE, replica, when, TTL, interval=EVERY))
+
+
+async def release(store: Store, replica: str, agents: Sequence[str]) -> None:
+    for agent in agents:
+        await store.release_poll_lease(agent, replica)
+
+
+async def test_replicas_split_the_agents_and_each_agent_is_claimed_once_an_interval(store: Store) -> None:
+    for agent in NINE:
+        await store.seed_poll_state(agent, T0, [])
+    for replica in ("r1", "r2", "r3"):
+        assert await store.claim_polls([], replica, T0, TTL, interval=EVERY) == {}  # three replicas poll
+    shares = {replica: await claimed_by(store, replica, T0) for replica in ("r1", "r2", "r3")}
+    assert [len(s) for s in shares.values()] == [3, 3, 3] and sorted(chain(*shares.values())) == NINE
+    for replica, agents in shares.items():
+        await release(store, replica, agents)
+    # A third of an interval later, r1's cycle again: nothing was claimed long enough ago.
+    assert await claimed_by(store, "r1", T0 + EVERY / 3) == []
+    # The next interval: each takes a third again, the ones claimed longest ago first.
+    at = T0 + EVERY
+    order = ("r2", "r3", "r1")
+    again = [await claimed_by(store, replica, at + timedelta(seconds=i)) for i, replica in enumerate(order)]
+    assert sorted(chain(*again)) == NINE and [len(s) for s in again] == [3, 3, 3]
+
+
+async def test_a_replica_that_leaves_hands_its_share_to_the_others_at_once(store: Store) -> None:
+    for agent in NINE:
+        await store.seed_poll_state(agent, T0, [])
+    for replica in ("r1", "r2", "r3"):
+        await store.claim_polls([], replica, T0, TTL, interval=EVERY)
+    await store.leave_polling("r3")
+    first = await claimed_by(store, "r1", T0)
+    second = await claimed_by(store, "r2", T0)
+    assert (len(first), len(second)) == (5, 4) and sorted(first + second) == NINE

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.ops.logs import CHATTY_LOGGERS, REDACTED, bind, choose_format, configure_logging
+from bot.ops.logs import REDACTED, bind, choose_format, configure_logging
 from tests.fixtures_app import make_settings
 
 SECRETS = {
@@ -32,10 +32,7 @@ def settings(tmp_path: Path) -> Settings:
 def restore_root() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    chatty = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
     yield
-    for name, chatty_level in chatty.items():
-        logging.getLogger(name).setLevel(chatty_level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in handlers:
