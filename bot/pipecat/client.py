@@ -12,6 +12,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import ValidationError
@@ -232,23 +233,35 @@ class PipecatClient:
     # -- transport -------------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
-        """Send with the retry policy (bot.pipecat.retry); return decoded JSON (None for no body)."""
+        """Send with the retry policy (bot.pipecat.retry); return decoded JSON (None for no body).
+
+        The first try is made bare and the policy takes over only when it failed retryably:
+        tenacity's bookkeeping was a tenth of an idle poll's CPU, spent on requests that succeed."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        policy = retry.policy(idempotent=method in retry.IDEMPOTENT_METHODS, sleep=self._sleep, rng=self._rng)
-        attempts = 0
+        idempotent = method in retry.IDEMPOTENT_METHODS
+
+        async def attempt() -> Any:
+            response = await _send_mapping_transport_errors(self._http, method, path, query)
+            _raise_for_response(response, self._clock)
+            return _decode(response)
+
         try:
-            async for attempt in policy:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    response = await _send_mapping_transport_errors(self._http, method, path, query)
-                    _raise_for_response(response, self._clock)
-                    result = _decode(response)
+            return await attempt()
         except PipecatError as error:
-            if attempts > 1:
-                logger.warning("%s /%s failed after %d attempts: %s", method, path, attempts, error)
+            if not (idempotent and retry.retryable(error)):
+                raise
+            first = error
+        await self._sleep(retry.wait_seconds(first, 1, self._rng))
+        attempts = 1
+        try:
+            async for step in retry.policy(idempotent=True, sleep=self._sleep, rng=self._rng, after_attempts=1):
+                with step:
+                    attempts = 1 + step.retry_state.attempt_number
+                    result = await attempt()
+        except PipecatError as error:
+            logger.warning("%s /%s failed after %d attempts: %s", method, path, attempts, error)
             raise
-        if attempts > 1:
-            logger.info("%s /%s succeeded after %d attempts", method, path, attempts)
+        logger.info("%s /%s succeeded after %d attempts", method, path, attempts)
         return result
 
 
@@ -282,11 +295,24 @@ def _decode(response: httpx.Response) -> Any:
         ) from None
 
 
+def _build(http: httpx.AsyncClient, method: str, path: str, query: dict[str, Any]) -> httpx.Request:
+    """The request as `http.build_request` makes it (the client's headers and timeouts, `path`
+    under its base URL), from one string: build_request parses and merges the URL twice over,
+    which was a tenth of an idle poll's CPU. `path` is already percent-encoded (`segment`)."""
+    url = f"{http.base_url}{path}"
+    return httpx.Request(
+        method,
+        f"{url}?{urlencode(query)}" if query else url,
+        headers=http.headers,
+        extensions={"timeout": http.timeout.as_dict()},
+    )
+
+
 async def _send_mapping_transport_errors(
     http: httpx.AsyncClient, method: str, path: str, query: dict[str, Any]
 ) -> httpx.Response:
     try:
-        return await http.request(method, path, params=query)
+        return await http.send(_build(http, method, path, query))
     except httpx.TimeoutException as error:
         raise Timeout(type(error).__name__) from None
     except httpx.TransportError as error:

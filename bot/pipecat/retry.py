@@ -63,15 +63,20 @@ def wait_seconds(error: BaseException | None, attempt: int, rng: random.Random |
     return backoff_seconds(attempt, rng)
 
 
-def policy(*, idempotent: bool, sleep: Callable[[float], Awaitable[None]], rng: random.Random) -> AsyncRetrying:
+def policy(
+    *, idempotent: bool, sleep: Callable[[float], Awaitable[None]], rng: random.Random, after_attempts: int = 0
+) -> AsyncRetrying:
     """The client's retry policy: MAX_ATTEMPTS for idempotent methods (one try otherwise), the
-    server's Retry-After when it gave one, full-jitter backoff otherwise; the last error re-raised."""
+    server's Retry-After when it gave one, full-jitter backoff otherwise; the last error re-raised.
+    `after_attempts`: tries already made outside it (the client makes its first try bare, so a
+    request that succeeds costs no retry machinery); the policy makes the rest."""
 
     def wait(state: RetryCallState) -> float:
-        return wait_seconds(state.outcome.exception() if state.outcome else None, state.attempt_number, rng)
+        attempt = state.attempt_number + after_attempts
+        return wait_seconds(state.outcome.exception() if state.outcome else None, attempt, rng)
 
     return AsyncRetrying(
-        stop=stop_after_attempt(MAX_ATTEMPTS if idempotent else 1),
+        stop=stop_after_attempt((MAX_ATTEMPTS if idempotent else 1) - after_attempts),
         retry=retry_if_exception(retryable),
         wait=wait,
         sleep=sleep,
