@@ -70,6 +70,8 @@ DOUBLE_POLL_GAP = INTERVAL / 2
 #: "Roughly even": every replica does at least this share of a fair split of the polls.
 EVEN_SHARE = 0.7
 PG_URL_ENV = "PIPECAT_OPS_TEST_PG_URL"
+#: The first status reads of 1 000 agents (4 at a time, 50 ms each) take about 13 s.
+STATUS_BURST_TIMEOUT = 90.0
 BENCH_DATABASE = "pipecat_ops_bench_scale"
 POLLS_OK = re.compile(r'^pipecat_ops_polls_total\{outcome="ok"\} ([0-9.e+]+)$', re.MULTILINE)
 
@@ -141,20 +143,45 @@ async def polls_ok(app: AppProcess) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+async def status_burst_over(sim: PipecatSimulator, since: int) -> None:
+    """Wait until every agent's first status read is done (all are due at start, read in one burst
+    by the status job; the next burst is one status interval later)."""
+    deadline = time.monotonic() + STATUS_BURST_TIMEOUT
+    while time.monotonic() < deadline:
+        reads = [q for q in sim.requests[since:] if is_status_read(q)]
+        if len(reads) >= AGENTS and time.time() - reads[-1].at.timestamp() > 2:
+            return
+        await asyncio.sleep(0.5)
+    raise TimeoutError("the first status reads did not finish")
+
+
+async def sample_cpu(apps: Sequence[AppProcess], into: list[tuple[float, list[float]]]) -> None:
+    while True:
+        into.append((time.time(), [app.cpu_seconds() for app in apps]))
+        await asyncio.sleep(0.05)
+
+
+def cpu_at(samples: Sequence[tuple[float, list[float]]], when: float) -> list[float]:
+    before = [cpu for t, cpu in samples if t <= when]
+    return before[-1] if before else samples[0][1]
+
+
 async def run_phase(result: Result, label: str, database_url: str, replicas: int, cycles: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"pipecat-ops-bench-{label}-"))
+    samples: list[tuple[float, list[float]]] = []
     async with running(database_url, replicas, workdir) as (sim, apps):
-        await asyncio.sleep(INTERVAL + 2)  # the first cycle (every agent's first poll) is warm-up
+        await status_burst_over(sim, 0)  # and the first cycles, with every agent's first poll
+        sampler = asyncio.get_running_loop().create_task(sample_cpu(apps, samples))
         since = len(sim.requests)
-        cpu0 = [app.cpu_seconds() for app in apps]
         polled0 = [await polls_ok(app) for app in apps]
         started = time.time()
-        await asyncio.sleep(cycles * INTERVAL)
+        await asyncio.sleep(cycles * INTERVAL + 1)
         window = time.time() - started
-        cpu = [app.cpu_seconds() - c for app, c in zip(apps, cpu0, strict=True)]
         polled = [await polls_ok(app) - p for app, p in zip(apps, polled0, strict=True)]
+        sampler.cancel()
         requests = sim.requests[since:]
         problems = sum(len(app.log_problems()) for app in apps)
+    cpu = [b - a for a, b in zip(cpu_at(samples, started), cpu_at(samples, started + window), strict=True)]
     share = max(cpu) / window
     prefix = "8 scale"
     what = f"{AGENTS} agents, {INTERVAL:.0f} s, {label}"
@@ -163,16 +190,24 @@ async def run_phase(result: Result, label: str, database_url: str, replicas: int
     result.metrics[f"{label}_log_errors"] = problems
     result.metrics[f"{label}_requests"] = dict(Counter(_kind(q) for q in requests))
     if replicas == 1:
+        # Whole cycles in the window, each from its first request to the next cycle's first.
         groups = [g for g in split_cycles(list(requests)) if len(polls(g)) > AGENTS / 2]
         walls = [(g[-1].at - g[0].at).total_seconds() + PIPECAT_LATENCY for g in groups]
+        starts = [g[0].at.timestamp() for g in groups]
+        shares = []
+        for a, b in itertools.pairwise(starts):
+            used = cpu_at(samples, b - 0.1)[0] - cpu_at(samples, a - 0.1)[0]
+            shares.append(used / (b - a))
         result.metrics[f"{label}_cycle_walls_s"] = [round(w, 2) for w in walls]
+        result.metrics[f"{label}_cycle_core_shares"] = [round(x, 4) for x in shares]
         result.row(prefix, f"cycle wall time ({what})", f"< {INTERVAL:.0f} s",
                    f"{max(walls):.2f} s (max of {len(walls)})" if walls else "no whole cycle seen",
                    bool(walls) and max(walls) < INTERVAL)
         per_poll = 1000 * cpu[0] / max(len(polls(requests)), 1)
-        result.row(prefix, f"app CPU, share of one core ({what})", f"< {TARGET_CORE_SHARE:.0%}",
-                   f"{share:.1%} ({cpu[0]:.2f} s in {window:.0f} s; {per_poll:.2f} ms a poll)",
-                   share < TARGET_CORE_SHARE)
+        worst = max(shares, default=float("nan"))
+        result.row(prefix, f"app CPU per cycle, share of one core ({what})", f"< {TARGET_CORE_SHARE:.0%}",
+                   f"{worst:.1%} (max of {len(shares)} whole intervals; {per_poll:.2f} ms a poll)",
+                   bool(shares) and worst < TARGET_CORE_SHARE)
         return
     by_agent: dict[str, list[datetime]] = defaultdict(list)
     for q in polls(requests):
