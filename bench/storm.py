@@ -152,6 +152,10 @@ async def measure(args: argparse.Namespace) -> Result:
             "max_attempts_in_1s": max_in_window([c.at for c in tried]),
             "max_accepted_in_1s": max_in_window([c.at for c in accepted]),
             "updates": sum(1 for c in calls if c.method == "chat.update" and c.args.get("channel") == channel),
+            # When the channel's posts went out, from the storm (where the time goes: before the
+            # first post is detection, detail fetches and the cause wait; after it, the spacing).
+            "first_post_s": round(min((c.at for c in accepted), default=storm_at) - storm_at, 2),  # type: ignore[dict-item]
+            "last_post_s": round(max((c.at for c in accepted), default=storm_at) - storm_at, 2),  # type: ignore[dict-item]
         }
     lost = duplicates = 0
     for agent, channel in owner.items():
