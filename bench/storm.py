@@ -33,6 +33,8 @@ POLL_INTERVAL = 2.0
 PIPECAT_LATENCY = 0.050
 RATE_LIMIT = 1.0
 WITHIN = 240.0
+#: Issue 15: with causes, fingerprints and deploy correlation on, within 20% of stage one's 18–21 s.
+TARGET_REPRESENTED_S = 21.0 * 1.2
 #: A thread a person can take in: the parent, a handful of per-session replies, a roll-up or two.
 READABLE_PER_INCIDENT = 10
 ROLLUP = re.compile(r"^(\d+) more .* failed")
@@ -174,8 +176,11 @@ async def measure(args: argparse.Namespace) -> Result:
                          "rollups": t.rollups, "rolled": t.rolled} for a, t in th.items()}
                  for c, th in final.items()},
     )
-    result.row("5 storm", f"time until all {total} failures are represented in Slack", "-",
-               f"{took:.1f} s" if took is not None else f"not within {WITHIN:.0f} s", None)
+    full = per_agent == FAILURES_PER_AGENT  # the target is for the whole storm, not --quick's
+    result.row("5 storm", f"time until all {total} failures are represented in Slack",
+               f"≤ {TARGET_REPRESENTED_S:.1f} s (stage one's 18–21 s + 20%)" if full else "-",
+               f"{took:.1f} s" if took is not None else f"not within {WITHIN:.0f} s",
+               (took is not None and took <= TARGET_REPRESENTED_S) if full else None)
     result.row("5 storm", "posts per channel (accepted; most in any 1 s)", "≤ 1 post/s per channel",
                f"{accepted_max} max; {max(v['max_accepted_in_1s'] for v in per_channel.values())} in 1 s",
                max(v["max_accepted_in_1s"] for v in per_channel.values()) <= 1)

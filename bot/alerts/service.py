@@ -144,12 +144,14 @@ class AlertService:
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
         self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
         self._pruned_at: datetime | None = None
-        #: The alert cycle and the status cycle both deliver; one pass at a time in this process.
+        #: The alert cycle and the status cycle both deliver: one PagerDuty pass at a time here
+        #: (Slack passes may overlap, each channel in one of them: Deliverer._passing).
         self._delivering = asyncio.Lock()
         #: Set by the scheduler: makes the delivery job run now (it is idle).
         self._delivery_waker: Callable[[], None] | None = None
         self._delivery_running = False
         self._wake_pending = False
+        self._extras: set[asyncio.Task[None]] = set()
         # Rows enqueued anywhere in this process (a poll, a notice) wake delivery at once.
         store.on_enqueue(self.wake_delivery)
 
@@ -163,6 +165,8 @@ class AlertService:
     async def leave(self) -> None:
         """Stopping: the other replicas take this one's share of the polls from their next cycle
         (instead of after REPLICA_LIVE_INTERVALS). Never raises."""
+        for task in list(self._extras):
+            task.cancel()
         try:
             await self.store.leave_polling(self.replica_id)
         except Exception:
@@ -171,8 +175,8 @@ class AlertService:
     async def deliver_once(self) -> None:
         """Post everything deliverable now (channels in parallel, each channel in order), then
         bring PagerDuty up to date with the incidents of paging watches."""
+        await self._deliverer.deliver_once()  # channels already in a pass here are skipped
         async with self._delivering:
-            await self._deliverer.deliver_once()
             await self.pager.run_once()
 
     async def status_cycle(self) -> None:
@@ -219,8 +223,22 @@ class AlertService:
     def wake_delivery(self) -> None:
         """Rows were enqueued (or a parent needs an edit): deliver now, not at the next tick."""
         self._wake_pending = True
-        if not self._delivery_running and self._delivery_waker is not None:
-            self._delivery_waker()
+        if not self._delivery_running:
+            if self._delivery_waker is not None:
+                self._delivery_waker()
+        else:
+            # The delivery job is draining a channel at 1 post/s: deliver the channels that just
+            # got rows now, beside it, instead of after its drain. Each wake gets one such pass;
+            # channels a pass here is already on are skipped, so most of them return at once.
+            task = asyncio.get_running_loop().create_task(self._extra_pass())
+            self._extras.add(task)
+            task.add_done_callback(self._extras.discard)
+
+    async def _extra_pass(self) -> None:
+        try:
+            await self._deliverer.deliver_once()
+        except Exception:
+            logger.exception("alert delivery beside the running pass failed; the next tick tries again")
 
     async def _prune(self) -> None:
         now = self._clock.now()

@@ -86,3 +86,34 @@ async def test_a_click_just_after_a_post_is_shown_by_the_next_pass_not_a_later_t
     await rig.svc.deliver_once()  # what the wake runs
     assert len(waited) == 2
     assert "Acknowledged by <@U0ACK>" in str(rig.top()[0].blocks)
+
+
+async def test_a_channel_that_gets_alerts_while_another_drains_is_posted_to_beside_it(alert_rig: AlertRig) -> None:
+    """The storm's lesson: a pass drains its channel at 1 post/s (14 posts: 13 s). Alerts for
+    another channel enqueued meanwhile go out beside it, not after it."""
+    rig = alert_rig
+    held = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # the spacing between posts, held until the test lets go
+        await held.wait()
+        rig.clock.advance(seconds)
+
+    await rig.new_service(post_spacing=timedelta(seconds=1), sleep=sleep)
+    rig.sim.add_agent("other-bot")
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    await rig.svc.watch(INCIDENT_CHANNEL, "other-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    await rig.svc.poll_once()
+    draining = asyncio.ensure_future(rig.svc.run_delivery())  # the delivery job
+    try:
+        await rig.slack.wait_until(lambda: len(rig.top()) == 1)  # the parent; its reply waits the spacing
+        rig.sim.add_session("other-bot", "HTTP_ERROR")
+        rig.clock.advance(5)
+        await rig.svc.poll_once()  # enqueues: the wake finds the job busy with ALERT_CHANNEL
+        await rig.slack.wait_until(lambda: len(rig.top(INCIDENT_CHANNEL)) == 1, within=10)
+        assert rig.replies(rig.top()[0]) == []  # ...still held: the other channel did not wait for it
+    finally:
+        held.set()
+        await asyncio.wait_for(draining, timeout=10)
+    await rig.slack.wait_until(lambda: len(rig.replies(rig.top()[0])) == 1, within=10)
