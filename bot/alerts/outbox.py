@@ -81,9 +81,10 @@ class Deliverer:
         self._give_up_after = give_up_after
         self._sleep = sleep
         self._edits = ReplyEditor(store=store, slack=slack, messages=messages)
-        #: Channels with a pass running in this process: a pass started while another drains
-        #: (the spacing makes a drain of 14 posts take 13 s) takes only the other channels.
-        self._passing: set[str] = set()
+        #: One pass per channel at a time in this process (the lease would let this replica in
+        #: twice). Passes over other channels run beside it: a pass started while another drains
+        #: (the spacing makes a drain of 14 posts take 13 s) does not wait for that drain.
+        self._passing: dict[str, asyncio.Lock] = {}
 
     async def deliver_once(self) -> None:
         now = self._clock.now()
@@ -97,13 +98,8 @@ class Deliverer:
         await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
 
     async def _channel(self, channel_id: str, limit: asyncio.Semaphore) -> None:
-        if channel_id in self._passing:
-            return  # this process is on it already (the lease would let us in twice)
-        self._passing.add(channel_id)
-        try:
+        async with self._passing.setdefault(channel_id, asyncio.Lock()):
             await self._limited_pass(channel_id, limit)
-        finally:
-            self._passing.discard(channel_id)
 
     async def _limited_pass(self, channel_id: str, limit: asyncio.Semaphore) -> None:
         async with limit:

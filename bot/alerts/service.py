@@ -145,7 +145,7 @@ class AlertService:
         self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
         self._pruned_at: datetime | None = None
         #: The alert cycle and the status cycle both deliver: one PagerDuty pass at a time here
-        #: (Slack passes may overlap, each channel in one of them: Deliverer._passing).
+        #: (Slack passes may overlap, one per channel at a time: Deliverer._passing).
         self._delivering = asyncio.Lock()
         #: Set by the scheduler: makes the delivery job run now (it is idle).
         self._delivery_waker: Callable[[], None] | None = None
@@ -175,7 +175,7 @@ class AlertService:
     async def deliver_once(self) -> None:
         """Post everything deliverable now (channels in parallel, each channel in order), then
         bring PagerDuty up to date with the incidents of paging watches."""
-        await self._deliverer.deliver_once()  # channels already in a pass here are skipped
+        await self._deliverer.deliver_once()  # a channel already in a pass here waits for it
         async with self._delivering:
             await self.pager.run_once()
 
@@ -229,7 +229,7 @@ class AlertService:
         else:
             # The delivery job is draining a channel at 1 post/s: deliver the channels that just
             # got rows now, beside it, instead of after its drain. Each wake gets one such pass;
-            # channels a pass here is already on are skipped, so most of them return at once.
+            # on a channel another pass is on, it waits its turn (one pass per channel here).
             task = asyncio.get_running_loop().create_task(self._extra_pass())
             self._extras.add(task)
             task.add_done_callback(self._extras.discard)
