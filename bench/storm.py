@@ -145,7 +145,7 @@ async def measure(args: argparse.Namespace) -> Result:
         add_app_facts(result, r.app)
         final = {channel: read_channel(r, channel) for channel in CHANNELS}
     posts = [c for c in calls if c.method == "chat.postMessage"]
-    per_channel: dict[str, dict[str, int]] = {}
+    per_channel: dict[str, dict[str, float]] = {}
     for channel in CHANNELS:
         tried = [c for c in posts if c.args.get("channel") == channel]
         accepted = [c for c in tried if c.ok]
@@ -156,8 +156,8 @@ async def measure(args: argparse.Namespace) -> Result:
             "updates": sum(1 for c in calls if c.method == "chat.update" and c.args.get("channel") == channel),
             # When the channel's posts went out, from the storm (where the time goes: before the
             # first post is detection, detail fetches and the cause wait; after it, the spacing).
-            "first_post_s": round(min((c.at for c in accepted), default=storm_at) - storm_at, 2),  # type: ignore[dict-item]
-            "last_post_s": round(max((c.at for c in accepted), default=storm_at) - storm_at, 2),  # type: ignore[dict-item]
+            "first_post_s": round(min((c.at for c in accepted), default=storm_at) - storm_at, 2),
+            "last_post_s": round(max((c.at for c in accepted), default=storm_at) - storm_at, 2),
         }
     lost = duplicates = 0
     for agent, channel in owner.items():

@@ -175,6 +175,8 @@ class PollStore(StoreBase):
 
     async def unpolled(self, agents: Sequence[str]) -> set[str]:
         """The agents among `agents` that have no poll state yet (their watch's seeding failed)."""
+        if not agents:
+            return set()  # the usual cycle: every agent was claimed, nothing to read
         found: set[str] = set()
         async with self._read() as conn:
             for chunk in _chunks(agents):
