@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, and_, delete, select, update
+from sqlalchemy import RowMapping, Select, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, chunked
 from bot.store.records import (
     CAUSE_FOUND,
     CAUSE_NONE,
@@ -25,6 +26,31 @@ from bot.store.schema import (
 
 #: States a later read may replace (a found or empty log is final: the cache is per session).
 _OPEN_STATES = (CAUSE_PENDING,)
+_FINAL_STATES = (CAUSE_FOUND, CAUSE_NONE)
+
+
+def _answer(cause: NewCause, now: datetime) -> dict[str, Any]:
+    """The columns a read fills in."""
+    return {
+        "state": cause.state,
+        "fingerprint": cause.fingerprint,
+        "quote": "\n".join(cause.quote) or None,
+        "read_at": now if cause.state in _FINAL_STATES else None,
+    }
+
+
+def _waves(causes: Sequence[NewCause]) -> list[list[NewCause]]:
+    """`causes` in order, split so that no session appears twice in one wave: each wave is
+    written in one go, and a repeat sees what the wave before it wrote."""
+    waves: list[list[NewCause]] = []
+    repeats: Counter[str] = Counter()
+    for cause in causes:
+        n = repeats[cause.session_id]
+        repeats[cause.session_id] += 1
+        if n == len(waves):
+            waves.append([])
+        waves[n].append(cause)
+    return waves
 
 
 def cause_row(row: RowMapping) -> SessionCause:
@@ -66,45 +92,62 @@ class CauseStore(StoreBase):
     async def record_causes(self, agent: str, causes: Sequence[NewCause], now: datetime) -> list[str]:
         """Store what each failure's log said. A session's first final answer wins (found/none are
         never replaced); a found cause counts once towards its fingerprint. Returns the session
-        ids whose cause became final here after having been pending (their replies need an edit)."""
+        ids whose cause became final here after having been pending (their replies need an edit).
+
+        A storm records hundreds at once: one read of their states and one statement per kind of
+        write, not a round trip per session (a session listed twice is applied in order)."""
         resolved: list[str] = []
         async with self._write() as conn:
-            for cause in causes:
-                if await self._record_one(conn, agent, cause, now):
-                    resolved.append(cause.session_id)
+            for wave in _waves(causes):
+                resolved += await self._record_wave(conn, agent, wave, now)
         return resolved
 
-    async def _record_one(self, conn: AsyncConnection, agent: str, cause: NewCause, now: datetime) -> bool:
-        key = and_(session_causes.c.agent == agent, session_causes.c.session_id == cause.session_id)
-        existing = (await conn.execute(select(session_causes.c.state).where(key))).scalar()
-        final = cause.state in (CAUSE_FOUND, CAUSE_NONE)
-        values = {
-            "state": cause.state,
-            "fingerprint": cause.fingerprint,
-            "quote": "\n".join(cause.quote) or None,
-            "read_at": now if final else None,
-        }
-        if existing is None:
-            await conn.execute(
-                session_causes.insert().values(
-                    agent=agent,
-                    session_id=cause.session_id,
-                    deployment_id=cause.deployment_id,
-                    failed_at=cause.failed_at,
-                    attempts=0 if cause.state == CAUSE_PENDING else 1,
-                    created_at=now,
-                    **values,
+    async def _record_wave(
+        self, conn: AsyncConnection, agent: str, wave: Sequence[NewCause], now: datetime
+    ) -> list[str]:
+        existing: dict[str, str] = {}
+        for chunk in chunked([c.session_id for c in wave]):
+            rows = await conn.execute(
+                select(session_causes.c.session_id, session_causes.c.state).where(
+                    session_causes.c.agent == agent, session_causes.c.session_id.in_(chunk)
                 )
             )
-        elif existing in _OPEN_STATES:
+            existing.update({row.session_id: row.state for row in rows})
+        new = [c for c in wave if c.session_id not in existing]
+        reread = [c for c in wave if existing.get(c.session_id) in _OPEN_STATES]
+        if new:
             await conn.execute(
-                update(session_causes).where(key).values(attempts=session_causes.c.attempts + 1, **values)
+                session_causes.insert(),
+                [
+                    {
+                        "agent": agent,
+                        "session_id": c.session_id,
+                        "deployment_id": c.deployment_id,
+                        "failed_at": c.failed_at,
+                        "attempts": 0 if c.state == CAUSE_PENDING else 1,
+                        "created_at": now,
+                        **_answer(c, now),
+                    }
+                    for c in new
+                ],
             )
-        else:
-            return False
-        if cause.state == CAUSE_FOUND and cause.fingerprint and cause.label:
-            await self._count(conn, agent, cause, cause.fingerprint, cause.label)
-        return existing is not None and final
+        if reread:
+            await conn.execute(
+                update(session_causes)
+                .where(session_causes.c.agent == agent, session_causes.c.session_id == bindparam("sid"))
+                .values(
+                    attempts=session_causes.c.attempts + 1,
+                    state=bindparam("new_state"),
+                    fingerprint=bindparam("new_fingerprint"),
+                    quote=bindparam("new_quote"),
+                    read_at=bindparam("new_read_at"),
+                ),
+                [{"sid": c.session_id, **{f"new_{k}": v for k, v in _answer(c, now).items()}} for c in reread],
+            )
+        for cause in [*new, *reread]:
+            if cause.state == CAUSE_FOUND and cause.fingerprint and cause.label:
+                await self._count(conn, agent, cause, cause.fingerprint, cause.label)
+        return [c.session_id for c in reread if c.state in _FINAL_STATES]
 
     async def _count(self, conn: AsyncConnection, agent: str, cause: NewCause, fp: str, label: str) -> None:
         key = and_(fingerprints.c.agent == agent, fingerprints.c.fingerprint == fp)

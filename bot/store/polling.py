@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
+from bot.store.base import LeaseLost, StoreBase, chunked, from_row, lease_takeable
 from bot.store.records import EndedSession, ItemFailure, Mute, NewPost, PollState, Watch
 from bot.store.schema import mutes, poll_item_failures, poll_replicas, poll_state, seen_sessions, subscriptions
 
@@ -42,15 +42,6 @@ class IdlePoll:
     agent: str
     watermark: datetime
     active_set: frozenset[str]
-
-
-#: Agents per IN (...) list: well under SQLite's bound-parameter limit.
-CHUNK = 500
-
-
-def _chunks(items: Sequence[str]) -> list[list[str]]:
-    ordered = list(dict.fromkeys(items))
-    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
 
 
 #: A replica counts as polling while its last cycle began within this many intervals.
@@ -156,7 +147,7 @@ class PollStore(StoreBase):
                 share = -(-len(agents) // replicas)
                 chosen = [await _oldest_claimed(self, conn, agents, owner, now, now - interval / 2, share)]
             claimed: dict[str, PollState] = {}
-            for chunk in chosen if chosen is not None else _chunks(agents):
+            for chunk in chosen if chosen is not None else chunked(agents):
                 if not chunk:
                     continue
                 rows = await conn.execute(
@@ -179,7 +170,7 @@ class PollStore(StoreBase):
             return set()  # the usual cycle: every agent was claimed, nothing to read
         found: set[str] = set()
         async with self._read() as conn:
-            for chunk in _chunks(agents):
+            for chunk in chunked(agents):
                 query = select(poll_state.c.agent).where(poll_state.c.agent.in_(chunk))
                 found.update((await conn.execute(query)).scalars())
         return set(agents) - found
@@ -289,11 +280,9 @@ class PollStore(StoreBase):
             if notified and plan.recovery_posts:
                 enqueued += await self.insert_posts(conn, plan.recovery_posts, now)
             inserted = await self._insert_seen(conn, agent, [e.session_id for e in plan.ended], now)
-            for item in plan.ended:
-                if item.session_id in inserted:
-                    # Only the transaction that inserted the seen row enqueues: never twice.
-                    enqueued += await self.insert_posts(conn, item.posts, now)
-            enqueued += await self.insert_posts(conn, plan.notices, now)
+            # Only the transaction that inserted the seen row enqueues: never twice.
+            posts = [post for item in plan.ended if item.session_id in inserted for post in item.posts]
+            enqueued += await self.insert_posts(conn, [*posts, *plan.notices], now)
             await self._save_item_failures(conn, agent, plan.item_failures, plan.resolved_items, now)
         return enqueued
 
@@ -344,7 +333,7 @@ class PollStore(StoreBase):
         """`item_failures` for many agents in one read (a cycle's start); agents without any are left out."""
         found: dict[str, dict[str, ItemFailure]] = {}
         async with self._read() as conn:
-            for chunk in _chunks(agents):
+            for chunk in chunked(agents):
                 query = select(poll_item_failures).where(poll_item_failures.c.agent.in_(chunk))
                 for r in (await conn.execute(query)).mappings():
                     found.setdefault(r["agent"], {})[r["session_id"]] = from_row(ItemFailure, r)

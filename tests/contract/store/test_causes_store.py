@@ -50,6 +50,33 @@ async def test_a_pending_cause_is_resolved_later_and_reported_as_late(store: Sto
     assert (await store.session_causes(AGENT, [S2]))[S2].state == CAUSE_SKIPPED  # never read one by one
 
 
+async def test_a_storm_of_causes_is_recorded_in_one_go_with_each_rule_kept(store: Store) -> None:
+    # A burst's worth in one call: new sessions (skipped, pending, found), an earlier pending one
+    # now read, and an earlier final one a second read must not change or count again.
+    many = [f"0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f{i:04d}" for i in range(600)]  # more than one IN (...) list
+    await store.record_causes(AGENT, [NewCause(S1, CAUSE_PENDING, T0), found(S2, T0)], T0)
+    later = T0 + timedelta(minutes=1)
+    batch = [NewCause(sid, CAUSE_SKIPPED, later) for sid in many[:-1]]
+    batch += [found(many[-1], later), found(S1, later), found(S2, later, fp="fp2", label="other")]
+    assert await store.record_causes(AGENT, batch, later) == [S1]  # only the pending one became final
+    causes = await store.session_causes(AGENT, [*many, S1, S2])
+    assert len(causes) == 602
+    assert {causes[sid].state for sid in many[:-1]} == {CAUSE_SKIPPED}
+    assert (causes[S1].state, causes[S1].attempts) == (CAUSE_FOUND, 1)
+    assert (causes[S2].state, causes[S2].fingerprint) == (CAUSE_FOUND, "fp1")  # the first answer stays
+    [stat] = await store.top_causes(AGENT, T0 - timedelta(hours=1), 10)
+    assert (stat.fingerprint, stat.count) == ("fp1", 3)  # S2 once, S1 and the new one: never S2 twice
+
+
+async def test_a_session_listed_twice_in_one_call_is_applied_in_order(store: Store) -> None:
+    # Pending first, then found: as two calls would, the second resolves the first.
+    resolved = await store.record_causes(AGENT, [NewCause(S1, CAUSE_PENDING, T0), found(S1, T0), found(S1, T0)], T0)
+    assert resolved == [S1]
+    assert (await store.session_causes(AGENT, [S1]))[S1].state == CAUSE_FOUND
+    [stat] = await store.top_causes(AGENT, T0 - timedelta(hours=1), 10)
+    assert stat.count == 1
+
+
 async def test_counts_first_and_last_seen_and_the_window(store: Store) -> None:
     await store.record_causes(AGENT, [found(S1, T0 - timedelta(days=2))], T0)
     await store.record_causes(AGENT, [found(S2, T0), found(S3, T0 + timedelta(minutes=5), fp="fp2", label="other")], T0)

@@ -57,6 +57,14 @@ def alert(sub: int, session_id: str, channel: str = "C1", agent: str = "voice-bo
     )
 
 
+async def test_one_enqueue_of_many_posts_skips_known_and_repeated_keys(store: Store) -> None:
+    await store.enqueue([alert(1, "s1")], T0)
+    storm = [alert(1, f"s{i}") for i in range(300)] + [alert(1, "s7")]  # s1 known, s7 twice
+    assert await store.enqueue(storm, T0) == 299
+    rows = await store.outbox_rows("C1")
+    assert [r.session_id for r in rows] == [f"s{i}" for i in [1, 0, *range(2, 300)]]  # in order, each once
+
+
 async def test_claims_are_compare_and_set_and_records_are_fenced(store: Store) -> None:
     await store.enqueue([alert(1, "s1")], T0)
     [row] = await store.outbox_rows()
