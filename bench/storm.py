@@ -20,6 +20,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bench.common import Result, Rig, add_app_facts, rig, run_main
 from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE
@@ -98,6 +99,15 @@ def represented(r: Rig, failed: dict[str, set[str]], owner: dict[str, str]) -> b
     return True
 
 
+def kind_of(path: str) -> str:
+    """The Pipecat call a simulator path is: a session list, one session's detail, a log read."""
+    if path.endswith("/logs"):
+        return "log"
+    if path.endswith("/sessions"):
+        return "list"
+    return "detail" if "/sessions/" in path else "other"
+
+
 def max_in_window(times: list[float], width: float = 1.0) -> int:
     best, start = 0, 0
     ordered = sorted(times)
@@ -128,7 +138,7 @@ async def measure(args: argparse.Namespace) -> Result:
         await asyncio.sleep(POLL_INTERVAL * 1.5)
         calls_before = len(r.standin.calls)
         requests_before = len(r.sim.requests)
-        storm_at = time.monotonic()
+        storm_at, storm_wall = time.monotonic(), datetime.now(UTC)
         failed = {
             agent: {r.sim.add_session(agent, "HTTP_ERROR", duration_seconds=5).lower() for _ in range(per_agent)}
             for agent in owner
@@ -141,7 +151,8 @@ async def measure(args: argparse.Namespace) -> Result:
         await asyncio.sleep(POLL_INTERVAL * 2)  # anything posted after "all represented" counts too
         calls = r.standin.calls[calls_before:]
         # Causes are read from the failed sessions' own logs: bounded per agent per cycle.
-        log_reads = sum(1 for q in r.sim.requests[requests_before:] if q.path.endswith("/logs"))
+        storm_requests = r.sim.requests[requests_before:]
+        log_reads = sum(1 for q in storm_requests if q.path.endswith("/logs"))
         add_app_facts(result, r.app)
         final = {channel: read_channel(r, channel) for channel in CHANNELS}
     posts = [c for c in calls if c.method == "chat.postMessage"]
@@ -159,6 +170,10 @@ async def measure(args: argparse.Namespace) -> Result:
             "first_post_s": round(min((c.at for c in accepted), default=storm_at) - storm_at, 2),
             "last_post_s": round(max((c.at for c in accepted), default=storm_at) - storm_at, 2),
         }
+    # Where the time before the first post goes: the Pipecat calls the storm caused, from the storm.
+    phases = {kind: [round((q.at - storm_wall).total_seconds(), 2) for q in storm_requests if kind_of(q.path) == kind]
+              for kind in ("list", "detail", "log")}
+    first_post = min(v["first_post_s"] for v in per_channel.values())
     lost = duplicates = 0
     for agent, channel in owner.items():
         thread = final[channel].get(agent, Thread())
@@ -171,6 +186,8 @@ async def measure(args: argparse.Namespace) -> Result:
         failures=total, all_represented_s=round(took, 2) if took is not None else None, lost=lost,
         duplicates=duplicates, rate_limited_429=rate_limited, per_channel=per_channel,
         watch_failures=watch_failures, log_reads=log_reads,
+        phases_s={kind: {"calls": len(at), "first": min(at, default=None), "last": max(at, default=None)}
+                  for kind, at in phases.items()},
         log_reads_per_failure=round(log_reads / max(total, 1), 4),
         threads={c: {a: {"parent_count": t.parent_count, "replies": sum(t.replied.values()),
                          "rollups": t.rollups, "rolled": t.rolled} for a, t in th.items()}
@@ -181,6 +198,9 @@ async def measure(args: argparse.Namespace) -> Result:
                f"≤ {TARGET_REPRESENTED_S:.1f} s (stage one's 18–21 s + 20%)" if full else "-",
                f"{took:.1f} s" if took is not None else f"not within {WITHIN:.0f} s",
                (took is not None and took <= TARGET_REPRESENTED_S) if full else None)
+    details = phases["detail"]
+    result.row("5 storm", "before the first post: detail fetches done / first post (informational)", "-",
+               f"{max(details, default=0):.1f} s ({len(details)} fetches) / {first_post:.1f} s", None)
     result.row("5 storm", "posts per channel (accepted; most in any 1 s)", "≤ 1 post/s per channel",
                f"{accepted_max} max; {max(v['max_accepted_in_1s'] for v in per_channel.values())} in 1 s",
                max(v["max_accepted_in_1s"] for v in per_channel.values()) <= 1)
