@@ -85,6 +85,8 @@ class Deliverer:
         #: twice). Passes over other channels run beside it: a pass started while another drains
         #: (the spacing makes a drain of 14 posts take 13 s) does not wait for that drain.
         self._passing: dict[str, asyncio.Lock] = {}
+        #: The pass waiting for a channel's running one (done when it has run), by channel.
+        self._queued: dict[str, asyncio.Future[None]] = {}
 
     async def deliver_once(self) -> None:
         now = self._clock.now()
@@ -98,8 +100,27 @@ class Deliverer:
         await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
 
     async def _channel(self, channel_id: str, limit: asyncio.Semaphore) -> None:
-        async with self._passing.setdefault(channel_id, asyncio.Lock()):
-            await self._limited_pass(channel_id, limit)
+        queued = self._queued.get(channel_id)
+        if queued is not None:
+            # A pass already waits for this channel's running one: it starts after it and reads
+            # every row enqueued by then, ours too. Wait for it rather than queue a pass of our own
+            # (a storm wakes delivery once per agent recorded while a channel drains).
+            await asyncio.shield(queued)
+            return
+        lock = self._passing.setdefault(channel_id, asyncio.Lock())
+        if not lock.locked():
+            async with lock:
+                await self._limited_pass(channel_id, limit)
+            return
+        queued = self._queued[channel_id] = asyncio.get_running_loop().create_future()
+        try:
+            async with lock:
+                del self._queued[channel_id]  # started: a pass from now on queues anew
+                await self._limited_pass(channel_id, limit)
+        finally:
+            if self._queued.get(channel_id) is queued:
+                del self._queued[channel_id]  # cancelled while waiting
+            queued.set_result(None)
 
     async def _limited_pass(self, channel_id: str, limit: asyncio.Semaphore) -> None:
         async with limit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -117,3 +118,53 @@ async def test_a_channel_that_gets_alerts_while_another_drains_is_posted_to_besi
         held.set()
         await asyncio.wait_for(draining, timeout=10)
     await rig.slack.wait_until(lambda: len(rig.replies(rig.top()[0])) == 1, within=10)
+
+
+async def test_passes_that_pile_up_behind_a_draining_channel_run_once_not_once_each(alert_rig: AlertRig) -> None:
+    """In a storm every agent recorded wakes delivery while a channel drains at 1 post/s. The
+    passes that then wait for that channel join the one already waiting (it starts after the drain
+    and reads every row enqueued by then) instead of each running a pass of its own after it."""
+    rig = alert_rig
+    held = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # the spacing between posts, held until the test lets go
+        await held.wait()
+        rig.clock.advance(seconds)
+
+    await rig.new_service(post_spacing=timedelta(seconds=1), sleep=sleep)
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    for _ in range(2):
+        rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    await rig.svc.poll_once()
+    store = rig.svc.store
+    close_quiet, list_edits = store.close_quiet_incidents, store.reply_edits_channels
+    passes: list[str] = []
+    listed = asyncio.Event()
+    lists = 0
+
+    async def counted_pass(channel_id: str, *args: Any, **kwargs: Any) -> int:  # each pass starts with it
+        passes.append(channel_id)
+        return await close_quiet(channel_id, *args, **kwargs)
+
+    async def counted_list() -> list[str]:
+        nonlocal lists
+        found = await list_edits()
+        lists += 1
+        if lists == 5:  # the draining pass and the four that follow have picked their channels
+            listed.set()
+        return found
+
+    store.close_quiet_incidents = counted_pass  # type: ignore[method-assign]
+    store.reply_edits_channels = counted_list  # type: ignore[method-assign]
+    draining = asyncio.ensure_future(rig.svc.deliver_once())
+    await rig.slack.wait_until(lambda: len(rig.top()) == 1)  # the parent; its replies wait the spacing
+    later = [asyncio.ensure_future(rig.svc.deliver_once()) for _ in range(4)]
+    await asyncio.wait_for(listed.wait(), timeout=10)
+    for _ in range(3):
+        await asyncio.sleep(0)  # each reaches the channel: the first queues, the others join it
+    held.set()
+    await asyncio.wait_for(asyncio.gather(draining, *later), timeout=10)
+    assert passes.count(ALERT_CHANNEL) == 2  # the drain, then one pass for the four
+    [parent] = rig.top()
+    assert len(rig.replies(parent)) == 2
