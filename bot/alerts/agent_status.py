@@ -1,10 +1,12 @@
 """Agent status reads: every AGENT_STATUS_INTERVAL_SECONDS, one `GET /agents/{agent}` per watched
 agent, across all replicas (the store's due time and read lease), on its own scheduler job.
 
-Per read: evaluate the status (bot/alerts/health.py), diff it with the agent's open conditions,
-and in one transaction open/clear conditions and enqueue their posts (only the transaction that
+Per read: evaluate the status (bot/alerts/health.py), move each condition through its life with
+the hold times (bot/alerts/health_states.py: pending, open, clearing, closed, reopened), and in
+one transaction open/reopen/clear conditions and enqueue their posts (only the transaction that
 inserted or deleted a condition's row enqueues, so each occurrence is posted once). A failed read
-changes nothing: no news is not a recovery.
+changes nothing, and neither does a read that leaves out what a condition is judged on: no news
+is not a recovery.
 
 Other parts hear about conditions through `ConditionListener` (the PagerDuty stream pages them):
 `condition_opened` / `condition_cleared` are called after the commit, by the one replica that
@@ -16,11 +18,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.alerts import health
-from bot.alerts.health_posts import cleared_posts, opened_posts, status_facts
+from bot.alerts import health, health_states
+from bot.alerts.health_posts import (
+    cleared_changes,
+    cleared_posts,
+    opened_posts,
+    opener_keys,
+    reopened_changes,
+    returned_posts,
+    status_facts,
+)
+from bot.alerts.health_records import CLEARING, OPEN, Track
+from bot.alerts.policy import HealthHold
 from bot.clock import Clock
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
@@ -65,15 +78,22 @@ class AgentStatusWatcher:
         clock: Clock,
         owner: str,
         interval_seconds: float,
+        hold: HealthHold,
+        capacity_hysteresis: int,
         warn_percent: float = 80.0,
         listeners: Sequence[ConditionListener] = (),
     ) -> None:
+        """`hold`: when conditions open, clear and reopen; `capacity_hysteresis`: sessions below
+        a capacity line before its level is left (bot/alerts/policy.py HEALTH_HOLD,
+        CAPACITY_HYSTERESIS_SESSIONS)."""
         self._store = store
         self._pipecat = pipecat
         self._clock = clock
         self._owner = owner
         self.interval = timedelta(seconds=interval_seconds)
         self._warn_percent = warn_percent
+        self._hold = hold
+        self._capacity_hysteresis = capacity_hysteresis
         self._listeners = list(listeners)
         #: Told every status read (the explainer dates deployments from it).
         self._status_listeners: list[StatusListener] = []
@@ -122,33 +142,81 @@ class AgentStatusWatcher:
                 await listener(agent, status)
             except Exception:
                 logger.exception("a status listener failed on %s; the read goes on", agent)
-        evaluation = health.evaluate(status, health.Memory.from_json(raw), now, warn_percent=self._warn_percent)
+        evaluation = health.evaluate(
+            status, health.Memory.from_json(raw), now,
+            warn_percent=self._warn_percent, capacity_hysteresis=self._capacity_hysteresis,
+        )
         current = {c.key: c for c in await self._store.open_conditions(agent)}
-        change = health.transitions(current, evaluation.findings)
+        tracks = _adopt(evaluation.memory.tracks, current)
+        findings = evaluation.findings
+        silent = {key for key in tracks if key not in findings and health.silent_on(status, key)}
+        moved = health_states.step(tracks, findings.keys(), silent, now, self._hold)
         facts = status_facts(status)
-        opened = [
-            ConditionOpen(f.key, f.to_json(), not f.quiet, tuple(opened_posts(agent, f, now, watches, mutes)))
-            for f in change.opened
-        ]
+        opened = [self._opened(agent, findings[key], moved.tracks[key], watches, mutes) for key in moved.opened]
+        opened += [self._reopened(agent, findings[key], moved.tracks[key], now, watches, mutes)
+                   for key in moved.reopened]
         cleared = [
-            ConditionClear(key, current[key].opened_at, tuple(cleared_posts(agent, current[key], now, facts, watches,
-                                                                            mutes)))
-            for key in change.cleared
+            ConditionClear(
+                key, current[key].opened_at,
+                tuple(cleared_posts(agent, current[key], now, facts, watches, mutes, returns=tracks[key].returns)),
+                openers=opener_keys(key, current[key].opened_at, watches) if current[key].posted else (),
+                opener_changes=cleared_changes(now),
+            )
+            for key in moved.cleared
+            if key in current
         ]
-        late = self._late_posts(agent, current, change.cleared, watches, mutes)
+        late = self._late_posts(agent, current, moved.cleared, watches, mutes)
+        memory = replace(evaluation.memory, tracks=moved.tracks)
         try:
             applied_open, applied_clear = await self._store.record_status_read(
                 agent, self._owner, now=now, next_read_at=now + self.interval,
-                memory=evaluation.memory.to_json(), opened=opened, cleared=cleared, late_posts=late,
+                memory=memory.to_json(), opened=opened, cleared=cleared, late_posts=late,
             )
         except LeaseLost:
             logger.warning("lost the status read of %s; another replica records it", agent)
             return
         for key in applied_open:
-            logger.info("%s: health condition opened: %s", agent, evaluation.findings[key].title)
+            again = " again" if key in moved.reopened else ""
+            logger.info("%s: health condition opened%s: %s", agent, again, findings[key].title)
         for key in applied_clear:
             logger.info("%s: health condition cleared: %s", agent, current[key].finding.get("title"))
-        await self._notify(agent, evaluation.findings, applied_open, [current[k] for k in applied_clear], now)
+        opened_at = {key: moved.tracks[key].opened_at or now for key in applied_open}
+        await self._notify(agent, findings, opened_at, [current[k] for k in applied_clear], now)
+
+    @staticmethod
+    def _opened(
+        agent: str,
+        finding: health.Finding,
+        track: Track,
+        watches: Sequence[Watch],
+        mutes: Mapping[tuple[str, str], object],
+    ) -> ConditionOpen:
+        opened_at = track.opened_at or track.first_seen
+        assert opened_at is not None, "an open track has its opening time"
+        posts = opened_posts(agent, finding, opened_at, watches, mutes)
+        return ConditionOpen(finding.key, finding.to_json(), not finding.quiet, tuple(posts), opened_at=opened_at)
+
+    @staticmethod
+    def _reopened(
+        agent: str,
+        finding: health.Finding,
+        track: Track,
+        now: datetime,
+        watches: Sequence[Watch],
+        mutes: Mapping[tuple[str, str], object],
+    ) -> ConditionOpen:
+        """The occurrence's openers come back (those a channel has get re-rendered open, and a
+        reply in their thread; a channel that never had one gets it now)."""
+        opened_at = track.opened_at
+        assert opened_at is not None, "a reopened track has its opening time"
+        return ConditionOpen(
+            finding.key, finding.to_json(), not finding.quiet,
+            tuple(opened_posts(agent, finding, opened_at, watches, mutes)),
+            opened_at=opened_at,
+            reopened_at=now,
+            opener_changes=reopened_changes(finding, now, track.returns),
+            replies=returned_posts(agent, finding, opened_at, now, track.returns, watches, mutes),
+        )
 
     @staticmethod
     def _late_posts(
@@ -173,14 +241,14 @@ class AgentStatusWatcher:
         self,
         agent: str,
         findings: Mapping[str, health.Finding],
-        opened: Sequence[str],
+        opened: Mapping[str, datetime],
         cleared: Sequence[OpenCondition],
         now: datetime,
     ) -> None:
         for listener in self._listeners:
             try:
-                for key in opened:
-                    await listener.condition_opened(agent, findings[key], now)
+                for key, opened_at in opened.items():
+                    await listener.condition_opened(agent, findings[key], opened_at)
                 for condition in cleared:
                     finding = health.Finding.from_json(condition.finding)
                     await listener.condition_cleared(agent, finding, condition.opened_at, now)
@@ -200,3 +268,14 @@ class AgentStatusWatcher:
         """The same without its label, for a slot that has its own ("new revision 7c1e2f90
         crash-looping"); matches the incident parent's HealthSource (agent → text or None)."""
         return health.health_summary(f for f, _ in await self.open_findings(agent))
+
+
+def _adopt(tracks: Mapping[str, Track], current: Mapping[str, OpenCondition]) -> dict[str, Track]:
+    """The tracks, with every open condition row among them as open: a row stored before tracks
+    were kept (or a track lost) is alerted, so it must go through clearing like any other."""
+    adopted = dict(tracks)
+    for key, condition in current.items():
+        track = adopted.get(key)
+        if track is None or track.state not in (OPEN, CLEARING):
+            adopted[key] = Track(OPEN, first_seen=condition.opened_at, sightings=1, opened_at=condition.opened_at)
+    return adopted

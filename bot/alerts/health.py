@@ -1,19 +1,22 @@
-"""Agent health and capacity: pure decisions over one status read (design.md §9.5).
+"""Agent health and capacity: pure decisions over one status read.
 
-`evaluate(agent, memory, now, warn_percent)` says which conditions hold right now and what to
-remember for the next read (restart counts, since when a rollout is pending, the capacity level);
-`transitions(open, findings)` says which conditions opened and which cleared. No I/O, no clock
-reads: table-tested in tests/unit/alerts/test_health.py.
+`evaluate(agent, memory, now, warn_percent=…, capacity_hysteresis=…)` says which conditions hold
+right now and what to remember for the next read (restart counts, since when a rollout is pending,
+the capacity level); `silent_on(agent, key)` says whether the read says nothing about a condition
+(a status answer missing the fields it is judged on). When a condition opens, clears or reopens
+is bot/alerts/health_states.py's decision, over these. No I/O, no clock reads: table-tested in
+tests/unit/alerts/test_health.py.
 
-A condition's `key` is its identity among the agent's open conditions. Keys that name a
-deployment (`revision:<id>`, `oom:<id>`, `rollout:<id>`) make a second bad deploy a new
-condition, while a condition that persists keeps its key and is never posted again.
+A condition's `key` is its identity among the agent's conditions. Keys that name a deployment
+(`revision:<id>`, `oom:<id>`, `rollout:<id>`) make a second bad deploy a new condition, while a
+condition that persists keeps its key and is never posted again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.alerts.health_records import (
@@ -36,16 +39,14 @@ from bot.pipecat.models import Agent, RevisionInfo
 
 __all__ = [
     "AT_CAPACITY", "CAPACITY_WARN", "INFRASTRUCTURE", "OOM", "REVISION", "ROLLOUT", "SEVERITY", "UNAVAILABLE",
-    "Evaluation", "Finding", "Memory", "Transitions", "capacity_level", "evaluate", "health_line", "health_summary",
-    "quotable", "short_id", "transitions",
+    "Evaluation", "Finding", "Memory", "capacity_level", "evaluate", "health_line", "health_summary",
+    "quotable", "sessions_against", "short_id", "silent_on",
 ]
 
 #: A rollout (desired ≠ reconciled) pending longer than this is stuck.
 ROLLOUT_STUCK_AFTER = timedelta(minutes=10)
 #: Out-of-memory restarts: the condition clears once restartCount has not risen for this long.
 OOM_QUIET_AFTER = timedelta(minutes=15)
-#: Capacity levels drop only this many percentage points below where they were reached.
-CAPACITY_HYSTERESIS_PERCENT = 10.0
 #: health.reason values that mean the revision does not run (OOMKilled is its own condition).
 CRASH_REASONS = frozenset({"CrashLoopBackOff", "ImagePullBackOff", "Error"})
 OOM_REASON = "OOMKilled"
@@ -57,12 +58,6 @@ MAX_ID_IN_KEY = 64
 class Evaluation:
     findings: dict[str, Finding]
     memory: Memory
-
-
-@dataclass(frozen=True)
-class Transitions:
-    opened: list[Finding] = field(default_factory=list)
-    cleared: list[str] = field(default_factory=list)
 
 
 def quotable(message: str | None) -> str | None:
@@ -79,7 +74,11 @@ def short_id(deployment_id: str | None) -> str:
     return (deployment_id or "unknown")[:8]
 
 
-def evaluate(agent: Agent, memory: Memory, now: datetime, *, warn_percent: float) -> Evaluation:
+def evaluate(
+    agent: Agent, memory: Memory, now: datetime, *, warn_percent: float, capacity_hysteresis: int
+) -> Evaluation:
+    """The conditions the status shows (`capacity_hysteresis`: sessions below a capacity line
+    before its level is left, bot/alerts/policy.py CAPACITY_HYSTERESIS_SESSIONS)."""
     findings: list[Finding] = []
     revision = agent.current_revision
     memory, oom = _oom(revision, memory, now)
@@ -99,17 +98,35 @@ def evaluate(agent: Agent, memory: Memory, now: datetime, *, warn_percent: float
     memory, rollout = _rollout(agent, memory, now)
     if rollout is not None:
         findings.append(rollout)
-    memory, capacity = _capacity(agent, memory, warn_percent)
+    memory, capacity = _capacity(agent, memory, warn_percent, capacity_hysteresis)
     findings += capacity
     return Evaluation({f.key: f for f in findings}, memory)
 
 
-def transitions(open_keys: Iterable[str], findings: Mapping[str, Finding]) -> Transitions:
-    """Conditions that hold now and are not open yet open; open ones that no longer hold clear."""
-    already = set(open_keys)
-    opened = [f for key, f in findings.items() if key not in already]
-    cleared = sorted(already - set(findings))
-    return Transitions(opened, cleared)
+def silent_on(agent: Agent, key: str) -> bool:
+    """Whether this status says nothing about the condition `key` (it does not show it): the
+    fields it is judged on are missing, so it must neither clear nor confirm it. A condition of a
+    deployment that is no longer the current revision (or the desired one, for a rollout) is
+    positively over."""
+    kind = key.split(":", 1)[0]
+    revision = agent.current_revision
+    if kind in (REVISION, OOM, INFRASTRUCTURE):
+        if revision is None or revision.deployment_id is None:
+            return True
+        if _key(kind, revision.deployment_id) != key:
+            return False  # another revision runs now: this one's condition is over
+        if kind == REVISION:
+            return revision.phase is None or revision.health is None
+        if kind == OOM:
+            return revision.health is None or revision.health.restart_count is None
+        return revision.phase is None  # hasInfrastructureIssue is absent when healthy
+    if kind == UNAVAILABLE:
+        return agent.available is None
+    if kind == ROLLOUT:  # a rollout of another deployment, or none: this one is over
+        return agent.desired_deployment_id is None or agent.reconciled_deployment_id is None
+    if kind in (CAPACITY_WARN, AT_CAPACITY):
+        return agent.active_session_count is None or not agent.max_replicas
+    return False
 
 
 def health_summary(findings: Iterable[Finding]) -> str | None:
@@ -170,7 +187,7 @@ def _oom(revision: RevisionInfo | None, memory: Memory, now: datetime) -> tuple[
     restarted for memory counts as a rise (the restarts happened, we just did not see them)."""
     health = revision.health if revision else None
     if revision is None or health is None or health.restart_count is None:
-        return replace(memory, restart_deployment=None, restart_count=None, oom_rise_at=None), None
+        return memory, None  # nothing said about restarts: what we knew stays (no news is not news)
     same = memory.restart_deployment == revision.deployment_id and memory.restart_count is not None
     rose = health.restart_count > (memory.restart_count or 0) if same else health.restart_count > 0
     oom_marked = health.last_exit_code == OOM_EXIT_CODE or OOM_REASON in (health.reason, health.last_termination_reason)
@@ -190,6 +207,8 @@ def _oom(revision: RevisionInfo | None, memory: Memory, now: datetime) -> tuple[
 
 
 def _rollout(agent: Agent, memory: Memory, now: datetime) -> tuple[Memory, Finding | None]:
+    if agent.desired_deployment_id is None or agent.reconciled_deployment_id is None:
+        return memory, None  # not said: keep since when a rollout was pending
     if not agent.rolling_out:
         return replace(memory, rollout_desired=None, rollout_since=None), None
     desired = agent.desired_deployment_id
@@ -209,33 +228,46 @@ def _rollout(agent: Agent, memory: Memory, now: datetime) -> tuple[Memory, Findi
     )
 
 
-def capacity_level(active: int, max_replicas: int, previous: str | None, warn_percent: float) -> str | None:
-    """warn at `warn_percent` of maxReplicas, full at 100%; a level is left only once the share
-    drops CAPACITY_HYSTERESIS_PERCENT points below where it was reached (no flapping at the line)."""
-    share = 100.0 * active / max_replicas
-    if share >= 100 or (previous == FULL and share >= 100 - CAPACITY_HYSTERESIS_PERCENT):
+def sessions_against(active: int, max_replicas: int) -> str:
+    """ "8 active sessions (maxReplicas 10)": sessions are counted against the replica limit
+    (each replica takes one session), never called replicas themselves."""
+    return f"{active} active session{'' if active == 1 else 's'} (maxReplicas {max_replicas})"
+
+
+def capacity_level(
+    active: int, max_replicas: int, previous: str | None, warn_percent: float, hysteresis: int
+) -> str | None:
+    """warn from `warn_percent` of maxReplicas (rounded up to whole sessions), full at maxReplicas;
+    a level is left only once the sessions drop `hysteresis` sessions below its line (an agent
+    hovering at the line keeps its level)."""
+    warn_line = max(1, math.ceil(round(max_replicas * warn_percent / 100, 6)))
+
+    def kept(line: int) -> bool:  # an idle agent is never at a line, whatever the band
+        return active >= max(1, line - hysteresis)
+
+    if active >= max_replicas or (previous == FULL and kept(max_replicas)):
         return FULL
-    if share >= warn_percent or (previous in (WARN, FULL) and share >= warn_percent - CAPACITY_HYSTERESIS_PERCENT):
+    if active >= warn_line or (previous in (WARN, FULL) and kept(warn_line)):
         return WARN
     return None
 
 
-def _capacity(agent: Agent, memory: Memory, warn_percent: float) -> tuple[Memory, list[Finding]]:
+def _capacity(agent: Agent, memory: Memory, warn_percent: float, hysteresis: int) -> tuple[Memory, list[Finding]]:
     active, limit = agent.active_session_count, agent.max_replicas
     if active is None or not limit:
         return memory, []  # nothing to compare: keep what we knew
-    level = capacity_level(active, limit, memory.capacity_level, warn_percent)
+    level = capacity_level(active, limit, memory.capacity_level, warn_percent, hysteresis)
     memory = replace(memory, capacity_level=level)
-    share = f"{active} of {limit} replicas busy ({100 * active / limit:.0f}%)"
+    share = f"{sessions_against(active, limit)}, {100 * active / limit:.0f}%"
     found = []
     if level in (WARN, FULL):
         found.append(Finding(
-            CAPACITY_WARN, CAPACITY_WARN, f"Capacity warning: {share}", f"busy {active}/{limit}",
+            CAPACITY_WARN, CAPACITY_WARN, f"Capacity warning: {share}", f"{active} sessions of maxReplicas {limit}",
             (f"warns at {warn_percent:g}% of autoScaling.maxReplicas",), quiet=level == FULL,
         ))
     if level == FULL:
         found.append(Finding(
             AT_CAPACITY, AT_CAPACITY, "At capacity: new sessions are refused (429 PCC-AGENT-AT-CAPACITY)",
-            f"at capacity ({active}/{limit})", (share,),
+            f"at capacity ({active} sessions of maxReplicas {limit})", (share,),
         ))
     return memory, found

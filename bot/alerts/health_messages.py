@@ -1,26 +1,23 @@
 """Rendering and threading of agent health rows for the deliverer (bot/alerts/outbox.py).
 
-A recovery row (KIND_HEALTH_CLEAR) is a reply in its opening post's thread: it waits while that
-post may still be made, is dropped (marked dead, with the reason) when the channel never saw the
-alert (muted, undeliverable, or the watch came later), and once it is posted the opening post is
-edited to say the condition cleared.
+An opening post (KIND_HEALTH) shows its occurrence as it is now, from its payload: open, resolved
+(with its evidence kept and how long it lasted), or open again after it came back. The store
+updates that payload and queues the post's re-render (bot/alerts/reply_edits.py) when the
+condition clears or reopens, muted channel or not: an edit notifies nobody, and a channel must not
+go on being told an agent refuses calls after it recovered.
+
+A reply row (KIND_HEALTH_CLEAR: a recovery, or a "came back" note) goes in its opening post's
+thread: it waits while that post may still be made, and is dropped (marked dead, with the reason)
+when the channel never saw the alert (muted, undeliverable, or the watch came later).
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
-from typing import Any
-
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.alerts.slack_errors import SlackFailure, slack_call
-from bot.blocks.health import health_alert, health_recovery, health_resolved
+from bot.blocks.health import health_alert, health_back, health_recovery, health_resolved
 from bot.blocks.message import Message
 from bot.store import Store
+from bot.store.payloads import HealthClearPayload, HealthPayload
 from bot.store.records import DELIVERABLE, KIND_HEALTH, KIND_HEALTH_CLEAR, SENT, OutboxRow
-
-logger = logging.getLogger(__name__)
 
 HEALTH_KINDS = (KIND_HEALTH, KIND_HEALTH_CLEAR)
 
@@ -39,18 +36,18 @@ class Skip:
         self.reason = reason
 
 
-def _when(payload: dict[str, Any], name: str) -> datetime:
-    return datetime.fromisoformat(str(payload[name]))
-
-
 def health_message(row: OutboxRow) -> Message:
-    payload = row.payload
-    finding = payload.get("finding") or {}
-    if row.kind == KIND_HEALTH:
-        return health_alert(row.agent, finding, str(payload.get("severity", "warning")), _when(payload, "opened_at"),
-                            row.dedup_key)
-    return health_recovery(row.agent, finding, _when(payload, "opened_at"), _when(payload, "cleared_at"),
-                           str(payload.get("now") or ""), row.dedup_key)
+    body = row.body()
+    if isinstance(body, HealthPayload):
+        if body.cleared_at is not None:
+            return health_resolved(row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key)
+        return health_alert(row.agent, body.finding, body.severity, body.opened_at, row.dedup_key,
+                            returned_at=body.returned_at, returns=body.returns)
+    if isinstance(body, HealthClearPayload):
+        if body.back:
+            return health_back(row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key)
+        return health_recovery(row.agent, body.finding, body.opened_at, body.cleared_at, body.now, row.dedup_key)
+    raise ValueError(f"outbox row {row.id} is not a health post ({row.kind})")
 
 
 async def recovery_thread(store: Store, row: OutboxRow) -> str | Wait | Skip:
@@ -61,20 +58,3 @@ async def recovery_thread(store: Store, row: OutboxRow) -> str | Wait | Skip:
     if opener.state == SENT and opener.posted_ts:
         return opener.posted_ts
     return WAIT if opener.state in DELIVERABLE else Skip(f"its health alert was not posted ({opener.state})")
-
-
-async def resolve_opener(slack: AsyncWebClient, store: Store, row: OutboxRow) -> None:
-    """Edit the opening post to say the condition cleared. Best effort: the recovery reply (already
-    posted) is the record; a failed edit is logged, not retried."""
-    opener = await store.outbox_row_by_key(str(row.payload.get("opener_key", "")))
-    if opener is None or opener.posted_ts is None:
-        return
-    payload = row.payload
-    message = health_resolved(
-        row.agent, payload.get("finding") or {}, _when(payload, "opened_at"), _when(payload, "cleared_at"),
-        opener.dedup_key,
-    )
-    try:
-        await slack_call(slack.chat_update(channel=row.channel_id, ts=opener.posted_ts, **message.to_post_kwargs()))
-    except SlackFailure as error:
-        logger.warning("could not mark the health alert %s resolved: %s", opener.dedup_key, error.detail)

@@ -1,18 +1,21 @@
-"""The outbox rows of agent health conditions: one opening post per watching channel, and when
-the condition clears a recovery reply in that post's thread (the post itself is then edited).
+"""The outbox rows of agent health conditions: one opening post per watching channel; when the
+condition clears, a recovery reply in that post's thread (and the post is re-rendered resolved);
+when it comes back soon after, a reply saying so (and the post is re-rendered open again).
 
 Dedup keys name the watch, the condition and the moment it opened, so a condition occurrence is
-posted once per channel however many replicas read the status; a later occurrence of the same
-condition (it cleared, then came back) is a new post.
+posted once per channel however many replicas read the status. An occurrence that reopens keeps
+its opener; its later replies carry how often it came back. A condition back after
+HEALTH_REOPEN_WITHIN (bot/alerts/policy.py) is a new occurrence, and a new post.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.alerts.fanout import Mutes, fan_out
-from bot.alerts.health import Finding, short_id
+from bot.alerts.health import Finding, sessions_against, short_id
 from bot.pipecat.models import Agent
 from bot.store.payloads import HealthClearPayload, HealthPayload
 from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, NewPost, OpenCondition, Watch
@@ -22,8 +25,20 @@ def open_key(watch_id: int, condition_key: str, opened_at: datetime) -> str:
     return f"health:{watch_id}:{condition_key}:{int(opened_at.timestamp())}"
 
 
-def clear_key(watch_id: int, condition_key: str, opened_at: datetime) -> str:
-    return f"health-clear:{watch_id}:{condition_key}:{int(opened_at.timestamp())}"
+def clear_key(watch_id: int, condition_key: str, opened_at: datetime, returns: int = 0) -> str:
+    """The recovery of an occurrence; after it came back `returns` times, its next recovery."""
+    suffix = f":{returns}" if returns else ""
+    return f"health-clear:{watch_id}:{condition_key}:{int(opened_at.timestamp())}{suffix}"
+
+
+def back_key(watch_id: int, condition_key: str, opened_at: datetime, returns: int) -> str:
+    return f"health-back:{watch_id}:{condition_key}:{int(opened_at.timestamp())}:{returns}"
+
+
+def opener_keys(condition_key: str, opened_at: datetime, watches: Sequence[Watch]) -> tuple[str, ...]:
+    """The occurrence's opening posts, one per watch that can be posted to (muted ones too: an
+    edit notifies nobody, and the post must not go on saying the condition holds)."""
+    return tuple(open_key(w.id, condition_key, opened_at) for w in watches if not w.broken_reason)
 
 
 def opened_posts(
@@ -42,6 +57,8 @@ def cleared_posts(
     now_facts: str,
     watches: Sequence[Watch],
     mutes: Mutes,
+    *,
+    returns: int = 0,
 ) -> list[NewPost]:
     if not condition.posted:
         return []
@@ -54,9 +71,52 @@ def cleared_posts(
             opener_key=open_key(w.id, condition.key, condition.opened_at),
             now=now_facts,
         )
-        return clear_key(w.id, condition.key, condition.opened_at), payload
+        return clear_key(w.id, condition.key, condition.opened_at, returns), payload
 
     return fan_out(agent, KIND_HEALTH_CLEAR, watches, mutes, post)
+
+
+def cleared_changes(cleared_at: datetime) -> dict[str, Any]:
+    """What a cleared occurrence's openers now say (their evidence stays as it was)."""
+    return {"cleared_at": cleared_at.isoformat()}
+
+
+def reopened_changes(finding: Finding, returned_at: datetime, returns: int) -> dict[str, Any]:
+    """What a reopened occurrence's openers now say: open again, with the current facts."""
+    return {
+        "cleared_at": None,
+        "returned_at": returned_at.isoformat(),
+        "returns": returns,
+        "finding": finding.to_json(),
+        "severity": finding.severity,
+    }
+
+
+def returned_posts(
+    agent: str,
+    finding: Finding,
+    opened_at: datetime,
+    returned_at: datetime,
+    returns: int,
+    watches: Sequence[Watch],
+    mutes: Mutes,
+) -> dict[str, NewPost]:
+    """The "it is back" reply of each channel, by its opener's dedup key."""
+    if finding.quiet:
+        return {}
+
+    def post(w: Watch) -> tuple[str, HealthClearPayload]:
+        payload = HealthClearPayload(
+            finding=finding.to_json(),
+            opened_at=opened_at,
+            cleared_at=returned_at,
+            opener_key=open_key(w.id, finding.key, opened_at),
+            back=True,
+        )
+        return back_key(w.id, finding.key, opened_at, returns), payload
+
+    rows = fan_out(agent, KIND_HEALTH_CLEAR, watches, mutes, post)
+    return {row.payload.opener_key: row for row in rows if isinstance(row.payload, HealthClearPayload)}
 
 
 def status_facts(agent: Agent) -> str:
@@ -70,5 +130,5 @@ def status_facts(agent: Agent) -> str:
     if agent.available is not None:
         facts.append("available" if agent.available else "not available")
     if agent.active_session_count is not None and agent.max_replicas:
-        facts.append(f"{agent.active_session_count} of {agent.max_replicas} replicas busy")
+        facts.append(sessions_against(agent.active_session_count, agent.max_replicas))
     return " · ".join(facts)

@@ -27,7 +27,7 @@ from bot.alerts.slack_errors import Permanent, RateLimited, SlackFailure, slack_
 from bot.clock import Clock
 from bot.store import Store
 from bot.store.payloads import SummaryPayload, UndeliveredItem
-from bot.store.records import KIND_SUMMARY, Incident, NewPost, OutboxRow, Watch
+from bot.store.records import KIND_HEALTH, KIND_SUMMARY, Incident, NewPost, OutboxRow, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +188,8 @@ def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: Su
 
 
 def _item(row: OutboxRow) -> UndeliveredItem:
+    finding = row.payload.get("finding") if row.kind == KIND_HEALTH else None
+    title = finding.get("title") if isinstance(finding, dict) else None
     return UndeliveredItem(
         row_id=row.id,
         agent=row.agent,
@@ -195,4 +197,5 @@ def _item(row: OutboxRow) -> UndeliveredItem:
         session_id=row.session_id,
         created_at=row.created_at,
         reason=row.last_error or "",
+        detail=str(title) if title else None,
     )

@@ -121,5 +121,5 @@ def _notice(row: OutboxRow, body: NoticePayload) -> Message:
 
 
 def _summary(row: OutboxRow, body: SummaryPayload) -> Message:
-    lines = [UndeliveredLine(i.agent, i.what, i.session_id, i.created_at, i.reason) for i in body.items]
+    lines = [UndeliveredLine(i.agent, i.what, i.session_id, i.created_at, i.reason, i.detail) for i in body.items]
     return undelivered_summary(lines, body.since, body.until, row.dedup_key)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.alerts import policy, transitions
-from bot.alerts.health_messages import Skip, Wait, recovery_thread, resolve_opener
+from bot.alerts.health_messages import Skip, Wait, recovery_thread
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
 from bot.alerts.reconcile import find_posted, outcome_of
@@ -37,7 +37,7 @@ from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
 from bot.store import LeaseLost, Store, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import DEAD, KIND_HEALTH_CLEAR, KIND_PARENT, SENT, OutboxKind, OutboxRow, Transition
+from bot.store.records import DEAD, KIND_HEALTH_CLEAR, KIND_PARENT, OutboxKind, OutboxRow, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -213,8 +213,6 @@ class Deliverer:
             return Next.STOP
         if transition.state != DEAD and version is not None and row.incident_id is not None:
             await self._store.mark_rendered(row.incident_id, version)
-        if transition.state == SENT and row.kind == KIND_HEALTH_CLEAR:
-            await resolve_opener(self._slack, self._store, row)
         return Next.STOP if transition.stop_channel else Next.CONTINUE
 
     async def _attempt(

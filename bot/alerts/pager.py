@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import health, policy
 from bot.alerts.agent_status import condition_dedup_key
 from bot.alerts.page_delivery import PageDelivery
-from bot.alerts.page_plan import RESOLVED, PageStep, plan_page
+from bot.alerts.page_plan import RESOLVED, TRIGGERED, PageStep, plan_page
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
@@ -208,8 +208,9 @@ class Pager:
             if alert.incident_id is None and alert.dedup_key not in wanted:
                 await self._advance(alert, PageStep(events.RESOLVE, RESOLVED, alert.sent_count), None)
         for key, (sid, channel, condition, finding) in wanted.items():
-            if await self._store.pager_alert(key) is not None:
-                continue  # already paged (or resolved: a cleared occurrence never re-opens)
+            existing = await self._store.pager_alert(key)
+            if existing is not None and not _came_back(condition, existing):
+                continue  # already paged (or resolved, and the occurrence has not reopened since)
             now = self._clock.now()
             facts = events.ConditionFacts(
                 agent=condition.agent,
@@ -221,6 +222,12 @@ class Pager:
                 facts=finding.facts,
                 message=mask_secrets(finding.message) if finding.message else None,
             )
+            if existing is not None:
+                # The condition came back after clearing (bot/alerts/health_states.py): the same
+                # dedup key is triggered again rather than a new alert opened.
+                step = PageStep(events.TRIGGER, TRIGGERED, existing.sent_count)
+                await self._advance(existing, step, events.condition_trigger(key, facts, now))
+                continue
             opened = await self._store.open_pager_alert(
                 dedup_key=key,
                 subscription_id=sid,
@@ -237,6 +244,15 @@ class Pager:
 
     async def deliver_once(self) -> None:
         await self._delivery.deliver_once()
+
+
+def _came_back(condition: OpenCondition, alert: PagerAlert) -> bool:
+    """A resolved condition alert whose occurrence reopened after the alert's last trigger."""
+    return (
+        alert.state == RESOLVED
+        and condition.reopened_at is not None
+        and (alert.last_trigger_at is None or condition.reopened_at > alert.last_trigger_at)
+    )
 
 
 __all__ = ["Pager"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 # -- polling -------------------------------------------------------------------------------------
@@ -122,3 +123,33 @@ PAGE_UPDATE_EVERY = timedelta(minutes=5)
 PAGE_RATE_LIMIT_BACKOFF = timedelta(seconds=30)
 #: A page row claimed for one send; the client's timeout (10 s) fits well inside.
 PAGE_CLAIM_TTL = timedelta(seconds=30)
+
+# -- agent health (issue 19) -----------------------------------------------------------------------
+
+#: A condition a status read shows is alerted once it has been seen on this many reads...
+HEALTH_OPEN_AFTER_READS = 2
+#: ...spanning at least this long (frequent reads still need a minute of it). Until then it is
+#: pending: one bad read (a pod between two restarts, a moment at the capacity line) posts nothing.
+HEALTH_OPEN_AFTER = timedelta(minutes=1)
+#: An alerted condition clears only after reads that positively show it gone for this long; a
+#: read that shows it again meanwhile keeps the alert open (a crash loop's healthy seconds).
+HEALTH_CLEAR_AFTER = timedelta(minutes=5)
+#: A condition back within this long of clearing reopens its alert (the same Slack message, the
+#: same PagerDuty dedup key) instead of opening a new one.
+HEALTH_REOPEN_WITHIN = timedelta(minutes=30)
+#: Capacity levels are left only this many sessions below their line (in sessions, not percent:
+#: with 3 replicas one session is 33 points).
+CAPACITY_HYSTERESIS_SESSIONS = 1
+
+
+@dataclass(frozen=True)
+class HealthHold:
+    """The hold times of agent health conditions (bot/alerts/health_states.py), passed as one."""
+
+    open_after_reads: int
+    open_after: timedelta
+    clear_after: timedelta
+    reopen_within: timedelta
+
+
+HEALTH_HOLD = HealthHold(HEALTH_OPEN_AFTER_READS, HEALTH_OPEN_AFTER, HEALTH_CLEAR_AFTER, HEALTH_REOPEN_WITHIN)

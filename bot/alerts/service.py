@@ -93,6 +93,8 @@ class AlertService:
             clock=clock,
             owner=self.replica_id,
             interval_seconds=status_interval,
+            hold=policy.HEALTH_HOLD,
+            capacity_hysteresis=policy.CAPACITY_HYSTERESIS_SESSIONS,
             warn_percent=capacity_warn_percent,
         )
         # The incident parent's agent-health slot shows the agent's open conditions.

@@ -66,15 +66,22 @@ class UndeliveredLine:
     """One given-up post, as the channel's summary lists it."""
 
     agent: str
-    what: str  # alert, rollup, notice
+    what: str  # alert, rollup, notice, health
     session_id: str | None
     created_at: datetime
     reason: str
+    #: What a health alert said (its title).
+    detail: str | None = None
 
 
 #: Lines listed in one summary message (the count in its heading covers them all); they fit a section.
 MAX_SUMMARY_LINES = 15
-_WHAT = {"alert": "failed session", "rollup": "roll-up of failed sessions", "notice": "outage notice"}
+_WHAT = {
+    "alert": "failed session",
+    "rollup": "roll-up of failed sessions",
+    "notice": "outage notice",
+    "health": "health alert",
+}
 
 
 def undelivered_summary(lines: Sequence[UndeliveredLine], since: datetime, until: datetime, dedup_key: str) -> Message:
@@ -88,6 +95,7 @@ def undelivered_summary(lines: Sequence[UndeliveredLine], since: datetime, until
     listed = []
     for line in lines[:MAX_SUMMARY_LINES]:
         session = f" `{esc(line.session_id, 64)}`" if line.session_id else ""
+        session += f" ({esc(line.detail, 300)})" if line.detail else ""
         listed.append(
             f"• *{esc(line.agent, 100)}*: {_WHAT.get(line.what, esc(line.what, 30))}{session} "
             f"(from {slack_date(line.created_at)})"

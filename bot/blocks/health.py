@@ -1,5 +1,6 @@
-"""Agent health alerts: a condition opened (top-level post), the same post once it cleared (an
-edit), and the recovery reply in its thread. Findings come from bot/alerts/health.py as JSON."""
+"""Agent health alerts: a condition opened (top-level post), the same post once it cleared or came
+back (an edit), and the replies in its thread (recovered, back again). Findings come from
+bot/alerts/health.py as JSON."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.alerts import alert_metadata, notice_message
-from bot.blocks.format import CONTEXT_LIMIT, SECTION_LIMIT, esc, slack_date, truncate
+from bot.blocks.alerts import alert_metadata
+from bot.blocks.format import CONTEXT_LIMIT, SECTION_LIMIT, esc, human_duration, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
 from bot.blocks.quote import code_block
 
@@ -27,35 +28,70 @@ def _facts(finding: Mapping[str, Any]) -> str:
 
 
 def health_alert(
-    agent: str, finding: Mapping[str, Any], severity: str, opened_at: datetime, dedup_key: str
+    agent: str,
+    finding: Mapping[str, Any],
+    severity: str,
+    opened_at: datetime,
+    dedup_key: str,
+    *,
+    returned_at: datetime | None = None,
+    returns: int = 0,
 ) -> Message:
     """Condition opened: what, the facts, and health.message quoted like a failure cause (the
-    finding's message is already masked and cut)."""
+    finding's message is already masked and cut). Once it came back after clearing, says when."""
     title = _headline(finding)
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(
-            text=truncate(f"{ICONS.get(severity, ':warning:')} *{esc(agent, 100)}*: {esc(title, 500)}", SECTION_LIMIT)
-        ))
-    ]
-    if message := finding.get("message"):
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=code_block(str(message)))))
+    headline = f"{ICONS.get(severity, ':warning:')} *{esc(agent, 100)}*: {esc(title, 500)}"
     context = [f"Since {slack_date(opened_at)}"]
-    if facts := _facts(finding):
-        context.append(esc(facts, 800))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(context), CONTEXT_LIMIT))]))
-    return build(fallback(f"{agent}: {title}"), blocks, metadata=alert_metadata(dedup_key, agent))
+    if returned_at is not None:
+        times = "" if returns <= 1 else f" ({returns} times)"
+        context.append(f"cleared, then came back {slack_date(returned_at)}{times}")
+    return _alert_blocks(agent, finding, title, headline, context, dedup_key, fallback(f"{agent}: {title}"))
 
 
 def health_resolved(
     agent: str, finding: Mapping[str, Any], opened_at: datetime, cleared_at: datetime, dedup_key: str
 ) -> Message:
-    """The opening post, edited once the condition cleared: struck through, with how long it lasted."""
+    """The opening post once the condition cleared: struck through, with how long it lasted, and
+    its evidence (the quoted message, restarts, exit code) kept for whoever reads it later."""
     title = _headline(finding)
-    text = (
-        f":white_check_mark: *{esc(agent, 100)}*: ~{esc(title, 500)}~\n"
-        f"Resolved {slack_date(cleared_at)} (since {slack_date(opened_at)})"
+    headline = f":white_check_mark: *{esc(agent, 100)}*: ~{esc(title, 500)}~"
+    context = [
+        f"Resolved {slack_date(cleared_at)} after {human_duration(cleared_at - opened_at)} "
+        f"(since {slack_date(opened_at)})"
+    ]
+    return _alert_blocks(agent, finding, title, headline, context, dedup_key, fallback(f"Resolved: {agent}: {title}"))
+
+
+def _alert_blocks(
+    agent: str,
+    finding: Mapping[str, Any],
+    title: str,
+    headline: str,
+    context: list[str],
+    dedup_key: str,
+    text: str,
+) -> Message:
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(headline, SECTION_LIMIT)))]
+    if message := finding.get("message"):
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=code_block(str(message)))))
+    if facts := _facts(finding):
+        context.append(esc(facts, 800))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(context), CONTEXT_LIMIT))]))
+    return build(text, blocks, metadata=alert_metadata(dedup_key, agent))
+
+
+def health_back(
+    agent: str, finding: Mapping[str, Any], opened_at: datetime, returned_at: datetime, dedup_key: str
+) -> Message:
+    """The reply in the alert's thread when a condition that had cleared came back (the alert
+    above shows it open again)."""
+    title = _headline(finding)
+    text = f":repeat: Back again {slack_date(returned_at)}: {esc(title, 500)}"
+    return build(
+        fallback(f"Back again: {agent}: {title}"),
+        [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))],
+        metadata=alert_metadata(dedup_key, agent),
     )
-    return notice_message(f"Resolved: {agent}: {title}", text, dedup_key, agent)
 
 
 def health_recovery(

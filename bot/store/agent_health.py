@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
-from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
-from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents
+from bot.store.records import DEAD, MUTED, ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
+from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents, reply_edits
 
 
 class AgentHealthStore(StoreBase):
@@ -55,7 +56,9 @@ class AgentHealthStore(StoreBase):
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [
-            OpenCondition(r["agent"], r["condition_key"], r["opened_at"], dict(r["finding"]), bool(r["posted"]))
+            OpenCondition(
+                r["agent"], r["condition_key"], r["opened_at"], dict(r["finding"]), bool(r["posted"]), r["reopened_at"]
+            )
             for r in rows
         ]
 
@@ -71,11 +74,12 @@ class AgentHealthStore(StoreBase):
         cleared: Sequence[ConditionClear] = (),
         late_posts: Sequence[NewPost] = (),
     ) -> tuple[list[str], list[str]]:
-        """One transaction: open and clear conditions, enqueue the posts of the ones this call
-        opened or cleared (a condition row inserted or deleted here: never twice), store the memory,
-        set the next due time and release the read. `late_posts` (alerts of still-open conditions
-        for channels that started watching later) are inserted unless their key is known. Returns
-        the keys (opened, cleared) it applied.
+        """One transaction: open (or reopen) and clear conditions, enqueue the posts of the ones
+        this call opened or cleared (a condition row inserted or deleted here: never twice), bring
+        their openers' payloads up to date and queue their re-rendering, store the memory, set the
+        next due time and release the read. `late_posts` (alerts of still-open conditions for
+        channels that started watching later) are inserted unless their key is known. Returns the
+        keys (opened, cleared) it applied.
 
         Raises LeaseLost (and writes nothing) if another replica took the read meanwhile.
         """
@@ -103,16 +107,23 @@ class AgentHealthStore(StoreBase):
                 if deleted.rowcount == 1:
                     applied_clear.append(gone.key)
                     await self.insert_posts(conn, gone.posts, now)
+                    await self._touch_openers(conn, gone.openers, gone.opener_changes, now)
             for new in opened:
                 inserted = await conn.execute(
                     self.insert_ignore(agent_conditions, ["agent", "condition_key"])
-                    .values(agent=agent, condition_key=new.key, opened_at=now, finding=dict(new.finding),
-                            posted=new.posted)
+                    .values(agent=agent, condition_key=new.key, opened_at=new.opened_at or now,
+                            finding=dict(new.finding), posted=new.posted, reopened_at=new.reopened_at)
                     .returning(agent_conditions.c.condition_key)
                 )
-                if inserted.first() is not None:
-                    applied_open.append(new.key)
+                if inserted.first() is None:
+                    continue
+                applied_open.append(new.key)
+                if new.reopened_at is None:
                     await self.insert_posts(conn, new.posts, now)
+                    continue
+                known = set(await self._touch_openers(conn, [p.dedup_key for p in new.posts], new.opener_changes, now))
+                await self.insert_posts(conn, [p for p in new.posts if p.dedup_key not in known], now)
+                await self.insert_posts(conn, [r for k, r in sorted(new.replies.items()) if k in known], now)
             await self.insert_posts(conn, late_posts, now)
             if applied_open or applied_clear:
                 # The agent's open incidents show its health on their parent: re-render them.
@@ -126,6 +137,37 @@ class AgentHealthStore(StoreBase):
                     .values(version=incidents.c.version + 1)
                 )
         return applied_open, applied_clear
+
+    async def _touch_openers(
+        self, conn: AsyncConnection, keys: Sequence[str], changes: Mapping[str, Any], now: datetime
+    ) -> list[str]:
+        """Merge `changes` into the payload of each opener row in `keys` and queue its re-render
+        (bot/alerts/reply_edits.py edits it once it is posted). A muted or dead opener was never
+        seen in its channel: nothing to re-render. Returns the keys found in the outbox."""
+        found: list[str] = []
+        if not keys:
+            return found
+        rows = (
+            await conn.execute(
+                select(alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.state,
+                       alert_outbox.c.payload).where(alert_outbox.c.dedup_key.in_(list(keys)))
+            )
+        ).all()
+        for row in rows:
+            found.append(row.dedup_key)
+            if changes:
+                await conn.execute(
+                    update(alert_outbox)
+                    .where(alert_outbox.c.dedup_key == row.dedup_key)
+                    .values(payload={**dict(row.payload or {}), **changes}, updated_at=now)
+                )
+            if row.state not in (MUTED, DEAD):
+                await conn.execute(
+                    self.insert_ignore(reply_edits, ["dedup_key"]).values(
+                        dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
+                    )
+                )
+        return found
 
     async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
         """The outbox row with this dedup key (a recovery finds its alert's post this way)."""

@@ -63,10 +63,12 @@ class UndeliveredItem(_Payload):
 
     row_id: int
     agent: str
-    what: str  # the row kind: alert, rollup, notice
+    what: str  # the row kind: alert, rollup, notice, health
     session_id: str | None = None
     created_at: datetime
     reason: str = ""
+    #: What a health alert said ("Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)").
+    detail: str | None = None
 
 
 class SummaryPayload(_Payload):
@@ -79,16 +81,24 @@ class SummaryPayload(_Payload):
 
 
 class HealthPayload(_Payload):
-    """An agent health condition opened (bot/alerts/health_posts.py; `finding` is its Finding JSON)."""
+    """An agent health condition opened (bot/alerts/health_posts.py; `finding` is its Finding JSON).
+
+    The post shows the occurrence as it is now: the store updates this payload when it clears
+    (`cleared_at`) or comes back (`returned_at`, `returns`; `cleared_at` unset again), and the
+    message is re-rendered from it."""
 
     kind: Literal["health"] = "health"
     finding: dict[str, Any]
     severity: str
     opened_at: datetime
+    cleared_at: datetime | None = None
+    returned_at: datetime | None = None
+    returns: int = 0
 
 
 class HealthClearPayload(_Payload):
-    """An agent health condition cleared: a reply under its opener (`opener_key`)."""
+    """An agent health condition cleared: a reply under its opener (`opener_key`). With `back`
+    the reply says the condition came back instead (`cleared_at` is then when it returned)."""
 
     kind: Literal["health_clear"] = "health_clear"
     finding: dict[str, Any]
@@ -96,6 +106,7 @@ class HealthClearPayload(_Payload):
     cleared_at: datetime
     opener_key: str
     now: str = ""
+    back: bool = False
 
 
 class DigestPayload(_Payload):

@@ -285,6 +285,8 @@ class OpenCondition:
     opened_at: datetime
     finding: dict[str, Any]
     posted: bool
+    #: When it last came back after clearing (its alert reopened), None if it never did.
+    reopened_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,15 @@ class ConditionOpen:
     finding: Mapping[str, Any]
     posted: bool
     posts: tuple[NewPost, ...] = ()
+    #: When the occurrence opened (its identity); None: now.
+    opened_at: datetime | None = None
+    #: Set when a cleared occurrence reopens (it keeps `opened_at`). Its openers (`posts`) that are
+    #: in the outbox already get `opener_changes` merged into their payload and are re-rendered,
+    #: and each gets its reply from `replies` (by the opener's dedup key); one that is not (the
+    #: channel never got it) is inserted, without a reply.
+    reopened_at: datetime | None = None
+    opener_changes: Mapping[str, Any] = field(default_factory=dict)
+    replies: Mapping[str, NewPost] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -304,6 +315,10 @@ class ConditionClear:
     key: str
     opened_at: datetime
     posts: tuple[NewPost, ...] = ()
+    #: The occurrence's openers (dedup keys): `opener_changes` is merged into their payload and
+    #: each one posted (or still to be) is re-rendered, muted channel or not.
+    openers: tuple[str, ...] = ()
+    opener_changes: Mapping[str, Any] = field(default_factory=dict)
 
 
 # -- explanations ----------------------------------------------------------------------------------

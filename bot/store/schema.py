@@ -244,6 +244,8 @@ agent_status = Table(
 
 #: An agent's open health conditions, one row each (bot/alerts/health.py keys); the row is
 #: deleted when the condition clears. Inserting it is what makes its alert post happen once.
+#: A condition that comes back soon after clearing is inserted again with its first opened_at
+#: (its alert reopens) and reopened_at set (bot/alerts/health_states.py).
 agent_conditions = Table(
     "agent_conditions",
     metadata,
@@ -253,6 +255,7 @@ agent_conditions = Table(
     Column("finding", JSON, nullable=False),
     # False for a condition opened without a post of its own (nothing to recover in a thread).
     Column("posted", Boolean, nullable=False),
+    Column("reopened_at", UTCDateTime),
     PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
 )
 

@@ -11,6 +11,7 @@ from bot.store.base import LeaseLost, StoreBase, from_row
 from bot.store.records import (
     DEAD,
     KIND_ALERT,
+    KIND_HEALTH,
     KIND_PAGE,
     KIND_SUMMARY,
     PENDING,
@@ -108,14 +109,14 @@ class UndeliveredStore(StoreBase):
 
     async def undelivered_counts(self, channel_id: str) -> dict[int, int]:
         """Per watch (subscription id) of the channel: sessions whose alert was given up (an alert
-        row, or a session rolled into a given-up roll-up)."""
+        row, or a session rolled into a given-up roll-up), and given-up agent health alerts."""
         rollup = aliased(alert_outbox)
         given_up_rollup = select(rollup.c.id).where(rollup.c.state == DEAD, rollup.c.given_up_at.is_not(None))
         query = (
             select(alert_outbox.c.subscription_id, func.count())
             .where(
                 alert_outbox.c.channel_id == channel_id,
-                alert_outbox.c.kind == KIND_ALERT,
+                alert_outbox.c.kind.in_((KIND_ALERT, KIND_HEALTH)),
                 or_(
                     and_(alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_not(None)),
                     and_(alert_outbox.c.state == ROLLED_UP, alert_outbox.c.rollup_id.in_(given_up_rollup)),

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.alerts import health as h
+from bot.alerts.policy import CAPACITY_HYSTERESIS_SESSIONS as HYST
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.health import health_alert, health_recovery, health_resolved
 from bot.pipecat.models import Agent
@@ -35,7 +36,7 @@ def hostile_agent() -> Agent:
 
 @pytest.mark.parametrize("name", STATUS_FIXTURES)
 def test_every_finding_of_every_fixture_renders_as_alert_resolved_and_recovery(name: str) -> None:
-    findings = h.evaluate(agent(name), h.Memory(), NOW, warn_percent=80).findings.values()
+    findings = h.evaluate(agent(name), h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST).findings.values()
     for finding in findings:
         data = finding.to_json()
         for message in (
@@ -48,7 +49,7 @@ def test_every_finding_of_every_fixture_renders_as_alert_resolved_and_recovery(n
 
 
 def test_hostile_findings_are_escaped_and_bounded() -> None:
-    finding = h.evaluate(hostile_agent(), h.Memory(), NOW, warn_percent=80).findings
+    finding = h.evaluate(hostile_agent(), h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST).findings
     for item in finding.values():
         data = item.to_json()
         message = health_alert(HOSTILE, data, item.severity, NOW, "health:1:x:1")
@@ -63,7 +64,7 @@ def test_the_agent_card_of_every_fixture(name: str) -> None:
     status = agent(name)
     open_health = [
         OpenHealth(f.title, f.severity, NOW)
-        for f in h.evaluate(status, h.Memory(), NOW, warn_percent=80).findings.values() if not f.quiet
+        for f in h.evaluate(status, h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST).findings.values() if not f.quiet
     ]
     health = status.current_revision.health if status.current_revision else None
     message = h.quotable(health.message if health else None)
