@@ -105,7 +105,9 @@ class PagerStore(StoreBase):
             )
             if result.rowcount != 1:
                 return False
-            serial = alert.triggers + 1 if trigger else 1
+            # An acknowledge or resolve belongs to the alert's current trigger round: a health
+            # condition that reopens its alert is resolved again, under a key of its own.
+            serial = alert.triggers + 1 if trigger else alert.triggers
             await self._enqueue_event(
                 conn, alert.id, action, serial, event, now, None, alert.channel_id, alert.agent, alert.incident_id
             )

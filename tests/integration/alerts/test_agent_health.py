@@ -1,7 +1,8 @@
 """Agent health and capacity over real HTTP: the simulator's status, the Slack stand-in, SQLite.
 
-Each condition is alerted once to the watching channel, is not re-posted while it persists, and
-when it clears the alert is edited and a recovery reply goes in its thread. Status reads happen
+Each condition is alerted once to the watching channel after it held across two reads, is not
+re-posted while it persists, and once reads have shown it gone for HEALTH_CLEAR_AFTER the alert is
+edited (resolved, its evidence kept) and a recovery reply goes in its thread. Status reads happen
 only on their own interval, once per agent across replicas (counted at the simulator).
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.alerts import policy
 from bot.alerts.health import Finding
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.slack_standin_model import StoredMessage
@@ -39,6 +41,18 @@ async def status_cycle(rig: AlertRig, advance: float = INTERVAL) -> None:
 
 def text_of(message: StoredMessage) -> str:
     return f"{message.text} {message.blocks}"
+
+
+#: Reads (one every INTERVAL) that show a condition gone before it clears: the first starts the
+#: clearing, the last is the first one HEALTH_CLEAR_AFTER later.
+READS_TO_CLEAR = math.ceil(policy.HEALTH_CLEAR_AFTER.total_seconds() / INTERVAL) + 1
+
+
+async def until_cleared(rig: AlertRig) -> None:
+    """Read until just before the condition clears: nothing resolved yet."""
+    for _ in range(READS_TO_CLEAR - 1):
+        await status_cycle(rig)
+        assert all(not r.text.startswith(":white_check_mark:") for t in rig.top() for r in rig.replies(t))
 
 
 def status_reads(sim: PipecatSimulator) -> int:
@@ -83,6 +97,8 @@ async def test_each_condition_is_alerted_once_and_recovers_in_its_thread(rig: Al
         assert rig.top() == []  # pending for 2 minutes is a rollout, not a stuck one
         for _ in range(5):
             await status_cycle(rig)
+    assert rig.top() == []  # seen once: held, not alerted yet
+    await status_cycle(rig)
     [alert] = rig.top()
     assert headline in text_of(alert)
     for _ in range(3):  # the condition persists: no new post, no edit
@@ -91,6 +107,8 @@ async def test_each_condition_is_alerted_once_and_recovers_in_its_thread(rig: Al
     fix(rig.sim)
     if name == "out of memory":
         rig.clock.advance(15 * 60)  # no new OOM restart for the quiet spell
+    await until_cleared(rig)
+    assert not rig.top()[0].edited
     await status_cycle(rig)
     [alert] = rig.top()
     [recovery] = rig.replies(alert)
@@ -101,6 +119,7 @@ async def test_each_condition_is_alerted_once_and_recovers_in_its_thread(rig: Al
 
 async def test_the_crash_alert_quotes_the_traceback_escaped_with_the_secret_masked(rig: AlertRig) -> None:
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
+    await status_cycle(rig)
     await status_cycle(rig)
     [alert] = rig.top()
     blocks = str(alert.blocks)
@@ -115,29 +134,50 @@ async def test_the_crash_alert_quotes_the_traceback_escaped_with_the_secret_mask
     assert (await rig.svc.health.health_line(AGENT) or "").startswith("Agent health: new revision ")
 
 
-async def test_capacity_warns_once_per_crossing_with_hysteresis_and_says_when_full(rig: AlertRig) -> None:
+async def test_capacity_warns_once_per_crossing_in_sessions_and_says_when_full(rig: AlertRig) -> None:
     sessions = [rig.sim.start_session(AGENT) for _ in range(7)]
     await status_cycle(rig)
     assert rig.top() == []  # 70%: below the 80% line
     sessions.append(rig.sim.start_session(AGENT))
     await status_cycle(rig)
+    await status_cycle(rig)
     [warning] = rig.top()
-    assert "Capacity warning: 8 of 10 replicas busy (80%)" in warning.text
+    assert "Capacity warning: 8 active sessions (maxReplicas 10), 80%" in warning.text
+    assert "replicas busy" not in text_of(warning)
     rig.sim.end_session(AGENT, sessions.pop())
-    await status_cycle(rig)  # 70%: inside the hysteresis band, still the same warning
+    await status_cycle(rig)  # 7: inside the one-session band, still the same warning
     sessions.append(rig.sim.start_session(AGENT))
     await status_cycle(rig)
     assert len(rig.top()) == 1 and rig.replies(warning) == []
     for _ in range(2):
         rig.sim.end_session(AGENT, sessions.pop())
-    await status_cycle(rig)  # 60%: the crossing is over
+    await until_cleared(rig)  # 6: the crossing is over, once it stays over
+    await status_cycle(rig)
     assert len(rig.replies(warning)) == 1 and rig.top()[0].edited
     sessions += [rig.sim.start_session(AGENT) for _ in range(4)]
-    await status_cycle(rig)  # 100%: a new crossing, straight to full
+    await status_cycle(rig)
+    await status_cycle(rig)  # 100%: straight to full, the warning reopens quietly under it
     top = rig.top()
     assert len(top) == 2
     assert "At capacity: new sessions are refused (429 PCC-AGENT-AT-CAPACITY)" in top[1].text
     assert rig.sim.at_capacity(AGENT)
+
+
+async def test_an_agent_hovering_at_its_capacity_line_is_alerted_once(rig: AlertRig) -> None:
+    """2 <-> 3 of 3 replicas' worth of sessions, read every 15 s for 90 s: one post, no recovery."""
+    hover = await rig.new_service(status_interval=15)
+    rig.sim.set_max_replicas(AGENT, 3)
+    sessions = [rig.sim.start_session(AGENT) for _ in range(2)]
+    for read in range(7):
+        if read % 2 == 0:
+            sessions.append(rig.sim.start_session(AGENT))
+        else:
+            rig.sim.end_session(AGENT, sessions.pop())
+        rig.clock.advance(15)
+        await hover.status_cycle()
+    [alert] = rig.top()
+    assert "At capacity" in alert.text and rig.replies(alert) == [] and not alert.edited
+    assert "3 active sessions (maxReplicas 3)" in text_of(alert)
 
 
 async def test_status_reads_only_on_their_own_interval_and_once_across_replicas(rig: AlertRig) -> None:
@@ -163,9 +203,11 @@ async def test_status_reads_only_on_their_own_interval_and_once_across_replicas(
 async def test_a_failed_read_changes_nothing_and_off_means_no_reads(rig: AlertRig) -> None:
     rig.sim.set_available(AGENT, False)
     await status_cycle(rig)
+    await status_cycle(rig)
     assert len(rig.top()) == 1
     rig.sim.fail_next(10, 503, path_contains=f"/agents/{AGENT}")
-    await status_cycle(rig)
+    for _ in range(READS_TO_CLEAR + 1):
+        await status_cycle(rig)
     assert len(rig.top()) == 1 and rig.replies(rig.top()[0]) == []  # no news is not a recovery
     off = await rig.new_service(status_interval=0)
     before = len(rig.sim.requests)
@@ -191,8 +233,10 @@ async def test_listeners_hear_each_opening_and_clearing_once(rig: AlertRig) -> N
     rig.sim.set_infrastructure_issue(AGENT)
     await status_cycle(rig)
     await status_cycle(rig)
-    rig.sim.set_infrastructure_issue(AGENT, False)
     await status_cycle(rig)
+    rig.sim.set_infrastructure_issue(AGENT, False)
+    for _ in range(READS_TO_CLEAR + 1):
+        await status_cycle(rig)
     assert recorder.events == [("opened", AGENT, "infrastructure"), ("cleared", AGENT, "infrastructure")]
 
 
@@ -201,8 +245,9 @@ async def test_an_open_incident_is_re_rendered_when_its_agent_health_changes(rig
     rig.sim.add_session(AGENT, "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top()
-    updates = len(rig.slack.calls_to("chat.update"))
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
+    await status_cycle(rig)  # held: the health slot does not change yet (the new deployment may)
+    updates = len(rig.slack.calls_to("chat.update"))
     await status_cycle(rig)
     assert len(rig.slack.calls_to("chat.update")) == updates + 1  # the parent, to show the new health
     assert rig.slack.calls_to("chat.update")[-1].args["ts"] == parent.ts
@@ -217,6 +262,7 @@ async def test_a_channel_that_watches_later_hears_of_an_open_condition_once(rig:
     rig.slack.add_channel(LATE_CHANNEL, "late")
     rig.sim.set_available(AGENT, False)
     await status_cycle(rig)
+    await status_cycle(rig)
     assert len(rig.top()) == 1
     rig.clock.advance(1)
     await rig.svc.watch(LATE_CHANNEL, AGENT, None, None, "U0STEVE")
@@ -225,7 +271,8 @@ async def test_a_channel_that_watches_later_hears_of_an_open_condition_once(rig:
     [late] = rig.top(LATE_CHANNEL)
     assert "not available" in late.text and len(rig.top()) == 1
     rig.sim.set_available(AGENT, True)
-    await status_cycle(rig)
+    for _ in range(READS_TO_CLEAR):
+        await status_cycle(rig)
     assert len(rig.replies(late, LATE_CHANNEL)) == 1 and len(rig.replies(rig.top()[0])) == 1
 
 
@@ -235,9 +282,11 @@ async def test_a_condition_muted_when_it_opened_gets_no_recovery_either(rig: Ale
     await rig.svc.mute(ALERT_CHANNEL, AGENT, timedelta(minutes=30), "U0STEVE")
     rig.sim.set_infrastructure_issue(AGENT)
     await status_cycle(rig)
+    await status_cycle(rig)
     await rig.svc.unmute(ALERT_CHANNEL, AGENT)
     rig.sim.set_infrastructure_issue(AGENT, False)
-    await status_cycle(rig)
+    for _ in range(READS_TO_CLEAR):
+        await status_cycle(rig)
     assert rig.top() == []
     [recovery] = [r for r in await rig.svc.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health_clear"]
     assert recovery.state == "dead" and "not posted (muted)" in (recovery.last_error or "")
@@ -246,6 +295,7 @@ async def test_a_condition_muted_when_it_opened_gets_no_recovery_either(rig: Ale
 async def test_the_incident_parent_shows_the_agent_health(rig: AlertRig) -> None:
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
     await status_cycle(rig)
+    await status_cycle(rig)
     rig.clock.advance(5)
     rig.sim.add_session(AGENT, "HTTP_ERROR")
     await rig.cycle()
@@ -253,6 +303,7 @@ async def test_the_incident_parent_shows_the_agent_health(rig: AlertRig) -> None
     parent = next(m for m in rig.top() if "session failed" in m.text or "sessions failed" in m.text)
     assert f"*Agent health*\\nnew revision {desired[:8]} crash-looping" in str(parent.blocks)
     rig.sim.deploy(AGENT)
-    await status_cycle(rig)
+    for _ in range(READS_TO_CLEAR):
+        await status_cycle(rig)
     parent = next(m for m in rig.top() if m.ts == parent.ts)
     assert "Agent health" not in str(parent.blocks) and parent.edited
