@@ -143,8 +143,11 @@ class AgentStatusWatcher:
             except Exception:
                 logger.exception("a status listener failed on %s; the read goes on", agent)
         evaluation = health.evaluate(
-            status, health.Memory.from_json(raw), now,
-            warn_percent=self._warn_percent, capacity_hysteresis=self._capacity_hysteresis,
+            status,
+            health.Memory.from_json(raw),
+            now,
+            warn_percent=self._warn_percent,
+            capacity_hysteresis=self._capacity_hysteresis,
         )
         current = {c.key: c for c in await self._store.open_conditions(agent)}
         tracks = _adopt(evaluation.memory.tracks, current)
@@ -153,11 +156,13 @@ class AgentStatusWatcher:
         moved = health_states.step(tracks, findings.keys(), silent, now, self._hold)
         facts = status_facts(status)
         opened = [self._opened(agent, findings[key], moved.tracks[key], watches, mutes) for key in moved.opened]
-        opened += [self._reopened(agent, findings[key], moved.tracks[key], now, watches, mutes)
-                   for key in moved.reopened]
+        opened += [
+            self._reopened(agent, findings[key], moved.tracks[key], now, watches, mutes) for key in moved.reopened
+        ]
         cleared = [
             ConditionClear(
-                key, current[key].opened_at,
+                key,
+                current[key].opened_at,
                 tuple(cleared_posts(agent, current[key], now, facts, watches, mutes, returns=tracks[key].returns)),
                 openers=opener_keys(key, current[key].opened_at, watches) if current[key].posted else (),
                 opener_changes=cleared_changes(now),
@@ -169,8 +174,14 @@ class AgentStatusWatcher:
         memory = replace(evaluation.memory, tracks=moved.tracks)
         try:
             applied_open, applied_clear = await self._store.record_status_read(
-                agent, self._owner, now=now, next_read_at=now + self.interval,
-                memory=memory.to_json(), opened=opened, cleared=cleared, late_posts=late,
+                agent,
+                self._owner,
+                now=now,
+                next_read_at=now + self.interval,
+                memory=memory.to_json(),
+                opened=opened,
+                cleared=cleared,
+                late_posts=late,
             )
         except LeaseLost:
             logger.warning("lost the status read of %s; another replica records it", agent)
@@ -210,7 +221,9 @@ class AgentStatusWatcher:
         opened_at = track.opened_at
         assert opened_at is not None, "a reopened track has its opening time"
         return ConditionOpen(
-            finding.key, finding.to_json(), not finding.quiet,
+            finding.key,
+            finding.to_json(),
+            not finding.quiet,
             tuple(opened_posts(agent, finding, opened_at, watches, mutes)),
             opened_at=opened_at,
             reopened_at=now,
@@ -261,7 +274,7 @@ class AgentStatusWatcher:
         return [(health.Finding.from_json(c.finding), c.opened_at) for c in await self._store.open_conditions(agent)]
 
     async def health_line(self, agent: str) -> str | None:
-        """"Agent health: new revision 7c1e2f90 crash-looping", or None while the agent is healthy."""
+        """ "Agent health: new revision 7c1e2f90 crash-looping", or None while the agent is healthy."""
         return health.health_line(f for f, _ in await self.open_findings(agent))
 
     async def health_summary(self, agent: str) -> str | None:

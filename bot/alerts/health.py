@@ -38,9 +38,25 @@ from bot.explain.secrets import mask_secrets
 from bot.pipecat.models import Agent, RevisionInfo
 
 __all__ = [
-    "AT_CAPACITY", "CAPACITY_WARN", "INFRASTRUCTURE", "OOM", "REVISION", "ROLLOUT", "SEVERITY", "UNAVAILABLE",
-    "Evaluation", "Finding", "Memory", "capacity_level", "evaluate", "health_line", "health_summary",
-    "quotable", "sessions_against", "short_id", "silent_on",
+    "AT_CAPACITY",
+    "CAPACITY_WARN",
+    "INFRASTRUCTURE",
+    "OOM",
+    "REVISION",
+    "ROLLOUT",
+    "SEVERITY",
+    "UNAVAILABLE",
+    "Evaluation",
+    "Finding",
+    "Memory",
+    "capacity_level",
+    "evaluate",
+    "health_line",
+    "health_summary",
+    "quotable",
+    "sessions_against",
+    "short_id",
+    "silent_on",
 ]
 
 #: A rollout (desired ≠ reconciled) pending longer than this is stuck.
@@ -53,6 +69,7 @@ OOM_REASON = "OOMKilled"
 OOM_EXIT_CODE = 137
 #: Deployment ids go into keys (and dedup keys); the API's are UUIDs, this bounds anything else.
 MAX_ID_IN_KEY = 64
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -86,15 +103,26 @@ def evaluate(
         findings += [f for f in (_broken_revision(agent, revision), oom) if f is not None]
         if revision.has_infrastructure_issue:
             rid = short_id(revision.deployment_id)
-            findings.append(Finding(
-                INFRASTRUCTURE, INFRASTRUCTURE, f"Revision {rid} has an infrastructure issue",
-                "infrastructure issue", _facts(revision), deployment_id=revision.deployment_id,
-            ))
+            findings.append(
+                Finding(
+                    INFRASTRUCTURE,
+                    INFRASTRUCTURE,
+                    f"Revision {rid} has an infrastructure issue",
+                    "infrastructure issue",
+                    _facts(revision),
+                    deployment_id=revision.deployment_id,
+                )
+            )
     if agent.available is False:
-        findings.append(Finding(
-            UNAVAILABLE, UNAVAILABLE, "Agent is not available: no replica can take sessions", "not available",
-            _facts(revision) if revision else (),
-        ))
+        findings.append(
+            Finding(
+                UNAVAILABLE,
+                UNAVAILABLE,
+                "Agent is not available: no replica can take sessions",
+                "not available",
+                _facts(revision) if revision else (),
+            )
+        )
     memory, rollout = _rollout(agent, memory, now)
     if rollout is not None:
         findings.append(rollout)
@@ -176,8 +204,13 @@ def _broken_revision(agent: Agent, revision: RevisionInfo) -> Finding | None:
     new = "new " if agent.previous_revision is not None else ""
     title = f"Revision {rid} {'is ' if crash else ''}{what}" + (f" ({crash})" if crash else "")
     return Finding(
-        _key(REVISION, revision.deployment_id), REVISION, title, f"{new}revision {rid} {what}", _facts(revision),
-        message=quotable(revision.health.message if revision.health else None), deployment_id=revision.deployment_id,
+        _key(REVISION, revision.deployment_id),
+        REVISION,
+        title,
+        f"{new}revision {rid} {what}",
+        _facts(revision),
+        message=quotable(revision.health.message if revision.health else None),
+        deployment_id=revision.deployment_id,
     )
 
 
@@ -194,15 +227,23 @@ def _oom(revision: RevisionInfo | None, memory: Memory, now: datetime) -> tuple[
     rise_at = memory.oom_rise_at if same else None
     if oom_marked and rose:
         rise_at = now
-    memory = replace(memory, restart_deployment=revision.deployment_id, restart_count=health.restart_count,
-                     oom_rise_at=rise_at if oom_marked else None)
+    memory = replace(
+        memory,
+        restart_deployment=revision.deployment_id,
+        restart_count=health.restart_count,
+        oom_rise_at=rise_at if oom_marked else None,
+    )
     if not oom_marked or rise_at is None or now - rise_at >= OOM_QUIET_AFTER:
         return memory, None
     rid = short_id(revision.deployment_id)
     return memory, Finding(
-        _key(OOM, revision.deployment_id), OOM, f"Revision {rid} is restarting out of memory (exit code 137)",
-        f"out-of-memory restarts on {rid} ({health.restart_count})", _facts(revision),
-        message=quotable(health.message), deployment_id=revision.deployment_id,
+        _key(OOM, revision.deployment_id),
+        OOM,
+        f"Revision {rid} is restarting out of memory (exit code 137)",
+        f"out-of-memory restarts on {rid} ({health.restart_count})",
+        _facts(revision),
+        message=quotable(health.message),
+        deployment_id=revision.deployment_id,
     )
 
 
@@ -223,8 +264,12 @@ def _rollout(agent: Agent, memory: Memory, now: datetime) -> tuple[Memory, Findi
     minutes = int(pending.total_seconds() // 60)
     did, rid = short_id(desired), short_id(agent.reconciled_deployment_id)
     return memory, Finding(
-        _key(ROLLOUT, desired), ROLLOUT, f"Rollout of deployment {did} is stuck ({minutes} min; still running {rid})",
-        f"rollout of {did} stuck for {minutes} min", (f"desired {did}", f"reconciled {rid}"), deployment_id=desired,
+        _key(ROLLOUT, desired),
+        ROLLOUT,
+        f"Rollout of deployment {did} is stuck ({minutes} min; still running {rid})",
+        f"rollout of {did} stuck for {minutes} min",
+        (f"desired {did}", f"reconciled {rid}"),
+        deployment_id=desired,
     )
 
 
@@ -261,13 +306,24 @@ def _capacity(agent: Agent, memory: Memory, warn_percent: float, hysteresis: int
     share = f"{sessions_against(active, limit)}, {100 * active / limit:.0f}%"
     found = []
     if level in (WARN, FULL):
-        found.append(Finding(
-            CAPACITY_WARN, CAPACITY_WARN, f"Capacity warning: {share}", f"{active} sessions of maxReplicas {limit}",
-            (f"warns at {warn_percent:g}% of autoScaling.maxReplicas",), quiet=level == FULL,
-        ))
+        found.append(
+            Finding(
+                CAPACITY_WARN,
+                CAPACITY_WARN,
+                f"Capacity warning: {share}",
+                f"{active} sessions of maxReplicas {limit}",
+                (f"warns at {warn_percent:g}% of autoScaling.maxReplicas",),
+                quiet=level == FULL,
+            )
+        )
     if level == FULL:
-        found.append(Finding(
-            AT_CAPACITY, AT_CAPACITY, "At capacity: new sessions are refused (429 PCC-AGENT-AT-CAPACITY)",
-            f"at capacity ({active} sessions of maxReplicas {limit})", (share,),
-        ))
+        found.append(
+            Finding(
+                AT_CAPACITY,
+                AT_CAPACITY,
+                "At capacity: new sessions are refused (429 PCC-AGENT-AT-CAPACITY)",
+                f"at capacity ({active} sessions of maxReplicas {limit})",
+                (share,),
+            )
+        )
     return memory, found

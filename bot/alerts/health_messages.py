@@ -41,8 +41,15 @@ def health_message(row: OutboxRow) -> Message:
     if isinstance(body, HealthPayload):
         if body.cleared_at is not None:
             return health_resolved(row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key)
-        return health_alert(row.agent, body.finding, body.severity, body.opened_at, row.dedup_key,
-                            returned_at=body.returned_at, returns=body.returns)
+        return health_alert(
+            row.agent,
+            body.finding,
+            body.severity,
+            body.opened_at,
+            row.dedup_key,
+            returned_at=body.returned_at,
+            returns=body.returns,
+        )
     if isinstance(body, HealthClearPayload):
         if body.back:
             return health_back(row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key)

@@ -61,17 +61,27 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "key": self.key, "kind": self.kind, "title": self.title, "short": self.short,
-            "facts": list(self.facts), "message": self.message, "deployment_id": self.deployment_id,
+            "key": self.key,
+            "kind": self.kind,
+            "title": self.title,
+            "short": self.short,
+            "facts": list(self.facts),
+            "message": self.message,
+            "deployment_id": self.deployment_id,
             "quiet": self.quiet,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Finding:
         return cls(
-            key=str(data["key"]), kind=str(data["kind"]), title=str(data["title"]), short=str(data["short"]),
-            facts=tuple(str(f) for f in data.get("facts") or ()), message=data.get("message"),
-            deployment_id=data.get("deployment_id"), quiet=bool(data.get("quiet")),
+            key=str(data["key"]),
+            kind=str(data["kind"]),
+            title=str(data["title"]),
+            short=str(data["short"]),
+            facts=tuple(str(f) for f in data.get("facts") or ()),
+            message=data.get("message"),
+            deployment_id=data.get("deployment_id"),
+            quiet=bool(data.get("quiet")),
         )
 
 
@@ -101,9 +111,13 @@ class Track:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "state": self.state, "first_seen": _iso(self.first_seen), "sightings": self.sightings,
-            "clear_since": _iso(self.clear_since), "opened_at": _iso(self.opened_at),
-            "closed_at": _iso(self.closed_at), "returns": self.returns,
+            "state": self.state,
+            "first_seen": _iso(self.first_seen),
+            "sightings": self.sightings,
+            "clear_since": _iso(self.clear_since),
+            "opened_at": _iso(self.opened_at),
+            "closed_at": _iso(self.closed_at),
+            "returns": self.returns,
         }
 
     @classmethod
@@ -114,9 +128,12 @@ class Track:
             return None
         sightings, returns = data.get("sightings"), data.get("returns")
         return cls(
-            state=str(state), first_seen=_when(data.get("first_seen")),
-            sightings=sightings if isinstance(sightings, int) else 0, clear_since=_when(data.get("clear_since")),
-            opened_at=_when(data.get("opened_at")), closed_at=_when(data.get("closed_at")),
+            state=str(state),
+            first_seen=_when(data.get("first_seen")),
+            sightings=sightings if isinstance(sightings, int) else 0,
+            clear_since=_when(data.get("clear_since")),
+            opened_at=_when(data.get("opened_at")),
+            closed_at=_when(data.get("closed_at")),
             returns=returns if isinstance(returns, int) else 0,
         )
 

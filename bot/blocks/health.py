@@ -99,8 +99,10 @@ def health_recovery(
 ) -> Message:
     """The recovery reply in the alert's thread."""
     title = _headline(finding)
-    lines = [f":white_check_mark: Recovered: {esc(title, 500)}", f"Lasted from {slack_date(opened_at)} to "
-             f"{slack_date(cleared_at)}."]
+    lines = [
+        f":white_check_mark: Recovered: {esc(title, 500)}",
+        f"Lasted from {slack_date(opened_at)} to {slack_date(cleared_at)}.",
+    ]
     if now_facts:
         lines.append(f"Now: {esc(now_facts, 800)}")
     return build(

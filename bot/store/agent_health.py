@@ -90,8 +90,12 @@ class AgentHealthStore(StoreBase):
                 update(agent_status)
                 .where(agent_status.c.agent == agent, agent_status.c.lease_owner == owner)
                 .values(
-                    memory=dict(memory), next_read_at=next_read_at, read_at=now, last_error=None,
-                    lease_owner=None, lease_expires_at=None,
+                    memory=dict(memory),
+                    next_read_at=next_read_at,
+                    read_at=now,
+                    last_error=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
                 )
             )
             if result.rowcount != 1:
@@ -111,8 +115,14 @@ class AgentHealthStore(StoreBase):
             for new in opened:
                 inserted = await conn.execute(
                     self.insert_ignore(agent_conditions, ["agent", "condition_key"])
-                    .values(agent=agent, condition_key=new.key, opened_at=new.opened_at or now,
-                            finding=dict(new.finding), posted=new.posted, reopened_at=new.reopened_at)
+                    .values(
+                        agent=agent,
+                        condition_key=new.key,
+                        opened_at=new.opened_at or now,
+                        finding=dict(new.finding),
+                        posted=new.posted,
+                        reopened_at=new.reopened_at,
+                    )
                     .returning(agent_conditions.c.condition_key)
                 )
                 if inserted.first() is None:
@@ -149,8 +159,9 @@ class AgentHealthStore(StoreBase):
             return found
         rows = (
             await conn.execute(
-                select(alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.state,
-                       alert_outbox.c.payload).where(alert_outbox.c.dedup_key.in_(list(keys)))
+                select(
+                    alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.state, alert_outbox.c.payload
+                ).where(alert_outbox.c.dedup_key.in_(list(keys)))
             )
         ).all()
         for row in rows:
@@ -173,8 +184,10 @@ class AgentHealthStore(StoreBase):
         """The outbox row with this dedup key (a recovery finds its alert's post this way)."""
         async with self._read() as conn:
             row = (
-                await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key))
-            ).mappings().first()
+                (await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key)))
+                .mappings()
+                .first()
+            )
         return from_row(OutboxRow, row) if row else None
 
     async def open_health_condition_count(self) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.app import Runtime
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from tests.fixtures_app import SlackDriver, make_settings
 from tests.fixtures_slack import ONCALL_CHANNEL
 
@@ -21,7 +21,7 @@ def text_of(body: dict[str, Any]) -> str:
 
 
 async def test_the_card_shows_deployments_revision_health_capacity_and_error_rate(
-    pipecat_sim: PipecatSimulator, slack: SlackDriver, runtime: Runtime
+    pipecat_sim: PipecatSimulator, slack: SlackDriver, runtime: Runtime, sim_clock: SimClock
 ) -> None:
     for status in ("HTTP_ERROR", "HTTP_COMPLETED", "HTTP_COMPLETED", "HTTP_COMPLETED"):
         pipecat_sim.add_session("voice-bot", status)
@@ -30,6 +30,8 @@ async def test_the_card_shows_deployments_revision_health_capacity_and_error_rat
     new = pipecat_sim.deploy("voice-bot", crash="CrashLoopBackOff", message=TRACEBACK)
     await runtime.deps.alerts.watch(ONCALL_CHANNEL, "voice-bot", None, None, "U0STEVE")
     await runtime.deps.alerts.health.read_once()
+    sim_clock.advance(runtime.deps.alerts.health.interval.total_seconds())
+    await runtime.deps.alerts.health.read_once()  # held across two reads: now an open condition
     before = len(pipecat_sim.requests)
     key = await slack.command("agent voice-bot")
     [post] = await slack.responses(key)

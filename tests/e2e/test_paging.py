@@ -253,6 +253,8 @@ async def test_health_conditions_page_with_their_own_key_and_resolve_when_they_c
         assert pagerduty_standin.requests == []
         pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
         await status_cycle(runtime, sim_clock)
+        assert pagerduty_standin.requests == []  # seen once: held (bot/alerts/health_states.py)
+        await status_cycle(runtime, sim_clock)
         [crash] = pagerduty_standin.alerts
         assert (crash.severity, crash.status, crash.payload["class"]) == ("critical", "triggered", "revision")
         assert "crash-looping (CrashLoopBackOff)" in crash.summary and crash.source == AGENT
@@ -262,9 +264,13 @@ async def test_health_conditions_page_with_their_own_key_and_resolve_when_they_c
         await status_cycle(runtime, sim_clock)  # still crash-looping: no second page
         assert len(pagerduty_standin.requests) == 1
         pipecat_sim.deploy(AGENT)  # the fix
+        for _ in range(3):  # gone, but not for HEALTH_CLEAR_AFTER yet
+            await status_cycle(runtime, sim_clock)
+        assert crash.status == "triggered"
         await status_cycle(runtime, sim_clock)
         assert crash.status == "resolved"
         pipecat_sim.oom_restart(AGENT, 2)
+        await status_cycle(runtime, sim_clock)
         await status_cycle(runtime, sim_clock)
         oom = pagerduty_standin.alerts[-1]
         assert (oom.severity, oom.status) == ("error", "triggered") and oom.dedup_key != crash.dedup_key
@@ -283,6 +289,7 @@ async def test_health_conditions_never_page_a_non_paging_watch(
     async with paging_app() as (runtime, slack):
         await command(slack, f"watch {AGENT}")
         pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
+        await status_cycle(runtime, sim_clock)
         await status_cycle(runtime, sim_clock)
     assert any("crash-looping" in m.text for m in slack_standin.messages_in(ONCALL_CHANNEL))  # Slack heard it
     assert pagerduty_standin.requests == []

@@ -9,7 +9,15 @@ import pytest
 
 from bot.store import LeaseLost, Store
 from bot.store.payloads import HealthClearPayload, HealthPayload, OutboxPayload
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, ConditionClear, ConditionOpen, NewPost, OutboxKind
+from bot.store.records import (
+    KIND_HEALTH,
+    KIND_HEALTH_CLEAR,
+    ConditionClear,
+    ConditionOpen,
+    NewPost,
+    OutboxKind,
+    OutboxState,
+)
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -75,3 +83,69 @@ async def test_conditions_open_and_clear_once_with_their_posts(store: Store) -> 
 async def test_two_replicas_claiming_at_once_read_once(store: Store) -> None:
     claims = await asyncio.gather(*(store.claim_status_read("voice-bot", o, T0, LEASE) for o in "abcd"))
     assert sum(c is not None for c in claims) == 1
+
+
+async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_render(store: Store) -> None:
+    """A cleared occurrence's openers get the change merged into their payload and their edit
+    queued, muted or not, unless the opener itself was never shown (muted, dead); a reopened one
+    is inserted again with its first opened_at, keeps its openers (no second post) and gets its
+    replies, while a channel that never had the opener gets it now, without a reply."""
+    shown, muted_then = "health:1:unavailable:1", "health:2:unavailable:1"
+    missing = "health:3:unavailable:1"
+    opener = post(shown)
+    never_shown = NewPost(muted_then, KIND_HEALTH, "C2", "voice-bot", opener.payload, 2, state=OutboxState.MUTED)
+
+    async def read(now: datetime, **changes: object) -> tuple[list[str], list[str]]:
+        assert await store.claim_status_read("voice-bot", "a", now, LEASE) is not None
+        return await store.record_status_read(
+            "voice-bot",
+            "a",
+            now=now,
+            next_read_at=now,
+            memory={},
+            **changes,  # type: ignore[arg-type]
+        )
+
+    opened = ConditionOpen("unavailable", {"title": "down"}, True, (opener, never_shown), opened_at=T0 - INTERVAL)
+    assert await read(T0, opened=[opened]) == (["unavailable"], [])
+    [condition] = await store.open_conditions("voice-bot")
+    assert condition.opened_at == T0 - INTERVAL and condition.reopened_at is None
+    cleared_at = T0 + INTERVAL
+    clear = ConditionClear(
+        "unavailable",
+        T0 - INTERVAL,
+        (),
+        openers=(shown, muted_then, missing),
+        opener_changes={"cleared_at": cleared_at.isoformat()},
+    )
+    assert await read(cleared_at, cleared=[clear]) == ([], ["unavailable"])
+    assert await store.reply_edits("C1") == [shown] and await store.reply_edits("C2") == []
+    row = await store.outbox_row_by_key(shown)
+    assert row is not None and row.payload["cleared_at"] == cleared_at.isoformat()
+    assert row.payload["finding"] == {"k": shown}  # the evidence stays
+    await store.drop_reply_edit(shown)
+
+    back_at = T0 + 5 * INTERVAL
+    late_opener = NewPost(missing, KIND_HEALTH, "C3", "voice-bot", opener.payload, 3)
+    reopened = ConditionOpen(
+        "unavailable",
+        {"title": "down again"},
+        True,
+        (opener, never_shown, late_opener),
+        opened_at=T0 - INTERVAL,
+        reopened_at=back_at,
+        opener_changes={"cleared_at": None, "returns": 1},
+        replies={shown: post("health-back:1", KIND_HEALTH_CLEAR), missing: post("health-back:3", KIND_HEALTH_CLEAR)},
+    )
+    assert await read(back_at, opened=[reopened]) == (["unavailable"], [])
+    [condition] = await store.open_conditions("voice-bot")
+    assert (condition.opened_at, condition.reopened_at, condition.finding) == (
+        T0 - INTERVAL,
+        back_at,
+        {"title": "down again"},
+    )
+    keys = sorted(r.dedup_key for r in await store.outbox_rows())
+    assert keys == sorted([shown, muted_then, missing, "health-back:1"])  # no reply under a new opener
+    row = await store.outbox_row_by_key(shown)
+    assert row is not None and row.payload["cleared_at"] is None and row.payload["returns"] == 1
+    assert await store.reply_edits("C1") == [shown]

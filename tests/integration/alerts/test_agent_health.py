@@ -22,7 +22,7 @@ from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 AGENT = "voice-bot"
 INTERVAL = 120.0
 TRACEBACK = (
-    "Traceback (most recent call last):\n  File \"/app/bot.py\", line 14, in <module>\n"
+    'Traceback (most recent call last):\n  File "/app/bot.py", line 14, in <module>\n'
     "ModuleNotFoundError: No module named 'pipecat.services.cartesia' key=sk_live_51HqLyjWDarjtT1zdp7dc <!channel>"
 )
 

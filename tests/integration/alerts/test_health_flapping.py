@@ -10,6 +10,8 @@ PagerDuty dedup key from bot/alerts/agent_status.py `condition_dedup_key`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bot.pagerduty.client import PagerDutyClient
@@ -31,7 +33,10 @@ def flap_crash(rig: AlertRig, on: bool) -> None:
 
 @pytest.mark.parametrize("flap", [flap_unavailable, flap_crash], ids=["unavailable", "crash-loop"])
 async def test_a_flapping_condition_pages_once(
-    alert_rig: AlertRig, pagerduty_client: PagerDutyClient, pagerduty_standin: PagerDutyStandIn, flap
+    alert_rig: AlertRig,
+    pagerduty_client: PagerDutyClient,
+    pagerduty_standin: PagerDutyStandIn,
+    flap: Callable[[AlertRig, bool], None],
 ) -> None:
     rig = alert_rig
     await rig.new_service(status_interval=INTERVAL, pagerduty=pagerduty_client)
@@ -43,7 +48,11 @@ async def test_a_flapping_condition_pages_once(
         rig.clock.advance(INTERVAL)
         await rig.svc.status_cycle()
     alerts = [m for m in rig.top() if "health" in str(m.metadata)]
-    print("Slack top-level health alerts:", len(alerts), "| PagerDuty alerts:",
-          [(a.severity, a.status, a.dedup_key[-30:]) for a in pagerduty_standin.alerts])
+    print(
+        "Slack top-level health alerts:",
+        len(alerts),
+        "| PagerDuty alerts:",
+        [(a.severity, a.status, a.dedup_key[-30:]) for a in pagerduty_standin.alerts],
+    )
     assert len(pagerduty_standin.alerts) <= 1, "one flapping condition paged the on-call several times"
     assert len(alerts) <= 1

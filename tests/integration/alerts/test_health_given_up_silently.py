@@ -27,5 +27,27 @@ async def test_a_given_up_health_alert_is_reported(alert_rig: AlertRig) -> None:
         await rig.svc.status_cycle()
     [row] = [r for r in await rig.svc.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health"]
     text = " ".join(f"{m.text}" for m in rig.top())
-    print("health row:", row.state, "|", (row.last_error or "")[:60], "| channel now shows:", [m.text[:60] for m in rig.top()])
+    print(
+        "health row:",
+        row.state,
+        "|",
+        (row.last_error or "")[:60],
+        "| channel now shows:",
+        [m.text[:60] for m in rig.top()],
+    )
     assert "crash" in text.lower() or "could not be delivered" in text, "the crash-loop alert vanished without a trace"
+
+
+async def test_the_summary_names_the_given_up_health_alert_and_the_watch_counts_it(alert_rig: AlertRig) -> None:
+    rig = alert_rig
+    await rig.new_service(status_interval=120, give_up_after=timedelta(hours=1))
+    await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
+    rig.slack.start_outage(until=rig.clock.now() + timedelta(hours=2))
+    rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
+    for _ in range(75):
+        rig.clock.advance(120)
+        await rig.svc.status_cycle()
+    [summary] = [m for m in rig.top() if "could not be delivered" in m.text]
+    assert "health alert (Revision " in str(summary.blocks) and "is crash-looping" in str(summary.blocks)
+    [view] = await rig.svc.watches(ALERT_CHANNEL)
+    assert view.undelivered == 1

@@ -25,7 +25,7 @@ INTERVAL = 120.0
 
 @pytest.fixture
 def trimmed_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, bool]]:
-    real = pipecat_sim_routes.details
+    real = pipecat_sim_routes.details  # type: ignore[attr-defined]  # imported there from pipecat_sim_agents
     state = {"armed": False}
 
     def details(agent: Any, now: Any) -> dict[str, Any]:
@@ -55,7 +55,13 @@ async def test_a_trimmed_status_body_is_not_a_recovery(
         rig.clock.advance(INTERVAL)
         await rig.svc.status_cycle()
     recoveries = [m for t in rig.top() for m in rig.replies(t)]
-    print("Slack top-level:", len(rig.top()), "recovery replies:", len(recoveries),
-          "| PagerDuty:", [(a.dedup_key.rsplit(":", 2)[-2][:12], a.status) for a in pagerduty_standin.alerts])
+    print(
+        "Slack top-level:",
+        len(rig.top()),
+        "recovery replies:",
+        len(recoveries),
+        "| PagerDuty:",
+        [(a.dedup_key.rsplit(":", 2)[-2][:12], a.status) for a in pagerduty_standin.alerts],
+    )
     assert recoveries == [], "a trimmed status read was reported as a recovery"
     assert len(pagerduty_standin.alerts) == 2 and all(a.status == "triggered" for a in pagerduty_standin.alerts)

@@ -19,7 +19,7 @@ AGENT = "voice-bot"
 INTERVAL = 120.0
 READS_TO_OPEN = policy.HEALTH_OPEN_AFTER_READS
 READS_TO_CLEAR = math.ceil(policy.HEALTH_CLEAR_AFTER.total_seconds() / INTERVAL) + 1
-TRACEBACK = "Traceback (most recent call last):\n  File \"/app/bot.py\", line 3\nRuntimeError: boom"
+TRACEBACK = 'Traceback (most recent call last):\n  File "/app/bot.py", line 3\nRuntimeError: boom'
 
 
 async def reads(rig: AlertRig, n: int) -> None:

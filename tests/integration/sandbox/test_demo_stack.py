@@ -170,15 +170,19 @@ async def test_the_demo_tells_a_crash_looping_deploy_and_an_agent_at_capacity(de
     alerts = demo.runtime.deps.alerts
     demo.health.bad_deploy()
     await alerts.status_cycle()
+    demo.clock.advance(60)  # held a minute before it is alerted (bot/alerts/policy.py HEALTH_OPEN_AFTER)
+    await alerts.status_cycle()
     [crash] = demo.standin.messages_in(ONCALL_CHANNEL)[-1:]
     assert "crash-looping" in crash.text and "ModuleNotFoundError" in str(crash.blocks)
     demo.health.fix()
-    demo.clock.advance(60)
-    await alerts.status_cycle()
+    for _ in range(6):  # cleared once gone for HEALTH_CLEAR_AFTER (5 minutes)
+        demo.clock.advance(60)
+        await alerts.status_cycle()
     assert demo.standin.messages_in(ONCALL_CHANNEL, thread_ts=crash.ts)[0].text.startswith("Recovered")
     demo.health.squeeze()
-    demo.clock.advance(60)
-    await alerts.status_cycle()
+    for _ in range(2):
+        demo.clock.advance(60)
+        await alerts.status_cycle()
     assert "At capacity" in demo.standin.messages_in(ONCALL_CHANNEL)[-1].text
     demo.health.relax()
     assert not demo.sim.at_capacity("voice-bot")

@@ -32,7 +32,12 @@ def status(name: str = "healthy", **changes: Any) -> Agent:
 
 
 def kinds(agent: Agent, memory: h.Memory | None = None, now: datetime = NOW, warn: float = 80) -> set[str]:
-    return {f.kind for f in h.evaluate(agent, memory or h.Memory(), now, warn_percent=warn, capacity_hysteresis=HYST).findings.values()}
+    return {
+        f.kind
+        for f in h.evaluate(
+            agent, memory or h.Memory(), now, warn_percent=warn, capacity_hysteresis=HYST
+        ).findings.values()
+    }
 
 
 @pytest.mark.parametrize(
@@ -60,7 +65,9 @@ def test_which_conditions_a_status_shows(agent: Agent, expected: set[str]) -> No
 
 
 def test_the_crash_loop_finding_names_the_revision_and_quotes_its_traceback() -> None:
-    finding = h.evaluate(status("crashloop"), h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST).findings[f"revision:{BAD}"]
+    finding = h.evaluate(status("crashloop"), h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST).findings[
+        f"revision:{BAD}"
+    ]
     assert finding.title == "Revision 7c1e2f90 is crash-looping (CrashLoopBackOff)"
     assert finding.short == "new revision 7c1e2f90 crash-looping"
     assert finding.message is not None and "ModuleNotFoundError" in finding.message
@@ -75,10 +82,14 @@ def test_exit_137_counts_only_while_restarts_rise_and_clears_after_a_quiet_spell
     later = NOW + timedelta(minutes=5)
     steady = h.evaluate(status("healthy", **oomish), first.memory, later, warn_percent=80, capacity_hysteresis=HYST)
     assert h.OOM in {f.kind for f in steady.findings.values()}  # still within the quiet window
-    quiet = h.evaluate(status("healthy", **oomish), steady.memory, NOW + h.OOM_QUIET_AFTER, warn_percent=80, capacity_hysteresis=HYST)
+    quiet = h.evaluate(
+        status("healthy", **oomish), steady.memory, NOW + h.OOM_QUIET_AFTER, warn_percent=80, capacity_hysteresis=HYST
+    )
     assert quiet.findings == {}
     rising = {**oomish, "currentRevision__health__restartCount": 3}
-    again = h.evaluate(status("healthy", **rising), quiet.memory, NOW + h.OOM_QUIET_AFTER, warn_percent=80, capacity_hysteresis=HYST)
+    again = h.evaluate(
+        status("healthy", **rising), quiet.memory, NOW + h.OOM_QUIET_AFTER, warn_percent=80, capacity_hysteresis=HYST
+    )
     assert {f.kind for f in again.findings.values()} == {h.OOM}
     # A non-OOM exit never opens it, however much the restarts rise.
     crashy = {"currentRevision__health__lastExitCode": 1, "currentRevision__health__restartCount": 9}
@@ -86,10 +97,15 @@ def test_exit_137_counts_only_while_restarts_rise_and_clears_after_a_quiet_spell
 
 
 def test_a_rollout_is_stuck_only_after_ten_minutes_counted_from_the_deployment() -> None:
-    pending = {"desiredDeploymentId": BAD, "deployment__id": BAD,
-               "deployment__createdAt": (NOW - timedelta(minutes=9)).isoformat()}
+    pending = {
+        "desiredDeploymentId": BAD,
+        "deployment__id": BAD,
+        "deployment__createdAt": (NOW - timedelta(minutes=9)).isoformat(),
+    }
     assert kinds(status("healthy", **pending)) == set()
-    stuck = h.evaluate(status("healthy", **pending), h.Memory(), NOW + timedelta(minutes=2), warn_percent=80, capacity_hysteresis=HYST)
+    stuck = h.evaluate(
+        status("healthy", **pending), h.Memory(), NOW + timedelta(minutes=2), warn_percent=80, capacity_hysteresis=HYST
+    )
     finding = stuck.findings[f"rollout:{BAD}"]
     assert finding.title == "Rollout of deployment 7c1e2f90 is stuck (11 min; still running 19db578d)"
     # Without a creation time it counts from the first read that saw it pending.
@@ -97,7 +113,9 @@ def test_a_rollout_is_stuck_only_after_ten_minutes_counted_from_the_deployment()
     seen = h.evaluate(status("healthy", **unknown), h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST)
     assert seen.findings == {} and seen.memory.rollout_since == NOW
     assert kinds(status("healthy", **unknown), seen.memory, NOW + timedelta(minutes=11)) == {h.ROLLOUT}
-    done = h.evaluate(status("healthy"), seen.memory, NOW + timedelta(minutes=12), warn_percent=80, capacity_hysteresis=HYST)
+    done = h.evaluate(
+        status("healthy"), seen.memory, NOW + timedelta(minutes=12), warn_percent=80, capacity_hysteresis=HYST
+    )
     assert done.findings == {} and done.memory.rollout_since is None
 
 
@@ -126,8 +144,13 @@ def test_capacity_levels_have_hysteresis_in_sessions(
 
 
 def test_capacity_counts_sessions_against_max_replicas_never_as_replicas() -> None:
-    over = h.evaluate(status("healthy", activeSessionCount=5, autoScaling={"maxReplicas": 3}), h.Memory(), NOW,
-                      warn_percent=80, capacity_hysteresis=HYST).findings
+    over = h.evaluate(
+        status("healthy", activeSessionCount=5, autoScaling={"maxReplicas": 3}),
+        h.Memory(),
+        NOW,
+        warn_percent=80,
+        capacity_hysteresis=HYST,
+    ).findings
     text = " ".join(f"{f.title} {f.short} {' '.join(f.facts)}" for f in over.values())
     assert "replicas busy" not in text
     assert over[h.AT_CAPACITY].facts == ("5 active sessions (maxReplicas 3), 167%",)
@@ -150,8 +173,15 @@ def test_a_second_bad_deploy_is_a_new_condition_and_the_first_one_is_positively_
     assert not h.silent_on(moved, f"revision:{BAD}")  # another revision runs: over, not unknown
 
 
-TRIMMED_KEYS = [f"revision:{BAD}", f"oom:{BAD}", f"infrastructure:{BAD}", "unavailable", f"rollout:{BAD}",
-                "capacity-warn", "at-capacity"]
+TRIMMED_KEYS = [
+    f"revision:{BAD}",
+    f"oom:{BAD}",
+    f"infrastructure:{BAD}",
+    "unavailable",
+    f"rollout:{BAD}",
+    "capacity-warn",
+    "at-capacity",
+]
 
 
 @pytest.mark.parametrize(
@@ -167,8 +197,17 @@ TRIMMED_KEYS = [f"revision:{BAD}", f"oom:{BAD}", f"infrastructure:{BAD}", "unava
         (status("crashloop", activeSessionCount=None), {"capacity-warn", "at-capacity"}),
         (status("crashloop", autoScaling=None), {"capacity-warn", "at-capacity"}),
     ],
-    ids=["complete", "no-revision", "no-health", "no-phase", "no-restarts", "no-available", "no-reconciled",
-         "no-sessions", "no-max"],
+    ids=[
+        "complete",
+        "no-revision",
+        "no-health",
+        "no-phase",
+        "no-restarts",
+        "no-available",
+        "no-reconciled",
+        "no-sessions",
+        "no-max",
+    ],
 )
 def test_a_status_missing_fields_is_silent_on_the_conditions_judged_on_them(agent: Agent, silent: set[str]) -> None:
     assert {key for key in TRIMMED_KEYS if h.silent_on(agent, key)} == silent
@@ -183,15 +222,23 @@ def test_a_status_missing_fields_keeps_what_the_last_read_left() -> None:
 
 
 def test_health_line_orders_by_severity_and_is_empty_when_healthy() -> None:
-    found = h.evaluate(status("crashloop", activeSessionCount=8), h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST).findings
+    found = h.evaluate(
+        status("crashloop", activeSessionCount=8), h.Memory(), NOW, warn_percent=80, capacity_hysteresis=HYST
+    ).findings
     assert h.health_line(found.values()) == (
-        "Agent health: new revision 7c1e2f90 crash-looping; 8 sessions of maxReplicas 10")
+        "Agent health: new revision 7c1e2f90 crash-looping; 8 sessions of maxReplicas 10"
+    )
     assert h.health_line([]) is None
 
 
 def test_memory_and_findings_survive_a_json_round_trip() -> None:
-    evaluation = h.evaluate(status("oom", desiredDeploymentId=BAD, activeSessionCount=9), h.Memory(), NOW,
-                            warn_percent=80, capacity_hysteresis=HYST)
+    evaluation = h.evaluate(
+        status("oom", desiredDeploymentId=BAD, activeSessionCount=9),
+        h.Memory(),
+        NOW,
+        warn_percent=80,
+        capacity_hysteresis=HYST,
+    )
     assert h.Memory.from_json(evaluation.memory.to_json()) == evaluation.memory
     for finding in evaluation.findings.values():
         assert h.Finding.from_json(finding.to_json()) == finding

@@ -35,3 +35,9 @@ def test_watches_show_how_many_alerts_were_not_delivered() -> None:
     assert "3 alerts undelivered" in str(message.blocks) and message.text.endswith("3 alerts undelivered")
     quiet = WatchView("voice-bot", frozenset({"HTTP_ERROR"}), None, None, None, None, None)
     assert "undelivered" not in str(watches_message([quiet]).blocks)
+
+
+def test_a_given_up_health_alert_is_listed_with_what_it_said_escaped() -> None:
+    health = UndeliveredLine("voice-bot", "health", None, T0, "HTTP 503", detail="Revision <!here> is crash-looping")
+    text = str(undelivered_summary([health], T0, T0, "k").blocks)
+    assert "health alert (Revision &lt;!here&gt; is crash-looping)" in text and "<!here>" not in text
