@@ -1,5 +1,5 @@
 """The agent status job: its own APScheduler interval (AGENT_STATUS_INTERVAL_SECONDS), apart from
-the session poll, so status reads never add to a poll cycle's cost (design.md §9.1)."""
+the session poll, so status reads never add to a poll cycle's cost."""
 
 from __future__ import annotations
 
