@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+from bot.contracts.secrets import mask_secrets
 
 NOT_REPORTED = "not reported"
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 
+#: Bidirectional controls (embeddings, overrides, isolates, marks): a right-to-left override in an
+#: agent name or a log line makes Slack and terminals show text in another order than it is
+#: ("exe.txt" read as "txt.exe"), so outside text loses them.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    return _BIDI.sub("", text)
+
+
+def outside(text: str) -> str:
+    """Outside text (Pipecat answers, log lines, health messages, names) made fit to show anywhere:
+    secret-shaped tokens masked (bot/contracts/secrets.py, the one masker) and bidirectional
+    controls removed. Not yet escaped: `escape` does this too, plain-text objects call it alone."""
+    return mask_secrets(strip_bidi(text))
+
 
 def escape(text: str) -> str:
-    """Escape mrkdwn control characters so user or API text cannot ping, link or format."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Make user or API text safe for mrkdwn: it cannot ping, link or format (entities), reorder
+    what is around it (bidi controls) or show a secret (masked), whichever path it takes to Slack."""
+    return outside(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str, limit: int) -> str:
+    """Outside text for a plain_text object (a header, a button label): masked, then cut."""
+    return truncate(outside(text), limit)
 
 
 def human_bytes(value: int | float | None) -> str:
