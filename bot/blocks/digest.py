@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.alerts import alert_metadata
 from bot.blocks.format import esc, percent, short_id, slack_date
 from bot.blocks.message import Message, build
-from bot.contracts.actions import Action, session_value
+from bot.contracts.actions import Action, nth_action, session_value
 
 #: Agents shown in one digest: each takes up to 5 blocks of the 50 a message may have.
 MAX_AGENTS = 9
@@ -68,10 +68,10 @@ def _agent_blocks(item: dict[str, Any]) -> list[Block]:
         buttons = [
             ButtonElement(
                 text=f"Details {short_id(str(w['session_id']))}"[:75],
-                action_id=Action.INCIDENT_DETAILS,
+                action_id=nth_action(Action.INCIDENT_DETAILS, n),
                 value=session_value(str(item.get("agent")), str(w["session_id"])),
             )
-            for w in worst
+            for n, w in enumerate(worst)
         ]
         text = "Worst: " + ", ".join(f"`{short_id(str(w['session_id']))}` {esc(str(w['status']), 60)}" for w in worst)
         blocks += [ContextBlock(elements=[MarkdownTextObject(text=text)]), ActionsBlock(elements=buttons)]
