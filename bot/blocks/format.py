@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.contracts.secrets import mask_secrets
 
@@ -51,9 +51,13 @@ def human_bytes(value: int | float | None) -> str:
 
 
 def human_duration(value: timedelta | float | None) -> str:
+    """A negative duration (a bot start of -1, an end before the start) is no measurement at all:
+    "not reported", like an absent one, never "-1s"."""
     if value is None:
         return NOT_REPORTED
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 0 or seconds != seconds:  # negative or NaN
+        return NOT_REPORTED
     if seconds < 60:
         return f"{seconds:.0f}s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f}s"
     minutes, secs = divmod(round(seconds), 60)
@@ -65,6 +69,17 @@ def human_duration(value: timedelta | float | None) -> str:
 
 def millicores(value: float | None) -> str:
     return NOT_REPORTED if value is None else f"{value:.0f}m"
+
+
+def epoch_time(value: float | None) -> datetime | None:
+    """Epoch seconds from the API as a UTC time; None ("not reported") for an absent one or one no
+    calendar date can hold (past year 9999, or NaN), which `datetime.fromtimestamp` raises on."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def plain_time(value: datetime) -> str:
