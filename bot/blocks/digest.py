@@ -84,7 +84,8 @@ def digest_message(payload: dict[str, Any], dedup_key: str) -> Message:
     agents = list(payload.get("agents") or [])
     failures = sum(int(a.get("failures") or 0) for a in agents)
     blocks: list[Block] = [
-        HeaderBlock(text=f"Daily digest · {day}"),
+        # A header is plain text (no date token): the day is the UTC day the window ends, and says so.
+        HeaderBlock(text=f"Daily digest · {day} (UTC)"),
         ContextBlock(elements=[MarkdownTextObject(text=f"The 24 hours up to {slack_date(end)}, per watched agent")]),
     ]
     if not agents:
@@ -95,6 +96,6 @@ def digest_message(payload: dict[str, Any], dedup_key: str) -> Message:
         blocks += [DividerBlock(), *_agent_blocks(item)]
     if len(agents) > MAX_AGENTS:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(agents) - MAX_AGENTS} more agents")]))
-    text = f"Daily digest {day}: {len(agents)} agent(s), {failures} failed session(s)"
+    text = f"Daily digest {day} (UTC): {len(agents)} agent(s), {failures} failed session(s)"
     # Our alert metadata (with the dedup key) lets delivery find an uncertain post in the channel.
     return build(text, blocks, metadata=alert_metadata(dedup_key, "digest"))

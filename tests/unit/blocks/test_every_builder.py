@@ -15,6 +15,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +43,7 @@ from bot.blocks import (
 )
 from bot.blocks.format import esc
 from bot.blocks.message import Message
-from bot.blocks.triage import CauseLine, CausesView, ReplyCause
+from bot.blocks.triage import CauseLine, CausesView, IncidentLink, ReplyCause
 from bot.contracts.views import AgentPoll, HomeWatch
 from bot.pipecat.models import Agent, LogPage, Session
 from bot.sandbox.slack_standin_checks import blocks_problems
@@ -107,10 +108,11 @@ def _home() -> dict[str, Any]:
 
 
 Rendered = Message | dict[str, Any]
+EARLIER = IncidentLink("C0ONCALL", "1796117097.367956", T0 - timedelta(days=3))
 FINDING = {"title": f"crash-looping {KEY}", "kind": "revision", "facts": [f"DB_PASSWORD={PW}"], "message": LEAKY}
 INCIDENT = alerts.IncidentView(
     AGENT, 3, T0, T1, [f"HTTP_ERROR {KEY}"], SID,
-    causes=CausesView(lines=[CauseLine(LEAKY, 3)]), health=LEAKY,
+    causes=CausesView(lines=[CauseLine(LEAKY, 3), CauseLine("seen", 1, seen_before=T0, earlier=EARLIER)]), health=LEAKY,
 )  # fmt: skip
 
 #: Every public builder (module.function) and a rendering of it with leaky inputs.
@@ -135,7 +137,7 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "alerts.session_reply": lambda: alerts.session_reply(AGENT, LEAKY_SESSION, "k", cause=ReplyCause(quote=[LEAKY])),
     "alerts.rollup_reply": lambda: alerts.rollup_reply(AGENT, [alerts.RolledSession(SID, LEAKY, T0)] * 3, "k"),
     "causes.causes_message": lambda: causes.causes_message(
-        AGENT, [causes.CauseRow(LEAKY, 3, 9, T0, T1, s) for s in SIDS], window_label="24h"
+        AGENT, [causes.CauseRow(LEAKY, 3, 9, T0, T1, s, last_incident=EARLIER) for s in SIDS], window_label="24h"
     ),
     "digest.digest_message": lambda: digest.digest_message(_digest_payload(), "k"),
     "errors.error_message": lambda: errors.error_message(f"Refused {KEY}", LEAKY),
@@ -215,3 +217,32 @@ def test_the_digest_shows_a_details_button_per_worst_session() -> None:
     [first, *_] = [b for b in message.blocks if b["type"] == "actions"]
     assert [e["text"]["text"] for e in first["elements"]] == [f"Details {s[:8]}…" for s in SIDS]
     assert [e["action_id"] for e in first["elements"]] == ["incident_details", "incident_details#1", "incident_details#2"]
+
+
+_DATE_TOKEN = re.compile(r"<!date\^[0-9]+\^[^|>]*\|[^>]*>")
+_TIME_SHAPED = re.compile(r"\b[0-9]{1,2}:[0-9]{2}\b|\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{1,2}\b")
+
+
+def _texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["text"]] if node.get("type") in ("mrkdwn", "plain_text") else []
+        return own + [t for v in node.values() for t in _texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _texts(v)]
+    return []
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_every_time_is_a_date_token_or_says_utc(name: str) -> None:
+    """A time in the reader's zone (a Slack date token) never sits beside an unlabelled UTC one: a
+    time that is not a token says UTC in its own text, or (log text in a code block, where no token
+    renders) in the message."""
+    rendered = BUILDERS[name]()
+    blocks = rendered.blocks if isinstance(rendered, Message) else rendered["blocks"]
+    texts = _texts(blocks)
+    for text in texts:
+        bare = _DATE_TOKEN.sub("", text)
+        if not _TIME_SHAPED.search(bare):
+            continue
+        where = texts if "```" in bare else [bare]
+        assert any("UTC" in t for t in where), f"{name}: unlabelled time in {bare!r}"
