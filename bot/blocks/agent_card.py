@@ -13,7 +13,16 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.format import CONTEXT_LIMIT, FIELD_LIMIT, HEADER_LIMIT, NOT_REPORTED, SECTION_LIMIT, esc, plain, slack_date
+from bot.blocks.format import (
+    CONTEXT_LIMIT,
+    FIELD_LIMIT,
+    HEADER_LIMIT,
+    NOT_REPORTED,
+    SECTION_LIMIT,
+    esc,
+    plain,
+    slack_date,
+)
 from bot.blocks.format import truncate as cut
 from bot.blocks.message import Message, build, fallback
 from bot.blocks.quote import code_block

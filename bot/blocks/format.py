@@ -86,7 +86,9 @@ def plain_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def slack_date(value: datetime | None, token: str = "{date_short_pretty} {time_secs}", *, link: str | None = None) -> str:
+def slack_date(
+    value: datetime | None, token: str = "{date_short_pretty} {time_secs}", *, link: str | None = None
+) -> str:
     """A Slack date token that renders in the reader's time zone, with a UTC fallback (labelled).
     `link`: the date itself links there (a link's own label cannot hold a token, this can)."""
     if value is None:

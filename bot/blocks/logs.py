@@ -8,7 +8,17 @@ from datetime import UTC
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.format import HEADER_LIMIT, MAX_BLOCKS, SECTION_LIMIT, cut_escaped, escape, outside, plain, short_id, truncate
+from bot.blocks.format import (
+    HEADER_LIMIT,
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    cut_escaped,
+    escape,
+    outside,
+    plain,
+    short_id,
+    truncate,
+)
 from bot.blocks.message import Message, build, fallback
 from bot.pipecat.models import LogLine, LogPage
 

@@ -196,7 +196,9 @@ def reply_cause_block(cause: ReplyCause | None) -> Block | None:
         body = "\n".join(_defuse(escape(line)) for line in cause.quote)
         # The quote is the log's own text: its times are the container's clock (UTC), no token can render
         # inside a code block, so the heading says which zone they are in.
-        text = f"*Cause* (from this session's log, times UTC)\n{FENCE}\n{cut_escaped(body, SECTION_LIMIT - 60)}\n{FENCE}"
+        text = (
+            f"*Cause* (from this session's log, times UTC)\n{FENCE}\n{cut_escaped(body, SECTION_LIMIT - 60)}\n{FENCE}"
+        )
     else:
         text = f"*Cause*: _{esc(cause.note or NO_ERROR, 200)}_"
     return SectionBlock(text=MarkdownTextObject(text=text))

@@ -93,7 +93,10 @@ async def _error_of(call: Any) -> SlackApiError:
 async def test_a_repeated_action_id_refuses_the_whole_post(
     slack_client: AsyncWebClient, slack_standin: SlackStandIn
 ) -> None:
-    blocks = [SECTION, {"type": "actions", "elements": [button("incident_details"), button("incident_details")]}]
+    blocks: list[dict[str, Any]] = [
+        SECTION,
+        {"type": "actions", "elements": [button("incident_details"), button("incident_details")]},
+    ]
     error = await _error_of(slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="digest", blocks=blocks))
     assert error.response["error"] == "invalid_blocks"
     assert any("already exists" in m for m in error.response["response_metadata"]["messages"])

@@ -89,9 +89,15 @@ def _agent() -> Agent:
 def _digest_payload() -> dict[str, Any]:
     worst = [{"session_id": s, "status": f"HTTP_ERROR {KEY}"} for s in SIDS]
     item = {
-        "agent": AGENT, "count": 40, "failures": 3, "by_status": {"HTTP_ERROR": 3, f"x {KEY}": 1},
-        "error_rate": 0.075, "prev_error_rate": 0.05, "causes": [{"text": LEAKY, "count": 3}], "worst": worst,
-    }  # fmt: skip
+        "agent": AGENT,
+        "count": 40,
+        "failures": 3,
+        "by_status": {"HTTP_ERROR": 3, f"x {KEY}": 1},
+        "error_rate": 0.075,
+        "prev_error_rate": 0.05,
+        "causes": [{"text": LEAKY, "count": 3}],
+        "worst": worst,
+    }
     return {"day": "2026-11-30", "window_end": T1.isoformat(), "agents": [item, {**item, "agent": "support-bot"}]}
 
 
@@ -111,16 +117,26 @@ Rendered = Message | dict[str, Any]
 EARLIER = IncidentLink("C0ONCALL", "1796117097.367956", T0 - timedelta(days=3))
 FINDING = {"title": f"crash-looping {KEY}", "kind": "revision", "facts": [f"DB_PASSWORD={PW}"], "message": LEAKY}
 INCIDENT = alerts.IncidentView(
-    AGENT, 3, T0, T1, [f"HTTP_ERROR {KEY}"], SID,
-    causes=CausesView(lines=[CauseLine(LEAKY, 3), CauseLine("seen", 1, seen_before=T0, earlier=EARLIER)]), health=LEAKY,
-)  # fmt: skip
+    AGENT,
+    3,
+    T0,
+    T1,
+    [f"HTTP_ERROR {KEY}"],
+    SID,
+    causes=CausesView(lines=[CauseLine(LEAKY, 3), CauseLine("seen", 1, seen_before=T0, earlier=EARLIER)]),
+    health=LEAKY,
+)
 
 #: Every public builder (module.function) and a rendering of it with leaky inputs.
 BUILDERS: dict[str, Callable[[], Rendered]] = {
     "agent_card.agent_card": lambda: agent_card.agent_card(
-        AGENT, _agent(), [agent_card.OpenHealth(LEAKY, "critical", T0)], agent_card.ErrorRate(3, 10, 10),
-        now=T1, health_message=LEAKY,
-    ),  # fmt: skip
+        AGENT,
+        _agent(),
+        [agent_card.OpenHealth(LEAKY, "critical", T0)],
+        agent_card.ErrorRate(3, 10, 10),
+        now=T1,
+        health_message=LEAKY,
+    ),
     "alert_notices.outage_notice": lambda: alert_notices.outage_notice(AGENT, T0, LEAKY, "k"),
     "alert_notices.poll_failed_notice": lambda: alert_notices.poll_failed_notice(AGENT, T0, 3, LEAKY, "k"),
     "alert_notices.bad_item_notice": lambda: alert_notices.bad_item_notice(AGENT, SID, 3, LEAKY, "k"),
@@ -129,9 +145,12 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
         [alert_notices.UndeliveredLine(AGENT, "alert", SID, T0, LEAKY)], T0, T1, "k"
     ),
     "alert_watches.watches_message": lambda: alert_watches.watches_message(
-        [alert_watches.WatchView(AGENT, frozenset({"HTTP_ERROR"}), None, T1, "U1", T0, f"x {KEY}", page=True,
-                                 page_error=LEAKY)]
-    ),  # fmt: skip
+        [
+            alert_watches.WatchView(
+                AGENT, frozenset({"HTTP_ERROR"}), None, T1, "U1", T0, f"x {KEY}", page=True, page_error=LEAKY
+            )
+        ]
+    ),
     "alerts.notice_message": lambda: alerts.notice_message(LEAKY, esc(LEAKY, 500), "k", AGENT),
     "alerts.incident_parent": lambda: alerts.incident_parent(INCIDENT, "k"),
     "alerts.session_reply": lambda: alerts.session_reply(AGENT, LEAKY_SESSION, "k", cause=ReplyCause(quote=[LEAKY])),
@@ -148,8 +167,9 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "help.help_message": lambda: help.help_message(error=LEAKY),
     "home.home_view": _home,
     "home.refused_home_view": lambda: home.refused_home_view("not for you"),
-    "lists.session_list": lambda: lists.session_list(AGENT, [LEAKY_SESSION, ACTIVE] * 3, total_count=6,
-                                                     errors_only=False),
+    "lists.session_list": lambda: lists.session_list(
+        AGENT, [LEAKY_SESSION, ACTIVE] * 3, total_count=6, errors_only=False
+    ),
     "logs.logs_message": lambda: logs.logs_message(
         AGENT, SID, LogPage.model_validate({"logs": [{"log": LEAKY, "timestamp": "2026-10-30T14:02:18Z"}] * 3})
     ),
@@ -166,9 +186,12 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "session.session_summary.error": lambda: session.session_summary(AGENT, LEAKY_SESSION, now=T1),
     "session.session_summary.active": lambda: session.session_summary(AGENT, ACTIVE, now=T1),
     "stats.stats_message": lambda: stats.stats_message(
-        AGENT, SessionStats(window=timedelta(hours=1), capped=False, count=3, ended=3, errors=1,
-                            by_status={f"HTTP_ERROR {KEY}": 1}), window_label="1h"
-    ),  # fmt: skip
+        AGENT,
+        SessionStats(
+            window=timedelta(hours=1), capped=False, count=3, ended=3, errors=1, by_status={f"HTTP_ERROR {KEY}": 1}
+        ),
+        window_label="1h",
+    ),
 }
 
 
@@ -216,11 +239,18 @@ def test_the_digest_shows_a_details_button_per_worst_session() -> None:
     message = digest.digest_message(_digest_payload(), "k")
     [first, *_] = [b for b in message.blocks if b["type"] == "actions"]
     assert [e["text"]["text"] for e in first["elements"]] == [f"Details {s[:8]}…" for s in SIDS]
-    assert [e["action_id"] for e in first["elements"]] == ["incident_details", "incident_details#1", "incident_details#2"]
+    assert [e["action_id"] for e in first["elements"]] == [
+        "incident_details",
+        "incident_details#1",
+        "incident_details#2",
+    ]
 
 
 _DATE_TOKEN = re.compile(r"<!date\^[0-9]+\^[^|>]*\|[^>]*>")
-_TIME_SHAPED = re.compile(r"\b[0-9]{1,2}:[0-9]{2}\b|\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{1,2}\b")
+_TIME_SHAPED = re.compile(
+    r"\b[0-9]{1,2}:[0-9]{2}\b|\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b"
+    r"|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{1,2}\b"
+)
 
 
 def _texts(node: Any) -> list[str]:
