@@ -69,10 +69,10 @@ def run_lookup(agent: str, session_id: str, *, as_json: bool) -> int:
         else:
             printed = _lookup_plainly(plain, agent, session_id, as_json=as_json)
     except InvalidInput as error:
-        print(f"error: {error.user_message}", file=sys.stderr)
+        print(f"error: {_safe(error.user_message)}", file=sys.stderr)
         return EXIT_USAGE
     except PipecatError as error:
-        print(f"error: {error.user_message}", file=sys.stderr)
+        print(f"error: {_safe(error.user_message)}", file=sys.stderr)
         return EXIT_FAILED
     print(printed)
     return EXIT_OK
@@ -90,7 +90,7 @@ def _lookup_plainly(plain: PlainPipecatSettings, agent: str, session_id: str, *,
 
         model = parse(Session, payload)
         if as_json:
-            return model.model_dump_json(by_alias=True, indent=2)
+            return _json(model.model_dump(mode="json", by_alias=True))
         return _text(agent, model)
     return _text(agent, session)
 
@@ -109,7 +109,7 @@ def _lookup_with_the_client(agent: str, session_id: str, *, as_json: bool) -> st
             session = await PipecatClient(http).get_session(agent, session_id)
         finally:
             await http.aclose()
-        return session.model_dump_json(by_alias=True, indent=2) if as_json else _text(agent, session)
+        return _json(session.model_dump(mode="json", by_alias=True)) if as_json else _text(agent, session)
 
     return asyncio.run(fetch())
 
@@ -118,6 +118,19 @@ def _text(agent: str, session: SessionFacts) -> str:
     from bot.terminal import render_session_text
 
     return render_session_text(agent, session)
+
+
+def _json(data: object) -> str:
+    from bot.terminal import terminal_json
+
+    return terminal_json(data)
+
+
+def _safe(message: str) -> str:
+    """An error may quote the API's answer: masked and cleaned like the session text."""
+    from bot.terminal import terminal_text
+
+    return terminal_text(message)
 
 
 def run_demo(port: int) -> int:

@@ -7,9 +7,9 @@ matplotlib is imported inside the function: it costs ~0.5 s and tens of MB, and 
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import datetime
 
-from bot.blocks.format import short_id
+from bot.blocks.format import epoch_time, short_id
 from bot.pipecat.models import Session
 
 MIB = 1024 * 1024
@@ -17,19 +17,36 @@ FIGSIZE = (8.0, 4.5)  # inches; at DPI 100 this fits Slack's inline preview with
 DPI = 100
 
 
+Points = list[tuple[datetime, float]]
+
+
+def chart_points(session: Session) -> tuple[Points, Points]:
+    """(CPU, memory MiB) points of the samples whose time is a real date (a time past year 9999 is
+    not reported: that sample is left out, the chart drawn from the rest)."""
+    samples = session.resource_metrics.timeseries if session.resource_metrics else []
+    cpu: Points = []
+    mem: Points = []
+    for s in samples:
+        when = epoch_time(s.t)
+        if when is None:
+            continue
+        if s.c is not None:
+            cpu.append((when, s.c))
+        if s.m is not None:
+            mem.append((when, s.m / MIB))
+    return cpu, mem
+
+
 def render_session_chart(agent: str, session: Session) -> bytes:
     """Two stacked panels sharing the time axis: CPU (millicores) over memory (MiB)."""
-    samples = session.resource_metrics.timeseries if session.resource_metrics else []
-    if not samples:
+    cpu, mem = chart_points(session)
+    if not cpu and not mem:
         raise ValueError("no resource samples")
 
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server; must be chosen before any figure exists
     from matplotlib.figure import Figure  # not pyplot: no global figure registry, safe in threads
-
-    cpu = [(datetime.fromtimestamp(s.t, UTC), s.c) for s in samples if s.c is not None]
-    mem = [(datetime.fromtimestamp(s.t, UTC), s.m / MIB) for s in samples if s.m is not None]
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
     cpu_ax, mem_ax = fig.subplots(2, 1, sharex=True)

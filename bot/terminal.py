@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 # Only pure text helpers and protocols: `python -m bot lookup` must not load slack_sdk or pydantic
 # to print (issue 15); the session is a validated model or the plain reading of bot.pipecat.plain.
-from bot.blocks.format import NOT_REPORTED, plain_time, status_badge, yes_no
+from bot.blocks.format import NOT_REPORTED, outside, plain_time, status_badge, yes_no
 from bot.blocks.session_text import (
     bot_start_text,
     cpu_text,
@@ -18,13 +20,35 @@ from bot.blocks.session_text import (
 from bot.pipecat.facts import SessionFacts
 
 # API text goes to a terminal: strip control characters so a value cannot move the cursor,
-# change colours or rewrite earlier lines (ANSI escape injection).
+# change colours or rewrite earlier lines (ANSI escape injection); bidi controls go and secrets are
+# masked by the same `outside()` every Slack text goes through.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 LABEL_WIDTH = 14
 
 
 def _clean(text: str) -> str:
-    return _CONTROL.sub("?", text)
+    return _CONTROL.sub("?", outside(text))
+
+
+def terminal_text(text: str) -> str:
+    """Any outside text printed whole (an error message from the API): lines kept, nothing else."""
+    return "\n".join(_clean(line) for line in text.split("\n"))
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return value
+
+
+def terminal_json(data: Any) -> str:
+    """`lookup --json`: the answer as JSON with each string value made safe as above (masked
+    before encoding, so a secret inside a quoted string is still seen whole)."""
+    return json.dumps(_cleaned(data), indent=2, ensure_ascii=False)
 
 
 def _row(label: str, value: str) -> str:

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks.message import Message
 from bot.pipecat.models import Session, SessionPage
+from bot.sandbox.slack_standin_checks import repeated_action_ids
 from tests.paths import PIPECAT_FIXTURES
 
 HOSTILE = "<!channel> <@U123> <http://evil|click> & co"
@@ -87,3 +88,9 @@ def fields_of(message: Message) -> dict[str, str]:
 def action_ids(message: Message) -> list[str]:
     actions = [b for b in message.blocks if b["type"] == "actions"]
     return [e["action_id"] for b in actions for e in b["elements"]]
+
+
+def assert_unique_action_ids(blocks: list[dict[str, Any]]) -> None:
+    """No block repeats an action_id: the rule Slack applies (and the stand-in, whose check this is)."""
+    for i, block in enumerate(blocks):
+        assert repeated_action_ids(block) == [], f"block {i} repeats action ids: {repeated_action_ids(block)}"

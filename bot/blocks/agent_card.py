@@ -13,7 +13,16 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.format import CONTEXT_LIMIT, FIELD_LIMIT, HEADER_LIMIT, NOT_REPORTED, SECTION_LIMIT, esc, slack_date
+from bot.blocks.format import (
+    CONTEXT_LIMIT,
+    FIELD_LIMIT,
+    HEADER_LIMIT,
+    NOT_REPORTED,
+    SECTION_LIMIT,
+    esc,
+    plain,
+    slack_date,
+)
 from bot.blocks.format import truncate as cut
 from bot.blocks.message import Message, build, fallback
 from bot.blocks.quote import code_block
@@ -137,7 +146,7 @@ def agent_card(
         ("Agent", f"{availability} · {readiness}"),
     ]
     blocks: list[Block] = [
-        HeaderBlock(text=cut(f"Agent {name}", HEADER_LIMIT)),
+        HeaderBlock(text=plain(f"Agent {name}", HEADER_LIMIT)),
         SectionBlock(
             fields=[MarkdownTextObject(text=cut(f"*{label}*\n{value}", FIELD_LIMIT)) for label, value in fields]
         ),

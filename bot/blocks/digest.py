@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.alerts import alert_metadata
 from bot.blocks.format import esc, percent, short_id, slack_date
 from bot.blocks.message import Message, build
-from bot.contracts.actions import Action, session_value
+from bot.contracts.actions import Action, nth_action, session_value
 
 #: Agents shown in one digest: each takes up to 5 blocks of the 50 a message may have.
 MAX_AGENTS = 9
@@ -68,10 +68,10 @@ def _agent_blocks(item: dict[str, Any]) -> list[Block]:
         buttons = [
             ButtonElement(
                 text=f"Details {short_id(str(w['session_id']))}"[:75],
-                action_id=Action.INCIDENT_DETAILS,
+                action_id=nth_action(Action.INCIDENT_DETAILS, n),
                 value=session_value(str(item.get("agent")), str(w["session_id"])),
             )
-            for w in worst
+            for n, w in enumerate(worst)
         ]
         text = "Worst: " + ", ".join(f"`{short_id(str(w['session_id']))}` {esc(str(w['status']), 60)}" for w in worst)
         blocks += [ContextBlock(elements=[MarkdownTextObject(text=text)]), ActionsBlock(elements=buttons)]
@@ -84,7 +84,8 @@ def digest_message(payload: dict[str, Any], dedup_key: str) -> Message:
     agents = list(payload.get("agents") or [])
     failures = sum(int(a.get("failures") or 0) for a in agents)
     blocks: list[Block] = [
-        HeaderBlock(text=f"Daily digest · {day}"),
+        # A header is plain text (no date token): the day is the UTC day the window ends, and says so.
+        HeaderBlock(text=f"Daily digest · {day} (UTC)"),
         ContextBlock(elements=[MarkdownTextObject(text=f"The 24 hours up to {slack_date(end)}, per watched agent")]),
     ]
     if not agents:
@@ -95,6 +96,6 @@ def digest_message(payload: dict[str, Any], dedup_key: str) -> Message:
         blocks += [DividerBlock(), *_agent_blocks(item)]
     if len(agents) > MAX_AGENTS:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(agents) - MAX_AGENTS} more agents")]))
-    text = f"Daily digest {day}: {len(agents)} agent(s), {failures} failed session(s)"
+    text = f"Daily digest {day} (UTC): {len(agents)} agent(s), {failures} failed session(s)"
     # Our alert metadata (with the dedup key) lets delivery find an uncertain post in the channel.
     return build(text, blocks, metadata=alert_metadata(dedup_key, "digest"))

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from bot.contracts.secrets import mask_secrets
 
 NOT_REPORTED = "not reported"
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 
+#: Bidirectional controls (embeddings, overrides, isolates, marks): a right-to-left override in an
+#: agent name or a log line makes Slack and terminals show text in another order than it is
+#: ("exe.txt" read as "txt.exe"), so outside text loses them.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    return _BIDI.sub("", text)
+
+
+def outside(text: str) -> str:
+    """Outside text (Pipecat answers, log lines, health messages, names) made fit to show anywhere:
+    secret-shaped tokens masked (bot/contracts/secrets.py, the one masker) and bidirectional
+    controls removed. Not yet escaped: `escape` does this too, plain-text objects call it alone."""
+    return mask_secrets(strip_bidi(text))
+
 
 def escape(text: str) -> str:
-    """Escape mrkdwn control characters so user or API text cannot ping, link or format."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Make user or API text safe for mrkdwn: it cannot ping, link or format (entities), reorder
+    what is around it (bidi controls) or show a secret (masked), whichever path it takes to Slack."""
+    return outside(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str, limit: int) -> str:
+    """Outside text for a plain_text object (a header, a button label): masked, then cut."""
+    return truncate(outside(text), limit)
 
 
 def human_bytes(value: int | float | None) -> str:
@@ -26,9 +51,13 @@ def human_bytes(value: int | float | None) -> str:
 
 
 def human_duration(value: timedelta | float | None) -> str:
+    """A negative duration (a bot start of -1, an end before the start) is no measurement at all:
+    "not reported", like an absent one, never "-1s"."""
     if value is None:
         return NOT_REPORTED
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 0 or seconds != seconds:  # negative or NaN
+        return NOT_REPORTED
     if seconds < 60:
         return f"{seconds:.0f}s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f}s"
     minutes, secs = divmod(round(seconds), 60)
@@ -42,15 +71,30 @@ def millicores(value: float | None) -> str:
     return NOT_REPORTED if value is None else f"{value:.0f}m"
 
 
+def epoch_time(value: float | None) -> datetime | None:
+    """Epoch seconds from the API as a UTC time; None ("not reported") for an absent one or one no
+    calendar date can hold (past year 9999, or NaN), which `datetime.fromtimestamp` raises on."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def plain_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def slack_date(value: datetime | None, token: str = "{date_short_pretty} {time_secs}") -> str:
-    """A Slack date token that renders in the reader's time zone, with a UTC fallback."""
+def slack_date(
+    value: datetime | None, token: str = "{date_short_pretty} {time_secs}", *, link: str | None = None
+) -> str:
+    """A Slack date token that renders in the reader's time zone, with a UTC fallback (labelled).
+    `link`: the date itself links there (a link's own label cannot hold a token, this can)."""
     if value is None:
         return NOT_REPORTED
-    return f"<!date^{int(value.timestamp())}^{token}|{plain_time(value)}>"
+    target = f"^{link}" if link else ""
+    return f"<!date^{int(value.timestamp())}^{token}{target}|{plain_time(value)}>"
 
 
 def sparkline(values: Sequence[float | int | None]) -> str:

@@ -1,4 +1,5 @@
-"""The Logs button: the last lines of a session's log, code-formatted, safe against any log text."""
+"""The Logs button: the last lines of a session's log, code-formatted, safe against any log text
+(secrets masked by the same masker as the cause quote, mrkdwn escaped, fences defused)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from datetime import UTC
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks.format import HEADER_LIMIT, MAX_BLOCKS, SECTION_LIMIT, cut_escaped, escape, short_id, truncate
+from bot.blocks.format import (
+    HEADER_LIMIT,
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    cut_escaped,
+    escape,
+    outside,
+    plain,
+    short_id,
+    truncate,
+)
 from bot.blocks.message import Message, build, fallback
 from bot.pipecat.models import LogLine, LogPage
 
@@ -25,7 +36,8 @@ def _defuse(text: str) -> str:
 
 
 def _render(line: LogLine) -> str:
-    text = _defuse(truncate(line.log.replace("\r", ""), LINE_LIMIT).rstrip("\n"))
+    # Masked before it is cut: a key cut in half is no longer key-shaped, and half a key leaks.
+    text = _defuse(truncate(outside(line.log.replace("\r", "")), LINE_LIMIT).rstrip("\n"))
     when = line.timestamp
     if when is not None and when.tzinfo is not None:
         when = when.astimezone(UTC)
@@ -66,7 +78,7 @@ def _total(page: LogPage, shown: int) -> str:
 
 def logs_message(agent: str, session_id: str, page: LogPage, *, max_lines: int = 20) -> Message:
     title = f"Logs · {truncate(agent, 80)} · {short_id(session_id)}"
-    blocks: list[Block] = [HeaderBlock(text=truncate(title, HEADER_LIMIT))]
+    blocks: list[Block] = [HeaderBlock(text=plain(title, HEADER_LIMIT))]
     lines = _chronological(list(page.logs))[-max_lines:] if max_lines > 0 else []
     if not lines:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="_no log lines for this session_")))

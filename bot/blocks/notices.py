@@ -9,10 +9,12 @@ from slack_sdk.models.blocks import SectionBlock
 
 from bot.blocks.format import escape, slack_date
 from bot.blocks.message import Message, build
+from bot.blocks.message import fallback as fallback_text
 
 
 def notice(text: str, fallback: str) -> Message:
-    return build(fallback, [SectionBlock(text=text)])
+    """`text` is mrkdwn the caller made safe; `fallback` is plain and escaped (and masked) here."""
+    return build(fallback_text(fallback), [SectionBlock(text=text)])
 
 
 def watching(agent: str, statuses: Sequence[str], group: str | None, *, page: bool = False) -> Message:

@@ -27,6 +27,7 @@ from bot.blocks.format import (
     human_bytes,
     human_duration,
     millicores,
+    plain,
     short_id,
     slack_date,
     status_badge,
@@ -162,10 +163,8 @@ def _actions(agent: str, session: Session) -> ActionsBlock | None:
 
 
 def session_summary(agent: str, session: Session, *, now: datetime | None = None) -> Message:
-    badge = truncate(
-        status_badge(session.completion_status, session.end_state, active=session.is_active), 60
-    )
-    title = f"{truncate(agent, HEADER_LIMIT - len(badge) - 3)} · {badge}"
+    badge = plain(status_badge(session.completion_status, session.end_state, active=session.is_active), 60)
+    title = f"{plain(agent, HEADER_LIMIT - len(badge) - 3)} · {badge}"
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=title)),
         SectionBlock(fields=_fields(session, now)),

@@ -91,12 +91,14 @@ def short_deployment(deployment_id: str) -> str:
 
 
 def message_link(link: IncidentLink) -> str:
-    """A link to an incident's parent (the workspace-neutral archives URL Slack redirects),
-    labelled with its day. A link's label cannot hold a date token, so the day is plain UTC."""
-    label = f"{link.opened_at:%b %-d}"
+    """An incident's day, in the reader's time zone like every other time in the message, linking
+    to its parent (the workspace-neutral archives URL Slack redirects) through the date token's
+    own link: a plain link's label cannot hold a token, and a UTC "Dec 6" beside the reader's
+    "Today 9:29 PM" read as two clocks."""
     if link.parent_ts is None:
-        return slack_date(link.opened_at, "{date_short}")
-    return f"<https://slack.com/archives/{link.channel_id}/p{link.parent_ts.replace('.', '')}|{label}>"
+        return slack_date(link.opened_at, "{date_short_pretty}")
+    url = f"https://slack.com/archives/{link.channel_id}/p{link.parent_ts.replace('.', '')}"
+    return slack_date(link.opened_at, "{date_short_pretty}", link=url)
 
 
 def _cause_line(line: CauseLine) -> str:
@@ -104,7 +106,7 @@ def _cause_line(line: CauseLine) -> str:
     if line.seen_before is None:
         mark = "*new*"
     else:
-        when = message_link(line.earlier) if line.earlier else slack_date(line.seen_before, "{date_short}")
+        when = message_link(line.earlier) if line.earlier else slack_date(line.seen_before, "{date_short_pretty}")
         mark = f"seen before on {when}"
     return f"• {line.occurrences}× {label} · {mark}"
 
@@ -192,7 +194,11 @@ def reply_cause_block(cause: ReplyCause | None) -> Block | None:
         return None
     if cause.quote:
         body = "\n".join(_defuse(escape(line)) for line in cause.quote)
-        text = f"*Cause* (from this session's log)\n{FENCE}\n{cut_escaped(body, SECTION_LIMIT - 60)}\n{FENCE}"
+        # The quote is the log's own text: its times are the container's clock (UTC), no token can render
+        # inside a code block, so the heading says which zone they are in.
+        text = (
+            f"*Cause* (from this session's log, times UTC)\n{FENCE}\n{cut_escaped(body, SECTION_LIMIT - 60)}\n{FENCE}"
+        )
     else:
         text = f"*Cause*: _{esc(cause.note or NO_ERROR, 200)}_"
     return SectionBlock(text=MarkdownTextObject(text=text))

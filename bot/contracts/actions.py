@@ -7,6 +7,7 @@ client, so it is re-validated when parsed; a bad one raises `BadButtonValue`.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from enum import StrEnum
 
@@ -43,6 +44,19 @@ class Action(StrEnum):
     INCIDENT_DETAILS = "incident_details"
     INCIDENT_LOGS = "incident_logs"
     HOME_MORE = "home_more"
+
+
+def nth_action(action: Action, n: int) -> str:
+    """The action_id of the n-th (from 0) of several like buttons in one block ("Details" for each
+    of an agent's worst sessions): Slack refuses a whole message whose block repeats an action_id
+    ("action_id … already exists"), so the second and later carry `#n`. Handlers listen for the id
+    with or without it (`listens_for`); the button's value says which session it is."""
+    return action.value if n == 0 else f"{action.value}#{n}"
+
+
+def listens_for(action_id: str) -> re.Pattern[str]:
+    """What a handler of `action_id` matches: the id itself and its `nth_action` forms."""
+    return re.compile(rf"^{re.escape(action_id)}(?:#[0-9]+)?$")
 
 
 #: `callback_id` of the message shortcut (manifest.yaml declares the same).

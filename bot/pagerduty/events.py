@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.contracts.secrets import mask_secrets
+
 #: PagerDuty's limits: a summary of at most 1024 characters, a dedup_key of at most 255.
 SUMMARY_LIMIT = 1024
 DEDUP_KEY_LIMIT = 255
@@ -63,6 +65,20 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def masked(details: dict[str, Any]) -> dict[str, Any]:
+    """custom_details with every text (and text in a list) through the one masker: PagerDuty
+    shows them to everyone on the service, and they quote Pipecat's text (causes, health.message)."""
+
+    def one(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask_secrets(value)
+        if isinstance(value, list):
+            return [one(v) for v in value]
+        return value
+
+    return {k: one(v) for k, v in details.items()}
+
+
 def incident_summary(facts: IncidentFacts) -> str:
     """ "voice-bot: 6 sessions failed (HTTP_ERROR) — likely cause: CartesiaTTSService error …"."""
     noun = "session" if facts.session_count == 1 else "sessions"
@@ -70,7 +86,7 @@ def incident_summary(facts: IncidentFacts) -> str:
     summary = f"{facts.agent}: {facts.session_count} {noun} failed ({statuses})"
     if facts.top_cause:
         summary += f" — likely cause: {' '.join(facts.top_cause.split())}"
-    return truncate(summary, SUMMARY_LIMIT)
+    return truncate(mask_secrets(summary), SUMMARY_LIMIT)
 
 
 def incident_trigger(dedup_key: str, facts: IncidentFacts, now: datetime) -> dict[str, Any]:
@@ -90,7 +106,7 @@ def incident_trigger(dedup_key: str, facts: IncidentFacts, now: datetime) -> dic
         "severity": SEVERITY_SESSIONS,
         "timestamp": now.isoformat(),
         "class": "session failures",
-        "custom_details": {k: v for k, v in details.items() if v is not None},
+        "custom_details": masked({k: v for k, v in details.items() if v is not None}),
     }
     if facts.deployment_id:
         payload["component"] = facts.deployment_id
@@ -123,16 +139,16 @@ def condition_trigger(dedup_key: str, facts: ConditionFacts, now: datetime) -> d
     if facts.facts:
         details["facts"] = list(facts.facts)
     if facts.message:
-        details["message"] = truncate(facts.message, MESSAGE_LIMIT)
+        details["message"] = truncate(mask_secrets(facts.message), MESSAGE_LIMIT)
     if facts.deployment_id:
         details["deployment"] = facts.deployment_id
     payload: dict[str, Any] = {
-        "summary": truncate(f"{facts.agent}: {' '.join(facts.description.split())}", SUMMARY_LIMIT),
+        "summary": truncate(mask_secrets(f"{facts.agent}: {' '.join(facts.description.split())}"), SUMMARY_LIMIT),
         "source": facts.agent,
         "severity": facts.severity,
         "timestamp": now.isoformat(),
         "class": facts.condition,
-        "custom_details": details,
+        "custom_details": masked(details),
     }
     if facts.deployment_id:
         payload["component"] = facts.deployment_id

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.sandbox.slack_standin_checks import parse_multipart, read_args
+from bot.sandbox.slack_standin_checks import parse_multipart, read_args, scope_problem
 from bot.sandbox.slack_standin_faults import (
     FILE_UPLOAD,
     RESPONSE_URL,
@@ -260,6 +260,8 @@ class SlackStandIn(Workspace):
             return self._answer(call, err("unknown_method"))
         if not self._authorized(request, args, method):
             return self._answer(call, err("invalid_auth"))
+        if (refused := scope_problem(method, self.granted_scopes)) is not None:
+            return self._answer(call, refused)
         if self._throttled(method, args):
             return self._answer(call, err("ratelimited"), 429, retry_after=1)
         body = handler(self, args)

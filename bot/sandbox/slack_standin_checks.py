@@ -3,6 +3,9 @@
 `read_args` turns a Web API request into one argument dict (query, form, multipart or JSON, with
 JSON-string fields decoded); `message_problem` returns the Slack error a message would earn
 (`no_text`, `invalid_blocks`, `invalid_thread_ts`, `invalid_metadata_format`, `msg_too_long`) with details.
+`blocks_problems` checks what Slack checks in blocks: counts and lengths, element types per block
+(actions, section accessory, context), action ids unique within a block, menu options (text ≤ 75,
+value ≤ 150); a view method answers the same problems as `invalid_arguments`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,24 @@ ACTION_ID = 255
 BLOCK_ID = 255
 ACTIONS_ELEMENTS = 25
 CONTEXT_ELEMENTS = 10
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+SELECT_OPTIONS = 100
+OVERFLOW_OPTIONS = 5
+
+#: Interactive elements an actions block holds (Slack's Block Kit reference, actions block).
+ACTIONS_ELEMENT_TYPES = frozenset(
+    {
+        "button", "checkboxes", "datepicker", "datetimepicker", "overflow", "radio_buttons", "timepicker",
+        "workflow_button", "rich_text_input", "static_select", "external_select", "users_select",
+        "conversations_select", "channels_select", "multi_static_select", "multi_external_select",
+        "multi_users_select", "multi_conversations_select", "multi_channels_select",
+    }
+)  # fmt: skip
+#: A section's accessory: the same, less the inputs-only ones, plus an image.
+ACCESSORY_TYPES = (ACTIONS_ELEMENT_TYPES - {"datetimepicker", "rich_text_input"}) | {"image"}
+#: A context block shows text and images only.
+CONTEXT_ELEMENT_TYPES = frozenset({"mrkdwn", "plain_text", "image"})
 
 
 def truthy(value: Any) -> bool:
@@ -106,14 +127,60 @@ def _check_len(problems: list[str], value: str | None, limit: int, pointer: str)
         problems.append(f"[ERROR] must be less than {limit + 1} characters [json-pointer:{pointer}]")
 
 
-def _check_element(problems: list[str], element: Any, pointer: str) -> None:
+def _check_options(problems: list[str], element: dict[str, Any], pointer: str) -> None:
+    """Options of a menu, overflow, radio or checkbox group: text ≤ 75, value ≤ 150, and a count."""
+    groups = element.get("option_groups")
+    listed: list[tuple[str, Any]] = []
+    if isinstance(groups, list):
+        for g, group in enumerate(groups):
+            options = group.get("options") if isinstance(group, dict) else None
+            listed += [(f"{pointer}/option_groups/{g}/options/{i}", o) for i, o in enumerate(options or [])]
+    elif "options" in element:
+        options = element.get("options")
+        if not isinstance(options, list) or not options:
+            problems.append(f"[ERROR] must provide at least 1 option [json-pointer:{pointer}/options]")
+            return
+        listed = [(f"{pointer}/options/{i}", o) for i, o in enumerate(options)]
+    limit = OVERFLOW_OPTIONS if element.get("type") == "overflow" else SELECT_OPTIONS
+    if len(listed) > limit:
+        problems.append(f"[ERROR] no more than {limit} items allowed [json-pointer:{pointer}/options]")
+    for where, option in listed:
+        if not isinstance(option, dict) or _text_of(option.get("text")) is None:
+            problems.append(f"[ERROR] must provide an option with text [json-pointer:{where}]")
+            continue
+        _check_len(problems, _text_of(option.get("text")), OPTION_TEXT, f"{where}/text/text")
+        _check_len(problems, option.get("value"), OPTION_VALUE, f"{where}/value")
+
+
+def _check_element(problems: list[str], element: Any, pointer: str, allowed: frozenset[str]) -> None:
     if not isinstance(element, dict):
         problems.append(f"[ERROR] must be an object [json-pointer:{pointer}]")
+        return
+    if element.get("type") not in allowed:
+        problems.append(f"[ERROR] unsupported type: {element.get('type')} [json-pointer:{pointer}/type]")
         return
     _check_len(problems, element.get("action_id"), ACTION_ID, f"{pointer}/action_id")
     if element.get("type") == "button":
         _check_len(problems, _text_of(element.get("text")), BUTTON_TEXT, f"{pointer}/text/text")
         _check_len(problems, element.get("value"), BUTTON_VALUE, f"{pointer}/value")
+    _check_options(problems, element, pointer)
+
+
+def repeated_action_ids(block: Any) -> list[tuple[int, str]]:
+    """(element index, action_id) of each element whose action_id an earlier element of the same
+    block already has. Slack refuses the whole message ("action_id … already exists"): ids must be
+    unique per block. The one rule the stand-in and tests/blocks_checks.py both apply."""
+    elements = block.get("elements") if isinstance(block, dict) else None
+    seen: set[str] = set()
+    repeated: list[tuple[int, str]] = []
+    for i, element in enumerate(elements if isinstance(elements, list) else []):
+        action_id = element.get("action_id") if isinstance(element, dict) else None
+        if not isinstance(action_id, str):
+            continue
+        if action_id in seen:
+            repeated.append((i, action_id))
+        seen.add(action_id)
+    return repeated
 
 
 #: Block types Slack accepts in messages and views; any other type is refused with invalid_blocks.
@@ -141,7 +208,7 @@ def _check_block(problems: list[str], block: dict[str, Any], pointer: str) -> No
             for i, f in enumerate(fields):
                 _check_len(problems, _text_of(f), FIELD_TEXT, f"{pointer}/fields/{i}/text")
         if block.get("accessory") is not None:
-            _check_element(problems, block["accessory"], f"{pointer}/accessory")
+            _check_element(problems, block["accessory"], f"{pointer}/accessory", ACCESSORY_TYPES)
     elif kind == "header":
         _check_len(problems, _text_of(block.get("text")), HEADER_TEXT, f"{pointer}/text/text")
     elif kind in ("actions", "context"):
@@ -151,7 +218,16 @@ def _check_block(problems: list[str], block: dict[str, Any], pointer: str) -> No
             problems.append(f"[ERROR] must provide 1 to {limit} elements [json-pointer:{pointer}/elements]")
         elif kind == "actions":
             for i, element in enumerate(elements):
-                _check_element(problems, element, f"{pointer}/elements/{i}")
+                _check_element(problems, element, f"{pointer}/elements/{i}", ACTIONS_ELEMENT_TYPES)
+            for i, action_id in repeated_action_ids(block):
+                problems.append(
+                    f"[ERROR] action_id {action_id!r} already exists [json-pointer:{pointer}/elements/{i}/action_id]"
+                )
+        else:
+            for i, element in enumerate(elements):
+                kind_of = element.get("type") if isinstance(element, dict) else None
+                if kind_of not in CONTEXT_ELEMENT_TYPES:
+                    problems.append(f"[ERROR] unsupported type: {kind_of} [json-pointer:{pointer}/elements/{i}/type]")
 
 
 def blocks_problems(blocks: Any, *, limit: int = MAX_BLOCKS) -> list[str]:
@@ -198,3 +274,28 @@ def message_problem(args: dict[str, Any]) -> tuple[str, list[str]] | None:
     ):
         return "invalid_metadata_format", []
     return None
+
+
+#: The bot-token scopes each method needs (Slack's "Required scopes" per method); a method absent
+#: here needs none (auth.test, chat.getPermalink, views.*). A channel method takes the scope of the
+#: channel's kind: the stand-in's channels are public, so `channels:*`.
+METHOD_SCOPES: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.delete": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
+    "conversations.info": "channels:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
+
+
+def scope_problem(method: str, granted: list[str]) -> dict[str, Any] | None:
+    """Slack's answer when the token lacks the method's scope, naming what was needed and what the
+    token has: `{"ok": false, "error": "missing_scope", "needed": "chat:write", "provided": "…"}`."""
+    needed = METHOD_SCOPES.get(method)
+    if needed is None or needed in granted:
+        return None
+    return {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(granted)}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bot.sandbox.slack_standin_checks import message_problem, truthy
+from bot.sandbox.slack_standin_checks import blocks_problems, message_problem, truthy
 from bot.sandbox.slack_standin_model import (
     Channel,
     StoredFile,
@@ -25,6 +25,8 @@ from bot.sandbox.slack_standin_workspace import Workspace
 Body = dict[str, Any]
 Method = Callable[[Workspace, dict[str, Any]], Body]
 
+#: A modal's blocks, like a Home tab's: up to 100.
+VIEW_MAX_BLOCKS = 100
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
 REPLIES_DEFAULT_LIMIT = 1000
@@ -144,6 +146,9 @@ def _view(method: str, *, needs_trigger: bool) -> Method:
         trigger_id = args.get("trigger_id")
         if not isinstance(view, dict) or (needs_trigger and not trigger_id):
             return err("invalid_arguments")
+        problems = blocks_problems(view.get("blocks", []), limit=VIEW_MAX_BLOCKS)
+        if problems:
+            return err("invalid_arguments", problems)
         view_id = str(args.get("view_id") or ws.new_id("V"))
         ws.views.append({"method": method, "id": view_id, "trigger_id": trigger_id, "view": view})
         return {"ok": True, "view": {"id": view_id, "team_id": ws.team_id, "hash": f"h{view_id}", **view}}

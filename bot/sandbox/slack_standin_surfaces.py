@@ -28,7 +28,8 @@ def views_publish(ws: Workspace, args: dict[str, Any]) -> Body:
         return err("invalid_arguments", ["[ERROR] views.publish takes a view of type home [json-pointer:/view/type]"])
     problems = blocks_problems(view.get("blocks", []), limit=HOME_MAX_BLOCKS)
     if problems:
-        return err("invalid_blocks", problems)
+        # The view methods answer a bad block with invalid_arguments (chat.* say invalid_blocks).
+        return err("invalid_arguments", problems)
     view_id = ws.home_view_ids.setdefault(user, ws.new_id("V"))
     ws.home_views[user] = view
     ws.views.append({"method": "views.publish", "id": view_id, "trigger_id": None, "view": view, "user_id": user})

@@ -42,7 +42,7 @@ async def logs(deps: Deps, click: BlockAction, respond: AsyncRespond, client: As
 
 
 async def chart(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
-    from bot.charts import render_session_chart  # matplotlib is heavy: only on the first chart
+    from bot.charts import chart_points, render_session_chart  # matplotlib is heavy: only on the first chart
 
     agent, session_id = parse_session_value(click.value)
     if click.is_private:
@@ -54,7 +54,7 @@ async def chart(deps: Deps, click: BlockAction, respond: AsyncRespond, client: A
         await respond(**explain.to_response(in_channel=False))
         return
     session = await deps.pipecat.get_session(agent, session_id)
-    if not session.resource_metrics or not session.resource_metrics.timeseries:
+    if not any(chart_points(session)):  # no samples, or none at a time a calendar holds
         await respond(
             **error_message("No chart", "This session reported no resource samples.").to_response(in_channel=False)
         )

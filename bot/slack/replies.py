@@ -15,7 +15,7 @@ from bot.access import REFUSED
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
-from bot.contracts.actions import BadButtonValue
+from bot.contracts.actions import BadButtonValue, listens_for
 from bot.contracts.slack_errors import CANNOT_POST_HERE, error_code
 from bot.lookup import AgentNotResolved
 from bot.pipecat import errors as pe
@@ -95,4 +95,4 @@ def on_action(app: AsyncApp, deps: Deps, action_id: str, work: ActionWork) -> No
             await respond(**error_reply(error).to_response(in_channel=False))
         await deps.gate.record(**audit, result=result)
 
-    app.action(action_id)(on_click)
+    app.action(listens_for(action_id))(on_click)

@@ -60,3 +60,20 @@ async def test_causes_with_nothing_recorded_says_so_and_a_bad_window_is_refused(
     assert "No failure with an error in its log in the last 24h" in text_of(post.body)
     await slack.command(f"causes {AGENT} 2w")
     assert "`causes` windows are 1h, 24h or 7d." in json.dumps(slack.ack_json())
+
+
+async def test_a_numbered_details_button_opens_its_own_session(
+    running: tuple[Runtime, SlackDriver], pipecat_sim: PipecatSimulator
+) -> None:
+    """The digest's second and third Details buttons carry `incident_details#1`/`#2` (Slack refuses a
+    block that repeats an action_id: bot/contracts/actions.py `nth_action`); the same handler answers
+    them with the session their value names."""
+    _, slack = running
+    sessions = [pipecat_sim.add_session(AGENT, "HTTP_ERROR") for _ in range(3)]
+    payload = load_payload("block-actions.json")
+    payload["actions"][0].update({"action_id": f"{Action.INCIDENT_DETAILS}#2", "value": f"{AGENT}:{sessions[2]}"})
+    before = len(slack.standin.calls_to("chat.postMessage"))
+    await slack.interact(payload)
+    await slack.standin.wait_until(
+        lambda: any(sessions[2] in json.dumps(c.args) for c in slack.standin.calls_to("chat.postMessage")[before:])
+    )

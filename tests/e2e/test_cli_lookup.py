@@ -51,6 +51,20 @@ async def test_json_prints_the_session(pipecat_sim: PipecatSimulator, pipecat_ur
     assert data["sessionId"] == ERROR_ID and data["completionStatus"] == "HTTP_ERROR"
 
 
+async def test_text_and_json_mask_secrets_and_drop_bidi_controls(
+    pipecat_sim: PipecatSimulator, pipecat_url: str, tmp_path: Path
+) -> None:
+    """What the API says reaches the terminal through the masker Slack text goes through, in the
+    text form and in each string of --json (bot/terminal.py)."""
+    raw = {**load_pipecat_fixture("session-detail-error.json"), "endState": "agent_error DB_PASSWORD=Hunter2Pass\u202e"}
+    pipecat_sim.add_raw_session("voice-bot", raw)
+    for extra in ((), ("--json",)):
+        code, out, err = await lookup(pipecat_url, tmp_path, "voice-bot", ERROR_ID, *extra)
+        assert code == 0, err
+        assert "Hunter2Pass" not in out and "\u202e" not in out and "DB_PASSWORD=[masked]" in out
+    assert json.loads(out)["endState"] == "agent_error DB_PASSWORD=[masked]"
+
+
 async def test_not_found_and_api_errors_exit_1_with_one_line(pipecat_url: str, tmp_path: Path) -> None:
     code, out, err = await lookup(pipecat_url, tmp_path, "voice-bot", ERROR_ID)
     assert (code, out) == (1, "") and len(err.strip().splitlines()) == 1 and "not" in err.lower()

@@ -52,3 +52,21 @@ def test_control_characters_are_neutralised() -> None:
     text = render_session_text("agent\x1b]0;title\x07", session)
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert "?[31mpwned?" in text
+
+
+def test_bidi_controls_go_and_secrets_are_masked() -> None:
+    """The terminal gets what Slack gets (bot/blocks/format.py `outside`): no right-to-left override
+    to reorder the line, no key in clear."""
+    session = CASES["session-detail-error"].model_copy(
+        update={"completion_status": "HTTP_ERROR \u202eredis://:Hunter2Pass@cache", "end_state": "ck_live_4f9a8b7c6d5e"}
+    )
+    text = render_session_text(AGENT + "\u2066", session)
+    assert "\u202e" not in text and "\u2066" not in text
+    assert "Hunter2Pass" not in text and "4f9a8b7c6d5e" not in text
+    assert "redis://:[masked]@cache" in text and "ck_[masked]" in text
+
+
+def test_a_negative_bot_start_is_not_reported() -> None:
+    session = CASES["session-detail-error"].model_copy(update={"bot_start_seconds": -1})
+    text = render_session_text(AGENT, session)
+    assert "Bot start:    not reported" in text and "-1" not in text.split("Bot start:")[1].split("\n")[0]

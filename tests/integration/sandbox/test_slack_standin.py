@@ -167,6 +167,7 @@ async def test_permalink_info_and_views(slack_client: AsyncWebClient, slack_stan
     posted = await slack_client.chat_postMessage(channel=ONCALL_CHANNEL, text="x")
     link = await slack_client.chat_getPermalink(channel=ONCALL_CHANNEL, message_ts=posted["ts"])
     assert link["permalink"].endswith(f"/archives/{ONCALL_CHANNEL}/p{posted['ts'].replace('.', '')}")
+    slack_standin.granted_scopes.append("channels:read")  # conversations.info needs it (the app asks for none)
     info = await slack_client.conversations_info(channel=NOT_MEMBER_CHANNEL)
     assert info["channel"]["is_member"] is False and info["channel"]["name"] == "voice-elsewhere"
     view = {"type": "modal", "title": {"type": "plain_text", "text": "Session"}, "blocks": [SECTION]}

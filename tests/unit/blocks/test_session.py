@@ -188,3 +188,11 @@ def test_snapshot(name: str) -> None:
         path.write_text(rendered, encoding="utf-8")
     assert path.exists(), f"{path.name} missing; run with UPDATE_SNAPSHOTS=1 to write it"
     assert path.read_text(encoding="utf-8") == rendered, f"{path.name} changed; UPDATE_SNAPSHOTS=1 to accept"
+
+
+@pytest.mark.parametrize("seconds", [-1, -0.5, float("nan")])
+def test_a_negative_bot_start_is_not_reported(seconds: float) -> None:
+    """A bot start Pipecat reports as -1 (or NaN) is no measurement: "not reported", never "-1s"."""
+    session = CASES["session-detail-error"].model_copy(update={"bot_start_seconds": seconds})
+    fields = fields_of(session_summary("voice-bot", session))
+    assert fields["Bot start"] == "not reported"

@@ -23,6 +23,7 @@ from bot.blocks.triage import (
     IncidentLink,
     Rate,
     ReplyCause,
+    reply_cause_block,
 )
 from bot.explain.cause import first_error, quote_lines
 from bot.explain.fingerprint import fingerprint
@@ -161,8 +162,20 @@ def test_the_card_reads_top_to_bottom() -> None:
 
 
 def test_seen_before_links_the_earlier_incident() -> None:
+    """The earlier incident's day is a date token (the reader's zone, like every time beside it)
+    that links to its parent; its fallback says UTC."""
     card = json.dumps(incident_parent(view(CAUSES["seen-before"], None, None), "incident:1").blocks)
-    assert "seen before on <https://slack.com/archives/C0ONCALL/p1796117097367956|Nov 27>" in card
+    opened = int(EARLIER.opened_at.timestamp())
+    assert (
+        f"seen before on <!date^{opened}^{{date_short_pretty}}^https://slack.com/archives/C0ONCALL/p1796117097367956"
+        "|2026-11-27 14:10:05 UTC>" in card
+    )
+
+
+def test_the_quoted_cause_says_its_times_are_utc() -> None:
+    block = reply_cause_block(ReplyCause(quote=QUOTE))
+    assert block is not None
+    assert "times UTC" in json.dumps(block.to_dict())
 
 
 def failed() -> Session:

@@ -115,3 +115,27 @@ def test_follow_ups_take_only_the_key() -> None:
     assert events.follow_up("resolve", "k") == {"event_action": "resolve", "dedup_key": "k"}
     with pytest.raises(ValueError):
         events.follow_up("trigger", "k")
+
+
+def test_every_text_paged_goes_through_the_masker() -> None:
+    """custom_details, summaries and health messages quote Pipecat's text: a key, a URL password or
+    a `DB_PASSWORD=` in them reaches PagerDuty masked, like the same text in Slack."""
+    secret = "Hunter2Pass"
+    incident = events.incident_trigger("key-1", facts(top_cause=f"cannot reach redis://:{secret}@cache:6379"), T1)
+    condition = events.condition_trigger(
+        "key-2",
+        events.ConditionFacts(
+            agent="voice-bot",
+            condition="revision",
+            description=f"crash-looping: DB_PASSWORD={secret}",
+            since=T0,
+            severity="critical",
+            facts=(f"x-api-key: {secret}",),
+            message=f'settings {{"db_password": "{secret}"}} AKIAIOSFODNN7EXAMPLE',
+        ),
+        T1,
+    )
+    for event in (incident, condition):
+        text = str(event)
+        assert secret not in text and "IOSFODNN7EXAMPLE" not in text, text
+        assert "[masked]" in str(event["payload"]["custom_details"]) and "[masked]" in event["payload"]["summary"]
