@@ -163,6 +163,7 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "errors.looking_up": lambda: errors.looking_up(AGENT, SID),
     "health.health_alert": lambda: health.health_alert(AGENT, FINDING, "critical", T0, "k"),
     "health.health_resolved": lambda: health.health_resolved(AGENT, FINDING, T0, T1, "k"),
+    "health.health_back": lambda: health.health_back(AGENT, FINDING, T0, T1, "k"),
     "health.health_recovery": lambda: health.health_recovery(AGENT, FINDING, T0, T1, LEAKY, "k"),
     "help.help_message": lambda: help.help_message(error=LEAKY),
     "home.home_view": _home,
