@@ -142,7 +142,14 @@ class AlertService:
             sleep=sleep,
         )
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
-        self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
+        self.pager = Pager(
+            store=store,
+            slack=slack,
+            clock=clock,
+            client=pagerduty,
+            update_every=policy.PAGE_UPDATE_EVERY,
+            give_up_after=give_up_after,
+        )
         self._pruned_at: datetime | None = None
         #: The alert cycle and the status cycle both deliver: one PagerDuty pass at a time here
         #: (Slack passes may overlap, one per channel at a time: Deliverer._passing).
