@@ -12,10 +12,8 @@ send, never put in a record, a log line or a message.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-
-from datetime import timedelta
 
 from pydantic import SecretStr
 from sqlalchemy import RowMapping, select, update

@@ -39,5 +39,4 @@ async def test_pagerduty_rows_honour_outbox_give_up_hours(
             await runtime.deps.alerts.deliver_once()
         rows = await runtime.store.page_rows()
         [row] = [r for r in rows if r.dedup_key == "page:1:trigger:1"]
-        print("page row:", row.state, "failures", row.failures, "failing_since", row.failing_since, row.last_error)
         assert row.state == DEAD, f"trigger still {row.state} after 3 h of 503s with OUTBOX_GIVE_UP_HOURS=1"

@@ -46,6 +46,10 @@ async def test_a_routing_key_change_leaves_the_old_page_open(
     async with app_factory(PAGERDUTY_ROUTING_KEY=NEW_KEY, PAGERDUTY_EVENTS_URL=pagerduty_url) as (rt, slack):
         await cycle(rt, sim_clock, seconds=31 * 60)  # the incident goes quiet: resolve
         await cycle(rt, sim_clock)
-        sent = [(e.action, e.body.get("routing_key") == NEW_KEY, e.status) for e in pagerduty_standin.requests]
-        print("events:", sent, "| alert:", alert.status)
         assert alert.status == "resolved", "the page opened with the old key is never resolved"
+        sent = [(e.action, e.body.get("routing_key"), e.status) for e in pagerduty_standin.requests]
+        assert sent == [("trigger", ROUTING_KEY, 202), ("resolve", ROUTING_KEY, 202)]
+        pipecat_sim.add_session(AGENT, "HTTP_ERROR")  # a new incident opens with the new key
+        await cycle(rt, sim_clock)
+        [_, new] = pagerduty_standin.alerts
+        assert (new.status, new.routing_key) == ("triggered", NEW_KEY)

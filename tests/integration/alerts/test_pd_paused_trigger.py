@@ -78,6 +78,6 @@ async def test_a_stale_trigger_from_a_paused_replica_reopens_a_resolved_page(
 
     stalled.pause = while_a_is_stopped
     await a.pager.deliver_once()  # A claimed the trigger, then stalled; now it resumes and sends it
-    print([(x.status, x.log) for x in pagerduty_standin.alerts])
     assert all(x.status == "resolved" for x in pagerduty_standin.alerts), "a page is left open after the resolve"
     assert len(pagerduty_standin.alerts) == 1
+    assert [e.action for e in pagerduty_standin.requests] == ["trigger", "resolve"]  # A sent nothing
