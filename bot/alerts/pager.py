@@ -207,9 +207,7 @@ class Pager:
 
     # -- health conditions: open ones page, cleared ones resolve ----------------------------------
 
-    async def _sync_conditions(
-        self, paging: dict[tuple[str, str], int], mutes: dict[tuple[str, str], Mute]
-    ) -> None:
+    async def _sync_conditions(self, paging: dict[tuple[str, str], int], mutes: dict[tuple[str, str], Mute]) -> None:
         """Mirror the agent-health store's open conditions (bot.alerts.agent_status) on every
         paging watch of their agent: one alert per condition occurrence and channel, resolved when
         the condition clears or the watch stops paging. Warnings stay in Slack: only `error` and

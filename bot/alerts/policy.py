@@ -113,6 +113,7 @@ def retry_delay(attempt: int) -> timedelta:
 def poll_overlap(poll_interval_seconds: float) -> timedelta:
     return max(MIN_POLL_OVERLAP, timedelta(seconds=poll_interval_seconds * POLL_OVERLAP_INTERVALS))
 
+
 # -- PagerDuty (issue 14) ------------------------------------------------------------------------
 
 #: A growing incident re-sends its trigger (same dedup_key: PagerDuty updates the same alert) at

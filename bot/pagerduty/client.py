@@ -94,7 +94,6 @@ class PagerDutyClient:
         raise ServerError(detail, response.status_code)
 
 
-
 def _mask(text: str, keys: tuple[SecretStr, ...]) -> str:
     """PagerDuty may echo a routing key in an error: never keep one (the one sent, or ours)."""
     for key in keys:

@@ -8,12 +8,17 @@ Where: bot/store/pager.py keeps the routing key each alert was opened with (`ope
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from tests.fixtures_app import AppFactory
 from tests.fixtures_pagerduty import ROUTING_KEY
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 AGENT = "voice-bot"
 NEW_KEY = "Nw9q3Rx8Yt2Km7Vc4Bd6Hf1Gj5Ls0Pa3"
@@ -24,13 +29,13 @@ def pagerduty_standin() -> PagerDutyStandIn:
     return PagerDutyStandIn(routing_keys=(ROUTING_KEY, NEW_KEY))
 
 
-async def cycle(runtime, clock: SimClock, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
+async def cycle(runtime: Runtime, clock: SimClock, seconds: float = 60) -> None:
     clock.advance(seconds)
     await runtime.deps.alerts.poll_once()
     await runtime.deps.alerts.deliver_once()
 
 
-async def test_a_routing_key_change_leaves_the_old_page_open(
+async def test_a_routing_key_change_still_resolves_the_page_the_old_key_opened(
     app_factory: AppFactory,
     pagerduty_url: str,
     pipecat_sim: PipecatSimulator,

@@ -16,10 +16,17 @@ from bot.store.schema import pager_namespace
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"
-EVERYTHING = frozenset({
-    "auth.test", "chat.postMessage", "chat.update", "chat.getPermalink", "conversations.history",
-    "conversations.replies", "views.publish",
-})
+EVERYTHING = frozenset(
+    {
+        "auth.test",
+        "chat.postMessage",
+        "chat.update",
+        "chat.getPermalink",
+        "conversations.history",
+        "conversations.replies",
+        "views.publish",
+    }
+)
 
 
 async def test_a_replica_started_during_a_slack_outage_still_pages(

@@ -55,7 +55,7 @@ class PausesOnce:
         return await self.inner.send(event, routing_key=routing_key, fence=fence)
 
 
-async def test_a_stale_trigger_from_a_paused_replica_reopens_a_resolved_page(
+async def test_a_paused_replica_sends_no_stale_trigger_after_the_resolve(
     rig: AlertRig, pagerduty_client: PagerDutyClient, pagerduty_standin: PagerDutyStandIn
 ) -> None:
     stalled = PausesOnce(pagerduty_client)
