@@ -1,4 +1,4 @@
-"""Delivering PagerDuty events from the outbox: claim (committed) → send → apply.
+"""Delivering PagerDuty events from the outbox: claim (committed) → fence → send → apply.
 
 The same state machine as the Slack posts (bot/alerts/transitions.py): each outcome becomes a
 `transitions` outcome, `next_state` decides, `Store.apply` writes it fenced. The oldest unfinished
@@ -7,6 +7,11 @@ and the watch shows PagerDuty's error. 429 waits PAGE_RATE_LIMIT_BACKOFF (or a R
 comes) without using the give-up budget; 5xx and connection errors back off exponentially for
 OUTBOX_GIVE_UP_HOURS. Resending is safe: PagerDuty folds events with the same dedup_key into one
 alert, so a 5xx is "not sent" (pending), never "uncertain".
+
+Two things are settled at the last moment, inside the client's send: the fence (the claim must
+still have PAGE_CLAIM_SAFETY_MARGIN to run, as for Slack posts), so a replica paused past its claim
+sends nothing once another has taken the row over (its stale trigger, landing after the resolve,
+would open a new page); and the routing key, the one the alert was opened with.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from datetime import timedelta
 from bot.alerts import policy, transitions
 from bot.clock import Clock
 from bot.pagerduty.client import PagerDutyClient
-from bot.pagerduty.errors import RateLimited, Rejected, Retryable
+from bot.pagerduty.errors import Fenced, RateLimited, Rejected, Retryable
 from bot.store import Store
-from bot.store.pager import EVENT
+from bot.store.pager import ALERT_ID, EVENT
 from bot.store.records import OutboxRow, Transition
 
 logger = logging.getLogger(__name__)
@@ -33,8 +38,10 @@ class PageDelivery:
         store: Store,
         clock: Clock,
         client: PagerDutyClient | None,
-        give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
+        give_up_after: timedelta,
     ) -> None:
+        """`give_up_after`: OUTBOX_GIVE_UP_HOURS, as for Slack posts (no default: the composition
+        root passes the setting)."""
         self._store = store
         self._clock = clock
         self._client = client
@@ -54,8 +61,23 @@ class PageDelivery:
             return True  # another replica has it
         event = row.payload.get(EVENT) or {}
         action = event.get("event_action")
+        alert_id = row.payload.get(ALERT_ID)
+        stored_key = await self._store.pager_routing_key(int(alert_id)) if alert_id is not None else None
         try:
-            await client.send(event)
+            await client.send(
+                event,
+                # An alert opened before keys were kept goes to today's key (the only one known).
+                routing_key=stored_key or client.routing_key,
+                fence=lambda: self._fence(row, token),
+            )
+        except Fenced:
+            await self._apply(row, token, transitions.ClaimExpired())
+            logger.warning(
+                "not sending the %s of %s: the claim ran out (this worker was stalled?); whoever holds it sends it",
+                action,
+                row.dedup_key,
+            )
+            return False
         except Rejected as error:
             reason = f"PagerDuty refused the {action}: {error.detail}"
             await self._apply(row, token, transitions.Refused(reason))
@@ -74,6 +96,12 @@ class PageDelivery:
         await self._apply(row, token, transitions.Posted(""))  # (logs a claim that passed on meanwhile)
         logger.info("PagerDuty accepted the %s of %s", action, row.dedup_key)
         return True
+
+    async def _fence(self, row: OutboxRow, token: str) -> bool:
+        now = self._clock.now()
+        return await self._store.confirm_page_claim(
+            row, token, now, ttl=policy.PAGE_CLAIM_TTL, margin=policy.PAGE_CLAIM_SAFETY_MARGIN
+        )
 
     async def _apply(self, row: OutboxRow, token: str, outcome: transitions.Outcome) -> Transition:
         now = self._clock.now()

@@ -3,6 +3,11 @@
 One step per incident per cycle: open (first trigger), update (trigger again, same dedup_key, as
 the incident grows, at most every PAGE_UPDATE_EVERY), acknowledge (someone clicked Acknowledge in
 Slack), resolve (the incident went quiet, or its watch stopped paging or was removed).
+
+The count an event reports is the incident's `session_count`, the number the Slack parent shows;
+PAGE_UPDATE_EVERY is shorter than a poll, so an update follows the parent's in the same pass.
+While the channel mutes the agent nothing new is triggered (no page opens, no update is sent);
+an acknowledge or resolve still goes out, and unmuting sends nothing for the time it was muted.
 """
 
 from __future__ import annotations
@@ -25,11 +30,17 @@ class PageStep:
 
 
 def plan_page(
-    incident: Incident, alert: PagerAlert | None, *, paging: bool, now: datetime, update_every: timedelta
+    incident: Incident,
+    alert: PagerAlert | None,
+    *,
+    paging: bool,
+    muted: bool,
+    now: datetime,
+    update_every: timedelta,
 ) -> PageStep | None:
     count = incident.session_count
     if alert is None:
-        if paging and incident.closed_at is None:
+        if paging and not muted and incident.closed_at is None:
             return PageStep(TRIGGER, TRIGGERED, count, opens=True)
         return None  # never paged: nothing to open for a closed incident or a non-paging watch
     if alert.state == RESOLVED:
@@ -40,6 +51,6 @@ def plan_page(
         return PageStep(ACKNOWLEDGE, ACKNOWLEDGED, alert.sent_count)
     grown = count > alert.sent_count
     due = alert.last_trigger_at is None or now - alert.last_trigger_at >= update_every
-    if grown and due:
+    if grown and due and not muted:
         return PageStep(TRIGGER, alert.state, count)  # an acknowledged alert stays acknowledged
     return None

@@ -11,17 +11,27 @@ Each cycle, after the Slack posts:
 
 Agent health conditions (the agent-health store's open conditions) page the same way, one
 dedup_key per condition occurrence and channel, and resolve when they clear.
+
+Mute silences PagerDuty as it silences Slack: a channel that muted the agent opens no page for it
+(a muted failure opens no incident; a condition occurrence that opens while muted is recorded
+`muted` and never paged, not when the mute ends either). Alerts already open stay open and still
+resolve.
+
+Keys need nothing from Slack: they are made in the installation's namespace, stored in the
+database once (bot/store/pager.py `pager_namespace`), so a replica that starts while Slack is
+down pages all the same.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import health, policy
+from bot.alerts import health
 from bot.alerts.agent_status import condition_dedup_key
 from bot.alerts.page_delivery import PageDelivery
 from bot.alerts.page_plan import RESOLVED, TRIGGERED, PageStep, plan_page
@@ -32,12 +42,14 @@ from bot.explain.secrets import mask_secrets
 from bot.pagerduty import events
 from bot.pagerduty.client import PagerDutyClient
 from bot.store import Store
-from bot.store.records import CAUSE_FOUND, KIND_ALERT, Incident, OpenCondition, PagerAlert
+from bot.store.records import CAUSE_FOUND, KIND_ALERT, Incident, Mute, OpenCondition, PagerAlert
 
 logger = logging.getLogger(__name__)
 
 #: Health conditions that wake someone up; `warning` ones (a stuck rollout, nearing capacity) do not.
 PAGED_SEVERITIES = frozenset({"critical", "error"})
+#: A new installation's namespace in dedup keys: this many random bytes, in hex.
+NAMESPACE_BYTES = 6
 
 
 class Pager:
@@ -48,15 +60,18 @@ class Pager:
         slack: AsyncWebClient,
         clock: Clock,
         client: PagerDutyClient | None,
-        update_every: timedelta = policy.PAGE_UPDATE_EVERY,
+        update_every: timedelta,
+        give_up_after: timedelta,
     ) -> None:
+        """`update_every`: policy.PAGE_UPDATE_EVERY; `give_up_after`: OUTBOX_GIVE_UP_HOURS (both
+        passed by the service, no defaults here). `slack` only fetches permalinks."""
         self._store = store
         self._slack = slack
         self._clock = clock
         self._client = client
         self._update_every = update_every
-        self._team_id: str | None = None
-        self._delivery = PageDelivery(store=store, clock=clock, client=client)
+        self._namespace_value: str | None = None
+        self._delivery = PageDelivery(store=store, clock=clock, client=client, give_up_after=give_up_after)
 
     @property
     def enabled(self) -> bool:
@@ -77,6 +92,7 @@ class Pager:
         if self._client is None:
             return
         paging = {(channel, agent): sid for sid, channel, agent in await self._store.paging_watches()}
+        mutes = await self._store.active_mutes(self._clock.now())
         done: set[int] = set()
         for alert in await self._store.unresolved_pager_alerts():
             if alert.incident_id is None:
@@ -84,28 +100,33 @@ class Pager:
             done.add(alert.incident_id)
             incident = await self._store.incident(alert.incident_id)
             if incident is not None:
-                await self._step(incident, alert, paging=(alert.channel_id, alert.agent) in paging)
+                where = (alert.channel_id, alert.agent)
+                await self._step(incident, alert, paging=where in paging, muted=where in mutes)
         for channel in sorted({channel for channel, _ in paging}):
             for incident in await self._store.open_incidents(channel):
                 sid = paging.get((channel, incident.agent))
                 if sid is None or incident.id in done:
                     continue
                 existing = await self._store.pager_alert_for_incident(incident.id)
-                await self._step(incident, existing, paging=True, subscription_id=sid)
-        await self._sync_conditions(paging)
+                muted = (channel, incident.agent) in mutes
+                await self._step(incident, existing, paging=True, muted=muted, subscription_id=sid)
+        await self._sync_conditions(paging, mutes)
 
     async def _step(
-        self, incident: Incident, alert: PagerAlert | None, *, paging: bool, subscription_id: int | None = None
+        self,
+        incident: Incident,
+        alert: PagerAlert | None,
+        *,
+        paging: bool,
+        muted: bool,
+        subscription_id: int | None = None,
     ) -> None:
         now = self._clock.now()
-        step = plan_page(incident, alert, paging=paging, now=now, update_every=self._update_every)
-        if step is None:
+        step = plan_page(incident, alert, paging=paging, muted=muted, now=now, update_every=self._update_every)
+        if step is None or self._client is None:
             return
         if alert is None:
-            team = await self._team()
-            if team is None:
-                return  # without the team the key could differ later: wait rather than mint one
-            key = events.incident_dedup_key(team, incident.channel_id, incident.id)
+            key = events.incident_dedup_key(await self._namespace(), incident.channel_id, incident.id)
             opened = await self._store.open_pager_alert(
                 dedup_key=key,
                 subscription_id=subscription_id,
@@ -115,6 +136,7 @@ class Pager:
                 condition=None,
                 sent_count=step.sent_count,
                 event=await self._trigger(key, incident),
+                routing_key=self._client.routing_key,
                 now=now,
             )
             if opened is not None:
@@ -173,26 +195,27 @@ class Pager:
         link = response.get("permalink")
         return str(link) if link else None
 
-    async def _team(self) -> str | None:
-        if self._team_id is None:
-            try:
-                response = await slack_call(self._slack.auth_test())
-            except SlackFailure as error:
-                logger.warning("auth.test failed (%s): paging waits for the workspace id", error.detail)
-                return None
-            self._team_id = str(response.get("team_id") or "") or None
-        return self._team_id
+    async def _namespace(self) -> str:
+        """The installation's namespace in dedup keys, from the database (learned once: the one
+        existing keys were made with, for an installation that paged before it was stored; else a
+        new random one). Nothing here asks Slack."""
+        if self._namespace_value is None:
+            existing = events.key_namespace(await self._store.latest_pager_key())
+            candidate = existing or secrets.token_hex(NAMESPACE_BYTES)
+            self._namespace_value = await self._store.pager_namespace(candidate, self._clock.now())
+        return self._namespace_value
 
     # -- health conditions: open ones page, cleared ones resolve ----------------------------------
 
-    async def _sync_conditions(self, paging: dict[tuple[str, str], int]) -> None:
+    async def _sync_conditions(self, paging: dict[tuple[str, str], int], mutes: dict[tuple[str, str], Mute]) -> None:
         """Mirror the agent-health store's open conditions (bot.alerts.agent_status) on every
         paging watch of their agent: one alert per condition occurrence and channel, resolved when
         the condition clears or the watch stops paging. Warnings stay in Slack: only `error` and
-        `critical` conditions page."""
-        team = await self._team()
-        if team is None:
+        `critical` conditions page. An occurrence first seen while its channel mutes the agent is
+        recorded `muted` instead, and never paged."""
+        if self._client is None:
             return
+        namespace = await self._namespace()
         wanted: dict[str, tuple[int, str, OpenCondition, health.Finding]] = {}
         for agent in sorted({agent for _, agent in paging}):
             for condition in await self._store.open_conditions(agent):
@@ -202,7 +225,7 @@ class Pager:
                 occurrence = condition_dedup_key(agent, condition.key, condition.opened_at)
                 for (channel, watched), sid in paging.items():
                     if watched == agent:
-                        key = events.condition_alert_key(team, channel, occurrence)
+                        key = events.condition_alert_key(namespace, channel, occurrence)
                         wanted[key] = (sid, channel, condition, finding)
         for alert in await self._store.unresolved_pager_alerts():
             if alert.incident_id is None and alert.dedup_key not in wanted:
@@ -210,8 +233,19 @@ class Pager:
         for key, (sid, channel, condition, finding) in wanted.items():
             existing = await self._store.pager_alert(key)
             if existing is not None and not _came_back(condition, existing):
-                continue  # already paged (or resolved, and the occurrence has not reopened since)
+                continue  # already paged (or muted, or resolved and not reopened since)
             now = self._clock.now()
+            if (channel, condition.agent) in mutes:
+                if await self._store.record_muted_pager_alert(
+                    dedup_key=key,
+                    subscription_id=sid,
+                    channel_id=channel,
+                    agent=condition.agent,
+                    condition=finding.kind,
+                    now=now,
+                ):
+                    logger.info("%s of %s not paged: %s mutes the agent", finding.kind, condition.agent, channel)
+                continue
             facts = events.ConditionFacts(
                 agent=condition.agent,
                 condition=finding.kind,
@@ -237,6 +271,7 @@ class Pager:
                 condition=finding.kind,
                 sent_count=0,
                 event=events.condition_trigger(key, facts, now),
+                routing_key=self._client.routing_key,
                 now=now,
             )
             if opened is not None:

@@ -118,8 +118,10 @@ def poll_overlap(poll_interval_seconds: float) -> timedelta:
 # -- PagerDuty (issue 14) ------------------------------------------------------------------------
 
 #: A growing incident re-sends its trigger (same dedup_key: PagerDuty updates the same alert) at
-#: most this often, so a storm does not turn into a storm of events.
-PAGE_UPDATE_EVERY = timedelta(minutes=5)
+#: most this often. An incident grows at most once per poll (a burst is one roll-up), and this is
+#: below the poll interval, so PagerDuty's count follows the Slack parent's in the same delivery
+#: pass; it only bounds the events if polls run faster than this.
+PAGE_UPDATE_EVERY = timedelta(seconds=30)
 #: PagerDuty's 429 carries no Retry-After; its docs suggest retrying about 30 s apart.
 PAGE_RATE_LIMIT_BACKOFF = timedelta(seconds=30)
 #: A page row claimed for one send; the client's timeout (10 s) fits well inside.
@@ -154,3 +156,9 @@ class HealthHold:
 
 
 HEALTH_HOLD = HealthHold(HEALTH_OPEN_AFTER_READS, HEALTH_OPEN_AFTER, HEALTH_CLEAR_AFTER, HEALTH_REOPEN_WITHIN)
+
+#: The fence right before a PagerDuty send (bot/pagerduty/client.py): the claim must still have
+#: this long to run (more than the client's 10 s timeout plus clock skew between replicas), or
+#: nothing is sent. A replica paused past its claim fails it and never sends a stale event after
+#: whoever took the row over has moved on (a stale trigger after a resolve opens a new page).
+PAGE_CLAIM_SAFETY_MARGIN = timedelta(seconds=12)

@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,7 +31,7 @@ from bot.pipecat.validation import check_agent
 from bot.store import Store
 from bot.store.records import Watch
 
-__all__ = ["AlertService", "Watch", "WatchView"]
+__all__ = ["Acknowledgement", "AlertService", "Watch", "WatchView"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ def new_replica_id(hostname: str | None = None, pid: int | None = None) -> str:
     host = (hostname if hostname is not None else socket.gethostname()) or "host"
     suffix = f"-{pid if pid is not None else os.getpid()}-{secrets.token_hex(4)}"
     return host[: MAX_REPLICA_ID_LENGTH - len(suffix)] + suffix
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """Who acknowledged an incident and when; `first`: this click was the one that did."""
+
+    by: str
+    at: datetime
+    first: bool
 
 
 class AlertService:
@@ -144,7 +154,14 @@ class AlertService:
             sleep=sleep,
         )
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
-        self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
+        self.pager = Pager(
+            store=store,
+            slack=slack,
+            clock=clock,
+            client=pagerduty,
+            update_every=policy.PAGE_UPDATE_EVERY,
+            give_up_after=give_up_after,
+        )
         self._pruned_at: datetime | None = None
         #: The alert cycle and the status cycle both deliver: one PagerDuty pass at a time here
         #: (Slack passes may overlap, one per channel at a time: Deliverer._passing).
@@ -352,13 +369,18 @@ class AlertService:
         await self._refresh_open_incident(channel_id, agent)
         return was_muted
 
-    async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str) -> bool:
-        """Record the ack and edit the parent (who and when). False if no incident has that parent."""
-        incident = await self.store.acknowledge(channel_id, parent_ts, user_id, self._clock.now())
-        await self._incidents.refresh_now(incident)
-        if incident is not None:
+    async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str) -> Acknowledgement | None:
+        """Record the ack and edit the parent (who and when); None if no incident has that parent.
+        The first ack wins: a later click keeps who acknowledged first, and when (`first` False)."""
+        now = self._clock.now()
+        incident = await self.store.acknowledge(channel_id, parent_ts, user_id, now)
+        if incident is None or incident.ack_by is None or incident.ack_at is None:
+            return None
+        first = (incident.ack_by, incident.ack_at) == (user_id, now)
+        if first:
+            await self._incidents.refresh_now(incident)
             await self.pager.run_once()  # PagerDuty stops escalating as soon as someone is on it
-        return incident is not None
+        return Acknowledgement(by=incident.ack_by, at=incident.ack_at, first=first)
 
     async def incident_session(self, channel_id: str, parent_ts: str) -> tuple[str, str] | None:
         """(agent, latest session id) of the incident whose parent is `parent_ts`."""

@@ -7,6 +7,7 @@ from datetime import datetime, time
 
 from slack_sdk.models.blocks import SectionBlock
 
+from bot.blocks.alerts import user_mention
 from bot.blocks.format import escape, slack_date
 from bot.blocks.message import Message, build
 from bot.blocks.message import fallback as fallback_text
@@ -39,6 +40,14 @@ def muted(agent: str, until: datetime) -> Message:
         f":mute: Alerts for *{escape(agent)}* are muted here until {slack_date(until)}. "
         "Failures are still recorded; `/session unmute` ends it early.",
         f"Muted {agent}",
+    )
+
+
+def already_acknowledged(user_id: str, at: datetime) -> Message:
+    """A second Acknowledge: the first one stands."""
+    return notice(
+        f":eyes: {user_mention(user_id)} already acknowledged this incident at {slack_date(at)}.",
+        "Already acknowledged",
     )
 
 

@@ -63,8 +63,18 @@ def listens_for(action_id: str) -> re.Pattern[str]:
 SHORTCUT_LOOKUP = "lookup_session"
 
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
+#: Acknowledge is one: it acknowledges the PagerDuty alert, which stops its escalation.
 ADMIN_ONLY: frozenset[str] = frozenset(
-    {Verb.WATCH, Verb.UNWATCH, Verb.MUTE, Verb.UNMUTE, Verb.DIGEST, Action.SESSION_STOP, Action.INCIDENT_MUTE}
+    {
+        Verb.WATCH,
+        Verb.UNWATCH,
+        Verb.MUTE,
+        Verb.UNMUTE,
+        Verb.DIGEST,
+        Action.SESSION_STOP,
+        Action.INCIDENT_MUTE,
+        Action.INCIDENT_ACK,
+    }
 )
 
 

@@ -5,6 +5,8 @@
 - ServerError: HTTP 5xx (or any other unexpected status); retry with back-off.
 - Unreachable: connect error or timeout; retry with back-off.
 
+- Fenced:      the caller's fence said no right before the request: nothing was sent.
+
 Every Retryable is safe to resend: PagerDuty folds events with the same `dedup_key` into one alert.
 `detail` never carries the routing key (the client masks it out of anything PagerDuty echoes).
 """
@@ -47,3 +49,8 @@ class ServerError(Retryable):
 
 class Unreachable(Retryable):
     pass
+
+
+class Fenced(Exception):
+    """The fence (the outbox claim, checked right before the request) said the event is no longer
+    ours to send: nothing went to PagerDuty. Whoever holds the claim now sends it."""

@@ -30,18 +30,30 @@ SEVERITIES = ("critical", "error", "warning", "info")
 MESSAGE_LIMIT = 2000
 
 
-def incident_dedup_key(team_id: str, channel_id: str, incident_id: int) -> str:
-    """One key for an incident's whole life. The team keeps two workspaces that page the same
+def incident_dedup_key(namespace: str, channel_id: str, incident_id: int) -> str:
+    """One key for an incident's whole life. The namespace (the installation's, stored in its
+    database: bot/store/pager.py `pager_namespace`) keeps two installations that page the same
     PagerDuty service apart; the incident id comes from the shared database, so every replica
     derives the same key. It is stored with the incident's page and read back, never re-derived."""
-    return f"{CLIENT}/{team_id}/{channel_id}/incident/{incident_id}"[:DEDUP_KEY_LIMIT]
+    return f"{CLIENT}/{namespace}/{channel_id}/incident/{incident_id}"[:DEDUP_KEY_LIMIT]
 
 
-def condition_alert_key(team_id: str, channel_id: str, condition_key: str) -> str:
+def condition_alert_key(namespace: str, channel_id: str, condition_key: str) -> str:
     """One key per health condition occurrence and channel; `condition_key` names the occurrence
     (bot.alerts.agent_status.condition_dedup_key: agent, condition, the moment it opened), so a
     crash loop that clears and comes back is a new alert."""
-    return f"{CLIENT}/{team_id}/{channel_id}/{condition_key}"[:DEDUP_KEY_LIMIT]
+    return f"{CLIENT}/{namespace}/{channel_id}/{condition_key}"[:DEDUP_KEY_LIMIT]
+
+
+def key_namespace(dedup_key: str | None) -> str | None:
+    """The namespace an existing key was made with: "pipecat-ops/T0001/C1/incident/7" → "T0001".
+    Installations that paged before the namespace was stored used their Slack team id; reading it
+    back from their keys keeps the keys of their open alerts the same."""
+    if dedup_key is None:
+        return None
+    client, _, rest = dedup_key.partition("/")
+    namespace = rest.partition("/")[0]
+    return namespace if client == CLIENT and namespace else None
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,15 @@ from bot.slack.replies import on_action, post_in_thread_or_privately
 
 
 async def acknowledge(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
-    if not await deps.alerts.acknowledge(click.channel_id, click.message_ts, click.user_id):
+    """The first click acknowledges (the parent says who, PagerDuty stops escalating); a later one
+    changes nothing and tells its clicker, privately, who acknowledged and when."""
+    ack = await deps.alerts.acknowledge(click.channel_id, click.message_ts, click.user_id)
+    if ack is None:
         await respond(
             **notices.notice("This incident is no longer open.", "Incident closed").to_response(in_channel=False)
         )
+    elif not ack.first:
+        await respond(**notices.already_acknowledged(ack.by, ack.at).to_response(in_channel=False))
 
 
 async def mute(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:

@@ -167,18 +167,18 @@ class IncidentStore(StoreBase):
             )
 
     async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str, now: datetime) -> Incident | None:
-        """Record who acknowledged the incident whose parent is `parent_ts` (the latest ack wins)."""
+        """Record who acknowledged the incident whose parent is `parent_ts`. The first ack wins: a
+        later click (a second person, a double click) changes nothing, and the incident returned
+        names the first acknowledger. None if no incident has that parent."""
+        where = (incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
         async with self._write() as conn:
-            result = await conn.execute(
+            await conn.execute(
                 update(incidents)
-                .where(incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
+                .where(*where, incidents.c.ack_at.is_(None))
                 .values(ack_by=user_id, ack_at=now, version=incidents.c.version + 1)
             )
-            if result.rowcount == 0:
-                return None
-            query = select(incidents).where(incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
-            row = (await conn.execute(query)).mappings().one()
-        return from_row(Incident, row)
+            row = (await conn.execute(select(incidents).where(*where))).mappings().first()
+        return from_row(Incident, row) if row is not None else None
 
 
 async def _holds_channel(conn: AsyncConnection, channel_id: str, owner: str) -> bool:

@@ -4,23 +4,32 @@ Every change to an alert is a compare-and-set on its pager_alerts row plus the i
 outbox row, in one transaction: of two replicas planning the same step only one enqueues it, and
 the outbox's unique dedup key makes a repeat a no-op. Events of one alert are delivered in order
 (`page_rows_due` offers only the oldest unfinished row of each alert).
+
+An alert keeps the routing key it was opened with (`pager_routing_key`): a secret, read only to
+send, never put in a record, a log line or a message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, from_row
 from bot.store.payloads import PagePayload
 from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, UNCERTAIN, NewPost, OutboxRow, PagerAlert
-from bot.store.schema import alert_outbox, pager_alerts, subscriptions
+from bot.store.schema import alert_outbox, pager_alerts, pager_namespace, subscriptions
 
 RESOLVED = "resolved"
+#: A condition occurrence that opened while its channel muted the agent: recorded so that it is
+#: never paged (not when the mute ends either), and never sent anything.
+MUTED = "muted"
+#: States with nothing more to send.
+FINISHED = (RESOLVED, MUTED)
 #: Key of the pager alert's id in a page row's payload (events of one alert go out in order).
 ALERT_ID = "alert_id"
 EVENT = "event"
@@ -43,10 +52,12 @@ class PagerStore(StoreBase):
         condition: str | None,
         sent_count: int,
         event: Mapping[str, Any],
+        routing_key: SecretStr,
         now: datetime,
     ) -> PagerAlert | None:
         """Insert the alert and its first trigger; None if it already exists (another replica, or
-        an earlier cycle, opened it: its stored key stays the key)."""
+        an earlier cycle, opened it: its stored key stays the key). `routing_key`: the integration
+        it opens in, where its every later event goes too."""
         async with self._write() as conn:
             inserted = await conn.execute(
                 # Either unique key (dedup_key, incident_id) makes it a no-op: one alert per incident.
@@ -65,6 +76,7 @@ class PagerStore(StoreBase):
                     last_trigger_at=now,
                     created_at=now,
                     updated_at=now,
+                    routing_key=routing_key.get_secret_value(),
                 )
                 .returning(pager_alerts.c.id)
             )
@@ -76,6 +88,32 @@ class PagerStore(StoreBase):
             )
             row = (await conn.execute(select(pager_alerts).where(pager_alerts.c.id == alert_id))).mappings().one()
         return to_pager_alert(row)
+
+    async def record_muted_pager_alert(
+        self, *, dedup_key: str, subscription_id: int | None, channel_id: str, agent: str, condition: str, now: datetime
+    ) -> bool:
+        """Record a condition occurrence its channel muted: state `muted`, no event, so it is never
+        paged later (unmuting does not replay it). False if the key already has an alert."""
+        async with self._write() as conn:
+            inserted = await conn.execute(
+                self._insert(pager_alerts)
+                .on_conflict_do_nothing()
+                .values(
+                    dedup_key=dedup_key,
+                    subscription_id=subscription_id,
+                    channel_id=channel_id,
+                    agent=agent,
+                    incident_id=None,
+                    condition=condition,
+                    state=MUTED,
+                    sent_count=0,
+                    triggers=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(pager_alerts.c.id)
+            )
+            return inserted.scalar() is not None
 
     async def advance_pager_alert(
         self,
@@ -152,7 +190,8 @@ class PagerStore(StoreBase):
         return to_pager_alert(row) if row else None
 
     async def unresolved_pager_alerts(self) -> list[PagerAlert]:
-        query = select(pager_alerts).where(pager_alerts.c.state != RESOLVED).order_by(pager_alerts.c.id)
+        """Alerts open in PagerDuty (triggered or acknowledged), oldest first."""
+        query = select(pager_alerts).where(pager_alerts.c.state.not_in(FINISHED)).order_by(pager_alerts.c.id)
         async with self._read() as conn:
             return [to_pager_alert(r) for r in (await conn.execute(query)).mappings()]
 
@@ -164,7 +203,55 @@ class PagerStore(StoreBase):
         async with self._read() as conn:
             return [(r.id, r.channel_id, r.agent) for r in await conn.execute(query)]
 
-    # -- delivery: claim (store.claim) → send → record --------------------------------------------
+    async def pager_namespace(self, candidate: str, now: datetime) -> str:
+        """The installation's namespace in dedup keys: the stored one, else `candidate`, stored
+        (replicas racing here all get the first one stored)."""
+        query = select(pager_namespace.c.namespace).where(pager_namespace.c.id == 1)
+        async with self._write() as conn:
+            stored = await conn.scalar(query)
+            if stored is None:
+                await conn.execute(
+                    self._insert(pager_namespace)
+                    .on_conflict_do_nothing()
+                    .values(id=1, namespace=candidate, created_at=now)
+                )
+                stored = await conn.scalar(query)
+        return str(stored)
+
+    async def latest_pager_key(self) -> str | None:
+        """The dedup key of the alert opened last (None before the first)."""
+        query = select(pager_alerts.c.dedup_key).order_by(pager_alerts.c.id.desc()).limit(1)
+        async with self._read() as conn:
+            key = await conn.scalar(query)
+        return str(key) if key is not None else None
+
+    async def pager_routing_key(self, alert_id: int) -> SecretStr | None:
+        """The routing key alert `alert_id` was opened with (None: opened before keys were kept)."""
+        query = select(pager_alerts.c.routing_key).where(pager_alerts.c.id == alert_id)
+        async with self._read() as conn:
+            key = await conn.scalar(query)
+        return SecretStr(str(key)) if key else None
+
+    # -- delivery: claim (store.claim) → fence → send → record ------------------------------------
+
+    async def confirm_page_claim(
+        self, row: OutboxRow, token: str, now: datetime, *, ttl: timedelta, margin: timedelta
+    ) -> bool:
+        """The fence right before a PagerDuty send: True only if our claim on `row` still has at
+        least `margin` to run; it is then extended to `now + ttl`. False means: do not send (the
+        claim passed to another worker, or is about to)."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(alert_outbox)
+                .where(
+                    alert_outbox.c.id == row.id,
+                    alert_outbox.c.claim_token == token,
+                    alert_outbox.c.state == SENDING,
+                    alert_outbox.c.claimed_until >= now + margin,
+                )
+                .values(claimed_until=now + ttl, updated_at=now)
+            )
+        return result.rowcount == 1
 
     async def page_rows_due(self, now: datetime) -> list[OutboxRow]:
         """The oldest unfinished event of each alert, when it is due (later ones wait behind it)."""
@@ -221,4 +308,4 @@ def to_pager_alert(row: RowMapping) -> PagerAlert:
     )
 
 
-__all__ = ["PagerStore", "page_dedup_key"]
+__all__ = ["MUTED", "PagerStore", "page_dedup_key"]

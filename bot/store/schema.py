@@ -362,7 +362,10 @@ digest_settings = Table(
 #: One PagerDuty alert we opened: an incident's (incident_id) or a health condition's (condition).
 #: `dedup_key` is minted once, when the row is inserted, and read back ever after (a restart or
 #: another replica never derives a new one). state: triggered → acknowledged → resolved, as
-#: enqueued; `sent_count` is the incident's session count in the last trigger enqueued.
+#: enqueued (`muted`: a condition occurrence that opened while its channel muted the agent, never
+#: sent); `sent_count` is the incident's session count in the last trigger enqueued.
+#: `routing_key` is the integration key the alert was opened with (a secret, never logged or
+#: shown): its every later event goes there, whatever PAGERDUTY_ROUTING_KEY says now.
 pager_alerts = Table(
     "pager_alerts",
     metadata,
@@ -379,7 +382,18 @@ pager_alerts = Table(
     Column("last_trigger_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("routing_key", String(128)),
     UniqueConstraint("dedup_key", name="uq_pager_alerts_dedup_key"),
     UniqueConstraint("incident_id", name="uq_pager_alerts_incident"),
     Index("ix_pager_alerts_state", "state"),
+)
+
+#: The installation's namespace in PagerDuty dedup keys (one row, id 1), learned once and kept:
+#: it keeps two installations paging one PagerDuty service apart without asking Slack for anything.
+pager_namespace = Table(
+    "pager_namespace",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("namespace", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -39,7 +39,10 @@ def lists(channels: str = "", users: str = "", admins: str = "") -> AccessLists:
         (lists(admins="U9"), "U1", "C1", "watch", False),
         (lists(admins="U9"), "U1", "C1", "session_stop", False),
         (lists(admins="U9"), "U1", "C1", "incident_mute", False),
-        (lists(admins="U9"), "U1", "C1", "incident_ack", True),
+        # Acknowledge acknowledges the PagerDuty alert (its escalation stops): admins only.
+        (lists(admins="U9"), "U1", "C1", "incident_ack", False),
+        (lists(admins="U9"), "U9", "C1", "incident_ack", True),
+        (lists(), "U1", "C1", "incident_ack", True),
         (lists(admins="U9"), "U9", "C1", "unwatch", True),
     ],
 )
@@ -110,6 +113,7 @@ ADMIN_COMMANDS = {
 ADMIN_CLICKS = {
     Action.SESSION_STOP: ("button", session_value("voice-bot", ERROR_ID)),
     Action.INCIDENT_MUTE: ("static_select", mute_value("voice-bot", "1h")),
+    Action.INCIDENT_ACK: ("button", "voice-bot:x"),
 }
 
 

@@ -6,12 +6,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot.alerts.transitions import Posted, next_state
 from bot.store import Store
-from bot.store.records import KIND_PAGE, SENT
+from bot.store.records import KIND_PAGE, SENDING, SENT
 from tests.fixtures_store import run_sql_fixture
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
+KEY = SecretStr("Rk7p2Qx9Zt4Lm8Vb3Nc6Hd1Fg5Js0Wa2")
+TTL = timedelta(seconds=30)
+MARGIN = timedelta(seconds=12)
 TRIGGER = {
     "event_action": "trigger",
     "dedup_key": "k1",
@@ -22,7 +27,7 @@ TRIGGER = {
 async def open_alert(store: Store, key: str = "k1", incident_id: int | None = 1) -> object:
     return await store.open_pager_alert(
         dedup_key=key, subscription_id=None, channel_id="C1", agent="voice-bot", incident_id=incident_id,
-        condition=None, sent_count=2, event={**TRIGGER, "dedup_key": key}, now=T0,
+        condition=None, sent_count=2, event={**TRIGGER, "dedup_key": key}, routing_key=KEY, now=T0,
     )  # fmt: skip
 
 
@@ -71,6 +76,50 @@ async def test_events_of_one_alert_go_out_in_order_and_never_to_slack(store: Sto
     assert rows[0].state == SENT
     assert [r.payload["event"]["event_action"] for r in await store.page_rows_due(T0)] == ["trigger", "resolve"]
     assert await store.unresolved_pager_alerts() == [await store.pager_alert("k2")]
+
+
+async def test_an_alert_keeps_the_routing_key_it_was_opened_with_out_of_its_record(store: Store) -> None:
+    await open_alert(store)
+    alert = await store.pager_alert_for_incident(1)
+    assert alert is not None
+    stored = await store.pager_routing_key(alert.id)
+    assert stored is not None and stored.get_secret_value() == KEY.get_secret_value()
+    assert KEY.get_secret_value() not in repr(alert) and KEY.get_secret_value() not in repr(stored)
+    assert await store.pager_routing_key(alert.id + 1) is None
+
+
+async def test_the_namespace_is_stored_once_and_every_replica_reads_the_first(store: Store) -> None:
+    assert await store.latest_pager_key() is None
+    assert await store.pager_namespace("first", T0) == "first"
+    assert await store.pager_namespace("second", T0 + TTL) == "first"  # another replica, or a restart
+    await open_alert(store, key="pipecat-ops/first/C1/incident/1")
+    assert await store.latest_pager_key() == "pipecat-ops/first/C1/incident/1"
+
+
+async def test_a_muted_occurrence_is_recorded_never_sent_and_never_opened_again(store: Store) -> None:
+    muted: dict[str, Any] = {"subscription_id": None, "channel_id": "C1", "agent": "voice-bot", "condition": "revision"}
+    assert await store.record_muted_pager_alert(dedup_key="kc", now=T0, **muted) is True
+    assert await store.record_muted_pager_alert(dedup_key="kc", now=T0, **muted) is False
+    alert = await store.pager_alert("kc")
+    assert alert is not None and alert.state == "muted" and alert.triggers == 0
+    assert await store.page_rows() == [] and await store.unresolved_pager_alerts() == []
+
+
+async def test_the_fence_passes_only_a_claim_that_is_ours_with_time_to_run(store: Store) -> None:
+    await open_alert(store)
+    [row] = await store.page_rows_due(T0)
+    assert await store.claim(row, "tok-a", T0, TTL)
+    assert await store.confirm_page_claim(row, "tok-b", T0, ttl=TTL, margin=MARGIN) is False  # not our token
+    assert await store.confirm_page_claim(row, "tok-a", T0 + timedelta(seconds=10), ttl=TTL, margin=MARGIN)
+    # Extended to 10 s + TTL: 25 s later it still has 15 s (more than the margin) ...
+    assert await store.confirm_page_claim(row, "tok-a", T0 + timedelta(seconds=25), ttl=TTL, margin=MARGIN)
+    # ... but a worker paused 50 s past that finds its claim expired, and another takes it over.
+    late = T0 + timedelta(seconds=75)
+    assert await store.confirm_page_claim(row, "tok-a", late, ttl=TTL, margin=MARGIN) is False
+    [again] = await store.page_rows_due(late)
+    assert again.state == SENDING and await store.claim(again, "tok-b", late, TTL)
+    assert await store.confirm_page_claim(again, "tok-a", late, ttl=TTL, margin=MARGIN) is False
+    assert await store.confirm_page_claim(again, "tok-b", late, ttl=TTL, margin=MARGIN) is True
 
 
 async def test_a_refusal_is_recorded_on_the_watch_until_it_is_set_again(store: Store) -> None:

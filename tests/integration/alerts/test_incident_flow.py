@@ -75,8 +75,8 @@ async def test_acknowledge_edits_the_parent_and_survives_a_restart(alert_rig: Al
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top()
-    assert await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK") is True
-    assert await rig.svc.acknowledge(ALERT_CHANNEL, "1.000", "U0ACK") is False
+    assert (await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK")) is not None
+    assert await rig.svc.acknowledge(ALERT_CHANNEL, "1.000", "U0ACK") is None
     assert "Acknowledged by <@U0ACK>" in blocks_text(rig.top()[0])
     await rig.new_service()  # restart
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
@@ -145,7 +145,7 @@ async def test_a_stale_parent_edit_landing_late_never_overwrites_an_acknowledgem
     rig.slack.hold_next("chat.update", 1)
     worker = asyncio.create_task(rig.svc.deliver_once())
     await rig.slack.wait_until(lambda: rig.slack.hanging == 1)
-    assert await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK") is True  # while it is held
+    assert (await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK")) is not None  # while it is held
     await asyncio.wait_for(worker, timeout=10)  # the worker's client timed out on the held edit
     rig.slack.release_hangs()
     stale = rig.slack.calls_to("chat.update")[0]

@@ -50,6 +50,9 @@ async def test_two_replicas_open_one_alert_and_send_one_trigger(
         alert_rig.clock.advance(60)
     assert [e.action for e in pagerduty_standin.requests] == ["trigger"]
     [alert] = pagerduty_standin.alerts
-    assert alert.dedup_key == f"pipecat-ops/T0001/{ALERT_CHANNEL}/incident/1"
+    # Both replicas made the key in the one namespace stored (neither asked Slack for it).
+    namespace = await a.store.pager_namespace("not-this-one", alert_rig.clock.now())
+    assert alert.dedup_key == f"pipecat-ops/{namespace}/{ALERT_CHANNEL}/incident/1"
+    assert not alert_rig.slack.calls_to("auth.test")
     rows = await a.store.page_rows()
     assert [(r.dedup_key, r.state) for r in rows] == [("page:1:trigger:1", "sent")]

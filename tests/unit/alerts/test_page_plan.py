@@ -28,26 +28,35 @@ OLD = timedelta(minutes=6)
 
 
 @pytest.mark.parametrize(
-    ("incident", "alert", "paging", "expected"),
+    ("incident", "alert", "paging", "muted", "expected"),
     [
-        (INCIDENT, None, True, PageStep("trigger", "triggered", 3, opens=True)),
-        (INCIDENT, None, False, None),  # a non-paging watch never pages
-        (CLOSED, None, True, None),  # closed before it was paged: nothing to open
-        (INCIDENT, ALERT, True, None),  # nothing new
-        (GROWN, ALERT, True, None),  # grown, but updated a minute ago
-        (GROWN, replace(ALERT, last_trigger_at=NOW - OLD), True, PageStep("trigger", "triggered", 7)),
-        (ACKED, ALERT, True, PageStep("acknowledge", "acknowledged", 3)),
-        (ACKED, replace(ALERT, state="acknowledged"), True, None),
+        (INCIDENT, None, True, False, PageStep("trigger", "triggered", 3, opens=True)),
+        (INCIDENT, None, False, False, None),  # a non-paging watch never pages
+        (CLOSED, None, True, False, None),  # closed before it was paged: nothing to open
+        (INCIDENT, ALERT, True, False, None),  # nothing new
+        (GROWN, ALERT, True, False, None),  # grown, but updated a minute ago
+        (GROWN, replace(ALERT, last_trigger_at=NOW - OLD), True, False, PageStep("trigger", "triggered", 7)),
+        (ACKED, ALERT, True, False, PageStep("acknowledge", "acknowledged", 3)),
+        (ACKED, replace(ALERT, state="acknowledged"), True, False, None),
         (
             replace(GROWN, ack_at=NOW),
             replace(ALERT, state="acknowledged", last_trigger_at=NOW - OLD),
             True,
+            False,
             PageStep("trigger", "acknowledged", 7),  # an update keeps the acknowledgement
         ),
-        (CLOSED, ALERT, True, PageStep("resolve", "resolved", 3)),  # quiet → resolve
-        (INCIDENT, ALERT, False, PageStep("resolve", "resolved", 3)),  # unwatched or no longer paging
-        (CLOSED, replace(ALERT, state="resolved"), True, None),
+        (CLOSED, ALERT, True, False, PageStep("resolve", "resolved", 3)),  # quiet → resolve
+        (INCIDENT, ALERT, False, False, PageStep("resolve", "resolved", 3)),  # unwatched or no longer paging
+        (CLOSED, replace(ALERT, state="resolved"), True, False, None),
+        # Muted: nothing new is triggered; what quiets a page still goes out.
+        (INCIDENT, None, True, True, None),  # no page opens
+        (GROWN, replace(ALERT, last_trigger_at=NOW - OLD), True, True, None),  # no update
+        (ACKED, ALERT, True, True, PageStep("acknowledge", "acknowledged", 3)),
+        (CLOSED, ALERT, True, True, PageStep("resolve", "resolved", 3)),
+        (INCIDENT, ALERT, False, True, PageStep("resolve", "resolved", 3)),
     ],
 )
-def test_plan_page(incident: Incident, alert: PagerAlert | None, paging: bool, expected: PageStep | None) -> None:
-    assert plan_page(incident, alert, paging=paging, now=NOW, update_every=EVERY) == expected
+def test_plan_page(
+    incident: Incident, alert: PagerAlert | None, paging: bool, muted: bool, expected: PageStep | None
+) -> None:
+    assert plan_page(incident, alert, paging=paging, muted=muted, now=NOW, update_every=EVERY) == expected

@@ -111,6 +111,24 @@ def test_a_condition_key_names_workspace_channel_and_occurrence() -> None:
     assert len(events.condition_alert_key("T1", "C1", "x" * 400)) == events.DEDUP_KEY_LIMIT
 
 
+@pytest.mark.parametrize(
+    ("key", "namespace"),
+    [
+        ("pipecat-ops/T0001/C1/incident/7", "T0001"),  # made with the Slack team id, before 0008
+        ("pipecat-ops/T0001/C1/pipecat-ops:health:voice-bot:revision:dep-9:1793369100", "T0001"),
+        ("pipecat-ops/3f9a0c1b2d4e/C1/incident/7", "3f9a0c1b2d4e"),
+        ("k1", None),  # not one of ours
+        ("other-app/T1/C1/incident/7", None),
+        ("pipecat-ops//C1/incident/7", None),
+        (None, None),  # nothing paged yet
+    ],
+)
+def test_the_namespace_is_read_back_from_existing_keys(key: str | None, namespace: str | None) -> None:
+    assert events.key_namespace(key) == namespace
+    if namespace is not None:
+        assert events.incident_dedup_key(namespace, "C1", 7) == "pipecat-ops/" + namespace + "/C1/incident/7"
+
+
 def test_follow_ups_take_only_the_key() -> None:
     assert events.follow_up("resolve", "k") == {"event_action": "resolve", "dedup_key": "k"}
     with pytest.raises(ValueError):
