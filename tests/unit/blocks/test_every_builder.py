@@ -179,6 +179,7 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "notices.unwatched": lambda: notices.unwatched(AGENT, True),
     "notices.muted": lambda: notices.muted(AGENT, T1),
     "notices.unmuted": lambda: notices.unmuted(AGENT, True),
+    "notices.already_acknowledged": lambda: notices.already_acknowledged("U1", T0),
     # The reason is the access policy's own text (bot/access), never outside text.
     "notices.refused": lambda: notices.refused("Only admins can do that here."),
     "notices.digest_on": lambda: notices.digest_on(T0.timetz()),
