@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic.alias_generators import to_camel
 
 from bot.contracts.names import SESSION_ID
+from bot.contracts.outcomes import is_failed
 from bot.pipecat.errors import UnexpectedResponse
 
 # The lenient readings are defined in facts.py, shared with the plain reading of bot.pipecat.plain.
@@ -26,10 +27,6 @@ from bot.pipecat.facts import open_string as _open_string
 logger = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-#: Statuses that mean "the session ended badly" for badges and stats.
-ERROR_STATUSES = frozenset({"HTTP_ERROR", "BOT_CONNECTION_TIMEOUT"})
-ERROR_END_STATES = frozenset({"ENDED_BEFORE_AGENT_START", "AGENT_START_TIMEOUT", "AGENT_ERROR", "TERMINATED"})
 
 
 def _uuid(value: str) -> str:
@@ -121,8 +118,14 @@ class Session(ApiModel):
         wanted = {s.upper() for s in statuses}
         return any(v is not None and v.upper() in wanted for v in (self.completion_status, self.end_state))
 
-    def is_error(self, statuses: Iterable[str] = ERROR_STATUSES) -> bool:
+    def is_error(self, statuses: Iterable[str]) -> bool:
+        """Ended with one of `statuses`: a watch's alert filter, not what "failed" means (`failed`)."""
         return not self.is_active and self.matches(statuses)
+
+    @property
+    def failed(self) -> bool:
+        """Ended as an error or a timeout: the one definition (bot.contracts.outcomes)."""
+        return is_failed(self.completion_status, self.end_state, active=self.is_active)
 
 
 class SessionPage(ApiModel):
