@@ -114,13 +114,10 @@ class Session(ApiModel):
         return self.resource_metrics.peak_memory_bytes if self.resource_metrics else None
 
     def matches(self, statuses: Iterable[str]) -> bool:
-        """True when completionStatus or endState is one of `statuses` (case-insensitive)."""
+        """True when completionStatus or endState is one of `statuses` (case-insensitive): a watch's
+        alert filter, not what "failed" means (`failed`)."""
         wanted = {s.upper() for s in statuses}
         return any(v is not None and v.upper() in wanted for v in (self.completion_status, self.end_state))
-
-    def is_error(self, statuses: Iterable[str]) -> bool:
-        """Ended with one of `statuses`: a watch's alert filter, not what "failed" means (`failed`)."""
-        return not self.is_active and self.matches(statuses)
 
     @property
     def failed(self) -> bool:

@@ -65,7 +65,7 @@ def test_active_fixture_has_no_duration_or_peak() -> None:
     assert session.peak_memory_bytes is None
     assert session.completion_status is None and session.cold_start is None
     assert not session.failed
-    assert not session.is_error({"HTTP_ERROR", "active"})
+    assert not session.matches({"HTTP_ERROR", "active"})
 
 
 def test_error_fixture_duration_peak_and_error() -> None:
@@ -109,15 +109,15 @@ def test_list_page() -> None:
         (set(), False),
     ],
 )
-def test_is_error_with_custom_statuses(statuses: set[str], expected: bool) -> None:
-    assert _session("session-detail-odd.json").is_error(statuses) is expected
+def test_matches_custom_statuses(statuses: set[str], expected: bool) -> None:
+    assert _session("session-detail-odd.json").matches(statuses) is expected
 
 
-def test_is_error_matches_end_state_of_a_completed_status() -> None:
+def test_matches_end_state_of_a_completed_status() -> None:
     payload = {**load_pipecat_fixture("session-detail-error.json"), "completionStatus": "HTTP_COMPLETED"}
     session = Session.model_validate(payload)
     assert not session.failed  # completionStatus wins for what "failed" means...
-    assert session.is_error({"agent_error"})  # ...but a watch on agent_error still matches it
+    assert session.matches({"agent_error"})  # ...but a watch on agent_error still matches it
 
 
 def test_the_odd_fixture_failed_although_no_default_alert_status_names_it() -> None:
@@ -130,7 +130,7 @@ def test_any_completion_status_parses_and_filters(status: str) -> None:
     session = Session.model_validate(payload)
     if status.strip():
         assert session.completion_status == status.strip()
-        assert session.is_error({status.strip()})
+        assert session.matches({status.strip()})
     else:
         assert session.completion_status is None
 
