@@ -72,9 +72,7 @@ def worst(sessions: Sequence[Session]) -> list[dict[str, Any]]:
     ]
 
 
-def agent_summary(
-    agent: str, sessions: Sequence[Session], window_end: datetime, capped: bool
-) -> dict[str, Any]:
+def agent_summary(agent: str, sessions: Sequence[Session], window_end: datetime, capped: bool) -> dict[str, Any]:
     """One agent's digest numbers over [end − 1 day, end), compared with the day before. Pure.
 
     Failures are failed sessions as bot.contracts.outcomes defines them, the same count `/session

@@ -45,7 +45,6 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
 
 
-
 class Sample(ApiModel):
     t: int
     c: float | None = None

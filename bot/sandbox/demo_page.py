@@ -189,8 +189,9 @@ async def _file(ctx: PageContext, request: Request) -> Response:
     inline = stored.mimetype in ("image/png", "image/jpeg", "image/gif", "image/webp")
     disposition = "inline" if inline else "attachment"
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'{disposition}; filename="{_safe_name(stored.name)}"'}
-    return Response(stored.content, media_type=stored.mimetype if inline else "application/octet-stream",
-                    headers=headers)
+    return Response(
+        stored.content, media_type=stored.mimetype if inline else "application/octet-stream", headers=headers
+    )
 
 
 def _safe_name(name: str) -> str:

@@ -102,6 +102,8 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
     health = status.current_revision.health if status.current_revision else None
     message = quotable(health.message if health else None)
     return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
+
+
 async def _causes(cmd: p.Causes, req: Request) -> Message:
     rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
     return causes_message(cmd.agent, rows, window_label=cmd.window_label)

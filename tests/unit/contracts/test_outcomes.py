@@ -89,8 +89,14 @@ def test_badges_stats_list_and_digest_count_the_same_failures() -> None:
     assert compute_stats(batch, window=timedelta(days=1), capped=False).errors == 7
     summary = agent_summary("voice-bot", batch, END, capped=False)
     assert summary["failures"] == 7 and summary["error_rate"] == pytest.approx(0.7)
-    assert {w["status"] for w in summary["worst"]} <= {"HTTP_ERROR", "BOT_CONNECTION_TIMEOUT", "500", "503",
-                                                       "WS_CONNECTION_CLOSED", "agent_start_timeout"}
+    assert {w["status"] for w in summary["worst"]} <= {
+        "HTTP_ERROR",
+        "BOT_CONNECTION_TIMEOUT",
+        "500",
+        "503",
+        "WS_CONNECTION_CLOSED",
+        "agent_start_timeout",
+    }
     listed = session_list("voice-bot", [s for s in batch if s.failed], total_count=7, errors_only=True)
     text = str(listed.blocks)
     assert text.count("🔴") + text.count("⏱️") == 7 and "✅" not in text
