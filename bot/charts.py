@@ -28,8 +28,11 @@ def render_session_chart(agent: str, session: Session) -> bytes:
     matplotlib.use("Agg")  # no display on a server; must be chosen before any figure exists
     from matplotlib.figure import Figure  # not pyplot: no global figure registry, safe in threads
 
-    cpu = [(datetime.fromtimestamp(s.t, UTC), s.c) for s in samples if s.c is not None]
-    mem = [(datetime.fromtimestamp(s.t, UTC), s.m / MIB) for s in samples if s.m is not None]
+    # A sample without its time (the spec leaves `t` optional) has no place on the time axis.
+    cpu = [(datetime.fromtimestamp(s.t, UTC), s.c) for s in samples if s.c is not None and s.t is not None]
+    mem = [(datetime.fromtimestamp(s.t, UTC), s.m / MIB) for s in samples if s.m is not None and s.t is not None]
+    if not cpu and not mem:
+        raise ValueError("no timed resource samples")
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
     cpu_ax, mem_ax = fig.subplots(2, 1, sharex=True)

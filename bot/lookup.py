@@ -66,7 +66,7 @@ class AgentDirectory:
         now = self._clock.now()
         if self._fetched_at is None or now - self._fetched_at > AGENT_LIST_TTL:
             try:
-                self._names = [agent.name for agent in await self._pipecat.list_agents()]
+                self._names = [agent.name for agent in await self._pipecat.list_agents() if agent.name]
                 self._fetched_at = now
             except PipecatError:
                 logger.warning("could not list agents; resolving without them", exc_info=True)

@@ -56,17 +56,27 @@ def due_day(setting: DigestSetting, now: datetime) -> date | None:
     return at.date()
 
 
+#: Where a session that says neither when it started nor ended sorts: last.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _at(session: Session) -> datetime | None:
+    """Where a session falls in the digest's days: its start, else its end (the spec leaves
+    createdAt optional)."""
+    return session.created_at or session.ended_at
+
+
 def worst(sessions: Sequence[Session]) -> list[dict[str, Any]]:
     """Failed sessions first (newest first), then the slowest starts; at most WORST_SESSIONS."""
     ended = [s for s in sessions if not s.is_active]
-    failed = sorted((s for s in ended if s.failed), key=lambda s: s.created_at, reverse=True)
+    failed = sorted((s for s in ended if s.failed), key=lambda s: _at(s) or EARLIEST, reverse=True)
     picked = failed[:WORST_SESSIONS]
     return [
         {
             "session_id": s.session_id.lower(),
             "status": s.completion_status or s.end_state or "unknown",
             "bot_start_seconds": s.bot_start_seconds,
-            "created_at": s.created_at.isoformat(),
+            "created_at": s.created_at.isoformat() if s.created_at else None,
         }
         for s in picked
     ]
@@ -77,8 +87,9 @@ def agent_summary(agent: str, sessions: Sequence[Session], window_end: datetime,
 
     Failures are failed sessions as bot.contracts.outcomes defines them, the same count `/session
     stats` and the badges show, whatever statuses the channel's watch alerts on."""
-    today = [s for s in sessions if window_end - DAY <= s.created_at < window_end]
-    yesterday = [s for s in sessions if window_end - 2 * DAY <= s.created_at < window_end - DAY]
+    placed = [(s, at) for s in sessions if (at := _at(s)) is not None]
+    today = [s for s, at in placed if window_end - DAY <= at < window_end]
+    yesterday = [s for s, at in placed if window_end - 2 * DAY <= at < window_end - DAY]
     now_stats = compute_stats(today, window=DAY, capped=capped)
     before = compute_stats(yesterday, window=DAY, capped=capped)
     failures = sum(s.failed for s in today)

@@ -63,7 +63,11 @@ RATE_SESSION_CAP = 500
 
 
 def failed_at(session: Session) -> datetime:
-    return session.ended_at or session.created_at
+    """When a failed session failed: its end (an ended session always says when it ended)."""
+    when = session.ended_at or session.created_at
+    if when is None:
+        raise ValueError(f"session {session.session_id} is still running: it has not failed")
+    return when
 
 
 class Explainer:
@@ -115,8 +119,9 @@ class Explainer:
         first: dict[str, datetime] = {}
         for session in sessions:
             dep = session.deployment_id
-            if dep and dep not in known:
-                first[dep] = min(first.get(dep, session.created_at), session.created_at)
+            seen_at = session.created_at or session.ended_at
+            if dep and dep not in known and seen_at is not None:
+                first[dep] = min(first.get(dep, seen_at), seen_at)
         if first:
             await self._store.note_deployments(agent, first)
             known.update(first)

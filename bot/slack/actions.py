@@ -54,9 +54,12 @@ async def chart(deps: Deps, click: BlockAction, respond: AsyncRespond, client: A
         await respond(**explain.to_response(in_channel=False))
         return
     session = await deps.pipecat.get_session(agent, session_id)
-    if not session.resource_metrics or not session.resource_metrics.timeseries:
+    samples = session.resource_metrics.timeseries if session.resource_metrics else []
+    if not any(s.t is not None for s in samples):  # a sample without its time has no place on a chart
         await respond(
-            **error_message("No chart", "This session reported no resource samples.").to_response(in_channel=False)
+            **error_message("No chart", "This session reported no timed resource samples.").to_response(
+                in_channel=False
+            )
         )
         return
     png = await asyncio.to_thread(render_session_chart, agent, session)  # CPU work off the event loop

@@ -96,7 +96,7 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
         errors = None
     else:
         failed = sum(1 for s in page.sessions if s.failed)
-        errors = ErrorRate(failed, len(page.sessions), max(page.total_count, len(page.sessions)))
+        errors = ErrorRate(failed, len(page.sessions), max(page.total_count or 0, len(page.sessions)))
     findings = await req.deps.alerts.health.open_findings(cmd.agent)
     shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
     health = status.current_revision.health if status.current_revision else None
