@@ -79,11 +79,13 @@ def run_lookup(agent: str, session_id: str, *, as_json: bool) -> int:
 
 
 def _lookup_plainly(plain: PlainPipecatSettings, agent: str, session_id: str, *, as_json: bool) -> str:
+    from bot.pipecat.facts import with_session_id
     from bot.pipecat.oneshot import Options, get_session_payload
     from bot.pipecat.plain import read_session
 
     options = Options(ca_file=plain.ca_file, ca_dir=plain.ca_dir)
-    payload = get_session_payload(plain.api_url, plain.api_key, agent, session_id, options)
+    answer = get_session_payload(plain.api_url, plain.api_key, agent, session_id, options)
+    payload = with_session_id(answer, session_id.lower())  # the spec leaves sessionId optional
     session = None if as_json else read_session(payload)
     if session is None:
         from bot.pipecat.models import Session, parse

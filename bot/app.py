@@ -219,7 +219,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
     meter_gate(gate, metrics)
-    digests = DigestService(store=store, pipecat=pipecat, clock=clock, default_statuses=settings.alert_status_set)
+    digests = DigestService(store=store, pipecat=pipecat, clock=clock)
     deps = Deps(
         gate=gate,
         after_ack=AfterAck(),

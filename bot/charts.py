@@ -41,7 +41,7 @@ def render_session_chart(agent: str, session: Session) -> bytes:
     """Two stacked panels sharing the time axis: CPU (millicores) over memory (MiB)."""
     cpu, mem = chart_points(session)
     if not cpu and not mem:
-        raise ValueError("no resource samples")
+        raise ValueError("no timed resource samples")
 
     import matplotlib
 

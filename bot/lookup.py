@@ -1,13 +1,14 @@
 """Resolve which agent a session belongs to, then fetch it (shared by /session and the shortcut).
 
-Order (design.md §1.3): the agent the user or message named, then the channel's watched agents,
-then PIPECAT_DEFAULT_AGENT, each tried in turn until one has the session.
+Order: the agent the user or message named, then (the message shortcut) the other agents the
+message names, the channel's watched agents, PIPECAT_DEFAULT_AGENT, then (the message shortcut)
+the organization's agents, each tried in turn until one has the session.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 AGENT_LIST_TTL = timedelta(minutes=5)
 #: At most this many agents are tried for an id given without one.
 MAX_CANDIDATES = 6
+#: The message shortcut tries at most this many agents per id (its own hint, the agents the message
+#: names, the channel's watched agents, the default, then the organization's agents).
+SHORTCUT_MAX_CANDIDATES = 10
 
 WatchedAgents = Callable[[str], Awaitable[list[str]]]
 
@@ -62,7 +66,7 @@ class AgentDirectory:
         now = self._clock.now()
         if self._fetched_at is None or now - self._fetched_at > AGENT_LIST_TTL:
             try:
-                self._names = [agent.name for agent in await self._pipecat.list_agents()]
+                self._names = [agent.name for agent in await self._pipecat.list_agents() if agent.name]
                 self._fetched_at = now
             except PipecatError:
                 logger.warning("could not list agents; resolving without them", exc_info=True)
@@ -75,19 +79,44 @@ class SessionFinder:
         self._watched_agents = watched_agents
         self._default_agent = default_agent
 
-    async def candidates(self, agent: str | None, channel_id: str | None, *, strict: bool) -> list[str]:
-        """`strict`: the user named the agent, so only that one is tried."""
+    async def candidates(
+        self,
+        agent: str | None,
+        channel_id: str | None,
+        *,
+        strict: bool,
+        named: Sequence[str] = (),
+        organization: Sequence[str] = (),
+        limit: int = MAX_CANDIDATES,
+    ) -> list[str]:
+        """`strict`: the user named the agent, so only that one is tried. Otherwise `agent`, then
+        the other agents the message `named`, the channel's watched agents, PIPECAT_DEFAULT_AGENT
+        and the `organization`'s agents, at most `limit` of them."""
         if agent and strict:
             return [agent]
         ordered: list[str] = [agent] if agent else []
+        ordered += named
         if channel_id:
             ordered += await self._watched_agents(channel_id)
         if self._default_agent:
             ordered.append(self._default_agent)
-        return list(dict.fromkeys(ordered))[:MAX_CANDIDATES]
+        ordered += organization
+        return list(dict.fromkeys(ordered))[:limit]
 
-    async def find(self, session_id: str, *, agent: str | None, channel_id: str | None, strict: bool = True) -> Found:
-        agents = await self.candidates(agent, channel_id, strict=strict)
+    async def find(
+        self,
+        session_id: str,
+        *,
+        agent: str | None,
+        channel_id: str | None,
+        strict: bool = True,
+        named: Sequence[str] = (),
+        organization: Sequence[str] = (),
+        limit: int = MAX_CANDIDATES,
+    ) -> Found:
+        agents = await self.candidates(
+            agent, channel_id, strict=strict, named=named, organization=organization, limit=limit
+        )
         if not agents:
             raise AgentNotResolved()
         for candidate in agents:

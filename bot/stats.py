@@ -3,6 +3,8 @@
 Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value at
 1-based rank ceil(p/100 · n). It always returns an observed value (a real session's duration,
 never an interpolated one), is exact for small samples and needs no tuning.
+
+An error is a failed session as bot.contracts.outcomes defines it (the badges' definition).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def compute_stats(sessions: Iterable[Session], *, window: timedelta, capped: boo
             statuses[ACTIVE_STATUS] += 1
         else:
             statuses[session.completion_status or UNKNOWN_STATUS] += 1
-            errors += session.is_error()
+            errors += session.failed
             if session.duration is not None:
                 durations.append(session.duration.total_seconds())
         if session.bot_start_seconds is not None:

@@ -64,7 +64,7 @@ def render_session_text(agent: str, session: SessionFacts) -> str:
         _clean(f"{agent} · session {session.session_id} · {badge}"),
         _row("Status", status_text(session)),
         _row("End state", session.end_state or NOT_REPORTED),
-        _row("Created", plain_time(session.created_at)),
+        _row("Created", plain_time(session.created_at) if session.created_at else NOT_REPORTED),
         _row("Ended", ended),
         _row("Duration", duration_text(session)),
         _row("Bot start", bot_start_text(session)),

@@ -24,9 +24,9 @@ alert_dedup_key = keys.alert_key
 def alerting_watches(session: Session, watches: Iterable[Watch]) -> list[Watch]:
     """Watches that hear about this ended session: its completionStatus or endState is one of the
     watch's statuses, and it ended after the watch was created (a watch never back-fills)."""
-    if session.is_active:
+    ended = session.ended_at
+    if ended is None:  # still running
         return []
-    ended = session.ended_at or session.created_at
     return [w for w in watches if session.matches(w.statuses) and ended >= w.created_at]
 
 

@@ -56,32 +56,44 @@ def due_day(setting: DigestSetting, now: datetime) -> date | None:
     return at.date()
 
 
-def worst(sessions: Sequence[Session], statuses: frozenset[str]) -> list[dict[str, Any]]:
+#: Where a session that says neither when it started nor ended sorts: last.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _at(session: Session) -> datetime | None:
+    """Where a session falls in the digest's days: its start, else its end (the spec leaves
+    createdAt optional)."""
+    return session.created_at or session.ended_at
+
+
+def worst(sessions: Sequence[Session]) -> list[dict[str, Any]]:
     """Failed sessions first (newest first), then the slowest starts; at most WORST_SESSIONS."""
     ended = [s for s in sessions if not s.is_active]
-    failed = sorted((s for s in ended if s.is_error(statuses)), key=lambda s: s.created_at, reverse=True)
+    failed = sorted((s for s in ended if s.failed), key=lambda s: _at(s) or EARLIEST, reverse=True)
     picked = failed[:WORST_SESSIONS]
     return [
         {
             "session_id": s.session_id.lower(),
             "status": s.completion_status or s.end_state or "unknown",
             "bot_start_seconds": s.bot_start_seconds,
-            "created_at": s.created_at.isoformat(),
+            "created_at": s.created_at.isoformat() if s.created_at else None,
         }
         for s in picked
     ]
 
 
-def agent_summary(
-    agent: str, sessions: Sequence[Session], window_end: datetime, statuses: frozenset[str], capped: bool
-) -> dict[str, Any]:
-    """One agent's digest numbers over [end − 1 day, end), compared with the day before. Pure."""
-    today = [s for s in sessions if window_end - DAY <= s.created_at < window_end]
-    yesterday = [s for s in sessions if window_end - 2 * DAY <= s.created_at < window_end - DAY]
+def agent_summary(agent: str, sessions: Sequence[Session], window_end: datetime, capped: bool) -> dict[str, Any]:
+    """One agent's digest numbers over [end − 1 day, end), compared with the day before. Pure.
+
+    Failures are failed sessions as bot.contracts.outcomes defines them, the same count `/session
+    stats` and the badges show, whatever statuses the channel's watch alerts on."""
+    placed = [(s, at) for s in sessions if (at := _at(s)) is not None]
+    today = [s for s, at in placed if window_end - DAY <= at < window_end]
+    yesterday = [s for s, at in placed if window_end - 2 * DAY <= at < window_end - DAY]
     now_stats = compute_stats(today, window=DAY, capped=capped)
     before = compute_stats(yesterday, window=DAY, capped=capped)
-    failures = sum(s.is_error(statuses) for s in today)
-    before_failures = sum(s.is_error(statuses) for s in yesterday)
+    failures = sum(s.failed for s in today)
+    before_failures = sum(s.failed for s in yesterday)
     rate = failures / now_stats.ended if now_stats.ended else None
     before_rate = before_failures / before.ended if before.ended else None
     return {
@@ -95,17 +107,16 @@ def agent_summary(
         "bot_start_p95": now_stats.bot_start_p95,
         "cold_start_share": now_stats.cold_start_share,
         "capped": capped,
-        "worst": worst(today, statuses),
+        "worst": worst(today),
         "causes": None,
     }
 
 
 class DigestService:
-    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock, default_statuses: frozenset[str]) -> None:
+    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock) -> None:
         self._store = store
         self._pipecat = pipecat
         self._clock = clock
-        self._default_statuses = default_statuses
 
     async def turn_on(self, channel_id: str, at: time, user_id: str) -> None:
         await self._store.set_digest(channel_id, at.hour, at.minute, user_id, self._clock.now())
@@ -146,10 +157,10 @@ class DigestService:
         ]
         agents = []
         for watch in sorted(watches, key=lambda w: w.agent):
-            agents.append(await self._agent(watch.agent, end, watch.statuses or self._default_statuses))
+            agents.append(await self._agent(watch.agent, end))
         return {"day": day.isoformat(), "window_end": end.isoformat(), "agents": agents}
 
-    async def _agent(self, agent: str, end: datetime, statuses: frozenset[str]) -> dict[str, Any]:
+    async def _agent(self, agent: str, end: datetime) -> dict[str, Any]:
         sessions: list[Session] = []
         start = int((end - 2 * DAY).timestamp())
         try:
@@ -161,7 +172,7 @@ class DigestService:
                     break
         except PipecatError as error:
             return {"agent": agent, "unreachable": error.user_message}
-        summary = agent_summary(agent, sessions, end, statuses, capped=len(sessions) >= DIGEST_SESSION_CAP)
+        summary = agent_summary(agent, sessions, end, capped=len(sessions) >= DIGEST_SESSION_CAP)
         summary["causes"] = await self._causes(agent, end)
         return summary
 

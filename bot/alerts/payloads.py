@@ -37,6 +37,6 @@ def alert_body(row: OutboxRow) -> AlertPayload:
 def failure_of(row: OutboxRow) -> Failure:
     """The routing facts of an alert row."""
     session = session_of(alert_body(row))
-    failed_at: datetime = session.ended_at or session.created_at
+    failed_at: datetime = session.ended_at or session.created_at or row.created_at
     status = session.completion_status or session.end_state or "unknown"
     return Failure(row.id, row.agent, session.session_id, status, failed_at)

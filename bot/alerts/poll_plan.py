@@ -112,7 +112,7 @@ class Planner:
                 posts = alert_posts(self.agent, session, watches, mutes)
             except Exception as error:
                 logger.exception("session %s of %s could not be processed", sid, self.agent)
-                failed[sid] = (error, session.created_at)
+                failed[sid] = (error, session.created_at or session.ended_at or self.now)
                 continue
             plan.ended.append(EndedSession(sid, tuple(posts)))
         plan.ended += [EndedSession(sid) for sid in self.seen.skipped]

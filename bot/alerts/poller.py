@@ -231,7 +231,8 @@ class Poller:
                     alerting.append(sid)
             except Exception as error:
                 logger.exception("session %s of %s could not be matched against its watches", sid, agent)
-                seen.failed[sid] = (error, ended.pop(sid).created_at)
+                failing = ended.pop(sid)
+                seen.failed[sid] = (error, failing.created_at or failing.ended_at or self._clock.now())
         for sid, detail in (await self._details(agent, [s for s in alerting if s not in details])).items():
             if not detail.is_active:
                 ended[sid] = detail  # the detail adds metrics; the list item is the fallback
@@ -326,7 +327,7 @@ def _kind(error: Exception) -> str:
 
 def _oldest(walk: SessionWalk, *, fallback: datetime) -> datetime:
     """Where to continue a cut walk: at the oldest session it read (inclusive, dedup absorbs it)."""
-    return min((s.created_at for s in walk.sessions), default=fallback)
+    return min((s.created_at for s in walk.sessions if s.created_at is not None), default=fallback)
 
 
 def _seconds(value: datetime) -> int:

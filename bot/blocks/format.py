@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.contracts.outcomes import ACTIVE, COMPLETED, ERROR, OTHER, TIMEOUT, outcome
 from bot.contracts.secrets import mask_secrets
 
 NOT_REPORTED = "not reported"
@@ -126,35 +127,19 @@ FALLBACK_LIMIT = 300
 MAX_BLOCKS = 50
 SPARK_POINTS = 60
 
-# Classification kinds for a session's badge; unknown statuses fall through to "other".
-ACTIVE, COMPLETED, ERROR, TIMEOUT, OTHER = "active", "completed", "error", "timeout", "other"
+# A session's badge is its outcome (bot.contracts.outcomes: the one definition of "failed").
 _BADGE_EMOJI = {ACTIVE: "🟢", COMPLETED: "✅", ERROR: "🔴", TIMEOUT: "⏱️", OTHER: "⚪"}
 # The raw value that *is* the kind needs no "(raw)" suffix; anything else is shown verbatim.
 _CANONICAL = {"HTTP_COMPLETED", "HTTP_ERROR", "BOT_CONNECTION_TIMEOUT", "COMPLETED", "ACTIVE"}
-_STATUS_KIND = {"HTTP_COMPLETED": COMPLETED, "HTTP_ERROR": ERROR, "BOT_CONNECTION_TIMEOUT": TIMEOUT}
-_END_STATE_KIND = {
-    "COMPLETED": COMPLETED,
-    "AGENT_START_TIMEOUT": TIMEOUT,
-    "AGENT_ERROR": ERROR,
-    "ENDED_BEFORE_AGENT_START": ERROR,
-    "TERMINATED": ERROR,
-}
 
 
 def status_kind(completion_status: str | None, end_state: str | None, *, active: bool) -> str:
-    """Badge kind. completionStatus is what alerts key on, so it wins; endState refines the rest."""
-    if active:
-        return ACTIVE
-    status = (completion_status or "").upper()
-    if status in _STATUS_KIND:
-        return _STATUS_KIND[status]
-    if status.isdigit() and 500 <= int(status) <= 599:
-        return ERROR
-    return _END_STATE_KIND.get((end_state or "").upper(), OTHER)
+    """Badge kind: the session's outcome (completionStatus wins; endState refines the rest)."""
+    return outcome(completion_status, end_state, active=active)
 
 
 def status_badge(completion_status: str | None, end_state: str | None, *, active: bool) -> str:
-    """"🔴 error", "🔴 error (500)", "⚪ SOMETHING_NEW": plain text, callers escape for mrkdwn."""
+    """ "🔴 error", "🔴 error (500)", "⚪ SOMETHING_NEW": plain text, callers escape for mrkdwn."""
     kind = status_kind(completion_status, end_state, active=active)
     raw = completion_status or end_state
     if kind == OTHER:

@@ -48,7 +48,9 @@ def _sections(lines: list[str]) -> list[SectionBlock]:
     return sections
 
 
-def session_list(agent: str, sessions: Sequence[Session], *, total_count: int, errors_only: bool) -> Message:
+def session_list(
+    agent: str, sessions: Sequence[Session], *, total_count: int | None, errors_only: bool
+) -> Message:
     shown = list(sessions)[:MAX_ITEMS]
     noun = "session" if len(shown) == 1 else "sessions"
     suffix = " · errors only" if errors_only else ""
@@ -64,8 +66,10 @@ def session_list(agent: str, sessions: Sequence[Session], *, total_count: int, e
         # The API cannot filter by completionStatus, so errors are picked from the newest pages only
         # and the API's total (of all sessions) would mislead here.
         note = "Errors are picked from the newest sessions (Pipecat cannot filter by status)."
-    else:
+    elif total_count is not None:
         note = f"Pipecat reports {total_count} sessions in total."
+    else:
+        note = "Pipecat did not say how many sessions there are in total."
     if len(sessions) > MAX_ITEMS:
         note = f"Showing {MAX_ITEMS} of {len(sessions)}. " + note
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(note, CONTEXT_LIMIT))]))

@@ -109,8 +109,10 @@ def _events(session: Session) -> SectionBlock | None:
     for event in session.events[:MAX_EVENTS]:
         when = NOT_REPORTED
         if event.event_ts is not None:
-            offset = human_duration(max((event.event_ts - session.created_at).total_seconds(), 0))
-            when = f"{slack_date(event.event_ts, '{time_secs}')} (+{offset})"
+            when = slack_date(event.event_ts, "{time_secs}")
+            if session.created_at is not None:
+                offset = human_duration(max((event.event_ts - session.created_at).total_seconds(), 0))
+                when += f" (+{offset})"
         lines.append(f"`{esc(event.event_code, 100)}` {when}")
     if len(session.events) > MAX_EVENTS:
         lines.append(f"…and {len(session.events) - MAX_EVENTS} more")

@@ -19,7 +19,7 @@ def status_text(session: SessionFacts) -> str:
 def duration_text(session: SessionFacts, now: datetime | None = None) -> str:
     if not session.is_active:
         return human_duration(session.duration)
-    if now is None:
+    if now is None or session.created_at is None:
         return "still running"
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)  # a naive clock is taken as UTC, as the API's timestamps are

@@ -79,6 +79,8 @@ class Change:
     #: The suspect deployment's rate first, the previous deployment's second.
     rates: Sequence[Rate] = ()
     rates_window: timedelta = timedelta(hours=1)
+    #: A deployment that went live after the incident started and fails too (the newest such).
+    continues_on: str | None = None
 
 
 def code_text(text: str, limit: int) -> str:
@@ -151,6 +153,9 @@ def change_text(change: Change | None) -> str:
     if change.started_after is not None:
         deployment, minutes = change.started_after
         lines.append(f"Started {minutes} min after deployment `{esc(short_deployment(deployment), 20)}` went live")
+    if change.continues_on is not None:
+        newer = esc(short_deployment(change.continues_on), 20)
+        lines.append(f"Failures continue on the newer deployment `{newer}`, live since this started")
     if change.rates:
         pieces = []
         for i, r in enumerate(change.rates):

@@ -3,4 +3,12 @@ these, and the Slack stand-in grants them by default (tests/unit/test_manifest.p
 
 from __future__ import annotations
 
-MANIFEST_BOT_SCOPES = ("commands", "chat:write", "files:write", "channels:history", "groups:history")
+MANIFEST_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "files:write",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+)

@@ -17,7 +17,14 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.explain.cause import first_error, quote_lines
-from bot.explain.deploys import RATES_WINDOW, failing_deployments, previous_of, rates_wanted, went_live_times
+from bot.explain.deploys import (
+    RATES_WINDOW,
+    failing_deployments,
+    previous_of,
+    rates_wanted,
+    replaced_pair,
+    went_live_times,
+)
 from bot.explain.fingerprint import fingerprint
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
@@ -56,7 +63,11 @@ RATE_SESSION_CAP = 500
 
 
 def failed_at(session: Session) -> datetime:
-    return session.ended_at or session.created_at
+    """When a failed session failed: its end (an ended session always says when it ended)."""
+    when = session.ended_at or session.created_at
+    if when is None:
+        raise ValueError(f"session {session.session_id} is still running: it has not failed")
+    return when
 
 
 class Explainer:
@@ -84,6 +95,8 @@ class Explainer:
         self._read_status = read_status
         #: Go-live times already recorded, so a status read that says nothing new writes nothing.
         self._dated: dict[tuple[str, str], datetime] = {}
+        #: What each deployment replaced, already recorded (same reason).
+        self._replaced: dict[tuple[str, str], str] = {}
         #: Agents with causes still to read, kept in memory (no query per idle poll) and reloaded
         #: every PENDING_RESCAN (another replica, or one that died, may have left some).
         self._pending: set[str] | None = None
@@ -106,8 +119,9 @@ class Explainer:
         first: dict[str, datetime] = {}
         for session in sessions:
             dep = session.deployment_id
-            if dep and dep not in known:
-                first[dep] = min(first.get(dep, session.created_at), session.created_at)
+            seen_at = session.created_at or session.ended_at
+            if dep and dep not in known and seen_at is not None:
+                first[dep] = min(first.get(dep, seen_at), seen_at)
         if first:
             await self._store.note_deployments(agent, first)
             known.update(first)
@@ -209,7 +223,7 @@ class Explainer:
             known = await self._live_times(agent, known)
         failing = failing_deployments([s.deployment_id for s in failures], known)
         started = min(failed_at(s) for s in failures)
-        pointed = rates_wanted(failing, started)
+        pointed = rates_wanted(failing, started, known)
         previous = previous_of(pointed.deployment_id, known) if pointed else None
         if pointed is None or previous is None:
             return
@@ -233,13 +247,19 @@ class Explainer:
         return await self._store.deployments_of(agent) if await self.note_status(agent, status) else known
 
     async def note_status(self, agent: str, status: Agent) -> bool:
-        """Record when the deployments an agent status names went live; True if anything changed."""
+        """Record when the deployments an agent status names went live, and which deployment the
+        current one replaced; True if anything changed."""
         changed = False
-        for deployment_id, at in went_live_times(status.model_dump(mode="json", by_alias=True)).items():
+        raw = status.model_dump(mode="json", by_alias=True)
+        for deployment_id, at in went_live_times(raw).items():
             if self._dated.get((agent, deployment_id)) == at:
                 continue
             changed |= await self._store.set_deployment_live(agent, deployment_id, at)
             self._dated[(agent, deployment_id)] = at
+        pair = replaced_pair(raw)
+        if pair is not None and self._replaced.get((agent, pair[0])) != pair[1]:
+            changed |= await self._store.set_deployment_replaced(agent, pair[0], pair[1], self._clock.now())
+            self._replaced[(agent, pair[0])] = pair[1]
         return changed
 
     async def _rate(self, agent: str, deployment_id: str, now: datetime, statuses: frozenset[str]) -> DeployRate:

@@ -27,7 +27,7 @@ from bot.pipecat.errors import (
     error_detail,
     error_for_status,
 )
-from bot.pipecat.models import Agent, AgentList, LogLine, LogPage, Session, SessionLog, SessionPage
+from bot.pipecat.models import Agent, AgentList, LogLine, LogPage, Session, SessionLog, SessionPage, with_session_id
 from bot.pipecat.models import parse as _parse
 from bot.pipecat.validation import check_agent, check_session_id, segment, session_path
 from bot.retry_after import retry_after_seconds
@@ -100,7 +100,8 @@ class PipecatClient:
     # -- endpoints -------------------------------------------------------------------------------
 
     async def get_session(self, agent: str, session_id: str) -> Session:
-        return _parse(Session, await self._request("GET", session_path(agent, session_id)))
+        payload = await self._request("GET", session_path(agent, session_id))
+        return _parse(Session, with_session_id(payload, check_session_id(session_id)))
 
     async def list_sessions(
         self,
@@ -159,7 +160,7 @@ class PipecatClient:
                 yield session
             consumed = len(page.sessions) + page.skipped
             offset += consumed
-            if not consumed or offset >= page.total_count:
+            if not consumed or not page.more_after(offset):
                 return
         if walk is not None:
             walk.complete = False
@@ -199,7 +200,7 @@ class PipecatClient:
             )
             found.extend(page.sessions)
             offset += len(page.sessions) + page.skipped
-            if (not page.sessions and not page.skipped) or offset >= page.total_count:
+            if (not page.sessions and not page.skipped) or not page.more_after(offset):
                 break
         return found[:cap]
 
@@ -290,9 +291,7 @@ def _decode(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise UnexpectedResponse(
-            "response body is not valid JSON", status=response.status_code, garbled=True
-        ) from None
+        raise UnexpectedResponse("response body is not valid JSON", status=response.status_code, garbled=True) from None
 
 
 def _build(http: httpx.AsyncClient, method: str, path: str, query: dict[str, Any]) -> httpx.Request:

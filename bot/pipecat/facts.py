@@ -44,7 +44,7 @@ class SessionFacts(Protocol):
     @property
     def deployment_id(self) -> str | None: ...
     @property
-    def created_at(self) -> datetime: ...
+    def created_at(self) -> datetime | None: ...
     @property
     def ended_at(self) -> datetime | None: ...
     @property
@@ -86,9 +86,10 @@ def open_string(value: Any) -> Any:
     return text or None
 
 
-def duration_between(created_at: datetime, ended_at: datetime | None) -> timedelta | None:
-    """None while the session runs; never negative (clock skew between Pipecat's writers)."""
-    if ended_at is None:
+def duration_between(created_at: datetime | None, ended_at: datetime | None) -> timedelta | None:
+    """None while the session runs, or when it does not say when it started; never negative (clock
+    skew between Pipecat's writers)."""
+    if ended_at is None or created_at is None:
         return None
     return max(ended_at - created_at, timedelta(0))
 
@@ -100,3 +101,11 @@ def peak_memory(p99: int | None, samples: Sequence[SampleFacts]) -> int | None:
         candidates.append(p99)
     peak = max(candidates, default=None)
     return peak if peak else None
+
+
+def with_session_id(payload: Any, session_id: str) -> Any:
+    """A session answer for `session_id` that does not repeat its id (the spec leaves `sessionId`
+    optional): the id asked for is the session's id. Anything else is returned as it is."""
+    if isinstance(payload, dict) and "sessionId" not in payload and "session_id" not in payload:
+        return {**payload, "sessionId": session_id}
+    return payload

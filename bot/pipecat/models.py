@@ -14,7 +14,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from bot.contracts.names import SESSION_ID
+from bot.contracts.names import SESSION_ID, is_agent_name
+from bot.contracts.outcomes import is_failed
 from bot.pipecat.errors import UnexpectedResponse
 
 # The lenient readings are defined in facts.py, shared with the plain reading of bot.pipecat.plain.
@@ -22,14 +23,11 @@ from bot.pipecat.facts import as_utc as _as_utc
 from bot.pipecat.facts import duration_between, peak_memory
 from bot.pipecat.facts import none_to_empty as _none_to_empty
 from bot.pipecat.facts import open_string as _open_string
+from bot.pipecat.facts import with_session_id as with_session_id
 
 logger = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-#: Statuses that mean "the session ended badly" for badges and stats.
-ERROR_STATUSES = frozenset({"HTTP_ERROR", "BOT_CONNECTION_TIMEOUT"})
-ERROR_END_STATES = frozenset({"ENDED_BEFORE_AGENT_START", "AGENT_START_TIMEOUT", "AGENT_ERROR", "TERMINATED"})
 
 
 def _uuid(value: str) -> str:
@@ -48,9 +46,9 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
 
 
-
 class Sample(ApiModel):
-    t: int
+    #: Epoch seconds; the spec leaves it optional (a sample without it still counts for peaks).
+    t: int | None = None
     c: float | None = None
     m: int | None = None
 
@@ -90,7 +88,8 @@ class Session(ApiModel):
     service_id: str | None = None
     organization_id: str | None = None
     deployment_id: str | None = None
-    created_at: UtcDatetime
+    #: Optional in the spec: an absent start shows as "not reported", never refuses the session.
+    created_at: UtcDatetime | None = None
     updated_at: UtcDatetime | None = None
     ended_at: UtcDatetime | None = None
     bot_start_seconds: float | None = None
@@ -117,26 +116,40 @@ class Session(ApiModel):
         return self.resource_metrics.peak_memory_bytes if self.resource_metrics else None
 
     def matches(self, statuses: Iterable[str]) -> bool:
-        """True when completionStatus or endState is one of `statuses` (case-insensitive)."""
+        """True when completionStatus or endState is one of `statuses` (case-insensitive): a watch's
+        alert filter, not what "failed" means (`failed`)."""
         wanted = {s.upper() for s in statuses}
         return any(v is not None and v.upper() in wanted for v in (self.completion_status, self.end_state))
 
-    def is_error(self, statuses: Iterable[str] = ERROR_STATUSES) -> bool:
-        return not self.is_active and self.matches(statuses)
+    @property
+    def failed(self) -> bool:
+        """Ended as an error or a timeout: the one definition (bot.contracts.outcomes)."""
+        return is_failed(self.completion_status, self.end_state, active=self.is_active)
 
 
 class SessionPage(ApiModel):
-    total_count: int = Field(alias="total_count")
-    sessions: list[Session] = Field(default_factory=list)
+    #: Optional in the spec: without it, paging goes on until a page comes back empty.
+    total_count: int | None = Field(default=None, alias="total_count")
+    #: Required, though it may be null: an answer without it is not a page (an error body that
+    #: came with a 200 must not read as "no sessions").
+    sessions: list[Session]
     #: Items of this page that were not valid sessions and were skipped (they still count for paging).
     skipped: int = Field(default=0, exclude=True)
 
     _empty_lists = field_validator("sessions", mode="before")(_none_to_empty)
 
+    def more_after(self, offset: int) -> bool:
+        """Whether a page may follow once `offset` items were read (a total, when sent, says; an
+        unknown total means ask until a page comes back empty)."""
+        return self.total_count is None or offset < self.total_count
+
     @classmethod
     def from_payload(cls, payload: Any) -> SessionPage:
-        """Validate item by item: one malformed session must not hide the rest of the page."""
-        if not isinstance(payload, dict) or not isinstance(payload.get("sessions") or [], list):
+        """Validate item by item: one malformed session must not hide the rest of the page (a
+        session without a usable `sessionId` cannot be tracked: it is skipped, and counted)."""
+        if not isinstance(payload, dict) or "sessions" not in payload:
+            raise ValueError("not a session page")
+        if not isinstance(payload["sessions"] or [], list):
             raise ValueError("not a session page")
         good: list[Session] = []
         for item in payload.get("sessions") or []:
@@ -145,7 +158,12 @@ class SessionPage(ApiModel):
             except ValidationError:
                 logger.warning("skipping a malformed session in a list page: %.200r", item)
         skipped = len(payload.get("sessions") or []) - len(good)
-        return cls(total_count=payload.get("total_count"), sessions=good, skipped=skipped)
+        total = payload.get("total_count")
+        try:
+            return cls(total_count=total, sessions=good, skipped=skipped)
+        except ValidationError:
+            logger.warning("a session page's total_count is not a count (%.50r): paging without it", total)
+            return cls(total_count=None, sessions=good, skipped=skipped)
 
 
 class AutoScaling(ApiModel):
@@ -203,7 +221,8 @@ class Agent(ApiModel):
     never relied on; the desired/reconciled pair and the revisions say what is running.
     """
 
-    name: str
+    #: Optional in the spec; a listed agent without one cannot be addressed (AgentList skips it).
+    name: str | None = None
     id: str | None = None
     region: str | None = None
     ready: bool | None = None
@@ -236,7 +255,27 @@ class Agent(ApiModel):
 class AgentList(ApiModel):
     services: list[Agent] = Field(default_factory=list)
 
-    _empty_lists = field_validator("services", mode="before")(_none_to_empty)
+    @field_validator("services", mode="before")
+    @classmethod
+    def _usable(cls, value: Any) -> Any:
+        """Item by item: an agent that is not an object, or has no usable name, is skipped (and
+        logged), never the whole list."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            return value  # not a list: the model refuses the answer
+        kept = []
+        for item in value:
+            try:
+                agent = Agent.model_validate(item)
+            except ValidationError:
+                logger.warning("skipping a malformed agent in the agent list: %.200r", item)
+                continue
+            if agent.name is None or not is_agent_name(agent.name):
+                logger.warning("skipping an agent without a usable name in the agent list: %.200r", item)
+                continue
+            kept.append(agent)
+        return kept
 
 
 class LogTotal(ApiModel):

@@ -118,7 +118,7 @@ def _object(cls: type[Any], fields: Fields) -> Reader:
 
 
 class PlainSample(NamedTuple):
-    t: int
+    t: int | None = None
     c: float | None = None
     m: int | None = None
 
@@ -153,7 +153,7 @@ class PlainMeeting(NamedTuple):
 
 class PlainSession(NamedTuple):
     session_id: str
-    created_at: datetime
+    created_at: datetime | None = None
     service_id: str | None = None
     organization_id: str | None = None
     deployment_id: str | None = None
@@ -182,7 +182,7 @@ class PlainSession(NamedTuple):
 
 _opt_str, _opt_int, _opt_float, _opt_time = _optional(_str), _optional(_int), _optional(_float), _optional(_time)
 
-SAMPLE_FIELDS: Fields = (("t", "t", _int, True), ("c", "c", _opt_float, False), ("m", "m", _opt_int, False))
+SAMPLE_FIELDS: Fields = (("t", "t", _opt_int, False), ("c", "c", _opt_float, False), ("m", "m", _opt_int, False))
 METRICS_FIELDS: Fields = (
     ("sampleCount", "sample_count", _opt_int, False),
     *((f"cpuMillicoresP{p}", f"cpu_millicores_p{p}", _opt_float, False) for p in (50, 90, 95, 99)),
@@ -200,7 +200,7 @@ SESSION_FIELDS: Fields = (
     ("serviceId", "service_id", _opt_str, False),
     ("organizationId", "organization_id", _opt_str, False),
     ("deploymentId", "deployment_id", _opt_str, False),
-    ("createdAt", "created_at", _time, True),
+    ("createdAt", "created_at", _opt_time, False),
     ("updatedAt", "updated_at", _opt_time, False),
     ("endedAt", "ended_at", _opt_time, False),
     ("botStartSeconds", "bot_start_seconds", _opt_float, False),

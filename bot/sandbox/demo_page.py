@@ -33,6 +33,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.contracts.outcomes import is_failed
 from bot.sandbox.demo_slack import DemoInputError, SlackPlayer
 from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.sandbox.pipecat_sim import PipecatSimulator
@@ -148,7 +149,7 @@ def agents_json(sim: PipecatSimulator) -> list[dict[str, Any]]:
     for name, agent in sim.agents.items():
         sessions = list(agent.sessions.values())
         active = sum(1 for s in sessions if s.active)
-        failed = sum(1 for s in sessions if s.completion_status not in (None, "HTTP_COMPLETED"))
+        failed = sum(1 for s in sessions if is_failed(s.completion_status, s.end_state, active=s.active))
         out.append({"name": name, "active": active, "sessions": len(sessions), "failed": failed})
     return out
 
@@ -188,8 +189,9 @@ async def _file(ctx: PageContext, request: Request) -> Response:
     inline = stored.mimetype in ("image/png", "image/jpeg", "image/gif", "image/webp")
     disposition = "inline" if inline else "attachment"
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'{disposition}; filename="{_safe_name(stored.name)}"'}
-    return Response(stored.content, media_type=stored.mimetype if inline else "application/octet-stream",
-                    headers=headers)
+    return Response(
+        stored.content, media_type=stored.mimetype if inline else "application/octet-stream", headers=headers
+    )
 
 
 def _safe_name(name: str) -> str:

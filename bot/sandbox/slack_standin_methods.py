@@ -226,6 +226,55 @@ def conversations_info(ws: Workspace, args: dict[str, Any]) -> Body:
     return {"ok": True, "channel": channel.info(ws.bot_user_id)}
 
 
+#: users.conversations: Slack's largest page, and the scope each channel type needs.
+USERS_CONVERSATIONS_MAX_LIMIT = 1000
+_TYPE_SCOPES = {
+    "public_channel": "channels:read",
+    "private_channel": "groups:read",
+    "mpim": "mpim:read",
+    "im": "im:read",
+}
+
+
+def users_conversations(ws: Workspace, args: dict[str, Any]) -> Body:
+    """The channels `user` is a member of (the stand-in's channels are all public, and a bot token
+    sees them whether or not the bot is in them), paged by channel id."""
+    types = [t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()]
+    if any(t not in _TYPE_SCOPES for t in types):
+        return err("invalid_types")
+    needed = sorted({_TYPE_SCOPES[t] for t in types} - set(ws.granted_scopes))
+    if needed:
+        return {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": ",".join(needed),
+            "provided": ",".join(ws.granted_scopes),
+        }
+    user = args.get("user")
+    if user is not None and not isinstance(user, str):
+        return err("user_not_found")
+    try:
+        limit = int(args.get("limit") or 100)
+    except (TypeError, ValueError):
+        limit = 100
+    limit = max(1, min(limit, USERS_CONVERSATIONS_MAX_LIMIT))
+    channels = sorted(
+        (c for c in ws.channels.values() if "public_channel" in types and (user or ws.bot_user_id) in c.members),
+        key=lambda c: c.id,
+    )
+    if truthy(args.get("exclude_archived")):
+        channels = [c for c in channels if not c.archived]
+    after = str(args.get("cursor") or "")
+    if after:
+        channels = [c for c in channels if c.id > after]
+    page, rest = channels[:limit], channels[limit:]
+    return {
+        "ok": True,
+        "channels": [c.info(ws.bot_user_id) for c in page],
+        "response_metadata": {"next_cursor": page[-1].id if rest else ""},
+    }
+
+
 def files_get_upload_url(ws: Workspace, args: dict[str, Any]) -> Body:
     filename = args.get("filename")
     try:
@@ -288,6 +337,7 @@ METHODS: dict[str, Method] = {
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
+    "users.conversations": users_conversations,
     "files.getUploadURLExternal": files_get_upload_url,
     "files.completeUploadExternal": files_complete_upload,
 }

@@ -56,7 +56,9 @@ async def chart(deps: Deps, click: BlockAction, respond: AsyncRespond, client: A
     session = await deps.pipecat.get_session(agent, session_id)
     if not any(chart_points(session)):  # no samples, or none at a time a calendar holds
         await respond(
-            **error_message("No chart", "This session reported no resource samples.").to_response(in_channel=False)
+            **error_message("No chart", "This session reported no timed resource samples.").to_response(
+                in_channel=False
+            )
         )
         return
     png = await asyncio.to_thread(render_session_chart, agent, session)  # CPU work off the event loop

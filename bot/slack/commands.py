@@ -64,10 +64,9 @@ async def _list(cmd: p.ListSessions, req: Request) -> Message:
         return session_list(cmd.agent, page.sessions[: cmd.limit], total_count=page.total_count, errors_only=False)
     failed: list[Session] = []
     scanned = 0
-    statuses = req.deps.settings.alert_status_set
     async for session in pipecat.iter_sessions(cmd.agent, status="ended"):
         scanned += 1
-        if session.is_error() or session.is_error(statuses):
+        if session.failed:
             failed.append(session)
         if len(failed) >= cmd.limit or scanned >= ERROR_SCAN_CAP:
             break
@@ -96,14 +95,15 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
         logger.warning("agent card for %s: the last hour's sessions could not be read", cmd.agent, exc_info=True)
         errors = None
     else:
-        statuses = req.deps.settings.alert_status_set
-        failed = sum(1 for s in page.sessions if s.is_error() or s.is_error(statuses))
-        errors = ErrorRate(failed, len(page.sessions), max(page.total_count, len(page.sessions)))
+        failed = sum(1 for s in page.sessions if s.failed)
+        errors = ErrorRate(failed, len(page.sessions), max(page.total_count or 0, len(page.sessions)))
     findings = await req.deps.alerts.health.open_findings(cmd.agent)
     shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
     health = status.current_revision.health if status.current_revision else None
     message = quotable(health.message if health else None)
     return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
+
+
 async def _causes(cmd: p.Causes, req: Request) -> Message:
     rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
     return causes_message(cmd.agent, rows, window_label=cmd.window_label)

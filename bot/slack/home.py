@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.policy import refusal
@@ -29,6 +31,15 @@ logger = logging.getLogger(__name__)
 
 #: Slack resends an event it got no 2xx for within 3 s, with this header (design.md §3).
 RETRY_HEADER = "x-slack-retry-num"
+#: With ALLOWED_CHANNELS set, a viewer's channels are read with `users.conversations`: pages of
+#: Slack's largest size, at most this many of them per Home publish.
+MEMBERSHIP_PAGE_SIZE = 1000
+MEMBERSHIP_PAGES = 5
+MEMBERSHIP_TYPES = "public_channel,private_channel"
+NOT_IN_ALLOWED_CHANNELS = (
+    "You are in none of the channels pipecat-ops is enabled in (ALLOWED_CHANNELS): the Home tab shows "
+    "only what those channels' members see."
+)
 
 
 async def home_data(deps: Deps) -> HomeData:
@@ -63,16 +74,72 @@ def _alert(row: OutboxRow) -> AlertLine:
 
 
 def home_refusal(deps: Deps, user_id: str) -> str | None:
-    """The Home tab is in no channel: only the user allowlist applies to it."""
+    """The Home tab is in no channel: the user allowlist applies to it as it is; the channel
+    allowlist decides what it shows (`visible_only`)."""
     lists = dataclasses.replace(deps.settings.access, channels=frozenset())
     return refusal(lists, user_id=user_id, channel_id="", action=ACTION_HOME_MORE)
+
+
+def visible_only(data: HomeData, channels: frozenset[str]) -> HomeData:
+    """What a viewer who may see only `channels` sees: those channels' watches, incidents and
+    alerts, and the agents watched there (their polls and health). Pure."""
+    watches = [w for w in data.watches if w.channel_id in channels]
+    agents = {w.agent for w in watches}
+    return dataclasses.replace(
+        data,
+        watches=watches,
+        incidents=[i for i in data.incidents if i.channel_id in channels],
+        alerts=[a for a in data.alerts if a.channel_id in channels],
+        polls=[p for p in data.polls if p.agent in agents],
+        health=[h for h in data.health if h.agent in agents],
+    )
+
+
+async def member_channels(client: AsyncWebClient, user_id: str, wanted: frozenset[str]) -> frozenset[str]:
+    """Which of `wanted` the user is a member of (`users.conversations`, bounded: at most
+    MEMBERSHIP_PAGES pages; a channel not found by then is not shown). Raises SlackApiError."""
+    found: set[str] = set()
+    cursor: str | None = None
+    for _ in range(MEMBERSHIP_PAGES):
+        answer = await client.users_conversations(
+            user=user_id, types=MEMBERSHIP_TYPES, limit=MEMBERSHIP_PAGE_SIZE, cursor=cursor
+        )
+        found |= {str(c.get("id")) for c in answer.get("channels") or [] if isinstance(c, dict)} & wanted
+        cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+        if found == wanted or cursor is None:
+            break
+    return frozenset(found)
+
+
+def membership_unknown(error: SlackApiError) -> str:
+    code = re.sub(r"[^a-z_]", "", str(error.response.get("error") or "error"))[:60]
+    hint = " An admin should reinstall the app with the manifest's scopes." if code == "missing_scope" else ""
+    return (
+        f"pipecat-ops could not check which of its channels you are in (Slack said `{code}`), so the "
+        f"Home tab shows nothing for now.{hint}"
+    )
 
 
 async def publish(deps: Deps, client: AsyncWebClient, user_id: str, offset: int = 0) -> None:
     if (why := home_refusal(deps, user_id)) is not None:
         await client.views_publish(user_id=user_id, view=refused_home_view(why))
         return
-    view = home_view(await home_data(deps), now=deps.clock.now(), offset=offset)
+    data = await home_data(deps)
+    allowed = deps.settings.access.channels
+    if allowed:
+        # The app works only in these channels, and only their members see what it posts there:
+        # the Home tab shows a viewer no more than that.
+        try:
+            mine = await member_channels(client, user_id, allowed)
+        except SlackApiError as error:
+            logger.warning("Home tab of %s: cannot read their channels (%s)", user_id, error.response.get("error"))
+            await client.views_publish(user_id=user_id, view=refused_home_view(membership_unknown(error)))
+            return
+        if not mine:
+            await client.views_publish(user_id=user_id, view=refused_home_view(NOT_IN_ALLOWED_CHANNELS))
+            return
+        data = visible_only(data, mine)
+    view = home_view(data, now=deps.clock.now(), offset=offset)
     await client.views_publish(user_id=user_id, view=view)
 
 

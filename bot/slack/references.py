@@ -27,6 +27,26 @@ class SessionReference:
     agent_hint: str | None  # from the text itself; None: resolve from org agents, watches, default
 
 
+@dataclass(frozen=True)
+class MessageReferences:
+    """What a message names: its sessions (each with its own agent hint) and its agents."""
+
+    #: Every distinct session id, in the order the message gives them (not cut at MAX_REFERENCES).
+    sessions: list[SessionReference]
+    #: Every agent the message names (labels, `agent/id`, links, organization agent names), in
+    #: order: tried for an id whose own hint does not have it.
+    agents: list[str]
+
+    @property
+    def looked_up(self) -> list[SessionReference]:
+        return self.sessions[:MAX_REFERENCES]
+
+    @property
+    def over_limit(self) -> list[str]:
+        """Ids past MAX_REFERENCES: named to the user, not looked up."""
+        return [r.session_id for r in self.sessions[MAX_REFERENCES:]]
+
+
 def message_texts(message: dict[str, Any]) -> list[str]:
     """Every piece of text a message carries: text, blocks, attachments (recursively)."""
     texts: list[str] = []
@@ -51,23 +71,61 @@ def _walk_strings(node: Any) -> Iterator[str]:
 
 def find_references(message: dict[str, Any], known_agents: Iterable[str] = ()) -> list[SessionReference]:
     """Up to MAX_REFERENCES distinct sessions, each with the best agent hint the message gives."""
+    return scan_message(message, known_agents).looked_up
+
+
+def scan_message(message: dict[str, Any], known_agents: Iterable[str] = ()) -> MessageReferences:
+    """Every session the message names, each with its own agent hint: `agent/id`, an
+    `agents/<agent>/` link or our alert's metadata first; else the agent named on the id's own line
+    (`agent: name` or an organization agent name, the nearest before the id, else after it); else
+    the first agent the message names anywhere."""
+    known = {a.lower(): a for a in known_agents}
     hints: dict[str, str | None] = {}
+    named: list[str] = []
     meta = _metadata_reference(message)
     if meta is not None:
         hints[meta.session_id] = meta.agent_hint
+        if meta.agent_hint:
+            named.append(meta.agent_hint)
     texts = message_texts(message)
-    whole = "\n".join(texts)
+    on_line: dict[str, str] = {}
     for text in texts:
         for match in _URL_FORM.finditer(text):
             _hint(hints, match.group(2), match.group(1))
+            named.append(match.group(1))
         for match in _SLASH_FORM.finditer(text):
             if match.group(1).lower() not in _NOT_AGENTS:
                 _hint(hints, match.group(2), match.group(1))
+                named.append(match.group(1))
         for found in _UUID.findall(text):
             hints.setdefault(found.lower(), None)
-    fallback = _label_agent(whole) or _known_agent_word(whole, known_agents)
-    refs = [SessionReference(sid, hint or fallback) for sid, hint in hints.items()]
-    return refs[:MAX_REFERENCES]
+        for line in text.splitlines():
+            mentions = _mentions(line, known)
+            named.extend(agent for _, agent in mentions)
+            for match in _UUID.finditer(line):
+                agent = _nearest(mentions, match.start(), match.end())
+                if agent is not None:
+                    on_line.setdefault(match.group().lower(), agent)
+    agents = list(dict.fromkeys(named))
+    whole = "\n".join(texts)
+    fallback = _label_agent(whole) or _known_agent_word(whole, known.values())
+    sessions = [SessionReference(sid, hint or on_line.get(sid) or fallback) for sid, hint in hints.items()]
+    return MessageReferences(sessions, agents)
+
+
+def _mentions(line: str, known: dict[str, str]) -> list[tuple[int, str]]:
+    """Where a line names an agent: `agent: name` labels and organization agent names, by position."""
+    found = [(m.start(1), m.group(1)) for m in _LABEL_FORM.finditer(line)]
+    found += [(m.start(), known[m.group().lower()]) for m in _WORD.finditer(line) if m.group().lower() in known]
+    return sorted(found)
+
+
+def _nearest(mentions: list[tuple[int, str]], start: int, end: int) -> str | None:
+    before = [agent for at, agent in mentions if at < start]
+    if before:
+        return before[-1]
+    after = [agent for at, agent in mentions if at >= end]
+    return after[0] if after else None
 
 
 def _hint(hints: dict[str, str | None], session_id: str, agent: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -15,8 +16,9 @@ from bot.blocks.notices import refused
 from bot.blocks.session import session_summary
 from bot.contracts.actions import SHORTCUT_LOOKUP
 from bot.deps import Deps
+from bot.lookup import SHORTCUT_MAX_CANDIDATES
 from bot.slack.payloads import MessageShortcut
-from bot.slack.references import MAX_REFERENCES, SessionReference, find_references
+from bot.slack.references import MAX_REFERENCES, SessionReference, scan_message
 from bot.slack.replies import error_reply, post_in_thread_or_privately
 
 
@@ -29,9 +31,36 @@ def nothing_found() -> Message:
     )
 
 
-async def _summary(deps: Deps, ref: SessionReference, channel_id: str) -> Message:
+#: Ids over MAX_REFERENCES named one by one in the note that says they were not looked up.
+OVER_LIMIT_NAMED = 20
+
+
+def not_looked_up(ids: Sequence[str], total: int) -> Message:
+    """The ids past MAX_REFERENCES, named (never dropped silently)."""
+    named = ", ".join(f"`{sid}`" for sid in ids[:OVER_LIMIT_NAMED])
+    more = f" and {len(ids) - OVER_LIMIT_NAMED} more" if len(ids) > OVER_LIMIT_NAMED else ""
+    return error_message(
+        f"{len(ids)} more session id(s) in that message were not looked up",
+        f"That message names {total} session ids; I look up the first {MAX_REFERENCES}. "
+        f"Not looked up: {named}{more}. Use `/session <agent> <session-id>` for each.",
+    )
+
+
+async def _summary(
+    deps: Deps, ref: SessionReference, channel_id: str, named: Sequence[str], organization: Sequence[str]
+) -> Message:
+    """Each id resolved on its own: its own hint, then the other agents the message names, the
+    channel's watched agents, the default agent and the organization's agents (bounded)."""
     try:
-        found = await deps.finder.find(ref.session_id, agent=ref.agent_hint, channel_id=channel_id, strict=False)
+        found = await deps.finder.find(
+            ref.session_id,
+            agent=ref.agent_hint,
+            channel_id=channel_id,
+            strict=False,
+            named=named,
+            organization=organization,
+            limit=SHORTCUT_MAX_CANDIDATES,
+        )
     except Exception as error:
         return error_reply(error)
     return session_summary(found.agent, found.session, now=deps.clock.now())
@@ -51,14 +80,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await respond(**refused(why).to_response(in_channel=False))
             await deps.gate.record(**audit, detail="", result=REFUSED)
             return
-        refs = find_references(message)
-        if refs and any(ref.agent_hint is None for ref in refs):
-            refs = find_references(message, await deps.agents.names())
-        if not refs:
+        if not scan_message(message).sessions:
             await respond(**nothing_found().to_response(in_channel=False))
             await deps.gate.record(**audit, detail="", result="no session id")
             return
-        replies = await asyncio.gather(*(_summary(deps, ref, channel_id) for ref in refs))
+        organization = await deps.agents.names()  # cached; an id's last resort, and line hints
+        found = scan_message(message, organization)
+        refs = found.looked_up
+        replies = await asyncio.gather(*(_summary(deps, ref, channel_id, found.agents, organization) for ref in refs))
+        if found.over_limit:
+            replies.append(not_looked_up(found.over_limit, len(found.sessions)))
         detail = " ".join(f"{ref.agent_hint or '?'}/{ref.session_id}" for ref in refs)
         await deps.gate.record(**audit, detail=detail, result="ok")
         for reply in replies:

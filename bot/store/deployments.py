@@ -107,12 +107,44 @@ class DeploymentStore(StoreBase):
                 )
         return bool(changed.rowcount)
 
+    async def set_deployment_replaced(self, agent: str, deployment_id: str, replaced: str, seen_at: datetime) -> bool:
+        """The deployment `deployment_id` replaced, from the agent's status (`previousRevision`).
+        True when that changed what the app knew (the agent's open parents are then re-rendered)."""
+        async with self._write() as conn:
+            await conn.execute(
+                self.insert_ignore(deployments, ["agent", "deployment_id"]).values(
+                    agent=agent, deployment_id=deployment_id, first_seen_at=seen_at
+                )
+            )
+            changed = await conn.execute(
+                update(deployments)
+                .where(
+                    deployments.c.agent == agent,
+                    deployments.c.deployment_id == deployment_id,
+                    or_(
+                        deployments.c.replaced_deployment_id.is_(None),
+                        deployments.c.replaced_deployment_id != replaced,
+                    ),
+                )
+                .values(replaced_deployment_id=replaced)
+            )
+            if changed.rowcount:
+                await conn.execute(
+                    update(incidents)
+                    .where(incidents.c.agent == agent, incidents.c.closed_at.is_(None))
+                    .values(version=incidents.c.version + 1)
+                )
+        return bool(changed.rowcount)
+
     async def deployments_of(self, agent: str) -> list[DeploymentSeen]:
         """Oldest first by when each went live."""
         query = select(deployments).where(deployments.c.agent == agent)
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        seen = [DeploymentSeen(r["deployment_id"], r["first_seen_at"], r["went_live_at"]) for r in rows]
+        seen = [
+            DeploymentSeen(r["deployment_id"], r["first_seen_at"], r["went_live_at"], r["replaced_deployment_id"])
+            for r in rows
+        ]
         return sorted(seen, key=lambda d: (d.live_since, d.deployment_id))
 
     async def save_deploy_rates(self, agent: str, rates: DeployRates) -> None:

@@ -388,6 +388,8 @@ class DeploymentSeen:
     deployment_id: str
     first_seen_at: datetime
     went_live_at: datetime | None
+    #: The deployment this one replaced, from the agent's status (None when it never said).
+    replaced: str | None = None
 
     @property
     def live_since(self) -> datetime:

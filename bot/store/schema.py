@@ -321,6 +321,9 @@ deployments = Table(
     Column("deployment_id", String(64), nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("went_live_at", UTCDateTime),
+    #: The deployment this one replaced, as the agent's status named it (`previousRevision`,
+    #: whatever its phase): set even when the app never saw a session of that one.
+    Column("replaced_deployment_id", String(64)),
     PrimaryKeyConstraint("agent", "deployment_id", name="pk_deployments"),
 )
 

@@ -99,9 +99,11 @@ async def test_app_home_for_someone_not_allowed_shows_only_the_reason(
         await slack_standin.wait_for_calls("views.publish")
         shown = json.dumps(slack_standin.home_views[USER])
         assert "not on this app's list of users" in shown and "voice-bot" not in shown
+        slack_standin.add_member(ONCALL_CHANNEL, "U0SOMEONEELSE")
         await send_event(slack, event_body({**HOME_OPENED, "user": "U0SOMEONEELSE"}, "Ev03"))
         await slack_standin.wait_for_calls("views.publish", 2)
-        assert "voice-bot" in json.dumps(slack_standin.home_views["U0SOMEONEELSE"])  # no channel list on Home
+        # Allowed, and a member of the allowed channel: its watches show.
+        assert "voice-bot" in json.dumps(slack_standin.home_views["U0SOMEONEELSE"])
 
 
 async def test_app_home_and_metrics_show_an_agent_s_open_health_condition(

@@ -71,7 +71,8 @@ async def test_missing_scopes_are_named(
     code, lines, _ = await check(tmp_path, **good(pipecat_url, slack_url, tmp_path))
     assert code == 1
     slack = line(lines, "slack")
-    assert slack.startswith("FAIL") and "the token lacks channels:history, files:write, groups:history" in slack
+    lacks = "the token lacks channels:history, channels:read, files:write, groups:history, groups:read"
+    assert slack.startswith("FAIL") and lacks in slack
     assert "reinstall" in slack
 
 

@@ -69,3 +69,15 @@ async def test_a_server_error_is_retried(pipecat_sim: PipecatSimulator, pipecat_
     code, out, err = await run(tmp_path, "voice-bot", sid, env=sim_env(pipecat_url))
     assert code == 0, err
     assert sid in out and len(pipecat_sim.requests) == 2
+
+
+async def test_an_answer_without_its_id_and_start_prints_what_it_has(
+    pipecat_sim: PipecatSimulator, pipecat_url: str, tmp_path: Path
+) -> None:
+    payload = load_pipecat_fixture("session-detail-error.json")
+    del payload["sessionId"], payload["createdAt"]  # both optional in the spec
+    pipecat_sim.add_raw_session("voice-bot", payload)
+    (sid,) = pipecat_sim.agent("voice-bot").sessions
+    code, out, err = await run(tmp_path, "voice-bot", sid.upper(), env=sim_env(pipecat_url))
+    assert code == 0, err
+    assert sid in out and "Created:      not reported" in out and "HTTP_ERROR" in out

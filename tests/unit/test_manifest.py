@@ -20,6 +20,8 @@ SCOPES_BY_CALL = {
     "files_upload_v2": {"files:write"},
     "conversations_history": {"channels:history", "groups:history"},
     "conversations_replies": {"channels:history", "groups:history"},
+    # The Home tab's channel check with ALLOWED_CHANNELS (public and private channel types).
+    "users_conversations": {"channels:read", "groups:read"},
     # The incident's link in a PagerDuty page; Slack's reference lists no scope for it.
     "chat_getPermalink": set(),
     "views_publish": set(),  # "No scopes required" (docs.slack.dev/reference/methods/views.publish)

@@ -75,11 +75,12 @@ def test_empty() -> None:
             {"count": 4, "active": 1, "ended": 3, "errors": 1,
              "by_status": {"HTTP_COMPLETED": 1, "HTTP_ERROR": 1, "active": 1, "unknown": 1}},
         ),
-        # open statuses count under their own name; BOT_CONNECTION_TIMEOUT is an error, "500" is not
+        # open statuses count under their own name; "500" and BOT_CONNECTION_TIMEOUT failed (as their
+        # badges say), an unknown status with no failing endState did not
         (
             [make(1, status="500"), make(2, status="BOT_CONNECTION_TIMEOUT"),
              make(3, status="WS_CONNECTION_CLOSED")],
-            {"errors": 1, "by_status": {"500": 1, "BOT_CONNECTION_TIMEOUT": 1, "WS_CONNECTION_CLOSED": 1}},
+            {"errors": 2, "by_status": {"500": 1, "BOT_CONNECTION_TIMEOUT": 1, "WS_CONNECTION_CLOSED": 1}},
         ),
         # cold-start share only over sessions that report it
         (

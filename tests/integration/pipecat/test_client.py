@@ -57,7 +57,7 @@ async def test_get_ended_session(pipecat_sim: Sim, pipecat_client: Client) -> No
     session = await pipecat_client.get_session(AGENT, sid)
     assert session.session_id == sid
     assert session.completion_status == "HTTP_ERROR" and session.end_state == "agent_error"
-    assert session.is_error()
+    assert session.failed
     assert session.duration == timedelta(seconds=57)
     assert session.created_at == SIM_START - timedelta(seconds=57)
     assert session.cold_start is True and session.bot_start_seconds == 7

@@ -109,7 +109,7 @@ def test_lenient_readings_shared_with_the_model_are_read_plainly() -> None:
     reading = plain.read_session(payload)
     assert reading is not None
     assert (reading.completion_status, reading.end_state, reading.events) == ("500", None, ())
-    assert reading.created_at.isoformat() == "2026-10-30T14:02:11.500000+00:00"
+    assert reading.created_at is not None and reading.created_at.isoformat() == "2026-10-30T14:02:11.500000+00:00"
     assert_same_reading(payload)
 
 
