@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.transitions import NotSent, ParentLost, Posted, RateLimited, next_state
+from bot.alerts import policy
+from bot.alerts.transitions import NotSent, ParentLost, Posted, RateLimited, Refused, next_state
 from bot.store import LeaseLost, Store
 from bot.store.incidents import RoutingConflict
 from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload
@@ -210,11 +211,65 @@ async def test_channel_lease_and_shared_backoff(store: Store) -> None:
     assert await store.acquire_channel("C1", "r2", T0 + timedelta(seconds=31), TTL)
 
 
-async def test_broken_channel_kills_its_queue(store: Store) -> None:
+def notice(key: str, channel: str = "C1") -> NewPost:
+    return NewPost(key, KIND_NOTICE, channel, "voice-bot", NoticePayload(type="outage", since=T0), 1)
+
+
+async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(store: Store) -> None:
     await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0)
-    await store.enqueue([alert(1, "s1"), alert(1, "s2"), alert(2, "s3", "C2")], T0)
-    assert await store.mark_channel_broken("C1", "channel_not_found", T0) == 2
-    assert [r.state for r in await store.outbox_rows()] == [DEAD, DEAD, PENDING]
+    await store.enqueue([notice("n1"), notice("n2"), notice("n3", "C2")], T0)
+    first, second, other = await store.outbox_rows()
+    await store.claim(first, "t", T0, TTL)
+    refused = next_state(first, Refused("not_in_channel", channel_level=True), now=T0, give_up_after=GIVE_UP)
+    assert await store.apply(first, "t", refused, T0)
+    assert [r.state for r in await store.outbox_rows()] == [PENDING, PENDING, PENDING]  # nothing dropped
+    assert (await store.watch("C1", "voice-bot")).broken_reason == "not_in_channel"  # type: ignore[union-attr]
+    assert await store.destination_streak("C1") == 1 and await store.destination_streak("C2") == 0
+    probe_at = T0 + policy.BROKEN_PROBE_BASE
+    assert await store.channel_backoff("C1") == probe_at
+    assert await store.channels_with_work(probe_at - timedelta(seconds=1)) == ["C2"]
+    assert not await store.acquire_channel("C1", "r1", probe_at - timedelta(seconds=1), TTL)
+    # The probe: the next post of the channel, once the back-off is over.
+    assert await store.acquire_channel("C1", "r1", probe_at, TTL)
+    probe = await store.next_deliverable("C1", probe_at)
+    assert probe is not None and probe.id == second.id  # due longest (the refused row waits its probe)
+    await store.claim(probe, "p", probe_at, TTL)
+    posted = next_state(probe, Posted("1.1"), now=probe_at, give_up_after=GIVE_UP, streak=1)
+    assert await store.apply(probe, "p", posted, probe_at)
+    assert (await store.watch("C1", "voice-bot")).broken_reason is None  # type: ignore[union-attr]
+    assert await store.destination_streak("C1") == 0
+    held = await store.outbox_row(first.id)
+    assert held is not None and held.next_attempt_at == probe_at  # pulled forward with the rest
+
+
+async def test_the_first_success_after_an_outage_pulls_every_held_row_forward(store: Store) -> None:
+    await store.enqueue([notice("n1"), notice("n2"), notice("n3", "C2")], T0)
+    first, second, other = await store.outbox_rows()
+    streak = 0
+    for row, at in ((first, T0), (second, T0 + timedelta(seconds=5))):
+        current = await store.outbox_row(row.id)
+        assert current is not None
+        await store.claim(current, "t", at, TTL)
+        failed = next_state(current, NotSent("HTTP 503"), now=at, give_up_after=GIVE_UP, streak=streak)
+        assert await store.apply(current, "t", failed, at)
+        assert failed.streak is not None
+        streak = failed.streak
+    assert await store.destination_streak("C1") == 2
+    await store.claim(other, "o", T0, TTL)  # another channel's trouble is its own
+    await store.apply(other, "o", next_state(other, NotSent("x"), now=T0, give_up_after=GIVE_UP), T0)
+    [held] = [r for r in await store.outbox_rows() if r.id == second.id]
+    assert held.next_attempt_at == T0 + timedelta(seconds=5) + policy.retry_delay(2)
+    now = T0 + timedelta(seconds=10)  # (Slack is back before the second row's turn)
+    probe = await store.outbox_row(first.id)
+    assert probe is not None
+    await store.claim(probe, "p", now, TTL)
+    assert await store.apply(
+        probe, "p", next_state(probe, Posted("1.1"), now=now, give_up_after=GIVE_UP, streak=2), now
+    )
+    assert await store.destination_streak("C1") == 0
+    assert [r.next_attempt_at for r in await store.outbox_rows() if r.channel_id == "C1" and r.id != first.id] == [now]
+    [untouched] = [r for r in await store.outbox_rows() if r.channel_id == "C2"]
+    assert untouched.next_attempt_at == T0 + policy.RETRY_BASE and await store.destination_streak("C2") == 1
 
 
 async def test_incidents_close_when_quiet_and_track_renders_and_acks(store: Store) -> None:
