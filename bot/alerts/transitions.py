@@ -157,8 +157,10 @@ def next_state(
     row: OutboxRow, outcome: Outcome, *, now: datetime, give_up_after: timedelta, streak: int = 0
 ) -> Transition:
     """The row's next state after `outcome`. `row` is the snapshot read before the attempt's claim;
-    `streak` is its destination's failed attempts in a row before this one (channel_state)."""
-    hold = hold_after(outcome, streak=streak, now=now)
+    `streak` is its destination's failed attempts in a row before this one (channel_state). The
+    back-off grows with the longer of the two streaks, the destination's and the row's own: a row
+    that has been failing for long waits as long, whoever tries it."""
+    hold = hold_after(outcome, streak=max(streak, row.failures), now=now)
     match outcome:
         case Posted(ts) | AlreadyPosted(ts):
             return Transition(

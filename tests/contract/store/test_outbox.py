@@ -13,7 +13,6 @@ from bot.store import LeaseLost, Store
 from bot.store.incidents import RoutingConflict
 from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload
 from bot.store.records import (
-    DEAD,
     KIND_ALERT,
     KIND_NOTICE,
     KIND_PARENT,
@@ -218,7 +217,7 @@ def notice(key: str, channel: str = "C1") -> NewPost:
 async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(store: Store) -> None:
     await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0)
     await store.enqueue([notice("n1"), notice("n2"), notice("n3", "C2")], T0)
-    first, second, other = await store.outbox_rows()
+    first, second, _ = await store.outbox_rows()
     await store.claim(first, "t", T0, TTL)
     refused = next_state(first, Refused("not_in_channel", channel_level=True), now=T0, give_up_after=GIVE_UP)
     assert await store.apply(first, "t", refused, T0)

@@ -104,8 +104,15 @@ def test_trouble_backs_the_destination_off_by_its_streak_not_the_row() -> None:
         assert transition.streak is not None
         streak = transition.streak
     assert delays[:3] == [policy.RETRY_BASE * n for n in (1, 2, 4)]
-    assert max(delays) == policy.RETRY_CAP == delays[-1] and policy.RETRY_CAP <= timedelta(seconds=28)
+    assert max(delays) == policy.RETRY_CAP == delays[-1]
+    assert timedelta(seconds=30) > policy.RETRY_CAP + policy.DELIVERY_TICK  # a recovery is seen within 30 s
     assert streak == 12
+
+
+def test_a_row_failing_for_long_backs_off_as_long_whoever_tries_it() -> None:
+    """(A caller that does not know its destination's streak still backs off: by the row's own.)"""
+    old = next_state(row(U, failures=6), MaybeSent("HTTP 503"), now=T0, give_up_after=DAY, streak=0)
+    assert (old.next_attempt_at - T0, old.streak) == (policy.RETRY_CAP, 7)
 
 
 def test_the_first_success_after_a_streak_recovers_the_destination() -> None:
