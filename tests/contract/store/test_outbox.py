@@ -17,6 +17,7 @@ from bot.store.records import (
     KIND_NOTICE,
     KIND_PARENT,
     KIND_ROLLUP,
+    MUTED,
     PENDING,
     SENDING,
     SENT,
@@ -288,3 +289,68 @@ async def test_incidents_close_when_quiet_and_track_renders_and_acks(store: Stor
     assert await store.open_incidents("C1") == []
     closed = await store.incident_by_parent("C1", "5.5")
     assert closed is not None and closed.closed_at == T0 + timedelta(minutes=30)
+
+
+async def test_a_parent_edit_is_fenced_by_the_lease_and_by_the_newest_version_shown(store: Store) -> None:
+    margin, lease = timedelta(seconds=12), timedelta(seconds=20)
+    await store.acquire_channel("C1", "r1", T0, lease)
+    await store.apply_routing("C1", "r1", [parent_change()], [], T0)
+    [parent] = await store.outbox_rows(kind=KIND_PARENT)
+    await store.claim(parent, "t", T0, TTL)
+    await store.apply(parent, "t", sent(parent, "5.5"), T0)
+    await store.mark_rendered(1, 1)
+    await store.acknowledge("C1", "5.5", "U7", T0)  # version 2
+    assert not await store.confirm_render(1, 2, "5.5", "r2", T0, lease_ttl=lease, margin=margin)  # not its lease
+    assert not await store.confirm_render(1, 2, "4.4", "r1", T0, lease_ttl=lease, margin=margin)  # another parent
+    late = T0 + lease - margin + timedelta(seconds=1)
+    assert not await store.confirm_render(1, 2, "5.5", "r1", late, lease_ttl=lease, margin=margin)  # too little left
+    assert await store.confirm_render(1, 2, "5.5", "r1", T0 + timedelta(seconds=5), lease_ttl=lease, margin=margin)
+    assert await store.confirm_render(1, 2, "5.5", "r1", late, lease_ttl=lease, margin=margin)  # it was extended
+    await store.mark_rendered(1, 2)
+    assert not await store.confirm_render(1, 2, "5.5", "r1", T0, lease_ttl=lease, margin=margin)  # shown already
+    assert not await store.confirm_render(1, 1, "5.5", "r1", T0, lease_ttl=lease, margin=margin)  # an older render
+
+
+async def test_a_deleted_parent_is_replaced_and_its_replies_wait_for_the_new_one(store: Store) -> None:
+    await store.enqueue([alert(1, "s1")], T0)
+    [row] = await store.outbox_rows(kind=KIND_ALERT)
+    await store.acquire_channel("C1", "r1", T0, TTL)
+    await store.apply_routing("C1", "r1", [parent_change([row.id])], [], T0)
+    [parent] = await store.outbox_rows(kind=KIND_PARENT)
+    await store.claim(parent, "t", T0, TTL)
+    await store.apply(parent, "t", sent(parent, "5.5"), T0)
+    new = NewPost("reparent:1:5.5", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1)
+    assert await store.replace_parent(1, "5.5", new, T0)
+    assert not await store.replace_parent(1, "5.5", new, T0)  # once per deletion
+    incident = await store.incident(1)
+    assert incident is not None and (incident.parent_ts, incident.parent_key, incident.version) == (
+        None,
+        new.dedup_key,
+        2,
+    )
+    due = await store.next_deliverable("C1", T0)
+    assert due is not None and due.dedup_key == new.dedup_key  # the reply waits behind the new parent
+    await store.claim(due, "n", T0, TTL)
+    await store.apply(due, "n", sent(due, "6.6"), T0)
+    reply = await store.next_deliverable("C1", T0)
+    assert reply is not None and reply.id == row.id
+    assert (await store.incident(1)).parent_ts == "6.6"  # type: ignore[union-attr]
+
+
+async def test_reply_edits_take_slots_only_for_posted_replies(store: Store) -> None:
+    await store.enqueue([alert(1, "s1"), alert(1, "s2"), alert(1, "s3"), alert(2, "s4", "C2")], T0)
+    posted, muted, waiting, _ = await store.outbox_rows(kind=KIND_ALERT)
+    await store.queue_reply_edits("voice-bot", ["s1", "s2", "s3", "s4"], T0)
+    await store.claim(posted, "t", T0, TTL)
+    await store.apply(posted, "t", sent(posted, "7.7"), T0)
+    await store.acquire_channel("C1", "r1", T0, TTL)
+    await store.apply_routing("C1", "r1", [], [muted.id], T0)  # muted after its edit was queued
+    assert [r.id for r in await store.ready_reply_edits("C1", 20)] == [posted.id]
+    before = T0 - timedelta(seconds=1)  # (no post is due yet)
+    assert await store.channels_with_work(before) == ["C1"]  # C2's only edit waits for its post
+    assert await store.drop_unpostable_reply_edits("C1") == 1
+    assert await store.reply_edits("C1") == [posted.dedup_key, waiting.dedup_key]
+    await store.enqueue(
+        [NewPost("1:s5", KIND_ALERT, "C1", "voice-bot", AlertPayload(session={}), 1, "s5", state=MUTED)], T0
+    )
+    assert await store.queue_reply_edits("voice-bot", ["s5"], T0) == 0  # never posted: nothing to edit
