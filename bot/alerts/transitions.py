@@ -143,11 +143,19 @@ def hold_after(outcome: Outcome, *, streak: int, now: datetime) -> Hold | None:
     outcome says nothing about the destination (a post taken, a message refused, a 429's own wait)."""
     match outcome:
         case NotSent() | MaybeSent():
-            return Hold(now + policy.retry_delay(streak + 1), streak + 1)
+            return _trouble_hold(streak, now)
         case Refused(reason, True):
-            return Hold(now + policy.broken_probe_delay(streak + 1), streak + 1, broken=reason)
+            return _refusal_hold(reason, streak, now)
         case _:
             return None
+
+
+def _trouble_hold(streak: int, now: datetime) -> Hold:
+    return Hold(now + policy.retry_delay(streak + 1), streak + 1)
+
+
+def _refusal_hold(reason: str, streak: int, now: datetime) -> Hold:
+    return Hold(now + policy.broken_probe_delay(streak + 1), streak + 1, broken=reason)
 
 
 # -- the decision ---------------------------------------------------------------------------------
@@ -160,7 +168,7 @@ def next_state(
     `streak` is its destination's failed attempts in a row before this one (channel_state). The
     back-off grows with the longer of the two streaks, the destination's and the row's own: a row
     that has been failing for long waits as long, whoever tries it."""
-    hold = hold_after(outcome, streak=max(streak, row.failures), now=now)
+    longest = max(streak, row.failures)
     match outcome:
         case Posted(ts) | AlreadyPosted(ts):
             return Transition(
@@ -188,12 +196,13 @@ def next_state(
                 _unsent(row), now, "claim ran out before the post", row.failures, row.failing_since,
                 top_level=row.top_level, stop_channel=True,
             )  # fmt: skip
-        case NotSent(detail) if hold is not None:
-            return _trouble(row, _unsent(row), detail, now, give_up_after, hold)
-        case MaybeSent(detail) if hold is not None:
-            return _trouble(row, OutboxState.UNCERTAIN, detail, now, give_up_after, hold)
-        case Refused(reason, True) if hold is not None:
+        case NotSent(detail):
+            return _trouble(row, _unsent(row), detail, now, give_up_after, _trouble_hold(longest, now))
+        case MaybeSent(detail):
+            return _trouble(row, OutboxState.UNCERTAIN, detail, now, give_up_after, _trouble_hold(longest, now))
+        case Refused(reason, True):
             # Held, not killed: the channel's next probe posts it once Slack takes posts there again.
+            hold = _refusal_hold(reason, longest, now)
             return _trouble(row, _unsent(row), reason, now, give_up_after, hold)
         case Refused(reason):
             return Transition(
@@ -216,8 +225,6 @@ def next_state(
                 OutboxState.PENDING, now, f"could not check for an earlier copy ({reason})",
                 row.failures, row.failing_since, top_level=row.top_level,
             )  # fmt: skip
-        case NotSent() | MaybeSent():  # pragma: no cover - hold_after always holds these
-            raise AssertionError(f"no hold for {outcome!r}")
         case _:
             assert_never(outcome)
 
