@@ -205,6 +205,7 @@ class IncidentKeeper:
                 incident.id,
                 incident.channel_id,
             )
+            self.wake_delivery()  # (found by a button's edit: the new parent is posted now)
 
     async def refresh_now(self, incident: Incident | None) -> None:
         """After a button or command changed the incident: render it now under the channel lease
