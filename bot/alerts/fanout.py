@@ -1,7 +1,8 @@
 """One top-level post per channel watching an agent: the rule every notice and health post shares.
 
-A broken watch gets nothing (nothing can post there); a channel that muted the agent gets the row
-already muted, so it is recorded (and deduplicated) but never posted.
+A channel that muted the agent gets the row already muted, so it is recorded (and deduplicated)
+but never posted. A broken watch gets its row like any other: the channel holds it until its next
+probe post finds Slack taking posts there again (bot/alerts/outbox.py).
 """
 
 from __future__ import annotations
@@ -22,11 +23,9 @@ def fan_out(
     mutes: Mutes,
     post: Callable[[Watch], tuple[str, OutboxPayload]],
 ) -> list[NewPost]:
-    """A row for each working watch; `post` gives the watch's dedup key and payload."""
+    """A row for each watch; `post` gives the watch's dedup key and payload."""
     rows = []
     for w in watches:
-        if w.broken_reason:
-            continue
         dedup_key, payload = post(w)
         rows.append(
             NewPost(

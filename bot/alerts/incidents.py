@@ -5,10 +5,17 @@ Everything here runs while holding the channel's delivery lease, so one worker d
 channel. The decisions themselves are pure (`decide.plan_routing`, `transitions.next_state`).
 
 Parent edits have ONE path, `_render`: it reads the incident when it renders (so it always shows
-the latest state), edits the parent, records the version it showed, and renders again if the
-incident moved meanwhile. Buttons (ack, mute, unmute) only change the database and then ask for
-a render under the lease (`refresh_now`); if the delivery worker holds the lease it renders
-between two posts. A stale render can therefore never land after a newer one.
+the latest state), fences (`Store.confirm_render`: the channel lease is still ours with a margin,
+and nobody showed this version or a newer one), edits the parent, records the version it showed,
+and renders again if the incident moved meanwhile. Buttons (ack, mute, unmute) only change the
+database and then ask for a render under the lease (`refresh_now`); if the delivery worker holds
+the lease it renders between two posts. A stale render - even one of a worker paused between
+rendering and editing past its lease - can therefore never land after a newer one.
+
+An edit Slack refuses: `message_not_found` (a person deleted the parent) gives the incident a new
+parent post, so later failures thread where they are seen; `channel_not_found`/`is_archived` drop
+that edit for good (and hold the channel); other channel-level refusals and Slack trouble hold the
+channel on its shared back-off (`transitions.hold_after`).
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import decide, keys, policy, transitions
 from bot.alerts.messages import MessageFactory
 from bot.alerts.payloads import failure_of
+from bot.alerts.reconcile import outcome_of
 from bot.alerts.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
 from bot.clock import Clock
-from bot.store import Store
-from bot.store.payloads import SummaryPayload, UndeliveredItem
-from bot.store.records import KIND_HEALTH, KIND_SUMMARY, Incident, NewPost, OutboxRow, Watch
+from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
+from bot.store import LeaseLost, Store
+from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
+from bot.store.records import KIND_HEALTH, KIND_PARENT, KIND_SUMMARY, Incident, NewPost, OutboxRow, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +84,9 @@ class IncidentKeeper:
             if row.agent not in watches:
                 watches[row.agent] = await self._store.watch(channel_id, row.agent)
             watch = watches[row.agent]
-            if watch is None or watch.id != row.subscription_id or watch.broken_reason:
-                reason = f"watch broken: {watch.broken_reason}" if watch and watch.broken_reason else "unwatched"
-                await self._finish(row, transitions.Dropped(reason))
+            # (A broken watch's alerts are routed as usual: the channel's next probe posts them.)
+            if watch is None or watch.id != row.subscription_id:
+                await self._finish(row, transitions.Dropped("unwatched"))
                 continue
             try:
                 failures.append(failure_of(row))
@@ -119,19 +128,35 @@ class IncidentKeeper:
         await self._store.save_summary(self._owner, _summary(channel_id, given_up, now, None), None, listed, now)
         logger.warning("%d given-up alert(s) of %s go into an undelivered summary", len(listed), channel_id)
 
-    async def render_dirty(self, channel_id: str) -> None:
-        """Edit every parent of the channel whose incident changed (caller holds the channel
-        lease). Raises SlackFailure to stop the pass."""
+    async def render_dirty(self, channel_id: str, owner: str) -> int:
+        """Edit every parent of the channel whose incident changed (`owner` holds the channel
+        lease); how many edits Slack took. Raises SlackFailure to stop the pass, LeaseLost when the
+        lease passed to another worker."""
+        edited = 0
         for incident in await self._store.dirty_incidents(channel_id):
-            await self._render(incident.id)
+            edited += await self._render(incident.id, owner)
+        return edited
 
-    async def _render(self, incident_id: int) -> None:
-        """The one path that edits a parent: always the latest state, then re-check the version."""
+    async def _render(self, incident_id: int, owner: str) -> int:
+        """The one path that edits a parent: always the latest state, fenced, then re-check the version."""
+        edited = 0
         for _ in range(MAX_RENDERS):
             incident = await self._store.incident(incident_id)
             if incident is None or incident.parent_ts is None or incident.version <= incident.rendered_version:
-                return  # gone, not posted yet (the post shows the current state), or up to date
+                return edited  # gone, not posted yet (the post shows the current state), or up to date
             message = await self._messages.parent(incident)
+            if not await self._store.confirm_render(
+                incident.id,
+                incident.version,
+                incident.parent_ts,
+                owner,
+                self._clock.now(),
+                lease_ttl=policy.CHANNEL_LEASE,
+                margin=policy.CLAIM_SAFETY_MARGIN,
+            ):
+                if await self._shown_elsewhere(incident):
+                    continue  # another worker showed this version or a newer one: nothing to undo
+                raise LeaseLost(f"delivery lease of {incident.channel_id} lost before editing incident {incident.id}")
             try:
                 await slack_call(
                     self._slack.chat_update(
@@ -139,11 +164,48 @@ class IncidentKeeper:
                     )
                 )
             except Permanent as error:
+                if error.reason == MESSAGE_NOT_FOUND:
+                    await self._replace_parent(incident)
+                    return edited
+                if error.reason in EDIT_TARGET_GONE:
+                    # The channel is gone or archived: this edit can never land (the channel is held).
+                    await self._store.mark_rendered(incident.id, incident.version)
+                    raise
                 if error.channel_level:
                     raise
-                # The parent was deleted or cannot be edited: nothing will fix that, stop trying.
+                # The parent cannot be edited (not ours, too long ...): nothing will fix that, stop trying.
                 logger.warning("cannot edit the parent of incident %d: %s", incident.id, error.reason)
+            else:
+                edited += 1
             await self._store.mark_rendered(incident.id, incident.version)
+        return edited
+
+    async def _shown_elsewhere(self, rendered: Incident) -> bool:
+        current = await self._store.incident(rendered.id)
+        return (
+            current is None or current.parent_ts != rendered.parent_ts or current.rendered_version >= rendered.version
+        )
+
+    async def _replace_parent(self, incident: Incident) -> None:
+        """A person deleted the incident's parent: post a new one (the incident's later failures
+        thread under it, where they are seen, instead of under a message nobody sees)."""
+        assert incident.parent_ts is not None
+        watch = await self._store.watch(incident.channel_id, incident.agent)
+        parent = NewPost(
+            dedup_key=keys.replacement_parent_key(incident.id, incident.parent_ts),
+            kind=KIND_PARENT,
+            channel_id=incident.channel_id,
+            agent=incident.agent,
+            payload=ParentPayload(),
+            subscription_id=watch.id if watch else None,
+        )
+        if await self._store.replace_parent(incident.id, incident.parent_ts, parent, self._clock.now()):
+            logger.warning(
+                "the parent of incident %d in %s was deleted: posting a new one for its later failures",
+                incident.id,
+                incident.channel_id,
+            )
+            self.wake_delivery()  # (found by a button's edit: the new parent is posted now)
 
     async def refresh_now(self, incident: Incident | None) -> None:
         """After a button or command changed the incident: render it now under the channel lease
@@ -156,23 +218,42 @@ class IncidentKeeper:
             self.wake_delivery()
             return
         try:
-            await self._render(incident.id)
+            await self._render(incident.id, owner)
         except SlackFailure as error:
             logger.warning("could not update incident %d now (%s); will retry", incident.id, error.detail)
             self.wake_delivery()
+        except LeaseLost:
+            self.wake_delivery()  # the delivery worker that holds the channel now renders it
         finally:
             await self._store.release_channel(incident.channel_id, owner)
 
     async def channel_failure(self, channel_id: str, error: SlackFailure) -> None:
-        """A failure outside a row's post (editing a parent): back off or mark the channel broken."""
+        """A failure outside a row's post (an edit): the channel backs off - by a 429's wait, or on
+        its shared back-off (trouble, or a refused channel whose watches show it broken)."""
         now = self._clock.now()
         if isinstance(error, RateLimited):
             await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.retry_after))
-        elif isinstance(error, Permanent) and error.channel_level:
-            await self._store.mark_channel_broken(channel_id, error.reason, now)
-            logger.error("Slack refuses %s (%s): its watches are broken", channel_id, error.reason)
+            return
+        streak = await self._store.destination_streak(channel_id)
+        hold = transitions.hold_after(outcome_of(error), streak=streak, now=now)
+        if hold is None:
+            logger.warning("updating messages in %s failed (%s); will retry", channel_id, error.detail)
+            return
+        await self._store.hold_destination(channel_id, hold.until, hold.streak, hold.broken, now)
+        if hold.broken is not None:
+            logger.error(
+                "Slack refuses %s (%s): its watches show it broken; probed again at %s",
+                channel_id,
+                hold.broken,
+                hold.until.isoformat(timespec="seconds"),
+            )
         else:
-            logger.warning("updating incident parents in %s failed (%s); will retry", channel_id, error.detail)
+            logger.warning(
+                "updating messages in %s failed (%s); the channel waits until %s",
+                channel_id,
+                error.detail,
+                hold.until.isoformat(timespec="seconds"),
+            )
 
 
 def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: SummaryPayload | None) -> NewPost:

@@ -21,6 +21,11 @@ def parent_key(first_row_id: int) -> str:
     return f"parent:{first_row_id}"
 
 
+def replacement_parent_key(incident_id: int, deleted_ts: str) -> str:
+    """The new parent of an incident whose parent (`deleted_ts`) a person deleted: one per deletion."""
+    return f"reparent:{incident_id}:{deleted_ts}"
+
+
 def rollup_key(first_rolled_row_id: int) -> str:
     """A roll-up reply, named by the first row it rolls up (a row is rolled up at most once)."""
     return f"rollup:{first_rolled_row_id}"

@@ -9,6 +9,13 @@ whose last attempt may have reached Slack is first looked for in the channel (re
 
 Posts to one channel are spaced by `post_spacing` across all replicas: written to the channel's
 shared back-off after every post, like a 429's Retry-After.
+
+Trouble is the channel's, not the row's: a failed attempt (Slack down, or refusing the channel
+outright) sets the channel's shared back-off from its streak of failures (`transitions.hold_after`),
+so during an outage one attempt per channel per back-off probes Slack, under the channel's lease;
+the first success pulls every held row forward and the pass drains them at once. A channel Slack
+refuses (not_in_channel, channel_not_found, a token error) is probed the same way by its next post,
+on a longer back-off: its rows are held, its watches show it broken until Slack takes a post again.
 """
 
 from __future__ import annotations
@@ -54,6 +61,15 @@ class Next(Enum):
     STOP = "stop"  # leave the channel for this pass (backing off, or Slack is unwell)
 
 
+@dataclasses.dataclass
+class ChannelPass:
+    """One pass over a channel under its lease: the channel's failed attempts in a row (its
+    shared back-off's streak), kept current as the pass's outcomes are applied."""
+
+    channel_id: str
+    streak: int
+
+
 class Deliverer:
     def __init__(
         self,
@@ -91,11 +107,10 @@ class Deliverer:
     async def deliver_once(self) -> None:
         now = self._clock.now()
         # A channel whose back-off ends soon (the spacing after a post) is kept: its pass waits it out.
+        # (Replies whose cause came late are edited in their channel's pass: they count as work.)
         channels = await self._store.channels_with_work(
             now, quiet_before=now - self._incidents.window, backed_off_past=now + self._inline_wait
         )
-        # Replies whose cause came late are edited in their channel's pass.
-        channels = sorted(set(channels) | set(await self._store.reply_edits_channels()))
         limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
         await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
 
@@ -135,12 +150,20 @@ class Deliverer:
         if not await self._acquire(channel_id):
             return  # another replica is on it, or the channel is backed off for long
         try:
+            current = ChannelPass(channel_id, await self._store.destination_streak(channel_id))
             await self._incidents.close_quiet(channel_id)
             await self._incidents.route(channel_id)
             await self._incidents.summarise_undelivered(channel_id)
-            if await self._drain(channel_id) is Next.CONTINUE:
-                await self._incidents.render_dirty(channel_id)
-                await self._edits.edit_channel(channel_id)
+            if not current.streak:
+                # Parents first: one a person deleted is found (and replaced) before replies go
+                # into its thread. (A channel in trouble is probed by a post instead.)
+                await self._incidents.render_dirty(channel_id, self._owner)
+            if await self._drain(current) is Next.CONTINUE:
+                edited = await self._incidents.render_dirty(channel_id, self._owner)
+                edited += await self._edits.edit_channel(channel_id)
+                if edited and current.streak:
+                    # The edits were the probe (nothing to post): Slack takes the channel's writes.
+                    await self._store.destination_recovered(channel_id, self._clock.now())
         except SlackFailure as error:
             await self._incidents.channel_failure(channel_id, error)
         except LeaseLost:
@@ -148,7 +171,8 @@ class Deliverer:
         finally:
             await self._store.release_channel(channel_id, self._owner)
 
-    async def _drain(self, channel_id: str) -> Next:
+    async def _drain(self, current: ChannelPass) -> Next:
+        channel_id = current.channel_id
         deadline = time.monotonic() + policy.CHANNEL_PASS_BUDGET.total_seconds()
         for _ in range(policy.MAX_POSTS_PER_CHANNEL_PASS):
             row = await self._store.next_deliverable(channel_id, self._clock.now())
@@ -159,10 +183,10 @@ class Deliverer:
             # Renew the lease before each post so a long drain keeps the channel.
             if not await self._store.acquire_channel(channel_id, self._owner, self._clock.now(), policy.CHANNEL_LEASE):
                 return Next.STOP
-            if await self._deliver(row) is Next.STOP:
+            if await self._deliver(row, current) is Next.STOP:
                 return Next.STOP
             # A button's edit waits for the lease: do it between posts, not after a long drain.
-            await self._incidents.render_dirty(channel_id)
+            await self._incidents.render_dirty(channel_id, self._owner)
         return Next.STOP
 
     async def _acquire(self, channel_id: str) -> bool:
@@ -196,19 +220,19 @@ class Deliverer:
         until = await self._store.channel_backoff(channel_id)
         return (until - self._clock.now()).total_seconds() if until is not None else 0.0
 
-    async def _deliver(self, row: OutboxRow) -> Next:
+    async def _deliver(self, row: OutboxRow, current: ChannelPass) -> Next:
         """claim → (reconcile) → fence → post → apply."""
         thread = await self._thread_of(row)
         if isinstance(thread, Next):
             return Next.STOP  # the parent is not posted yet: replies keep their order behind it
         if isinstance(thread, transitions.ParentLost | transitions.Dropped):
-            await self._apply(row, None, thread, reached_slack=False)
+            await self._apply(row, None, thread, current, reached_slack=False)
             return Next.CONTINUE  # a lost parent: the row comes back at once, for the top level
         token = uuid.uuid4().hex
         if not await self._store.claim(row, token, self._clock.now(), policy.CLAIM_TTL):
             return Next.CONTINUE  # someone else took it
         outcome, reached_slack, version = await self._attempt(row, token, thread)
-        transition = await self._apply(row, token, outcome, reached_slack=reached_slack)
+        transition = await self._apply(row, token, outcome, current, reached_slack=reached_slack)
         if transition is None:
             return Next.STOP
         if transition.state != DEAD and version is not None and row.incident_id is not None:
@@ -263,11 +287,19 @@ class Deliverer:
         return False
 
     async def _apply(
-        self, row: OutboxRow, token: str | None, outcome: transitions.Outcome, *, reached_slack: bool
+        self,
+        row: OutboxRow,
+        token: str | None,
+        outcome: transitions.Outcome,
+        current: ChannelPass,
+        *,
+        reached_slack: bool,
     ) -> Transition | None:
         """Decide (pure) and write (fenced) the attempt's outcome; None if the row was no longer ours."""
         now = self._clock.now()
-        transition = transitions.next_state(row, outcome, now=now, give_up_after=self._give_up_after)
+        transition = transitions.next_state(
+            row, outcome, now=now, give_up_after=self._give_up_after, streak=current.streak
+        )
         if reached_slack and self._spacing:
             # The request counts against the channel's rate, whatever Slack answered.
             spaced = now + self._spacing
@@ -279,14 +311,18 @@ class Deliverer:
         _log(row, outcome, transition, applied)
         if not applied:
             return None
+        if transition.streak is not None:
+            current.streak = transition.streak
         if transition.break_channel is not None:
-            dead = await self._store.mark_channel_broken(row.channel_id, transition.break_channel, now)
             logger.error(
-                "Slack refuses posts to %s (%s): its watches are broken, %d queued post(s) dead",
+                "Slack refuses posts to %s (%s): its watches show it broken, its posts are held; "
+                "the next one probes it at %s",
                 row.channel_id,
                 transition.break_channel,
-                dead + 1,
+                transition.next_attempt_at.isoformat(timespec="seconds"),
             )
+        if transition.recovered:
+            logger.warning("Slack takes posts to %s again: its held posts go out now", row.channel_id)
         return transition
 
     async def _with_db_retry(self, what: str, write: Callable[[], Awaitable[T]]) -> T:
@@ -332,9 +368,10 @@ class Deliverer:
         if incident is not None and incident.parent_ts is not None:
             return incident.parent_ts
         parents = await self._store.outbox_rows(row.channel_id, kind=KIND_PARENT, incident_id=row.incident_id)
-        if parents and parents[0].state != DEAD:
+        latest = parents[-1] if parents else None  # (a deleted parent's replacement comes after it)
+        if latest is not None and latest.state != DEAD:
             return Next.STOP
-        why = parents[0].last_error if parents else "missing"
+        why = latest.last_error if latest else "missing"
         return transitions.ParentLost(f"incident parent could not be posted ({why}): posted top-level")
 
 

@@ -25,6 +25,7 @@ from bot.clock import Clock
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.errors import Fenced, RateLimited, Rejected, Retryable
 from bot.store import Store
+from bot.store.outbox import PAGERDUTY_DESTINATION
 from bot.store.pager import ALERT_ID, EVENT
 from bot.store.records import OutboxRow, Transition
 
@@ -46,13 +47,26 @@ class PageDelivery:
         self._clock = clock
         self._client = client
         self._give_up_after = give_up_after
+        #: PagerDuty's lease (channel_state, PAGERDUTY_DESTINATION) is held under this name.
+        self._owner = f"pagerduty-{uuid.uuid4().hex[:16]}"
+        #: PagerDuty's failed sends in a row, read under its lease (sets the shared back-off).
+        self._streak = 0
 
     async def deliver_once(self) -> None:
         if self._client is None:
             return
-        for row in await self._store.page_rows_due(self._clock.now()):
-            if not await self._send(row, self._client):
-                return  # PagerDuty is rate limiting or unwell: the rest waits for the next cycle
+        # One shared back-off for PagerDuty (transitions.hold_after), probed under its lease: while
+        # it is unwell one event per back-off tries it, and the first it takes brings the rest due.
+        now = self._clock.now()
+        if not await self._store.acquire_channel(PAGERDUTY_DESTINATION, self._owner, now, policy.PAGERDUTY_LEASE):
+            return  # backed off, or another replica is sending
+        try:
+            self._streak = await self._store.destination_streak(PAGERDUTY_DESTINATION)
+            for row in await self._store.page_rows_due(self._clock.now()):
+                if not await self._send(row, self._client):
+                    return  # PagerDuty is rate limiting or unwell: the rest waits for the next cycle
+        finally:
+            await self._store.release_channel(PAGERDUTY_DESTINATION, self._owner)
 
     async def _send(self, row: OutboxRow, client: PagerDutyClient) -> bool:
         now = self._clock.now()
@@ -105,7 +119,11 @@ class PageDelivery:
 
     async def _apply(self, row: OutboxRow, token: str, outcome: transitions.Outcome) -> Transition:
         now = self._clock.now()
-        transition = transitions.next_state(row, outcome, now=now, give_up_after=self._give_up_after)
+        transition = transitions.next_state(
+            row, outcome, now=now, give_up_after=self._give_up_after, streak=self._streak
+        )
         if not await self._store.apply(row, token, transition, now):
             logger.warning("PagerDuty event %s: the claim had passed to another worker", row.dedup_key)
+        elif transition.streak is not None:
+            self._streak = transition.streak
         return transition

@@ -72,10 +72,18 @@ MAX_INLINE_WAIT = timedelta(seconds=5)
 CHANNEL_PASS_BUDGET = timedelta(seconds=20)
 #: Posts one channel pass makes at most (the rest wait for the next cycle).
 MAX_POSTS_PER_CHANNEL_PASS = 200
-#: Retry after Slack trouble (connection errors, 5xx, timeouts): BASE * 2**(failures-1), capped,
-#: so a row keeps trying every RETRY_CAP at worst while its give-up budget lasts.
+#: Trouble at a destination (a Slack channel; PagerDuty): connection errors, 5xx, timeouts. One
+#: back-off per destination, shared by its rows and replicas (channel_state): after its n-th failed
+#: attempt in a row nobody tries it for BASE * 2**(n-1), capped. One attempt (under the
+#: destination's lease) probes it; the first success pulls every held row forward. The cap plus a
+#: delivery tick keeps a recovery noticed within 30 s, at about one write per destination per cap.
 RETRY_BASE = timedelta(seconds=5)
-RETRY_CAP = timedelta(minutes=5)
+RETRY_CAP = timedelta(seconds=25)
+#: A channel Slack refuses outright (not_in_channel, channel_not_found, is_archived, a token
+#: error): its watches show it broken and its rows are held; its next post probes it on this
+#: back-off (BASE * 2**(n-1), capped), and the first one Slack takes heals the watches.
+BROKEN_PROBE_BASE = timedelta(minutes=1)
+BROKEN_PROBE_CAP = timedelta(minutes=15)
 #: A row is given up once Slack trouble has lasted this long for it (the setting
 #: OUTBOX_GIVE_UP_HOURS overrides it); a 429's wait never counts.
 OUTBOX_GIVE_UP = timedelta(hours=24)
@@ -106,9 +114,18 @@ BURST_WINDOW = timedelta(minutes=1)
 
 
 def retry_delay(attempt: int) -> timedelta:
-    """Capped exponential back-off for connection errors (attempt counts from 1)."""
-    delay: timedelta = RETRY_BASE * (2 ** min(20, max(0, attempt - 1)))
-    return min(RETRY_CAP, delay)
+    """A destination's back-off after its `attempt`-th failed attempt in a row (from 1)."""
+    return _doubling(RETRY_BASE, RETRY_CAP, attempt)
+
+
+def broken_probe_delay(attempt: int) -> timedelta:
+    """A refusing channel's wait before its next probe, after `attempt` refusals in a row (from 1)."""
+    return _doubling(BROKEN_PROBE_BASE, BROKEN_PROBE_CAP, attempt)
+
+
+def _doubling(base: timedelta, cap: timedelta, attempt: int) -> timedelta:
+    delay: timedelta = base * (2 ** min(20, max(0, attempt - 1)))
+    return min(cap, delay)
 
 
 def poll_overlap(poll_interval_seconds: float) -> timedelta:
@@ -162,3 +179,5 @@ HEALTH_HOLD = HealthHold(HEALTH_OPEN_AFTER_READS, HEALTH_OPEN_AFTER, HEALTH_CLEA
 #: nothing is sent. A replica paused past its claim fails it and never sends a stale event after
 #: whoever took the row over has moved on (a stale trigger after a resolve opens a new page).
 PAGE_CLAIM_SAFETY_MARGIN = timedelta(seconds=12)
+#: PagerDuty's delivery lease (one replica sends, or probes it after trouble, at a time).
+PAGERDUTY_LEASE = timedelta(seconds=30)

@@ -19,7 +19,7 @@ from bot.alerts.notices import item_failure_posts, recovery_posts
 from bot.alerts.payloads import session_payload
 from bot.pipecat.models import Session
 from bot.store.polling import IdlePoll, RecordPlan
-from bot.store.records import DEAD, KIND_ALERT, MUTED, PENDING, EndedSession, ItemFailure, NewPost, PollState, Watch
+from bot.store.records import KIND_ALERT, MUTED, PENDING, EndedSession, ItemFailure, NewPost, PollState, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def alert_posts(
 ) -> list[NewPost]:
     posts = []
     for watch in decide.alerting_watches(session, watches):
-        state = DEAD if watch.broken_reason else MUTED if (watch.channel_id, agent) in mutes else PENDING
+        # A broken watch's alert is held like any other: its channel's next probe posts it.
+        state = MUTED if (watch.channel_id, agent) in mutes else PENDING
         posts.append(
             NewPost(
                 dedup_key=decide.alert_dedup_key(watch.id, session.session_id),
@@ -70,7 +71,6 @@ def alert_posts(
                 subscription_id=watch.id,
                 session_id=session.session_id.lower(),
                 state=state,
-                last_error=f"watch broken: {watch.broken_reason}" if watch.broken_reason else None,
             )
         )
     storable(posts)
@@ -147,7 +147,10 @@ class Planner:
             if attempts >= policy.ITEM_MAX_ATTEMPTS:
                 logger.error(
                     "giving up on session %s of %s after %d failed polls (%s): recorded as seen",
-                    sid, self.agent, attempts, problem,
+                    sid,
+                    self.agent,
+                    attempts,
+                    problem,
                 )
                 plan.ended.append(EndedSession(sid))
                 plan.item_failures.append(

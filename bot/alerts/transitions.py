@@ -9,10 +9,16 @@ The moves:
     pending ──claim──▶ sending ──Posted/AlreadyPosted──▶ sent
     sending ──NotSent / RateLimited / ClaimExpired──▶ pending (an uncertain row stays uncertain)
     sending ──MaybeSent──▶ uncertain ──(reconcile: look for the copy first)──▶ …
-    any failure past the give-up budget, a refusal, an unrenderable row ──▶ dead
+    sending ──Refused(channel_level)──▶ pending, held: the channel's watches are broken
+    any failure past the give-up budget, a message refusal, an unrenderable row ──▶ dead
     a reply whose parent is dead / whose thread is gone ──▶ pending, top level
 A destination other than a Slack channel (PagerDuty) reuses the same outcomes: `Posted` with the
 remote id, `RateLimited`, `NotSent`, `MaybeSent`, `Refused`.
+
+Trouble is the destination's, not the row's: `streak` (the destination's failed attempts in a
+row, kept in channel_state) sets one back-off the destination's rows and replicas share
+(`hold_after`). The first success after a streak says `recovered`: the store pulls every held row
+of the destination forward and heals a broken channel's watches.
 """
 
 from __future__ import annotations
@@ -119,14 +125,56 @@ Outcome = (
 )
 
 
+# -- the destination's shared back-off ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A destination after a failed attempt: nobody tries it before `until`; `streak` failed
+    attempts in a row; `broken` names Slack's refusal when the channel refuses posts outright."""
+
+    until: datetime
+    streak: int
+    broken: str | None = None
+
+
+def hold_after(outcome: Outcome, *, streak: int, now: datetime) -> Hold | None:
+    """The destination's back-off after `outcome`, given its `streak` before it; None when the
+    outcome says nothing about the destination (a post taken, a message refused, a 429's own wait)."""
+    match outcome:
+        case NotSent() | MaybeSent():
+            return _trouble_hold(streak, now)
+        case Refused(reason, True):
+            return _refusal_hold(reason, streak, now)
+        case _:
+            return None
+
+
+def _trouble_hold(streak: int, now: datetime) -> Hold:
+    return Hold(now + policy.retry_delay(streak + 1), streak + 1)
+
+
+def _refusal_hold(reason: str, streak: int, now: datetime) -> Hold:
+    return Hold(now + policy.broken_probe_delay(streak + 1), streak + 1, broken=reason)
+
+
 # -- the decision ---------------------------------------------------------------------------------
 
 
-def next_state(row: OutboxRow, outcome: Outcome, *, now: datetime, give_up_after: timedelta) -> Transition:
-    """The row's next state after `outcome`. `row` is the snapshot read before the attempt's claim."""
+def next_state(
+    row: OutboxRow, outcome: Outcome, *, now: datetime, give_up_after: timedelta, streak: int = 0
+) -> Transition:
+    """The row's next state after `outcome`. `row` is the snapshot read before the attempt's claim;
+    `streak` is its destination's failed attempts in a row before this one (channel_state). The
+    back-off grows with the longer of the two streaks, the destination's and the row's own: a row
+    that has been failing for long waits as long, whoever tries it."""
+    longest = max(streak, row.failures)
     match outcome:
         case Posted(ts) | AlreadyPosted(ts):
-            return Transition(OutboxState.SENT, now, None, row.failures, None, posted_ts=ts, top_level=row.top_level)
+            return Transition(
+                OutboxState.SENT, now, None, row.failures, None, posted_ts=ts, top_level=row.top_level,
+                streak=0 if streak else None, recovered=streak > 0,
+            )  # fmt: skip
         case RateLimited(retry_after, detail):
             wait = timedelta(seconds=retry_after)
             # A Slack 429 holds the whole channel; another destination's holds only the row.
@@ -149,21 +197,18 @@ def next_state(row: OutboxRow, outcome: Outcome, *, now: datetime, give_up_after
                 top_level=row.top_level, stop_channel=True,
             )  # fmt: skip
         case NotSent(detail):
-            return _trouble(row, _unsent(row), detail, now, give_up_after)
+            return _trouble(row, _unsent(row), detail, now, give_up_after, _trouble_hold(longest, now))
         case MaybeSent(detail):
-            return _trouble(row, OutboxState.UNCERTAIN, detail, now, give_up_after)
-        case Refused(reason, channel_level):
+            return _trouble(row, OutboxState.UNCERTAIN, detail, now, give_up_after, _trouble_hold(longest, now))
+        case Refused(reason, True):
+            # Held, not killed: the channel's next probe posts it once Slack takes posts there again.
+            hold = _refusal_hold(reason, longest, now)
+            return _trouble(row, _unsent(row), reason, now, give_up_after, hold)
+        case Refused(reason):
             return Transition(
-                OutboxState.DEAD,
-                now,
-                reason,
-                row.failures,
-                row.failing_since,
-                top_level=row.top_level,
-                given_up=not channel_level and _reported(row),
-                break_channel=reason if channel_level else None,
-                stop_channel=channel_level,
-            )
+                OutboxState.DEAD, now, reason, row.failures, row.failing_since,
+                top_level=row.top_level, given_up=_reported(row),
+            )  # fmt: skip
         case Unrenderable(detail):
             return Transition(
                 OutboxState.DEAD, now, f"render failed: {detail}", row.failures, row.failing_since,
@@ -195,23 +240,41 @@ def _reported(row: OutboxRow) -> bool:
     return row.kind in (OutboxKind.ALERT, OutboxKind.ROLLUP, OutboxKind.NOTICE, OutboxKind.HEALTH)
 
 
-def _trouble(row: OutboxRow, state: OutboxState, detail: str, now: datetime, give_up_after: timedelta) -> Transition:
-    """Slack trouble: back off (capped), or give up once it has lasted `give_up_after`."""
+def _trouble(
+    row: OutboxRow, state: OutboxState, detail: str, now: datetime, give_up_after: timedelta, hold: Hold
+) -> Transition:
+    """The destination is in trouble (or refuses the channel): the row waits out the destination's
+    shared back-off, or is given up once the trouble has lasted `give_up_after` for it."""
     failures = row.failures + 1
     since = row.failing_since or now
     if now - since >= give_up_after and row.kind != OutboxKind.SUMMARY:
         hours = (now - since).total_seconds() / 3600
+        trouble = "Slack refusing the channel" if hold.broken else "Slack trouble"
         return Transition(
             OutboxState.DEAD,
             now,
-            f"gave up after {hours:.1f}h of Slack trouble ({failures} attempts): {detail}",
+            f"gave up after {hours:.1f}h of {trouble} ({failures} attempts): {detail}",
             failures,
             since,
             top_level=row.top_level,
             given_up=_reported(row),
+            channel_backoff_until=hold.until,
+            break_channel=hold.broken,
             stop_channel=True,
+            streak=hold.streak,
         )
-    delay = policy.retry_delay(failures)
+    next_attempt = hold.until
     if state == OutboxState.UNCERTAIN:
-        delay = max(delay, policy.UNCERTAIN_RECHECK)
-    return Transition(state, now + delay, detail, failures, since, top_level=row.top_level, stop_channel=True)
+        next_attempt = max(next_attempt, now + policy.UNCERTAIN_RECHECK)
+    return Transition(
+        state,
+        next_attempt,
+        detail,
+        failures,
+        since,
+        top_level=row.top_level,
+        channel_backoff_until=hold.until,
+        break_channel=hold.broken,
+        stop_channel=True,
+        streak=hold.streak,
+    )

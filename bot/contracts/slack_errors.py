@@ -1,9 +1,9 @@
 """Slack Web API error codes that mean "the bot cannot post in this channel", and what to do.
 
-One table serves three readers: delivery marks a watch broken on any of these codes
-(bot/alerts/slack_errors.py), `/session watches` explains them (bot/blocks/alert_watches.py), and
-an interactive answer falls back to a private reply on the `answer_privately` ones
-(bot/slack/replies.py).
+One table serves three readers: delivery marks a watch broken on any of these codes and holds the
+channel's posts until a probe post goes through (bot/alerts/slack_errors.py, transitions.py),
+`/session watches` explains them (bot/blocks/alert_watches.py), and an interactive answer falls
+back to a private reply on the `answer_privately` ones (bot/slack/replies.py).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ CHANNEL_ERRORS: dict[str, ChannelError] = {
 
 #: Codes after which an interactive answer goes to the user privately instead.
 CANNOT_POST_HERE = frozenset(code for code, error in CHANNEL_ERRORS.items() if error.answer_privately)
+#: chat.update refusals that say the edited message is gone for good: a person deleted it, ...
+MESSAGE_NOT_FOUND = "message_not_found"
+#: ... or its channel was deleted or archived (the edit is dropped; the channel is held and probed).
+EDIT_TARGET_GONE = frozenset({"channel_not_found", "is_archived"})
 #: `ok: false` errors after which Slack may or may not have stored the message.
 UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 

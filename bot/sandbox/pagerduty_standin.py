@@ -138,6 +138,11 @@ class PagerDutyStandIn:
         """The next `n` requests get HTTP `status` (500, 502, 503 ... or 429); nothing is ingested."""
         self._faults.extend(_Fault(status) for _ in range(n))
 
+    def clear_faults(self) -> None:
+        """Every fault still queued is forgotten: from now on requests are answered normally (the end
+        of an outage injected with a large fail_next)."""
+        self._faults.clear()
+
     def rate_limit_next(self, n: int = 1) -> None:
         self.fail_next(n, status=429)
 

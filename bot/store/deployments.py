@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 
 from bot.store.base import StoreBase, from_row
-from bot.store.records import DEAD, KIND_ALERT, DeploymentSeen, DeployRate, DeployRates, OutboxRow
+from bot.store.records import DEAD, KIND_ALERT, MUTED, ROLLED_UP, DeploymentSeen, DeployRate, DeployRates, OutboxRow
 from bot.store.schema import alert_outbox, deploy_rates, deployments, incidents, reply_edits
 
 
@@ -23,7 +23,7 @@ class DeploymentStore(StoreBase):
             alert_outbox.c.agent == agent,
             alert_outbox.c.kind == KIND_ALERT,
             alert_outbox.c.session_id.in_(list(session_ids)),
-            alert_outbox.c.state != DEAD,
+            alert_outbox.c.state.not_in((DEAD, MUTED, ROLLED_UP)),  # replies that can still be shown
         )
         async with self._write() as conn:
             rows = (await conn.execute(query)).all()
@@ -48,10 +48,6 @@ class DeploymentStore(StoreBase):
         )
         async with self._read() as conn:
             return list((await conn.execute(query)).scalars())
-
-    async def reply_edits_channels(self) -> list[str]:
-        async with self._read() as conn:
-            return sorted(set((await conn.execute(select(reply_edits.c.channel_id))).scalars()))
 
     async def drop_reply_edit(self, dedup_key: str) -> None:
         async with self._write() as conn:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row
-from bot.store.records import MUTED, PENDING, ROLLED_UP, Incident, IncidentChange
+from bot.store.records import MUTED, PENDING, ROLLED_UP, Incident, IncidentChange, NewPost
 from bot.store.schema import alert_outbox, channel_state, incidents
 
 
@@ -157,6 +157,69 @@ class IncidentStore(StoreBase):
         )
         async with self._read() as conn:
             return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
+
+    async def confirm_render(
+        self,
+        incident_id: int,
+        version: int,
+        parent_ts: str,
+        owner: str,
+        now: datetime,
+        *,
+        lease_ttl: timedelta,
+        margin: timedelta,
+    ) -> bool:
+        """The fence right before a parent's chat.update: True only if `owner` holds the channel's
+        lease with at least `margin` to run (it is then extended by `lease_ttl`) and nobody has shown
+        `version` or a newer one of the parent `parent_ts`. False means: do not edit.
+
+        A worker paused (SIGSTOP, a long GC) between rendering and editing finds here that another
+        worker took the lease over (and may have shown a newer state): its older render never lands.
+        """
+        async with self._write() as conn:
+            channel_id = await conn.scalar(select(incidents.c.channel_id).where(incidents.c.id == incident_id))
+            lease = (
+                await conn.execute(
+                    select(channel_state.c.lease_owner, channel_state.c.lease_expires_at)
+                    .where(channel_state.c.channel_id == channel_id)
+                    .with_for_update()
+                )
+            ).first()
+            if lease is None or lease.lease_owner != owner or lease.lease_expires_at is None:
+                return False
+            expires: datetime = lease.lease_expires_at
+            if (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < now + margin:
+                return False
+            unshown = await conn.scalar(
+                select(incidents.c.id).where(
+                    incidents.c.id == incident_id,
+                    incidents.c.parent_ts == parent_ts,
+                    incidents.c.rendered_version < version,
+                )
+            )
+            if unshown is None:
+                return False
+            await conn.execute(
+                update(channel_state)
+                .where(channel_state.c.channel_id == channel_id, channel_state.c.lease_owner == owner)
+                .values(lease_expires_at=now + lease_ttl)
+            )
+        return True
+
+    async def replace_parent(self, incident_id: int, lost_ts: str, parent: NewPost, now: datetime) -> bool:
+        """The incident's parent `lost_ts` is gone (a person deleted it): the incident takes a new
+        parent post (`parent`, minted by the caller), and its replies wait for it. False when the
+        parent changed meanwhile (someone else replaced it)."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id, incidents.c.parent_ts == lost_ts)
+                .values(parent_ts=None, parent_key=parent.dedup_key, version=incidents.c.version + 1)
+            )
+            if result.rowcount != 1:
+                return False
+            await self.insert_posts(conn, [replace(parent, incident_id=incident_id)], now)
+        return True
 
     async def mark_rendered(self, incident_id: int, version: int) -> None:
         async with self._write() as conn:

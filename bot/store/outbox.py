@@ -1,4 +1,8 @@
-"""The alert outbox: claims committed before a Slack call, fenced records after it, channel leases."""
+"""The alert outbox: claims committed before a Slack call, fenced records after it, channel leases.
+
+A row's destination is its Slack channel, or PagerDuty for a page row (`destination_of`): its
+lease, shared back-off and failed-attempts streak live in channel_state under that name.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +33,19 @@ from bot.store.records import (
     OutboxRow,
     Transition,
 )
-from bot.store.schema import alert_outbox, channel_state, incidents, subscriptions
+from bot.store.schema import alert_outbox, channel_state, incidents, reply_edits, subscriptions
 from bot.store.types import UTCDateTime
+from bot.store.watches import mark_broken
+
+#: The destination name of PagerDuty's events in channel_state (Slack channel ids start C, G, D).
+PAGERDUTY_DESTINATION = "pagerduty"
+#: Rows that will never be posted: a reply edit queued for one has nothing to edit.
+NEVER_POSTED = (DEAD, MUTED, ROLLED_UP)
+
+
+def destination_of(row: OutboxRow) -> str:
+    """Where a row goes: PagerDuty for a page, its Slack channel for everything else."""
+    return PAGERDUTY_DESTINATION if row.kind == KIND_PAGE else row.channel_id
 
 
 def _deliverable(now: datetime) -> ColumnElement[bool]:
@@ -53,9 +68,10 @@ class OutboxStore(StoreBase):
     async def channels_with_work(
         self, now: datetime, quiet_before: datetime | None = None, backed_off_past: datetime | None = None
     ) -> list[str]:
-        """Channels with a due post, an incident parent to re-render, given-up rows to summarise,
-        or (with `quiet_before`) an open incident quiet since then (to close), minus the ones backed
-        off past `backed_off_past` (default `now`; later keeps a short back-off the caller waits out)."""
+        """Channels with a due post, an incident parent to re-render, given-up rows to summarise, a
+        reply edit to make or drop (not one still waiting for its post), or (with `quiet_before`) an
+        open incident quiet since then (to close), minus the ones backed off past `backed_off_past`
+        (default `now`; later keeps a short back-off the caller waits out)."""
         due = select(alert_outbox.c.channel_id).where(_deliverable(now))
         dirty = select(incidents.c.channel_id).where(
             incidents.c.parent_ts.is_not(None), incidents.c.version > incidents.c.rendered_version
@@ -63,12 +79,15 @@ class OutboxStore(StoreBase):
         unreported = select(alert_outbox.c.channel_id).where(
             alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_not(None), alert_outbox.c.summary_id.is_(None)
         )
-        work = due.union(dirty, unreported)
+        edits = select(reply_edits.c.channel_id).where(_edit_settled())
+        parts = [dirty, unreported, edits]
         if quiet_before is not None:
-            quiet = select(incidents.c.channel_id).where(
-                incidents.c.closed_at.is_(None), incidents.c.last_activity_at <= quiet_before
+            parts.append(
+                select(incidents.c.channel_id).where(
+                    incidents.c.closed_at.is_(None), incidents.c.last_activity_at <= quiet_before
+                )
             )
-            work = due.union(dirty, unreported, quiet)
+        work = due.union(*parts)
         backed_off = select(channel_state.c.channel_id).where(channel_state.c.backoff_until > (backed_off_past or now))
         async with self._read() as conn:
             channels = set((await conn.execute(work)).scalars())
@@ -86,7 +105,8 @@ class OutboxStore(StoreBase):
         parent_to_come = (
             select(incidents.c.id)
             .join(parent, and_(parent.c.incident_id == incidents.c.id, parent.c.kind == KIND_PARENT))
-            .where(incidents.c.parent_ts.is_(None), parent.c.state != DEAD)
+            # A parent being replaced (the old one was deleted) has its old row sent: not waited for.
+            .where(incidents.c.parent_ts.is_(None), parent.c.state.not_in((DEAD, SENT)))
         )
         waits_for_parent = and_(
             alert_outbox.c.kind.in_((KIND_ALERT, KIND_ROLLUP)),
@@ -256,11 +276,18 @@ class OutboxStore(StoreBase):
             values["posted_ts"] = transition.posted_ts
         if transition.given_up:
             values["given_up_at"] = now
+        destination = destination_of(row)
         async with self._write() as conn:
             if (await conn.execute(fence.values(**values))).rowcount != 1:
                 return False
             if transition.state == SENT:
                 await self._sent(conn, row, transition.posted_ts, now)
+            if transition.streak is not None:
+                await _set_streak(self, conn, destination, transition.streak)
+            if transition.break_channel is not None and row.kind != KIND_PAGE:
+                await mark_broken(conn, row.channel_id, transition.break_channel, now)
+            if transition.recovered:
+                await _recovered(conn, destination, now)
             elif transition.state == DEAD and row.kind == KIND_PARENT and row.incident_id is not None:
                 # An incident without a parent cannot take replies (they go to the top level):
                 # close it, the next failure opens a new one with a new parent.
@@ -270,7 +297,7 @@ class OutboxStore(StoreBase):
                     .values(closed_at=now, version=incidents.c.version + 1)
                 )
             if transition.channel_backoff_until is not None:
-                await _back_off(self, conn, row.channel_id, transition.channel_backoff_until)
+                await _back_off(self, conn, destination, transition.channel_backoff_until)
         return True
 
     async def _sent(self, conn: AsyncConnection, row: OutboxRow, ts: str | None, now: datetime) -> None:
@@ -328,10 +355,97 @@ class OutboxStore(StoreBase):
         async with self._read() as conn:
             return await conn.scalar(query)
 
+    async def destination_streak(self, destination: str) -> int:
+        """The destination's failed attempts in a row (0: none, or it was never tried)."""
+        query = select(channel_state.c.failures).where(channel_state.c.channel_id == destination)
+        async with self._read() as conn:
+            return int(await conn.scalar(query) or 0)
+
+    async def destination_recovered(self, destination: str, now: datetime) -> None:
+        """The destination took a write (an edit) after a streak of failures: the streak ends, every
+        held row comes due now, a broken channel's watches heal."""
+        async with self._write() as conn:
+            await _set_streak(self, conn, destination, 0)
+            await _recovered(conn, destination, now)
+
+    async def hold_destination(
+        self, destination: str, until: datetime, streak: int, broken: str | None, now: datetime
+    ) -> None:
+        """A failure outside a row's post (a parent or reply edit): the destination's shared
+        back-off and streak, and (`broken`) the channel's watches marked broken, in one transaction."""
+        async with self._write() as conn:
+            await _back_off(self, conn, destination, until)
+            await _set_streak(self, conn, destination, streak)
+            if broken is not None:
+                await mark_broken(conn, destination, broken, now)
+
+    # -- late-cause reply edits ----------------------------------------------------------------------
+
+    async def ready_reply_edits(self, channel_id: str, limit: int) -> list[OutboxRow]:
+        """Posted replies of the channel with an edit queued, oldest edit first. Edits of replies not
+        posted yet are not among them (they wait without taking a slot)."""
+        query = (
+            select(alert_outbox)
+            .join(reply_edits, reply_edits.c.dedup_key == alert_outbox.c.dedup_key)
+            .where(
+                reply_edits.c.channel_id == channel_id,
+                alert_outbox.c.state == SENT,
+                alert_outbox.c.posted_ts.is_not(None),
+            )
+            .order_by(reply_edits.c.created_at, reply_edits.c.dedup_key)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
+
+    async def drop_unpostable_reply_edits(self, channel_id: str) -> int:
+        """Forget the channel's edits of replies that will never be posted (muted, rolled up, given
+        up, pruned): nothing to edit."""
+        live = select(alert_outbox.c.dedup_key).where(alert_outbox.c.state.not_in(NEVER_POSTED))
+        unpostable = and_(reply_edits.c.channel_id == channel_id, reply_edits.c.dedup_key.not_in(live))
+        async with self._read() as conn:  # (a pass looks every time; it rarely finds one: no write then)
+            if await conn.scalar(select(reply_edits.c.dedup_key).where(unpostable).limit(1)) is None:
+                return 0
+        async with self._write() as conn:
+            result = await conn.execute(delete(reply_edits).where(unpostable))
+        return result.rowcount
+
     async def count_by_state(self) -> dict[str, int]:
         query = select(alert_outbox.c.state, func.count()).group_by(alert_outbox.c.state)
         async with self._read() as conn:
             return {state: count for state, count in (await conn.execute(query)).tuples()}
+
+
+def _edit_settled() -> ColumnElement[bool]:
+    """A queued reply edit with something to do now: its reply is posted (edit it), or it never
+    will be (drop the edit). An edit whose reply still waits for its post waits with it."""
+    waiting = select(alert_outbox.c.dedup_key).where(alert_outbox.c.state.in_((PENDING, UNCERTAIN, SENDING)))
+    return reply_edits.c.dedup_key.not_in(waiting)
+
+
+async def _set_streak(store: StoreBase, conn: AsyncConnection, destination: str, streak: int) -> None:
+    await _ensure_channel(store, conn, destination)
+    await conn.execute(
+        update(channel_state)
+        .where(channel_state.c.channel_id == destination, channel_state.c.failures != streak)
+        .values(failures=streak)
+    )
+
+
+async def _recovered(conn: AsyncConnection, destination: str, now: datetime) -> None:
+    """The destination took an attempt after a streak of failures: every row it holds comes due now
+    (they waited out the shared back-off, not their own), and a broken channel's watches heal."""
+    held = [alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at > now]
+    if destination == PAGERDUTY_DESTINATION:
+        held.append(alert_outbox.c.kind == KIND_PAGE)
+    else:
+        held += [alert_outbox.c.channel_id == destination, alert_outbox.c.kind != KIND_PAGE]
+        await conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.channel_id == destination, subscriptions.c.broken_reason.is_not(None))
+            .values(broken_reason=None, broken_at=None)
+        )
+    await conn.execute(update(alert_outbox).where(*held).values(next_attempt_at=now))
 
 
 def _as_utc(value: datetime) -> datetime:

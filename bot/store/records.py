@@ -216,6 +216,11 @@ class Transition:
     break_channel: str | None = None
     #: Leave the channel for this pass (Slack is unwell, or the channel is backed off).
     stop_channel: bool = False
+    #: The destination's failed attempts in a row after this one (None: unchanged).
+    streak: int | None = None
+    #: The first success after a streak: every held row of the destination comes due now, and a
+    #: broken channel's watches are healed.
+    recovered: bool = False
 
 
 @dataclass(frozen=True)

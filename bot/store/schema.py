@@ -203,7 +203,8 @@ mutes = Table(
     PrimaryKeyConstraint("channel_id", "agent", name="pk_mutes"),
 )
 
-#: Per channel: the shared 429 back-off and the lease that keeps one post in flight.
+#: Per destination (a Slack channel, or PagerDuty as "pagerduty"): the shared back-off (a 429, post
+#: spacing, trouble), the lease that keeps one post in flight, and its failed attempts in a row.
 channel_state = Table(
     "channel_state",
     metadata,
@@ -211,6 +212,8 @@ channel_state = Table(
     Column("backoff_until", UTCDateTime),
     Column("lease_owner", String(64)),
     Column("lease_expires_at", UTCDateTime),
+    # Failed attempts in a row (trouble or refusals): sets the shared back-off; 0 once one succeeds.
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),
 )
 
 #: Who ran which command or button where, and what came of it (kept AUDIT_RETENTION_DAYS).

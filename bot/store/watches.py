@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, select, update
+from sqlalchemy import Select, and_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, from_row
-from bot.store.records import DEAD, DELIVERABLE, KIND_PAGE, Mute, Watch
+from bot.store.records import DEAD, DELIVERABLE, Mute, Watch
 from bot.store.schema import alert_outbox, incidents, mutes, poll_state, subscriptions
+from bot.store.types import UTCDateTime
 
 #: last_error of outbox rows cancelled because their watch was removed.
 UNWATCHED = "unwatched"
@@ -137,35 +138,11 @@ class WatchStore(StoreBase):
             rows = (await conn.execute(query)).mappings().all()
         return [(from_row(Watch, r), from_row(Mute, r) if r["until"] is not None else None) for r in rows]
 
-    async def mark_channel_broken(self, channel_id: str, reason: str, now: datetime) -> int:
-        """A permanent Slack error: every watch of the channel is broken, its queued posts dead."""
+    async def mark_channel_broken(self, channel_id: str, reason: str, now: datetime) -> None:
+        """Slack refuses the channel outright: every watch of it shows `reason`. Its posts are held,
+        not dropped: the channel's next probe posts them once Slack takes posts there again."""
         async with self._write() as conn:
-            await conn.execute(
-                update(subscriptions)
-                .where(subscriptions.c.channel_id == channel_id)
-                .values(broken_reason=reason, broken_at=now)
-            )
-            result = await conn.execute(
-                update(alert_outbox)
-                .where(
-                    alert_outbox.c.channel_id == channel_id,
-                    alert_outbox.c.state.in_(DELIVERABLE),
-                    alert_outbox.c.kind != KIND_PAGE,  # a broken Slack channel is no reason not to page
-                )
-                .values(state=DEAD, last_error=f"channel: {reason}", claim_token=None, updated_at=now)
-            )
-            # Incidents whose parent never got posted cannot take replies: the next failure after
-            # the channel is fixed opens a fresh incident.
-            await conn.execute(
-                update(incidents)
-                .where(
-                    incidents.c.channel_id == channel_id,
-                    incidents.c.parent_ts.is_(None),
-                    incidents.c.closed_at.is_(None),
-                )
-                .values(closed_at=now, version=incidents.c.version + 1)
-            )
-        return result.rowcount
+            await mark_broken(conn, channel_id, reason, now)
 
     # -- mutes -----------------------------------------------------------------------------------
 
@@ -197,6 +174,16 @@ class WatchStore(StoreBase):
         async with self._read() as conn:
             rows = (await conn.execute(select(mutes).where(mutes.c.until > now))).mappings().all()
         return {(r["channel_id"], r["agent"]): from_row(Mute, r) for r in rows}
+
+
+async def mark_broken(conn: AsyncConnection, channel_id: str, reason: str, now: datetime) -> None:
+    """Inside the caller's transaction: the channel's watches are broken with `reason` (the first
+    refusal's time stays: it says how long the channel has not been taking posts)."""
+    await conn.execute(
+        update(subscriptions)
+        .where(subscriptions.c.channel_id == channel_id)
+        .values(broken_reason=reason, broken_at=func.coalesce(subscriptions.c.broken_at, literal(now, UTCDateTime())))
+    )
 
 
 def _by_channel_agent(channel_id: str, agent: str) -> Select[Any]:

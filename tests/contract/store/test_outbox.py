@@ -7,16 +7,17 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.transitions import NotSent, ParentLost, Posted, RateLimited, next_state
+from bot.alerts import policy
+from bot.alerts.transitions import NotSent, ParentLost, Posted, RateLimited, Refused, next_state
 from bot.store import LeaseLost, Store
 from bot.store.incidents import RoutingConflict
 from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload
 from bot.store.records import (
-    DEAD,
     KIND_ALERT,
     KIND_NOTICE,
     KIND_PARENT,
     KIND_ROLLUP,
+    MUTED,
     PENDING,
     SENDING,
     SENT,
@@ -210,11 +211,65 @@ async def test_channel_lease_and_shared_backoff(store: Store) -> None:
     assert await store.acquire_channel("C1", "r2", T0 + timedelta(seconds=31), TTL)
 
 
-async def test_broken_channel_kills_its_queue(store: Store) -> None:
+def notice(key: str, channel: str = "C1") -> NewPost:
+    return NewPost(key, KIND_NOTICE, channel, "voice-bot", NoticePayload(type="outage", since=T0), 1)
+
+
+async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(store: Store) -> None:
     await store.upsert_watch("C1", "voice-bot", ["HTTP_ERROR"], None, "U1", T0)
-    await store.enqueue([alert(1, "s1"), alert(1, "s2"), alert(2, "s3", "C2")], T0)
-    assert await store.mark_channel_broken("C1", "channel_not_found", T0) == 2
-    assert [r.state for r in await store.outbox_rows()] == [DEAD, DEAD, PENDING]
+    await store.enqueue([notice("n1"), notice("n2"), notice("n3", "C2")], T0)
+    first, second, _ = await store.outbox_rows()
+    await store.claim(first, "t", T0, TTL)
+    refused = next_state(first, Refused("not_in_channel", channel_level=True), now=T0, give_up_after=GIVE_UP)
+    assert await store.apply(first, "t", refused, T0)
+    assert [r.state for r in await store.outbox_rows()] == [PENDING, PENDING, PENDING]  # nothing dropped
+    assert (await store.watch("C1", "voice-bot")).broken_reason == "not_in_channel"  # type: ignore[union-attr]
+    assert await store.destination_streak("C1") == 1 and await store.destination_streak("C2") == 0
+    probe_at = T0 + policy.BROKEN_PROBE_BASE
+    assert await store.channel_backoff("C1") == probe_at
+    assert await store.channels_with_work(probe_at - timedelta(seconds=1)) == ["C2"]
+    assert not await store.acquire_channel("C1", "r1", probe_at - timedelta(seconds=1), TTL)
+    # The probe: the next post of the channel, once the back-off is over.
+    assert await store.acquire_channel("C1", "r1", probe_at, TTL)
+    probe = await store.next_deliverable("C1", probe_at)
+    assert probe is not None and probe.id == second.id  # due longest (the refused row waits its probe)
+    await store.claim(probe, "p", probe_at, TTL)
+    posted = next_state(probe, Posted("1.1"), now=probe_at, give_up_after=GIVE_UP, streak=1)
+    assert await store.apply(probe, "p", posted, probe_at)
+    assert (await store.watch("C1", "voice-bot")).broken_reason is None  # type: ignore[union-attr]
+    assert await store.destination_streak("C1") == 0
+    held = await store.outbox_row(first.id)
+    assert held is not None and held.next_attempt_at == probe_at  # pulled forward with the rest
+
+
+async def test_the_first_success_after_an_outage_pulls_every_held_row_forward(store: Store) -> None:
+    await store.enqueue([notice("n1"), notice("n2"), notice("n3", "C2")], T0)
+    first, second, other = await store.outbox_rows()
+    streak = 0
+    for row, at in ((first, T0), (second, T0 + timedelta(seconds=5))):
+        current = await store.outbox_row(row.id)
+        assert current is not None
+        await store.claim(current, "t", at, TTL)
+        failed = next_state(current, NotSent("HTTP 503"), now=at, give_up_after=GIVE_UP, streak=streak)
+        assert await store.apply(current, "t", failed, at)
+        assert failed.streak is not None
+        streak = failed.streak
+    assert await store.destination_streak("C1") == 2
+    await store.claim(other, "o", T0, TTL)  # another channel's trouble is its own
+    await store.apply(other, "o", next_state(other, NotSent("x"), now=T0, give_up_after=GIVE_UP), T0)
+    [held] = [r for r in await store.outbox_rows() if r.id == second.id]
+    assert held.next_attempt_at == T0 + timedelta(seconds=5) + policy.retry_delay(2)
+    now = T0 + timedelta(seconds=10)  # (Slack is back before the second row's turn)
+    probe = await store.outbox_row(first.id)
+    assert probe is not None
+    await store.claim(probe, "p", now, TTL)
+    assert await store.apply(
+        probe, "p", next_state(probe, Posted("1.1"), now=now, give_up_after=GIVE_UP, streak=2), now
+    )
+    assert await store.destination_streak("C1") == 0
+    assert [r.next_attempt_at for r in await store.outbox_rows() if r.channel_id == "C1" and r.id != first.id] == [now]
+    [untouched] = [r for r in await store.outbox_rows() if r.channel_id == "C2"]
+    assert untouched.next_attempt_at == T0 + policy.RETRY_BASE and await store.destination_streak("C2") == 1
 
 
 async def test_incidents_close_when_quiet_and_track_renders_and_acks(store: Store) -> None:
@@ -234,3 +289,68 @@ async def test_incidents_close_when_quiet_and_track_renders_and_acks(store: Stor
     assert await store.open_incidents("C1") == []
     closed = await store.incident_by_parent("C1", "5.5")
     assert closed is not None and closed.closed_at == T0 + timedelta(minutes=30)
+
+
+async def test_a_parent_edit_is_fenced_by_the_lease_and_by_the_newest_version_shown(store: Store) -> None:
+    margin, lease = timedelta(seconds=12), timedelta(seconds=20)
+    await store.acquire_channel("C1", "r1", T0, lease)
+    await store.apply_routing("C1", "r1", [parent_change()], [], T0)
+    [parent] = await store.outbox_rows(kind=KIND_PARENT)
+    await store.claim(parent, "t", T0, TTL)
+    await store.apply(parent, "t", sent(parent, "5.5"), T0)
+    await store.mark_rendered(1, 1)
+    await store.acknowledge("C1", "5.5", "U7", T0)  # version 2
+    assert not await store.confirm_render(1, 2, "5.5", "r2", T0, lease_ttl=lease, margin=margin)  # not its lease
+    assert not await store.confirm_render(1, 2, "4.4", "r1", T0, lease_ttl=lease, margin=margin)  # another parent
+    late = T0 + lease - margin + timedelta(seconds=1)
+    assert not await store.confirm_render(1, 2, "5.5", "r1", late, lease_ttl=lease, margin=margin)  # too little left
+    assert await store.confirm_render(1, 2, "5.5", "r1", T0 + timedelta(seconds=5), lease_ttl=lease, margin=margin)
+    assert await store.confirm_render(1, 2, "5.5", "r1", late, lease_ttl=lease, margin=margin)  # it was extended
+    await store.mark_rendered(1, 2)
+    assert not await store.confirm_render(1, 2, "5.5", "r1", T0, lease_ttl=lease, margin=margin)  # shown already
+    assert not await store.confirm_render(1, 1, "5.5", "r1", T0, lease_ttl=lease, margin=margin)  # an older render
+
+
+async def test_a_deleted_parent_is_replaced_and_its_replies_wait_for_the_new_one(store: Store) -> None:
+    await store.enqueue([alert(1, "s1")], T0)
+    [row] = await store.outbox_rows(kind=KIND_ALERT)
+    await store.acquire_channel("C1", "r1", T0, TTL)
+    await store.apply_routing("C1", "r1", [parent_change([row.id])], [], T0)
+    [parent] = await store.outbox_rows(kind=KIND_PARENT)
+    await store.claim(parent, "t", T0, TTL)
+    await store.apply(parent, "t", sent(parent, "5.5"), T0)
+    new = NewPost("reparent:1:5.5", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1)
+    assert await store.replace_parent(1, "5.5", new, T0)
+    assert not await store.replace_parent(1, "5.5", new, T0)  # once per deletion
+    incident = await store.incident(1)
+    assert incident is not None and (incident.parent_ts, incident.parent_key, incident.version) == (
+        None,
+        new.dedup_key,
+        2,
+    )
+    due = await store.next_deliverable("C1", T0)
+    assert due is not None and due.dedup_key == new.dedup_key  # the reply waits behind the new parent
+    await store.claim(due, "n", T0, TTL)
+    await store.apply(due, "n", sent(due, "6.6"), T0)
+    reply = await store.next_deliverable("C1", T0)
+    assert reply is not None and reply.id == row.id
+    assert (await store.incident(1)).parent_ts == "6.6"  # type: ignore[union-attr]
+
+
+async def test_reply_edits_take_slots_only_for_posted_replies(store: Store) -> None:
+    await store.enqueue([alert(1, "s1"), alert(1, "s2"), alert(1, "s3"), alert(2, "s4", "C2")], T0)
+    posted, muted, waiting, _ = await store.outbox_rows(kind=KIND_ALERT)
+    await store.queue_reply_edits("voice-bot", ["s1", "s2", "s3", "s4"], T0)
+    await store.claim(posted, "t", T0, TTL)
+    await store.apply(posted, "t", sent(posted, "7.7"), T0)
+    await store.acquire_channel("C1", "r1", T0, TTL)
+    await store.apply_routing("C1", "r1", [], [muted.id], T0)  # muted after its edit was queued
+    assert [r.id for r in await store.ready_reply_edits("C1", 20)] == [posted.id]
+    before = T0 - timedelta(seconds=1)  # (no post is due yet)
+    assert await store.channels_with_work(before) == ["C1"]  # C2's only edit waits for its post
+    assert await store.drop_unpostable_reply_edits("C1") == 1
+    assert await store.reply_edits("C1") == [posted.dedup_key, waiting.dedup_key]
+    await store.enqueue(
+        [NewPost("1:s5", KIND_ALERT, "C1", "voice-bot", AlertPayload(session={}), 1, "s5", state=MUTED)], T0
+    )
+    assert await store.queue_reply_edits("voice-bot", ["s5"], T0) == 0  # never posted: nothing to edit

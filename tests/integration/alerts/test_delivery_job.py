@@ -138,7 +138,7 @@ async def test_passes_that_pile_up_behind_a_draining_channel_run_once_not_once_e
         rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.svc.poll_once()
     store = rig.svc.store
-    close_quiet, list_edits = store.close_quiet_incidents, store.reply_edits_channels
+    close_quiet, list_channels = store.close_quiet_incidents, store.channels_with_work
     passes: list[str] = []
     listed = asyncio.Event()
     lists = 0
@@ -147,16 +147,16 @@ async def test_passes_that_pile_up_behind_a_draining_channel_run_once_not_once_e
         passes.append(channel_id)
         return await close_quiet(channel_id, *args, **kwargs)
 
-    async def counted_list() -> list[str]:
+    async def counted_list(*args: Any, **kwargs: Any) -> list[str]:
         nonlocal lists
-        found = await list_edits()
+        found = await list_channels(*args, **kwargs)
         lists += 1
         if lists == 5:  # the draining pass and the four that follow have picked their channels
             listed.set()
         return found
 
     store.close_quiet_incidents = counted_pass  # type: ignore[method-assign]
-    store.reply_edits_channels = counted_list  # type: ignore[method-assign]
+    store.channels_with_work = counted_list  # type: ignore[method-assign]
     draining = asyncio.ensure_future(rig.svc.deliver_once())
     await rig.slack.wait_until(lambda: len(rig.top()) == 1)  # the parent; its replies wait the spacing
     later = [asyncio.ensure_future(rig.svc.deliver_once()) for _ in range(4)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.alerts import policy
 from bot.store.records import MUTED
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -151,6 +152,7 @@ async def test_a_stale_parent_edit_landing_late_never_overwrites_an_acknowledgem
     stale = rig.slack.calls_to("chat.update")[0]
     await rig.slack.wait_until(lambda: stale.status is not None)  # the stale render has landed
     assert "Acknowledged by" not in blocks_text(rig.top()[0])
+    rig.clock.advance(policy.RETRY_BASE.total_seconds())  # the channel's back-off after the timed-out edit
     await rig.svc.deliver_once()  # the next pass renders the latest state under the lease
     [parent] = rig.top()
     assert "Acknowledged by <@U0ACK>" in blocks_text(parent) and "2 sessions failed" in parent.text

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
 from bot.blocks.alerts import watches_message
-from bot.store.records import DEAD, SENT, OutboxRow
+from bot.store.records import DEAD, PENDING, SENT, OutboxRow
 from tests.fixtures_slack import NOT_MEMBER_CHANNEL
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -101,35 +101,43 @@ async def test_a_restart_between_poll_and_delivery_loses_nothing(alert_rig: Aler
     assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [sid]
 
 
-async def test_channel_not_found_marks_the_watch_broken(alert_rig: AlertRig) -> None:
+async def test_channel_not_found_marks_the_watch_broken_holds_its_posts_and_probes_on_a_back_off(
+    alert_rig: AlertRig,
+) -> None:
     rig = alert_rig
-    await fail_one(rig, "C0DELETED")
+    first = await fail_one(rig, "C0DELETED")
     await rig.cycle()
     [view] = await rig.svc.watches("C0DELETED")
     assert view.broken_reason == "channel_not_found"
-    assert {r.state for r in await rig.svc.store.outbox_rows()} == {DEAD}
-    calls = len(rig.slack.calls)
-    rig.sim.add_session("voice-bot", "HTTP_ERROR")
-    await rig.cycle()
-    assert len(rig.slack.calls) == calls  # a broken watch does not hammer Slack
-    dead = [r for r in await rig.svc.store.outbox_rows(kind="alert") if r.last_error]
-    assert all(r.state == DEAD and "channel_not_found" in (r.last_error or "") for r in dead) and len(dead) == 2
+    assert {r.state for r in await rig.svc.store.outbox_rows()} == {PENDING}  # held, not thrown away
+    posts = len(rig.slack.calls_to("chat.postMessage"))
+    later = rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    for _ in range(30):  # half an hour of polls, with a failure in every one
+        rig.sim.add_session("voice-bot", "HTTP_ERROR")
+        await rig.cycle()
+    # One post probes the channel after 1, 2, 4, 8 and 15 minutes: a broken watch is not hammered.
+    assert len(rig.slack.calls_to("chat.postMessage")) - posts <= 5
+    assert len(rig.slack.calls_to("chat.update")) == 0
+    held = await rig.svc.store.outbox_rows(kind="alert")
+    assert {first, later} <= {r.session_id for r in held if r.state == PENDING}
+    assert (await rig.svc.watches("C0DELETED"))[0].broken_reason == "channel_not_found"
 
 
-async def test_not_in_channel_shows_how_to_fix_it_and_rewatching_resumes(alert_rig: AlertRig) -> None:
+async def test_not_in_channel_shows_how_to_fix_it_and_the_next_probe_after_the_invite_posts_everything(
+    alert_rig: AlertRig,
+) -> None:
     rig = alert_rig
-    await fail_one(rig, NOT_MEMBER_CHANNEL)
+    first = await fail_one(rig, NOT_MEMBER_CHANNEL)
     await rig.cycle()
     views = await rig.svc.watches(NOT_MEMBER_CHANNEL)
     assert views[0].broken_reason == "not_in_channel"
     assert "/invite @pipecat-ops" in str(watches_message(views).blocks)
-    rig.slack.channels[NOT_MEMBER_CHANNEL].members.add(rig.slack.bot_user_id)
-    await rig.svc.watch(NOT_MEMBER_CHANNEL, "voice-bot", None, None, "U0STEVE")
-    assert (await rig.svc.watches(NOT_MEMBER_CHANNEL))[0].broken_reason is None
+    rig.slack.channels[NOT_MEMBER_CHANNEL].members.add(rig.slack.bot_user_id)  # /invite, nothing else
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
-    await rig.cycle()
+    await rig.cycle(policy.BROKEN_PROBE_BASE.total_seconds())
+    assert (await rig.svc.watches(NOT_MEMBER_CHANNEL))[0].broken_reason is None  # healed by itself
     [parent] = rig.top(NOT_MEMBER_CHANNEL)
-    assert [m.event_payload["session_id"] for m in rig.replies(parent, NOT_MEMBER_CHANNEL)] == [sid]
+    assert [m.event_payload["session_id"] for m in rig.replies(parent, NOT_MEMBER_CHANNEL)] == [first, sid]
 
 
 async def test_a_message_level_refusal_kills_that_post_only(alert_rig: AlertRig) -> None:

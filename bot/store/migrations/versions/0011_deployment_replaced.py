@@ -3,7 +3,7 @@ phase, so a bad deploy is compared with the deployment before it even when the a
 session of that one, and an agent's first deployment is never called a change.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
