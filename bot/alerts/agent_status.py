@@ -27,6 +27,7 @@ from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Agent
 from bot.store import LeaseLost, Store
 from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, Watch
+from bot.webhooks.decide import is_webhook_condition
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,8 @@ class AgentStatusWatcher:
             except Exception:
                 logger.exception("a status listener failed on %s; the read goes on", agent)
         evaluation = health.evaluate(status, health.Memory.from_json(raw), now, warn_percent=self._warn_percent)
-        current = {c.key: c for c in await self._store.open_conditions(agent)}
+        # Webhook alerts (spend limit, suspension) share the table; only their events open and clear them.
+        current = {c.key: c for c in await self._store.open_conditions(agent) if not is_webhook_condition(c.key)}
         change = health.transitions(current, evaluation.findings)
         facts = status_facts(status)
         opened = [

@@ -122,3 +122,15 @@ PAGE_UPDATE_EVERY = timedelta(minutes=5)
 PAGE_RATE_LIMIT_BACKOFF = timedelta(seconds=30)
 #: A page row claimed for one send; the client's timeout (10 s) fits well inside.
 PAGE_CLAIM_TTL = timedelta(seconds=30)
+
+# -- Pipecat Cloud webhooks (issue 22) -------------------------------------------------------------
+
+#: Webhook events are kept this long: they are the organization's change timeline.
+WEBHOOK_RETENTION = timedelta(days=30)
+#: How often each replica sweeps for events whose effects did not run (a crash right after the
+#: 2xx), and prunes old ones (at most every PRUNE_EVERY).
+WEBHOOK_SWEEP_EVERY = timedelta(seconds=30)
+#: The sweep leaves an event this long to the replica that answered it (it runs them at once).
+WEBHOOK_SWEEP_GRACE = timedelta(seconds=30)
+#: Events one sweep runs the effects of, at most.
+WEBHOOK_SWEEP_BATCH = 100

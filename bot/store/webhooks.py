@@ -56,15 +56,23 @@ class WebhookStore(StoreBase):
             inserted = await conn.execute(
                 self.insert_ignore(webhook_events, ["webhook_id"])
                 .values(
-                    webhook_id=webhook_id, event_type=event_type, org=org, created_at=created_at,
-                    received_at=received_at, agent=agent, build_id=build_id, data=data,
+                    webhook_id=webhook_id,
+                    event_type=event_type,
+                    org=org,
+                    created_at=created_at,
+                    received_at=received_at,
+                    agent=agent,
+                    build_id=build_id,
+                    data=data,
                 )
                 .returning(webhook_events.c.id)
             )
             new = inserted.first() is not None
             row = (
-                await conn.execute(select(webhook_events).where(webhook_events.c.webhook_id == webhook_id))
-            ).mappings().one()
+                (await conn.execute(select(webhook_events).where(webhook_events.c.webhook_id == webhook_id)))
+                .mappings()
+                .one()
+            )
         return from_row(StoredEvent, row), new
 
     async def webhook_event(self, event_id: int) -> StoredEvent | None:

@@ -200,7 +200,13 @@ def finding_json(alert: Alert, webhook_id: str) -> dict[str, Any]:
     """The alert as an agent health finding's JSON (what health posts render and the pager
     reads), with the event that opened it (its posts' dedup keys name that event)."""
     return {
-        "key": alert.key, "kind": alert.kind, "title": alert.title, "short": alert.short,
-        "facts": list(alert.facts), "message": None, "deployment_id": None, "quiet": False,
+        "key": alert.key,
+        "kind": alert.kind,
+        "title": alert.title,
+        "short": alert.short,
+        "facts": list(alert.facts),
+        "message": None,
+        "deployment_id": None,
+        "quiet": False,
         "webhook_id": webhook_id,
     }

@@ -50,7 +50,7 @@ def _esc(text: str, limit: int = NAME_CHARS) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{_esc(text.replace('`', "'"))}`"
+    return "`" + _esc(text.replace("`", "'")) + "`"
 
 
 def short(identifier: str) -> str:
