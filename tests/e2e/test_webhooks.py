@@ -210,12 +210,16 @@ async def test_deployment_updated_reads_the_agent_s_status_at_once(
         deployment = pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message="ModuleNotFoundError: cartesia")
         reads_before = sum(1 for r in pipecat_sim.requests if r.path == f"/v1/agents/{AGENT}")
         service = pipecat_sim.agents[AGENT].service_id
-        await hooks.deployed(AGENT, deployment, service_id=service)
+        build = await hooks.deployed(AGENT, deployment, service_id=service)
         await settle(runtime)  # no status job ran: the webhook did
         reads = sum(1 for r in pipecat_sim.requests if r.path == f"/v1/agents/{AGENT}")
         assert reads == reads_before + 1
         [alert] = top_level(slack_standin, ONCALL_CHANNEL)
-        assert "is crash-looping (CrashLoopBackOff)" in text_of(alert)
+        shown = text_of(alert)
+        assert "is crash-looping (CrashLoopBackOff)" in shown
+        # Its "What changed" names the deploy, with the build's commit and branch.
+        assert "*What changed*" in shown and f"`{AGENT}` deployed build `{build[:8]}` (sim-org/{AGENT}@" in shown
+        assert "on main), deployment `" + deployment[:8] + "`" in shown and "just before this began" in shown
         [known] = [d for d in await runtime.store.deployments_of(AGENT) if d.deployment_id == deployment]
         assert known.went_live_at == sim_clock.now()  # dated by the event, not by a session seen on it
 
