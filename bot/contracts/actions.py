@@ -29,6 +29,7 @@ class Verb(StrEnum):
     MUTE = "mute"
     UNMUTE = "unmute"
     DIGEST = "digest"
+    CHANGES = "changes"
 
 
 class Action(StrEnum):

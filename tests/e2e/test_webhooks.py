@@ -246,3 +246,53 @@ async def test_a_crash_between_the_answer_and_the_effects_loses_nothing(
         await runtime.webhook_effects.sweep()  # already processed: nothing runs twice
         await settle(runtime)
         assert len(top_level(slack_standin, ONCALL_CHANNEL)) == 1
+
+
+async def command(slack: SlackDriver, text: str) -> str:
+    key = await slack.command(text)
+    [answer] = await slack.responses(key)
+    return json.dumps({"text": answer.body.get("text"), "blocks": answer.body.get("blocks")}, ensure_ascii=False)
+
+
+async def test_session_changes_lists_the_agent_s_and_the_organization_s_changes_newest_first(
+    webhook_app: Any, pipecat_sim: PipecatSimulator, sim_clock: SimClock
+) -> None:
+    hooks = pipecat_sim.webhooks
+    async with webhook_app() as (runtime, slack):
+        assert "No change recorded in the last 24h" in await command(slack, "changes")
+        voice = await hooks.deployed(
+            AGENT, "d1f7b2c8-0000-4000-8000-000000000001", service_id=pipecat_sim.agents[AGENT].service_id
+        )
+        sim_clock.advance(60)
+        other = await hooks.deployed(
+            OTHER, "e2a8c3d9-0000-4000-8000-000000000002", service_id=pipecat_sim.agents[OTHER].service_id
+        )
+        sim_clock.advance(60)
+        await hooks.secret_updated("voice-bot-secrets", ["OPENAI_API_KEY", "CARTESIA_API_KEY"])
+        sim_clock.advance(60)
+        await hooks.send(
+            "api_key.rotated", {"key_id": "k1", "name": "ci-deploy", "type": "private", "actor_user_id": None}
+        )
+        await hooks.send("session.started", {"session_id": "s1", "service": AGENT, "region": "us-west-2"})
+        unknown = await hooks.send("agent.renamed", {"from": "a", "to": "b"})  # a type this app does not know
+        assert unknown.status == 200
+        await runtime.deps.after_ack.drain(grace_seconds=10)
+
+        mine = await command(slack, f"changes {AGENT} 1h")
+        assert f"Changes · {AGENT} · last 1h" in mine
+        order = [
+            "private API key `ci-deploy` rotated",
+            "`OPENAI_API_KEY`, `CARTESIA_API_KEY` in secret set `voice-bot-secrets` changed",
+            f"`{AGENT}` deployed build `{voice[:8]}` (sim-org/{AGENT}@",
+            f"build `{voice[:8]}` succeeded (sim-org/{AGENT}@",
+        ]
+        positions = [mine.index(line) for line in order]
+        assert positions == sorted(positions)  # newest first
+        assert other[:8] not in mine and OTHER not in mine  # another agent's deploy and build
+        assert "4 change(s), newest first" in mine  # the session start and the unknown type are none
+        assert "organization-wide" in mine
+
+        everything = await command(slack, "changes")
+        assert f"`{OTHER}` deployed build `{other[:8]}`" in everything and voice[:8] in everything
+        counts = webhook_counts((await slack.http.get("/metrics")).text)
+        assert counts[("other", "accepted")] == 1 and counts[("deployment.updated", "accepted")] == 2
