@@ -75,7 +75,7 @@ def opening_posts(
         ScopedPost(
             scope.agents,
             NewPost(
-                dedup_key=webhook_post_key(webhook_id, scope.channel_id),
+                dedup_key=webhook_post_key(webhook_id, str(finding.get("kind", "")), scope.channel_id),
                 kind=KIND_HEALTH,
                 channel_id=scope.channel_id,
                 agent=agent or org_label,
@@ -107,18 +107,19 @@ def clearing_posts(
             continue
         condition = min(mine, key=lambda c: c.opened_at)
         opener = str(condition.finding.get("webhook_id") or "")
+        kind = str(condition.finding.get("kind") or "")
         payload = HealthClearPayload(
             finding=condition.finding,
             opened_at=condition.opened_at,
             cleared_at=cleared_at,
-            opener_key=webhook_post_key(opener, scope.channel_id),
+            opener_key=webhook_post_key(opener, kind, scope.channel_id),
             now=note,
         )
         posts.append(
             ScopedPost(
                 scope.agents,
                 NewPost(
-                    dedup_key=webhook_post_key(webhook_id, scope.channel_id),
+                    dedup_key=webhook_post_key(webhook_id, kind, scope.channel_id),
                     kind=KIND_HEALTH_CLEAR,
                     channel_id=scope.channel_id,
                     agent=agent or str(condition.finding.get("label") or PIPECAT_CLOUD),

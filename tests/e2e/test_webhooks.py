@@ -296,3 +296,37 @@ async def test_session_changes_lists_the_agent_s_and_the_organization_s_changes_
         assert f"`{OTHER}` deployed build `{other[:8]}`" in everything and voice[:8] in everything
         counts = webhook_counts((await slack.http.get("/metrics")).text)
         assert counts[("other", "accepted")] == 1 and counts[("deployment.updated", "accepted")] == 2
+
+
+async def test_a_suspension_alerts_the_agent_s_channels_muted_ones_quietly_and_resumption_resolves_it(
+    webhook_app: Any, pipecat_sim: PipecatSimulator, slack_standin: SlackStandIn, pagerduty_standin: PagerDutyStandIn
+) -> None:
+    hooks = pipecat_sim.webhooks
+    service = {"service_id": pipecat_sim.agents[AGENT].service_id, "service_name": AGENT, "region": "us-west-2"}
+    async with webhook_app() as (runtime, _):
+        alerts = runtime.deps.alerts
+        await alerts.watch(ONCALL_CHANNEL, AGENT, None, None, USER, page=True)
+        await alerts.watch(INCIDENT_CHANNEL, AGENT, None, None, USER)
+        await alerts.watch(INCIDENT_CHANNEL, OTHER, None, None, USER)
+        await alerts.mute(INCIDENT_CHANNEL, AGENT, timedelta(hours=1), USER)
+
+        await hooks.send("service.suspended", {**service, "reason": "trial_exhausted"})
+        await hooks.send("org.trial_ended", {"org_name": "sim-org", "amount_due_cents": 1250})
+        await settle(runtime)
+        [suspended, trial] = top_level(slack_standin, ONCALL_CHANNEL)
+        assert "Service suspended (the free trial is exhausted)" in text_of(suspended) and AGENT in text_of(suspended)
+        assert "add a payment method" in text_of(suspended)
+        assert "Free trial ended" in text_of(trial) and "amount due $12.50" in text_of(trial)
+        # The muted channel hears only what concerns an agent it did not mute: the trial's end.
+        [trial_elsewhere] = top_level(slack_standin, INCIDENT_CHANNEL)
+        assert "Free trial ended" in text_of(trial_elsewhere)
+        assert sorted(a.payload["class"] for a in pagerduty_standin.alerts) == ["suspended", "trial-ended"]
+
+        await hooks.send("service.resumed", service)
+        await settle(runtime)
+        for post in top_level(slack_standin, ONCALL_CHANNEL):
+            assert post.edited and "Resolved" in text_of(post)
+            [reply] = slack_standin.messages_in(ONCALL_CHANNEL, thread_ts=post.ts)
+            assert f"{AGENT} resumed" in text_of(reply)
+        assert [a.status for a in pagerduty_standin.alerts] == ["resolved", "resolved"]
+        assert await runtime.store.open_conditions() == []

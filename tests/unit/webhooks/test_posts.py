@@ -39,22 +39,31 @@ def test_a_channel_is_muted_only_when_every_concerned_agent_is() -> None:
 
 def test_opening_posts_are_keyed_by_the_event_and_the_channel() -> None:
     scopes = channel_scopes(WATCHES, ["voice-bot", "support-bot"], {("C3", "support-bot"): 1})
-    finding = {"key": "webhook:spend-limit", "title": "Spend limit reached", "webhook_id": "msg_1"}
+    finding = {
+        "key": "webhook:spend-limit",
+        "kind": "spend-limit",
+        "title": "Spend limit reached",
+        "webhook_id": "msg_1",
+    }
     posts = opening_posts(finding, "critical", T, scopes, "msg_1", agent=None, org_label=label("acme-co"))
     assert [(p.post.dedup_key, p.post.kind, p.post.agent, p.post.state) for p in posts] == [
-        ("webhook:msg_1:C1", KIND_HEALTH, "Pipecat Cloud (acme-co)", PENDING),
-        ("webhook:msg_1:C3", KIND_HEALTH, "Pipecat Cloud (acme-co)", MUTED),
+        ("webhook:msg_1:spend-limit:C1", KIND_HEALTH, "Pipecat Cloud (acme-co)", PENDING),
+        ("webhook:msg_1:spend-limit:C3", KIND_HEALTH, "Pipecat Cloud (acme-co)", MUTED),
     ]
     assert posts[0].agents == frozenset({"voice-bot", "support-bot"})
 
 
 def test_a_resolution_replies_under_each_channel_s_opening_post() -> None:
-    finding = {"key": "webhook:spend-limit", "title": "Spend limit reached", "webhook_id": "msg_1", "label": "X"}
+    finding = {"key": "webhook:spend-limit", "kind": "spend-limit", "webhook_id": "msg_1", "label": "X"}
     opened = [OpenCondition("voice-bot", "webhook:spend-limit", T, finding, True)]
     scopes = channel_scopes(WATCHES, ["voice-bot"], {})
     [post] = clearing_posts(opened, T, "spend limit cleared", scopes, "msg_2", agent=None)
-    assert (post.post.dedup_key, post.post.kind, post.post.agent) == ("webhook:msg_2:C1", KIND_HEALTH_CLEAR, "X")
-    assert post.post.payload.opener_key == "webhook:msg_1:C1"  # type: ignore[union-attr]
+    assert (post.post.dedup_key, post.post.kind, post.post.agent) == (
+        "webhook:msg_2:spend-limit:C1",
+        KIND_HEALTH_CLEAR,
+        "X",
+    )
+    assert post.post.payload.opener_key == "webhook:msg_1:spend-limit:C1"  # type: ignore[union-attr]
 
 
 def test_a_long_organization_name_is_not_shown() -> None:
