@@ -164,7 +164,18 @@ class Changes:
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
 Command = (
-    Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest | AgentStatus
+    Help
+    | Lookup
+    | ListSessions
+    | Stats
+    | Causes
+    | Watch
+    | Unwatch
+    | Watches
+    | Mute
+    | Unmute
+    | Digest
+    | AgentStatus
     | Changes
 )
 _VerbParser = Callable[[list[str], bool], Command]
