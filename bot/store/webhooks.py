@@ -218,6 +218,22 @@ class WebhookStore(StoreBase):
                 .values(next_read_at=now)
             )
 
+    async def rerender_incidents_begun(self, since: datetime, until: datetime, agent: str | None) -> int:
+        """Posted open incidents (of `agent`, or of every agent when None) whose failures began in
+        [since, until] get their parent re-rendered: a change that arrived late joins their "What
+        changed". Returns how many."""
+        query = update(incidents).where(
+            incidents.c.closed_at.is_(None),
+            incidents.c.parent_ts.is_not(None),
+            incidents.c.first_failure_at >= since,
+            incidents.c.first_failure_at <= until,
+        )
+        if agent is not None:
+            query = query.where(incidents.c.agent == agent)
+        async with self._write() as conn:
+            result = await conn.execute(query.values(version=incidents.c.version + 1))
+        return int(result.rowcount or 0)
+
     async def _rerender(self, conn: AsyncConnection, agents: set[str]) -> None:
         """The agents' open incident parents show their health: re-render them."""
         if not agents:

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 
 from bot.alerts import policy
 from bot.clock import Clock
+from bot.explain.changes import TIMELINE_WINDOW
 from bot.store import Store
 from bot.webhooks import decide as d
 from bot.webhooks.events import StoredEvent
 from bot.webhooks.posts import channel_scopes, clearing_posts, label, opening_posts
+from bot.webhooks.timeline import ORG_WIDE, family, timeline
 
 if TYPE_CHECKING:
     from bot.alerts.service import AlertService
@@ -58,6 +60,7 @@ class WebhookEffects:
                     await self._store.set_deployment_live(effect.agent, effect.deployment_id, effect.at)
                 case d.ReadStatus():
                     await self._read_status(effect.agent)
+        await self._late_change(event)
         await self._store.mark_webhook_processed(event.id, self._clock.now())
         if effects:
             logger.info("webhook %s (%s): %d effect(s) applied", event.event_type, event.webhook_id, len(effects))
@@ -89,6 +92,16 @@ class WebhookEffects:
                     logger.info("forgot %d webhook event(s) older than %s", pruned, policy.WEBHOOK_RETENTION)
 
     # -- effects -----------------------------------------------------------------------------------
+
+    async def _late_change(self, event: StoredEvent) -> None:
+        """A change delivered after an incident's parent was posted still belongs in its "What
+        changed" when the incident began within the hour after it: re-render those parents."""
+        entries = timeline([event])
+        if not entries or (entries[0].agent is None and family(event.event_type) not in ORG_WIDE):
+            return  # no change, or a build (whose agent only its deployment tells)
+        until = event.created_at + TIMELINE_WINDOW
+        if await self._store.rerender_incidents_begun(event.created_at, until, entries[0].agent):
+            self._alerts.wake_delivery()
 
     async def _open(self, event: StoredEvent, effect: d.OpenAlert) -> None:
         now = self._clock.now()

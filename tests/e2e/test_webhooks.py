@@ -330,3 +330,21 @@ async def test_a_suspension_alerts_the_agent_s_channels_muted_ones_quietly_and_r
             assert f"{AGENT} resumed" in text_of(reply)
         assert [a.status for a in pagerduty_standin.alerts] == ["resolved", "resolved"]
         assert await runtime.store.open_conditions() == []
+
+
+async def test_a_change_delivered_after_the_incident_was_posted_joins_its_what_changed(
+    webhook_app: Any, pipecat_sim: PipecatSimulator, slack_standin: SlackStandIn, sim_clock: SimClock
+) -> None:
+    hooks = pipecat_sim.webhooks
+    async with webhook_app() as (runtime, _):
+        await runtime.deps.alerts.watch(ONCALL_CHANNEL, AGENT, None, None, USER)
+        pipecat_sim.add_session(AGENT, "HTTP_ERROR")
+        await runtime.deps.alerts.run_cycle()
+        [parent] = top_level(slack_standin, ONCALL_CHANNEL)
+        assert "API key" not in text_of(parent)
+        # Pipecat Cloud retried it for a while: it happened 5 minutes before the failure.
+        happened = sim_clock.now() - timedelta(minutes=5)
+        await hooks.send("api_key.rotated", {"key_id": "k", "name": "prod", "type": "private"}, created_at=happened)
+        await settle(runtime)
+        [parent] = top_level(slack_standin, ONCALL_CHANNEL)
+        assert parent.edited and "private API key `prod` rotated" in text_of(parent)
