@@ -246,6 +246,11 @@ async def test_a_crash_between_the_answer_and_the_effects_loses_nothing(
         await runtime.webhook_effects.sweep()  # already processed: nothing runs twice
         await settle(runtime)
         assert len(top_level(slack_standin, ONCALL_CHANNEL)) == 1
+        day_ago = sim_clock.now() - timedelta(days=1)
+        assert len(await runtime.store.webhook_events_between(day_ago, sim_clock.now(), 10)) == 1
+        sim_clock.advance(timedelta(days=31).total_seconds())
+        await runtime.webhook_effects.sweep()  # kept 30 days, then forgotten
+        assert await runtime.store.webhook_events_between(day_ago - timedelta(days=31), sim_clock.now(), 10) == []
 
 
 async def command(slack: SlackDriver, text: str) -> str:
