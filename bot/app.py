@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from bot.access import Gate
 from bot.after_ack import AfterAck
+from bot.alerts import policy
 from bot.alerts.digest import DigestService
 from bot.alerts.scheduler import start_scheduler
 from bot.alerts.service import AlertService
@@ -49,6 +50,9 @@ from bot.pagerduty import client as pagerduty
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.slack import actions, commands, home, incident_actions, shortcuts
 from bot.store import Store
+from bot.webhooks.effects import WebhookEffects
+from bot.webhooks.receive import ROUTE as WEBHOOK_ROUTE
+from bot.webhooks.receive import WebhookReceiver
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +81,8 @@ class Runtime:
     digests: DigestService
     scheduler: Any = field(default=None)
     pagerduty_http: httpx.AsyncClient | None = None
+    webhooks: WebhookReceiver | None = None
+    webhook_effects: WebhookEffects | None = None
 
     async def start(self, *, with_scheduler: bool = True) -> None:
         await self.store.migrate()
@@ -104,6 +110,15 @@ class Runtime:
             id="digest",
         )
         add_status_job(self.scheduler, self.deps.alerts, interval_seconds=self.settings.agent_status_interval_seconds)
+        if self.webhook_effects is not None and self.settings.pipecat_webhook_secret is not None:
+            self.scheduler.add_job(
+                self.webhook_effects.sweep,
+                "interval",
+                seconds=policy.WEBHOOK_SWEEP_EVERY.total_seconds(),
+                coalesce=True,
+                max_instances=1,
+                id="webhook-sweep",
+            )
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
@@ -131,7 +146,7 @@ class Runtime:
             finally:
                 await self.stop()
 
-        routes = [Route("/slack/events", events, methods=["POST"]), *self.ops_routes()]
+        routes = [Route("/slack/events", events, methods=["POST"]), *self.ops_routes(), *self.webhook_routes()]
         return Starlette(routes=routes, lifespan=lifespan)
 
     def ops_routes(self) -> list[Route]:
@@ -154,9 +169,17 @@ class Runtime:
 
         return [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
 
+    def webhook_routes(self) -> list[Route]:
+        """POST /webhooks/pipecat (Pipecat Cloud's webhooks), in HTTP mode and Socket Mode alike; it
+        answers 404 without PIPECAT_WEBHOOK_SECRET."""
+        receiver = self.webhooks
+        if receiver is None:
+            return []
+        return [Route(WEBHOOK_ROUTE, receiver.handle, methods=["POST"])]
+
     def ops_asgi(self) -> Starlette:
-        """Socket Mode's small HTTP server: only /healthz and /metrics."""
-        return Starlette(routes=self.ops_routes())
+        """Socket Mode's small HTTP server: /healthz, /metrics and the webhook endpoint."""
+        return Starlette(routes=[*self.ops_routes(), *self.webhook_routes()])
 
 
 def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metrics: Metrics | None = None) -> AsyncApp:
@@ -233,6 +256,14 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     )
     bolt = build_bolt_app(settings, slack, deps, metrics)
     health = HealthProbe(store, clock, settings.poll_interval_seconds)
+    effects = WebhookEffects(store=store, alerts=alerts, clock=clock)
+    receiver = WebhookReceiver(
+        secret=settings.pipecat_webhook_secret,
+        store=store,
+        clock=clock,
+        count=lambda event_type, outcome: metrics.webhooks.labels(event_type=event_type, outcome=outcome).inc(),
+        on_stored=lambda event: deps.after_ack.spawn(effects.run(event.id)),
+    )
     return Runtime(
         settings=settings,
         deps=deps,
@@ -244,6 +275,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         health=health,
         digests=digests,
         pagerduty_http=pagerduty_http,
+        webhooks=receiver,
+        webhook_effects=effects,
     )
 
 
@@ -263,7 +296,8 @@ async def run_socket_mode(runtime: Runtime) -> None:
 
     await runtime.start()
     handler = socket_mode_handler(runtime)
-    # /healthz and /metrics only: Slack reaches the app over the socket, probes and Prometheus here.
+    # /healthz, /metrics and /webhooks/pipecat: Slack reaches the app over the socket; probes,
+    # Prometheus and Pipecat Cloud's webhooks here.
     config = uvicorn.Config(runtime.ops_asgi(), host="0.0.0.0", port=runtime.settings.port, log_level="warning")
     server = uvicorn.Server(config)
     try:

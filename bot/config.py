@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config_plain import DEFAULT_PIPECAT_API_URL, is_blank, is_http_url, normalise_url
 from bot.contracts.errors import SettingsError
+from bot.webhooks.verify import secret_problem
 
 __all__ = ["AccessLists", "PipecatSettings", "Settings", "SettingsError", "load_pipecat_settings", "load_settings"]
 
@@ -75,6 +76,9 @@ class Settings(PipecatSettings):
     capacity_warn_percent: float = Field(default=80, gt=0, le=100)
     #: json (one object a line), console, or auto (JSON unless stderr is a terminal).
     log_format: Literal["json", "console", "auto"] = "auto"
+    #: The signing secret (whsec_…) of the Pipecat Cloud webhook endpoint pointed at this app;
+    #: unset, POST /webhooks/pipecat answers 404.
+    pipecat_webhook_secret: SecretStr | None = None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -108,6 +112,15 @@ class Settings(PipecatSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("pipecat_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # PIPECAT_WEBHOOK_SECRET= (blank) means "not set"
+        if (problem := secret_problem(value.get_secret_value().strip())) is not None:
+            raise ValueError(problem)
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -40,6 +40,7 @@ from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Agent
 from bot.store import LeaseLost, Store
 from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, Watch
+from bot.webhooks.decide import is_webhook_condition
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ class AgentStatusWatcher:
             warn_percent=self._warn_percent,
             capacity_hysteresis=self._capacity_hysteresis,
         )
-        current = {c.key: c for c in await self._store.open_conditions(agent)}
+        # Webhook alerts (spend limit, suspension) share the table; only their events open and clear them.
+        current = {c.key: c for c in await self._store.open_conditions(agent) if not is_webhook_condition(c.key)}
         tracks = _adopt(evaluation.memory.tracks, current)
         findings = evaluation.findings
         silent = {key for key in tracks if key not in findings and health.silent_on(status, key)}

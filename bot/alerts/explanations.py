@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 
 from bot.blocks.triage import (
@@ -13,9 +14,11 @@ from bot.blocks.triage import (
     CauseLine,
     CausesView,
     Change,
+    ChangeEvent,
     IncidentLink,
     ReplyCause,
 )
+from bot.explain.changes import changes_before
 from bot.explain.deploys import explain_change
 from bot.explain.explainer import MAX_CAUSE_ATTEMPTS
 from bot.store import Store
@@ -64,8 +67,9 @@ def _line(stat: CauseStat, occurrences: int, incident: Incident) -> CauseLine:
 async def incident_triage(store: Store, incident: Incident, now: datetime) -> tuple[CausesView | None, Change | None]:
     """The parent's likely causes (top fingerprints, new or seen before) and what changed."""
     failures = await store.incident_failures(incident.id, incident.agent)
+    events = await changes_before(store, incident.agent, incident.first_failure_at)
     if not failures:
-        return None, None
+        return None, with_events(None, events)
     counts = Counter(f.fingerprint for f in failures if f.state == CAUSE_FOUND and f.fingerprint)
     ranked = [fp for fp, _ in counts.most_common()]
     await store.link_incident_causes(incident.agent, incident.id, incident.channel_id, ranked, now)
@@ -81,4 +85,11 @@ async def incident_triage(store: Store, incident: Incident, now: datetime) -> tu
     known = await store.deployments_of(incident.agent)
     rates = await store.deploy_rates_of(incident.agent)
     change = explain_change([f.deployment_id for f in failures], known, incident.first_failure_at, rates, now)
-    return causes, change
+    return causes, with_events(change, events)
+
+
+def with_events(change: Change | None, events: tuple[ChangeEvent, ...]) -> Change | None:
+    """The deployments' story plus the webhook timeline's changes of the hour before."""
+    if not events:
+        return change
+    return replace(change, events=events) if change is not None else Change(failing=(), events=events)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.webhooks.decide import SEVERITY as WEBHOOK_SEVERITY
+
 # Condition kinds (the first part of a key); the pager maps them to severities.
 REVISION = "revision"
 OOM = "oom"
@@ -26,6 +28,7 @@ SEVERITY = {
     INFRASTRUCTURE: "error",
     ROLLOUT: "warning",
     CAPACITY_WARN: "warning",
+    **WEBHOOK_SEVERITY,  # spend limit, trial end, suspension: alerts that webhook events open
 }
 
 WARN, FULL = "warn", "full"

@@ -49,3 +49,10 @@ def summary_key(channel_id: str, first_row_id: int) -> str:
 def legacy_parent_key(incident_id: int) -> str:
     """The parent key of an incident opened before keys were minted by the routing plan."""
     return f"incident:{incident_id}"
+
+
+def webhook_post_key(webhook_id: str, alert_kind: str, channel_id: str) -> str:
+    """One channel's post about one alert of one Pipecat Cloud webhook event (an alert it opened,
+    resolved or warned of; one event may resolve two): a redelivery carries the same webhook-id,
+    so it can never post twice."""
+    return f"webhook:{webhook_id}:{alert_kind}:{channel_id}"

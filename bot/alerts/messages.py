@@ -19,7 +19,9 @@ from bot.blocks.alert_notices import (
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.digest import digest_message
 from bot.blocks.message import Message
+from bot.blocks.triage import with_change_events
 from bot.clock import Clock
+from bot.explain.changes import changes_before
 from bot.store import Store
 from bot.store.payloads import (
     AlertPayload,
@@ -33,6 +35,7 @@ from bot.store.payloads import (
     SummaryPayload,
 )
 from bot.store.records import Incident, OutboxRow
+from bot.webhooks.decide import is_webhook_condition
 
 NOTICE_OUTAGE = "outage"
 NOTICE_RECOVERY = "recovery"
@@ -72,7 +75,13 @@ class MessageFactory:
                 return _notice(row, body), None
             case SummaryPayload():
                 return _summary(row, body), None
-            case HealthPayload() | HealthClearPayload():
+            case HealthPayload():
+                message = health_message(row)
+                if not is_webhook_condition(str(body.finding.get("key", ""))):
+                    # What changed in the hour before the condition opened (the webhook timeline).
+                    message = with_change_events(message, await changes_before(self._store, row.agent, body.opened_at))
+                return message, None
+            case HealthClearPayload():
                 return health_message(row), None
             case DigestPayload():
                 return digest_message(row.payload, row.dedup_key), None

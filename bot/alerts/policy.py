@@ -181,3 +181,15 @@ HEALTH_HOLD = HealthHold(HEALTH_OPEN_AFTER_READS, HEALTH_OPEN_AFTER, HEALTH_CLEA
 PAGE_CLAIM_SAFETY_MARGIN = timedelta(seconds=12)
 #: PagerDuty's delivery lease (one replica sends, or probes it after trouble, at a time).
 PAGERDUTY_LEASE = timedelta(seconds=30)
+
+# -- Pipecat Cloud webhooks (issue 22) -------------------------------------------------------------
+
+#: Webhook events are kept this long: they are the organization's change timeline.
+WEBHOOK_RETENTION = timedelta(days=30)
+#: How often each replica sweeps for events whose effects did not run (a crash right after the
+#: 2xx), and prunes old ones (at most every PRUNE_EVERY).
+WEBHOOK_SWEEP_EVERY = timedelta(seconds=30)
+#: The sweep leaves an event this long to the replica that answered it (it runs them at once).
+WEBHOOK_SWEEP_GRACE = timedelta(seconds=30)
+#: Events one sweep runs the effects of, at most.
+WEBHOOK_SWEEP_BATCH = 100

@@ -18,6 +18,7 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("/session stats <agent> [1h|24h|7d]", "counts, error rate, durations, cold starts"),
     ("/session agent <agent>", "deployment, revision health, replicas, capacity, last hour's errors"),
     ("/session causes <agent> [1h|24h|7d]", "the most frequent failure causes, from the sessions' own logs"),
+    ("/session changes [<agent>] [1h|24h|7d]", "what changed: deploys, builds, secrets, keys, spend (webhooks)"),
     ("/session watch <agent> [status …] [@group] [page]", "alert this channel when sessions end badly"),
     ("/session unwatch <agent>", "stop alerting this channel"),
     ("/session watches", "this channel's watches and their health"),
@@ -40,5 +41,7 @@ def help_message(*, error: str | None = None) -> Message:
     assert len(text) <= SECTION_LIMIT  # static text; a failing assert means USAGE grew too long
     blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=PRIVATE_NOTE)]))
-    fallback = "Usage: /session <agent> <session-id>, list, stats, causes, watch, unwatch, watches, mute, unmute"
+    fallback = (
+        "Usage: /session <agent> <session-id>, list, stats, causes, changes, watch, unwatch, watches, mute, unmute"
+    )
     return build(fallback if error is None else f"{escape(error)[:200]} · {fallback}", blocks)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.blocks.format import SECTION_LIMIT, cut_escaped, esc, escape, slack_date, truncate
+from bot.blocks.message import Message
 
 #: Causes listed on a parent (the rest are counted in one line).
 TOP_CAUSES = 3
@@ -70,6 +71,20 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class ChangeEvent:
+    """A change from the webhook timeline shortly before the trouble began."""
+
+    at: datetime
+    #: mrkdwn whose outside text is already escaped (bot/webhooks/timeline.py).
+    text: str
+    minutes_before: int
+
+
+#: Timeline changes listed under "What changed" (the rest are counted).
+MAX_CHANGE_EVENTS = 5
+
+
+@dataclass(frozen=True)
 class Change:
     """The "what changed" part of an incident parent."""
 
@@ -81,6 +96,8 @@ class Change:
     rates_window: timedelta = timedelta(hours=1)
     #: A deployment that went live after the incident started and fails too (the newest such).
     continues_on: str | None = None
+    #: Webhook timeline changes of the hour before the incident began, newest first.
+    events: Sequence[ChangeEvent] = ()
 
 
 def code_text(text: str, limit: int) -> str:
@@ -142,14 +159,28 @@ def _window(window: timedelta) -> str:
     return "last hour" if hours == 1 else f"last {hours:g} hours"
 
 
+def change_event_lines(events: Sequence[ChangeEvent], began: str = "the failures began") -> list[str]:
+    """One line per timeline change, newest first: "• 14:02 `KEY` in secret set `s` changed · 3 min
+    before the failures began"."""
+    lines = []
+    for event in events[:MAX_CHANGE_EVENTS]:
+        when = "just before" if event.minutes_before < 1 else f"{event.minutes_before} min before"
+        lines.append(f"• {slack_date(event.at, '{time}')} {cut_escaped(event.text, 400)} · {when} {began}")
+    if len(events) > MAX_CHANGE_EVENTS:
+        lines.append(f"• and {len(events) - MAX_CHANGE_EVENTS} more (`/session changes`)")
+    return lines
+
+
 def change_text(change: Change | None) -> str:
-    if change is None or not change.failing:
+    if change is None or not (change.failing or change.events):
         return ""
     parts = []
     for item in change.failing[:3]:
         live = f", live since {slack_date(item.live_since)}" if item.live_since else ""
         parts.append(f"`{esc(short_deployment(item.deployment_id), 20)}` ({item.failures} failed{live})")
-    lines = ["*What changed*", "Failing on deployment " + " · ".join(parts)]
+    lines = ["*What changed*"]
+    if parts:
+        lines.append("Failing on deployment " + " · ".join(parts))
     if change.started_after is not None:
         deployment, minutes = change.started_after
         lines.append(f"Started {minutes} min after deployment `{esc(short_deployment(deployment), 20)}` went live")
@@ -164,6 +195,7 @@ def change_text(change: Change | None) -> str:
             pieces.append(f"{_percent(r.failures, r.sessions)} of {r.sessions}{noun} on `{dep}`")
         rates = " · ".join(pieces)
         lines.append(f"{rates} ({_window(change.rates_window)})")
+    lines += change_event_lines(change.events)
     return "\n".join(lines)
 
 
@@ -207,3 +239,14 @@ def reply_cause_block(cause: ReplyCause | None) -> Block | None:
     else:
         text = f"*Cause*: _{esc(cause.note or NO_ERROR, 200)}_"
     return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def with_change_events(message: Message, events: Sequence[ChangeEvent], began: str = "this began") -> Message:
+    """`message` (a health alert) with a "What changed" section before its closing context."""
+    if not events:
+        return message
+    text = truncate("\n".join(["*What changed*", *change_event_lines(events, began)]), SECTION_LIMIT)
+    section = SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
+    blocks = list(message.blocks)
+    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "context" else len(blocks)
+    return Message(message.text, [*blocks[:at], section, *blocks[at:]], message.metadata)

@@ -30,6 +30,7 @@ class Verb(StrEnum):
     MUTE = "mute"
     UNMUTE = "unmute"
     DIGEST = "digest"
+    CHANGES = "changes"
 
 
 class Action(StrEnum):

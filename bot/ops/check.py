@@ -19,6 +19,7 @@ from bot.ops.logs import Redactor
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.pipecat.errors import PipecatError, Unauthorized, Unreachable
 from bot.store import Store
+from bot.webhooks.receive import ROUTE as WEBHOOK_ROUTE
 
 EXIT_OK, EXIT_FAILED, EXIT_SETTINGS = 0, 1, 2
 CHECK_TIMEOUT_SECONDS = 10.0
@@ -169,6 +170,26 @@ async def check_socket_mode(settings: Settings) -> Result:
     return Result("socket-mode", True, "the app-level token opens a Socket Mode connection")
 
 
+def webhook_verdict(settings: Settings) -> Result:
+    """Pure: whether Pipecat Cloud webhooks are set up, and the URL to register (webhooks are a
+    bonus: polling works without them, so this never fails)."""
+    where = (
+        f"this app's port {settings.port} (the server that answers /healthz), behind your HTTPS address"
+        if settings.socket_mode
+        else "the host of Slack's Request URL (…/slack/events → …/webhooks/pipecat)"
+    )
+    url = f"https://<this app's public host>{WEBHOOK_ROUTE}, on {where}"
+    if settings.pipecat_webhook_secret is not None:
+        return Result("webhooks", True, f"PIPECAT_WEBHOOK_SECRET is set; the endpoint to register is {url}")
+    return Result(
+        "webhooks",
+        True,
+        "off (PIPECAT_WEBHOOK_SECRET not set): deploys are learnt by polling, spend limits not at all. To turn "
+        f"them on, add {url} under Settings → Webhooks → Add endpoint in the Pipecat Cloud dashboard, pick the "
+        "events, and set PIPECAT_WEBHOOK_SECRET to its signing secret (whsec_…)",
+    )
+
+
 async def run_checks(settings: Settings) -> list[Result]:
     mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on port {settings.port}"
     results = [Result("settings", True, f"{mode}, polling every {settings.poll_interval_seconds:g}s")]
@@ -176,6 +197,7 @@ async def run_checks(settings: Settings) -> list[Result]:
     if settings.socket_mode:
         checks.insert(1, check_socket_mode(settings))
     results += await asyncio.gather(*checks)
+    results.append(webhook_verdict(settings))
     return results
 
 

@@ -79,6 +79,13 @@ class Metrics:
         self.open_health_conditions = Gauge(
             f"{PREFIX}_open_health_conditions", "Agent health conditions alerted and not recovered yet", registry=r
         )
+        self.webhooks = Counter(
+            f"{PREFIX}_webhooks",
+            "Pipecat Cloud webhook deliveries by event type (a known one, other, or unverified) and outcome "
+            "(accepted, duplicate, unsigned, bad_signature, stale, oversized, malformed, store_failed)",
+            ["event_type", "outcome"],
+            registry=r,
+        )
         self.store_scrape_ok = Gauge(
             f"{PREFIX}_store_gauges_fresh",
             "1 when the database-derived gauges were refreshed by the last scrape, 0 when it timed out",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.sandbox.demo_health import capacity_burst, crash_loop_burst
+from bot.sandbox.demo_webhooks import webhook_burst
 from bot.sandbox.pipecat_sim import PipecatSimulator
 
 #: A Cartesia TTS key out of quota, the way the bot's log tells it (shape of logs-session-error.json):
@@ -65,6 +66,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("tts-quota", "voice-bot", _tts_quota_setup, tts_quota_burst),
     Scenario("crash-loop", "voice-bot", _no_setup, crash_loop_burst),
     Scenario("capacity", "voice-bot", _no_setup, capacity_burst),
+    Scenario("webhooks", "voice-bot", _no_setup, webhook_burst),
 )
 
 

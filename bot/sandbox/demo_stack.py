@@ -120,7 +120,9 @@ def seed_conversation(standin: SlackStandIn, sim: PipecatSimulator) -> None:
     )
 
 
-def settings_for(sim_url: str, slack_url: str, data_dir: Path, pagerduty_url: str | None = None) -> Settings:
+def settings_for(
+    sim_url: str, slack_url: str, data_dir: Path, pagerduty_url: str | None = None, webhook_secret: str | None = None
+) -> Settings:
     return Settings(
         _env_file=None,
         slack_bot_token=BOT_TOKEN,
@@ -133,6 +135,7 @@ def settings_for(sim_url: str, slack_url: str, data_dir: Path, pagerduty_url: st
         pagerduty_routing_key=DEFAULT_ROUTING_KEY if pagerduty_url else None,
         pagerduty_events_url=pagerduty_url or "https://events.pagerduty.com/v2/enqueue",
         agent_status_interval_seconds=STATUS_INTERVAL_SECONDS,
+        pipecat_webhook_secret=webhook_secret,
     )
 
 
@@ -158,12 +161,13 @@ async def run_demo_stack(
         pagerduty = PagerDutyStandIn()
         pagerduty_url = await stack.enter_async_context(serve(pagerduty.app))
 
-        settings = settings_for(sim_url, slack_url, data_dir, f"{pagerduty_url}/v2/enqueue")
+        settings = settings_for(sim_url, slack_url, data_dir, f"{pagerduty_url}/v2/enqueue", sim.webhooks.secret)
         runtime = build_runtime(settings, clock=clock)
         await runtime.start(with_scheduler=False)
         stack.push_async_callback(runtime.stop)
         await runtime.deps.alerts.watch(ONCALL_CHANNEL, WATCHED_AGENT, None, None, COLLEAGUE.id, page=True)
         app_url = await stack.enter_async_context(serve(runtime.asgi(with_scheduler=False)))
+        sim.webhooks.url = f"{app_url}/webhooks/pipecat"  # Pipecat Cloud's webhooks reach the app
 
         player = SlackPlayer(app_url, standin, SIGNING_SECRET, ME)
         stack.push_async_callback(player.close)

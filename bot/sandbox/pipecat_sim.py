@@ -50,8 +50,12 @@ from bot.sandbox.pipecat_sim_state import (
     new_uuid,
     utc,
 )
+from bot.sandbox.pipecat_sim_webhooks import SimWebhooks
 
-__all__ = ["PipecatSimulator", "RecordedRequest", "SimAgent", "SimClock", "SimNotFound", "SimSession", "WallClock"]
+__all__ = [
+    "PipecatSimulator", "RecordedRequest", "SimAgent", "SimClock", "SimNotFound", "SimSession", "SimWebhooks",
+    "WallClock",
+]
 
 
 class PipecatSimulator(SimAgentControls):
@@ -82,6 +86,9 @@ class PipecatSimulator(SimAgentControls):
         #: Called with each request as it arrives, before it is answered: a test changes the
         #: world mid-walk (a session ends between two pages, a watch is added mid-poll).
         self.on_request: list[Callable[[RecordedRequest], Awaitable[None] | None]] = []
+        #: Pipecat Cloud's webhooks: set `webhooks.url` to have events delivered (own random stream,
+        #: so the API's ids do not depend on them).
+        self.webhooks = SimWebhooks(org=org, rng=random.Random(seed + 1), now=lambda: self.clock.now())
         self.app = build_app(self)
 
     @property

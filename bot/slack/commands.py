@@ -15,6 +15,7 @@ from bot.blocks import notices
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.alerts import watches_message
 from bot.blocks.causes import causes_message
+from bot.blocks.changes import changes_message
 from bot.blocks.errors import looking_up
 from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
@@ -23,6 +24,7 @@ from bot.blocks.paging import paging_needs_key
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
+from bot.explain.changes import change_timeline
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.slack import parsing as p
@@ -109,6 +111,13 @@ async def _causes(cmd: p.Causes, req: Request) -> Message:
     return causes_message(cmd.agent, rows, window_label=cmd.window_label)
 
 
+async def _changes(cmd: p.Changes, req: Request) -> Message:
+    now = req.deps.clock.now()
+    entries = await change_timeline(req.deps.alerts.store, cmd.agent, now - cmd.window, now)
+    configured = req.deps.settings.pipecat_webhook_secret is not None
+    return changes_message(cmd.agent, entries, window_label=cmd.window_label, webhooks_configured=configured)
+
+
 async def _watch(cmd: p.Watch, req: Request) -> Message:
     if cmd.page and req.deps.settings.pagerduty_routing_key is None:
         return paging_needs_key(cmd.agent)  # nothing changed: the user sets the key and runs it again
@@ -158,6 +167,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _agent_status(cmd, req)
         case p.Causes():
             return await _causes(cmd, req)
+        case p.Changes():
+            return await _changes(cmd, req)
         case p.Watch():
             return await _watch(cmd, req)
         case p.Unwatch():

@@ -147,10 +147,36 @@ class Digest:
     private: bool = True
 
 
+@dataclass(frozen=True)
+class Changes:
+    """`/session changes [<agent>] [1h|24h|7d]`: the change timeline from Pipecat Cloud webhooks."""
+
+    verb: ClassVar[Verb] = Verb.CHANGES
+    agent: str | None = None  # None: the whole organization's
+    window_label: str = STATS_DEFAULT_WINDOW
+    private: bool = False
+
+    @property
+    def window(self) -> timedelta:
+        return STATS_WINDOWS[self.window_label]
+
+
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
 Command = (
-    Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest | AgentStatus
+    Help
+    | Lookup
+    | ListSessions
+    | Stats
+    | Causes
+    | Watch
+    | Unwatch
+    | Watches
+    | Mute
+    | Unmute
+    | Digest
+    | AgentStatus
+    | Changes
 )
 _VerbParser = Callable[[list[str], bool], Command]
 
@@ -287,6 +313,22 @@ def _parse_digest(args: list[str], private: bool) -> Command:
     return Digest(on=True, at=time(int(match.group(1)), int(match.group(2))))
 
 
+def _parse_changes(args: list[str], private: bool) -> Command:
+    """An optional agent and an optional window, in either order (a window word is never an agent)."""
+    _arity(args, 0, 2, "changes [<agent>] [1h|24h|7d]")
+    agent: str | None = None
+    label = STATS_DEFAULT_WINDOW
+    windows = [w for w in args if w.lower() in STATS_WINDOWS]
+    agents = [w for w in args if w.lower() not in STATS_WINDOWS]
+    if len(windows) > 1 or len(agents) > 1:
+        raise _Refused("`changes` takes one agent and one window (1h, 24h or 7d).")
+    if windows:
+        label = windows[0].lower()
+    if agents:
+        agent = _agent(agents[0])
+    return Changes(agent, label, private)
+
+
 def _parse_lookup(words: list[str], private: bool) -> Command:
     if len(words) == 2 and SESSION_ID.fullmatch(words[1]):
         return Lookup(words[1].lower(), _agent(words[0]), private)
@@ -313,4 +355,5 @@ _VERBS: dict[str, _VerbParser] = {
     Verb.MUTE: _parse_mute,
     Verb.UNMUTE: _single_agent(Unmute, "unmute <agent>"),
     Verb.DIGEST: _parse_digest,
+    Verb.CHANGES: _parse_changes,
 }

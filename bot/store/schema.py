@@ -403,3 +403,31 @@ pager_namespace = Table(
     Column("namespace", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# -- webhooks (bot/webhooks) ------------------------------------------------------------------------
+
+#: Every Pipecat Cloud webhook delivery that verified, once per `webhook_id` (delivery is at least
+#: once; a retry reuses the id). Written before the 2xx; `processed_at` is set once its effects
+#: (alerts, deployment dates, a status read) ran, so a crash between the answer and the effects
+#: leaves the row for the sweep. Kept WEBHOOK_RETENTION: it is the organization's change timeline.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(100), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("org", String(200)),
+    # The envelope's created_at (when it happened), or when it arrived if it had none.
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    # The agent a deployment, service or session event names; None for organization-wide events.
+    Column("agent", String(64)),
+    # The build a build or deployment event names (a deployment's line shows its build's commit).
+    Column("build_id", String(64)),
+    Column("data", JSON, nullable=False),
+    Column("processed_at", UTCDateTime),
+    UniqueConstraint("webhook_id", name="uq_webhook_events_webhook_id"),
+    Index("ix_webhook_events_created_at", "created_at"),
+    Index("ix_webhook_events_pending", "processed_at", "received_at"),
+    Index("ix_webhook_events_build_id", "build_id"),
+)

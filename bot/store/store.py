@@ -16,6 +16,7 @@ from bot.store.pager import PagerStore
 from bot.store.polling import PollStore
 from bot.store.undelivered import UndeliveredStore
 from bot.store.watches import WatchStore
+from bot.store.webhooks import WebhookStore
 
 #: How long `migrate` keeps retrying a database it cannot reach at startup before failing.
 STARTUP_DB_WAIT_SECONDS = 60.0
@@ -34,6 +35,7 @@ class Store(
     OpsStore,
     AgentHealthStore,
     PagerStore,
+    WebhookStore,
 ):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 

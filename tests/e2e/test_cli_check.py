@@ -47,7 +47,14 @@ async def test_passes_against_the_stand_ins(
 ) -> None:
     code, lines, output = await check(tmp_path, **good(pipecat_url, slack_url, tmp_path))
     assert code == 0, output
-    assert [x.split(":", 1)[0] for x in lines] == ["ok    settings", "ok    slack", "ok    pipecat", "ok    database"]
+    assert [x.split(":", 1)[0] for x in lines] == [
+        "ok    settings",
+        "ok    slack",
+        "ok    pipecat",
+        "ok    database",
+        "ok    webhooks",
+    ]
+    assert "off (PIPECAT_WEBHOOK_SECRET not set)" in line(lines, "webhooks")
     assert "scopes match the manifest" in line(lines, "slack")
     assert "2 agent(s)" in line(lines, "pipecat")
     assert slack_standin.calls_to("auth.test")
@@ -119,3 +126,18 @@ async def test_socket_mode_checks_the_app_level_token(
     assert code == 1
     assert "SLACK_APP_TOKEN was refused (invalid_auth): create an App-Level Token" in line(lines, "socket-mode")
     assert "xapp-1-revoked-999" not in output
+
+
+async def test_says_the_webhook_secret_is_set_and_which_url_to_register_without_showing_it(
+    pipecat_url: str, slack_url: str, tmp_path: Path
+) -> None:
+    secret = "whsec_c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3Qtc2hvdw=="
+    code, lines, output = await check(tmp_path, **good(pipecat_url, slack_url, tmp_path), PIPECAT_WEBHOOK_SECRET=secret)
+    assert code == 0, output
+    said = line(lines, "webhooks")
+    assert "PIPECAT_WEBHOOK_SECRET is set" in said and "https://<this app's public host>/webhooks/pipecat" in said
+    assert secret not in output and secret.removeprefix("whsec_") not in output
+    code, lines, output = await check(
+        tmp_path, **good(pipecat_url, slack_url, tmp_path), PIPECAT_WEBHOOK_SECRET="not-a-secret"
+    )
+    assert code == 2 and "PIPECAT_WEBHOOK_SECRET" in output and "whsec_" in output

@@ -47,6 +47,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"POLL_INTERVAL_SECONDS": "0"}, "POLL_INTERVAL_SECONDS"),
         ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
         ({"PIPECAT_API_URL": "ftp://x"}, "PIPECAT_API_URL"),
+        ({"PIPECAT_WEBHOOK_SECRET": "not-a-whsec"}, "PIPECAT_WEBHOOK_SECRET"),
     ],
 )
 def test_malformed_values_name_the_variable(
@@ -133,3 +134,16 @@ def test_an_empty_signing_secret_is_a_configuration_error_not_a_traceback(tmp_pa
     assert len(lines) == 1 and "configuration error" in lines[0] and "SLACK_SIGNING_SECRET" in lines[0], lines
     assert "Traceback" not in result.stderr
 
+
+def test_the_webhook_secret_is_optional_a_blank_one_is_unset_and_it_is_a_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    set_env(monkeypatch)
+    assert load_settings().pipecat_webhook_secret is None
+    monkeypatch.setenv("PIPECAT_WEBHOOK_SECRET", "  ")
+    assert load_settings().pipecat_webhook_secret is None
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    monkeypatch.setenv("PIPECAT_WEBHOOK_SECRET", f" {secret}\n")
+    settings = load_settings()
+    assert settings.pipecat_webhook_secret is not None and settings.pipecat_webhook_secret.get_secret_value() == secret
+    assert secret not in repr(settings) and secret in settings.secret_values()  # the log redactor masks it
