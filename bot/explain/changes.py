@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.blocks.triage import ChangeEvent
-from bot.explain.secrets import mask_secrets
 from bot.store import Store
 from bot.webhooks.timeline import Entry, referenced_builds, timeline
 
@@ -23,7 +22,7 @@ async def change_timeline(store: Store, agent: str | None, since: datetime, unti
     the organization-wide ones; without, everything."""
     events = await store.webhook_events_between(since, until, MAX_EVENTS)
     builds = await store.webhook_builds(referenced_builds(events))
-    return timeline(events, agent=agent, builds=builds, mask=mask_secrets)
+    return timeline(events, agent=agent, builds=builds)
 
 
 async def changes_before(store: Store, agent: str, began_at: datetime) -> tuple[ChangeEvent, ...]:

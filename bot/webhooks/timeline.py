@@ -7,7 +7,7 @@ and `build.started` are not changes, and an unknown event type has no line. A de
 names the build's commit, ref and repository when a build event named them.
 
 `Entry.text` is Slack mrkdwn whose outside text is already escaped (names go in code spans, so a
-backtick in them is replaced); free text (a build's error) goes through the caller's `mask` first.
+backtick in them is replaced); every outside text goes through `outside` (masked, bidi controls removed).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from bot.contracts.text import outside
 from bot.webhooks import events as ev
 from bot.webhooks.decide import dollars
 
@@ -27,12 +28,6 @@ NOT_CHANGES = frozenset({"session.started", "build.started"})
 ORG_WIDE = frozenset({"secret", "api_key", "spend", "org"})
 ERROR_CHARS = 200
 NAME_CHARS = 80
-
-Mask = Callable[[str], str]
-
-
-def _keep(text: str) -> str:
-    return text
 
 
 @dataclass(frozen=True)
@@ -45,6 +40,7 @@ class Entry:
 
 
 def _esc(text: str, limit: int = NAME_CHARS) -> str:
+    text = outside(text)
     cut = text if len(text) <= limit else text[: limit - 1] + "…"
     return cut.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -85,7 +81,7 @@ def _parse(event: ev.StoredEvent) -> object | None:
         return None
 
 
-def _build_text(event_type: str, build: ev.BuildEvent, mask: Mask) -> str:
+def _build_text(event_type: str, build: ev.BuildEvent) -> str:
     what = f"build {_code(short(build.build_id))}"
     took = f"{build.build_duration_seconds:g} s" if build.build_duration_seconds is not None else None
     origin = source(build)
@@ -95,7 +91,7 @@ def _build_text(event_type: str, build: ev.BuildEvent, mask: Mask) -> str:
     verb = "timed out" if event_type == "build.timeout" else "failed"
     text = f"{what} {verb}" + (f" after {took}" if took else "")
     if build.error_message:
-        text += f": {_esc(mask(' '.join(build.error_message.split())), ERROR_CHARS)}"
+        text += f": {_esc(' '.join(build.error_message.split()), ERROR_CHARS)}"
     return text
 
 
@@ -123,13 +119,13 @@ def _secret_text(event_type: str, secret: ev.SecretEvent) -> str:
     return f"{target} {verb}"
 
 
-def _text(event: ev.StoredEvent, data: object, builds: Mapping[str, ev.BuildEvent], mask: Mask) -> str | None:
+def _text(event: ev.StoredEvent, data: object, builds: Mapping[str, ev.BuildEvent]) -> str | None:
     kind = event.event_type
     match data:
         case ev.DeploymentEvent():
             return _deployment_text(kind, data, builds.get(data.build_id or ""))
         case ev.BuildEvent():
-            return _build_text(kind, data, mask)
+            return _build_text(kind, data)
         case ev.SecretEvent():
             return _secret_text(kind, data)
         case ev.ApiKeyEvent():
@@ -166,7 +162,6 @@ def timeline(
     *,
     agent: str | None = None,
     builds: Iterable[ev.StoredEvent] = (),
-    mask: Mask = _keep,
 ) -> list[Entry]:
     """The events as timeline lines, newest first. With `agent`: its own events, the builds its
     deployments came from, and the organization-wide ones. `builds` are build events outside the
@@ -201,7 +196,7 @@ def timeline(
             continue
         if agent is not None and isinstance(data, ev.BuildEvent) and owner is None:
             continue  # a build no deployment of this agent came from
-        text = _text(e, data, build_data, mask)
+        text = _text(e, data, build_data)
         if text is not None:
             entries.append(Entry(e.created_at, e.event_type, owner, text))
     return sorted(entries, key=lambda entry: entry.at, reverse=True)

@@ -29,6 +29,7 @@ from bot.blocks import (
     alert_watches,
     alerts,
     causes,
+    changes,
     digest,
     errors,
     health,
@@ -40,16 +41,19 @@ from bot.blocks import (
     paging,
     session,
     stats,
+    triage,
 )
 from bot.blocks.format import esc
 from bot.blocks.message import Message
-from bot.blocks.triage import CauseLine, CausesView, IncidentLink, ReplyCause
+from bot.blocks.triage import CauseLine, CausesView, ChangeEvent, IncidentLink, ReplyCause
 from bot.contracts.views import AgentPoll, HomeWatch
 from bot.pipecat.models import Agent, LogPage, Session
 from bot.sandbox.slack_standin_checks import blocks_problems
 from bot.stats import SessionStats
+from bot.webhooks.timeline import timeline
 from tests.blocks_checks import assert_unique_action_ids
 from tests.fixtures_pipecat import load_pipecat_fixture
+from tests.unit.webhooks.fixtures import stored
 
 T0 = datetime(2026, 11, 30, 14, 10, 5, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=9)
@@ -127,7 +131,23 @@ INCIDENT = alerts.IncidentView(
     health=LEAKY,
 )
 
+
 #: Every public builder (module.function) and a rendering of it with leaky inputs.
+def _leaky_timeline() -> list[Any]:
+    """Webhook changes whose free text and names carry secrets and a bidi override."""
+    return timeline(
+        [
+            stored("build.failed", {"build_id": "b1", "error_message": LEAKY}, at=T0, event_id=1),
+            stored(
+                "secret.updated",
+                {"set_name": f"{RLO}voice-bot-secrets", "scope": "field", "field_names": [KEY]},
+                at=T0,
+                event_id=2,
+            ),
+        ]
+    )
+
+
 BUILDERS: dict[str, Callable[[], Rendered]] = {
     "agent_card.agent_card": lambda: agent_card.agent_card(
         AGENT,
@@ -161,6 +181,13 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "digest.digest_message": lambda: digest.digest_message(_digest_payload(), "k"),
     "errors.error_message": lambda: errors.error_message(f"Refused {KEY}", LEAKY),
     "errors.looking_up": lambda: errors.looking_up(AGENT, SID),
+    "changes.changes_message": lambda: changes.changes_message(
+        AGENT, _leaky_timeline(), window_label="24h", webhooks_configured=True
+    ),
+    "triage.with_change_events": lambda: triage.with_change_events(
+        health.health_alert(AGENT, FINDING, "critical", T0, "k"),
+        [ChangeEvent(e.at, e.text, 3) for e in _leaky_timeline()],
+    ),
     "health.health_alert": lambda: health.health_alert(AGENT, FINDING, "critical", T0, "k"),
     "health.health_resolved": lambda: health.health_resolved(AGENT, FINDING, T0, T1, "k"),
     "health.health_back": lambda: health.health_back(AGENT, FINDING, T0, T1, "k"),

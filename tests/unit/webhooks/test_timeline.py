@@ -97,9 +97,12 @@ def test_outside_text_is_escaped_and_free_text_masked() -> None:
     secret = {"set_name": "<!channel> & co", "scope": "field", "field_names": ["A`B"]}
     [entry] = timeline([stored("secret.updated", secret, at=T)])
     assert entry.text == "`A'B` in secret set `&lt;!channel&gt; &amp; co` changed"
-    failed = {"build_id": "b1", "error_message": "pull failed: token=ghp_abc\n  <@U1>"}
-    [entry] = timeline([stored("build.failed", failed, at=T)], mask=lambda text: text.replace("ghp_abc", "[masked]"))
-    assert entry.text == "build `b1` failed: pull failed: token=[masked] &lt;@U1&gt;"
+    failed = {
+        "build_id": "b1",
+        "error_message": "pull failed: OPENAI_API_KEY=sk-proj-4f9a8b7c6d5e3f2a1b0c\u202e\n  <@U1>",
+    }
+    [entry] = timeline([stored("build.failed", failed, at=T)])
+    assert entry.text == "build `b1` failed: pull failed: OPENAI_API_KEY=[masked] &lt;@U1&gt;"
 
 
 @pytest.mark.parametrize(
