@@ -8,7 +8,7 @@ from typing import Any
 
 # Only pure text helpers and protocols: `python -m bot lookup` must not load slack_sdk or pydantic
 # to print (issue 15); the session is a validated model or the plain reading of bot.pipecat.plain.
-from bot.blocks.format import NOT_REPORTED, outside, plain_time, status_badge, yes_no
+from bot.blocks.format import NOT_REPORTED, plain_time, status_badge, yes_no
 from bot.blocks.session_text import (
     bot_start_text,
     cpu_text,
@@ -17,6 +17,7 @@ from bot.blocks.session_text import (
     sparklines,
     status_text,
 )
+from bot.contracts.text import outside
 from bot.pipecat.facts import SessionFacts
 
 # API text goes to a terminal: strip control characters so a value cannot move the cursor,
@@ -57,8 +58,8 @@ def _row(label: str, value: str) -> str:
 
 def render_session_text(agent: str, session: SessionFacts) -> str:
     badge = status_badge(session.completion_status, session.end_state, active=session.is_active)
-    ended = "still running" if session.is_active else (
-        plain_time(session.ended_at) if session.ended_at else NOT_REPORTED
+    ended = (
+        "still running" if session.is_active else (plain_time(session.ended_at) if session.ended_at else NOT_REPORTED)
     )
     lines = [
         _clean(f"{agent} · session {session.session_id} · {badge}"),

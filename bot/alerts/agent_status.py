@@ -32,7 +32,7 @@ from bot.alerts.health_posts import (
     returned_posts,
     status_facts,
 )
-from bot.alerts.health_records import CLEARING, OPEN, Track
+from bot.alerts.health_records import CLEARING, OPEN, PENDING, Track
 from bot.alerts.policy import HealthHold
 from bot.clock import Clock
 from bot.pipecat.client import PipecatClient
@@ -99,6 +99,14 @@ class AgentStatusWatcher:
         #: Told every status read (the explainer dates deployments from it).
         self._status_listeners: list[StatusListener] = []
         self._due_slack = min(self.interval * DUE_SLACK_SHARE, MAX_DUE_SLACK)
+
+    def _next_read_in(self, tracks: dict[str, Track]) -> timedelta:
+        """The regular interval, or the hold time when a condition waits for a second sighting:
+        a crash loop a deployment webhook read at once is then told a minute later, not an
+        interval later."""
+        if any(t.state == PENDING for t in tracks.values()):
+            return min(self.interval, self._hold.open_after)
+        return self.interval
 
     @property
     def enabled(self) -> bool:
@@ -179,7 +187,7 @@ class AgentStatusWatcher:
                 agent,
                 self._owner,
                 now=now,
-                next_read_at=now + self.interval,
+                next_read_at=now + self._next_read_in(moved.tracks),
                 memory=memory.to_json(),
                 opened=opened,
                 cleared=cleared,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.contracts.outcomes import ACTIVE, COMPLETED, ERROR, OTHER, TIMEOUT, outcome
-from bot.contracts.text import outside, strip_bidi
+from bot.contracts.text import outside
 
 NOT_REPORTED = "not reported"
 SPARK_CHARS = "▁▂▃▄▅▆▇█"

@@ -14,12 +14,12 @@ from bot.blocks.format import (
     SECTION_LIMIT,
     cut_escaped,
     escape,
-    outside,
     plain,
     short_id,
     truncate,
 )
 from bot.blocks.message import Message, build, fallback
+from bot.contracts.text import outside
 from bot.pipecat.models import LogLine, LogPage
 
 LINE_LIMIT = 500  # raw characters per log line; a stack trace line beyond this is noise in Slack

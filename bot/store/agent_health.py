@@ -111,7 +111,7 @@ class AgentHealthStore(StoreBase):
                 if deleted.rowcount == 1:
                     applied_clear.append(gone.key)
                     await self.insert_posts(conn, gone.posts, now)
-                    await self._touch_openers(conn, gone.openers, gone.opener_changes, now)
+                    await touch_openers(self, conn, gone.openers, gone.opener_changes, now)
             for new in opened:
                 inserted = await conn.execute(
                     self.insert_ignore(agent_conditions, ["agent", "condition_key"])
@@ -131,7 +131,7 @@ class AgentHealthStore(StoreBase):
                 if new.reopened_at is None:
                     await self.insert_posts(conn, new.posts, now)
                     continue
-                known = set(await self._touch_openers(conn, [p.dedup_key for p in new.posts], new.opener_changes, now))
+                known = set(await touch_openers(self, conn, [p.dedup_key for p in new.posts], new.opener_changes, now))
                 await self.insert_posts(conn, [p for p in new.posts if p.dedup_key not in known], now)
                 await self.insert_posts(conn, [r for k, r in sorted(new.replies.items()) if k in known], now)
             await self.insert_posts(conn, late_posts, now)
@@ -148,38 +148,6 @@ class AgentHealthStore(StoreBase):
                 )
         return applied_open, applied_clear
 
-    async def _touch_openers(
-        self, conn: AsyncConnection, keys: Sequence[str], changes: Mapping[str, Any], now: datetime
-    ) -> list[str]:
-        """Merge `changes` into the payload of each opener row in `keys` and queue its re-render
-        (bot/alerts/reply_edits.py edits it once it is posted). A muted or dead opener was never
-        seen in its channel: nothing to re-render. Returns the keys found in the outbox."""
-        found: list[str] = []
-        if not keys:
-            return found
-        rows = (
-            await conn.execute(
-                select(
-                    alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.state, alert_outbox.c.payload
-                ).where(alert_outbox.c.dedup_key.in_(list(keys)))
-            )
-        ).all()
-        for row in rows:
-            found.append(row.dedup_key)
-            if changes:
-                await conn.execute(
-                    update(alert_outbox)
-                    .where(alert_outbox.c.dedup_key == row.dedup_key)
-                    .values(payload={**dict(row.payload or {}), **changes}, updated_at=now)
-                )
-            if row.state not in (MUTED, DEAD):
-                await conn.execute(
-                    self.insert_ignore(reply_edits, ["dedup_key"]).values(
-                        dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
-                    )
-                )
-        return found
-
     async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
         """The outbox row with this dedup key (a recovery finds its alert's post this way)."""
         async with self._read() as conn:
@@ -195,3 +163,36 @@ class AgentHealthStore(StoreBase):
         query = select(func.count()).select_from(agent_conditions).where(agent_conditions.c.posted.is_(True))
         async with self._read() as conn:
             return int(await conn.scalar(query) or 0)
+
+
+async def touch_openers(
+    store: StoreBase, conn: AsyncConnection, keys: Sequence[str], changes: Mapping[str, Any], now: datetime
+) -> list[str]:
+    """Merge `changes` into the payload of each opener row in `keys` and queue its re-render
+    (bot/alerts/reply_edits.py edits it once it is posted). A muted or dead opener was never
+    seen in its channel: nothing to re-render. Returns the keys found in the outbox."""
+    found: list[str] = []
+    if not keys:
+        return found
+    rows = (
+        await conn.execute(
+            select(
+                alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.state, alert_outbox.c.payload
+            ).where(alert_outbox.c.dedup_key.in_(list(keys)))
+        )
+    ).all()
+    for row in rows:
+        found.append(row.dedup_key)
+        if changes:
+            await conn.execute(
+                update(alert_outbox)
+                .where(alert_outbox.c.dedup_key == row.dedup_key)
+                .values(payload={**dict(row.payload or {}), **changes}, updated_at=now)
+            )
+        if row.state not in (MUTED, DEAD):
+            await conn.execute(
+                store.insert_ignore(reply_edits, ["dedup_key"]).values(
+                    dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
+                )
+            )
+    return found

@@ -14,7 +14,7 @@ opened (or cleared) an alert enqueues its posts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store.agent_health import touch_openers
 from bot.store.base import StoreBase, from_row
+from bot.store.payloads import HealthClearPayload
 from bot.store.records import NewPost, OpenCondition
 from bot.store.schema import agent_conditions, agent_status, incidents, webhook_events
 from bot.webhooks.events import StoredEvent
@@ -176,10 +178,17 @@ class WebhookStore(StoreBase):
         return sorted(opened)
 
     async def clear_webhook_alert(
-        self, *, key: str, opened: Sequence[OpenCondition], posts: Sequence[ScopedPost], now: datetime
+        self,
+        *,
+        key: str,
+        opened: Sequence[OpenCondition],
+        posts: Sequence[ScopedPost],
+        opener_changes: Mapping[str, Any],
+        now: datetime,
     ) -> list[str]:
         """Delete the open alert rows read as `opened` (each as it was: a newer occurrence is left
-        alone) and enqueue the posts of the channels that watch an agent it cleared on here.
+        alone), enqueue the posts of the channels that watch an agent it cleared on here, and merge
+        `opener_changes` into those channels' opening posts (re-rendered once posted).
         Returns the agents it cleared on."""
         if not opened:
             return []
@@ -195,7 +204,11 @@ class WebhookStore(StoreBase):
                 )
                 if deleted.rowcount == 1:
                     cleared.add(condition.agent)
-            await self.insert_posts(conn, [p.post for p in posts if p.agents & cleared], now)
+            told = [p.post for p in posts if p.agents & cleared]
+            await self.insert_posts(conn, told, now)
+            # The opening posts say "Resolved" (edited once posted), as a health alert's do.
+            openers = [p.payload.opener_key for p in told if isinstance(p.payload, HealthClearPayload)]
+            await touch_openers(self, conn, openers, opener_changes, now)
             await self._rerender(conn, cleared)
         return sorted(cleared)
 

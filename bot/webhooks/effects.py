@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.alerts import policy
+from bot.alerts.health_posts import cleared_changes
 from bot.clock import Clock
 from bot.explain.changes import TIMELINE_WINDOW
 from bot.store import Store
@@ -155,7 +156,9 @@ class WebhookEffects:
         mutes = await self._store.active_mutes(now)
         scopes = channel_scopes(watches, [c.agent for c in opened], mutes)
         posts = clearing_posts(opened, event.created_at, effect.note, scopes, event.webhook_id, agent=effect.agent)
-        cleared = await self._store.clear_webhook_alert(key=key, opened=opened, posts=posts, now=now)
+        cleared = await self._store.clear_webhook_alert(
+            key=key, opened=opened, posts=posts, opener_changes=cleared_changes(event.created_at), now=now
+        )
         if cleared:
             logger.info("%s resolved on %s", effect.kind, ", ".join(cleared))
             self._alerts.wake_delivery()

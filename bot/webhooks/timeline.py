@@ -12,7 +12,7 @@ backtick in them is replaced); every outside text goes through `outside` (masked
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 

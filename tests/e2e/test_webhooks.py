@@ -214,6 +214,11 @@ async def test_deployment_updated_reads_the_agent_s_status_at_once(
         await settle(runtime)  # no status job ran: the webhook did
         reads = sum(1 for r in pipecat_sim.requests if r.path == f"/v1/agents/{AGENT}")
         assert reads == reads_before + 1
+        # A crash loop is alerted on its second sighting a minute on (policy.HEALTH_HOLD): the read
+        # the webhook made asks for that one a minute later, not at the 120 s interval.
+        sim_clock.advance(60)
+        await runtime.deps.alerts.status_cycle()
+        await runtime.deps.alerts.deliver_once()
         [alert] = top_level(slack_standin, ONCALL_CHANNEL)
         shown = text_of(alert)
         assert "is crash-looping (CrashLoopBackOff)" in shown
@@ -221,7 +226,7 @@ async def test_deployment_updated_reads_the_agent_s_status_at_once(
         assert "*What changed*" in shown and f"`{AGENT}` deployed build `{build[:8]}` (sim-org/{AGENT}@" in shown
         assert "on main), deployment `" + deployment[:8] + "`" in shown and "just before this began" in shown
         [known] = [d for d in await runtime.store.deployments_of(AGENT) if d.deployment_id == deployment]
-        assert known.went_live_at == sim_clock.now()  # dated by the event, not by a session seen on it
+        assert known.went_live_at == sim_clock.now() - timedelta(seconds=60)  # dated by the event
 
 
 async def test_a_crash_between_the_answer_and_the_effects_loses_nothing(

@@ -33,7 +33,7 @@ def test_hostile_title_and_partial_samples() -> None:
 
 @pytest.mark.parametrize("name", ["session-detail-odd", "session-detail-active", "sessions-list-page-0"])
 def test_no_samples_raises(name: str) -> None:
-    with pytest.raises(ValueError, match="no resource samples"):
+    with pytest.raises(ValueError, match="no timed resource samples"):
         render_session_chart("voice-bot", CASES[name])
 
 
@@ -61,5 +61,5 @@ def test_a_sample_time_past_year_9999_is_left_out_not_an_error() -> None:
     assert [t.year for t, _ in cpu] == [2026, 2026] and len(mem) == 2
     assert render_session_chart("voice-bot", _with_times([1793368931, beyond])).startswith(PNG_MAGIC)
     assert chart_points(_with_times([beyond, beyond])) == ([], [])
-    with pytest.raises(ValueError, match="no resource samples"):
+    with pytest.raises(ValueError, match="no timed resource samples"):
         render_session_chart("voice-bot", _with_times([beyond, beyond]))

@@ -98,9 +98,11 @@ async def test_an_alert_opens_once_and_posts_where_it_opened(store: Store) -> No
     conditions = await store.open_alerts(KEY)
     assert sorted(c.agent for c in conditions) == ["support-bot", "voice-bot"]
     clear = [ScopedPost(frozenset({"voice-bot"}), post("C1", "webhook:msg_3:C1"))]
-    assert await store.clear_webhook_alert(key=KEY, opened=conditions, posts=clear, now=T0) == [
+    assert await store.clear_webhook_alert(key=KEY, opened=conditions, posts=clear, opener_changes={}, now=T0) == [
         "support-bot",
         "voice-bot",
     ]
-    assert await store.clear_webhook_alert(key=KEY, opened=conditions, posts=clear, now=T0) == []  # once
+    assert (
+        await store.clear_webhook_alert(key=KEY, opened=conditions, posts=clear, opener_changes={}, now=T0) == []
+    )  # once
     assert await store.open_alerts(KEY) == [] and await store.open_conditions() == []

@@ -37,7 +37,10 @@ async def test_the_demo_delivers_signed_webhooks_once_twice_and_not_at_all(demo:
 
     demo.health.bad_deploy()
     await story.deployed()
-    await settle(demo)  # no status cycle ran: the deployment webhook read the agent at once
+    await settle(demo)  # no status cycle ran: the deployment webhook read the agent at once...
+    demo.clock.advance(60)  # ...and asked for the second sighting a crash loop is alerted on
+    await demo.runtime.deps.alerts.status_cycle()
+    await settle(demo)
     [crash] = [m for m in demo.standin.messages_in(ONCALL_CHANNEL) if "crash-looping" in m.text]
     shown = json.dumps(crash.blocks, ensure_ascii=False)
     assert "*What changed*" in shown and f"`{WATCHED_AGENT}` deployed build" in shown
@@ -47,8 +50,10 @@ async def test_the_demo_delivers_signed_webhooks_once_twice_and_not_at_all(demo:
     await story.deployed(lost=True)
     [lost] = [s for s in hooks.sent if s.dropped]
     assert lost.event_type == "deployment.updated" and lost.status is None
-    demo.clock.advance(60)
-    await demo.runtime.deps.alerts.status_cycle()  # polling is the backstop: the fix is seen anyway
+    for _ in range(6):  # polling is the backstop: the fix is seen anyway, and held 5 minutes
+        demo.clock.advance(60)
+        await demo.runtime.deps.alerts.status_cycle()
+    await settle(demo)
     assert demo.standin.messages_in(ONCALL_CHANNEL, thread_ts=crash.ts)[0].text.startswith("Recovered")
 
 
