@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +28,7 @@ from bot.deps import Deps
 from bot.explain.changes import change_timeline
 from bot.explain.lookup import cause_lines
 from bot.pipecat.errors import NotFound, PipecatError
-from bot.pipecat.models import Session
+from bot.pipecat.models import Agent, Session
 from bot.slack import parsing as p
 from bot.slack.payloads import SlashCommand
 from bot.slack.replies import error_reply
@@ -45,6 +46,10 @@ ERROR_SCAN_CAP = 500
 #: `agent`: the error rate of the last hour comes from one list call of at most this many sessions.
 AGENT_ERROR_SAMPLE = 100
 AGENT_ERROR_WINDOW = timedelta(hours=1)
+#: `agents`: the list has no active-session counts, so each agent's details are read, at most this
+#: many agents (AGENT_DETAIL_READS at once); the rest are listed without their count.
+AGENT_DETAILS_CAP = 25
+AGENT_DETAIL_READS = 5
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,21 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
 
 
 async def _agents(cmd: p.Agents, req: Request) -> Message:
-    return agents_message(await req.deps.agents.agents())
+    listed = sorted(await req.deps.agents.agents(), key=lambda a: (a.name or "").lower())
+    limit = asyncio.Semaphore(AGENT_DETAIL_READS)
+
+    async def detailed(agent: Agent) -> Agent:
+        if agent.active_session_count is not None or agent.name is None:
+            return agent
+        async with limit:
+            try:
+                return await req.deps.pipecat.get_agent(agent.name)
+            except PipecatError:
+                logger.warning("agents: the details of %s could not be read", agent.name, exc_info=True)
+                return agent
+
+    first = await asyncio.gather(*(detailed(a) for a in listed[:AGENT_DETAILS_CAP]))
+    return agents_message([*first, *listed[AGENT_DETAILS_CAP:]])
 
 
 async def _causes(cmd: p.Causes, req: Request) -> Message:
