@@ -19,10 +19,15 @@ from typing import ClassVar
 
 from bot.contracts.actions import Verb
 from bot.contracts.alerts import MUTE_DURATIONS, MUTE_USAGE
-from bot.contracts.names import AGENT_NAME, AGENT_NAME_PATTERN, SESSION_ID, UUID_PATTERN
+from bot.contracts.names import (
+    AGENT_NAME,
+    AGENT_NAME_PATTERN,
+    SESSION_ID,
+    SHORT_ID_LENGTH,
+    SHORT_ID_PATTERN,
+    UUID_PATTERN,
+)
 
-#: The short id the app prints: the first 8 hex characters of the UUID, then "…" (or "...").
-SHORT_ID_PATTERN = r"[0-9a-fA-F]{8}(?:…|\.\.\.)?"
 _SHORT_ID = re.compile(rf"^{SHORT_ID_PATTERN}$")
 _AGENT_SLASH_ID = re.compile(rf"^({AGENT_NAME_PATTERN})/({UUID_PATTERN}|{SHORT_ID_PATTERN})$")
 _URL_AGENT = re.compile(rf"agents/({AGENT_NAME_PATTERN})/")
@@ -34,7 +39,6 @@ _PLAIN_GROUP = re.compile(r"^@([A-Za-z0-9._-]{1,80})$")
 
 PRIVATE_FLAGS = frozenset({"-p", "--private", "private"})
 LIST_DEFAULT, LIST_MAX = 10, 25
-SHORT_ID_LENGTH = 8
 STATS_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATS_DEFAULT_WINDOW = "24h"
 MAX_INPUT_CHARS = 2000
