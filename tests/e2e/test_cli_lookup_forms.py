@@ -141,3 +141,21 @@ async def test_a_failed_session_whose_log_cannot_be_read_says_so(
     code, out, err = await run(tmp_path, "voice-bot", failed, env=sim_env(pipecat_url))
     assert code == 0, err
     assert "Cause:        this session's log could not be read" in out
+
+
+async def test_the_plain_path_with_a_cause_loads_nothing_heavy(
+    pipecat_sim: PipecatSimulator, pipecat_url: str, tmp_path: Path
+) -> None:
+    """Issue 15's fast path stays fast with the cause read: no pydantic, httpx or asyncio."""
+    pipecat_sim.set_failure_log("voice-bot", [TTS])
+    failed = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
+    base = {k: v for k, v in os.environ.items() if not k.upper().startswith(("SLACK_", "PIPECAT_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-X", "importtime", "-m", "bot", "lookup", "voice-bot", failed[:8] + "…",
+        env=base | sim_env(pipecat_url), cwd=str(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0 and "quota exceeded" in out.decode()
+    loaded = {line.split("|")[-1].strip().split(".")[0] for line in err.decode().splitlines() if "|" in line}
+    assert loaded.isdisjoint({"pydantic", "httpx", "httpcore", "anyio", "asyncio", "slack_sdk", "sqlalchemy"})
