@@ -32,6 +32,8 @@ from bot.alerts.status_job import add_status_job
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps
+from bot.explain.explainer import LOOKUP_CAUSE_WAIT_SECONDS
+from bot.explain.lookup import LookupCauses
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.ops.health import HealthProbe
 from bot.ops.instrument import (
@@ -239,7 +241,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         capacity_warn_percent=settings.capacity_warn_percent,
     )
     bind_poll_context(alerts.poller)
-    finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent)
+    directory = AgentDirectory(pipecat, clock)
+    finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent, directory)
     gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
     meter_gate(gate, metrics)
     digests = DigestService(store=store, pipecat=pipecat, clock=clock)
@@ -250,9 +253,10 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         clock=clock,
         pipecat=pipecat,
         finder=finder,
-        agents=AgentDirectory(pipecat, clock),
+        agents=directory,
         alerts=alerts,
         digests=digests,
+        lookup_causes=LookupCauses(store=store, pipecat=pipecat, clock=clock, wait_seconds=LOOKUP_CAUSE_WAIT_SECONDS),
     )
     bolt = build_bolt_app(settings, slack, deps, metrics)
     health = HealthProbe(store, clock, settings.poll_interval_seconds)

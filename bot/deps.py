@@ -9,6 +9,7 @@ from bot.access import Gate
 from bot.after_ack import AfterAck
 from bot.clock import Clock
 from bot.config import Settings
+from bot.explain.lookup import LookupCauses
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
 
@@ -28,3 +29,4 @@ class Deps:
     gate: Gate
     after_ack: AfterAck
     digests: DigestService
+    lookup_causes: LookupCauses

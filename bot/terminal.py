@@ -56,7 +56,26 @@ def _row(label: str, value: str) -> str:
     return f"{label + ':':<{LABEL_WIDTH}}{_clean(value)}"
 
 
-def render_session_text(agent: str, session: SessionFacts) -> str:
+#: What the text says of a failed session whose log has no error, or could not be read.
+NO_ERROR_IN_LOG = "no error in this session's log"
+LOG_NOT_READ = "this session's log could not be read"
+
+
+def _cause_rows(cause: list[str] | None) -> list[str]:
+    """A failed session's cause: its quoted first error (masked by bot/explain/cause.py, cleaned
+    again here like every outside text), one indented line each."""
+    if cause is None:
+        return [_row("Cause", LOG_NOT_READ)]
+    if not cause:
+        return [_row("Cause", NO_ERROR_IN_LOG)]
+    return ["Cause (from this session's log, times UTC):", *(f"  {_clean(line)}" for line in cause)]
+
+
+def render_session_text(
+    agent: str, session: SessionFacts, cause: list[str] | None = None, *, failed: bool = False
+) -> str:
+    """`cause`: the quoted first error of a failed session's log ([] none, None not read);
+    shown when the session failed (`failed`, or any quote given)."""
     badge = status_badge(session.completion_status, session.end_state, active=session.is_active)
     ended = (
         "still running" if session.is_active else (plain_time(session.ended_at) if session.ended_at else NOT_REPORTED)
@@ -85,4 +104,6 @@ def render_session_text(agent: str, session: SessionFacts) -> str:
             when = plain_time(event.event_ts) if event.event_ts else NOT_REPORTED
             lines.append(_clean(f"  {when}  {event.event_code}"))
     lines.append(_row("Deployment", session.deployment_id or NOT_REPORTED))
+    if failed or cause:
+        lines.extend(_cause_rows(cause))
     return "\n".join(lines) + "\n"

@@ -8,15 +8,20 @@ from bot.blocks.format import SECTION_LIMIT, esc, escape
 from bot.blocks.message import Message, build
 from bot.contracts.alerts import MUTE_USAGE
 
+#: Where a one-line usage error sends the reader for the rest.
+HELP_HINT = "`/session help` for more"
+
 # (form, what it does). Forms contain `<agent>`-style placeholders, escaped when rendered.
 USAGE: tuple[tuple[str, str], ...] = (
     ("/session <agent> <session-id>", "look one session up"),
     ("/session <agent>/<session-id>", "the same, as one word"),
     ("/session https://…/agents/<agent>/…/<session-id>", "a URL that names the agent and the session"),
     ("/session <session-id>", "the agent is found from the channel's watches or the default agent"),
-    ("/session list <agent> [errors] [N]", "the newest N sessions (errors only on request)"),
+    ("/session <agent> 3e896c64…", "a short id as the app prints it: matched against the agent's recent sessions"),
+    ("/session <agent>", "the agent's card (also `/session agent <agent>`)"),
+    ("/session agents", "the organization's agents: region, ready, active sessions"),
+    ("/session list <agent> [errors] [N]", "the newest N sessions, at most 25 (errors only, with causes)"),
     ("/session stats <agent> [1h|24h|7d]", "counts, error rate, durations, cold starts"),
-    ("/session agent <agent>", "deployment, revision health, replicas, capacity, last hour's errors"),
     ("/session causes <agent> [1h|24h|7d]", "the most frequent failure causes, from the sessions' own logs"),
     ("/session changes [<agent>] [1h|24h|7d]", "what changed: deploys, builds, secrets, keys, spend (webhooks)"),
     ("/session watch <agent> [status …] [@group] [page]", "alert this channel when sessions end badly"),
@@ -31,11 +36,17 @@ USAGE: tuple[tuple[str, str], ...] = (
 PRIVATE_NOTE = "Add `-p` or `private` to any command for an answer only you can see."
 
 
+def usage_error(error: str) -> Message:
+    """One line: what was wrong and the form expected (bot/slack/parsing.py words both), and where
+    the rest is. The error usually quotes user input, so it is escaped and bounded."""
+    text = f"⚠️ {esc(error, 1000)} · {HELP_HINT}"
+    return build(f"{escape(error)[:200]} · /session help for more", [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
 def help_message(*, error: str | None = None) -> Message:
-    blocks: list[Block] = []
     if error is not None:
-        # The error usually quotes user input, so it is escaped and bounded.
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"⚠️ {esc(error, 1000)}")))
+        return usage_error(error)
+    blocks: list[Block] = []
     lines = [f"`{escape(form)}` {escape(what)}" for form, what in USAGE]
     text = "*How to use `/session`*\n" + "\n".join(lines)
     assert len(text) <= SECTION_LIMIT  # static text; a failing assert means USAGE grew too long
@@ -44,4 +55,4 @@ def help_message(*, error: str | None = None) -> Message:
     fallback = (
         "Usage: /session <agent> <session-id>, list, stats, causes, changes, watch, unwatch, watches, mute, unmute"
     )
-    return build(fallback if error is None else f"{escape(error)[:200]} · {fallback}", blocks)
+    return build(fallback, blocks)

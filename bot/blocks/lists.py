@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
@@ -18,20 +18,28 @@ from bot.blocks.format import (
     truncate,
 )
 from bot.blocks.message import Message, build, fallback
+from bot.blocks.triage import code_text
 from bot.pipecat.models import Session
 
 MAX_ITEMS = 25  # a list longer than this stops being scannable in a channel
 
 
-def _line(session: Session) -> str:
+#: A cause on a list line is cut to this many characters (one line each).
+CAUSE_CHARS = 90
+
+
+def _line(session: Session, cause: str | None = None) -> str:
     emoji = badge_emoji(session.completion_status, session.end_state, active=session.is_active)
     status = session.completion_status or ("active" if session.is_active else NOT_REPORTED)
     duration = "running" if session.is_active else human_duration(session.duration)
     # Full id in code so it can be copied into `/session <agent> <id>`; ids are UUIDs, 100 is slack.
-    return (
+    line = (
         f"{emoji} `{esc(session.session_id, 100)}` {slack_date(session.created_at, '{date_short} {time}')}"
         f" · {duration} · {esc(status, 100)}"
     )
+    if cause:
+        line += f" · cause `{code_text(cause.splitlines()[0] if cause.strip() else cause, CAUSE_CHARS)}`"
+    return line
 
 
 def _sections(lines: list[str]) -> list[SectionBlock]:
@@ -49,8 +57,17 @@ def _sections(lines: list[str]) -> list[SectionBlock]:
 
 
 def session_list(
-    agent: str, sessions: Sequence[Session], *, total_count: int | None, errors_only: bool
+    agent: str,
+    sessions: Sequence[Session],
+    *,
+    total_count: int | None,
+    errors_only: bool,
+    causes: Mapping[str, str] | None = None,
+    asked: int | None = None,
 ) -> Message:
+    """`causes`: one line of cause per failed session id (lower case), where known. `asked`: a
+    count above MAX_ITEMS that was capped: the note says so."""
+    causes = causes or {}
     shown = list(sessions)[:MAX_ITEMS]
     noun = "session" if len(shown) == 1 else "sessions"
     suffix = " · errors only" if errors_only else ""
@@ -58,7 +75,7 @@ def session_list(
     header = truncate(title + truncate(agent, HEADER_LIMIT - len(title) - len(suffix)) + suffix, HEADER_LIMIT)
     blocks: list[Block] = [HeaderBlock(text=header)]
     if shown:
-        blocks.extend(_sections([_line(s) for s in shown]))
+        blocks.extend(_sections([_line(s, causes.get(s.session_id.lower())) for s in shown]))
     else:
         what = "No failed sessions" if errors_only else "No sessions"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{what} found for *{esc(agent, 200)}*.")))
@@ -72,6 +89,8 @@ def session_list(
         note = "Pipecat did not say how many sessions there are in total."
     if len(sessions) > MAX_ITEMS:
         note = f"Showing {MAX_ITEMS} of {len(sessions)}. " + note
+    if asked is not None:
+        note = f"You asked for {asked}; a list shows at most {MAX_ITEMS}. " + note
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(note, CONTEXT_LIMIT))]))
     kind = "failed sessions" if errors_only else "sessions"
     text = f"{len(shown)} {kind} of {agent}" if shown else f"No {kind} found for {agent}"

@@ -45,6 +45,7 @@ from bot.blocks.session_text import (
     sparklines,
     status_text,
 )
+from bot.blocks.triage import ReplyCause, reply_cause_block
 from bot.contracts.actions import Action, session_value
 from bot.pipecat.models import Session
 
@@ -164,14 +165,20 @@ def _actions(agent: str, session: Session) -> ActionsBlock | None:
     return ActionsBlock(block_id=ACTIONS_BLOCK_ID, elements=buttons)
 
 
-def session_summary(agent: str, session: Session, *, now: datetime | None = None) -> Message:
+def session_summary(
+    agent: str, session: Session, *, now: datetime | None = None, cause: ReplyCause | None = None
+) -> Message:
+    """`cause`: a failed session's cause (bot/explain/lookup.py), shown after its facts."""
     badge = plain(status_badge(session.completion_status, session.end_state, active=session.is_active), 60)
     title = f"{plain(agent, HEADER_LIMIT - len(badge) - 3)} · {badge}"
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=title)),
         SectionBlock(fields=_fields(session, now)),
-        _resources(session),
     ]
+    cause_block = reply_cause_block(cause)
+    if cause_block is not None:
+        blocks.append(cause_block)
+    blocks.append(_resources(session))
     events = _events(session)
     if events is not None:
         blocks.append(events)

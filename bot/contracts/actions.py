@@ -23,6 +23,7 @@ class Verb(StrEnum):
     LIST = "list"
     STATS = "stats"
     AGENT = "agent"
+    AGENTS = "agents"
     CAUSES = "causes"
     WATCH = "watch"
     UNWATCH = "unwatch"

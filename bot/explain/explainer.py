@@ -49,6 +49,9 @@ LOG_READS_PER_AGENT_PER_CYCLE = 5
 LOG_READ_CONCURRENCY = 4
 #: The longest a poll (and so a post) waits for causes; slower reads are finished later.
 CAUSE_WAIT_SECONDS = 5.0
+#: The longest a lookup of a failed session (summary, Details, Refresh) waits for its one log
+#: read when the cause is not cached yet; slower, the summary says the cause is not read.
+LOOKUP_CAUSE_WAIT_SECONDS = 3.0
 #: A pending cause is given up (left "not read") after this many failed or slow reads.
 MAX_CAUSE_ATTEMPTS = 3
 #: How often the agents with causes still to read are looked up again in the database.
@@ -268,6 +271,11 @@ class Explainer:
         ended = [s for s in sessions if not s.is_active]
         failed = sum(1 for s in ended if s.matches(statuses))
         return DeployRate(deployment_id, len(ended), failed)
+
+
+def cause_entry(agent: str, session: Session, texts: list[str]) -> NewCause:
+    """What a failed session's read log says, ready for the cause cache."""
+    return _from_log(agent, _blank(session, CAUSE_PENDING), texts)
 
 
 def _blank(session: Session, state: str) -> NewCause:

@@ -228,6 +228,11 @@ class PipecatClient:
             complete = len(page.logs) < limit or (total is not None and len(lines) >= total)
         return SessionLog(lines=tuple(lines[:max_lines]), complete=complete)
 
+    async def get_path(self, path: str) -> Any:
+        """GET a path already checked and percent-encoded, query included (the terminal lookup's
+        reads beyond the session: bot/cli_lookup.py); decoded JSON."""
+        return await self._request("GET", path)
+
     async def stop_session(self, agent: str, session_id: str) -> None:
         await self._request("DELETE", session_path(agent, session_id))
 

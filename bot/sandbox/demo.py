@@ -14,7 +14,7 @@ import logging
 import signal
 import sys
 
-from bot.sandbox.demo_stack import PortInUse, run_demo_stack
+from bot.sandbox.demo_stack import DemoStack, PortInUse, run_demo_stack
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,32 @@ def _configure_logging() -> None:
     logging.getLogger("bot.alerts").setLevel(logging.WARNING)
 
 
+#: The agent the terminal instructions look a session up on (one of the demo's profiles).
+TERMINAL_AGENT = "voice-bot"
+
+
+def terminal_instructions(demo: DemoStack) -> list[str]:
+    """How to try `python -m bot lookup` and `check` against this demo from another shell: the
+    simulator's URL and key (demo values, not secrets), the stand-in's, and the demo's database."""
+    settings = demo.runtime.settings
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    sessions = demo.sim.agent(TERMINAL_AGENT).sessions.values()
+    failed = [s for s in sessions if s.ended_at is not None and s.completion_status != "HTTP_COMPLETED"]
+    example = max(failed or sessions, key=lambda s: s.created_at).session_id
+    return [
+        "",
+        "Try the terminal against it, in another shell:",
+        f"  export PIPECAT_API_URL={settings.pipecat_api_url} "
+        f"PIPECAT_API_KEY={settings.pipecat_api_key.get_secret_value()} PIPECAT_DEFAULT_AGENT={TERMINAL_AGENT}",
+        f"  python -m bot lookup {TERMINAL_AGENT} {example}      (or: python -m bot lookup {example[:8]}…)",
+        f"  export SLACK_BOT_TOKEN={settings.slack_bot_token.get_secret_value()} "
+        f"SLACK_SIGNING_SECRET={secret} "
+        f"SLACK_API_URL={settings.slack_api_url} DATABASE_URL={settings.database_url}",
+        "  python -m bot check",
+        "",
+    ]
+
+
 async def serve_demo(port: int, *, ready: asyncio.Event | None = None) -> int:
     stop = asyncio.Event()
     try:
@@ -38,6 +64,7 @@ async def serve_demo(port: int, *, ready: asyncio.Event | None = None) -> int:
                 loop.add_signal_handler(sig, stop.set)
             print(f"pipecat-ops demo is running: open {demo.page_url}/", flush=True)
             print("Slack and Pipecat Cloud are simulated; the app is the real one. Ctrl-C to stop.", flush=True)
+            print("\n".join(terminal_instructions(demo)), flush=True)
             if ready is not None:
                 ready.set()
             try:

@@ -11,11 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.errors import error_message
 from bot.blocks.logs import logs_message
-from bot.blocks.session import session_summary
 from bot.contracts.actions import Action, parse_session_value
 from bot.deps import Deps
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import on_action, post_in_thread_or_privately, slack_error_code
+from bot.slack.summaries import summary_with_cause
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ LOG_LINES = 20
 async def refresh(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
     agent, session_id = parse_session_value(click.value)
     session = await deps.pipecat.get_session(agent, session_id)
-    summary = session_summary(agent, session, now=deps.clock.now())
+    summary = await summary_with_cause(deps, agent, session)
     await respond(**summary.to_response(in_channel=not click.is_private, replace_original=True))
 
 

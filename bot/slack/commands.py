@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +14,7 @@ from bot.access import REFUSED
 from bot.alerts.health import quotable
 from bot.blocks import notices
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
+from bot.blocks.agents import agents_message
 from bot.blocks.alerts import watches_message
 from bot.blocks.causes import causes_message
 from bot.blocks.changes import changes_message
@@ -21,15 +23,16 @@ from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
 from bot.blocks.message import Message
 from bot.blocks.paging import paging_needs_key
-from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
 from bot.explain.changes import change_timeline
-from bot.pipecat.errors import PipecatError
-from bot.pipecat.models import Session
+from bot.explain.lookup import cause_lines
+from bot.pipecat.errors import NotFound, PipecatError
+from bot.pipecat.models import Agent, Session
 from bot.slack import parsing as p
 from bot.slack.payloads import SlashCommand
 from bot.slack.replies import error_reply
+from bot.slack.summaries import summary_with_cause
 from bot.stats import compute_stats
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,10 @@ ERROR_SCAN_CAP = 500
 #: `agent`: the error rate of the last hour comes from one list call of at most this many sessions.
 AGENT_ERROR_SAMPLE = 100
 AGENT_ERROR_WINDOW = timedelta(hours=1)
+#: `agents`: the list has no active-session counts, so each agent's details are read, at most this
+#: many agents (AGENT_DETAIL_READS at once); the rest are listed without their count.
+AGENT_DETAILS_CAP = 25
+AGENT_DETAIL_READS = 5
 
 
 @dataclass(frozen=True)
@@ -56,14 +63,18 @@ class Request:
 
 async def _lookup(cmd: p.Lookup, req: Request) -> Message:
     found = await req.deps.finder.find(cmd.session_id, agent=cmd.agent, channel_id=req.channel_id)
-    return session_summary(found.agent, found.session, now=req.deps.clock.now())
+    return await summary_with_cause(req.deps, found.agent, found.session)
 
 
 async def _list(cmd: p.ListSessions, req: Request) -> Message:
     pipecat = req.deps.pipecat
     if not cmd.errors_only:
         page = await pipecat.list_sessions(cmd.agent, status="all", limit=cmd.limit)
-        return session_list(cmd.agent, page.sessions[: cmd.limit], total_count=page.total_count, errors_only=False)
+        shown = page.sessions[: cmd.limit]
+        causes = cause_lines(await req.deps.lookup_causes.known(cmd.agent, shown))
+        return session_list(
+            cmd.agent, shown, total_count=page.total_count, errors_only=False, causes=causes, asked=cmd.asked
+        )
     failed: list[Session] = []
     scanned = 0
     async for session in pipecat.iter_sessions(cmd.agent, status="ended"):
@@ -72,7 +83,8 @@ async def _list(cmd: p.ListSessions, req: Request) -> Message:
             failed.append(session)
         if len(failed) >= cmd.limit or scanned >= ERROR_SCAN_CAP:
             break
-    return session_list(cmd.agent, failed, total_count=len(failed), errors_only=True)
+    causes = cause_lines(await req.deps.lookup_causes.known(cmd.agent, failed))
+    return session_list(cmd.agent, failed, total_count=len(failed), errors_only=True, causes=causes, asked=cmd.asked)
 
 
 async def _stats(cmd: p.Stats, req: Request) -> Message:
@@ -104,6 +116,24 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
     health = status.current_revision.health if status.current_revision else None
     message = quotable(health.message if health else None)
     return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
+
+
+async def _agents(cmd: p.Agents, req: Request) -> Message:
+    listed = sorted(await req.deps.agents.agents(), key=lambda a: (a.name or "").lower())
+    limit = asyncio.Semaphore(AGENT_DETAIL_READS)
+
+    async def detailed(agent: Agent) -> Agent:
+        if agent.active_session_count is not None or agent.name is None:
+            return agent
+        async with limit:
+            try:
+                return await req.deps.pipecat.get_agent(agent.name)
+            except PipecatError:
+                logger.warning("agents: the details of %s could not be read", agent.name, exc_info=True)
+                return agent
+
+    first = await asyncio.gather(*(detailed(a) for a in listed[:AGENT_DETAILS_CAP]))
+    return agents_message([*first, *listed[AGENT_DETAILS_CAP:]])
 
 
 async def _causes(cmd: p.Causes, req: Request) -> Message:
@@ -165,6 +195,8 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _stats(cmd, req)
         case p.AgentStatus():
             return await _agent_status(cmd, req)
+        case p.Agents():
+            return await _agents(cmd, req)
         case p.Causes():
             return await _causes(cmd, req)
         case p.Changes():
@@ -200,8 +232,24 @@ async def _answer(cmd: p.Command, req: Request) -> tuple[Message, str]:
     """The reply and the audit result: "ok", or the kind of failure."""
     try:
         return await _reply(cmd, req), "ok"
+    except NotFound as error:
+        told = await _unknown_agent(cmd, req, error)
+        return error_reply(told), type(told).__name__
     except Exception as error:  # every failure becomes a message, never silence
         return error_reply(error), type(error).__name__
+
+
+async def _unknown_agent(cmd: p.Command, req: Request, error: NotFound) -> NotFound:
+    """A 404 on a command that names an agent: "no agent named X" (with the nearest names) when
+    the organization's agent list lacks it, else the 404 as it was."""
+    agent = getattr(cmd, "agent", None)
+    if not isinstance(agent, str) or isinstance(cmd, p.Lookup):  # a lookup's finder tells them apart itself
+        return error
+    try:
+        return await req.deps.agents.unknown(agent) or error
+    except Exception:  # telling them apart is extra; the 404 stands
+        logger.exception("could not tell whether agent %s exists", agent)
+        return error
 
 
 def _request(command: dict[str, Any], deps: Deps) -> tuple[p.Command, Request, dict[str, str]]:

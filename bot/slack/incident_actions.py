@@ -6,12 +6,12 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import notices
-from bot.blocks.session import session_summary
 from bot.contracts.actions import Action, parse_mute_value, parse_session_value
 from bot.deps import Deps
 from bot.slack import actions
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import on_action, post_in_thread_or_privately
+from bot.slack.summaries import summary_with_cause
 
 
 async def acknowledge(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
@@ -35,7 +35,7 @@ async def mute(deps: Deps, click: BlockAction, respond: AsyncRespond, client: As
 async def details(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
     agent, session_id = parse_session_value(click.value)
     session = await deps.pipecat.get_session(agent, session_id)
-    message = session_summary(agent, session, now=deps.clock.now())
+    message = await summary_with_cause(deps, agent, session)
     await post_in_thread_or_privately(
         client, respond, channel=click.channel_id, thread_ts=click.thread_ts, message=message
     )

@@ -1,11 +1,16 @@
 """The `/session` grammar (design.md §1.3), as a pure parser with table tests.
 
-`parse_command(text)` never raises for bad input: it returns `Help(error=...)` so the user sees
-what was wrong and the accepted forms.
+`parse_command(text)` never raises for bad input: it returns `Help(error=...)`, one line naming
+what was wrong and the form expected (bot/blocks/help.py adds "`/session help` for more").
+
+Session ids are full UUIDs or the short ids the app prints (`3e896c64…`: the first 8 hex
+characters, the ellipsis optional); a short id is resolved against the agent's recent sessions
+when the command runs (bot/lookup.py).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,9 +19,17 @@ from typing import ClassVar
 
 from bot.contracts.actions import Verb
 from bot.contracts.alerts import MUTE_DURATIONS, MUTE_USAGE
-from bot.contracts.names import AGENT_NAME, AGENT_NAME_PATTERN, SESSION_ID, UUID_PATTERN
+from bot.contracts.names import (
+    AGENT_NAME,
+    AGENT_NAME_PATTERN,
+    SESSION_ID,
+    SHORT_ID_LENGTH,
+    SHORT_ID_PATTERN,
+    UUID_PATTERN,
+)
 
-_AGENT_SLASH_ID = re.compile(rf"^({AGENT_NAME_PATTERN})/({UUID_PATTERN})$")
+_SHORT_ID = re.compile(rf"^{SHORT_ID_PATTERN}$")
+_AGENT_SLASH_ID = re.compile(rf"^({AGENT_NAME_PATTERN})/({UUID_PATTERN}|{SHORT_ID_PATTERN})$")
 _URL_AGENT = re.compile(rf"agents/({AGENT_NAME_PATTERN})/")
 _UUID_ANYWHERE = re.compile(UUID_PATTERN)
 _STATUS = re.compile(r"^[A-Za-z0-9_]{1,40}$")
@@ -45,9 +58,14 @@ class Help:
 @dataclass(frozen=True)
 class Lookup:
     verb: ClassVar[Verb] = Verb.LOOKUP
-    session_id: str
+    session_id: str  # a full UUID, or a short id (SHORT_ID_LENGTH hex characters), lower case
     agent: str | None  # None: resolve from the channel's watches and the default agent
     private: bool = False
+
+    @property
+    def short(self) -> bool:
+        """A short id: resolved against the agent's recent sessions before the lookup."""
+        return len(self.session_id) == SHORT_ID_LENGTH
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,7 @@ class ListSessions:
     errors_only: bool = False
     limit: int = LIST_DEFAULT
     private: bool = False
+    asked: int | None = None  # a count above LIST_MAX, capped to it: the answer says so
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,14 @@ class AgentStatus:
 
 
 @dataclass(frozen=True)
+class Agents:
+    """`/session agents`: the organization's agents (name, region, ready, active sessions)."""
+
+    verb: ClassVar[Verb] = Verb.AGENTS
+    private: bool = False
+
+
+@dataclass(frozen=True)
 class Digest:
     """`/session digest on [HH:MM]` (UTC) or `/session digest off`."""
 
@@ -176,6 +203,7 @@ Command = (
     | Unmute
     | Digest
     | AgentStatus
+    | Agents
     | Changes
 )
 _VerbParser = Callable[[list[str], bool], Command]
@@ -183,6 +211,32 @@ _VerbParser = Callable[[list[str], bool], Command]
 
 class _Refused(Exception):
     """Internal: carries the message for Help(error=...)."""
+
+
+#: The form each verb expects, named in its one-line usage error.
+_USAGE: dict[str, str] = {
+    Verb.AGENT: "<agent>",
+    Verb.AGENTS: "agents",
+    Verb.LIST: "list <agent> [errors] [N]",
+    Verb.STATS: "stats <agent> [1h|24h|7d]",
+    Verb.CAUSES: "causes <agent> [1h|24h|7d]",
+    Verb.WATCH: "watch <agent> [status …] [@group] [page]",
+    Verb.UNWATCH: "unwatch <agent>",
+    Verb.WATCHES: "watches",
+    Verb.MUTE: MUTE_USAGE,
+    Verb.UNMUTE: "unmute <agent>",
+    Verb.DIGEST: "digest on [HH:MM] | off",
+    Verb.CHANGES: "changes [<agent>] [1h|24h|7d]",
+}
+_LOOKUP_USAGE = "<agent> <session-id>"
+
+
+def _one_line(why: str, usage: str) -> str:
+    """What was wrong and the form expected, once (a message that already names a form keeps it)."""
+    why = why.rstrip(" ")
+    if "`/session " in why:
+        return why if why.endswith((".", "?")) else f"{why}."
+    return f"{why.rstrip('.')}: expected `/session {usage}`."
 
 
 def parse_command(text: str) -> Command:
@@ -194,13 +248,13 @@ def parse_command(text: str) -> Command:
     if not words or words[0].lower() in ("help", "-h", "--help", "?"):
         return Help()
     verb, args = words[0].lower(), words[1:]
+    parser = _VERBS.get(verb)
     try:
-        parser = _VERBS.get(verb)
         if parser is not None:
             return parser(args, private)
         return _parse_lookup(words, private)
     except _Refused as refusal:
-        return Help(error=str(refusal))
+        return Help(error=_one_line(str(refusal), _USAGE.get(verb, _LOOKUP_USAGE) if parser else _LOOKUP_USAGE))
 
 
 def _agent(word: str) -> str:
@@ -210,25 +264,28 @@ def _agent(word: str) -> str:
 
 
 def _arity(args: list[str], low: int, high: int, usage: str) -> None:
-    if not low <= len(args) <= high:
-        raise _Refused(f"Usage: `/session {usage}`")
+    if len(args) < low:
+        raise _Refused(f"Missing {'the agent' if '<agent>' in usage else 'a word'}: expected `/session {usage}`")
+    if len(args) > high:
+        raise _Refused(f"Too many words: expected `/session {usage}`")
 
 
 def _parse_list(args: list[str], private: bool) -> Command:
-    _arity(args, 1, 3, "list <agent> [errors] [N]")
-    errors_only, limit = False, LIST_DEFAULT
+    _arity(args, 1, 3, _USAGE[Verb.LIST])
+    errors_only, limit, asked = False, LIST_DEFAULT, None
     for word in args[1:]:
         if word.lower() in ("errors", "error", "failed"):
             errors_only = True
-        elif word.isdigit() and 1 <= int(word) <= LIST_MAX:
-            limit = int(word)
+        elif word.isdigit() and int(word) >= 1:
+            limit = min(int(word), LIST_MAX)
+            asked = int(word) if int(word) > LIST_MAX else None
         else:
-            raise _Refused(f"`list` takes `errors` and a count from 1 to {LIST_MAX}.")
-    return ListSessions(_agent(args[0]), errors_only, limit, private)
+            raise _Refused(f"`list` takes `errors` and a count (at most {LIST_MAX} are shown), not “{word[:40]}”")
+    return ListSessions(_agent(args[0]), errors_only, limit, private, asked)
 
 
 def _parse_stats(args: list[str], private: bool) -> Command:
-    _arity(args, 1, 2, "stats <agent> [1h|24h|7d]")
+    _arity(args, 1, 2, _USAGE[Verb.STATS])
     label = args[1].lower() if len(args) == 2 else STATS_DEFAULT_WINDOW
     if label not in STATS_WINDOWS:
         raise _Refused("`stats` windows are 1h, 24h or 7d.")
@@ -236,7 +293,7 @@ def _parse_stats(args: list[str], private: bool) -> Command:
 
 
 def _parse_causes(args: list[str], private: bool) -> Command:
-    _arity(args, 1, 2, "causes <agent> [1h|24h|7d]")
+    _arity(args, 1, 2, _USAGE[Verb.CAUSES])
     label = args[1].lower() if len(args) == 2 else STATS_DEFAULT_WINDOW
     if label not in STATS_WINDOWS:
         raise _Refused("`causes` windows are 1h, 24h or 7d.")
@@ -245,7 +302,7 @@ def _parse_causes(args: list[str], private: bool) -> Command:
 
 def _parse_watch(args: list[str], private: bool) -> Command:
     if not args:
-        raise _Refused("Usage: `/session watch <agent> [status …] [@group] [page]`")
+        raise _Refused(f"Missing the agent: expected `/session {_USAGE[Verb.WATCH]}`")
     statuses: set[str] = set()
     group: str | None = None
     page = False
@@ -290,11 +347,33 @@ def _parse_watches(args: list[str], private: bool) -> Command:
     return Watches()
 
 
+def _parse_agents(args: list[str], private: bool) -> Command:
+    _arity(args, 0, 0, "agents")
+    return Agents(private)
+
+
 def _parse_agent_status(args: list[str], private: bool) -> Command:
     if len(args) == 1 and SESSION_ID.fullmatch(args[0]):
         return _parse_lookup(["agent", *args], private)  # an agent named "agent": a lookup, as before
     _arity(args, 1, 1, "agent <agent>")
     return AgentStatus(_agent(args[0]), private)
+
+
+def _is_short_id(word: str) -> bool:
+    """An 8-hex word is a short id when it carries the ellipsis or a digit; a bare all-letter one
+    (`deadbeef`) is read as an agent name, which it can also be."""
+    if not _SHORT_ID.fullmatch(word):
+        return False
+    return not word[:SHORT_ID_LENGTH].isalpha() or len(word) > SHORT_ID_LENGTH
+
+
+def _session_word(word: str) -> str | None:
+    """A full or short session id, lower case and without the ellipsis; None if it is neither."""
+    if SESSION_ID.fullmatch(word):
+        return word.lower()
+    if _is_short_id(word):
+        return word[:SHORT_ID_LENGTH].lower()
+    return None
 
 
 def _parse_digest(args: list[str], private: bool) -> Command:
@@ -330,22 +409,30 @@ def _parse_changes(args: list[str], private: bool) -> Command:
 
 
 def _parse_lookup(words: list[str], private: bool) -> Command:
-    if len(words) == 2 and SESSION_ID.fullmatch(words[1]):
-        return Lookup(words[1].lower(), _agent(words[0]), private)
+    if len(words) == 2 and (sid := _session_word(words[1])) is not None:
+        return Lookup(sid, _agent(words[0]), private)
     if len(words) == 1:
         word = words[0].strip("<>")  # Slack wraps links as <url> or <url|label>
         word = word.split("|", 1)[0]
-        if SESSION_ID.fullmatch(word):
-            return Lookup(word.lower(), None, private)
+        if (sid := _session_word(word)) is not None:
+            return Lookup(sid, None, private)
         if match := _AGENT_SLASH_ID.fullmatch(word):
-            return Lookup(match.group(2).lower(), match.group(1), private)
+            sid = _session_word(match.group(2))
+            assert sid is not None  # the pattern only matches ids
+            return Lookup(sid, match.group(1), private)
         if (url_agent := _URL_AGENT.search(word)) and (ids := _UUID_ANYWHERE.findall(word)):
             return Lookup(ids[-1].lower(), url_agent.group(1), private)
-    raise _Refused("I couldn't read that as a session lookup.")
+        if AGENT_NAME.fullmatch(word):
+            return AgentStatus(word, private)  # `/session <agent>`: the agent card
+    near = difflib.get_close_matches(words[0].lower(), list(_VERBS), n=1, cutoff=0.75)
+    if near and len(words) > 1:
+        raise _Refused(f"“{words[0][:40]}” is not a command: did you mean `/session {_USAGE[near[0]]}`?")
+    raise _Refused("I couldn't read that as a session lookup")
 
 
 _VERBS: dict[str, _VerbParser] = {
     Verb.AGENT: _parse_agent_status,
+    Verb.AGENTS: _parse_agents,
     Verb.LIST: _parse_list,
     Verb.STATS: _parse_stats,
     Verb.CAUSES: _parse_causes,

@@ -17,7 +17,7 @@ from bot.blocks.message import Message
 from bot.blocks.notices import refused
 from bot.contracts.actions import BadButtonValue, listens_for
 from bot.contracts.slack_errors import CANNOT_POST_HERE, error_code
-from bot.lookup import AgentNotResolved
+from bot.lookup import AgentNotResolved, AmbiguousShortId, UnknownAgent
 from bot.pipecat import errors as pe
 from bot.slack.payloads import BlockAction
 
@@ -31,6 +31,8 @@ ActionWork = Callable[["Deps", BlockAction, AsyncRespond, AsyncWebClient], Await
 
 _TITLES: list[tuple[type[pe.PipecatError], str]] = [
     (AgentNotResolved, "Which agent?"),
+    (UnknownAgent, "No such agent"),
+    (AmbiguousShortId, "Which session?"),
     (pe.InvalidInput, "That doesn't look right"),
     (pe.NotFound, "Not found"),
     (pe.Unauthorized, "Pipecat Cloud refused our API key"),
@@ -41,7 +43,6 @@ _TITLES: list[tuple[type[pe.PipecatError], str]] = [
     (pe.UnexpectedResponse, "Unexpected answer from Pipecat Cloud"),
     (pe.BadRequest, "Pipecat Cloud rejected the request"),
 ]
-
 
 
 def error_reply(error: BaseException) -> Message:

@@ -13,13 +13,13 @@ from bot.access import REFUSED
 from bot.blocks.errors import error_message
 from bot.blocks.message import Message
 from bot.blocks.notices import refused
-from bot.blocks.session import session_summary
 from bot.contracts.actions import SHORTCUT_LOOKUP
 from bot.deps import Deps
 from bot.lookup import SHORTCUT_MAX_CANDIDATES
 from bot.slack.payloads import MessageShortcut
 from bot.slack.references import MAX_REFERENCES, SessionReference, scan_message
 from bot.slack.replies import error_reply, post_in_thread_or_privately
+from bot.slack.summaries import summary_with_cause
 
 
 def nothing_found() -> Message:
@@ -63,7 +63,7 @@ async def _summary(
         )
     except Exception as error:
         return error_reply(error)
-    return session_summary(found.agent, found.session, now=deps.clock.now())
+    return await summary_with_cause(deps, found.agent, found.session)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -15,6 +15,7 @@ from bot.store.records import (
     CAUSE_FOUND,
     CAUSE_NONE,
     CAUSE_PENDING,
+    CAUSE_SKIPPED,
     IncidentRef,
     NewCause,
     SessionCause,
@@ -24,8 +25,9 @@ from bot.store.schema import (
     session_causes,
 )
 
-#: States a later read may replace (a found or empty log is final: the cache is per session).
-_OPEN_STATES = (CAUSE_PENDING,)
+#: States a later read may replace (a found or empty log is final: the cache is per session); a
+#: skipped one (a burst's roll-up member) is read when a lookup asks for it (bot/explain/lookup.py).
+_OPEN_STATES = (CAUSE_PENDING, CAUSE_SKIPPED)
 _FINAL_STATES = (CAUSE_FOUND, CAUSE_NONE)
 
 

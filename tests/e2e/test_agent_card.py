@@ -52,7 +52,8 @@ async def test_an_unknown_agent_gets_a_clear_answer(slack: SlackDriver) -> None:
     key = await slack.command("agent no-such-bot")
     [post] = await slack.responses(key)
     shown = text_of(post.body)
-    assert "Not found" in shown and "Traceback" not in shown and post.body["response_type"] == "ephemeral"
+    assert "No agent named no-such-bot" in shown and "Traceback" not in shown
+    assert post.body["response_type"] == "ephemeral"
 
 
 @pytest.mark.parametrize(("interval", "scheduled"), [(120.0, True), (0.0, False)])

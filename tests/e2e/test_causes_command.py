@@ -59,7 +59,7 @@ async def test_causes_with_nothing_recorded_says_so_and_a_bad_window_is_refused(
     [post] = await slack.responses(await slack.command(f"causes {AGENT} 24h"))
     assert "No failure with an error in its log in the last 24h" in text_of(post.body)
     await slack.command(f"causes {AGENT} 2w")
-    assert "`causes` windows are 1h, 24h or 7d." in json.dumps(slack.ack_json())
+    assert "`causes` windows are 1h, 24h or 7d: expected `/session causes" in json.dumps(slack.ack_json())
 
 
 async def test_a_numbered_details_button_opens_its_own_session(

@@ -89,12 +89,31 @@ async def test_bare_id_resolves_through_the_channels_watched_agent(
     assert "HTTP_ERROR" in text_of(post.body)
 
 
-@pytest.mark.parametrize("text", ["", "help", "frobnicate the thing", "list", "mute voice-bot forever"])
-async def test_help_and_unparseable_input_get_usage_in_the_ack(slack: SlackDriver, text: str) -> None:
+@pytest.mark.parametrize("text", ["", "help"])
+async def test_help_gets_usage_in_the_ack(slack: SlackDriver, text: str) -> None:
     await slack.command(text)
     body = slack.ack_json()
     assert body["response_type"] == "ephemeral"
     assert "/session <agent> <session-id>" in text_of(body).replace("&lt;", "<").replace("&gt;", ">")
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("frobnicate the thing", "/session <agent> <session-id>"),
+        ("list", "/session list <agent> [errors] [N]"),
+        ("mute voice-bot forever", "/session mute <agent> <30m|1h|4h|24h>"),
+    ],
+)
+async def test_unparseable_input_gets_one_line_naming_the_form_in_the_ack(
+    slack: SlackDriver, text: str, form: str
+) -> None:
+    await slack.command(text)
+    body = slack.ack_json()
+    assert body["response_type"] == "ephemeral"
+    [block] = body["blocks"]
+    line = block["text"]["text"].replace("&lt;", "<").replace("&gt;", ">")
+    assert "\n" not in line and form in line and line.endswith("`/session help` for more")
 
 
 async def test_ack_arrives_before_a_slow_pipecat_answer(

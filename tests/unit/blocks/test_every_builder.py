@@ -25,6 +25,7 @@ import pytest
 import bot.blocks
 from bot.blocks import (
     agent_card,
+    agents,
     alert_notices,
     alert_watches,
     alerts,
@@ -193,10 +194,17 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "health.health_back": lambda: health.health_back(AGENT, FINDING, T0, T1, "k"),
     "health.health_recovery": lambda: health.health_recovery(AGENT, FINDING, T0, T1, LEAKY, "k"),
     "help.help_message": lambda: help.help_message(error=LEAKY),
+    "help.usage_error": lambda: help.usage_error(LEAKY),
+    "agents.agents_message": lambda: agents.agents_message([_agent()] * 3),
     "home.home_view": _home,
     "home.refused_home_view": lambda: home.refused_home_view("not for you"),
     "lists.session_list": lambda: lists.session_list(
-        AGENT, [LEAKY_SESSION, ACTIVE] * 3, total_count=6, errors_only=False
+        AGENT,
+        [LEAKY_SESSION, ACTIVE] * 3,
+        total_count=6,
+        errors_only=False,
+        causes={LEAKY_SESSION.session_id: LEAKY},
+        asked=40,
     ),
     "logs.logs_message": lambda: logs.logs_message(
         AGENT, SID, LogPage.model_validate({"logs": [{"log": LEAKY, "timestamp": "2026-10-30T14:02:18Z"}] * 3})
@@ -214,6 +222,9 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     "paging.paging_needs_key": lambda: paging.paging_needs_key(AGENT),
     "session.session_summary.error": lambda: session.session_summary(AGENT, LEAKY_SESSION, now=T1),
     "session.session_summary.active": lambda: session.session_summary(AGENT, ACTIVE, now=T1),
+    "session.session_summary.cause": lambda: session.session_summary(
+        AGENT, LEAKY_SESSION, now=T1, cause=ReplyCause(quote=(LEAKY, f"KeyError: {KEY}"))
+    ),
     "stats.stats_message": lambda: stats.stats_message(
         AGENT,
         SessionStats(

@@ -25,6 +25,17 @@ SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
         ("list voice-bot", p.ListSessions("voice-bot")),
         ("LIST voice-bot errors 5", p.ListSessions("voice-bot", errors_only=True, limit=5)),
         ("list voice-bot 25", p.ListSessions("voice-bot", limit=25)),
+        ("list voice-bot errors 40", p.ListSessions("voice-bot", errors_only=True, limit=25, asked=40)),
+        ("voice-bot", p.AgentStatus("voice-bot")),
+        ("voice-bot -p", p.AgentStatus("voice-bot", private=True)),
+        ("deadbeef", p.AgentStatus("deadbeef")),  # all letters, no ellipsis: an agent name
+        ("agents", p.Agents()),
+        ("agents private", p.Agents(private=True)),
+        ("voice-bot 0B6F2C1E…", p.Lookup("0b6f2c1e", "voice-bot")),
+        ("voice-bot 0b6f2c1e", p.Lookup("0b6f2c1e", "voice-bot")),
+        ("voice-bot/0b6f2c1e...", p.Lookup("0b6f2c1e", "voice-bot")),
+        ("0b6f2c1e…", p.Lookup("0b6f2c1e", None)),
+        ("deadbeef…", p.Lookup("deadbeef", None)),
         ("stats voice-bot", p.Stats("voice-bot", "24h")),
         ("agent voice-bot", p.AgentStatus("voice-bot")),
         (f"agent {SID}", p.Lookup(SID, "agent")),  # an agent named "agent" is still looked up
@@ -64,20 +75,23 @@ def test_accepted_forms(text: str, expected: p.Command) -> None:
         ("changes voice-bot support-bot", "one agent and one window"),
         ("changes 1h 7d", "one agent and one window"),
         ("changes ../etc", "not an agent name"),
-        ("changes voice-bot 1h extra", "Usage"),
-        ("list", "Usage"),
-        ("list voice-bot 26", "count from 1 to 25"),
-        ("list voice-bot 0", "count from 1 to 25"),
+        ("changes voice-bot 1h extra", "Too many words: expected `/session changes [<agent>] [1h|24h|7d]`"),
+        ("list", "Missing the agent: expected `/session list <agent> [errors] [N]`"),
+        ("list voice-bot 0", "not “0”: expected `/session list <agent> [errors] [N]`"),
+        ("list voice-bot many", "not “many”"),
         ("stats voice-bot 2h", "1h, 24h or 7d"),
         ("agent", "agent <agent>"),
         ("agent voice-bot extra", "agent <agent>"),
         ("agent <!channel>", "not an agent name"),
-        ("mute voice-bot", "Usage"),
+        ("mute voice-bot", "expected `/session mute <agent>"),
         ("mute voice-bot 2h", "30m, 1h, 4h or 24h"),
-        ("watch", "Usage"),
+        ("watch", "Missing the agent: expected `/session watch <agent>"),
         ("watch voice-bot <script>", "Statuses are words"),
-        ("unwatch a b", "Usage"),
-        ("watches extra", "Usage"),
+        ("unwatch a b", "Too many words: expected `/session unwatch <agent>`"),
+        ("watches extra", "Too many words: expected `/session watches`"),
+        ("agents extra", "Too many words: expected `/session agents`"),
+        ("stat voice-bot", "did you mean `/session stats <agent> [1h|24h|7d]`?"),
+        ("voice-bot 3e896c6", "couldn't read that as a session lookup: expected `/session <agent> <session-id>`"),
         ("x" * 2001, "too long"),
         ("what is this", "couldn't read"),
     ],
@@ -119,3 +133,17 @@ def test_digest(text: str, expected: p.Command) -> None:
 def test_digest_refusals(text: str) -> None:
     result = p.parse_command(text)
     assert isinstance(result, p.Help) and result.error
+
+
+@pytest.mark.parametrize("text", ["list", "stat voice-bot", "what is this", "mute voice-bot forever", "agents x"])
+def test_a_usage_error_is_one_line_naming_the_form_expected(text: str) -> None:
+    result = p.parse_command(text)
+    assert isinstance(result, p.Help) and result.error is not None
+    assert "\n" not in result.error and result.error.count("`/session ") == 1
+
+
+def test_a_short_id_is_flagged_for_resolution() -> None:
+    short = p.parse_command("voice-bot 0b6f2c1e…")
+    full = p.parse_command(f"voice-bot {SID}")
+    assert isinstance(short, p.Lookup) and short.short
+    assert isinstance(full, p.Lookup) and not full.short
