@@ -214,7 +214,11 @@ def _parent_fields(view: IncidentView) -> list[MarkdownTextObject]:
 def _state_note(view: IncidentView) -> str | None:
     """The context under the facts: the mute, or what closing means."""
     if view.closed:
-        return "Closed: the next failure opens a new incident"
+        who = ""
+        if view.acknowledged_by:  # who was on it stays on the record
+            when = f" at {slack_date(view.acknowledged_at, '{time}')}" if view.acknowledged_at else ""
+            who = f":eyes: Acknowledged by {user_mention(view.acknowledged_by)}{when} · "
+        return truncate(f"{who}Closed: the next failure opens a new incident", CONTEXT_LIMIT)
     if view.muted_until:
         return truncate(f":mute: Muted until {slack_date(view.muted_until)}: Unmute ends it", CONTEXT_LIMIT)
     return None

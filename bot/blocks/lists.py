@@ -48,9 +48,7 @@ def _sections(lines: list[str]) -> list[SectionBlock]:
     return sections
 
 
-def session_list(
-    agent: str, sessions: Sequence[Session], *, total_count: int | None, errors_only: bool
-) -> Message:
+def session_list(agent: str, sessions: Sequence[Session], *, total_count: int | None, errors_only: bool) -> Message:
     shown = list(sessions)[:MAX_ITEMS]
     noun = "session" if len(shown) == 1 else "sessions"
     suffix = " · errors only" if errors_only else ""
