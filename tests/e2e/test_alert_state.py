@@ -14,7 +14,7 @@ from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.signing import interactive_body
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
-from tests.fixtures_app import AppFactory, SlackDriver, load_payload
+from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import ONCALL_CHANNEL
 
