@@ -63,10 +63,11 @@ def top_posts(standin: SlackStandIn) -> list[StoredMessage]:
 
 
 def buttons(message: StoredMessage) -> dict[str, dict[str, Any]]:
-    return {e["action_id"]: e for b in message.blocks if b["type"] == "actions" for e in b["elements"]}
+    return {e["action_id"]: e for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]}
 
 
 def headline(message: StoredMessage) -> str:
+    assert message.blocks
     return str(message.blocks[0]["text"]["text"])
 
 
@@ -207,6 +208,7 @@ async def test_a_watch_runbook_is_a_button_on_its_alerts_and_a_bad_one_is_refuse
         [parent] = top_posts(slack_standin)
         shown = buttons(parent)
         assert shown[Action.ALERT_RUNBOOK]["url"] == RUNBOOK
+        assert parent.metadata is not None
         session_id = parent.metadata["event_payload"]["session_id"]
         assert shown[Action.ALERT_DASHBOARD]["url"] == f"https://pipecat.daily.co/acme/agents/{AGENT}"
         assert shown[Action.ALERT_DASHBOARD_SESSION]["url"].endswith(f"/agents/{AGENT}/sessions/{session_id}")

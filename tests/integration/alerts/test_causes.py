@@ -87,7 +87,7 @@ async def test_two_sessions_differing_only_in_ids_and_numbers_are_one_cause(aler
     await rig.cycle()
     [parent] = rig.top()
     above, below = [r for r in rig.replies(parent) if r.metadata]
-    own, other = (r.metadata["event_payload"]["session_id"] for r in (above, below))
+    own, other = (r.metadata["event_payload"]["session_id"] for r in (above, below) if r.metadata)
     assert {own, other} == {first, second}
     assert own in code_block(above) and other not in code_block(above)  # each reply quotes its own session
     # The next reply has the same cause (one fingerprint): it says so instead of quoting it again.

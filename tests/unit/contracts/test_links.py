@@ -75,7 +75,7 @@ def test_bad_dashboard_templates(raw: str, says: str) -> None:
 
 
 def _settings(tmp_path: Path, **env: Any) -> Settings:
-    return Settings(pipecat_api_key="pk", slack_bot_token="xoxb-1", _env_file=None, **env)  # type: ignore[call-arg]
+    return Settings(pipecat_api_key="pk", slack_bot_token="xoxb-1", _env_file=None, **env)
 
 
 def test_the_dashboard_setting_is_checked_when_settings_load(tmp_path: Path) -> None:
