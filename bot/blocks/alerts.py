@@ -197,7 +197,8 @@ def _headline(view: IncidentView) -> tuple[str, str]:
     text = f"{EMOJI[state.phase]} *{agent}*: {' · '.join(how_bad)}\n{line}"
     if view.group and state.phase is Phase.TRIGGERED:
         text += f" {mention(view.group)}"
-    return text, f"{plain_state}: {' · '.join(plain)}"
+    # The notification leads with the agent and the count, like the PagerDuty summary; the state ends it.
+    return text, f"{' · '.join(plain)} · {plain_state}"
 
 
 def _parent_fields(view: IncidentView) -> list[MarkdownTextObject]:

@@ -121,10 +121,10 @@ def test_parse_mute_value_refuses_anything_else(value: str) -> None:
 
 def test_parent_states() -> None:
     fresh = incident_parent(parent_view(acknowledged_by=None, muted_until=None, group=None), "incident:1")
-    assert fresh.text == "Triggered: voice-bot: 7 sessions failed since 14:02 UTC"
+    assert fresh.text == "voice-bot: 7 sessions failed since 14:02 UTC · Triggered"
     assert "Acknowledged" not in str(fresh.blocks) and "Muted" not in str(fresh.blocks)
     closed = incident_parent(parent_view(closed=True), "incident:1")
-    assert closed.text.startswith("Resolved after 9 min") and "*Resolved* after 9 min" in str(closed.blocks)
+    assert closed.text.endswith("Resolved after 9 min") and "*Resolved* after 9 min" in str(closed.blocks)
     assert "Muted until" not in str(closed.blocks)  # a closed incident does not advertise the mute
     one = incident_parent(parent_view(session_count=1), "incident:1")
     assert "1 session failed" in one.text
