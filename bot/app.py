@@ -239,6 +239,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         pagerduty=pager,
         status_interval=settings.agent_status_interval_seconds,
         capacity_warn_percent=settings.capacity_warn_percent,
+        dashboard_url=settings.pipecat_dashboard_url,
     )
     bind_poll_context(alerts.poller)
     directory = AgentDirectory(pipecat, clock)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config_plain import DEFAULT_PIPECAT_API_URL, is_blank, is_http_url, normalise_url
 from bot.contracts.errors import SettingsError
+from bot.contracts.links import BadLink, dashboard_template
 from bot.webhooks.verify import secret_problem
 
 __all__ = ["AccessLists", "PipecatSettings", "Settings", "SettingsError", "load_pipecat_settings", "load_settings"]
@@ -79,6 +80,19 @@ class Settings(PipecatSettings):
     #: The signing secret (whsec_…) of the Pipecat Cloud webhook endpoint pointed at this app;
     #: unset, POST /webhooks/pipecat answers 404.
     pipecat_webhook_secret: SecretStr | None = None
+    #: The Pipecat Cloud dashboard's page of an agent (and of a session): an https URL naming
+    #: {agent} and optionally {session}; alerts link there. Unset: no dashboard links.
+    pipecat_dashboard_url: str | None = None
+
+    @field_validator("pipecat_dashboard_url")
+    @classmethod
+    def _dashboard_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return dashboard_template(value.strip())
+        except BadLink as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("slack_api_url")
     @classmethod

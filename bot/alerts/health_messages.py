@@ -13,7 +13,7 @@ when the channel never saw the alert (muted, undeliverable, or the watch came la
 
 from __future__ import annotations
 
-from bot.blocks.health import health_alert, health_back, health_recovery, health_resolved
+from bot.blocks.health import NO_EXTRAS, AlertExtras, health_alert, health_back, health_recovery, health_resolved
 from bot.blocks.message import Message
 from bot.store import Store
 from bot.store.payloads import HealthClearPayload, HealthPayload
@@ -36,11 +36,14 @@ class Skip:
         self.reason = reason
 
 
-def health_message(row: OutboxRow) -> Message:
+def health_message(row: OutboxRow, extras: AlertExtras = NO_EXTRAS) -> Message:
+    """The post of a health row as it is now; `extras`: its watch's runbook, the dashboard, the mute."""
     body = row.body()
     if isinstance(body, HealthPayload):
         if body.cleared_at is not None:
-            return health_resolved(row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key)
+            return health_resolved(
+                row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key, extras=extras
+            )
         return health_alert(
             row.agent,
             body.finding,
@@ -49,6 +52,7 @@ def health_message(row: OutboxRow) -> Message:
             row.dedup_key,
             returned_at=body.returned_at,
             returns=body.returns,
+            extras=extras,
         )
     if isinstance(body, HealthClearPayload):
         if body.back:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.alerts.explanations import incident_triage, reply_cause
 from bot.alerts.health_messages import health_message
@@ -18,10 +19,12 @@ from bot.blocks.alert_notices import (
 )
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.digest import digest_message
+from bot.blocks.health import AlertExtras
 from bot.blocks.message import Message
-from bot.blocks.triage import with_change_events
+from bot.blocks.triage import ReplyCause, with_change_events
 from bot.clock import Clock
 from bot.explain.changes import changes_before
+from bot.explain.hints import hint_for
 from bot.store import Store
 from bot.store.payloads import (
     AlertPayload,
@@ -34,7 +37,7 @@ from bot.store.payloads import (
     RollupPayload,
     SummaryPayload,
 )
-from bot.store.records import Incident, OutboxRow
+from bot.store.records import CAUSE_FOUND, Incident, OutboxRow
 from bot.webhooks.decide import is_webhook_condition
 
 NOTICE_OUTAGE = "outage"
@@ -52,10 +55,14 @@ async def no_health(agent: str) -> str | None:
 
 
 class MessageFactory:
-    def __init__(self, store: Store, clock: Clock, health: HealthSource = no_health) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, health: HealthSource = no_health, dashboard: str | None = None
+    ) -> None:
+        """`dashboard`: PIPECAT_DASHBOARD_URL (validated by the settings), or None: no links."""
         self._store = store
         self._clock = clock
         self._health = health
+        self._dashboard = dashboard
 
     async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]:
         """The message to post for `row`, and (for a parent) the incident version it shows.
@@ -64,10 +71,12 @@ class MessageFactory:
         match body:
             case AlertPayload():
                 session = session_of(body)
-                sid = session.session_id.lower()
-                cause = reply_cause((await self._store.session_causes(row.agent, [sid])).get(sid))
+                cause = await self._reply_cause(row, session.session_id.lower())
                 peak = body.peak_memory_bytes
-                return session_reply(row.agent, session, row.dedup_key, peak_memory=peak, cause=cause), None
+                message = session_reply(
+                    row.agent, session, row.dedup_key, peak_memory=peak, cause=cause, dashboard=self._dashboard
+                )
+                return message, None
             case RollupPayload():
                 rolled = [RolledSession(s.session_id, s.status, s.failed_at) for s in body.sessions]
                 return rollup_reply(row.agent, rolled, row.dedup_key), None
@@ -76,7 +85,7 @@ class MessageFactory:
             case SummaryPayload():
                 return _summary(row, body), None
             case HealthPayload():
-                message = health_message(row)
+                message = health_message(row, await self._extras(row))
                 if not is_webhook_condition(str(body.finding.get("key", ""))):
                     # What changed in the hour before the condition opened (the webhook timeline).
                     message = with_change_events(message, await changes_before(self._store, row.agent, body.opened_at))
@@ -93,12 +102,44 @@ class MessageFactory:
                     raise ValueError(f"outbox row {row.id}: its incident is gone")
                 return await self.parent(incident), incident.version
 
+    async def _reply_cause(self, row: OutboxRow, sid: str) -> ReplyCause | None:
+        """The reply's own cause, with its hint; "same cause as above" when the thread's previous
+        reply had a cause of the same fingerprint (a thread that reads, not N copies of a quote)."""
+        found = (await self._store.session_causes(row.agent, [sid])).get(sid)
+        cause = reply_cause(found)
+        if cause is None or found is None or not cause.quote:
+            return cause
+        hint = hint_for("\n".join(found.quote))
+        cause = replace(cause, hint=hint.text if hint else None)
+        if found.fingerprint and row.incident_id is not None:
+            previous = await self._store.previous_reply_session(row.incident_id, row.id)
+            if previous is not None:
+                before = (await self._store.session_causes(row.agent, [previous])).get(previous)
+                if before is not None and before.state == CAUSE_FOUND and before.fingerprint == found.fingerprint:
+                    cause = replace(cause, same_as_above=True)
+        return cause
+
+    async def _extras(self, row: OutboxRow) -> AlertExtras:
+        """A health alert's state and links: its watch's runbook, the channel's mute."""
+        watch = await self._store.watch(row.channel_id, row.agent)
+        mute = await self._store.active_mute(row.channel_id, row.agent, self._clock.now())
+        return AlertExtras(
+            runbook=watch.runbook if watch else None,
+            dashboard=self._dashboard,
+            muted_until=mute.until if mute else None,
+        )
+
     async def parent(self, incident: Incident) -> Message:
-        """The parent as it should look now: counts, ack, the channel's mute and group mention."""
+        """The parent as it should look now: how bad, its state, the channel's mute and group
+        mention, and what to do next."""
         now = self._clock.now()
         watch = await self._store.watch(incident.channel_id, incident.agent)
         mute = await self._store.active_mute(incident.channel_id, incident.agent, now)
         causes, change = await incident_triage(self._store, incident, now)
+        # The share: the failures against every ended session the polls saw over the incident.
+        calls = await self._store.sessions_seen(incident.agent, incident.first_failure_at, incident.closed_at or now)
+        top = causes.lines[0].label if causes and causes.lines else None
+        hint = hint_for(top) if top else None
         view = IncidentView(
             agent=incident.agent,
             session_count=incident.session_count,
@@ -114,6 +155,14 @@ class MessageFactory:
             causes=causes,
             change=change,
             health=await self._health(incident.agent),
+            closed_at=incident.closed_at,
+            resolved_by=incident.resolved_by,
+            resolve_reason=incident.resolve_reason,
+            now=now,
+            calls=calls,
+            runbook=watch.runbook if watch else None,
+            dashboard=self._dashboard,
+            hint=hint.text if hint else None,
         )
         return incident_parent(view, incident.parent_key or legacy_parent_key(incident.id))
 

@@ -29,7 +29,7 @@ from bot.pagerduty.client import PagerDutyClient
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
 from bot.store import Store
-from bot.store.records import Watch
+from bot.store.records import Incident, Watch
 
 __all__ = ["Acknowledgement", "AlertService", "Watch", "WatchView"]
 
@@ -79,6 +79,7 @@ class AlertService:
         cause_wait_seconds: float = CAUSE_WAIT_SECONDS,
         health: HealthSource = no_health,
         sleep: Sleep = asyncio.sleep,
+        dashboard_url: str | None = None,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas
         (settings: SLACK_POST_SPACING_SECONDS). `give_up_after`: how long an alert is retried
@@ -86,7 +87,8 @@ class AlertService:
         `explain`: read failed sessions' logs for their causes (bot.explain); `cause_wait_seconds`
         bounds how long a poll waits for them. `health`: what an incident parent says in its
         agent-health slot (the agent-status reader fills it; none by default). `sleep`: how delivery
-        waits out a short channel back-off (tests on the simulator's clock advance it instead)."""
+        waits out a short channel back-off (tests on the simulator's clock advance it instead).
+        `dashboard_url`: PIPECAT_DASHBOARD_URL, the alerts' links to the Pipecat Cloud dashboard."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
         if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
@@ -110,7 +112,7 @@ class AlertService:
         # The incident parent's agent-health slot shows the agent's open conditions.
         if health is no_health and self.health.enabled:
             health = self.health.health_summary
-        self._messages = MessageFactory(store, clock, health)
+        self._messages = MessageFactory(store, clock, health, dashboard_url)
         self._incidents = IncidentKeeper(
             store=store,
             slack=slack,
@@ -284,6 +286,7 @@ class AlertService:
         group: str | None,
         user_id: str,
         page: bool = False,
+        runbook: str | None = None,
     ) -> Watch:
         """Watch `agent` in the channel (or update the watch's statuses, group and paging).
 
@@ -294,7 +297,14 @@ class AlertService:
         if await self.store.poll_state(agent) is None:
             await self.poller.seed(agent)
         watch, created = await self.store.upsert_watch(
-            channel_id, agent, statuses or self._default_statuses, group, user_id, self._clock.now(), page=page
+            channel_id,
+            agent,
+            statuses or self._default_statuses,
+            group,
+            user_id,
+            self._clock.now(),
+            page=page,
+            runbook=runbook,
         )
         logger.info(
             "%s %s in %s (%s)",
@@ -381,6 +391,27 @@ class AlertService:
             await self._incidents.refresh_now(incident)
             await self.pager.run_once()  # PagerDuty stops escalating as soon as someone is on it
         return Acknowledgement(by=incident.ack_by, at=incident.ack_at, first=first)
+
+    async def unacknowledge(self, channel_id: str, parent_ts: str) -> Incident | None:
+        """Nobody is on it after all: the parent shows Acknowledge again. PagerDuty's Events API has
+        no way back from acknowledged, so its alert stays acknowledged (its own UI can re-trigger).
+        None if no incident has that parent; the incident otherwise (closed ones are left as they are)."""
+        incident = await self.store.unacknowledge(channel_id, parent_ts)
+        if incident is not None:
+            await self._incidents.refresh_now(incident)
+        return incident
+
+    async def resolve(
+        self, channel_id: str, parent_ts: str, user_id: str, reason: str | None
+    ) -> tuple[Incident, bool] | None:
+        """Close the incident now, by hand: the parent says who and why, the next failure opens a
+        new incident, and its PagerDuty alert is resolved. (incident, False) when it was closed
+        already; None if no incident has that parent."""
+        result = await self.store.resolve(channel_id, parent_ts, user_id, reason or None, self._clock.now())
+        if result is not None and result[1]:
+            await self._incidents.refresh_now(result[0])
+            await self.pager.run_once()
+        return result
 
     async def incident_session(self, channel_id: str, parent_ts: str) -> tuple[str, str] | None:
         """(agent, latest session id) of the incident whose parent is `parent_ts`."""

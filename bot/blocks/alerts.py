@@ -4,15 +4,16 @@ Every post carries `metadata` with our event type and the outbox dedup key: deli
 against channel history with it, and the lookup shortcut finds the session in it.
 
 Action ids and values are a contract with the handlers in bot/slack (bot/contracts/actions.py):
-- Action.INCIDENT_ACK (button "Acknowledge"): value is the agent; the handler passes the message ts.
+- Action.INCIDENT_ACK, INCIDENT_UNACK, INCIDENT_RESOLVE, INCIDENT_UNMUTE (buttons that follow the
+  state, bot/blocks/alert_state.py): value is the agent; the handler passes the message ts.
 - Action.INCIDENT_MUTE (static_select): each option's value is `mute_value(agent, label)`, label in
   MUTE_MENU.
+- Action.ALERT_RUNBOOK, ALERT_DASHBOARD, ALERT_DASHBOARD_SESSION: link buttons.
 - Action.INCIDENT_DETAILS / INCIDENT_LOGS (buttons): value `session_value(agent, session_id)`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +24,22 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    InteractiveElement,
     MarkdownTextObject,
     Option,
     SectionBlock,
-    StaticSelectElement,
 )
 
+from bot.blocks.alert_state import (
+    EMOJI,
+    AlertState,
+    Phase,
+    StateActions,
+    span,
+    state_buttons,
+    state_line,
+    user_mention,
+)
 from bot.blocks.alert_watches import mention, watches_message
 from bot.blocks.format import (
     BUTTON_VALUE_LIMIT,
@@ -49,6 +60,7 @@ from bot.blocks.message import Message, build, fallback
 from bot.blocks.triage import CausesView, Change, ReplyCause, reply_cause_block, triage_sections
 from bot.contracts.actions import Action, mute_value, session_value
 from bot.contracts.alerts import ALERT_EVENT_TYPE, MUTE_DURATIONS, MUTE_MENU
+from bot.contracts.links import agent_link, session_link
 from bot.pipecat.models import Session
 
 __all__ = [
@@ -59,13 +71,13 @@ __all__ = [
     "incident_parent",
     "rollup_reply",
     "session_reply",
+    "user_mention",
     "watches_message",
 ]
 
 INCIDENT_ACTIONS_BLOCK_ID = "incident_actions"
 #: Rolled-up sessions listed by id in one roll-up message; the rest are only counted.
 ROLLUP_LIST_MAX = 20
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def alert_metadata(dedup_key: str, agent: str, session_id: str | None = None) -> dict[str, Any]:
@@ -92,8 +104,19 @@ def _mute_label(label: str) -> str:
     return f"Mute {amount} {unit}{'s' if amount != 1 else ''}"
 
 
-def user_mention(user_id: str) -> str:
-    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else esc(user_id, 40)
+def mute_options(agent: str) -> list[Option]:
+    """The Mute menu's choices (every alert kind with a Mute menu offers these)."""
+    return [Option(text=_mute_label(label), value=mute_value(agent, label)) for label in MUTE_MENU]
+
+
+#: The incident parent's state buttons (bot/slack/incident_actions.py handles them).
+INCIDENT_STATE_ACTIONS = StateActions(
+    acknowledge=Action.INCIDENT_ACK,
+    unacknowledge=Action.INCIDENT_UNACK,
+    resolve=Action.INCIDENT_RESOLVE,
+    mute=Action.INCIDENT_MUTE,
+    unmute=Action.INCIDENT_UNMUTE,
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,33 @@ class IncidentView:
     change: Change | None = None
     #: The agent-health slot (plain text), filled from the agent's status when it has something to say.
     health: str | None = None
+    #: When it closed (quiet, or resolved by hand: `resolved_by`, with `resolve_reason`).
+    closed_at: datetime | None = None
+    resolved_by: str | None = None
+    resolve_reason: str | None = None
+    #: When the card is rendered: "12 min so far" counts to here.
+    now: datetime | None = None
+    #: The agent's ended sessions the polls saw over the incident (its failures' share of them).
+    calls: int | None = None
+    #: What to do next: the watch's runbook, the dashboard template (PIPECAT_DASHBOARD_URL), and
+    #: the hint of the top cause (bot/explain/hints.py, plain text).
+    runbook: str | None = None
+    dashboard: str | None = None
+    hint: str | None = None
+
+    @property
+    def state(self) -> AlertState:
+        closed_at = self.closed_at or (self.last_failure_at if self.closed else None)
+        return AlertState(
+            started_at=self.first_failure_at,
+            acknowledged_by=self.acknowledged_by,
+            acknowledged_at=self.acknowledged_at,
+            resolved_at=closed_at if self.closed else None,
+            resolved_by=self.resolved_by,
+            reason=self.resolve_reason,
+            stopped_at=None if self.resolved_by else self.last_failure_at,
+            muted_until=None if self.closed else self.muted_until,
+        )
 
 
 def _sessions(count: int) -> str:
@@ -123,18 +173,32 @@ def _time(value: datetime) -> str:
     return slack_date(value, "{time}")
 
 
+def share(failed: int, calls: int | None) -> str | None:
+    """ "35% of 20 calls", or None when the polls saw fewer calls than failures (a gap)."""
+    if not calls or calls < failed:
+        return None
+    return f"{round(100 * failed / calls)}% of {calls} call{'s' if calls != 1 else ''}"
+
+
 def _headline(view: IncidentView) -> tuple[str, str]:
-    """(mrkdwn, plain fallback) of the parent's first line."""
+    """(mrkdwn, plain fallback) of the parent's first lines: how bad, then the state."""
+    state = view.state
     agent, count = esc(view.agent, 100), _sessions(view.session_count)
-    if view.closed:
-        text = f":white_check_mark: *{agent}*: {count} failed, quiet since {slack_date(view.last_failure_at)}"
-        plain = f"{view.agent}: {count} failed, quiet since {view.last_failure_at:%H:%M} UTC"
-    else:
-        text = f":rotating_light: *{agent}*: {count} failed since {_time(view.first_failure_at)}"
-        plain = f"{view.agent}: {count} failed since {view.first_failure_at:%H:%M} UTC"
-    if view.group:
-        text += f"\n{mention(view.group)}"
-    return text, plain
+    how_bad = [f"{count} failed since {_time(view.first_failure_at)}"]
+    plain = [f"{view.agent}: {count} failed since {view.first_failure_at:%H:%M} UTC"]
+    if part := share(view.session_count, view.calls):
+        how_bad.append(part)
+        plain.append(part)
+    if state.phase is not Phase.RESOLVED and view.now is not None:
+        so_far = f"{span(view.now - view.first_failure_at)} so far"
+        how_bad.append(so_far)
+        plain.append(so_far)
+    line, plain_state = state_line(state)
+    text = f"{EMOJI[state.phase]} *{agent}*: {' · '.join(how_bad)}\n{line}"
+    if view.group and state.phase is Phase.TRIGGERED:
+        text += f" {mention(view.group)}"
+    # The notification leads with the agent and the count, like the PagerDuty summary; the state ends it.
+    return text, f"{' · '.join(plain)} · {plain_state}"
 
 
 def _parent_fields(view: IncidentView) -> list[MarkdownTextObject]:
@@ -148,50 +212,71 @@ def _parent_fields(view: IncidentView) -> list[MarkdownTextObject]:
     ]
 
 
-def _state_line(view: IncidentView) -> str | None:
-    parts = []
-    if view.acknowledged_by:
-        when = f" at {slack_date(view.acknowledged_at)}" if view.acknowledged_at else ""
-        parts.append(f":eyes: Acknowledged by {user_mention(view.acknowledged_by)}{when}")
-    if view.muted_until and not view.closed:
-        parts.append(f":mute: Muted until {slack_date(view.muted_until)} (`/session unmute` ends it)")
+def _state_note(view: IncidentView) -> str | None:
+    """The context under the facts: the mute, or what closing means."""
     if view.closed:
-        parts.append("Closed: the next failure opens a new incident")
-    return truncate(" · ".join(parts), CONTEXT_LIMIT) if parts else None
+        who = ""
+        if view.acknowledged_by:  # who was on it stays on the record
+            when = f" at {slack_date(view.acknowledged_at, '{time}')}" if view.acknowledged_at else ""
+            who = f":eyes: Acknowledged by {user_mention(view.acknowledged_by)}{when} · "
+        return truncate(f"{who}Closed: the next failure opens a new incident", CONTEXT_LIMIT)
+    if view.muted_until:
+        return truncate(f":mute: Muted until {slack_date(view.muted_until)}: Unmute ends it", CONTEXT_LIMIT)
+    return None
+
+
+def link_buttons(
+    agent: str, runbook: str | None, dashboard: str | None, session_id: str | None = None
+) -> list[InteractiveElement]:
+    """What next, as links: the watch's runbook, the agent (and the session) in the Pipecat Cloud
+    dashboard. Every alert kind shows them the same way."""
+    buttons: list[InteractiveElement] = []
+    if runbook:
+        buttons.append(ButtonElement(text="Runbook", action_id=Action.ALERT_RUNBOOK, url=runbook, value=agent))
+    if url := agent_link(dashboard, agent):
+        buttons.append(ButtonElement(text="Agent in Pipecat", action_id=Action.ALERT_DASHBOARD, url=url, value=agent))
+    if session_id and (url := session_link(dashboard, agent, session_id)):
+        buttons.append(
+            ButtonElement(text="Session in Pipecat", action_id=Action.ALERT_DASHBOARD_SESSION, url=url, value=agent)
+        )
+    return buttons
 
 
 def _parent_actions(view: IncidentView) -> ActionsBlock | None:
     value = session_value(view.agent, view.latest_session_id)
     if len(value) > BUTTON_VALUE_LIMIT:
         return None  # a truncated value would point the handlers at the wrong session
-    mute = StaticSelectElement(
-        action_id=Action.INCIDENT_MUTE,
-        placeholder="Mute…",
-        options=[Option(text=_mute_label(label), value=mute_value(view.agent, label)) for label in MUTE_MENU],
-    )
     return ActionsBlock(
         block_id=INCIDENT_ACTIONS_BLOCK_ID,
         elements=[
-            ButtonElement(text="Acknowledge", action_id=Action.INCIDENT_ACK, value=view.agent, style="primary"),
-            mute,
+            *state_buttons(view.state, INCIDENT_STATE_ACTIONS, view.agent, mute_options(view.agent)),
             ButtonElement(text="Details", action_id=Action.INCIDENT_DETAILS, value=value),
             ButtonElement(text="Logs", action_id=Action.INCIDENT_LOGS, value=value),
+            *link_buttons(view.agent, view.runbook, view.dashboard, view.latest_session_id),
         ],
     )
 
 
+def hint_block(hint: str | None) -> ContextBlock | None:
+    """The hint of a cause (bot/explain/hints.py): what to check first."""
+    if not hint:
+        return None
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(f":bulb: *Next:* {esc(hint, 400)}", CONTEXT_LIMIT))])
+
+
 def incident_parent(view: IncidentView, dedup_key: str) -> Message:
-    """The triage card, top to bottom: headline, likely cause, what changed, agent health, the
-    facts, the state line and the buttons."""
+    """The triage card, top to bottom: how bad and the state, likely cause, what changed, agent
+    health, what to check first, the facts, the mute and the buttons (which follow the state)."""
     text, plain = _headline(view)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT))),
         *triage_sections(view.causes, view.change, view.health),
-        SectionBlock(fields=_parent_fields(view)),
     ]
-    state = _state_line(view)
-    if state:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=state)]))
+    if hint := hint_block(view.hint):
+        blocks.append(hint)
+    blocks.append(SectionBlock(fields=_parent_fields(view)))
+    if note := _state_note(view):
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     actions = _parent_actions(view)
     if actions is not None:
         blocks.append(actions)
@@ -199,9 +284,16 @@ def incident_parent(view: IncidentView, dedup_key: str) -> Message:
 
 
 def session_reply(
-    agent: str, session: Session, dedup_key: str, *, peak_memory: int | None = None, cause: ReplyCause | None = None
+    agent: str,
+    session: Session,
+    dedup_key: str,
+    *,
+    peak_memory: int | None = None,
+    cause: ReplyCause | None = None,
+    dashboard: str | None = None,
 ) -> Message:
-    """One failed session in the incident thread, with the cause its own log gives."""
+    """One failed session in the incident thread, with the cause its own log gives (or "same cause
+    as above"), and the session's page in the Pipecat Cloud dashboard when there is one."""
     status = session.completion_status or session.end_state or NOT_REPORTED
     badge = status_badge(session.completion_status, session.end_state, active=session.is_active)
     peak = peak_memory if peak_memory is not None else session.peak_memory_bytes
@@ -226,6 +318,11 @@ def session_reply(
     if cause_block is not None:
         blocks.append(cause_block)
     blocks.append(SectionBlock(fields=fields))
+    if url := session_link(dashboard, agent, session.session_id):
+        button = ButtonElement(
+            text="Session in Pipecat", action_id=Action.ALERT_DASHBOARD_SESSION, url=url, value=agent
+        )
+        blocks.append(ActionsBlock(elements=[button]))
     return build(fallback(plain), blocks, metadata=alert_metadata(dedup_key, agent, session.session_id))
 
 

@@ -5,18 +5,46 @@ bot/alerts/health.py as JSON."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InteractiveElement,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
-from bot.blocks.alerts import alert_metadata
+from bot.blocks.alert_state import AlertState, state_line
+from bot.blocks.alerts import alert_metadata, link_buttons
 from bot.blocks.format import CONTEXT_LIMIT, SECTION_LIMIT, esc, human_duration, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
 from bot.blocks.quote import code_block
+from bot.contracts.actions import Action
 
 #: Emoji per severity (bot/alerts/health.py SEVERITY).
 ICONS = {"critical": ":red_circle:", "error": ":large_orange_circle:", "warning": ":warning:"}
+
+
+#: The block id of a health alert's buttons.
+HEALTH_ACTIONS_BLOCK_ID = "health_actions"
+
+
+@dataclass(frozen=True)
+class AlertExtras:
+    """What a health (or webhook) alert shows beside its finding: the watch's runbook, the
+    dashboard template (PIPECAT_DASHBOARD_URL), and the channel's mute of the agent."""
+
+    runbook: str | None = None
+    dashboard: str | None = None
+    muted_until: datetime | None = None
+
+
+NO_EXTRAS = AlertExtras()
 
 
 def _headline(finding: Mapping[str, Any]) -> str:
@@ -36,30 +64,52 @@ def health_alert(
     *,
     returned_at: datetime | None = None,
     returns: int = 0,
+    extras: AlertExtras = NO_EXTRAS,
 ) -> Message:
-    """Condition opened: what, the facts, and health.message quoted like a failure cause (the
-    finding's message is already masked and cut). Once it came back after clearing, says when."""
+    """Condition opened: what, its state, the facts, and health.message quoted like a failure cause
+    (the finding's message is already masked and cut). Once it came back after clearing, says when."""
     title = _headline(finding)
-    headline = f"{ICONS.get(severity, ':warning:')} *{esc(agent, 100)}*: {esc(title, 500)}"
+    line, _ = state_line(AlertState(started_at=returned_at or opened_at, muted_until=extras.muted_until))
+    headline = f"{ICONS.get(severity, ':warning:')} *{esc(agent, 100)}*: {esc(title, 500)}\n{line}"
     context = [f"Since {slack_date(opened_at)}"]
     if returned_at is not None:
         times = "" if returns <= 1 else f" ({returns} times)"
         context.append(f"cleared, then came back {slack_date(returned_at)}{times}")
-    return _alert_blocks(agent, finding, title, headline, context, dedup_key, fallback(f"{agent}: {title}"))
+    if extras.muted_until is not None:
+        context.append(f":mute: muted until {slack_date(extras.muted_until)}")
+    text = fallback(f"Triggered: {agent}: {title}")
+    return _alert_blocks(agent, finding, title, headline, context, dedup_key, text, _buttons(agent, extras, True))
 
 
 def health_resolved(
-    agent: str, finding: Mapping[str, Any], opened_at: datetime, cleared_at: datetime, dedup_key: str
+    agent: str,
+    finding: Mapping[str, Any],
+    opened_at: datetime,
+    cleared_at: datetime,
+    dedup_key: str,
+    *,
+    extras: AlertExtras = NO_EXTRAS,
 ) -> Message:
     """The opening post once the condition cleared: struck through, with how long it lasted, and
     its evidence (the quoted message, restarts, exit code) kept for whoever reads it later."""
     title = _headline(finding)
-    headline = f":white_check_mark: *{esc(agent, 100)}*: ~{esc(title, 500)}~"
+    line, _ = state_line(AlertState(started_at=opened_at, resolved_at=cleared_at, stopped_at=cleared_at))
+    headline = f":white_check_mark: *{esc(agent, 100)}*: ~{esc(title, 500)}~\n{line}"
     context = [
         f"Resolved {slack_date(cleared_at)} after {human_duration(cleared_at - opened_at)} "
         f"(since {slack_date(opened_at)})"
     ]
-    return _alert_blocks(agent, finding, title, headline, context, dedup_key, fallback(f"Resolved: {agent}: {title}"))
+    text = fallback(f"Resolved: {agent}: {title}")
+    return _alert_blocks(agent, finding, title, headline, context, dedup_key, text, _buttons(agent, extras, False))
+
+
+def _buttons(agent: str, extras: AlertExtras, open_: bool) -> ActionsBlock | None:
+    """Unmute while the channel mutes the agent (an open alert only), the runbook, the dashboard."""
+    elements: list[InteractiveElement] = []
+    if open_ and extras.muted_until is not None:
+        elements.append(ButtonElement(text="Unmute", action_id=Action.INCIDENT_UNMUTE, value=agent))
+    elements += link_buttons(agent, extras.runbook, extras.dashboard)
+    return ActionsBlock(block_id=HEALTH_ACTIONS_BLOCK_ID, elements=elements) if elements else None
 
 
 def _alert_blocks(
@@ -70,6 +120,7 @@ def _alert_blocks(
     context: list[str],
     dedup_key: str,
     text: str,
+    actions: ActionsBlock | None = None,
 ) -> Message:
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(headline, SECTION_LIMIT)))]
     if message := finding.get("message"):
@@ -77,6 +128,8 @@ def _alert_blocks(
     if facts := _facts(finding):
         context.append(esc(facts, 800))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(context), CONTEXT_LIMIT))]))
+    if actions is not None:
+        blocks.append(actions)
     return build(text, blocks, metadata=alert_metadata(dedup_key, agent))
 
 

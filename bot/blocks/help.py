@@ -28,6 +28,7 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("/session unwatch <agent>", "stop alerting this channel"),
     ("/session watches", "this channel's watches and their health"),
     ("/session watch <agent> … page", "the watch's incidents also page PagerDuty (needs PAGERDUTY_ROUTING_KEY)"),
+    ("/session watch <agent> … runbook <https-url>", "every alert of the watch links its runbook"),
     (f"/session {MUTE_USAGE}", "silence alerts for a while"),
     ("/session unmute <agent>", "end a mute early"),
     ("/session digest on [HH:MM] | off", "a daily summary in this channel (UTC, default 09:00)"),

@@ -18,13 +18,17 @@ def notice(text: str, fallback: str) -> Message:
     return build(fallback_text(fallback), [SectionBlock(text=text)])
 
 
-def watching(agent: str, statuses: Sequence[str], group: str | None, *, page: bool = False) -> Message:
+def watching(
+    agent: str, statuses: Sequence[str], group: str | None, *, page: bool = False, runbook: str | None = None
+) -> Message:
     what = ", ".join(f"`{escape(s)}`" for s in statuses)
     mention = f" and mention {group}" if group else ""  # group is built by the parser, safe to render
     paging = " Incidents also page PagerDuty." if page else ""
+    # The runbook was checked as an https URL without <, > or | (bot/contracts/links.py).
+    book = f" Every alert links its runbook: <{runbook}|runbook>." if runbook else ""
     return notice(
         f":eyes: Watching *{escape(agent)}* in this channel: I'll post sessions that end with {what}{mention}. "
-        f"History is not back-filled.{paging}",
+        f"History is not back-filled.{paging}{book}",
         f"Watching {agent}",
     )
 

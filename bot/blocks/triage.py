@@ -219,6 +219,11 @@ class ReplyCause:
     quote: Sequence[str] = ()
     #: Shown instead of a quote: NO_ERROR, READING, NOT_READ or UNREADABLE.
     note: str | None = None
+    #: The previous reply of the thread quoted the same cause (same fingerprint): say so instead
+    #: of quoting it again.
+    same_as_above: bool = False
+    #: What to check first (bot/explain/hints.py), plain text.
+    hint: str | None = None
 
 
 def _defuse(text: str) -> str:
@@ -229,12 +234,16 @@ def _defuse(text: str) -> str:
 def reply_cause_block(cause: ReplyCause | None) -> Block | None:
     if cause is None:
         return None
-    if cause.quote:
+    hint = f"\n:bulb: *Next:* {esc(cause.hint, 400)}" if cause.hint else ""
+    if cause.same_as_above:
+        text = f"*Cause*: same cause as above{hint}"
+    elif cause.quote:
         body = "\n".join(_defuse(escape(line)) for line in cause.quote)
         # The quote is the log's own text: its times are the container's clock (UTC), no token can render
         # inside a code block, so the heading says which zone they are in.
         text = (
-            f"*Cause* (from this session's log, times UTC)\n{FENCE}\n{cut_escaped(body, SECTION_LIMIT - 60)}\n{FENCE}"
+            f"*Cause* (from this session's log, times UTC)\n{FENCE}\n"
+            f"{cut_escaped(body, SECTION_LIMIT - 60 - len(hint))}\n{FENCE}{hint}"
         )
     else:
         text = f"*Cause*: _{esc(cause.note or NO_ERROR, 200)}_"
@@ -248,5 +257,7 @@ def with_change_events(message: Message, events: Sequence[ChangeEvent], began: s
     text = truncate("\n".join(["*What changed*", *change_event_lines(events, began)]), SECTION_LIMIT)
     section = SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
     blocks = list(message.blocks)
-    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "context" else len(blocks)
+    at = len(blocks)
+    while at > 1 and blocks[at - 1].get("type") in ("context", "actions"):
+        at -= 1  # before the closing context and the buttons
     return Message(message.text, [*blocks[:at], section, *blocks[at:]], message.metadata)

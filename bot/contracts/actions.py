@@ -45,6 +45,15 @@ class Action(StrEnum):
     INCIDENT_MUTE = "incident_mute"
     INCIDENT_DETAILS = "incident_details"
     INCIDENT_LOGS = "incident_logs"
+    INCIDENT_UNACK = "incident_unack"
+    #: Opens the Resolve modal (RESOLVE_VIEW); its submission resolves.
+    INCIDENT_RESOLVE = "incident_resolve"
+    INCIDENT_UNMUTE = "incident_unmute"
+    #: Link buttons (a watch's runbook, the Pipecat Cloud dashboard): Slack opens the URL and
+    #: still sends the click, which is acknowledged and audited.
+    ALERT_RUNBOOK = "alert_runbook"
+    ALERT_DASHBOARD = "alert_dashboard"
+    ALERT_DASHBOARD_SESSION = "alert_dashboard_session"
     HOME_MORE = "home_more"
 
 
@@ -63,9 +72,17 @@ def listens_for(action_id: str) -> re.Pattern[str]:
 
 #: `callback_id` of the message shortcut (manifest.yaml declares the same).
 SHORTCUT_LOOKUP = "lookup_session"
+#: `callback_id` of the Resolve modal, and its one (optional) input: block and action ids.
+RESOLVE_VIEW = "incident_resolve_view"
+RESOLVE_REASON_BLOCK = "resolve_reason"
+RESOLVE_REASON_INPUT = "resolve_reason_input"
+#: The longest reason the modal takes (bot/store/schema.py incidents.resolve_reason holds 500).
+RESOLVE_REASON_MAX = 300
 
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
-#: Acknowledge is one: it acknowledges the PagerDuty alert, which stops its escalation.
+#: Acknowledge is one: it acknowledges the PagerDuty alert, which stops its escalation; so are
+#: Unacknowledge, Resolve (it resolves the PagerDuty alert; the modal's submission is checked
+#: again) and Unmute, like the mute they undo.
 ADMIN_ONLY: frozenset[str] = frozenset(
     {
         Verb.WATCH,
@@ -76,6 +93,9 @@ ADMIN_ONLY: frozenset[str] = frozenset(
         Action.SESSION_STOP,
         Action.INCIDENT_MUTE,
         Action.INCIDENT_ACK,
+        Action.INCIDENT_UNACK,
+        Action.INCIDENT_RESOLVE,
+        Action.INCIDENT_UNMUTE,
     }
 )
 
@@ -97,6 +117,13 @@ def parse_session_value(value: str) -> tuple[str, str]:
     if not AGENT_NAME.fullmatch(agent) or not SESSION_ID.fullmatch(session_id):
         raise BadButtonValue(f"not an agent:session value: {value[:120]!r}")
     return agent, session_id.lower()
+
+
+def parse_agent_value(value: str) -> str:
+    """What Acknowledge, Unacknowledge, Resolve and Unmute carry: the agent; BadButtonValue else."""
+    if not AGENT_NAME.fullmatch(value):
+        raise BadButtonValue(f"not an agent name: {value[:120]!r}")
+    return value
 
 
 def mute_value(agent: str, label: str) -> str:

@@ -10,9 +10,7 @@ from bot.pipecat.errors import InvalidInput
 
 def check_agent(name: str) -> str:
     if not AGENT_NAME.fullmatch(name):
-        raise InvalidInput(
-            "Agent names are 1-63 letters, digits, '-' or '_', starting with a letter or digit."
-        )
+        raise InvalidInput("Agent names are 1-63 letters, digits, '-' or '_', starting with a letter or digit.")
     return name
 
 

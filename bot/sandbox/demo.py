@@ -74,8 +74,7 @@ async def serve_demo(port: int, *, ready: asyncio.Event | None = None) -> int:
                     loop.remove_signal_handler(sig)
             print("stopping…", flush=True)
     except PortInUse as error:
-        print(f"pipecat-ops demo: {error.strerror}; choose another with --port N (0: any free port)",
-              file=sys.stderr)
+        print(f"pipecat-ops demo: {error.strerror}; choose another with --port N (0: any free port)", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

@@ -59,7 +59,6 @@ class HealthStory:
         self.sim.set_max_replicas(self.agent, NORMAL_MAX_REPLICAS)
 
 
-
 Sleep = Callable[[float], Coroutine[Any, Any, None]]
 
 

@@ -89,8 +89,14 @@ class SlackPlayer:
         channel = self.channel(channel_id)
         url = self.standin.response_url(channel_id=channel_id, user_id=self.user.id)
         body = slash_command_body(
-            text.strip(), channel_id=channel_id, channel_name=channel.name, user_id=self.user.id,
-            user_name=self.user.name, response_url=url, command=COMMAND, trigger_id=_trigger_id(),
+            text.strip(),
+            channel_id=channel_id,
+            channel_name=channel.name,
+            user_id=self.user.id,
+            user_name=self.user.name,
+            response_url=url,
+            command=COMMAND,
+            trigger_id=_trigger_id(),
             team_id=self.standin.team_id,
         )
         shown_before = len(channel.messages)
@@ -210,7 +216,9 @@ class SlackPlayer:
             return
         in_channel = ack.get("response_type") == "in_channel"
         message = self.standin.store_message(
-            channel, text=str(ack.get("text") or ""), blocks=ack.get("blocks") or None,
+            channel,
+            text=str(ack.get("text") or ""),
+            blocks=ack.get("blocks") or None,
             ephemeral_for=None if in_channel else self.user.id,
         )
         if not in_channel and at < len(channel.messages) - 1:

@@ -177,8 +177,15 @@ async def run_demo_stack(
             ME.id: {"name": ME.name, "bot": False},
             COLLEAGUE.id: {"name": COLLEAGUE.name, "bot": False},
         }
-        context = PageContext(standin=standin, sim=sim, player=player, users=users, topics=dict(TOPICS),
-                              watched=runtime.deps.alerts.watched_agents, pagerduty=pagerduty)
+        context = PageContext(
+            standin=standin,
+            sim=sim,
+            player=player,
+            users=users,
+            topics=dict(TOPICS),
+            watched=runtime.deps.alerts.watched_agents,
+            pagerduty=pagerduty,
+        )
         page_url = await stack.enter_async_context(serve(build_page_app(context), port=port))
 
         if scheduler:  # the app's own timer, on the running loop (stopped by runtime.stop)
@@ -194,8 +201,17 @@ async def run_demo_stack(
                     generator.spawn(scenario.burst(sim, scenario.agent, random.Random(seed)))
             stack.push_async_callback(generator.stop)
         yield DemoStack(
-            sim=sim, standin=standin, runtime=runtime, pagerduty=pagerduty, player=player, clock=clock,
-            traffic=generator, health=story, page_url=page_url, app_url=app_url, data_dir=data_dir,
+            sim=sim,
+            standin=standin,
+            runtime=runtime,
+            pagerduty=pagerduty,
+            player=player,
+            clock=clock,
+            traffic=generator,
+            health=story,
+            page_url=page_url,
+            app_url=app_url,
+            data_dir=data_dir,
         )
 
 

@@ -89,9 +89,7 @@ def add_failed_session(sim: PipecatSimulator, agent: str, *, seconds_ago: float,
 class Traffic:
     """Background tasks: one per agent starting sessions, one per live session ending it."""
 
-    def __init__(
-        self, sim: PipecatSimulator, *, profiles: tuple[AgentProfile, ...] = PROFILES, seed: int = 7
-    ) -> None:
+    def __init__(self, sim: PipecatSimulator, *, profiles: tuple[AgentProfile, ...] = PROFILES, seed: int = 7) -> None:
         self.sim = sim
         self.profiles = profiles
         self._rng = random.Random(seed)

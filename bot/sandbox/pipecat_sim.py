@@ -53,7 +53,13 @@ from bot.sandbox.pipecat_sim_state import (
 from bot.sandbox.pipecat_sim_webhooks import SimWebhooks
 
 __all__ = [
-    "PipecatSimulator", "RecordedRequest", "SimAgent", "SimClock", "SimNotFound", "SimSession", "SimWebhooks",
+    "PipecatSimulator",
+    "RecordedRequest",
+    "SimAgent",
+    "SimClock",
+    "SimNotFound",
+    "SimSession",
+    "SimWebhooks",
     "WallClock",
 ]
 
@@ -101,8 +107,12 @@ class PipecatSimulator(SimAgentControls):
         if name in self._agents:
             raise ValueError(f"agent {name!r} already exists")
         self._agents[name] = SimAgent(
-            name=name, region=region, ready=ready, service_id=new_uuid(self._rng),
-            deployment_id=new_uuid(self._rng), created_at=self.clock.now(),
+            name=name,
+            region=region,
+            ready=ready,
+            service_id=new_uuid(self._rng),
+            deployment_id=new_uuid(self._rng),
+            created_at=self.clock.now(),
         )
 
     def start_session(
@@ -119,10 +129,15 @@ class PipecatSimulator(SimAgentControls):
         owner = self.agent(agent)
         created = utc(created_at) if created_at is not None else self.clock.now()
         session = SimSession(
-            session_id=session_id or new_uuid(self._rng), service_id=owner.service_id,
-            organization_id=self._organization_id, deployment_id=deployment_id or self.serving_deployment(agent),
-            created_at=created, seq=next(self._seq), updated_at=created,
-            cold_start=cold_start, bot_start_seconds=bot_start_seconds,
+            session_id=session_id or new_uuid(self._rng),
+            service_id=owner.service_id,
+            organization_id=self._organization_id,
+            deployment_id=deployment_id or self.serving_deployment(agent),
+            created_at=created,
+            seq=next(self._seq),
+            updated_at=created,
+            cold_start=cold_start,
+            bot_start_seconds=bot_start_seconds,
         )
         owner.add(session)
         return session.session_id
@@ -159,8 +174,12 @@ class PipecatSimulator(SimAgentControls):
         """An ended session: created `duration_seconds` ago, ended now."""
         now = self.clock.now()
         sid = self.start_session(
-            agent, session_id=session_id, cold_start=cold_start, bot_start_seconds=bot_start_seconds,
-            deployment_id=deployment_id, created_at=now - timedelta(seconds=duration_seconds),
+            agent,
+            session_id=session_id,
+            cold_start=cold_start,
+            bot_start_seconds=bot_start_seconds,
+            deployment_id=deployment_id,
+            created_at=now - timedelta(seconds=duration_seconds),
         )
         self.end_session(agent, sid, completion_status, end_state=end_state, at=now)
         return sid
@@ -168,17 +187,21 @@ class PipecatSimulator(SimAgentControls):
     def add_raw_session(self, agent: str, payload: dict[str, Any]) -> None:
         """Serve `payload` as-is (fixtures, malformed data); only what parses is used to filter."""
         owner = self.agent(agent)
-        raw_id, raw_deployment, raw_cold = (
-            payload.get(k) for k in ("sessionId", "deploymentId", "coldStart")
-        )
+        raw_id, raw_deployment, raw_cold = (payload.get(k) for k in ("sessionId", "deploymentId", "coldStart"))
         created = parse_iso(payload.get("createdAt")) or self.clock.now()
-        owner.add(SimSession(
-            session_id=raw_id if isinstance(raw_id, str) else new_uuid(self._rng),
-            service_id=owner.service_id, organization_id=self._organization_id,
-            deployment_id=raw_deployment if isinstance(raw_deployment, str) else None,
-            created_at=created, seq=next(self._seq), updated_at=created,
-            cold_start=raw_cold if isinstance(raw_cold, bool) else None, raw=payload,
-        ))
+        owner.add(
+            SimSession(
+                session_id=raw_id if isinstance(raw_id, str) else new_uuid(self._rng),
+                service_id=owner.service_id,
+                organization_id=self._organization_id,
+                deployment_id=raw_deployment if isinstance(raw_deployment, str) else None,
+                created_at=created,
+                seq=next(self._seq),
+                updated_at=created,
+                cold_start=raw_cold if isinstance(raw_cold, bool) else None,
+                raw=payload,
+            )
+        )
 
     def set_failure_log(self, agent: str, lines: list[str] | tuple[str, ...] | None) -> None:
         """What this agent's failed sessions log from now on (templates, see `generated_logs`)."""
@@ -194,14 +217,22 @@ class PipecatSimulator(SimAgentControls):
     # -- faults ----------------------------------------------------------------------------------
 
     def fail_next(
-        self, n: int, status: int = 500, *, body: dict[str, Any] | str | None = None,
+        self,
+        n: int,
+        status: int = 500,
+        *,
+        body: dict[str, Any] | str | None = None,
         path_contains: str | None = None,
     ) -> None:
         """The next `n` matching requests get `status` (a JSON body like error-500.json by default)."""
         self._add_fault(Fault("fail", n, path_contains, status=status, body=body))
 
     def rate_limit_next(
-        self, n: int, retry_after: float | None = None, *, path_contains: str | None = None,
+        self,
+        n: int,
+        retry_after: float | None = None,
+        *,
+        path_contains: str | None = None,
         retry_at: datetime | None = None,
     ) -> None:
         """429 like error-429.json; `Retry-After` only when given (the real API documents none):

@@ -162,8 +162,12 @@ def _revision(status: SimAgentStatus, deployment: SimDeployment, now: datetime, 
             "phaseStartedAt": iso(started),
             "health": {"ready": not replaced, "state": "running", "restartCount": 0, "replicasStarted": 1},
         }
-    health: dict[str, Any] = {"ready": True, "state": "running", "restartCount": status.base_restarts,
-                              "replicasStarted": 1}
+    health: dict[str, Any] = {
+        "ready": True,
+        "state": "running",
+        "restartCount": status.base_restarts,
+        "replicasStarted": 1,
+    }
     phase, ready_replicas = "Active", max(status.min_replicas, 1)
     if not deployment.rolled_out(now):
         phase, ready_replicas, health["ready"] = "Validating", 0, False

@@ -62,10 +62,15 @@ def enum_param(query: dict[str, str], name: str, options: Sequence[str], default
         return default
     if value not in options:
         expected = " | ".join(f"'{o}'" for o in options)
-        raise BadParam({
-            "code": "invalid_enum_value", "path": [name], "received": value, "options": list(options),
-            "message": f"Invalid enum value. Expected {expected}, received '{value}'",
-        })
+        raise BadParam(
+            {
+                "code": "invalid_enum_value",
+                "path": [name],
+                "received": value,
+                "options": list(options),
+                "message": f"Invalid enum value. Expected {expected}, received '{value}'",
+            }
+        )
     return value
 
 
@@ -84,14 +89,36 @@ def int_param(query: dict[str, str], name: str, default: int | None, minimum: in
         try:
             float(value)
         except ValueError:
-            raise BadParam({"code": "invalid_type", "path": [name], "expected": "number", "received": "nan",
-                            "message": "Expected number, received nan"}) from None
-        raise BadParam({"code": "invalid_type", "path": [name], "expected": "integer", "received": "float",
-                        "message": "Expected integer, received float"}) from None
+            raise BadParam(
+                {
+                    "code": "invalid_type",
+                    "path": [name],
+                    "expected": "number",
+                    "received": "nan",
+                    "message": "Expected number, received nan",
+                }
+            ) from None
+        raise BadParam(
+            {
+                "code": "invalid_type",
+                "path": [name],
+                "expected": "integer",
+                "received": "float",
+                "message": "Expected integer, received float",
+            }
+        ) from None
     if number < minimum:
-        raise BadParam({"code": "too_small", "path": [name], "minimum": minimum, "type": "number",
-                        "inclusive": True, "exact": False,
-                        "message": f"Number must be greater than or equal to {minimum}"})
+        raise BadParam(
+            {
+                "code": "too_small",
+                "path": [name],
+                "minimum": minimum,
+                "type": "number",
+                "inclusive": True,
+                "exact": False,
+                "message": f"Number must be greater than or equal to {minimum}",
+            }
+        )
     return number
 
 
@@ -130,8 +157,12 @@ class Fault:
             return JSONResponse(RATE_LIMITED_BODY, status_code=429, headers=headers)
         if self.kind == "bad_encoding":
             # Says gzip, is not: the client cannot decode the body (httpx.DecodingError).
-            return Response(b'{"services": []}', status_code=200, headers={"Content-Encoding": "gzip"},
-                            media_type="application/json")
+            return Response(
+                b'{"services": []}',
+                status_code=200,
+                headers={"Content-Encoding": "gzip"},
+                media_type="application/json",
+            )
         if self.kind == "malformed":
             return Response(MALFORMED_BODY, status_code=200, media_type="application/json")
         if isinstance(self.body, str):

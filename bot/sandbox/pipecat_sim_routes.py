@@ -64,7 +64,9 @@ def build_app(sim: PipecatSimulator) -> Starlette:
         Route("/v1/organizations/{org}/services/{agent}" + session, h.get_session, methods=["GET"]),
     ]
     handlers: dict[Any, Any] = {
-        SimNotFound: _not_found_response, BadParam: _bad_param_response, HTTPException: _http_error_response,
+        SimNotFound: _not_found_response,
+        BadParam: _bad_param_response,
+        HTTPException: _http_error_response,
     }
     return Starlette(routes=routes, middleware=[Middleware(_Gate, sim=sim)], exception_handlers=handlers)
 
@@ -118,7 +120,8 @@ class _Handlers:
         end_states = {v.strip().lower() for v in (q.get("endState") or "").split(",") if v.strip()}
         wanted_cold = {"cold": True, "warm": False}.get(start_type or "all")
         matched = [
-            s for s in agent.newest_first()
+            s
+            for s in agent.newest_first()
             if (status == "all" or s.active == (status == "active"))
             and (not end_states or (s.end_state or "").lower() in end_states)
             and (start is None or s.created_second >= start)
@@ -126,7 +129,7 @@ class _Handlers:
             and (deployment is None or s.deployment_id == deployment)
             and (wanted_cold is None or s.cold_start is wanted_cold)
         ]
-        page = matched[offset:offset + limit]
+        page = matched[offset : offset + limit]
         return JSONResponse({"total_count": len(matched), "sessions": [s.list_item() for s in page]})
 
     async def get_logs(self, request: Request) -> Response:
@@ -139,7 +142,8 @@ class _Handlers:
         session_id, text = q.get("sessionId"), (q.get("query") or "").lower()
         deployment = q.get("deploymentId")
         matched = [
-            e for e in agent.logs
+            e
+            for e in agent.logs
             if (session_id is None or e.session_id == session_id.lower())
             and (deployment is None or e.deployment_id == deployment)
             and (not text or text in e.text.lower())
@@ -147,7 +151,7 @@ class _Handlers:
             and (end is None or e.at.timestamp() < end + 1)  # inclusive of the whole end second
         ]
         matched.sort(key=lambda e: (e.at, e.seq), reverse=order == "desc")
-        page = [e.to_json() for e in matched[offset:offset + limit]]
+        page = [e.to_json() for e in matched[offset : offset + limit]]
         return JSONResponse({"total": {"value": len(matched), "relation": "eq"}, "logs": page})
 
 

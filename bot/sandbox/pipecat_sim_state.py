@@ -192,8 +192,9 @@ def finish(session: SimSession, status: str, end_state: str | None, at: datetime
         session.cold_start = rng.random() < 0.3
     if session.bot_start_seconds is None:
         # Whole seconds, like the fixtures; never longer than the session itself.
-        session.bot_start_seconds = min(rng.randint(5, 12) if session.cold_start else rng.randint(1, 3),
-                                        math.floor(duration))
+        session.bot_start_seconds = min(
+            rng.randint(5, 12) if session.cold_start else rng.randint(1, 3), math.floor(duration)
+        )
     session.ended_at = session.updated_at = at
     session.completion_status = status
     session.end_state = end_state if end_state is not None else DEFAULT_END_STATES.get(status)

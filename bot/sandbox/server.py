@@ -20,9 +20,7 @@ class _QuietServer(uvicorn.Server):
 
 
 def _config(app: Any, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
-    )
+    return uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
 
 
 def _bound_url(server: uvicorn.Server) -> str:

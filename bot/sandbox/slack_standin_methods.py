@@ -140,13 +140,42 @@ def chat_get_permalink(ws: Workspace, args: dict[str, Any]) -> Body:
     return {"ok": True, "channel": channel.id, "permalink": link}
 
 
+#: Slack's limits on a modal (Block Kit reference, "Modal view object").
+MODAL_TITLE_MAX = 24
+MODAL_BUTTON_MAX = 24
+PRIVATE_METADATA_MAX = 3000
+CALLBACK_ID_MAX = 255
+
+
+def modal_problems(view: dict[str, Any]) -> list[str]:
+    """What Slack refuses in a modal: a title missing or over 24 characters, input blocks without a
+    submit button, a submit/close label over 24, private_metadata over 3000, callback_id over 255."""
+    if view.get("type") != "modal":
+        return []
+    problems = []
+    title = (view.get("title") or {}).get("text")
+    if not isinstance(title, str) or not title or len(title) > MODAL_TITLE_MAX:
+        problems.append(f"[ERROR] a modal needs a plain_text title of 1 to {MODAL_TITLE_MAX} characters")
+    if any(b.get("type") == "input" for b in view.get("blocks", [])) and not view.get("submit"):
+        problems.append("[ERROR] a modal with input blocks needs a submit button")
+    for key in ("submit", "close"):
+        text = (view.get(key) or {}).get("text", "")
+        if len(text) > MODAL_BUTTON_MAX:
+            problems.append(f"[ERROR] the {key} label is over {MODAL_BUTTON_MAX} characters")
+    if len(str(view.get("private_metadata", ""))) > PRIVATE_METADATA_MAX:
+        problems.append(f"[ERROR] private_metadata is over {PRIVATE_METADATA_MAX} characters")
+    if len(str(view.get("callback_id", ""))) > CALLBACK_ID_MAX:
+        problems.append(f"[ERROR] callback_id is over {CALLBACK_ID_MAX} characters")
+    return problems
+
+
 def _view(method: str, *, needs_trigger: bool) -> Method:
     def handler(ws: Workspace, args: dict[str, Any]) -> Body:
         view = args.get("view")
         trigger_id = args.get("trigger_id")
         if not isinstance(view, dict) or (needs_trigger and not trigger_id):
             return err("invalid_arguments")
-        problems = blocks_problems(view.get("blocks", []), limit=VIEW_MAX_BLOCKS)
+        problems = blocks_problems(view.get("blocks", []), limit=VIEW_MAX_BLOCKS) + modal_problems(view)
         if problems:
             return err("invalid_arguments", problems)
         view_id = str(args.get("view_id") or ws.new_id("V"))

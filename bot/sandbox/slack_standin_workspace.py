@@ -52,9 +52,7 @@ class Workspace:
 
     # -- set-up and inspection ------------------------------------------------------------------
 
-    def add_channel(
-        self, channel_id: str, name: str, *, bot_member: bool = True, archived: bool = False
-    ) -> Channel:
+    def add_channel(self, channel_id: str, name: str, *, bot_member: bool = True, archived: bool = False) -> Channel:
         channel = Channel(id=channel_id, name=name, archived=archived)
         if bot_member:
             channel.members.add(self.bot_user_id)
@@ -78,9 +76,7 @@ class Workspace:
         channel = self.channels[channel_id]
         channel.members.add(user)
         thread_root = self.thread_root(channel, thread_ts)
-        return self.store_message(
-            channel, text=text, blocks=blocks, thread_ts=thread_root, user=user, bot_id=None
-        )
+        return self.store_message(channel, text=text, blocks=blocks, thread_ts=thread_root, user=user, bot_id=None)
 
     def messages_in(
         self, channel_id: str, *, thread_ts: str | None = None, include_ephemeral: bool = False

@@ -152,8 +152,10 @@ async def _watch(cmd: p.Watch, req: Request) -> Message:
     if cmd.page and req.deps.settings.pagerduty_routing_key is None:
         return paging_needs_key(cmd.agent)  # nothing changed: the user sets the key and runs it again
     statuses = cmd.statuses or None
-    watch = await req.deps.alerts.watch(req.channel_id, cmd.agent, statuses, cmd.group, req.user_id, cmd.page)
-    return notices.watching(watch.agent, sorted(watch.statuses), watch.group, page=watch.page)
+    watch = await req.deps.alerts.watch(
+        req.channel_id, cmd.agent, statuses, cmd.group, req.user_id, cmd.page, runbook=cmd.runbook
+    )
+    return notices.watching(watch.agent, sorted(watch.statuses), watch.group, page=watch.page, runbook=watch.runbook)
 
 
 async def _unwatch(cmd: p.Unwatch, req: Request) -> Message:

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from bot.contracts.actions import Verb
 from bot.contracts.alerts import MUTE_DURATIONS, MUTE_USAGE
+from bot.contracts.links import BadLink, runbook_url
 from bot.contracts.names import (
     AGENT_NAME,
     AGENT_NAME_PATTERN,
@@ -44,6 +45,7 @@ STATS_DEFAULT_WINDOW = "24h"
 MAX_INPUT_CHARS = 2000
 #: The `watch` option that escalates to PagerDuty (so PAGE is never read as a status).
 PAGE_WORD = "page"
+RUNBOOK_WORD = "runbook"
 DIGEST_DEFAULT_TIME = time(9, 0)
 _HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -109,6 +111,7 @@ class Watch:
     group: str | None = None  # a mention ready for mrkdwn: <!subteam^ID> or "@handle"
     private: bool = True
     page: bool = False  # `page`: the watch's incidents also page PagerDuty
+    runbook: str | None = None  # `runbook <https-url>`: a button on every alert of the watch
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,7 @@ _USAGE: dict[str, str] = {
     Verb.LIST: "list <agent> [errors] [N]",
     Verb.STATS: "stats <agent> [1h|24h|7d]",
     Verb.CAUSES: "causes <agent> [1h|24h|7d]",
-    Verb.WATCH: "watch <agent> [status …] [@group] [page]",
+    Verb.WATCH: "watch <agent> [status …] [@group] [page] [runbook <https-url>]",
     Verb.UNWATCH: "unwatch <agent>",
     Verb.WATCHES: "watches",
     Verb.MUTE: MUTE_USAGE,
@@ -306,16 +309,26 @@ def _parse_watch(args: list[str], private: bool) -> Command:
     statuses: set[str] = set()
     group: str | None = None
     page = False
-    for word in args[1:]:
+    runbook: str | None = None
+    words = iter(args[1:])
+    for word in words:
         if word.lower() == PAGE_WORD:
             page = True
+        elif word.lower() == RUNBOOK_WORD:
+            url = next(words, None)
+            if url is None:
+                raise _Refused("`runbook` takes a link, like `runbook https://wiki.example.com/voice-bot`")
+            try:
+                runbook = runbook_url(url)
+            except BadLink as error:
+                raise _Refused(str(error)) from None
         elif (found := _group(word)) is not None:
             group = found
         elif _STATUS.fullmatch(word):
             statuses.add(word.upper())
         else:
             raise _Refused("Statuses are words like HTTP_ERROR or agent_error; a group is @handle.")
-    return Watch(_agent(args[0]), frozenset(statuses), group, True, page)
+    return Watch(_agent(args[0]), frozenset(statuses), group, True, page, runbook)
 
 
 def _group(word: str) -> str | None:

@@ -60,6 +60,8 @@ class BlockAction(_Model):
     container: _Container = Field(default_factory=_Container)
     message: _MessageRef = Field(default_factory=_MessageRef)
     actions: list[_ActionItem] = Field(default_factory=list)
+    #: Opens a modal (views.open) within 3 seconds of the click.
+    trigger_id: str = ""
 
     @property
     def user_id(self) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row
-from bot.store.records import MUTED, PENDING, ROLLED_UP, Incident, IncidentChange, NewPost
+from bot.store.records import KIND_ALERT, MUTED, PENDING, ROLLED_UP, SENT, Incident, IncidentChange, NewPost
 from bot.store.schema import alert_outbox, channel_state, incidents
 
 
@@ -242,6 +242,58 @@ class IncidentStore(StoreBase):
             )
             row = (await conn.execute(select(incidents).where(*where))).mappings().first()
         return from_row(Incident, row) if row is not None else None
+
+    async def previous_reply_session(self, incident_id: int, before_row_id: int) -> str | None:
+        """The session of the incident's reply posted last before outbox row `before_row_id` (the
+        thread's previous session reply), or None."""
+        query = (
+            select(alert_outbox.c.session_id)
+            .where(
+                alert_outbox.c.incident_id == incident_id,
+                alert_outbox.c.kind == KIND_ALERT,
+                alert_outbox.c.state == SENT,
+                alert_outbox.c.id < before_row_id,
+            )
+            .order_by(alert_outbox.c.id.desc())
+            .limit(1)
+        )
+        async with self._read() as conn:
+            found = await conn.scalar(query)
+        return str(found) if found else None
+
+    async def unacknowledge(self, channel_id: str, parent_ts: str) -> Incident | None:
+        """Clear who acknowledged the open incident whose parent is `parent_ts` (the Acknowledge
+        button comes back). The incident as it is now; None if no incident has that parent."""
+        where = (incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
+        async with self._write() as conn:
+            await conn.execute(
+                update(incidents)
+                .where(*where, incidents.c.ack_at.is_not(None), incidents.c.closed_at.is_(None))
+                .values(ack_by=None, ack_at=None, version=incidents.c.version + 1)
+            )
+            row = (await conn.execute(select(incidents).where(*where))).mappings().first()
+        return from_row(Incident, row) if row is not None else None
+
+    async def resolve(
+        self, channel_id: str, parent_ts: str, user_id: str, reason: str | None, now: datetime
+    ) -> tuple[Incident, bool] | None:
+        """Close the incident whose parent is `parent_ts` now, by hand: the next failure opens a new
+        one. (incident, True) when this call closed it; (incident, False) when it was closed
+        already (it keeps who closed it first, and when); None if no incident has that parent."""
+        where = (incidents.c.channel_id == channel_id, incidents.c.parent_ts == parent_ts)
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(incidents)
+                .where(*where, incidents.c.closed_at.is_(None))
+                .values(
+                    closed_at=now,
+                    resolved_by=user_id,
+                    resolve_reason=reason,
+                    version=incidents.c.version + 1,
+                )
+            )
+            row = (await conn.execute(select(incidents).where(*where))).mappings().first()
+        return (from_row(Incident, row), result.rowcount == 1) if row is not None else None
 
 
 async def _holds_channel(conn: AsyncConnection, channel_id: str, owner: str) -> bool:

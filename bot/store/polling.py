@@ -206,6 +206,17 @@ class PollStore(StoreBase):
                 .values(lease_owner=None, lease_expires_at=None)
             )
 
+    async def sessions_seen(self, agent: str, since: datetime, until: datetime) -> int:
+        """How many ended sessions of `agent` the polls recorded between `since` and `until`: the
+        calls an incident's failures are a share of."""
+        query = (
+            select(func.count())
+            .select_from(seen_sessions)
+            .where(seen_sessions.c.agent == agent, seen_sessions.c.seen_at >= since, seen_sessions.c.seen_at <= until)
+        )
+        async with self._read() as conn:
+            return int(await conn.scalar(query) or 0)
+
     async def unseen(self, agent: str, session_ids: Sequence[str]) -> set[str]:
         """The ids among `session_ids` not yet recorded as seen (saves detail fetches)."""
         if not session_ids:

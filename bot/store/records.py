@@ -76,6 +76,8 @@ class Watch:
     page: bool = False
     #: PagerDuty's error for the last event it refused (HTTP 400), until the watch is set again.
     page_error: str | None = None
+    #: `/session watch … runbook <url>`: shown as a button on every alert of the watch.
+    runbook: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,9 @@ class Incident:
     rendered_version: int
     #: The parent post's dedup key (None only for incidents opened before it was stored).
     parent_key: str | None = None
+    #: Resolved by hand (the Resolve button): who, and why (None: it went quiet by itself).
+    resolved_by: str | None = None
+    resolve_reason: str | None = None
 
 
 @dataclass(frozen=True)

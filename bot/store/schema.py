@@ -55,6 +55,8 @@ subscriptions = Table(
     Column("page", Boolean, nullable=False, default=False, server_default=false()),
     Column("page_error", Text),
     Column("page_error_at", UTCDateTime),
+    # `/session watch … runbook <url>`: an https link shown as a button on every alert of the watch.
+    Column("runbook", String(500)),
     UniqueConstraint("channel_id", "agent", name="uq_subscriptions_channel_agent"),
 )
 
@@ -184,6 +186,9 @@ incidents = Table(
     Column("ack_by", String(32)),
     Column("ack_at", UTCDateTime),
     Column("closed_at", UTCDateTime),
+    # Resolved by hand (the Resolve button): who, and the optional reason they gave.
+    Column("resolved_by", String(32)),
+    Column("resolve_reason", String(500)),
     # The parent is re-rendered (chat.update) while version > rendered_version.
     Column("version", Integer, nullable=False, default=1),
     Column("rendered_version", Integer, nullable=False, default=0),

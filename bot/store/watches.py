@@ -28,9 +28,10 @@ class WatchStore(StoreBase):
         user_id: str,
         now: datetime,
         page: bool = False,
+        runbook: str | None = None,
     ) -> tuple[Watch, bool]:
-        """Create the watch, or update its statuses, group and paging (and clear a broken mark and
-        PagerDuty's last error). True if new."""
+        """Create the watch, or update its statuses, group, paging and runbook (and clear a broken
+        mark and PagerDuty's last error). True if new."""
         values = sorted({s.upper() for s in statuses})
         async with self._write() as conn:
             inserted = await conn.execute(
@@ -43,6 +44,7 @@ class WatchStore(StoreBase):
                     created_by=user_id,
                     created_at=now,
                     page=page,
+                    runbook=runbook,
                 )
                 .returning(subscriptions.c.id)
             )
@@ -57,6 +59,7 @@ class WatchStore(StoreBase):
                         broken_reason=None,
                         broken_at=None,
                         page=page,
+                        runbook=runbook,
                         page_error=None,
                         page_error_at=None,
                     )

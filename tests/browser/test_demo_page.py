@@ -144,10 +144,12 @@ async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(
     await screenshot(page, "incident.png")
 
     await expect(parent.locator(".edited")).to_have_count(0)
-    await parent.get_by_role("button", name="Acknowledge").click()
-    await expect(parent.locator(".blk-context")).to_contain_text("Acknowledged by @you")
+    await parent.get_by_role("button", name="Acknowledge", exact=True).click()
+    # The headline says who is on it, and the button that follows the state is Unacknowledge.
+    await expect(parent.locator(".blk-text").first).to_contain_text("Acknowledged by @you")
+    await expect(parent.get_by_role("button", name="Unacknowledge")).to_have_count(1)
     await expect(parent.locator(".edited")).to_have_text("(edited)")
-    await expect(page.locator("#thread-parent .blk-context")).to_contain_text("Acknowledged by @you")
+    await expect(page.locator("#thread-parent .blk-text").first).to_contain_text("Acknowledged by @you")
     await expect(paged).to_contain_text("acknowledged · error")  # mirrored to PagerDuty
 
     await parent.get_by_role("combobox", name="Mute…").select_option(label="Mute 1 hour")

@@ -49,7 +49,7 @@ async def test_a_second_acknowledge_keeps_the_first_and_says_who_it_was(
         await rt.deps.after_ack.drain(grace_seconds=10)
         edits = len(slack_standin.calls_to("chat.update"))
         state = json.dumps(slack_standin.messages_in(ONCALL_CHANNEL)[0].blocks)
-        assert f"Acknowledged by <@{FIRST}>" in state
+        assert f"*Acknowledged* by <@{FIRST}>" in state
         sim_clock.advance(120)
         key = await slack.interact(acknowledge(parent.ts, SECOND), message_ts=parent.ts)
         [answer] = await slack.responses(key)

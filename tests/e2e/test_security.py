@@ -114,6 +114,9 @@ ADMIN_CLICKS = {
     Action.SESSION_STOP: ("button", session_value("voice-bot", ERROR_ID)),
     Action.INCIDENT_MUTE: ("static_select", mute_value("voice-bot", "1h")),
     Action.INCIDENT_ACK: ("button", "voice-bot:x"),
+    Action.INCIDENT_UNACK: ("button", "voice-bot"),
+    Action.INCIDENT_RESOLVE: ("button", "voice-bot"),
+    Action.INCIDENT_UNMUTE: ("button", "voice-bot"),
 }
 
 

@@ -25,6 +25,7 @@ SCOPES_BY_CALL = {
     # The incident's link in a PagerDuty page; Slack's reference lists no scope for it.
     "chat_getPermalink": set(),
     "views_publish": set(),  # "No scopes required" (docs.slack.dev/reference/methods/views.publish)
+    "views_open": set(),  # the Resolve modal; "No scopes required" (docs.slack.dev/reference/methods/views.open)
 }
 
 

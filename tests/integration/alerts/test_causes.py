@@ -58,8 +58,10 @@ async def test_the_cause_is_quoted_from_the_sessions_own_log_masked_and_escaped(
     [parent] = rig.top()
     [reply] = rig.replies(parent)
     quote = code_block(reply)
-    assert quote.splitlines()[0].endswith("CartesiaTTSService#0 error: websocket closed unexpectedly (code 1011): "
-                                          "quota exceeded for key ck_[masked] &lt;!channel&gt;")
+    assert quote.splitlines()[0].endswith(
+        "CartesiaTTSService#0 error: websocket closed unexpectedly (code 1011): "
+        "quota exceeded for key ck_[masked] &lt;!channel&gt;"
+    )
     assert quote.splitlines()[-1].startswith("websockets.exceptions.ConnectionClosedError: received 1011")
     assert len(quote.splitlines()) <= 6 and len(quote) <= 600 + 5 * len("&lt;")
     assert SECRET not in repr(rig.slack.calls) and "<!channel>" not in texts(reply)
@@ -73,17 +75,23 @@ async def test_the_cause_is_quoted_from_the_sessions_own_log_masked_and_escaped(
 async def test_two_sessions_differing_only_in_ids_and_numbers_are_one_cause(alert_rig: AlertRig) -> None:
     rig = alert_rig
     await watched(rig)
-    rig.sim.set_failure_log(AGENT, [
-        "ERROR    | pipecat.services.deepgram.stt:_connect:{line} - DeepgramSTTService#{n} error: "
-        "session {session_id} timed out after {seconds}s at 0x7f{n}ab (attempt {n})",
-    ])
+    rig.sim.set_failure_log(
+        AGENT,
+        [
+            "ERROR    | pipecat.services.deepgram.stt:_connect:{line} - DeepgramSTTService#{n} error: "
+            "session {session_id} timed out after {seconds}s at 0x7f{n}ab (attempt {n})",
+        ],
+    )
     first = rig.sim.add_session(AGENT, "HTTP_ERROR", duration_seconds=12)
     second = rig.sim.add_session(AGENT, "HTTP_ERROR", duration_seconds=47)
     await rig.cycle()
     [parent] = rig.top()
-    quotes = {r.metadata["event_payload"]["session_id"]: code_block(r) for r in rig.replies(parent) if r.metadata}
-    assert first in quotes[first] and second in quotes[second]  # each reply quotes its own session
-    assert second not in quotes[first] and first not in quotes[second]
+    above, below = [r for r in rig.replies(parent) if r.metadata]
+    own, other = (r.metadata["event_payload"]["session_id"] for r in (above, below) if r.metadata)
+    assert {own, other} == {first, second}
+    assert own in code_block(above) and other not in code_block(above)  # each reply quotes its own session
+    # The next reply has the same cause (one fingerprint): it says so instead of quoting it again.
+    assert "*Cause*: same cause as above" in texts(below) and "```" not in texts(below)
     assert "2× `DeepgramSTTService error: session &lt;id&gt; timed out after Ns at &lt;hex&gt; (attempt N)`" in texts(
         parent
     )
@@ -101,6 +109,29 @@ async def test_two_sessions_differing_only_in_ids_and_numbers_are_one_cause(aler
     assert f"archives/{ALERT_CHANNEL}/p{parent.ts.replace('.', '')}" in texts(later)
     [row] = await rig.svc.causes(AGENT, rig.clock.now() - timedelta(hours=2))
     assert (row.occurrences, row.count) == (3, 3)
+
+
+async def test_a_thread_says_same_cause_as_above_only_after_a_reply_with_that_cause(alert_rig: AlertRig) -> None:
+    """bot/alerts/messages.py `_reply_cause`: a reply whose cause has the previous reply's
+    fingerprint says "same cause as above"; a different cause in between is quoted, and the one
+    after it quoted again (it is not the same as the reply right above it). The hint shows too."""
+    rig = alert_rig
+    await watched(rig)
+    quota = "ERROR    | pipecat.services.cartesia.tts:run_tts:{line} - CartesiaTTSService#0 error: quota exceeded ({n})"
+    other = "ERROR    | bot:main:{line} - KeyError: 'voice_id' in session {session_id}"
+    sessions = []
+    for log in (quota, quota, other, quota):
+        rig.sim.set_failure_log(AGENT, [log])
+        sessions.append(rig.sim.add_session(AGENT, "HTTP_ERROR", duration_seconds=5))
+        await rig.cycle()
+    [parent] = rig.top()
+    replies = {r.metadata["event_payload"]["session_id"]: r for r in rig.replies(parent) if r.metadata}
+    said = [texts(replies[s]) for s in sessions]
+    assert "```" in said[0] and "quota exceeded at Cartesia: check the plan or the key" in said[0]
+    assert "same cause as above" in said[1] and "```" not in said[1]
+    assert "quota exceeded at Cartesia" in said[1]  # what to do still shows
+    assert "```" in said[2] and "same cause as above" not in said[2] and ":bulb:" not in said[2]  # no hint
+    assert "```" in said[3] and "same cause as above" not in said[3]
 
 
 async def test_a_quiet_log_is_not_given_another_sessions_cause(alert_rig: AlertRig) -> None:

@@ -86,7 +86,7 @@ async def test_a_click_just_after_a_post_is_shown_by_the_next_pass_not_a_later_t
     assert "Acknowledged by" not in str(rig.top()[0].blocks)  # the channel was backed off
     await rig.svc.deliver_once()  # what the wake runs
     assert len(waited) == 2
-    assert "Acknowledged by <@U0ACK>" in str(rig.top()[0].blocks)
+    assert "*Acknowledged* by <@U0ACK>" in str(rig.top()[0].blocks)
 
 
 async def test_a_channel_that_gets_alerts_while_another_drains_is_posted_to_beside_it(alert_rig: AlertRig) -> None:

@@ -61,7 +61,7 @@ async def test_an_incident_closes_when_quiet_and_the_next_failure_opens_a_new_on
     assert not rig.top()[0].edited
     await rig.cycle()  # 30 minutes without a failure
     [first] = rig.top()
-    assert first.edited and "quiet since" in first.text
+    assert first.edited and "Resolved after" in first.text
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     old, new = rig.top()
@@ -78,12 +78,12 @@ async def test_acknowledge_edits_the_parent_and_survives_a_restart(alert_rig: Al
     [parent] = rig.top()
     assert (await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK")) is not None
     assert await rig.svc.acknowledge(ALERT_CHANNEL, "1.000", "U0ACK") is None
-    assert "Acknowledged by <@U0ACK>" in blocks_text(rig.top()[0])
+    assert "*Acknowledged* by <@U0ACK>" in blocks_text(rig.top()[0])
     await rig.new_service()  # restart
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     [parent] = rig.top()
-    assert "2 sessions failed" in parent.text and "Acknowledged by <@U0ACK>" in blocks_text(parent)
+    assert "2 sessions failed" in parent.text and "*Acknowledged* by <@U0ACK>" in blocks_text(parent)
 
 
 async def test_mute_posts_nothing_survives_a_restart_and_unmuting_does_not_replay(alert_rig: AlertRig) -> None:
@@ -155,9 +155,9 @@ async def test_a_stale_parent_edit_landing_late_never_overwrites_an_acknowledgem
     rig.clock.advance(policy.RETRY_BASE.total_seconds())  # the channel's back-off after the timed-out edit
     await rig.svc.deliver_once()  # the next pass renders the latest state under the lease
     [parent] = rig.top()
-    assert "Acknowledged by <@U0ACK>" in blocks_text(parent) and "2 sessions failed" in parent.text
+    assert "*Acknowledged* by <@U0ACK>" in blocks_text(parent) and "2 sessions failed" in parent.text
     await rig.svc.deliver_once()
-    assert "Acknowledged by <@U0ACK>" in blocks_text(rig.top()[0])  # and it stays
+    assert "*Acknowledged* by <@U0ACK>" in blocks_text(rig.top()[0])  # and it stays
 
 
 async def test_a_button_edit_waits_for_the_lease_holder_instead_of_racing_it(alert_rig: AlertRig) -> None:
@@ -173,4 +173,4 @@ async def test_a_button_edit_waits_for_the_lease_holder_instead_of_racing_it(ale
     assert len(rig.slack.calls_to("chat.update")) == updates  # not edited outside the lease
     await rig.svc.store.release_channel(ALERT_CHANNEL, "another-replica")
     await rig.svc.deliver_once()
-    assert "Acknowledged by <@U0ACK>" in blocks_text(rig.top()[0])
+    assert "*Acknowledged* by <@U0ACK>" in blocks_text(rig.top()[0])

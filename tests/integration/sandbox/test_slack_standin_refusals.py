@@ -131,3 +131,23 @@ async def test_views_answer_bad_blocks_with_invalid_arguments(slack_client: Asyn
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "Session"}, "blocks": [bad]}
     opened = await _error_of(slack_client.views_open(trigger_id="123.456.abc", view=modal))
     assert opened.response["error"] == "invalid_arguments"
+
+
+async def test_a_modal_slack_would_refuse_is_refused(slack_client: AsyncWebClient) -> None:
+    """A modal with an input block needs a submit button, and its title at most 24 characters."""
+    field = {
+        "type": "input",
+        "block_id": "b",
+        "label": {"type": "plain_text", "text": "Reason"},
+        "element": {"type": "plain_text_input", "action_id": "a"},
+    }
+    no_submit = {"type": "modal", "title": {"type": "plain_text", "text": "Resolve"}, "blocks": [field]}
+    refused = await _error_of(slack_client.views_open(trigger_id="123.456.abc", view=no_submit))
+    assert refused.response["error"] == "invalid_arguments"
+    assert any("submit" in m for m in refused.response["response_metadata"]["messages"])
+    long_title = {**no_submit, "submit": {"type": "plain_text", "text": "Go"}}
+    long_title["title"] = {"type": "plain_text", "text": "Resolve this incident right now"}
+    refused = await _error_of(slack_client.views_open(trigger_id="123.456.abc", view=long_title))
+    assert any("title" in m for m in refused.response["response_metadata"]["messages"])
+    fine = {**long_title, "title": {"type": "plain_text", "text": "Resolve incident"}}
+    assert (await slack_client.views_open(trigger_id="123.456.abc", view=fine))["ok"]

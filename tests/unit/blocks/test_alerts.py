@@ -90,8 +90,8 @@ def actions_of(message: Message) -> dict[str, dict[str, Any]]:
 
 
 def test_parent_buttons_follow_the_handler_contract() -> None:
-    actions = actions_of(incident_parent(parent_view(), "incident:1"))
-    assert actions[Action.INCIDENT_ACK]["value"] == "voice-bot"
+    actions = actions_of(incident_parent(parent_view(acknowledged_by=None, muted_until=None), "incident:1"))
+    assert actions[Action.INCIDENT_ACK]["value"] == actions[Action.INCIDENT_RESOLVE]["value"] == "voice-bot"
     assert actions[Action.INCIDENT_DETAILS]["value"] == actions[Action.INCIDENT_LOGS]["value"] == f"voice-bot:{SID}"
     values = [o["value"] for o in actions[Action.INCIDENT_MUTE]["options"]]
     assert values == ["voice-bot|1h", "voice-bot|4h", "voice-bot|24h"]
@@ -102,6 +102,17 @@ def test_parent_buttons_follow_the_handler_contract() -> None:
     ]
 
 
+def test_parent_buttons_follow_the_state() -> None:
+    """Acknowledged: Unacknowledge instead of Acknowledge; muted: Unmute instead of the menu;
+    resolved: none of the state buttons, Details and Logs stay."""
+    acked_muted = actions_of(incident_parent(parent_view(), "incident:1"))
+    assert Action.INCIDENT_ACK not in acked_muted and Action.INCIDENT_MUTE not in acked_muted
+    assert acked_muted[Action.INCIDENT_UNACK]["value"] == acked_muted[Action.INCIDENT_UNMUTE]["value"] == "voice-bot"
+    assert Action.INCIDENT_RESOLVE in acked_muted
+    closed = actions_of(incident_parent(parent_view(closed=True, closed_at=T0 + timedelta(minutes=40)), "i:1"))
+    assert set(closed) == {Action.INCIDENT_DETAILS, Action.INCIDENT_LOGS}
+
+
 @pytest.mark.parametrize("value", ["voice-bot", "voice-bot|2h", "|1h", "voice-bot|", ""])
 def test_parse_mute_value_refuses_anything_else(value: str) -> None:
     with pytest.raises(ValueError):
@@ -110,10 +121,10 @@ def test_parse_mute_value_refuses_anything_else(value: str) -> None:
 
 def test_parent_states() -> None:
     fresh = incident_parent(parent_view(acknowledged_by=None, muted_until=None, group=None), "incident:1")
-    assert fresh.text == "voice-bot: 7 sessions failed since 14:02 UTC"
+    assert fresh.text == "voice-bot: 7 sessions failed since 14:02 UTC · Triggered"
     assert "Acknowledged" not in str(fresh.blocks) and "Muted" not in str(fresh.blocks)
     closed = incident_parent(parent_view(closed=True), "incident:1")
-    assert "quiet since" in closed.text and "quiet since" in str(closed.blocks)
+    assert closed.text.endswith("Resolved after 9 min") and "*Resolved* after 9 min" in str(closed.blocks)
     assert "Muted until" not in str(closed.blocks)  # a closed incident does not advertise the mute
     one = incident_parent(parent_view(session_count=1), "incident:1")
     assert "1 session failed" in one.text

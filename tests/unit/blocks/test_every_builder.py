@@ -17,6 +17,7 @@ import json
 import pkgutil
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,7 @@ from bot.blocks import (
     logs,
     notices,
     paging,
+    resolve,
     session,
     stats,
     triage,
@@ -130,7 +132,14 @@ INCIDENT = alerts.IncidentView(
     SID,
     causes=CausesView(lines=[CauseLine(LEAKY, 3), CauseLine("seen", 1, seen_before=T0, earlier=EARLIER)]),
     health=LEAKY,
+    runbook="https://wiki.example/voice-bot",
+    dashboard="https://pipecat.example/agents/{agent}/sessions/{session}",
+    hint=LEAKY,
+    now=T1,
+    calls=9,
 )
+#: The most buttons a health alert shows: Unmute, the runbook and the dashboard.
+EXTRAS = health.AlertExtras(runbook="https://wiki.example/rb", dashboard="https://p.example/{agent}", muted_until=T1)
 
 
 #: Every public builder (module.function) and a rendering of it with leaky inputs.
@@ -174,7 +183,23 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     ),
     "alerts.notice_message": lambda: alerts.notice_message(LEAKY, esc(LEAKY, 500), "k", AGENT),
     "alerts.incident_parent": lambda: alerts.incident_parent(INCIDENT, "k"),
-    "alerts.session_reply": lambda: alerts.session_reply(AGENT, LEAKY_SESSION, "k", cause=ReplyCause(quote=[LEAKY])),
+    "alerts.incident_parent.acknowledged_muted": lambda: alerts.incident_parent(
+        replace(INCIDENT, acknowledged_by="U0STEVE", acknowledged_at=T0, muted_until=T1), "k"
+    ),
+    "alerts.incident_parent.resolved": lambda: alerts.incident_parent(
+        replace(INCIDENT, closed=True, closed_at=T1, resolved_by="U0STEVE", resolve_reason=LEAKY), "k"
+    ),
+    "alerts.session_reply": lambda: alerts.session_reply(
+        AGENT,
+        LEAKY_SESSION,
+        "k",
+        cause=ReplyCause(quote=[LEAKY], hint=LEAKY),
+        dashboard="https://pipecat.example/agents/{agent}/sessions/{session}",
+    ),
+    "alerts.session_reply.same_cause": lambda: alerts.session_reply(
+        AGENT, LEAKY_SESSION, "k", cause=ReplyCause(quote=[LEAKY], same_as_above=True, hint=LEAKY)
+    ),
+    "resolve.resolve_modal": lambda: resolve.resolve_modal(LEAKY[:60], "C0ONCALL", "1700000000.000100", paged=True),
     "alerts.rollup_reply": lambda: alerts.rollup_reply(AGENT, [alerts.RolledSession(SID, LEAKY, T0)] * 3, "k"),
     "causes.causes_message": lambda: causes.causes_message(
         AGENT, [causes.CauseRow(LEAKY, 3, 9, T0, T1, s, last_incident=EARLIER) for s in SIDS], window_label="24h"
@@ -189,8 +214,8 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
         health.health_alert(AGENT, FINDING, "critical", T0, "k"),
         [ChangeEvent(e.at, e.text, 3) for e in _leaky_timeline()],
     ),
-    "health.health_alert": lambda: health.health_alert(AGENT, FINDING, "critical", T0, "k"),
-    "health.health_resolved": lambda: health.health_resolved(AGENT, FINDING, T0, T1, "k"),
+    "health.health_alert": lambda: health.health_alert(AGENT, FINDING, "critical", T0, "k", extras=EXTRAS),
+    "health.health_resolved": lambda: health.health_resolved(AGENT, FINDING, T0, T1, "k", extras=EXTRAS),
     "health.health_back": lambda: health.health_back(AGENT, FINDING, T0, T1, "k"),
     "health.health_recovery": lambda: health.health_recovery(AGENT, FINDING, T0, T1, LEAKY, "k"),
     "help.help_message": lambda: help.help_message(error=LEAKY),

@@ -3,6 +3,7 @@ code table is the one both of its sides use."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,7 +64,12 @@ def test_the_mute_verb_takes_every_duration(label: str) -> None:
 def test_every_action_id_is_on_a_message_the_app_posts() -> None:
     now = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
     view = IncidentView("voice-bot", 2, now, now + timedelta(minutes=1), ["HTTP_ERROR"], SID)
-    rendered = set(action_ids(incident_parent(view, "key")))
+    dashboard = "https://pipecat.example/agents/{agent}/sessions/{session}"
+    linked = replace(view, runbook="https://wiki.example/voice-bot", dashboard=dashboard)
+    rendered = set(action_ids(incident_parent(linked, "key")))
+    # The state buttons once acknowledged and muted (Unacknowledge, Unmute).
+    later = replace(view, acknowledged_by="U0STEVE", muted_until=now + timedelta(hours=1))
+    rendered |= set(action_ids(incident_parent(later, "key")))
     for case in CASES.values():
         rendered |= set(action_ids(session_summary("voice-bot", case, now=now)))
     watches = [
