@@ -151,9 +151,12 @@ async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(
     await expect(parent.locator(".edited")).to_have_text("(edited)")
     await expect(page.locator("#thread-parent .blk-text").first).to_contain_text("Acknowledged by @you")
     await expect(paged).to_contain_text("acknowledged · error")  # mirrored to PagerDuty
+    await screenshot(page, "incident-acknowledged.png")
 
     await parent.get_by_role("combobox", name="Mute…").select_option(label="Mute 1 hour")
-    await expect(parent.locator(".blk-context")).to_contain_text("Muted until")
+    # The card says so, and the button that ends it is Unmute.
+    await expect(parent.locator(".blk-context").filter(has_text="Muted until")).to_have_count(1)
+    await expect(parent.get_by_role("button", name="Unmute")).to_have_count(1)
 
 
 async def test_message_shortcut_answers_in_the_thread(page: Any, demo: DemoStack) -> None:

@@ -23,6 +23,8 @@ const EMOJI = {
   mute: "🔇", loud_sound: "🔊", heavy_plus_sign: "➕", heavy_minus_sign: "➖", no_entry: "⛔",
   construction: "🚧", satellite: "📡", electric_plug: "🔌", broken_heart: "💔", clock3: "🕒",
   large_blue_circle: "🔵", question: "❓", exclamation: "❗", memo: "📝", link: "🔗",
+  bulb: "💡", arrow_down: "⬇️", arrow_up: "⬆️", large_orange_circle: "🟠", newspaper: "📰", pager: "📟",
+  repeat: "🔁",
 };
 
 export function emojify(text) {
