@@ -44,3 +44,13 @@ def summary_key(channel_id: str, first_row_id: int) -> str:
 def legacy_parent_key(incident_id: int) -> str:
     """The parent key of an incident opened before keys were minted by the routing plan."""
     return f"incident:{incident_id}"
+
+
+def rate_key(subscription_id: int, detector: str, opened_at: datetime) -> str:
+    """One watch's post of one rate episode (a detector's alert from when it opened)."""
+    return f"rate:{subscription_id}:{detector}:{int(opened_at.timestamp())}"
+
+
+def rate_clear_key(subscription_id: int, detector: str, opened_at: datetime) -> str:
+    """The reply in that post's thread when the episode cleared."""
+    return f"rate-clear:{subscription_id}:{detector}:{int(opened_at.timestamp())}"

@@ -19,6 +19,7 @@ from bot.blocks.alert_notices import (
 from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.digest import digest_message
 from bot.blocks.message import Message
+from bot.blocks.rates import rate_alert, rate_cleared_reply
 from bot.clock import Clock
 from bot.store import Store
 from bot.store.payloads import (
@@ -29,6 +30,8 @@ from bot.store.payloads import (
     NoticePayload,
     PagePayload,
     ParentPayload,
+    RateClearPayload,
+    RatePayload,
     RollupPayload,
     SummaryPayload,
 )
@@ -74,6 +77,26 @@ class MessageFactory:
                 return _summary(row, body), None
             case HealthPayload() | HealthClearPayload():
                 return health_message(row), None
+            case RatePayload():
+                return (
+                    rate_alert(
+                        row.agent,
+                        body.episode,
+                        body.opened_at,
+                        row.dedup_key,
+                        deployments=body.deployments,
+                        causes=body.causes,
+                        cleared_at=body.cleared_at,
+                        cost=body.cost,
+                        acknowledged_by=body.acknowledged_by,
+                    ),
+                    None,
+                )
+            case RateClearPayload():
+                message = rate_cleared_reply(
+                    row.agent, body.episode, body.opened_at, body.cleared_at, body.cost, row.dedup_key
+                )
+                return message, None
             case DigestPayload():
                 return digest_message(row.payload, row.dedup_key), None
             case PagePayload():

@@ -154,3 +154,12 @@ class HealthHold:
 
 
 HEALTH_HOLD = HealthHold(HEALTH_OPEN_AFTER_READS, HEALTH_OPEN_AFTER, HEALTH_CLEAR_AFTER, HEALTH_REOPEN_WITHIN)
+
+
+# -- rates (bot/rates) -------------------------------------------------------------------------------
+
+# The rate detectors' tunables live beside the pure detectors (bot/rates sits below this layer);
+# named here too so every policy value is found from this module.
+from bot.rates.policy import BURN_RULES, COUNT_RETENTION, RATE_RULES, STARTED_RETENTION, RateRules  # noqa: E402
+
+__all__ = ["BURN_RULES", "COUNT_RETENTION", "RATE_RULES", "STARTED_RETENTION", "RateRules"]

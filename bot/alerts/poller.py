@@ -55,6 +55,8 @@ class Poller:
         self._owner = owner
         self._overlap = policy.poll_overlap(poll_interval)
         self._interval = timedelta(seconds=poll_interval)
+        #: The agents the last cycle polled here (their rates are evaluated after it).
+        self.polled: list[str] = []
 
     async def poll_once(self) -> None:
         """Poll every watched agent, a few at a time; one agent's failure never stops the others.
@@ -64,6 +66,7 @@ class Poller:
         (IDLE_FLUSH at a time). Only an agent with something to record gets a transaction of its
         own. The watches read here only pick the agents and which sessions need a detail fetch;
         what is recorded is decided from the watches read again inside that transaction."""
+        self.polled = []
         watches = await self._store.all_watches()
         agents = sorted(watches)
         if not agents:
@@ -93,6 +96,7 @@ class Poller:
 
         await asyncio.gather(*(guarded(agent) for agent in agents if agent in states))
         await idle.flush()
+        self.polled = sorted(states)
 
     async def _seed_quietly(self, agent: str) -> None:
         try:
@@ -203,6 +207,7 @@ class Poller:
             until = None
         seen = Observation(complete=until is None, backfill_until=until)
         listed = {s.session_id.lower(): s for w in walks for s in w.sessions}
+        seen.listed = list(listed.values())
         seen.active = {sid for sid, s in listed.items() if s.is_active}
         active_complete = True
         if state.active_set:

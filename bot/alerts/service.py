@@ -20,6 +20,7 @@ from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer, Sleep
 from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
+from bot.alerts.rate_watch import RateWatcher
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.clock import Clock
@@ -143,6 +144,8 @@ class AlertService:
             give_up_after=give_up_after,
             sleep=sleep,
         )
+        #: Rate alerts: the agents each poll cycle recorded, evaluated right after it.
+        self.rates = RateWatcher(store=store, clock=clock, rules=policy.RATE_RULES)
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
         self.pager = Pager(store=store, slack=slack, clock=clock, client=pagerduty)
         self._pruned_at: datetime | None = None
@@ -162,6 +165,7 @@ class AlertService:
     async def poll_once(self) -> None:
         """One poll cycle over every watched agent."""
         await self.poller.poll_once()
+        await self.rates.evaluate_all(self.poller.polled)
         await self._prune()
 
     async def leave(self) -> None:
@@ -253,6 +257,9 @@ class AlertService:
         done = await self.store.prune_sent(now - policy.OUTBOX_RETENTION)
         if done:
             logger.info("pruned %d delivered outbox row(s) older than %s", done, policy.OUTBOX_RETENTION)
+        minutes = await self.store.prune_rates(now - policy.COUNT_RETENTION, now - policy.STARTED_RETENTION)
+        if minutes:
+            logger.info("pruned %d minute(s) of rate counts older than %s", minutes, policy.COUNT_RETENTION)
         causes = await self.store.prune_causes(now - CAUSE_RETENTION)
         if causes:
             logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)

@@ -29,6 +29,8 @@ class Verb(StrEnum):
     MUTE = "mute"
     UNMUTE = "unmute"
     DIGEST = "digest"
+    RATES = "rates"
+    SLO = "slo"
 
 
 class Action(StrEnum):
@@ -43,6 +45,8 @@ class Action(StrEnum):
     INCIDENT_DETAILS = "incident_details"
     INCIDENT_LOGS = "incident_logs"
     HOME_MORE = "home_more"
+    RATE_ACK = "rate_ack"
+    RATE_DETAILS = "rate_details"
 
 
 #: `callback_id` of the message shortcut (manifest.yaml declares the same).
@@ -50,7 +54,16 @@ SHORTCUT_LOOKUP = "lookup_session"
 
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
 ADMIN_ONLY: frozenset[str] = frozenset(
-    {Verb.WATCH, Verb.UNWATCH, Verb.MUTE, Verb.UNMUTE, Verb.DIGEST, Action.SESSION_STOP, Action.INCIDENT_MUTE}
+    {
+        Verb.WATCH,
+        Verb.UNWATCH,
+        Verb.MUTE,
+        Verb.UNMUTE,
+        Verb.DIGEST,
+        Verb.SLO,
+        Action.SESSION_STOP,
+        Action.INCIDENT_MUTE,
+    }
 )
 
 

@@ -1,0 +1,207 @@
+"""Rates: per-minute counts of each agent's sessions, the sessions counted as started, the rate
+detectors' state and each agent's SLO (bot/rates).
+
+Counting happens inside the poll's recording transaction (bot/store/polling.py `record_poll`),
+after its lease is confirmed (on PostgreSQL the agent's poll_state row stays locked until commit),
+so one agent's counts are written by one transaction at a time. A session is counted as started
+when this transaction inserted its rate_started row, and as ended when it inserted its
+seen_sessions row: replicas and restarts never count it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.pipecat.models import Session
+from bot.rates.counts import Counts, Minute, tally
+from bot.store.base import StoreBase, chunked
+from bot.store.records import NewPost
+from bot.store.schema import rate_counts, rate_started, rate_state
+
+COUNT_COLUMNS = ("started", "ended", "failed", "start_known", "cold_starts", "bot_starts", "duration_seconds")
+
+
+@dataclass(frozen=True)
+class RateState:
+    agent: str
+    version: int
+    memory: dict[str, Any]
+    observed_since: datetime
+    evaluated_at: datetime | None
+    slo_target: float | None
+    slo_period: str | None
+
+
+class RateStore(StoreBase):
+    async def count_sessions(
+        self,
+        conn: AsyncConnection,
+        agent: str,
+        started: Sequence[Session],
+        ended: Sequence[Session],
+        statuses: frozenset[str],
+        now: datetime,
+    ) -> None:
+        """Inside the poll's transaction: count `started` sessions not counted before, and `ended`
+        (the caller passes only the ones its transaction recorded as seen)."""
+        await conn.execute(
+            self.insert_ignore(rate_state, ["agent"]).values(agent=agent, version=0, memory={}, observed_since=now)
+        )
+        fresh: set[str] = set()
+        ids = sorted({s.session_id.lower() for s in started})
+        for chunk in chunked(ids):
+            result = await conn.execute(
+                self.insert_ignore(rate_started, ["agent", "session_id"]).returning(rate_started.c.session_id),
+                [{"agent": agent, "session_id": sid, "seen_at": now} for sid in chunk],
+            )
+            fresh.update(result.scalars())
+        counted = {s.session_id.lower(): s for s in started if s.session_id.lower() in fresh}
+        found = tally(counted.values(), ended, statuses)
+        if not found:
+            return
+        minutes = sorted({minute for minute, _ in found})
+        existing = {
+            (r["minute"], r["deployment"]): Counts.from_row(dict(r))
+            for r in (
+                await conn.execute(
+                    select(rate_counts).where(rate_counts.c.agent == agent, rate_counts.c.minute.in_(minutes))
+                )
+            ).mappings()
+        }
+        for key, counts in sorted(found.items()):
+            minute, deployment = key
+            before = existing.get(key)
+            if before is None:
+                await conn.execute(
+                    rate_counts.insert().values(agent=agent, minute=minute, deployment=deployment, **counts.to_row())
+                )
+                continue
+            before.add(counts)
+            await conn.execute(
+                update(rate_counts)
+                .where(
+                    rate_counts.c.agent == agent, rate_counts.c.minute == minute, rate_counts.c.deployment == deployment
+                )
+                .values(**before.to_row())
+            )
+
+    async def rate_minutes(
+        self, agent: str, since: datetime, *, by_deployment: bool = False
+    ) -> list[Minute]:
+        """The agent's minutes from `since` on, oldest first: added up over deployments, or one
+        per deployment."""
+        query = (
+            select(rate_counts)
+            .where(rate_counts.c.agent == agent, rate_counts.c.minute >= since)
+            .order_by(rate_counts.c.minute)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        if by_deployment:
+            return [Minute(r["minute"], Counts.from_row(dict(r)), r["deployment"]) for r in rows]
+        merged: dict[datetime, Counts] = {}
+        for r in rows:
+            merged.setdefault(r["minute"], Counts()).add(Counts.from_row(dict(r)))
+        return [Minute(minute, counts) for minute, counts in merged.items()]
+
+    async def rate_totals(self, agent: str, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Counts]:
+        """Started, ended and failed added up (in SQL) over each named [start, end)."""
+        found: dict[str, Counts] = {}
+        async with self._read() as conn:
+            for name, (start, end) in windows.items():
+                row = (
+                    await conn.execute(
+                        select(
+                            func.coalesce(func.sum(rate_counts.c.started), 0),
+                            func.coalesce(func.sum(rate_counts.c.ended), 0),
+                            func.coalesce(func.sum(rate_counts.c.failed), 0),
+                        ).where(
+                            and_(
+                                rate_counts.c.agent == agent,
+                                rate_counts.c.minute >= start,
+                                rate_counts.c.minute < end,
+                            )
+                        )
+                    )
+                ).one()
+                found[name] = Counts(started=int(row[0]), ended=int(row[1]), failed=int(row[2]))
+        return found
+
+    async def rate_state(self, agent: str) -> RateState | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(rate_state).where(rate_state.c.agent == agent))).mappings().first()
+        return _state(row) if row else None
+
+    async def rate_states(self) -> list[RateState]:
+        async with self._read() as conn:
+            rows = (await conn.execute(select(rate_state).order_by(rate_state.c.agent))).mappings().all()
+        return [_state(r) for r in rows]
+
+    async def save_rate_evaluation(
+        self,
+        agent: str,
+        version: int,
+        memory: Mapping[str, Any],
+        now: datetime,
+        *,
+        posts: Sequence[NewPost] = (),
+        touched: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
+        """Store the detectors' memory if nobody stored another since `version` was read (compare
+        and set), with this evaluation's posts and the changes to its open alerts' payloads (by
+        opener key; each is re-rendered). False (and nothing written) when another replica won."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(rate_state)
+                .where(rate_state.c.agent == agent, rate_state.c.version == version)
+                .values(version=version + 1, memory=dict(memory), evaluated_at=now)
+            )
+            if result.rowcount != 1:
+                return False
+            await self.insert_posts(conn, posts, now)
+            for changes, keys in _grouped(touched or {}):
+                await self._touch_openers(conn, keys, changes, now)  # type: ignore[attr-defined]
+        return True
+
+    async def set_slo(self, agent: str, target: float | None, period: str | None, user_id: str, now: datetime) -> None:
+        """Set (or with None, turn off) the agent's SLO."""
+        async with self._write() as conn:
+            await conn.execute(
+                self.insert_ignore(rate_state, ["agent"]).values(agent=agent, version=0, memory={}, observed_since=now)
+            )
+            await conn.execute(
+                update(rate_state)
+                .where(rate_state.c.agent == agent)
+                .values(slo_target=target, slo_period=period if target is not None else None, slo_set_by=user_id)
+            )
+
+    async def prune_rates(self, counts_before: datetime, started_before: datetime) -> int:
+        async with self._write() as conn:
+            result = await conn.execute(delete(rate_counts).where(rate_counts.c.minute < counts_before))
+            await conn.execute(delete(rate_started).where(rate_started.c.seen_at < started_before))
+        return max(result.rowcount, 0)
+
+
+def _grouped(touched: Mapping[str, Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], list[str]]]:
+    return [(changes, [key]) for key, changes in sorted(touched.items())]
+
+
+def _state(row: Any) -> RateState:
+    return RateState(
+        agent=row["agent"],
+        version=int(row["version"]),
+        memory=dict(row["memory"] or {}),
+        observed_since=row["observed_since"],
+        evaluated_at=row["evaluated_at"],
+        slo_target=row["slo_target"],
+        slo_period=row["slo_period"],
+    )
+
+
+__all__ = ["RateState", "RateStore"]
