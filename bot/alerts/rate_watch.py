@@ -23,8 +23,9 @@ from typing import Any
 from bot.alerts.fanout import Mutes, fan_out
 from bot.alerts.keys import rate_clear_key, rate_key
 from bot.clock import Clock
+from bot.pagerduty import events
 from bot.rates import detectors, slo
-from bot.rates.counts import Counts, Minute, total, window_start
+from bot.rates.counts import Counts, Minute, window_start
 from bot.rates.detectors import Episode, RateView
 from bot.rates.policy import BURN_RULES, SLO_PERIODS, RateRules
 from bot.store import Store
@@ -203,4 +204,46 @@ def deployment_rows(minutes: Sequence[Minute]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["ended"], r["deployment"]))
 
 
-__all__ = ["Evaluation", "RateWatcher", "deployment_rows", "episodes_of", "slo_of", "total"]
+@dataclass(frozen=True)
+class RatePage:
+    subscription_id: int
+    channel_id: str
+    facts: events.ConditionFacts
+
+
+def episode_dedup_key(agent: str, episode: Episode) -> str:
+    """One rate episode, for an outside system (PagerDuty's dedup_key, with the channel)."""
+    return f"pipecat-ops:rate:{agent}:{episode.key}:{int(episode.opened_at.timestamp())}"
+
+
+async def rate_pages(
+    store: Store, paging: Mapping[tuple[str, str], int], team: str, now: datetime
+) -> dict[str, RatePage]:
+    """The PagerDuty alerts open rate episodes want, by dedup key: one per paging watch of the
+    agent and episode of a paging severity, unless the channel muted the agent (muted alerts
+    stay out of PagerDuty as they stay out of Slack)."""
+    wanted: dict[str, RatePage] = {}
+    agents = sorted({agent for _, agent in paging})
+    if not agents:
+        return wanted
+    mutes = await store.active_mutes(now)
+    for agent in agents:
+        state = await store.rate_state(agent)
+        if state is None:
+            continue
+        for episode in episodes_of(state.memory).values():
+            if episode.severity != detectors.PAGE:
+                continue
+            facts = events.ConditionFacts(
+                agent=agent,
+                condition=f"rate-{episode.key}",
+                description=episode.headline,
+                since=episode.opened_at,
+                severity="critical" if episode.key == detectors.SILENCE else "error",
+                facts=(f"worst: {episode.peak_headline}",) if episode.peak_headline != episode.headline else (),
+            )
+            for (channel, watched), sid in paging.items():
+                if watched == agent and (channel, agent) not in mutes:
+                    key = events.condition_alert_key(team, channel, episode_dedup_key(agent, episode))
+                    wanted[key] = RatePage(sid, channel, facts)
+    return wanted

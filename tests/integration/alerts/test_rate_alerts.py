@@ -1,0 +1,139 @@
+"""Rate alerts through the real pipeline (poller → counts → detectors → outbox → Slack stand-in,
+PagerDuty stand-in): a regression of a busy agent whose per-session incident is open and
+acknowledged posts a new top-level alert, pages once, and is resolved when the rate is back; calls
+that stop post a silence alert that clears when they resume; two replicas post each once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.alerts.service import AlertService
+from bot.pagerduty.client import PagerDutyClient
+from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from bot.sandbox.slack_standin_model import StoredMessage
+from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
+from tests.rate_traffic import Traffic
+
+AGENT = "voice-bot"
+
+
+def _urls() -> list[Any]:
+    params = [pytest.param(None, id="sqlite")]
+    if os.environ.get(PG_URL_ENV):
+        params.append(pytest.param(os.environ[PG_URL_ENV], id="postgresql", marks=pytest.mark.postgres))
+    return params
+
+
+@pytest.fixture(params=_urls())
+async def replicas(
+    request: pytest.FixtureRequest, alert_rig: AlertRig, pagerduty_client: PagerDutyClient
+) -> AsyncIterator[tuple[AlertService, AlertService]]:
+    if request.param is not None:  # PostgreSQL: start from empty tables
+        alert_rig.db_url = request.param
+        alert_rig.stores.append(await open_store(request.param, fresh=True))
+    a = await alert_rig.new_service(pagerduty=pagerduty_client, replica_id="replica-a")
+    b = await alert_rig.new_service(pagerduty=pagerduty_client, replica_id="replica-b")
+    yield a, b
+
+
+async def minute(rig: AlertRig, services: tuple[AlertService, ...], traffic: Traffic) -> None:
+    """One minute of traffic, then every replica polls and delivers (as their scheduler would)."""
+    rig.clock.advance(60)
+    traffic.minute()
+    await asyncio.gather(*(s.poll_once() for s in services))
+    for _ in range(2):
+        await asyncio.gather(*(s.deliver_once() for s in services))
+
+
+def rate_alerts(rig: AlertRig) -> list[StoredMessage]:
+    return [m for m in rig.top() if "(last 5 min)" in m.text or "calls started" in m.text]
+
+
+def rate_pages(standin: PagerDutyStandIn) -> list[Any]:
+    return [e for e in standin.requests if ":rate:" in (e.dedup_key or "")]
+
+
+async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_once_and_resolved(
+    replicas: tuple[AlertService, AlertService], alert_rig: AlertRig, pagerduty_standin: PagerDutyStandIn
+) -> None:
+    a, b = replicas
+    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
+    for _ in range(10):
+        await minute(alert_rig, (a, b), traffic)
+    [incident] = [m for m in alert_rig.top() if m not in rate_alerts(alert_rig)]
+    assert await a.acknowledge(ALERT_CHANNEL, incident.ts, "U2")
+    assert rate_alerts(alert_rig) == []  # the usual 2% never raises a rate alert
+
+    traffic.fail_share = 0.30  # a deploy makes 30% of calls fail
+    for _ in range(2):
+        await minute(alert_rig, (a, b), traffic)
+    [alert] = rate_alerts(alert_rig)
+    assert alert.text.startswith(f"{AGENT}: ")
+    assert re.search(r"\d+% of calls failing \(last 5 min\), usually (1\.9|2\.0|2\.1)%$", alert.text), alert.text
+    assert "Deployments (last hour)" in str(alert.blocks)
+    assert [b_["block_id"] for b_ in alert.blocks or [] if b_.get("type") == "actions"] == ["rate_actions"]
+
+    for _ in range(3):
+        await minute(alert_rig, (a, b), traffic)
+    assert len(rate_alerts(alert_rig)) == 1  # edited in place, never posted again
+    triggers = [e for e in rate_pages(pagerduty_standin) if e.action == "trigger"]
+    assert len(triggers) == 1
+
+    traffic.fail_share = 0.02  # rolled back
+    for _ in range(12):
+        await minute(alert_rig, (a, b), traffic)
+    [alert] = rate_alerts(alert_rig)
+    assert alert.text.startswith(f"Resolved: {AGENT}: ")
+    assert "session(s) affected" in str(alert.blocks)
+    [reply] = alert_rig.replies(alert)
+    assert "Back to usual" in reply.text or "Back to usual" in str(reply.blocks)
+    actions = [e.action for e in rate_pages(pagerduty_standin)]
+    assert actions == ["trigger", "resolve"]
+
+
+async def test_calls_that_stop_are_told_within_five_minutes_and_cleared_when_they_resume(
+    replicas: tuple[AlertService, AlertService], alert_rig: AlertRig, pagerduty_standin: PagerDutyStandIn
+) -> None:
+    a, b = replicas
+    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
+    for _ in range(5):  # 4 minutes of history (the first poll seeds)
+        await minute(alert_rig, (a, b), traffic)
+    traffic.per_minute = 0  # a spend limit: nothing starts
+    told_after = None
+    for n in range(1, 6):
+        await minute(alert_rig, (a, b), traffic)
+        if rate_alerts(alert_rig):
+            told_after = n
+            break
+    assert told_after is not None and told_after <= 5
+    [alert] = rate_alerts(alert_rig)
+    assert "no calls started for" in alert.text and "usually 60 a minute" in alert.text
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger"]
+
+    traffic.per_minute = 60
+    for _ in range(6):
+        await minute(alert_rig, (a, b), traffic)
+    [alert] = rate_alerts(alert_rig)
+    assert alert.text.startswith(f"Resolved: {AGENT}: ")
+    assert len(alert_rig.replies(alert)) == 1
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "resolve"]
+
+
+async def test_a_quiet_agent_that_stops_is_never_told(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=2, fail_share=0.0)
+    for _ in range(30):
+        await minute(alert_rig, (svc,), traffic)
+    traffic.per_minute = 0
+    for _ in range(30):
+        await minute(alert_rig, (svc,), traffic)
+    assert rate_alerts(alert_rig) == []
