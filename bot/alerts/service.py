@@ -20,9 +20,11 @@ from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer, Sleep
 from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
+from bot.alerts.rate_view import rates_view
 from bot.alerts.rate_watch import RateWatcher
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
+from bot.blocks.rates import RatesView
 from bot.clock import Clock
 from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pagerduty.client import PagerDutyClient
@@ -343,6 +345,24 @@ class AlertService:
             )
             for s in stats
         ]
+
+    # -- rates -----------------------------------------------------------------------------------
+
+    async def rates_view(self, agent: str) -> RatesView:
+        """What `/session rates` shows (the agent's counts; nothing is read from Pipecat)."""
+        return await rates_view(self.store, check_agent(agent), self._clock.now(), policy.RATE_RULES)
+
+    async def set_slo(self, agent: str, target: float | None, period: str, user_id: str) -> None:
+        """Set the agent's SLO (`target` 0.995 for 99.5 %), or turn it off with None."""
+        await self.store.set_slo(check_agent(agent), target, period, user_id, self._clock.now())
+
+    async def acknowledge_rate(self, channel_id: str, message_ts: str, user_id: str) -> bool:
+        """Note who acknowledged a rate alert on its post (re-rendered). False if `message_ts` is
+        not an open rate alert of the channel."""
+        found = await self.store.acknowledge_rate_alert(channel_id, message_ts, user_id, self._clock.now())
+        if found:
+            self.wake_delivery()
+        return found
 
     # -- mute and incidents ----------------------------------------------------------------------
 

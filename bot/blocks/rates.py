@@ -116,8 +116,7 @@ def rate_cleared_reply(
     lasted = human_duration(cleared_at - opened_at)
     cost_text = f", about {cost} session(s) affected" if cost else ""
     text = (
-        f":white_check_mark: Back to usual {slack_date(cleared_at)} after {lasted}{cost_text}. "
-        f"Last: {esc(usual, 300)}"
+        f":white_check_mark: Back to usual {slack_date(cleared_at)} after {lasted}{cost_text}. Last: {esc(usual, 300)}"
     )
     return build(
         fallback(f"Resolved: {agent}"),
@@ -207,7 +206,7 @@ def rates_card(view: RatesView) -> Message:
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="\"usual\" is the 6 h before the last 5 min. Failed: ended with one of the watches' statuses."
+                    text='"usual" is the 6 h before the last 5 min. Failed: ended with one of the watches\' statuses.'
                 )
             ]
         )

@@ -20,6 +20,7 @@ from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
 from bot.blocks.message import Message
 from bot.blocks.paging import paging_needs_key
+from bot.blocks.rates import rates_card
 from bot.blocks.session import session_summary
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
@@ -104,6 +105,8 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
     health = status.current_revision.health if status.current_revision else None
     message = quotable(health.message if health else None)
     return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
+
+
 async def _causes(cmd: p.Causes, req: Request) -> Message:
     rows = await req.deps.alerts.causes(cmd.agent, req.deps.clock.now() - cmd.window)
     return causes_message(cmd.agent, rows, window_label=cmd.window_label)
@@ -144,6 +147,15 @@ async def _digest(cmd: p.Digest, req: Request) -> Message:
     return notices.digest_off(await digests.turn_off(req.channel_id))
 
 
+async def _rates(cmd: p.Rates, req: Request) -> Message:
+    return rates_card(await req.deps.alerts.rates_view(cmd.agent))
+
+
+async def _slo(cmd: p.Slo, req: Request) -> Message:
+    await req.deps.alerts.set_slo(cmd.agent, cmd.target, cmd.period, req.user_id)
+    return notices.slo_set(cmd.agent, cmd.target, cmd.period)
+
+
 async def _reply(cmd: p.Command, req: Request) -> Message:
     match cmd:
         case p.Help():
@@ -170,6 +182,10 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _unmute(cmd, req)
         case p.Digest():
             return await _digest(cmd, req)
+        case p.Rates():
+            return await _rates(cmd, req)
+        case p.Slo():
+            return await _slo(cmd, req)
         case _:
             assert_never(cmd)
 

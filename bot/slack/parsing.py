@@ -15,6 +15,7 @@ from typing import ClassVar
 from bot.contracts.actions import Verb
 from bot.contracts.alerts import MUTE_DURATIONS, MUTE_USAGE
 from bot.contracts.names import AGENT_NAME, AGENT_NAME_PATTERN, SESSION_ID, UUID_PATTERN
+from bot.rates.policy import SLO_DEFAULT_PERIOD, SLO_PERIODS
 
 _AGENT_SLASH_ID = re.compile(rf"^({AGENT_NAME_PATTERN})/({UUID_PATTERN})$")
 _URL_AGENT = re.compile(rf"agents/({AGENT_NAME_PATTERN})/")
@@ -147,10 +148,43 @@ class Digest:
     private: bool = True
 
 
+@dataclass(frozen=True)
+class Rates:
+    """`/session rates <agent>`: rates over 5 min / 1 h / 24 h against the agent's usual."""
+
+    verb: ClassVar[Verb] = Verb.RATES
+    agent: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Slo:
+    """`/session slo <agent> <target>% [7d|28d|30d]` or `/session slo <agent> off` (target None)."""
+
+    verb: ClassVar[Verb] = Verb.SLO
+    agent: str
+    target: float | None
+    period: str = SLO_DEFAULT_PERIOD
+    private: bool = True
+
+
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
 Command = (
-    Help | Lookup | ListSessions | Stats | Causes | Watch | Unwatch | Watches | Mute | Unmute | Digest | AgentStatus
+    Help
+    | Lookup
+    | ListSessions
+    | Stats
+    | Causes
+    | Watch
+    | Unwatch
+    | Watches
+    | Mute
+    | Unmute
+    | Digest
+    | AgentStatus
+    | Rates
+    | Slo
 )
 _VerbParser = Callable[[list[str], bool], Command]
 
@@ -287,6 +321,31 @@ def _parse_digest(args: list[str], private: bool) -> Command:
     return Digest(on=True, at=time(int(match.group(1)), int(match.group(2))))
 
 
+def _parse_rates(args: list[str], private: bool) -> Command:
+    _arity(args, 1, 1, "rates <agent>")
+    return Rates(_agent(args[0]), private)
+
+
+_SLO_USAGE = "slo <agent> <target>% [7d|28d|30d] | off"
+_TARGET = re.compile(r"^(\d{1,2}(?:\.\d{1,3})?)%?$")
+
+
+def _parse_slo(args: list[str], private: bool) -> Command:
+    _arity(args, 2, 3, _SLO_USAGE)
+    agent = _agent(args[0])
+    if args[1].lower() == "off":
+        _arity(args, 2, 2, _SLO_USAGE)
+        return Slo(agent, None)
+    match = _TARGET.fullmatch(args[1])
+    target = float(match.group(1)) if match else None
+    if target is None or not 50 <= target < 100:
+        raise _Refused(f"“{args[1][:20]}” is not an SLO target: a percentage from 50 to under 100, like 99.5%.")
+    period = args[2].lower() if len(args) == 3 else SLO_DEFAULT_PERIOD
+    if period not in SLO_PERIODS:
+        raise _Refused("SLO periods are 7d, 28d or 30d.")
+    return Slo(agent, target / 100, period)
+
+
 def _parse_lookup(words: list[str], private: bool) -> Command:
     if len(words) == 2 and SESSION_ID.fullmatch(words[1]):
         return Lookup(words[1].lower(), _agent(words[0]), private)
@@ -313,4 +372,6 @@ _VERBS: dict[str, _VerbParser] = {
     Verb.MUTE: _parse_mute,
     Verb.UNMUTE: _single_agent(Unmute, "unmute <agent>"),
     Verb.DIGEST: _parse_digest,
+    Verb.RATES: _parse_rates,
+    Verb.SLO: _parse_slo,
 }

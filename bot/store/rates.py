@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.pipecat.models import Session
 from bot.rates.counts import Counts, Minute, tally
 from bot.store.base import StoreBase, chunked
-from bot.store.records import NewPost
-from bot.store.schema import rate_counts, rate_started, rate_state
+from bot.store.records import KIND_RATE, NewPost
+from bot.store.schema import alert_outbox, rate_counts, rate_started, rate_state
 
 COUNT_COLUMNS = ("started", "ended", "failed", "start_known", "cold_starts", "bot_starts", "duration_seconds")
 
@@ -91,9 +91,7 @@ class RateStore(StoreBase):
                 .values(**before.to_row())
             )
 
-    async def rate_minutes(
-        self, agent: str, since: datetime, *, by_deployment: bool = False
-    ) -> list[Minute]:
+    async def rate_minutes(self, agent: str, since: datetime, *, by_deployment: bool = False) -> list[Minute]:
         """The agent's minutes from `since` on, oldest first: added up over deployments, or one
         per deployment."""
         query = (
@@ -167,6 +165,23 @@ class RateStore(StoreBase):
             await self.insert_posts(conn, posts, now)
             for changes, keys in _grouped(touched or {}):
                 await self._touch_openers(conn, keys, changes, now)  # type: ignore[attr-defined]
+        return True
+
+    async def acknowledge_rate_alert(self, channel_id: str, ts: str, user_id: str, now: datetime) -> bool:
+        """Record the ack on the rate alert posted at `ts` and queue its re-render."""
+        async with self._write() as conn:
+            row = (
+                await conn.execute(
+                    select(alert_outbox.c.dedup_key, alert_outbox.c.payload).where(
+                        alert_outbox.c.channel_id == channel_id,
+                        alert_outbox.c.posted_ts == ts,
+                        alert_outbox.c.kind == KIND_RATE,
+                    )
+                )
+            ).first()
+            if row is None or (row.payload or {}).get("cleared_at"):
+                return False
+            await self._touch_openers(conn, [row.dedup_key], {"acknowledged_by": user_id}, now)  # type: ignore[attr-defined]
         return True
 
     async def set_slo(self, agent: str, target: float | None, period: str | None, user_id: str, now: datetime) -> None:
