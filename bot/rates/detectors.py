@@ -11,7 +11,7 @@ never becomes its own "usual".
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,7 +106,14 @@ def silence(view: RateView, rules: RateRules, frozen: float | None = None) -> Re
     """`usual`/`current`: sessions started per minute."""
     window = rules.silence_window
     recent = total(view.minutes, window_start(view.now, window), view.now + timedelta(minutes=1))
-    usual_counts, seconds = _usual(view, rules, rules.silence_usual, window)
+    # The usual is the hour before the calls stopped (the quiet minutes are not part of it).
+    end = window_start(view.now, window)
+    starts = [m.minute for m in view.minutes if m.counts.started and m.minute < end]
+    if starts and not recent.started:
+        end = min(end, max(starts) + timedelta(minutes=1))
+    begin = max(end - rules.silence_usual, minute_of(view.observed_since))
+    usual_counts = total(view.minutes, begin, end)
+    seconds = max((end - begin).total_seconds(), 0.0)
     if frozen is not None:
         usual = frozen
     elif seconds >= rules.silence_min_history.total_seconds() - 60:
@@ -210,7 +217,8 @@ def bot_start(view: RateView, rules: RateRules, frozen: float | None = None) -> 
     )
 
 
-DETECTORS = {FAILURE: failure_rate, SILENCE: silence, COLD: cold_starts, BOT_START: bot_start}
+Detector = Callable[[RateView, RateRules, float | None], Reading]
+DETECTORS: dict[str, Detector] = {FAILURE: failure_rate, SILENCE: silence, COLD: cold_starts, BOT_START: bot_start}
 
 
 def read_all(view: RateView, rules: RateRules, frozen: Mapping[str, float]) -> list[Reading]:
