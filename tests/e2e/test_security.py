@@ -40,6 +40,9 @@ def lists(channels: str = "", users: str = "", admins: str = "") -> AccessLists:
         (lists(admins="U9"), "U1", "C1", "session_stop", False),
         (lists(admins="U9"), "U1", "C1", "incident_mute", False),
         (lists(admins="U9"), "U1", "C1", "incident_ack", True),
+        (lists(admins="U9"), "U1", "C1", "slo", False),
+        (lists(admins="U9"), "U1", "C1", "rates", True),
+        (lists(admins="U9"), "U1", "C1", "rate_ack", True),
         (lists(admins="U9"), "U9", "C1", "unwatch", True),
     ],
 )
