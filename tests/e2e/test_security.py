@@ -109,6 +109,7 @@ ADMIN_COMMANDS = {
     Verb.MUTE: "mute voice-bot 1h",
     Verb.UNMUTE: "unmute voice-bot",
     Verb.DIGEST: "digest on 09:00",
+    Verb.SLO: "slo voice-bot 99.5%",
 }
 ADMIN_CLICKS = {
     Action.SESSION_STOP: ("button", session_value("voice-bot", ERROR_ID)),
