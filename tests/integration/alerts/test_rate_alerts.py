@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from bot.alerts.service import AlertService
+from bot.ops.instrument import refresh_store_gauges
+from bot.ops.metrics import Metrics
 from bot.pagerduty.client import PagerDutyClient
 from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.sandbox.slack_standin_model import StoredMessage
@@ -137,3 +139,22 @@ async def test_a_quiet_agent_that_stops_is_never_told(alert_rig: AlertRig) -> No
     for _ in range(30):
         await minute(alert_rig, (svc,), traffic)
     assert rate_alerts(alert_rig) == []
+
+
+async def test_metrics_show_each_watched_agents_rates_and_slo_budget(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    await svc.set_slo(AGENT, 0.99, "28d", "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.005)
+    for _ in range(8):
+        await minute(alert_rig, (svc,), traffic)
+    metrics = Metrics()
+    await refresh_store_gauges(svc.store, metrics, alert_rig.clock.now())
+    text = metrics.render().decode()
+    started = re.search(r'pipecat_ops_agent_sessions_started_per_minute\{agent="voice-bot"\} ([\d.]+)', text)
+    assert started is not None and 40 <= float(started.group(1)) <= 60
+    failed = re.search(r'pipecat_ops_agent_failure_rate\{agent="voice-bot"\} ([\d.]+)', text)
+    assert failed is not None and float(failed.group(1)) < 0.02
+    budget = re.search(r'pipecat_ops_agent_slo_budget_remaining\{agent="voice-bot"\} ([\d.]+)', text)
+    assert budget is not None and 0.3 < float(budget.group(1)) < 0.7  # 0.5% failing of a 1% budget
+    assert "session_id" not in text
