@@ -4,7 +4,7 @@ of the minute."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.sandbox.pipecat_sim import PipecatSimulator
@@ -20,6 +20,7 @@ class Traffic:
     _owed: float = 0.0
     failed: int = 0
     started: int = 0
+    failed_ids: list[str] = field(default_factory=list)
 
     def minute(self, *, deployment_id: str | None = None) -> None:
         """Sessions of the minute that just passed on the simulator's clock (call after advancing it)."""
@@ -36,5 +37,7 @@ class Traffic:
             self._owed += self.fail_share
             status = "HTTP_ERROR" if int(self._owed) > before else "HTTP_COMPLETED"
             self.failed += status == "HTTP_ERROR"
+            if status == "HTTP_ERROR":
+                self.failed_ids.append(sid)
             self.started += 1
             self.sim.end_session(self.agent, sid, status, at=min(created + timedelta(seconds=20), now))

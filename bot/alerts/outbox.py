@@ -104,6 +104,10 @@ class Deliverer:
         )
         # Replies whose cause came late are edited in their channel's pass.
         channels = sorted(set(channels) | set(await self._store.reply_edits_channels()))
+        # A busy agent's held failures whose roll-up is due (IncidentKeeper.flush_held).
+        channels = sorted(
+            set(channels) | set(await self._store.held_rollup_channels(now - policy.BACKGROUND_ROLLUP_EVERY))
+        )
         limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
         await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
 

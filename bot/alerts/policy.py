@@ -103,6 +103,11 @@ DEFAULT_INCIDENT_WINDOW = timedelta(minutes=30)
 #: More than BURST_LIMIT sessions within BURST_WINDOW: the rest of the burst becomes one roll-up.
 BURST_LIMIT = 5
 BURST_WINDOW = timedelta(minutes=1)
+#: An agent that usually fails at least this often (per hour, from its rate counts) is "busy": while
+#: its incident is open its failures are held and posted as one roll-up per BACKGROUND_ROLLUP_EVERY
+#: (at most about 6 replies an hour from its background), not one reply each.
+BACKGROUND_MIN_FAILURES_PER_HOUR = 12.0
+BACKGROUND_ROLLUP_EVERY = timedelta(minutes=10)
 
 
 def retry_delay(attempt: int) -> timedelta:

@@ -30,7 +30,7 @@ from bot.rates.detectors import Episode, RateView
 from bot.rates.policy import BURN_RULES, SLO_PERIODS, RateRules
 from bot.store import Store
 from bot.store.payloads import RateClearPayload, RatePayload
-from bot.store.rates import RateState
+from bot.store.rates import FAILURES_PER_HOUR, RateState
 from bot.store.records import KIND_RATE, KIND_RATE_CLEAR, NewPost, Watch
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,11 @@ class RateWatcher:
                     "episode": episode.to_json(),
                 }
             posts += self._cleared(agent, episode, now, cost, watches, mutes)
-        memory = {**state.memory, EPISODES: {k: e.to_json() for k, e in sorted(moves.episodes.items())}}
+        memory = {
+            **state.memory,
+            EPISODES: {k: e.to_json() for k, e in sorted(moves.episodes.items())},
+            FAILURES_PER_HOUR: detectors.usual_failures_per_hour(view, self._rules),
+        }
         applied = await self._store.save_rate_evaluation(
             agent, state.version, memory, now, posts=posts, touched=touched
         )

@@ -71,6 +71,12 @@ def _usual(view: RateView, rules: RateRules, length: timedelta, short: timedelta
     return total(view.minutes, start, end), seconds
 
 
+def usual_failures_per_hour(view: RateView, rules: RateRules) -> float:
+    """How many sessions the agent usually fails an hour (over the usual window observed so far)."""
+    counts, seconds = _usual(view, rules, rules.usual, rules.short)
+    return counts.failed / seconds * 3600 if seconds >= 60 else 0.0
+
+
 def failure_rate(view: RateView, rules: RateRules, frozen: float | None = None) -> Reading:
     short = total(view.minutes, window_start(view.now, rules.short), view.now + timedelta(minutes=1))
     usual_counts, _ = _usual(view, rules, rules.usual, rules.short)

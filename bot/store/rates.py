@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.pipecat.models import Session
 from bot.rates.counts import Counts, Minute, tally
-from bot.store.base import StoreBase, chunked
-from bot.store.records import KIND_RATE, NewPost
+from bot.store.base import StoreBase, chunked, from_row
+from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
 from bot.store.schema import alert_outbox, rate_counts, rate_started, rate_state
 
+#: The rate memory's usual failures per hour (written by bot/alerts/rate_watch.py).
+FAILURES_PER_HOUR = "failures_per_hour"
 COUNT_COLUMNS = ("started", "ended", "failed", "start_known", "cold_starts", "bot_starts", "duration_seconds")
 
 
@@ -182,6 +184,76 @@ class RateStore(StoreBase):
             if row is None or (row.payload or {}).get("cleared_at"):
                 return False
             await self._touch_openers(conn, [row.dedup_key], {"acknowledged_by": user_id}, now)  # type: ignore[attr-defined]
+        return True
+
+    # -- a busy agent's background: held failures, posted as periodic roll-ups --------------------
+
+    async def busy_agents(self, agents: Sequence[str], min_failures_per_hour: float) -> set[str]:
+        """The agents among `agents` that usually fail at least this often (their rate memory),
+        and are not in a failure-rate episode (a regression is told by its rate alert, and its
+        sessions keep their usual replies)."""
+        if not agents:
+            return set()
+        query = select(rate_state.c.agent, rate_state.c.memory).where(rate_state.c.agent.in_(sorted(set(agents))))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        busy = set()
+        for row in rows:
+            memory = dict(row.memory or {})
+            rate = memory.get(FAILURES_PER_HOUR)
+            episodes = memory.get("episodes") or {}
+            if isinstance(rate, int | float) and rate >= min_failures_per_hour and "failure-rate" not in episodes:
+                busy.add(row.agent)
+        return busy
+
+    async def held_rollups(self, channel_id: str) -> dict[int, list[OutboxRow]]:
+        """Failures held for a periodic roll-up, by incident (oldest first)."""
+        query = (
+            select(alert_outbox)
+            .where(
+                alert_outbox.c.channel_id == channel_id,
+                alert_outbox.c.kind == KIND_ALERT,
+                alert_outbox.c.state == ROLLED_UP,
+                alert_outbox.c.rollup_id.is_(None),
+                alert_outbox.c.incident_id.is_not(None),
+            )
+            .order_by(alert_outbox.c.id)
+        )
+        found: dict[int, list[OutboxRow]] = {}
+        async with self._read() as conn:
+            for r in (await conn.execute(query)).mappings():
+                row = from_row(OutboxRow, r)
+                assert row.incident_id is not None
+                found.setdefault(row.incident_id, []).append(row)
+        return found
+
+    async def held_rollup_channels(self, held_before: datetime) -> list[str]:
+        """Channels holding a failure since before `held_before` (its roll-up is due)."""
+        query = (
+            select(alert_outbox.c.channel_id)
+            .where(
+                alert_outbox.c.kind == KIND_ALERT,
+                alert_outbox.c.state == ROLLED_UP,
+                alert_outbox.c.rollup_id.is_(None),
+                alert_outbox.c.created_at <= held_before,
+            )
+            .distinct()
+        )
+        async with self._read() as conn:
+            return sorted((await conn.execute(query)).scalars())
+
+    async def post_held_rollup(self, rollup: NewPost, row_ids: Sequence[int], now: datetime) -> bool:
+        """Enqueue the roll-up of held rows and point them at it, in one transaction; False (and
+        nothing written) when another pass did it already."""
+        async with self._write() as conn:
+            if not await self.insert_posts(conn, [rollup], now):
+                return False
+            rollup_id = await conn.scalar(select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key))
+            await conn.execute(
+                update(alert_outbox)
+                .where(alert_outbox.c.id.in_(list(row_ids)), alert_outbox.c.rollup_id.is_(None))
+                .values(rollup_id=rollup_id, updated_at=now)
+            )
         return True
 
     async def set_slo(self, agent: str, target: float | None, period: str | None, user_id: str, now: datetime) -> None:

@@ -158,3 +158,23 @@ async def test_metrics_show_each_watched_agents_rates_and_slo_budget(alert_rig: 
     budget = re.search(r'pipecat_ops_agent_slo_budget_remaining\{agent="voice-bot"\} ([\d.]+)', text)
     assert budget is not None and 0.3 < float(budget.group(1)) < 0.7  # 0.5% failing of a 1% budget
     assert "session_id" not in text
+
+
+async def test_a_busy_agents_background_gets_periodic_roll_ups_listing_every_failure(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
+    for _ in range(10):  # it becomes known as busy: 2% of 60 a minute is ~72 failures an hour
+        await minute(alert_rig, (svc,), traffic)
+    [incident] = alert_rig.top()
+    before = len(alert_rig.replies(incident))
+    for _ in range(60):
+        await minute(alert_rig, (svc,), traffic)
+    replies = alert_rig.replies(incident)
+    assert len(alert_rig.top()) == 1  # a steady background is one top-level message
+    assert len(replies) - before <= 7  # about 6 roll-ups an hour, not ~72 replies
+    alert_rig.clock.advance(11 * 60)  # the last period's held failures go out too
+    await svc.deliver_once()
+    thread = " ".join(str(m.blocks) for m in alert_rig.replies(incident))
+    missing = [sid for sid in traffic.failed_ids if sid not in thread]
+    assert [traffic.failed_ids.index(m) for m in missing] == []  # every failed session is in the thread
