@@ -153,11 +153,8 @@ def agent_card(
         blocks.append(SectionBlock(text=MarkdownTextObject(text=":white_check_mark: No open health conditions")))
     if health_message:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=code_block(health_message))))
-    context = [
-        esc(agent.region or "region unknown", 60),
-        esc(agent.agent_profile or "profile unknown", 60),
-        f"as of {slack_date(now)}",
-    ]
+    context = [esc(agent.region or "region unknown", 60), esc(agent.agent_profile or "profile unknown", 60),
+               f"as of {slack_date(now)}"]
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(" · ".join(context), CONTEXT_LIMIT))]))
     summary = f"{name}: {agent.current_revision.phase if agent.current_revision else 'no revision'}, {_sessions(agent)}"
     return build(fallback(summary), blocks)

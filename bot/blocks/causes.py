@@ -30,7 +30,11 @@ class CauseRow:
 
 
 def _section(agent: str, rank: int, row: CauseRow) -> SectionBlock:
-    incident = f" · last incident {message_link(row.last_incident)}" if row.last_incident else ""
+    incident = (
+        f" · last incident {message_link(row.last_incident)}"
+        if row.last_incident
+        else ""
+    )
     text = (
         f"*{rank}. {row.occurrences}×* `{code_text(row.label, 300)}`\n"
         f"{row.count} in all · first seen {slack_date(row.first_seen_at)} · last seen {slack_date(row.last_seen_at)}"

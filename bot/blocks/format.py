@@ -110,7 +110,7 @@ def status_kind(completion_status: str | None, end_state: str | None, *, active:
 
 
 def status_badge(completion_status: str | None, end_state: str | None, *, active: bool) -> str:
-    """ "🔴 error", "🔴 error (500)", "⚪ SOMETHING_NEW": plain text, callers escape for mrkdwn."""
+    """"🔴 error", "🔴 error (500)", "⚪ SOMETHING_NEW": plain text, callers escape for mrkdwn."""
     kind = status_kind(completion_status, end_state, active=active)
     raw = completion_status or end_state
     if kind == OTHER:

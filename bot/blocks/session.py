@@ -162,7 +162,9 @@ def _actions(agent: str, session: Session) -> ActionsBlock | None:
 
 
 def session_summary(agent: str, session: Session, *, now: datetime | None = None) -> Message:
-    badge = truncate(status_badge(session.completion_status, session.end_state, active=session.is_active), 60)
+    badge = truncate(
+        status_badge(session.completion_status, session.end_state, active=session.is_active), 60
+    )
     title = f"{truncate(agent, HEADER_LIMIT - len(badge) - 3)} · {badge}"
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=title)),

@@ -31,15 +31,11 @@ def _pair(p50: str, p95: str) -> str:
 
 
 def _fields(stats: SessionStats) -> list[MarkdownTextObject]:
-    rate = (
-        NOT_REPORTED
-        if stats.error_rate is None
-        else (f"{percent(stats.error_rate)} ({stats.errors} of {stats.ended} ended)")
+    rate = NOT_REPORTED if stats.error_rate is None else (
+        f"{percent(stats.error_rate)} ({stats.errors} of {stats.ended} ended)"
     )
-    cold = (
-        NOT_REPORTED
-        if stats.cold_start_share is None
-        else (f"{percent(stats.cold_start_share)} ({stats.cold_starts} of {stats.cold_start_reported} reporting)")
+    cold = NOT_REPORTED if stats.cold_start_share is None else (
+        f"{percent(stats.cold_start_share)} ({stats.cold_starts} of {stats.cold_start_reported} reporting)"
     )
     duration = _pair(human_duration(stats.duration_p50), human_duration(stats.duration_p95))
     bot_start = _pair(human_duration(stats.bot_start_p50), human_duration(stats.bot_start_p95))

@@ -54,16 +54,8 @@ SHORTCUT_LOOKUP = "lookup_session"
 
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
 ADMIN_ONLY: frozenset[str] = frozenset(
-    {
-        Verb.WATCH,
-        Verb.UNWATCH,
-        Verb.MUTE,
-        Verb.UNMUTE,
-        Verb.DIGEST,
-        Verb.SLO,
-        Action.SESSION_STOP,
-        Action.INCIDENT_MUTE,
-    }
+    {Verb.WATCH, Verb.UNWATCH, Verb.MUTE, Verb.UNMUTE, Verb.DIGEST, Action.SESSION_STOP, Action.INCIDENT_MUTE}
+    | {Verb.SLO}
 )
 
 

@@ -43,6 +43,7 @@ _TITLES: list[tuple[type[pe.PipecatError], str]] = [
 ]
 
 
+
 def error_reply(error: BaseException) -> Message:
     """A message for any failure: typed ones say what to do; anything else is logged, not shown."""
     if isinstance(error, BadButtonValue):
