@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import health, policy
 from bot.alerts.agent_status import condition_dedup_key
 from bot.alerts.page_delivery import PageDelivery
-from bot.alerts.page_plan import RESOLVED, TRIGGERED, PageStep, plan_page
+from bot.alerts.page_plan import ACKNOWLEDGED, RESOLVED, TRIGGERED, PageStep, plan_page
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.rate_watch import rate_pages
 from bot.alerts.slack_errors import SlackFailure, slack_call
@@ -245,8 +245,13 @@ class Pager:
                 logger.info("paging PagerDuty for %s of %s (%s)", finding.kind, condition.agent, key)
 
         for key, page in rates.items():
-            if await self._store.pager_alert(key) is not None:
-                continue  # one alert per episode and channel: triggered once, resolved when it clears
+            existing = await self._store.pager_alert(key)
+            if existing is not None:
+                # One alert per episode and channel: triggered once, acknowledged when someone
+                # acknowledges the rate alert in Slack, resolved when it clears.
+                if page.acknowledged and existing.state == TRIGGERED:
+                    await self._advance(existing, PageStep(events.ACKNOWLEDGE, ACKNOWLEDGED, existing.sent_count), None)
+                continue
             opened = await self._store.open_pager_alert(
                 dedup_key=key,
                 subscription_id=page.subscription_id,

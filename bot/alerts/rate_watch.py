@@ -213,6 +213,8 @@ class RatePage:
     subscription_id: int
     channel_id: str
     facts: events.ConditionFacts
+    #: Someone pressed Acknowledge on the channel's post: PagerDuty stops escalating too.
+    acknowledged: bool = False
 
 
 def episode_dedup_key(agent: str, episode: Episode) -> str:
@@ -249,5 +251,7 @@ async def rate_pages(
             for (channel, watched), sid in paging.items():
                 if watched == agent and (channel, agent) not in mutes:
                     key = events.condition_alert_key(team, channel, episode_dedup_key(agent, episode))
-                    wanted[key] = RatePage(sid, channel, facts)
+                    post = await store.outbox_row_by_key(rate_key(sid, episode.key, episode.opened_at))
+                    acknowledged = post is not None and bool(post.payload.get("acknowledged_by"))
+                    wanted[key] = RatePage(sid, channel, facts, acknowledged)
     return wanted

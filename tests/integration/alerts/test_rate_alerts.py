@@ -82,11 +82,13 @@ async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_
     assert "Deployments (last hour)" in str(alert.blocks)
     assert [b_["block_id"] for b_ in alert.blocks or [] if b_.get("type") == "actions"] == ["rate_actions"]
 
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger"]
+    assert await b.acknowledge_rate(ALERT_CHANNEL, alert.ts, "U3")
     for _ in range(3):
         await minute(alert_rig, (a, b), traffic)
-    assert len(rate_alerts(alert_rig)) == 1  # edited in place, never posted again
-    triggers = [e for e in rate_pages(pagerduty_standin) if e.action == "trigger"]
-    assert len(triggers) == 1
+    [alert] = rate_alerts(alert_rig)  # edited in place, never posted again
+    assert "acknowledged by <@U3>" in str(alert.blocks)
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "acknowledge"]
 
     traffic.fail_share = 0.02  # rolled back
     for _ in range(12):
@@ -97,7 +99,7 @@ async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_
     [reply] = alert_rig.replies(alert)
     assert "Back to usual" in reply.text or "Back to usual" in str(reply.blocks)
     actions = [e.action for e in rate_pages(pagerduty_standin)]
-    assert actions == ["trigger", "resolve"]
+    assert actions == ["trigger", "acknowledge", "resolve"]
 
 
 async def test_calls_that_stop_are_told_within_five_minutes_and_cleared_when_they_resume(
