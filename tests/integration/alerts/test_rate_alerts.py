@@ -180,3 +180,19 @@ async def test_a_busy_agents_background_gets_periodic_roll_ups_listing_every_fai
     thread = " ".join(str(m.blocks) for m in alert_rig.replies(incident))
     missing = [sid for sid in traffic.failed_ids if sid not in thread]
     assert [traffic.failed_ids.index(m) for m in missing] == []  # every failed session is in the thread
+
+
+async def test_a_pipecat_outage_is_not_taken_for_calls_that_stopped(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
+    for _ in range(8):
+        await minute(alert_rig, (svc,), traffic)
+    alert_rig.sim.fail_next(100, status=503)  # the list calls fail for a while; calls go on
+    for _ in range(6):
+        await minute(alert_rig, (svc,), traffic)
+    alert_rig.sim.clear_faults()
+    for _ in range(4):
+        await minute(alert_rig, (svc,), traffic)
+    assert rate_alerts(alert_rig) == []
+    assert not any("no calls started" in m.text for m in alert_rig.top())
