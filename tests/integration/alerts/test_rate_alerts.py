@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -196,3 +198,25 @@ async def test_a_pipecat_outage_is_not_taken_for_calls_that_stopped(alert_rig: A
         await minute(alert_rig, (svc,), traffic)
     assert rate_alerts(alert_rig) == []
     assert not any("no calls started" in m.text for m in alert_rig.top())
+
+
+async def test_each_session_is_counted_once_across_replicas_and_a_restart(
+    replicas: tuple[AlertService, AlertService], alert_rig: AlertRig
+) -> None:
+    a, b = replicas
+    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=30, fail_share=0.1)
+    for _ in range(4):
+        await minute(alert_rig, (a, b), traffic)
+    restarted = await alert_rig.new_service(replica_id="replica-c")  # a process restarting mid-way
+    for _ in range(4):
+        await minute(alert_rig, (restarted, b), traffic)
+    minutes = await a.store.rate_minutes(AGENT, alert_rig.clock.now() - timedelta(hours=1))
+    started = sum(m.counts.started for m in minutes)
+    ended = sum(m.counts.ended for m in minutes)
+    failed = sum(m.counts.failed for m in minutes)
+    assert (started, ended, failed) == (traffic.started, traffic.started, traffic.failed)
+    by_status = Counter[str]()
+    for m in minutes:
+        by_status.update(m.counts.failed_by_status)
+    assert dict(by_status) == {"HTTP_ERROR": traffic.failed}
