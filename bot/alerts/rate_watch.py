@@ -112,6 +112,17 @@ class RateWatcher:
             causes = await self._causes(agent, now)
             for key in moves.opened:
                 posts += self._opened(agent, moves.episodes[key], deployments, causes, watches, mutes)
+        late = {
+            key: [w for w in watches if w.created_at > e.opened_at]
+            for key, e in moves.episodes.items()
+            if key not in moves.opened
+        }
+        if any(late.values()):
+            # A channel that started watching during an episode hears of it too (once: its key).
+            deployments = await self._deployments(agent, now)
+            causes = await self._causes(agent, now)
+            for key, newer in late.items():
+                posts += self._opened(agent, moves.episodes[key], deployments, causes, newer, mutes)
         for key in moves.changed:
             episode = moves.episodes[key]
             for w in watches:

@@ -220,3 +220,22 @@ async def test_each_session_is_counted_once_across_replicas_and_a_restart(
     for m in minutes:
         by_status.update(m.counts.failed_by_status)
     assert dict(by_status) == {"HTTP_ERROR": traffic.failed}
+
+
+async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
+    for _ in range(6):
+        await minute(alert_rig, (svc,), traffic)
+    traffic.per_minute = 0
+    for _ in range(4):
+        await minute(alert_rig, (svc,), traffic)
+    assert len(rate_alerts(alert_rig)) == 1
+    later = "C0LATER01"
+    alert_rig.slack.add_channel(later, "later")
+    await svc.watch(later, AGENT, None, None, "U2")
+    for _ in range(3):
+        await minute(alert_rig, (svc,), traffic)
+    posts = [m for m in alert_rig.slack.messages_in(later) if "no calls started" in m.text]
+    assert len(posts) == 1
