@@ -27,7 +27,16 @@ from bot.alerts.slack_errors import Permanent, RateLimited, SlackFailure, slack_
 from bot.clock import Clock
 from bot.store import Store
 from bot.store.payloads import SummaryPayload, UndeliveredItem
-from bot.store.records import KIND_HEALTH, KIND_ROLLUP, KIND_SUMMARY, Incident, NewPost, OutboxRow, Watch
+from bot.store.records import (
+    KIND_HEALTH,
+    KIND_RATE,
+    KIND_ROLLUP,
+    KIND_SUMMARY,
+    Incident,
+    NewPost,
+    OutboxRow,
+    Watch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +236,8 @@ def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: Su
 
 def _item(row: OutboxRow) -> UndeliveredItem:
     finding = row.payload.get("finding") if row.kind == KIND_HEALTH else None
+    if row.kind == KIND_RATE:
+        finding = {"title": (row.payload.get("episode") or {}).get("headline")}  # what the rate alert said
     title = finding.get("title") if isinstance(finding, dict) else None
     return UndeliveredItem(
         row_id=row.id,

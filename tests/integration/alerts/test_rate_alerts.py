@@ -239,3 +239,21 @@ async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_r
         await minute(alert_rig, (svc,), traffic)
     posts = [m for m in alert_rig.slack.messages_in(later) if "no calls started" in m.text]
     assert len(posts) == 1
+
+
+async def test_a_given_up_rate_alert_is_named_in_the_undelivered_summary(alert_rig: AlertRig) -> None:
+    svc = await alert_rig.new_service(give_up_after=timedelta(hours=1))
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=30, fail_share=0.0)
+    for _ in range(6):
+        await minute(alert_rig, (svc,), traffic)
+    alert_rig.slack.start_outage(until=alert_rig.clock.now() + timedelta(hours=2))
+    traffic.per_minute = 0
+    for _ in range(4):
+        await minute(alert_rig, (svc,), traffic)
+    for _ in range(14):  # Slack is down for 2 hours; the silence goes on
+        alert_rig.clock.advance(600)
+        await svc.poll_once()
+        await svc.deliver_once()
+    [summary] = [m for m in alert_rig.top() if "could not be delivered" in m.text]
+    assert "rate alert (no calls started" in str(summary.blocks)
