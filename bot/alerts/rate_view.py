@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from bot.alerts.rate_watch import deployment_rows, episodes_of, slo_of
 from bot.blocks.rates import RateRow, RatesView, SloLine
 from bot.rates.counts import Counts, Minute, total, window_start
+from bot.rates.detectors import percent
 from bot.rates.policy import COUNT_RETENTION, RateRules
 from bot.rates.slo import budget_left
 from bot.store import Store
@@ -57,3 +58,19 @@ async def rates_view(store: Store, agent: str, now: datetime, rules: RateRules) 
         line = SloLine(target.label(), state.slo_period or "28d", budget_left(target, counts), counts.ended, shown)
     alerts = [e.headline for e in episodes_of(state.memory).values()]
     return RatesView(agent, rows, deployments, line, alerts)
+
+
+def rates_line(view: RatesView) -> str | None:
+    """One plain line of the card: the last 5 minutes against the usual, and the SLO budget."""
+    if not view.rows:
+        return None
+    short, usual = view.rows[0], view.rows[-1]
+    parts = []
+    if short.started_per_minute is not None:
+        parts.append(f"last 5 min: {short.started_per_minute:.1f} started a minute")
+    if short.failure_rate is not None:
+        usual_rate = f" (usually {percent(usual.failure_rate)})" if usual.failure_rate is not None else ""
+        parts.append(f"{percent(short.failure_rate)} failing{usual_rate}")
+    if view.slo is not None and view.slo.budget_left is not None:
+        parts.append(f"SLO {view.slo.target}: {view.slo.budget_left * 100:.0f}% of its error budget left")
+    return " · ".join(parts) or None

@@ -20,7 +20,7 @@ from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer, Sleep
 from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
-from bot.alerts.rate_view import rates_view
+from bot.alerts.rate_view import rates_line, rates_view
 from bot.alerts.rate_watch import RateWatcher
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
@@ -351,6 +351,11 @@ class AlertService:
     async def rates_view(self, agent: str) -> RatesView:
         """What `/session rates` shows (the agent's counts; nothing is read from Pipecat)."""
         return await rates_view(self.store, check_agent(agent), self._clock.now(), policy.RATE_RULES)
+
+    async def rates_line(self, agent: str) -> str | None:
+        """The agent card's rates line ("last 5 min: 180 started a minute, 2.0% failing · SLO 99.5%:
+        63% of its error budget left"), or None before anything was counted."""
+        return rates_line(await self.rates_view(agent))
 
     async def set_slo(self, agent: str, target: float | None, period: str, user_id: str) -> None:
         """Set the agent's SLO (`target` 0.995 for 99.5 %), or turn it off with None."""

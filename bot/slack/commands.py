@@ -104,7 +104,8 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
     shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
     health = status.current_revision.health if status.current_revision else None
     message = quotable(health.message if health else None)
-    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
+    rates = await req.deps.alerts.rates_line(cmd.agent)
+    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message, rates=rates)
 
 
 async def _causes(cmd: p.Causes, req: Request) -> Message:

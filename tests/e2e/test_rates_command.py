@@ -1,6 +1,7 @@
 """Rates end to end through the app: a busy agent's regression posts a rate alert whose
 Acknowledge and Details buttons work; `/session rates` shows the windows against the usual and the
-failure rate per deployment; `/session slo` sets an SLO whose budget `/session rates` then shows."""
+failure rate per deployment; `/session slo` sets an SLO whose budget `/session rates` and the
+agent card then show."""
 
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ async def test_rate_alert_buttons_and_the_rates_and_slo_commands(
     [card] = await slack.responses(await slack.command(f"rates {AGENT}"))
     assert "SLO 99.5% over 28d" in text_of(card.body)
     assert "of its error budget left" in text_of(card.body)
+
+    [card] = await slack.responses(await slack.command(f"agent {AGENT}"))
+    assert "last 5 min: 60.0 started a minute" in text_of(card.body)
+    assert "SLO 99.5%: " in text_of(card.body) and "of its error budget left" in text_of(card.body)
 
     [answer] = await slack.responses(await slack.command(f"slo {AGENT} off"))
     assert "No SLO for *voice-bot* any more" in text_of(answer.body)
