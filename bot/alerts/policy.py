@@ -165,6 +165,8 @@ HEALTH_HOLD = HealthHold(HEALTH_OPEN_AFTER_READS, HEALTH_OPEN_AFTER, HEALTH_CLEA
 
 # The rate detectors' tunables live beside the pure detectors (bot/rates sits below this layer);
 # named here too so every policy value is found from this module.
-from bot.rates.policy import BURN_RULES, COUNT_RETENTION, RATE_RULES, STARTED_RETENTION, RateRules  # noqa: E402
-
-__all__ = ["BURN_RULES", "COUNT_RETENTION", "RATE_RULES", "STARTED_RETENTION", "RateRules"]
+from bot.rates.policy import BURN_RULES as BURN_RULES  # noqa: E402
+from bot.rates.policy import COUNT_RETENTION as COUNT_RETENTION  # noqa: E402
+from bot.rates.policy import RATE_RULES as RATE_RULES  # noqa: E402
+from bot.rates.policy import STARTED_RETENTION as STARTED_RETENTION  # noqa: E402
+from bot.rates.policy import RateRules as RateRules  # noqa: E402

@@ -240,6 +240,9 @@ class PollStore(StoreBase):
         """One transaction: mark ended sessions seen, enqueue posts for the ones this call inserted,
         advance the watermark, replace the active set, and end an outage. Returns posts enqueued.
 
+        Rates are counted here too (bot/store/rates.py `count_sessions`): the sessions the poll
+        listed, once each, and the ended ones this transaction recorded as seen.
+
         With `planner`, the agent's watches and the live mutes are read inside this transaction,
         after the lease is confirmed, and the planner decides everything recorded (the other
         arguments are then unused): a watch created while the poll ran still hears about the
