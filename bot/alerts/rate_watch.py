@@ -79,6 +79,10 @@ class RateWatcher:
         """Evaluate each agent; one agent's failure never stops the others."""
         if not agents:
             return
+        counted = {s.agent for s in await self._store.rate_states(agents)}
+        agents = [a for a in agents if a in counted]  # one read: most idle agents were never counted
+        if not agents:
+            return
         watches = await self._store.all_watches()
         mutes = await self._store.active_mutes(self._clock.now())
         for agent in agents:

@@ -138,10 +138,17 @@ class RateStore(StoreBase):
             row = (await conn.execute(select(rate_state).where(rate_state.c.agent == agent))).mappings().first()
         return _state(row) if row else None
 
-    async def rate_states(self) -> list[RateState]:
+    async def rate_states(self, agents: Sequence[str] | None = None) -> list[RateState]:
+        """Every agent's rate state, or those of `agents` (agents never counted have none)."""
+        query = select(rate_state).order_by(rate_state.c.agent)
+        found: list[RateState] = []
         async with self._read() as conn:
-            rows = (await conn.execute(select(rate_state).order_by(rate_state.c.agent))).mappings().all()
-        return [_state(r) for r in rows]
+            if agents is None:
+                return [_state(r) for r in (await conn.execute(query)).mappings().all()]
+            for chunk in chunked(list(agents)):
+                rows = (await conn.execute(query.where(rate_state.c.agent.in_(chunk)))).mappings().all()
+                found += [_state(r) for r in rows]
+        return found
 
     async def save_rate_evaluation(
         self,
