@@ -36,6 +36,8 @@ from bot.store.records import KIND_RATE, KIND_RATE_CLEAR, NewPost, Watch
 logger = logging.getLogger(__name__)
 
 EPISODES = "episodes"
+#: The usual start rate (per minute) the silence detector would compare with.
+STARTS_PER_MINUTE = "starts_per_minute"
 #: Causes a rate alert lists, from the cause cache, over the last hour.
 CAUSE_WINDOW = timedelta(hours=1)
 TOP_CAUSES = 3
@@ -79,15 +81,16 @@ class RateWatcher:
         """Evaluate each agent; one agent's failure never stops the others."""
         if not agents:
             return
-        counted = {s.agent for s in await self._store.rate_states(agents)}
-        agents = [a for a in agents if a in counted]  # one read: most idle agents were never counted
+        # One read: most idle agents were never counted, or have nothing new to judge.
+        states = {s.agent: s for s in await self._store.rate_states(agents) if self._worth(s)}
+        agents = [a for a in agents if a in states]
         if not agents:
             return
         watches = await self._store.all_watches()
         mutes = await self._store.active_mutes(self._clock.now())
         for agent in agents:
             try:
-                await self.evaluate(agent, watches.get(agent, []), mutes)
+                await self.evaluate(agent, watches.get(agent, []), mutes, state=states[agent])
             except Exception:
                 logger.exception("evaluating the rates of %s failed; the next cycle tries again", agent)
 
@@ -96,8 +99,18 @@ class RateWatcher:
         minutes = await self._store.rate_minutes(agent, window_start(now, lookback))
         return RateView(now=now, minutes=minutes, observed_since=state.observed_since)
 
-    async def evaluate(self, agent: str, watches: Sequence[Watch], mutes: Mutes) -> Evaluation:
-        state = await self._store.rate_state(agent)
+    def _worth(self, state: RateState) -> bool:
+        """Could an evaluation of this agent change anything? Not when nothing was counted since
+        the last one, nothing is open, no SLO is set and it starts too few calls to fall silent."""
+        if state.counted_since_evaluated or state.slo_target is not None or state.memory.get(EPISODES):
+            return True
+        starts = state.memory.get(STARTS_PER_MINUTE)
+        return not isinstance(starts, int | float) or starts >= self._rules.silence_min_per_minute
+
+    async def evaluate(
+        self, agent: str, watches: Sequence[Watch], mutes: Mutes, *, state: RateState | None = None
+    ) -> Evaluation:
+        state = state or await self._store.rate_state(agent)
         if state is None:
             return Evaluation()  # nothing counted yet
         now = self._clock.now()
@@ -144,8 +157,12 @@ class RateWatcher:
         memory = {
             **state.memory,
             EPISODES: {k: e.to_json() for k, e in sorted(moves.episodes.items())},
-            FAILURES_PER_HOUR: detectors.usual_failures_per_hour(view, self._rules),
+            # Whole failures an hour are enough to tell a busy agent, and keep the memory still.
+            FAILURES_PER_HOUR: round(detectors.usual_failures_per_hour(view, self._rules)),
+            STARTS_PER_MINUTE: round(detectors.recent_starts_per_minute(view, self._rules), 1),
         }
+        if memory == state.memory and not posts and not touched and not state.counted_since_evaluated:
+            return Evaluation()  # nothing moved: no write (most agents, most cycles)
         applied = await self._store.save_rate_evaluation(
             agent, state.version, memory, now, posts=posts, touched=touched
         )

@@ -366,7 +366,8 @@ class AlertService:
         not an open rate alert of the channel."""
         found = await self.store.acknowledge_rate_alert(channel_id, message_ts, user_id, self._clock.now())
         if found:
-            self.wake_delivery()
+            # The post shows who is on it, and PagerDuty stops escalating, now (not at the next tick).
+            await self.run_delivery()
         return found
 
     # -- mute and incidents ----------------------------------------------------------------------

@@ -77,6 +77,14 @@ def usual_failures_per_hour(view: RateView, rules: RateRules) -> float:
     return counts.failed / seconds * 3600 if seconds >= 60 else 0.0
 
 
+def recent_starts_per_minute(view: RateView, rules: RateRules) -> float:
+    """Sessions started per minute over the silence detector's usual window (up to now)."""
+    start = max(window_start(view.now, rules.silence_usual), minute_of(view.observed_since))
+    seconds = (view.now - start).total_seconds()
+    counts = total(view.minutes, start, view.now + timedelta(minutes=1))
+    return counts.started / seconds * 60 if seconds >= 60 else 0.0
+
+
 def failure_rate(view: RateView, rules: RateRules, frozen: float | None = None) -> Reading:
     short = total(view.minutes, window_start(view.now, rules.short), view.now + timedelta(minutes=1))
     usual_counts, _ = _usual(view, rules, rules.usual, rules.short)

@@ -38,6 +38,11 @@ class RateState:
     evaluated_at: datetime | None
     slo_target: float | None
     slo_period: str | None
+    counted_at: datetime | None = None
+
+    @property
+    def counted_since_evaluated(self) -> bool:
+        return self.counted_at is not None and (self.evaluated_at is None or self.counted_at > self.evaluated_at)
 
 
 class RateStore(StoreBase):
@@ -67,6 +72,7 @@ class RateStore(StoreBase):
         found = tally(counted.values(), ended, statuses)
         if not found:
             return
+        await conn.execute(update(rate_state).where(rate_state.c.agent == agent).values(counted_at=now))
         minutes = sorted({minute for minute, _ in found})
         existing = {
             (r["minute"], r["deployment"]): Counts.from_row(dict(r))
@@ -295,6 +301,7 @@ def _state(row: Any) -> RateState:
         evaluated_at=row["evaluated_at"],
         slo_target=row["slo_target"],
         slo_period=row["slo_period"],
+        counted_at=row["counted_at"],
     )
 
 

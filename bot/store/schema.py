@@ -428,6 +428,9 @@ rate_state = Table(
     Column("version", Integer, nullable=False),
     Column("memory", JSON, nullable=False),
     Column("evaluated_at", UTCDateTime),
+    # When a poll last counted something: an agent with nothing new, nothing open and too little
+    # traffic to fall silent is not evaluated again (bot/alerts/rate_watch.py).
+    Column("counted_at", UTCDateTime),
     Column("observed_since", UTCDateTime, nullable=False),
     Column("slo_target", Float),
     Column("slo_period", String(8)),

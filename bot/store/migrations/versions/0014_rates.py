@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("memory", sa.JSON(), nullable=False),
         sa.Column("evaluated_at", sa.DateTime(timezone=False), nullable=True),
+        sa.Column("counted_at", sa.DateTime(timezone=False), nullable=True),
         sa.Column("observed_since", sa.DateTime(timezone=False), nullable=False),
         sa.Column("slo_target", sa.Float(), nullable=True),
         sa.Column("slo_period", sa.String(length=8), nullable=True),
