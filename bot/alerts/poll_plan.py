@@ -133,7 +133,10 @@ class Planner:
         plan.backfill_from = self.now if self.seen.backfill_until is not None else None
         if self.state.outage_notified:
             plan.recovery_posts = recovery_posts(self.agent, self.state, watches, mutes, self.now)
-        plan.rate_started = list(self.seen.listed)
+        # An ended session recorded before was counted as started then (listed while running, or
+        # when it was first seen ended): only running ones and the newly ended are candidates.
+        fresh = {s.session_id.lower() for s in self.seen.ended}
+        plan.rate_started = [s for s in self.seen.listed if s.is_active or s.session_id.lower() in fresh]
         plan.rate_ended = list(self.seen.ended)
         plan.rate_statuses = frozenset(status for w in watches for status in w.statuses)
         return plan
