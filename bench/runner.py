@@ -14,7 +14,7 @@ from typing import Any
 from bench.common import REPO, RESULTS, machine
 
 #: Run order. poll runs before memory so the memory row can quote poll's "RSS after".
-BENCHMARKS = ["ack", "lookup", "poll", "detect", "storm", "memory", "peer", "scale"]
+BENCHMARKS = ["ack", "lookup", "poll", "detect", "storm", "memory", "peer", "scale", "rates"]
 #: A benchmark still running after this long is stopped and reported as failed.
 TIMEOUT_SECONDS = 240
 #: ...except these, which run several phases of whole 15 s poll intervals.

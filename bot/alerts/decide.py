@@ -94,15 +94,20 @@ def plan_routing(
     now: datetime,
     window: timedelta,
     subscription_ids: Mapping[str, int | None] | None = None,
+    held_agents: Iterable[str] = (),
 ) -> RoutingPlan:
     """Group the channel's new failures per agent into its open incident (or a new one).
 
     The plan is complete: a new incident comes with its parent post, a burst with its roll-up
     post, keys minted; the store only persists it. `subscription_ids`: agent → the channel's watch.
+    `held_agents` (busy agents, bot/alerts/policy.py BACKGROUND_MIN_FAILURES_PER_HOUR): their
+    failures join an open incident held for its next periodic roll-up (`held_rollup_due`) instead
+    of getting replies of their own; a new incident still opens (and posts) at once.
     """
     subs = subscription_ids or {}
     plan = RoutingPlan()
     muted = set(muted_agents)
+    held = set(held_agents)
     by_agent: dict[str, list[Failure]] = {}
     for failure in failures:
         if failure.agent in muted:
@@ -112,7 +117,8 @@ def plan_routing(
     for agent, group in by_agent.items():
         current = open_incidents.get(agent)
         incident = current if incident_is_open(current, now, window) else None
-        plan.changes.append(_change(channel_id, agent, group, incident, now, subs.get(agent)))
+        hold = incident is not None and agent in held
+        plan.changes.append(_change(channel_id, agent, group, incident, now, subs.get(agent), hold=hold))
     return plan
 
 
@@ -123,6 +129,8 @@ def _change(
     incident: Incident | None,
     now: datetime,
     subscription_id: int | None,
+    *,
+    hold: bool = False,
 ) -> IncidentChange:
     times = [f.failed_at for f in group]
     statuses = list(incident.statuses) if incident else []
@@ -138,6 +146,8 @@ def _change(
         now,
         len(group),
     )
+    if hold:  # all of them wait for the incident's next periodic roll-up; the burst budget is untouched
+        split = BurstSplit(0, len(group), split.burst_started_at, incident.burst_replies if incident else 0)
     replies, rolled = group[: split.replies], group[split.replies :]
     parent = None
     if incident is None:
@@ -145,7 +155,7 @@ def _change(
             keys.parent_key(group[0].row_id), KIND_PARENT, channel_id, agent, ParentPayload(), subscription_id
         )
     rollup = None
-    if rolled:
+    if rolled and not hold:
         payload = rollup_payload(rolled)
         rollup = _post(keys.rollup_key(rolled[0].row_id), KIND_ROLLUP, channel_id, agent, payload, subscription_id)
     return IncidentChange(
@@ -170,6 +180,12 @@ def _post(
     key: str, kind: OutboxKind, channel_id: str, agent: str, payload: OutboxPayload, subscription_id: int | None
 ) -> NewPost:
     return NewPost(key, kind, channel_id, agent, payload, subscription_id)
+
+
+def held_rollup_due(oldest_held_at: datetime, now: datetime, *, closed: bool, every: timedelta) -> bool:
+    """Held failures of a busy agent are posted (one roll-up) once the oldest has waited `every`,
+    or at once when their incident closed."""
+    return closed or now - oldest_held_at >= every
 
 
 def rollup_payload(rolled: Sequence[Failure]) -> RollupPayload:

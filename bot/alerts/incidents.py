@@ -36,7 +36,17 @@ from bot.clock import Clock
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
 from bot.store import LeaseLost, Store
 from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
-from bot.store.records import KIND_HEALTH, KIND_PARENT, KIND_SUMMARY, Incident, NewPost, OutboxRow, Watch
+from bot.store.records import (
+    KIND_HEALTH,
+    KIND_PARENT,
+    KIND_RATE,
+    KIND_ROLLUP,
+    KIND_SUMMARY,
+    Incident,
+    NewPost,
+    OutboxRow,
+    Watch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +83,9 @@ class IncidentKeeper:
         return closed
 
     async def route(self, channel_id: str) -> None:
-        """Assign the channel's new alerts to incidents (opening them as needed) or mute them."""
+        """Assign the channel's new alerts to incidents (opening them as needed) or mute them; a
+        busy agent's held failures go out as one roll-up once their period is up."""
+        await self.flush_held(channel_id)
         rows = await self._store.unrouted_alerts(channel_id)
         if not rows:
             return
@@ -99,10 +111,46 @@ class IncidentKeeper:
         for incident in await self._store.open_incidents(channel_id):
             current[incident.agent] = incident  # ordered by id: the newest open one wins
         subscription_ids = {agent: w.id if w else None for agent, w in watches.items()}
-        plan = decide.plan_routing(channel_id, failures, current, muted, now, self.window, subscription_ids)
+        busy = await self._store.busy_agents(sorted(agents - muted), policy.BACKGROUND_MIN_FAILURES_PER_HOUR)
+        plan = decide.plan_routing(
+            channel_id, failures, current, muted, now, self.window, subscription_ids, held_agents=busy
+        )
         await self._store.apply_routing(channel_id, self._owner, plan.changes, plan.muted_row_ids, now)
         if plan.muted_row_ids:
             logger.info("%d alert(s) in %s recorded without posting: muted", len(plan.muted_row_ids), channel_id)
+
+    async def flush_held(self, channel_id: str) -> int:
+        """Post the held failures of each incident whose roll-up period is up (or that closed) as
+        one roll-up reply listing every one of them. Returns the roll-ups enqueued."""
+        held = await self._store.held_rollups(channel_id)
+        posted = 0
+        now = self._clock.now()
+        for incident_id, rows in sorted(held.items()):
+            incident = await self._store.incident(incident_id)
+            closed = incident is None or incident.closed_at is not None
+            if not decide.held_rollup_due(rows[0].created_at, now, closed=closed, every=policy.BACKGROUND_ROLLUP_EVERY):
+                continue
+            readable = []
+            for row in rows:
+                try:
+                    readable.append(failure_of(row))
+                except Exception:
+                    logger.exception("held outbox row %d has an unreadable payload; left out of its roll-up", row.id)
+            if not readable:
+                continue
+            rollup = NewPost(
+                keys.rollup_key(rows[0].id),
+                KIND_ROLLUP,
+                channel_id,
+                rows[0].agent,
+                decide.rollup_payload(readable),
+                rows[0].subscription_id,
+                incident_id=incident_id,
+            )
+            if await self._store.post_held_rollup(rollup, [r.id for r in rows], now):
+                posted += 1
+                logger.info("%s: %d background failure(s) rolled up in %s", rows[0].agent, len(readable), channel_id)
+        return posted
 
     async def _finish(self, row: OutboxRow, outcome: transitions.Outcome) -> None:
         now = self._clock.now()
@@ -270,6 +318,8 @@ def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: Su
 
 def _item(row: OutboxRow) -> UndeliveredItem:
     finding = row.payload.get("finding") if row.kind == KIND_HEALTH else None
+    if row.kind == KIND_RATE:
+        finding = {"title": (row.payload.get("episode") or {}).get("headline")}  # what the rate alert said
     title = finding.get("title") if isinstance(finding, dict) else None
     return UndeliveredItem(
         row_id=row.id,

@@ -56,3 +56,13 @@ def webhook_post_key(webhook_id: str, alert_kind: str, channel_id: str) -> str:
     resolved or warned of; one event may resolve two): a redelivery carries the same webhook-id,
     so it can never post twice."""
     return f"webhook:{webhook_id}:{alert_kind}:{channel_id}"
+
+
+def rate_key(subscription_id: int, detector: str, opened_at: datetime) -> str:
+    """One watch's post of one rate episode (a detector's alert from when it opened)."""
+    return f"rate:{subscription_id}:{detector}:{int(opened_at.timestamp())}"
+
+
+def rate_clear_key(subscription_id: int, detector: str, opened_at: datetime) -> str:
+    """The reply in that post's thread when the episode cleared."""
+    return f"rate-clear:{subscription_id}:{detector}:{int(opened_at.timestamp())}"

@@ -21,6 +21,7 @@ from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, roll
 from bot.blocks.digest import digest_message
 from bot.blocks.health import AlertExtras
 from bot.blocks.message import Message
+from bot.blocks.rates import rate_alert, rate_cleared_reply
 from bot.blocks.triage import ReplyCause, with_change_events
 from bot.clock import Clock
 from bot.explain.changes import changes_before
@@ -34,6 +35,8 @@ from bot.store.payloads import (
     NoticePayload,
     PagePayload,
     ParentPayload,
+    RateClearPayload,
+    RatePayload,
     RollupPayload,
     SummaryPayload,
 )
@@ -92,6 +95,26 @@ class MessageFactory:
                 return message, None
             case HealthClearPayload():
                 return health_message(row), None
+            case RatePayload():
+                return (
+                    rate_alert(
+                        row.agent,
+                        body.episode,
+                        body.opened_at,
+                        row.dedup_key,
+                        deployments=body.deployments,
+                        causes=body.causes,
+                        cleared_at=body.cleared_at,
+                        cost=body.cost,
+                        acknowledged_by=body.acknowledged_by,
+                    ),
+                    None,
+                )
+            case RateClearPayload():
+                message = rate_cleared_reply(
+                    row.agent, body.episode, body.opened_at, body.cleared_at, body.cost, row.dedup_key
+                )
+                return message, None
             case DigestPayload():
                 return digest_message(row.payload, row.dedup_key), None
             case PagePayload():

@@ -44,7 +44,15 @@ from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
 from bot.store import LeaseLost, Store, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import DEAD, KIND_HEALTH_CLEAR, KIND_PARENT, OutboxKind, OutboxRow, Transition
+from bot.store.records import (
+    DEAD,
+    KIND_HEALTH_CLEAR,
+    KIND_PARENT,
+    KIND_RATE_CLEAR,
+    OutboxKind,
+    OutboxRow,
+    Transition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +118,10 @@ class Deliverer:
         # (Replies whose cause came late are edited in their channel's pass: they count as work.)
         channels = await self._store.channels_with_work(
             now, quiet_before=now - self._incidents.window, backed_off_past=now + self._inline_wait
+        )
+        # A busy agent's held failures whose roll-up is due (IncidentKeeper.flush_held).
+        channels = sorted(
+            set(channels) | set(await self._store.held_rollup_channels(now - policy.BACKGROUND_ROLLUP_EVERY))
         )
         limit = asyncio.Semaphore(policy.DELIVERY_CONCURRENCY)
         await asyncio.gather(*(self._channel(channel, limit) for channel in channels))
@@ -355,7 +367,7 @@ class Deliverer:
         """Where a row posts: the parent's ts, None for the top level, STOP while the parent is
         not posted yet, ParentLost once the parent was given up (the reply then goes top-level).
         A health recovery goes under its alert, waits for it, or is dropped without it."""
-        if row.kind == KIND_HEALTH_CLEAR:
+        if row.kind in (KIND_HEALTH_CLEAR, KIND_RATE_CLEAR):  # a rate alert's recovery: the same rule
             opener = await recovery_thread(self._store, row)
             if isinstance(opener, Wait):
                 return Next.STOP  # the recovery stays behind its alert

@@ -34,8 +34,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import health
 from bot.alerts.agent_status import condition_dedup_key
 from bot.alerts.page_delivery import PageDelivery
-from bot.alerts.page_plan import RESOLVED, TRIGGERED, PageStep, plan_page
+from bot.alerts.page_plan import ACKNOWLEDGED, RESOLVED, TRIGGERED, PageStep, plan_page
 from bot.alerts.payloads import alert_body, session_of
+from bot.alerts.rate_watch import rate_pages
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
 from bot.explain.secrets import mask_secrets
@@ -227,8 +228,9 @@ class Pager:
                     if watched == agent:
                         key = events.condition_alert_key(namespace, channel, occurrence)
                         wanted[key] = (sid, channel, condition, finding)
+        rates = await rate_pages(self._store, paging, namespace, self._clock.now())
         for alert in await self._store.unresolved_pager_alerts():
-            if alert.incident_id is None and alert.dedup_key not in wanted:
+            if alert.incident_id is None and alert.dedup_key not in wanted and alert.dedup_key not in rates:
                 await self._advance(alert, PageStep(events.RESOLVE, RESOLVED, alert.sent_count), None)
         for key, (sid, channel, condition, finding) in wanted.items():
             existing = await self._store.pager_alert(key)
@@ -276,6 +278,29 @@ class Pager:
             )
             if opened is not None:
                 logger.info("paging PagerDuty for %s of %s (%s)", finding.kind, condition.agent, key)
+
+        for key, page in rates.items():
+            existing = await self._store.pager_alert(key)
+            if existing is not None:
+                # One alert per episode and channel: triggered once, acknowledged when someone
+                # acknowledges the rate alert in Slack, resolved when it clears.
+                if page.acknowledged and existing.state == TRIGGERED:
+                    await self._advance(existing, PageStep(events.ACKNOWLEDGE, ACKNOWLEDGED, existing.sent_count), None)
+                continue
+            opened = await self._store.open_pager_alert(
+                dedup_key=key,
+                subscription_id=page.subscription_id,
+                channel_id=page.channel_id,
+                agent=page.facts.agent,
+                incident_id=None,
+                condition=page.facts.condition,
+                sent_count=0,
+                event=events.condition_trigger(key, page.facts, self._clock.now()),
+                routing_key=self._client.routing_key,
+                now=self._clock.now(),
+            )
+            if opened is not None:
+                logger.info("paging PagerDuty for the %s of %s (%s)", page.facts.condition, page.facts.agent, key)
 
     async def deliver_once(self) -> None:
         await self._delivery.deliver_once()

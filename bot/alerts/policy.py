@@ -111,6 +111,11 @@ DEFAULT_INCIDENT_WINDOW = timedelta(minutes=30)
 #: More than BURST_LIMIT sessions within BURST_WINDOW: the rest of the burst becomes one roll-up.
 BURST_LIMIT = 5
 BURST_WINDOW = timedelta(minutes=1)
+#: An agent that usually fails at least this often (per hour, from its rate counts) is "busy": while
+#: its incident is open its failures are held and posted as one roll-up per BACKGROUND_ROLLUP_EVERY
+#: (at most about 6 replies an hour from its background), not one reply each.
+BACKGROUND_MIN_FAILURES_PER_HOUR = 12.0
+BACKGROUND_ROLLUP_EVERY = timedelta(minutes=10)
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -193,3 +198,13 @@ WEBHOOK_SWEEP_EVERY = timedelta(seconds=30)
 WEBHOOK_SWEEP_GRACE = timedelta(seconds=30)
 #: Events one sweep runs the effects of, at most.
 WEBHOOK_SWEEP_BATCH = 100
+
+# -- rates (bot/rates) -------------------------------------------------------------------------------
+
+# The rate detectors' tunables live beside the pure detectors (bot/rates sits below this layer);
+# named here too so every policy value is found from this module.
+from bot.rates.policy import BURN_RULES as BURN_RULES  # noqa: E402
+from bot.rates.policy import COUNT_RETENTION as COUNT_RETENTION  # noqa: E402
+from bot.rates.policy import RATE_RULES as RATE_RULES  # noqa: E402
+from bot.rates.policy import STARTED_RETENTION as STARTED_RETENTION  # noqa: E402
+from bot.rates.policy import RateRules as RateRules  # noqa: E402

@@ -38,6 +38,8 @@ class Observation:
     complete: bool = True
     #: Where the next poll continues a cut walk (None: nothing left unread).
     backfill_until: datetime | None = None
+    #: Every session the list walks returned (rates count each as started, once).
+    listed: list[Session] = field(default_factory=list)
 
 
 def describe(error: BaseException) -> str:
@@ -83,6 +85,8 @@ def idle_poll(agent: str, state: PollState, seen: Observation, now: datetime) ->
     to end); None when it needs the full recording transaction (`Planner`)."""
     if seen.ended or seen.skipped or seen.failed or not seen.complete or seen.backfill_until is not None:
         return None
+    if any(s.created_at is not None and s.created_at >= state.watermark for s in seen.listed):
+        return None  # a session started since the last poll: rates count it in the full transaction
     if state.backfill_until is not None or state.backfill_from is not None:
         return None  # the gap's end is recorded by the full transaction
     if state.failures or state.outage_since is not None or state.outage_notified or state.last_error is not None:
@@ -129,6 +133,12 @@ class Planner:
         plan.backfill_from = self.now if self.seen.backfill_until is not None else None
         if self.state.outage_notified:
             plan.recovery_posts = recovery_posts(self.agent, self.state, watches, mutes, self.now)
+        # An ended session recorded before was counted as started then (listed while running, or
+        # when it was first seen ended): only running ones and the newly ended are candidates.
+        fresh = {s.session_id.lower() for s in self.seen.ended}
+        plan.rate_started = [s for s in self.seen.listed if s.is_active or s.session_id.lower() in fresh]
+        plan.rate_ended = list(self.seen.ended)
+        plan.rate_statuses = frozenset(status for w in watches for status in w.statuses)
         return plan
 
     def _failures(

@@ -55,6 +55,10 @@ class Poller:
         self._owner = owner
         self._overlap = policy.poll_overlap(poll_interval)
         self._interval = timedelta(seconds=poll_interval)
+        #: The agents the last cycle polled here, completely and successfully: their counts are
+        #: whole up to now, so their rates are evaluated after it (a failed or cut poll would
+        #: look like calls that stopped).
+        self.polled: list[str] = []
 
     async def poll_once(self) -> None:
         """Poll every watched agent, a few at a time; one agent's failure never stops the others.
@@ -64,6 +68,7 @@ class Poller:
         (IDLE_FLUSH at a time). Only an agent with something to record gets a transaction of its
         own. The watches read here only pick the agents and which sessions need a detail fetch;
         what is recorded is decided from the watches read again inside that transaction."""
+        self.polled = []
         watches = await self._store.all_watches()
         agents = sorted(watches)
         if not agents:
@@ -93,6 +98,7 @@ class Poller:
 
         await asyncio.gather(*(guarded(agent) for agent in agents if agent in states))
         await idle.flush()
+        self.polled.sort()
 
     async def _seed_quietly(self, agent: str) -> None:
         try:
@@ -142,14 +148,18 @@ class Poller:
                 await self._failed(agent, state, watches, error, now)
                 return
             failures = await self._explain(agent, watches, seen)
+            whole = seen.complete and seen.backfill_until is None and state.backfill_until is None
             quiet = idle_poll(agent, state, seen, now)
             if quiet is not None:
                 await idle.add(quiet)  # recorded with others; the batch releases the lease
                 handed_over = True
+                self.polled.append(agent)
                 return
             planner = Planner(agent, state, seen, known, now, self._overlap)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             handed_over = True
+            if whole:
+                self.polled.append(agent)
             await self._compare_deployments(agent, watches, failures)
             if enqueued:
                 logger.info("%s: %d ended session(s), %d post(s) enqueued", agent, len(seen.ended), enqueued)
@@ -203,6 +213,7 @@ class Poller:
             until = None
         seen = Observation(complete=until is None, backfill_until=until)
         listed = {s.session_id.lower(): s for w in walks for s in w.sessions}
+        seen.listed = list(listed.values())
         seen.active = {sid for sid, s in listed.items() if s.is_active}
         active_complete = True
         if state.active_set:

@@ -21,8 +21,11 @@ from bot.alerts.messages import HealthSource, MessageFactory, no_health
 from bot.alerts.outbox import Deliverer, Sleep
 from bot.alerts.pager import Pager
 from bot.alerts.poller import Poller
+from bot.alerts.rate_view import rates_line, rates_view
+from bot.alerts.rate_watch import RateWatcher
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
+from bot.blocks.rates import RatesView
 from bot.clock import Clock
 from bot.explain.explainer import CAUSE_RETENTION, CAUSE_WAIT_SECONDS, Explainer
 from bot.pagerduty.client import PagerDutyClient
@@ -155,6 +158,8 @@ class AlertService:
             give_up_after=give_up_after,
             sleep=sleep,
         )
+        #: Rate alerts: the agents each poll cycle recorded, evaluated right after it.
+        self.rates = RateWatcher(store=store, clock=clock, rules=policy.RATE_RULES)
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
         self.pager = Pager(
             store=store,
@@ -181,6 +186,7 @@ class AlertService:
     async def poll_once(self) -> None:
         """One poll cycle over every watched agent."""
         await self.poller.poll_once()
+        await self.rates.evaluate_all(self.poller.polled)
         await self._prune()
 
     async def leave(self) -> None:
@@ -272,6 +278,9 @@ class AlertService:
         done = await self.store.prune_sent(now - policy.OUTBOX_RETENTION)
         if done:
             logger.info("pruned %d delivered outbox row(s) older than %s", done, policy.OUTBOX_RETENTION)
+        minutes = await self.store.prune_rates(now - policy.COUNT_RETENTION, now - policy.STARTED_RETENTION)
+        if minutes:
+            logger.info("pruned %d minute(s) of rate counts older than %s", minutes, policy.COUNT_RETENTION)
         causes = await self.store.prune_causes(now - CAUSE_RETENTION)
         if causes:
             logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)
@@ -363,6 +372,30 @@ class AlertService:
             )
             for s in stats
         ]
+
+    # -- rates -----------------------------------------------------------------------------------
+
+    async def rates_view(self, agent: str) -> RatesView:
+        """What `/session rates` shows (the agent's counts; nothing is read from Pipecat)."""
+        return await rates_view(self.store, check_agent(agent), self._clock.now(), policy.RATE_RULES)
+
+    async def rates_line(self, agent: str) -> str | None:
+        """The agent card's rates line ("last 5 min: 180 started a minute, 2.0% failing · SLO 99.5%:
+        63% of its error budget left"), or None before anything was counted."""
+        return rates_line(await self.rates_view(agent))
+
+    async def set_slo(self, agent: str, target: float | None, period: str, user_id: str) -> None:
+        """Set the agent's SLO (`target` 0.995 for 99.5 %), or turn it off with None."""
+        await self.store.set_slo(check_agent(agent), target, period, user_id, self._clock.now())
+
+    async def acknowledge_rate(self, channel_id: str, message_ts: str, user_id: str) -> bool:
+        """Note who acknowledged a rate alert on its post (re-rendered). False if `message_ts` is
+        not an open rate alert of the channel."""
+        found = await self.store.acknowledge_rate_alert(channel_id, message_ts, user_id, self._clock.now())
+        if found:
+            # The post shows who is on it, and PagerDuty stops escalating, now (not at the next tick).
+            await self.run_delivery()
+        return found
 
     # -- mute and incidents ----------------------------------------------------------------------
 

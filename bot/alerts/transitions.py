@@ -237,7 +237,7 @@ def _unsent(row: OutboxRow) -> OutboxState:
 def _reported(row: OutboxRow) -> bool:
     """Given-up rows the channel hears about: what carries a session or an agent health alert (not
     parents, summaries, or replies to an alert the channel has)."""
-    return row.kind in (OutboxKind.ALERT, OutboxKind.ROLLUP, OutboxKind.NOTICE, OutboxKind.HEALTH)
+    return row.kind in (OutboxKind.ALERT, OutboxKind.ROLLUP, OutboxKind.NOTICE, OutboxKind.HEALTH, OutboxKind.RATE)
 
 
 def _trouble(

@@ -133,8 +133,10 @@ def agent_card(
     *,
     now: datetime,
     health_message: str | None = None,
+    rates: str | None = None,
 ) -> Message:
-    """`health_message`: the revision's health.message, already masked and cut (quotable())."""
+    """`health_message`: the revision's health.message, already masked and cut (quotable()).
+    `rates`: one plain line about the agent's rates and SLO budget (escaped here), if counted."""
     availability = _flag(agent.available, "available", "not available", "availability unknown")
     readiness = _flag(agent.ready, "ready", "not ready", "readiness unknown")
     fields = [
@@ -162,6 +164,8 @@ def agent_card(
         blocks.append(SectionBlock(text=MarkdownTextObject(text=":white_check_mark: No open health conditions")))
     if health_message:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=code_block(health_message))))
+    if rates:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=cut(f":bar_chart: {esc(rates, 500)}", SECTION_LIMIT))))
     context = [
         esc(agent.region or "region unknown", 60),
         esc(agent.agent_profile or "profile unknown", 60),

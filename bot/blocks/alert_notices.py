@@ -81,6 +81,7 @@ _WHAT = {
     "rollup": "roll-up of failed sessions",
     "notice": "outage notice",
     "health": "health alert",
+    "rate": "rate alert",
 }
 
 

@@ -32,6 +32,8 @@ USAGE: tuple[tuple[str, str], ...] = (
     (f"/session {MUTE_USAGE}", "silence alerts for a while"),
     ("/session unmute <agent>", "end a mute early"),
     ("/session digest on [HH:MM] | off", "a daily summary in this channel (UTC, default 09:00)"),
+    ("/session rates <agent>", "calls per minute, failure rate, cold starts, bot start: 5 min / 1 h / 24 h vs usual"),
+    ("/session slo <agent> <target>% [7d|28d|30d] | off", "an SLO: budget burn alerts (page 14.4x / 6x, warn 1x)"),
     ("/session help", "this message"),
 )
 PRIVATE_NOTE = "Add `-p` or `private` to any command for an answer only you can see."

@@ -78,3 +78,16 @@ def digest_off(was_on: bool) -> Message:
     if was_on:
         return notice("The daily digest is off for this channel.", "Daily digest off")
     return notice("This channel had no daily digest.", "No daily digest here")
+
+
+def slo_set(agent: str, target: float | None, period: str) -> Message:
+    """The answer to `/session slo`."""
+    if target is None:
+        return notice(f":white_check_mark: No SLO for *{escape(agent)}* any more: its burn alerts stop.", "SLO off")
+    return notice(
+        f":dart: SLO for *{escape(agent)}*: {target * 100:g}% of sessions good over {escape(period)}. "
+        "Channels watching it are told when the error budget burns fast (paging watches are paged at "
+        "14.4x over 1 h and 5 min, or 6x over 6 h and 30 min; 1x over 3 days and 6 h is a warning). "
+        "`/session rates` shows the budget left.",
+        f"SLO for {agent}: {target * 100:g}%",
+    )

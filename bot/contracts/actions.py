@@ -32,6 +32,8 @@ class Verb(StrEnum):
     UNMUTE = "unmute"
     DIGEST = "digest"
     CHANGES = "changes"
+    RATES = "rates"
+    SLO = "slo"
 
 
 class Action(StrEnum):
@@ -55,6 +57,8 @@ class Action(StrEnum):
     ALERT_DASHBOARD = "alert_dashboard"
     ALERT_DASHBOARD_SESSION = "alert_dashboard_session"
     HOME_MORE = "home_more"
+    RATE_ACK = "rate_ack"
+    RATE_DETAILS = "rate_details"
 
 
 def nth_action(action: Action, n: int) -> str:
@@ -82,7 +86,7 @@ RESOLVE_REASON_MAX = 300
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
 #: Acknowledge is one: it acknowledges the PagerDuty alert, which stops its escalation; so are
 #: Unacknowledge, Resolve (it resolves the PagerDuty alert; the modal's submission is checked
-#: again) and Unmute, like the mute they undo.
+#: again) and Unmute, like the mute they undo; so is setting an SLO (it decides what pages).
 ADMIN_ONLY: frozenset[str] = frozenset(
     {
         Verb.WATCH,
@@ -96,6 +100,8 @@ ADMIN_ONLY: frozenset[str] = frozenset(
         Action.INCIDENT_UNACK,
         Action.INCIDENT_RESOLVE,
         Action.INCIDENT_UNMUTE,
+        Action.RATE_ACK,
+        Verb.SLO,
     }
 )
 

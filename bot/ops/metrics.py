@@ -86,6 +86,24 @@ class Metrics:
             ["event_type", "outcome"],
             registry=r,
         )
+        self.agent_failure_rate = Gauge(
+            f"{PREFIX}_agent_failure_rate",
+            "Share of each watched agent's sessions that failed, last 5 minutes (its watches' statuses)",
+            ["agent"],
+            registry=r,
+        )
+        self.agent_start_rate = Gauge(
+            f"{PREFIX}_agent_sessions_started_per_minute",
+            "Sessions each watched agent started per minute, last 5 minutes",
+            ["agent"],
+            registry=r,
+        )
+        self.agent_slo_budget = Gauge(
+            f"{PREFIX}_agent_slo_budget_remaining",
+            "Share of the SLO error budget left over its period so far (agents with an SLO)",
+            ["agent"],
+            registry=r,
+        )
         self.store_scrape_ok = Gauge(
             f"{PREFIX}_store_gauges_fresh",
             "1 when the database-derived gauges were refreshed by the last scrape, 0 when it timed out",

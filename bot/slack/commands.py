@@ -23,6 +23,7 @@ from bot.blocks.help import help_message
 from bot.blocks.lists import session_list
 from bot.blocks.message import Message
 from bot.blocks.paging import paging_needs_key
+from bot.blocks.rates import rates_card
 from bot.blocks.stats import stats_message
 from bot.deps import Deps
 from bot.explain.changes import change_timeline
@@ -115,7 +116,8 @@ async def _agent_status(cmd: p.AgentStatus, req: Request) -> Message:
     shown = [OpenHealth(f.title, f.severity, since) for f, since in findings if not f.quiet]
     health = status.current_revision.health if status.current_revision else None
     message = quotable(health.message if health else None)
-    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message)
+    rates = await req.deps.alerts.rates_line(cmd.agent)
+    return agent_card(cmd.agent, status, shown, errors, now=now, health_message=message, rates=rates)
 
 
 async def _agents(cmd: p.Agents, req: Request) -> Message:
@@ -185,6 +187,15 @@ async def _digest(cmd: p.Digest, req: Request) -> Message:
     return notices.digest_off(await digests.turn_off(req.channel_id))
 
 
+async def _rates(cmd: p.Rates, req: Request) -> Message:
+    return rates_card(await req.deps.alerts.rates_view(cmd.agent))
+
+
+async def _slo(cmd: p.Slo, req: Request) -> Message:
+    await req.deps.alerts.set_slo(cmd.agent, cmd.target, cmd.period, req.user_id)
+    return notices.slo_set(cmd.agent, cmd.target, cmd.period)
+
+
 async def _reply(cmd: p.Command, req: Request) -> Message:
     match cmd:
         case p.Help():
@@ -215,6 +226,10 @@ async def _reply(cmd: p.Command, req: Request) -> Message:
             return await _unmute(cmd, req)
         case p.Digest():
             return await _digest(cmd, req)
+        case p.Rates():
+            return await _rates(cmd, req)
+        case p.Slo():
+            return await _slo(cmd, req)
         case _:
             assert_never(cmd)
 

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.gate import REFUSED
 from bot.blocks import notices
+from bot.blocks.rates import rates_card
 from bot.blocks.resolve import resolve_modal
 from bot.contracts.actions import (
     RESOLVE_REASON_BLOCK,
@@ -20,10 +21,12 @@ from bot.contracts.actions import (
     RESOLVE_REASON_MAX,
     RESOLVE_VIEW,
     Action,
+    BadButtonValue,
     parse_agent_value,
     parse_mute_value,
     parse_session_value,
 )
+from bot.contracts.names import AGENT_NAME
 from bot.deps import Deps
 from bot.slack import actions
 from bot.slack.payloads import BlockAction
@@ -142,6 +145,21 @@ async def details(deps: Deps, click: BlockAction, respond: AsyncRespond, client:
     )
 
 
+async def acknowledge_rate(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    if not await deps.alerts.acknowledge_rate(click.channel_id, click.message_ts, click.user_id):
+        await respond(
+            **notices.notice("This rate alert is no longer open.", "Rate alert resolved").to_response(in_channel=False)
+        )
+
+
+async def rate_details(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    """The agent's `/session rates` card, for whoever clicked."""
+    agent = click.value if AGENT_NAME.fullmatch(click.value or "") else None
+    if agent is None:
+        raise BadButtonValue(f"not an agent name: {click.value[:80]!r}")
+    await respond(**rates_card(await deps.alerts.rates_view(agent)).to_response(in_channel=False))
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     on_action(app, deps, Action.INCIDENT_ACK, acknowledge)
     on_action(app, deps, Action.INCIDENT_MUTE, mute)
@@ -153,3 +171,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
     for link in (Action.ALERT_RUNBOOK, Action.ALERT_DASHBOARD, Action.ALERT_DASHBOARD_SESSION):
         on_action(app, deps, link, followed_link)
     register_resolve_view(app, deps)
+    on_action(app, deps, Action.RATE_ACK, acknowledge_rate)
+    on_action(app, deps, Action.RATE_DETAILS, rate_details)

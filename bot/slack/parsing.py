@@ -28,6 +28,7 @@ from bot.contracts.names import (
     SHORT_ID_PATTERN,
     UUID_PATTERN,
 )
+from bot.rates.policy import SLO_DEFAULT_PERIOD, SLO_PERIODS
 
 _SHORT_ID = re.compile(rf"^{SHORT_ID_PATTERN}$")
 _AGENT_SLASH_ID = re.compile(rf"^({AGENT_NAME_PATTERN})/({UUID_PATTERN}|{SHORT_ID_PATTERN})$")
@@ -191,6 +192,26 @@ class Changes:
         return STATS_WINDOWS[self.window_label]
 
 
+@dataclass(frozen=True)
+class Rates:
+    """`/session rates <agent>`: rates over 5 min / 1 h / 24 h against the agent's usual."""
+
+    verb: ClassVar[Verb] = Verb.RATES
+    agent: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Slo:
+    """`/session slo <agent> <target>% [7d|28d|30d]` or `/session slo <agent> off` (target None)."""
+
+    verb: ClassVar[Verb] = Verb.SLO
+    agent: str
+    target: float | None
+    period: str = SLO_DEFAULT_PERIOD
+    private: bool = True
+
+
 #: Every parsed command; each names its `verb` (the audit and access name). A new verb is a new
 #: class here, a parser in _VERBS and a `case` in bot/slack/commands.py (mypy checks the last).
 Command = (
@@ -208,6 +229,8 @@ Command = (
     | AgentStatus
     | Agents
     | Changes
+    | Rates
+    | Slo
 )
 _VerbParser = Callable[[list[str], bool], Command]
 
@@ -226,6 +249,8 @@ _USAGE: dict[str, str] = {
     Verb.WATCH: "watch <agent> [status …] [@group] [page] [runbook <https-url>]",
     Verb.UNWATCH: "unwatch <agent>",
     Verb.WATCHES: "watches",
+    Verb.RATES: "rates <agent>",
+    Verb.SLO: "slo <agent> <target>% [7d|28d|30d] | off",
     Verb.MUTE: MUTE_USAGE,
     Verb.UNMUTE: "unmute <agent>",
     Verb.DIGEST: "digest on [HH:MM] | off",
@@ -421,6 +446,31 @@ def _parse_changes(args: list[str], private: bool) -> Command:
     return Changes(agent, label, private)
 
 
+def _parse_rates(args: list[str], private: bool) -> Command:
+    _arity(args, 1, 1, "rates <agent>")
+    return Rates(_agent(args[0]), private)
+
+
+_SLO_USAGE = _USAGE[Verb.SLO]
+_TARGET = re.compile(r"^(\d{1,2}(?:\.\d{1,3})?)%?$")
+
+
+def _parse_slo(args: list[str], private: bool) -> Command:
+    _arity(args, 2, 3, _SLO_USAGE)
+    agent = _agent(args[0])
+    if args[1].lower() == "off":
+        _arity(args, 2, 2, _SLO_USAGE)
+        return Slo(agent, None)
+    match = _TARGET.fullmatch(args[1])
+    target = float(match.group(1)) if match else None
+    if target is None or not 50 <= target < 100:
+        raise _Refused(f"“{args[1][:20]}” is not an SLO target: a percentage from 50 to under 100, like 99.5%.")
+    period = args[2].lower() if len(args) == 3 else SLO_DEFAULT_PERIOD
+    if period not in SLO_PERIODS:
+        raise _Refused("SLO periods are 7d, 28d or 30d.")
+    return Slo(agent, target / 100, period)
+
+
 def _parse_lookup(words: list[str], private: bool) -> Command:
     if len(words) == 2 and (sid := _session_word(words[1])) is not None:
         return Lookup(sid, _agent(words[0]), private)
@@ -456,4 +506,6 @@ _VERBS: dict[str, _VerbParser] = {
     Verb.UNMUTE: _single_agent(Unmute, "unmute <agent>"),
     Verb.DIGEST: _parse_digest,
     Verb.CHANGES: _parse_changes,
+    Verb.RATES: _parse_rates,
+    Verb.SLO: _parse_slo,
 }

@@ -116,6 +116,14 @@ class IncidentStore(StoreBase):
                 .where(alert_outbox.c.id.in_(change.reply_row_ids), alert_outbox.c.state == PENDING)
                 .values(incident_id=incident_id, updated_at=now)
             )
+        if change.rolled_row_ids and change.rollup_post is None:
+            # Held for the incident's next periodic roll-up (a busy agent's background, see
+            # bot/alerts/decide.py held_agents): counted now, posted by `post_held_rollup`.
+            await conn.execute(
+                update(alert_outbox)
+                .where(alert_outbox.c.id.in_(change.rolled_row_ids), alert_outbox.c.state == PENDING)
+                .values(state=ROLLED_UP, incident_id=incident_id, rollup_id=None, updated_at=now)
+            )
         if change.rolled_row_ids and change.rollup_post is not None:
             rollup = replace(change.rollup_post, incident_id=incident_id)
             await self.insert_posts(conn, [rollup], now)

@@ -125,6 +125,33 @@ class PagePayload(_Payload):
     event: dict[str, Any]
 
 
+class RatePayload(_Payload):
+    """A rate alert (bot/alerts/rate_watch.py): its episode (bot/rates/detectors.py Episode JSON,
+    with the current and the peak reading), the deployments' rates side by side, the top causes.
+    The store updates this payload as the episode evolves, is acknowledged and clears, and the
+    post is re-rendered from it."""
+
+    kind: Literal["rate"] = "rate"
+    episode: dict[str, Any]
+    opened_at: datetime
+    deployments: list[dict[str, Any]] = []
+    causes: list[dict[str, Any]] = []
+    cleared_at: datetime | None = None
+    cost: int = 0
+    acknowledged_by: str | None = None
+
+
+class RateClearPayload(_Payload):
+    """A rate alert cleared: a reply under its opener (`opener_key`)."""
+
+    kind: Literal["rate_clear"] = "rate_clear"
+    episode: dict[str, Any]
+    opened_at: datetime
+    cleared_at: datetime
+    opener_key: str
+    cost: int = 0
+
+
 OutboxPayload = Annotated[
     AlertPayload
     | ParentPayload
@@ -134,7 +161,9 @@ OutboxPayload = Annotated[
     | HealthPayload
     | HealthClearPayload
     | DigestPayload
-    | PagePayload,
+    | PagePayload
+    | RatePayload
+    | RateClearPayload,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[OutboxPayload] = TypeAdapter(OutboxPayload)

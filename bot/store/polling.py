@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.pipecat.models import Session
 from bot.store.base import LeaseLost, StoreBase, chunked, from_row, lease_takeable
 from bot.store.records import EndedSession, ItemFailure, Mute, NewPost, PollState, Watch
 from bot.store.schema import mutes, poll_item_failures, poll_replicas, poll_state, seen_sessions, subscriptions
@@ -32,6 +33,12 @@ class RecordPlan:
     resolved_items: list[str] = field(default_factory=list)
     backfill_until: datetime | None = None
     backfill_from: datetime | None = None
+    #: Rates (bot/store/rates.py): every session the poll listed (counted as started once), the
+    #: ended ones (counted once, when this transaction records them seen), and the statuses that
+    #: make an ended session failed (the agent's watches').
+    rate_started: list[Session] = field(default_factory=list)
+    rate_ended: list[Session] = field(default_factory=list)
+    rate_statuses: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,9 @@ class PollStore(StoreBase):
         """One transaction: mark ended sessions seen, enqueue posts for the ones this call inserted,
         advance the watermark, replace the active set, and end an outage. Returns posts enqueued.
 
+        Rates are counted here too (bot/store/rates.py `count_sessions`): the sessions the poll
+        listed, once each, and the ended ones this transaction recorded as seen.
+
         With `planner`, the agent's watches and the live mutes are read inside this transaction,
         after the lease is confirmed, and the planner decides everything recorded (the other
         arguments are then unused): a watch created while the poll ran still hears about the
@@ -294,6 +304,11 @@ class PollStore(StoreBase):
             # Only the transaction that inserted the seen row enqueues: never twice.
             posts = [post for item in plan.ended if item.session_id in inserted for post in item.posts]
             enqueued += await self.insert_posts(conn, [*posts, *plan.notices], now)
+            if plan.rate_started or plan.rate_ended:
+                newly_ended = [s for s in plan.rate_ended if s.session_id.lower() in inserted]
+                await self.count_sessions(  # type: ignore[attr-defined]
+                    conn, agent, plan.rate_started, newly_ended, plan.rate_statuses, now
+                )
             await self._save_item_failures(conn, agent, plan.item_failures, plan.resolved_items, now)
         return enqueued
 

@@ -23,6 +23,8 @@ class OutboxKind(StrEnum):
     HEALTH_CLEAR = "health_clear"  # ... and cleared (a reply in the opener's thread)
     DIGEST = "digest"  # a channel's daily digest (dedup "digest:<channel>:<day>")
     PAGE = "page"  # a PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py
+    RATE = "rate"  # a rate alert opened (top-level; edited as it evolves and when it clears)
+    RATE_CLEAR = "rate_clear"  # ... and cleared (a reply in the opener's thread)
 
 
 class OutboxState(StrEnum):
@@ -47,6 +49,8 @@ KIND_HEALTH = OutboxKind.HEALTH
 KIND_HEALTH_CLEAR = OutboxKind.HEALTH_CLEAR
 KIND_DIGEST = OutboxKind.DIGEST
 KIND_PAGE = OutboxKind.PAGE
+KIND_RATE = OutboxKind.RATE
+KIND_RATE_CLEAR = OutboxKind.RATE_CLEAR
 PENDING = OutboxState.PENDING
 SENDING = OutboxState.SENDING
 SENT = OutboxState.SENT

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -435,4 +436,56 @@ webhook_events = Table(
     Index("ix_webhook_events_created_at", "created_at"),
     Index("ix_webhook_events_pending", "processed_at", "received_at"),
     Index("ix_webhook_events_build_id", "build_id"),
+)
+
+# -- rates (bot/rates) ------------------------------------------------------------------------------
+
+#: Per agent, minute and deployment: sessions started (by creation minute) and ended (by end
+#: minute), failed, cold starts, a bot-start histogram (bot/rates/policy.py BOT_START_EDGES) and
+#: the summed duration. Written by the poll's recording transaction; pruned after COUNT_RETENTION.
+rate_counts = Table(
+    "rate_counts",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("minute", UTCDateTime, nullable=False),
+    Column("deployment", String(64), nullable=False),
+    Column("started", Integer, nullable=False),
+    Column("ended", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("start_known", Integer, nullable=False),
+    Column("cold_starts", Integer, nullable=False),
+    Column("bot_starts", JSON, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("failed_by_status", JSON, nullable=False),
+    PrimaryKeyConstraint("agent", "minute", "deployment", name="pk_rate_counts"),
+    Index("ix_rate_counts_minute", "minute"),
+)
+
+#: Sessions counted as started (inserting the row is what counts it: once, across replicas).
+rate_started = Table(
+    "rate_started",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("agent", "session_id", name="pk_rate_started"),
+    Index("ix_rate_started_seen_at", "seen_at"),
+)
+
+#: Per agent: the rate detectors' open episodes (memory, compare-and-set on version: one
+#: evaluation's posts are enqueued once across replicas) and the agent's SLO, if one is set.
+rate_state = Table(
+    "rate_state",
+    metadata,
+    Column("agent", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("memory", JSON, nullable=False),
+    Column("evaluated_at", UTCDateTime),
+    # When a poll last counted something: an agent with nothing new, nothing open and too little
+    # traffic to fall silent is not evaluated again (bot/alerts/rate_watch.py).
+    Column("counted_at", UTCDateTime),
+    Column("observed_since", UTCDateTime, nullable=False),
+    Column("slo_target", Float),
+    Column("slo_period", String(8)),
+    Column("slo_set_by", String(32)),
 )

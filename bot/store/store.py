@@ -14,6 +14,7 @@ from bot.store.ops import OpsStore
 from bot.store.outbox import OutboxStore
 from bot.store.pager import PagerStore
 from bot.store.polling import PollStore
+from bot.store.rates import RateStore
 from bot.store.undelivered import UndeliveredStore
 from bot.store.watches import WatchStore
 from bot.store.webhooks import WebhookStore
@@ -36,6 +37,7 @@ class Store(
     AgentHealthStore,
     PagerStore,
     WebhookStore,
+    RateStore,
 ):
     """SQLite or PostgreSQL behind the same intention-revealing async methods.
 

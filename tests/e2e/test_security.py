@@ -43,6 +43,11 @@ def lists(channels: str = "", users: str = "", admins: str = "") -> AccessLists:
         (lists(admins="U9"), "U1", "C1", "incident_ack", False),
         (lists(admins="U9"), "U9", "C1", "incident_ack", True),
         (lists(), "U1", "C1", "incident_ack", True),
+        (lists(admins="U9"), "U1", "C1", "slo", False),
+        (lists(admins="U9"), "U1", "C1", "rates", True),
+        # Acknowledging a rate alert acknowledges its PagerDuty alert too: admins only, like incidents.
+        (lists(admins="U9"), "U1", "C1", "rate_ack", False),
+        (lists(admins="U9"), "U9", "C1", "rate_ack", True),
         (lists(admins="U9"), "U9", "C1", "unwatch", True),
     ],
 )
@@ -109,6 +114,7 @@ ADMIN_COMMANDS = {
     Verb.MUTE: "mute voice-bot 1h",
     Verb.UNMUTE: "unmute voice-bot",
     Verb.DIGEST: "digest on 09:00",
+    Verb.SLO: "slo voice-bot 99.5%",
 }
 ADMIN_CLICKS = {
     Action.SESSION_STOP: ("button", session_value("voice-bot", ERROR_ID)),

@@ -170,3 +170,34 @@ def test_a_late_arrival_keeps_the_newer_latest_session() -> None:
     [change] = decide.plan_routing("C1", [old], {"voice-bot": current}, [], now, WINDOW).changes
     assert change.latest_session_id == "s-old"
     assert change.first_failure_at == T0 - timedelta(minutes=10)
+
+
+@pytest.mark.parametrize(
+    ("open_incident", "busy", "replies", "held"),
+    [
+        (True, True, [], [1, 2]),  # a busy agent's background waits for the periodic roll-up
+        (True, False, [1, 2], []),  # a rarely failing agent: a reply each, at once
+        (False, True, [1, 2], []),  # a busy agent's new incident still opens and posts at once
+    ],
+)
+def test_a_busy_agents_failures_are_held_for_the_periodic_roll_up(
+    open_incident: bool, busy: bool, replies: list[int], held: list[int]
+) -> None:
+    now = T0 + timedelta(minutes=3)
+    current = {"voice-bot": incident(last_activity=T0 + timedelta(minutes=2))} if open_incident else {}
+    failures = [decide.Failure(i, "voice-bot", f"s{i}", "HTTP_ERROR", now) for i in (1, 2)]
+    [change] = decide.plan_routing(
+        "C1", failures, current, [], now, WINDOW, held_agents=["voice-bot"] if busy else []
+    ).changes
+    assert change.reply_row_ids == replies and change.rolled_row_ids == held
+    assert change.rollup_post is None  # held rows get their roll-up when the period is up
+    assert change.session_count == (4 if open_incident else 2)  # counted on the parent at once
+
+
+@pytest.mark.parametrize(
+    ("held_for_min", "closed", "due"),
+    [(9, False, False), (10, False, True), (1, True, True)],
+)
+def test_held_rollup_due(held_for_min: int, closed: bool, due: bool) -> None:
+    now = T0 + timedelta(minutes=held_for_min)
+    assert decide.held_rollup_due(T0, now, closed=closed, every=timedelta(minutes=10)) is due

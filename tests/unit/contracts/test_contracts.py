@@ -10,6 +10,7 @@ import pytest
 
 from bot.blocks.alerts import IncidentView, incident_parent
 from bot.blocks.home import HomeData, home_view
+from bot.blocks.rates import rate_alert
 from bot.blocks.session import session_summary
 from bot.contracts.actions import (
     Action,
@@ -77,6 +78,8 @@ def test_every_action_id_is_on_a_message_the_app_posts() -> None:
     ]
     home = home_view(HomeData(watches=watches, incidents=[], alerts=[], polls=[]), now=now)
     rendered |= {e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    episode = {"key": "failure-rate", "headline": "31% of calls failing (last 5 min), usually 2.0%"}
+    rendered |= set(action_ids(rate_alert("voice-bot", episode, now, "key")))
     assert rendered == set(Action)
 
 

@@ -1,0 +1,309 @@
+"""Rates: per-minute counts of each agent's sessions, the sessions counted as started, the rate
+detectors' state and each agent's SLO (bot/rates).
+
+Counting happens inside the poll's recording transaction (bot/store/polling.py `record_poll`),
+after its lease is confirmed (on PostgreSQL the agent's poll_state row stays locked until commit),
+so one agent's counts are written by one transaction at a time. A session is counted as started
+when this transaction inserted its rate_started row, and as ended when it inserted its
+seen_sessions row: replicas and restarts never count it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.pipecat.models import Session
+from bot.rates.counts import Counts, Minute, tally
+from bot.store.agent_health import touch_openers
+from bot.store.base import StoreBase, chunked, from_row
+from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
+from bot.store.schema import alert_outbox, rate_counts, rate_started, rate_state
+
+#: The rate memory's usual failures per hour (written by bot/alerts/rate_watch.py).
+FAILURES_PER_HOUR = "failures_per_hour"
+COUNT_COLUMNS = ("started", "ended", "failed", "start_known", "cold_starts", "bot_starts", "duration_seconds")
+
+
+@dataclass(frozen=True)
+class RateState:
+    agent: str
+    version: int
+    memory: dict[str, Any]
+    observed_since: datetime
+    evaluated_at: datetime | None
+    slo_target: float | None
+    slo_period: str | None
+    counted_at: datetime | None = None
+
+    @property
+    def counted_since_evaluated(self) -> bool:
+        return self.counted_at is not None and (self.evaluated_at is None or self.counted_at > self.evaluated_at)
+
+
+class RateStore(StoreBase):
+    async def count_sessions(
+        self,
+        conn: AsyncConnection,
+        agent: str,
+        started: Sequence[Session],
+        ended: Sequence[Session],
+        statuses: frozenset[str],
+        now: datetime,
+    ) -> None:
+        """Inside the poll's transaction: count `started` sessions not counted before, and `ended`
+        (the caller passes only the ones its transaction recorded as seen)."""
+        await conn.execute(
+            self.insert_ignore(rate_state, ["agent"]).values(agent=agent, version=0, memory={}, observed_since=now)
+        )
+        fresh: set[str] = set()
+        ids = sorted({s.session_id.lower() for s in started})
+        for chunk in chunked(ids):
+            result = await conn.execute(
+                self.insert_ignore(rate_started, ["agent", "session_id"]).returning(rate_started.c.session_id),
+                [{"agent": agent, "session_id": sid, "seen_at": now} for sid in chunk],
+            )
+            fresh.update(result.scalars())
+        counted = {s.session_id.lower(): s for s in started if s.session_id.lower() in fresh}
+        found = tally(counted.values(), ended, statuses)
+        if not found:
+            return
+        await conn.execute(update(rate_state).where(rate_state.c.agent == agent).values(counted_at=now))
+        minutes = sorted({minute for minute, _ in found})
+        existing = {
+            (r["minute"], r["deployment"]): Counts.from_row(dict(r))
+            for r in (
+                await conn.execute(
+                    select(rate_counts).where(rate_counts.c.agent == agent, rate_counts.c.minute.in_(minutes))
+                )
+            ).mappings()
+        }
+        for key, counts in sorted(found.items()):
+            minute, deployment = key
+            before = existing.get(key)
+            if before is None:
+                await conn.execute(
+                    rate_counts.insert().values(agent=agent, minute=minute, deployment=deployment, **counts.to_row())
+                )
+                continue
+            before.add(counts)
+            await conn.execute(
+                update(rate_counts)
+                .where(
+                    rate_counts.c.agent == agent, rate_counts.c.minute == minute, rate_counts.c.deployment == deployment
+                )
+                .values(**before.to_row())
+            )
+
+    async def rate_minutes(self, agent: str, since: datetime, *, by_deployment: bool = False) -> list[Minute]:
+        """The agent's minutes from `since` on, oldest first: added up over deployments, or one
+        per deployment."""
+        query = (
+            select(rate_counts)
+            .where(rate_counts.c.agent == agent, rate_counts.c.minute >= since)
+            .order_by(rate_counts.c.minute)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        if by_deployment:
+            return [Minute(r["minute"], Counts.from_row(dict(r)), r["deployment"]) for r in rows]
+        merged: dict[datetime, Counts] = {}
+        for r in rows:
+            merged.setdefault(r["minute"], Counts()).add(Counts.from_row(dict(r)))
+        return [Minute(minute, counts) for minute, counts in merged.items()]
+
+    async def rate_totals(self, agent: str, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Counts]:
+        """Started, ended and failed added up (in SQL) over each named [start, end)."""
+        found: dict[str, Counts] = {}
+        async with self._read() as conn:
+            for name, (start, end) in windows.items():
+                row = (
+                    await conn.execute(
+                        select(
+                            func.coalesce(func.sum(rate_counts.c.started), 0),
+                            func.coalesce(func.sum(rate_counts.c.ended), 0),
+                            func.coalesce(func.sum(rate_counts.c.failed), 0),
+                        ).where(
+                            and_(
+                                rate_counts.c.agent == agent,
+                                rate_counts.c.minute >= start,
+                                rate_counts.c.minute < end,
+                            )
+                        )
+                    )
+                ).one()
+                found[name] = Counts(started=int(row[0]), ended=int(row[1]), failed=int(row[2]))
+        return found
+
+    async def rate_state(self, agent: str) -> RateState | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(rate_state).where(rate_state.c.agent == agent))).mappings().first()
+        return _state(row) if row else None
+
+    async def rate_states(self, agents: Sequence[str] | None = None) -> list[RateState]:
+        """Every agent's rate state, or those of `agents` (agents never counted have none)."""
+        query = select(rate_state).order_by(rate_state.c.agent)
+        found: list[RateState] = []
+        async with self._read() as conn:
+            if agents is None:
+                return [_state(r) for r in (await conn.execute(query)).mappings().all()]
+            for chunk in chunked(list(agents)):
+                rows = (await conn.execute(query.where(rate_state.c.agent.in_(chunk)))).mappings().all()
+                found += [_state(r) for r in rows]
+        return found
+
+    async def save_rate_evaluation(
+        self,
+        agent: str,
+        version: int,
+        memory: Mapping[str, Any],
+        now: datetime,
+        *,
+        posts: Sequence[NewPost] = (),
+        touched: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
+        """Store the detectors' memory if nobody stored another since `version` was read (compare
+        and set), with this evaluation's posts and the changes to its open alerts' payloads (by
+        opener key; each is re-rendered). False (and nothing written) when another replica won."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(rate_state)
+                .where(rate_state.c.agent == agent, rate_state.c.version == version)
+                .values(version=version + 1, memory=dict(memory), evaluated_at=now)
+            )
+            if result.rowcount != 1:
+                return False
+            await self.insert_posts(conn, posts, now)
+            for changes, keys in _grouped(touched or {}):
+                await touch_openers(self, conn, keys, changes, now)
+        return True
+
+    async def acknowledge_rate_alert(self, channel_id: str, ts: str, user_id: str, now: datetime) -> bool:
+        """Record the ack on the rate alert posted at `ts` and queue its re-render."""
+        async with self._write() as conn:
+            row = (
+                await conn.execute(
+                    select(alert_outbox.c.dedup_key, alert_outbox.c.payload).where(
+                        alert_outbox.c.channel_id == channel_id,
+                        alert_outbox.c.posted_ts == ts,
+                        alert_outbox.c.kind == KIND_RATE,
+                    )
+                )
+            ).first()
+            if row is None or (row.payload or {}).get("cleared_at"):
+                return False
+            await touch_openers(self, conn, [row.dedup_key], {"acknowledged_by": user_id}, now)
+        return True
+
+    # -- a busy agent's background: held failures, posted as periodic roll-ups --------------------
+
+    async def busy_agents(self, agents: Sequence[str], min_failures_per_hour: float) -> set[str]:
+        """The agents among `agents` that usually fail at least this often (their rate memory),
+        and are not in a failure-rate episode (a regression is told by its rate alert, and its
+        sessions keep their usual replies)."""
+        if not agents:
+            return set()
+        query = select(rate_state.c.agent, rate_state.c.memory).where(rate_state.c.agent.in_(sorted(set(agents))))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        busy = set()
+        for row in rows:
+            memory = dict(row.memory or {})
+            rate = memory.get(FAILURES_PER_HOUR)
+            episodes = memory.get("episodes") or {}
+            if isinstance(rate, int | float) and rate >= min_failures_per_hour and "failure-rate" not in episodes:
+                busy.add(row.agent)
+        return busy
+
+    async def held_rollups(self, channel_id: str) -> dict[int, list[OutboxRow]]:
+        """Failures held for a periodic roll-up, by incident (oldest first)."""
+        query = (
+            select(alert_outbox)
+            .where(
+                alert_outbox.c.channel_id == channel_id,
+                alert_outbox.c.kind == KIND_ALERT,
+                alert_outbox.c.state == ROLLED_UP,
+                alert_outbox.c.rollup_id.is_(None),
+                alert_outbox.c.incident_id.is_not(None),
+            )
+            .order_by(alert_outbox.c.id)
+        )
+        found: dict[int, list[OutboxRow]] = {}
+        async with self._read() as conn:
+            for r in (await conn.execute(query)).mappings():
+                row = from_row(OutboxRow, r)
+                assert row.incident_id is not None
+                found.setdefault(row.incident_id, []).append(row)
+        return found
+
+    async def held_rollup_channels(self, held_before: datetime) -> list[str]:
+        """Channels holding a failure since before `held_before` (its roll-up is due)."""
+        query = (
+            select(alert_outbox.c.channel_id)
+            .where(
+                alert_outbox.c.kind == KIND_ALERT,
+                alert_outbox.c.state == ROLLED_UP,
+                alert_outbox.c.rollup_id.is_(None),
+                alert_outbox.c.created_at <= held_before,
+            )
+            .distinct()
+        )
+        async with self._read() as conn:
+            return sorted((await conn.execute(query)).scalars())
+
+    async def post_held_rollup(self, rollup: NewPost, row_ids: Sequence[int], now: datetime) -> bool:
+        """Enqueue the roll-up of held rows and point them at it, in one transaction; False (and
+        nothing written) when another pass did it already."""
+        async with self._write() as conn:
+            if not await self.insert_posts(conn, [rollup], now):
+                return False
+            rollup_id = await conn.scalar(select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key))
+            await conn.execute(
+                update(alert_outbox)
+                .where(alert_outbox.c.id.in_(list(row_ids)), alert_outbox.c.rollup_id.is_(None))
+                .values(rollup_id=rollup_id, updated_at=now)
+            )
+        return True
+
+    async def set_slo(self, agent: str, target: float | None, period: str | None, user_id: str, now: datetime) -> None:
+        """Set (or with None, turn off) the agent's SLO."""
+        async with self._write() as conn:
+            await conn.execute(
+                self.insert_ignore(rate_state, ["agent"]).values(agent=agent, version=0, memory={}, observed_since=now)
+            )
+            await conn.execute(
+                update(rate_state)
+                .where(rate_state.c.agent == agent)
+                .values(slo_target=target, slo_period=period if target is not None else None, slo_set_by=user_id)
+            )
+
+    async def prune_rates(self, counts_before: datetime, started_before: datetime) -> int:
+        async with self._write() as conn:
+            result = await conn.execute(delete(rate_counts).where(rate_counts.c.minute < counts_before))
+            await conn.execute(delete(rate_started).where(rate_started.c.seen_at < started_before))
+        return max(result.rowcount, 0)
+
+
+def _grouped(touched: Mapping[str, Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], list[str]]]:
+    return [(changes, [key]) for key, changes in sorted(touched.items())]
+
+
+def _state(row: Any) -> RateState:
+    return RateState(
+        agent=row["agent"],
+        version=int(row["version"]),
+        memory=dict(row["memory"] or {}),
+        observed_since=row["observed_since"],
+        evaluated_at=row["evaluated_at"],
+        slo_target=row["slo_target"],
+        slo_period=row["slo_period"],
+        counted_at=row["counted_at"],
+    )
+
+
+__all__ = ["RateState", "RateStore"]

@@ -1,0 +1,259 @@
+"""Rate alerts through the real pipeline (poller → counts → detectors → outbox → Slack stand-in,
+PagerDuty stand-in): a regression of a busy agent whose per-session incident is open and
+acknowledged posts a new top-level alert, pages once, and is resolved when the rate is back; calls
+that stop post a silence alert that clears when they resume; two replicas post each once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.alerts.service import AlertService
+from bot.ops.instrument import refresh_store_gauges
+from bot.ops.metrics import Metrics
+from bot.pagerduty.client import PagerDutyClient
+from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from bot.sandbox.slack_standin_model import StoredMessage
+from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
+from tests.rate_traffic import Traffic
+
+AGENT = "voice-bot"
+
+
+def _urls() -> list[Any]:
+    params = [pytest.param(None, id="sqlite")]
+    if os.environ.get(PG_URL_ENV):
+        params.append(pytest.param(os.environ[PG_URL_ENV], id="postgresql", marks=pytest.mark.postgres))
+    return params
+
+
+@pytest.fixture(params=_urls())
+async def replicas(
+    request: pytest.FixtureRequest, alert_rig: AlertRig, pagerduty_client: PagerDutyClient
+) -> AsyncIterator[tuple[AlertService, AlertService]]:
+    if request.param is not None:  # PostgreSQL: start from empty tables
+        alert_rig.db_url = request.param
+        alert_rig.stores.append(await open_store(request.param, fresh=True))
+    a = await alert_rig.new_service(pagerduty=pagerduty_client, replica_id="replica-a")
+    b = await alert_rig.new_service(pagerduty=pagerduty_client, replica_id="replica-b")
+    yield a, b
+
+
+async def minute(rig: AlertRig, services: tuple[AlertService, ...], traffic: Traffic) -> None:
+    """One minute of traffic, then every replica polls and delivers (as their scheduler would)."""
+    rig.clock.advance(60)
+    traffic.minute()
+    await asyncio.gather(*(s.poll_once() for s in services))
+    for _ in range(2):
+        await asyncio.gather(*(s.deliver_once() for s in services))
+
+
+def rate_alerts(rig: AlertRig) -> list[StoredMessage]:
+    return [m for m in rig.top() if "(last 5 min)" in m.text or "calls started" in m.text]
+
+
+def rate_pages(standin: PagerDutyStandIn) -> list[Any]:
+    return [e for e in standin.requests if ":rate:" in (e.dedup_key or "")]
+
+
+async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_once_and_resolved(
+    replicas: tuple[AlertService, AlertService], alert_rig: AlertRig, pagerduty_standin: PagerDutyStandIn
+) -> None:
+    a, b = replicas
+    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
+    for _ in range(10):
+        await minute(alert_rig, (a, b), traffic)
+    [incident] = [m for m in alert_rig.top() if m not in rate_alerts(alert_rig)]
+    assert await a.acknowledge(ALERT_CHANNEL, incident.ts, "U2")
+    assert rate_alerts(alert_rig) == []  # the usual 2% never raises a rate alert
+
+    traffic.fail_share = 0.30  # a deploy makes 30% of calls fail
+    for _ in range(2):
+        await minute(alert_rig, (a, b), traffic)
+    [alert] = rate_alerts(alert_rig)
+    assert alert.text.startswith(f"{AGENT}: ")
+    assert re.search(r"\d+% of calls failing \(last 5 min\), usually (1\.9|2\.0|2\.1)%$", alert.text), alert.text
+    assert "Deployments (last hour)" in str(alert.blocks)
+    assert [b_["block_id"] for b_ in alert.blocks or [] if b_.get("type") == "actions"] == ["rate_actions"]
+
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger"]
+    assert await b.acknowledge_rate(ALERT_CHANNEL, alert.ts, "U3")
+    for _ in range(3):
+        await minute(alert_rig, (a, b), traffic)
+    [alert] = rate_alerts(alert_rig)  # edited in place, never posted again
+    assert "acknowledged by <@U3>" in str(alert.blocks)
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "acknowledge"]
+
+    traffic.fail_share = 0.02  # rolled back
+    for _ in range(12):
+        await minute(alert_rig, (a, b), traffic)
+    [alert] = rate_alerts(alert_rig)
+    assert alert.text.startswith(f"Resolved: {AGENT}: ")
+    assert "session(s) affected" in str(alert.blocks)
+    [reply] = alert_rig.replies(alert)
+    assert "Back to usual" in reply.text or "Back to usual" in str(reply.blocks)
+    actions = [e.action for e in rate_pages(pagerduty_standin)]
+    assert actions == ["trigger", "acknowledge", "resolve"]
+
+
+async def test_calls_that_stop_are_told_within_five_minutes_and_cleared_when_they_resume(
+    replicas: tuple[AlertService, AlertService], alert_rig: AlertRig, pagerduty_standin: PagerDutyStandIn
+) -> None:
+    a, b = replicas
+    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
+    for _ in range(5):  # 4 minutes of history (the first poll seeds)
+        await minute(alert_rig, (a, b), traffic)
+    traffic.per_minute = 0  # a spend limit: nothing starts
+    told_after = None
+    for n in range(1, 6):
+        await minute(alert_rig, (a, b), traffic)
+        if rate_alerts(alert_rig):
+            told_after = n
+            break
+    assert told_after is not None and told_after <= 5
+    [alert] = rate_alerts(alert_rig)
+    assert "no calls started for" in alert.text and "usually 60 a minute" in alert.text
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger"]
+
+    traffic.per_minute = 60
+    for _ in range(6):
+        await minute(alert_rig, (a, b), traffic)
+    [alert] = rate_alerts(alert_rig)
+    assert alert.text.startswith(f"Resolved: {AGENT}: ")
+    assert len(alert_rig.replies(alert)) == 1
+    assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "resolve"]
+
+
+async def test_a_quiet_agent_that_stops_is_never_told(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=2, fail_share=0.0)
+    for _ in range(30):
+        await minute(alert_rig, (svc,), traffic)
+    traffic.per_minute = 0
+    for _ in range(30):
+        await minute(alert_rig, (svc,), traffic)
+    assert rate_alerts(alert_rig) == []
+
+
+async def test_metrics_show_each_watched_agents_rates_and_slo_budget(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    await svc.set_slo(AGENT, 0.99, "28d", "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.005)
+    for _ in range(8):
+        await minute(alert_rig, (svc,), traffic)
+    metrics = Metrics()
+    await refresh_store_gauges(svc.store, metrics, alert_rig.clock.now())
+    text = metrics.render().decode()
+    started = re.search(r'pipecat_ops_agent_sessions_started_per_minute\{agent="voice-bot"\} ([\d.]+)', text)
+    assert started is not None and 40 <= float(started.group(1)) <= 60
+    failed = re.search(r'pipecat_ops_agent_failure_rate\{agent="voice-bot"\} ([\d.]+)', text)
+    assert failed is not None and float(failed.group(1)) < 0.02
+    budget = re.search(r'pipecat_ops_agent_slo_budget_remaining\{agent="voice-bot"\} ([\d.]+)', text)
+    assert budget is not None and 0.3 < float(budget.group(1)) < 0.7  # 0.5% failing of a 1% budget
+    assert "session_id" not in text
+
+
+async def test_a_busy_agents_background_gets_periodic_roll_ups_listing_every_failure(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
+    for _ in range(10):  # it becomes known as busy: 2% of 60 a minute is ~72 failures an hour
+        await minute(alert_rig, (svc,), traffic)
+    [incident] = alert_rig.top()
+    before = len(alert_rig.replies(incident))
+    for _ in range(60):
+        await minute(alert_rig, (svc,), traffic)
+    replies = alert_rig.replies(incident)
+    assert len(alert_rig.top()) == 1  # a steady background is one top-level message
+    assert len(replies) - before <= 7  # about 6 roll-ups an hour, not ~72 replies
+    alert_rig.clock.advance(11 * 60)  # the last period's held failures go out too
+    await svc.deliver_once()
+    thread = " ".join(str(m.blocks) for m in alert_rig.replies(incident))
+    missing = [sid for sid in traffic.failed_ids if sid not in thread]
+    assert [traffic.failed_ids.index(m) for m in missing] == []  # every failed session is in the thread
+
+
+async def test_a_pipecat_outage_is_not_taken_for_calls_that_stopped(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
+    for _ in range(8):
+        await minute(alert_rig, (svc,), traffic)
+    alert_rig.sim.fail_next(100, status=503)  # the list calls fail for a while; calls go on
+    for _ in range(6):
+        await minute(alert_rig, (svc,), traffic)
+    alert_rig.sim.clear_faults()
+    for _ in range(4):
+        await minute(alert_rig, (svc,), traffic)
+    assert rate_alerts(alert_rig) == []
+    assert not any("no calls started" in m.text for m in alert_rig.top())
+
+
+async def test_each_session_is_counted_once_across_replicas_and_a_restart(
+    replicas: tuple[AlertService, AlertService], alert_rig: AlertRig
+) -> None:
+    a, b = replicas
+    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=30, fail_share=0.1)
+    for _ in range(4):
+        await minute(alert_rig, (a, b), traffic)
+    restarted = await alert_rig.new_service(replica_id="replica-c")  # a process restarting mid-way
+    for _ in range(4):
+        await minute(alert_rig, (restarted, b), traffic)
+    minutes = await a.store.rate_minutes(AGENT, alert_rig.clock.now() - timedelta(hours=1))
+    started = sum(m.counts.started for m in minutes)
+    ended = sum(m.counts.ended for m in minutes)
+    failed = sum(m.counts.failed for m in minutes)
+    assert (started, ended, failed) == (traffic.started, traffic.started, traffic.failed)
+    by_status = Counter[str]()
+    for m in minutes:
+        by_status.update(m.counts.failed_by_status)
+    assert dict(by_status) == {"HTTP_ERROR": traffic.failed}
+
+
+async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_rig: AlertRig) -> None:
+    svc = alert_rig.svc
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
+    for _ in range(6):
+        await minute(alert_rig, (svc,), traffic)
+    traffic.per_minute = 0
+    for _ in range(4):
+        await minute(alert_rig, (svc,), traffic)
+    assert len(rate_alerts(alert_rig)) == 1
+    later = "C0LATER01"
+    alert_rig.slack.add_channel(later, "later")
+    await svc.watch(later, AGENT, None, None, "U2")
+    for _ in range(3):
+        await minute(alert_rig, (svc,), traffic)
+    posts = [m for m in alert_rig.slack.messages_in(later) if "no calls started" in m.text]
+    assert len(posts) == 1
+
+
+async def test_a_given_up_rate_alert_is_named_in_the_undelivered_summary(alert_rig: AlertRig) -> None:
+    svc = await alert_rig.new_service(give_up_after=timedelta(hours=1))
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=30, fail_share=0.0)
+    for _ in range(6):
+        await minute(alert_rig, (svc,), traffic)
+    alert_rig.slack.start_outage(until=alert_rig.clock.now() + timedelta(hours=2))
+    traffic.per_minute = 0
+    for _ in range(4):
+        await minute(alert_rig, (svc,), traffic)
+    for _ in range(14):  # Slack is down for 2 hours; the silence goes on
+        alert_rig.clock.advance(600)
+        await svc.poll_once()
+        await svc.deliver_once()
+    [summary] = [m for m in alert_rig.top() if "could not be delivered" in m.text]
+    assert "rate alert (no calls started" in str(summary.blocks)
