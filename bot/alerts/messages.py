@@ -96,20 +96,20 @@ class MessageFactory:
             case HealthClearPayload():
                 return health_message(row), None
             case RatePayload():
-                return (
-                    rate_alert(
-                        row.agent,
-                        body.episode,
-                        body.opened_at,
-                        row.dedup_key,
-                        deployments=body.deployments,
-                        causes=body.causes,
-                        cleared_at=body.cleared_at,
-                        cost=body.cost,
-                        acknowledged_by=body.acknowledged_by,
-                    ),
-                    None,
+                message = rate_alert(
+                    row.agent,
+                    body.episode,
+                    body.opened_at,
+                    row.dedup_key,
+                    deployments=body.deployments,
+                    causes=body.causes,
+                    cleared_at=body.cleared_at,
+                    cost=body.cost,
+                    acknowledged_by=body.acknowledged_by,
                 )
+                # What changed in the hour before the rate moved (the webhook timeline), as on
+                # incidents and health alerts.
+                return with_change_events(message, await changes_before(self._store, row.agent, body.opened_at)), None
             case RateClearPayload():
                 message = rate_cleared_reply(
                     row.agent, body.episode, body.opened_at, body.cleared_at, body.cost, row.dedup_key

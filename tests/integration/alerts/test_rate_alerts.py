@@ -257,3 +257,30 @@ async def test_a_given_up_rate_alert_is_named_in_the_undelivered_summary(alert_r
         await svc.deliver_once()
     [summary] = [m for m in alert_rig.top() if "could not be delivered" in m.text]
     assert "rate alert (no calls started" in str(summary.blocks)
+
+
+async def test_a_rate_alert_says_what_changed_in_the_hour_before(alert_rig: AlertRig) -> None:
+    """A secret changed (a webhook the app stored) minutes before a busy agent's failures jumped:
+    the rate alert's "What changed" names it, as incidents and health alerts do."""
+    svc = await alert_rig.new_service()
+    await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
+    for _ in range(10):
+        await minute(alert_rig, (svc,), traffic)
+    await svc.store.record_webhook(
+        webhook_id="msg_secret_1",
+        event_type="secret.updated",
+        org="acme",
+        created_at=alert_rig.clock.now(),
+        received_at=alert_rig.clock.now(),
+        agent=None,
+        build_id=None,
+        data={"set_name": "voice-bot-secrets", "scope": "field", "field_names": ["OPENAI_API_KEY"]},
+    )
+    traffic.fail_share = 0.30
+    for _ in range(2):
+        await minute(alert_rig, (svc,), traffic)
+    [alert] = rate_alerts(alert_rig)
+    shown = str(alert.blocks)
+    assert "*What changed*" in shown
+    assert "`OPENAI_API_KEY` in secret set `voice-bot-secrets` changed" in shown
