@@ -41,6 +41,7 @@ from bot.blocks import (
     logs,
     notices,
     paging,
+    rates,
     resolve,
     session,
     stats,
@@ -48,6 +49,7 @@ from bot.blocks import (
 )
 from bot.blocks.format import esc
 from bot.blocks.message import Message
+from bot.blocks.rates import RateRow, RatesView, SloLine
 from bot.blocks.triage import CauseLine, CausesView, ChangeEvent, IncidentLink, ReplyCause
 from bot.contracts.views import AgentPoll, HomeWatch
 from bot.pipecat.models import Agent, LogPage, Session
@@ -214,6 +216,27 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
         health.health_alert(AGENT, FINDING, "critical", T0, "k"),
         [ChangeEvent(e.at, e.text, 3) for e in _leaky_timeline()],
     ),
+    "rates.rate_alert.open": lambda: rates.rate_alert(
+        AGENT,
+        {"headline": f"31% of calls failing (last 5 min), usually 2.0% {LEAKY}", "severity": "critical"},
+        T0,
+        "k",
+        deployments=[{"deployment": LEAKY, "ended": 40, "failed": 12}],
+        causes=[{"label": LEAKY, "count": 3}],
+        acknowledged_by="U1",
+    ),
+    "rates.rate_alert.resolved": lambda: rates.rate_alert(AGENT, {"headline": LEAKY}, T0, "k", cleared_at=T1, cost=12),
+    "rates.rate_cleared_reply": lambda: rates.rate_cleared_reply(AGENT, {"headline": LEAKY}, T0, T1, 12, "k"),
+    "rates.rates_card": lambda: rates.rates_card(
+        RatesView(
+            LEAKY,
+            [RateRow("5 min", 3.2, 0.31, 16, 0.1, 4.2), RateRow("1 h", None, None, 0, None, None)],
+            [(LEAKY, 40, 12)],
+            SloLine("99.5%", "28d", 0.4, 1200, 3.5),
+            open_alerts=[LEAKY],
+        )
+    ),
+    "notices.slo_set": lambda: notices.slo_set(LEAKY, 0.995, "28d"),
     "health.health_alert": lambda: health.health_alert(AGENT, FINDING, "critical", T0, "k", extras=EXTRAS),
     "health.health_resolved": lambda: health.health_resolved(AGENT, FINDING, T0, T1, "k", extras=EXTRAS),
     "health.health_back": lambda: health.health_back(AGENT, FINDING, T0, T1, "k"),
