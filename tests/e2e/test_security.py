@@ -123,6 +123,7 @@ ADMIN_CLICKS = {
     Action.INCIDENT_UNACK: ("button", "voice-bot"),
     Action.INCIDENT_RESOLVE: ("button", "voice-bot"),
     Action.INCIDENT_UNMUTE: ("button", "voice-bot"),
+    Action.RATE_ACK: ("button", "voice-bot"),
 }
 
 

@@ -25,14 +25,14 @@ def test_rates_and_slo_parse(text: str, expected: object) -> None:
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("rates", "Usage: `/session rates <agent>`"),
-        ("rates a b", "Usage: `/session rates <agent>`"),
-        ("slo voice-bot", "Usage: `/session slo <agent> <target>% [7d|28d|30d] | off`"),
+        ("rates", "expected `/session rates <agent>`"),
+        ("rates a b", "Too many words: expected `/session rates <agent>`"),
+        ("slo voice-bot", "expected `/session slo <agent> <target>% [7d|28d|30d] | off`"),
         ("slo voice-bot 100%", "is not an SLO target"),
         ("slo voice-bot 12%", "is not an SLO target"),
         ("slo voice-bot lots", "is not an SLO target"),
-        ("slo voice-bot 99% 90d", "SLO periods are 7d, 28d or 30d."),
-        ("slo voice-bot off 7d", "Usage:"),
+        ("slo voice-bot 99% 90d", "SLO periods are 7d, 28d or 30d"),
+        ("slo voice-bot off 7d", "expected `/session slo"),
         ("slo bad/agent 99%", "is not an agent name"),
     ],
 )
