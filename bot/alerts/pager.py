@@ -10,7 +10,8 @@ Each cycle, after the Slack posts:
    same dedup_key into one alert, and the key is stored with the alert, never re-derived.
 
 Agent health conditions (the agent-health store's open conditions) page the same way, one
-dedup_key per condition occurrence and channel, and resolve when they clear.
+dedup_key per condition occurrence and channel, are acknowledged when someone acknowledges the
+condition in Slack, and resolve when they clear.
 
 Mute silences PagerDuty as it silences Slack: a channel that muted the agent opens no page for it
 (a muted failure opens no incident; a condition occurrence that opens while muted is recorded
@@ -34,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import health
 from bot.alerts.agent_status import condition_dedup_key
 from bot.alerts.page_delivery import PageDelivery
-from bot.alerts.page_plan import RESOLVED, TRIGGERED, PageStep, plan_page
+from bot.alerts.page_plan import ACKNOWLEDGED, RESOLVED, TRIGGERED, PageStep, plan_page
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
@@ -233,6 +234,9 @@ class Pager:
         for key, (sid, channel, condition, finding) in wanted.items():
             existing = await self._store.pager_alert(key)
             if existing is not None and not _came_back(condition, existing):
+                if existing.state == TRIGGERED and condition.ack_at is not None:
+                    # Someone clicked Acknowledge on the condition's alert in Slack.
+                    await self._advance(existing, PageStep(events.ACKNOWLEDGE, ACKNOWLEDGED, existing.sent_count), None)
                 continue  # already paged (or muted, or resolved and not reopened since)
             now = self._clock.now()
             if (channel, condition.agent) in mutes:
