@@ -65,7 +65,7 @@ async def acknowledge_health(deps: Deps, click: BlockAction, respond: AsyncRespo
     if ack is None:
         await respond(**notices.notice(ALERT_NOT_OPEN, "Alert cleared").to_response(in_channel=False))
     elif not ack.first:
-        await respond(**notices.already_acknowledged(ack.by, ack.at).to_response(in_channel=False))
+        await respond(**notices.already_acknowledged(ack.by, ack.at, "alert").to_response(in_channel=False))
 
 
 async def unacknowledge_health(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
