@@ -88,9 +88,7 @@ HEALTH_STATES: dict[str, Any] = {
     ),
     "health-resolved": lambda: health_resolved("voice-bot", FINDING, T0, T0 + timedelta(minutes=23), "k"),
     "webhook-triggered": lambda: health_alert("voice-bot", WEBHOOK, "error", T0, "k", extras=EXTRAS),
-    "webhook-acknowledged": lambda: health_alert(
-        "voice-bot", WEBHOOK, "error", T0, "k", extras=EXTRAS, **HEALTH_ACKED
-    ),
+    "webhook-acknowledged": lambda: health_alert("voice-bot", WEBHOOK, "error", T0, "k", extras=EXTRAS, **HEALTH_ACKED),
     "webhook-resolved": lambda: health_resolved(
         "voice-bot", WEBHOOK, T0, T0 + timedelta(minutes=5), "k", extras=EXTRAS
     ),
