@@ -183,3 +183,41 @@ async def test_a_condition_that_comes_back_is_triggered_again(
         assert Action.HEALTH_ACK in buttons(again)
         [condition] = await rt.store.open_conditions(AGENT)
         assert condition.ack_by is None
+
+
+async def test_acknowledging_an_organization_wide_webhook_alert_acknowledges_it_on_every_agent_and_channel(
+    app_factory: AppFactory,
+    pagerduty_url: str,
+    pipecat_sim: PipecatSimulator,
+    slack_standin: SlackStandIn,
+    pagerduty_standin: PagerDutyStandIn,
+) -> None:
+    """A webhook alert's occurrence spans every agent it concerns (bot/store/webhooks.py): the
+    acknowledgement lands on all of its condition rows and every channel's post."""
+    env = {
+        "PIPECAT_WEBHOOK_SECRET": pipecat_sim.webhooks.secret,
+        "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
+        "PAGERDUTY_EVENTS_URL": pagerduty_url,
+    }
+    async with app_factory(**env) as (rt, slack):
+        pipecat_sim.webhooks.url = str(slack.http.base_url.join("/webhooks/pipecat"))
+        await rt.deps.alerts.watch(ONCALL_CHANNEL, AGENT, None, None, ADMIN, page=True)
+        await rt.deps.alerts.watch(INCIDENT_CHANNEL, "support-bot", None, None, ADMIN)
+        await pipecat_sim.webhooks.send("org.trial_ended", {"org_name": "sim-org", "amount_due_cents": 1250})
+        await rt.deps.after_ack.drain(grace_seconds=10)
+        await rt.deps.alerts.deliver_once()
+        alert = the_alert(slack_standin)
+        [page] = pagerduty_standin.alerts
+        assert Action.HEALTH_ACK in buttons(alert)
+
+        await slack.interact(click(Action.HEALTH_ACK, alert.ts, ADMIN), message_ts=alert.ts)
+        await rt.deps.after_ack.drain(grace_seconds=10)
+        await rt.deps.alerts.deliver_once()
+        for acked in (the_alert(slack_standin), the_alert(slack_standin, INCIDENT_CHANNEL)):
+            assert f"*Acknowledged* by <@{ADMIN}>" in headline(acked)
+            assert Action.HEALTH_UNACK in buttons(acked)
+        assert {(c.agent, c.ack_by) for c in await rt.store.open_conditions()} == {
+            (AGENT, ADMIN),
+            ("support-bot", ADMIN),
+        }
+        await pagerduty_standin.wait_until(lambda: page.status == "acknowledged")
