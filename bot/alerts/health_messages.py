@@ -52,6 +52,8 @@ def health_message(row: OutboxRow, extras: AlertExtras = NO_EXTRAS) -> Message:
             row.dedup_key,
             returned_at=body.returned_at,
             returns=body.returns,
+            acknowledged_by=body.ack_by,
+            acknowledged_at=body.ack_at,
             extras=extras,
         )
     if isinstance(body, HealthClearPayload):

@@ -82,9 +82,12 @@ def cleared_changes(cleared_at: datetime) -> dict[str, Any]:
 
 
 def reopened_changes(finding: Finding, returned_at: datetime, returns: int) -> dict[str, Any]:
-    """What a reopened occurrence's openers now say: open again, with the current facts."""
+    """What a reopened occurrence's openers now say: open again (triggered: whoever acknowledged
+    it before it cleared is on it no more), with the current facts."""
     return {
         "cleared_at": None,
+        "ack_by": None,
+        "ack_at": None,
         "returned_at": returned_at.isoformat(),
         "returns": returns,
         "finding": finding.to_json(),

@@ -10,7 +10,8 @@ Each cycle, after the Slack posts:
    same dedup_key into one alert, and the key is stored with the alert, never re-derived.
 
 Agent health conditions (the agent-health store's open conditions) page the same way, one
-dedup_key per condition occurrence and channel, and resolve when they clear.
+dedup_key per condition occurrence and channel, are acknowledged when someone acknowledges the
+condition in Slack, and resolve when they clear.
 
 Mute silences PagerDuty as it silences Slack: a channel that muted the agent opens no page for it
 (a muted failure opens no incident; a condition occurrence that opens while muted is recorded
@@ -235,6 +236,9 @@ class Pager:
         for key, (sid, channel, condition, finding) in wanted.items():
             existing = await self._store.pager_alert(key)
             if existing is not None and not _came_back(condition, existing):
+                if existing.state == TRIGGERED and condition.ack_at is not None:
+                    # Someone clicked Acknowledge on the condition's alert in Slack.
+                    await self._advance(existing, PageStep(events.ACKNOWLEDGE, ACKNOWLEDGED, existing.sent_count), None)
                 continue  # already paged (or muted, or resolved and not reopened since)
             now = self._clock.now()
             if (channel, condition.agent) in mutes:

@@ -32,6 +32,7 @@ from bot.pagerduty.client import PagerDutyClient
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
 from bot.store import Store
+from bot.store.agent_health import ConditionAck
 from bot.store.records import Incident, Watch
 
 __all__ = ["Acknowledgement", "AlertService", "Watch", "WatchView"]
@@ -405,12 +406,38 @@ class AlertService:
         until = now + duration
         await self.store.set_mute(channel_id, agent, until, user_id, now)
         await self._refresh_open_incident(channel_id, agent)
+        await self._refresh_health_posts(channel_id, agent)
         return until
 
     async def unmute(self, channel_id: str, agent: str) -> bool:
         was_muted = await self.store.clear_mute(channel_id, agent, self._clock.now())
         await self._refresh_open_incident(channel_id, agent)
+        await self._refresh_health_posts(channel_id, agent)
         return was_muted
+
+    async def _refresh_health_posts(self, channel_id: str, agent: str) -> None:
+        """The agent's open health alerts in the channel show the mute (Unmute): re-render them."""
+        if await self.store.rerender_open_health_posts(channel_id, agent, self._clock.now()):
+            self.wake_delivery()
+
+    async def acknowledge_condition(self, channel_id: str, posted_ts: str, user_id: str) -> ConditionAck | None:
+        """Acknowledge the condition occurrence of the health (or webhook) alert posted at
+        `posted_ts`: every channel's post of it says who and when (re-rendered by the delivery
+        pass), and its PagerDuty alerts are acknowledged. First click wins (`first` False after);
+        None when no open alert was posted there."""
+        ack = await self.store.acknowledge_condition(channel_id, posted_ts, user_id, self._clock.now())
+        if ack is not None and ack.first:
+            self.wake_delivery()
+            await self.pager.run_once()  # PagerDuty stops escalating as soon as someone is on it
+        return ack
+
+    async def unacknowledge_condition(self, channel_id: str, posted_ts: str) -> bool:
+        """Nobody is on the condition after all: its posts show Acknowledge again. PagerDuty's alert
+        stays acknowledged (its Events API has no way back). False when no open alert was there."""
+        done = await self.store.unacknowledge_condition(channel_id, posted_ts, self._clock.now())
+        if done:
+            self.wake_delivery()
+        return done
 
     async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str) -> Acknowledgement | None:
         """Record the ack and edit the parent (who and when); None if no incident has that parent.

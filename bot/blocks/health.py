@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.alert_state import AlertState, state_line
+from bot.blocks.alert_state import EMOJI, AlertState, Phase, state_line
 from bot.blocks.alerts import alert_metadata, link_buttons
 from bot.blocks.format import CONTEXT_LIMIT, SECTION_LIMIT, esc, human_duration, slack_date, truncate
 from bot.blocks.message import Message, build, fallback
@@ -64,21 +64,33 @@ def health_alert(
     *,
     returned_at: datetime | None = None,
     returns: int = 0,
+    acknowledged_by: str | None = None,
+    acknowledged_at: datetime | None = None,
     extras: AlertExtras = NO_EXTRAS,
 ) -> Message:
-    """Condition opened: what, its state, the facts, and health.message quoted like a failure cause
-    (the finding's message is already masked and cut). Once it came back after clearing, says when."""
+    """Condition opened: what, its state (triggered, or acknowledged by whom and when), the facts,
+    and health.message quoted like a failure cause (the finding's message is already masked and
+    cut). Once it came back after clearing, says when. It resolves on evidence only (the condition
+    clears): there is no Resolve button."""
     title = _headline(finding)
-    line, _ = state_line(AlertState(started_at=returned_at or opened_at, muted_until=extras.muted_until))
-    headline = f"{ICONS.get(severity, ':warning:')} *{esc(agent, 100)}*: {esc(title, 500)}\n{line}"
+    state = AlertState(
+        started_at=returned_at or opened_at,
+        acknowledged_by=acknowledged_by,
+        acknowledged_at=acknowledged_at,
+        muted_until=extras.muted_until,
+    )
+    line, plain = state_line(state)
+    icon = EMOJI[Phase.ACKNOWLEDGED] if state.phase is Phase.ACKNOWLEDGED else ICONS.get(severity, ":warning:")
+    headline = f"{icon} *{esc(agent, 100)}*: {esc(title, 500)}\n{line}"
     context = [f"Since {slack_date(opened_at)}"]
     if returned_at is not None:
         times = "" if returns <= 1 else f" ({returns} times)"
         context.append(f"cleared, then came back {slack_date(returned_at)}{times}")
     if extras.muted_until is not None:
         context.append(f":mute: muted until {slack_date(extras.muted_until)}")
-    text = fallback(f"Triggered: {agent}: {title}")
-    return _alert_blocks(agent, finding, title, headline, context, dedup_key, text, _buttons(agent, extras, True))
+    text = fallback(f"{plain}: {agent}: {title}")
+    buttons = _buttons(agent, extras, True, acknowledged=state.phase is Phase.ACKNOWLEDGED)
+    return _alert_blocks(agent, finding, title, headline, context, dedup_key, text, buttons)
 
 
 def health_resolved(
@@ -103,9 +115,14 @@ def health_resolved(
     return _alert_blocks(agent, finding, title, headline, context, dedup_key, text, _buttons(agent, extras, False))
 
 
-def _buttons(agent: str, extras: AlertExtras, open_: bool) -> ActionsBlock | None:
-    """Unmute while the channel mutes the agent (an open alert only), the runbook, the dashboard."""
+def _buttons(agent: str, extras: AlertExtras, open_: bool, *, acknowledged: bool = False) -> ActionsBlock | None:
+    """An open alert: Acknowledge (or Unacknowledge once someone is on it), Unmute while the
+    channel mutes the agent; then the runbook and the dashboard."""
     elements: list[InteractiveElement] = []
+    if open_ and acknowledged:
+        elements.append(ButtonElement(text="Unacknowledge", action_id=Action.HEALTH_UNACK, value=agent))
+    elif open_:
+        elements.append(ButtonElement(text="Acknowledge", action_id=Action.HEALTH_ACK, value=agent, style="primary"))
     if open_ and extras.muted_until is not None:
         elements.append(ButtonElement(text="Unmute", action_id=Action.INCIDENT_UNMUTE, value=agent))
     elements += link_buttons(agent, extras.runbook, extras.dashboard)

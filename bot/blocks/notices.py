@@ -47,10 +47,10 @@ def muted(agent: str, until: datetime) -> Message:
     )
 
 
-def already_acknowledged(user_id: str, at: datetime) -> Message:
-    """A second Acknowledge: the first one stands."""
+def already_acknowledged(user_id: str, at: datetime, what: str = "incident") -> Message:
+    """A second Acknowledge: the first one stands (`what`: "incident", or "alert" for a health one)."""
     return notice(
-        f":eyes: {user_mention(user_id)} already acknowledged this incident at {slack_date(at)}.",
+        f":eyes: {user_mention(user_id)} already acknowledged this {what} at {slack_date(at)}.",
         "Already acknowledged",
     )
 

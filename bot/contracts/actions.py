@@ -51,6 +51,9 @@ class Action(StrEnum):
     #: Opens the Resolve modal (RESOLVE_VIEW); its submission resolves.
     INCIDENT_RESOLVE = "incident_resolve"
     INCIDENT_UNMUTE = "incident_unmute"
+    #: Acknowledge / Unacknowledge on an agent health or webhook alert (its condition occurrence).
+    HEALTH_ACK = "health_ack"
+    HEALTH_UNACK = "health_unack"
     #: Link buttons (a watch's runbook, the Pipecat Cloud dashboard): Slack opens the URL and
     #: still sends the click, which is acknowledged and audited.
     ALERT_RUNBOOK = "alert_runbook"
@@ -86,7 +89,8 @@ RESOLVE_REASON_MAX = 300
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
 #: Acknowledge is one: it acknowledges the PagerDuty alert, which stops its escalation; so are
 #: Unacknowledge, Resolve (it resolves the PagerDuty alert; the modal's submission is checked
-#: again) and Unmute, like the mute they undo; so is setting an SLO (it decides what pages).
+#: again) and Unmute, like the mute they undo; a health or rate alert's Acknowledge (it acknowledges
+#: its PagerDuty alert) and Unacknowledge; and setting an SLO (it decides what pages).
 ADMIN_ONLY: frozenset[str] = frozenset(
     {
         Verb.WATCH,
@@ -100,6 +104,8 @@ ADMIN_ONLY: frozenset[str] = frozenset(
         Action.INCIDENT_UNACK,
         Action.INCIDENT_RESOLVE,
         Action.INCIDENT_UNMUTE,
+        Action.HEALTH_ACK,
+        Action.HEALTH_UNACK,
         Action.RATE_ACK,
         Verb.SLO,
     }

@@ -1,4 +1,5 @@
-"""Controls on an alert: Acknowledge / Unacknowledge, Resolve… (a modal), Mute / Unmute, Details,
+"""Controls on an alert: Acknowledge / Unacknowledge (incidents, and health and webhook alerts),
+Resolve… (a modal), Mute / Unmute, Details,
 Logs, and the link buttons (runbook, dashboard), whose clicks are only acknowledged and audited."""
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from bot.slack.summaries import summary_with_cause
 logger = logging.getLogger(__name__)
 
 NOT_OPEN = "This incident is no longer open."
+ALERT_NOT_OPEN = "This alert is no longer open (its condition cleared)."
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 _TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
 
@@ -56,6 +58,23 @@ async def unacknowledge(deps: Deps, click: BlockAction, respond: AsyncRespond, c
     incident = await deps.alerts.unacknowledge(click.channel_id, click.message_ts)
     if incident is None or incident.closed_at is not None:
         await respond(**notices.notice(NOT_OPEN, "Incident closed").to_response(in_channel=False))
+
+
+async def acknowledge_health(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    """A health or webhook alert's Acknowledge: the first click records who and when on the
+    condition occurrence (every channel's post of it says so; its PagerDuty alert is acknowledged);
+    a later one changes nothing and tells its clicker, privately, who did and when."""
+    ack = await deps.alerts.acknowledge_condition(click.channel_id, click.message_ts, click.user_id)
+    if ack is None:
+        await respond(**notices.notice(ALERT_NOT_OPEN, "Alert cleared").to_response(in_channel=False))
+    elif not ack.first:
+        await respond(**notices.already_acknowledged(ack.by, ack.at, "alert").to_response(in_channel=False))
+
+
+async def unacknowledge_health(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    """Nobody is on the condition after all: its posts show Acknowledge again."""
+    if not await deps.alerts.unacknowledge_condition(click.channel_id, click.message_ts):
+        await respond(**notices.notice(ALERT_NOT_OPEN, "Alert cleared").to_response(in_channel=False))
 
 
 async def open_resolve(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
@@ -168,6 +187,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     on_action(app, deps, Action.INCIDENT_UNACK, unacknowledge)
     on_action(app, deps, Action.INCIDENT_RESOLVE, open_resolve)
     on_action(app, deps, Action.INCIDENT_UNMUTE, unmute)
+    on_action(app, deps, Action.HEALTH_ACK, acknowledge_health)
+    on_action(app, deps, Action.HEALTH_UNACK, unacknowledge_health)
     for link in (Action.ALERT_RUNBOOK, Action.ALERT_DASHBOARD, Action.ALERT_DASHBOARD_SESSION):
         on_action(app, deps, link, followed_link)
     register_resolve_view(app, deps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,8 +11,32 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
-from bot.store.records import DEAD, MUTED, ConditionClear, ConditionOpen, NewPost, OpenCondition, OutboxRow
+from bot.store.payloads import HealthPayload
+from bot.store.records import (
+    DEAD,
+    KIND_HEALTH,
+    MUTED,
+    SENT,
+    ConditionClear,
+    ConditionOpen,
+    NewPost,
+    OpenCondition,
+    OutboxRow,
+)
 from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents, reply_edits
+
+#: Condition keys of webhook alerts (bot/store/webhooks.py): one occurrence spans every agent it
+#: concerns, so its acknowledgement is recorded on all of their rows.
+WEBHOOK_KEY_PREFIX = "webhook:"
+
+
+@dataclass(frozen=True)
+class ConditionAck:
+    """Who acknowledged a condition occurrence and when; `first`: this click was the one that did."""
+
+    by: str
+    at: datetime
+    first: bool
 
 
 class AgentHealthStore(StoreBase):
@@ -57,10 +82,94 @@ class AgentHealthStore(StoreBase):
             rows = (await conn.execute(query)).mappings().all()
         return [
             OpenCondition(
-                r["agent"], r["condition_key"], r["opened_at"], dict(r["finding"]), bool(r["posted"]), r["reopened_at"]
+                r["agent"],
+                r["condition_key"],
+                r["opened_at"],
+                dict(r["finding"]),
+                bool(r["posted"]),
+                r["reopened_at"],
+                ack_by=r["ack_by"],
+                ack_at=r["ack_at"],
             )
             for r in rows
         ]
+
+    async def acknowledge_condition(
+        self, channel_id: str, posted_ts: str, user_id: str, now: datetime
+    ) -> ConditionAck | None:
+        """Acknowledge the condition occurrence whose health (or webhook) alert was posted at
+        `posted_ts` in the channel: who and when go on its open condition rows (the PagerDuty
+        mirror reads them) and into every channel's opening post of the occurrence, each queued for
+        its re-render. The first click wins: a later one changes nothing and gets who did, and
+        when (`first` False). None when no open alert was posted there (unknown, or cleared)."""
+        async with self._write() as conn:
+            found = await _clicked_alert(conn, channel_id, posted_ts)
+            if found is None:
+                return None
+            row, body = found
+            if body.ack_by is not None and body.ack_at is not None:
+                return ConditionAck(body.ack_by, body.ack_at, False)
+            where = _occurrence(row.agent, body)
+            conditions = (await conn.execute(select(agent_conditions.c.ack_by).where(*where))).all()
+            if conditions:
+                taken = await conn.execute(
+                    update(agent_conditions)
+                    .where(*where, agent_conditions.c.ack_by.is_(None))
+                    .values(ack_by=user_id, ack_at=now)
+                )
+                if taken.rowcount == 0:  # another channel's post of it was clicked first
+                    first = (
+                        await conn.execute(select(agent_conditions.c.ack_by, agent_conditions.c.ack_at).where(*where))
+                    ).first()
+                    if first is not None and first.ack_by is not None:
+                        return ConditionAck(first.ack_by, first.ack_at, False)
+            changes = {"ack_by": user_id, "ack_at": now.isoformat()}
+            await touch_openers(self, conn, await _occurrence_openers(conn, row.agent, body), changes, now)
+        return ConditionAck(user_id, now, True)
+
+    async def unacknowledge_condition(self, channel_id: str, posted_ts: str, now: datetime) -> bool:
+        """Nobody is on it after all: the occurrence's condition rows and every channel's opening
+        post lose who acknowledged it (each post re-rendered). False when no open alert was posted
+        there."""
+        async with self._write() as conn:
+            found = await _clicked_alert(conn, channel_id, posted_ts)
+            if found is None:
+                return False
+            row, body = found
+            await conn.execute(
+                update(agent_conditions).where(*_occurrence(row.agent, body)).values(ack_by=None, ack_at=None)
+            )
+            changes = {"ack_by": None, "ack_at": None}
+            await touch_openers(self, conn, await _occurrence_openers(conn, row.agent, body), changes, now)
+        return True
+
+    async def rerender_open_health_posts(self, channel_id: str, agent: str, now: datetime) -> int:
+        """Queue the re-render of the agent's posted, still open health alerts in the channel (a
+        mute or unmute changes their buttons). Returns how many."""
+        async with self._read() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        select(alert_outbox).where(
+                            alert_outbox.c.channel_id == channel_id,
+                            alert_outbox.c.agent == agent,
+                            alert_outbox.c.kind == KIND_HEALTH,
+                            alert_outbox.c.state == SENT,
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        keys = []
+        for mapping in rows:
+            body = from_row(OutboxRow, mapping).body()
+            if isinstance(body, HealthPayload) and body.cleared_at is None:
+                keys.append(str(mapping["dedup_key"]))
+        if keys:
+            async with self._write() as conn:
+                await touch_openers(self, conn, keys, {}, now)
+        return len(keys)
 
     async def record_status_read(
         self,
@@ -196,3 +305,69 @@ async def touch_openers(
                 )
             )
     return found
+
+
+async def _clicked_alert(
+    conn: AsyncConnection, channel_id: str, posted_ts: str
+) -> tuple[OutboxRow, HealthPayload] | None:
+    """The open health alert posted at `posted_ts` in the channel, locked for this transaction
+    (two clicks on it are taken one after the other), or None."""
+    mapping = (
+        (
+            await conn.execute(
+                select(alert_outbox)
+                .where(
+                    alert_outbox.c.channel_id == channel_id,
+                    alert_outbox.c.posted_ts == posted_ts,
+                    alert_outbox.c.kind == KIND_HEALTH,
+                )
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if mapping is None:
+        return None
+    row = from_row(OutboxRow, mapping)
+    body = row.body()
+    if not isinstance(body, HealthPayload) or body.cleared_at is not None:
+        return None
+    return row, body
+
+
+def _occurrence(agent: str, body: HealthPayload) -> list[Any]:
+    """The condition rows of the occurrence a post announces: its key and the moment it opened;
+    the post's agent too, but for a webhook alert (one occurrence over every agent it concerns,
+    posted under the organization's label)."""
+    where = [
+        agent_conditions.c.condition_key == str(body.finding.get("key") or ""),
+        agent_conditions.c.opened_at == body.opened_at,
+    ]
+    if not str(body.finding.get("key") or "").startswith(WEBHOOK_KEY_PREFIX):
+        where.append(agent_conditions.c.agent == agent)
+    return where
+
+
+async def _occurrence_openers(conn: AsyncConnection, agent: str, body: HealthPayload) -> list[str]:
+    """Every channel's opening post of the occurrence (same agent or label, condition and opening
+    moment), by dedup key."""
+    rows = (
+        (
+            await conn.execute(
+                select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == KIND_HEALTH)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    keys = []
+    for mapping in rows:
+        other = from_row(OutboxRow, mapping).body()
+        if (
+            isinstance(other, HealthPayload)
+            and other.finding.get("key") == body.finding.get("key")
+            and other.opened_at == body.opened_at
+        ):
+            keys.append(str(mapping["dedup_key"]))
+    return keys

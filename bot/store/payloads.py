@@ -94,6 +94,9 @@ class HealthPayload(_Payload):
     cleared_at: datetime | None = None
     returned_at: datetime | None = None
     returns: int = 0
+    #: Who acknowledged the occurrence and when (its Acknowledge button); unset when it reopens.
+    ack_by: str | None = None
+    ack_at: datetime | None = None
 
 
 class HealthClearPayload(_Payload):

@@ -301,6 +301,9 @@ class OpenCondition:
     posted: bool
     #: When it last came back after clearing (its alert reopened), None if it never did.
     reopened_at: datetime | None = None
+    #: Who acknowledged the occurrence (its Acknowledge button) and when; unset again when it reopens.
+    ack_by: str | None = None
+    ack_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,9 @@ agent_conditions = Table(
     # False for a condition opened without a post of its own (nothing to recover in a thread).
     Column("posted", Boolean, nullable=False),
     Column("reopened_at", UTCDateTime),
+    # Who acknowledged this occurrence and when (the Acknowledge button); a reopen starts unset.
+    Column("ack_by", String(32)),
+    Column("ack_at", UTCDateTime),
     PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
 )
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.alerts.transitions import Posted, next_state
 from bot.store import LeaseLost, Store
 from bot.store.payloads import HealthClearPayload, HealthPayload, OutboxPayload
 from bot.store.records import (
@@ -149,3 +150,68 @@ async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_rend
     row = await store.outbox_row_by_key(shown)
     assert row is not None and row.payload["cleared_at"] is None and row.payload["returns"] == 1
     assert await store.reply_edits("C1") == [shown]
+
+
+def opener(watch: int, channel: str) -> NewPost:
+    payload = HealthPayload(finding={"key": "unavailable", "title": "down"}, severity="critical", opened_at=T0)
+    return NewPost(
+        f"health:{watch}:unavailable:{int(T0.timestamp())}", KIND_HEALTH, channel, "voice-bot", payload, watch
+    )
+
+
+async def posted(store: Store, channel: str, ts: str) -> None:
+    [row] = await store.outbox_rows(channel)
+    assert await store.claim(row, "tok", T0, LEASE)
+    assert await store.apply(row, "tok", next_state(row, Posted(ts), now=T0, give_up_after=LEASE), T0)
+
+
+async def test_a_condition_is_acknowledged_once_on_its_rows_and_every_channel_s_post(store: Store) -> None:
+    """bot/store/agent_health.py `acknowledge_condition`: the first click wins (on any channel's
+    post of the occurrence); its row and every opener's payload say who; unacknowledge clears both;
+    a cleared condition's post takes no acknowledgement."""
+    posts = (opener(1, "C1"), opener(2, "C2"))
+    assert await store.claim_status_read("voice-bot", "a", T0, LEASE) is not None
+    await store.record_status_read(
+        "voice-bot", "a", now=T0, next_read_at=T0, memory={}, opened=[ConditionOpen("unavailable", {}, True, posts, T0)]
+    )
+    await posted(store, "C1", "1.1")
+    await posted(store, "C2", "2.2")
+    at = T0 + timedelta(minutes=2)
+    assert await store.acknowledge_condition("C9", "1.1", "U1", at) is None  # not a post of ours
+    first = await store.acknowledge_condition("C1", "1.1", "U1", at)
+    assert first is not None and (first.by, first.at, first.first) == ("U1", at, True)
+    again = await store.acknowledge_condition("C2", "2.2", "U2", at + LEASE)
+    assert again is not None and (again.by, again.at, again.first) == ("U1", at, False)
+    [condition] = await store.open_conditions("voice-bot")
+    assert (condition.ack_by, condition.ack_at) == ("U1", at)
+    for channel in ("C1", "C2"):
+        [row] = await store.outbox_rows(channel)
+        body = row.body()
+        assert isinstance(body, HealthPayload) and (body.ack_by, body.ack_at) == ("U1", at)
+    assert {r.dedup_key for r in await store.ready_reply_edits("C1", 10)} == {posts[0].dedup_key}
+
+    assert await store.unacknowledge_condition("C2", "2.2", at + LEASE)
+    [condition] = await store.open_conditions("voice-bot")
+    assert condition.ack_by is None
+    [row] = await store.outbox_rows("C1")
+    body = row.body()
+    assert isinstance(body, HealthPayload) and body.ack_by is None
+
+    assert await store.claim_status_read("voice-bot", "a", T0 + INTERVAL, LEASE) is not None
+    await store.record_status_read(
+        "voice-bot",
+        "a",
+        now=T0 + INTERVAL,
+        next_read_at=T0 + INTERVAL,
+        memory={},
+        cleared=[
+            ConditionClear(
+                "unavailable",
+                T0,
+                (),
+                openers=tuple(p.dedup_key for p in posts),
+                opener_changes={"cleared_at": (T0 + INTERVAL).isoformat()},
+            )
+        ],
+    )
+    assert await store.acknowledge_condition("C1", "1.1", "U1", T0 + INTERVAL) is None  # cleared

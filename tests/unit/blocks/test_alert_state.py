@@ -73,14 +73,22 @@ FINDING = {"title": "Crash-looping", "kind": "revision", "facts": ["3 restarts"]
 WEBHOOK = {"key": condition_key("build_failed"), "title": "Build failed", "kind": "build_failed", "facts": []}
 EXTRAS = AlertExtras(runbook=RUNBOOK, dashboard=DASHBOARD)
 MUTED = AlertExtras(runbook=RUNBOOK, dashboard=DASHBOARD, muted_until=T0 + timedelta(hours=1))
+HEALTH_ACKED: dict[str, Any] = {"acknowledged_by": "U0STEVE", "acknowledged_at": T0 + timedelta(minutes=2)}
 HEALTH_STATES: dict[str, Any] = {
     "health-triggered": lambda: health_alert("voice-bot", FINDING, "critical", T0, "k", extras=EXTRAS),
     "health-triggered-muted": lambda: health_alert("voice-bot", FINDING, "critical", T0, "k", extras=MUTED),
+    "health-acknowledged": lambda: health_alert(
+        "voice-bot", FINDING, "critical", T0, "k", extras=EXTRAS, **HEALTH_ACKED
+    ),
+    "health-acknowledged-muted": lambda: health_alert(
+        "voice-bot", FINDING, "critical", T0, "k", extras=MUTED, **HEALTH_ACKED
+    ),
     "health-came-back": lambda: health_alert(
         "voice-bot", FINDING, "critical", T0, "k", returned_at=T0 + timedelta(minutes=30), returns=2
     ),
     "health-resolved": lambda: health_resolved("voice-bot", FINDING, T0, T0 + timedelta(minutes=23), "k"),
     "webhook-triggered": lambda: health_alert("voice-bot", WEBHOOK, "error", T0, "k", extras=EXTRAS),
+    "webhook-acknowledged": lambda: health_alert("voice-bot", WEBHOOK, "error", T0, "k", extras=EXTRAS, **HEALTH_ACKED),
     "webhook-resolved": lambda: health_resolved(
         "voice-bot", WEBHOOK, T0, T0 + timedelta(minutes=5), "k", extras=EXTRAS
     ),
@@ -157,8 +165,23 @@ def test_the_hint_shows_under_the_causes() -> None:
 
 def test_health_alert_states() -> None:
     opened = HEALTH_STATES["health-triggered-muted"]()
-    assert "*Triggered*" in headline(opened)
-    assert set(buttons(opened)) == {Action.INCIDENT_UNMUTE, Action.ALERT_RUNBOOK, Action.ALERT_DASHBOARD}
+    assert "*Triggered*" in headline(opened) and headline(opened).startswith(":red_circle:")
+    assert list(buttons(opened)) == [
+        Action.HEALTH_ACK,
+        Action.INCIDENT_UNMUTE,
+        Action.ALERT_RUNBOOK,
+        Action.ALERT_DASHBOARD,
+    ]
+    acked = HEALTH_STATES["health-acknowledged-muted"]()
+    assert headline(acked).startswith(":eyes:") and "*Acknowledged* by <@U0STEVE> at <!date^" in headline(acked)
+    assert acked.text.startswith("Acknowledged: voice-bot")
+    assert list(buttons(acked)) == [
+        Action.HEALTH_UNACK,
+        Action.INCIDENT_UNMUTE,
+        Action.ALERT_RUNBOOK,
+        Action.ALERT_DASHBOARD,
+    ]
+    assert Action.INCIDENT_RESOLVE not in buttons(acked)  # health alerts resolve on evidence only
     resolved = HEALTH_STATES["webhook-resolved"]()
     assert "*Resolved* after 5 min" in headline(resolved)
     assert set(buttons(resolved)) == {Action.ALERT_RUNBOOK, Action.ALERT_DASHBOARD}  # no Unmute once resolved

@@ -32,7 +32,7 @@ def test_what_changed_counts_the_changes_it_does_not_list() -> None:
 def test_a_health_alert_gets_its_what_changed_before_its_context() -> None:
     alert = health_alert("voice-bot", {"title": "Revision 7c1e2f90 is crash-looping"}, "critical", T, "k")
     shown = with_change_events(alert, (SECRET,))
-    assert [b["type"] for b in shown.blocks] == ["section", "section", "context"]
+    assert [b["type"] for b in shown.blocks] == ["section", "section", "context", "actions"]
     assert "3 min before this began" in shown.blocks[1]["text"]["text"] and shown.metadata == alert.metadata
     assert with_change_events(alert, ()) is alert
 
