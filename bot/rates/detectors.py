@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.rates.counts import Counts, Minute, binomial_upper_tail, minute_of, poisson_lower_tail, total, window_start
-from bot.rates.policy import RateRules
+from bot.rates.policy import USUAL_FAILURES_MIN_HISTORY, RateRules
 
 FAILURE = "failure-rate"
 SILENCE = "silence"
@@ -74,7 +74,9 @@ def _usual(view: RateView, rules: RateRules, length: timedelta, short: timedelta
 def usual_failures_per_hour(view: RateView, rules: RateRules) -> float:
     """How many sessions the agent usually fails an hour (over the usual window observed so far)."""
     counts, seconds = _usual(view, rules, rules.usual, rules.short)
-    return counts.failed / seconds * 3600 if seconds >= 60 else 0.0
+    if seconds < USUAL_FAILURES_MIN_HISTORY.total_seconds():
+        return 0.0  # too little history to call it usual
+    return counts.failed / seconds * 3600
 
 
 def recent_starts_per_minute(view: RateView, rules: RateRules) -> float:

@@ -10,6 +10,9 @@ COUNT_RETENTION = timedelta(days=8)
 #: Sessions first seen started are remembered this long (only to count each start once; far
 #: beyond any poll overlap).
 STARTED_RETENTION = timedelta(days=1)
+#: An agent's usual failures an hour (what makes it "busy" enough for periodic roll-ups) is only
+#: known from this much history: one failure a minute after the app started is not 60 an hour.
+USUAL_FAILURES_MIN_HISTORY = timedelta(minutes=30)
 #: Bot-start seconds are counted into these fixed buckets (upper edges; the last bucket is above
 #: the last edge): a p95 read from them is the upper edge of its bucket.
 BOT_START_EDGES: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)

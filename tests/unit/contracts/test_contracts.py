@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.blocks.alerts import IncidentView, incident_parent
+from bot.blocks.health import health_alert
 from bot.blocks.home import HomeData, home_view
 from bot.blocks.rates import rate_alert
 from bot.blocks.session import session_summary
@@ -80,6 +81,11 @@ def test_every_action_id_is_on_a_message_the_app_posts() -> None:
     rendered |= {e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]}
     episode = {"key": "failure-rate", "headline": "31% of calls failing (last 5 min), usually 2.0%"}
     rendered |= set(action_ids(rate_alert("voice-bot", episode, now, "key")))
+    # An agent-health alert, triggered (Acknowledge) and acknowledged (Unacknowledge).
+    finding = {"kind": "crash_loop", "title": "is crash-looping", "key": "crash"}
+    rendered |= set(action_ids(health_alert("voice-bot", finding, "critical", now, "key")))
+    acked = health_alert("voice-bot", finding, "critical", now, "key", acknowledged_by="U0STEVE", acknowledged_at=now)
+    rendered |= set(action_ids(acked))
     assert rendered == set(Action)
 
 
