@@ -152,7 +152,8 @@ class Runtime:
         return Starlette(routes=routes, lifespan=lifespan)
 
     def ops_routes(self) -> list[Route]:
-        """GET /healthz and GET /metrics (design.md §9.2), in HTTP mode and Socket Mode alike."""
+        """GET /healthz (bot/ops/health.py) and GET /metrics (bot/ops/metrics.py), in HTTP mode and
+        Socket Mode alike."""
 
         async def healthz(request: Request) -> Response:
             report, _ = await self.health.check()
@@ -212,7 +213,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         wrap_transport=lambda inner: MeteredTransport(inner, metrics),
     )
     pipecat = PipecatClient(pipecat_http, clock=clock)
-    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
+    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (bot/alerts/transitions.py).
     slack = MeteredWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,

@@ -1,4 +1,4 @@
-"""The daily digest (design.md §9.3 `/session digest on [HH:MM]`): per channel, once a day.
+"""The daily digest (`/session digest on [HH:MM]`): per channel, once a day.
 
 Exactly once per channel per day, across replicas and restarts: the digest is an outbox row whose
 dedup key names the channel and the day (`digest_dedup_key`), so a second replica's insert, or a

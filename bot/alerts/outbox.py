@@ -1,4 +1,4 @@
-"""Delivery: drain the outbox to Slack, exactly once per dedup key (design.md §4).
+"""Delivery: drain the outbox to Slack, exactly once per dedup key (states: ARCHITECTURE.md).
 
 Per channel, under its lease (one post in flight per channel, across replicas): close quiet
 incidents → route new alerts into incidents → summarise given-up alerts → post due rows one by

@@ -1,4 +1,4 @@
-"""Polling: find sessions of watched agents that ended since the last poll (design.md §4).
+"""Polling: find sessions of watched agents that ended since the last poll.
 
 Per agent, under its poll lease:
 1. `status=all&startTime=<watermark − overlap>` (all pages): sessions created since the last poll.

@@ -1,9 +1,10 @@
-"""The per-process timers that run the alert pipeline (design.md §5).
+"""The per-process timers that run the alert pipeline (bot/alerts/service.py).
 
 Two jobs, so one slow agent's poll never holds back any channel's alerts: polling every
-POLL_INTERVAL_SECONDS, and delivery every DELIVERY_TICK (retries and back-offs come due between
-polls) and at once whenever rows are enqueued. APScheduler 3.x only times the work: coordination
-between replicas is the database's job (leases, unique keys), so no job store is shared.
+POLL_INTERVAL_SECONDS, and delivery every DELIVERY_TICK or poll interval, whichever is shorter
+(retries and back-offs come due between polls), and at once whenever rows are enqueued.
+APScheduler 3.x only times the work: coordination between replicas is the database's job (leases,
+unique keys), so no job store is shared.
 """
 
 from __future__ import annotations

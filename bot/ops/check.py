@@ -1,4 +1,4 @@
-"""`python -m bot check` (design.md §9.2): is this deployment configured to work?
+"""`python -m bot check`: is this deployment configured to work?
 
 One line per check, each failure with its fix; exit 0 when all pass, 1 otherwise, 2 on bad
 settings. Every line goes through the log redactor: a secret is never printed.

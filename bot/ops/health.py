@@ -1,4 +1,4 @@
-"""`GET /healthz` (design.md §9.2): a report a load balancer or a Kubernetes probe can act on.
+"""`GET /healthz` (routed in bot/app.py): a report a load balancer or a Kubernetes probe can act on.
 
 `assess` is the pure decision; `HealthProbe` gathers its inputs with a short database timeout.
 """

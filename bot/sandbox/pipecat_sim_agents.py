@@ -1,4 +1,4 @@
-"""The simulator's agent status (design.md §9.4): deployments, revisions, health and capacity.
+"""The simulator's agent status: deployments, revisions, health and capacity (what bot.pipecat.models.Agent reads).
 
 `GET /agents/{agent}` answers a `ServiceDetailsResponse` built here from a few controllable facts;
 the shape copies tests/fixtures/pipecat/agent-status-*.json. Deployments change over time: a
