@@ -17,6 +17,7 @@ import httpx
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -165,7 +166,7 @@ class Runtime:
                     refresh_store_gauges(self.store, self.metrics, self.deps.clock.now()), STORE_GAUGE_TIMEOUT_SECONDS
                 )
                 self.metrics.store_scrape_ok.set(1)
-            except Exception as error:  # a scrape must answer even while the database is away
+            except (SQLAlchemyError, OSError) as error:  # a scrape answers while the database is away
                 self.metrics.store_scrape_ok.set(0)
                 logger.warning("metrics: database gauges not refreshed (%s)", type(error).__name__)
             return Response(self.metrics.render(), media_type=CONTENT_TYPE)

@@ -137,7 +137,7 @@ class DigestService:
                 continue  # already enqueued (here, by another replica, or before a restart)
             try:
                 payload = await self.build(setting, day)
-            except Exception:
+            except Exception:  # broad: one channel's digest must not stop the others
                 logger.exception("could not build the digest of %s for %s", setting.channel_id, day)
                 continue
             post = NewPost(

@@ -153,7 +153,7 @@ class Deliverer:
         async with limit:
             try:
                 await self._channel_pass(channel_id)
-            except Exception:
+            except Exception:  # broad: a channel's pass must not stop the others (see below)
                 # The database went away mid-pass (or anything else): rows stay queued, claims and
                 # leases expire, and a later cycle (here or on another replica) carries on.
                 logger.exception("delivery to %s failed; rows stay queued for the next cycle", channel_id)
@@ -257,7 +257,7 @@ class Deliverer:
         """One attempt's outcome, whether the request reached Slack, and a parent's version shown."""
         try:
             message, version = await self._messages.for_row(row)
-        except Exception as error:
+        except Exception as error:  # broad: any builder's failure makes the row unrenderable
             logger.exception("cannot render outbox row %d (%s)", row.id, row.dedup_key)
             return transitions.Unrenderable(type(error).__name__), False, None
         if row.maybe_posted:

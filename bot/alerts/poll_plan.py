@@ -114,7 +114,7 @@ class Planner:
             sid = session.session_id.lower()
             try:
                 posts = alert_posts(self.agent, session, watches, mutes)
-            except Exception as error:
+            except Exception as error:  # broad: one session's failure never holds the others back
                 logger.exception("session %s of %s could not be processed", sid, self.agent)
                 failed[sid] = (error, session.created_at or session.ended_at or self.now)
                 continue

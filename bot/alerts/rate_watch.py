@@ -91,7 +91,7 @@ class RateWatcher:
         for agent in agents:
             try:
                 await self.evaluate(agent, watches.get(agent, []), mutes, state=states[agent])
-            except Exception:
+            except Exception:  # broad: one agent's failure never stops the others
                 logger.exception("evaluating the rates of %s failed; the next cycle tries again", agent)
 
     async def view(self, agent: str, state: RateState, now: datetime) -> RateView:
@@ -186,7 +186,7 @@ class RateWatcher:
     async def _causes(self, agent: str, now: datetime) -> list[dict[str, Any]]:
         try:
             stats = await self._store.top_causes(agent, now - CAUSE_WINDOW, TOP_CAUSES)
-        except Exception:
+        except Exception:  # broad: the causes are extra; the alert goes out without them
             logger.exception("reading the causes of %s failed; the rate alert lists none", agent)
             return []
         return [{"label": s.label, "count": s.occurrences or s.count} for s in stats]

@@ -170,7 +170,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         result = "ok"
         try:
             await publish(deps, client, user_id, offset)
-        except Exception:
+        except Exception:  # broad: a failed publish is logged and audited, never raised after the ack
             result = "publish_failed"
             logger.exception("could not publish page %d of the Home tab", offset)
         # Audited (and so counted) like every button; the Home tab is in no channel.
