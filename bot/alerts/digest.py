@@ -26,7 +26,6 @@ from bot.store.records import KIND_DIGEST, NewPost
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIME = time(9, 0)
 DAY = timedelta(days=1)
 #: Sessions read per agent for one digest (today's and yesterday's, one listing).
 DIGEST_SESSION_CAP = 2000

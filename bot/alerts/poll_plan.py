@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.alerts import decide, policy
 from bot.alerts.notices import item_failure_posts, recovery_posts
@@ -105,7 +105,6 @@ class Planner:
     seen: Observation
     known_failures: Mapping[str, ItemFailure]
     now: datetime
-    overlap: timedelta
 
     def __call__(self, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
         plan = RecordPlan()

@@ -155,7 +155,7 @@ class Poller:
                 handed_over = True
                 self.polled.append(agent)
                 return
-            planner = Planner(agent, state, seen, known, now, self._overlap)
+            planner = Planner(agent, state, seen, known, now)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             handed_over = True
             if whole:

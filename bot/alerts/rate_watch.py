@@ -226,10 +226,6 @@ class RateWatcher:
 
         return fan_out(agent, KIND_RATE_CLEAR, watches, mutes, post)
 
-    async def open_episodes(self, agent: str) -> list[Episode]:
-        state = await self._store.rate_state(agent)
-        return list(episodes_of(state.memory).values()) if state else []
-
 
 def deployment_rows(minutes: Sequence[Minute]) -> list[dict[str, Any]]:
     """Per deployment (busiest first): sessions ended and failed."""
