@@ -221,7 +221,7 @@ async def test_json_logs_of_a_command_carry_its_context(running: tuple[Runtime, 
     assert (watching["team"], watching["channel"], watching["user"], watching["verb"]) == (
         "T0001", ONCALL_CHANNEL, USER, "watch"
     )  # fmt: skip
-    assert watching["level"] == "info" and watching["logger"] == "bot.alerts.service"
+    assert watching["level"] == "info" and watching["logger"] == "bot.alerts.commands"
     assert "xoxb-" not in stream.getvalue() and SIGNING_SECRET not in stream.getvalue()
 
 
