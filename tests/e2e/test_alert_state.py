@@ -29,8 +29,8 @@ RUNBOOK = "https://wiki.example.com/runbooks/voice-bot?team=ops&step=1"
 async def fail_and_deliver(rt: Runtime, sim: PipecatSimulator, clock: SimClock) -> None:
     sim.add_session(AGENT, "HTTP_ERROR")
     clock.advance(60)
-    await rt.deps.alerts.poll_once()
-    await rt.deps.alerts.deliver_once()
+    await rt.jobs.poll_once()
+    await rt.jobs.deliver_once()
 
 
 def click(action: Action, ts: str, value: str = AGENT, user_id: str = ADMIN) -> dict[str, Any]:
