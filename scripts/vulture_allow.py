@@ -19,7 +19,7 @@ _.triggered_by, _.image_uri, _.org_name, _.key_id, _.actor_user_id
 # A watch's creator (bot/store/records.py Watch), filled from its column by from_row.
 _.created_by
 
-# Bolt passes a middleware's arguments by name (bot/ops/instrument.py bolt_middleware).
+# Bolt passes a middleware's arguments by name (bot/slack/observe.py bolt_middleware).
 resp
 
 # uvicorn.Server: it calls capture_signals() and reads should_exit (bot/sandbox/server.py).

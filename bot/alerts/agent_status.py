@@ -81,7 +81,7 @@ class AgentStatusWatcher:
         interval_seconds: float,
         hold: HealthHold,
         capacity_hysteresis: int,
-        warn_percent: float = 80.0,
+        warn_percent: float,
         listeners: Sequence[ConditionListener] = (),
     ) -> None:
         """`hold`: when conditions open, clear and reopen; `capacity_hysteresis`: sessions below

@@ -29,11 +29,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import decide, keys, policy, transitions
 from bot.alerts.messages import MessageFactory
+from bot.alerts.outcome_events import note_end
 from bot.alerts.payloads import failure_of
 from bot.alerts.reconcile import outcome_of
 from bot.alerts.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
 from bot.clock import Clock
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
+from bot.ops.events import PipelineEvents
 from bot.store import LeaseLost, Store
 from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
 from bot.store.records import (
@@ -64,10 +66,12 @@ class IncidentKeeper:
         messages: MessageFactory,
         window: timedelta,
         owner: str,
-        give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
-        wake_delivery: Callable[[], None] = lambda: None,
+        give_up_after: timedelta,
+        wake_delivery: Callable[[], None],
+        events: PipelineEvents,
     ) -> None:
         self._store = store
+        self._events = events
         self._slack = slack
         self._clock = clock
         self._messages = messages
@@ -155,7 +159,8 @@ class IncidentKeeper:
     async def _finish(self, row: OutboxRow, outcome: transitions.Outcome) -> None:
         now = self._clock.now()
         transition = transitions.next_state(row, outcome, now=now, give_up_after=self._give_up_after)
-        await self._store.apply(row, None, transition, now)
+        if await self._store.apply(row, None, transition, now):
+            note_end(self._events, row, transition.state)
 
     async def summarise_undelivered(self, channel_id: str) -> None:
         """Given-up alerts of the channel go into ONE summary post, once delivery works again (no

@@ -58,9 +58,7 @@ async def no_health(agent: str) -> str | None:
 
 
 class MessageFactory:
-    def __init__(
-        self, store: Store, clock: Clock, health: HealthSource = no_health, dashboard: str | None = None
-    ) -> None:
+    def __init__(self, store: Store, clock: Clock, health: HealthSource, dashboard: str | None) -> None:
         """`dashboard`: PIPECAT_DASHBOARD_URL (validated by the settings), or None: no links."""
         self._store = store
         self._clock = clock

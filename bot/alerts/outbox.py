@@ -38,10 +38,12 @@ from bot.alerts import policy, transitions
 from bot.alerts.health_messages import Skip, Wait, recovery_thread
 from bot.alerts.incidents import IncidentKeeper
 from bot.alerts.messages import MessageFactory
+from bot.alerts.outcome_events import note_end
 from bot.alerts.reconcile import find_posted, outcome_of
 from bot.alerts.reply_edits import ReplyEditor
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
+from bot.ops.events import PipelineEvents
 from bot.store import LeaseLost, Store, is_connection_error
 from bot.store.engine import describe_db_error
 from bot.store.records import (
@@ -88,11 +90,13 @@ class Deliverer:
         messages: MessageFactory,
         incidents: IncidentKeeper,
         owner: str,
-        post_spacing: timedelta = policy.SLACK_POST_SPACING,
-        give_up_after: timedelta = policy.OUTBOX_GIVE_UP,
-        sleep: Sleep = asyncio.sleep,
+        post_spacing: timedelta,
+        give_up_after: timedelta,
+        sleep: Sleep,
+        events: PipelineEvents,
     ) -> None:
         self._store = store
+        self._events = events
         self._slack = slack
         self._clock = clock
         self._messages = messages
@@ -243,6 +247,9 @@ class Deliverer:
         token = uuid.uuid4().hex
         if not await self._store.claim(row, token, self._clock.now(), policy.CLAIM_TTL):
             return Next.CONTINUE  # someone else took it
+        self._events.post_claimed(
+            agent=row.agent, session=row.session_id or "", dedup_key=row.dedup_key, channel=row.channel_id
+        )
         outcome, reached_slack, version = await self._attempt(row, token, thread)
         transition = await self._apply(row, token, outcome, current, reached_slack=reached_slack)
         if transition is None:
@@ -323,6 +330,7 @@ class Deliverer:
         _log(row, outcome, transition, applied)
         if not applied:
             return None
+        note_end(self._events, row, transition.state)
         if transition.streak is not None:
             current.streak = transition.streak
         if transition.break_channel is not None:

@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from bot.alerts import policy, transitions
 from bot.clock import Clock
+from bot.ops.events import PipelineEvents
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.errors import Fenced, RateLimited, Rejected, Retryable
 from bot.store import Store
@@ -40,10 +41,12 @@ class PageDelivery:
         clock: Clock,
         client: PagerDutyClient | None,
         give_up_after: timedelta,
+        events: PipelineEvents,
     ) -> None:
         """`give_up_after`: OUTBOX_GIVE_UP_HOURS, as for Slack posts (no default: the composition
         root passes the setting)."""
         self._store = store
+        self._events = events
         self._clock = clock
         self._client = client
         self._give_up_after = give_up_after
@@ -73,6 +76,9 @@ class PageDelivery:
         token = uuid.uuid4().hex
         if not await self._store.claim(row, token, now, policy.PAGE_CLAIM_TTL):
             return True  # another replica has it
+        self._events.post_claimed(
+            agent=row.agent, session=row.session_id or "", dedup_key=row.dedup_key, channel=row.channel_id
+        )
         event = row.payload.get(EVENT) or {}
         action = event.get("event_action")
         alert_id = row.payload.get(ALERT_ID)

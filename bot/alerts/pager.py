@@ -41,6 +41,7 @@ from bot.alerts.rate_watch import rate_pages
 from bot.alerts.slack_errors import SlackFailure, slack_call
 from bot.clock import Clock
 from bot.explain.secrets import mask_secrets
+from bot.ops.events import PipelineEvents
 from bot.pagerduty import events
 from bot.pagerduty.client import PagerDutyClient
 from bot.store import Store
@@ -64,6 +65,7 @@ class Pager:
         client: PagerDutyClient | None,
         update_every: timedelta,
         give_up_after: timedelta,
+        events: PipelineEvents,
     ) -> None:
         """`update_every`: policy.PAGE_UPDATE_EVERY; `give_up_after`: OUTBOX_GIVE_UP_HOURS (both
         passed by the service, no defaults here). `slack` only fetches permalinks."""
@@ -73,7 +75,9 @@ class Pager:
         self._client = client
         self._update_every = update_every
         self._namespace_value: str | None = None
-        self._delivery = PageDelivery(store=store, clock=clock, client=client, give_up_after=give_up_after)
+        self._delivery = PageDelivery(
+            store=store, clock=clock, client=client, give_up_after=give_up_after, events=events
+        )
 
     @property
     def enabled(self) -> bool:

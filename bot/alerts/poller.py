@@ -27,6 +27,7 @@ from bot.alerts.notices import outage_posts, poll_failed_posts
 from bot.alerts.poll_plan import Observation, Planner, describe, idle_poll
 from bot.clock import Clock
 from bot.explain.explainer import Explainer
+from bot.ops.events import PipelineEvents
 from bot.pipecat.client import PipecatClient, SessionWalk
 from bot.pipecat.errors import BadRequest, InvalidInput, NotFound, PipecatError, UnexpectedResponse
 from bot.pipecat.models import Session
@@ -46,9 +47,11 @@ class Poller:
         clock: Clock,
         owner: str,
         poll_interval: float,
-        explainer: Explainer | None = None,
+        explainer: Explainer | None,
+        events: PipelineEvents,
     ) -> None:
         self._store = store
+        self._events = events
         self._explainer = explainer
         self._pipecat = pipecat
         self._clock = clock
@@ -80,7 +83,7 @@ class Poller:
         for agent in sorted(await self._store.unpolled([a for a in agents if a not in states])):
             await self._seed_quietly(agent)  # a watch whose seeding failed: start now
         known = await self._store.item_failures_of(list(states))
-        idle = _IdleBatch(self._store, self._owner, self._clock)
+        idle = _IdleBatch(self._store, self._owner, self._clock, self._events)
         limit = asyncio.Semaphore(policy.POLL_CONCURRENCY)
 
         async def guarded(agent: str) -> None:
@@ -138,6 +141,7 @@ class Poller:
         """One agent's poll, under the lease its cycle claimed (`state`): observe, explain, record
         (into `idle` when there is nothing but the watermark to record); the lease is released by
         the recording, or here."""
+        self._events.poll_started(agent)
         now = self._clock.now()
         handed_over = False
         try:
@@ -158,6 +162,7 @@ class Poller:
             planner = Planner(agent, state, seen, known, now)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             handed_over = True
+            self._events.polls_recorded(1, enqueued)
             if whole:
                 self.polled.append(agent)
             await self._compare_deployments(agent, watches, failures)
@@ -284,6 +289,7 @@ class Poller:
         if kind == FAILURE_DATA and not isinstance(error, PipecatError):
             logger.error("polling %s failed on unexpected data", agent, exc_info=error)
         problem = describe(error) if kind == FAILURE_DATA else f"{type(error).__name__}: {error}"
+        self._events.poll_failed(agent)
         updated = await self._store.record_poll_failure(agent, self._owner, problem, now, kind)
         failures = updated.failures if updated else state.failures + 1
         logger.warning("polling %s failed (%d in a row): %s", agent, failures, problem)
@@ -306,8 +312,8 @@ class _IdleBatch:
     """Idle polls waiting to be recorded together: flushed every IDLE_FLUSH polls and at the end
     of the cycle, so a long cycle's early agents do not sit on their leases until it ends."""
 
-    def __init__(self, store: Store, owner: str, clock: Clock) -> None:
-        self._store, self._owner, self._clock = store, owner, clock
+    def __init__(self, store: Store, owner: str, clock: Clock, events: PipelineEvents) -> None:
+        self._store, self._owner, self._clock, self._events = store, owner, clock, events
         self._polls: list[IdlePoll] = []
 
     async def add(self, poll: IdlePoll) -> None:
@@ -320,10 +326,12 @@ class _IdleBatch:
         if not polls:
             return
         try:
-            await self._store.record_idle_polls(self._owner, polls, self._clock.now())
+            recorded = await self._store.record_idle_polls(self._owner, polls, self._clock.now())
         except Exception:  # broad: nothing is lost (see below)
             # Nothing is lost: the watermarks stay, the leases expire, the next cycle reads again.
             logger.exception("recording %d idle polls failed; the next cycle reads them again", len(polls))
+            return
+        self._events.polls_recorded(recorded, 0)
 
 
 def _kind(error: Exception) -> str:

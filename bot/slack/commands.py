@@ -145,7 +145,7 @@ async def _causes(cmd: p.Causes, req: Request) -> Message:
 
 async def _changes(cmd: p.Changes, req: Request) -> Message:
     now = req.deps.clock.now()
-    entries = await change_timeline(req.deps.alerts.store, cmd.agent, now - cmd.window, now)
+    entries = await change_timeline(req.deps.store, cmd.agent, now - cmd.window, now)
     configured = req.deps.settings.pipecat_webhook_secret is not None
     return changes_message(cmd.agent, entries, window_label=cmd.window_label, webhooks_configured=configured)
 

@@ -43,7 +43,7 @@ NOT_IN_ALLOWED_CHANNELS = (
 
 
 async def home_data(deps: Deps) -> HomeData:
-    store = deps.alerts.store
+    store = deps.store
     now = deps.clock.now()
     return HomeData(
         watches=await store.home_watches(now),

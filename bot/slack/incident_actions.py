@@ -80,11 +80,11 @@ async def unacknowledge_health(deps: Deps, click: BlockAction, respond: AsyncRes
 async def open_resolve(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
     """Resolve… opens the modal that asks for the optional reason (its submission resolves)."""
     agent = parse_agent_value(click.value)
-    incident = await deps.alerts.store.incident_by_parent(click.channel_id, click.message_ts)
+    incident = await deps.store.incident_by_parent(click.channel_id, click.message_ts)
     if incident is None or incident.closed_at is not None:
         await respond(**notices.notice(NOT_OPEN, "Incident closed").to_response(in_channel=False))
         return
-    paged = await deps.alerts.store.pager_alert_for_incident(incident.id) is not None
+    paged = await deps.store.pager_alert_for_incident(incident.id) is not None
     await client.views_open(
         trigger_id=click.trigger_id, view=resolve_modal(agent, click.channel_id, click.message_ts, paged=paged)
     )

@@ -35,8 +35,8 @@ async def test_pagerduty_rows_honour_outbox_give_up_hours(
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
         for _ in range(36):  # 3 hours, one cycle every 5 minutes
             sim_clock.advance(300)
-            await runtime.deps.alerts.poll_once()
-            await runtime.deps.alerts.deliver_once()
+            await runtime.jobs.poll_once()
+            await runtime.jobs.deliver_once()
         rows = await runtime.store.page_rows()
         [row] = [r for r in rows if r.dedup_key == "page:1:trigger:1"]
         assert row.state == DEAD, f"trigger still {row.state} after 3 h of 503s with OUTBOX_GIVE_UP_HOURS=1"

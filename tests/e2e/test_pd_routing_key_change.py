@@ -31,8 +31,8 @@ def pagerduty_standin() -> PagerDutyStandIn:
 
 async def cycle(runtime: Runtime, clock: SimClock, seconds: float = 60) -> None:
     clock.advance(seconds)
-    await runtime.deps.alerts.poll_once()
-    await runtime.deps.alerts.deliver_once()
+    await runtime.jobs.poll_once()
+    await runtime.jobs.deliver_once()
 
 
 async def test_a_routing_key_change_still_resolves_the_page_the_old_key_opened(

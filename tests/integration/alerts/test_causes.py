@@ -95,7 +95,7 @@ async def test_two_sessions_differing_only_in_ids_and_numbers_are_one_cause(aler
     assert "2× `DeepgramSTTService error: session &lt;id&gt; timed out after Ns at &lt;hex&gt; (attempt N)`" in texts(
         parent
     )
-    causes = await rig.svc.store.session_causes(AGENT, [first, second])
+    causes = await rig.store.session_causes(AGENT, [first, second])
     assert {c.state for c in causes.values()} == {CAUSE_FOUND}
     assert len({c.fingerprint for c in causes.values()}) == 1
     # The same cause in a later incident is "seen before", linked to the first incident.

@@ -46,7 +46,7 @@ async def test_a_flapping_condition_pages_once(
     for read in range(6):  # 12 minutes: on, off, on, off, on, off
         flap(rig, read % 2 == 0)
         rig.clock.advance(INTERVAL)
-        await rig.svc.status_cycle()
+        await rig.jobs.status_cycle()
     alerts = [m for m in rig.top() if "health" in str(m.metadata)]
     print(
         "Slack top-level health alerts:",

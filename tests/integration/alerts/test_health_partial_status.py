@@ -53,7 +53,7 @@ async def test_a_trimmed_status_body_is_not_a_recovery(
     for trimmed in (False, True, False):
         trimmed_once["armed"] = trimmed
         rig.clock.advance(INTERVAL)
-        await rig.svc.status_cycle()
+        await rig.jobs.status_cycle()
     recoveries = [m for t in rig.top() for m in rig.replies(t)]
     print(
         "Slack top-level:",

@@ -21,7 +21,7 @@ async def test_pagerduty_says_the_count_the_parent_says_after_every_cycle(
         for _ in range(burst):
             rig.sim.add_session(AGENT, "HTTP_ERROR")
         await rig.cycle()
-        [incident] = await rig.svc.store.incidents_for(ALERT_CHANNEL)
+        [incident] = await rig.store.incidents_for(ALERT_CHANNEL)
         [parent] = rig.top()
         [alert] = pagerduty_standin.alerts
         said = f"{AGENT}: {incident.session_count} sessions failed"

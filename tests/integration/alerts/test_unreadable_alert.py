@@ -16,18 +16,18 @@ async def test_an_unreadable_alert_is_given_up_and_the_next_failure_still_posts(
     rig.clock.advance(5)
     unreadable = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     rig.clock.advance(60)
-    await rig.svc.poll_once()
-    async with rig.svc.store.engine.begin() as conn:
+    await rig.jobs.poll_once()
+    async with rig.store.engine.begin() as conn:
         changed = await conn.execute(
             update(alert_outbox)
             .where(alert_outbox.c.session_id == unreadable)
             .values(payload={"session": {"sessionId": "not-a-uuid"}})
         )
     assert changed.rowcount == 1
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     [summary] = rig.top()  # no alert of its own: the channel is told one could not be delivered
     assert summary.text == "1 alert could not be delivered"
-    async with rig.svc.store.engine.connect() as conn:
+    async with rig.store.engine.connect() as conn:
         state, error = (
             await conn.execute(
                 select(alert_outbox.c.state, alert_outbox.c.last_error).where(alert_outbox.c.session_id == unreadable)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.contracts.views import AgentPoll
-from bot.ops.health import assess
+from bot.probes.health import assess
 from bot.store.ops import OpsSnapshot
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
