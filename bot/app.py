@@ -19,6 +19,7 @@ import httpx
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -137,7 +138,8 @@ class Runtime:
         return Starlette(routes=routes, lifespan=lifespan)
 
     def ops_routes(self) -> list[Route]:
-        """GET /healthz and GET /metrics (design.md §9.2), in HTTP mode and Socket Mode alike."""
+        """GET /healthz (bot/probes/health.py) and GET /metrics (bot/ops/metrics.py), in HTTP mode and
+        Socket Mode alike."""
 
         async def healthz(request: Request) -> Response:
             report, _ = await self.health.check()
@@ -149,7 +151,7 @@ class Runtime:
                     refresh_store_gauges(self.store, self.metrics, self.deps.clock.now()), STORE_GAUGE_TIMEOUT_SECONDS
                 )
                 self.metrics.store_scrape_ok.set(1)
-            except Exception as error:  # a scrape must answer even while the database is away
+            except (SQLAlchemyError, OSError) as error:  # a scrape answers while the database is away
                 self.metrics.store_scrape_ok.set(0)
                 logger.warning("metrics: database gauges not refreshed (%s)", type(error).__name__)
             return Response(self.metrics.render(), media_type=CONTENT_TYPE)
@@ -198,7 +200,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         wrap_transport=lambda inner: MeteredTransport(inner, metrics),
     )
     pipecat = PipecatClient(pipecat_http, clock=clock)
-    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
+    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (bot/alerts/transitions.py).
     slack = MeteredWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,

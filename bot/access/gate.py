@@ -39,7 +39,7 @@ class Gate:
         entry = AuditEntry(self._clock.now(), user_id, channel_id, action, detail, result)
         try:
             await self._audit.record_audit(entry)
-        except Exception:
+        except Exception:  # broad: an audit write must never cost the user their answer
             logger.exception("could not write the audit entry for %s", action)
 
     async def prune(self) -> int:

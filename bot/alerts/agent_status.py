@@ -130,7 +130,7 @@ class AgentStatusWatcher:
             async with limit:
                 try:
                     await self.read_agent(agent, watches[agent], mutes)
-                except Exception:
+                except Exception:  # broad: one agent's failure never stops the others
                     logger.exception("reading the status of %s failed unexpectedly", agent)
 
         await asyncio.gather(*(guarded(agent) for agent in sorted(watches)))
@@ -149,7 +149,7 @@ class AgentStatusWatcher:
         for listener in self._status_listeners:
             try:
                 await listener(agent, status)
-            except Exception:
+            except Exception:  # broad: a listener's failure must not stop the read
                 logger.exception("a status listener failed on %s; the read goes on", agent)
         evaluation = health.evaluate(
             status,
@@ -275,7 +275,7 @@ class AgentStatusWatcher:
                 for condition in cleared:
                     finding = health.Finding.from_json(condition.finding)
                     await listener.condition_cleared(agent, finding, condition.opened_at, now)
-            except Exception:
+            except Exception:  # broad: a listener's failure must not stop the read
                 logger.exception("a health condition listener failed for %s", agent)
 
     async def open_findings(self, agent: str) -> list[tuple[health.Finding, datetime]]:

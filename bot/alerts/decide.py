@@ -1,4 +1,4 @@
-"""Pure decisions of the alert pipeline: no I/O, no clock reads; table-tested in tests/test_alert_decide.py.
+"""Pure decisions of the alert pipeline: no I/O, no clock reads; table-tested in tests/unit/alerts/test_decide.py.
 
 - which watches a session alerts,
 - whether an agent's outage deserves a notice,

@@ -17,9 +17,7 @@ from bot.blocks.health import NO_EXTRAS, AlertExtras, health_alert, health_back,
 from bot.blocks.message import Message
 from bot.store import Store
 from bot.store.payloads import HealthClearPayload, HealthPayload
-from bot.store.records import DELIVERABLE, KIND_HEALTH, KIND_HEALTH_CLEAR, SENT, OutboxRow
-
-HEALTH_KINDS = (KIND_HEALTH, KIND_HEALTH_CLEAR)
+from bot.store.records import DELIVERABLE, SENT, OutboxRow
 
 
 class Wait:

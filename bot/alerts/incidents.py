@@ -106,7 +106,7 @@ class IncidentKeeper:
                 continue
             try:
                 failures.append(failure_of(row))
-            except Exception as error:
+            except ValueError as error:  # an unreadable payload (pydantic's ValidationError is a ValueError)
                 logger.exception("outbox row %d has an unreadable payload", row.id)
                 await self._finish(row, transitions.Unrenderable(type(error).__name__))
         agents = {f.agent for f in failures}
@@ -138,7 +138,7 @@ class IncidentKeeper:
             for row in rows:
                 try:
                     readable.append(failure_of(row))
-                except Exception:
+                except ValueError:  # an unreadable payload (pydantic's ValidationError is a ValueError)
                     logger.exception("held outbox row %d has an unreadable payload; left out of its roll-up", row.id)
             if not readable:
                 continue

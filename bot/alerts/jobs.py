@@ -75,7 +75,7 @@ class AlertJobs:
             task.cancel()
         try:
             await self.store.leave_polling(self.replica_id)
-        except Exception:
+        except Exception:  # broad: stopping must not fail on the sign-off
             logger.exception("could not sign off polling; the others take over within a few intervals")
 
     async def deliver_once(self) -> None:
@@ -91,11 +91,11 @@ class AlertJobs:
         for name, stage in (("status read", self.health.read_once), ("delivery", self.deliver_once)):
             try:
                 await stage()
-            except Exception:
+            except Exception:  # broad: a cycle must not kill the job
                 logger.exception("status cycle: %s failed; the next cycle tries again", name)
 
     async def run_cycle(self) -> None:
-        """Poll, then deliver (the demo and tests drive cycles by hand). Never raises."""
+        """Poll, then deliver (tests drive cycles by hand, with the scheduler off). Never raises."""
         await self.run_poll()
         await self.run_delivery()
 
@@ -103,7 +103,7 @@ class AlertJobs:
         """The scheduler's poll job. Never raises (a cycle must not kill the job)."""
         try:
             await self.poll_once()
-        except Exception:
+        except Exception:  # broad: a cycle must not kill the job
             logger.exception("alert cycle: poll failed; the next cycle tries again")
 
     async def run_delivery(self) -> None:
@@ -116,7 +116,7 @@ class AlertJobs:
                 self._wake_pending = False
                 try:
                     await self.deliver_once()
-                except Exception:
+                except Exception:  # broad: a cycle must not kill the job
                     logger.exception("alert cycle: delivery failed; the next cycle tries again")
                 if not self._wake_pending:
                     break
@@ -143,7 +143,7 @@ class AlertJobs:
     async def _extra_pass(self) -> None:
         try:
             await self._deliverer.deliver_once()
-        except Exception:
+        except Exception:  # broad: a background task has nobody to raise to
             logger.exception("alert delivery beside the running pass failed; the next tick tries again")
 
     async def _prune(self) -> None:

@@ -1,4 +1,4 @@
-"""Delivery: drain the outbox to Slack, exactly once per dedup key (design.md §4).
+"""Delivery: drain the outbox to Slack, exactly once per dedup key (states: ARCHITECTURE.md).
 
 Per channel, under its lease (one post in flight per channel, across replicas): close quiet
 incidents → route new alerts into incidents → summarise given-up alerts → post due rows one by
@@ -157,7 +157,7 @@ class Deliverer:
         async with limit:
             try:
                 await self._channel_pass(channel_id)
-            except Exception:
+            except Exception:  # broad: a channel's pass must not stop the others (see below)
                 # The database went away mid-pass (or anything else): rows stay queued, claims and
                 # leases expire, and a later cycle (here or on another replica) carries on.
                 logger.exception("delivery to %s failed; rows stay queued for the next cycle", channel_id)
@@ -264,7 +264,7 @@ class Deliverer:
         """One attempt's outcome, whether the request reached Slack, and a parent's version shown."""
         try:
             message, version = await self._messages.for_row(row)
-        except Exception as error:
+        except Exception as error:  # broad: any builder's failure makes the row unrenderable
             logger.exception("cannot render outbox row %d (%s)", row.id, row.dedup_key)
             return transitions.Unrenderable(type(error).__name__), False, None
         if row.maybe_posted:

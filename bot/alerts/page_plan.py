@@ -26,7 +26,6 @@ class PageStep:
     action: str  # trigger | acknowledge | resolve
     state: str  # the alert's state once the event is enqueued
     sent_count: int  # the session count the event reports
-    opens: bool = False  # the first trigger: the alert row is created with it
 
 
 def plan_page(
@@ -41,7 +40,7 @@ def plan_page(
     count = incident.session_count
     if alert is None:
         if paging and not muted and incident.closed_at is None:
-            return PageStep(TRIGGER, TRIGGERED, count, opens=True)
+            return PageStep(TRIGGER, TRIGGERED, count)
         return None  # never paged: nothing to open for a closed incident or a non-paging watch
     if alert.state == RESOLVED:
         return None

@@ -89,7 +89,7 @@ class Pager:
         for name, stage in (("sync", self.sync_once), ("delivery", self.deliver_once)):
             try:
                 await stage()
-            except Exception:
+            except Exception:  # broad: a stage's failure must not kill the job
                 logger.exception("PagerDuty %s failed; the next cycle tries again", name)
 
     # -- sync: incidents → events ------------------------------------------------------------------
@@ -186,7 +186,7 @@ class Pager:
                 try:
                     deployment: str | None = session_of(alert_body(row)).deployment_id
                     return deployment
-                except Exception:
+                except ValueError:  # an unreadable payload (pydantic's ValidationError is a ValueError)
                     logger.exception("outbox row %d has an unreadable session", row.id)
         return None
 

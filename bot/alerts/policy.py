@@ -1,4 +1,4 @@
-"""Every tunable of the alert pipeline, named, in one place (design.md §4)."""
+"""Every tunable of the alert pipeline, named, in one place."""
 
 from __future__ import annotations
 

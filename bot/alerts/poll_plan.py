@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.alerts import decide, policy
 from bot.alerts.notices import item_failure_posts, recovery_posts
@@ -105,7 +105,6 @@ class Planner:
     seen: Observation
     known_failures: Mapping[str, ItemFailure]
     now: datetime
-    overlap: timedelta
 
     def __call__(self, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
         plan = RecordPlan()
@@ -114,7 +113,7 @@ class Planner:
             sid = session.session_id.lower()
             try:
                 posts = alert_posts(self.agent, session, watches, mutes)
-            except Exception as error:
+            except Exception as error:  # broad: one session's failure never holds the others back
                 logger.exception("session %s of %s could not be processed", sid, self.agent)
                 failed[sid] = (error, session.created_at or session.ended_at or self.now)
                 continue

@@ -1,4 +1,4 @@
-"""Polling: find sessions of watched agents that ended since the last poll (design.md §4).
+"""Polling: find sessions of watched agents that ended since the last poll.
 
 Per agent, under its poll lease:
 1. `status=all&startTime=<watermark − overlap>` (all pages): sessions created since the last poll.
@@ -96,7 +96,7 @@ class Poller:
                             return  # it ran out and another replica has it now
                         state = renewed
                     await self.poll_agent(agent, watches[agent], state, known.get(agent, {}), idle)
-                except Exception:
+                except Exception:  # broad: one agent's failure never stops the others
                     logger.exception("polling %s failed unexpectedly", agent)
 
         await asyncio.gather(*(guarded(agent) for agent in agents if agent in states))
@@ -106,7 +106,7 @@ class Poller:
     async def _seed_quietly(self, agent: str) -> None:
         try:
             await self.seed(agent)
-        except Exception:
+        except Exception:  # broad: one agent's failure never stops the others
             logger.exception("seeding the polls of %s failed; the next cycle tries again", agent)
 
     async def seed(self, agent: str) -> None:
@@ -147,7 +147,7 @@ class Poller:
         try:
             try:
                 seen = await self._observe(agent, state, watches)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - counted and logged by _failed (traceback for a bug)
                 # The agent boundary: nothing Pipecat sends (or a bug) escapes uncounted.
                 await self._failed(agent, state, watches, error, now)
                 return
@@ -159,7 +159,7 @@ class Poller:
                 handed_over = True
                 self.polled.append(agent)
                 return
-            planner = Planner(agent, state, seen, known, now, self._overlap)
+            planner = Planner(agent, state, seen, known, now)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             handed_over = True
             self._events.polls_recorded(1, enqueued)
@@ -184,7 +184,7 @@ class Poller:
             await self._explainer.saw(agent, seen.ended)
             if failures or await self._explainer.has_pending(agent):
                 await self._explainer.explain(agent, failures)
-        except Exception:
+        except Exception:  # broad: the causes are extra; the poll alerts without them
             logger.exception("explaining the failures of %s failed; alerting without causes", agent)
         return failures
 
@@ -194,7 +194,7 @@ class Poller:
         try:
             statuses = frozenset(status for w in watches for status in w.statuses)
             await self._explainer.compare_deployments(agent, failures, statuses)
-        except Exception:
+        except Exception:  # broad: the rates are extra; the poll goes on without them
             logger.exception("comparing the deployments of %s failed; the incident shows no rates", agent)
 
     async def _observe(self, agent: str, state: PollState, watches: Sequence[Watch]) -> Observation:
@@ -245,7 +245,7 @@ class Poller:
             try:
                 if decide.alerting_watches(ended[sid], watches):
                     alerting.append(sid)
-            except Exception as error:
+            except Exception as error:  # broad: one session's failure never holds the others back
                 logger.exception("session %s of %s could not be matched against its watches", sid, agent)
                 failing = ended.pop(sid)
                 seen.failed[sid] = (error, failing.created_at or failing.ended_at or self._clock.now())
@@ -327,7 +327,7 @@ class _IdleBatch:
             return
         try:
             recorded = await self._store.record_idle_polls(self._owner, polls, self._clock.now())
-        except Exception:
+        except Exception:  # broad: nothing is lost (see below)
             # Nothing is lost: the watermarks stay, the leases expire, the next cycle reads again.
             logger.exception("recording %d idle polls failed; the next cycle reads them again", len(polls))
             return

@@ -91,7 +91,7 @@ class RateWatcher:
         for agent in agents:
             try:
                 await self.evaluate(agent, watches.get(agent, []), mutes, state=states[agent])
-            except Exception:
+            except Exception:  # broad: one agent's failure never stops the others
                 logger.exception("evaluating the rates of %s failed; the next cycle tries again", agent)
 
     async def view(self, agent: str, state: RateState, now: datetime) -> RateView:
@@ -186,7 +186,7 @@ class RateWatcher:
     async def _causes(self, agent: str, now: datetime) -> list[dict[str, Any]]:
         try:
             stats = await self._store.top_causes(agent, now - CAUSE_WINDOW, TOP_CAUSES)
-        except Exception:
+        except Exception:  # broad: the causes are extra; the alert goes out without them
             logger.exception("reading the causes of %s failed; the rate alert lists none", agent)
             return []
         return [{"label": s.label, "count": s.occurrences or s.count} for s in stats]
@@ -225,10 +225,6 @@ class RateWatcher:
             return rate_clear_key(w.id, episode.key, episode.opened_at), payload
 
         return fan_out(agent, KIND_RATE_CLEAR, watches, mutes, post)
-
-    async def open_episodes(self, agent: str) -> list[Episode]:
-        state = await self._store.rate_state(agent)
-        return list(episodes_of(state.memory).values()) if state else []
 
 
 def deployment_rows(minutes: Sequence[Minute]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ class ReplyEditor:
                 continue
             try:
                 message, _ = await self._messages.for_row(row)
-            except Exception:
+            except Exception:  # broad: any builder's failure drops the edit, never jams the channel
                 logger.exception("cannot render reply %s for its edit; dropping the edit", row.dedup_key)
                 await self._store.drop_reply_edit(row.dedup_key)
                 continue

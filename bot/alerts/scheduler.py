@@ -1,10 +1,11 @@
 """Every timer of the process, registered here and only here.
 
 The alert pipeline's jobs (AlertJobs, bot/alerts/jobs.py): polling every POLL_INTERVAL_SECONDS;
-delivery every DELIVERY_TICK (retries and back-offs come due between polls) and at once whenever
-rows are enqueued, apart from polling so one slow agent's poll never holds back any channel's
-alerts; agent status reads on their own AGENT_STATUS_INTERVAL_SECONDS (0: off). Beside them the
-housekeeping jobs the composition root passes (audit pruning, digests, the webhook sweep).
+delivery every DELIVERY_TICK or poll interval, whichever is shorter (retries and back-offs come
+due between polls), and at once whenever rows are enqueued, apart from polling so one slow agent's
+poll never holds back any channel's alerts; agent status reads on their own
+AGENT_STATUS_INTERVAL_SECONDS (0: off). Beside them the housekeeping jobs the composition root
+passes (audit pruning, digests, the webhook sweep).
 APScheduler 3.x only times the work: coordination between replicas is the database's job (leases,
 unique keys), so no job store is shared.
 """

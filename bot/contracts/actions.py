@@ -1,4 +1,4 @@
-"""Slash-command verbs, button action ids and the values buttons carry (design.md §1.2, §1.3).
+"""Slash-command verbs, button action ids and the values buttons carry.
 
 The Block Kit builders put these ids and values on buttons; the Slack handlers listen for the ids
 and parse the values; the access policy names the admin-only ones. A value comes back from a

@@ -192,7 +192,7 @@ class Explainer:
                 except PipecatError as error:
                     logger.warning("cannot read the log of %s session %s: %s", agent, sid, error)
                     return
-                except Exception:
+                except Exception:  # broad: one log's failure must not cost the others theirs
                     logger.exception("reading the log of %s session %s failed unexpectedly", agent, sid)
                     return
                 results[sid] = log.texts

@@ -1,4 +1,4 @@
-"""`python -m bot check` (design.md §9.2): is this deployment configured to work?
+"""`python -m bot check`: is this deployment configured to work?
 
 One line per check, each failure with its fix; exit 0 when all pass, 1 otherwise, 2 on bad
 settings. Every line goes through the log redactor: a secret is never printed.
@@ -10,8 +10,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.contracts.scopes import MANIFEST_BOT_SCOPES
@@ -93,7 +95,7 @@ async def check_slack(settings: Settings) -> Result:
         return Result(
             "slack", False, f"auth.test failed ({code or error.response.status_code}): retry, or see status.slack.com"
         )
-    except Exception as error:
+    except (aiohttp.ClientError, OSError) as error:  # unreachable (TimeoutError is an OSError)
         return Result(
             "slack",
             False,
@@ -136,7 +138,7 @@ async def check_database(settings: Settings) -> Result:
         return Result(
             "database", False, f"DATABASE_URL did not answer within {DB_TIMEOUT_SECONDS:g}s: is the server running?"
         )
-    except Exception as error:
+    except (SQLAlchemyError, OSError) as error:  # the driver's refusal, wrapped by SQLAlchemy
         cause = getattr(error, "orig", None) or error
         first = (str(cause).strip().splitlines() or [""])[0][:200]
         return Result(
@@ -165,7 +167,7 @@ async def check_socket_mode(settings: Settings) -> Result:
             f"SLACK_APP_TOKEN was refused ({code or error.response.status_code}): create an App-Level Token with "
             "the connections:write scope under Basic Information → App-Level Tokens, and turn Socket Mode on",
         )
-    except Exception as error:
+    except (aiohttp.ClientError, OSError) as error:  # unreachable (TimeoutError is an OSError)
         return Result("socket-mode", False, f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})")
     return Result("socket-mode", True, "the app-level token opens a Socket Mode connection")
 

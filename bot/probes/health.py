@@ -1,4 +1,4 @@
-"""`GET /healthz` (design.md §9.2): a report a load balancer or a Kubernetes probe can act on.
+"""`GET /healthz` (routed in bot/app.py): a report a load balancer or a Kubernetes probe can act on.
 
 `assess` is the pure decision; `HealthProbe` gathers its inputs with a short database timeout.
 """
@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock
 from bot.store import Store
@@ -107,7 +109,7 @@ class HealthProbe:
             snapshot = await asyncio.wait_for(self._store.ops_snapshot(), self._timeout)
         except TimeoutError:
             db_problem = f"no answer within {self._timeout:g}s"
-        except Exception as error:
+        except (SQLAlchemyError, OSError) as error:  # the database is away: a report, not a 500
             db_problem = _describe(error)
             logger.warning("health check: the database is unreachable: %s", db_problem)
         connected = await self.socket_state() if self.socket_state is not None else None

@@ -252,7 +252,7 @@ async def _answer(cmd: p.Command, req: Request) -> tuple[Message, str]:
     except NotFound as error:
         told = await _unknown_agent(cmd, req, error)
         return error_reply(told), type(told).__name__
-    except Exception as error:  # every failure becomes a message, never silence
+    except Exception as error:  # noqa: BLE001 - every failure becomes a message; error_reply logs the unexpected
         return error_reply(error), type(error).__name__
 
 

@@ -143,7 +143,7 @@ async def _resolve(deps: Deps, client: AsyncWebClient, audit: dict[str, str], re
         if done is None or not done[1]:
             result = "not_open"
             await client.chat_postEphemeral(channel=audit["channel_id"], user=audit["user_id"], text=NOT_OPEN)
-    except Exception as error:
+    except Exception as error:  # broad: after the ack, a failure is logged and audited
         logger.exception("resolving the incident of %s in %s failed", audit["detail"], audit["channel_id"])
         result = type(error).__name__
     await deps.gate.record(**audit, result=result)

@@ -410,11 +410,6 @@ class OutboxStore(StoreBase):
             result = await conn.execute(delete(reply_edits).where(unpostable))
         return result.rowcount
 
-    async def count_by_state(self) -> dict[str, int]:
-        query = select(alert_outbox.c.state, func.count()).group_by(alert_outbox.c.state)
-        async with self._read() as conn:
-            return {state: count for state, count in (await conn.execute(query)).tuples()}
-
 
 def _edit_settled() -> ColumnElement[bool]:
     """A queued reply edit with something to do now: its reply is posted (edit it), or it never

@@ -27,7 +27,6 @@ from bot.store.schema import alert_outbox, rate_counts, rate_started, rate_state
 
 #: The rate memory's usual failures per hour (written by bot/alerts/rate_watch.py).
 FAILURES_PER_HOUR = "failures_per_hour"
-COUNT_COLUMNS = ("started", "ended", "failed", "start_known", "cold_starts", "bot_starts", "duration_seconds")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The alert pipeline's tables (design.md §5), as SQLAlchemy Core metadata.
+"""The alert pipeline's tables, as SQLAlchemy Core metadata.
 
 Portable on purpose: plain types, JSON, naive-UTC timestamps (`UTCDateTime`), unique keys as the
 guarantee against double work. A change here needs an Alembic revision that makes the same change
@@ -271,7 +271,7 @@ agent_conditions = Table(
     PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
 )
 
-# -- explanations (design.md §9.5) ------------------------------------------------------------------
+# -- explanations (bot/explain) ---------------------------------------------------------------------
 
 #: What a failed session's own log says: read once per session (the cache), never shared between
 #: sessions. state: found (fingerprint set), none (no error in the log), pending (not read yet:

@@ -49,7 +49,7 @@ class WebhookEffects:
             event = await self._store.webhook_event(event_id)
             if event is not None and event.processed_at is None:
                 await self.apply(event)
-        except Exception:
+        except Exception:  # broad: never raises; the sweep runs the event again
             logger.exception("webhook event %d: its effects failed; the sweep runs them again", event_id)
 
     async def apply(self, event: StoredEvent) -> None:
@@ -80,19 +80,19 @@ class WebhookEffects:
             pending = await self._store.pending_webhook_events(
                 now - policy.WEBHOOK_SWEEP_GRACE, policy.WEBHOOK_SWEEP_BATCH
             )
-        except Exception:
+        except Exception:  # broad: a sweep must not kill the job
             logger.exception("webhook sweep: could not read pending events; the next sweep tries again")
             return
         for event in pending:
             try:
                 await self.apply(event)
-            except Exception:
+            except Exception:  # broad: one event's failure must not stop the others
                 logger.exception("webhook event %d (%s) failed; the next sweep retries", event.id, event.event_type)
         if self._pruned_at is None or now - self._pruned_at >= policy.PRUNE_EVERY:
             self._pruned_at = now
             try:
                 pruned = await self._store.prune_webhook_events(now - policy.WEBHOOK_RETENTION)
-            except Exception:
+            except Exception:  # broad: pruning is housekeeping; the next sweep tries again
                 logger.exception("webhook sweep: pruning failed; the next sweep tries again")
             else:
                 if pruned:

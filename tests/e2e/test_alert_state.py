@@ -1,7 +1,7 @@
 """An alert's state end to end (issue 23): Resolve (a modal, then the submission), Unacknowledge,
 Unmute and a watch's runbook, through the real app over HTTP with signed Slack requests, the
 Pipecat simulator, the Slack stand-in and the PagerDuty stand-in, on the simulator's clock
-(bot/slack/incident_actions.py, bot/alerts/service.py `resolve`/`unacknowledge`,
+(bot/slack/incident_actions.py, bot/alerts/commands.py `resolve`/`unacknowledge`,
 bot/blocks/alert_state.py)."""
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ OLD = timedelta(minutes=6)
 @pytest.mark.parametrize(
     ("incident", "alert", "paging", "muted", "expected"),
     [
-        (INCIDENT, None, True, False, PageStep("trigger", "triggered", 3, opens=True)),
+        (INCIDENT, None, True, False, PageStep("trigger", "triggered", 3)),
         (INCIDENT, None, False, False, None),  # a non-paging watch never pages
         (CLOSED, None, True, False, None),  # closed before it was paged: nothing to open
         (INCIDENT, ALERT, True, False, None),  # nothing new

@@ -1,4 +1,4 @@
-"""The /healthz decision (design.md §9.2) as a table: what makes the app unhealthy, and why."""
+"""The /healthz decision (bot.ops.health.assess) as a table: what makes the app unhealthy, and why."""
 
 from __future__ import annotations
 
