@@ -17,16 +17,16 @@ from datetime import timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
-from bot.alerts.agent_status import AgentStatusWatcher
 from bot.alerts.commands import AlertCommands
-from bot.alerts.incidents import IncidentKeeper
+from bot.alerts.delivery.deliverer import Deliverer, Sleep
+from bot.alerts.delivery.messages import MessageFactory, no_health
+from bot.alerts.delivery.wake import Wake
+from bot.alerts.health.watcher import AgentStatusWatcher
+from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.alerts.jobs import AlertJobs
-from bot.alerts.messages import MessageFactory, no_health
-from bot.alerts.outbox import Deliverer, Sleep
-from bot.alerts.pager import Pager
-from bot.alerts.poller import Poller
-from bot.alerts.rate_watch import RateWatcher
-from bot.alerts.wake import Wake
+from bot.alerts.paging.pager import Pager
+from bot.alerts.poll.poller import Poller
+from bot.alerts.rates.watch import RateWatcher
 from bot.clock import Clock
 from bot.config import Settings
 from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE, Explainer

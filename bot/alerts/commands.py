@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.alerts import policy
-from bot.alerts.agent_status import AgentStatusWatcher
-from bot.alerts.explanations import link
-from bot.alerts.incidents import IncidentKeeper
+from bot.alerts.health.watcher import AgentStatusWatcher
+from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.alerts.jobs import AlertJobs
-from bot.alerts.pager import Pager
-from bot.alerts.poller import Poller
-from bot.alerts.rate_view import rates_line, rates_view
+from bot.alerts.paging.pager import Pager
+from bot.alerts.poll.poller import Poller
+from bot.alerts.rates.view import rates_line, rates_view
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
 from bot.blocks.rates import RatesView
 from bot.clock import Clock
+from bot.explain.views import link
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
 from bot.store import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.alerts.rate_watch import slo_of
+from bot.alerts.rates.watch import slo_of
 from bot.ops.metrics import Metrics
 from bot.rates.policy import COUNT_RETENTION
 from bot.rates.slo import budget_left

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.alerts import policy
-from bot.alerts.agent_status import AgentStatusWatcher
-from bot.alerts.outbox import Deliverer
-from bot.alerts.pager import Pager
-from bot.alerts.poller import Poller
-from bot.alerts.rate_watch import RateWatcher
+from bot.alerts.delivery.deliverer import Deliverer
+from bot.alerts.health.watcher import AgentStatusWatcher
+from bot.alerts.paging.pager import Pager
+from bot.alerts.poll.poller import Poller
+from bot.alerts.rates.watch import RateWatcher
 from bot.clock import Clock
 from bot.explain.explainer import CAUSE_RETENTION
 from bot.store import Store

@@ -11,7 +11,7 @@ from typing import Any, assert_never
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import REFUSED
-from bot.alerts.health import quotable
+from bot.alerts.health.assess import quotable
 from bot.blocks import notices
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.agents import agents_message

@@ -50,7 +50,7 @@ def destination_of(row: OutboxRow) -> str:
 
 def _deliverable(now: datetime) -> ColumnElement[bool]:
     """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired); Slack
-    posts only (PagerDuty events are delivered by bot/alerts/pager.py)."""
+    posts only (PagerDuty events are delivered by bot/alerts/paging/pager.py)."""
     return and_(
         alert_outbox.c.kind != KIND_PAGE,
         or_(

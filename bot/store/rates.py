@@ -25,7 +25,7 @@ from bot.store.base import StoreBase, chunked, from_row
 from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
 from bot.store.schema import alert_outbox, rate_counts, rate_started, rate_state
 
-#: The rate memory's usual failures per hour (written by bot/alerts/rate_watch.py).
+#: The rate memory's usual failures per hour (written by bot/alerts/rates/watch.py).
 FAILURES_PER_HOUR = "failures_per_hour"
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.alerts import policy
-from bot.alerts.health_posts import cleared_changes
+from bot.alerts.health.posts import cleared_changes
 from bot.clock import Clock
 from bot.explain.changes import TIMELINE_WINDOW
 from bot.store import Store
@@ -25,7 +25,7 @@ from bot.webhooks.posts import channel_scopes, clearing_posts, label, opening_po
 from bot.webhooks.timeline import ORG_WIDE, family, timeline
 
 if TYPE_CHECKING:
-    from bot.alerts.agent_status import AgentStatusWatcher
+    from bot.alerts.health.watcher import AgentStatusWatcher
 
 logger = logging.getLogger(__name__)
 

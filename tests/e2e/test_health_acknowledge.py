@@ -1,7 +1,7 @@
 """Acknowledge / Unacknowledge on agent-health alerts end to end (issue 23 §1): the real app over
 HTTP with signed Slack requests, the Pipecat simulator, the Slack stand-in and the PagerDuty
 stand-in, on the simulator's clock (bot/slack/incident_actions.py `acknowledge_health`,
-bot/store/agent_health.py `acknowledge_condition`, bot/alerts/pager.py `_sync_conditions`)."""
+bot/store/agent_health.py `acknowledge_condition`, bot/alerts/paging/pager.py `_sync_conditions`)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ async def test_acknowledge_a_health_alert_in_every_channel_first_click_wins_page
         await slack.responses(await slack.command(f"watch {AGENT} page", user_id=ADMIN))
         await slack.responses(await slack.command(f"watch {AGENT}", channel_id=INCIDENT_CHANNEL, user_id=ADMIN))
         pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
-        for _ in range(2):  # seen twice: opened (bot/alerts/health_states.py)
+        for _ in range(2):  # seen twice: opened (bot/alerts/health/states.py)
             await status_cycle(rt, sim_clock)
         alert, elsewhere = the_alert(slack_standin), the_alert(slack_standin, INCIDENT_CHANNEL)
         [page] = pagerduty_standin.alerts

@@ -254,7 +254,7 @@ async def test_health_conditions_page_with_their_own_key_and_resolve_when_they_c
         assert pagerduty_standin.requests == []
         pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
         await status_cycle(runtime, sim_clock)
-        assert pagerduty_standin.requests == []  # seen once: held (bot/alerts/health_states.py)
+        assert pagerduty_standin.requests == []  # seen once: held (bot/alerts/health/states.py)
         await status_cycle(runtime, sim_clock)
         [crash] = pagerduty_standin.alerts
         assert (crash.severity, crash.status, crash.payload["class"]) == ("critical", "triggered", "revision")

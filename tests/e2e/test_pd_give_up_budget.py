@@ -2,8 +2,8 @@
 PagerDuty answers 503 for 3 hours, and the trigger is given up after 1 hour like every Slack row
 of the same app.
 
-Where: bot/app.py passes give_up_after to AlertService, which passes it to bot/alerts/pager.py
-`Pager` and on to bot/alerts/page_delivery.py `PageDelivery`; neither has a default, so a missing
+Where: bot/app.py passes give_up_after to AlertService, which passes it to bot/alerts/paging/pager.py
+`Pager` and on to bot/alerts/paging/delivery.py `PageDelivery`; neither has a default, so a missing
 wire is a type error.
 """
 

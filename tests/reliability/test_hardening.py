@@ -12,7 +12,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
-from bot.alerts.transitions import Posted, next_state
+from bot.alerts.delivery.transitions import Posted, next_state
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock

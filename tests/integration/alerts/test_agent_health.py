@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.health import Finding
+from bot.alerts.health.assess import Finding
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.slack_standin_model import StoredMessage
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig

@@ -2,9 +2,9 @@
 crash-looping revision of a muted agent is recorded without a Slack post and pages nobody, on
 every paging watch of the muted channel.
 
-Where: bot/alerts/pager.py `Pager._sync_conditions` reads the channel's active mutes and records an
+Where: bot/alerts/paging/pager.py `Pager._sync_conditions` reads the channel's active mutes and records an
 occurrence that opens while muted as `muted` (bot/store/pager.py `record_muted_pager_alert`), so it
-is never paged, not when the mute ends either; bot/alerts/page_plan.py `plan_page` opens no
+is never paged, not when the mute ends either; bot/alerts/paging/plan.py `plan_page` opens no
 incident page and sends no update while muted.
 """
 

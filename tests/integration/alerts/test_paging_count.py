@@ -1,5 +1,5 @@
 """PagerDuty and the Slack parent give one count: both read the incident's `session_count`, and a
-grown incident's update (bot/alerts/page_plan.py, at most every policy.PAGE_UPDATE_EVERY, shorter
+grown incident's update (bot/alerts/paging/plan.py, at most every policy.PAGE_UPDATE_EVERY, shorter
 than a poll) goes out in the same delivery pass as the parent's edit."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A replica started during a Slack outage still pages: PagerDuty dedup keys are made in the
 installation's namespace, stored in the database once (bot/store/pager.py `pager_namespace`,
-bot/alerts/pager.py `Pager._namespace`), not from the Slack team id that auth.test gave each
+bot/alerts/paging/pager.py `Pager._namespace`), not from the Slack team id that auth.test gave each
 process. The escalation path works exactly when the primary channel does not.
 """
 

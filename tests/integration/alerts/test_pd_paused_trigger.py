@@ -1,7 +1,7 @@
 """A replica paused (SIGSTOP, a long GC, a frozen VM) between claiming a PagerDuty trigger and
 sending it: another replica takes the expired claim over, sends the trigger and then the resolve.
 When the paused one resumes, the fence right before the request (bot/pagerduty/client.py
-`PagerDutyClient.send` calls it last; bot/alerts/page_delivery.py `PageDelivery._fence`,
+`PagerDutyClient.send` calls it last; bot/alerts/paging/delivery.py `PageDelivery._fence`,
 bot/store/pager.py `confirm_page_claim`, margin policy.PAGE_CLAIM_SAFETY_MARGIN) finds the claim is
 no longer its own, and nothing is sent: its stale trigger would have opened a new page for a
 resolved dedup_key (PagerDuty, and the stand-in, open a new alert then), one nothing resolves.

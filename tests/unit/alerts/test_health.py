@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import health as h
+from bot.alerts.health import assess as h
 from bot.alerts.policy import CAPACITY_HYSTERESIS_SESSIONS as HYST
 from bot.pipecat.models import Agent
 from tests.fixtures_pipecat import load_pipecat_fixture

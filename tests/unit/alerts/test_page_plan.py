@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts.page_plan import PageStep, plan_page
+from bot.alerts.paging.plan import PageStep, plan_page
 from bot.store.records import Incident, PagerAlert
 
 NOW = datetime(2026, 10, 30, 15, 0, tzinfo=UTC)

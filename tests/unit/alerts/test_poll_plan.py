@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.poll_plan import Observation, Planner, describe, idle_poll, storable
-from bot.alerts.poller import _kind
+from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll, storable
+from bot.alerts.poll.poller import _kind
 from bot.pipecat.errors import (
     BadRequest,
     InvalidInput,

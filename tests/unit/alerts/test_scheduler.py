@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.alerts import policy
+from bot.alerts.delivery.slack_errors import Permanent, RateLimited, Retryable, Uncertain, from_api_error, slack_call
 from bot.alerts.jobs import AlertJobs
 from bot.alerts.scheduler import DELIVERY_JOB_ID, JOB_ID, start_scheduler
-from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, Uncertain, from_api_error, slack_call
 from tests.fixtures_store import AlertRig
 
 

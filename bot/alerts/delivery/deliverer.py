@@ -34,14 +34,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from bot.alerts import policy, transitions
-from bot.alerts.health_messages import Skip, Wait, recovery_thread
-from bot.alerts.incidents import IncidentKeeper
-from bot.alerts.messages import MessageFactory
-from bot.alerts.outcome_events import note_end
-from bot.alerts.reconcile import find_posted, outcome_of
-from bot.alerts.reply_edits import ReplyEditor
-from bot.alerts.slack_errors import SlackFailure, slack_call
+from bot.alerts import policy
+from bot.alerts.delivery import transitions
+from bot.alerts.delivery.events import note_end
+from bot.alerts.delivery.messages import MessageFactory
+from bot.alerts.delivery.reconcile import find_posted, outcome_of
+from bot.alerts.delivery.reply_edits import ReplyEditor
+from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
+from bot.alerts.health.messages import Skip, Wait, recovery_thread
+from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
 from bot.store import LeaseLost, Store, is_connection_error

@@ -7,7 +7,7 @@ Per agent, under its poll lease:
 3. Ended sessions nobody recorded yet are matched against the agent's watches; the ones that alert
    get their detail (the list has no metrics), then one transaction reads the agent's watches
    again, records the sessions as seen, enqueues their alerts, advances the watermark and
-   replaces the active set (bot/alerts/poll_plan.py decides what, per session, guarded).
+   replaces the active set (bot/alerts/poll/plan.py decides what, per session, guarded).
 A poll that cannot reach Pipecat leaves the watermark where it was, so nothing is skipped; after
 OUTAGE_NOTICE_AFTER_FAILURES failures in a row each watching channel gets one notice. A poll that
 fails on anything else (what Pipecat sent, a bug) is caught here, logged with its traceback and
@@ -22,9 +22,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from bot.alerts import decide, policy
-from bot.alerts.notices import outage_posts, poll_failed_posts
-from bot.alerts.poll_plan import Observation, Planner, describe, idle_poll
+from bot.alerts import policy
+from bot.alerts.incidents import decide
+from bot.alerts.poll.notices import outage_posts, poll_failed_posts
+from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll
 from bot.clock import Clock
 from bot.explain.explainer import Explainer
 from bot.ops.events import PipelineEvents

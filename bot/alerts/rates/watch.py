@@ -8,7 +8,7 @@ post is edited in place (current and worst reading); when it clears the post say
 about how many sessions it cost) and a reply goes in its thread (KIND_RATE_CLEAR). Each
 evaluation is stored with a compare-and-set on the agent's rate state, together with its posts:
 of two replicas evaluating the same agent only one enqueues, and the dedup keys (one per watch and
-episode) make a repeat a no-op. Paging watches page PagerDuty per episode (bot/alerts/pager.py,
+episode) make a repeat a no-op. Paging watches page PagerDuty per episode (bot/alerts/paging/pager.py,
 `rate_pages`).
 """
 

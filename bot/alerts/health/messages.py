@@ -1,8 +1,8 @@
-"""Rendering and threading of agent health rows for the deliverer (bot/alerts/outbox.py).
+"""Rendering and threading of agent health rows for the deliverer (bot/alerts/delivery/deliverer.py).
 
 An opening post (KIND_HEALTH) shows its occurrence as it is now, from its payload: open, resolved
 (with its evidence kept and how long it lasted), or open again after it came back. The store
-updates that payload and queues the post's re-render (bot/alerts/reply_edits.py) when the
+updates that payload and queues the post's re-render (bot/alerts/delivery/reply_edits.py) when the
 condition clears or reopens, muted channel or not: an edit notifies nobody, and a channel must not
 go on being told an agent refuses calls after it recovered.
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.alerts.delivery.messages import NOTICE_OUTAGE, NOTICE_POLL_FAILED, NOTICE_RECOVERY
 from bot.alerts.fanout import Mutes, fan_out
 from bot.alerts.keys import bad_item_key, notice_key
-from bot.alerts.messages import NOTICE_OUTAGE, NOTICE_POLL_FAILED, NOTICE_RECOVERY
 from bot.store.payloads import NoticePayload
 from bot.store.records import FAILURE_DATA, KIND_NOTICE, NewPost, PollState, Watch
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from bot.alerts.explanations import incident_triage, reply_cause
-from bot.alerts.health_messages import health_message
+from bot.alerts.health.messages import health_message
 from bot.alerts.keys import legacy_parent_key
 from bot.alerts.payloads import session_of
 from bot.blocks.alert_notices import (
@@ -26,6 +25,7 @@ from bot.blocks.triage import ReplyCause, with_change_events
 from bot.clock import Clock
 from bot.explain.changes import changes_before
 from bot.explain.hints import hint_for
+from bot.explain.views import incident_triage, reply_cause
 from bot.store import Store
 from bot.store.payloads import (
     AlertPayload,

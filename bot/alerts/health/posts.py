@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.alerts.fanout import Mutes, fan_out
-from bot.alerts.health import Finding, sessions_against, short_id
+from bot.alerts.health.assess import Finding, sessions_against, short_id
 from bot.pipecat.models import Agent
 from bot.store.payloads import HealthClearPayload, HealthPayload
 from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, NewPost, OpenCondition, Watch

@@ -27,12 +27,14 @@ from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import decide, keys, policy, transitions
-from bot.alerts.messages import MessageFactory
-from bot.alerts.outcome_events import note_end
+from bot.alerts import keys, policy
+from bot.alerts.delivery import transitions
+from bot.alerts.delivery.events import note_end
+from bot.alerts.delivery.messages import MessageFactory
+from bot.alerts.delivery.reconcile import outcome_of
+from bot.alerts.delivery.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
+from bot.alerts.incidents import decide
 from bot.alerts.payloads import failure_of
-from bot.alerts.reconcile import outcome_of
-from bot.alerts.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
 from bot.clock import Clock
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
 from bot.ops.events import PipelineEvents

@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.alerts import decide, policy
-from bot.alerts.notices import item_failure_posts, recovery_posts
+from bot.alerts import policy
+from bot.alerts.incidents import decide
 from bot.alerts.payloads import session_payload
+from bot.alerts.poll.notices import item_failure_posts, recovery_posts
 from bot.pipecat.models import Session
 from bot.store.polling import IdlePoll, RecordPlan
 from bot.store.records import KIND_ALERT, MUTED, PENDING, EndedSession, ItemFailure, NewPost, PollState, Watch

@@ -4,7 +4,7 @@
 right now and what to remember for the next read (restart counts, since when a rollout is pending,
 the capacity level); `silent_on(agent, key)` says whether the read says nothing about a condition
 (a status answer missing the fields it is judged on). When a condition opens, clears or reopens
-is bot/alerts/health_states.py's decision, over these. No I/O, no clock reads: table-tested in
+is bot/alerts/health/states.py's decision, over these. No I/O, no clock reads: table-tested in
 tests/unit/alerts/test_health.py.
 
 A condition's `key` is its identity among the agent's conditions. Keys that name a deployment
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.alerts.health_records import (
+from bot.alerts.health.records import (
     AT_CAPACITY,
     CAPACITY_WARN,
     FULL,

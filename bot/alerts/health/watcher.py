@@ -1,8 +1,8 @@
 """Agent status reads: every AGENT_STATUS_INTERVAL_SECONDS, one `GET /agents/{agent}` per watched
 agent, across all replicas (the store's due time and read lease), on its own scheduler job.
 
-Per read: evaluate the status (bot/alerts/health.py), move each condition through its life with
-the hold times (bot/alerts/health_states.py: pending, open, clearing, closed, reopened), and in
+Per read: evaluate the status (bot/alerts/health/assess.py), move each condition through its life with
+the hold times (bot/alerts/health/states.py: pending, open, clearing, closed, reopened), and in
 one transaction open/reopen/clear conditions and enqueue their posts (only the transaction that
 inserted or deleted a condition's row enqueues, so each occurrence is posted once). A failed read
 changes nothing, and neither does a read that leaves out what a condition is judged on: no news
@@ -22,8 +22,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.alerts import health, health_states
-from bot.alerts.health_posts import (
+from bot.alerts.health import assess as health
+from bot.alerts.health import states as health_states
+from bot.alerts.health.posts import (
     cleared_changes,
     cleared_posts,
     opened_posts,
@@ -32,7 +33,7 @@ from bot.alerts.health_posts import (
     returned_posts,
     status_facts,
 )
-from bot.alerts.health_records import CLEARING, OPEN, PENDING, Track
+from bot.alerts.health.records import CLEARING, OPEN, PENDING, Track
 from bot.alerts.policy import HealthHold
 from bot.clock import Clock
 from bot.pipecat.client import PipecatClient

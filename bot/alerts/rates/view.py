@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.alerts.rate_watch import deployment_rows, episodes_of, slo_of
+from bot.alerts.rates.watch import deployment_rows, episodes_of, slo_of
 from bot.blocks.rates import RateRow, RatesView, SloLine
 from bot.rates.counts import Counts, Minute, total, window_start
 from bot.rates.detectors import percent

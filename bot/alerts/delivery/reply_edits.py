@@ -12,8 +12,8 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.messages import MessageFactory
-from bot.alerts.slack_errors import Permanent, slack_call
+from bot.alerts.delivery.messages import MessageFactory
+from bot.alerts.delivery.slack_errors import Permanent, slack_call
 from bot.contracts.slack_errors import EDIT_TARGET_GONE
 from bot.store import Store
 

@@ -28,8 +28,9 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import policy, transitions
-from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
+from bot.alerts import policy
+from bot.alerts.delivery import transitions
+from bot.alerts.delivery.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
 from bot.contracts.alerts import ALERT_EVENT_TYPE
 from bot.store.records import OutboxRow
 

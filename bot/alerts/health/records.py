@@ -1,4 +1,4 @@
-"""The values of agent health decisions (bot/alerts/health.py, bot/alerts/health_states.py):
+"""The values of agent health decisions (bot/alerts/health/assess.py, bot/alerts/health/states.py):
 condition kinds and severities, one condition that holds (`Finding`), where each condition is in
 its life (`Track`) and what a status read leaves for the next (`Memory`), all stored as JSON
 (open conditions, the agent's status row, outbox payloads)."""
@@ -33,7 +33,7 @@ SEVERITY = {
 
 WARN, FULL = "warn", "full"
 
-# Where a condition is in its life (bot/alerts/health_states.py).
+# Where a condition is in its life (bot/alerts/health/states.py).
 PENDING = "pending"  # seen, not held long enough to alert
 OPEN = "open"  # alerted
 CLEARING = "clearing"  # alerted, and reads show it gone, not for long enough yet

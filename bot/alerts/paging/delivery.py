@@ -1,6 +1,6 @@
 """Delivering PagerDuty events from the outbox: claim (committed) → fence → send → apply.
 
-The same state machine as the Slack posts (bot/alerts/transitions.py): each outcome becomes a
+The same state machine as the Slack posts (bot/alerts/delivery/transitions.py): each outcome becomes a
 `transitions` outcome, `next_state` decides, `Store.apply` writes it fenced. The oldest unfinished
 event of each alert is sent (events of one alert stay in order). A 400 is permanent: the row dies
 and the watch shows PagerDuty's error. 429 waits PAGE_RATE_LIMIT_BACKOFF (or a Retry-After, if one
@@ -20,7 +20,8 @@ import logging
 import uuid
 from datetime import timedelta
 
-from bot.alerts import policy, transitions
+from bot.alerts import policy
+from bot.alerts.delivery import transitions
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
 from bot.pagerduty.client import PagerDutyClient

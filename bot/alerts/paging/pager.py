@@ -32,13 +32,13 @@ from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import health
-from bot.alerts.agent_status import condition_dedup_key
-from bot.alerts.page_delivery import PageDelivery
-from bot.alerts.page_plan import ACKNOWLEDGED, RESOLVED, TRIGGERED, PageStep, plan_page
+from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
+from bot.alerts.health import assess as health
+from bot.alerts.health.watcher import condition_dedup_key
+from bot.alerts.paging.delivery import PageDelivery
+from bot.alerts.paging.plan import ACKNOWLEDGED, RESOLVED, TRIGGERED, PageStep, plan_page
 from bot.alerts.payloads import alert_body, session_of
-from bot.alerts.rate_watch import rate_pages
-from bot.alerts.slack_errors import SlackFailure, slack_call
+from bot.alerts.rates.watch import rate_pages
 from bot.clock import Clock
 from bot.explain.secrets import mask_secrets
 from bot.ops.events import PipelineEvents
@@ -214,7 +214,7 @@ class Pager:
     # -- health conditions: open ones page, cleared ones resolve ----------------------------------
 
     async def _sync_conditions(self, paging: dict[tuple[str, str], int], mutes: dict[tuple[str, str], Mute]) -> None:
-        """Mirror the agent-health store's open conditions (bot.alerts.agent_status) on every
+        """Mirror the agent-health store's open conditions (bot.alerts.health.watcher) on every
         paging watch of their agent: one alert per condition occurrence and channel, resolved when
         the condition clears or the watch stops paging. Warnings stay in Slack: only `error` and
         `critical` conditions page. An occurrence first seen while its channel mutes the agent is
@@ -267,7 +267,7 @@ class Pager:
                 message=mask_secrets(finding.message) if finding.message else None,
             )
             if existing is not None:
-                # The condition came back after clearing (bot/alerts/health_states.py): the same
+                # The condition came back after clearing (bot/alerts/health/states.py): the same
                 # dedup key is triggered again rather than a new alert opened.
                 step = PageStep(events.TRIGGER, TRIGGERED, existing.sent_count)
                 await self._advance(existing, step, events.condition_trigger(key, facts, now))

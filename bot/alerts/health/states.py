@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot.alerts.health_records import CLEARING, CLOSED, OPEN, PENDING, Track
+from bot.alerts.health.records import CLEARING, CLOSED, OPEN, PENDING, Track
 from bot.alerts.policy import HealthHold
 
 __all__ = ["Step", "step"]
