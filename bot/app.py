@@ -200,7 +200,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         wrap_transport=lambda inner: MeteredTransport(inner, metrics),
     )
     pipecat = PipecatClient(pipecat_http, clock=clock)
-    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (bot/alerts/transitions.py).
+    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (bot/alerts/delivery/transitions.py).
     slack = MeteredWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
