@@ -265,6 +265,11 @@ class Deliverer:
         """One attempt's outcome, whether the request reached Slack, and a parent's version shown."""
         try:
             message, version = await self._messages.for_row(row)
+        except DBAPIError as error:
+            # The database blinked while the message's parts were read: nothing is wrong with the
+            # row, so it is retried like a post that did not leave (never given up as unrenderable).
+            logger.warning("could not read what outbox row %d shows (%s): retried", row.id, describe_db_error(error))
+            return transitions.NotSent(f"database: {describe_db_error(error)}"), False, None
         except Exception as error:  # broad: any builder's failure makes the row unrenderable
             logger.exception("cannot render outbox row %d (%s)", row.id, row.dedup_key)
             return transitions.Unrenderable(type(error).__name__), False, None

@@ -4,8 +4,10 @@ given up as unrenderable when it is routed: it never jams the channel's later al
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
-from bot.store.records import DEAD
+from bot.blocks.message import Message
+from bot.store.records import DEAD, OutboxRow
 from bot.store.schema import alert_outbox
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -41,3 +43,34 @@ async def test_an_unreadable_alert_is_given_up_and_the_next_failure_still_posts(
     first, parent = rig.top()
     assert first.ts == summary.ts
     assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [readable]
+
+
+async def test_a_database_blink_while_an_alert_is_rendered_retries_it_instead_of_giving_it_up(
+    alert_rig: AlertRig,
+) -> None:
+    """Rendering reads the incident and its causes: a dropped database connection there says
+    nothing about the row, so the alert is retried and posted, not summarised as undeliverable."""
+    rig = alert_rig
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    rig.clock.advance(60)
+    await rig.jobs.poll_once()
+    messages = rig.jobs._deliverer._messages  # the one MessageFactory the pipeline renders with
+    real = messages.for_row
+    blinks = {"left": 1}
+
+    async def blinking(row: OutboxRow) -> tuple[Message, int | None]:
+        if blinks["left"]:
+            blinks["left"] -= 1
+            raise OperationalError("SELECT", {}, ConnectionError("server closed the connection unexpectedly"))
+        return await real(row)
+
+    messages.for_row = blinking  # type: ignore[method-assign]
+    await rig.jobs.deliver_once()
+    assert blinks["left"] == 0 and rig.top() == []  # nothing posted yet, and no "could not be delivered"
+    rig.clock.advance(60)
+    await rig.jobs.deliver_once()
+    [parent] = rig.top()
+    assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [sid]
+    assert all(r.state != DEAD for r in await rig.store.outbox_rows())
