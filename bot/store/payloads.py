@@ -140,8 +140,12 @@ class RatePayload(_Payload):
     deployments: list[dict[str, Any]] = []
     causes: list[dict[str, Any]] = []
     cleared_at: datetime | None = None
+    #: Sessions it cost: so far while open (refreshed as it grows), in all once cleared.
     cost: int = 0
+    #: Who acknowledged the episode and when (its Acknowledge, in any channel; bot/store/rates.py
+    #: `rate_acks` is the record); unset again by Unacknowledge.
     acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
 
 
 class RateClearPayload(_Payload):

@@ -80,24 +80,25 @@ async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)
     assert alert.text.startswith(f"{AGENT}: ")
-    assert re.search(r"\d+% of calls failing \(last 5 min\), usually (1\.9|2\.0|2\.1)%$", alert.text), alert.text
+    pattern = r"\d+% of calls failing \(last 5 min\), usually (1\.9|2\.0|2\.1)% · Triggered$"
+    assert re.search(pattern, alert.text), alert.text
     assert "Deployments (last hour)" in str(alert.blocks)
     assert [b_["block_id"] for b_ in alert.blocks or [] if b_.get("type") == "actions"] == ["rate_actions"]
 
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger"]
-    assert await b.acknowledge_rate(ALERT_CHANNEL, alert.ts, "U3")
+    assert await b.acknowledge_rate(ALERT_CHANNEL, alert.ts, "U0003")
     for _ in range(3):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)  # edited in place, never posted again
-    assert "acknowledged by <@U3>" in str(alert.blocks)
+    assert "*Acknowledged* by <@U0003> at <!date^" in str(alert.blocks), alert.blocks[0]
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "acknowledge"]
 
     traffic.fail_share = 0.02  # rolled back
     for _ in range(12):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)
-    assert alert.text.startswith(f"Resolved: {AGENT}: ")
-    assert "session(s) affected" in str(alert.blocks)
+    assert alert.text.startswith(f"{AGENT}: ") and " · Resolved after " in alert.text
+    assert re.search(r"about \d+ sessions? affected\\n\*Resolved\* after", str(alert.blocks)), alert.blocks
     [reply] = alert_rig.replies(alert)
     assert "Back to usual" in reply.text or "Back to usual" in str(reply.blocks)
     actions = [e.action for e in rate_pages(pagerduty_standin)]
@@ -128,7 +129,7 @@ async def test_calls_that_stop_are_told_within_five_minutes_and_cleared_when_the
     for _ in range(6):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)
-    assert alert.text.startswith(f"Resolved: {AGENT}: ")
+    assert alert.text.startswith(f"{AGENT}: ") and " · Resolved after " in alert.text
     assert len(alert_rig.replies(alert)) == 1
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "resolve"]
 
