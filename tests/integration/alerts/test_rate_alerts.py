@@ -90,7 +90,7 @@ async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_
     for _ in range(3):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)  # edited in place, never posted again
-    assert "*Acknowledged* by <@U0003> at <!date^" in str(alert.blocks), alert.blocks[0]
+    assert "*Acknowledged* by <@U0003> at <!date^" in str(alert.blocks)
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "acknowledge"]
 
     traffic.fail_share = 0.02  # rolled back
