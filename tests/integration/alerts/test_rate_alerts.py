@@ -59,6 +59,15 @@ def rate_alerts(rig: AlertRig) -> list[StoredMessage]:
     return [m for m in rig.top() if "(last 5 min)" in m.text or "calls started" in m.text]
 
 
+def cost_so_far(alert: StoredMessage) -> int:
+    """The sessions an open rate alert says it cost so far (its first line)."""
+    assert alert.blocks
+    first_line = str(alert.blocks[0]["text"]["text"]).split("\n")[0]
+    found = re.search(r" · about (\d+) sessions? affected so far$", first_line)
+    assert found, first_line
+    return int(found.group(1))
+
+
 def rate_pages(standin: PagerDutyStandIn) -> list[Any]:
     return [e for e in standin.requests if ":rate:" in (e.dedup_key or "")]
 
@@ -86,11 +95,13 @@ async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_
     assert [b_["block_id"] for b_ in alert.blocks or [] if b_.get("type") == "actions"] == ["rate_actions"]
 
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger"]
+    cost_at_open = cost_so_far(alert)
     assert await b.acknowledge_rate(ALERT_CHANNEL, alert.ts, "U0003")
     for _ in range(3):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)  # edited in place, never posted again
     assert "*Acknowledged* by <@U0003> at <!date^" in str(alert.blocks)
+    assert cost_so_far(alert) > cost_at_open  # how bad: the sessions it cost grow on its first line
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "acknowledge"]
 
     traffic.fail_share = 0.02  # rolled back
