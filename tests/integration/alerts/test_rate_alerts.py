@@ -237,7 +237,9 @@ async def test_each_session_is_counted_once_across_replicas_and_a_restart(
     assert dict(by_status) == {"HTTP_ERROR": traffic.failed}
 
 
-async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_rig: AlertRig) -> None:
+async def test_a_channel_that_watches_during_an_acknowledged_episode_hears_of_it_once_acknowledged(
+    alert_rig: AlertRig,
+) -> None:
     svc = alert_rig.svc
     await svc.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
     traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
@@ -246,7 +248,9 @@ async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_r
     traffic.per_minute = 0
     for _ in range(4):
         await minute(alert_rig, (svc,), traffic)
-    assert len(rate_alerts(alert_rig)) == 1
+    [first] = rate_alerts(alert_rig)
+    ack = await svc.acknowledge_rate(ALERT_CHANNEL, first.ts, "U0001")
+    assert ack is not None and ack.first
     later = "C0LATER01"
     alert_rig.slack.add_channel(later, "later")
     await svc.watch(later, AGENT, None, None, "U2")
@@ -254,6 +258,8 @@ async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_r
         await minute(alert_rig, (svc,), traffic)
     posts = [m for m in alert_rig.slack.messages_in(later) if "no calls started" in m.text]
     assert len(posts) == 1
+    # Someone is on it already: the late channel's post says who, with Unacknowledge.
+    assert "*Acknowledged* by <@U0001>" in str(posts[0].blocks) and "rate_unack" in str(posts[0].blocks)
 
 
 async def test_a_given_up_rate_alert_is_named_in_the_undelivered_summary(alert_rig: AlertRig) -> None:
