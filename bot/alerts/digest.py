@@ -1,4 +1,4 @@
-"""The daily digest (design.md §9.3 `/session digest on [HH:MM]`): per channel, once a day.
+"""The daily digest (`/session digest on [HH:MM]`): per channel, once a day.
 
 Exactly once per channel per day, across replicas and restarts: the digest is an outbox row whose
 dedup key names the channel and the day (`digest_dedup_key`), so a second replica's insert, or a
@@ -26,7 +26,6 @@ from bot.store.records import KIND_DIGEST, NewPost
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIME = time(9, 0)
 DAY = timedelta(days=1)
 #: Sessions read per agent for one digest (today's and yesterday's, one listing).
 DIGEST_SESSION_CAP = 2000
@@ -137,7 +136,7 @@ class DigestService:
                 continue  # already enqueued (here, by another replica, or before a restart)
             try:
                 payload = await self.build(setting, day)
-            except Exception:
+            except Exception:  # broad: one channel's digest must not stop the others
                 logger.exception("could not build the digest of %s for %s", setting.channel_id, day)
                 continue
             post = NewPost(

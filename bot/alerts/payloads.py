@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.alerts.decide import Failure
+from bot.alerts.incidents.decide import Failure
 from bot.pipecat.models import Session
 from bot.store.payloads import AlertPayload
 from bot.store.records import OutboxRow

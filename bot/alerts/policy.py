@@ -1,4 +1,4 @@
-"""Every tunable of the alert pipeline, named, in one place (design.md §4)."""
+"""Every tunable of the alert pipeline, named, in one place."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ CAPACITY_HYSTERESIS_SESSIONS = 1
 
 @dataclass(frozen=True)
 class HealthHold:
-    """The hold times of agent health conditions (bot/alerts/health_states.py), passed as one."""
+    """The hold times of agent health conditions (bot/alerts/health/states.py), passed as one."""
 
     open_after_reads: int
     open_after: timedelta

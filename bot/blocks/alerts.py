@@ -1,4 +1,4 @@
-"""Alert messages: an incident's parent, its per-session replies and roll-ups (design.md §4).
+"""Alert messages: an incident's parent, its per-session replies and roll-ups (bot/alerts/incidents/keeper.py).
 
 Every post carries `metadata` with our event type and the outbox dedup key: delivery reconciles
 against channel history with it, and the lookup shortcut finds the session in it.

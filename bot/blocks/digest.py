@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.alerts import alert_metadata
-from bot.blocks.format import esc, percent, short_id, slack_date
+from bot.blocks.format import BUTTON_TEXT_LIMIT, esc, percent, short_id, slack_date
 from bot.blocks.message import Message, build
 from bot.contracts.actions import Action, nth_action, session_value
 
@@ -67,7 +67,7 @@ def _agent_blocks(item: dict[str, Any]) -> list[Block]:
     if worst:
         buttons = [
             ButtonElement(
-                text=f"Details {short_id(str(w['session_id']))}"[:75],
+                text=f"Details {short_id(str(w['session_id']))}"[:BUTTON_TEXT_LIMIT],
                 action_id=nth_action(Action.INCIDENT_DETAILS, n),
                 value=session_value(str(item.get("agent")), str(w["session_id"])),
             )

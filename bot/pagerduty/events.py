@@ -1,4 +1,4 @@
-"""Pure builders for Events API v2 events (design.md §9.6): dedup keys, summaries, payloads.
+"""Pure builders for Events API v2 events: dedup keys, summaries, payloads.
 
 An event is built without its routing key (the client adds it when sending), so it can be stored
 in the outbox as is.

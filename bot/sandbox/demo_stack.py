@@ -3,7 +3,7 @@
     async with run_demo_stack(port=0, traffic=False, scheduler=False) as demo:
         demo.page_url           # the page
         demo.sim, demo.standin  # the fakes, to set up or inspect
-        await demo.runtime.deps.alerts.run_cycle()
+        await demo.runtime.jobs.run_cycle()
 
 `python -m bot demo` runs it with live traffic and the app's own scheduler; tests turn both off
 and drive sessions and poll cycles themselves.
@@ -220,7 +220,7 @@ async def _delivery_on_wake(runtime: Runtime) -> AsyncIterator[None]:
     """Without the scheduler nothing answers the alert service's wake (a button's edit that found
     the channel busy, rows a command enqueued): deliver in the background, as the delivery job
     would. Polls still run only when a test asks."""
-    alerts = runtime.deps.alerts
+    alerts = runtime.jobs
     running: set[asyncio.Task[None]] = set()
 
     def wake() -> None:

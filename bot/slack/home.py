@@ -29,7 +29,7 @@ from bot.store.records import Incident, OutboxRow
 
 logger = logging.getLogger(__name__)
 
-#: Slack resends an event it got no 2xx for within 3 s, with this header (design.md §3).
+#: Slack resends an event it got no 2xx for within 3 s, with this header (Events API retries).
 RETRY_HEADER = "x-slack-retry-num"
 #: With ALLOWED_CHANNELS set, a viewer's channels are read with `users.conversations`: pages of
 #: Slack's largest size, at most this many of them per Home publish.
@@ -43,7 +43,7 @@ NOT_IN_ALLOWED_CHANNELS = (
 
 
 async def home_data(deps: Deps) -> HomeData:
-    store = deps.alerts.store
+    store = deps.store
     now = deps.clock.now()
     return HomeData(
         watches=await store.home_watches(now),
@@ -170,7 +170,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         result = "ok"
         try:
             await publish(deps, client, user_id, offset)
-        except Exception:
+        except Exception:  # broad: a failed publish is logged and audited, never raised after the ack
             result = "publish_failed"
             logger.exception("could not publish page %d of the Home tab", offset)
         # Audited (and so counted) like every button; the Home tab is in no channel.

@@ -81,11 +81,11 @@ async def unacknowledge_health(deps: Deps, click: BlockAction, respond: AsyncRes
 async def open_resolve(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
     """Resolve… opens the modal that asks for the optional reason (its submission resolves)."""
     agent = parse_agent_value(click.value)
-    incident = await deps.alerts.store.incident_by_parent(click.channel_id, click.message_ts)
+    incident = await deps.store.incident_by_parent(click.channel_id, click.message_ts)
     if incident is None or incident.closed_at is not None:
         await respond(**notices.notice(NOT_OPEN, "Incident closed").to_response(in_channel=False))
         return
-    paged = await deps.alerts.store.pager_alert_for_incident(incident.id) is not None
+    paged = await deps.store.pager_alert_for_incident(incident.id) is not None
     await client.views_open(
         trigger_id=click.trigger_id, view=resolve_modal(agent, click.channel_id, click.message_ts, paged=paged)
     )
@@ -144,7 +144,7 @@ async def _resolve(deps: Deps, client: AsyncWebClient, audit: dict[str, str], re
         if done is None or not done[1]:
             result = "not_open"
             await client.chat_postEphemeral(channel=audit["channel_id"], user=audit["user_id"], text=NOT_OPEN)
-    except Exception as error:
+    except Exception as error:  # broad: after the ack, a failure is logged and audited
         logger.exception("resolving the incident of %s in %s failed", audit["detail"], audit["channel_id"])
         result = type(error).__name__
     await deps.gate.record(**audit, result=result)

@@ -280,7 +280,7 @@ async def touch_openers(
     store: StoreBase, conn: AsyncConnection, keys: Sequence[str], changes: Mapping[str, Any], now: datetime
 ) -> list[str]:
     """Merge `changes` into the payload of each opener row in `keys` and queue its re-render
-    (bot/alerts/reply_edits.py edits it once it is posted). A muted or dead opener was never
+    (bot/alerts/delivery/reply_edits.py edits it once it is posted). A muted or dead opener was never
     seen in its channel: nothing to re-render. Returns the keys found in the outbox.
 
     The rows are locked (in key order) before their payload is read: two writers merging into the

@@ -81,7 +81,7 @@ class SummaryPayload(_Payload):
 
 
 class HealthPayload(_Payload):
-    """An agent health condition opened (bot/alerts/health_posts.py; `finding` is its Finding JSON).
+    """An agent health condition opened (bot/alerts/health/posts.py; `finding` is its Finding JSON).
 
     The post shows the occurrence as it is now: the store updates this payload when it clears
     (`cleared_at`) or comes back (`returned_at`, `returns`; `cleared_at` unset again), and the
@@ -121,7 +121,7 @@ class DigestPayload(_Payload):
 
 
 class PagePayload(_Payload):
-    """A PagerDuty event (bot/alerts/pager.py): the Events API v2 body, and the alert it belongs to."""
+    """A PagerDuty event (bot/alerts/paging/pager.py): the Events API v2 body, and the alert it belongs to."""
 
     kind: Literal["page"] = "page"
     alert_id: int
@@ -129,7 +129,7 @@ class PagePayload(_Payload):
 
 
 class RatePayload(_Payload):
-    """A rate alert (bot/alerts/rate_watch.py): its episode (bot/rates/detectors.py Episode JSON,
+    """A rate alert (bot/alerts/rates/watch.py): its episode (bot/rates/detectors.py Episode JSON,
     with the current and the peak reading), the deployments' rates side by side, the top causes.
     The store updates this payload as the episode evolves, is acknowledged and clears, and the
     post is re-rendered from it."""

@@ -26,9 +26,8 @@ from bot.store.payloads import RatePayload
 from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
 from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_started, rate_state
 
-#: The rate memory's usual failures per hour (written by bot/alerts/rate_watch.py).
+#: The rate memory's usual failures per hour (written by bot/alerts/rates/watch.py).
 FAILURES_PER_HOUR = "failures_per_hour"
-COUNT_COLUMNS = ("started", "ended", "failed", "start_known", "cold_starts", "bot_starts", "duration_seconds")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class OutboxKind(StrEnum):
     HEALTH = "health"  # an agent health condition opened (top-level)
     HEALTH_CLEAR = "health_clear"  # ... and cleared (a reply in the opener's thread)
     DIGEST = "digest"  # a channel's daily digest (dedup "digest:<channel>:<day>")
-    PAGE = "page"  # a PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py
+    PAGE = "page"  # a PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/paging/pager.py
     RATE = "rate"  # a rate alert opened (top-level; edited as it evolves and when it clears)
     RATE_CLEAR = "rate_clear"  # ... and cleared (a reply in the opener's thread)
 
@@ -268,7 +268,7 @@ class Mute:
 class IncidentChange:
     """What routing does to one incident: open it (id None) or update it, and which rows go where.
 
-    Built by the pure planner (bot/alerts/decide.py plan_routing, posts and keys included),
+    Built by the pure planner (bot/alerts/incidents/decide.py plan_routing, posts and keys included),
     persisted in one transaction by the store.
     """
 

@@ -1,4 +1,4 @@
-"""The alert pipeline's tables (design.md §5), as SQLAlchemy Core metadata.
+"""The alert pipeline's tables, as SQLAlchemy Core metadata.
 
 Portable on purpose: plain types, JSON, naive-UTC timestamps (`UTCDateTime`), unique keys as the
 guarantee against double work. A change here needs an Alembic revision that makes the same change
@@ -150,7 +150,7 @@ alert_outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    # Delivery state machine (bot/alerts/transitions.py): Slack-trouble failures and since when,
+    # Delivery state machine (bot/alerts/delivery/transitions.py): Slack-trouble failures and since when,
     # the first claim (bounds the reconcile scan), top-level fallback, the undelivered summary.
     Column("failures", Integer, nullable=False, default=0, server_default="0"),
     Column("failing_since", UTCDateTime),
@@ -251,10 +251,10 @@ agent_status = Table(
     Column("last_error", Text),
 )
 
-#: An agent's open health conditions, one row each (bot/alerts/health.py keys); the row is
+#: An agent's open health conditions, one row each (bot/alerts/health/assess.py keys); the row is
 #: deleted when the condition clears. Inserting it is what makes its alert post happen once.
 #: A condition that comes back soon after clearing is inserted again with its first opened_at
-#: (its alert reopens) and reopened_at set (bot/alerts/health_states.py).
+#: (its alert reopens) and reopened_at set (bot/alerts/health/states.py).
 agent_conditions = Table(
     "agent_conditions",
     metadata,
@@ -271,7 +271,7 @@ agent_conditions = Table(
     PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
 )
 
-# -- explanations (design.md §9.5) ------------------------------------------------------------------
+# -- explanations (bot/explain) ---------------------------------------------------------------------
 
 #: What a failed session's own log says: read once per session (the cache), never shared between
 #: sessions. state: found (fingerprint set), none (no error in the log), pending (not read yet:
@@ -485,7 +485,7 @@ rate_state = Table(
     Column("memory", JSON, nullable=False),
     Column("evaluated_at", UTCDateTime),
     # When a poll last counted something: an agent with nothing new, nothing open and too little
-    # traffic to fall silent is not evaluated again (bot/alerts/rate_watch.py).
+    # traffic to fall silent is not evaluated again (bot/alerts/rates/watch.py).
     Column("counted_at", UTCDateTime),
     Column("observed_since", UTCDateTime, nullable=False),
     Column("slo_target", Float),

@@ -116,7 +116,7 @@ async def test_app_home_and_metrics_show_an_agent_s_open_health_condition(
         pipecat_sim.deploy("voice-bot", crash="CrashLoopBackOff", message="Traceback …")
         for _ in range(2):  # held across two reads before it is a condition
             sim_clock.advance(120)
-            await runtime.deps.alerts.status_cycle()
+            await runtime.jobs.status_cycle()
         await send_event(slack, event_body(HOME_OPENED))
         await slack_standin.wait_for_calls("views.publish")
         assert "is crash-looping (CrashLoopBackOff)" in json.dumps(slack_standin.home_views[USER])

@@ -1,7 +1,7 @@
 """A rate alert's state end to end (issue 23 §1 for rate alerts): the real app over HTTP with
 signed Slack requests, the Pipecat simulator's traffic, the Slack stand-in and the PagerDuty
 stand-in, on the simulator's clock (bot/slack/incident_actions.py `acknowledge_rate`,
-`unacknowledge_rate`, `unmute`; bot/store/rates.py `acknowledge_rate_alert`; bot/alerts/pager.py
+`unacknowledge_rate`, `unmute`; bot/store/rates.py `acknowledge_rate_alert`; bot/alerts/paging/pager.py
 `_sync_conditions` for the page)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ async def minutes(rt: Runtime, clock: SimClock, traffic: Traffic, count: int) ->
     for _ in range(count):
         clock.advance(60)
         traffic.minute()
-        await rt.deps.alerts.run_cycle()
+        await rt.jobs.run_cycle()
 
 
 async def regression(rt: Runtime, clock: SimClock, traffic: Traffic) -> None:
@@ -73,7 +73,7 @@ def headline(message: StoredMessage) -> str:
 async def settle(rt: Runtime) -> None:
     """The click's work runs after its ack; then a delivery pass (the re-renders it queued)."""
     await rt.deps.after_ack.drain(grace_seconds=10)
-    await rt.deps.alerts.deliver_once()
+    await rt.jobs.deliver_once()
 
 
 async def test_acknowledge_a_rate_alert_in_every_channel_first_click_wins_pagerduty_once_and_unacknowledge(

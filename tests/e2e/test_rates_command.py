@@ -26,7 +26,7 @@ async def minutes(runtime: Runtime, clock: SimClock, traffic: Traffic, count: in
     for _ in range(count):
         clock.advance(60)
         traffic.minute()
-        await runtime.deps.alerts.run_cycle()
+        await runtime.jobs.run_cycle()
 
 
 async def test_rate_alert_buttons_and_the_rates_and_slo_commands(

@@ -68,3 +68,22 @@ def test_no_source_reaches_beside_the_checkout() -> None:
         and pattern.search(path.read_text(errors="ignore"))
     ]
     assert offenders == []
+
+
+def test_no_source_cites_a_document_outside_the_repository() -> None:
+    """Docstrings and comments point at code in the repository (or ARCHITECTURE.md), never at a
+    design note or a fixture folder a reader of the repository does not have."""
+    pattern = re.compile(r"design\.md|(?<![\w/])shared/fixtures")
+    files = [ROOT / "pyproject.toml"] + [
+        path
+        for folder in ("bot", "tests", "bench", "scripts")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file() and path.suffix in {".py", ".md", ""} and path != Path(__file__)
+    ]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in files
+        for number, line in enumerate(path.read_text(errors="ignore").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

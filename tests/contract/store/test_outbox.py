@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.transitions import NotSent, ParentLost, Posted, RateLimited, Refused, next_state
+from bot.alerts.delivery.transitions import NotSent, ParentLost, Posted, RateLimited, Refused, next_state
 from bot.store import LeaseLost, Store
 from bot.store.incidents import RoutingConflict
 from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload

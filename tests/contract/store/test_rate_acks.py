@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.alerts.transitions import Posted, next_state
+from bot.alerts.delivery.transitions import Posted, next_state
 from bot.store import Store
 from bot.store.payloads import RatePayload
 from bot.store.records import KIND_RATE, NewPost

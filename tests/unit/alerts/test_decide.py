@@ -1,4 +1,4 @@
-"""Table tests for the pure decisions of bot/alerts/decide.py."""
+"""Table tests for the pure decisions of bot/alerts/incidents/decide.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts import decide
+from bot.alerts.incidents import decide
 from bot.pipecat.models import Session
 from bot.store.payloads import RollupPayload
 from bot.store.records import Incident, Watch
