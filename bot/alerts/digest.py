@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.contracts.keys import digest_dedup_key
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
@@ -35,9 +36,6 @@ TOP_CAUSES = 3
 #: Nothing older than this is back-filled after downtime: a digest is about the day just ended.
 LATE_LIMIT = timedelta(hours=12)
 
-
-def digest_dedup_key(channel_id: str, day: date) -> str:
-    return f"digest:{channel_id}:{day.isoformat()}"
 
 
 def due_day(setting: DigestSetting, now: datetime) -> date | None:

@@ -58,7 +58,7 @@ class IncidentStore(StoreBase):
         """Apply a routing plan in one transaction, under the channel lease.
 
         The plan carries every post it needs (a new incident's parent, a burst's roll-up, keys
-        minted by bot/alerts/keys.py); the store only fills in new incident ids. Raises
+        minted by bot/contracts/keys.py); the store only fills in new incident ids. Raises
         RoutingConflict (nothing written) if a planned incident was closed meanwhile.
         """
         async with self._write() as conn:

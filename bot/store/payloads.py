@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from bot.contracts.notices import NoticeKind
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -48,7 +50,7 @@ class NoticePayload(_Payload):
     (`poll_failed`), one session given up (`bad_item`), or all well again (`recovery`)."""
 
     kind: Literal["notice"] = "notice"
-    type: Literal["outage", "recovery", "poll_failed", "bad_item"]
+    type: NoticeKind
     since: datetime | None = None
     until: datetime | None = None
     problem: str = ""

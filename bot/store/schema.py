@@ -171,7 +171,7 @@ incidents = Table(
     Column("channel_id", String(32), nullable=False),
     Column("agent", String(64), nullable=False),
     Column("parent_ts", String(32)),
-    # The parent post's dedup key (minted by the routing plan, bot/alerts/keys.py).
+    # The parent post's dedup key (minted by the routing plan, bot/contracts/keys.py).
     Column("parent_key", String(200)),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("first_failure_at", UTCDateTime, nullable=False),

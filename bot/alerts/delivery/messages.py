@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.alerts.health.messages import health_message
-from bot.alerts.keys import legacy_parent_key
 from bot.alerts.payloads import session_of
 from bot.blocks.alert_notices import (
     UndeliveredLine,
@@ -23,6 +22,8 @@ from bot.blocks.message import Message
 from bot.blocks.rates import rate_alert, rate_cleared_reply
 from bot.blocks.triage import ReplyCause, with_change_events
 from bot.clock import Clock
+from bot.contracts.keys import legacy_parent_key
+from bot.contracts.notices import NoticeKind
 from bot.explain.changes import changes_before
 from bot.explain.hints import hint_for
 from bot.explain.views import incident_triage, reply_cause
@@ -42,11 +43,6 @@ from bot.store.payloads import (
 )
 from bot.store.records import CAUSE_FOUND, Incident, OutboxRow
 from bot.webhooks.decide import is_webhook_condition
-
-NOTICE_OUTAGE = "outage"
-NOTICE_RECOVERY = "recovery"
-NOTICE_POLL_FAILED = "poll_failed"
-NOTICE_BAD_ITEM = "bad_item"
 
 #: The agent-health slot of a parent: plain text about the agent's status, or None (filled by the
 #: agent-status reader; escaped by the builder).
@@ -195,12 +191,12 @@ class MessageFactory:
 
 
 def _notice(row: OutboxRow, body: NoticePayload) -> Message:
-    if body.type == NOTICE_BAD_ITEM:
+    if body.type == NoticeKind.BAD_ITEM:
         return bad_item_notice(row.agent, body.session_id or "", body.polls, body.problem, row.dedup_key)
     since = body.since or row.created_at
-    if body.type == NOTICE_POLL_FAILED:
+    if body.type == NoticeKind.POLL_FAILED:
         return poll_failed_notice(row.agent, since, body.polls, body.problem, row.dedup_key)
-    if body.type == NOTICE_RECOVERY:
+    if body.type == NoticeKind.RECOVERY:
         return recovery_notice(row.agent, since, body.until or since, row.dedup_key, data=body.data)
     return outage_notice(row.agent, since, body.problem, row.dedup_key)
 

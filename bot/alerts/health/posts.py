@@ -16,29 +16,16 @@ from typing import Any
 
 from bot.alerts.fanout import Mutes, fan_out
 from bot.alerts.health.assess import Finding, sessions_against, short_id
+from bot.contracts.keys import health_back_key, health_clear_key, health_key
 from bot.pipecat.models import Agent
 from bot.store.payloads import HealthClearPayload, HealthPayload
 from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, NewPost, OpenCondition, Watch
 
 
-def open_key(watch_id: int, condition_key: str, opened_at: datetime) -> str:
-    return f"health:{watch_id}:{condition_key}:{int(opened_at.timestamp())}"
-
-
-def clear_key(watch_id: int, condition_key: str, opened_at: datetime, returns: int = 0) -> str:
-    """The recovery of an occurrence; after it came back `returns` times, its next recovery."""
-    suffix = f":{returns}" if returns else ""
-    return f"health-clear:{watch_id}:{condition_key}:{int(opened_at.timestamp())}{suffix}"
-
-
-def back_key(watch_id: int, condition_key: str, opened_at: datetime, returns: int) -> str:
-    return f"health-back:{watch_id}:{condition_key}:{int(opened_at.timestamp())}:{returns}"
-
-
 def opener_keys(condition_key: str, opened_at: datetime, watches: Sequence[Watch]) -> tuple[str, ...]:
     """The occurrence's opening posts, one per watch that can be posted to (muted ones too: an
     edit notifies nobody, and the post must not go on saying the condition holds)."""
-    return tuple(open_key(w.id, condition_key, opened_at) for w in watches if not w.broken_reason)
+    return tuple(health_key(w.id, condition_key, opened_at) for w in watches if not w.broken_reason)
 
 
 def opened_posts(
@@ -47,7 +34,7 @@ def opened_posts(
     if finding.quiet:
         return []
     payload = HealthPayload(finding=finding.to_json(), severity=finding.severity, opened_at=opened_at)
-    return fan_out(agent, KIND_HEALTH, watches, mutes, lambda w: (open_key(w.id, finding.key, opened_at), payload))
+    return fan_out(agent, KIND_HEALTH, watches, mutes, lambda w: (health_key(w.id, finding.key, opened_at), payload))
 
 
 def cleared_posts(
@@ -68,10 +55,10 @@ def cleared_posts(
             finding=condition.finding,
             opened_at=condition.opened_at,
             cleared_at=cleared_at,
-            opener_key=open_key(w.id, condition.key, condition.opened_at),
+            opener_key=health_key(w.id, condition.key, condition.opened_at),
             now=now_facts,
         )
-        return clear_key(w.id, condition.key, condition.opened_at, returns), payload
+        return health_clear_key(w.id, condition.key, condition.opened_at, returns), payload
 
     return fan_out(agent, KIND_HEALTH_CLEAR, watches, mutes, post)
 
@@ -113,10 +100,10 @@ def returned_posts(
             finding=finding.to_json(),
             opened_at=opened_at,
             cleared_at=returned_at,
-            opener_key=open_key(w.id, finding.key, opened_at),
+            opener_key=health_key(w.id, finding.key, opened_at),
             back=True,
         )
-        return back_key(w.id, finding.key, opened_at, returns), payload
+        return health_back_key(w.id, finding.key, opened_at, returns), payload
 
     rows = fan_out(agent, KIND_HEALTH_CLEAR, watches, mutes, post)
     return {row.payload.opener_key: row for row in rows if isinstance(row.payload, HealthClearPayload)}

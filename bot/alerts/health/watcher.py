@@ -10,7 +10,7 @@ is not a recovery.
 
 Other parts hear about conditions through `ConditionListener` (the PagerDuty stream pages them):
 `condition_opened` / `condition_cleared` are called after the commit, by the one replica that
-applied the change, with a stable `condition_dedup_key`.
+applied the change, with a stable `condition_dedup_key` (bot/contracts/keys.py).
 """
 
 from __future__ import annotations
@@ -57,10 +57,6 @@ STATUS_CONCURRENCY = 4
 #: Called with every agent status read: (agent, status).
 StatusListener = Callable[[str, Agent], Awaitable[object]]
 
-
-def condition_dedup_key(agent: str, key: str, opened_at: datetime) -> str:
-    """One condition occurrence, for an outside system (PagerDuty's dedup_key)."""
-    return f"pipecat-ops:health:{agent}:{key}:{int(opened_at.timestamp())}"
 
 
 class ConditionListener(Protocol):

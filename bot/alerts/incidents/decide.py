@@ -12,12 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.alerts import keys, policy
+from bot.alerts import policy
+from bot.contracts import keys
 from bot.pipecat.models import Session
 from bot.store.payloads import OutboxPayload, ParentPayload, RolledItem, RollupPayload
 from bot.store.records import KIND_PARENT, KIND_ROLLUP, Incident, IncidentChange, NewPost, OutboxKind, Watch
 
-#: The outbox key of one (watch, session) alert (minted in bot/alerts/keys.py).
+#: The outbox key of one (watch, session) alert (minted in bot/contracts/keys.py).
 alert_dedup_key = keys.alert_key
 
 

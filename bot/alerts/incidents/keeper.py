@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import keys, policy
+from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
 from bot.alerts.delivery.messages import MessageFactory
@@ -36,6 +36,7 @@ from bot.alerts.delivery.slack_errors import Permanent, RateLimited, SlackFailur
 from bot.alerts.incidents import decide
 from bot.alerts.payloads import failure_of
 from bot.clock import Clock
+from bot.contracts import keys
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
 from bot.ops.events import PipelineEvents
 from bot.store import LeaseLost, Store

@@ -34,12 +34,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.health import assess as health
-from bot.alerts.health.watcher import condition_dedup_key
 from bot.alerts.paging.delivery import PageDelivery
 from bot.alerts.paging.plan import ACKNOWLEDGED, RESOLVED, TRIGGERED, PageStep, plan_page
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.rates.watch import rate_pages
 from bot.clock import Clock
+from bot.contracts.keys import condition_alert_key, condition_dedup_key, incident_dedup_key
 from bot.explain.secrets import mask_secrets
 from bot.ops.events import PipelineEvents
 from bot.pagerduty import events
@@ -132,7 +132,7 @@ class Pager:
         if step is None or self._client is None:
             return
         if alert is None:
-            key = events.incident_dedup_key(await self._namespace(), incident.channel_id, incident.id)
+            key = incident_dedup_key(await self._namespace(), incident.channel_id, incident.id)
             opened = await self._store.open_pager_alert(
                 dedup_key=key,
                 subscription_id=subscription_id,
@@ -231,7 +231,7 @@ class Pager:
                 occurrence = condition_dedup_key(agent, condition.key, condition.opened_at)
                 for (channel, watched), sid in paging.items():
                     if watched == agent:
-                        key = events.condition_alert_key(namespace, channel, occurrence)
+                        key = condition_alert_key(namespace, channel, occurrence)
                         wanted[key] = (sid, channel, condition, finding)
         rates = await rate_pages(self._store, paging, namespace, self._clock.now())
         for alert in await self._store.unresolved_pager_alerts():

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alerts.fanout import Mutes, fan_out
-from bot.alerts.keys import rate_clear_key, rate_key
 from bot.clock import Clock
+from bot.contracts.keys import condition_alert_key, episode_dedup_key, rate_clear_key, rate_key
 from bot.pagerduty import events
 from bot.rates import detectors, slo
 from bot.rates.counts import Counts, Minute, window_start
@@ -265,10 +265,6 @@ class RatePage:
     acknowledged: bool = False
 
 
-def episode_dedup_key(agent: str, episode: Episode) -> str:
-    """One rate episode, for an outside system (PagerDuty's dedup_key, with the channel)."""
-    return f"pipecat-ops:rate:{agent}:{episode.key}:{int(episode.opened_at.timestamp())}"
-
 
 async def rate_pages(
     store: Store, paging: Mapping[tuple[str, str], int], namespace: str, now: datetime
@@ -299,7 +295,8 @@ async def rate_pages(
             )
             for (channel, watched), sid in paging.items():
                 if watched == agent and (channel, agent) not in mutes:
-                    key = events.condition_alert_key(namespace, channel, episode_dedup_key(agent, episode))
+                    occurrence = episode_dedup_key(agent, episode.key, episode.opened_at)
+                    key = condition_alert_key(namespace, channel, occurrence)
                     acknowledged = (episode.key, episode.opened_at) in acks
                     wanted[key] = RatePage(sid, channel, facts, acknowledged)
     return wanted

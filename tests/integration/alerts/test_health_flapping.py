@@ -6,7 +6,7 @@ Mechanism: bot/alerts/health/states.py `step` holds conditions: one opens once s
 HEALTH_OPEN_AFTER_READS reads over HEALTH_OPEN_AFTER (sightings need not be consecutive), and an
 open one only clears after reads have shown it gone for HEALTH_CLEAR_AFTER (bot/alerts/policy.py);
 a read that shows it again meanwhile keeps the same occurrence (the same Slack post, the same
-PagerDuty dedup key from bot/alerts/health/watcher.py `condition_dedup_key`)."""
+PagerDuty dedup key from bot/contracts/keys.py `condition_dedup_key`)."""
 
 from __future__ import annotations
 
