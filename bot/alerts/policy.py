@@ -204,6 +204,7 @@ WEBHOOK_SWEEP_BATCH = 100
 # The rate detectors' tunables live beside the pure detectors (bot/rates sits below this layer);
 # named here too so every policy value is found from this module.
 from bot.rates.policy import BURN_RULES as BURN_RULES  # noqa: E402
+from bot.rates.policy import COST_EDIT_SHARE as COST_EDIT_SHARE  # noqa: E402
 from bot.rates.policy import COUNT_RETENTION as COUNT_RETENTION  # noqa: E402
 from bot.rates.policy import RATE_RULES as RATE_RULES  # noqa: E402
 from bot.rates.policy import STARTED_RETENTION as STARTED_RETENTION  # noqa: E402

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.rates.counts import Counts, Minute, binomial_upper_tail, minute_of, poisson_lower_tail, total, window_start
-from bot.rates.policy import USUAL_FAILURES_MIN_HISTORY, RateRules
+from bot.rates.policy import COST_EDIT_SHARE, USUAL_FAILURES_MIN_HISTORY, RateRules
 
 FAILURE = "failure-rate"
 SILENCE = "silence"
@@ -314,6 +314,14 @@ def episode_cost(episode: Episode, view: RateView, rules: RateRules) -> int:
     if episode.key == COLD:
         return max(0, round(counts.cold_starts - episode.usual * counts.start_known))
     return 0
+
+
+def cost_moved(shown: int, now: int, share: float = COST_EDIT_SHARE) -> bool:
+    """Whether an open episode's cost so far (`now`) is worth editing its posts that show `shown`:
+    it changed, and by at least `share` of what they show (any change from none)."""
+    if now == shown:
+        return False
+    return shown == 0 or abs(now - shown) >= shown * share
 
 
 def _worse(key: str, current: float, peak: float) -> bool:

@@ -16,6 +16,10 @@ USUAL_FAILURES_MIN_HISTORY = timedelta(minutes=30)
 #: Bot-start seconds are counted into these fixed buckets (upper edges; the last bucket is above
 #: the last edge): a p95 read from them is the upper edge of its bucket.
 BOT_START_EDGES: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
+#: An open rate alert's "sessions it cost so far" (its first line) is refreshed, which edits
+#: every post of it, when the count moved by at least this share of what the posts show (or
+#: from none), or when its reading changed anyway: not for every session, every minute.
+COST_EDIT_SHARE = 0.1
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,12 @@ class RatePayload(_Payload):
     deployments: list[dict[str, Any]] = []
     causes: list[dict[str, Any]] = []
     cleared_at: datetime | None = None
+    #: Sessions it cost in all, once cleared (while open, the episode's own `cost` is the count so far).
     cost: int = 0
+    #: Who acknowledged the episode and when (its Acknowledge, in any channel; bot/store/rates.py
+    #: `rate_acks` is the record); unset again by Unacknowledge.
     acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
 
 
 class RateClearPayload(_Payload):

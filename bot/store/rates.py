@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.pipecat.models import Session
 from bot.rates.counts import Counts, Minute, tally
-from bot.store.agent_health import touch_openers
+from bot.store.agent_health import ConditionAck, touch_openers
 from bot.store.base import StoreBase, chunked, from_row
+from bot.store.payloads import RatePayload
 from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
-from bot.store.schema import alert_outbox, rate_counts, rate_started, rate_state
+from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_started, rate_state
 
 #: The rate memory's usual failures per hour (written by bot/alerts/rates/watch.py).
 FAILURES_PER_HOUR = "failures_per_hour"
@@ -182,22 +183,59 @@ class RateStore(StoreBase):
                 await touch_openers(self, conn, keys, changes, now)
         return True
 
-    async def acknowledge_rate_alert(self, channel_id: str, ts: str, user_id: str, now: datetime) -> bool:
-        """Record the ack on the rate alert posted at `ts` and queue its re-render."""
+    async def acknowledge_rate_alert(
+        self, channel_id: str, ts: str, user_id: str, now: datetime
+    ) -> ConditionAck | None:
+        """Acknowledge the episode whose rate alert was posted at `ts` in the channel: who and when
+        go into `rate_acks` (the record the PagerDuty mirror reads) and into every channel's post
+        of the episode, each queued for its re-render. The first click wins, across replicas and
+        channels (the row's insert decides): a later one changes nothing and gets who did, and
+        when (`first` False). None when no open rate alert was posted there (unknown, or cleared)."""
         async with self._write() as conn:
-            row = (
+            found = await _clicked_rate_alert(conn, channel_id, ts)
+            if found is None:
+                return None
+            row, body = found
+            key = str(body.episode.get("key") or "")
+            inserted = (
                 await conn.execute(
-                    select(alert_outbox.c.dedup_key, alert_outbox.c.payload).where(
-                        alert_outbox.c.channel_id == channel_id,
-                        alert_outbox.c.posted_ts == ts,
-                        alert_outbox.c.kind == KIND_RATE,
-                    )
+                    self.insert_ignore(rate_acks, ["agent", "episode_key", "opened_at"])
+                    .values(agent=row.agent, episode_key=key, opened_at=body.opened_at, ack_by=user_id, ack_at=now)
+                    .returning(rate_acks.c.ack_by)
                 )
             ).first()
-            if row is None or (row.payload or {}).get("cleared_at"):
+            if inserted is None:  # someone acknowledged it first (on this post or another channel's)
+                first = (
+                    await conn.execute(
+                        select(rate_acks.c.ack_by, rate_acks.c.ack_at).where(*_episode(row.agent, key, body.opened_at))
+                    )
+                ).one()
+                return ConditionAck(first.ack_by, first.ack_at, False)
+            changes = {"acknowledged_by": user_id, "acknowledged_at": now.isoformat()}
+            await touch_openers(self, conn, await _episode_openers(conn, row.agent, key, body.opened_at), changes, now)
+        return ConditionAck(user_id, now, True)
+
+    async def unacknowledge_rate_alert(self, channel_id: str, ts: str, now: datetime) -> bool:
+        """Nobody is on the episode after all: its `rate_acks` row goes, and every channel's post
+        of it loses who acknowledged it (each re-rendered). False when no open rate alert was
+        posted there."""
+        async with self._write() as conn:
+            found = await _clicked_rate_alert(conn, channel_id, ts)
+            if found is None:
                 return False
-            await touch_openers(self, conn, [row.dedup_key], {"acknowledged_by": user_id}, now)
+            row, body = found
+            key = str(body.episode.get("key") or "")
+            await conn.execute(delete(rate_acks).where(*_episode(row.agent, key, body.opened_at)))
+            changes = {"acknowledged_by": None, "acknowledged_at": None}
+            await touch_openers(self, conn, await _episode_openers(conn, row.agent, key, body.opened_at), changes, now)
         return True
+
+    async def rate_acknowledgements(self, agent: str) -> dict[tuple[str, datetime], tuple[str, datetime]]:
+        """The agent's acknowledged episodes: (detector key, opened at) → (who, when)."""
+        query = select(rate_acks).where(rate_acks.c.agent == agent)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {(r.episode_key, r.opened_at): (r.ack_by, r.ack_at) for r in rows}
 
     # -- a busy agent's background: held failures, posted as periodic roll-ups --------------------
 
@@ -285,7 +323,47 @@ class RateStore(StoreBase):
         async with self._write() as conn:
             result = await conn.execute(delete(rate_counts).where(rate_counts.c.minute < counts_before))
             await conn.execute(delete(rate_started).where(rate_started.c.seen_at < started_before))
+            await conn.execute(delete(rate_acks).where(rate_acks.c.opened_at < counts_before))
         return max(result.rowcount, 0)
+
+
+async def _clicked_rate_alert(conn: AsyncConnection, channel_id: str, ts: str) -> tuple[OutboxRow, RatePayload] | None:
+    """The open rate alert posted at `ts` in the channel, or None (unknown, or cleared)."""
+    mapping = (
+        (
+            await conn.execute(
+                select(alert_outbox).where(
+                    alert_outbox.c.channel_id == channel_id,
+                    alert_outbox.c.posted_ts == ts,
+                    alert_outbox.c.kind == KIND_RATE,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if mapping is None:
+        return None
+    row = from_row(OutboxRow, mapping)
+    body = row.body()
+    if not isinstance(body, RatePayload) or body.cleared_at is not None:
+        return None
+    return row, body
+
+
+def _episode(agent: str, key: str, opened_at: datetime) -> list[Any]:
+    return [rate_acks.c.agent == agent, rate_acks.c.episode_key == key, rate_acks.c.opened_at == opened_at]
+
+
+async def _episode_openers(conn: AsyncConnection, agent: str, key: str, opened_at: datetime) -> list[str]:
+    """Every channel's post of the episode (same agent, detector and opening moment), by dedup key."""
+    query = select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == KIND_RATE)
+    keys = []
+    for mapping in (await conn.execute(query)).mappings():
+        body = from_row(OutboxRow, mapping).body()
+        if isinstance(body, RatePayload) and body.episode.get("key") == key and body.opened_at == opened_at:
+            keys.append(str(mapping["dedup_key"]))
+    return keys
 
 
 def _grouped(touched: Mapping[str, Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], list[str]]]:

@@ -492,3 +492,18 @@ rate_state = Table(
     Column("slo_period", String(8)),
     Column("slo_set_by", String(32)),
 )
+
+#: Who acknowledged a rate episode (one detector's alert of an agent, from when it opened) and
+#: when: the first Acknowledge on any channel's post inserts it (first click wins across replicas
+#: and channels), Unacknowledge deletes it; the PagerDuty mirror reads it. Pruned after
+#: COUNT_RETENTION (an episode long cleared needs it no more).
+rate_acks = Table(
+    "rate_acks",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("episode_key", String(64), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("ack_by", String(32), nullable=False),
+    Column("ack_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("agent", "episode_key", "opened_at", name="pk_rate_acks"),
+)

@@ -48,7 +48,7 @@ async def test_rate_alert_buttons_and_the_rates_and_slo_commands(
 
     def acknowledged() -> bool:
         posts = [m for m in slack.standin.messages_in(ONCALL_CHANNEL) if "of calls failing" in m.text]
-        return len(posts) == 1 and "acknowledged by <@U2147483697>" in json.dumps(posts[0].blocks)
+        return len(posts) == 1 and "*Acknowledged* by <@U2147483697>" in json.dumps(posts[0].blocks)
 
     await slack.standin.wait_until(acknowledged)  # the click wakes delivery, which edits the post
 

@@ -90,6 +90,10 @@ class MessageFactory:
             case HealthClearPayload():
                 return health_message(row), None
             case RatePayload():
+                # Open, it shows the channel's mute of the agent (Unmute); muting re-renders it.
+                mute = None
+                if body.cleared_at is None:
+                    mute = await self._store.active_mute(row.channel_id, row.agent, self._clock.now())
                 message = rate_alert(
                     row.agent,
                     body.episode,
@@ -100,6 +104,8 @@ class MessageFactory:
                     cleared_at=body.cleared_at,
                     cost=body.cost,
                     acknowledged_by=body.acknowledged_by,
+                    acknowledged_at=body.acknowledged_at,
+                    muted_until=mute.until if mute else None,
                 )
                 # What changed in the hour before the rate moved (the webhook timeline), as on
                 # incidents and health alerts.
