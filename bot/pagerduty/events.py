@@ -40,7 +40,7 @@ def incident_dedup_key(namespace: str, channel_id: str, incident_id: int) -> str
 
 def condition_alert_key(namespace: str, channel_id: str, condition_key: str) -> str:
     """One key per health condition occurrence and channel; `condition_key` names the occurrence
-    (bot.alerts.agent_status.condition_dedup_key: agent, condition, the moment it opened), so a
+    (bot.alerts.health.watcher.condition_dedup_key: agent, condition, the moment it opened), so a
     crash loop that clears and comes back is a new alert."""
     return f"{CLIENT}/{namespace}/{channel_id}/{condition_key}"[:DEDUP_KEY_LIMIT]
 
