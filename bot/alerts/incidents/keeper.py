@@ -34,7 +34,7 @@ from bot.alerts.delivery.messages import MessageFactory
 from bot.alerts.delivery.reconcile import outcome_of
 from bot.alerts.delivery.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
 from bot.alerts.incidents import decide
-from bot.alerts.payloads import failure_of
+from bot.alerts.payloads import alert_body, session_of
 from bot.clock import Clock
 from bot.contracts import keys
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
@@ -338,3 +338,11 @@ def _item(row: OutboxRow) -> UndeliveredItem:
         reason=row.last_error or "",
         detail=str(title) if title else None,
     )
+
+
+def failure_of(row: OutboxRow) -> decide.Failure:
+    """The routing facts of an alert row."""
+    session = session_of(alert_body(row))
+    failed_at: datetime = session.ended_at or session.created_at or row.created_at
+    status = session.completion_status or session.end_state or "unknown"
+    return decide.Failure(row.id, row.agent, session.session_id, status, failed_at)
