@@ -157,7 +157,7 @@ async def test_app_home_shows_the_slo_budget_of_an_agent_with_an_slo_as_slash_ra
         sim_clock.advance(60)
         for t in traffic:
             t.minute()
-        await runtime.deps.alerts.run_cycle()
+        await runtime.jobs.run_cycle()
     [card] = await slack.responses(await slack.command("rates voice-bot"))
     budget = re.search(
         r"SLO 99\.5% over 28d: \d+% of its error budget left \(over the [\d.]+ days counted so far\)",

@@ -13,11 +13,11 @@ from tests.rate_traffic import Traffic
 
 
 async def test_the_digest_shows_the_slo_budget_of_an_agent_with_an_slo_only(alert_rig: AlertRig) -> None:
-    svc = alert_rig.svc
+    svc, jobs = alert_rig.svc, alert_rig.jobs
     await svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U1")
     await svc.watch(ALERT_CHANNEL, "support-bot", None, None, "U1")
     await svc.set_slo("voice-bot", 0.99, "28d", "U1")
-    digests = DigestService(store=svc.store, pipecat=alert_rig.pipecat, clock=alert_rig.clock)
+    digests = DigestService(store=jobs.store, pipecat=alert_rig.pipecat, clock=alert_rig.clock)
     at = (alert_rig.clock.now() + timedelta(minutes=20)).replace(second=0, microsecond=0)
     await digests.turn_on(ALERT_CHANNEL, time(at.hour, at.minute), "U1")
     voice = Traffic(alert_rig.sim, "voice-bot", per_minute=30, fail_share=0.005)
@@ -26,11 +26,11 @@ async def test_the_digest_shows_the_slo_budget_of_an_agent_with_an_slo_only(aler
         alert_rig.clock.advance(60)
         voice.minute()
         support.minute()
-        await svc.poll_once()
+        await jobs.poll_once()
     alert_rig.clock.set(at)  # the digest's time: its budget is as of now, as /session rates says it
 
     assert await digests.run_due() == 1
-    await svc.deliver_once()
+    await jobs.deliver_once()
     [digest] = [m for m in alert_rig.top() if m.text.startswith("Daily digest")]
     sections = [b["text"]["text"] for b in digest.blocks or [] if b["type"] == "section"]
     [voice_bot] = [s for s in sections if s.startswith("*voice-bot*")]
