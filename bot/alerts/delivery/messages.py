@@ -212,7 +212,7 @@ class MessageFactory:
             return None
         try:
             return await failure_now(self._store, incident.agent, now, self._rules)
-        except Exception:
+        except Exception:  # broad: the rate is extra, the parent must still be rendered
             logger.exception("reading the failure rate of %s failed; its parent goes without it", incident.agent)
             return None
 

@@ -177,12 +177,12 @@ class IncidentKeeper:
         rate: str | None = None
         try:
             rate = await failure_now(self._store, agent, now, self._rules)
-        except Exception:
+        except Exception:  # broad: the rate is extra, the held failures must still go out
             logger.exception("reading the failure rate of %s failed; its roll-up goes without it", agent)
         newest = sorted(rolled, key=lambda f: (f.failed_at, f.row_id))[-policy.ROLLUP_CAUSE_READS :]
         try:
             causes = list((await self._store.session_causes(agent, [f.session_id for f in newest])).values())
-        except Exception:
+        except Exception:  # broad: the causes are extra, the held failures must still go out
             logger.exception("reading the causes of %s failed; its roll-up goes without them", agent)
             causes = []
         return rate, causes
