@@ -46,7 +46,7 @@ class RolledCause(_Payload):
 
 class RollupPayload(_Payload):
     """A roll-up reply: a burst's sessions beyond the reply budget, or (`periodic`) a busy agent's
-    background failures held for BACKGROUND_ROLLUP_EVERY (bot/alerts/incidents.py `flush_held`),
+    background failures held for BACKGROUND_ROLLUP_EVERY (bot/alerts/incidents/keeper.py `flush_held`),
     with the agent's failure rate against its usual when it was made (`rate`, the detector's
     words) and the top causes the cause cache knows of its sessions (out of `causes_read` logs)."""
 

@@ -21,7 +21,7 @@ MONTH = {"month": (NOW - timedelta(days=30), NOW + timedelta(minutes=1))}
 
 
 async def prune(store: Store, now: datetime = NOW) -> int:
-    """What the service's prune does at `now` (bot/alerts/service.py `_prune`)."""
+    """What the service's prune does at `now` (bot/alerts/jobs.py `_prune`)."""
     return await store.prune_rates(now - COUNT_RETENTION, now - STARTED_RETENTION, now - HOUR_RETENTION)
 
 

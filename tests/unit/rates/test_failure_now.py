@@ -1,4 +1,4 @@
-"""The failure rate a parent and a periodic roll-up show (bot/alerts/rate_watch.py `failure_now`,
+"""The failure rate a parent and a periodic roll-up show (bot/alerts/rates/watch.py `failure_now`,
 totals added up in SQL) is the failure-rate detector's own reading on the agent's minutes, and
 there is none for an agent with too little traffic or history."""
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts.rate_watch import EPISODES, failure_now
+from bot.alerts.rates.watch import EPISODES, failure_now
 from bot.rates import detectors
 from bot.rates.detectors import Episode, RateView
 from bot.rates.policy import RATE_RULES

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts.rate_view import slo_line
+from bot.alerts.rates.view import slo_line
 from bot.rates.policy import COUNT_RETENTION, HOUR_RETENTION, STARTED_RETENTION
 from bot.rates.slo import Slo, budget_left
 from bot.store import Store
