@@ -38,7 +38,6 @@ TOP_CAUSES = 3
 LATE_LIMIT = timedelta(hours=12)
 
 
-
 def due_day(setting: DigestSetting, now: datetime) -> date | None:
     """The day whose digest is due at `now`, or None. Pure.
 

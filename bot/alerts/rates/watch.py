@@ -281,7 +281,6 @@ class RatePage:
     acknowledged: bool = False
 
 
-
 async def rate_pages(
     store: Store, paging: Mapping[tuple[str, str], int], namespace: str, now: datetime
 ) -> dict[str, RatePage]:
