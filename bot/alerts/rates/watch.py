@@ -246,6 +246,22 @@ class RateWatcher:
         return fan_out(agent, KIND_RATE_CLEAR, watches, mutes, post)
 
 
+async def failure_now(store: Store, agent: str, now: datetime, rules: RateRules) -> str | None:
+    """The agent's failure rate now against its usual, in the failure-rate detector's words ("2.1%
+    of calls failing (last 5 min), usually 2.0%"): its windows (`detectors.failure_windows`) added
+    up in SQL and judged by `detectors.failure_reading`, with the usual an open failure-rate alert
+    froze. None before the agent was counted, or while the detector has too little to say (too
+    few calls lately or too little history: a quiet agent)."""
+    state = await store.rate_state(agent)
+    if state is None:
+        return None
+    short, usual = detectors.failure_windows(now, state.observed_since, rules)
+    totals = await store.rate_totals(agent, {"short": short, "usual": usual})
+    episode = episodes_of(state.memory).get(detectors.FAILURE)
+    reading = detectors.failure_reading(totals["short"], totals["usual"], rules, episode.usual if episode else None)
+    return reading.headline or None
+
+
 def deployment_rows(minutes: Sequence[Minute]) -> list[dict[str, Any]]:
     """Per deployment (busiest first): sessions ended and failed."""
     by: dict[str, Counts] = {}
@@ -263,7 +279,6 @@ class RatePage:
     #: Someone pressed Acknowledge on a post of the episode (any channel's): PagerDuty stops
     #: escalating too. Unacknowledge leaves PagerDuty's alert acknowledged (no way back there).
     acknowledged: bool = False
-
 
 
 async def rate_pages(
