@@ -38,7 +38,7 @@ from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
 from bot.alerts.delivery.messages import MessageFactory
-from bot.alerts.delivery.reconcile import find_posted, outcome_of
+from bot.alerts.delivery.reconcile import find_posted
 from bot.alerts.delivery.reply_edits import ReplyEditor
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.health.messages import Skip, Wait, recovery_thread
@@ -288,7 +288,7 @@ class Deliverer:
                 now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
             )
         except SlackFailure as error:
-            return outcome_of(error), True, version
+            return error.outcome, True, version
         return transitions.Posted(str(response["ts"])), True, version
 
     async def _fence(self, row: OutboxRow, token: str) -> bool:
