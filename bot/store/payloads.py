@@ -19,7 +19,22 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class AlertPayload(_Payload):
+# -- where a row posts: declared by its payload, resolved by bot/alerts/delivery/threads.py -------
+
+
+class IncidentReply(_Payload):
+    """A reply in its incident's thread, under the incident's parent post: it waits while the
+    parent is not posted yet, and goes to the top level once the parent was given up or deleted."""
+
+
+class FollowsOpener(_Payload):
+    """A reply under another row's post, its opener (`opener_key`: the opener's dedup key): it
+    waits while the opener may still be posted, and is dropped when the channel never saw it."""
+
+    opener_key: str
+
+
+class AlertPayload(IncidentReply):
     """One ended session, as the API described it (camelCase JSON) minus the metrics series."""
 
     kind: Literal["alert"] = "alert"
@@ -39,7 +54,7 @@ class RolledItem(_Payload):
     failed_at: datetime
 
 
-class RollupPayload(_Payload):
+class RollupPayload(IncidentReply):
     kind: Literal["rollup"] = "rollup"
     count: int
     sessions: list[RolledItem]
@@ -101,7 +116,7 @@ class HealthPayload(_Payload):
     ack_at: datetime | None = None
 
 
-class HealthClearPayload(_Payload):
+class HealthClearPayload(FollowsOpener):
     """An agent health condition cleared: a reply under its opener (`opener_key`). With `back`
     the reply says the condition came back instead (`cleared_at` is then when it returned)."""
 
@@ -109,7 +124,6 @@ class HealthClearPayload(_Payload):
     finding: dict[str, Any]
     opened_at: datetime
     cleared_at: datetime
-    opener_key: str
     now: str = ""
     back: bool = False
 
@@ -146,14 +160,13 @@ class RatePayload(_Payload):
     acknowledged_by: str | None = None
 
 
-class RateClearPayload(_Payload):
+class RateClearPayload(FollowsOpener):
     """A rate alert cleared: a reply under its opener (`opener_key`)."""
 
     kind: Literal["rate_clear"] = "rate_clear"
     episode: dict[str, Any]
     opened_at: datetime
     cleared_at: datetime
-    opener_key: str
     cost: int = 0
 
 
