@@ -12,10 +12,23 @@ A feature places its replies by what its payload is, never by a kind the deliver
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.alerts.delivery import transitions
-from bot.store import Store
 from bot.store.payloads import FollowsOpener, IncidentReply
-from bot.store.records import DEAD, DELIVERABLE, KIND_PARENT, SENT, OutboxRow
+from bot.store.records import DEAD, DELIVERABLE, KIND_PARENT, SENT, Incident, OutboxRow
+
+
+class ThreadStore(Protocol):
+    """What finding a row's thread reads (bot/store/store.py `Store` satisfies it)."""
+
+    async def incident(self, incident_id: int) -> Incident | None: ...
+
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None: ...
+
+    async def outbox_rows(
+        self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
+    ) -> list[OutboxRow]: ...
 
 
 class Behind:
@@ -30,7 +43,7 @@ BEHIND = Behind()
 Thread = str | None | Behind | transitions.ParentLost | transitions.Dropped
 
 
-async def thread_of(store: Store, row: OutboxRow) -> Thread:
+async def thread_of(store: ThreadStore, row: OutboxRow) -> Thread:
     """Where `row` posts now (see the module docstring)."""
     try:
         body = row.body()
@@ -43,7 +56,7 @@ async def thread_of(store: Store, row: OutboxRow) -> Thread:
     return None
 
 
-async def _under_opener(store: Store, opener_key: str) -> Thread:
+async def _under_opener(store: ThreadStore, opener_key: str) -> Thread:
     opener = await store.outbox_row_by_key(opener_key)
     if opener is None:
         return transitions.Dropped("recovery not posted: no alert was posted to this channel")
@@ -54,7 +67,7 @@ async def _under_opener(store: Store, opener_key: str) -> Thread:
     return transitions.Dropped(f"recovery not posted: its alert was not posted ({opener.state})")
 
 
-async def _under_parent(store: Store, row: OutboxRow) -> Thread:
+async def _under_parent(store: ThreadStore, row: OutboxRow) -> Thread:
     incident = await store.incident(row.incident_id) if row.incident_id is not None else None
     if incident is not None and incident.parent_ts is not None:
         return incident.parent_ts
