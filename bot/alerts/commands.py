@@ -171,14 +171,25 @@ class AlertCommands:
         """Set the agent's SLO (`target` 0.995 for 99.5 %), or turn it off with None."""
         await self._store.set_slo(check_agent(agent), target, period, user_id, self._clock.now())
 
-    async def acknowledge_rate(self, channel_id: str, message_ts: str, user_id: str) -> bool:
-        """Note who acknowledged a rate alert on its post (re-rendered). False if `message_ts` is
-        not an open rate alert of the channel."""
-        found = await self._store.acknowledge_rate_alert(channel_id, message_ts, user_id, self._clock.now())
-        if found:
-            # The post shows who is on it, and PagerDuty stops escalating, now (not at the next tick).
+    async def acknowledge_rate(self, channel_id: str, message_ts: str, user_id: str) -> ConditionAck | None:
+        """Acknowledge the episode of the rate alert posted at `message_ts`: every channel's post
+        of it says who and when, and its PagerDuty alerts are acknowledged. First click wins
+        (`first` False after, nothing changed); None if `message_ts` is not an open rate alert of
+        the channel."""
+        ack = await self._store.acknowledge_rate_alert(channel_id, message_ts, user_id, self._clock.now())
+        if ack is not None and ack.first:
+            # The posts show who is on it, and PagerDuty stops escalating, now (not at the next tick).
             await self._jobs.run_delivery()
-        return found
+        return ack
+
+    async def unacknowledge_rate(self, channel_id: str, message_ts: str) -> bool:
+        """Nobody is on the rate episode after all: its posts show Acknowledge again. PagerDuty's
+        alert stays acknowledged (its Events API has no way back). False when no open rate alert
+        was posted there."""
+        done = await self._store.unacknowledge_rate_alert(channel_id, message_ts, self._clock.now())
+        if done:
+            self._jobs.wake_delivery()
+        return done
 
     # -- mute and incidents ----------------------------------------------------------------------
 
@@ -188,18 +199,19 @@ class AlertCommands:
         until = now + duration
         await self._store.set_mute(channel_id, agent, until, user_id, now)
         await self._refresh_open_incident(channel_id, agent)
-        await self._refresh_health_posts(channel_id, agent)
+        await self._refresh_alert_posts(channel_id, agent)
         return until
 
     async def unmute(self, channel_id: str, agent: str) -> bool:
         was_muted = await self._store.clear_mute(channel_id, agent, self._clock.now())
         await self._refresh_open_incident(channel_id, agent)
-        await self._refresh_health_posts(channel_id, agent)
+        await self._refresh_alert_posts(channel_id, agent)
         return was_muted
 
-    async def _refresh_health_posts(self, channel_id: str, agent: str) -> None:
-        """The agent's open health alerts in the channel show the mute (Unmute): re-render them."""
-        if await self._store.rerender_open_health_posts(channel_id, agent, self._clock.now()):
+    async def _refresh_alert_posts(self, channel_id: str, agent: str) -> None:
+        """The agent's open health and rate alerts in the channel show the mute (Unmute instead of
+        the Mute menu): re-render them."""
+        if await self._store.rerender_open_alert_posts(channel_id, agent, self._clock.now()):
             self._jobs.wake_delivery()
 
     async def acknowledge_condition(self, channel_id: str, posted_ts: str, user_id: str) -> ConditionAck | None:

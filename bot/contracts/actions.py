@@ -60,7 +60,9 @@ class Action(StrEnum):
     ALERT_DASHBOARD = "alert_dashboard"
     ALERT_DASHBOARD_SESSION = "alert_dashboard_session"
     HOME_MORE = "home_more"
+    #: Acknowledge / Unacknowledge on a rate alert (its episode, in every channel).
     RATE_ACK = "rate_ack"
+    RATE_UNACK = "rate_unack"
     RATE_DETAILS = "rate_details"
 
 
@@ -116,6 +118,7 @@ ADMIN_ONLY: frozenset[str] = frozenset(
         Action.HEALTH_ACK,
         Action.HEALTH_UNACK,
         Action.RATE_ACK,
+        Action.RATE_UNACK,
         Verb.SLO,
     }
 )

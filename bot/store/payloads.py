@@ -54,10 +54,24 @@ class RolledItem(_Payload):
     failed_at: datetime
 
 
+class RolledCause(_Payload):
+    label: str
+    count: int
+
+
 class RollupPayload(IncidentReply):
+    """A roll-up reply: a burst's sessions beyond the reply budget, or (`periodic`) a busy agent's
+    background failures held for BACKGROUND_ROLLUP_EVERY (bot/alerts/incidents/keeper.py `flush_held`),
+    with the agent's failure rate against its usual when it was made (`rate`, the detector's
+    words) and the top causes the cause cache knows of its sessions (out of `causes_read` logs)."""
+
     kind: Literal["rollup"] = "rollup"
     count: int
     sessions: list[RolledItem]
+    periodic: bool = False
+    rate: str | None = None
+    causes: list[RolledCause] = []
+    causes_read: int = 0
 
 
 class NoticePayload(_Payload):
@@ -156,8 +170,12 @@ class RatePayload(_Payload):
     deployments: list[dict[str, Any]] = []
     causes: list[dict[str, Any]] = []
     cleared_at: datetime | None = None
+    #: Sessions it cost in all, once cleared (while open, the episode's own `cost` is the count so far).
     cost: int = 0
+    #: Who acknowledged the episode and when (its Acknowledge, in any channel; bot/store/rates.py
+    #: `rate_acks` is the record); unset again by Unacknowledge.
     acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
 
 
 class RateClearPayload(FollowsOpener):

@@ -124,6 +124,7 @@ ADMIN_CLICKS = {
     Action.INCIDENT_RESOLVE: ("button", "voice-bot"),
     Action.INCIDENT_UNMUTE: ("button", "voice-bot"),
     Action.RATE_ACK: ("button", "voice-bot"),
+    Action.RATE_UNACK: ("button", "voice-bot"),
     Action.HEALTH_ACK: ("button", "voice-bot"),
     Action.HEALTH_UNACK: ("button", "voice-bot"),
 }

@@ -4,8 +4,10 @@ bot/rates/slo.py).
 
 An episode that opens is posted as a new top-level message (KIND_RATE) to every channel watching
 the agent, whatever its per-session incident is doing (open, acknowledged); while it lasts its
-post is edited in place (current and worst reading); when it clears the post says so (how long,
-about how many sessions it cost) and a reply goes in its thread (KIND_RATE_CLEAR). Each
+post is edited in place (current and worst reading, the sessions it cost so far); when it clears
+the post says so (how long, about how many sessions it cost) and a reply goes in its thread
+(KIND_RATE_CLEAR). It resolves on evidence only: there is no Resolve button. Acknowledge and
+Unacknowledge are recorded per episode (bot/store/rates.py `acknowledge_rate_alert`). Each
 evaluation is stored with a compare-and-set on the agent's rate state, together with its posts:
 of two replicas evaluating the same agent only one enqueues, and the dedup keys (one per watch and
 episode) make a repeat a no-op. Paging watches page PagerDuty per episode (bot/alerts/paging/pager.py,
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,6 +124,16 @@ class RateWatcher:
         if target is not None:
             readings += slo.burn_readings(target, await self._burn_totals(agent, now))
         moves = detectors.step(episodes, readings, now, self._rules.clear_hold)
+        changed = set(moves.changed)
+        for key, episode in moves.episodes.items():
+            if key in moves.opened:
+                continue
+            # How bad so far, on the alert's first line: refreshed with its reading, or once the
+            # sessions it cost moved enough to say (not every session, every minute).
+            cost = detectors.episode_cost(episode, view, self._rules)
+            if key in changed or detectors.cost_moved(episode.cost, cost):
+                moves.episodes[key] = replace(episode, cost=cost)
+                changed.add(key)
         posts: list[NewPost] = []
         touched: dict[str, dict[str, Any]] = {}
         if moves.opened:
@@ -135,12 +147,16 @@ class RateWatcher:
             if key not in moves.opened
         }
         if any(late.values()):
-            # A channel that started watching during an episode hears of it too (once: its key).
+            # A channel that started watching during an episode hears of it too (once: its key),
+            # acknowledged already if someone is on it.
             deployments = await self._deployments(agent, now)
             causes = await self._causes(agent, now)
+            acks = await self._store.rate_acknowledgements(agent)
             for key, newer in late.items():
-                posts += self._opened(agent, moves.episodes[key], deployments, causes, newer, mutes)
-        for key in moves.changed:
+                episode = moves.episodes[key]
+                ack = acks.get((key, episode.opened_at))
+                posts += self._opened(agent, episode, deployments, causes, newer, mutes, ack)
+        for key in sorted(changed):
             episode = moves.episodes[key]
             for w in watches:
                 touched[rate_key(w.id, key, episode.opened_at)] = {"episode": episode.to_json()}
@@ -171,7 +187,7 @@ class RateWatcher:
                 logger.info("%s: rate alert opened: %s", agent, moves.episodes[key].headline)
             for episode in moves.cleared.values():
                 logger.info("%s: rate alert cleared: %s", agent, episode.peak_headline)
-        return Evaluation(tuple(moves.opened), tuple(moves.cleared), tuple(moves.changed), applied)
+        return Evaluation(tuple(moves.opened), tuple(moves.cleared), tuple(sorted(changed)), applied)
 
     async def _burn_totals(self, agent: str, now: datetime) -> dict[timedelta, Counts]:
         spans = {rule.long for rule in BURN_RULES} | {rule.short for rule in BURN_RULES}
@@ -199,12 +215,15 @@ class RateWatcher:
         causes: list[dict[str, Any]],
         watches: Sequence[Watch],
         mutes: Mutes,
+        ack: tuple[str, datetime] | None = None,
     ) -> list[NewPost]:
         payload = RatePayload(
             episode=episode.to_json(),
             opened_at=episode.opened_at,
             deployments=deployments if episode.key in (detectors.FAILURE,) or episode.key.startswith("slo") else [],
             causes=causes if episode.key == detectors.FAILURE or episode.key.startswith("slo") else [],
+            acknowledged_by=ack[0] if ack else None,
+            acknowledged_at=ack[1] if ack else None,
         )
         return fan_out(
             agent, KIND_RATE, watches, mutes, lambda w: (rate_key(w.id, episode.key, episode.opened_at), payload)
@@ -227,6 +246,22 @@ class RateWatcher:
         return fan_out(agent, KIND_RATE_CLEAR, watches, mutes, post)
 
 
+async def failure_now(store: Store, agent: str, now: datetime, rules: RateRules) -> str | None:
+    """The agent's failure rate now against its usual, in the failure-rate detector's words ("2.1%
+    of calls failing (last 5 min), usually 2.0%"): its windows (`detectors.failure_windows`) added
+    up in SQL and judged by `detectors.failure_reading`, with the usual an open failure-rate alert
+    froze. None before the agent was counted, or while the detector has too little to say (too
+    few calls lately or too little history: a quiet agent)."""
+    state = await store.rate_state(agent)
+    if state is None:
+        return None
+    short, usual = detectors.failure_windows(now, state.observed_since, rules)
+    totals = await store.rate_totals(agent, {"short": short, "usual": usual})
+    episode = episodes_of(state.memory).get(detectors.FAILURE)
+    reading = detectors.failure_reading(totals["short"], totals["usual"], rules, episode.usual if episode else None)
+    return reading.headline or None
+
+
 def deployment_rows(minutes: Sequence[Minute]) -> list[dict[str, Any]]:
     """Per deployment (busiest first): sessions ended and failed."""
     by: dict[str, Counts] = {}
@@ -241,9 +276,9 @@ class RatePage:
     subscription_id: int
     channel_id: str
     facts: events.ConditionFacts
-    #: Someone pressed Acknowledge on the channel's post: PagerDuty stops escalating too.
+    #: Someone pressed Acknowledge on a post of the episode (any channel's): PagerDuty stops
+    #: escalating too. Unacknowledge leaves PagerDuty's alert acknowledged (no way back there).
     acknowledged: bool = False
-
 
 
 async def rate_pages(
@@ -261,6 +296,7 @@ async def rate_pages(
         state = await store.rate_state(agent)
         if state is None:
             continue
+        acks = await store.rate_acknowledgements(agent)
         for episode in episodes_of(state.memory).values():
             if episode.severity != detectors.PAGE:
                 continue
@@ -276,7 +312,6 @@ async def rate_pages(
                 if watched == agent and (channel, agent) not in mutes:
                     occurrence = episode_dedup_key(agent, episode.key, episode.opened_at)
                     key = condition_alert_key(namespace, channel, occurrence)
-                    post = await store.outbox_row_by_key(rate_key(sid, episode.key, episode.opened_at))
-                    acknowledged = post is not None and bool(post.payload.get("acknowledged_by"))
+                    acknowledged = (episode.key, episode.opened_at) in acks
                     wanted[key] = RatePage(sid, channel, facts, acknowledged)
     return wanted

@@ -59,6 +59,15 @@ def rate_alerts(rig: AlertRig) -> list[StoredMessage]:
     return [m for m in rig.top() if "(last 5 min)" in m.text or "calls started" in m.text]
 
 
+def cost_so_far(alert: StoredMessage) -> int:
+    """The sessions an open rate alert says it cost so far (its first line)."""
+    assert alert.blocks
+    first_line = str(alert.blocks[0]["text"]["text"]).split("\n")[0]
+    found = re.search(r" · about (\d+) sessions? affected so far$", first_line)
+    assert found, first_line
+    return int(found.group(1))
+
+
 def rate_pages(standin: PagerDutyStandIn) -> list[Any]:
     return [e for e in standin.requests if ":rate:" in (e.dedup_key or "")]
 
@@ -80,24 +89,27 @@ async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)
     assert alert.text.startswith(f"{AGENT}: ")
-    assert re.search(r"\d+% of calls failing \(last 5 min\), usually (1\.9|2\.0|2\.1)%$", alert.text), alert.text
+    pattern = r"\d+% of calls failing \(last 5 min\), usually (1\.9|2\.0|2\.1)% · Triggered$"
+    assert re.search(pattern, alert.text), alert.text
     assert "Deployments (last hour)" in str(alert.blocks)
     assert [b_["block_id"] for b_ in alert.blocks or [] if b_.get("type") == "actions"] == ["rate_actions"]
 
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger"]
-    assert await b.commands.acknowledge_rate(ALERT_CHANNEL, alert.ts, "U3")
+    cost_at_open = cost_so_far(alert)
+    assert await b.commands.acknowledge_rate(ALERT_CHANNEL, alert.ts, "U0003")
     for _ in range(3):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)  # edited in place, never posted again
-    assert "acknowledged by <@U3>" in str(alert.blocks)
+    assert "*Acknowledged* by <@U0003> at <!date^" in str(alert.blocks)
+    assert cost_so_far(alert) > cost_at_open  # how bad: the sessions it cost grow on its first line
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "acknowledge"]
 
     traffic.fail_share = 0.02  # rolled back
     for _ in range(12):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)
-    assert alert.text.startswith(f"Resolved: {AGENT}: ")
-    assert "session(s) affected" in str(alert.blocks)
+    assert alert.text.startswith(f"{AGENT}: ") and " · Resolved after " in alert.text
+    assert re.search(r"about \d+ sessions? affected\\n\*Resolved\* after", str(alert.blocks)), alert.blocks
     [reply] = alert_rig.replies(alert)
     assert "Back to usual" in reply.text or "Back to usual" in str(reply.blocks)
     actions = [e.action for e in rate_pages(pagerduty_standin)]
@@ -128,7 +140,7 @@ async def test_calls_that_stop_are_told_within_five_minutes_and_cleared_when_the
     for _ in range(6):
         await minute(alert_rig, (a, b), traffic)
     [alert] = rate_alerts(alert_rig)
-    assert alert.text.startswith(f"Resolved: {AGENT}: ")
+    assert alert.text.startswith(f"{AGENT}: ") and " · Resolved after " in alert.text
     assert len(alert_rig.replies(alert)) == 1
     assert [e.action for e in rate_pages(pagerduty_standin)] == ["trigger", "resolve"]
 
@@ -186,6 +198,32 @@ async def test_a_busy_agents_background_gets_periodic_roll_ups_listing_every_fai
     missing = [sid for sid in traffic.failed_ids if sid not in thread]
     assert [traffic.failed_ids.index(m) for m in missing] == []  # every failed session is in the thread
 
+    # Each periodic roll-up says how many it covers, the failure rate against the usual (the rate
+    # counts: 2% of calls, usually 2%), the top causes their own logs gave, and their ids.
+    rollups = [m for m in alert_rig.replies(incident)[before:] if "more sessions failed* between" in str(m.blocks)]
+    assert len(rollups) >= 5
+    held = 0
+    for rollup in rollups:
+        assert rollup.blocks is not None
+        lines = rollup.blocks[0]["text"]["text"].split("\n")
+        count = re.match(r":heavy_plus_sign: \*(\d+) more sessions? failed\* between <!date\^", lines[0])
+        assert count is not None, lines[0]
+        held += int(count.group(1))
+        if rollup is rollups[-1]:
+            # Posted after the calls stopped (11 min without any): no rate to tell, none made up.
+            assert "of calls failing" not in str(rollup.blocks)
+            lines.insert(1, "")
+        else:
+            assert re.fullmatch(r":bar_chart: \d\.\d% of calls failing \(last 5 min\), usually 2\.0%", lines[1])
+        assert lines[2].startswith("Top causes (of ") and "HTTP_ERROR ×" in lines[2], lines[2]
+        assert sum(line.startswith("• `") for line in lines) == min(int(count.group(1)), 20)
+    assert held == sum(1 for sid in traffic.failed_ids if any(sid in str(r.blocks) for r in rollups))
+    # The parent leads with the same rate against the usual while the incident is open.
+    [parent] = alert_rig.top()
+    assert parent.blocks is not None
+    second = parent.blocks[0]["text"]["text"].split("\n")[1]
+    assert re.fullmatch(r":bar_chart: \d\.\d% of calls failing \(last 5 min\), usually 2\.0%", second), second
+
 
 async def test_a_pipecat_outage_is_not_taken_for_calls_that_stopped(alert_rig: AlertRig) -> None:
     svc = alert_rig.replica
@@ -225,7 +263,9 @@ async def test_each_session_is_counted_once_across_replicas_and_a_restart(
     assert dict(by_status) == {"HTTP_ERROR": traffic.failed}
 
 
-async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_rig: AlertRig) -> None:
+async def test_a_channel_that_watches_during_an_acknowledged_episode_hears_of_it_once_acknowledged(
+    alert_rig: AlertRig,
+) -> None:
     svc = alert_rig.replica
     await svc.commands.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
     traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.0)
@@ -234,7 +274,9 @@ async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_r
     traffic.per_minute = 0
     for _ in range(4):
         await minute(alert_rig, (svc,), traffic)
-    assert len(rate_alerts(alert_rig)) == 1
+    [first] = rate_alerts(alert_rig)
+    ack = await svc.commands.acknowledge_rate(ALERT_CHANNEL, first.ts, "U0001")
+    assert ack is not None and ack.first
     later = "C0LATER01"
     alert_rig.slack.add_channel(later, "later")
     await svc.commands.watch(later, AGENT, None, None, "U2")
@@ -242,6 +284,8 @@ async def test_a_channel_that_watches_during_an_episode_hears_of_it_once(alert_r
         await minute(alert_rig, (svc,), traffic)
     posts = [m for m in alert_rig.slack.messages_in(later) if "no calls started" in m.text]
     assert len(posts) == 1
+    # Someone is on it already: the late channel's post says who, with Unacknowledge.
+    assert "*Acknowledged* by <@U0001>" in str(posts[0].blocks) and "rate_unack" in str(posts[0].blocks)
 
 
 async def test_a_given_up_rate_alert_is_named_in_the_undelivered_summary(alert_rig: AlertRig) -> None:
