@@ -37,12 +37,12 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_e
 from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
+from bot.alerts.delivery.hooks import ChannelPassHooks
 from bot.alerts.delivery.messages import MessageFactory
 from bot.alerts.delivery.reconcile import find_posted
 from bot.alerts.delivery.reply_edits import ReplyEditor
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.delivery.threads import Behind, thread_of
-from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
 from bot.store import LeaseLost, Store, is_connection_error
@@ -79,7 +79,7 @@ class Deliverer:
         slack: AsyncWebClient,
         clock: Clock,
         messages: MessageFactory,
-        incidents: IncidentKeeper,
+        incidents: ChannelPassHooks,
         owner: str,
         post_spacing: timedelta,
         give_up_after: timedelta,
@@ -114,7 +114,7 @@ class Deliverer:
         channels = await self._store.channels_with_work(
             now, quiet_before=now - self._incidents.window, backed_off_past=now + self._inline_wait
         )
-        # A busy agent's held failures whose roll-up is due (IncidentKeeper.flush_held).
+        # A busy agent's held failures whose roll-up is due (the incident keeper's `route` flushes them).
         channels = sorted(
             set(channels) | set(await self._store.held_rollup_channels(now - policy.BACKGROUND_ROLLUP_EVERY))
         )
