@@ -21,7 +21,7 @@ from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.stats import compute_stats
 from bot.store import Store
-from bot.store.ops import DigestSetting
+from bot.store.digests import DigestSetting
 from bot.store.payloads import DigestPayload
 from bot.store.records import KIND_DIGEST, NewPost
 
