@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from bot.alerts.ports import DigestServiceStore
 from bot.clock import Clock
 from bot.contracts.keys import digest_dedup_key
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.stats import compute_stats
-from bot.store import Store
 from bot.store.digests import DigestSetting
 from bot.store.payloads import DigestPayload
 from bot.store.records import KIND_DIGEST, NewPost
@@ -35,7 +35,6 @@ WORST_SESSIONS = 3
 TOP_CAUSES = 3
 #: Nothing older than this is back-filled after downtime: a digest is about the day just ended.
 LATE_LIMIT = timedelta(hours=12)
-
 
 
 def due_day(setting: DigestSetting, now: datetime) -> date | None:
@@ -110,7 +109,7 @@ def agent_summary(agent: str, sessions: Sequence[Session], window_end: datetime,
 
 
 class DigestService:
-    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock) -> None:
+    def __init__(self, *, store: DigestServiceStore, pipecat: PipecatClient, clock: Clock) -> None:
         self._store = store
         self._pipecat = pipecat
         self._clock = clock

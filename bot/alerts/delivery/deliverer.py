@@ -37,15 +37,14 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_e
 from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
-from bot.alerts.delivery.messages import MessageFactory
+from bot.alerts.delivery.ports import DeliveryStore, IncidentUpkeep, RowMessages
 from bot.alerts.delivery.reconcile import find_posted, outcome_of
 from bot.alerts.delivery.reply_edits import ReplyEditor
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.health.messages import Skip, Wait, recovery_thread
-from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
-from bot.store import LeaseLost, Store, is_connection_error
+from bot.store import LeaseLost, is_connection_error
 from bot.store.engine import describe_db_error
 from bot.store.records import (
     DEAD,
@@ -85,11 +84,11 @@ class Deliverer:
     def __init__(
         self,
         *,
-        store: Store,
+        store: DeliveryStore,
         slack: AsyncWebClient,
         clock: Clock,
-        messages: MessageFactory,
-        incidents: IncidentKeeper,
+        messages: RowMessages,
+        incidents: IncidentUpkeep,
         owner: str,
         post_spacing: timedelta,
         give_up_after: timedelta,

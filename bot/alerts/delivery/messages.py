@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from bot.alerts.delivery.ports import MessageStore
 from bot.alerts.health.messages import health_message
 from bot.alerts.payloads import session_of
 from bot.blocks.alert_notices import (
@@ -27,7 +28,6 @@ from bot.contracts.notices import NoticeKind
 from bot.explain.changes import changes_before
 from bot.explain.hints import hint_for
 from bot.explain.views import incident_triage, reply_cause
-from bot.store import Store
 from bot.store.payloads import (
     AlertPayload,
     DigestPayload,
@@ -54,7 +54,7 @@ async def no_health(agent: str) -> str | None:
 
 
 class MessageFactory:
-    def __init__(self, store: Store, clock: Clock, health: HealthSource, dashboard: str | None) -> None:
+    def __init__(self, store: MessageStore, clock: Clock, health: HealthSource, dashboard: str | None) -> None:
         """`dashboard`: PIPECAT_DASHBOARD_URL (validated by the settings), or None: no links."""
         self._store = store
         self._clock = clock

@@ -12,10 +12,9 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.delivery.messages import MessageFactory
+from bot.alerts.delivery.ports import ReplyEditStore, RowMessages
 from bot.alerts.delivery.slack_errors import Permanent, slack_call
 from bot.contracts.slack_errors import EDIT_TARGET_GONE
-from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +23,7 @@ MAX_EDITS_PER_PASS = 20
 
 
 class ReplyEditor:
-    def __init__(self, *, store: Store, slack: AsyncWebClient, messages: MessageFactory) -> None:
+    def __init__(self, *, store: ReplyEditStore, slack: AsyncWebClient, messages: RowMessages) -> None:
         self._store = store
         self._slack = slack
         self._messages = messages

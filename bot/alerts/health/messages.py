@@ -13,9 +13,9 @@ when the channel never saw the alert (muted, undeliverable, or the watch came la
 
 from __future__ import annotations
 
+from bot.alerts.health.ports import RecoveryStore
 from bot.blocks.health import NO_EXTRAS, AlertExtras, health_alert, health_back, health_recovery, health_resolved
 from bot.blocks.message import Message
-from bot.store import Store
 from bot.store.payloads import HealthClearPayload, HealthPayload
 from bot.store.records import DELIVERABLE, SENT, OutboxRow
 
@@ -61,7 +61,7 @@ def health_message(row: OutboxRow, extras: AlertExtras = NO_EXTRAS) -> Message:
     raise ValueError(f"outbox row {row.id} is not a health post ({row.kind})")
 
 
-async def recovery_thread(store: Store, row: OutboxRow) -> str | Wait | Skip:
+async def recovery_thread(store: RecoveryStore, row: OutboxRow) -> str | Wait | Skip:
     """The ts a recovery reply goes under, WAIT, or Skip."""
     opener = await store.outbox_row_by_key(str(row.payload.get("opener_key", "")))
     if opener is None:

@@ -34,12 +34,13 @@ from bot.alerts.delivery.messages import MessageFactory
 from bot.alerts.delivery.reconcile import outcome_of
 from bot.alerts.delivery.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
 from bot.alerts.incidents import decide
+from bot.alerts.incidents.ports import KeeperStore
 from bot.alerts.payloads import failure_of
 from bot.clock import Clock
 from bot.contracts import keys
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
 from bot.ops.events import PipelineEvents
-from bot.store import LeaseLost, Store
+from bot.store import LeaseLost
 from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
 from bot.store.records import (
     KIND_HEALTH,
@@ -63,7 +64,7 @@ class IncidentKeeper:
     def __init__(
         self,
         *,
-        store: Store,
+        store: KeeperStore,
         slack: AsyncWebClient,
         clock: Clock,
         messages: MessageFactory,

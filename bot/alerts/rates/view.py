@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.alerts.rates.ports import RatesViewStore
 from bot.alerts.rates.watch import deployment_rows, episodes_of, slo_of
 from bot.blocks.rates import RateRow, RatesView, SloLine
 from bot.rates.counts import Counts, Minute, total, window_start
 from bot.rates.detectors import percent
 from bot.rates.policy import COUNT_RETENTION, RateRules
 from bot.rates.slo import budget_left
-from bot.store import Store
 
 WINDOWS = (("5 min", timedelta(minutes=5)), ("1 h", timedelta(hours=1)), ("24 h", timedelta(hours=24)))
 
@@ -40,7 +40,7 @@ def rate_rows(minutes: list[Minute], now: datetime, observed_since: datetime, ru
     return rows
 
 
-async def rates_view(store: Store, agent: str, now: datetime, rules: RateRules) -> RatesView:
+async def rates_view(store: RatesViewStore, agent: str, now: datetime, rules: RateRules) -> RatesView:
     state = await store.rate_state(agent)
     if state is None:
         return RatesView(agent, [], [], None)
