@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.access import Gate
 from bot.after_ack import AfterAck
+from bot.alerts.rates.ports import SloLinesStore
 from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.views import AgentPoll, HomeWatch
@@ -22,10 +23,11 @@ if TYPE_CHECKING:  # the alert pipeline's stages; the Slack layer only calls the
     from bot.alerts.digest import DigestService
 
 
-class SurfaceStore(ChangeStore, Protocol):
+class SurfaceStore(ChangeStore, SloLinesStore, Protocol):
     """What the Slack surfaces read from the store themselves (bot/store/store.py `Store` satisfies
-    it): the Home tab (bot/slack/home.py), the Resolve modal (bot/slack/incident_actions.py) and
-    `/session changes` (bot/slack/commands.py, through bot/explain/changes.py)."""
+    it): the Home tab (bot/slack/home.py, its SLO lines through bot/alerts/rates/view.py), the Resolve
+    modal (bot/slack/incident_actions.py) and `/session changes` (bot/slack/commands.py, through
+    bot/explain/changes.py)."""
 
     async def agent_polls(self) -> tuple[AgentPoll, ...]: ...
 

@@ -133,7 +133,7 @@ def build_alerts(
     )
     # The incident parent's agent-health slot shows the agent's open conditions.
     messages = MessageFactory(
-        store, clock, health.health_summary if health.enabled else no_health, config.dashboard_url
+        store, clock, health.health_summary if health.enabled else no_health, config.dashboard_url, policy.RATE_RULES
     )
     incidents = IncidentKeeper(
         store=store,
@@ -145,6 +145,7 @@ def build_alerts(
         give_up_after=config.give_up_after,
         wake_delivery=wake,
         events=events,
+        rules=policy.RATE_RULES,
     )
     explainer = None
     if config.explain:

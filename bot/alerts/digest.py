@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.alerts.ports import DigestServiceStore
+from bot.alerts.rates.view import slo_line
 from bot.clock import Clock
 from bot.contracts.keys import digest_dedup_key
 from bot.pipecat.client import PipecatClient
@@ -105,6 +106,7 @@ def agent_summary(agent: str, sessions: Sequence[Session], window_end: datetime,
         "capped": capped,
         "worst": worst(today),
         "causes": None,
+        "slo": None,
     }
 
 
@@ -170,7 +172,15 @@ class DigestService:
             return {"agent": agent, "unreachable": error.user_message}
         summary = agent_summary(agent, sessions, end, capped=len(sessions) >= DIGEST_SESSION_CAP)
         summary["causes"] = await self._causes(agent, end)
+        summary["slo"] = await self._slo(agent, end)
         return summary
+
+    async def _slo(self, agent: str, end: datetime) -> dict[str, Any] | None:
+        """The SLO budget left as of the digest's end, as the App Home and `/session rates` show
+        it (from the rate counts: no Pipecat call); None without an SLO."""
+        state = await self._store.rate_state(agent)
+        line = await slo_line(self._store, state, end) if state is not None else None
+        return line.to_json() if line is not None else None
 
     async def _causes(self, agent: str, end: datetime) -> list[dict[str, Any]]:
         """The day's most frequent failure causes (fingerprints of the sessions' own logs)."""

@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.alerts.ports import GaugeStore, RateGaugeStore
-from bot.alerts.rates.watch import slo_of
+from bot.alerts.rates.view import slo_line
 from bot.ops.metrics import Metrics
-from bot.rates.policy import COUNT_RETENTION
-from bot.rates.slo import budget_left
 
 
 async def refresh_store_gauges(store: GaugeStore, metrics: Metrics, now: datetime) -> None:
@@ -39,14 +37,10 @@ async def refresh_rate_gauges(store: RateGaugeStore, metrics: Metrics, now: date
         if state.agent not in watched:
             continue
         windows = {"short": (now - RATE_GAUGE_WINDOW, now + timedelta(minutes=1))}
-        target = slo_of(state)
-        if target is not None:
-            start = max(now - min(target.period, COUNT_RETENTION), state.observed_since)
-            windows["period"] = (start, now + timedelta(minutes=1))
-        totals = await store.rate_totals(state.agent, windows)
-        short = totals["short"]
+        short = (await store.rate_totals(state.agent, windows))["short"]
         metrics.agent_start_rate.labels(state.agent).set(short.started / (RATE_GAUGE_WINDOW.total_seconds() / 60))
         if short.failure_rate is not None:
             metrics.agent_failure_rate.labels(state.agent).set(short.failure_rate)
-        if target is not None and (left := budget_left(target, totals["period"])) is not None:
-            metrics.agent_slo_budget.labels(state.agent).set(left)
+        line = await slo_line(store, state, now)  # the budget the agent card and App Home show
+        if line is not None and line.budget_left is not None:
+            metrics.agent_slo_budget.labels(state.agent).set(line.budget_left)

@@ -157,9 +157,11 @@ class AlertJobs:
         done = await self.store.prune_sent(now - policy.OUTBOX_RETENTION)
         if done:
             logger.info("pruned %d delivered outbox row(s) older than %s", done, policy.OUTBOX_RETENTION)
-        minutes = await self.store.prune_rates(now - policy.COUNT_RETENTION, now - policy.STARTED_RETENTION)
+        minutes = await self.store.prune_rates(
+            now - policy.COUNT_RETENTION, now - policy.STARTED_RETENTION, now - policy.HOUR_RETENTION
+        )
         if minutes:
-            logger.info("pruned %d minute(s) of rate counts older than %s", minutes, policy.COUNT_RETENTION)
+            logger.info("folded %d minute(s) of rate counts older than %s into hours", minutes, policy.COUNT_RETENTION)
         causes = await self.store.prune_causes(now - CAUSE_RETENTION)
         if causes:
             logger.info("forgot the causes of %d session(s) older than %s", causes, CAUSE_RETENTION)

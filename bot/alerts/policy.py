@@ -116,6 +116,10 @@ BURST_WINDOW = timedelta(minutes=1)
 #: (at most about 6 replies an hour from its background), not one reply each.
 BACKGROUND_MIN_FAILURES_PER_HOUR = 12.0
 BACKGROUND_ROLLUP_EVERY = timedelta(minutes=10)
+#: A periodic roll-up reads the cached causes of at most this many of its sessions (the newest),
+#: and names this many of the causes found.
+ROLLUP_CAUSE_READS = 200
+ROLLUP_TOP_CAUSES = 3
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -206,6 +210,7 @@ WEBHOOK_SWEEP_BATCH = 100
 from bot.rates.policy import BURN_RULES as BURN_RULES  # noqa: E402
 from bot.rates.policy import COST_EDIT_SHARE as COST_EDIT_SHARE  # noqa: E402
 from bot.rates.policy import COUNT_RETENTION as COUNT_RETENTION  # noqa: E402
+from bot.rates.policy import HOUR_RETENTION as HOUR_RETENTION  # noqa: E402
 from bot.rates.policy import RATE_RULES as RATE_RULES  # noqa: E402
 from bot.rates.policy import STARTED_RETENTION as STARTED_RETENTION  # noqa: E402
 from bot.rates.policy import RateRules as RateRules  # noqa: E402

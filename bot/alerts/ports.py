@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.alerts.rates.ports import RatesViewStore
-from bot.rates.counts import Counts
+from bot.alerts.rates.ports import RatesViewStore, SloStore
 from bot.store.agent_health import ConditionAck
 from bot.store.digests import DigestSetting
 from bot.store.ops import OpsSnapshot
@@ -84,14 +83,14 @@ class JobStore(Protocol):
 
     async def prune_causes(self, before: datetime) -> int: ...
 
-    async def prune_rates(self, counts_before: datetime, started_before: datetime) -> int: ...
+    async def prune_rates(self, counts_before: datetime, started_before: datetime, hours_before: datetime) -> int: ...
 
     async def prune_seen(self, before: datetime) -> int: ...
 
     async def prune_sent(self, before: datetime) -> int: ...
 
 
-class DigestServiceStore(Protocol):
+class DigestServiceStore(SloStore, Protocol):
     """The DigestService (bot/alerts/digest.py): digest settings and what a digest shows."""
 
     async def all_watches(self) -> dict[str, list[Watch]]: ...
@@ -104,17 +103,17 @@ class DigestServiceStore(Protocol):
 
     async def outbox_has(self, dedup_key: str) -> bool: ...
 
+    async def rate_state(self, agent: str) -> RateState | None: ...
+
     async def set_digest(self, channel_id: str, hour: int, minute: int, user_id: str, now: datetime) -> None: ...
 
     async def top_causes(self, agent: str, since: datetime, limit: int) -> list[CauseStat]: ...
 
 
-class RateGaugeStore(Protocol):
+class RateGaugeStore(SloStore, Protocol):
     """The rate gauges (bot/alerts/gauges.py `refresh_rate_gauges`)."""
 
     async def rate_states(self, agents: Sequence[str] | None = None) -> list[RateState]: ...
-
-    async def rate_totals(self, agent: str, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Counts]: ...
 
 
 class GaugeStore(RateGaugeStore, Protocol):

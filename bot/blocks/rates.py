@@ -196,11 +196,45 @@ class RateRow:
 
 @dataclass(frozen=True)
 class SloLine:
+    """An agent's SLO and the share of its error budget left (bot/alerts/rates/view.py `slo_line`)."""
+
     target: str
     period: str
     budget_left: float | None
     sessions: int
+    #: Days counted so far when fewer than the period (0: the whole period).
     observed_days: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "period": self.period,
+            "budget_left": self.budget_left,
+            "sessions": self.sessions,
+            "observed_days": self.observed_days,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SloLine:
+        left = data.get("budget_left")
+        return cls(
+            target=str(data.get("target") or ""),
+            period=str(data.get("period") or ""),
+            budget_left=float(left) if isinstance(left, int | float) else None,
+            sessions=int(data.get("sessions") or 0),
+            observed_days=float(data.get("observed_days") or 0.0),
+        )
+
+
+def slo_budget_text(slo: SloLine) -> str:
+    """The SLO budget in the words every surface uses (the agent card, `/session rates`, the App
+    Home, the digest): plain text, escaped where it is shown."""
+    if slo.budget_left is None:
+        left = "no ended sessions counted yet"
+    else:
+        left = f"{slo.budget_left * 100:.0f}% of its error budget left"
+    observed = f" (over the {slo.observed_days:.1f} days counted so far)" if slo.observed_days else ""
+    return f"SLO {slo.target} over {slo.period}: {left}{observed}"
 
 
 @dataclass(frozen=True)
@@ -244,14 +278,7 @@ def rates_card(view: RatesView) -> Message:
             SectionBlock(text=MarkdownTextObject(text="*Failure rate per deployment, last hour*\n" + " · ".join(parts)))
         )
     if view.slo is not None:
-        slo = view.slo
-        left = "–" if slo.budget_left is None else f"{slo.budget_left * 100:.0f}% of its error budget left"
-        observed = f" (over the {slo.observed_days:.1f} days counted so far)" if slo.observed_days else ""
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=f"*SLO {esc(slo.target, 20)} over {esc(slo.period, 8)}*: {left}{observed}")
-            )
-        )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=esc(slo_budget_text(view.slo), 300))))
     if view.open_alerts:
         alerts = "\n".join(f"• {esc(h, 300)}" for h in view.open_alerts)
         text = truncate(f"*Open rate alerts*\n{alerts}", SECTION_LIMIT)

@@ -87,9 +87,25 @@ def recent_starts_per_minute(view: RateView, rules: RateRules) -> float:
     return counts.started / seconds * 60 if seconds >= 60 else 0.0
 
 
+def failure_windows(
+    now: datetime, observed_since: datetime, rules: RateRules
+) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """The failure-rate detector's [start, end) windows: the short one ending now, and the usual
+    before it (as much of `rules.usual` as was observed)."""
+    short_start = window_start(now, rules.short)
+    usual_start = min(max(short_start - rules.usual, minute_of(observed_since)), short_start)
+    return (short_start, now + timedelta(minutes=1)), (usual_start, short_start)
+
+
 def failure_rate(view: RateView, rules: RateRules, frozen: float | None = None) -> Reading:
-    short = total(view.minutes, window_start(view.now, rules.short), view.now + timedelta(minutes=1))
-    usual_counts, _ = _usual(view, rules, rules.usual, rules.short)
+    (short_start, short_end), (usual_start, usual_end) = failure_windows(view.now, view.observed_since, rules)
+    short = total(view.minutes, short_start, short_end)
+    return failure_reading(short, total(view.minutes, usual_start, usual_end), rules, frozen)
+
+
+def failure_reading(short: Counts, usual_counts: Counts, rules: RateRules, frozen: float | None = None) -> Reading:
+    """The failure-rate verdict from the two windows' totals (`failure_windows`): `failure_rate`
+    on minutes, or on totals added up in SQL (a parent's or a roll-up's "usually" line)."""
     if frozen is not None:
         usual = frozen
     elif usual_counts.ended >= rules.min_usual_sessions:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-#: Minutes of counts kept (the longest window read is the SLO's 3 days; 8 days leaves a margin).
+#: Minutes of counts kept (the longest window read minute by minute is the SLO burn's 3 days; 8
+#: days leaves a margin). Older minutes are folded into hourly counts (whole hours only).
 COUNT_RETENTION = timedelta(days=8)
+#: Hourly counts kept: longer than the longest SLO period (30 days), so its budget reads it whole.
+HOUR_RETENTION = timedelta(days=35)
 #: Sessions first seen started are remembered this long (only to count each start once; far
 #: beyond any poll overlap).
 STARTED_RETENTION = timedelta(days=1)

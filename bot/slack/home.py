@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.policy import refusal
+from bot.alerts.rates.view import slo_lines
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     RECENT_ALERTS,
@@ -44,13 +45,15 @@ NOT_IN_ALLOWED_CHANNELS = (
 async def home_data(deps: Deps) -> HomeData:
     store = deps.store
     now = deps.clock.now()
+    polls = await store.agent_polls()
     return HomeData(
         watches=await store.home_watches(now),
         incidents=[_incident(i) for i in await store.all_open_incidents()],
         alerts=[_alert(r) for r in await store.recent_alerts(RECENT_ALERTS)],
-        polls=await store.agent_polls(),
+        polls=polls,
         health=await _health(store),
         poll_interval=deps.settings.poll_interval_seconds,
+        slo=await slo_lines(store, [p.agent for p in polls], now),
     )
 
 
@@ -91,6 +94,7 @@ def visible_only(data: HomeData, channels: frozenset[str]) -> HomeData:
         alerts=[a for a in data.alerts if a.channel_id in channels],
         polls=[p for p in data.polls if p.agent in agents],
         health=[h for h in data.health if h.agent in agents],
+        slo={agent: line for agent, line in data.slo.items() if agent in agents},
     )
 
 

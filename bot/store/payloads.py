@@ -39,10 +39,24 @@ class RolledItem(_Payload):
     failed_at: datetime
 
 
+class RolledCause(_Payload):
+    label: str
+    count: int
+
+
 class RollupPayload(_Payload):
+    """A roll-up reply: a burst's sessions beyond the reply budget, or (`periodic`) a busy agent's
+    background failures held for BACKGROUND_ROLLUP_EVERY (bot/alerts/incidents/keeper.py `flush_held`),
+    with the agent's failure rate against its usual when it was made (`rate`, the detector's
+    words) and the top causes the cause cache knows of its sessions (out of `causes_read` logs)."""
+
     kind: Literal["rollup"] = "rollup"
     count: int
     sessions: list[RolledItem]
+    periodic: bool = False
+    rate: str | None = None
+    causes: list[RolledCause] = []
+    causes_read: int = 0
 
 
 class NoticePayload(_Payload):

@@ -6,6 +6,10 @@ after its lease is confirmed (on PostgreSQL the agent's poll_state row stays loc
 so one agent's counts are written by one transaction at a time. A session is counted as started
 when this transaction inserted its rate_started row, and as ended when it inserted its
 seen_sessions row: replicas and restarts never count it twice.
+
+Minutes older than COUNT_RETENTION are folded into hourly counts (rate_hours) by the transaction
+that deletes them (`prune_rates`): a minute is counted in one of the two tables, never both, and
+totals over a window add up both (`rate_totals`).
 """
 
 from __future__ import annotations
@@ -15,16 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.pipecat.models import Session
-from bot.rates.counts import Counts, Minute, tally
+from bot.rates.counts import Counts, Minute, hour_of, tally
 from bot.store.agent_health import ConditionAck, touch_openers
 from bot.store.base import StoreBase, chunked, from_row
 from bot.store.payloads import RatePayload
 from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
-from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_started, rate_state
+from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_hours, rate_started, rate_state
 
 #: The rate memory's usual failures per hour (written by bot/alerts/rates/watch.py).
 FAILURES_PER_HOUR = "failures_per_hour"
@@ -118,22 +122,25 @@ class RateStore(StoreBase):
         return [Minute(minute, counts) for minute, counts in merged.items()]
 
     async def rate_totals(self, agent: str, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Counts]:
-        """Started, ended and failed added up (in SQL) over each named [start, end)."""
+        """Started, ended and failed added up (in SQL) over each named [start, end): the minutes
+        starting in it, and the hours (minutes older than COUNT_RETENTION, folded) starting in it."""
         found: dict[str, Counts] = {}
         async with self._read() as conn:
             for name, (start, end) in windows.items():
+                parts = union_all(
+                    select(rate_counts.c.started, rate_counts.c.ended, rate_counts.c.failed).where(
+                        rate_counts.c.agent == agent, rate_counts.c.minute >= start, rate_counts.c.minute < end
+                    ),
+                    select(rate_hours.c.started, rate_hours.c.ended, rate_hours.c.failed).where(
+                        rate_hours.c.agent == agent, rate_hours.c.hour >= start, rate_hours.c.hour < end
+                    ),
+                ).subquery()
                 row = (
                     await conn.execute(
                         select(
-                            func.coalesce(func.sum(rate_counts.c.started), 0),
-                            func.coalesce(func.sum(rate_counts.c.ended), 0),
-                            func.coalesce(func.sum(rate_counts.c.failed), 0),
-                        ).where(
-                            and_(
-                                rate_counts.c.agent == agent,
-                                rate_counts.c.minute >= start,
-                                rate_counts.c.minute < end,
-                            )
+                            func.coalesce(func.sum(parts.c.started), 0),
+                            func.coalesce(func.sum(parts.c.ended), 0),
+                            func.coalesce(func.sum(parts.c.failed), 0),
                         )
                     )
                 ).one()
@@ -319,12 +326,49 @@ class RateStore(StoreBase):
                 .values(slo_target=target, slo_period=period if target is not None else None, slo_set_by=user_id)
             )
 
-    async def prune_rates(self, counts_before: datetime, started_before: datetime) -> int:
+    async def prune_rates(self, counts_before: datetime, started_before: datetime, hours_before: datetime) -> int:
+        """Fold the minutes of whole hours before `counts_before` into hourly counts and delete them,
+        in one transaction (the rows this DELETE removed are the ones it adds: a replica pruning at
+        the same time, or a retry after a crash, never adds a minute twice); forget hours before
+        `hours_before` and started sessions seen before `started_before`. Returns the minutes
+        folded."""
+        cut = hour_of(counts_before)
         async with self._write() as conn:
-            result = await conn.execute(delete(rate_counts).where(rate_counts.c.minute < counts_before))
+            gone = (
+                await conn.execute(
+                    delete(rate_counts)
+                    .where(rate_counts.c.minute < cut)
+                    .returning(
+                        rate_counts.c.agent,
+                        rate_counts.c.minute,
+                        rate_counts.c.started,
+                        rate_counts.c.ended,
+                        rate_counts.c.failed,
+                    )
+                )
+            ).all()
+            hours: dict[tuple[str, datetime], Counts] = {}
+            for row in gone:
+                counts = hours.setdefault((row.agent, hour_of(row.minute)), Counts())
+                counts.add(Counts(started=row.started, ended=row.ended, failed=row.failed))
+            for (agent, hour), counts in sorted(hours.items()):
+                statement = self._insert(rate_hours).values(
+                    agent=agent, hour=hour, started=counts.started, ended=counts.ended, failed=counts.failed
+                )
+                await conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["agent", "hour"],
+                        set_={
+                            "started": rate_hours.c.started + statement.excluded.started,
+                            "ended": rate_hours.c.ended + statement.excluded.ended,
+                            "failed": rate_hours.c.failed + statement.excluded.failed,
+                        },
+                    )
+                )
+            await conn.execute(delete(rate_hours).where(rate_hours.c.hour < hours_before))
             await conn.execute(delete(rate_started).where(rate_started.c.seen_at < started_before))
             await conn.execute(delete(rate_acks).where(rate_acks.c.opened_at < counts_before))
-        return max(result.rowcount, 0)
+        return len(gone)
 
 
 async def _clicked_rate_alert(conn: AsyncConnection, channel_id: str, ts: str) -> tuple[OutboxRow, RatePayload] | None:

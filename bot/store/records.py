@@ -28,7 +28,7 @@ class OutboxKind(StrEnum):
 
 
 class OutboxState(StrEnum):
-    """Where an outbox row is in its life; the moves between them are bot.alerts.transitions."""
+    """Where an outbox row is in its life; the moves between them are bot.alerts.delivery.transitions."""
 
     PENDING = "pending"  # to post; surely not in Slack yet
     SENDING = "sending"  # claimed by a worker for one attempt
@@ -213,7 +213,7 @@ class OutboxRow:
 
 @dataclass(frozen=True)
 class Transition:
-    """What one attempt's outcome changes (decided by bot.alerts.transitions.next_state); `apply`
+    """What one attempt's outcome changes (decided by bot.alerts.delivery.transitions.next_state); `apply`
     writes it in one fenced transaction."""
 
     state: OutboxState

@@ -445,7 +445,8 @@ webhook_events = Table(
 
 #: Per agent, minute and deployment: sessions started (by creation minute) and ended (by end
 #: minute), failed, cold starts, a bot-start histogram (bot/rates/policy.py BOT_START_EDGES) and
-#: the summed duration. Written by the poll's recording transaction; pruned after COUNT_RETENTION.
+#: the summed duration. Written by the poll's recording transaction; after COUNT_RETENTION folded
+#: into rate_hours and deleted.
 rate_counts = Table(
     "rate_counts",
     metadata,
@@ -462,6 +463,22 @@ rate_counts = Table(
     Column("failed_by_status", JSON, nullable=False),
     PrimaryKeyConstraint("agent", "minute", "deployment", name="pk_rate_counts"),
     Index("ix_rate_counts_minute", "minute"),
+)
+
+#: Per agent and hour (all deployments): what the SLO budget needs of minutes older than
+#: COUNT_RETENTION. Minutes are folded in when they are pruned, in the same transaction that
+#: deletes them (bot/store/rates.py `prune_rates`): a minute is in rate_counts or here, never both.
+#: Pruned after HOUR_RETENTION.
+rate_hours = Table(
+    "rate_hours",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("hour", UTCDateTime, nullable=False),
+    Column("started", Integer, nullable=False),
+    Column("ended", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    PrimaryKeyConstraint("agent", "hour", name="pk_rate_hours"),
+    Index("ix_rate_hours_hour", "hour"),
 )
 
 #: Sessions counted as started (inserting the row is what counts it: once, across replicas).

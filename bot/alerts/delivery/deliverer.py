@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError
@@ -37,7 +37,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_e
 from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
-from bot.alerts.delivery.ports import DeliveryStore, IncidentUpkeep, RowMessages
+from bot.alerts.delivery.ports import DeliveryStore, RowMessages
 from bot.alerts.delivery.reconcile import find_posted, outcome_of
 from bot.alerts.delivery.reply_edits import ReplyEditor
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
@@ -64,6 +64,23 @@ WAKE_SLACK_SECONDS = 0.01
 Sleep = Callable[[float], Awaitable[None]]
 #: Rows that post in a thread; everything else is top-level.
 THREADED = (OutboxKind.ALERT, OutboxKind.ROLLUP)
+
+
+class IncidentUpkeep(Protocol):
+    """The incident work of a channel's pass (bot/alerts/incidents/keeper.py `IncidentKeeper`)."""
+
+    @property
+    def window(self) -> timedelta: ...
+
+    async def close_quiet(self, channel_id: str) -> int: ...
+
+    async def route(self, channel_id: str) -> None: ...
+
+    async def summarise_undelivered(self, channel_id: str) -> None: ...
+
+    async def render_dirty(self, channel_id: str, owner: str) -> int: ...
+
+    async def channel_failure(self, channel_id: str, error: SlackFailure) -> None: ...
 
 
 class Next(Enum):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 
 from bot.alerts.delivery.ports import MessageStore
 from bot.alerts.health.messages import health_message
 from bot.alerts.payloads import session_of
+from bot.alerts.rates.watch import failure_now
 from bot.blocks.alert_notices import (
     UndeliveredLine,
     bad_item_notice,
@@ -16,7 +19,7 @@ from bot.blocks.alert_notices import (
     recovery_notice,
     undelivered_summary,
 )
-from bot.blocks.alerts import IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
+from bot.blocks.alerts import Background, IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.digest import digest_message
 from bot.blocks.health import AlertExtras
 from bot.blocks.message import Message
@@ -28,6 +31,7 @@ from bot.contracts.notices import NoticeKind
 from bot.explain.changes import changes_before
 from bot.explain.hints import hint_for
 from bot.explain.views import incident_triage, reply_cause
+from bot.rates.policy import RateRules
 from bot.store.payloads import (
     AlertPayload,
     DigestPayload,
@@ -44,6 +48,8 @@ from bot.store.payloads import (
 from bot.store.records import CAUSE_FOUND, Incident, OutboxRow
 from bot.webhooks.decide import is_webhook_condition
 
+logger = logging.getLogger(__name__)
+
 #: The agent-health slot of a parent: plain text about the agent's status, or None (filled by the
 #: agent-status reader; escaped by the builder).
 HealthSource = Callable[[str], Awaitable[str | None]]
@@ -54,12 +60,16 @@ async def no_health(agent: str) -> str | None:
 
 
 class MessageFactory:
-    def __init__(self, store: MessageStore, clock: Clock, health: HealthSource, dashboard: str | None) -> None:
-        """`dashboard`: PIPECAT_DASHBOARD_URL (validated by the settings), or None: no links."""
+    def __init__(
+        self, store: MessageStore, clock: Clock, health: HealthSource, dashboard: str | None, rules: RateRules
+    ) -> None:
+        """`dashboard`: PIPECAT_DASHBOARD_URL (validated by the settings), or None: no links.
+        `rules`: the rate detectors' (a parent's failure rate is the failure-rate detector's reading)."""
         self._store = store
         self._clock = clock
         self._health = health
         self._dashboard = dashboard
+        self._rules = rules
 
     async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]:
         """The message to post for `row`, and (for a parent) the incident version it shows.
@@ -76,7 +86,11 @@ class MessageFactory:
                 return message, None
             case RollupPayload():
                 rolled = [RolledSession(s.session_id, s.status, s.failed_at) for s in body.sessions]
-                return rollup_reply(row.agent, rolled, row.dedup_key), None
+                background = None
+                if body.periodic:
+                    causes = [(c.label, c.count) for c in body.causes]
+                    background = Background(rate=body.rate, causes=causes, causes_read=body.causes_read)
+                return rollup_reply(row.agent, rolled, row.dedup_key, background=background), None
             case NoticePayload():
                 return _notice(row, body), None
             case SummaryPayload():
@@ -186,8 +200,21 @@ class MessageFactory:
             runbook=watch.runbook if watch else None,
             dashboard=self._dashboard,
             hint=hint.text if hint else None,
+            rate=await self._rate(incident, now),
         )
         return incident_parent(view, incident.parent_key or legacy_parent_key(incident.id))
+
+    async def _rate(self, incident: Incident, now: datetime) -> str | None:
+        """An open incident's agent's failure rate now against its usual (the rate counts); None
+        once it closed (a "last 5 min" would go stale on it), for an agent without a usable rate,
+        or when it cannot be read (the parent goes out without it)."""
+        if incident.closed_at is not None:
+            return None
+        try:
+            return await failure_now(self._store, incident.agent, now, self._rules)
+        except Exception:  # broad: the rate is extra, the parent must still be rendered
+            logger.exception("reading the failure rate of %s failed; its parent goes without it", incident.agent)
+            return None
 
 
 def _notice(row: OutboxRow, body: NoticePayload) -> Message:

@@ -1,5 +1,5 @@
-"""What delivery calls on the store (bot/store/store.py `Store` satisfies each), and on the stages
-it is given (the MessageFactory and the IncidentKeeper satisfy `RowMessages` and `IncidentUpkeep`).
+"""What the outbox machine calls on the store (bot/store/store.py `Store` satisfies each), and
+the renderer it posts with (`RowMessages`, which the MessageFactory satisfies).
 
 The Deliverer is tested against an in-memory DeliveryStore too (tests/fakes/delivery_store.py)."""
 
@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.alerts.delivery.slack_errors import SlackFailure
-from bot.alerts.health.ports import RecoveryStore
+from bot.alerts.rates.ports import FailureNowStore
 from bot.blocks.message import Message
 from bot.explain.ports import TriageStore
 from bot.store.records import Incident, Mute, OutboxRow, SessionCause, Transition, Watch
@@ -26,9 +25,10 @@ class ReplyEditStore(Protocol):
     async def ready_reply_edits(self, channel_id: str, limit: int) -> list[OutboxRow]: ...
 
 
-class DeliveryStore(ReplyEditStore, RecoveryStore, Protocol):
+class DeliveryStore(ReplyEditStore, Protocol):
     """The Deliverer (bot/alerts/delivery/deliverer.py): channel leases and back-offs, the
-    claim → fence → apply of one post, and what its ReplyEditor and `recovery_thread` read."""
+    claim → fence → apply of one post, and what its ReplyEditor and `recovery_thread`
+    (bot/alerts/health/ports.py `RecoveryStore`) read."""
 
     async def acquire_channel(self, channel_id: str, owner: str, now: datetime, ttl: timedelta) -> bool: ...
 
@@ -66,6 +66,8 @@ class DeliveryStore(ReplyEditStore, RecoveryStore, Protocol):
 
     async def next_deliverable(self, channel_id: str, now: datetime) -> OutboxRow | None: ...
 
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None: ...
+
     async def outbox_rows(
         self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
     ) -> list[OutboxRow]: ...
@@ -73,9 +75,9 @@ class DeliveryStore(ReplyEditStore, RecoveryStore, Protocol):
     async def release_channel(self, channel_id: str, owner: str) -> None: ...
 
 
-class MessageStore(TriageStore, Protocol):
+class MessageStore(TriageStore, FailureNowStore, Protocol):
     """The MessageFactory (bot/alerts/delivery/messages.py): what a message shows beside its row,
-    and an incident's triage."""
+    an incident's triage, a parent's failure rate."""
 
     async def active_mute(self, channel_id: str, agent: str, now: datetime) -> Mute | None: ...
 
@@ -94,20 +96,3 @@ class RowMessages(Protocol):
     """What a row posts (bot/alerts/delivery/messages.py `MessageFactory`)."""
 
     async def for_row(self, row: OutboxRow) -> tuple[Message, int | None]: ...
-
-
-class IncidentUpkeep(Protocol):
-    """The incident work of a channel's delivery pass (bot/alerts/incidents/keeper.py `IncidentKeeper`)."""
-
-    @property
-    def window(self) -> timedelta: ...
-
-    async def close_quiet(self, channel_id: str) -> int: ...
-
-    async def route(self, channel_id: str) -> None: ...
-
-    async def summarise_undelivered(self, channel_id: str) -> None: ...
-
-    async def render_dirty(self, channel_id: str, owner: str) -> int: ...
-
-    async def channel_failure(self, channel_id: str, error: SlackFailure) -> None: ...

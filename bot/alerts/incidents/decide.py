@@ -15,8 +15,19 @@ from datetime import datetime, timedelta
 from bot.alerts import policy
 from bot.contracts import keys
 from bot.pipecat.models import Session
-from bot.store.payloads import OutboxPayload, ParentPayload, RolledItem, RollupPayload
-from bot.store.records import KIND_PARENT, KIND_ROLLUP, Incident, IncidentChange, NewPost, OutboxKind, Watch
+from bot.store.payloads import OutboxPayload, ParentPayload, RolledCause, RolledItem, RollupPayload
+from bot.store.records import (
+    CAUSE_FOUND,
+    CAUSE_NONE,
+    KIND_PARENT,
+    KIND_ROLLUP,
+    Incident,
+    IncidentChange,
+    NewPost,
+    OutboxKind,
+    SessionCause,
+    Watch,
+)
 
 #: The outbox key of one (watch, session) alert (minted in bot/contracts/keys.py).
 alert_dedup_key = keys.alert_key
@@ -194,4 +205,33 @@ def rollup_payload(rolled: Sequence[Failure]) -> RollupPayload:
     return RollupPayload(
         count=len(rolled),
         sessions=[RolledItem(session_id=f.session_id, status=f.status, failed_at=f.failed_at) for f in rolled],
+    )
+
+
+def rolled_causes(
+    causes: Iterable[SessionCause], limit: int = policy.ROLLUP_TOP_CAUSES
+) -> tuple[list[RolledCause], int]:
+    """The most frequent causes among a roll-up's sessions the cause cache has (by fingerprint,
+    most first, then by label), at most `limit`, and how many of the sessions' logs were read (a
+    busy agent's logs are read only a few a cycle: the rest are counted, not explained)."""
+    read = [c for c in causes if c.state in (CAUSE_FOUND, CAUSE_NONE)]
+    tally: dict[str, tuple[str, int]] = {}
+    for cause in read:
+        if cause.state != CAUSE_FOUND or not cause.fingerprint:
+            continue
+        label, n = tally.get(cause.fingerprint, (cause.label or cause.fingerprint, 0))
+        tally[cause.fingerprint] = (label, n + 1)
+    ranked = sorted(tally.values(), key=lambda item: (-item[1], item[0]))
+    return [RolledCause(label=label, count=n) for label, n in ranked[:limit]], len(read)
+
+
+def periodic_rollup_payload(
+    rolled: Sequence[Failure], rate: str | None, causes: Iterable[SessionCause]
+) -> RollupPayload:
+    """A busy agent's periodic roll-up: every held session, the failure rate against its usual
+    (None when there is no usable rate) and the top causes among the sessions."""
+    top, read = rolled_causes(causes)
+    listed = rollup_payload(rolled)
+    return RollupPayload(
+        count=listed.count, sessions=listed.sessions, periodic=True, rate=rate, causes=top, causes_read=read
     )

@@ -35,11 +35,13 @@ from bot.alerts.delivery.reconcile import outcome_of
 from bot.alerts.delivery.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
 from bot.alerts.incidents import decide
 from bot.alerts.incidents.ports import KeeperStore
-from bot.alerts.payloads import failure_of
+from bot.alerts.payloads import alert_body, session_of
+from bot.alerts.rates.watch import failure_now
 from bot.clock import Clock
 from bot.contracts import keys
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
 from bot.ops.events import PipelineEvents
+from bot.rates.policy import RateRules
 from bot.store import LeaseLost
 from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
 from bot.store.records import (
@@ -51,6 +53,7 @@ from bot.store.records import (
     Incident,
     NewPost,
     OutboxRow,
+    SessionCause,
     Watch,
 )
 
@@ -73,9 +76,13 @@ class IncidentKeeper:
         give_up_after: timedelta,
         wake_delivery: Callable[[], None],
         events: PipelineEvents,
+        rules: RateRules,
     ) -> None:
+        """`rules`: the rate detectors' (a periodic roll-up's failure rate is the failure-rate
+        detector's reading)."""
         self._store = store
         self._events = events
+        self._rules = rules
         self._slack = slack
         self._clock = clock
         self._messages = messages
@@ -146,12 +153,14 @@ class IncidentKeeper:
                     logger.exception("held outbox row %d has an unreadable payload; left out of its roll-up", row.id)
             if not readable:
                 continue
+            agent = rows[0].agent
+            rate, causes = await self._background(agent, readable, now)
             rollup = NewPost(
                 keys.rollup_key(rows[0].id),
                 KIND_ROLLUP,
                 channel_id,
-                rows[0].agent,
-                decide.rollup_payload(readable),
+                agent,
+                decide.periodic_rollup_payload(readable, rate, causes),
                 rows[0].subscription_id,
                 incident_id=incident_id,
             )
@@ -159,6 +168,25 @@ class IncidentKeeper:
                 posted += 1
                 logger.info("%s: %d background failure(s) rolled up in %s", rows[0].agent, len(readable), channel_id)
         return posted
+
+    async def _background(
+        self, agent: str, rolled: list[decide.Failure], now: datetime
+    ) -> tuple[str | None, list[SessionCause]]:
+        """What a periodic roll-up says beside its sessions: the agent's failure rate against its
+        usual (the rate counts) and the cached causes of its newest ROLLUP_CAUSE_READS sessions
+        (no Pipecat call). Neither is worth failing the roll-up for."""
+        rate: str | None = None
+        try:
+            rate = await failure_now(self._store, agent, now, self._rules)
+        except Exception:  # broad: the rate is extra, the held failures must still go out
+            logger.exception("reading the failure rate of %s failed; its roll-up goes without it", agent)
+        newest = sorted(rolled, key=lambda f: (f.failed_at, f.row_id))[-policy.ROLLUP_CAUSE_READS :]
+        try:
+            causes = list((await self._store.session_causes(agent, [f.session_id for f in newest])).values())
+        except Exception:  # broad: the causes are extra, the held failures must still go out
+            logger.exception("reading the causes of %s failed; its roll-up goes without them", agent)
+            causes = []
+        return rate, causes
 
     async def _finish(self, row: OutboxRow, outcome: transitions.Outcome) -> None:
         now = self._clock.now()
@@ -339,3 +367,11 @@ def _item(row: OutboxRow) -> UndeliveredItem:
         reason=row.last_error or "",
         detail=str(title) if title else None,
     )
+
+
+def failure_of(row: OutboxRow) -> decide.Failure:
+    """The routing facts of an alert row."""
+    session = session_of(alert_body(row))
+    failed_at: datetime = session.ended_at or session.created_at or row.created_at
+    status = session.completion_status or session.end_state or "unknown"
+    return decide.Failure(row.id, row.agent, session.session_id, status, failed_at)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.store.records import Incident, IncidentChange, Mute, NewPost, OutboxRow, Transition, Watch
+from bot.alerts.rates.ports import FailureNowStore
+from bot.store.records import Incident, IncidentChange, Mute, NewPost, OutboxRow, SessionCause, Transition, Watch
 
 
-class KeeperStore(Protocol):
+class KeeperStore(FailureNowStore, Protocol):
     """The IncidentKeeper (bot/alerts/incidents/keeper.py): routing, quiet close, summaries of
     undelivered alerts, parent re-renders under the channel's lease, a busy agent's held roll-ups."""
 
@@ -75,6 +76,8 @@ class KeeperStore(Protocol):
     async def save_summary(
         self, owner: str, summary: NewPost, existing: OutboxRow | None, listed: list[int], now: datetime
     ) -> bool: ...
+
+    async def session_causes(self, agent: str, session_ids: Iterable[str]) -> dict[str, SessionCause]: ...
 
     async def unreported(self, channel_id: str) -> list[OutboxRow]: ...
 

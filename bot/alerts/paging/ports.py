@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from bot.alerts.rates.ports import RatePageStore
-from bot.store.records import Incident, Mute, OpenCondition, OutboxRow, PagerAlert, SessionCause, Transition
+from bot.store.records import Incident, OpenCondition, OutboxRow, PagerAlert, SessionCause, Transition
 
 
 class PageDeliveryStore(Protocol):
@@ -41,8 +41,6 @@ class PageDeliveryStore(Protocol):
 class PagingStore(PageDeliveryStore, RatePageStore, Protocol):
     """The Pager (bot/alerts/paging/pager.py): PagerDuty alerts and what they mirror, and what its
     PageDelivery and `rate_pages` call."""
-
-    async def active_mutes(self, now: datetime) -> dict[tuple[str, str], Mute]: ...
 
     async def advance_pager_alert(
         self, alert: PagerAlert, *, action: str, state: str, sent_count: int, event: Mapping[str, Any], now: datetime

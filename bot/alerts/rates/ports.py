@@ -1,4 +1,4 @@
-"""What the rate stages call on the store (bot/store/store.py `Store` satisfies each)."""
+"""What the rate stages and readings call on the store (bot/store/store.py `Store` satisfies each)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,32 @@ from bot.store.rates import RateState
 from bot.store.records import CauseStat, Mute, NewPost, Watch
 
 
-class RatesViewStore(Protocol):
-    """`/session rates` (bot/alerts/rates/view.py `rates_view`): an agent's counts and rate state."""
+class SloStore(Protocol):
+    """An agent's SLO budget (bot/alerts/rates/view.py `slo_line`)."""
 
-    async def rate_minutes(self, agent: str, since: datetime, *, by_deployment: bool = False) -> list[Minute]: ...
+    async def rate_totals(self, agent: str, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Counts]: ...
+
+
+class SloLinesStore(SloStore, Protocol):
+    """The SLO budgets of several agents (bot/alerts/rates/view.py `slo_lines`)."""
+
+    async def rate_states(self, agents: Sequence[str] | None = None) -> list[RateState]: ...
+
+
+class FailureNowStore(Protocol):
+    """An agent's failure rate now against its usual (bot/alerts/rates/watch.py `failure_now`)."""
 
     async def rate_state(self, agent: str) -> RateState | None: ...
 
     async def rate_totals(self, agent: str, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Counts]: ...
+
+
+class RatesViewStore(SloStore, Protocol):
+    """`/session rates` (bot/alerts/rates/view.py `rates_view`): an agent's counts, rate state and SLO."""
+
+    async def rate_minutes(self, agent: str, since: datetime, *, by_deployment: bool = False) -> list[Minute]: ...
+
+    async def rate_state(self, agent: str) -> RateState | None: ...
 
 
 class RatePageStore(Protocol):

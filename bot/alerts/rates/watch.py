@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alerts.fanout import Mutes, fan_out
-from bot.alerts.rates.ports import RatePageStore, RateWatchStore
+from bot.alerts.rates.ports import FailureNowStore, RatePageStore, RateWatchStore
 from bot.clock import Clock
 from bot.contracts.keys import condition_alert_key, episode_dedup_key, rate_clear_key, rate_key
 from bot.pagerduty import events
@@ -244,6 +244,22 @@ class RateWatcher:
             return rate_clear_key(w.id, episode.key, episode.opened_at), payload
 
         return fan_out(agent, KIND_RATE_CLEAR, watches, mutes, post)
+
+
+async def failure_now(store: FailureNowStore, agent: str, now: datetime, rules: RateRules) -> str | None:
+    """The agent's failure rate now against its usual, in the failure-rate detector's words ("2.1%
+    of calls failing (last 5 min), usually 2.0%"): its windows (`detectors.failure_windows`) added
+    up in SQL and judged by `detectors.failure_reading`, with the usual an open failure-rate alert
+    froze. None before the agent was counted, or while the detector has too little to say (too
+    few calls lately or too little history: a quiet agent)."""
+    state = await store.rate_state(agent)
+    if state is None:
+        return None
+    short, usual = detectors.failure_windows(now, state.observed_since, rules)
+    totals = await store.rate_totals(agent, {"short": short, "usual": usual})
+    episode = episodes_of(state.memory).get(detectors.FAILURE)
+    reading = detectors.failure_reading(totals["short"], totals["usual"], rules, episode.usual if episode else None)
+    return reading.headline or None
 
 
 def deployment_rows(minutes: Sequence[Minute]) -> list[dict[str, Any]]:

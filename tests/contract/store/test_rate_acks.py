@@ -95,7 +95,7 @@ async def test_a_cleared_rate_alert_takes_no_acknowledgement_and_is_not_re_rende
 async def test_acknowledgements_are_pruned_with_the_counts(store: Store) -> None:
     await open_episode(store)
     assert await store.acknowledge_rate_alert("C1", "1.1", "U1", T0) is not None
-    await store.prune_rates(T0, T0)  # opened at T0: kept
+    await store.prune_rates(T0, T0, T0)  # opened at T0: kept
     assert await store.rate_acknowledgements(AGENT) != {}
-    await store.prune_rates(T0 + timedelta(seconds=1), T0)
+    await store.prune_rates(T0 + timedelta(seconds=1), T0, T0)
     assert await store.rate_acknowledgements(AGENT) == {}

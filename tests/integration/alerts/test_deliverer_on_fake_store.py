@@ -15,8 +15,8 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
-from bot.alerts.delivery.deliverer import Deliverer
-from bot.alerts.delivery.ports import DeliveryStore, IncidentUpkeep, RowMessages
+from bot.alerts.delivery.deliverer import Deliverer, IncidentUpkeep
+from bot.alerts.delivery.ports import DeliveryStore, RowMessages
 from bot.alerts.delivery.slack_errors import SlackFailure
 from bot.blocks.alert_notices import outage_notice
 from bot.blocks.message import Message

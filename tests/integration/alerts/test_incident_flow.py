@@ -27,6 +27,7 @@ async def test_three_failures_in_a_window_make_one_parent_three_replies_and_pare
     updates = rig.slack.calls_to("chat.update")
     assert len(updates) == 2 and all(u.args["ts"] == parent.ts for u in updates)
     assert parent.edited and "3 sessions failed since" in parent.text
+    assert "of calls failing" not in blocks_text(parent)  # a quiet agent has no usable rate to show
     assert "<!subteam^S0ONCALL>" in blocks_text(parent)
     assert await rig.svc.incident_session(ALERT_CHANNEL, parent.ts) == ("voice-bot", ids[-1])
     assert await rig.svc.incident_session(ALERT_CHANNEL, "1.000") is None

@@ -198,6 +198,32 @@ async def test_a_busy_agents_background_gets_periodic_roll_ups_listing_every_fai
     missing = [sid for sid in traffic.failed_ids if sid not in thread]
     assert [traffic.failed_ids.index(m) for m in missing] == []  # every failed session is in the thread
 
+    # Each periodic roll-up says how many it covers, the failure rate against the usual (the rate
+    # counts: 2% of calls, usually 2%), the top causes their own logs gave, and their ids.
+    rollups = [m for m in alert_rig.replies(incident)[before:] if "more sessions failed* between" in str(m.blocks)]
+    assert len(rollups) >= 5
+    held = 0
+    for rollup in rollups:
+        assert rollup.blocks is not None
+        lines = rollup.blocks[0]["text"]["text"].split("\n")
+        count = re.match(r":heavy_plus_sign: \*(\d+) more sessions? failed\* between <!date\^", lines[0])
+        assert count is not None, lines[0]
+        held += int(count.group(1))
+        if rollup is rollups[-1]:
+            # Posted after the calls stopped (11 min without any): no rate to tell, none made up.
+            assert "of calls failing" not in str(rollup.blocks)
+            lines.insert(1, "")
+        else:
+            assert re.fullmatch(r":bar_chart: \d\.\d% of calls failing \(last 5 min\), usually 2\.0%", lines[1])
+        assert lines[2].startswith("Top causes (of ") and "HTTP_ERROR ×" in lines[2], lines[2]
+        assert sum(line.startswith("• `") for line in lines) == min(int(count.group(1)), 20)
+    assert held == sum(1 for sid in traffic.failed_ids if any(sid in str(r.blocks) for r in rollups))
+    # The parent leads with the same rate against the usual while the incident is open.
+    [parent] = alert_rig.top()
+    assert parent.blocks is not None
+    second = parent.blocks[0]["text"]["text"].split("\n")[1]
+    assert re.fullmatch(r":bar_chart: \d\.\d% of calls failing \(last 5 min\), usually 2\.0%", second), second
+
 
 async def test_a_pipecat_outage_is_not_taken_for_calls_that_stopped(alert_rig: AlertRig) -> None:
     svc = alert_rig.replica

@@ -1,4 +1,4 @@
-"""The /healthz decision (bot.ops.health.assess) as a table: what makes the app unhealthy, and why."""
+"""The /healthz decision (bot.probes.health.assess) as a table: what makes the app unhealthy, and why."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Who acknowledged a rate alert's episode, and when (issue 23): first click wins across channels.
 
 Revision ID: 0018
-Revises: 0016 (to be re-chained onto 0017 at merge: 0017 lands on another branch)
+Revises: 0017
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
