@@ -25,10 +25,22 @@ class ReplyEditStore(Protocol):
     async def ready_reply_edits(self, channel_id: str, limit: int) -> list[OutboxRow]: ...
 
 
-class DeliveryStore(ReplyEditStore, Protocol):
+class ThreadStore(Protocol):
+    """Where a row posts (bot/alerts/delivery/threads.py `thread_of`): its incident's parent, its
+    opener's post."""
+
+    async def incident(self, incident_id: int) -> Incident | None: ...
+
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None: ...
+
+    async def outbox_rows(
+        self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
+    ) -> list[OutboxRow]: ...
+
+
+class DeliveryStore(ReplyEditStore, ThreadStore, Protocol):
     """The Deliverer (bot/alerts/delivery/deliverer.py): channel leases and back-offs, the
-    claim → fence → apply of one post, and what its ReplyEditor and `recovery_thread`
-    (bot/alerts/health/ports.py `RecoveryStore`) read."""
+    claim → fence → apply of one post, and what its ReplyEditor and `thread_of` read."""
 
     async def acquire_channel(self, channel_id: str, owner: str, now: datetime, ttl: timedelta) -> bool: ...
 
@@ -60,17 +72,9 @@ class DeliveryStore(ReplyEditStore, Protocol):
 
     async def held_rollup_channels(self, held_before: datetime) -> list[str]: ...
 
-    async def incident(self, incident_id: int) -> Incident | None: ...
-
     async def mark_rendered(self, incident_id: int, version: int) -> None: ...
 
     async def next_deliverable(self, channel_id: str, now: datetime) -> OutboxRow | None: ...
-
-    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None: ...
-
-    async def outbox_rows(
-        self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
-    ) -> list[OutboxRow]: ...
 
     async def release_channel(self, channel_id: str, owner: str) -> None: ...
 

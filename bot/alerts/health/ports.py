@@ -6,13 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.store.records import ConditionClear, ConditionOpen, Mute, NewPost, OpenCondition, OutboxRow, Watch
-
-
-class RecoveryStore(Protocol):
-    """Threading a recovery under its alert (bot/alerts/health/messages.py `recovery_thread`)."""
-
-    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None: ...
+from bot.store.records import ConditionClear, ConditionOpen, Mute, NewPost, OpenCondition, Watch
 
 
 class StatusWatchStore(Protocol):
