@@ -6,11 +6,12 @@ import logging
 from datetime import timedelta
 
 from bot.access.policy import refusal
+from bot.access.ports import AuditLog
 from bot.clock import Clock
 from bot.config import AccessLists
 from bot.contracts.actions import interaction_kind
 from bot.ops.events import PipelineEvents
-from bot.store.audit import AuditEntry, AuditStore
+from bot.store.audit import AuditEntry
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ REFUSED = "refused"
 
 class Gate:
     def __init__(
-        self, lists: AccessLists, audit: AuditStore, clock: Clock, retention: timedelta, events: PipelineEvents
+        self, lists: AccessLists, audit: AuditLog, clock: Clock, retention: timedelta, events: PipelineEvents
     ) -> None:
         self._lists = lists
         self._events = events

@@ -14,6 +14,7 @@ from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.alerts.jobs import AlertJobs
 from bot.alerts.paging.pager import Pager
 from bot.alerts.poll.poller import Poller
+from bot.alerts.ports import CommandStore
 from bot.alerts.rates.view import rates_line, rates_view
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
@@ -22,7 +23,6 @@ from bot.clock import Clock
 from bot.explain.views import link
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
-from bot.store import Store
 from bot.store.agent_health import ConditionAck
 from bot.store.records import Incident, Watch
 
@@ -44,7 +44,7 @@ class AlertCommands:
     def __init__(
         self,
         *,
-        store: Store,
+        store: CommandStore,
         pipecat: PipecatClient,
         clock: Clock,
         default_statuses: frozenset[str],

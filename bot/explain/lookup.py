@@ -23,10 +23,10 @@ from collections.abc import Mapping, Sequence
 from bot.blocks.triage import NO_ERROR, UNREADABLE, ReplyCause
 from bot.clock import Clock
 from bot.explain.explainer import cause_entry
+from bot.explain.ports import LookupStore
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
-from bot.store import Store
 from bot.store.records import CAUSE_FOUND, CAUSE_NONE, SessionCause
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ FINAL_CAUSES_KEPT = 2000
 
 
 class LookupCauses:
-    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock, wait_seconds: float) -> None:
+    def __init__(self, *, store: LookupStore, pipecat: PipecatClient, clock: Clock, wait_seconds: float) -> None:
         self._store = store
         self._pipecat = pipecat
         self._clock = clock

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 
-from bot.store.base import StoreBase, from_row
+from bot.store.base import StoreBase
 from bot.store.schema import audit_log
 
 DETAIL_LIMIT = 500
@@ -36,13 +36,6 @@ class AuditStore(StoreBase):
                     result=entry.result[:32],
                 )
             )
-
-    async def recent_audit(self, limit: int = 50) -> list[AuditEntry]:
-        """Newest first."""
-        query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [from_row(AuditEntry, r) for r in rows]
 
     async def prune_audit(self, before: datetime) -> int:
         async with self._write() as conn:

@@ -29,6 +29,11 @@ class IncidentStore(StoreBase):
         async with self._read() as conn:
             return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
 
+    async def all_open_incidents(self) -> list[Incident]:
+        query = select(incidents).where(incidents.c.closed_at.is_(None)).order_by(incidents.c.opened_at.desc())
+        async with self._read() as conn:
+            return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
+
     async def incident(self, incident_id: int) -> Incident | None:
         async with self._read() as conn:
             row = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).mappings().first()
@@ -236,6 +241,22 @@ class IncidentStore(StoreBase):
                 .where(incidents.c.id == incident_id, incidents.c.rendered_version < version)
                 .values(rendered_version=version)
             )
+
+    async def rerender_incidents_begun(self, since: datetime, until: datetime, agent: str | None) -> int:
+        """Posted open incidents (of `agent`, or of every agent when None) whose failures began in
+        [since, until] get their parent re-rendered: a change that arrived late joins their "What
+        changed". Returns how many."""
+        query = update(incidents).where(
+            incidents.c.closed_at.is_(None),
+            incidents.c.parent_ts.is_not(None),
+            incidents.c.first_failure_at >= since,
+            incidents.c.first_failure_at <= until,
+        )
+        if agent is not None:
+            query = query.where(incidents.c.agent == agent)
+        async with self._write() as conn:
+            result = await conn.execute(query.values(version=incidents.c.version + 1))
+        return int(result.rowcount or 0)
 
     async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str, now: datetime) -> Incident | None:
         """Record who acknowledged the incident whose parent is `parent_ts`. The first ack wins: a

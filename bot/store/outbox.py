@@ -147,11 +147,6 @@ class OutboxStore(StoreBase):
         async with self._read() as conn:
             return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 
-    async def outbox_row(self, row_id: int) -> OutboxRow | None:
-        async with self._read() as conn:
-            row = (await conn.execute(select(alert_outbox).where(alert_outbox.c.id == row_id))).mappings().first()
-        return from_row(OutboxRow, row) if row else None
-
     async def outbox_rows(
         self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
     ) -> list[OutboxRow]:
@@ -165,6 +160,32 @@ class OutboxStore(StoreBase):
             query = query.where(alert_outbox.c.incident_id == incident_id)
         async with self._read() as conn:
             return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
+
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
+        """The outbox row with this dedup key (a recovery finds its alert's post this way)."""
+        async with self._read() as conn:
+            row = (
+                (await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key)))
+                .mappings()
+                .first()
+            )
+        return from_row(OutboxRow, row) if row else None
+
+    async def recent_alerts(self, limit: int) -> list[OutboxRow]:
+        """The newest alert posts that reached Slack."""
+        query = (
+            select(alert_outbox)
+            .where(alert_outbox.c.kind == KIND_ALERT, alert_outbox.c.state == SENT)
+            .order_by(alert_outbox.c.updated_at.desc(), alert_outbox.c.id.desc())
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
+
+    async def outbox_has(self, dedup_key: str) -> bool:
+        query = select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == dedup_key)
+        async with self._read() as conn:
+            return (await conn.execute(query)).first() is not None
 
     # -- one post: claim → (Slack) → fenced record ------------------------------------------------
 
@@ -409,6 +430,35 @@ class OutboxStore(StoreBase):
         async with self._write() as conn:
             result = await conn.execute(delete(reply_edits).where(unpostable))
         return result.rowcount
+
+    async def queue_reply_edits(self, agent: str, session_ids: Sequence[str], now: datetime) -> int:
+        """Every live reply of these sessions gets re-rendered (its cause arrived after it)."""
+        if not session_ids:
+            return 0
+        query = select(alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.incident_id).where(
+            alert_outbox.c.agent == agent,
+            alert_outbox.c.kind == KIND_ALERT,
+            alert_outbox.c.session_id.in_(list(session_ids)),
+            alert_outbox.c.state.not_in((DEAD, MUTED, ROLLED_UP)),  # replies that can still be shown
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(query)).all()
+            for row in rows:
+                await conn.execute(
+                    self.insert_ignore(reply_edits, ["dedup_key"]).values(
+                        dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
+                    )
+                )
+            touched = sorted({row.incident_id for row in rows if row.incident_id is not None})
+            if touched:  # the parents' top causes changed too
+                await conn.execute(
+                    update(incidents).where(incidents.c.id.in_(touched)).values(version=incidents.c.version + 1)
+                )
+        return len(rows)
+
+    async def drop_reply_edit(self, dedup_key: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(delete(reply_edits).where(reply_edits.c.dedup_key == dedup_key))
 
 
 def _edit_settled() -> ColumnElement[bool]:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.contracts.keys import page_dedup_key
@@ -34,7 +34,6 @@ FINISHED = (RESOLVED, MUTED)
 #: Key of the pager alert's id in a page row's payload (events of one alert go out in order).
 ALERT_ID = "alert_id"
 EVENT = "event"
-
 
 
 class PagerStore(StoreBase):
@@ -84,7 +83,7 @@ class PagerStore(StoreBase):
                 conn, int(alert_id), "trigger", 1, event, now, subscription_id, channel_id, agent, incident_id
             )
             row = (await conn.execute(select(pager_alerts).where(pager_alerts.c.id == alert_id))).mappings().one()
-        return to_pager_alert(row)
+        return from_row(PagerAlert, row)
 
     async def record_muted_pager_alert(
         self, *, dedup_key: str, subscription_id: int | None, channel_id: str, agent: str, condition: str, now: datetime
@@ -178,19 +177,19 @@ class PagerStore(StoreBase):
         query = select(pager_alerts).where(pager_alerts.c.incident_id == incident_id)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_pager_alert(row) if row else None
+        return from_row(PagerAlert, row) if row else None
 
     async def pager_alert(self, dedup_key: str) -> PagerAlert | None:
         query = select(pager_alerts).where(pager_alerts.c.dedup_key == dedup_key)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_pager_alert(row) if row else None
+        return from_row(PagerAlert, row) if row else None
 
     async def unresolved_pager_alerts(self) -> list[PagerAlert]:
         """Alerts open in PagerDuty (triggered or acknowledged), oldest first."""
         query = select(pager_alerts).where(pager_alerts.c.state.not_in(FINISHED)).order_by(pager_alerts.c.id)
         async with self._read() as conn:
-            return [to_pager_alert(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(PagerAlert, r) for r in (await conn.execute(query)).mappings()]
 
     async def paging_watches(self) -> list[tuple[int, str, str]]:
         """(subscription id, channel, agent) of every paging watch."""
@@ -276,33 +275,11 @@ class PagerStore(StoreBase):
         async with self._write() as conn:
             await conn.execute(query)
 
-    async def page_rows(self) -> list[OutboxRow]:
-        """Every page row, oldest first (diagnostics and tests)."""
-        query = select(alert_outbox).where(alert_outbox.c.kind == KIND_PAGE).order_by(alert_outbox.c.id)
-        async with self._read() as conn:
-            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
-
 
 def _due(row: OutboxRow, now: datetime) -> bool:
     if row.state in (PENDING, UNCERTAIN):
         return row.next_attempt_at <= now
     return row.state == SENDING and row.claimed_until is not None and row.claimed_until < now
-
-
-def to_pager_alert(row: RowMapping) -> PagerAlert:
-    return PagerAlert(
-        id=row["id"],
-        dedup_key=row["dedup_key"],
-        subscription_id=row["subscription_id"],
-        channel_id=row["channel_id"],
-        agent=row["agent"],
-        incident_id=row["incident_id"],
-        condition=row["condition"],
-        state=row["state"],
-        sent_count=row["sent_count"],
-        triggers=row["triggers"],
-        last_trigger_at=row["last_trigger_at"],
-    )
 
 
 __all__ = ["MUTED", "PagerStore"]

@@ -415,16 +415,7 @@ def _grouped(touched: Mapping[str, Mapping[str, Any]]) -> list[tuple[Mapping[str
 
 
 def _state(row: Any) -> RateState:
-    return RateState(
-        agent=row["agent"],
-        version=int(row["version"]),
-        memory=dict(row["memory"] or {}),
-        observed_since=row["observed_since"],
-        evaluated_at=row["evaluated_at"],
-        slo_target=row["slo_target"],
-        slo_period=row["slo_period"],
-        counted_at=row["counted_at"],
-    )
+    return from_row(RateState, row)
 
 
 __all__ = ["RateState", "RateStore"]

@@ -151,6 +151,15 @@ class NewPost:
 
 
 @dataclass(frozen=True)
+class ScopedPost:
+    """A post for a channel that watches `agents`: made only if the change reached one of them
+    here and, for an opening, none of them had the alert open already."""
+
+    agents: frozenset[str]
+    post: NewPost
+
+
+@dataclass(frozen=True)
 class EndedSession:
     """An ended session the poller saw, and the posts to enqueue if this poll is the first to see it."""
 
@@ -295,7 +304,7 @@ class OpenCondition:
     """One open agent health condition (`finding` is bot.alerts.health.Finding as JSON)."""
 
     agent: str
-    key: str
+    key: str = field(metadata={"column": "condition_key"})
     opened_at: datetime
     finding: dict[str, Any]
     posted: bool
@@ -406,7 +415,7 @@ class DeploymentSeen:
     first_seen_at: datetime
     went_live_at: datetime | None
     #: The deployment this one replaced, from the agent's status (None when it never said).
-    replaced: str | None = None
+    replaced: str | None = field(default=None, metadata={"column": "replaced_deployment_id"})
 
     @property
     def live_since(self) -> datetime:

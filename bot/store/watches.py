@@ -98,11 +98,6 @@ class WatchStore(StoreBase):
             row = (await conn.execute(_by_channel_agent(channel_id, agent))).mappings().first()
         return from_row(Watch, row) if row else None
 
-    async def watches_for_agent(self, agent: str) -> list[Watch]:
-        async with self._read() as conn:
-            query = select(subscriptions).where(subscriptions.c.agent == agent).order_by(subscriptions.c.id)
-            return [from_row(Watch, r) for r in (await conn.execute(query)).mappings()]
-
     async def all_watches(self) -> dict[str, list[Watch]]:
         async with self._read() as conn:
             query = select(subscriptions).order_by(subscriptions.c.id)
@@ -134,12 +129,6 @@ class WatchStore(StoreBase):
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [(from_row(Watch, r), from_row(Mute, r) if r["until"] is not None else None) for r in rows]
-
-    async def mark_channel_broken(self, channel_id: str, reason: str, now: datetime) -> None:
-        """Slack refuses the channel outright: every watch of it shows `reason`. Its posts are held,
-        not dropped: the channel's next probe posts them once Slack takes posts there again."""
-        async with self._write() as conn:
-            await mark_broken(conn, channel_id, reason, now)
 
     # -- mutes -----------------------------------------------------------------------------------
 

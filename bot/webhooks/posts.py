@@ -17,8 +17,7 @@ from typing import Any
 
 from bot.contracts.keys import webhook_post_key
 from bot.store.payloads import HealthClearPayload, HealthPayload
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, NewPost, OpenCondition, Watch
-from bot.store.webhooks import ScopedPost
+from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, NewPost, OpenCondition, ScopedPost, Watch
 
 #: What an organization-wide alert's posts name instead of an agent (the org when the event named it).
 PIPECAT_CLOUD = "Pipecat Cloud"

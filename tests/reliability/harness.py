@@ -34,6 +34,7 @@ from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
 from bot.store.records import DELIVERABLE, KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, ROLLED_UP, SENT, Watch
 from bot.store.schema import alert_outbox, incidents, poll_state
+from tests import store_reads
 
 SIGNING_SECRET = "reliability-signing-secret"
 BOT_TOKEN = "xoxb-reliability-token"
@@ -82,9 +83,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.25
-) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.25) -> None:
     """Wait until the async condition holds (re-checked every `interval`); TimeoutError after `within`."""
     deadline = time.monotonic() + within
     while True:
@@ -103,7 +102,6 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
 
 
 @dataclass
@@ -342,9 +340,7 @@ async def settled(store: Store, expected_keys: Iterable[str]) -> bool:
     if any(r["state"] in DELIVERABLE for r in rows):
         return False
     async with store.engine.connect() as conn:
-        unposted = await conn.scalar(
-            select(func.count()).select_from(incidents).where(incidents.c.parent_ts.is_(None))
-        )
+        unposted = await conn.scalar(select(func.count()).select_from(incidents).where(incidents.c.parent_ts.is_(None)))
     return not unposted
 
 
@@ -357,7 +353,7 @@ async def expected_alerts(store: Store, failed: dict[str, list[str]]) -> dict[st
     """dedup key → (watch, session) for every watch of every agent that had failed sessions."""
     expected: dict[str, tuple[Watch, str]] = {}
     for agent, sids in failed.items():
-        for watch in await store.watches_for_agent(agent):
+        for watch in await store_reads.watches_for_agent(store, agent):
             for sid in sids:
                 expected[f"{watch.id}:{sid}"] = (watch, sid)
     return expected

@@ -38,14 +38,14 @@ from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
 from bot.alerts.delivery.hooks import ChannelPassHooks
-from bot.alerts.delivery.messages import MessageFactory
+from bot.alerts.delivery.ports import DeliveryStore, RowMessages
 from bot.alerts.delivery.reconcile import find_posted
 from bot.alerts.delivery.reply_edits import ReplyEditor
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.delivery.threads import Behind, thread_of
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
-from bot.store import LeaseLost, Store, is_connection_error
+from bot.store import LeaseLost, is_connection_error
 from bot.store.engine import describe_db_error
 from bot.store.records import DEAD, OutboxRow, Transition
 
@@ -75,10 +75,10 @@ class Deliverer:
     def __init__(
         self,
         *,
-        store: Store,
+        store: DeliveryStore,
         slack: AsyncWebClient,
         clock: Clock,
-        messages: MessageFactory,
+        messages: RowMessages,
         incidents: ChannelPassHooks,
         owner: str,
         post_spacing: timedelta,

@@ -11,8 +11,11 @@ from bot.alerts.delivery.slack_errors import SlackFailure
 
 
 class ChannelPassHooks(Protocol):
-    #: Failures this close together share an incident: a channel quiet for longer has work (closing).
-    window: timedelta
+    @property
+    def window(self) -> timedelta:
+        """Failures this close together share an incident: a channel quiet for longer has work
+        (closing its incident)."""
+        ...
 
     async def close_quiet(self, channel_id: str) -> int:
         """Close the channel's incidents quiet for `window`; how many."""

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
+from bot.alerts.delivery.ports import MessageStore
 from bot.alerts.payloads import session_of
 from bot.alerts.rates.watch import failure_now
 from bot.blocks.alert_notices import (
@@ -30,7 +31,6 @@ from bot.explain.changes import changes_before
 from bot.explain.hints import hint_for
 from bot.explain.views import incident_triage, reply_cause
 from bot.rates.policy import RateRules
-from bot.store import Store
 from bot.store.payloads import (
     AlertPayload,
     DigestPayload,
@@ -60,7 +60,7 @@ async def no_health(agent: str) -> str | None:
 
 class MessageFactory:
     def __init__(
-        self, store: Store, clock: Clock, health: HealthSource, dashboard: str | None, rules: RateRules
+        self, store: MessageStore, clock: Clock, health: HealthSource, dashboard: str | None, rules: RateRules
     ) -> None:
         """`dashboard`: PIPECAT_DASHBOARD_URL (validated by the settings), or None: no links.
         `rules`: the rate detectors' (a parent's failure rate is the failure-rate detector's reading)."""

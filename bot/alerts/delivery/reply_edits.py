@@ -12,11 +12,10 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.delivery.messages import MessageFactory
+from bot.alerts.delivery.ports import ReplyEditStore, RowMessages
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.delivery.transitions import Refused
 from bot.contracts.slack_errors import EDIT_TARGET_GONE
-from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ MAX_EDITS_PER_PASS = 20
 
 
 class ReplyEditor:
-    def __init__(self, *, store: Store, slack: AsyncWebClient, messages: MessageFactory) -> None:
+    def __init__(self, *, store: ReplyEditStore, slack: AsyncWebClient, messages: RowMessages) -> None:
         self._store = store
         self._slack = slack
         self._messages = messages

@@ -12,23 +12,10 @@ A feature places its replies by what its payload is, never by a kind the deliver
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from bot.alerts.delivery import transitions
+from bot.alerts.delivery.ports import ThreadStore
 from bot.store.payloads import FollowsOpener, IncidentReply
-from bot.store.records import DEAD, DELIVERABLE, KIND_PARENT, SENT, Incident, OutboxRow
-
-
-class ThreadStore(Protocol):
-    """What finding a row's thread reads (bot/store/store.py `Store` satisfies it)."""
-
-    async def incident(self, incident_id: int) -> Incident | None: ...
-
-    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None: ...
-
-    async def outbox_rows(
-        self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
-    ) -> list[OutboxRow]: ...
+from bot.store.records import DEAD, DELIVERABLE, KIND_PARENT, SENT, OutboxRow
 
 
 class Behind:

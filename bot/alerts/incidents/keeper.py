@@ -33,6 +33,7 @@ from bot.alerts.delivery.events import note_end
 from bot.alerts.delivery.messages import MessageFactory
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.incidents import decide
+from bot.alerts.incidents.ports import KeeperStore
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.rates.watch import failure_now
 from bot.clock import Clock
@@ -40,7 +41,7 @@ from bot.contracts import keys
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
 from bot.ops.events import PipelineEvents
 from bot.rates.policy import RateRules
-from bot.store import LeaseLost, Store
+from bot.store import LeaseLost
 from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
 from bot.store.records import (
     KIND_HEALTH,
@@ -65,7 +66,7 @@ class IncidentKeeper:
     def __init__(
         self,
         *,
-        store: Store,
+        store: KeeperStore,
         slack: AsyncWebClient,
         clock: Clock,
         messages: MessageFactory,

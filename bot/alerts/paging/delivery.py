@@ -22,11 +22,11 @@ from datetime import timedelta
 
 from bot.alerts import policy
 from bot.alerts.delivery import transitions
+from bot.alerts.paging.ports import PageDeliveryStore
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.errors import Fenced, PagerDutyError, RateLimited, Rejected
-from bot.store import Store
 from bot.store.outbox import PAGERDUTY_DESTINATION
 from bot.store.pager import ALERT_ID, EVENT
 from bot.store.records import OutboxRow, Transition
@@ -38,7 +38,7 @@ class PageDelivery:
     def __init__(
         self,
         *,
-        store: Store,
+        store: PageDeliveryStore,
         clock: Clock,
         client: PagerDutyClient | None,
         give_up_after: timedelta,

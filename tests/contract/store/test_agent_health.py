@@ -19,6 +19,7 @@ from bot.store.records import (
     OutboxKind,
     OutboxState,
 )
+from tests import store_reads
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -120,7 +121,7 @@ async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_rend
         opener_changes={"cleared_at": cleared_at.isoformat()},
     )
     assert await read(cleared_at, cleared=[clear]) == ([], ["unavailable"])
-    assert await store.reply_edits("C1") == [shown] and await store.reply_edits("C2") == []
+    assert await store_reads.reply_edits(store, "C1") == [shown] and await store_reads.reply_edits(store, "C2") == []
     row = await store.outbox_row_by_key(shown)
     assert row is not None and row.payload["cleared_at"] == cleared_at.isoformat()
     assert row.payload["finding"] == {"k": shown}  # the evidence stays
@@ -149,7 +150,7 @@ async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_rend
     assert keys == sorted([shown, muted_then, missing, "health-back:1"])  # no reply under a new opener
     row = await store.outbox_row_by_key(shown)
     assert row is not None and row.payload["cleared_at"] is None and row.payload["returns"] == 1
-    assert await store.reply_edits("C1") == [shown]
+    assert await store_reads.reply_edits(store, "C1") == [shown]
 
 
 def opener(watch: int, channel: str) -> NewPost:

@@ -22,6 +22,7 @@ from bot.store.records import (
     EndedSession,
     NewPost,
 )
+from tests import store_reads
 from tests.fixtures_store import PG_URL_ENV, open_store
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -77,7 +78,7 @@ async def test_sqlite_runs_in_wal_mode(db_url: str) -> None:
 async def test_watch_upsert_updates_and_clears_broken(store: Store) -> None:
     first, created = await store.upsert_watch("C1", "voice-bot", ["http_error"], None, "U1", T0)
     assert created and first.statuses == {"HTTP_ERROR"}
-    await store.mark_channel_broken("C1", "not_in_channel", T0)
+    await store_reads.mark_channel_broken(store, "C1", "not_in_channel", T0)
     assert (await store.watch("C1", "voice-bot")).broken_reason == "not_in_channel"  # type: ignore[union-attr]
     again, created = await store.upsert_watch("C1", "voice-bot", ["500"], "<!subteam^S1>", "U2", T0 + TTL)
     assert not created and again.id == first.id
@@ -87,7 +88,7 @@ async def test_watch_upsert_updates_and_clears_broken(store: Store) -> None:
     await store.upsert_watch("C2", "support-bot", ["HTTP_ERROR"], None, "U1", T0)
     assert await store.watched_agents() == ["support-bot", "voice-bot"]
     assert await store.watched_agents("C1") == ["voice-bot"]
-    assert [w.channel_id for w in await store.watches_for_agent("voice-bot")] == ["C1", "C2"]
+    assert [w.channel_id for w in await store_reads.watches_for_agent(store, "voice-bot")] == ["C1", "C2"]
 
 
 async def test_watches_come_with_live_mutes_only(store: Store) -> None:

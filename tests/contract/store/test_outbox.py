@@ -27,6 +27,7 @@ from bot.store.records import (
     OutboxRow,
     Transition,
 )
+from tests import store_reads
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 TTL = timedelta(minutes=2)
@@ -241,7 +242,7 @@ async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(sto
     assert await store.apply(probe, "p", posted, probe_at)
     assert (await store.watch("C1", "voice-bot")).broken_reason is None  # type: ignore[union-attr]
     assert await store.destination_streak("C1") == 0
-    held = await store.outbox_row(first.id)
+    held = await store_reads.outbox_row(store, first.id)
     assert held is not None and held.next_attempt_at == probe_at  # pulled forward with the rest
 
 
@@ -250,7 +251,7 @@ async def test_the_first_success_after_an_outage_pulls_every_held_row_forward(st
     first, second, other = await store.outbox_rows()
     streak = 0
     for row, at in ((first, T0), (second, T0 + timedelta(seconds=5))):
-        current = await store.outbox_row(row.id)
+        current = await store_reads.outbox_row(store, row.id)
         assert current is not None
         await store.claim(current, "t", at, TTL)
         failed = next_state(current, NotSent("HTTP 503"), now=at, give_up_after=GIVE_UP, streak=streak)
@@ -263,7 +264,7 @@ async def test_the_first_success_after_an_outage_pulls_every_held_row_forward(st
     [held] = [r for r in await store.outbox_rows() if r.id == second.id]
     assert held.next_attempt_at == T0 + timedelta(seconds=5) + policy.retry_delay(2)
     now = T0 + timedelta(seconds=10)  # (Slack is back before the second row's turn)
-    probe = await store.outbox_row(first.id)
+    probe = await store_reads.outbox_row(store, first.id)
     assert probe is not None
     await store.claim(probe, "p", now, TTL)
     assert await store.apply(
@@ -352,7 +353,7 @@ async def test_reply_edits_take_slots_only_for_posted_replies(store: Store) -> N
     before = T0 - timedelta(seconds=1)  # (no post is due yet)
     assert await store.channels_with_work(before) == ["C1"]  # C2's only edit waits for its post
     assert await store.drop_unpostable_reply_edits("C1") == 1
-    assert await store.reply_edits("C1") == [posted.dedup_key, waiting.dedup_key]
+    assert await store_reads.reply_edits(store, "C1") == [posted.dedup_key, waiting.dedup_key]
     await store.enqueue(
         [NewPost("1:s5", KIND_ALERT, "C1", "voice-bot", AlertPayload(session={}), 1, "s5", state=MUTED)], T0
     )

@@ -13,6 +13,7 @@ from bot.store import LeaseLost, Store
 from bot.store.payloads import AlertPayload
 from bot.store.polling import REPLICA_LIVE_INTERVALS, IdlePoll, RecordPlan
 from bot.store.records import KIND_ALERT, EndedSession, ItemFailure, NewPost, Watch
+from tests import store_reads
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 TTL = timedelta(minutes=2)
@@ -71,7 +72,7 @@ async def test_item_failures_are_kept_replaced_resolved_and_pruned_once_given_up
         ),
         T0 + TTL,
     )
-    [kept] = (await store.item_failures("voice-bot")).values()
+    [kept] = (await store_reads.item_failures(store, "voice-bot")).values()
     assert (kept.session_id, kept.attempts, kept.error, kept.gave_up_at, kept.first_failed_at) == (
         "a",
         2,
@@ -80,7 +81,7 @@ async def test_item_failures_are_kept_replaced_resolved_and_pruned_once_given_up
         T0,
     )
     await store.prune_seen(T0 + TTL + timedelta(seconds=1))
-    assert await store.item_failures("voice-bot") == {}
+    assert await store_reads.item_failures(store, "voice-bot") == {}
 
 
 async def test_a_cycle_claims_many_leases_at_once_and_skips_the_ones_held_elsewhere(store: Store) -> None:

@@ -9,8 +9,7 @@ from typing import Any
 
 from bot.store import Store
 from bot.store.payloads import HealthPayload
-from bot.store.records import KIND_HEALTH, NewPost
-from bot.store.webhooks import ScopedPost
+from bot.store.records import KIND_HEALTH, NewPost, ScopedPost
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 KEY = "webhook:spend-limit"

@@ -165,7 +165,7 @@ async def test_metrics_show_each_watched_agents_rates_and_slo_budget(alert_rig: 
     for _ in range(8):
         await minute(alert_rig, (svc,), traffic)
     metrics = Metrics()
-    await refresh_store_gauges(svc.jobs.store, metrics, alert_rig.clock.now())
+    await refresh_store_gauges(alert_rig.store, metrics, alert_rig.clock.now())
     text = metrics.render().decode()
     started = re.search(r'pipecat_ops_agent_sessions_started_per_minute\{agent="voice-bot"\} ([\d.]+)', text)
     assert started is not None and 40 <= float(started.group(1)) <= 60
@@ -252,7 +252,7 @@ async def test_each_session_is_counted_once_across_replicas_and_a_restart(
     restarted = await alert_rig.new_service(replica_id="replica-c")  # a process restarting mid-way
     for _ in range(4):
         await minute(alert_rig, (restarted, b), traffic)
-    minutes = await a.jobs.store.rate_minutes(AGENT, alert_rig.clock.now() - timedelta(hours=1))
+    minutes = await alert_rig.store.rate_minutes(AGENT, alert_rig.clock.now() - timedelta(hours=1))
     started = sum(m.counts.started for m in minutes)
     ended = sum(m.counts.ended for m in minutes)
     failed = sum(m.counts.failed for m in minutes)
@@ -314,7 +314,7 @@ async def test_a_rate_alert_says_what_changed_in_the_hour_before(alert_rig: Aler
     traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
     for _ in range(10):
         await minute(alert_rig, (svc,), traffic)
-    await svc.jobs.store.record_webhook(
+    await alert_rig.store.record_webhook(
         webhook_id="msg_secret_1",
         event_type="secret.updated",
         org="acme",

@@ -11,7 +11,7 @@ from bot.blocks.digest import CAUSES_PENDING, digest_message
 from bot.contracts.keys import digest_dedup_key
 from bot.pipecat.models import Session
 from bot.sandbox.slack_standin_checks import blocks_problems
-from bot.store.ops import DigestSetting
+from bot.store.digests import DigestSetting
 
 END = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
