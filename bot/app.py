@@ -203,7 +203,11 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metric
     return app
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, rate_rules: policy.RateRules = policy.RATE_RULES
+) -> Runtime:
+    """The whole app, not started. `clock` and `rate_rules` are the demo's and the tests' (the
+    product runs on the system clock with bot/rates/policy.py's rules)."""
     clock = clock or SystemClock()
     metrics = Metrics()
     pipecat_http = build_http_client(
@@ -240,6 +244,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         status_interval=settings.agent_status_interval_seconds,
         capacity_warn_percent=settings.capacity_warn_percent,
         dashboard_url=settings.pipecat_dashboard_url,
+        rate_rules=rate_rules,
     )
     bind_poll_context(alerts.poller)
     directory = AgentDirectory(pipecat, clock)

@@ -84,6 +84,7 @@ class AlertService:
         health: HealthSource = no_health,
         sleep: Sleep = asyncio.sleep,
         dashboard_url: str | None = None,
+        rate_rules: policy.RateRules = policy.RATE_RULES,
     ) -> None:
         """`post_spacing`: the least time between two posts to one channel, across replicas
         (settings: SLACK_POST_SPACING_SECONDS). `give_up_after`: how long an alert is retried
@@ -92,7 +93,8 @@ class AlertService:
         bounds how long a poll waits for them. `health`: what an incident parent says in its
         agent-health slot (the agent-status reader fills it; none by default). `sleep`: how delivery
         waits out a short channel back-off (tests on the simulator's clock advance it instead).
-        `dashboard_url`: PIPECAT_DASHBOARD_URL, the alerts' links to the Pipecat Cloud dashboard."""
+        `dashboard_url`: PIPECAT_DASHBOARD_URL, the alerts' links to the Pipecat Cloud dashboard.
+        `rate_rules`: when rate alerts fire and clear (the demo judges shorter windows)."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
         if replica_id is not None and not 0 < len(replica_id) <= MAX_REPLICA_ID_LENGTH:
@@ -160,7 +162,8 @@ class AlertService:
             sleep=sleep,
         )
         #: Rate alerts: the agents each poll cycle recorded, evaluated right after it.
-        self.rates = RateWatcher(store=store, clock=clock, rules=policy.RATE_RULES)
+        self._rate_rules = rate_rules
+        self.rates = RateWatcher(store=store, clock=clock, rules=rate_rules)
         #: Without PAGERDUTY_ROUTING_KEY there is no client: paging watches cannot be made.
         self.pager = Pager(
             store=store,
@@ -378,7 +381,7 @@ class AlertService:
 
     async def rates_view(self, agent: str) -> RatesView:
         """What `/session rates` shows (the agent's counts; nothing is read from Pipecat)."""
-        return await rates_view(self.store, check_agent(agent), self._clock.now(), policy.RATE_RULES)
+        return await rates_view(self.store, check_agent(agent), self._clock.now(), self._rate_rules)
 
     async def rates_line(self, agent: str) -> str | None:
         """The agent card's rates line ("last 5 min: 180 started a minute, 2.0% failing · SLO 99.5%:
