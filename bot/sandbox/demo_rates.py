@@ -53,16 +53,15 @@ DEMO_RATE_RULES = dataclasses.replace(
     silence_min_history=timedelta(minutes=3),
 )
 
-#: What call-center's failures log: a background of STT timeouts; the bad deploy's LLM model name
-#: that does not exist (shape of logs-session-error.json).
+#: What call-center's failures log: a background of STT timeouts; on the bad deploy, an LLM model
+#: name that does not exist (shape of logs-session-error.json).
 BACKGROUND_LOG = (
     "ERROR    | pipecat.services.deepgram.stt:_connect:212 - DeepgramSTTService#{n} error: "
     "timed out after 10000ms waiting for the first transcript",
 )
 BAD_DEPLOY_LOG = (
-    "ERROR    | pipecat.services.openai.base_llm:_stream_chat_completions:180 - OpenAILLMService#{n} error: "
-    "Error code: 404 - {{'error': {{'message': 'The model `gpt-4o-mini-realtime-2025` does not exist', "
-    "'code': 'model_not_found'}}}}",
+    "ERROR    | pipecat.services.openai.base_llm:_stream_chat_completions:{line} - OpenAILLMService#{n} error: "
+    "the model `gpt-realtime-mini` does not exist or you do not have access to it",
     "Traceback (most recent call last):",
     '  File "/app/bot.py", line 61, in run_bot',
     "    await runner.run(task)",

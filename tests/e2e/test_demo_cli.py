@@ -32,8 +32,11 @@ def test_demo_command_serves_the_page_and_exits_zero_on_sigint(tmp_path: Path) -
         env.pop(name, None)  # the demo needs none of them and must not pick them up
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "demo", "--port", "0"],
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(proc.stdout, output), daemon=True).start()

@@ -1,0 +1,144 @@
+"""The demo's rate scenarios, played as a reader plays them (the page's POST /api/scenario) through
+the whole demo stack, on the simulator's clock: the busy agent call-center, its history polled
+through by the app at start, then a bad deploy (a rate alert naming the new deployment), its
+rollback (the alert resolves), calls that stop (a silence alert) and resume (it clears), each
+within about two minutes of the click (bot/sandbox/demo_rates.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.sandbox.demo_rates import BUSY_AGENT, CALLS_PER_MINUTE
+from bot.sandbox.demo_stack import BUSY_CHANNEL, POLL_INTERVAL_SECONDS, DemoStack, run_demo_stack
+from bot.sandbox.slack_standin_model import StoredMessage
+
+
+@pytest.fixture
+async def demo() -> AsyncIterator[DemoStack]:
+    async with run_demo_stack(port=0, traffic=False, scheduler=False, busy_history=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def page(demo: DemoStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=demo.page_url, timeout=10) as client:
+        yield client
+
+
+def rate_alerts(demo: DemoStack) -> list[StoredMessage]:
+    """The busy channel's rate alerts (top level; its per-session incident says "sessions failed")."""
+    return [
+        m
+        for m in demo.standin.messages_in(BUSY_CHANNEL)
+        if "calls failing (last" in m.text or "calls started" in m.text
+    ]
+
+
+async def play(page: httpx.AsyncClient, name: str) -> str:
+    answer = await page.post("/api/scenario", json={"name": name})
+    assert answer.status_code == 200, answer.text
+    said: str = answer.json()["said"]
+    return said
+
+
+async def step(demo: DemoStack) -> None:
+    """One poll interval of the live demo, on the simulator's clock: the busy agent's calls go on,
+    then the app polls and delivers."""
+    demo.clock.advance(POLL_INTERVAL_SECONDS)
+    demo.rates.advance()
+    await demo.runtime.deps.alerts.run_cycle()
+
+
+async def live_for(demo: DemoStack, seconds: float) -> None:
+    for _ in range(int(seconds // POLL_INTERVAL_SECONDS)):
+        await step(demo)
+
+
+async def seconds_until(demo: DemoStack, done: Callable[[], bool], *, within: float) -> float:
+    """Steps until `done`: the seconds it took; failing after `within`."""
+    elapsed = 0.0
+    while elapsed < within:
+        await step(demo)
+        elapsed += POLL_INTERVAL_SECONDS
+        if done():
+            return elapsed
+    raise AssertionError(f"not within {within:.0f} s: {[m.text for m in demo.standin.messages_in(BUSY_CHANNEL)]}")
+
+
+def enabled(state: dict[str, Any]) -> dict[str, bool]:
+    return {s["name"]: s["enabled"] for s in state["scenarios"]}
+
+
+async def test_a_bad_deploy_alerts_on_the_rate_naming_it_and_its_rollback_resolves_the_alert(
+    demo: DemoStack, page: httpx.AsyncClient
+) -> None:
+    await live_for(demo, 60)  # a live minute at the usual 2 %, after the replayed history
+    assert rate_alerts(demo) == []  # neither raised a rate alert
+    usual = demo.sim.serving_deployment(BUSY_AGENT)
+
+    said = await play(page, "bad-deploy")
+    bad = demo.sim.serving_deployment(BUSY_AGENT)
+    assert bad != usual and f"Deployed {bad[:8]} to {BUSY_AGENT}" in said
+    took = await seconds_until(demo, lambda: bool(rate_alerts(demo)), within=90)
+    [alert] = rate_alerts(demo)
+    assert alert.text.startswith(f"{BUSY_AGENT}: ") and "of calls failing (last 2 min), usually 2.0%" in alert.text
+    detail = str(alert.blocks)
+    assert f"`{bad[:8]}" in detail and f"`{usual[:8]}" in detail  # the deployments side by side
+    assert "the model `gpt-realtime-mini` does not exist" in detail  # the new deployment's cause
+    assert took <= 90
+
+    said = await play(page, "rollback")
+    assert demo.sim.serving_deployment(BUSY_AGENT) == usual and f"back to {usual[:8]}" in said
+    took = await seconds_until(demo, lambda: rate_alerts(demo)[0].text.startswith("Resolved: "), within=180)
+    [alert] = rate_alerts(demo)  # edited in place, not posted again
+    assert alert.text.startswith(f"Resolved: {BUSY_AGENT}: ")
+    [reply] = demo.standin.messages_in(BUSY_CHANNEL, thread_ts=alert.ts)
+    assert "Back to usual" in str(reply.blocks)
+    assert took <= 180
+
+
+async def test_calls_that_stop_alert_on_the_silence_and_it_clears_when_they_resume(
+    demo: DemoStack, page: httpx.AsyncClient
+) -> None:
+    await live_for(demo, 60)
+    said = await play(page, "stop-calls")
+    assert "no call starts" in said
+    started = demo.rates.traffic.started
+    took = await seconds_until(demo, lambda: bool(rate_alerts(demo)), within=150)
+    assert demo.rates.traffic.started == started  # nothing started meanwhile
+    [alert] = rate_alerts(demo)
+    assert alert.text.startswith(f"{BUSY_AGENT}: no calls started")
+    assert re.search(rf"usually ({CALLS_PER_MINUTE - 1}|{CALLS_PER_MINUTE}) a minute$", alert.text), alert.text
+    assert took <= 150
+
+    await play(page, "resume-calls")
+    took = await seconds_until(demo, lambda: rate_alerts(demo)[0].text.startswith("Resolved: "), within=150)
+    [alert] = rate_alerts(demo)
+    assert alert.text.startswith(f"Resolved: {BUSY_AGENT}: no calls started")
+    assert took <= 150
+
+
+async def test_the_page_offers_only_the_steps_that_apply_and_refuses_the_others() -> None:
+    async with (
+        run_demo_stack(port=0, traffic=False, scheduler=False) as demo,
+        httpx.AsyncClient(base_url=demo.page_url, timeout=10) as page,
+    ):
+        state = (await page.get("/api/state")).json()
+        assert enabled(state) == {"bad-deploy": True, "rollback": False, "stop-calls": True, "resume-calls": False}
+        refused = await page.post("/api/scenario", json={"name": "rollback"})
+        assert refused.status_code == 400
+        assert refused.json()["error"] == f"nothing to roll back: {BUSY_AGENT} runs its usual deployment"
+        unknown = await page.post("/api/scenario", json={"name": "meteor"})
+        assert unknown.status_code == 400 and "bad-deploy" in unknown.json()["error"]
+
+        await play(page, "bad-deploy")
+        await play(page, "stop-calls")
+        state = (await page.get("/api/state")).json()
+        assert enabled(state) == {"bad-deploy": False, "rollback": True, "stop-calls": False, "resume-calls": True}
+        again = await page.post("/api/scenario", json={"name": "bad-deploy"})
+        assert again.status_code == 400 and "roll it back first" in again.json()["error"]
