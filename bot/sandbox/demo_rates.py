@@ -39,6 +39,9 @@ BUSY_AGENT = "call-center"
 CALLS_PER_MINUTE = 60
 USUAL_FAILING = 0.02
 BAD_DEPLOY_FAILING = 0.30
+#: Its autoscaling ceiling: a call a second for 20 s keeps about 20 calls running, well under the
+#: capacity warning (CAPACITY_WARN_PERCENT, 80 % by default).
+MAX_REPLICAS = 50
 #: The busy agent's past the app polls through at start: enough for its usual failures an hour to
 #: be known (USUAL_FAILURES_MIN_HISTORY, before the detectors' short window).
 HISTORY = USUAL_FAILURES_MIN_HISTORY + timedelta(minutes=5)
@@ -97,6 +100,7 @@ class RateStory:
         self.sim = sim
         self.agent = agent
         sim.add_agent(agent)
+        sim.set_max_replicas(agent, MAX_REPLICAS)
         sim.set_failure_log(agent, BACKGROUND_LOG)
         self.traffic = Traffic(sim, agent, per_minute=CALLS_PER_MINUTE, fail_share=USUAL_FAILING)
         self._last = sim.clock.now()

@@ -48,10 +48,12 @@ async def play(page: httpx.AsyncClient, name: str) -> str:
 
 async def step(demo: DemoStack) -> None:
     """One poll interval of the live demo, on the simulator's clock: the busy agent's calls go on,
-    then the app polls and delivers."""
+    then the app polls and delivers, and reads the agents' status (the demo's status interval is
+    the poll interval)."""
     demo.clock.advance(POLL_INTERVAL_SECONDS)
     demo.rates.advance()
     await demo.runtime.deps.alerts.run_cycle()
+    await demo.runtime.deps.alerts.status_cycle()
 
 
 async def live_for(demo: DemoStack, seconds: float) -> None:
@@ -97,6 +99,9 @@ async def test_a_bad_deploy_alerts_on_the_rate_naming_it_and_its_rollback_resolv
     took = await seconds_until(demo, lambda: rate_alerts(demo)[0].text.startswith("Resolved: "), within=180)
     [alert] = rate_alerts(demo)  # edited in place, not posted again
     assert alert.text.startswith(f"Resolved: {BUSY_AGENT}: ")
+    # Beside it only the per-session incident: a call a second is far from the agent's capacity.
+    [incident] = [m for m in demo.standin.messages_in(BUSY_CHANNEL) if m is not alert]
+    assert f"{BUSY_AGENT}: " in incident.text and "sessions failed since" in incident.text
     [reply] = demo.standin.messages_in(BUSY_CHANNEL, thread_ts=alert.ts)
     assert "Back to usual" in str(reply.blocks)
     assert took <= 180
