@@ -85,7 +85,7 @@ class Play:
     expect: str
 
 
-BAD_DEPLOY = Play("bad-deploy", "Bad deploy", "30% of call-center's calls fail: a rate alert in about a minute")
+BAD_DEPLOY = Play("bad-deploy", "Bad deploy", "30% of calls fail: a rate alert in about a minute")
 ROLLBACK = Play("rollback", "Roll back", "the previous deployment serves again: the rate alert resolves")
 STOP_CALLS = Play("stop-calls", "Stop calls", "no call starts: a silence alert in about two minutes")
 RESUME_CALLS = Play("resume-calls", "Resume calls", "calls start again: the silence alert clears")

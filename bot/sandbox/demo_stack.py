@@ -102,8 +102,9 @@ def build_simulator(clock: WallClock, seed: int) -> PipecatSimulator:
     return sim
 
 
-def build_standin() -> SlackStandIn:
-    standin = SlackStandIn(bot_token=BOT_TOKEN)
+def build_standin(clock: WallClock | None = None) -> SlackStandIn:
+    """Message timestamps follow the demo's clock (the wall clock, unless a test moves it)."""
+    standin = SlackStandIn(bot_token=BOT_TOKEN, clock=clock.now if clock is not None else None)
     for channel_id, name in CHANNELS:
         channel = standin.add_channel(channel_id, name)
         channel.members.update({ME.id, COLLEAGUE.id})
@@ -162,7 +163,7 @@ async def run_demo_stack(
     if busy_history:  # back to the start of the busy agent's history: replay_history ends at now
         clock.advance(-HISTORY.total_seconds())
     rates = RateStory(sim)
-    standin = build_standin()
+    standin = build_standin(clock)
     async with contextlib.AsyncExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipecat-ops-demo-")))
         sim_url = await stack.enter_async_context(serve(sim.app))

@@ -40,7 +40,7 @@ async def page(browser: Any, demo: DemoStack) -> AsyncIterator[Any]:
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     await tab.goto(f"{demo.page_url}/")
-    await expect(tab.locator(".channel-link")).to_have_count(2)
+    await expect(tab.locator(".channel-link")).to_have_count(3)
     try:
         yield tab
     finally:
@@ -118,9 +118,7 @@ async def test_lookup_shows_the_summary_then_refresh_logs_and_chart(page: Any, d
     assert await loaded_width(chart) > 100
 
 
-async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(
-    page: Any, demo: DemoStack
-) -> None:
+async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(page: Any, demo: DemoStack) -> None:
     from playwright.async_api import expect
 
     await open_channel(page, "voice-oncall")
@@ -248,7 +246,7 @@ async def test_app_home_shows_watches_incidents_and_agents(page: Any, demo: Demo
     await page.locator("#home-link").click()
     home = page.locator("#home-body")
     await expect(home.locator(".blk-header").first).to_have_text("pipecat-ops")
-    await expect(home).to_contain_text("Watches (1)")
+    await expect(home).to_contain_text("Watches (2)")  # voice-bot here, call-center in #call-center
     await expect(home).to_contain_text("voice-bot")
     await expect(home.locator(".blk-header").filter(has_text="Open incidents")).to_have_count(1)
     await expect(home.locator(".blk-header").filter(has_text="Agents")).to_have_count(1)

@@ -7,15 +7,16 @@ within about two minutes of the click (bot/sandbox/demo_rates.py)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.sandbox.demo_rates import BUSY_AGENT, CALLS_PER_MINUTE
-from bot.sandbox.demo_stack import BUSY_CHANNEL, POLL_INTERVAL_SECONDS, DemoStack, run_demo_stack
+from bot.sandbox.demo_stack import BUSY_CHANNEL, DemoStack, run_demo_stack
 from bot.sandbox.slack_standin_model import StoredMessage
+from tests.demo_time import live_for, seconds_until
 
 
 @pytest.fixture
@@ -44,32 +45,6 @@ async def play(page: httpx.AsyncClient, name: str) -> str:
     assert answer.status_code == 200, answer.text
     said: str = answer.json()["said"]
     return said
-
-
-async def step(demo: DemoStack) -> None:
-    """One poll interval of the live demo, on the simulator's clock: the busy agent's calls go on,
-    then the app polls and delivers, and reads the agents' status (the demo's status interval is
-    the poll interval)."""
-    demo.clock.advance(POLL_INTERVAL_SECONDS)
-    demo.rates.advance()
-    await demo.runtime.deps.alerts.run_cycle()
-    await demo.runtime.deps.alerts.status_cycle()
-
-
-async def live_for(demo: DemoStack, seconds: float) -> None:
-    for _ in range(int(seconds // POLL_INTERVAL_SECONDS)):
-        await step(demo)
-
-
-async def seconds_until(demo: DemoStack, done: Callable[[], bool], *, within: float) -> float:
-    """Steps until `done`: the seconds it took; failing after `within`."""
-    elapsed = 0.0
-    while elapsed < within:
-        await step(demo)
-        elapsed += POLL_INTERVAL_SECONDS
-        if done():
-            return elapsed
-    raise AssertionError(f"not within {within:.0f} s: {[m.text for m in demo.standin.messages_in(BUSY_CHANNEL)]}")
 
 
 def enabled(state: dict[str, Any]) -> dict[str, bool]:
