@@ -53,7 +53,6 @@ DEMO_RATE_RULES = dataclasses.replace(
     short=timedelta(minutes=2),
     clear_hold=timedelta(seconds=30),
     silence_window=timedelta(minutes=2),
-    silence_min_history=timedelta(minutes=3),
 )
 
 #: What call-center's failures log: a background of STT timeouts; on the bad deploy, an LLM model
