@@ -122,3 +122,34 @@ async def test_the_page_offers_only_the_steps_that_apply_and_refuses_the_others(
         assert enabled(state) == {"bad-deploy": False, "rollback": True, "stop-calls": False, "resume-calls": True}
         again = await page.post("/api/scenario", json={"name": "bad-deploy"})
         assert again.status_code == 400 and "roll it back first" in again.json()["error"]
+
+
+def test_live_traffic_runs_each_call_its_20_seconds_and_a_stop_starts_none() -> None:
+    from datetime import UTC, datetime
+
+    from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+    from bot.sandbox.pipecat_sim_traffic import SESSION_SECONDS, Traffic
+
+    clock = SimClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    sim = PipecatSimulator(clock=clock)
+    sim.add_agent("busy")
+    traffic = Traffic(sim, "busy", per_minute=60, fail_share=0.02)
+    for _ in range(300):  # five minutes, a tick a second
+        clock.advance(1)
+        traffic.tick(1)
+    sessions = list(sim.agent("busy").sessions.values())
+    assert len(sessions) == traffic.started == 300
+    running = [s for s in sessions if s.ended_at is None]
+    assert traffic.running == len(running) > 0
+    assert all((clock.now() - s.created_at).total_seconds() < SESSION_SECONDS for s in running)
+    ended = [s for s in sessions if s.ended_at is not None]
+    assert {(s.ended_at - s.created_at).total_seconds() for s in ended if s.ended_at} == {SESSION_SECONDS}
+    failed = {s.session_id for s in ended if s.completion_status == "HTTP_ERROR"}
+    assert traffic.failed in (5, 6) and failed <= set(traffic.failed_ids)  # 2 % of 300 (floating sums)
+
+    traffic.per_minute = 0  # calls stop: none starts, the running ones still end
+    for _ in range(30):
+        clock.advance(1)
+        traffic.tick(1)
+    assert traffic.started == 300 and traffic.running == 0
+    assert all(s.ended_at is not None for s in sim.agent("busy").sessions.values())
