@@ -185,10 +185,6 @@ class AppProcess:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return [line for line in text.splitlines() if " ERROR " in line or line.startswith("Traceback")]
 
-    def log_count(self, needle: str) -> int:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return text.count(needle)
-
 
 def app_env(
     *, pipecat_url: str, slack_url: str, db_path: Path, port: int, poll_interval: float, **extra: str

@@ -3,7 +3,7 @@
 200 agents watched through signed `/session watch <agent>` commands (as users do it), Pipecat
 answering every request after 50 ms, the app polling every POLL_INTERVAL seconds. Measured per
 idle cycle (nothing new ended), in two phases:
-  A. nothing running anywhere: the floor is 1 list request per agent (design.md §4);
+  A. nothing running anywhere: the floor is 1 list request per agent (bot/alerts/poll/poller.py);
   B. one session running on RUNNING_AGENTS of them: the floor is 2 requests for those agents.
 A cycle is a burst of simulator requests separated from the next by a quiet gap. Its wall time
 runs from the first Pipecat request of the burst to the end of the app's CPU activity after the

@@ -1,7 +1,7 @@
 """Benchmark 9: rate alerts.
 
 The detectors judge whole minutes, so this one runs in process on the simulator's clock (real time
-would take many minutes per sample): the real AlertService (poller, counts, detectors, outbox)
+would take many minutes per sample): the real alert pipeline (bot/wiring.py: poller, counts, detectors, outbox)
 against the Pipecat simulator and the Slack stand-in served on loopback, an SQLite file, and the
 simulator's traffic model (bot/sandbox/pipecat_sim_traffic.py). At 5 and 20 sessions a second:
   - the simulated time from a regression (2 % → 30 % failing) to the rate alert's post;
@@ -27,13 +27,15 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.common import Result, run_main
-from bot.alerts.service import AlertService
+from bot.alerts import policy
+from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.pipecat_sim_traffic import Traffic
 from bot.sandbox.server import serve
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
+from bot.wiring import AlertSettings, build_alerts
 
 NAME = "rates"
 AGENT = "call-center"
@@ -72,21 +74,31 @@ class Bench:
             await store.migrate()
             slack = AsyncWebClient(token=TOKEN, base_url=f"{slack_url}/api/")
             pipecat = PipecatClient(http, rng=random.Random(0), clock=self.clock)
-            self.service = AlertService(
+            self.service = build_alerts(
+                AlertSettings(
+                    default_statuses=frozenset({"HTTP_ERROR"}),
+                    incident_window=policy.DEFAULT_INCIDENT_WINDOW,
+                    poll_interval=60.0,
+                    post_spacing=timedelta(0),
+                    give_up_after=policy.OUTBOX_GIVE_UP,
+                    status_interval=0.0,
+                    capacity_warn_percent=80.0,
+                    explain=False,
+                    cause_wait_seconds=0.0,
+                    dashboard_url=None,
+                ),
                 store=store,
                 pipecat=pipecat,
                 slack=slack,
                 clock=self.clock,
-                default_statuses=frozenset({"HTTP_ERROR"}),
-                poll_interval=60.0,
-                post_spacing=timedelta(0),
-                explain=False,
+                pagerduty=None,
+                events=NO_EVENTS,
             )
             if not self.detectors:
-                self.service.rates.evaluate_all = _noop  # type: ignore[method-assign]
+                self.service.jobs.rates.evaluate_all = _noop  # type: ignore[method-assign]
                 store.count_sessions = _noop  # type: ignore[method-assign]
             try:
-                await self.service.watch(CHANNEL, AGENT, None, None, "U1")
+                await self.service.commands.watch(CHANNEL, AGENT, None, None, "U1")
                 await body(self)
             finally:
                 await store.dispose()
@@ -97,10 +109,10 @@ class Bench:
         self.traffic.minute()
         before = len(self.sim.requests)
         cpu = time.process_time()
-        await self.service.poll_once()
+        await self.service.jobs.poll_once()
         self.cycle_cpu.append(time.process_time() - cpu)
         self.cycle_requests.append(len(self.sim.requests) - before)
-        await self.service.deliver_once()
+        await self.service.jobs.deliver_once()
 
     def alerted(self, needle: str) -> bool:
         return any(needle in m.text for m in self.standin.messages_in(CHANNEL))

@@ -216,7 +216,7 @@ def run_demo(port: int) -> int:
 
 
 def run_check() -> int:
-    from bot.ops.check import main as check_main
+    from bot.probes.check import main as check_main
 
     return check_main()
 

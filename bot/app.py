@@ -1,6 +1,8 @@
-"""The one composition root: settings → clients → store → Bolt app → scheduler.
+"""The one composition root: settings → clients → store → alert pipeline (bot/wiring.py) → Bolt
+app → scheduler.
 
-Nothing else constructs clients; handlers get what they need through `Deps`.
+Nothing else constructs clients or stages; handlers get what they need through `Deps`, the
+scheduler's jobs are AlertJobs and the housekeeping listed in `Runtime.start_scheduler`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import httpx
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,35 +29,29 @@ from bot.access import Gate
 from bot.after_ack import AfterAck
 from bot.alerts import policy
 from bot.alerts.digest import DigestService
-from bot.alerts.scheduler import start_scheduler
-from bot.alerts.service import AlertService
-from bot.alerts.status_job import add_status_job
+from bot.alerts.gauges import refresh_store_gauges
+from bot.alerts.jobs import AlertJobs
+from bot.alerts.scheduler import Housekeeping, start_scheduler
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps
 from bot.explain.explainer import LOOKUP_CAUSE_WAIT_SECONDS
 from bot.explain.lookup import LookupCauses
 from bot.lookup import AgentDirectory, SessionFinder
-from bot.ops.health import HealthProbe
-from bot.ops.instrument import (
-    MeteredSocketModeHandler,
-    MeteredTransport,
-    MeteredWebClient,
-    bind_poll_context,
-    bolt_middleware,
-    meter_gate,
-    meter_store,
-    refresh_store_gauges,
-    timed_ack,
-)
+from bot.ops.events import PipelineEvents
+from bot.ops.instrument import MeteredEvents, MeteredSocketModeHandler, MeteredTransport, MeteredWebClient, timed_ack
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.pagerduty import client as pagerduty
 from bot.pipecat.client import PipecatClient, build_http_client
+from bot.probes.health import HealthProbe
+from bot.rates.policy import DEMO_RATE_RULES, RATE_RULES
 from bot.slack import actions, commands, home, incident_actions, shortcuts
+from bot.slack.observe import bolt_middleware
 from bot.store import Store
 from bot.webhooks.effects import WebhookEffects
 from bot.webhooks.receive import ROUTE as WEBHOOK_ROUTE
 from bot.webhooks.receive import WebhookReceiver
+from bot.wiring import AlertSettings, build_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +71,7 @@ STORE_GAUGE_TIMEOUT_SECONDS = 1.0
 class Runtime:
     settings: Settings
     deps: Deps
+    jobs: AlertJobs
     bolt: AsyncApp
     store: Store
     pipecat_http: httpx.AsyncClient
@@ -93,41 +91,30 @@ class Runtime:
             self.start_scheduler()
 
     def start_scheduler(self) -> None:
-        """The per-process timer: alert cycles every POLL_INTERVAL_SECONDS, the audit pruning, digests."""
-        self.scheduler = start_scheduler(self.deps.alerts, interval_seconds=self.settings.poll_interval_seconds)
-        self.scheduler.add_job(
-            self.deps.gate.prune,
-            "interval",
-            hours=AUDIT_PRUNE_HOURS,
-            coalesce=True,
-            max_instances=1,
-            id="audit-prune",
-        )
-        self.scheduler.add_job(
-            self.digests.run_due,
-            "interval",
-            seconds=min(DIGEST_CHECK_SECONDS, self.settings.poll_interval_seconds),
-            coalesce=True,
-            max_instances=1,
-            id="digest",
-        )
-        add_status_job(self.scheduler, self.deps.alerts, interval_seconds=self.settings.agent_status_interval_seconds)
+        """The per-process timers: the alert pipeline's jobs, and the housekeeping beside them."""
+        housekeeping = [
+            Housekeeping("audit-prune", self.deps.gate.prune, AUDIT_PRUNE_HOURS * 3600),
+            Housekeeping(
+                "digest", self.digests.run_due, min(DIGEST_CHECK_SECONDS, self.settings.poll_interval_seconds)
+            ),
+        ]
         if self.webhook_effects is not None and self.settings.pipecat_webhook_secret is not None:
-            self.scheduler.add_job(
-                self.webhook_effects.sweep,
-                "interval",
-                seconds=policy.WEBHOOK_SWEEP_EVERY.total_seconds(),
-                coalesce=True,
-                max_instances=1,
-                id="webhook-sweep",
+            housekeeping.append(
+                Housekeeping("webhook-sweep", self.webhook_effects.sweep, policy.WEBHOOK_SWEEP_EVERY.total_seconds())
             )
+        self.scheduler = start_scheduler(
+            self.jobs,
+            interval_seconds=self.settings.poll_interval_seconds,
+            status_interval_seconds=self.settings.agent_status_interval_seconds,
+            housekeeping=housekeeping,
+        )
 
     async def stop(self) -> None:
         await self.deps.after_ack.drain(grace_seconds=DRAIN_SECONDS)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-            await self.deps.alerts.leave()
+            await self.jobs.leave()
         await self.pipecat_http.aclose()
         if self.pagerduty_http is not None:
             await self.pagerduty_http.aclose()
@@ -152,7 +139,8 @@ class Runtime:
         return Starlette(routes=routes, lifespan=lifespan)
 
     def ops_routes(self) -> list[Route]:
-        """GET /healthz and GET /metrics (design.md §9.2), in HTTP mode and Socket Mode alike."""
+        """GET /healthz (bot/probes/health.py) and GET /metrics (bot/ops/metrics.py), in HTTP mode and
+        Socket Mode alike."""
 
         async def healthz(request: Request) -> Response:
             report, _ = await self.health.check()
@@ -164,7 +152,7 @@ class Runtime:
                     refresh_store_gauges(self.store, self.metrics, self.deps.clock.now()), STORE_GAUGE_TIMEOUT_SECONDS
                 )
                 self.metrics.store_scrape_ok.set(1)
-            except Exception as error:  # a scrape must answer even while the database is away
+            except (SQLAlchemyError, OSError) as error:  # a scrape answers while the database is away
                 self.metrics.store_scrape_ok.set(0)
                 logger.warning("metrics: database gauges not refreshed (%s)", type(error).__name__)
             return Response(self.metrics.render(), media_type=CONTENT_TYPE)
@@ -203,20 +191,20 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metric
     return app
 
 
-def build_runtime(
-    settings: Settings, *, clock: Clock | None = None, rate_rules: policy.RateRules = policy.RATE_RULES
-) -> Runtime:
-    """The whole app, not started. `clock` and `rate_rules` are the demo's and the tests' (the
-    product runs on the system clock with bot/rates/policy.py's rules)."""
+def build_runtime(settings: Settings, *, clock: Clock | None = None, demo_rates: bool = False) -> Runtime:
+    """The whole app, not started. `clock`: the demo's and the tests' (the product runs on the
+    system clock). `demo_rates`: rate alerts judge the demo's short windows (bot/rates/policy.py
+    DEMO_RATE_RULES), so its scenarios play out in minutes."""
     clock = clock or SystemClock()
     metrics = Metrics()
+    events: PipelineEvents = MeteredEvents(metrics)
     pipecat_http = build_http_client(
         settings.pipecat_api_url,
         settings.pipecat_api_key.get_secret_value(),
         wrap_transport=lambda inner: MeteredTransport(inner, metrics),
     )
     pipecat = PipecatClient(pipecat_http, clock=clock)
-    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (design.md §4).
+    # No retry handlers: the alert outbox must see a 429 or a timeout to decide (bot/alerts/delivery/transitions.py).
     slack = MeteredWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
@@ -225,32 +213,23 @@ def build_runtime(
     )
     slack.metrics = metrics
     store = Store.from_url(settings.database_url)
-    meter_store(store, metrics)
     pagerduty_http, pager = None, None
     if settings.pagerduty_routing_key is not None:
         pagerduty_http = pagerduty.build_http_client()
         pager = pagerduty.PagerDutyClient(pagerduty_http, settings.pagerduty_events_url, settings.pagerduty_routing_key)
-    alerts = AlertService(
+    alerts = build_alerts(
+        AlertSettings.from_settings(settings),
         store=store,
         pipecat=pipecat,
         slack=slack,
         clock=clock,
-        default_statuses=settings.alert_status_set,
-        incident_window=timedelta(minutes=settings.incident_window_minutes),
-        poll_interval=settings.poll_interval_seconds,
-        post_spacing=timedelta(seconds=settings.slack_post_spacing_seconds),
-        give_up_after=timedelta(hours=settings.outbox_give_up_hours),
         pagerduty=pager,
-        status_interval=settings.agent_status_interval_seconds,
-        capacity_warn_percent=settings.capacity_warn_percent,
-        dashboard_url=settings.pipecat_dashboard_url,
-        rate_rules=rate_rules,
+        events=events,
+        rate_rules=DEMO_RATE_RULES if demo_rates else RATE_RULES,
     )
-    bind_poll_context(alerts.poller)
     directory = AgentDirectory(pipecat, clock)
-    finder = SessionFinder(pipecat, alerts.watched_agents, settings.pipecat_default_agent, directory)
-    gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days))
-    meter_gate(gate, metrics)
+    finder = SessionFinder(pipecat, alerts.commands.watched_agents, settings.pipecat_default_agent, directory)
+    gate = Gate(settings.access, store, clock, timedelta(days=settings.audit_retention_days), events)
     digests = DigestService(store=store, pipecat=pipecat, clock=clock)
     deps = Deps(
         gate=gate,
@@ -260,13 +239,16 @@ def build_runtime(
         pipecat=pipecat,
         finder=finder,
         agents=directory,
-        alerts=alerts,
+        alerts=alerts.commands,
+        store=store,
         digests=digests,
         lookup_causes=LookupCauses(store=store, pipecat=pipecat, clock=clock, wait_seconds=LOOKUP_CAUSE_WAIT_SECONDS),
     )
     bolt = build_bolt_app(settings, slack, deps, metrics)
     health = HealthProbe(store, clock, settings.poll_interval_seconds)
-    effects = WebhookEffects(store=store, alerts=alerts, clock=clock)
+    effects = WebhookEffects(
+        store=store, health=alerts.jobs.health, wake_delivery=alerts.jobs.wake_delivery, clock=clock
+    )
     receiver = WebhookReceiver(
         secret=settings.pipecat_webhook_secret,
         store=store,
@@ -277,6 +259,7 @@ def build_runtime(
     return Runtime(
         settings=settings,
         deps=deps,
+        jobs=alerts.jobs,
         bolt=bolt,
         store=store,
         pipecat_http=pipecat_http,

@@ -1,4 +1,4 @@
-"""Settings: the one place that reads the environment (design.md §1.1)."""
+"""Settings: the one place that reads the environment."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class Settings(PipecatSettings):
     #: Who may watch, unwatch, mute, unmute and stop sessions; empty means every allowed user.
     admin_users: str = ""
     audit_retention_days: int = Field(default=90, ge=1)
-    #: PagerDuty Events API v2 integration key (design.md §9.1); watches made with `page` use it.
+    #: PagerDuty Events API v2 integration key (bot/pagerduty/client.py); watches made with `page` use it.
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     #: How often each watched agent's status (GET /agents/{agent}) is read; 0 turns health alerts off.

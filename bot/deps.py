@@ -13,9 +13,10 @@ from bot.explain.lookup import LookupCauses
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
 
-if TYPE_CHECKING:  # the alert service imports the store; the Slack layer only calls it
+if TYPE_CHECKING:  # the alert pipeline imports the store; the Slack layer only calls it
+    from bot.alerts.commands import AlertCommands
     from bot.alerts.digest import DigestService
-    from bot.alerts.service import AlertService
+    from bot.store import Store
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class Deps:
     pipecat: PipecatClient
     finder: SessionFinder
     agents: AgentDirectory
-    alerts: AlertService
+    alerts: AlertCommands
+    #: What the Home tab, the Resolve modal and `/session changes` read.
+    store: Store
     gate: Gate
     after_ack: AfterAck
     digests: DigestService

@@ -13,8 +13,8 @@ async def step(demo: DemoStack) -> None:
     polls and delivers, and reads the agents' status (the demo reads it every poll interval too)."""
     demo.clock.advance(POLL_INTERVAL_SECONDS)
     demo.rates.advance()
-    await demo.runtime.deps.alerts.run_cycle()
-    await demo.runtime.deps.alerts.status_cycle()
+    await demo.runtime.jobs.run_cycle()
+    await demo.runtime.jobs.status_cycle()
 
 
 async def live_for(demo: DemoStack, seconds: float) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -88,10 +87,6 @@ class SlackDriver:
 
     async def close(self) -> None:
         await self.http.aclose()
-
-
-def signed_now() -> int:
-    return int(time.time())
 
 
 AppFactory = Callable[..., AbstractAsyncContextManager[tuple["Runtime", SlackDriver]]]

@@ -2,12 +2,13 @@
 
 - `store`: a migrated Store, parametrized over SQLite (always) and PostgreSQL (when
   PIPECAT_OPS_TEST_PG_URL holds a postgresql:// URL; every test starts from dropped tables).
-- `alert_rig`: an AlertService wired to the Pipecat simulator, the Slack stand-in and the
-  simulator's clock over real loopback HTTP, on an SQLite file under tmp_path.
+- `alert_rig`: the alert pipeline (bot/wiring.py `build_alerts`) wired to the Pipecat simulator,
+  the Slack stand-in and the simulator's clock over real loopback HTTP, on an SQLite file under tmp_path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,12 +19,15 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.service import AlertService
+from bot.alerts.commands import AlertCommands
+from bot.alerts.jobs import AlertJobs
+from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
 from bot.store.migrate import drop_all
+from bot.wiring import Alerts, AlertSettings, build_alerts
 from tests.paths import FIXTURES
 
 PG_URL_ENV = "PIPECAT_OPS_TEST_PG_URL"
@@ -32,6 +36,22 @@ ALERT_CHANNEL = "C2147483705"
 POLL_INTERVAL = 60.0
 #: Short, so a stand-in hang becomes a read timeout quickly.
 SLACK_TIMEOUT_SECONDS = 1
+#: The pipeline's settings in the tests (a test overrides what it is about through `new_service`).
+TEST_ALERT_SETTINGS = AlertSettings(
+    default_statuses=frozenset({"HTTP_ERROR"}),
+    incident_window=timedelta(minutes=30),
+    poll_interval=POLL_INTERVAL,
+    # Time is the simulator's: no real waits between posts (the channel back-off still spaces
+    # them when a test passes a spacing).
+    post_spacing=timedelta(0),
+    give_up_after=timedelta(hours=24),
+    status_interval=0.0,
+    capacity_warn_percent=80.0,
+    explain=True,
+    cause_wait_seconds=5.0,
+    dashboard_url=None,
+)
+_SETTING_NAMES = {f.name for f in dataclasses.fields(AlertSettings)}
 
 
 def _sql_statements(name: str) -> list[str]:
@@ -90,37 +110,45 @@ class AlertRig:
     slack_client: AsyncWebClient
     db_url: str
     stores: list[Store] = field(default_factory=list)
-    service: AlertService | None = None
+    alerts: Alerts | None = None
 
-    async def new_service(self, **overrides: Any) -> AlertService:
-        """A fresh AlertService (a restarted process) on the same database file."""
+    async def new_service(self, **overrides: Any) -> Alerts:
+        """A fresh pipeline (a restarted process) on the same database file: `overrides` name
+        AlertSettings fields or build_alerts' wires (pipecat, slack, pagerduty, replica_id, sleep)."""
         store = await open_store(self.db_url)
         self.stores.append(store)
-        options: dict[str, Any] = {
-            "store": store,
-            "pipecat": self.pipecat,
-            "slack": self.slack_client,
-            "clock": self.clock,
-            "default_statuses": frozenset({"HTTP_ERROR"}),
-            "poll_interval": POLL_INTERVAL,
-            # Time is the simulator's: no real waits between posts (the channel back-off still
-            # spaces them when a test passes a spacing).
-            "post_spacing": timedelta(0),
-        }
-        options.update(overrides)
-        self.service = AlertService(**options)
-        return self.service
+        settings = {k: v for k, v in overrides.items() if k in _SETTING_NAMES}
+        wires: dict[str, Any] = {"pipecat": self.pipecat, "slack": self.slack_client, "pagerduty": None}
+        wires.update({k: v for k, v in overrides.items() if k not in _SETTING_NAMES})
+        config = dataclasses.replace(TEST_ALERT_SETTINGS, **settings)
+        self.alerts = build_alerts(config, store=store, clock=self.clock, events=NO_EVENTS, **wires)
+        return self.alerts
 
     @property
-    def svc(self) -> AlertService:
-        assert self.service is not None
-        return self.service
+    def svc(self) -> AlertCommands:
+        assert self.alerts is not None
+        return self.alerts.commands
+
+    @property
+    def replica(self) -> Alerts:
+        """The pipeline `new_service` built last (both faces)."""
+        assert self.alerts is not None
+        return self.alerts
+
+    @property
+    def jobs(self) -> AlertJobs:
+        assert self.alerts is not None
+        return self.alerts.jobs
+
+    @property
+    def store(self) -> Store:
+        return self.stores[-1]
 
     async def cycle(self, advance: float = POLL_INTERVAL) -> None:
         """Move the clock one poll interval, then poll and deliver (what the scheduler does)."""
         self.clock.advance(advance)
-        await self.svc.poll_once()
-        await self.svc.deliver_once()
+        await self.jobs.poll_once()
+        await self.jobs.deliver_once()
 
     def top(self, channel: str = ALERT_CHANNEL) -> list[StoredMessage]:
         return self.slack.messages_in(channel)

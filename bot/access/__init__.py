@@ -1,4 +1,4 @@
-"""Who may use what, where (the allowlists of design.md §1.1), and the audit trail of every use.
+"""Who may use what, where (the allowlists of bot.config.AccessLists), and the audit trail of every use.
 
 Below bot/slack on purpose: the Slack surfaces and `Deps` both use the Gate, and neither is
 imported from here.

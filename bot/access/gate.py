@@ -8,6 +8,8 @@ from datetime import timedelta
 from bot.access.policy import refusal
 from bot.clock import Clock
 from bot.config import AccessLists
+from bot.contracts.actions import interaction_kind
+from bot.ops.events import PipelineEvents
 from bot.store.audit import AuditEntry, AuditStore
 
 logger = logging.getLogger(__name__)
@@ -16,8 +18,11 @@ REFUSED = "refused"
 
 
 class Gate:
-    def __init__(self, lists: AccessLists, audit: AuditStore, clock: Clock, retention: timedelta) -> None:
+    def __init__(
+        self, lists: AccessLists, audit: AuditStore, clock: Clock, retention: timedelta, events: PipelineEvents
+    ) -> None:
         self._lists = lists
+        self._events = events
         self._audit = audit
         self._clock = clock
         self._retention = retention
@@ -28,12 +33,13 @@ class Gate:
 
     async def record(self, *, user_id: str, channel_id: str, action: str, detail: str, result: str) -> None:
         """Audit one use; a failing audit write is logged, never allowed to break the user's answer."""
+        self._events.interaction(kind=interaction_kind(action), action=action, result=result)
         if result == REFUSED:
             logger.warning("refused %s for user %s in %s", action, user_id, channel_id)
         entry = AuditEntry(self._clock.now(), user_id, channel_id, action, detail, result)
         try:
             await self._audit.record_audit(entry)
-        except Exception:
+        except Exception:  # broad: an audit write must never cost the user their answer
             logger.exception("could not write the audit entry for %s", action)
 
     async def prune(self) -> int:

@@ -1,4 +1,4 @@
-"""Who may use what, where: the optional allowlists of design.md §1.1 (issue 5), as a pure policy."""
+"""Who may use what, where: the optional allowlists (bot.config.AccessLists), as a pure policy."""
 
 from __future__ import annotations
 

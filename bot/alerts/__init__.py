@@ -1,1 +1,1 @@
-"""Alerts: watch agents, post failed sessions to on-call channels once each (design.md §4)."""
+"""Alerts: watch agents, post failed sessions to on-call channels once each (ARCHITECTURE.md)."""

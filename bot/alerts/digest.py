@@ -1,4 +1,4 @@
-"""The daily digest (design.md §9.3 `/session digest on [HH:MM]`): per channel, once a day.
+"""The daily digest (`/session digest on [HH:MM]`): per channel, once a day.
 
 Exactly once per channel per day, across replicas and restarts: the digest is an outbox row whose
 dedup key names the channel and the day (`digest_dedup_key`), so a second replica's insert, or a
@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from bot.alerts.rates.view import slo_line
 from bot.clock import Clock
+from bot.contracts.keys import digest_dedup_key
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
@@ -26,7 +28,6 @@ from bot.store.records import KIND_DIGEST, NewPost
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIME = time(9, 0)
 DAY = timedelta(days=1)
 #: Sessions read per agent for one digest (today's and yesterday's, one listing).
 DIGEST_SESSION_CAP = 2000
@@ -35,10 +36,6 @@ WORST_SESSIONS = 3
 TOP_CAUSES = 3
 #: Nothing older than this is back-filled after downtime: a digest is about the day just ended.
 LATE_LIMIT = timedelta(hours=12)
-
-
-def digest_dedup_key(channel_id: str, day: date) -> str:
-    return f"digest:{channel_id}:{day.isoformat()}"
 
 
 def due_day(setting: DigestSetting, now: datetime) -> date | None:
@@ -109,6 +106,7 @@ def agent_summary(agent: str, sessions: Sequence[Session], window_end: datetime,
         "capped": capped,
         "worst": worst(today),
         "causes": None,
+        "slo": None,
     }
 
 
@@ -137,7 +135,7 @@ class DigestService:
                 continue  # already enqueued (here, by another replica, or before a restart)
             try:
                 payload = await self.build(setting, day)
-            except Exception:
+            except Exception:  # broad: one channel's digest must not stop the others
                 logger.exception("could not build the digest of %s for %s", setting.channel_id, day)
                 continue
             post = NewPost(
@@ -174,7 +172,15 @@ class DigestService:
             return {"agent": agent, "unreachable": error.user_message}
         summary = agent_summary(agent, sessions, end, capped=len(sessions) >= DIGEST_SESSION_CAP)
         summary["causes"] = await self._causes(agent, end)
+        summary["slo"] = await self._slo(agent, end)
         return summary
+
+    async def _slo(self, agent: str, end: datetime) -> dict[str, Any] | None:
+        """The SLO budget left as of the digest's end, as the App Home and `/session rates` show
+        it (from the rate counts: no Pipecat call); None without an SLO."""
+        state = await self._store.rate_state(agent)
+        line = await slo_line(self._store, state, end) if state is not None else None
+        return line.to_json() if line is not None else None
 
     async def _causes(self, agent: str, end: datetime) -> list[dict[str, Any]]:
         """The day's most frequent failure causes (fingerprints of the sessions' own logs)."""

@@ -2,7 +2,7 @@
 
 A channel that muted the agent gets the row already muted, so it is recorded (and deduplicated)
 but never posted. A broken watch gets its row like any other: the channel holds it until its next
-probe post finds Slack taking posts there again (bot/alerts/outbox.py).
+probe post finds Slack taking posts there again (bot/alerts/delivery/deliverer.py).
 """
 
 from __future__ import annotations

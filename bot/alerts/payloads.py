@@ -7,9 +7,6 @@ every row; the peak memory the series gave is kept beside it.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from bot.alerts.decide import Failure
 from bot.pipecat.models import Session
 from bot.store.payloads import AlertPayload
 from bot.store.records import OutboxRow
@@ -32,11 +29,3 @@ def alert_body(row: OutboxRow) -> AlertPayload:
     if not isinstance(body, AlertPayload):
         raise ValueError(f"outbox row {row.id} is a {row.kind}, not an alert")
     return body
-
-
-def failure_of(row: OutboxRow) -> Failure:
-    """The routing facts of an alert row."""
-    session = session_of(alert_body(row))
-    failed_at: datetime = session.ended_at or session.created_at or row.created_at
-    status = session.completion_status or session.end_state or "unknown"
-    return Failure(row.id, row.agent, session.session_id, status, failed_at)

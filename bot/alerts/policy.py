@@ -1,4 +1,4 @@
-"""Every tunable of the alert pipeline, named, in one place (design.md §4)."""
+"""Every tunable of the alert pipeline, named, in one place."""
 
 from __future__ import annotations
 
@@ -116,6 +116,10 @@ BURST_WINDOW = timedelta(minutes=1)
 #: (at most about 6 replies an hour from its background), not one reply each.
 BACKGROUND_MIN_FAILURES_PER_HOUR = 12.0
 BACKGROUND_ROLLUP_EVERY = timedelta(minutes=10)
+#: A periodic roll-up reads the cached causes of at most this many of its sessions (the newest),
+#: and names this many of the causes found.
+ROLLUP_CAUSE_READS = 200
+ROLLUP_TOP_CAUSES = 3
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -169,7 +173,7 @@ CAPACITY_HYSTERESIS_SESSIONS = 1
 
 @dataclass(frozen=True)
 class HealthHold:
-    """The hold times of agent health conditions (bot/alerts/health_states.py), passed as one."""
+    """The hold times of agent health conditions (bot/alerts/health/states.py), passed as one."""
 
     open_after_reads: int
     open_after: timedelta
@@ -204,7 +208,9 @@ WEBHOOK_SWEEP_BATCH = 100
 # The rate detectors' tunables live beside the pure detectors (bot/rates sits below this layer);
 # named here too so every policy value is found from this module.
 from bot.rates.policy import BURN_RULES as BURN_RULES  # noqa: E402
+from bot.rates.policy import COST_EDIT_SHARE as COST_EDIT_SHARE  # noqa: E402
 from bot.rates.policy import COUNT_RETENTION as COUNT_RETENTION  # noqa: E402
+from bot.rates.policy import HOUR_RETENTION as HOUR_RETENTION  # noqa: E402
 from bot.rates.policy import RATE_RULES as RATE_RULES  # noqa: E402
 from bot.rates.policy import STARTED_RETENTION as STARTED_RETENTION  # noqa: E402
 from bot.rates.policy import RateRules as RateRules  # noqa: E402

@@ -1,4 +1,4 @@
-"""`/session agent <agent>`: the agent's status card (design.md §9.3).
+"""`/session agent <agent>`: the agent's status card.
 
 Deployment (desired vs reconciled), the current revision's phase and health with restarts and
 last exit code, replicas, active sessions against autoScaling.maxReplicas, the error rate of the

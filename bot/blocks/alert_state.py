@@ -65,11 +65,12 @@ class AlertState:
 
 @dataclass(frozen=True)
 class StateActions:
-    """The action ids an alert kind's handlers listen for (bot/contracts/actions.py)."""
+    """The action ids an alert kind's handlers listen for (bot/contracts/actions.py). `resolve`
+    None: the kind resolves on evidence only (its detector clears), so it has no Resolve button."""
 
     acknowledge: str
     unacknowledge: str
-    resolve: str
+    resolve: str | None
     mute: str
     unmute: str
 
@@ -121,8 +122,9 @@ def state_buttons(
     state: AlertState, actions: StateActions, value: str, mute_options: Sequence[Option]
 ) -> list[InteractiveElement]:
     """The buttons that follow the state: Acknowledge (triggered) or Unacknowledge (acknowledged);
-    the Mute menu, or Unmute while muted; Resolve while open. A resolved alert has none of them
-    (its other buttons, Details or the runbook, stay). `value` is what the handlers read (the agent)."""
+    Resolve while open (for a kind that has one); the Mute menu, or Unmute while muted. A resolved
+    alert has none of them (its other buttons, Details or the runbook, stay). `value` is what the
+    handlers read (the agent)."""
     if state.phase is Phase.RESOLVED:
         return []
     elements: list[InteractiveElement] = []
@@ -130,7 +132,8 @@ def state_buttons(
         elements.append(ButtonElement(text="Acknowledge", action_id=actions.acknowledge, value=value, style="primary"))
     else:
         elements.append(ButtonElement(text="Unacknowledge", action_id=actions.unacknowledge, value=value))
-    elements.append(ButtonElement(text="Resolve…", action_id=actions.resolve, value=value))
+    if actions.resolve is not None:
+        elements.append(ButtonElement(text="Resolve…", action_id=actions.resolve, value=value))
     if state.muted_until is not None:
         elements.append(ButtonElement(text="Unmute", action_id=actions.unmute, value=value))
     elif mute_options:

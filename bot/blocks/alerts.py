@@ -1,4 +1,4 @@
-"""Alert messages: an incident's parent, its per-session replies and roll-ups (design.md §4).
+"""Alert messages: an incident's parent, its per-session replies and roll-ups (bot/alerts/incidents/keeper.py).
 
 Every post carries `metadata` with our event type and the outbox dedup key: delivery reconciles
 against channel history with it, and the lookup shortcut finds the session in it.
@@ -65,6 +65,7 @@ from bot.pipecat.models import Session
 
 __all__ = [
     "INCIDENT_ACTIONS_BLOCK_ID",
+    "Background",
     "IncidentView",
     "RolledSession",
     "alert_metadata",
@@ -149,6 +150,9 @@ class IncidentView:
     runbook: str | None = None
     dashboard: str | None = None
     hint: str | None = None
+    #: The agent's failure rate now against its usual, in the rate detector's words (plain text;
+    #: None: no usable rate, e.g. a quiet agent, or the incident closed).
+    rate: str | None = None
 
     @property
     def state(self) -> AlertState:
@@ -194,7 +198,10 @@ def _headline(view: IncidentView) -> tuple[str, str]:
         how_bad.append(so_far)
         plain.append(so_far)
     line, plain_state = state_line(state)
-    text = f"{EMOJI[state.phase]} *{agent}*: {' · '.join(how_bad)}\n{line}"
+    text = f"{EMOJI[state.phase]} *{agent}*: {' · '.join(how_bad)}\n"
+    if view.rate:
+        text += f":bar_chart: {esc(view.rate, 200)}\n"
+    text += line
     if view.group and state.phase is Phase.TRIGGERED:
         text += f" {mention(view.group)}"
     # The notification leads with the agent and the count, like the PagerDuty summary; the state ends it.
@@ -333,17 +340,54 @@ class RolledSession:
     failed_at: datetime
 
 
-def rollup_reply(agent: str, rolled: Sequence[RolledSession], dedup_key: str) -> Message:
-    """A burst: "N more sessions failed: …" in one reply instead of N."""
+@dataclass(frozen=True)
+class Background:
+    """What a busy agent's periodic roll-up says beside its sessions (plain text, escaped here)."""
+
+    #: The failure rate against the usual (the rate detector's words); None: no usable rate.
+    rate: str | None = None
+    #: The top causes among its sessions: (label, sessions), most first.
+    causes: Sequence[tuple[str, int]] = ()
+    #: How many of its sessions' logs were read (the causes are out of these).
+    causes_read: int = 0
+
+
+def _background_lines(rolled: Sequence[RolledSession], background: Background) -> list[str]:
+    times = [item.failed_at for item in rolled]
     count = len(rolled)
-    lines = [f":heavy_plus_sign: *{count} more {'sessions' if count != 1 else 'session'} failed:*"]
+    head = f":heavy_plus_sign: *{count} more {'sessions' if count != 1 else 'session'} failed*"
+    if times:
+        head += f" between {_time(min(times))} and {_time(max(times))}"
+    lines = [head]
+    if background.rate:
+        lines.append(f":bar_chart: {esc(background.rate, 200)}")
+    if background.causes:
+        top = " · ".join(f"{esc(label, 200)} ×{n}" for label, n in background.causes)
+        lines.append(f"Top causes (of {background.causes_read} logs read): {top}")
+    return lines
+
+
+def rollup_reply(
+    agent: str, rolled: Sequence[RolledSession], dedup_key: str, *, background: Background | None = None
+) -> Message:
+    """A burst: "N more sessions failed: …" in one reply instead of N. A busy agent's periodic
+    roll-up (`background`) also says when they failed, the agent's failure rate against its usual
+    and the top causes among them."""
+    count = len(rolled)
+    if background is None:
+        lines = [f":heavy_plus_sign: *{count} more {'sessions' if count != 1 else 'session'} failed:*"]
+    else:
+        lines = _background_lines(rolled, background)
     for item in rolled[:ROLLUP_LIST_MAX]:
         lines.append(f"• `{esc(item.session_id, 100)}` {esc(item.status, 60)} at {_time(item.failed_at)}")
     if count > ROLLUP_LIST_MAX:
         lines.append(f"…and {count - ROLLUP_LIST_MAX} more (see `/session list {esc(agent, 100)} errors`)")
     first = rolled[0].session_id if rolled else None
+    summary = f"{count} more {agent} sessions failed"
+    if background is not None and background.rate:
+        summary += f" · {background.rate}"
     return build(
-        fallback(f"{count} more {agent} sessions failed"),
+        fallback(summary),
         [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT)))],
         metadata=alert_metadata(dedup_key, agent, first),
     )

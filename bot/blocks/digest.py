@@ -17,8 +17,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.alerts import alert_metadata
-from bot.blocks.format import esc, percent, short_id, slack_date
+from bot.blocks.format import BUTTON_TEXT_LIMIT, esc, percent, short_id, slack_date
 from bot.blocks.message import Message, build
+from bot.blocks.rates import SloLine, slo_budget_text
 from bot.contracts.actions import Action, nth_action, session_value
 
 #: Agents shown in one digest: each takes up to 5 blocks of the 50 a message may have.
@@ -55,6 +56,9 @@ def _agent_blocks(item: dict[str, Any]) -> list[Block]:
         f"Bot start p95 {_seconds(item.get('bot_start_p95'))} · cold starts {percent(item.get('cold_start_share'))}"
         + (" · _capped: the busiest day was only partly read_" if item.get("capped") else ""),
     ]
+    slo = item.get("slo")
+    if isinstance(slo, dict):
+        lines.append(esc(slo_budget_text(SloLine.from_json(slo)), 300))
     causes = item.get("causes")
     if causes is None:
         lines.append(CAUSES_PENDING)
@@ -67,7 +71,7 @@ def _agent_blocks(item: dict[str, Any]) -> list[Block]:
     if worst:
         buttons = [
             ButtonElement(
-                text=f"Details {short_id(str(w['session_id']))}"[:75],
+                text=f"Details {short_id(str(w['session_id']))}"[:BUTTON_TEXT_LIMIT],
                 action_id=nth_action(Action.INCIDENT_DETAILS, n),
                 value=session_value(str(item.get("agent")), str(w["session_id"])),
             )

@@ -99,7 +99,7 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
 
 # --- additions for the session, list, stats and log builders -------------------------------------
 
-#: Slack's per-object text limits (design.md §3); builders truncate to these, never rely on Slack.
+#: Slack's per-object text limits (Block Kit's documented maxima); builders truncate to these, never rely on Slack.
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 HEADER_LIMIT = 150

@@ -1,6 +1,6 @@
 """Agent health alerts: a condition opened (top-level post), the same post once it cleared or came
 back (an edit), and the replies in its thread (recovered, back again). Findings come from
-bot/alerts/health.py as JSON."""
+bot/alerts/health/assess.py as JSON."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from bot.blocks.message import Message, build, fallback
 from bot.blocks.quote import code_block
 from bot.contracts.actions import Action
 
-#: Emoji per severity (bot/alerts/health.py SEVERITY).
+#: Emoji per severity (bot/alerts/health/assess.py SEVERITY).
 ICONS = {"critical": ":red_circle:", "error": ":large_orange_circle:", "warning": ":warning:"}
 
 

@@ -1,4 +1,4 @@
-"""`/session help` and the answer to anything unparseable (design.md §1.3): usage, never a trace."""
+"""`/session help` and the answer to anything unparseable (bot/slack/parsing.py): usage, never a trace."""
 
 from __future__ import annotations
 

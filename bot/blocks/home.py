@@ -1,4 +1,5 @@
-"""The App Home tab: watches by channel, open incidents, the last alerts, each agent's polling.
+"""The App Home tab: watches by channel, open incidents, the last alerts, each agent's polling (and
+its SLO budget, when it has an SLO).
 
 A Home view takes at most 100 blocks; watches beyond the budget are paged behind a "More" button
 (ACTION_HOME_MORE, value: the offset of the next watch to show).
@@ -6,7 +7,7 @@ A Home view takes at most 100 blocks; watches beyond the budget are paged behind
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks.alert_watches import mention
 from bot.blocks.format import SECTION_LIMIT, esc, short_id, slack_date
+from bot.blocks.rates import SloLine, slo_budget_text
 from bot.contracts.actions import Action
 from bot.contracts.slack_errors import broken_text
 from bot.contracts.views import AgentPoll, HomeWatch
@@ -74,6 +76,8 @@ class HomeData:
     polls: Sequence[AgentPoll]
     health: Sequence[AgentHealth] = field(default_factory=tuple)
     poll_interval: float = 60.0
+    #: The SLO budget of each agent with an SLO set (`/session slo`).
+    slo: Mapping[str, SloLine] = field(default_factory=dict)
 
 
 def message_link(channel_id: str, ts: str | None) -> str:
@@ -122,7 +126,9 @@ def _alert_line(row: AlertLine) -> str:
     )
 
 
-def _agent_line(poll: AgentPoll, health: AgentHealth | None, now: datetime, interval: float) -> str:
+def _agent_line(
+    poll: AgentPoll, health: AgentHealth | None, now: datetime, interval: float, slo: SloLine | None = None
+) -> str:
     if poll.failures:
         reach = f":red_circle: Pipecat unreachable ({poll.failures} failed polls; {esc(poll.last_error or '', 200)})"
     elif poll.last_success_at is None:
@@ -134,6 +140,8 @@ def _agent_line(poll: AgentPoll, health: AgentHealth | None, now: datetime, inte
     line = f"*{esc(poll.agent, 100)}* · {reach}"
     if health is not None:
         line += f" · {'health ok' if health.healthy else ':warning: ' + esc(health.summary, 300)}"
+    if slo is not None:
+        line += f" · {esc(slo_budget_text(slo), 300)}"
     return line
 
 
@@ -181,7 +189,7 @@ def _overview(data: HomeData, now: datetime) -> list[Block]:
     blocks += _chunks([_alert_line(r) for r in data.alerts[:RECENT_ALERTS]]) or [_context("No alerts yet.")]
     blocks.append(HeaderBlock(text="Agents"))
     health = {h.agent: h for h in data.health}
-    lines = [_agent_line(p, health.get(p.agent), now, data.poll_interval) for p in data.polls]
+    lines = [_agent_line(p, health.get(p.agent), now, data.poll_interval, data.slo.get(p.agent)) for p in data.polls]
     blocks += _chunks(lines) or [_context("No watched agents.")]
     return blocks
 

@@ -1,4 +1,4 @@
-"""A code block of outside text that is already masked and cut (bot/alerts/health.py `quotable`,
+"""A code block of outside text that is already masked and cut (bot/alerts/health/assess.py `quotable`,
 the same way a failure cause is: bot/explain): escaped here, and a ``` inside it defused so it
 cannot close the block early."""
 

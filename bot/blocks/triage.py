@@ -1,4 +1,4 @@
-"""The explaining parts of an alert (design.md §9.5): likely cause, what changed, agent health.
+"""The explaining parts of an alert (bot/explain): likely cause, what changed, agent health.
 
 Pure: the alert layer hands in these view models; nothing here reads the store or the API.
 Every outside text (log lines, cause labels, health messages) is escaped; log text is masked

@@ -1,4 +1,4 @@
-"""Slash-command verbs, button action ids and the values buttons carry (design.md §1.2, §1.3).
+"""Slash-command verbs, button action ids and the values buttons carry.
 
 The Block Kit builders put these ids and values on buttons; the Slack handlers listen for the ids
 and parse the values; the access policy names the admin-only ones. A value comes back from a
@@ -60,7 +60,9 @@ class Action(StrEnum):
     ALERT_DASHBOARD = "alert_dashboard"
     ALERT_DASHBOARD_SESSION = "alert_dashboard_session"
     HOME_MORE = "home_more"
+    #: Acknowledge / Unacknowledge on a rate alert (its episode, in every channel).
     RATE_ACK = "rate_ack"
+    RATE_UNACK = "rate_unack"
     RATE_DETAILS = "rate_details"
 
 
@@ -86,6 +88,15 @@ RESOLVE_REASON_INPUT = "resolve_reason_input"
 #: The longest reason the modal takes (bot/store/schema.py incidents.resolve_reason holds 500).
 RESOLVE_REASON_MAX = 300
 
+
+def interaction_kind(action: str) -> str:
+    """What an audited action is, for the interactions metric: a /session verb, the shortcut, or a
+    button/menu."""
+    if action in set(Verb):
+        return "command"
+    return "shortcut" if action == SHORTCUT_LOOKUP else "action"
+
+
 #: What changes what a channel hears, or stops a caller's session: admins only when ADMIN_USERS is set.
 #: Acknowledge is one: it acknowledges the PagerDuty alert, which stops its escalation; so are
 #: Unacknowledge, Resolve (it resolves the PagerDuty alert; the modal's submission is checked
@@ -107,6 +118,7 @@ ADMIN_ONLY: frozenset[str] = frozenset(
         Action.HEALTH_ACK,
         Action.HEALTH_UNACK,
         Action.RATE_ACK,
+        Action.RATE_UNACK,
         Verb.SLO,
     }
 )

@@ -1,4 +1,4 @@
-"""What agent names and session ids look like (design.md §1.3): the one definition of both patterns."""
+"""What agent names and session ids look like: the one definition of both patterns."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Slack Web API error codes that mean "the bot cannot post in this channel", and what to do.
 
 One table serves three readers: delivery marks a watch broken on any of these codes and holds the
-channel's posts until a probe post goes through (bot/alerts/slack_errors.py, transitions.py),
+channel's posts until a probe post goes through (bot/alerts/delivery/slack_errors.py, transitions.py),
 `/session watches` explains them (bot/blocks/alert_watches.py), and an interactive answer falls
 back to a private reply on the `answer_privately` ones (bot/slack/replies.py).
 """

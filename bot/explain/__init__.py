@@ -1,2 +1,3 @@
-"""Explaining alerts (design.md §9.5): a failed session's cause from its own log, the cause's
-fingerprint, and the deployment it ran on. Pure decisions here; I/O in `explainer.py`."""
+"""Explaining alerts: a failed session's cause from its own log, the cause's fingerprint, the
+deployment it ran on, and what changed before it. Pure decisions in `cause.py`, `fingerprint.py`,
+`deploys.py`, `hints.py` and `secrets.py`; I/O in `explainer.py`, `lookup.py` and `changes.py`."""

@@ -1,10 +1,11 @@
-"""A failed session's cause: the first error of its own log (design.md §9.5), as a pure function.
+"""A failed session's cause: the first error of its own log, as a pure function.
 
 Pipecat bots log with loguru: `YYYY-MM-DD HH:mm:ss.SSS | LEVEL    | module:function:line - message`.
 A traceback arrives as separate entries, one line each, right after the ERROR line that logged it
-(or on its own, when an exception escaped the bot). The first error is the first ERROR/CRITICAL
-line, or else the first exception line; the lines that follow it are kept while they are not a
-new loguru line (they are its traceback).
+(or on its own, when an exception escaped the bot). The first error is the earliest line that is
+either an ERROR/CRITICAL loguru line or a bare exception line (a traceback's start, `KeyError: …`);
+the lines that follow it (at most MAX_FOLLOWING_LINES) are kept while they are not a new loguru
+line (they are its traceback).
 """
 
 from __future__ import annotations

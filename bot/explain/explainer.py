@@ -80,9 +80,9 @@ class Explainer:
         store: Store,
         pipecat: PipecatClient,
         clock: Clock,
-        reads_per_cycle: int = LOG_READS_PER_AGENT_PER_CYCLE,
-        wait_seconds: float = CAUSE_WAIT_SECONDS,
-        read_status: bool = True,
+        reads_per_cycle: int,
+        wait_seconds: float,
+        read_status: bool,
     ) -> None:
         """`read_status`: when a failing deployment is undated, read the agent's status for it
         (off when the agent-status job reads statuses anyway and tells `note_status`)."""
@@ -192,7 +192,7 @@ class Explainer:
                 except PipecatError as error:
                     logger.warning("cannot read the log of %s session %s: %s", agent, sid, error)
                     return
-                except Exception:
+                except Exception:  # broad: one log's failure must not cost the others theirs
                     logger.exception("reading the log of %s session %s failed unexpectedly", agent, sid)
                     return
                 results[sid] = log.texts

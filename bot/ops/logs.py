@@ -1,4 +1,4 @@
-"""Structured logs (design.md §9.1 LOG_FORMAT): stdlib logging, a JSON or console formatter,
+"""Structured logs (LOG_FORMAT, bot/config.py): stdlib logging, a JSON or console formatter,
 context bound per request and per alert, and redaction of every secret on the way out.
 
     with bind(agent="my-bot", session="…"):

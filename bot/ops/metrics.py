@@ -1,4 +1,4 @@
-"""Prometheus metrics (design.md §9.2): one registry per runtime, names prefixed `pipecat_ops_`.
+"""Prometheus metrics (served at GET /metrics, bot/app.py): one registry per runtime, names prefixed `pipecat_ops_`.
 
 Label values come only from code-controlled sets (verbs, action ids, route templates, Slack
 method names and error codes, watched agent names): never a session id or free text.

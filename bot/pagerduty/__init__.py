@@ -1,1 +1,1 @@
-"""PagerDuty Events API v2: the client, its typed errors and pure event builders (design.md §9.6)."""
+"""PagerDuty Events API v2: the client, its typed errors and pure event builders."""

@@ -1,4 +1,4 @@
-"""The one place where PagerDuty answers become typed errors (design.md §9.6).
+"""The one place where PagerDuty answers become typed errors (raised by bot/pagerduty/client.py).
 
 - Rejected:    HTTP 400, PagerDuty refused the event for good (its `errors` say why); never retried.
 - RateLimited: HTTP 429, nothing was ingested; retry after a back-off.

@@ -1,4 +1,4 @@
-"""Pure builders for Events API v2 events (design.md §9.6): dedup keys, summaries, payloads.
+"""Pure builders for Events API v2 events: dedup keys, summaries, payloads.
 
 An event is built without its routing key (the client adds it when sending), so it can be stored
 in the outbox as is.
@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.contracts.keys import PAGERDUTY_CLIENT
 from bot.contracts.secrets import mask_secrets
 
 #: PagerDuty's limits: a summary of at most 1024 characters, a dedup_key of at most 255.
 SUMMARY_LIMIT = 1024
-DEDUP_KEY_LIMIT = 255
 #: Who sends the events (PagerDuty shows it on the alert).
-CLIENT = "pipecat-ops"
 
 TRIGGER = "trigger"
 ACKNOWLEDGE = "acknowledge"
@@ -30,21 +29,6 @@ SEVERITIES = ("critical", "error", "warning", "info")
 MESSAGE_LIMIT = 2000
 
 
-def incident_dedup_key(namespace: str, channel_id: str, incident_id: int) -> str:
-    """One key for an incident's whole life. The namespace (the installation's, stored in its
-    database: bot/store/pager.py `pager_namespace`) keeps two installations that page the same
-    PagerDuty service apart; the incident id comes from the shared database, so every replica
-    derives the same key. It is stored with the incident's page and read back, never re-derived."""
-    return f"{CLIENT}/{namespace}/{channel_id}/incident/{incident_id}"[:DEDUP_KEY_LIMIT]
-
-
-def condition_alert_key(namespace: str, channel_id: str, condition_key: str) -> str:
-    """One key per health condition occurrence and channel; `condition_key` names the occurrence
-    (bot.alerts.agent_status.condition_dedup_key: agent, condition, the moment it opened), so a
-    crash loop that clears and comes back is a new alert."""
-    return f"{CLIENT}/{namespace}/{channel_id}/{condition_key}"[:DEDUP_KEY_LIMIT]
-
-
 def key_namespace(dedup_key: str | None) -> str | None:
     """The namespace an existing key was made with: "pipecat-ops/T0001/C1/incident/7" → "T0001".
     Installations that paged before the namespace was stored used their Slack team id; reading it
@@ -53,7 +37,7 @@ def key_namespace(dedup_key: str | None) -> str | None:
         return None
     client, _, rest = dedup_key.partition("/")
     namespace = rest.partition("/")[0]
-    return namespace if client == CLIENT and namespace else None
+    return namespace if client == PAGERDUTY_CLIENT and namespace else None
 
 
 @dataclass(frozen=True)
@@ -169,7 +153,12 @@ def condition_trigger(dedup_key: str, facts: ConditionFacts, now: datetime) -> d
 
 
 def _trigger(dedup_key: str, payload: dict[str, Any], permalink: str | None) -> dict[str, Any]:
-    event: dict[str, Any] = {"event_action": TRIGGER, "dedup_key": dedup_key, "client": CLIENT, "payload": payload}
+    event: dict[str, Any] = {
+        "event_action": TRIGGER,
+        "dedup_key": dedup_key,
+        "client": PAGERDUTY_CLIENT,
+        "payload": payload,
+    }
     if permalink:
         event["links"] = [{"href": permalink, "text": "Incident thread in Slack"}]
     return event

@@ -1,4 +1,4 @@
-"""Pydantic models for Pipecat Cloud responses (design.md §2).
+"""Pydantic models for Pipecat Cloud responses (the shapes in tests/fixtures/pipecat).
 
 Lenient by design: unknown fields are kept, numbers may arrive as strings, `completionStatus`
 and `endState` are open strings (an unknown value is a value), and lists may be null.

@@ -30,7 +30,6 @@ BACKOFF_CAP_SECONDS = 4.0
 #: A Retry-After longer than this is not waited for inside one request; the error surfaces.
 RETRY_AFTER_CAP_SECONDS = 10.0
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -1,4 +1,4 @@
-"""Input safety: names and ids are checked before any URL is built (design.md §1.3)."""
+"""Input safety: names and ids are checked before any URL is built (patterns: bot/contracts/names.py)."""
 
 from __future__ import annotations
 

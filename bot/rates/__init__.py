@@ -2,5 +2,5 @@
 
 Pure: counting (`counts`), the detectors (`detectors`), SLO burn rates (`slo`) and their named
 constants (`policy`, re-exported by bot/alerts/policy.py). The store keeps the counts
-(bot/store/rates.py); bot/alerts/rate_watch.py evaluates them after every poll.
+(bot/store/rates.py); bot/alerts/rates/watch.py evaluates them after every poll.
 """

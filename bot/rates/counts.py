@@ -37,6 +37,10 @@ def minute_of(when: datetime) -> datetime:
     return when.replace(second=0, microsecond=0)
 
 
+def hour_of(when: datetime) -> datetime:
+    return when.replace(minute=0, second=0, microsecond=0)
+
+
 def bucket_of(seconds: float) -> int:
     for index, edge in enumerate(BOT_START_EDGES):
         if seconds <= edge:

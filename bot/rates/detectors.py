@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.rates.counts import Counts, Minute, binomial_upper_tail, minute_of, poisson_lower_tail, total, window_start
-from bot.rates.policy import USUAL_FAILURES_MIN_HISTORY, RateRules
+from bot.rates.policy import COST_EDIT_SHARE, USUAL_FAILURES_MIN_HISTORY, RateRules
 
 FAILURE = "failure-rate"
 SILENCE = "silence"
@@ -87,9 +87,25 @@ def recent_starts_per_minute(view: RateView, rules: RateRules) -> float:
     return counts.started / seconds * 60 if seconds >= 60 else 0.0
 
 
+def failure_windows(
+    now: datetime, observed_since: datetime, rules: RateRules
+) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """The failure-rate detector's [start, end) windows: the short one ending now, and the usual
+    before it (as much of `rules.usual` as was observed)."""
+    short_start = window_start(now, rules.short)
+    usual_start = min(max(short_start - rules.usual, minute_of(observed_since)), short_start)
+    return (short_start, now + timedelta(minutes=1)), (usual_start, short_start)
+
+
 def failure_rate(view: RateView, rules: RateRules, frozen: float | None = None) -> Reading:
-    short = total(view.minutes, window_start(view.now, rules.short), view.now + timedelta(minutes=1))
-    usual_counts, _ = _usual(view, rules, rules.usual, rules.short)
+    (short_start, short_end), (usual_start, usual_end) = failure_windows(view.now, view.observed_since, rules)
+    short = total(view.minutes, short_start, short_end)
+    return failure_reading(short, total(view.minutes, usual_start, usual_end), rules, frozen)
+
+
+def failure_reading(short: Counts, usual_counts: Counts, rules: RateRules, frozen: float | None = None) -> Reading:
+    """The failure-rate verdict from the two windows' totals (`failure_windows`): `failure_rate`
+    on minutes, or on totals added up in SQL (a parent's or a roll-up's "usually" line)."""
     if frozen is not None:
         usual = frozen
     elif usual_counts.ended >= rules.min_usual_sessions:
@@ -314,6 +330,14 @@ def episode_cost(episode: Episode, view: RateView, rules: RateRules) -> int:
     if episode.key == COLD:
         return max(0, round(counts.cold_starts - episode.usual * counts.start_known))
     return 0
+
+
+def cost_moved(shown: int, now: int, share: float = COST_EDIT_SHARE) -> bool:
+    """Whether an open episode's cost so far (`now`) is worth editing its posts that show `shown`:
+    it changed, and by at least `share` of what they show (any change from none)."""
+    if now == shown:
+        return False
+    return shown == 0 or abs(now - shown) >= shown * share
 
 
 def _worse(key: str, current: float, peak: float) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-#: Minutes of counts kept (the longest window read is the SLO's 3 days; 8 days leaves a margin).
+#: Minutes of counts kept (the longest window read minute by minute is the SLO burn's 3 days; 8
+#: days leaves a margin). Older minutes are folded into hourly counts (whole hours only).
 COUNT_RETENTION = timedelta(days=8)
+#: Hourly counts kept: longer than the longest SLO period (30 days), so its budget reads it whole.
+HOUR_RETENTION = timedelta(days=35)
 #: Sessions first seen started are remembered this long (only to count each start once; far
 #: beyond any poll overlap).
 STARTED_RETENTION = timedelta(days=1)
@@ -16,6 +19,10 @@ USUAL_FAILURES_MIN_HISTORY = timedelta(minutes=30)
 #: Bot-start seconds are counted into these fixed buckets (upper edges; the last bucket is above
 #: the last edge): a p95 read from them is the upper edge of its bucket.
 BOT_START_EDGES: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
+#: An open rate alert's "sessions it cost so far" (its first line) is refreshed, which edits
+#: every post of it, when the count moved by at least this share of what the posts show (or
+#: from none), or when its reading changed anyway: not for every session, every minute.
+COST_EDIT_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -82,3 +89,10 @@ SLO_PERIODS: dict[str, timedelta] = {"7d": timedelta(days=7), "28d": timedelta(d
 SLO_DEFAULT_PERIOD = "28d"
 
 RATE_RULES = RateRules()
+#: The demo's rules (`python -m bot demo`, its rate scenarios in bot/sandbox/demo_rates.py): the same
+#: tests over 2-minute windows with a 30-second hold. With RATE_RULES a rollback resolves its alert
+#: about 8 minutes after it (the 5-minute window has to empty, then 3 minutes clearly back); the
+#: demo's scenarios must each play out within about two minutes of a click.
+DEMO_RATE_RULES = replace(
+    RATE_RULES, short=timedelta(minutes=2), clear_hold=timedelta(seconds=30), silence_window=timedelta(minutes=2)
+)

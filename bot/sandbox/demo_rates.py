@@ -9,8 +9,9 @@ Scenarios list a reader plays, on the demo's clock:
 Timing. The rate detectors judge whole minutes against the agent's usual, and an alert clears only
 after staying clearly back for a while. With the product's rules (bot/rates/policy.py: a 5-minute
 window, a 3-minute hold) a rollback would resolve about 8 minutes after the click, so the demo's
-app runs with `DEMO_RATE_RULES`: the same tests over 2-minute windows with a 30-second hold, and
-every scenario shows its alert, or its end, within about two minutes.
+app runs with DEMO_RATE_RULES (bot/rates/policy.py, chosen by `build_runtime(demo_rates=True)`):
+the same tests over 2-minute windows with a 30-second hold, and every scenario shows its alert, or
+its end, within about two minutes.
 
 History. The detectors compare with what the app itself counted, and the app counts only what its
 polls see. So the demo starts with the clock set back by `HISTORY`, and the app polls its way
@@ -22,14 +23,12 @@ goes live at the wall clock's time: the usual is known at once, and so is that c
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.rates.policy import RATE_RULES, USUAL_FAILURES_MIN_HISTORY
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.pipecat_sim_traffic import Traffic
 
@@ -43,17 +42,11 @@ BAD_DEPLOY_FAILING = 0.30
 #: capacity warning (CAPACITY_WARN_PERCENT, 80 % by default).
 MAX_REPLICAS = 50
 #: The busy agent's past the app polls through at start: enough for its usual failures an hour to
-#: be known (USUAL_FAILURES_MIN_HISTORY, before the detectors' short window).
-HISTORY = USUAL_FAILURES_MIN_HISTORY + timedelta(minutes=5)
+#: be known (30 minutes before the detectors' short window: bot/rates/policy.py
+#: USUAL_FAILURES_MIN_HISTORY), so its background failures are rolled up from the start.
+HISTORY = timedelta(minutes=35)
 #: Seconds between two steps of the live traffic.
 TICK_SECONDS = 1.0
-#: The product's rate rules over windows the demo plays in minutes (see the module docstring).
-DEMO_RATE_RULES = dataclasses.replace(
-    RATE_RULES,
-    short=timedelta(minutes=2),
-    clear_hold=timedelta(seconds=30),
-    silence_window=timedelta(minutes=2),
-)
 
 #: What call-center's failures log: a background of STT timeouts; on the bad deploy, an LLM model
 #: name that does not exist (shape of logs-session-error.json).

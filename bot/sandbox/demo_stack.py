@@ -3,7 +3,7 @@
     async with run_demo_stack(port=0, traffic=False, scheduler=False) as demo:
         demo.page_url           # the page
         demo.sim, demo.standin  # the fakes, to set up or inspect
-        await demo.runtime.deps.alerts.run_cycle()
+        await demo.runtime.jobs.run_cycle()
 
 `python -m bot demo` runs it with live traffic and the app's own scheduler; tests turn both off
 and drive sessions and poll cycles themselves. The busy agent of the rate scenarios
@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.sandbox import demo_scenarios
 from bot.sandbox.demo_health import HealthStory
 from bot.sandbox.demo_page import PageContext, build_page_app
-from bot.sandbox.demo_rates import DEMO_RATE_RULES, HISTORY, RateStory, live_traffic, replay_history
+from bot.sandbox.demo_rates import HISTORY, RateStory, live_traffic, replay_history
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
 from bot.sandbox.demo_traffic import PROFILES, Traffic, add_failed_session, seed_history
 from bot.sandbox.pagerduty_standin import DEFAULT_ROUTING_KEY, PagerDutyStandIn
@@ -175,15 +175,15 @@ async def run_demo_stack(
         pagerduty_url = await stack.enter_async_context(serve(pagerduty.app))
 
         settings = settings_for(sim_url, slack_url, data_dir, f"{pagerduty_url}/v2/enqueue", sim.webhooks.secret)
-        runtime = build_runtime(settings, clock=clock, rate_rules=DEMO_RATE_RULES)
+        runtime = build_runtime(settings, clock=clock, demo_rates=True)
         await runtime.start(with_scheduler=False)
         stack.push_async_callback(runtime.stop)
         await runtime.deps.alerts.watch(BUSY_CHANNEL, rates.agent, None, None, COLLEAGUE.id)
         if busy_history:  # muted meanwhile: a replayed past is counted, not posted to Slack again
-            alerts = runtime.deps.alerts
-            await alerts.mute(BUSY_CHANNEL, rates.agent, HISTORY, COLLEAGUE.id)
-            await replay_history(rates, clock, alerts.run_cycle)
-            await alerts.unmute(BUSY_CHANNEL, rates.agent)
+            commands = runtime.deps.alerts
+            await commands.mute(BUSY_CHANNEL, rates.agent, HISTORY, COLLEAGUE.id)
+            await replay_history(rates, clock, runtime.jobs.run_cycle)
+            await commands.unmute(BUSY_CHANNEL, rates.agent)
         await runtime.deps.alerts.watch(ONCALL_CHANNEL, WATCHED_AGENT, None, None, COLLEAGUE.id, page=True)
         app_url = await stack.enter_async_context(serve(runtime.asgi(with_scheduler=False)))
         sim.webhooks.url = f"{app_url}/webhooks/pipecat"  # Pipecat Cloud's webhooks reach the app
@@ -242,7 +242,7 @@ async def _delivery_on_wake(runtime: Runtime) -> AsyncIterator[None]:
     """Without the scheduler nothing answers the alert service's wake (a button's edit that found
     the channel busy, rows a command enqueued): deliver in the background, as the delivery job
     would. Polls still run only when a test asks."""
-    alerts = runtime.deps.alerts
+    alerts = runtime.jobs
     running: set[asyncio.Task[None]] = set()
 
     def wake() -> None:

@@ -1,8 +1,8 @@
-"""An in-process fake of the Pipecat Cloud private REST API (design.md §2 and §7).
+"""An in-process fake of the Pipecat Cloud private REST API that bot/pipecat/client.py calls.
 
 A Starlette app with every route under `/v1`, state in plain objects indexed per agent, a clock
 the test controls, and fault injection (5xx, 429, malformed JSON, hangs, latency). Tests, the
-benchmarks and the demo share it, so its answers copy the shapes of shared/fixtures/pipecat.
+benchmarks and the demo share it, so its answers copy the shapes of tests/fixtures/pipecat.
 
     sim = PipecatSimulator(max_page_size=5)
     sim.add_agent("voice-bot")

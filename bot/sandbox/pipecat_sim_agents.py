@@ -1,4 +1,4 @@
-"""The simulator's agent status (design.md §9.4): deployments, revisions, health and capacity.
+"""The simulator's agent status: deployments, revisions, health and capacity (what bot.pipecat.models.Agent reads).
 
 `GET /agents/{agent}` answers a `ServiceDetailsResponse` built here from a few controllable facts;
 the shape copies tests/fixtures/pipecat/agent-status-*.json. Deployments change over time: a
@@ -52,7 +52,6 @@ class SimAgentStatus:
     infrastructure_issue: bool = False
     #: Out-of-memory restarts of the current revision so far (each bumps restartCount).
     oom_restarts: int = 0
-    last_oom_at: datetime | None = None
     #: restartCount already counted before the current condition (restarts do not reset).
     base_restarts: int = 0
     deployment_ids: list[str] = field(default_factory=list)
@@ -238,7 +237,7 @@ class SimAgentControls:
             exit_code=exit_code if crash else None,
         )
         status.deployments.append(new)
-        status.oom_restarts, status.last_oom_at = 0, None
+        status.oom_restarts = 0
         if crash is None and rollout_seconds == 0:
             owner.deployment_id = new.id
         return new.id
@@ -253,7 +252,6 @@ class SimAgentControls:
         """The current revision's container was OOM-killed `times` more times (exit 137)."""
         status = status_of(self.agent(agent))
         status.oom_restarts += times
-        status.last_oom_at = self.clock.now()
 
     def set_infrastructure_issue(self, agent: str, on: bool = True) -> None:
         status_of(self.agent(agent)).infrastructure_issue = on

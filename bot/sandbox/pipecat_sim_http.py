@@ -1,6 +1,6 @@
 """HTTP pieces of the Pipecat Cloud simulator: error bodies, query parsing, injected faults.
 
-Error bodies copy shared/fixtures/pipecat/error-*.json, so the client is tested against what the
+Error bodies copy tests/fixtures/pipecat/error-*.json, so the client is tested against what the
 real API sends, not against what we wish it sent.
 """
 

@@ -1,7 +1,7 @@
 """State of the Pipecat Cloud simulator: the clock, agents, sessions, logs and their JSON shapes.
 
 Plain objects, no HTTP here (that is `pipecat_sim.py`). Shapes follow the fixtures in
-shared/fixtures/pipecat: list items lack `resourceMetrics`/`meetingIds`, active sessions report
+tests/fixtures/pipecat: list items lack `resourceMetrics`/`meetingIds`, active sessions report
 nulls, times are ISO 8601 with milliseconds and `Z`.
 """
 

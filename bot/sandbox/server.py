@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -45,20 +44,3 @@ async def serve(app: Any, port: int = 0) -> AsyncIterator[str]:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5)
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any, port: int = 0) -> Iterator[str]:
-    """Run `app` on a background thread with its own loop (for synchronous callers)."""
-    server = _QuietServer(_config(app, port))
-    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("server thread stopped before it started")
-        threading.Event().wait(0.005)
-    try:
-        yield _bound_url(server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)

@@ -168,12 +168,9 @@ class SlackStandIn(Workspace):
     def start_outage(
         self, methods: frozenset[str] = WRITE_METHODS, *, status: int = 503, until: datetime | None = None
     ) -> None:
-        """From now on every call to `methods` answers HTTP `status` (nothing stored) until
-        end_outage(), or until `until` on the stand-in's clock (long windows on simulated time)."""
+        """From now on every call to `methods` answers HTTP `status` (nothing stored) until `until`
+        on the stand-in's clock (long windows on simulated time), or for good without one."""
         self._outage = Outage(methods, status, until)
-
-    def end_outage(self) -> None:
-        self._outage = None
 
     def _in_outage(self, method: str) -> int | None:
         outage = self._outage

@@ -66,8 +66,6 @@ class StoredMessage:
     ephemeral_for: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
     reply_broadcast: bool = False
-    #: The response URL key the message came through, if any.
-    via_response_url: str | None = None
 
     @property
     def is_reply(self) -> bool:

@@ -190,6 +190,5 @@ class Workspace:
             attachments=body.get("attachments") or None,
             thread_ts=self.thread_root(channel, body.get("thread_ts")),
             ephemeral_for=None if in_channel else (entry.user_id or DEFAULT_USER),
-            via_response_url=entry.key,
         )
         entry.last_ts = message.ts

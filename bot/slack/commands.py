@@ -11,7 +11,7 @@ from typing import Any, assert_never
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import REFUSED
-from bot.alerts.health import quotable
+from bot.alerts.health.assess import quotable
 from bot.blocks import notices
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.agents import agents_message
@@ -145,7 +145,7 @@ async def _causes(cmd: p.Causes, req: Request) -> Message:
 
 async def _changes(cmd: p.Changes, req: Request) -> Message:
     now = req.deps.clock.now()
-    entries = await change_timeline(req.deps.alerts.store, cmd.agent, now - cmd.window, now)
+    entries = await change_timeline(req.deps.store, cmd.agent, now - cmd.window, now)
     configured = req.deps.settings.pipecat_webhook_secret is not None
     return changes_message(cmd.agent, entries, window_label=cmd.window_label, webhooks_configured=configured)
 
@@ -252,7 +252,7 @@ async def _answer(cmd: p.Command, req: Request) -> tuple[Message, str]:
     except NotFound as error:
         told = await _unknown_agent(cmd, req, error)
         return error_reply(told), type(told).__name__
-    except Exception as error:  # every failure becomes a message, never silence
+    except Exception as error:  # noqa: BLE001 - every failure becomes a message; error_reply logs the unexpected
         return error_reply(error), type(error).__name__
 
 

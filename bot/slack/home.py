@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.policy import refusal
+from bot.alerts.rates.view import slo_lines
 from bot.blocks.home import (
     ACTION_HOME_MORE,
     RECENT_ALERTS,
@@ -29,7 +30,7 @@ from bot.store.records import Incident, OutboxRow
 
 logger = logging.getLogger(__name__)
 
-#: Slack resends an event it got no 2xx for within 3 s, with this header (design.md §3).
+#: Slack resends an event it got no 2xx for within 3 s, with this header (Events API retries).
 RETRY_HEADER = "x-slack-retry-num"
 #: With ALLOWED_CHANNELS set, a viewer's channels are read with `users.conversations`: pages of
 #: Slack's largest size, at most this many of them per Home publish.
@@ -43,15 +44,17 @@ NOT_IN_ALLOWED_CHANNELS = (
 
 
 async def home_data(deps: Deps) -> HomeData:
-    store = deps.alerts.store
+    store = deps.store
     now = deps.clock.now()
+    polls = await store.agent_polls()
     return HomeData(
         watches=await store.home_watches(now),
         incidents=[_incident(i) for i in await store.all_open_incidents()],
         alerts=[_alert(r) for r in await store.recent_alerts(RECENT_ALERTS)],
-        polls=await store.agent_polls(),
+        polls=polls,
         health=await _health(store),
         poll_interval=deps.settings.poll_interval_seconds,
+        slo=await slo_lines(store, [p.agent for p in polls], now),
     )
 
 
@@ -92,6 +95,7 @@ def visible_only(data: HomeData, channels: frozenset[str]) -> HomeData:
         alerts=[a for a in data.alerts if a.channel_id in channels],
         polls=[p for p in data.polls if p.agent in agents],
         health=[h for h in data.health if h.agent in agents],
+        slo={agent: line for agent, line in data.slo.items() if agent in agents},
     )
 
 
@@ -170,7 +174,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         result = "ok"
         try:
             await publish(deps, client, user_id, offset)
-        except Exception:
+        except Exception:  # broad: a failed publish is logged and audited, never raised after the ack
             result = "publish_failed"
             logger.exception("could not publish page %d of the Home tab", offset)
         # Audited (and so counted) like every button; the Home tab is in no channel.

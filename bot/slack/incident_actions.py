@@ -1,4 +1,4 @@
-"""Controls on an alert: Acknowledge / Unacknowledge (incidents, and health and webhook alerts),
+"""Controls on an alert: Acknowledge / Unacknowledge (incidents, health, webhook and rate alerts),
 Resolve… (a modal), Mute / Unmute, Details,
 Logs, and the link buttons (runbook, dashboard), whose clicks are only acknowledged and audited."""
 
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 NOT_OPEN = "This incident is no longer open."
 ALERT_NOT_OPEN = "This alert is no longer open (its condition cleared)."
+RATE_NOT_OPEN = "This rate alert is no longer open."
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 _TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
 
@@ -80,11 +81,11 @@ async def unacknowledge_health(deps: Deps, click: BlockAction, respond: AsyncRes
 async def open_resolve(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
     """Resolve… opens the modal that asks for the optional reason (its submission resolves)."""
     agent = parse_agent_value(click.value)
-    incident = await deps.alerts.store.incident_by_parent(click.channel_id, click.message_ts)
+    incident = await deps.store.incident_by_parent(click.channel_id, click.message_ts)
     if incident is None or incident.closed_at is not None:
         await respond(**notices.notice(NOT_OPEN, "Incident closed").to_response(in_channel=False))
         return
-    paged = await deps.alerts.store.pager_alert_for_incident(incident.id) is not None
+    paged = await deps.store.pager_alert_for_incident(incident.id) is not None
     await client.views_open(
         trigger_id=click.trigger_id, view=resolve_modal(agent, click.channel_id, click.message_ts, paged=paged)
     )
@@ -143,7 +144,7 @@ async def _resolve(deps: Deps, client: AsyncWebClient, audit: dict[str, str], re
         if done is None or not done[1]:
             result = "not_open"
             await client.chat_postEphemeral(channel=audit["channel_id"], user=audit["user_id"], text=NOT_OPEN)
-    except Exception as error:
+    except Exception as error:  # broad: after the ack, a failure is logged and audited
         logger.exception("resolving the incident of %s in %s failed", audit["detail"], audit["channel_id"])
         result = type(error).__name__
     await deps.gate.record(**audit, result=result)
@@ -165,10 +166,20 @@ async def details(deps: Deps, click: BlockAction, respond: AsyncRespond, client:
 
 
 async def acknowledge_rate(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
-    if not await deps.alerts.acknowledge_rate(click.channel_id, click.message_ts, click.user_id):
-        await respond(
-            **notices.notice("This rate alert is no longer open.", "Rate alert resolved").to_response(in_channel=False)
-        )
+    """A rate alert's Acknowledge: the first click records who and when on the episode (every
+    channel's post of it says so; its PagerDuty alert is acknowledged); a later one changes nothing
+    and tells its clicker, privately, who did and when."""
+    ack = await deps.alerts.acknowledge_rate(click.channel_id, click.message_ts, click.user_id)
+    if ack is None:
+        await respond(**notices.notice(RATE_NOT_OPEN, "Rate alert resolved").to_response(in_channel=False))
+    elif not ack.first:
+        await respond(**notices.already_acknowledged(ack.by, ack.at, "alert").to_response(in_channel=False))
+
+
+async def unacknowledge_rate(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    """Nobody is on the rate episode after all: its posts show Acknowledge again."""
+    if not await deps.alerts.unacknowledge_rate(click.channel_id, click.message_ts):
+        await respond(**notices.notice(RATE_NOT_OPEN, "Rate alert resolved").to_response(in_channel=False))
 
 
 async def rate_details(deps: Deps, click: BlockAction, respond: AsyncRespond, client: AsyncWebClient) -> None:
@@ -193,4 +204,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
         on_action(app, deps, link, followed_link)
     register_resolve_view(app, deps)
     on_action(app, deps, Action.RATE_ACK, acknowledge_rate)
+    on_action(app, deps, Action.RATE_UNACK, unacknowledge_rate)
     on_action(app, deps, Action.RATE_DETAILS, rate_details)

@@ -1,4 +1,4 @@
-"""The `/session` grammar (design.md §1.3), as a pure parser with table tests.
+"""The `/session` grammar, as a pure parser with table tests (tests/unit/slack/test_parsing.py).
 
 `parse_command(text)` never raises for bad input: it returns `Help(error=...)`, one line naming
 what was wrong and the form expected (bot/blocks/help.py adds "`/session help` for more").

@@ -1,4 +1,5 @@
-"""Find session ids in a Slack message and the agent hints around them (pure; design.md §1.3)."""
+"""Find session ids in a Slack message and the agent hints around them (pure; id and name patterns:
+bot/contracts/names.py)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def on_action(app: AsyncApp, deps: Deps, action_id: str, work: ActionWork) -> No
         result = "ok"
         try:
             await work(deps, click, respond, client)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - a private answer, never silence; error_reply logs the unexpected
             result = type(error).__name__
             await respond(**error_reply(error).to_response(in_channel=False))
         await deps.gate.record(**audit, result=result)

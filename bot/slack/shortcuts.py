@@ -61,7 +61,7 @@ async def _summary(
             organization=organization,
             limit=SHORTCUT_MAX_CANDIDATES,
         )
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - a message, never silence; error_reply logs the unexpected
         return error_reply(error)
     return await summary_with_cause(deps, found.agent, found.session)
 

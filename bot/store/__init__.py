@@ -1,4 +1,4 @@
-"""Persistence for watches, polling and alert delivery (design.md §5)."""
+"""Persistence for watches, polling and alert delivery (tables: bot/store/schema.py)."""
 
 from bot.store.base import LeaseLost
 from bot.store.engine import UnsafeDatabaseLocation, engine_url, is_connection_error

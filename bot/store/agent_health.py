@@ -11,10 +11,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
-from bot.store.payloads import HealthPayload
+from bot.store.payloads import HealthPayload, RatePayload
 from bot.store.records import (
     DEAD,
     KIND_HEALTH,
+    KIND_RATE,
     MUTED,
     SENT,
     ConditionClear,
@@ -32,7 +33,8 @@ WEBHOOK_KEY_PREFIX = "webhook:"
 
 @dataclass(frozen=True)
 class ConditionAck:
-    """Who acknowledged a condition occurrence and when; `first`: this click was the one that did."""
+    """Who acknowledged an alert (a condition occurrence, a rate episode) and when; `first`: this
+    click was the one that did."""
 
     by: str
     at: datetime
@@ -143,9 +145,9 @@ class AgentHealthStore(StoreBase):
             await touch_openers(self, conn, await _occurrence_openers(conn, row.agent, body), changes, now)
         return True
 
-    async def rerender_open_health_posts(self, channel_id: str, agent: str, now: datetime) -> int:
-        """Queue the re-render of the agent's posted, still open health alerts in the channel (a
-        mute or unmute changes their buttons). Returns how many."""
+    async def rerender_open_alert_posts(self, channel_id: str, agent: str, now: datetime) -> int:
+        """Queue the re-render of the agent's posted, still open health and rate alerts in the
+        channel (a mute or unmute changes their buttons). Returns how many."""
         async with self._read() as conn:
             rows = (
                 (
@@ -153,7 +155,7 @@ class AgentHealthStore(StoreBase):
                         select(alert_outbox).where(
                             alert_outbox.c.channel_id == channel_id,
                             alert_outbox.c.agent == agent,
-                            alert_outbox.c.kind == KIND_HEALTH,
+                            alert_outbox.c.kind.in_([KIND_HEALTH, KIND_RATE]),
                             alert_outbox.c.state == SENT,
                         )
                     )
@@ -164,7 +166,7 @@ class AgentHealthStore(StoreBase):
         keys = []
         for mapping in rows:
             body = from_row(OutboxRow, mapping).body()
-            if isinstance(body, HealthPayload) and body.cleared_at is None:
+            if isinstance(body, HealthPayload | RatePayload) and body.cleared_at is None:
                 keys.append(str(mapping["dedup_key"]))
         if keys:
             async with self._write() as conn:
@@ -278,16 +280,21 @@ async def touch_openers(
     store: StoreBase, conn: AsyncConnection, keys: Sequence[str], changes: Mapping[str, Any], now: datetime
 ) -> list[str]:
     """Merge `changes` into the payload of each opener row in `keys` and queue its re-render
-    (bot/alerts/reply_edits.py edits it once it is posted). A muted or dead opener was never
-    seen in its channel: nothing to re-render. Returns the keys found in the outbox."""
+    (bot/alerts/delivery/reply_edits.py edits it once it is posted). A muted or dead opener was never
+    seen in its channel: nothing to re-render. Returns the keys found in the outbox.
+
+    The rows are locked (in key order) before their payload is read: two writers merging into the
+    same payload (an acknowledgement, an evaluation's new reading) take turns on PostgreSQL, and
+    neither writes back a payload read before the other's commit."""
     found: list[str] = []
     if not keys:
         return found
     rows = (
         await conn.execute(
-            select(
-                alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.state, alert_outbox.c.payload
-            ).where(alert_outbox.c.dedup_key.in_(list(keys)))
+            select(alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.state, alert_outbox.c.payload)
+            .where(alert_outbox.c.dedup_key.in_(list(keys)))
+            .order_by(alert_outbox.c.dedup_key)
+            .with_for_update()
         )
     ).all()
     for row in rows:

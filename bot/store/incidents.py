@@ -58,7 +58,7 @@ class IncidentStore(StoreBase):
         """Apply a routing plan in one transaction, under the channel lease.
 
         The plan carries every post it needs (a new incident's parent, a burst's roll-up, keys
-        minted by bot/alerts/keys.py); the store only fills in new incident ids. Raises
+        minted by bot/contracts/keys.py); the store only fills in new incident ids. Raises
         RoutingConflict (nothing written) if a planned incident was closed meanwhile.
         """
         async with self._write() as conn:
@@ -118,7 +118,7 @@ class IncidentStore(StoreBase):
             )
         if change.rolled_row_ids and change.rollup_post is None:
             # Held for the incident's next periodic roll-up (a busy agent's background, see
-            # bot/alerts/decide.py held_agents): counted now, posted by `post_held_rollup`.
+            # bot/alerts/incidents/decide.py held_agents): counted now, posted by `post_held_rollup`.
             await conn.execute(
                 update(alert_outbox)
                 .where(alert_outbox.c.id.in_(change.rolled_row_ids), alert_outbox.c.state == PENDING)

@@ -50,7 +50,7 @@ def destination_of(row: OutboxRow) -> str:
 
 def _deliverable(now: datetime) -> ColumnElement[bool]:
     """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired); Slack
-    posts only (PagerDuty events are delivered by bot/alerts/pager.py)."""
+    posts only (PagerDuty events are delivered by bot/alerts/paging/pager.py)."""
     return and_(
         alert_outbox.c.kind != KIND_PAGE,
         or_(
@@ -409,11 +409,6 @@ class OutboxStore(StoreBase):
         async with self._write() as conn:
             result = await conn.execute(delete(reply_edits).where(unpostable))
         return result.rowcount
-
-    async def count_by_state(self) -> dict[str, int]:
-        query = select(alert_outbox.c.state, func.count()).group_by(alert_outbox.c.state)
-        async with self._read() as conn:
-            return {state: count for state, count in (await conn.execute(query)).tuples()}
 
 
 def _edit_settled() -> ColumnElement[bool]:

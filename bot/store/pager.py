@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.contracts.keys import page_dedup_key
 from bot.store.base import StoreBase, from_row
 from bot.store.payloads import PagePayload
 from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, UNCERTAIN, NewPost, OutboxRow, PagerAlert
@@ -34,10 +35,6 @@ FINISHED = (RESOLVED, MUTED)
 ALERT_ID = "alert_id"
 EVENT = "event"
 
-
-def page_dedup_key(alert_id: int, action: str, serial: int) -> str:
-    """The outbox key of one event: `page:<alert>:<action>:<serial>` (serial: trigger number)."""
-    return f"page:{alert_id}:{action}:{serial}"
 
 
 class PagerStore(StoreBase):
@@ -308,4 +305,4 @@ def to_pager_alert(row: RowMapping) -> PagerAlert:
     )
 
 
-__all__ = ["MUTED", "PagerStore", "page_dedup_key"]
+__all__ = ["MUTED", "PagerStore"]

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from bot.contracts.notices import NoticeKind
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -37,10 +39,24 @@ class RolledItem(_Payload):
     failed_at: datetime
 
 
+class RolledCause(_Payload):
+    label: str
+    count: int
+
+
 class RollupPayload(_Payload):
+    """A roll-up reply: a burst's sessions beyond the reply budget, or (`periodic`) a busy agent's
+    background failures held for BACKGROUND_ROLLUP_EVERY (bot/alerts/incidents/keeper.py `flush_held`),
+    with the agent's failure rate against its usual when it was made (`rate`, the detector's
+    words) and the top causes the cause cache knows of its sessions (out of `causes_read` logs)."""
+
     kind: Literal["rollup"] = "rollup"
     count: int
     sessions: list[RolledItem]
+    periodic: bool = False
+    rate: str | None = None
+    causes: list[RolledCause] = []
+    causes_read: int = 0
 
 
 class NoticePayload(_Payload):
@@ -48,7 +64,7 @@ class NoticePayload(_Payload):
     (`poll_failed`), one session given up (`bad_item`), or all well again (`recovery`)."""
 
     kind: Literal["notice"] = "notice"
-    type: Literal["outage", "recovery", "poll_failed", "bad_item"]
+    type: NoticeKind
     since: datetime | None = None
     until: datetime | None = None
     problem: str = ""
@@ -81,7 +97,7 @@ class SummaryPayload(_Payload):
 
 
 class HealthPayload(_Payload):
-    """An agent health condition opened (bot/alerts/health_posts.py; `finding` is its Finding JSON).
+    """An agent health condition opened (bot/alerts/health/posts.py; `finding` is its Finding JSON).
 
     The post shows the occurrence as it is now: the store updates this payload when it clears
     (`cleared_at`) or comes back (`returned_at`, `returns`; `cleared_at` unset again), and the
@@ -121,7 +137,7 @@ class DigestPayload(_Payload):
 
 
 class PagePayload(_Payload):
-    """A PagerDuty event (bot/alerts/pager.py): the Events API v2 body, and the alert it belongs to."""
+    """A PagerDuty event (bot/alerts/paging/pager.py): the Events API v2 body, and the alert it belongs to."""
 
     kind: Literal["page"] = "page"
     alert_id: int
@@ -129,7 +145,7 @@ class PagePayload(_Payload):
 
 
 class RatePayload(_Payload):
-    """A rate alert (bot/alerts/rate_watch.py): its episode (bot/rates/detectors.py Episode JSON,
+    """A rate alert (bot/alerts/rates/watch.py): its episode (bot/rates/detectors.py Episode JSON,
     with the current and the peak reading), the deployments' rates side by side, the top causes.
     The store updates this payload as the episode evolves, is acknowledged and clears, and the
     post is re-rendered from it."""
@@ -140,8 +156,12 @@ class RatePayload(_Payload):
     deployments: list[dict[str, Any]] = []
     causes: list[dict[str, Any]] = []
     cleared_at: datetime | None = None
+    #: Sessions it cost in all, once cleared (while open, the episode's own `cost` is the count so far).
     cost: int = 0
+    #: Who acknowledged the episode and when (its Acknowledge, in any channel; bot/store/rates.py
+    #: `rate_acks` is the record); unset again by Unacknowledge.
     acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
 
 
 class RateClearPayload(_Payload):

@@ -6,6 +6,10 @@ after its lease is confirmed (on PostgreSQL the agent's poll_state row stays loc
 so one agent's counts are written by one transaction at a time. A session is counted as started
 when this transaction inserted its rate_started row, and as ended when it inserted its
 seen_sessions row: replicas and restarts never count it twice.
+
+Minutes older than COUNT_RETENTION are folded into hourly counts (rate_hours) by the transaction
+that deletes them (`prune_rates`): a minute is counted in one of the two tables, never both, and
+totals over a window add up both (`rate_totals`).
 """
 
 from __future__ import annotations
@@ -15,19 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.pipecat.models import Session
-from bot.rates.counts import Counts, Minute, tally
-from bot.store.agent_health import touch_openers
+from bot.rates.counts import Counts, Minute, hour_of, tally
+from bot.store.agent_health import ConditionAck, touch_openers
 from bot.store.base import StoreBase, chunked, from_row
+from bot.store.payloads import RatePayload
 from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
-from bot.store.schema import alert_outbox, rate_counts, rate_started, rate_state
+from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_hours, rate_started, rate_state
 
-#: The rate memory's usual failures per hour (written by bot/alerts/rate_watch.py).
+#: The rate memory's usual failures per hour (written by bot/alerts/rates/watch.py).
 FAILURES_PER_HOUR = "failures_per_hour"
-COUNT_COLUMNS = ("started", "ended", "failed", "start_known", "cold_starts", "bot_starts", "duration_seconds")
 
 
 @dataclass(frozen=True)
@@ -118,22 +122,25 @@ class RateStore(StoreBase):
         return [Minute(minute, counts) for minute, counts in merged.items()]
 
     async def rate_totals(self, agent: str, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Counts]:
-        """Started, ended and failed added up (in SQL) over each named [start, end)."""
+        """Started, ended and failed added up (in SQL) over each named [start, end): the minutes
+        starting in it, and the hours (minutes older than COUNT_RETENTION, folded) starting in it."""
         found: dict[str, Counts] = {}
         async with self._read() as conn:
             for name, (start, end) in windows.items():
+                parts = union_all(
+                    select(rate_counts.c.started, rate_counts.c.ended, rate_counts.c.failed).where(
+                        rate_counts.c.agent == agent, rate_counts.c.minute >= start, rate_counts.c.minute < end
+                    ),
+                    select(rate_hours.c.started, rate_hours.c.ended, rate_hours.c.failed).where(
+                        rate_hours.c.agent == agent, rate_hours.c.hour >= start, rate_hours.c.hour < end
+                    ),
+                ).subquery()
                 row = (
                     await conn.execute(
                         select(
-                            func.coalesce(func.sum(rate_counts.c.started), 0),
-                            func.coalesce(func.sum(rate_counts.c.ended), 0),
-                            func.coalesce(func.sum(rate_counts.c.failed), 0),
-                        ).where(
-                            and_(
-                                rate_counts.c.agent == agent,
-                                rate_counts.c.minute >= start,
-                                rate_counts.c.minute < end,
-                            )
+                            func.coalesce(func.sum(parts.c.started), 0),
+                            func.coalesce(func.sum(parts.c.ended), 0),
+                            func.coalesce(func.sum(parts.c.failed), 0),
                         )
                     )
                 ).one()
@@ -183,22 +190,59 @@ class RateStore(StoreBase):
                 await touch_openers(self, conn, keys, changes, now)
         return True
 
-    async def acknowledge_rate_alert(self, channel_id: str, ts: str, user_id: str, now: datetime) -> bool:
-        """Record the ack on the rate alert posted at `ts` and queue its re-render."""
+    async def acknowledge_rate_alert(
+        self, channel_id: str, ts: str, user_id: str, now: datetime
+    ) -> ConditionAck | None:
+        """Acknowledge the episode whose rate alert was posted at `ts` in the channel: who and when
+        go into `rate_acks` (the record the PagerDuty mirror reads) and into every channel's post
+        of the episode, each queued for its re-render. The first click wins, across replicas and
+        channels (the row's insert decides): a later one changes nothing and gets who did, and
+        when (`first` False). None when no open rate alert was posted there (unknown, or cleared)."""
         async with self._write() as conn:
-            row = (
+            found = await _clicked_rate_alert(conn, channel_id, ts)
+            if found is None:
+                return None
+            row, body = found
+            key = str(body.episode.get("key") or "")
+            inserted = (
                 await conn.execute(
-                    select(alert_outbox.c.dedup_key, alert_outbox.c.payload).where(
-                        alert_outbox.c.channel_id == channel_id,
-                        alert_outbox.c.posted_ts == ts,
-                        alert_outbox.c.kind == KIND_RATE,
-                    )
+                    self.insert_ignore(rate_acks, ["agent", "episode_key", "opened_at"])
+                    .values(agent=row.agent, episode_key=key, opened_at=body.opened_at, ack_by=user_id, ack_at=now)
+                    .returning(rate_acks.c.ack_by)
                 )
             ).first()
-            if row is None or (row.payload or {}).get("cleared_at"):
+            if inserted is None:  # someone acknowledged it first (on this post or another channel's)
+                first = (
+                    await conn.execute(
+                        select(rate_acks.c.ack_by, rate_acks.c.ack_at).where(*_episode(row.agent, key, body.opened_at))
+                    )
+                ).one()
+                return ConditionAck(first.ack_by, first.ack_at, False)
+            changes = {"acknowledged_by": user_id, "acknowledged_at": now.isoformat()}
+            await touch_openers(self, conn, await _episode_openers(conn, row.agent, key, body.opened_at), changes, now)
+        return ConditionAck(user_id, now, True)
+
+    async def unacknowledge_rate_alert(self, channel_id: str, ts: str, now: datetime) -> bool:
+        """Nobody is on the episode after all: its `rate_acks` row goes, and every channel's post
+        of it loses who acknowledged it (each re-rendered). False when no open rate alert was
+        posted there."""
+        async with self._write() as conn:
+            found = await _clicked_rate_alert(conn, channel_id, ts)
+            if found is None:
                 return False
-            await touch_openers(self, conn, [row.dedup_key], {"acknowledged_by": user_id}, now)
+            row, body = found
+            key = str(body.episode.get("key") or "")
+            await conn.execute(delete(rate_acks).where(*_episode(row.agent, key, body.opened_at)))
+            changes = {"acknowledged_by": None, "acknowledged_at": None}
+            await touch_openers(self, conn, await _episode_openers(conn, row.agent, key, body.opened_at), changes, now)
         return True
+
+    async def rate_acknowledgements(self, agent: str) -> dict[tuple[str, datetime], tuple[str, datetime]]:
+        """The agent's acknowledged episodes: (detector key, opened at) → (who, when)."""
+        query = select(rate_acks).where(rate_acks.c.agent == agent)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {(r.episode_key, r.opened_at): (r.ack_by, r.ack_at) for r in rows}
 
     # -- a busy agent's background: held failures, posted as periodic roll-ups --------------------
 
@@ -282,11 +326,88 @@ class RateStore(StoreBase):
                 .values(slo_target=target, slo_period=period if target is not None else None, slo_set_by=user_id)
             )
 
-    async def prune_rates(self, counts_before: datetime, started_before: datetime) -> int:
+    async def prune_rates(self, counts_before: datetime, started_before: datetime, hours_before: datetime) -> int:
+        """Fold the minutes of whole hours before `counts_before` into hourly counts and delete them,
+        in one transaction (the rows this DELETE removed are the ones it adds: a replica pruning at
+        the same time, or a retry after a crash, never adds a minute twice); forget hours before
+        `hours_before` and started sessions seen before `started_before`. Returns the minutes
+        folded."""
+        cut = hour_of(counts_before)
         async with self._write() as conn:
-            result = await conn.execute(delete(rate_counts).where(rate_counts.c.minute < counts_before))
+            gone = (
+                await conn.execute(
+                    delete(rate_counts)
+                    .where(rate_counts.c.minute < cut)
+                    .returning(
+                        rate_counts.c.agent,
+                        rate_counts.c.minute,
+                        rate_counts.c.started,
+                        rate_counts.c.ended,
+                        rate_counts.c.failed,
+                    )
+                )
+            ).all()
+            hours: dict[tuple[str, datetime], Counts] = {}
+            for row in gone:
+                counts = hours.setdefault((row.agent, hour_of(row.minute)), Counts())
+                counts.add(Counts(started=row.started, ended=row.ended, failed=row.failed))
+            for (agent, hour), counts in sorted(hours.items()):
+                statement = self._insert(rate_hours).values(
+                    agent=agent, hour=hour, started=counts.started, ended=counts.ended, failed=counts.failed
+                )
+                await conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["agent", "hour"],
+                        set_={
+                            "started": rate_hours.c.started + statement.excluded.started,
+                            "ended": rate_hours.c.ended + statement.excluded.ended,
+                            "failed": rate_hours.c.failed + statement.excluded.failed,
+                        },
+                    )
+                )
+            await conn.execute(delete(rate_hours).where(rate_hours.c.hour < hours_before))
             await conn.execute(delete(rate_started).where(rate_started.c.seen_at < started_before))
-        return max(result.rowcount, 0)
+            await conn.execute(delete(rate_acks).where(rate_acks.c.opened_at < counts_before))
+        return len(gone)
+
+
+async def _clicked_rate_alert(conn: AsyncConnection, channel_id: str, ts: str) -> tuple[OutboxRow, RatePayload] | None:
+    """The open rate alert posted at `ts` in the channel, or None (unknown, or cleared)."""
+    mapping = (
+        (
+            await conn.execute(
+                select(alert_outbox).where(
+                    alert_outbox.c.channel_id == channel_id,
+                    alert_outbox.c.posted_ts == ts,
+                    alert_outbox.c.kind == KIND_RATE,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if mapping is None:
+        return None
+    row = from_row(OutboxRow, mapping)
+    body = row.body()
+    if not isinstance(body, RatePayload) or body.cleared_at is not None:
+        return None
+    return row, body
+
+
+def _episode(agent: str, key: str, opened_at: datetime) -> list[Any]:
+    return [rate_acks.c.agent == agent, rate_acks.c.episode_key == key, rate_acks.c.opened_at == opened_at]
+
+
+async def _episode_openers(conn: AsyncConnection, agent: str, key: str, opened_at: datetime) -> list[str]:
+    """Every channel's post of the episode (same agent, detector and opening moment), by dedup key."""
+    query = select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == KIND_RATE)
+    keys = []
+    for mapping in (await conn.execute(query)).mappings():
+        body = from_row(OutboxRow, mapping).body()
+        if isinstance(body, RatePayload) and body.episode.get("key") == key and body.opened_at == opened_at:
+            keys.append(str(mapping["dedup_key"]))
+    return keys
 
 
 def _grouped(touched: Mapping[str, Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], list[str]]]:

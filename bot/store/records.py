@@ -22,13 +22,13 @@ class OutboxKind(StrEnum):
     HEALTH = "health"  # an agent health condition opened (top-level)
     HEALTH_CLEAR = "health_clear"  # ... and cleared (a reply in the opener's thread)
     DIGEST = "digest"  # a channel's daily digest (dedup "digest:<channel>:<day>")
-    PAGE = "page"  # a PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/pager.py
+    PAGE = "page"  # a PagerDuty event (trigger/acknowledge/resolve), delivered by bot/alerts/paging/pager.py
     RATE = "rate"  # a rate alert opened (top-level; edited as it evolves and when it clears)
     RATE_CLEAR = "rate_clear"  # ... and cleared (a reply in the opener's thread)
 
 
 class OutboxState(StrEnum):
-    """Where an outbox row is in its life; the moves between them are bot.alerts.transitions."""
+    """Where an outbox row is in its life; the moves between them are bot.alerts.delivery.transitions."""
 
     PENDING = "pending"  # to post; surely not in Slack yet
     SENDING = "sending"  # claimed by a worker for one attempt
@@ -204,7 +204,7 @@ class OutboxRow:
 
 @dataclass(frozen=True)
 class Transition:
-    """What one attempt's outcome changes (decided by bot.alerts.transitions.next_state); `apply`
+    """What one attempt's outcome changes (decided by bot.alerts.delivery.transitions.next_state); `apply`
     writes it in one fenced transaction."""
 
     state: OutboxState
@@ -268,7 +268,7 @@ class Mute:
 class IncidentChange:
     """What routing does to one incident: open it (id None) or update it, and which rows go where.
 
-    Built by the pure planner (bot/alerts/decide.py plan_routing, posts and keys included),
+    Built by the pure planner (bot/alerts/incidents/decide.py plan_routing, posts and keys included),
     persisted in one transaction by the store.
     """
 

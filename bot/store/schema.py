@@ -1,4 +1,4 @@
-"""The alert pipeline's tables (design.md §5), as SQLAlchemy Core metadata.
+"""The alert pipeline's tables, as SQLAlchemy Core metadata.
 
 Portable on purpose: plain types, JSON, naive-UTC timestamps (`UTCDateTime`), unique keys as the
 guarantee against double work. A change here needs an Alembic revision that makes the same change
@@ -150,7 +150,7 @@ alert_outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    # Delivery state machine (bot/alerts/transitions.py): Slack-trouble failures and since when,
+    # Delivery state machine (bot/alerts/delivery/transitions.py): Slack-trouble failures and since when,
     # the first claim (bounds the reconcile scan), top-level fallback, the undelivered summary.
     Column("failures", Integer, nullable=False, default=0, server_default="0"),
     Column("failing_since", UTCDateTime),
@@ -171,7 +171,7 @@ incidents = Table(
     Column("channel_id", String(32), nullable=False),
     Column("agent", String(64), nullable=False),
     Column("parent_ts", String(32)),
-    # The parent post's dedup key (minted by the routing plan, bot/alerts/keys.py).
+    # The parent post's dedup key (minted by the routing plan, bot/contracts/keys.py).
     Column("parent_key", String(200)),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("first_failure_at", UTCDateTime, nullable=False),
@@ -251,10 +251,10 @@ agent_status = Table(
     Column("last_error", Text),
 )
 
-#: An agent's open health conditions, one row each (bot/alerts/health.py keys); the row is
+#: An agent's open health conditions, one row each (bot/alerts/health/assess.py keys); the row is
 #: deleted when the condition clears. Inserting it is what makes its alert post happen once.
 #: A condition that comes back soon after clearing is inserted again with its first opened_at
-#: (its alert reopens) and reopened_at set (bot/alerts/health_states.py).
+#: (its alert reopens) and reopened_at set (bot/alerts/health/states.py).
 agent_conditions = Table(
     "agent_conditions",
     metadata,
@@ -271,7 +271,7 @@ agent_conditions = Table(
     PrimaryKeyConstraint("agent", "condition_key", name="pk_agent_conditions"),
 )
 
-# -- explanations (design.md §9.5) ------------------------------------------------------------------
+# -- explanations (bot/explain) ---------------------------------------------------------------------
 
 #: What a failed session's own log says: read once per session (the cache), never shared between
 #: sessions. state: found (fingerprint set), none (no error in the log), pending (not read yet:
@@ -445,7 +445,8 @@ webhook_events = Table(
 
 #: Per agent, minute and deployment: sessions started (by creation minute) and ended (by end
 #: minute), failed, cold starts, a bot-start histogram (bot/rates/policy.py BOT_START_EDGES) and
-#: the summed duration. Written by the poll's recording transaction; pruned after COUNT_RETENTION.
+#: the summed duration. Written by the poll's recording transaction; after COUNT_RETENTION folded
+#: into rate_hours and deleted.
 rate_counts = Table(
     "rate_counts",
     metadata,
@@ -462,6 +463,22 @@ rate_counts = Table(
     Column("failed_by_status", JSON, nullable=False),
     PrimaryKeyConstraint("agent", "minute", "deployment", name="pk_rate_counts"),
     Index("ix_rate_counts_minute", "minute"),
+)
+
+#: Per agent and hour (all deployments): what the SLO budget needs of minutes older than
+#: COUNT_RETENTION. Minutes are folded in when they are pruned, in the same transaction that
+#: deletes them (bot/store/rates.py `prune_rates`): a minute is in rate_counts or here, never both.
+#: Pruned after HOUR_RETENTION.
+rate_hours = Table(
+    "rate_hours",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("hour", UTCDateTime, nullable=False),
+    Column("started", Integer, nullable=False),
+    Column("ended", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    PrimaryKeyConstraint("agent", "hour", name="pk_rate_hours"),
+    Index("ix_rate_hours_hour", "hour"),
 )
 
 #: Sessions counted as started (inserting the row is what counts it: once, across replicas).
@@ -485,10 +502,25 @@ rate_state = Table(
     Column("memory", JSON, nullable=False),
     Column("evaluated_at", UTCDateTime),
     # When a poll last counted something: an agent with nothing new, nothing open and too little
-    # traffic to fall silent is not evaluated again (bot/alerts/rate_watch.py).
+    # traffic to fall silent is not evaluated again (bot/alerts/rates/watch.py).
     Column("counted_at", UTCDateTime),
     Column("observed_since", UTCDateTime, nullable=False),
     Column("slo_target", Float),
     Column("slo_period", String(8)),
     Column("slo_set_by", String(32)),
+)
+
+#: Who acknowledged a rate episode (one detector's alert of an agent, from when it opened) and
+#: when: the first Acknowledge on any channel's post inserts it (first click wins across replicas
+#: and channels), Unacknowledge deletes it; the PagerDuty mirror reads it. Pruned after
+#: COUNT_RETENTION (an episode long cleared needs it no more).
+rate_acks = Table(
+    "rate_acks",
+    metadata,
+    Column("agent", String(64), nullable=False),
+    Column("episode_key", String(64), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("ack_by", String(32), nullable=False),
+    Column("ack_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("agent", "episode_key", "opened_at", name="pk_rate_acks"),
 )

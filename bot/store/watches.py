@@ -98,12 +98,6 @@ class WatchStore(StoreBase):
             row = (await conn.execute(_by_channel_agent(channel_id, agent))).mappings().first()
         return from_row(Watch, row) if row else None
 
-    async def watch_by_id(self, subscription_id: int) -> Watch | None:
-        async with self._read() as conn:
-            query = select(subscriptions).where(subscriptions.c.id == subscription_id)
-            row = (await conn.execute(query)).mappings().first()
-        return from_row(Watch, row) if row else None
-
     async def watches_for_agent(self, agent: str) -> list[Watch]:
         async with self._read() as conn:
             query = select(subscriptions).where(subscriptions.c.agent == agent).order_by(subscriptions.c.id)

@@ -48,7 +48,7 @@ def is_webhook_condition(key: str) -> bool:
 
 @dataclass(frozen=True)
 class Alert:
-    """What an alert says: the fields of an agent health finding (bot/alerts/health_records.py)."""
+    """What an alert says: the fields of an agent health finding (bot/alerts/health/records.py)."""
 
     kind: str
     title: str

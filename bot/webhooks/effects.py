@@ -10,11 +10,12 @@ little after they arrived, and prunes events past WEBHOOK_RETENTION.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.alerts import policy
-from bot.alerts.health_posts import cleared_changes
+from bot.alerts.health.posts import cleared_changes
 from bot.clock import Clock
 from bot.explain.changes import TIMELINE_WINDOW
 from bot.store import Store
@@ -24,15 +25,20 @@ from bot.webhooks.posts import channel_scopes, clearing_posts, label, opening_po
 from bot.webhooks.timeline import ORG_WIDE, family, timeline
 
 if TYPE_CHECKING:
-    from bot.alerts.service import AlertService
+    from bot.alerts.health.watcher import AgentStatusWatcher
 
 logger = logging.getLogger(__name__)
 
 
 class WebhookEffects:
-    def __init__(self, *, store: Store, alerts: AlertService, clock: Clock) -> None:
+    def __init__(
+        self, *, store: Store, health: AgentStatusWatcher, wake_delivery: Callable[[], None], clock: Clock
+    ) -> None:
+        """`health`: reads a redeployed agent's status now; `wake_delivery`: posts what an event
+        enqueued now, not at the delivery job's next tick."""
         self._store = store
-        self._alerts = alerts
+        self._health = health
+        self._wake = wake_delivery
         self._clock = clock
         self._pruned_at: datetime | None = None
 
@@ -43,7 +49,7 @@ class WebhookEffects:
             event = await self._store.webhook_event(event_id)
             if event is not None and event.processed_at is None:
                 await self.apply(event)
-        except Exception:
+        except Exception:  # broad: never raises; the sweep runs the event again
             logger.exception("webhook event %d: its effects failed; the sweep runs them again", event_id)
 
     async def apply(self, event: StoredEvent) -> None:
@@ -74,19 +80,19 @@ class WebhookEffects:
             pending = await self._store.pending_webhook_events(
                 now - policy.WEBHOOK_SWEEP_GRACE, policy.WEBHOOK_SWEEP_BATCH
             )
-        except Exception:
+        except Exception:  # broad: a sweep must not kill the job
             logger.exception("webhook sweep: could not read pending events; the next sweep tries again")
             return
         for event in pending:
             try:
                 await self.apply(event)
-            except Exception:
+            except Exception:  # broad: one event's failure must not stop the others
                 logger.exception("webhook event %d (%s) failed; the next sweep retries", event.id, event.event_type)
         if self._pruned_at is None or now - self._pruned_at >= policy.PRUNE_EVERY:
             self._pruned_at = now
             try:
                 pruned = await self._store.prune_webhook_events(now - policy.WEBHOOK_RETENTION)
-            except Exception:
+            except Exception:  # broad: pruning is housekeeping; the next sweep tries again
                 logger.exception("webhook sweep: pruning failed; the next sweep tries again")
             else:
                 if pruned:
@@ -102,7 +108,7 @@ class WebhookEffects:
             return  # no change, or a build (whose agent only its deployment tells)
         until = event.created_at + TIMELINE_WINDOW
         if await self._store.rerender_incidents_begun(event.created_at, until, entries[0].agent):
-            self._alerts.wake_delivery()
+            self._wake()
 
     async def _open(self, event: StoredEvent, effect: d.OpenAlert) -> None:
         now = self._clock.now()
@@ -127,7 +133,7 @@ class WebhookEffects:
         )
         if opened:
             logger.info("%s opened on %s", effect.alert.title, ", ".join(opened))
-            self._alerts.wake_delivery()
+            self._wake()
 
     async def _warn(self, event: StoredEvent, effect: d.Warn) -> None:
         now = self._clock.now()
@@ -144,7 +150,7 @@ class WebhookEffects:
             org_label=label(event.org),
         )
         if await self._store.enqueue([p.post for p in posts], now):
-            self._alerts.wake_delivery()
+            self._wake()
 
     async def _resolve(self, event: StoredEvent, effect: d.ResolveAlert) -> None:
         now = self._clock.now()
@@ -161,12 +167,12 @@ class WebhookEffects:
         )
         if cleared:
             logger.info("%s resolved on %s", effect.kind, ", ".join(cleared))
-            self._alerts.wake_delivery()
+            self._wake()
 
     async def _read_status(self, agent: str) -> None:
         """A deployment changed the agent: read its status now instead of at the next interval
         (only if it is watched and status reads are on; polling stays the backstop)."""
-        health = self._alerts.health
+        health = self._health
         if not health.enabled:
             return
         watches = await self._store.all_watches()
@@ -175,4 +181,4 @@ class WebhookEffects:
         now = self._clock.now()
         await self._store.make_status_read_due(agent, now)
         await health.read_agent(agent, watches[agent], await self._store.active_mutes(now))
-        self._alerts.wake_delivery()
+        self._wake()

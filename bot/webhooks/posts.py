@@ -1,7 +1,7 @@
 """The outbox rows of webhook alerts: pure, table-tested in tests/unit/webhooks/test_posts.py.
 
 An alert goes to each channel once, however many of the concerned agents it watches: one post
-per channel, keyed by the event and the channel (bot/alerts/keys.py webhook_post_key), so a
+per channel, keyed by the event and the channel (bot/contracts/keys.py webhook_post_key), so a
 redelivery or a second replica can never post it twice. A broken watch gets nothing; a channel
 where every concerned agent is muted gets the row already muted (recorded, never posted), as
 every alert. The posts are agent health posts (the same rendering, and a resolution is a
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.alerts.keys import webhook_post_key
+from bot.contracts.keys import webhook_post_key
 from bot.store.payloads import HealthClearPayload, HealthPayload
 from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, NewPost, OpenCondition, Watch
 from bot.store.webhooks import ScopedPost

@@ -109,7 +109,7 @@ class WebhookReceiver:
                 build_id=build[:64] if isinstance(build, str) and build else None,
                 data=envelope.data,
             )
-        except Exception:
+        except Exception:  # broad: anything unstored answers 503, so Pipecat delivers it again
             logger.exception(
                 "webhook %s (%s) could not be stored; answering 503 so it is delivered again", delivery.webhook_id, kind
             )

@@ -124,7 +124,7 @@ async def test_alert_incident_arrives_with_its_thread_and_acknowledge_edits_it(p
     await open_channel(page, "voice-oncall")
     # Started 42 s ago (inside the poller's overlap window), failed now: after the watch began.
     sid = demo.sim.add_session("voice-bot", "HTTP_ERROR", duration_seconds=42, cold_start=True)
-    await demo.runtime.deps.alerts.run_cycle()
+    await demo.runtime.jobs.run_cycle()
 
     parent = bot_message(page, "failed since")
     await expect(parent).to_have_count(1)
@@ -266,14 +266,14 @@ async def test_daily_digest_arrives_once_with_details_buttons(page: Any, demo: D
     await open_channel(page, "voice-oncall")
     for status in ("HTTP_COMPLETED", "HTTP_ERROR", "HTTP_COMPLETED", "BOT_CONNECTION_TIMEOUT", "HTTP_COMPLETED"):
         demo.sim.add_session("voice-bot", status, duration_seconds=30, bot_start_seconds=2.5, cold_start=True)
-    await demo.runtime.deps.alerts.run_cycle()  # the failures alert, and their causes are read
+    await demo.runtime.jobs.run_cycle()  # the failures alert, and their causes are read
     # A digest due a minute ago, turned on yesterday (as `/session digest on HH:MM` would store it).
     now = datetime.now(UTC)
     due = now - timedelta(minutes=1)
     await demo.runtime.store.set_digest(ONCALL_CHANNEL, due.hour, due.minute, "U0DEMOUSER", now - timedelta(days=1))
     assert await demo.runtime.digests.run_due() == 1
     assert await demo.runtime.digests.run_due() == 0
-    await demo.runtime.deps.alerts.deliver_once()
+    await demo.runtime.jobs.deliver_once()
     digest = bot_message(page, "The 24 hours up to")
     await expect(digest).to_have_count(1)
     await expect(digest.locator(".blk-header")).to_contain_text("Daily digest")

@@ -35,7 +35,7 @@ async def test_the_storm_reads_as_a_triage_card(browser: Any, demo: DemoStack) -
 
     expect.set_options(timeout=TIMEOUT_MS)
     await tts_quota_burst(demo.sim, WATCHED_AGENT, random.Random(3), sleep=no_sleep)
-    await demo.runtime.deps.alerts.run_cycle()
+    await demo.runtime.jobs.run_cycle()
     context = await browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
     page = await context.new_page()
     errors: list[str] = []

@@ -39,8 +39,8 @@ async def test_a_second_acknowledge_keeps_the_first_and_says_who_it_was(
         await slack.responses(await slack.command(f"watch {AGENT} page"))
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
         sim_clock.advance(60)
-        await rt.deps.alerts.poll_once()
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.poll_once()
+        await rt.jobs.deliver_once()
         [parent] = slack_standin.messages_in(ONCALL_CHANNEL)
         [alert] = pagerduty_standin.alerts
         first_at = sim_clock.now()

@@ -29,9 +29,9 @@ async def test_the_card_shows_deployments_revision_health_capacity_and_error_rat
     running = [pipecat_sim.start_session("voice-bot") for _ in range(3)]
     new = pipecat_sim.deploy("voice-bot", crash="CrashLoopBackOff", message=TRACEBACK)
     await runtime.deps.alerts.watch(ONCALL_CHANNEL, "voice-bot", None, None, "U0STEVE")
-    await runtime.deps.alerts.health.read_once()
-    sim_clock.advance(runtime.deps.alerts.health.interval.total_seconds())
-    await runtime.deps.alerts.health.read_once()  # held across two reads: now an open condition
+    await runtime.jobs.health.read_once()
+    sim_clock.advance(runtime.jobs.health.interval.total_seconds())
+    await runtime.jobs.health.read_once()  # held across two reads: now an open condition
     before = len(pipecat_sim.requests)
     key = await slack.command("agent voice-bot")
     [post] = await slack.responses(key)
@@ -60,7 +60,7 @@ async def test_an_unknown_agent_gets_a_clear_answer(slack: SlackDriver) -> None:
 async def test_the_app_schedules_status_reads_on_their_own_interval(
     pipecat_url: str, slack_url: str, tmp_path: Path, interval: float, scheduled: bool
 ) -> None:
-    from bot.alerts.status_job import STATUS_JOB_ID
+    from bot.alerts.scheduler import STATUS_JOB_ID
     from bot.app import build_runtime
 
     settings = make_settings(pipecat_url, slack_url, tmp_path, agent_status_interval_seconds=interval)
@@ -71,7 +71,7 @@ async def test_the_app_schedules_status_reads_on_their_own_interval(
         assert (job is not None) is scheduled
         if job is not None:
             assert job.trigger.interval.total_seconds() == interval
-        assert runtime.deps.alerts.health.enabled is scheduled
+        assert runtime.jobs.health.enabled is scheduled
     finally:
         runtime.scheduler.shutdown(wait=False)
         await runtime.pipecat_http.aclose()

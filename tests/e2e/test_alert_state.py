@@ -1,7 +1,7 @@
 """An alert's state end to end (issue 23): Resolve (a modal, then the submission), Unacknowledge,
 Unmute and a watch's runbook, through the real app over HTTP with signed Slack requests, the
 Pipecat simulator, the Slack stand-in and the PagerDuty stand-in, on the simulator's clock
-(bot/slack/incident_actions.py, bot/alerts/service.py `resolve`/`unacknowledge`,
+(bot/slack/incident_actions.py, bot/alerts/commands.py `resolve`/`unacknowledge`,
 bot/blocks/alert_state.py)."""
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ RUNBOOK = "https://wiki.example.com/runbooks/voice-bot?team=ops&step=1"
 async def fail_and_deliver(rt: Runtime, sim: PipecatSimulator, clock: SimClock) -> None:
     sim.add_session(AGENT, "HTTP_ERROR")
     clock.advance(60)
-    await rt.deps.alerts.poll_once()
-    await rt.deps.alerts.deliver_once()
+    await rt.jobs.poll_once()
+    await rt.jobs.deliver_once()
 
 
 def click(action: Action, ts: str, value: str = AGENT, user_id: str = ADMIN) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from bot.sandbox.signing import sign_request
 from bot.sandbox.slack_standin import SlackStandIn
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver
 from tests.fixtures_slack import ONCALL_CHANNEL
+from tests.rate_traffic import Traffic
 
 
 def event_body(event: dict[str, Any], event_id: str = "Ev01") -> str:
@@ -116,7 +118,7 @@ async def test_app_home_and_metrics_show_an_agent_s_open_health_condition(
         pipecat_sim.deploy("voice-bot", crash="CrashLoopBackOff", message="Traceback …")
         for _ in range(2):  # held across two reads before it is a condition
             sim_clock.advance(120)
-            await runtime.deps.alerts.status_cycle()
+            await runtime.jobs.status_cycle()
         await send_event(slack, event_body(HOME_OPENED))
         await slack_standin.wait_for_calls("views.publish")
         assert "is crash-looping (CrashLoopBackOff)" in json.dumps(slack_standin.home_views[USER])
@@ -138,3 +140,36 @@ async def test_app_home_marks_a_watch_that_pages_pagerduty(
     lines = [line for b in slack_standin.home_views[USER]["blocks"] for line in json.dumps(b).split("\\n")]
     (paging,) = [line for line in lines if "pages PagerDuty" in line]
     assert "voice-bot" in paging and "support-bot" not in paging
+
+
+async def test_app_home_shows_the_slo_budget_of_an_agent_with_an_slo_as_slash_rates_does(
+    running: tuple[Runtime, SlackDriver],
+    slack_standin: SlackStandIn,
+    pipecat_sim: PipecatSimulator,
+    sim_clock: SimClock,
+) -> None:
+    runtime, slack = running
+    await runtime.deps.alerts.watch(ONCALL_CHANNEL, "voice-bot", None, None, USER)
+    await runtime.deps.alerts.watch(ONCALL_CHANNEL, "support-bot", None, None, USER)
+    await slack.responses(await slack.command("slo voice-bot 99.5%"))
+    traffic = [Traffic(pipecat_sim, "voice-bot", 30, fail_share=0.002), Traffic(pipecat_sim, "support-bot", 10)]
+    for _ in range(10):
+        sim_clock.advance(60)
+        for t in traffic:
+            t.minute()
+        await runtime.jobs.run_cycle()
+    [card] = await slack.responses(await slack.command("rates voice-bot"))
+    budget = re.search(
+        r"SLO 99\.5% over 28d: \d+% of its error budget left \(over the [\d.]+ days counted so far\)",
+        json.dumps(card.body),
+    )
+    assert budget is not None
+
+    await send_event(slack, event_body(HOME_OPENED))
+    await slack_standin.wait_for_calls("views.publish")
+    blocks = slack_standin.home_views[USER]["blocks"]
+    lines = [line for b in blocks for line in json.dumps(b, ensure_ascii=False).split("\\n")]
+    [voice] = [line for line in lines if "*voice-bot* \u00b7" in line and "last successful poll" in line]
+    [support] = [line for line in lines if "*support-bot* \u00b7" in line and "last successful poll" in line]
+    assert budget.group(0) in voice  # the same numbers in the same words
+    assert "SLO" not in support and "error budget" not in support

@@ -27,8 +27,8 @@ async def test_the_home_tab_respects_the_channel_allowlist(
         await slack.responses(await slack.command("watch voice-bot"))
         sid = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
         sim_clock.advance(60)
-        await runtime.deps.alerts.poll_once()
-        await runtime.deps.alerts.deliver_once()
+        await runtime.jobs.poll_once()
+        await runtime.jobs.deliver_once()
         await slack.command("watches", channel_id="C0ELSEWHERE", user_id=OUTSIDER)
         assert "not enabled in this channel" in json.dumps(slack.ack_json())  # refused there
         await send_event(
@@ -50,8 +50,8 @@ async def test_a_member_of_an_allowed_channel_sees_that_channel_only(
         voice = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
         support = pipecat_sim.add_session("support-bot", "HTTP_ERROR")
         sim_clock.advance(60)
-        await runtime.deps.alerts.poll_once()
-        await runtime.deps.alerts.deliver_once()
+        await runtime.jobs.poll_once()
+        await runtime.jobs.deliver_once()
         slack_standin.add_member(ONCALL_CHANNEL, OUTSIDER)  # the on-call engineer, not in the incident room
         await send_event(
             slack, event_body({"type": "app_home_opened", "user": OUTSIDER, "channel": "D0X", "tab": "home"})

@@ -32,7 +32,7 @@ async def test_causes_ranks_the_agents_failure_causes_with_a_details_button(
     pipecat_sim.set_failure_log(AGENT, [STT])
     pipecat_sim.add_session(AGENT, "HTTP_ERROR")
     sim_clock.advance(5)
-    await runtime.deps.alerts.run_cycle()
+    await runtime.jobs.run_cycle()
 
     [post] = await slack.responses(await slack.command(f"causes {AGENT} 1h"))
     shown = text_of(post.body)

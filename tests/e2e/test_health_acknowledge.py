@@ -1,7 +1,7 @@
 """Acknowledge / Unacknowledge on agent-health alerts end to end (issue 23 §1): the real app over
 HTTP with signed Slack requests, the Pipecat simulator, the Slack stand-in and the PagerDuty
 stand-in, on the simulator's clock (bot/slack/incident_actions.py `acknowledge_health`,
-bot/store/agent_health.py `acknowledge_condition`, bot/alerts/pager.py `_sync_conditions`)."""
+bot/store/agent_health.py `acknowledge_condition`, bot/alerts/paging/pager.py `_sync_conditions`)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ async def status_cycle(rt: Runtime, clock: SimClock) -> None:
     """What the agent-status job does every AGENT_STATUS_INTERVAL_SECONDS, then a delivery pass
     (the posts, and the re-renders the store queued)."""
     clock.advance(120)
-    await rt.deps.alerts.status_cycle()
-    await rt.deps.alerts.deliver_once()
+    await rt.jobs.status_cycle()
+    await rt.jobs.deliver_once()
 
 
 def click(action: Action, ts: str, user_id: str, channel_id: str = ONCALL_CHANNEL) -> dict[str, Any]:
@@ -72,7 +72,7 @@ async def test_acknowledge_a_health_alert_in_every_channel_first_click_wins_page
         await slack.responses(await slack.command(f"watch {AGENT} page", user_id=ADMIN))
         await slack.responses(await slack.command(f"watch {AGENT}", channel_id=INCIDENT_CHANNEL, user_id=ADMIN))
         pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
-        for _ in range(2):  # seen twice: opened (bot/alerts/health_states.py)
+        for _ in range(2):  # seen twice: opened (bot/alerts/health/states.py)
             await status_cycle(rt, sim_clock)
         alert, elsewhere = the_alert(slack_standin), the_alert(slack_standin, INCIDENT_CHANNEL)
         [page] = pagerduty_standin.alerts
@@ -84,14 +84,14 @@ async def test_acknowledge_a_health_alert_in_every_channel_first_click_wins_page
         key = await slack.interact(click(Action.HEALTH_ACK, alert.ts, "U0NOBODY"), message_ts=alert.ts)
         [refused] = await slack.responses(key)
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         assert "Only admins" in json.dumps(refused.body)
         assert the_alert(slack_standin).blocks == alert.blocks and page.status == "triggered"
 
         # The admin: every channel's post of the occurrence says who; PagerDuty is acknowledged.
         await slack.interact(click(Action.HEALTH_ACK, alert.ts, ADMIN), message_ts=alert.ts)
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         await pagerduty_standin.wait_until(lambda: page.status == "acknowledged")
         for acked in (the_alert(slack_standin), the_alert(slack_standin, INCIDENT_CHANNEL)):
             assert headline(acked).startswith(":eyes:"), headline(acked)
@@ -109,7 +109,7 @@ async def test_acknowledge_a_health_alert_in_every_channel_first_click_wins_page
         )
         [told] = await slack.responses(key)
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         assert f"<@{ADMIN}> already acknowledged this alert" in json.dumps(told.body)
         assert told.body.get("response_type") != "in_channel"
         assert the_alert(slack_standin).blocks == acked_blocks
@@ -119,7 +119,7 @@ async def test_acknowledge_a_health_alert_in_every_channel_first_click_wins_page
         # Unacknowledge: Acknowledge is back everywhere; PagerDuty's alert stays acknowledged.
         await slack.interact(click(Action.HEALTH_UNACK, alert.ts, ADMIN), message_ts=alert.ts)
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         for back in (the_alert(slack_standin), the_alert(slack_standin, INCIDENT_CHANNEL)):
             assert headline(back).startswith(":red_circle:") and "*Triggered*" in headline(back)
             assert Action.HEALTH_ACK in buttons(back) and Action.HEALTH_UNACK not in buttons(back)
@@ -145,13 +145,13 @@ async def test_muting_and_unmuting_re_render_the_open_health_alert(
         assert Action.INCIDENT_UNMUTE not in buttons(alert)
 
         await slack.responses(await slack.command(f"mute {AGENT} 1h"))
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         muted = the_alert(slack_standin)
         assert Action.INCIDENT_UNMUTE in buttons(muted) and ":mute: muted until" in json.dumps(muted.blocks)
 
         await slack.interact(click(Action.INCIDENT_UNMUTE, alert.ts, "U0ANY"), message_ts=alert.ts)
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         unmuted = the_alert(slack_standin)
         assert Action.INCIDENT_UNMUTE not in buttons(unmuted) and ":mute:" not in json.dumps(unmuted.blocks)
         assert Action.HEALTH_ACK in buttons(unmuted)
@@ -168,7 +168,7 @@ async def test_a_condition_that_comes_back_is_triggered_again(
         alert = the_alert(slack_standin)
         await slack.interact(click(Action.HEALTH_ACK, alert.ts, "U0ANY"), message_ts=alert.ts)
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         assert "*Acknowledged* by <@U0ANY>" in headline(the_alert(slack_standin))
 
         pipecat_sim.set_available(AGENT, True)
@@ -205,14 +205,14 @@ async def test_acknowledging_an_organization_wide_webhook_alert_acknowledges_it_
         await rt.deps.alerts.watch(INCIDENT_CHANNEL, "support-bot", None, None, ADMIN)
         await pipecat_sim.webhooks.send("org.trial_ended", {"org_name": "sim-org", "amount_due_cents": 1250})
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         alert = the_alert(slack_standin)
         [page] = pagerduty_standin.alerts
         assert Action.HEALTH_ACK in buttons(alert)
 
         await slack.interact(click(Action.HEALTH_ACK, alert.ts, ADMIN), message_ts=alert.ts)
         await rt.deps.after_ack.drain(grace_seconds=10)
-        await rt.deps.alerts.deliver_once()
+        await rt.jobs.deliver_once()
         for acked in (the_alert(slack_standin), the_alert(slack_standin, INCIDENT_CHANNEL)):
             assert f"*Acknowledged* by <@{ADMIN}>" in headline(acked)
             assert Action.HEALTH_UNACK in buttons(acked)

@@ -155,7 +155,7 @@ async def test_a_failed_sessions_lookup_reads_its_cause_once_and_caches_it(
     shown = text_of(await answer(slack, f"{AGENT} {failed}"))
     assert "*Cause* (from this session's log" in shown and "CartesiaTTSService" in shown and "quota exceeded" in shown
     assert log_reads(pipecat_sim) == 1
-    cached = await runtime.deps.alerts.store.session_causes(AGENT, [failed])
+    cached = await runtime.store.session_causes(AGENT, [failed])
     assert cached[failed].state == "found"  # the same cache the poller reads
 
     before = len(pipecat_sim.requests)
@@ -178,7 +178,7 @@ async def test_a_lookup_whose_log_cannot_be_read_says_so_and_caches_nothing(
     body = await answer(slack, f"{AGENT} {failed}")
     shown = text_of(body)
     assert "HTTP_ERROR" in shown and "this session's log could not be read" in shown
-    assert await runtime.deps.alerts.store.session_causes(AGENT, [failed]) == {}
+    assert await runtime.store.session_causes(AGENT, [failed]) == {}
 
 
 async def test_details_shows_the_cause(pipecat_sim: PipecatSimulator, slack: SlackDriver) -> None:

@@ -46,8 +46,8 @@ async def test_a_user_refused_mute_cannot_acknowledge_the_page(
         await slack.responses(await slack.command(f"watch {AGENT} page", user_id=ADMIN))
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
         sim_clock.advance(60)
-        await runtime.deps.alerts.poll_once()
-        await runtime.deps.alerts.deliver_once()
+        await runtime.jobs.poll_once()
+        await runtime.jobs.deliver_once()
         [parent] = slack_standin.messages_in(ONCALL_CHANNEL)
         [alert] = pagerduty_standin.alerts
         mute = click(Action.INCIDENT_MUTE, mute_value(AGENT, "1h"), parent.ts)

@@ -60,7 +60,7 @@ async def test_metrics_parse_and_a_command_a_lookup_and_a_poll_move_their_series
     await slack.responses(key)
     await runtime.deps.after_ack.drain(grace_seconds=5)  # each command's audit record (its count) is written
     sim_clock.advance(5)
-    await runtime.deps.alerts.poll_once()
+    await runtime.jobs.poll_once()
     after = await scrape(slack)
 
     command = {"kind": "command", "name": "watches", "outcome": "ok"}
@@ -99,9 +99,9 @@ async def test_metrics_count_slack_calls_by_method_and_result_and_alerts_sent(
     pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
     sim_clock.advance(5)
     slack_standin.rate_limit_next("chat.postMessage", 1, retry_after=1)
-    await runtime.deps.alerts.run_cycle()
+    await runtime.jobs.run_cycle()
     sim_clock.advance(5)
-    await runtime.deps.alerts.run_cycle()
+    await runtime.jobs.run_cycle()
     samples = await scrape(slack)
     assert value(samples, "pipecat_ops_slack_api_calls_total", method="chat.postMessage", result="ratelimited") == 1
     assert value(samples, "pipecat_ops_slack_api_calls_total", method="chat.postMessage", result="ok") >= 1
@@ -120,20 +120,20 @@ async def test_healthz_reports_the_database_and_polling(
     assert first.json() == {"ok": True, "database": "ok", "last_poll_age_seconds": None, "watches": 0, "reasons": []}
     key = await slack.command("watch voice-bot")
     await slack.responses(key)
-    await runtime.deps.alerts.poll_once()
+    await runtime.jobs.poll_once()
     polled = (await slack.http.get("/healthz")).json()
     assert polled["ok"] is True and polled["last_poll_age_seconds"] == 0
     # Pipecat goes away: once no poll succeeded for 3 intervals, /healthz says so with a 503.
     pipecat_sim.fail_next(100, status=503)
     for _ in range(4):
         sim_clock.advance(runtime.settings.poll_interval_seconds)
-        await runtime.deps.alerts.poll_once()
+        await runtime.jobs.poll_once()
     stale = await slack.http.get("/healthz")
     assert stale.status_code == 503
     assert stale.json()["ok"] is False and "no successful poll for 3 intervals" in stale.json()["reasons"][0]
     pipecat_sim.clear_faults()
     sim_clock.advance(runtime.settings.poll_interval_seconds)
-    await runtime.deps.alerts.poll_once()
+    await runtime.jobs.poll_once()
     assert (await slack.http.get("/healthz")).status_code == 200
 
 
@@ -221,7 +221,7 @@ async def test_json_logs_of_a_command_carry_its_context(running: tuple[Runtime, 
     assert (watching["team"], watching["channel"], watching["user"], watching["verb"]) == (
         "T0001", ONCALL_CHANNEL, USER, "watch"
     )  # fmt: skip
-    assert watching["level"] == "info" and watching["logger"] == "bot.alerts.service"
+    assert watching["level"] == "info" and watching["logger"] == "bot.alerts.commands"
     assert "xoxb-" not in stream.getvalue() and SIGNING_SECRET not in stream.getvalue()
 
 
@@ -236,12 +236,12 @@ async def test_json_logs_of_a_poll_and_an_alert_carry_agent_session_and_dedup_ke
     await slack.responses(key)
     pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
     sim_clock.advance(5)
-    await runtime.deps.alerts.run_cycle()  # the incident's parent and its first reply
+    await runtime.jobs.run_cycle()  # the incident's parent and its first reply
     sid = pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
     sim_clock.advance(5)
     slack_standin.rate_limit_next("chat.postMessage", 1, retry_after=1)  # the second reply gets a 429
     with json_logs(runtime) as stream:
-        await runtime.deps.alerts.run_cycle()
+        await runtime.jobs.run_cycle()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     (polled,) = [line for line in lines if "ended session(s)" in line["msg"]]
     assert polled["agent"] == "voice-bot" and "verb" not in polled  # nothing of the earlier command leaks in

@@ -41,8 +41,8 @@ def paging_app(app_factory: AppFactory, pagerduty_url: str) -> Any:
 async def cycle(runtime: Runtime, clock: SimClock, seconds: float = CYCLE) -> None:
     """What the scheduler does every poll interval."""
     clock.advance(seconds)
-    await runtime.deps.alerts.poll_once()
-    await runtime.deps.alerts.deliver_once()
+    await runtime.jobs.poll_once()
+    await runtime.jobs.deliver_once()
 
 
 async def command(slack: SlackDriver, text: str) -> str:
@@ -221,7 +221,7 @@ async def test_429_and_5xx_are_retried_with_back_off(
         await cycle(runtime, sim_clock)  # 429: back off 30 s
         [row] = await runtime.store.page_rows()
         assert row.next_attempt_at == sim_clock.now() + timedelta(seconds=30)
-        await runtime.deps.alerts.deliver_once()  # not due yet: nothing sent
+        await runtime.jobs.deliver_once()  # not due yet: nothing sent
         assert len(pagerduty_standin.requests) == 1
         await cycle(runtime, sim_clock)  # 502 → retried later
         await cycle(runtime, sim_clock)
@@ -239,7 +239,7 @@ TRACEBACK = (
 async def status_cycle(runtime: Runtime, clock: SimClock) -> None:
     """What the agent-status job does every AGENT_STATUS_INTERVAL_SECONDS (120 s by default)."""
     clock.advance(120)
-    await runtime.deps.alerts.status_cycle()
+    await runtime.jobs.status_cycle()
 
 
 async def test_health_conditions_page_with_their_own_key_and_resolve_when_they_clear(
@@ -254,7 +254,7 @@ async def test_health_conditions_page_with_their_own_key_and_resolve_when_they_c
         assert pagerduty_standin.requests == []
         pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message=TRACEBACK)
         await status_cycle(runtime, sim_clock)
-        assert pagerduty_standin.requests == []  # seen once: held (bot/alerts/health_states.py)
+        assert pagerduty_standin.requests == []  # seen once: held (bot/alerts/health/states.py)
         await status_cycle(runtime, sim_clock)
         [crash] = pagerduty_standin.alerts
         assert (crash.severity, crash.status, crash.payload["class"]) == ("critical", "triggered", "revision")

@@ -2,8 +2,8 @@
 PagerDuty answers 503 for 3 hours, and the trigger is given up after 1 hour like every Slack row
 of the same app.
 
-Where: bot/app.py passes give_up_after to AlertService, which passes it to bot/alerts/pager.py
-`Pager` and on to bot/alerts/page_delivery.py `PageDelivery`; neither has a default, so a missing
+Where: bot/app.py passes give_up_after to AlertService, which passes it to bot/alerts/paging/pager.py
+`Pager` and on to bot/alerts/paging/delivery.py `PageDelivery`; neither has a default, so a missing
 wire is a type error.
 """
 
@@ -35,8 +35,8 @@ async def test_pagerduty_rows_honour_outbox_give_up_hours(
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
         for _ in range(36):  # 3 hours, one cycle every 5 minutes
             sim_clock.advance(300)
-            await runtime.deps.alerts.poll_once()
-            await runtime.deps.alerts.deliver_once()
+            await runtime.jobs.poll_once()
+            await runtime.jobs.deliver_once()
         rows = await runtime.store.page_rows()
         [row] = [r for r in rows if r.dedup_key == "page:1:trigger:1"]
         assert row.state == DEAD, f"trigger still {row.state} after 3 h of 503s with OUTBOX_GIVE_UP_HOURS=1"

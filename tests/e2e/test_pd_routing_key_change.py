@@ -3,7 +3,7 @@ restarts with the new key and, when the incident goes quiet, sends its resolve t
 opened the alert, which PagerDuty resolves. New alerts open with the new key.
 
 Where: bot/store/pager.py keeps the routing key each alert was opened with (`open_pager_alert`,
-`pager_routing_key`); bot/alerts/page_delivery.py sends every event of an alert to it.
+`pager_routing_key`); bot/alerts/paging/delivery.py sends every event of an alert to it.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def pagerduty_standin() -> PagerDutyStandIn:
 
 async def cycle(runtime: Runtime, clock: SimClock, seconds: float = 60) -> None:
     clock.advance(seconds)
-    await runtime.deps.alerts.poll_once()
-    await runtime.deps.alerts.deliver_once()
+    await runtime.jobs.poll_once()
+    await runtime.jobs.deliver_once()
 
 
 async def test_a_routing_key_change_still_resolves_the_page_the_old_key_opened(

@@ -124,6 +124,7 @@ ADMIN_CLICKS = {
     Action.INCIDENT_RESOLVE: ("button", "voice-bot"),
     Action.INCIDENT_UNMUTE: ("button", "voice-bot"),
     Action.RATE_ACK: ("button", "voice-bot"),
+    Action.RATE_UNACK: ("button", "voice-bot"),
     Action.HEALTH_ACK: ("button", "voice-bot"),
     Action.HEALTH_UNACK: ("button", "voice-bot"),
 }
@@ -205,7 +206,7 @@ async def test_secrets_never_reach_logs_slack_or_error_messages(
         pipecat_sim.api_key = PIPECAT_KEY
         pipecat_sim.fail_next(20, status=500)
         await slack.responses(await slack.command(f"voice-bot {ERROR_ID}"))
-        await runtime.deps.alerts.run_cycle()
+        await runtime.jobs.run_cycle()
     to_slack = [
         json.dumps(c.args) + json.dumps({k: v for k, v in c.headers.items() if k.lower() != "authorization"})
         for c in slack_standin.calls

@@ -49,7 +49,7 @@ def webhook_app(app_factory: AppFactory, pagerduty_url: str, pipecat_sim: Pipeca
 async def settle(runtime: Runtime) -> None:
     """The effects that run after the answer, then one delivery pass (Slack, then PagerDuty)."""
     await runtime.deps.after_ack.drain(grace_seconds=10)
-    await runtime.deps.alerts.deliver_once()
+    await runtime.jobs.deliver_once()
 
 
 def top_level(standin: SlackStandIn, channel: str) -> list[StoredMessage]:
@@ -97,7 +97,7 @@ async def test_a_signed_spend_limit_reaches_every_watching_channel_once_pages_on
         assert len(pagerduty_standin.alerts) == 1 and page.triggers == 1
 
         # The App Home shows it on both agents while it is open.
-        await runtime.deps.alerts.run_delivery()
+        await runtime.jobs.run_delivery()
         from bot.slack.home import home_data
 
         health = {h.agent: h.summary for h in (await home_data(runtime.deps)).health}
@@ -191,7 +191,7 @@ async def test_a_secret_change_before_the_failures_shows_in_the_incident_s_what_
         await runtime.deps.after_ack.drain(grace_seconds=10)
         sim_clock.advance(180)
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
-        await runtime.deps.alerts.run_cycle()
+        await runtime.jobs.run_cycle()
         [parent] = top_level(slack_standin, ONCALL_CHANNEL)
         shown = text_of(parent)
         assert "*What changed*" in shown
@@ -205,7 +205,7 @@ async def test_deployment_updated_reads_the_agent_s_status_at_once(
     hooks = pipecat_sim.webhooks
     async with webhook_app(AGENT_STATUS_INTERVAL_SECONDS=120) as (runtime, _slack):
         await runtime.deps.alerts.watch(ONCALL_CHANNEL, AGENT, None, None, USER)
-        await runtime.deps.alerts.status_cycle()  # the regular read: healthy, next one in 120 s
+        await runtime.jobs.status_cycle()  # the regular read: healthy, next one in 120 s
         sim_clock.advance(10)
         deployment = pipecat_sim.deploy(AGENT, crash="CrashLoopBackOff", message="ModuleNotFoundError: cartesia")
         reads_before = sum(1 for r in pipecat_sim.requests if r.path == f"/v1/agents/{AGENT}")
@@ -217,8 +217,8 @@ async def test_deployment_updated_reads_the_agent_s_status_at_once(
         # A crash loop is alerted on its second sighting a minute on (policy.HEALTH_HOLD): the read
         # the webhook made asks for that one a minute later, not at the 120 s interval.
         sim_clock.advance(60)
-        await runtime.deps.alerts.status_cycle()
-        await runtime.deps.alerts.deliver_once()
+        await runtime.jobs.status_cycle()
+        await runtime.jobs.deliver_once()
         [alert] = top_level(slack_standin, ONCALL_CHANNEL)
         shown = text_of(alert)
         assert "is crash-looping (CrashLoopBackOff)" in shown
@@ -349,7 +349,7 @@ async def test_a_change_delivered_after_the_incident_was_posted_joins_its_what_c
     async with webhook_app() as (runtime, _):
         await runtime.deps.alerts.watch(ONCALL_CHANNEL, AGENT, None, None, USER)
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
-        await runtime.deps.alerts.run_cycle()
+        await runtime.jobs.run_cycle()
         [parent] = top_level(slack_standin, ONCALL_CHANNEL)
         assert "API key" not in text_of(parent)
         # Pipecat Cloud retried it for a while: it happened 5 minutes before the failure.

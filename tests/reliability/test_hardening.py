@@ -12,8 +12,8 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
-from bot.alerts.service import MAX_REPLICA_ID_LENGTH, AlertService, new_replica_id
-from bot.alerts.transitions import Posted, next_state
+from bot.alerts.delivery.transitions import Posted, next_state
+from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient
 from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.sandbox.slack_standin import SlackStandIn
@@ -21,7 +21,8 @@ from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.payloads import AlertPayload
 from bot.store.records import KIND_ALERT, SENDING, SENT, NewPost
-from tests.fixtures_store import ALERT_CHANNEL, AlertRig
+from bot.wiring import MAX_REPLICA_ID_LENGTH, Alerts, build_alerts, new_replica_id
+from tests.fixtures_store import ALERT_CHANNEL, TEST_ALERT_SETTINGS, AlertRig
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 CHANNEL = "C1"
@@ -89,35 +90,36 @@ async def test_a_worker_paused_past_its_claim_does_not_post_when_it_resumes(
     other = Store.from_url(store.engine.url.render_as_string(hide_password=False))
     clients: list[AsyncWebClient] = []
 
-    def replica(opened: Store, name: str) -> AlertService:
+    def replica(opened: Store, name: str) -> Alerts:
         # A Slack timeout longer than the test: A's wait ends with its answer, not a timeout.
         client = AsyncWebClient(token=slack_standin.bot_token, base_url=f"{slack_url}/api/", timeout=60)
         clients.append(client)
-        return AlertService(
+        return build_alerts(
+            TEST_ALERT_SETTINGS,
             store=opened,
             pipecat=pipecat_client,
             slack=client,
             clock=sim_clock,
-            default_statuses=frozenset({"HTTP_ERROR"}),
+            pagerduty=None,
+            events=NO_EVENTS,
             replica_id=name,
-            post_spacing=timedelta(0),
         )
 
     a, b = replica(store, "replica-a"), replica(other, "replica-b")
     try:
-        await a.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+        await a.commands.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
         sim_clock.advance(5)
         pipecat_sim.add_session("voice-bot", "HTTP_ERROR")
         sim_clock.advance(60)
-        await a.poll_once()
+        await a.jobs.poll_once()
         slack_standin.fail_next("chat.postMessage", 1, status=500)
-        await a.deliver_once()  # the parent's outcome is unknown: `uncertain`
+        await a.jobs.deliver_once()  # the parent's outcome is unknown: `uncertain`
         sim_clock.advance(policy.UNCERTAIN_RECHECK.total_seconds())
         slack_standin.accept_then_hang_next("conversations.history", 1)
-        paused = asyncio.create_task(a.deliver_once())
+        paused = asyncio.create_task(a.jobs.deliver_once())
         await slack_standin.wait_until(lambda: slack_standin.hanging == 1)
         sim_clock.advance(max(policy.CLAIM_TTL, policy.CHANNEL_LEASE).total_seconds() + 1)
-        await b.deliver_once()  # the take-over: not in the channel, so B posts parent and reply
+        await b.jobs.deliver_once()  # the take-over: not in the channel, so B posts parent and reply
         assert len(slack_standin.messages_in(ALERT_CHANNEL)) == 1
         slack_standin.release_hangs()
         await asyncio.wait_for(paused, timeout=10)
@@ -139,7 +141,7 @@ async def test_a_truncated_detail_answer_fails_the_poll_instead_of_losing_the_al
     rig.sim.end_session("voice-bot", sid, "HTTP_ERROR")
     rig.sim.malformed_next(1, path_contains=f"/sessions/{sid}")
     await rig.cycle()  # the detail is garbage: the poll fails, the session is not marked seen
-    assert [r for r in await rig.svc.store.outbox_rows() if r.session_id == sid] == []
+    assert [r for r in await rig.store.outbox_rows() if r.session_id == sid] == []
     await rig.cycle()
     [parent] = rig.top()
     [reply] = rig.replies(parent)

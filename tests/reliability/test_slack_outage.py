@@ -20,9 +20,9 @@ async def settle(rig: AlertRig, step: float = 60, rounds: int = 30) -> None:
     row waits to be summarised."""
     for _ in range(rounds):
         await rig.cycle(step)
-        rows = await rig.svc.store.outbox_rows()
+        rows = await rig.store.outbox_rows()
         waiting = {r.state for r in rows} & {"pending", "uncertain", "sending"}
-        if not waiting and not await rig.svc.store.unreported(ALERT_CHANNEL):
+        if not waiting and not await rig.store.unreported(ALERT_CHANNEL):
             return
     raise AssertionError("rows still waiting after the outage")
 
@@ -42,7 +42,7 @@ async def test_slack_down_for_30_minutes_on_the_simulators_clock_loses_nothing_a
         await rig.cycle(30)
     assert len(alert_sessions(rig.slack, ALERT_CHANNEL)) == 1  # down all along: only the first one
     await settle(rig)
-    assert {r.state for r in await rig.svc.store.outbox_rows()} == {SENT}  # 0 lost
+    assert {r.state for r in await rig.store.outbox_rows()} == {SENT}  # 0 lost
     assert alert_sessions(rig.slack, ALERT_CHANNEL) == dict.fromkeys(failed, 1)
     assert keys_posted_twice(rig.slack, ALERT_CHANNEL) == []  # 0 duplicated
     assert not [m for m in rig.top() if "could not be delivered" in m.text]  # nothing was given up
@@ -68,7 +68,7 @@ async def test_slack_down_for_25_hours_gives_up_after_24_and_tells_the_channel_o
         await rig.cycle(600)  # every 10 minutes: longer than the longest back-off
     assert late is not None
     # Still down: the early alerts were retried for 24 hours, then given up, and that shows.
-    states = {r.session_id: r.state for r in await rig.svc.store.outbox_rows(kind="alert")}
+    states = {r.session_id: r.state for r in await rig.store.outbox_rows(kind="alert")}
     assert [states[s] for s in early] == [DEAD, DEAD] and states[late] != DEAD
     [view] = await rig.svc.watches(ALERT_CHANNEL)
     assert view.undelivered == 2

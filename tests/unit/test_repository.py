@@ -64,7 +64,46 @@ def test_no_source_reaches_beside_the_checkout() -> None:
         str(path.relative_to(ROOT))
         for folder in ("bot", "tests", "bench", "scripts")
         for path in (ROOT / folder).rglob("*")
-        if path.is_file() and path.suffix in {".py", ""} and path != Path(__file__)
+        if path.is_file()
+        and path.suffix in {".py", ""}
+        and path != Path(__file__)
         and pattern.search(path.read_text(errors="ignore"))
     ]
     assert offenders == []
+
+
+def test_no_source_cites_a_document_outside_the_repository() -> None:
+    """Docstrings and comments point at code in the repository (or ARCHITECTURE.md), never at a
+    design note or a fixture folder a reader of the repository does not have."""
+    pattern = re.compile(r"design\.md|(?<![\w/])shared/fixtures")
+    files = [ROOT / "pyproject.toml"] + [
+        path
+        for folder in ("bot", "tests", "bench", "scripts")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file() and path.suffix in {".py", ".md", ""} and path != Path(__file__)
+    ]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in files
+        for number, line in enumerate(path.read_text(errors="ignore").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+
+
+def test_the_architecture_map_points_at_what_exists() -> None:
+    """ARCHITECTURE.md is read instead of the code: a file or module it names that was moved or
+    removed sends a newcomer nowhere. Paths (`bot/…`, `tests/…`, globs too) and dotted modules
+    (`bot.alerts.delivery`) in backticks must resolve."""
+    text = re.sub(r"```.*?```", "", (ROOT / "ARCHITECTURE.md").read_text(), flags=re.S)
+    names = set(re.findall(r"`([^`\n]+)`", text))
+    paths = {n for n in names if re.fullmatch(r"(bot|tests|bench|scripts|docs|\.ci)/[\w./*-]*", n)}
+    modules = {n for n in names if re.fullmatch(r"bot(\.\w+)+", n)}
+    missing = [p for p in sorted(paths) if not any(ROOT.glob(p.rstrip("/")))]
+    missing += [
+        m
+        for m in sorted(modules)
+        if not (ROOT / f"{m.replace('.', '/')}.py").is_file() and not (ROOT / m.replace(".", "/")).is_dir()
+    ]
+    assert len(paths) > 50
+    assert missing == []

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.slack_errors import parse_retry_after
+from bot.alerts.delivery.slack_errors import parse_retry_after
 from bot.retry_after import retry_after_seconds
 
 NOW = datetime(2026, 10, 21, 7, 27, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts.transitions import Posted, next_state
+from bot.alerts.delivery.transitions import Posted, next_state
 from bot.store import LeaseLost, Store
 from bot.store.payloads import HealthClearPayload, HealthPayload, OutboxPayload
 from bot.store.records import (

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from bot.contracts.notices import NoticeKind
 from bot.store import LeaseLost, Store, engine_url
 from bot.store.migrate import head_revision
 from bot.store.payloads import AlertPayload, NoticePayload
@@ -168,10 +169,12 @@ async def test_outage_notices_once_per_outage_and_recovery_once(store: Store) ->
     second = await store.record_poll_failure("voice-bot", "r1", "ServerError", T0 + TTL)
     assert first is not None and second is not None
     assert (second.failures, second.outage_since, second.watermark) == (2, T0, T0)
-    notice = NewPost("outage:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type="outage", since=T0), 1)
+    notice = NewPost("outage:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 1
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 0
-    recovery = NewPost("recovery:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type="recovery", since=T0), 1)
+    recovery = NewPost(
+        "recovery:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.RECOVERY, since=T0), 1
+    )
     for _ in range(2):
         await store.record_poll(
             "voice-bot", "r1", watermark=T0 + TTL, active_set=[], ended=[], recovery_posts=[recovery], now=T0 + TTL

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.transitions import NotSent, ParentLost, Posted, RateLimited, Refused, next_state
+from bot.alerts.delivery.transitions import NotSent, ParentLost, Posted, RateLimited, Refused, next_state
+from bot.contracts.notices import NoticeKind
 from bot.store import LeaseLost, Store
 from bot.store.incidents import RoutingConflict
 from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload
@@ -205,14 +206,16 @@ async def test_channel_lease_and_shared_backoff(store: Store) -> None:
     await store.back_off_channel("C1", T0 + timedelta(seconds=5))  # never shortens a back-off
     assert await store.channel_backoff("C1") == T0 + timedelta(seconds=30)
     assert not await store.acquire_channel("C1", "r2", T0 + timedelta(seconds=10), TTL)
-    await store.enqueue([NewPost("n", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type="outage", since=T0), 1)], T0)
+    await store.enqueue(
+        [NewPost("n", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)], T0
+    )
     assert await store.channels_with_work(T0 + timedelta(seconds=10)) == []
     assert await store.channels_with_work(T0 + timedelta(seconds=31)) == ["C1"]
     assert await store.acquire_channel("C1", "r2", T0 + timedelta(seconds=31), TTL)
 
 
 def notice(key: str, channel: str = "C1") -> NewPost:
-    return NewPost(key, KIND_NOTICE, channel, "voice-bot", NoticePayload(type="outage", since=T0), 1)
+    return NewPost(key, KIND_NOTICE, channel, "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
 
 
 async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(store: Store) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.alerts.transitions import Posted, next_state
+from bot.alerts.delivery.transitions import Posted, next_state
 from bot.store import Store
 from bot.store.records import KIND_PAGE, SENDING, SENT
 from tests.fixtures_store import run_sql_fixture

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.health import Finding
+from bot.alerts.health.assess import Finding
 from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.sandbox.slack_standin_model import StoredMessage
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
@@ -36,7 +36,7 @@ async def rig(alert_rig: AlertRig) -> AlertRig:
 
 async def status_cycle(rig: AlertRig, advance: float = INTERVAL) -> None:
     rig.clock.advance(advance)
-    await rig.svc.status_cycle()
+    await rig.jobs.status_cycle()
 
 
 def text_of(message: StoredMessage) -> str:
@@ -174,29 +174,29 @@ async def test_an_agent_hovering_at_its_capacity_line_is_alerted_once(rig: Alert
         else:
             rig.sim.end_session(AGENT, sessions.pop())
         rig.clock.advance(15)
-        await hover.status_cycle()
+        await hover.jobs.status_cycle()
     [alert] = rig.top()
     assert "At capacity" in alert.text and rig.replies(alert) == [] and not alert.edited
     assert "3 active sessions (maxReplicas 3)" in text_of(alert)
 
 
 async def test_status_reads_only_on_their_own_interval_and_once_across_replicas(rig: AlertRig) -> None:
-    first = rig.svc
+    first = rig.replica
     second = await rig.new_service(status_interval=INTERVAL)
     before = status_reads(rig.sim)
     for _ in range(4):  # session polls never read the status
         await rig.cycle()
     assert status_reads(rig.sim) == before
-    await first.status_cycle()
-    await second.status_cycle()
+    await first.jobs.status_cycle()
+    await second.jobs.status_cycle()
     assert status_reads(rig.sim) == before + 1
     rig.clock.advance(INTERVAL / 2)
-    await first.status_cycle()
-    await second.status_cycle()
+    await first.jobs.status_cycle()
+    await second.jobs.status_cycle()
     assert status_reads(rig.sim) == before + 1  # not due yet
     rig.clock.advance(INTERVAL / 2)
-    await second.status_cycle()
-    await first.status_cycle()
+    await second.jobs.status_cycle()
+    await first.jobs.status_cycle()
     assert status_reads(rig.sim) == before + 2
 
 
@@ -212,7 +212,7 @@ async def test_a_failed_read_changes_nothing_and_off_means_no_reads(rig: AlertRi
     off = await rig.new_service(status_interval=0)
     before = len(rig.sim.requests)
     rig.clock.advance(INTERVAL)
-    await off.status_cycle()
+    await off.jobs.status_cycle()
     assert len(rig.sim.requests) == before
 
 
@@ -288,7 +288,7 @@ async def test_a_condition_muted_when_it_opened_gets_no_recovery_either(rig: Ale
     for _ in range(READS_TO_CLEAR):
         await status_cycle(rig)
     assert rig.top() == []
-    [recovery] = [r for r in await rig.svc.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health_clear"]
+    [recovery] = [r for r in await rig.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health_clear"]
     assert recovery.state == "dead" and "not posted (muted)" in (recovery.last_error or "")
 
 

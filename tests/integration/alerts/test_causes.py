@@ -95,7 +95,7 @@ async def test_two_sessions_differing_only_in_ids_and_numbers_are_one_cause(aler
     assert "2× `DeepgramSTTService error: session &lt;id&gt; timed out after Ns at &lt;hex&gt; (attempt N)`" in texts(
         parent
     )
-    causes = await rig.svc.store.session_causes(AGENT, [first, second])
+    causes = await rig.store.session_causes(AGENT, [first, second])
     assert {c.state for c in causes.values()} == {CAUSE_FOUND}
     assert len({c.fingerprint for c in causes.values()}) == 1
     # The same cause in a later incident is "seen before", linked to the first incident.
@@ -112,7 +112,7 @@ async def test_two_sessions_differing_only_in_ids_and_numbers_are_one_cause(aler
 
 
 async def test_a_thread_says_same_cause_as_above_only_after_a_reply_with_that_cause(alert_rig: AlertRig) -> None:
-    """bot/alerts/messages.py `_reply_cause`: a reply whose cause has the previous reply's
+    """bot/alerts/delivery/messages.py `_reply_cause`: a reply whose cause has the previous reply's
     fingerprint says "same cause as above"; a different cause in between is quoted, and the one
     after it quoted again (it is not the same as the reply right above it). The hint shows too."""
     rig = alert_rig

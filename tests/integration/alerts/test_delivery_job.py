@@ -29,7 +29,7 @@ async def test_an_agent_whose_poll_hangs_does_not_delay_another_channels_alert(
     fast = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     rig.clock.advance(60)
     rig.sim.hang_next(1, path_contains="/agents/slow-bot/sessions")
-    scheduler = start_scheduler(rig.svc, interval_seconds=3600)
+    scheduler = start_scheduler(rig.jobs, interval_seconds=3600, status_interval_seconds=0, housekeeping=())
     try:
 
         def replied() -> bool:
@@ -53,14 +53,14 @@ async def test_an_agent_whose_poll_hangs_does_not_delay_another_channels_alert(
 async def test_rows_enqueued_by_a_poll_wake_the_delivery_job(alert_rig: AlertRig) -> None:
     rig = alert_rig
     woken: list[int] = []
-    rig.svc.set_delivery_waker(lambda: woken.append(1))
+    rig.jobs.set_delivery_waker(lambda: woken.append(1))
     await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     assert woken == []  # nothing enqueued, nothing to wake for
     rig.clock.advance(5)
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
     rig.clock.advance(60)
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     assert woken == [1]  # after the commit of the poll that enqueued the alert
 
 
@@ -84,7 +84,7 @@ async def test_a_click_just_after_a_post_is_shown_by_the_next_pass_not_a_later_t
     assert len(rig.replies(parent)) == 1 and len(waited) == 1  # the reply waited one spacing
     assert (await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK")) is not None  # inside the second
     assert "Acknowledged by" not in str(rig.top()[0].blocks)  # the channel was backed off
-    await rig.svc.deliver_once()  # what the wake runs
+    await rig.jobs.deliver_once()  # what the wake runs
     assert len(waited) == 2
     assert "*Acknowledged* by <@U0ACK>" in str(rig.top()[0].blocks)
 
@@ -105,13 +105,13 @@ async def test_a_channel_that_gets_alerts_while_another_drains_is_posted_to_besi
     await rig.svc.watch(INCIDENT_CHANNEL, "other-bot", None, None, "U0STEVE")
     rig.clock.advance(5)
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
-    await rig.svc.poll_once()
-    draining = asyncio.ensure_future(rig.svc.run_delivery())  # the delivery job
+    await rig.jobs.poll_once()
+    draining = asyncio.ensure_future(rig.jobs.run_delivery())  # the delivery job
     try:
         await rig.slack.wait_until(lambda: len(rig.top()) == 1)  # the parent; its reply waits the spacing
         rig.sim.add_session("other-bot", "HTTP_ERROR")
         rig.clock.advance(5)
-        await rig.svc.poll_once()  # enqueues: the wake finds the job busy with ALERT_CHANNEL
+        await rig.jobs.poll_once()  # enqueues: the wake finds the job busy with ALERT_CHANNEL
         await rig.slack.wait_until(lambda: len(rig.top(INCIDENT_CHANNEL)) == 1, within=10)
         assert rig.replies(rig.top()[0]) == []  # ...still held: the other channel did not wait for it
     finally:
@@ -136,8 +136,8 @@ async def test_passes_that_pile_up_behind_a_draining_channel_run_once_not_once_e
     rig.clock.advance(5)
     for _ in range(2):
         rig.sim.add_session("voice-bot", "HTTP_ERROR")
-    await rig.svc.poll_once()
-    store = rig.svc.store
+    await rig.jobs.poll_once()
+    store = rig.store
     close_quiet, list_channels = store.close_quiet_incidents, store.channels_with_work
     passes: list[str] = []
     listed = asyncio.Event()
@@ -157,9 +157,9 @@ async def test_passes_that_pile_up_behind_a_draining_channel_run_once_not_once_e
 
     store.close_quiet_incidents = counted_pass  # type: ignore[method-assign]
     store.channels_with_work = counted_list  # type: ignore[method-assign]
-    draining = asyncio.ensure_future(rig.svc.deliver_once())
+    draining = asyncio.ensure_future(rig.jobs.deliver_once())
     await rig.slack.wait_until(lambda: len(rig.top()) == 1)  # the parent; its replies wait the spacing
-    later = [asyncio.ensure_future(rig.svc.deliver_once()) for _ in range(4)]
+    later = [asyncio.ensure_future(rig.jobs.deliver_once()) for _ in range(4)]
     await asyncio.wait_for(listed.wait(), timeout=10)
     for _ in range(3):
         await asyncio.sleep(0)  # each reaches the channel: the first queues, the others join it

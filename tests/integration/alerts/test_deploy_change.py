@@ -64,7 +64,7 @@ async def test_the_status_job_dates_the_deployment_and_the_failure_path_reads_no
     rig.sim.deploy(AGENT, deployment_id=NEW)
     went_live = rig.clock.now()
     rig.clock.advance(9 * 60)
-    await rig.svc.status_cycle()  # the status job's read tells when NEW went live
+    await rig.jobs.status_cycle()  # the status job's read tells when NEW went live
     status_reads = sum(1 for r in rig.sim.requests if r.path.endswith(f"/agents/{AGENT}"))
     for _ in range(4):
         rig.sim.add_session(AGENT, "HTTP_ERROR", deployment_id=NEW, duration_seconds=10)

@@ -30,7 +30,7 @@ async def test_rates_compare_with_the_previous_revision_the_status_names(alert_r
     rig.sim.deploy(AGENT, deployment_id=NEW)
     rig.clock.advance(60)
     await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
-    await rig.svc.status_cycle()  # the status names NEW (current, Active) and OLD (previousRevision)
+    await rig.jobs.status_cycle()  # the status names NEW (current, Active) and OLD (previousRevision)
     status = await rig.svc._pipecat.get_agent(AGENT)
     assert status.previous_revision is not None and status.previous_revision.deployment_id == OLD
     for _ in range(2):
@@ -41,7 +41,7 @@ async def test_rates_compare_with_the_previous_revision_the_status_names(alert_r
     await rig.cycle()
     card = json.dumps(rig.top()[-1].blocks, ensure_ascii=False)
     rate_calls = {r.query.get("deploymentId") for r in rig.sim.requests if "deploymentId" in r.query}
-    known = [d.deployment_id[:8] for d in await rig.svc.store.deployments_of(AGENT)]
+    known = [d.deployment_id[:8] for d in await rig.store.deployments_of(AGENT)]
     print(
         "deployments known:",
         known,
@@ -60,7 +60,7 @@ async def test_the_agents_first_deployment_is_not_called_a_change(alert_rig: Ale
     await rig.new_service(status_interval=60)
     first = rig.sim.serving_deployment(AGENT)  # live since the agent was created, a minute ago
     await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
-    await rig.svc.status_cycle()  # the status dates it, and names no previous revision
+    await rig.jobs.status_cycle()  # the status dates it, and names no previous revision
     for _ in range(4):
         rig.sim.add_session(AGENT, "HTTP_ERROR", deployment_id=first)
     await rig.cycle()
@@ -81,7 +81,7 @@ async def test_failures_that_outlive_a_new_deploy_say_so(alert_rig: AlertRig) ->
     await rig.cycle()
     rig.clock.advance(5 * 60)
     rig.sim.deploy(AGENT, deployment_id=NEW)  # a fix that does not fix it
-    await rig.svc.status_cycle()
+    await rig.jobs.status_cycle()
     for _ in range(3):
         rig.sim.add_session(AGENT, "HTTP_ERROR", deployment_id=NEW)
     await rig.cycle()

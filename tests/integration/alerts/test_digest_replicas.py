@@ -80,7 +80,7 @@ async def test_one_digest_per_channel_per_day_across_two_replicas_a_restart_and_
         replica(pipecat_url, slack_url, tmp_path, sim_clock, database_url) as one,
         replica(pipecat_url, slack_url, tmp_path, sim_clock, database_url) as two,
     ):
-        assert one.deps.alerts.replica_id != two.deps.alerts.replica_id
+        assert one.jobs.replica_id != two.jobs.replica_id
         await one.deps.alerts.watch(ONCALL_CHANNEL, "voice-bot", None, None, USER)
         await one.digests.turn_on(ONCALL_CHANNEL, time(9, 0), USER)
         # A day of sessions: 8 fine, 2 failed, some cold starts.
@@ -92,7 +92,7 @@ async def test_one_digest_per_channel_per_day_across_two_replicas_a_restart_and_
                 bot_start_seconds=1.0 + i,
                 cold_start=i % 2 == 0,
             )
-            await one.deps.alerts.poll_once()  # the poller reads each failure's log: its cause
+            await one.jobs.poll_once()  # the poller reads each failure's log: its cause
         sim_clock.set(datetime(2026, 10, 31, 8, 59, tzinfo=UTC))
         assert list(await asyncio.gather(one.digests.run_due(), two.digests.run_due())) == [0, 0]  # not 09:00 yet
 
@@ -101,8 +101,8 @@ async def test_one_digest_per_channel_per_day_across_two_replicas_a_restart_and_
         enqueued = await asyncio.gather(one.digests.run_due(), two.digests.run_due())
         listings = session_list_requests(one) + session_list_requests(two) - listed_before
         assert sorted(enqueued) == [0, 1]  # both tried, the dedup key let one in
-        await asyncio.gather(one.deps.alerts.deliver_once(), two.deps.alerts.deliver_once())
-        await asyncio.gather(one.deps.alerts.deliver_once(), two.deps.alerts.deliver_once())
+        await asyncio.gather(one.jobs.deliver_once(), two.jobs.deliver_once())
+        await asyncio.gather(one.jobs.deliver_once(), two.jobs.deliver_once())
         (posted,) = digests(slack_standin)
         shown = str(posted.blocks)
         assert "Daily digest · 2026-10-31" in shown and "10 sessions, 2 failed" in shown
@@ -121,7 +121,7 @@ async def test_one_digest_per_channel_per_day_across_two_replicas_a_restart_and_
         assert session_list_requests(one) + session_list_requests(two) == listed_before  # no Pipecat call at all
     async with replica(pipecat_url, slack_url, tmp_path, sim_clock, database_url) as restarted:
         assert await restarted.digests.run_due() == 0
-        await restarted.deps.alerts.deliver_once()
+        await restarted.jobs.deliver_once()
         assert len(digests(slack_standin)) == 1
 
         # Over midnight to the next day's 09:00: exactly one more, compared with the day before.
@@ -132,7 +132,7 @@ async def test_one_digest_per_channel_per_day_across_two_replicas_a_restart_and_
         sim_clock.set(datetime(2026, 11, 1, 9, 0, tzinfo=UTC) + timedelta(seconds=5))
         async with replica(pipecat_url, slack_url, tmp_path, sim_clock, database_url) as other:
             assert sorted(await asyncio.gather(restarted.digests.run_due(), other.digests.run_due())) == [0, 1]
-            await asyncio.gather(restarted.deps.alerts.deliver_once(), other.deps.alerts.deliver_once())
+            await asyncio.gather(restarted.jobs.deliver_once(), other.jobs.deliver_once())
     _, second = digests(slack_standin)
     assert "2026-11-01" in str(second.blocks) and "1 sessions, 0 failed" in str(second.blocks)
     assert "from 20.0% the day before" in str(second.blocks)

@@ -2,11 +2,11 @@
 does between its CrashLoopBackOff wait and its few seconds of `Running`, or `available` flipping)
 is alerted once in Slack and paged once, and stays open while it flaps.
 
-Mechanism: bot/alerts/health_states.py `step` holds conditions: one opens once seen on
+Mechanism: bot/alerts/health/states.py `step` holds conditions: one opens once seen on
 HEALTH_OPEN_AFTER_READS reads over HEALTH_OPEN_AFTER (sightings need not be consecutive), and an
 open one only clears after reads have shown it gone for HEALTH_CLEAR_AFTER (bot/alerts/policy.py);
 a read that shows it again meanwhile keeps the same occurrence (the same Slack post, the same
-PagerDuty dedup key from bot/alerts/agent_status.py `condition_dedup_key`)."""
+PagerDuty dedup key from bot/contracts/keys.py `condition_dedup_key`)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ async def test_a_flapping_condition_pages_once(
     for read in range(6):  # 12 minutes: on, off, on, off, on, off
         flap(rig, read % 2 == 0)
         rig.clock.advance(INTERVAL)
-        await rig.svc.status_cycle()
+        await rig.jobs.status_cycle()
     alerts = [m for m in rig.top() if "health" in str(m.metadata)]
     print(
         "Slack top-level health alerts:",

@@ -3,7 +3,7 @@ give-up budget is not dropped quietly: like a failed session's alert it is count
 watches` and listed, with what it said, in the channel's "N alerts could not be delivered" summary
 once Slack works again.
 
-Mechanism: bot/alerts/transitions.py `_reported` includes KIND_HEALTH, so its given-up transition
+Mechanism: bot/alerts/delivery/transitions.py `_reported` includes KIND_HEALTH, so its given-up transition
 sets given_up; bot/store/undelivered.py `unreported` then hands it to the summary (bot/alerts/
 incidents.py `_item` carries the alert's title) and `undelivered_counts` counts it per watch."""
 
@@ -24,8 +24,8 @@ async def test_a_given_up_health_alert_is_reported(alert_rig: AlertRig) -> None:
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
     for _ in range(75):  # 2.5 hours of status reads and deliveries, Slack back after 2
         rig.clock.advance(120)
-        await rig.svc.status_cycle()
-    [row] = [r for r in await rig.svc.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health"]
+        await rig.jobs.status_cycle()
+    [row] = [r for r in await rig.store.outbox_rows(ALERT_CHANNEL) if r.kind == "health"]
     text = " ".join(f"{m.text}" for m in rig.top())
     print(
         "health row:",
@@ -46,7 +46,7 @@ async def test_the_summary_names_the_given_up_health_alert_and_the_watch_counts_
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
     for _ in range(75):
         rig.clock.advance(120)
-        await rig.svc.status_cycle()
+        await rig.jobs.status_cycle()
     [summary] = [m for m in rig.top() if "could not be delivered" in m.text]
     assert "health alert (Revision " in str(summary.blocks) and "is crash-looping" in str(summary.blocks)
     [view] = await rig.svc.watches(ALERT_CHANNEL)

@@ -2,8 +2,8 @@
 trimmed answer from a degraded API) is no recovery: nothing is resolved in Slack or PagerDuty, and
 the conditions a complete read shows open once, each paging once.
 
-Mechanism: bot/alerts/health.py `silent_on` says which conditions a status says nothing about
-(the fields they are judged on are missing); bot/alerts/health_states.py `step` moves such a
+Mechanism: bot/alerts/health/assess.py `silent_on` says which conditions a status says nothing about
+(the fields they are judged on are missing); bot/alerts/health/states.py `step` moves such a
 condition neither towards clearing nor towards opening. Only a read that positively shows a
 condition gone clears it."""
 
@@ -53,7 +53,7 @@ async def test_a_trimmed_status_body_is_not_a_recovery(
     for trimmed in (False, True, False):
         trimmed_once["armed"] = trimmed
         rig.clock.advance(INTERVAL)
-        await rig.svc.status_cycle()
+        await rig.jobs.status_cycle()
     recoveries = [m for t in rig.top() for m in rig.replies(t)]
     print(
         "Slack top-level:",

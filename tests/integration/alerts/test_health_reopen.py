@@ -25,7 +25,7 @@ TRACEBACK = 'Traceback (most recent call last):\n  File "/app/bot.py", line 3\nR
 async def reads(rig: AlertRig, n: int) -> None:
     for _ in range(n):
         rig.clock.advance(INTERVAL)
-        await rig.svc.status_cycle()
+        await rig.jobs.status_cycle()
 
 
 def text_of(message: StoredMessage) -> str:

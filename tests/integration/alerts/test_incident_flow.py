@@ -27,6 +27,7 @@ async def test_three_failures_in_a_window_make_one_parent_three_replies_and_pare
     updates = rig.slack.calls_to("chat.update")
     assert len(updates) == 2 and all(u.args["ts"] == parent.ts for u in updates)
     assert parent.edited and "3 sessions failed since" in parent.text
+    assert "of calls failing" not in blocks_text(parent)  # a quiet agent has no usable rate to show
     assert "<!subteam^S0ONCALL>" in blocks_text(parent)
     assert await rig.svc.incident_session(ALERT_CHANNEL, parent.ts) == ("voice-bot", ids[-1])
     assert await rig.svc.incident_session(ALERT_CHANNEL, "1.000") is None
@@ -105,7 +106,7 @@ async def test_mute_posts_nothing_survives_a_restart_and_unmuting_does_not_repla
     await rig.cycle()
     assert len(rig.posts()) == posts_before
     assert "1 session failed" in rig.top()[0].text  # muted failures do not edit the parent either
-    rows = {r.session_id: r.state for r in await rig.svc.store.outbox_rows(kind="alert")}
+    rows = {r.session_id: r.state for r in await rig.store.outbox_rows(kind="alert")}
     assert rows[muted_id] == MUTED  # recorded, not posted
     assert await rig.svc.unmute(ALERT_CHANNEL, "voice-bot") is True
     assert await rig.svc.unmute(ALERT_CHANNEL, "voice-bot") is False
@@ -141,10 +142,10 @@ async def test_a_stale_parent_edit_landing_late_never_overwrites_an_acknowledgem
     await rig.cycle()
     [parent] = rig.top()
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     # The worker's edit (2 sessions, no ack yet) is slow: Slack applies it only later.
     rig.slack.hold_next("chat.update", 1)
-    worker = asyncio.create_task(rig.svc.deliver_once())
+    worker = asyncio.create_task(rig.jobs.deliver_once())
     await rig.slack.wait_until(lambda: rig.slack.hanging == 1)
     assert (await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK")) is not None  # while it is held
     await asyncio.wait_for(worker, timeout=10)  # the worker's client timed out on the held edit
@@ -153,10 +154,10 @@ async def test_a_stale_parent_edit_landing_late_never_overwrites_an_acknowledgem
     await rig.slack.wait_until(lambda: stale.status is not None)  # the stale render has landed
     assert "Acknowledged by" not in blocks_text(rig.top()[0])
     rig.clock.advance(policy.RETRY_BASE.total_seconds())  # the channel's back-off after the timed-out edit
-    await rig.svc.deliver_once()  # the next pass renders the latest state under the lease
+    await rig.jobs.deliver_once()  # the next pass renders the latest state under the lease
     [parent] = rig.top()
     assert "*Acknowledged* by <@U0ACK>" in blocks_text(parent) and "2 sessions failed" in parent.text
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert "*Acknowledged* by <@U0ACK>" in blocks_text(rig.top()[0])  # and it stays
 
 
@@ -168,9 +169,9 @@ async def test_a_button_edit_waits_for_the_lease_holder_instead_of_racing_it(ale
     await rig.cycle()
     [parent] = rig.top()
     updates = len(rig.slack.calls_to("chat.update"))
-    assert await rig.svc.store.acquire_channel(ALERT_CHANNEL, "another-replica", rig.clock.now(), timedelta(seconds=20))
+    assert await rig.store.acquire_channel(ALERT_CHANNEL, "another-replica", rig.clock.now(), timedelta(seconds=20))
     await rig.svc.acknowledge(ALERT_CHANNEL, parent.ts, "U0ACK")
     assert len(rig.slack.calls_to("chat.update")) == updates  # not edited outside the lease
-    await rig.svc.store.release_channel(ALERT_CHANNEL, "another-replica")
-    await rig.svc.deliver_once()
+    await rig.store.release_channel(ALERT_CHANNEL, "another-replica")
+    await rig.jobs.deliver_once()
     assert "*Acknowledged* by <@U0ACK>" in blocks_text(rig.top()[0])

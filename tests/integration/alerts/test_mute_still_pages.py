@@ -2,9 +2,9 @@
 crash-looping revision of a muted agent is recorded without a Slack post and pages nobody, on
 every paging watch of the muted channel.
 
-Where: bot/alerts/pager.py `Pager._sync_conditions` reads the channel's active mutes and records an
+Where: bot/alerts/paging/pager.py `Pager._sync_conditions` reads the channel's active mutes and records an
 occurrence that opens while muted as `muted` (bot/store/pager.py `record_muted_pager_alert`), so it
-is never paged, not when the mute ends either; bot/alerts/page_plan.py `plan_page` opens no
+is never paged, not when the mute ends either; bot/alerts/paging/plan.py `plan_page` opens no
 incident page and sends no update while muted.
 """
 
@@ -30,7 +30,7 @@ async def test_a_muted_agent_does_not_page_its_health_conditions(
     await rig.cycle()
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
     rig.clock.advance(120)
-    await rig.svc.status_cycle()
+    await rig.jobs.status_cycle()
     assert rig.top() == []  # Slack: muted, as documented
     assert pagerduty_standin.alerts == [], "the muted agent paged the on-call"
 
@@ -38,7 +38,7 @@ async def test_a_muted_agent_does_not_page_its_health_conditions(
 async def status_cycles(rig: AlertRig, count: int, seconds: float = 120) -> None:
     for _ in range(count):
         rig.clock.advance(seconds)
-        await rig.svc.status_cycle()
+        await rig.jobs.status_cycle()
 
 
 async def test_unmuting_does_not_replay_a_condition_that_opened_while_muted(
@@ -50,15 +50,15 @@ async def test_unmuting_does_not_replay_a_condition_that_opened_while_muted(
     await rig.svc.mute(ALERT_CHANNEL, AGENT, timedelta(hours=1), "U0STEVE")
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
     await status_cycles(rig, 5)
-    assert await rig.svc.store.open_conditions(AGENT)  # it is crash-looping, and recorded
+    assert await rig.store.open_conditions(AGENT)  # it is crash-looping, and recorded
     assert pagerduty_standin.requests == []
     assert await rig.svc.unmute(ALERT_CHANNEL, AGENT)
     await status_cycles(rig, 5)  # still crash-looping, now unmuted: that occurrence stays silent
-    assert await rig.svc.store.open_conditions(AGENT)
+    assert await rig.store.open_conditions(AGENT)
     assert pagerduty_standin.requests == [], "unmuting paged what opened while muted"
     rig.sim.deploy(AGENT)  # fixed: it clears without a resolve (nothing was ever sent)
     await status_cycles(rig, 20)
-    assert await rig.svc.store.open_conditions(AGENT) == []
+    assert await rig.store.open_conditions(AGENT) == []
     assert pagerduty_standin.requests == []
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom again")
     await status_cycles(rig, 5)  # a new occurrence, unmuted: it pages

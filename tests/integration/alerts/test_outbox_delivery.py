@@ -34,12 +34,12 @@ async def test_slack_429_backs_the_channel_off_then_succeeds(alert_rig: AlertRig
     rig.slack.rate_limit_next("chat.postMessage", 1, retry_after=30)
     await rig.cycle()
     assert rig.top() == [] and len(rig.slack.rate_limited) == 1
-    await rig.svc.deliver_once()  # still inside Retry-After: no call at all
+    await rig.jobs.deliver_once()  # still inside Retry-After: no call at all
     rig.clock.advance(20)
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert len(rig.slack.calls_to("chat.postMessage")) == 1
     rig.clock.advance(11)
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert_one_parent_and_replies(rig, 1)
 
 
@@ -57,24 +57,24 @@ async def test_an_uncertain_post_reconciles_to_one_message(alert_rig: AlertRig, 
         rig.slack.accept_then_hang_next("chat.postMessage", 1)  # the client times out after 1 s
     await rig.cycle()
     rig.slack.release_hangs()
-    uncertain = [r for r in await rig.svc.store.outbox_rows() if r.state == "uncertain"]
+    uncertain = [r for r in await rig.store.outbox_rows() if r.state == "uncertain"]
     assert len(uncertain) == 1
     rig.clock.advance(policy.UNCERTAIN_RECHECK.total_seconds())
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert_one_parent_and_replies(rig, 1 if target == "parent" else 2)
     method = "conversations.history" if target == "parent" else "conversations.replies"
     assert rig.slack.calls_to(method), "the uncertain post was looked for before anything else"
-    assert {r.state for r in await rig.svc.store.outbox_rows()} == {SENT}
+    assert {r.state for r in await rig.store.outbox_rows()} == {SENT}
 
 
 async def test_a_restart_after_slack_accepted_a_post_yields_one_message_per_session(alert_rig: AlertRig) -> None:
     rig = alert_rig
     first = await fail_one(rig)
     second = rig.sim.add_session("voice-bot", "HTTP_ERROR")
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     rig.slack.accept_then_hang_next("chat.postMessage", 1)
     # The process is killed while Slack holds the (already stored) parent post.
-    task = asyncio.create_task(rig.svc.deliver_once())
+    task = asyncio.create_task(rig.jobs.deliver_once())
     await rig.slack.wait_until(lambda: rig.slack.hanging == 1)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -94,7 +94,7 @@ async def test_a_restart_after_slack_accepted_a_post_yields_one_message_per_sess
 async def test_a_restart_between_poll_and_delivery_loses_nothing(alert_rig: AlertRig) -> None:
     rig = alert_rig
     sid = await fail_one(rig)
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     await rig.new_service()
     await rig.cycle()
     [parent] = rig.top()
@@ -109,7 +109,7 @@ async def test_channel_not_found_marks_the_watch_broken_holds_its_posts_and_prob
     await rig.cycle()
     [view] = await rig.svc.watches("C0DELETED")
     assert view.broken_reason == "channel_not_found"
-    assert {r.state for r in await rig.svc.store.outbox_rows()} == {PENDING}  # held, not thrown away
+    assert {r.state for r in await rig.store.outbox_rows()} == {PENDING}  # held, not thrown away
     posts = len(rig.slack.calls_to("chat.postMessage"))
     later = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     for _ in range(30):  # half an hour of polls, with a failure in every one
@@ -118,7 +118,7 @@ async def test_channel_not_found_marks_the_watch_broken_holds_its_posts_and_prob
     # One post probes the channel after 1, 2, 4, 8 and 15 minutes: a broken watch is not hammered.
     assert len(rig.slack.calls_to("chat.postMessage")) - posts <= 5
     assert len(rig.slack.calls_to("chat.update")) == 0
-    held = await rig.svc.store.outbox_rows(kind="alert")
+    held = await rig.store.outbox_rows(kind="alert")
     assert {first, later} <= {r.session_id for r in held if r.state == PENDING}
     assert (await rig.svc.watches("C0DELETED"))[0].broken_reason == "channel_not_found"
 
@@ -150,7 +150,7 @@ async def test_a_message_level_refusal_kills_that_post_only(alert_rig: AlertRig)
     await rig.cycle()
     [parent] = rig.top()
     assert rig.replies(parent)[-1].event_payload["session_id"] == third
-    states = sorted(r.state for r in await rig.svc.store.outbox_rows(kind="alert"))
+    states = sorted(r.state for r in await rig.store.outbox_rows(kind="alert"))
     assert states == [DEAD, SENT, SENT]
     assert (await rig.svc.watches(ALERT_CHANNEL))[0].broken_reason is None
 
@@ -162,13 +162,13 @@ async def test_slack_unreachable_retries_later(alert_rig: AlertRig) -> None:
     unreachable = AsyncWebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/", timeout=1, retry_handlers=[])
     await rig.new_service(slack=unreachable)
     await rig.cycle()
-    [row] = [r for r in await rig.svc.store.outbox_rows() if r.kind == "parent"]
+    [row] = [r for r in await rig.store.outbox_rows() if r.kind == "parent"]
     assert (row.state, row.last_error) == ("pending", "ClientConnectorError")
     await rig.new_service()  # Slack reachable again
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert rig.top() == []  # not before the back-off
     rig.clock.advance(policy.retry_delay(1).total_seconds())
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert_one_parent_and_replies(rig, 1)
 
 
@@ -181,7 +181,7 @@ async def test_a_refused_parent_sends_its_replies_top_level_and_the_next_failure
     await rig.cycle()
     [orphan] = rig.top()  # the alert is not dropped with its parent: it is posted on its own
     assert orphan.event_payload["session_id"] == first and not rig.replies(orphan)
-    rows: dict[str, OutboxRow] = {r.kind: r for r in await rig.svc.store.outbox_rows()}
+    rows: dict[str, OutboxRow] = {r.kind: r for r in await rig.store.outbox_rows()}
     assert rows["parent"].state == DEAD and (rows["alert"].state, rows["alert"].top_level) == (SENT, True)
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
@@ -191,14 +191,14 @@ async def test_a_refused_parent_sends_its_replies_top_level_and_the_next_failure
 
 async def test_two_services_on_one_database_post_each_session_once(alert_rig: AlertRig) -> None:
     rig = alert_rig
-    first = rig.svc
+    first = rig.replica
     await fail_one(rig)
     second = await rig.new_service()
     ids = [rig.sim.add_session("voice-bot", "HTTP_ERROR") for _ in range(3)]
     for _ in range(3):
         rig.clock.advance(60)
-        await asyncio.gather(first.poll_once(), second.poll_once())
-        await asyncio.gather(first.deliver_once(), second.deliver_once())
+        await asyncio.gather(first.jobs.poll_once(), second.jobs.poll_once())
+        await asyncio.gather(first.jobs.deliver_once(), second.jobs.deliver_once())
     [parent] = rig.top()
     assert len(rig.replies(parent)) == 4
     assert len({m.event_payload["session_id"] for m in rig.replies(parent)}) == 4

@@ -1,5 +1,5 @@
 """PagerDuty and the Slack parent give one count: both read the incident's `session_count`, and a
-grown incident's update (bot/alerts/page_plan.py, at most every policy.PAGE_UPDATE_EVERY, shorter
+grown incident's update (bot/alerts/paging/plan.py, at most every policy.PAGE_UPDATE_EVERY, shorter
 than a poll) goes out in the same delivery pass as the parent's edit."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ async def test_pagerduty_says_the_count_the_parent_says_after_every_cycle(
         for _ in range(burst):
             rig.sim.add_session(AGENT, "HTTP_ERROR")
         await rig.cycle()
-        [incident] = await rig.svc.store.incidents_for(ALERT_CHANNEL)
+        [incident] = await rig.store.incidents_for(ALERT_CHANNEL)
         [parent] = rig.top()
         [alert] = pagerduty_standin.alerts
         said = f"{AGENT}: {incident.session_count} sessions failed"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.service import AlertService
 from bot.pagerduty.client import PagerDutyClient
 from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from bot.wiring import Alerts
 from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
 
 AGENT = "voice-bot"
@@ -27,7 +27,7 @@ def _urls() -> list[Any]:
 @pytest.fixture(params=_urls())
 async def replicas(
     request: pytest.FixtureRequest, alert_rig: AlertRig, pagerduty_client: PagerDutyClient
-) -> AsyncIterator[tuple[AlertService, AlertService]]:
+) -> AsyncIterator[tuple[Alerts, Alerts]]:
     if request.param is not None:  # PostgreSQL: start from empty tables
         alert_rig.db_url = request.param
         alert_rig.stores.append(await open_store(request.param, fresh=True))
@@ -37,22 +37,22 @@ async def replicas(
 
 
 async def test_two_replicas_open_one_alert_and_send_one_trigger(
-    replicas: tuple[AlertService, AlertService], alert_rig: AlertRig, pagerduty_standin: PagerDutyStandIn
+    replicas: tuple[Alerts, Alerts], alert_rig: AlertRig, pagerduty_standin: PagerDutyStandIn
 ) -> None:
     a, b = replicas
-    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
+    await a.commands.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
     alert_rig.clock.advance(60)
     alert_rig.sim.add_session(AGENT, "HTTP_ERROR")
-    await asyncio.gather(a.poll_once(), b.poll_once())
+    await asyncio.gather(a.jobs.poll_once(), b.jobs.poll_once())
     for _ in range(3):
-        await asyncio.gather(a.deliver_once(), b.deliver_once())
-        await asyncio.gather(a.pager.run_once(), b.pager.run_once())
+        await asyncio.gather(a.jobs.deliver_once(), b.jobs.deliver_once())
+        await asyncio.gather(a.jobs.pager.run_once(), b.jobs.pager.run_once())
         alert_rig.clock.advance(60)
     assert [e.action for e in pagerduty_standin.requests] == ["trigger"]
     [alert] = pagerduty_standin.alerts
     # Both replicas made the key in the one namespace stored (neither asked Slack for it).
-    namespace = await a.store.pager_namespace("not-this-one", alert_rig.clock.now())
+    namespace = await a.jobs.store.pager_namespace("not-this-one", alert_rig.clock.now())
     assert alert.dedup_key == f"pipecat-ops/{namespace}/{ALERT_CHANNEL}/incident/1"
     assert not alert_rig.slack.calls_to("auth.test")
-    rows = await a.store.page_rows()
+    rows = await a.jobs.store.page_rows()
     assert [(r.dedup_key, r.state) for r in rows] == [("page:1:trigger:1", "sent")]

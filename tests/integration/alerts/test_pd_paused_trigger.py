@@ -1,7 +1,7 @@
 """A replica paused (SIGSTOP, a long GC, a frozen VM) between claiming a PagerDuty trigger and
 sending it: another replica takes the expired claim over, sends the trigger and then the resolve.
 When the paused one resumes, the fence right before the request (bot/pagerduty/client.py
-`PagerDutyClient.send` calls it last; bot/alerts/page_delivery.py `PageDelivery._fence`,
+`PagerDutyClient.send` calls it last; bot/alerts/paging/delivery.py `PageDelivery._fence`,
 bot/store/pager.py `confirm_page_claim`, margin policy.PAGE_CLAIM_SAFETY_MARGIN) finds the claim is
 no longer its own, and nothing is sent: its stale trigger would have opened a new page for a
 resolved dedup_key (PagerDuty, and the stand-in, open a new alert then), one nothing resolves.
@@ -61,23 +61,23 @@ async def test_a_paused_replica_sends_no_stale_trigger_after_the_resolve(
     stalled = PausesOnce(pagerduty_client)
     a = await rig.new_service(pagerduty=stalled, replica_id="replica-a")
     b = await rig.new_service(pagerduty=pagerduty_client, replica_id="replica-b")
-    await a.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
+    await a.commands.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
     rig.clock.advance(5)
     rig.sim.add_session(AGENT, "HTTP_ERROR")
     rig.clock.advance(60)
-    await a.poll_once()
-    await a._deliverer.deliver_once()  # the Slack posts
-    await a.pager.sync_once()  # the trigger is queued
+    await a.jobs.poll_once()
+    await a.jobs._deliverer.deliver_once()  # the Slack posts
+    await a.jobs.pager.sync_once()  # the trigger is queued
 
     async def while_a_is_stopped() -> None:
         rig.clock.advance(31)  # past PAGE_CLAIM_TTL: A's claim has expired
-        await b.pager.run_once()  # B takes the trigger over and sends it
-        await b.unwatch(ALERT_CHANNEL, AGENT)  # (or the incident closes / the watch stops paging)
-        await b.pager.run_once()  # B sends the resolve
+        await b.jobs.pager.run_once()  # B takes the trigger over and sends it
+        await b.commands.unwatch(ALERT_CHANNEL, AGENT)  # (or the incident closes / the watch stops paging)
+        await b.jobs.pager.run_once()  # B sends the resolve
         assert [e.action for e in pagerduty_standin.accepted()] == ["trigger", "resolve"]
 
     stalled.pause = while_a_is_stopped
-    await a.pager.deliver_once()  # A claimed the trigger, then stalled; now it resumes and sends it
+    await a.jobs.pager.deliver_once()  # A claimed the trigger, then stalled; now it resumes and sends it
     assert all(x.status == "resolved" for x in pagerduty_standin.alerts), "a page is left open after the resolve"
     assert len(pagerduty_standin.alerts) == 1
     assert [e.action for e in pagerduty_standin.requests] == ["trigger", "resolve"]  # A sent nothing

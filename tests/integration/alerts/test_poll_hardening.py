@@ -43,10 +43,10 @@ async def test_a_session_that_keeps_failing_is_set_aside_after_three_polls_and_n
     [notice] = [t for t in notices(rig) if "polls of" in t]
     assert f"3 polls of {AGENT} failed: unexpected data in session {BAD_ID}" in notice
     assert "Cannot reach" not in " ".join(notices(rig))
-    assert await rig.svc.store.unseen(AGENT, [BAD_ID]) == set()  # recorded as seen ...
-    failure = (await rig.svc.store.item_failures(AGENT))[BAD_ID]
+    assert await rig.store.unseen(AGENT, [BAD_ID]) == set()  # recorded as seen ...
+    failure = (await rig.store.item_failures(AGENT))[BAD_ID]
     assert failure.gave_up_at is not None and "ValueError" in failure.error  # ... with its error
-    state = await rig.svc.store.poll_state(AGENT)
+    state = await rig.store.poll_state(AGENT)
     assert state is not None and state.failures == 0 and BAD_ID not in state.active_set
     rig.sim.clear_faults()
     later = rig.sim.add_session(AGENT, "HTTP_ERROR")
@@ -69,7 +69,7 @@ async def test_polls_failing_on_what_pipecat_sends_say_so_and_are_not_an_outage(
     [notice] = notices(rig)
     assert f"3 polls of {AGENT} failed" in notice and "not a page of sessions" in notice
     assert "Cannot reach" not in notice
-    state = await rig.svc.store.poll_state(AGENT)
+    state = await rig.store.poll_state(AGENT)
     assert state is not None and state.failures == 3 and state.failure_kind == "data"
     rig.sim.clear_faults()
     await rig.cycle()
@@ -85,7 +85,7 @@ async def test_a_walk_cut_at_max_pages_holds_the_watermark_and_drains_the_rest_b
     await rig.new_service(pipecat=pipecat_client_factory(max_pages=1))  # 1 page of 5 per walk
     await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
     await rig.cycle()
-    before = await rig.svc.store.poll_state(AGENT)
+    before = await rig.store.poll_state(AGENT)
     # An outage long enough that its back-log of 12 failures spans far more than one walk.
     rig.sim.fail_next(10_000, 503, path_contains=SESSIONS_PATH)
     failed = []
@@ -95,13 +95,13 @@ async def test_a_walk_cut_at_max_pages_holds_the_watermark_and_drains_the_rest_b
     rig.sim.clear_faults()
     await rig.cycle()  # the walk is cut at 5 sessions: the rest must not be skipped
     assert len(reply_session_ids(rig)) == 5
-    state = await rig.svc.store.poll_state(AGENT)
+    state = await rig.store.poll_state(AGENT)
     assert before is not None and state is not None
     assert state.watermark == before.watermark and state.backfill_until is not None  # not past what was read
     for _ in range(2):
         await rig.cycle()  # the walk from the top reads what is new; the back-log drains below it
     assert sorted(reply_session_ids(rig)) == sorted(failed)
-    state = await rig.svc.store.poll_state(AGENT)
+    state = await rig.store.poll_state(AGENT)
     assert state is not None and state.watermark == rig.clock.now() and state.backfill_until is None
 
 
@@ -113,12 +113,12 @@ async def test_a_watch_added_mid_cycle_hears_about_sessions_that_ended_after_it(
     async def add_watch_then_fail(request: RecordedRequest) -> None:
         if request.path.endswith(SESSIONS_PATH) and not ended_after:
             # The cycle has read its watches already; a person watches from another channel...
-            await rig.svc.store.upsert_watch(INCIDENT_CHANNEL, AGENT, {"HTTP_ERROR"}, None, "U0", rig.clock.now())
+            await rig.store.upsert_watch(INCIDENT_CHANNEL, AGENT, {"HTTP_ERROR"}, None, "U0", rig.clock.now())
             ended_after.append(rig.sim.add_session(AGENT, "HTTP_ERROR"))  # ... and then this fails
 
     rig.sim.on_request.append(add_watch_then_fail)
     await rig.cycle()
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert reply_session_ids(rig, ALERT_CHANNEL) == ended_after
     assert reply_session_ids(rig, INCIDENT_CHANNEL) == ended_after
 
@@ -138,7 +138,7 @@ async def test_seeding_never_skips_a_running_session_when_the_active_list_shifts
 
     rig.sim.on_request.append(end_one_between_pages)
     await rig.svc.watch(ALERT_CHANNEL, AGENT, None, None, "U0STEVE")
-    state = await rig.svc.store.poll_state(AGENT)
+    state = await rig.store.poll_state(AGENT)
     assert state is not None and oldest in state.active_set
     for _ in range(30):  # long enough that the session is far outside the list window
         await rig.cycle()

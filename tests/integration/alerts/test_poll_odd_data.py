@@ -32,7 +32,7 @@ async def test_a_naive_timestamp_alerts_like_any_other_and_does_not_stop_later_a
     later = rig.sim.add_session(AGENT, "HTTP_ERROR")
     await rig.cycle()
     assert reply_session_ids(rig) == [NAIVE_ID, later]
-    state = await rig.svc.store.poll_state(AGENT)
+    state = await rig.store.poll_state(AGENT)
     assert state is not None and state.failures == 0 and state.watermark == rig.clock.now()
 
 
@@ -49,7 +49,7 @@ async def test_a_session_id_that_is_not_a_uuid_never_reads_as_an_outage(alert_ri
         await rig.cycle()
     assert not any("Cannot reach" in m.text for m in rig.top())
     assert reply_session_ids(rig) == [failed]
-    state = await rig.svc.store.poll_state(AGENT)
+    state = await rig.store.poll_state(AGENT)
     assert state is not None and state.failures == 0 and "not-a-uuid" not in state.active_set
     detail_calls = [r for r in rig.sim.requests if "not-a-uuid" in r.path]
     assert detail_calls == []

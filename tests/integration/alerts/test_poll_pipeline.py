@@ -16,9 +16,7 @@ def reply_session_ids(rig: AlertRig, channel: str = ALERT_CHANNEL) -> list[str]:
         m.event_payload["session_id"]
         for parent in rig.top(channel)
         for m in rig.replies(parent, channel)
-        if m.metadata
-        and "session_id" in m.event_payload
-        and "rollup" not in m.event_payload["dedup_key"]
+        if m.metadata and "session_id" in m.event_payload and "rollup" not in m.event_payload["dedup_key"]
     ]
 
 
@@ -70,7 +68,7 @@ async def test_completed_sessions_do_not_alert_but_are_recorded(alert_rig: Alert
     ids = [rig.sim.add_session("voice-bot", "HTTP_COMPLETED") for _ in range(3)]
     await rig.cycle()
     assert rig.posts() == []
-    assert await rig.svc.store.unseen("voice-bot", ids) == set()
+    assert await rig.store.unseen("voice-bot", ids) == set()
 
 
 async def test_statuses_per_watch_are_honoured(alert_rig: AlertRig) -> None:
@@ -130,7 +128,7 @@ async def test_pipecat_down_for_several_polls_loses_nothing_and_posts_one_notice
     notices = [m for m in rig.top() if "Cannot reach Pipecat Cloud" in m.text]
     assert len(notices) == 1 and "voice-bot" in notices[0].text
     assert reply_session_ids(rig) == []
-    state = await rig.svc.store.poll_state("voice-bot")
+    state = await rig.store.poll_state("voice-bot")
     assert state is not None and state.failures == 4
     rig.sim.clear_faults()
     await rig.cycle()
@@ -172,12 +170,12 @@ async def test_unwatch_stops_alerts(alert_rig: AlertRig) -> None:
     await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
     rig.clock.advance(5)
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     assert await rig.svc.unwatch(ALERT_CHANNEL, "voice-bot") is True
     assert await rig.svc.unwatch(ALERT_CHANNEL, "voice-bot") is False
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     assert rig.posts() == []
-    assert {r.state for r in await rig.svc.store.outbox_rows()} == {DEAD}
+    assert {r.state for r in await rig.store.outbox_rows()} == {DEAD}
     assert await rig.svc.watched_agents(ALERT_CHANNEL) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.alerts.service import AlertService
+from bot.wiring import Alerts
 from tests.fixtures_store import ALERT_CHANNEL, POLL_INTERVAL, AlertRig
 
 AGENTS = [f"bot-{i:02d}" for i in range(12)]
@@ -20,11 +20,11 @@ def polls_per_agent(rig: AlertRig, since: int) -> Counter[str]:
     )
 
 
-async def three_replicas(rig: AlertRig) -> list[AlertService]:
+async def three_replicas(rig: AlertRig) -> list[Alerts]:
     replicas = [await rig.new_service(replica_id=f"replica-{i}") for i in range(3)]
     for agent in AGENTS:
         rig.sim.add_agent(agent)
-        await replicas[0].watch(ALERT_CHANNEL, agent, None, None, "U0STEVE")
+        await replicas[0].commands.watch(ALERT_CHANNEL, agent, None, None, "U0STEVE")
     return replicas
 
 
@@ -35,14 +35,14 @@ async def test_three_replicas_poll_each_agent_once_an_interval_and_split_the_wor
     for _ in range(2):  # warm-up: the first cycle finds the others not polling yet
         for replica in replicas:
             rig.clock.advance(POLL_INTERVAL / 3)
-            await replica.poll_once()
+            await replica.jobs.poll_once()
     for _ in range(3):
         before = len(rig.sim.requests)
         done = []
         for replica in replicas:
             rig.clock.advance(POLL_INTERVAL / 3)
             start = len(rig.sim.requests)
-            await replica.poll_once()
+            await replica.jobs.poll_once()
             done.append(sum(polls_per_agent(rig, start).values()))
         assert polls_per_agent(rig, before) == Counter({agent: 1 for agent in AGENTS})  # once, by someone
         assert done == [4, 4, 4]  # a third each
@@ -54,13 +54,13 @@ async def test_a_replica_that_stops_hands_its_share_over_at_the_next_cycle(alert
     for _ in range(2):
         for replica in replicas:
             rig.clock.advance(POLL_INTERVAL / 3)
-            await replica.poll_once()
-    await replicas[2].leave()
+            await replica.jobs.poll_once()
+    await replicas[2].jobs.leave()
     for _ in range(2):
         before = len(rig.sim.requests)
         for replica in replicas[:2]:
             rig.clock.advance(POLL_INTERVAL / 2)
-            await replica.poll_once()
+            await replica.jobs.poll_once()
         assert polls_per_agent(rig, before) == Counter({agent: 1 for agent in AGENTS})
 
 
@@ -70,7 +70,7 @@ async def test_one_replica_alone_polls_every_agent_every_cycle_however_soon(aler
         rig.sim.add_agent(agent)
         await rig.svc.watch(ALERT_CHANNEL, agent, None, None, "U0STEVE")
     before = len(rig.sim.requests)
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     rig.clock.advance(1)  # a cycle run by hand right after the last (the demo's "poll now")
-    await rig.svc.poll_once()
+    await rig.jobs.poll_once()
     assert polls_per_agent(rig, before) == Counter({agent: 2 for agent in AGENTS[:3]})

@@ -32,7 +32,7 @@ async def first_incident(rig: AlertRig) -> str:
 
 async def recheck(rig: AlertRig) -> None:
     rig.clock.advance(policy.UNCERTAIN_RECHECK.total_seconds())
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
 
 
 async def test_a_reply_stored_then_answered_500_in_a_320_message_thread_shows_exactly_once(
@@ -46,12 +46,12 @@ async def test_a_reply_stored_then_answered_500_in_a_320_message_thread_shows_ex
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     rig.slack.accept_then_fail_next("chat.postMessage", 1, status=500)
     await rig.cycle()
-    assert [r.state for r in await rig.svc.store.outbox_rows(kind="alert")] == [SENT, UNCERTAIN]
+    assert [r.state for r in await rig.store.outbox_rows(kind="alert")] == [SENT, UNCERTAIN]
     rig.slack.add_message(ALERT_CHANNEL, "still on it", user=PERSON, thread_ts=parent_ts)
     await recheck(rig)
     assert alert_sessions(rig.slack, ALERT_CHANNEL)[sid] == 1  # found, not posted again
     assert len(rig.replies(rig.top()[0])) == 321
-    assert [r.state for r in await rig.svc.store.outbox_rows(kind="alert")] == [SENT, SENT]
+    assert [r.state for r in await rig.store.outbox_rows(kind="alert")] == [SENT, SENT]
     # The scan started at the row's first claim: the 318 older messages were never read.
     [scan] = rig.slack.calls_to("conversations.replies")
     assert float(scan.args["oldest"]) > float(rig.replies(rig.top()[0])[317].ts)
@@ -69,7 +69,7 @@ async def test_a_parent_stored_then_answered_500_under_320_newer_messages_shows_
     for n in range(320):  # the channel is busy: our copy is far below the newest page
         rig.slack.add_message(ALERT_CHANNEL, f"chatter {n}", user=PERSON)
     await recheck(rig)
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     parents = [m for m in rig.top() if m.metadata]
     assert len(parents) == 1 and len(rig.replies(parents[0])) == 1
     assert alert_sessions(rig.slack, ALERT_CHANNEL) == {sid: 1} and keys_posted_twice(rig.slack, ALERT_CHANNEL) == []
@@ -89,7 +89,7 @@ async def test_thread_not_found_while_reconciling_posts_the_reply_top_level(aler
     assert rig.slack.calls_to("conversations.replies")[-1].response == {"ok": False, "error": "thread_not_found"}
     [orphan] = rig.top()
     assert orphan.event_payload["session_id"] == sid  # posted where it can be seen
-    [row] = [r for r in await rig.svc.store.outbox_rows(kind="alert") if r.session_id == sid]
+    [row] = [r for r in await rig.store.outbox_rows(kind="alert") if r.session_id == sid]
     assert (row.state, row.top_level) == (SENT, True)
     [view] = await rig.svc.watches(ALERT_CHANNEL)
     assert view.broken_reason is None  # the channel is fine
@@ -108,7 +108,7 @@ async def test_missing_scope_while_reconciling_posts_once_without_the_check(
     await recheck(rig)  # cannot look: posted again (at least once beats never), not dead
     assert len(rig.slack.calls_to("chat.postMessage")) == posts + 1
     assert alert_sessions(rig.slack, ALERT_CHANNEL)[sid] == 1
-    [row] = [r for r in await rig.svc.store.outbox_rows(kind="alert") if r.session_id == sid]
+    [row] = [r for r in await rig.store.outbox_rows(kind="alert") if r.session_id == sid]
     assert row.state == SENT
     assert "missing_scope: grant channels:history" in caplog.text  # said loudly, so it gets fixed
     [view] = await rig.svc.watches(ALERT_CHANNEL)
@@ -123,14 +123,14 @@ async def test_ratelimited_while_reconciling_backs_off_and_keeps_the_row_uncerta
     await rig.cycle()
     rig.slack.rate_limit_next("conversations.replies", 1, retry_after=30)
     await recheck(rig)
-    [row] = [r for r in await rig.svc.store.outbox_rows(kind="alert") if r.session_id == sid]
+    [row] = [r for r in await rig.store.outbox_rows(kind="alert") if r.session_id == sid]
     assert (row.state, row.failures) == (UNCERTAIN, 1)  # the 429 used none of the trouble budget
-    assert await rig.svc.store.channel_backoff(ALERT_CHANNEL) == rig.clock.now() + timedelta(seconds=30)
+    assert await rig.store.channel_backoff(ALERT_CHANNEL) == rig.clock.now() + timedelta(seconds=30)
     posts = len(rig.slack.calls_to("chat.postMessage"))
     rig.clock.advance(10)
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert len(rig.slack.calls_to("chat.postMessage")) == posts  # backed off: no call
     rig.clock.advance(21)
-    await rig.svc.deliver_once()
+    await rig.jobs.deliver_once()
     assert alert_sessions(rig.slack, ALERT_CHANNEL)[sid] == 1  # found after the back-off
     assert len(rig.slack.calls_to("chat.postMessage")) == posts

@@ -24,7 +24,7 @@ async def no_sleep(seconds: float) -> None:
 
 async def test_the_tts_quota_storm_is_one_cause_across_many_sessions(demo: DemoStack) -> None:
     await tts_quota_burst(demo.sim, WATCHED_AGENT, random.Random(1), sleep=no_sleep)
-    await demo.runtime.deps.alerts.run_cycle()
+    await demo.runtime.jobs.run_cycle()
     [parent] = [m for m in demo.standin.messages_in(ONCALL_CHANNEL) if m.metadata]
     card = json.dumps(parent.blocks, ensure_ascii=False)
     assert f"{TTS_BURST_SESSIONS} sessions failed" in card

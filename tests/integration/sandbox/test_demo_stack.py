@@ -158,7 +158,7 @@ def test_wall_clock_follows_real_time_and_can_be_moved() -> None:
 async def test_the_demo_pages_pagerduty_and_the_page_shows_it(demo: DemoStack, page: httpx.AsyncClient) -> None:
     assert (await page.get("/api/state")).json()["pagerduty"] == []
     demo.sim.add_session("voice-bot", "HTTP_ERROR")
-    await demo.runtime.deps.alerts.run_cycle()
+    await demo.runtime.jobs.run_cycle()
     [paged] = (await page.get("/api/state")).json()["pagerduty"]
     assert (paged["status"], paged["severity"]) == ("triggered", "error")
     # The demo's failures carry a TTS error in their logs: the page names it, secrets masked.
@@ -168,7 +168,7 @@ async def test_the_demo_pages_pagerduty_and_the_page_shows_it(demo: DemoStack, p
 
 
 async def test_the_demo_tells_a_crash_looping_deploy_and_an_agent_at_capacity(demo: DemoStack) -> None:
-    alerts = demo.runtime.deps.alerts
+    alerts = demo.runtime.jobs
     demo.health.bad_deploy()
     await alerts.status_cycle()
     demo.clock.advance(60)  # held a minute before it is alerted (bot/alerts/policy.py HEALTH_OPEN_AFTER)

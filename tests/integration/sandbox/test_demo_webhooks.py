@@ -21,7 +21,7 @@ async def demo() -> AsyncIterator[DemoStack]:
 
 async def settle(demo: DemoStack) -> None:
     await demo.runtime.deps.after_ack.drain(grace_seconds=10)
-    await demo.runtime.deps.alerts.deliver_once()
+    await demo.runtime.jobs.deliver_once()
 
 
 async def test_the_demo_delivers_signed_webhooks_once_twice_and_not_at_all(demo: DemoStack) -> None:
@@ -39,7 +39,7 @@ async def test_the_demo_delivers_signed_webhooks_once_twice_and_not_at_all(demo:
     await story.deployed()
     await settle(demo)  # no status cycle ran: the deployment webhook read the agent at once...
     demo.clock.advance(60)  # ...and asked for the second sighting a crash loop is alerted on
-    await demo.runtime.deps.alerts.status_cycle()
+    await demo.runtime.jobs.status_cycle()
     await settle(demo)
     [crash] = [m for m in demo.standin.messages_in(ONCALL_CHANNEL) if "crash-looping" in m.text]
     shown = json.dumps(crash.blocks, ensure_ascii=False)
@@ -52,7 +52,7 @@ async def test_the_demo_delivers_signed_webhooks_once_twice_and_not_at_all(demo:
     assert lost.event_type == "deployment.updated" and lost.status is None
     for _ in range(6):  # polling is the backstop: the fix is seen anyway, and held 5 minutes
         demo.clock.advance(60)
-        await demo.runtime.deps.alerts.status_cycle()
+        await demo.runtime.jobs.status_cycle()
     await settle(demo)
     assert demo.standin.messages_in(ONCALL_CHANNEL, thread_ts=crash.ts)[0].text.startswith("Recovered")
 

@@ -1,4 +1,4 @@
-"""Table tests for the pure decisions of bot/alerts/decide.py."""
+"""Table tests for the pure decisions of bot/alerts/incidents/decide.py."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts import decide
+from bot.alerts.incidents import decide
 from bot.pipecat.models import Session
 from bot.store.payloads import RollupPayload
-from bot.store.records import Incident, Watch
+from bot.store.records import (
+    CAUSE_FOUND,
+    CAUSE_NONE,
+    CAUSE_PENDING,
+    CAUSE_SKIPPED,
+    Incident,
+    SessionCause,
+    Watch,
+)
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)
@@ -201,3 +209,49 @@ def test_a_busy_agents_failures_are_held_for_the_periodic_roll_up(
 def test_held_rollup_due(held_for_min: int, closed: bool, due: bool) -> None:
     now = T0 + timedelta(minutes=held_for_min)
     assert decide.held_rollup_due(T0, now, closed=closed, every=timedelta(minutes=10)) is due
+
+
+def cause(sid: str, state: str, fingerprint: str | None = None, label: str | None = None) -> SessionCause:
+    return SessionCause("voice-bot", sid, state, T0, None, fingerprint, label, (), 1)
+
+
+@pytest.mark.parametrize(
+    ("causes", "top", "read"),
+    [
+        ([], [], 0),
+        # Skipped and pending sessions were not read: no cause, not counted as read.
+        ([cause("a", CAUSE_SKIPPED), cause("b", CAUSE_PENDING)], [], 0),
+        # A log read with nothing in it counts as read, without a cause.
+        ([cause("a", CAUSE_NONE), cause("b", CAUSE_FOUND, "f1", "Timeout")], [("Timeout", 1)], 2),
+        # Ranked by sessions, then by label; at most ROLLUP_TOP_CAUSES.
+        (
+            [
+                cause("a", CAUSE_FOUND, "f1", "Timeout"),
+                cause("b", CAUSE_FOUND, "f2", "Auth failed"),
+                cause("c", CAUSE_FOUND, "f2", "Auth failed"),
+                cause("d", CAUSE_FOUND, "f3", "Quota"),
+                cause("e", CAUSE_FOUND, "f4", "Bad gateway"),
+                cause("f", CAUSE_SKIPPED),
+            ],
+            [("Auth failed", 2), ("Bad gateway", 1), ("Quota", 1)],
+            5,
+        ),
+        # A fingerprint without its label row is still one cause (named by its fingerprint).
+        ([cause("a", CAUSE_FOUND, "f9"), cause("b", CAUSE_FOUND, "f9")], [("f9", 2)], 2),
+    ],
+)
+def test_rolled_causes(causes: list[SessionCause], top: list[tuple[str, int]], read: int) -> None:
+    found, counted = decide.rolled_causes(causes)
+    assert [(c.label, c.count) for c in found] == top and counted == read
+
+
+def test_a_periodic_rollup_lists_every_session_with_the_rate_and_the_causes() -> None:
+    rolled = [decide.Failure(i, "voice-bot", f"s{i}", "HTTP_ERROR", T0 + timedelta(minutes=i)) for i in range(3)]
+    payload = decide.periodic_rollup_payload(
+        rolled, "2.1% of calls failing (last 5 min), usually 2.0%", [cause("s1", CAUSE_FOUND, "f1", "Timeout")]
+    )
+    assert payload.periodic and payload.count == 3 and [s.session_id for s in payload.sessions] == ["s0", "s1", "s2"]
+    assert payload.rate == "2.1% of calls failing (last 5 min), usually 2.0%"
+    assert [(c.label, c.count) for c in payload.causes] == [("Timeout", 1)] and payload.causes_read == 1
+    burst = decide.rollup_payload(rolled)  # a burst's roll-up says nothing of the background
+    assert not burst.periodic and burst.rate is None and burst.causes == []

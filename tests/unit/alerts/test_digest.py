@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.alerts.digest import agent_summary, digest_dedup_key, due_day
+from bot.alerts.digest import agent_summary, due_day
 from bot.blocks.digest import CAUSES_PENDING, digest_message
+from bot.contracts.keys import digest_dedup_key
 from bot.pipecat.models import Session
 from bot.sandbox.slack_standin_checks import blocks_problems
 from bot.store.ops import DigestSetting

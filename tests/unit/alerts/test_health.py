@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import health as h
+from bot.alerts.health import assess as h
 from bot.alerts.policy import CAPACITY_HYSTERESIS_SESSIONS as HYST
 from bot.pipecat.models import Agent
 from tests.fixtures_pipecat import load_pipecat_fixture
 
 NOW = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
 BAD = "7c1e2f90-4d3b-4a8e-9b21-5f6a7d8c9e01"
-GOOD = "19db578d-808c-420a-a047-87edde4410c1"
 
 
 def status(name: str = "healthy", **changes: Any) -> Agent:

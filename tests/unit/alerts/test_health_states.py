@@ -1,4 +1,4 @@
-"""The life of an agent health condition over status reads (bot/alerts/health_states.py), as a
+"""The life of an agent health condition over status reads (bot/alerts/health/states.py), as a
 table: each row is a series of reads (`+` shows it, `-` positively shows it gone, `?` says nothing
 about it), and what the alerts do at each read: `open` (new alert), `again` (the cleared alert
 reopens), `clear` (the alert resolves), `.` (nothing)."""
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts.health_records import CLOSED, OPEN, PENDING, Track
-from bot.alerts.health_states import step
+from bot.alerts.health.records import CLOSED, OPEN, PENDING, Track
+from bot.alerts.health.states import step
 from bot.alerts.policy import HEALTH_HOLD, HealthHold
 
 T0 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)

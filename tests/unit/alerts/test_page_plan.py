@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts.page_plan import PageStep, plan_page
+from bot.alerts.paging.plan import PageStep, plan_page
 from bot.store.records import Incident, PagerAlert
 
 NOW = datetime(2026, 10, 30, 15, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ OLD = timedelta(minutes=6)
 @pytest.mark.parametrize(
     ("incident", "alert", "paging", "muted", "expected"),
     [
-        (INCIDENT, None, True, False, PageStep("trigger", "triggered", 3, opens=True)),
+        (INCIDENT, None, True, False, PageStep("trigger", "triggered", 3)),
         (INCIDENT, None, False, False, None),  # a non-paging watch never pages
         (CLOSED, None, True, False, None),  # closed before it was paged: nothing to open
         (INCIDENT, ALERT, True, False, None),  # nothing new

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.poll_plan import Observation, Planner, describe, idle_poll, storable
-from bot.alerts.poller import _kind
+from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll, storable
+from bot.alerts.poll.poller import _kind
 from bot.pipecat.errors import (
     BadRequest,
     InvalidInput,
@@ -92,7 +92,7 @@ def test_a_failing_session_is_retried_then_given_up_with_one_notice(prior_attemp
     known = {SID: ItemFailure(SID, prior_attempts, "ValueError", T0)} if prior_attempts else {}
     state = PollState("voice-bot", T0 - timedelta(minutes=1), frozenset())
     seen = Observation(active={"other"}, ended=[failing_session()])
-    plan = Planner("voice-bot", state, seen, known, T0, timedelta(minutes=3))([WATCH], {})
+    plan = Planner("voice-bot", state, seen, known, T0)([WATCH], {})
     [failure] = plan.item_failures
     assert failure.attempts == prior_attempts + 1 and "ValueError" in failure.error
     assert (failure.gave_up_at is not None) is given_up
@@ -109,7 +109,7 @@ def test_a_failing_session_is_retried_then_given_up_with_one_notice(prior_attemp
 def test_a_cut_walk_keeps_the_watermark_and_says_where_to_continue() -> None:
     state = PollState("voice-bot", T0 - timedelta(minutes=1), frozenset())
     seen = Observation(complete=False, backfill_until=T0 - timedelta(seconds=30))
-    plan = Planner("voice-bot", state, seen, {}, T0, timedelta(minutes=3))([WATCH], {})
+    plan = Planner("voice-bot", state, seen, {}, T0)([WATCH], {})
     assert (plan.watermark, plan.backfill_until) == (state.watermark, T0 - timedelta(seconds=30))
     assert plan.backfill_from == T0  # the next walk from the top starts at this poll
 
@@ -139,7 +139,7 @@ def test_an_idle_poll_records_exactly_what_the_full_plan_would(state: PollState,
     assert (quiet is not None) is idle
     if quiet is None:
         return
-    plan = Planner("voice-bot", state, seen, {}, T0, timedelta(minutes=3))([WATCH], {})
+    plan = Planner("voice-bot", state, seen, {}, T0)([WATCH], {})
     assert (quiet.watermark, quiet.active_set) == (plan.watermark, frozenset(plan.active_set))
     # ... and the full plan would have recorded nothing else.
     assert not (plan.ended or plan.notices or plan.recovery_posts or plan.item_failures or plan.resolved_items)

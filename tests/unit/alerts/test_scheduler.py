@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.alerts import policy
+from bot.alerts.delivery.slack_errors import Permanent, RateLimited, Retryable, Uncertain, from_api_error, slack_call
+from bot.alerts.jobs import AlertJobs
 from bot.alerts.scheduler import DELIVERY_JOB_ID, JOB_ID, start_scheduler
-from bot.alerts.service import AlertService
-from bot.alerts.slack_errors import Permanent, RateLimited, Retryable, Uncertain, from_api_error, slack_call
 from tests.fixtures_store import AlertRig
 
 
@@ -36,13 +36,20 @@ class CountingService:
         self.deliveries += 1
         self.delivered.set()
 
+    async def status_cycle(self) -> None:
+        return None
+
     def set_delivery_waker(self, waker: Callable[[], None] | None) -> None:
         self.waker = waker
 
 
+def start(service: CountingService, interval_seconds: float) -> Any:
+    return start_scheduler(service, interval_seconds=interval_seconds, status_interval_seconds=0, housekeeping=())
+
+
 async def test_start_scheduler_runs_a_poll_job_and_a_delivery_job_on_the_running_loop() -> None:
     service = CountingService()
-    scheduler = start_scheduler(service, interval_seconds=30)  # type: ignore[arg-type]
+    scheduler = start(service, interval_seconds=30)
     try:
         job = scheduler.get_job(JOB_ID)
         assert job is not None and job.coalesce is True and job.max_instances == 1
@@ -58,7 +65,7 @@ async def test_start_scheduler_runs_a_poll_job_and_a_delivery_job_on_the_running
 
 async def test_waking_runs_the_delivery_job_now_not_at_its_next_tick() -> None:
     service = CountingService()
-    scheduler = start_scheduler(service, interval_seconds=3600)  # type: ignore[arg-type]
+    scheduler = start(service, interval_seconds=3600)
     try:
         await asyncio.wait_for(service.delivered.wait(), timeout=5)
         service.delivered.clear()
@@ -72,13 +79,13 @@ async def test_waking_runs_the_delivery_job_now_not_at_its_next_tick() -> None:
 
 def test_start_scheduler_refuses_a_bad_interval() -> None:
     with pytest.raises(ValueError):
-        start_scheduler(CountingService(), interval_seconds=0)  # type: ignore[arg-type]
+        start(CountingService(), interval_seconds=0)
 
 
 async def test_run_cycle_never_raises_and_delivers_after_a_failed_poll(
     alert_rig: AlertRig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service: AlertService = alert_rig.svc
+    service: AlertJobs = alert_rig.jobs
     delivered = asyncio.Event()
 
     async def broken() -> None:

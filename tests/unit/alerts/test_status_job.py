@@ -6,14 +6,12 @@ import asyncio
 
 import pytest
 
-from bot.alerts.scheduler import JOB_ID, start_scheduler
-from bot.alerts.service import AlertService
-from bot.alerts.status_job import STATUS_JOB_ID, add_status_job
+from bot.alerts.scheduler import JOB_ID, STATUS_JOB_ID, Housekeeping, start_scheduler
 from tests.fixtures_store import AlertRig
 
 
 class Counting:
-    """A test double with the service's scheduling surface."""
+    """A test double with the pipeline's scheduling surface."""
 
     replica_id = "test-replica"
 
@@ -32,16 +30,32 @@ class Counting:
 
 async def test_the_status_job_has_its_own_interval_and_is_off_at_zero() -> None:
     service = Counting()
-    scheduler = start_scheduler(service, interval_seconds=60)  # type: ignore[arg-type]
+    scheduler = start_scheduler(service, interval_seconds=60, status_interval_seconds=120, housekeeping=())
     try:
-        assert add_status_job(scheduler, service, interval_seconds=120)  # type: ignore[arg-type]
         job, poll = scheduler.get_job(STATUS_JOB_ID), scheduler.get_job(JOB_ID)
         assert job is not None and poll is not None and job.func == service.status_cycle
         assert job.trigger.interval.total_seconds() == 120 and poll.trigger.interval.total_seconds() == 60
         assert job.coalesce is True and job.max_instances == 1
-        scheduler.remove_job(STATUS_JOB_ID)
-        assert not add_status_job(scheduler, service, interval_seconds=0)  # type: ignore[arg-type]
-        assert scheduler.get_job(STATUS_JOB_ID) is None
+    finally:
+        scheduler.shutdown(wait=False)
+    scheduler = start_scheduler(service, interval_seconds=60, status_interval_seconds=0, housekeeping=())
+    try:
+        assert scheduler.get_job(STATUS_JOB_ID) is None and scheduler.get_job(JOB_ID) is not None
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_housekeeping_jobs_are_registered_beside_the_pipeline_s() -> None:
+    async def prune() -> None:
+        return None
+
+    scheduler = start_scheduler(
+        Counting(), interval_seconds=60, status_interval_seconds=0, housekeeping=[Housekeeping("prune", prune, 3600)]
+    )
+    try:
+        job = scheduler.get_job("prune")
+        assert job is not None and job.func is prune and job.trigger.interval.total_seconds() == 3600
+        assert job.coalesce is True and job.max_instances == 1
     finally:
         scheduler.shutdown(wait=False)
 
@@ -49,7 +63,7 @@ async def test_the_status_job_has_its_own_interval_and_is_off_at_zero() -> None:
 async def test_status_cycle_never_raises_and_still_delivers(
     alert_rig: AlertRig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service: AlertService = await alert_rig.new_service(status_interval=120)
+    service = (await alert_rig.new_service(status_interval=120)).jobs
     delivered = asyncio.Event()
 
     async def broken() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.transitions import (
+from bot.alerts.delivery.transitions import (
     AlreadyPosted,
     CannotCheck,
     ClaimExpired,

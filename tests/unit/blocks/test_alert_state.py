@@ -1,7 +1,7 @@
-"""Every state of every alert kind (issue 23 §1): the incident parent and the agent-health alert
-(which webhook conditions reuse) as *triggered*, *acknowledged* (incidents), *muted*, *resolved*
-(by hand with a reason, or by itself), snapshot-tested; and the pure state function's table
-(bot/blocks/alert_state.py) that every alert kind, rate alerts included, renders through."""
+"""Every state of every alert kind (issue 23 §1): the incident parent, the agent-health alert
+(which webhook conditions reuse) and the rate alert as *triggered*, *acknowledged*, *muted*,
+*resolved* (by hand with a reason, or by itself), snapshot-tested; and the pure state function's
+table (bot/blocks/alert_state.py) that every alert kind, rate alerts included, renders through."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bot.blocks.alert_state import (
 from bot.blocks.alerts import IncidentView, incident_parent, share
 from bot.blocks.health import AlertExtras, health_alert, health_resolved
 from bot.blocks.message import Message
+from bot.blocks.rates import rate_alert, reading_text
 from bot.blocks.triage import CauseLine, CausesView
 from bot.contracts.actions import Action
 from bot.webhooks.decide import condition_key
@@ -95,6 +96,38 @@ HEALTH_STATES: dict[str, Any] = {
 }
 
 
+#: A failure-rate episode (bot/rates/detectors.py Episode JSON) past its worst: 18% now, 31% at
+#: worst, 12 sessions over the usual so far.
+EPISODE: dict[str, Any] = {
+    "key": "failure-rate",
+    "opened_at": T0.isoformat(),
+    "usual": 0.02,
+    "headline": "18% of calls failing (last 5 min), usually 2.0%",
+    "current": 0.18,
+    "peak": 0.31,
+    "peak_headline": "31% of calls failing (last 5 min), usually 2.0%",
+    "severity": "page",
+    "cost": 12,
+}
+RATE_DETAIL: dict[str, Any] = {
+    "deployments": [{"deployment": "dep-7f3a9c2e41", "ended": 120, "failed": 37}],
+    "causes": [{"label": QUOTA, "count": 9}],
+}
+MUTED_UNTIL: dict[str, Any] = {"muted_until": T0 + timedelta(hours=1)}
+RATE_STATES: dict[str, dict[str, Any]] = {
+    "triggered": {},
+    "triggered-muted": MUTED_UNTIL,
+    "acknowledged": HEALTH_ACKED,
+    "acknowledged-muted": {**HEALTH_ACKED, **MUTED_UNTIL},
+    # Cleared 23 min after it opened, 41 sessions over the usual in all; who was on it stays.
+    "resolved": {**HEALTH_ACKED, "cleared_at": T0 + timedelta(minutes=23), "cost": 41},
+}
+
+
+def rate(state: str) -> Message:
+    return rate_alert("voice-bot", EPISODE, T0, "k", **RATE_DETAIL, **RATE_STATES[state])
+
+
 def buttons(message: Message) -> dict[str, dict[str, Any]]:
     return {e["action_id"]: e for b in message.blocks if b["type"] == "actions" for e in b["elements"]}
 
@@ -117,6 +150,63 @@ def test_health_state_snapshot(state: str) -> None:
     assert_within_limits(message)
     assert_unique_action_ids(message.blocks)
     check_snapshot(f"state-{state}", message)
+
+
+@pytest.mark.parametrize("state", list(RATE_STATES))
+def test_rate_state_snapshot(state: str) -> None:
+    message = rate(state)
+    assert_within_limits(message)
+    assert_unique_action_ids(message.blocks)
+    check_snapshot(f"state-rate-{state}", message)
+
+
+def test_the_rate_alert_headline_reads_how_bad_and_its_state() -> None:
+    first, state = headline(rate("triggered")).split("\n")
+    assert first.startswith(":rotating_light: *voice-bot*: 18% of calls failing (last 5 min), usually 2.0%")
+    assert " · worst 31% · since <!date^" in first and first.endswith(" · about 12 sessions affected so far")
+    assert state.startswith("*Triggered* <!date^")
+    assert rate("triggered").text == "voice-bot: 18% of calls failing (last 5 min), usually 2.0% · Triggered"
+    acked = headline(rate("acknowledged-muted"))
+    assert acked.startswith(":eyes: *voice-bot*: 18%") and "\n*Acknowledged* by <@U0STEVE> at <!date^" in acked
+    done = headline(rate("resolved"))
+    assert done.startswith(":white_check_mark: *voice-bot*: ~31% of calls failing (last 5 min), usually 2.0%~")
+    assert "· about 41 sessions affected\n*Resolved* after 23 min (ended <!date^" in done
+    assert "so far" not in done and "18%" not in done
+    assert ":eyes: acknowledged by <@U0STEVE> at" in json.dumps(rate("resolved").blocks)  # stays on the record
+    # At its worst now: no "worst"; nothing cost yet (a detector that counts none): no count.
+    fresh = rate_alert("voice-bot", {**EPISODE, "peak_headline": EPISODE["headline"], "cost": 0}, T0, "k")
+    assert " · worst" not in headline(fresh) and "affected" not in headline(fresh)
+    warn = rate_alert("voice-bot", {**EPISODE, "key": "cold-start", "severity": "warn"}, T0, "k")
+    assert headline(warn).startswith(":chart_with_upwards_trend: *voice-bot*")
+
+
+def test_buttons_follow_the_rate_alert_state_and_there_is_no_resolve() -> None:
+    ids = {name: list(buttons(rate(name))) for name in RATE_STATES}
+    assert ids["triggered"] == [Action.RATE_ACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]
+    assert ids["triggered-muted"] == [Action.RATE_ACK, Action.INCIDENT_UNMUTE, Action.RATE_DETAILS]
+    assert ids["acknowledged"] == [Action.RATE_UNACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]
+    assert ids["acknowledged-muted"] == [Action.RATE_UNACK, Action.INCIDENT_UNMUTE, Action.RATE_DETAILS]
+    assert ids["resolved"] == [Action.RATE_DETAILS]  # Details stays; the mute is not shown once resolved
+    assert all(Action.INCIDENT_RESOLVE not in found for found in ids.values())  # resolves on evidence only
+    muted = json.dumps(rate("triggered-muted").blocks)
+    assert ":mute: muted until <!date^" in muted and ":mute:" not in json.dumps(rate("resolved").blocks)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("failure-rate", 0.31, "31%"),
+        ("cold-start", 0.045, "4.5%"),
+        ("silence", 0.0, "0.0 calls a minute"),
+        ("silence", 42.0, "42 calls a minute"),
+        ("bot-start", 13.0, "p95 13s"),
+        ("bot-start", 3600.0, "p95 over 60s"),
+        ("slo-fast", 14.44, "14.4x"),
+        ("something-new", 1.0, None),
+    ],
+)
+def test_reading_text_table(key: str, value: float, said: str | None) -> None:
+    assert reading_text(key, value) == said
 
 
 def test_the_incident_headline_reads_its_state_and_how_bad() -> None:
@@ -217,6 +307,7 @@ def test_state_line_table(state: AlertState, phase: Phase, line: str) -> None:
 
 
 ACTIONS = StateActions("ack", "unack", "resolve", "mute", "unmute")
+EVIDENCE_ONLY = StateActions("ack", "unack", None, "mute", "unmute")
 
 
 @pytest.mark.parametrize(
@@ -235,6 +326,9 @@ def test_state_buttons_table(state: AlertState, ids: list[str]) -> None:
     elements = state_buttons(state, ACTIONS, "voice-bot", [Option(text="1h", value="voice-bot|1h")])
     assert [e.action_id for e in elements] == ids
     assert state_buttons(AlertState(T0), ACTIONS, "v", [])[-1].action_id == "resolve"  # no menu without options
+    # A kind that resolves on evidence only (rate alerts): the same buttons, without Resolve.
+    evidence = state_buttons(state, EVIDENCE_ONLY, "voice-bot", [Option(text="1h", value="voice-bot|1h")])
+    assert [e.action_id for e in evidence] == [i for i in ids if i != "resolve"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 from bot.blocks.alert_notices import bad_item_notice, outage_notice, poll_failed_notice, recovery_notice
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.alerts import (
+    Background,
     IncidentView,
     RolledSession,
     incident_parent,
@@ -69,11 +70,24 @@ def rendered(message: Message) -> str:
     return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+RATE = "2.1% of calls failing (last 5 min), usually 2.0%"
+BACKGROUND = Background(rate=RATE, causes=[("OpenAI timeout", 4), ("Daily room expired", 2)], causes_read=5)
+
+
+def background_sessions(count: int) -> list[RolledSession]:
+    return [
+        RolledSession(f"{i:08d}-0000-4000-8000-000000000000", "HTTP_ERROR", T0 + timedelta(seconds=40 * i))
+        for i in range(count)
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
         ("alert-parent", incident_parent(parent_view(), "incident:12")),
+        ("alert-parent-rate", incident_parent(parent_view(rate=RATE), "incident:12")),
         ("alert-reply", session_reply("voice-bot", failed_session(), f"3:{SID}")),
+        ("rollup-background", rollup_reply("voice-bot", background_sessions(12), "rollup:9:4", background=BACKGROUND)),
     ],
 )
 def test_snapshot(name: str, message: Message) -> None:
@@ -143,6 +157,13 @@ def test_everything_from_users_or_the_api_is_escaped() -> None:
         incident_parent(parent_view(agent=HOSTILE, statuses=[HOSTILE], group=HOSTILE, acknowledged_by=HOSTILE), "k"),
         session_reply(HOSTILE, failed_session(completionStatus=HOSTILE, endState=HOSTILE, deploymentId=HOSTILE), "k"),
         rollup_reply(HOSTILE, [RolledSession(HOSTILE, HOSTILE, T0)], "k"),
+        rollup_reply(
+            HOSTILE,
+            [RolledSession(HOSTILE, HOSTILE, T0)],
+            "k",
+            background=Background(rate=HOSTILE, causes=[(HOSTILE, 2)], causes_read=2),
+        ),
+        incident_parent(parent_view(rate=HOSTILE), "k"),
         outage_notice(HOSTILE, T0, HOSTILE, "k"),
         recovery_notice(HOSTILE, T0, T0, "k"),
         recovery_notice(HOSTILE, T0, T0, "k", data=True),
@@ -177,6 +198,30 @@ def test_a_big_rollup_lists_twenty_and_counts_the_rest() -> None:
     assert text.startswith(":heavy_plus_sign: *30 more sessions failed:*")
     assert text.count("• ") == 20 and "and 10 more" in text
     assert message.text == "30 more voice-bot sessions failed"
+
+
+def test_a_parent_leads_with_the_failure_rate_against_usual_when_there_is_one() -> None:
+    text = incident_parent(parent_view(rate=RATE), "incident:1").blocks[0]["text"]["text"]
+    first, second, third = text.split("\n")[:3]
+    assert "*voice-bot*: 7 sessions failed since" in first
+    assert second == f":bar_chart: {RATE}"
+    assert "Acknowledged" in third
+    without = incident_parent(parent_view(), "incident:1").blocks[0]["text"]["text"]
+    assert "of calls failing" not in without and len(without.split("\n")) == 2
+
+
+def test_a_periodic_rollup_counts_its_sessions_with_the_rate_the_causes_and_the_ids() -> None:
+    message = rollup_reply("voice-bot", background_sessions(30), "rollup:1:1", background=BACKGROUND)
+    lines = message.blocks[0]["text"]["text"].split("\n")
+    assert lines[0].startswith(":heavy_plus_sign: *30 more sessions failed* between <!date^")
+    assert lines[1] == f":bar_chart: {RATE}"
+    assert lines[2] == "Top causes (of 5 logs read): OpenAI timeout ×4 · Daily room expired ×2"
+    assert sum(line.startswith("• `") for line in lines) == 20 and lines[-1].startswith("…and 10 more")
+    assert message.text == f"30 more voice-bot sessions failed · {RATE}"
+    # Without a usable rate or any cause read, only the count, the times and the ids.
+    bare = rollup_reply("voice-bot", background_sessions(2), "rollup:1:2", background=Background())
+    text = bare.blocks[0]["text"]["text"]
+    assert "of calls failing" not in text and "Top causes" not in text and text.count("• `") == 2
 
 
 def test_reply_tolerates_a_session_with_nothing_reported() -> None:

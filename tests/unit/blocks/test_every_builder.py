@@ -106,6 +106,7 @@ def _digest_payload() -> dict[str, Any]:
         "prev_error_rate": 0.05,
         "causes": [{"text": LEAKY, "count": 3}],
         "worst": worst,
+        "slo": SloLine(LEAKY, "28d", 0.4, 1200, 3.5).to_json(),
     }
     return {"day": "2026-11-30", "window_end": T1.isoformat(), "agents": [item, {**item, "agent": "support-bot"}]}
 
@@ -118,6 +119,7 @@ def _home() -> dict[str, Any]:
         alerts=[home.AlertLine(AGENT, "C0ONCALL", SID, f"HTTP_ERROR {KEY}", T0, "1700000000.000200")],
         polls=[AgentPoll(AGENT, None, 3, LEAKY)],
         health=[home.AgentHealth(AGENT, LEAKY, healthy=False)],
+        slo={AGENT: SloLine(LEAKY, "28d", 0.4, 1200, 3.5)},
     )
     return home.home_view(data, now=T1)
 
@@ -185,6 +187,7 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     ),
     "alerts.notice_message": lambda: alerts.notice_message(LEAKY, esc(LEAKY, 500), "k", AGENT),
     "alerts.incident_parent": lambda: alerts.incident_parent(INCIDENT, "k"),
+    "alerts.incident_parent.rate": lambda: alerts.incident_parent(replace(INCIDENT, rate=LEAKY), "k"),
     "alerts.incident_parent.acknowledged_muted": lambda: alerts.incident_parent(
         replace(INCIDENT, acknowledged_by="U0STEVE", acknowledged_at=T0, muted_until=T1), "k"
     ),
@@ -203,6 +206,12 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
     ),
     "resolve.resolve_modal": lambda: resolve.resolve_modal(LEAKY[:60], "C0ONCALL", "1700000000.000100", paged=True),
     "alerts.rollup_reply": lambda: alerts.rollup_reply(AGENT, [alerts.RolledSession(SID, LEAKY, T0)] * 3, "k"),
+    "alerts.rollup_reply.background": lambda: alerts.rollup_reply(
+        AGENT,
+        [alerts.RolledSession(SID, LEAKY, T0)] * 30,
+        "k",
+        background=alerts.Background(rate=LEAKY, causes=[(LEAKY, 3)] * 3, causes_read=5),
+    ),
     "causes.causes_message": lambda: causes.causes_message(
         AGENT, [causes.CauseRow(LEAKY, 3, 9, T0, T1, s, last_incident=EARLIER) for s in SIDS], window_label="24h"
     ),

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import health as h
+from bot.alerts.health import assess as h
 from bot.alerts.policy import CAPACITY_HYSTERESIS_SESSIONS as HYST
 from bot.blocks.agent_card import ErrorRate, OpenHealth, agent_card
 from bot.blocks.health import health_alert, health_back, health_recovery, health_resolved

@@ -16,6 +16,7 @@ from bot.blocks.home import (
     IncidentLine,
     home_view,
 )
+from bot.blocks.rates import SloLine, slo_budget_text
 from bot.contracts.views import AgentPoll, HomeWatch
 from bot.sandbox.slack_standin_checks import blocks_problems
 from tests.blocks_checks import HOSTILE
@@ -108,3 +109,34 @@ def test_shows_states_incidents_alerts_and_agents() -> None:
 def test_outside_text_is_escaped() -> None:
     view = home_view(data([watch(1, agent=HOSTILE, statuses=frozenset({HOSTILE}))]), now=NOW)
     assert "<!channel>" not in texts(view)
+
+
+def test_an_agent_with_an_slo_shows_its_budget_in_the_words_of_every_surface() -> None:
+    polls = [AgentPoll("agent-1", NOW, 0, None), AgentPoll("agent-2", NOW, 0, None)]
+    line = SloLine("99.5%", "28d", 0.63, 1200, 0.0)
+    home = HomeData(watches=[watch(1), watch(2)], incidents=[], alerts=[], polls=polls, slo={"agent-1": line})
+    view = home_view(home, now=NOW)
+    [agents] = [b for b in view["blocks"] if b["type"] == "section" and "last successful poll" in texts(b)]
+    first, second = agents["text"]["text"].split("\n")
+    assert first.endswith(" · SLO 99.5% over 28d: 63% of its error budget left") and first.startswith("*agent-1*")
+    assert slo_budget_text(line) in first
+    assert "SLO" not in second  # no SLO set: no budget
+
+
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        (SloLine("99.5%", "28d", 0.634, 1200, 0.0), "SLO 99.5% over 28d: 63% of its error budget left"),
+        (
+            SloLine("99%", "30d", -0.5, 1200, 3.25),
+            "SLO 99% over 30d: -50% of its error budget left (over the 3.2 days counted so far)",
+        ),
+        (
+            SloLine("99.9%", "7d", None, 0, 0.5),
+            "SLO 99.9% over 7d: no ended sessions counted yet (over the 0.5 days counted so far)",
+        ),
+    ],
+)
+def test_slo_budget_text(line: SloLine, text: str) -> None:
+    assert slo_budget_text(line) == text
+    assert SloLine.from_json(line.to_json()) == line  # the digest carries it in its payload

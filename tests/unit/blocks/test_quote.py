@@ -3,7 +3,7 @@ fenced (code_block) so outside text can neither ping nor close the block early."
 
 from __future__ import annotations
 
-from bot.alerts.health import quotable
+from bot.alerts.health.assess import quotable
 from bot.blocks.quote import code_block
 
 TRACEBACK = "\n".join([

@@ -81,6 +81,8 @@ def test_every_action_id_is_on_a_message_the_app_posts() -> None:
     rendered |= {e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]}
     episode = {"key": "failure-rate", "headline": "31% of calls failing (last 5 min), usually 2.0%"}
     rendered |= set(action_ids(rate_alert("voice-bot", episode, now, "key")))
+    # A rate alert acknowledged (Unacknowledge).
+    rendered |= set(action_ids(rate_alert("voice-bot", episode, now, "key", acknowledged_by="U0STEVE")))
     # An agent-health alert, triggered (Acknowledge) and acknowledged (Unacknowledge).
     finding = {"kind": "crash_loop", "title": "is crash-looping", "key": "crash"}
     rendered |= set(action_ids(health_alert("voice-bot", finding, "critical", now, "key")))

@@ -8,8 +8,6 @@ from bot.explain.cause import QUOTE_MAX_CHARS, QUOTE_MAX_LINES, first_error, quo
 from bot.explain.secrets import MASK, mask_secrets
 from tests.fixtures_pipecat import load_pipecat_fixture
 
-PATH = "/usr/local/lib/python3.12/site-packages/pipecat/services"
-
 
 def fixture_lines() -> list[str]:
     page = load_pipecat_fixture("logs-session-error.json")

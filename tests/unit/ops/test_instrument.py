@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ops.instrument import endpoint_template, interaction_kind
+from bot.contracts.actions import interaction_kind
+from bot.ops.instrument import endpoint_template
 
 SID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.contracts import keys
 from bot.pagerduty import events
 from bot.sandbox.pagerduty_checks import problems
 from bot.sandbox.pagerduty_standin import DEFAULT_ROUTING_KEY
@@ -84,9 +85,9 @@ def test_every_built_event_is_valid_for_the_events_api() -> None:
 
 
 def test_the_incident_key_is_stable_and_distinct_per_workspace_channel_and_incident() -> None:
-    key = events.incident_dedup_key("T1", "C1", 7)
-    assert key == events.incident_dedup_key("T1", "C1", 7) == "pipecat-ops/T1/C1/incident/7"
-    others = {events.incident_dedup_key(*args) for args in [("T2", "C1", 7), ("T1", "C2", 7), ("T1", "C1", 8)]}
+    key = keys.incident_dedup_key("T1", "C1", 7)
+    assert key == keys.incident_dedup_key("T1", "C1", 7) == "pipecat-ops/T1/C1/incident/7"
+    others = {keys.incident_dedup_key(*args) for args in [("T2", "C1", 7), ("T1", "C2", 7), ("T1", "C1", 8)]}
     assert key not in others and len(others) == 3
 
 
@@ -106,9 +107,9 @@ def test_a_health_condition_pages_with_its_severity_facts_and_masked_message() -
 
 
 def test_a_condition_key_names_workspace_channel_and_occurrence() -> None:
-    key = events.condition_alert_key("T1", "C1", "pipecat-ops:health:voice-bot:revision:dep-9:1793369100")
+    key = keys.condition_alert_key("T1", "C1", "pipecat-ops:health:voice-bot:revision:dep-9:1793369100")
     assert key == "pipecat-ops/T1/C1/pipecat-ops:health:voice-bot:revision:dep-9:1793369100"
-    assert len(events.condition_alert_key("T1", "C1", "x" * 400)) == events.DEDUP_KEY_LIMIT
+    assert len(keys.condition_alert_key("T1", "C1", "x" * 400)) == keys.PAGERDUTY_DEDUP_KEY_LIMIT
 
 
 @pytest.mark.parametrize(
@@ -126,7 +127,7 @@ def test_a_condition_key_names_workspace_channel_and_occurrence() -> None:
 def test_the_namespace_is_read_back_from_existing_keys(key: str | None, namespace: str | None) -> None:
     assert events.key_namespace(key) == namespace
     if namespace is not None:
-        assert events.incident_dedup_key(namespace, "C1", 7) == "pipecat-ops/" + namespace + "/C1/incident/7"
+        assert keys.incident_dedup_key(namespace, "C1", 7) == "pipecat-ops/" + namespace + "/C1/incident/7"
 
 
 def test_follow_ups_take_only_the_key() -> None:

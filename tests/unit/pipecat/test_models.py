@@ -135,7 +135,7 @@ def test_any_completion_status_parses_and_filters(status: str) -> None:
         assert session.completion_status is None
 
 
-# -- agent status (design.md §9.4) ---------------------------------------------------------------
+# -- agent status (GET /agents/{agent}) -----------------------------------------------------------
 
 AGENT_FIXTURES = [p for p in pipecat_fixture_paths() if p.name.startswith("agent-status-")]
 

@@ -228,3 +228,23 @@ def test_tails_and_quantiles() -> None:
     assert poisson_lower_tail(0, 0.3) > 0.5
     assert quantile([0, 95, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0], 0.95) == 1.0
     assert quantile([0] * 12, 0.95) is None
+
+
+@pytest.mark.parametrize(
+    ("shown", "now", "moved"),
+    [
+        (0, 0, False),
+        (0, 1, True),  # the first session it cost is worth saying
+        (12, 12, False),
+        (12, 13, False),  # under 10% of what the post shows: no edit for it
+        (12, 14, True),
+        (100, 109, False),
+        (100, 110, True),
+        (100, 88, True),  # it can shrink (the usual caught up within the window)
+        (5, 0, True),
+    ],
+)
+def test_cost_so_far_edits_the_alert_only_when_it_moved_enough(shown: int, now: int, moved: bool) -> None:
+    """bot/rates/detectors.py `cost_moved` (COST_EDIT_SHARE): the sessions an open rate alert cost
+    so far are refreshed on its posts when they moved, not for every session every minute."""
+    assert detectors.cost_moved(shown, now) is moved

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.blocks.home import AgentHealth, AlertLine, HomeData, IncidentLine
+from bot.blocks.rates import SloLine
 from bot.contracts.views import AgentPoll, HomeWatch
 from bot.slack.home import visible_only
 
@@ -29,6 +30,7 @@ DATA = HomeData(
     ],
     polls=[AgentPoll("voice-bot", T, 0, None), AgentPoll("support-bot", T, 0, None)],
     health=[AgentHealth("support-bot", "crash-looping", healthy=False)],
+    slo={"support-bot": SloLine("99.5%", "28d", 0.5, 100, 0.0)},
 )
 
 
@@ -51,3 +53,4 @@ def test_only_the_viewers_channels_and_their_agents(
     assert [a.session_id for a in shown.alerts] == alerts
     assert {p.agent for p in shown.polls} == agents
     assert {h.agent for h in shown.health} == agents & {"support-bot"}
+    assert set(shown.slo) == agents & {"support-bot"}  # an agent's SLO budget goes with its other lines

@@ -1,4 +1,4 @@
-"""Table tests of the /session grammar (design.md §1.3)."""
+"""Table tests of the /session grammar (bot/slack/parsing.py)."""
 
 from __future__ import annotations
 
