@@ -38,24 +38,16 @@ from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
 from bot.alerts.delivery.messages import MessageFactory
-from bot.alerts.delivery.reconcile import find_posted, outcome_of
+from bot.alerts.delivery.reconcile import find_posted
 from bot.alerts.delivery.reply_edits import ReplyEditor
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
-from bot.alerts.health.messages import Skip, Wait, recovery_thread
+from bot.alerts.delivery.threads import Behind, thread_of
 from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
 from bot.store import LeaseLost, Store, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import (
-    DEAD,
-    KIND_HEALTH_CLEAR,
-    KIND_PARENT,
-    KIND_RATE_CLEAR,
-    OutboxKind,
-    OutboxRow,
-    Transition,
-)
+from bot.store.records import DEAD, OutboxRow, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +55,6 @@ T = TypeVar("T")
 #: Added to a back-off wait: the sleep runs on the monotonic clock, the back-off on the wall clock.
 WAKE_SLACK_SECONDS = 0.01
 Sleep = Callable[[float], Awaitable[None]]
-#: Rows that post in a thread; everything else is top-level.
-THREADED = (OutboxKind.ALERT, OutboxKind.ROLLUP)
 
 
 class Next(Enum):
@@ -239,9 +229,9 @@ class Deliverer:
 
     async def _deliver(self, row: OutboxRow, current: ChannelPass) -> Next:
         """claim → (reconcile) → fence → post → apply."""
-        thread = await self._thread_of(row)
-        if isinstance(thread, Next):
-            return Next.STOP  # the parent is not posted yet: replies keep their order behind it
+        thread = await thread_of(self._store, row)  # where the row's payload says it goes
+        if isinstance(thread, Behind):
+            return Next.STOP  # the post it goes under is not made yet: replies keep their order behind it
         if isinstance(thread, transitions.ParentLost | transitions.Dropped):
             await self._apply(row, None, thread, current, reached_slack=False)
             return Next.CONTINUE  # a lost parent: the row comes back at once, for the top level
@@ -288,7 +278,7 @@ class Deliverer:
                 now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
             )
         except SlackFailure as error:
-            return outcome_of(error), True, version
+            return error.outcome, True, version
         return transitions.Posted(str(response["ts"])), True, version
 
     async def _fence(self, row: OutboxRow, token: str) -> bool:
@@ -376,29 +366,6 @@ class Deliverer:
             with attempt:
                 return await write()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    async def _thread_of(self, row: OutboxRow) -> str | Next | transitions.ParentLost | transitions.Dropped | None:
-        """Where a row posts: the parent's ts, None for the top level, STOP while the parent is
-        not posted yet, ParentLost once the parent was given up (the reply then goes top-level).
-        A health recovery goes under its alert, waits for it, or is dropped without it."""
-        if row.kind in (KIND_HEALTH_CLEAR, KIND_RATE_CLEAR):  # a rate alert's recovery: the same rule
-            opener = await recovery_thread(self._store, row)
-            if isinstance(opener, Wait):
-                return Next.STOP  # the recovery stays behind its alert
-            if isinstance(opener, Skip):
-                return transitions.Dropped(f"recovery not posted: {opener.reason}")
-            return opener
-        if row.kind not in THREADED or row.top_level:
-            return None
-        incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
-        if incident is not None and incident.parent_ts is not None:
-            return incident.parent_ts
-        parents = await self._store.outbox_rows(row.channel_id, kind=KIND_PARENT, incident_id=row.incident_id)
-        latest = parents[-1] if parents else None  # (a deleted parent's replacement comes after it)
-        if latest is not None and latest.state != DEAD:
-            return Next.STOP
-        why = latest.last_error if latest else "missing"
-        return transitions.ParentLost(f"incident parent could not be posted ({why}): posted top-level")
 
 
 def _log(row: OutboxRow, outcome: transitions.Outcome, transition: Transition, applied: bool) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.alerts.health.messages import health_message
+from bot.alerts.health.messages import health_post, health_reply
 from bot.alerts.payloads import session_of
 from bot.alerts.rates.watch import failure_now
 from bot.blocks.alert_notices import (
@@ -96,13 +96,13 @@ class MessageFactory:
             case SummaryPayload():
                 return _summary(row, body), None
             case HealthPayload():
-                message = health_message(row, await self._extras(row))
+                message = health_post(row, body, await self._extras(row))
                 if not is_webhook_condition(str(body.finding.get("key", ""))):
                     # What changed in the hour before the condition opened (the webhook timeline).
                     message = with_change_events(message, await changes_before(self._store, row.agent, body.opened_at))
                 return message, None
             case HealthClearPayload():
-                return health_message(row), None
+                return health_reply(row, body), None
             case RatePayload():
                 # Open, it shows the channel's mute of the agent (Unmute); muting re-renders it.
                 mute = None

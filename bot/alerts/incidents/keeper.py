@@ -31,8 +31,7 @@ from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
 from bot.alerts.delivery.messages import MessageFactory
-from bot.alerts.delivery.reconcile import outcome_of
-from bot.alerts.delivery.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
+from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.incidents import decide
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.rates.watch import failure_now
@@ -247,18 +246,21 @@ class IncidentKeeper:
                         channel=incident.channel_id, ts=incident.parent_ts, **message.to_post_kwargs()
                     )
                 )
-            except Permanent as error:
-                if error.reason == MESSAGE_NOT_FOUND:
+            except SlackFailure as error:
+                refused = error.outcome
+                if not isinstance(refused, transitions.Refused):
+                    raise  # a 429 or Slack in trouble: the edit stays due (the incident stays dirty)
+                if refused.reason == MESSAGE_NOT_FOUND:
                     await self._replace_parent(incident)
                     return edited
-                if error.reason in EDIT_TARGET_GONE:
+                if refused.reason in EDIT_TARGET_GONE:
                     # The channel is gone or archived: this edit can never land (the channel is held).
                     await self._store.mark_rendered(incident.id, incident.version)
                     raise
-                if error.channel_level:
+                if refused.channel_level:
                     raise
                 # The parent cannot be edited (not ours, too long ...): nothing will fix that, stop trying.
-                logger.warning("cannot edit the parent of incident %d: %s", incident.id, error.reason)
+                logger.warning("cannot edit the parent of incident %d: %s", incident.id, refused.reason)
             else:
                 edited += 1
             await self._store.mark_rendered(incident.id, incident.version)
@@ -315,11 +317,11 @@ class IncidentKeeper:
         """A failure outside a row's post (an edit): the channel backs off - by a 429's wait, or on
         its shared back-off (trouble, or a refused channel whose watches show it broken)."""
         now = self._clock.now()
-        if isinstance(error, RateLimited):
-            await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.retry_after))
+        if isinstance(error.outcome, transitions.RateLimited):
+            await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.outcome.retry_after))
             return
         streak = await self._store.destination_streak(channel_id)
-        hold = transitions.hold_after(outcome_of(error), streak=streak, now=now)
+        hold = transitions.hold_after(error.outcome, streak=streak, now=now)
         if hold is None:
             logger.warning("updating messages in %s failed (%s); will retry", channel_id, error.detail)
             return
