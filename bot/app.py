@@ -44,6 +44,7 @@ from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.pagerduty import client as pagerduty
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.probes.health import HealthProbe
+from bot.rates.policy import DEMO_RATE_RULES, RATE_RULES
 from bot.slack import actions, commands, home, incident_actions, shortcuts
 from bot.slack.observe import bolt_middleware
 from bot.store import Store
@@ -190,7 +191,10 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metric
     return app
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+def build_runtime(settings: Settings, *, clock: Clock | None = None, demo_rates: bool = False) -> Runtime:
+    """The whole app, not started. `clock`: the demo's and the tests' (the product runs on the
+    system clock). `demo_rates`: rate alerts judge the demo's short windows (bot/rates/policy.py
+    DEMO_RATE_RULES), so its scenarios play out in minutes."""
     clock = clock or SystemClock()
     metrics = Metrics()
     events: PipelineEvents = MeteredEvents(metrics)
@@ -221,6 +225,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         clock=clock,
         pagerduty=pager,
         events=events,
+        rate_rules=DEMO_RATE_RULES if demo_rates else RATE_RULES,
     )
     directory = AgentDirectory(pipecat, clock)
     finder = SessionFinder(pipecat, alerts.commands.watched_agents, settings.pipecat_default_agent, directory)

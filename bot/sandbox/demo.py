@@ -1,10 +1,11 @@
 """`python -m bot demo`: the whole app on this machine, no Slack workspace or Pipecat key needed.
 
 One process, one event loop: the Pipecat Cloud simulator (three agents and a steady trickle of
-sessions), the Slack Web API stand-in (#voice-oncall, already watching voice-bot, and #support),
-the real app in HTTP mode wired to both (SQLite in a temporary directory, 5 s poll interval), and
-a local page that shows the channels as Slack would and sends what you do there to the app as
-signed Slack requests. Ctrl-C stops it all.
+sessions, and call-center, a busy agent taking a call a second), the Slack Web API stand-in
+(#voice-oncall, already watching voice-bot, #support, and #call-center watching call-center), the
+real app in HTTP mode wired to both (SQLite in a temporary directory, 5 s poll interval), and a
+local page that shows the channels as Slack would, sends what you do there to the app as signed
+Slack requests, and plays the rate scenarios (bot/sandbox/demo_rates.py). Ctrl-C stops it all.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@
     GET  /api/home         the App Home view the app last published for the reader (or null)
     POST /api/home/open    {}: the reader opens the Home tab (a signed app_home_opened event)
     POST /api/home/action  {block_id, action}: a click on the Home tab, sent as signed block_actions
+    POST /api/scenario     {name}: play a scenario step (the rate scenarios, bot/sandbox/demo_rates.py)
 
 POSTs must be JSON (a cross-site form cannot send that without a CORS preflight, which this
 server never grants), and the page is served with a CSP that allows only its own scripts.
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from starlette.applications import Starlette
@@ -54,6 +55,18 @@ SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "n
 WatchedAgents = Callable[[str], Awaitable[list[str]]]
 
 
+class Plays(Protocol):
+    """Scenario steps the reader starts from the page (bot/sandbox/demo_rates.py RateStory)."""
+
+    def menu(self) -> list[dict[str, Any]]:
+        """Each step: name, label, expect (what follows), agent, enabled (it applies now)."""
+        ...
+
+    async def play(self, name: str) -> str:
+        """Run step `name`; what happened, for the reader. ValueError when it does not apply now."""
+        ...
+
+
 @dataclass
 class PageContext:
     standin: SlackStandIn
@@ -67,6 +80,8 @@ class PageContext:
     watched: WatchedAgents | None = None
     #: The PagerDuty stand-in: its alerts are the incidents that paged.
     pagerduty: PagerDutyStandIn | None = None
+    #: The scenario steps listed on the page, if any.
+    plays: Plays | None = None
 
 
 class BadInput(Exception):
@@ -85,6 +100,7 @@ def build_page_app(ctx: PageContext) -> Starlette:
         Route("/api/home", partial(_home, ctx), methods=["GET"]),
         Route("/api/home/open", partial(_guarded, ctx, handler=_home_open), methods=["POST"]),
         Route("/api/home/action", partial(_guarded, ctx, handler=_home_action), methods=["POST"]),
+        Route("/api/scenario", partial(_guarded, ctx, handler=_scenario), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
@@ -169,6 +185,7 @@ async def state_json(ctx: PageContext) -> dict[str, Any]:
         "channels": channels,
         "agents": agents_json(ctx.sim),
         "pagerduty": [a.view() for a in ctx.pagerduty.alerts] if ctx.pagerduty is not None else [],
+        "scenarios": ctx.plays.menu() if ctx.plays is not None else [],
     }
 
 
@@ -276,3 +293,15 @@ async def _home_action(ctx: PageContext, body: dict[str, Any]) -> dict[str, Any]
         raise BadInput("`action` must be an object with an action_id")
     await ctx.player.click_home(block_id, action)
     return {}
+
+
+async def _scenario(ctx: PageContext, body: dict[str, Any]) -> dict[str, Any]:
+    name = _text(body, "name", limit=40)
+    assert name is not None
+    if ctx.plays is None:
+        raise BadInput("this demo has no scenarios to play")
+    try:
+        said = await ctx.plays.play(name)
+    except ValueError as error:  # not a step, or not one that applies now: say which does
+        raise BadInput(str(error)) from error
+    return {"said": said}

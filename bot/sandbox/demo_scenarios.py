@@ -1,7 +1,9 @@
 """What the demo shows beyond everyday traffic: named scenarios, each one Pipecat trouble that an
 alert should explain. Each scenario prepares the simulator (`setup`) and may add live traffic
 (`burst`, run on the demo's wall clock): a TTS quota storm, a crash-looping deploy and an agent
-at capacity (the last two in bot/sandbox/demo_health.py).
+at capacity (the last two in bot/sandbox/demo_health.py). These play by themselves in the first
+minutes; the rate scenarios of the busy agent (a bad deploy, its rollback, calls that stop) are
+played from the page when the reader clicks them (bot/sandbox/demo_rates.py).
 """
 
 from __future__ import annotations

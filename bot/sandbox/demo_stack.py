@@ -6,7 +6,9 @@
         await demo.runtime.jobs.run_cycle()
 
 `python -m bot demo` runs it with live traffic and the app's own scheduler; tests turn both off
-and drive sessions and poll cycles themselves.
+and drive sessions and poll cycles themselves. The busy agent of the rate scenarios
+(bot/sandbox/demo_rates.py) gets its history played through the app at start with live traffic,
+or with `busy_history=True`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.config import Settings
 from bot.sandbox import demo_scenarios
 from bot.sandbox.demo_health import HealthStory
 from bot.sandbox.demo_page import PageContext, build_page_app
+from bot.sandbox.demo_rates import HISTORY, RateStory, live_traffic, replay_history
 from bot.sandbox.demo_slack import DemoUser, SlackPlayer
 from bot.sandbox.demo_traffic import PROFILES, Traffic, add_failed_session, seed_history
 from bot.sandbox.pagerduty_standin import DEFAULT_ROUTING_KEY, PagerDutyStandIn
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 
 ONCALL_CHANNEL = "C0VOICEONCALL"
 SUPPORT_CHANNEL = "C0SUPPORT"
+BUSY_CHANNEL = "C0CALLCENTER"
 WATCHED_AGENT = "voice-bot"
 BOT_TOKEN = "xoxb-demo-token"
 SIGNING_SECRET = "demo-signing-secret"
@@ -50,7 +54,9 @@ COLLEAGUE = DemoUser("U0ALEX", "alex")
 TOPICS = {
     ONCALL_CHANNEL: "On call for voice-bot. Failed sessions arrive here as incidents.",
     SUPPORT_CHANNEL: "Customer reports. Use a message's ⋯ menu to look up the session it mentions.",
+    BUSY_CHANNEL: "On call for call-center, a busy agent (a call a second). Rate alerts: play them from Scenarios.",
 }
+CHANNELS = ((ONCALL_CHANNEL, "voice-oncall"), (SUPPORT_CHANNEL, "support"), (BUSY_CHANNEL, "call-center"))
 
 
 class PortInUse(OSError):
@@ -67,6 +73,7 @@ class DemoStack:
     clock: WallClock
     traffic: Traffic | None
     health: HealthStory
+    rates: RateStory
     page_url: str
     app_url: str
     data_dir: Path
@@ -95,9 +102,10 @@ def build_simulator(clock: WallClock, seed: int) -> PipecatSimulator:
     return sim
 
 
-def build_standin() -> SlackStandIn:
-    standin = SlackStandIn(bot_token=BOT_TOKEN)
-    for channel_id, name in ((ONCALL_CHANNEL, "voice-oncall"), (SUPPORT_CHANNEL, "support")):
+def build_standin(clock: WallClock | None = None) -> SlackStandIn:
+    """Message timestamps follow the demo's clock (the wall clock, unless a test moves it)."""
+    standin = SlackStandIn(bot_token=BOT_TOKEN, clock=clock.now if clock is not None else None)
+    for channel_id, name in CHANNELS:
         channel = standin.add_channel(channel_id, name)
         channel.members.update({ME.id, COLLEAGUE.id})
     return standin
@@ -141,16 +149,21 @@ def settings_for(
 
 @contextlib.asynccontextmanager
 async def run_demo_stack(
-    *, port: int = 0, traffic: bool = True, scheduler: bool = True, seed: int = 42
+    *, port: int = 0, traffic: bool = True, scheduler: bool = True, seed: int = 42, busy_history: bool | None = None
 ) -> AsyncIterator[DemoStack]:
     """Start everything on 127.0.0.1 (the page on `port`, the rest on ephemeral ports); stop it all
-    on exit, in reverse order."""
+    on exit, in reverse order. `busy_history` (default: with live traffic) plays the busy agent's
+    history through the app before anything else starts."""
     from bot.app import build_runtime  # the whole app: imported only when a demo really starts
 
     check_port_free(port)
+    busy_history = traffic if busy_history is None else busy_history
     clock = WallClock()
     sim = build_simulator(clock, seed)
-    standin = build_standin()
+    if busy_history:  # back to the start of the busy agent's history: replay_history ends at now
+        clock.advance(-HISTORY.total_seconds())
+    rates = RateStory(sim)
+    standin = build_standin(clock)
     async with contextlib.AsyncExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipecat-ops-demo-")))
         sim_url = await stack.enter_async_context(serve(sim.app))
@@ -162,9 +175,15 @@ async def run_demo_stack(
         pagerduty_url = await stack.enter_async_context(serve(pagerduty.app))
 
         settings = settings_for(sim_url, slack_url, data_dir, f"{pagerduty_url}/v2/enqueue", sim.webhooks.secret)
-        runtime = build_runtime(settings, clock=clock)
+        runtime = build_runtime(settings, clock=clock, demo_rates=True)
         await runtime.start(with_scheduler=False)
         stack.push_async_callback(runtime.stop)
+        await runtime.deps.alerts.watch(BUSY_CHANNEL, rates.agent, None, None, COLLEAGUE.id)
+        if busy_history:  # muted meanwhile: a replayed past is counted, not posted to Slack again
+            commands = runtime.deps.alerts
+            await commands.mute(BUSY_CHANNEL, rates.agent, HISTORY, COLLEAGUE.id)
+            await replay_history(rates, clock, runtime.jobs.run_cycle)
+            await commands.unmute(BUSY_CHANNEL, rates.agent)
         await runtime.deps.alerts.watch(ONCALL_CHANNEL, WATCHED_AGENT, None, None, COLLEAGUE.id, page=True)
         app_url = await stack.enter_async_context(serve(runtime.asgi(with_scheduler=False)))
         sim.webhooks.url = f"{app_url}/webhooks/pipecat"  # Pipecat Cloud's webhooks reach the app
@@ -185,6 +204,7 @@ async def run_demo_stack(
             topics=dict(TOPICS),
             watched=runtime.deps.alerts.watched_agents,
             pagerduty=pagerduty,
+            plays=rates,
         )
         page_url = await stack.enter_async_context(serve(build_page_app(context), port=port))
 
@@ -199,6 +219,7 @@ async def run_demo_stack(
             for scenario in demo_scenarios.SCENARIOS:
                 if scenario.burst is not None:
                     generator.spawn(scenario.burst(sim, scenario.agent, random.Random(seed)))
+            generator.spawn(live_traffic(rates))
             stack.push_async_callback(generator.stop)
         yield DemoStack(
             sim=sim,
@@ -209,6 +230,7 @@ async def run_demo_stack(
             clock=clock,
             traffic=generator,
             health=story,
+            rates=rates,
             page_url=page_url,
             app_url=app_url,
             data_dir=data_dir,

@@ -6,16 +6,28 @@ after advancing the clock): `per_minute` sessions created evenly over it, each e
 (or at the minute's end), and a `fail_share` of them ending with `failure_status`, spread
 deterministically (a failure each time the running sum of shares passes a whole number), so tests
 and benchmarks see exact rates. Setting `per_minute` to 0 is a stop (a spend limit: nothing starts).
+
+`tick(seconds)` is the same for live play (the demo calls it every second or so): the sessions of
+the last `seconds`, each running its whole 20 s, ended by the tick its end falls in. Whether a
+session fails is decided when it starts, so a rollback does not save the calls already running on
+the bad deployment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.sandbox.pipecat_sim import PipecatSimulator
 
 SESSION_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class _Running:
+    ends_at: datetime
+    session_id: str
+    status: str
 
 
 @dataclass
@@ -32,35 +44,61 @@ class Traffic:
     _owed: float = 0.0
     _cold_owed: float = 0.0
     _carry: float = 0.0
+    _running: list[_Running] = field(default_factory=list)
     failed: int = 0
     started: int = 0
     failed_ids: list[str] = field(default_factory=list)
 
     def minute(self) -> None:
         now = self.sim.clock.now()
-        self._carry += self.per_minute
+        for created in self._arrivals(now, 60.0):
+            sid, status = self._start(created)
+            self.sim.end_session(self.agent, sid, status, at=min(created + timedelta(seconds=SESSION_SECONDS), now))
+
+    def tick(self, seconds: float) -> None:
+        """The sessions of the last `seconds` start; every running one whose 20 s are up ends."""
+        now = self.sim.clock.now()
+        for created in self._arrivals(now, seconds):
+            sid, status = self._start(created)
+            self._running.append(_Running(created + timedelta(seconds=SESSION_SECONDS), sid, status))
+        due = [r for r in self._running if r.ends_at <= now]
+        self._running = [r for r in self._running if r.ends_at > now]
+        for run in due:
+            self.sim.end_session(self.agent, run.session_id, run.status, at=run.ends_at)
+
+    @property
+    def running(self) -> int:
+        """Sessions started by `tick` and not ended yet."""
+        return len(self._running)
+
+    def _arrivals(self, now: datetime, seconds: float) -> list[datetime]:
+        """When the sessions of the `seconds` before `now` were created: evenly spread."""
+        if seconds <= 0:
+            return []
+        self._carry += self.per_minute * seconds / 60.0
         count = int(self._carry)
         self._carry -= count
         if not count:
-            return
-        step = 60.0 / count
-        for i in range(count):
-            created = now - timedelta(seconds=60 - i * step)
-            before_cold = int(self._cold_owed)
-            self._cold_owed += self.cold_share
-            sid = self.sim.start_session(
-                self.agent,
-                created_at=created,
-                deployment_id=self.deployment_id,
-                cold_start=int(self._cold_owed) > before_cold,
-                bot_start_seconds=self.bot_start_seconds,
-            )
-            before = int(self._owed)
-            self._owed += self.fail_share
-            failed = int(self._owed) > before
-            status = self.failure_status if failed else "HTTP_COMPLETED"
-            self.started += 1
-            if failed:
-                self.failed += 1
-                self.failed_ids.append(sid)
-            self.sim.end_session(self.agent, sid, status, at=min(created + timedelta(seconds=SESSION_SECONDS), now))
+            return []
+        step = seconds / count
+        return [now - timedelta(seconds=seconds - i * step) for i in range(count)]
+
+    def _start(self, created: datetime) -> tuple[str, str]:
+        """Start one session created at `created`; returns its id and the status it will end with."""
+        before_cold = int(self._cold_owed)
+        self._cold_owed += self.cold_share
+        sid = self.sim.start_session(
+            self.agent,
+            created_at=created,
+            deployment_id=self.deployment_id,
+            cold_start=int(self._cold_owed) > before_cold,
+            bot_start_seconds=self.bot_start_seconds,
+        )
+        before = int(self._owed)
+        self._owed += self.fail_share
+        failed = int(self._owed) > before
+        self.started += 1
+        if failed:
+            self.failed += 1
+            self.failed_ids.append(sid)
+        return sid, self.failure_status if failed else "HTTP_COMPLETED"

@@ -127,6 +127,7 @@ function renderSidebar() {
     item.append(el("span", "agent-stats", `${agent.active} active · ${agent.sessions} sessions · ${agent.failed} failed`));
     agents.append(item);
   }
+  renderScenarios();
   const pages = $("page-list");
   pages.replaceChildren();
   if (!(view.data.pagerduty ?? []).length) pages.append(el("li", "agent agent-stats", "Nothing paged yet"));
@@ -135,6 +136,37 @@ function renderSidebar() {
     item.append(el("span", "agent-name", `${alert.status} · ${alert.severity}`));
     item.append(el("span", "agent-stats", alert.summary));
     pages.append(item);
+  }
+}
+
+// The scenario steps (a bad deploy, its rollback, calls that stop): a click plays one, and the
+// channel that watches its agent opens, where the alert arrives.
+function renderScenarios() {
+  const list = $("scenario-list");
+  list.replaceChildren();
+  for (const item of view.data.scenarios ?? []) {
+    const row = el("li", "scenario");
+    const button = el("button", "scenario-play", item.label);
+    button.type = "button";
+    button.dataset.scenario = item.name;
+    button.disabled = !item.enabled;
+    button.title = `${item.agent}: ${item.expect}`;
+    button.addEventListener("click", () => playScenario(item, button));
+    row.append(button, el("span", "scenario-note", `${item.agent} · ${item.expect}`));
+    list.append(row);
+  }
+}
+
+async function playScenario(item, button) {
+  button.disabled = true;
+  try {
+    const answer = await post("/api/scenario", { name: item.name });
+    toast(answer.said);
+    const channel = view.data.channels.find((c) => c.watching.includes(item.agent));
+    if (channel) selectChannel(channel.id);
+  } catch (error) {
+    toast(error.message);
+    button.disabled = false;
   }
 }
 

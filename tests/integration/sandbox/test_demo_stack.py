@@ -36,13 +36,14 @@ async def test_state_lists_channels_agents_and_the_watch(demo: DemoStack, page: 
     answer = await page.get("/api/state")
     assert answer.status_code == 200
     state = answer.json()
-    oncall, support = state["channels"]
+    oncall, support, busy = state["channels"]
     assert (oncall["name"], oncall["watching"]) == ("voice-oncall", ["voice-bot"])
     assert (support["name"], support["watching"]) == ("support", [])
+    assert (busy["name"], busy["watching"]) == ("call-center", ["call-center"])
     assert "call dropped" in support["messages"][0]["text"]
     agents = {a["name"]: a for a in state["agents"]}
-    assert set(agents) == {"voice-bot", "support-bot", "sales-bot"}
-    assert all(a["sessions"] >= HISTORY_SESSIONS for a in agents.values())
+    assert set(agents) == {"voice-bot", "support-bot", "sales-bot", "call-center"}
+    assert all(agents[p.name]["sessions"] >= HISTORY_SESSIONS for p in PROFILES)
     again = await page.get("/api/state", headers={"If-None-Match": answer.headers["ETag"]})
     assert again.status_code == 304
 
