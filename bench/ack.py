@@ -27,7 +27,7 @@ from bench.common import (
     rig,
     run_main,
 )
-from bot.sandbox.signing import slash_command_body
+from sandbox.signing import slash_command_body
 
 NAME = "ack"
 AGENT = "voice-bot"

@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.server import serve
-from bot.sandbox.signing import sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.server import serve
+from sandbox.signing import sign_request, slash_command_body
+from sandbox.slack.standin import SlackStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"

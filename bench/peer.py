@@ -38,8 +38,8 @@ from bench.common import APP_ENV_VARS, PIPECAT_KEY, REPO, RealTimeClock, Result,
 from bench.pcc import PCC_REQUIREMENT, ensure_pcc_python
 from bot.pipecat.oneshot import get_session_payload
 from bot.pipecat.plain import read_session
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.server import serve
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.server import serve
 
 NAME = "peer"
 AGENT = "voice-bot"

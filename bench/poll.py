@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bench.common import Result, Rig, add_app_facts, rig, run_main
-from bot.sandbox.pipecat_sim import RecordedRequest
+from sandbox.pipecat.simulator import RecordedRequest
 
 NAME = "poll"
 AGENTS = 200

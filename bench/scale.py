@@ -51,10 +51,10 @@ from bench.common import (
     stop_app,
 )
 from bench.poll import is_status_read, split_cycles
-from bot.sandbox.pipecat_sim import PipecatSimulator, RecordedRequest
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
+from sandbox.pipecat.simulator import PipecatSimulator, RecordedRequest
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
 
 NAME = "scale"
 AGENTS = 1000

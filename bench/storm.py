@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from bench.common import Result, Rig, add_app_facts, rig, run_main
 from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE
-from bot.sandbox.slack_standin import StoredMessage
+from sandbox.slack.standin import StoredMessage
 
 NAME = "storm"
 CHANNELS = [f"C0STORM{i}" for i in range(1, 6)]

@@ -118,7 +118,7 @@ def build_alerts(
     """Every stage of the alert pipeline, wired. `replica_id`: this process's name in leases and
     claims (default: a new one); `sleep`: how delivery waits out a short channel back-off (tests
     on the simulator's clock advance it instead); `rate_rules`: when rate alerts fire and clear
-    (bot/rates/policy.py's; the demo judges shorter windows, bot/sandbox/demo_rates.py)."""
+    (bot/rates/policy.py's; the demo judges shorter windows, sandbox/demo/rates.py)."""
     owner = replica_id or new_replica_id()
     if not 0 < len(owner) <= MAX_REPLICA_ID_LENGTH:
         raise ValueError(f"replica_id must be 1 to {MAX_REPLICA_ID_LENGTH} characters")

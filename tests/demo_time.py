@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.sandbox.demo_stack import POLL_INTERVAL_SECONDS, DemoStack
+from sandbox.demo.stack import POLL_INTERVAL_SECONDS, DemoStack
 
 
 async def step(demo: DemoStack) -> None:
-    """One poll interval: the busy agent's calls go on (bot/sandbox/demo_rates.py), then the app
+    """One poll interval: the busy agent's calls go on (sandbox/demo/rates.py), then the app
     polls and delivers, and reads the agents' status (the demo reads it every poll interval too)."""
     demo.clock.advance(POLL_INTERVAL_SECONDS)
     demo.rates.advance()

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from bot.pipecat.client import PipecatClient, build_http_client
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.server import serve
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.server import serve
 from tests.paths import FIXTURES
 
 SIM_START = datetime(2026, 10, 30, 14, 0, 0, tzinfo=UTC)

@@ -89,7 +89,7 @@ SLO_PERIODS: dict[str, timedelta] = {"7d": timedelta(days=7), "28d": timedelta(d
 SLO_DEFAULT_PERIOD = "28d"
 
 RATE_RULES = RateRules()
-#: The demo's rules (`python -m bot demo`, its rate scenarios in bot/sandbox/demo_rates.py): the same
+#: The demo's rules (`python -m bot demo`, its rate scenarios in sandbox/demo/rates.py): the same
 #: tests over 2-minute windows with a 30-second hold. With RATE_RULES a rollback resolves its alert
 #: about 8 minutes after it (the 5-minute window has to empty, then 3 minutes clearly back); the
 #: demo's scenarios must each play out within about two minutes of a click.

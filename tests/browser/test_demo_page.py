@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from bot.blocks.format import human_bytes
-from bot.sandbox.demo_stack import DemoStack, run_demo_stack
+from sandbox.demo.stack import DemoStack, run_demo_stack
 from tests.paths import DOCS
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -261,7 +261,7 @@ async def test_daily_digest_arrives_once_with_details_buttons(page: Any, demo: D
 
     from playwright.async_api import expect
 
-    from bot.sandbox.demo_stack import ONCALL_CHANNEL
+    from sandbox.demo.stack import ONCALL_CHANNEL
 
     await open_channel(page, "voice-oncall")
     for status in ("HTTP_COMPLETED", "HTTP_ERROR", "HTTP_COMPLETED", "BOT_CONNECTION_TIMEOUT", "HTTP_COMPLETED"):

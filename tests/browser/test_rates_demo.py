@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.demo_rates import BUSY_AGENT
-from bot.sandbox.demo_stack import BUSY_CHANNEL, DemoStack, run_demo_stack
+from sandbox.demo.rates import BUSY_AGENT
+from sandbox.demo.stack import BUSY_CHANNEL, DemoStack, run_demo_stack
 from tests.demo_time import live_for, seconds_until
 from tests.paths import DOCS
 

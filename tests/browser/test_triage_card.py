@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.demo_scenarios import tts_quota_burst
-from bot.sandbox.demo_stack import WATCHED_AGENT, DemoStack, run_demo_stack
+from sandbox.demo.scenarios import tts_quota_burst
+from sandbox.demo.stack import WATCHED_AGENT, DemoStack, run_demo_stack
 from tests.paths import DOCS
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]

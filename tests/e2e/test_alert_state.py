@@ -10,10 +10,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.contracts.actions import RESOLVE_REASON_BLOCK, RESOLVE_REASON_INPUT, RESOLVE_VIEW, Action
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.signing import interactive_body
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.signing import interactive_body
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests import store_reads
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY

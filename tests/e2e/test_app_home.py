@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from bot.app import Runtime
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.signing import sign_request
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.signing import sign_request
+from sandbox.slack.standin import SlackStandIn
 from tests import store_reads
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver
 from tests.fixtures_slack import ONCALL_CHANNEL

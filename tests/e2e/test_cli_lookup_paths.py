@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 from tests.fixtures_pipecat import load_pipecat_fixture
 
 ODD_ID = "7d2c4b6a-8e0f-4a1b-9c3d-5e7f9a1b3c5d"

@@ -66,7 +66,7 @@ def test_demo_command_serves_the_page_and_exits_zero_on_sigint(tmp_path: Path) -
 
 def test_demo_prints_how_to_try_lookup_and_check_against_it(tmp_path: Path) -> None:
     """The demo names the simulator's URL and key (and the stand-in's): `python -m bot lookup` and
-    `check` run with exactly the printed variables work against it (bot/sandbox/demo.py)."""
+    `check` run with exactly the printed variables work against it (sandbox/demo/run.py)."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("SLACK_", "PIPECAT_", "DATABASE_"))}
     env |= {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_slack import INCIDENT_CHANNEL, NOT_MEMBER_CHANNEL, ONCALL_CHANNEL
@@ -162,7 +162,7 @@ async def test_hostile_input_comes_back_escaped_or_refused(
 
 
 async def test_bad_signature_and_stale_timestamp_are_refused(slack: SlackDriver, slack_standin: SlackStandIn) -> None:
-    from bot.sandbox.signing import slash_command_body
+    from sandbox.signing import slash_command_body
 
     body = slash_command_body("help", response_url=slack_standin.response_url())
     assert (await slack.post(body, secret="wrong")).status_code == 401

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.slack_standin import SlackStandIn
-from bot.sandbox.socket_standin import SocketModeStandIn
+from sandbox.pipecat.simulator import SimClock
+from sandbox.slack.socket_mode import SocketModeStandIn
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import make_settings
 
 if TYPE_CHECKING:

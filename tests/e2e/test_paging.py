@@ -13,10 +13,10 @@ import pytest
 
 from bot.contracts.actions import Action
 from bot.ops.logs import Redactor
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store.records import DEAD
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests import store_reads
 from tests.fixtures_app import AppFactory, SlackDriver, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY

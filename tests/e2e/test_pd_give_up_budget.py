@@ -9,9 +9,9 @@ wire is a type error.
 
 from __future__ import annotations
 
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
 from bot.store.records import DEAD
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests import store_reads
 from tests.fixtures_app import AppFactory
 from tests.fixtures_pagerduty import ROUTING_KEY

@@ -10,9 +10,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.contracts.actions import Action, mute_value
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests import store_reads
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY

@@ -13,9 +13,9 @@ import pytest
 from bot.access.policy import refusal
 from bot.config import AccessLists
 from bot.contracts.actions import ADMIN_ONLY, Action, Verb, mute_value, session_value
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.signing import sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.signing import sign_request, slash_command_body
+from sandbox.slack.standin import SlackStandIn
 from tests import store_reads
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture

@@ -28,12 +28,12 @@ import httpx
 from sqlalchemy import func, select
 
 from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
-from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
-from bot.sandbox.signing import sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
 from bot.store.records import DELIVERABLE, KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, ROLLED_UP, SENT, Watch
 from bot.store.schema import alert_outbox, incidents, poll_state
+from sandbox.pipecat.simulator import PipecatSimulator, WallClock
+from sandbox.signing import sign_request, slash_command_body
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests import store_reads
 
 SIGNING_SECRET = "reliability-signing-secret"

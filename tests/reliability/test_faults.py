@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.standin import SlackStandIn
 from tests import store_reads
 from tests.reliability.conftest import PG_DATA_ENV
 from tests.reliability.harness import (

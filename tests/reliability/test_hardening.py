@@ -15,13 +15,13 @@ from bot.alerts import policy
 from bot.alerts.delivery.transitions import Posted, next_state
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.payloads import AlertPayload
 from bot.store.records import KIND_ALERT, SENDING, SENT, NewPost
 from bot.wiring import MAX_REPLICA_ID_LENGTH, Alerts, build_alerts, new_replica_id
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_store import ALERT_CHANNEL, TEST_ALERT_SETTINGS, AlertRig
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)

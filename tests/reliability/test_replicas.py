@@ -10,10 +10,10 @@ import asyncio
 
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
 from bot.store.records import SENDING, SENT
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.standin import SlackStandIn
 from tests.reliability.harness import (
     AGENTS,
     ONE,

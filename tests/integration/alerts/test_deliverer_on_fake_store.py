@@ -23,10 +23,10 @@ from bot.blocks.alert_notices import outage_notice
 from bot.blocks.message import Message
 from bot.contracts.notices import NoticeKind
 from bot.ops.events import NO_EVENTS
-from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store.payloads import NoticePayload
 from bot.store.records import KIND_NOTICE, PENDING, SENDING, SENT, UNCERTAIN, NewPost, OutboxRow
+from sandbox.pipecat.simulator import SimClock
+from sandbox.slack.standin import SlackStandIn
 from tests.fakes.delivery_store import FakeDeliveryStore
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.wiring import Alerts
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests import store_reads
 from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.store.schema import pager_namespace
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

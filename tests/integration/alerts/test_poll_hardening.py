@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.pipecat_sim_http import RecordedRequest
+from sandbox.pipecat.http_api import RecordedRequest
 from tests import store_reads
 from tests.fixtures_pipecat import ClientFactory
 from tests.fixtures_slack import INCIDENT_CHANNEL

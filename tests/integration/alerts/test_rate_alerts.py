@@ -18,9 +18,9 @@ import pytest
 from bot.alerts.gauges import refresh_store_gauges
 from bot.ops.metrics import Metrics
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.slack_standin_model import StoredMessage
 from bot.wiring import Alerts
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.slack.model import StoredMessage
 from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
 from tests.rate_traffic import Traffic
 

@@ -24,7 +24,7 @@ from bot.pipecat.errors import (
     UnexpectedResponse,
 )
 from bot.pipecat.models import Session
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests.fixtures_pipecat import SIM_START, ClientFactory, load_pipecat_fixture
 
 Sim = PipecatSimulator

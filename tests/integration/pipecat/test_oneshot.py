@@ -18,7 +18,7 @@ from bot.pipecat import retry
 from bot.pipecat.errors import InvalidInput, PipecatError, Timeout, Unreachable
 from bot.pipecat.models import Session, parse
 from bot.pipecat.oneshot import Options, get_session_payload
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests.fixtures_pipecat import ClientFactory, load_pipecat_fixture
 
 AGENT = "voice-bot"

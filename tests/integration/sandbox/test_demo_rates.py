@@ -2,7 +2,7 @@
 the whole demo stack, on the simulator's clock: the busy agent call-center, its history polled
 through by the app at start, then a bad deploy (a rate alert naming the new deployment), its
 rollback (the alert resolves), calls that stop (a silence alert) and resume (it clears), each
-within about two minutes of the click (bot/sandbox/demo_rates.py)."""
+within about two minutes of the click (sandbox/demo/rates.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.demo_rates import BUSY_AGENT, CALLS_PER_MINUTE
-from bot.sandbox.demo_stack import BUSY_CHANNEL, DemoStack, run_demo_stack
-from bot.sandbox.slack_standin_model import StoredMessage
+from sandbox.demo.rates import BUSY_AGENT, CALLS_PER_MINUTE
+from sandbox.demo.stack import BUSY_CHANNEL, DemoStack, run_demo_stack
+from sandbox.slack.model import StoredMessage
 from tests.demo_time import live_for, seconds_until
 
 
@@ -128,8 +128,8 @@ async def test_the_page_offers_only_the_steps_that_apply_and_refuses_the_others(
 def test_live_traffic_runs_each_call_its_20_seconds_and_a_stop_starts_none() -> None:
     from datetime import UTC, datetime
 
-    from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-    from bot.sandbox.pipecat_sim_traffic import SESSION_SECONDS, Traffic
+    from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+    from sandbox.pipecat.traffic import SESSION_SECONDS, Traffic
 
     clock = SimClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     sim = PipecatSimulator(clock=clock)
@@ -160,6 +160,6 @@ def test_the_replayed_history_is_long_enough_for_call_center_to_count_as_busy() 
     """Its usual failures an hour are known only from USUAL_FAILURES_MIN_HISTORY before the short
     window: a shorter replay would post its background failures one by one."""
     from bot.rates.policy import DEMO_RATE_RULES, USUAL_FAILURES_MIN_HISTORY
-    from bot.sandbox.demo_rates import HISTORY
+    from sandbox.demo.rates import HISTORY
 
     assert USUAL_FAILURES_MIN_HISTORY + DEMO_RATE_RULES.short + timedelta(minutes=1) <= HISTORY

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from bot.sandbox.demo import serve_demo
-from bot.sandbox.demo_stack import ONCALL_CHANNEL, SUPPORT_CHANNEL, DemoStack, run_demo_stack
-from bot.sandbox.demo_traffic import HISTORY_SESSIONS, PROFILES, Traffic, pick_outcome
-from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
+from sandbox.demo.run import serve_demo
+from sandbox.demo.stack import ONCALL_CHANNEL, SUPPORT_CHANNEL, DemoStack, run_demo_stack
+from sandbox.demo.traffic import HISTORY_SESSIONS, PROFILES, Traffic, pick_outcome
+from sandbox.pipecat.simulator import PipecatSimulator, WallClock
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from bot.explain import lookup
 from bot.explain.lookup import LookupCauses
 from bot.pipecat.models import Session
-from bot.sandbox.pipecat_sim import SimClock
 from bot.store.records import CAUSE_FOUND, SessionCause
+from sandbox.pipecat.simulator import SimClock
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 

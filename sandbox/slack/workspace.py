@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.contracts.scopes import MANIFEST_BOT_SCOPES as DEFAULT_SCOPES
-from bot.sandbox.slack_standin_checks import truthy
-from bot.sandbox.slack_standin_model import Channel, ResponseUrl, StoredFile, StoredMessage, TsClock
+from sandbox.slack.checks import truthy
+from sandbox.slack.model import Channel, ResponseUrl, StoredFile, StoredMessage, TsClock
 
 #: The human who, by default, writes seeded messages and gets ephemeral responses (the fixtures' "steve").
 DEFAULT_USER = "U2147483697"

@@ -3,12 +3,12 @@ the app the way Pipecat Cloud does, at least once and not always.
 
 - a secret change (the TTS key) early on;
 - spend at 80 % of the limit, delivered twice (a retry after a lost answer: the app posts once);
-- the crash-looping deploy of bot/sandbox/demo_health.py: its build and `deployment.updated`
+- the crash-looping deploy of sandbox/demo/health.py: its build and `deployment.updated`
   (the app reads the agent's status at once, and the health alert says what changed);
 - the fix: its `deployment.updated` is lost, as when Pipecat's API restarts right after a deploy
   (the status poll still sees the fix and resolves the alert);
 - spend at 90 % later on.
-Registered in bot/sandbox/demo_scenarios.py; tests call the steps directly.
+Registered in sandbox/demo/scenarios.py; tests call the steps directly.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bot.sandbox.demo_health import BAD_DEPLOY_AFTER, FIX_AFTER
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.pipecat_sim_agents import status_of
+from sandbox.demo.health import BAD_DEPLOY_AFTER, FIX_AFTER
+from sandbox.pipecat.agents import status_of
+from sandbox.pipecat.simulator import PipecatSimulator
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.sandbox.pipecat_sim_agents import AT_CAPACITY_BODY, details, list_item
-from bot.sandbox.pipecat_sim_http import GONE, BadParam, SimNotFound, enum_param, int_param, zod_response
-from bot.sandbox.pipecat_sim_state import SimAgent
+from sandbox.pipecat.agents import AT_CAPACITY_BODY, details, list_item
+from sandbox.pipecat.http_api import GONE, BadParam, SimNotFound, enum_param, int_param, zod_response
+from sandbox.pipecat.state import SimAgent
 
 if TYPE_CHECKING:
-    from bot.sandbox.pipecat_sim import PipecatSimulator
+    from sandbox.pipecat.simulator import PipecatSimulator
 
 #: `limit` of a session list when the caller gives none (documented default).
 DEFAULT_PAGE_SIZE = 10

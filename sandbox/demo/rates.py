@@ -1,5 +1,5 @@
 """The demo's rate scenarios, on a busy agent: call-center takes a call a second (the simulator's
-traffic model, bot/sandbox/pipecat_sim_traffic.py) and usually fails 2 % of them. From the page's
+traffic model, sandbox/pipecat/traffic.py) and usually fails 2 % of them. From the page's
 Scenarios list a reader plays, on the demo's clock:
 
 - *bad deploy*: a new deployment goes live and 30 % of its calls fail: a rate alert that names it;
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.pipecat_sim_traffic import Traffic
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.pipecat.traffic import Traffic
 
 logger = logging.getLogger(__name__)
 

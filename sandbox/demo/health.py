@@ -1,6 +1,6 @@
 """The demo's agent-health scenarios, on the real clock: voice-bot gets a bad deploy that
 crash-loops (its old pods keep serving) and the fix goes out; later voice-bot runs at capacity
-for a while. Registered in bot/sandbox/demo_scenarios.py; tests call the steps directly.
+for a while. Registered in sandbox/demo/scenarios.py; tests call the steps directly.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.sandbox.slack_standin_checks import parse_multipart, read_args, scope_problem
-from bot.sandbox.slack_standin_faults import (
+from sandbox.slack.checks import parse_multipart, read_args, scope_problem
+from sandbox.slack.faults import (
     FILE_UPLOAD,
     RESPONSE_URL,
     WRITE_METHODS,
@@ -39,8 +39,8 @@ from bot.sandbox.slack_standin_faults import (
     Hangs,
     Outage,
 )
-from bot.sandbox.slack_standin_methods import METHODS, err
-from bot.sandbox.slack_standin_model import (
+from sandbox.slack.methods import METHODS, err
+from sandbox.slack.model import (
     Channel,
     RecordedCall,
     ResponsePost,
@@ -48,8 +48,8 @@ from bot.sandbox.slack_standin_model import (
     StoredFile,
     StoredMessage,
 )
-from bot.sandbox.slack_standin_surfaces import SURFACE_METHODS
-from bot.sandbox.slack_standin_workspace import DEFAULT_USER, Workspace
+from sandbox.slack.surfaces import SURFACE_METHODS
+from sandbox.slack.workspace import DEFAULT_USER, Workspace
 
 __all__ = [
     "DEFAULT_USER",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 
 SESSION_SECONDS = 20.0
 

@@ -10,7 +10,7 @@
     GET  /api/home         the App Home view the app last published for the reader (or null)
     POST /api/home/open    {}: the reader opens the Home tab (a signed app_home_opened event)
     POST /api/home/action  {block_id, action}: a click on the Home tab, sent as signed block_actions
-    POST /api/scenario     {name}: play a scenario step (the rate scenarios, bot/sandbox/demo_rates.py)
+    POST /api/scenario     {name}: play a scenario step (the rate scenarios, sandbox/demo/rates.py)
 
 POSTs must be JSON (a cross-site form cannot send that without a CORS preflight, which this
 server never grants), and the page is served with a CSP that allows only its own scripts.
@@ -35,11 +35,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.contracts.outcomes import is_failed
-from bot.sandbox.demo_slack import DemoInputError, SlackPlayer
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
-from bot.sandbox.slack_standin_model import Channel
+from sandbox.demo.slack import DemoInputError, SlackPlayer
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.model import Channel
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ WatchedAgents = Callable[[str], Awaitable[list[str]]]
 
 
 class Plays(Protocol):
-    """Scenario steps the reader starts from the page (bot/sandbox/demo_rates.py RateStory)."""
+    """Scenario steps the reader starts from the page (sandbox/demo/rates.py RateStory)."""
 
     def menu(self) -> list[dict[str, Any]]:
         """Each step: name, label, expect (what follows), agent, enabled (it applies now)."""

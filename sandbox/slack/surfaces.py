@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.sandbox.slack_standin_checks import blocks_problems
-from bot.sandbox.slack_standin_methods import Body, Method, err
-from bot.sandbox.slack_standin_workspace import Workspace
+from sandbox.slack.checks import blocks_problems
+from sandbox.slack.methods import Body, Method, err
+from sandbox.slack.workspace import Workspace
 
 #: A Home tab view takes up to 100 blocks (a message 50).
 HOME_MAX_BLOCKS = 100

@@ -7,7 +7,7 @@
 
 `python -m bot demo` runs it with live traffic and the app's own scheduler; tests turn both off
 and drive sessions and poll cycles themselves. The busy agent of the rate scenarios
-(bot/sandbox/demo_rates.py) gets its history played through the app at start with live traffic,
+(sandbox/demo/rates.py) gets its history played through the app at start with live traffic,
 or with `busy_history=True`.
 """
 
@@ -25,16 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
-from bot.sandbox import demo_scenarios
-from bot.sandbox.demo_health import HealthStory
-from bot.sandbox.demo_page import PageContext, build_page_app
-from bot.sandbox.demo_rates import HISTORY, RateStory, live_traffic, replay_history
-from bot.sandbox.demo_slack import DemoUser, SlackPlayer
-from bot.sandbox.demo_traffic import PROFILES, Traffic, add_failed_session, seed_history
-from bot.sandbox.pagerduty_standin import DEFAULT_ROUTING_KEY, PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.demo import scenarios as demo_scenarios
+from sandbox.demo.health import HealthStory
+from sandbox.demo.page import PageContext, build_page_app
+from sandbox.demo.rates import HISTORY, RateStory, live_traffic, replay_history
+from sandbox.demo.slack import DemoUser, SlackPlayer
+from sandbox.demo.traffic import PROFILES, Traffic, add_failed_session, seed_history
+from sandbox.pagerduty.standin import DEFAULT_ROUTING_KEY, PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, WallClock
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
 
 if TYPE_CHECKING:
     from bot.app import Runtime

@@ -4,7 +4,7 @@
     async with serve(pd.app) as url:
         events_url = f"{url}/v2/enqueue"   # PAGERDUTY_EVENTS_URL; pd.routing_key is a valid key
 
-It validates events as PagerDuty does (bot/sandbox/pagerduty_checks.py) and answers 202
+It validates events as PagerDuty does (sandbox/pagerduty/checks.py) and answers 202
 `{status: "success", message: "Event processed", dedup_key}` or 400 `{status, message, errors}`;
 it records every request, and keeps PagerDuty's alert state per (routing key, dedup_key):
 a trigger opens an alert or adds to the open one, acknowledge and resolve apply to the open alert
@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.sandbox.pagerduty_checks import MAX_BODY_BYTES, problems
+from sandbox.pagerduty.checks import MAX_BODY_BYTES, problems
 
 #: A valid-looking integration key the stand-in accepts by default (32 letters and digits).
 DEFAULT_ROUTING_KEY = "R0123456789abcdef0123456789abcde"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.sandbox.pipecat_sim_state import SimAgent, SimClock, iso, new_uuid
+from sandbox.pipecat.state import SimAgent, SimClock, iso, new_uuid
 
 #: A crash-looping container restarts about this often (Kubernetes' back-off tops out at 5 min).
 CRASH_RESTART_SECONDS = 60

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 
 from bot.contracts.actions import SHORTCUT_LOOKUP
-from bot.sandbox.signing import interactive_body, sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
-from bot.sandbox.slack_standin_model import Channel
+from sandbox.signing import interactive_body, sign_request, slash_command_body
+from sandbox.slack.model import Channel
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 
 #: Only this command is installed in the demo workspace (the app's manifest has no other).
 COMMAND = "/session"

@@ -5,7 +5,7 @@ sessions, and call-center, a busy agent taking a call a second), the Slack Web A
 (#voice-oncall, already watching voice-bot, #support, and #call-center watching call-center), the
 real app in HTTP mode wired to both (SQLite in a temporary directory, 5 s poll interval), and a
 local page that shows the channels as Slack would, sends what you do there to the app as signed
-Slack requests, and plays the rate scenarios (bot/sandbox/demo_rates.py). Ctrl-C stops it all.
+Slack requests, and plays the rate scenarios (sandbox/demo/rates.py). Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 import signal
 import sys
 
-from bot.sandbox.demo_stack import DemoStack, PortInUse, run_demo_stack
+from sandbox.demo.stack import DemoStack, PortInUse, run_demo_stack
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 
 logger = logging.getLogger(__name__)
 

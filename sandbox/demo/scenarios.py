@@ -1,9 +1,9 @@
 """What the demo shows beyond everyday traffic: named scenarios, each one Pipecat trouble that an
 alert should explain. Each scenario prepares the simulator (`setup`) and may add live traffic
 (`burst`, run on the demo's wall clock): a TTS quota storm, a crash-looping deploy and an agent
-at capacity (the last two in bot/sandbox/demo_health.py). These play by themselves in the first
+at capacity (the last two in sandbox/demo/health.py). These play by themselves in the first
 minutes; the rate scenarios of the busy agent (a bad deploy, its rollback, calls that stop) are
-played from the page when the reader clicks them (bot/sandbox/demo_rates.py).
+played from the page when the reader clicks them (sandbox/demo/rates.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.demo_health import capacity_burst, crash_loop_burst
-from bot.sandbox.demo_webhooks import webhook_burst
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.demo.health import capacity_burst, crash_loop_burst
+from sandbox.demo.webhooks import webhook_burst
+from sandbox.pipecat.simulator import PipecatSimulator
 
 #: A Cartesia TTS key out of quota, the way the bot's log tells it (shape of logs-session-error.json):
 #: every failing session of the agent logs it, so its incident has one cause, counted many times.

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from bot.sandbox.signing import slash_command_body
+from sandbox.signing import slash_command_body
 
 #: How long `send` waits for the app's ack (Slack itself retries after about 3 seconds).
 ACK_WAIT_SECONDS = 10.0

@@ -26,8 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
 from bot.contracts.times import parse_iso
-from bot.sandbox.pipecat_sim_agents import SimAgentControls
-from bot.sandbox.pipecat_sim_http import (
+from sandbox.pipecat.agents import SimAgentControls
+from sandbox.pipecat.http_api import (
     GONE,
     SERVICE_NOT_FOUND_BODY,
     SESSION_NOT_FOUND_BODY,
@@ -38,8 +38,8 @@ from bot.sandbox.pipecat_sim_http import (
     SimNotFound,
     take_fault,
 )
-from bot.sandbox.pipecat_sim_routes import build_app
-from bot.sandbox.pipecat_sim_state import (
+from sandbox.pipecat.routes import build_app
+from sandbox.pipecat.state import (
     LogEntry,
     SimAgent,
     SimClock,
@@ -50,7 +50,7 @@ from bot.sandbox.pipecat_sim_state import (
     new_uuid,
     utc,
 )
-from bot.sandbox.pipecat_sim_webhooks import SimWebhooks
+from sandbox.pipecat.webhooks import SimWebhooks
 
 __all__ = [
     "PipecatSimulator",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.sandbox.pipecat_sim_agents import SimAgentStatus
+    from sandbox.pipecat.agents import SimAgentStatus
 
 #: Seconds between resource samples, as the real API reports them.
 SAMPLE_INTERVAL_SECONDS = 5
@@ -164,7 +164,7 @@ class SimAgent:
     created_at: datetime
     sessions: dict[str, SimSession] = field(default_factory=dict)  # keyed by lower-case id
     logs: list[LogEntry] = field(default_factory=list)
-    #: Deployments, revisions and health (bot/sandbox/pipecat_sim_agents.py), made on first use.
+    #: Deployments, revisions and health (sandbox/pipecat/agents.py), made on first use.
     status: SimAgentStatus | None = None
     #: The error part of a failed session's log (see `generated_logs`); None: a generic one.
     failure_log: tuple[str, ...] | None = None

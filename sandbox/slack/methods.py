@@ -11,8 +11,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bot.sandbox.slack_standin_checks import blocks_problems, message_problem, truthy
-from bot.sandbox.slack_standin_model import (
+from sandbox.slack.checks import blocks_problems, message_problem, truthy
+from sandbox.slack.model import (
     Channel,
     StoredFile,
     StoredMessage,
@@ -20,7 +20,7 @@ from bot.sandbox.slack_standin_model import (
     encode_cursor,
     ts_value,
 )
-from bot.sandbox.slack_standin_workspace import Workspace
+from sandbox.slack.workspace import Workspace
 
 Body = dict[str, Any]
 Method = Callable[[Workspace, dict[str, Any]], Body]
