@@ -19,6 +19,9 @@ from sandbox.demo.stack import BUSY_CHANNEL, DemoStack, run_demo_stack
 from sandbox.slack.model import StoredMessage
 from tests.demo_time import live_for, seconds_until
 
+#: The silence alert's headline: no calls at all in the window, or far fewer than usual.
+SILENCE_HEADLINE = re.compile(rf"{re.escape(BUSY_AGENT)}: (no calls started|only \d+ calls? started)")
+
 
 @pytest.fixture
 async def demo() -> AsyncIterator[DemoStack]:
@@ -93,14 +96,16 @@ async def test_calls_that_stop_alert_on_the_silence_and_it_clears_when_they_resu
     took = await seconds_until(demo, lambda: bool(rate_alerts(demo)), within=150)
     assert demo.rates.traffic.started == started  # nothing started meanwhile
     [alert] = rate_alerts(demo)
-    assert alert.text.startswith(f"{BUSY_AGENT}: no calls started")
+    # Calls that started before the click may still be in the window: "only 4 calls started" is
+    # the same alert (far fewer than usual), told as it is.
+    assert SILENCE_HEADLINE.match(alert.text), alert.text
     assert re.search(rf"usually ({CALLS_PER_MINUTE - 1}|{CALLS_PER_MINUTE}) a minute\b", alert.text), alert.text
     assert took <= 150
 
     await play(page, "resume-calls")
     took = await seconds_until(demo, lambda: "· Resolved after" in rate_alerts(demo)[0].text, within=150)
     [alert] = rate_alerts(demo)
-    assert alert.text.startswith(f"{BUSY_AGENT}: no calls started") and "· Resolved after" in alert.text
+    assert SILENCE_HEADLINE.match(alert.text) and "· Resolved after" in alert.text
     assert took <= 150
 
 
