@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.store import Store, schema
 from bot.store.audit import AuditEntry
 from bot.store.base import from_row
-from bot.store.records import KIND_PAGE, ItemFailure, OutboxRow, Watch
+from bot.store.records import ItemFailure, OutboxKind, OutboxRow, Watch
 from bot.store.schema import alert_outbox, audit_log, subscriptions
 from bot.store.watches import mark_broken
 
@@ -34,7 +34,7 @@ async def outbox_row(store: Store, row_id: int) -> OutboxRow | None:
 
 async def page_rows(store: Store) -> list[OutboxRow]:
     """Every PagerDuty page row, oldest first."""
-    query = select(alert_outbox).where(alert_outbox.c.kind == KIND_PAGE).order_by(alert_outbox.c.id)
+    query = select(alert_outbox).where(alert_outbox.c.kind == OutboxKind.PAGE).order_by(alert_outbox.c.id)
     async with store.engine.connect() as conn:
         return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 

@@ -24,7 +24,7 @@ from bot.pipecat.models import Session
 from bot.stats import compute_stats
 from bot.store.digests import DigestSetting
 from bot.store.payloads import DigestPayload
-from bot.store.records import KIND_DIGEST, NewPost
+from bot.store.records import NewPost, OutboxKind
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class DigestService:
                 continue
             post = NewPost(
                 dedup_key=key,
-                kind=KIND_DIGEST,
+                kind=OutboxKind.DIGEST,
                 channel_id=setting.channel_id,
                 agent="",
                 payload=DigestPayload.model_validate(payload),

@@ -20,16 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
 from bot.store.payloads import HealthClearPayload, HealthPayload, RatePayload
 from bot.store.records import (
-    DEAD,
-    KIND_HEALTH,
-    KIND_RATE,
-    MUTED,
-    SENT,
     ConditionClear,
     ConditionOpen,
     NewPost,
     OpenCondition,
+    OutboxKind,
     OutboxRow,
+    OutboxState,
     ScopedPost,
 )
 from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents, reply_edits
@@ -160,8 +157,8 @@ class AgentHealthStore(StoreBase):
                         select(alert_outbox).where(
                             alert_outbox.c.channel_id == channel_id,
                             alert_outbox.c.agent == agent,
-                            alert_outbox.c.kind.in_([KIND_HEALTH, KIND_RATE]),
-                            alert_outbox.c.state == SENT,
+                            alert_outbox.c.kind.in_([OutboxKind.HEALTH, OutboxKind.RATE]),
+                            alert_outbox.c.state == OutboxState.SENT,
                         )
                     )
                 )
@@ -397,7 +394,7 @@ async def touch_openers(
                 .where(alert_outbox.c.dedup_key == row.dedup_key)
                 .values(payload={**dict(row.payload or {}), **changes}, updated_at=now)
             )
-        if row.state not in (MUTED, DEAD):
+        if row.state not in (OutboxState.MUTED, OutboxState.DEAD):
             await conn.execute(
                 store.insert_ignore(reply_edits, ["dedup_key"]).values(
                     dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
@@ -418,7 +415,7 @@ async def _clicked_alert(
                 .where(
                     alert_outbox.c.channel_id == channel_id,
                     alert_outbox.c.posted_ts == posted_ts,
-                    alert_outbox.c.kind == KIND_HEALTH,
+                    alert_outbox.c.kind == OutboxKind.HEALTH,
                 )
                 .with_for_update()
             )
@@ -454,7 +451,7 @@ async def _occurrence_openers(conn: AsyncConnection, agent: str, body: HealthPay
     rows = (
         (
             await conn.execute(
-                select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == KIND_HEALTH)
+                select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == OutboxKind.HEALTH)
             )
         )
         .mappings()

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.contracts.keys import page_dedup_key
 from bot.store.base import StoreBase, from_row
 from bot.store.payloads import PagePayload
-from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, UNCERTAIN, NewPost, OutboxRow, PagerAlert
+from bot.store.records import DELIVERABLE, NewPost, OutboxKind, OutboxRow, OutboxState, PagerAlert
 from bot.store.schema import alert_outbox, pager_alerts, pager_namespace, subscriptions
 
 RESOLVED = "resolved"
@@ -164,7 +164,7 @@ class PagerStore(StoreBase):
         # out, while the resolve that follows an unwatch must still be delivered.
         post = NewPost(
             dedup_key=page_dedup_key(alert_id, action, serial),
-            kind=KIND_PAGE,
+            kind=OutboxKind.PAGE,
             channel_id=channel_id,
             agent=agent,
             payload=PagePayload(alert_id=alert_id, event=dict(event)),
@@ -242,7 +242,7 @@ class PagerStore(StoreBase):
                 .where(
                     alert_outbox.c.id == row.id,
                     alert_outbox.c.claim_token == token,
-                    alert_outbox.c.state == SENDING,
+                    alert_outbox.c.state == OutboxState.SENDING,
                     alert_outbox.c.claimed_until >= now + margin,
                 )
                 .values(claimed_until=now + ttl, updated_at=now)
@@ -253,7 +253,7 @@ class PagerStore(StoreBase):
         """The oldest unfinished event of each alert, when it is due (later ones wait behind it)."""
         query = (
             select(alert_outbox)
-            .where(alert_outbox.c.kind == KIND_PAGE, alert_outbox.c.state.in_(DELIVERABLE))
+            .where(alert_outbox.c.kind == OutboxKind.PAGE, alert_outbox.c.state.in_(DELIVERABLE))
             .order_by(alert_outbox.c.id)
         )
         async with self._read() as conn:
@@ -277,9 +277,9 @@ class PagerStore(StoreBase):
 
 
 def _due(row: OutboxRow, now: datetime) -> bool:
-    if row.state in (PENDING, UNCERTAIN):
+    if row.state in (OutboxState.PENDING, OutboxState.UNCERTAIN):
         return row.next_attempt_at <= now
-    return row.state == SENDING and row.claimed_until is not None and row.claimed_until < now
+    return row.state == OutboxState.SENDING and row.claimed_until is not None and row.claimed_until < now
 
 
 __all__ = ["MUTED", "PagerStore"]

@@ -40,26 +40,8 @@ class OutboxState(StrEnum):
 
 
 # The names the rest of the code base uses (a StrEnum member equals its value as a string).
-KIND_ALERT = OutboxKind.ALERT
-KIND_PARENT = OutboxKind.PARENT
-KIND_ROLLUP = OutboxKind.ROLLUP
-KIND_NOTICE = OutboxKind.NOTICE
-KIND_SUMMARY = OutboxKind.SUMMARY
-KIND_HEALTH = OutboxKind.HEALTH
-KIND_HEALTH_CLEAR = OutboxKind.HEALTH_CLEAR
-KIND_DIGEST = OutboxKind.DIGEST
-KIND_PAGE = OutboxKind.PAGE
-KIND_RATE = OutboxKind.RATE
-KIND_RATE_CLEAR = OutboxKind.RATE_CLEAR
-PENDING = OutboxState.PENDING
-SENDING = OutboxState.SENDING
-SENT = OutboxState.SENT
-DEAD = OutboxState.DEAD
-UNCERTAIN = OutboxState.UNCERTAIN
-MUTED = OutboxState.MUTED
-ROLLED_UP = OutboxState.ROLLED_UP
 #: States a delivery worker may pick up (a `sending` row only once its claim has expired).
-DELIVERABLE = (PENDING, UNCERTAIN, SENDING)
+DELIVERABLE = (OutboxState.PENDING, OutboxState.UNCERTAIN, OutboxState.SENDING)
 
 
 @dataclass(frozen=True)
@@ -145,7 +127,7 @@ class NewPost:
     subscription_id: int | None = None
     session_id: str | None = None
     incident_id: int | None = None
-    state: OutboxState = PENDING
+    state: OutboxState = OutboxState.PENDING
     #: Why a row is inserted already finished (dead, muted); shown by diagnostics.
     last_error: str | None = None
 

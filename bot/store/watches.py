@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, from_row
-from bot.store.records import DEAD, DELIVERABLE, Mute, Watch
+from bot.store.records import DELIVERABLE, Mute, OutboxState, Watch
 from bot.store.schema import alert_outbox, incidents, mutes, poll_state, subscriptions
 from bot.store.types import UTCDateTime
 
@@ -82,7 +82,7 @@ class WatchStore(StoreBase):
             await conn.execute(
                 update(alert_outbox)
                 .where(alert_outbox.c.subscription_id == found.id, alert_outbox.c.state.in_(DELIVERABLE))
-                .values(state=DEAD, last_error=UNWATCHED, claim_token=None, updated_at=now)
+                .values(state=OutboxState.DEAD, last_error=UNWATCHED, claim_token=None, updated_at=now)
             )
             await conn.execute(delete(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent))
             remaining = await conn.scalar(

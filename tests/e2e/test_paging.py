@@ -13,7 +13,7 @@ import pytest
 
 from bot.contracts.actions import Action
 from bot.ops.logs import Redactor
-from bot.store.records import DEAD
+from bot.store.records import OutboxState
 from sandbox.pagerduty.standin import PagerDutyStandIn
 from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from sandbox.slack.standin import SlackStandIn, StoredMessage
@@ -200,7 +200,7 @@ async def test_a_refused_event_shows_pagerdutys_error_on_watches_and_is_not_retr
             await cycle(runtime, sim_clock)
         assert [e.status for e in pagerduty_standin.requests] == [400]
         [row] = await store_reads.page_rows(runtime.store)
-        assert row.state == DEAD and "Invalid routing key" in (row.last_error or "")
+        assert row.state == OutboxState.DEAD and "Invalid routing key" in (row.last_error or "")
         answer = await command(slack, "watches")
         assert "PagerDuty refused an event:* Event object is invalid: Invalid routing key" in answer
         assert f"/session watch {AGENT} page" in answer

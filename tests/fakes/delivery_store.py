@@ -18,29 +18,11 @@ from datetime import datetime, timedelta
 
 from bot.alerts.delivery.ports import DeliveryStore
 from bot.store.payloads import dump_payload
-from bot.store.records import (
-    DEAD,
-    KIND_ALERT,
-    KIND_NOTICE,
-    KIND_PAGE,
-    KIND_PARENT,
-    KIND_ROLLUP,
-    KIND_SUMMARY,
-    MUTED,
-    PENDING,
-    ROLLED_UP,
-    SENDING,
-    SENT,
-    UNCERTAIN,
-    Incident,
-    NewPost,
-    OutboxRow,
-    Transition,
-)
+from bot.store.records import Incident, NewPost, OutboxKind, OutboxRow, OutboxState, Transition
 
 #: As bot/store/outbox.py: page rows' destination, and rows that will never be posted.
 PAGERDUTY_DESTINATION = "pagerduty"
-NEVER_POSTED = (DEAD, MUTED, ROLLED_UP)
+NEVER_POSTED = (OutboxState.DEAD, OutboxState.MUTED, OutboxState.ROLLED_UP)
 
 
 @dataclass
@@ -129,7 +111,7 @@ class FakeDeliveryStore:
         work |= {
             row.channel_id
             for row in self.rows.values()
-            if row.state == DEAD and row.given_up_at is not None and row.summary_id is None
+            if row.state == OutboxState.DEAD and row.given_up_at is not None and row.summary_id is None
         }
         work |= {edit.channel_id for key, edit in self.edits.items() if self._edit_settled(key)}
         if quiet_before is not None:
@@ -146,18 +128,22 @@ class FakeDeliveryStore:
         parent_to_come = {
             row.incident_id
             for row in self.rows.values()
-            if row.kind == KIND_PARENT
+            if row.kind == OutboxKind.PARENT
             and row.incident_id in self.incidents
             and self.incidents[row.incident_id].parent_ts is None
-            and row.state not in (DEAD, SENT)
+            and row.state not in (OutboxState.DEAD, OutboxState.SENT)
         }
         due = [
             row
             for row in self.rows.values()
             if row.channel_id == channel_id
             and _deliverable(row, now)
-            and (row.kind != KIND_ALERT or row.incident_id is not None)
-            and not (row.kind in (KIND_ALERT, KIND_ROLLUP) and not row.top_level and row.incident_id in parent_to_come)
+            and (row.kind != OutboxKind.ALERT or row.incident_id is not None)
+            and not (
+                row.kind in (OutboxKind.ALERT, OutboxKind.ROLLUP)
+                and not row.top_level
+                and row.incident_id in parent_to_come
+            )
         ]
         return min(due, key=lambda r: (r.next_attempt_at, _priority(r), r.id), default=None)
 
@@ -166,8 +152,8 @@ class FakeDeliveryStore:
             {
                 row.channel_id
                 for row in self.rows.values()
-                if row.kind == KIND_ALERT
-                and row.state == ROLLED_UP
+                if row.kind == OutboxKind.ALERT
+                and row.state == OutboxState.ROLLED_UP
                 and row.id not in self.rolled
                 and row.created_at <= held_before
             }
@@ -179,11 +165,11 @@ class FakeDeliveryStore:
         stored = self.rows.get(row.id)
         if stored is None or (stored.state, stored.attempts) != (row.state, row.attempts):
             return False
-        if row.state == SENDING and not (stored.claimed_until is not None and stored.claimed_until < now):
+        if row.state == OutboxState.SENDING and not (stored.claimed_until is not None and stored.claimed_until < now):
             return False  # only a dead claimer's row is taken over
         self.rows[row.id] = dataclasses.replace(
             stored,
-            state=SENDING,
+            state=OutboxState.SENDING,
             claim_token=token,
             claimed_at=now,
             claimed_until=now + ttl,
@@ -213,7 +199,7 @@ class FakeDeliveryStore:
         if (
             stored is None
             or stored.claim_token != token
-            or stored.state != SENDING
+            or stored.state != OutboxState.SENDING
             or stored.claimed_until is None
             or stored.claimed_until < safe_until
         ):
@@ -243,18 +229,21 @@ class FakeDeliveryStore:
             posted_ts=transition.posted_ts if transition.posted_ts is not None else stored.posted_ts,
             given_up_at=now if transition.given_up else stored.given_up_at,
         )
-        destination = PAGERDUTY_DESTINATION if row.kind == KIND_PAGE else row.channel_id
+        destination = PAGERDUTY_DESTINATION if row.kind == OutboxKind.PAGE else row.channel_id
         incident = self.incidents.get(row.incident_id) if row.incident_id is not None else None
-        if transition.state == SENT and row.kind == KIND_PARENT and incident is not None:
+        if transition.state == OutboxState.SENT and row.kind == OutboxKind.PARENT and incident is not None:
             self.incidents[incident.id] = dataclasses.replace(incident, parent_ts=transition.posted_ts)
         if transition.streak is not None:
             self._channel(destination).failures = transition.streak
-        if transition.break_channel is not None and row.kind != KIND_PAGE:
+        if transition.break_channel is not None and row.kind != OutboxKind.PAGE:
             self.broken[row.channel_id] = transition.break_channel
         if transition.recovered:
             self._recovered(destination, now)
         elif (
-            transition.state == DEAD and row.kind == KIND_PARENT and incident is not None and incident.closed_at is None
+            transition.state == OutboxState.DEAD
+            and row.kind == OutboxKind.PARENT
+            and incident is not None
+            and incident.closed_at is None
         ):
             # As the real store: an incident without a parent cannot take replies; it closes.
             self.incidents[incident.id] = dataclasses.replace(incident, closed_at=now, version=incident.version + 1)
@@ -307,7 +296,7 @@ class FakeDeliveryStore:
             for key, edit in self.edits.items()
             if edit.channel_id == channel_id
             and key in by_key
-            and by_key[key].state == SENT
+            and by_key[key].state == OutboxState.SENT
             and by_key[key].posted_ts is not None
         ]
         return [by_key[key] for _, key in sorted(ready)[:limit]]
@@ -338,33 +327,34 @@ class FakeDeliveryStore:
             self.broken.pop(destination, None)
         for row_id, row in self.rows.items():
             mine = (
-                row.kind == KIND_PAGE
+                row.kind == OutboxKind.PAGE
                 if destination == PAGERDUTY_DESTINATION
-                else (row.channel_id == destination and row.kind != KIND_PAGE)
+                else (row.channel_id == destination and row.kind != OutboxKind.PAGE)
             )
-            if mine and row.state in (PENDING, UNCERTAIN) and row.next_attempt_at > now:
+            if mine and row.state in (OutboxState.PENDING, OutboxState.UNCERTAIN) and row.next_attempt_at > now:
                 self.rows[row_id] = dataclasses.replace(row, next_attempt_at=now)
 
     def _edit_settled(self, dedup_key: str) -> bool:
         """As the real store's: an edit whose reply still waits for its post waits with it."""
         return not any(
-            r.dedup_key == dedup_key and r.state in (PENDING, UNCERTAIN, SENDING) for r in self.rows.values()
+            r.dedup_key == dedup_key and r.state in (OutboxState.PENDING, OutboxState.UNCERTAIN, OutboxState.SENDING)
+            for r in self.rows.values()
         )
 
 
 def _deliverable(row: OutboxRow, now: datetime) -> bool:
     """Due pending/uncertain rows, and `sending` rows whose claimer died; Slack posts only."""
-    if row.kind == KIND_PAGE:
+    if row.kind == OutboxKind.PAGE:
         return False
-    if row.state in (PENDING, UNCERTAIN):
+    if row.state in (OutboxState.PENDING, OutboxState.UNCERTAIN):
         return row.next_attempt_at <= now
-    return row.state == SENDING and row.claimed_until is not None and row.claimed_until < now
+    return row.state == OutboxState.SENDING and row.claimed_until is not None and row.claimed_until < now
 
 
 def _priority(row: OutboxRow) -> int:
-    if row.kind == KIND_PARENT:
+    if row.kind == OutboxKind.PARENT:
         return 0
-    return 1 if row.kind in (KIND_NOTICE, KIND_SUMMARY) else 2
+    return 1 if row.kind in (OutboxKind.NOTICE, OutboxKind.SUMMARY) else 2
 
 
 #: mypy checks the fake against the port here: a method missing or with another signature fails.

@@ -47,7 +47,7 @@ from bot.clock import Clock
 from bot.ops.events import PipelineEvents
 from bot.store import LeaseLost, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import DEAD, OutboxRow, Transition
+from bot.store.records import OutboxRow, OutboxState, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class Deliverer:
         transition = await self._apply(row, token, outcome, current, reached_slack=reached_slack)
         if transition is None:
             return Next.STOP
-        if transition.state != DEAD and version is not None and row.incident_id is not None:
+        if transition.state != OutboxState.DEAD and version is not None and row.incident_id is not None:
             await self._store.mark_rendered(row.incident_id, version)
         return Next.STOP if transition.stop_channel else Next.CONTINUE
 
@@ -381,7 +381,7 @@ def _log(row: OutboxRow, outcome: transitions.Outcome, transition: Transition, a
         logger.info("Slack rate-limited %s: backing off %.1fs", row.channel_id, outcome.retry_after)
     elif isinstance(outcome, transitions.ParentLost):
         logger.warning("outbox row %s goes to the top level: %s", row.dedup_key, outcome.reason)
-    elif transition.state == DEAD:
+    elif transition.state == OutboxState.DEAD:
         logger.error("gave up on outbox row %s: %s", row.dedup_key, transition.error)
     elif not isinstance(outcome, transitions.Posted):
         logger.warning(

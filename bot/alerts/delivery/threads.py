@@ -15,7 +15,7 @@ from __future__ import annotations
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.ports import ThreadStore
 from bot.store.payloads import FollowsOpener, IncidentReply
-from bot.store.records import DEAD, DELIVERABLE, KIND_PARENT, SENT, OutboxRow
+from bot.store.records import DELIVERABLE, OutboxKind, OutboxRow, OutboxState
 
 
 class Behind:
@@ -47,7 +47,7 @@ async def _under_opener(store: ThreadStore, opener_key: str) -> Thread:
     opener = await store.outbox_row_by_key(opener_key)
     if opener is None:
         return transitions.Dropped("recovery not posted: no alert was posted to this channel")
-    if opener.state == SENT and opener.posted_ts:
+    if opener.state == OutboxState.SENT and opener.posted_ts:
         return opener.posted_ts
     if opener.state in DELIVERABLE:
         return BEHIND
@@ -58,9 +58,9 @@ async def _under_parent(store: ThreadStore, row: OutboxRow) -> Thread:
     incident = await store.incident(row.incident_id) if row.incident_id is not None else None
     if incident is not None and incident.parent_ts is not None:
         return incident.parent_ts
-    parents = await store.outbox_rows(row.channel_id, kind=KIND_PARENT, incident_id=row.incident_id)
+    parents = await store.outbox_rows(row.channel_id, kind=OutboxKind.PARENT, incident_id=row.incident_id)
     latest = parents[-1] if parents else None  # (a deleted parent's replacement comes after it)
-    if latest is not None and latest.state != DEAD:
+    if latest is not None and latest.state != OutboxState.DEAD:
         return BEHIND
     why = latest.last_error if latest else "missing"
     return transitions.ParentLost(f"incident parent could not be posted ({why}): posted top-level")

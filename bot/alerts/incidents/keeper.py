@@ -43,18 +43,7 @@ from bot.ops.events import PipelineEvents
 from bot.rates.policy import RateRules
 from bot.store import LeaseLost
 from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
-from bot.store.records import (
-    KIND_HEALTH,
-    KIND_PARENT,
-    KIND_RATE,
-    KIND_ROLLUP,
-    KIND_SUMMARY,
-    Incident,
-    NewPost,
-    OutboxRow,
-    SessionCause,
-    Watch,
-)
+from bot.store.records import Incident, NewPost, OutboxKind, OutboxRow, SessionCause, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +145,7 @@ class IncidentKeeper:
             rate, causes = await self._background(agent, readable, now)
             rollup = NewPost(
                 keys.rollup_key(rows[0].id),
-                KIND_ROLLUP,
+                OutboxKind.ROLLUP,
                 channel_id,
                 agent,
                 decide.periodic_rollup_payload(readable, rate, causes),
@@ -280,7 +269,7 @@ class IncidentKeeper:
         watch = await self._store.watch(incident.channel_id, incident.agent)
         parent = NewPost(
             dedup_key=keys.replacement_parent_key(incident.id, incident.parent_ts),
-            kind=KIND_PARENT,
+            kind=OutboxKind.PARENT,
             channel_id=incident.channel_id,
             agent=incident.agent,
             payload=ParentPayload(),
@@ -348,7 +337,7 @@ def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: Su
     ends = [row.given_up_at or now for row in rows] + ([previous.until] if previous else [])
     return NewPost(
         dedup_key=keys.summary_key(channel_id, rows[0].id),
-        kind=KIND_SUMMARY,
+        kind=OutboxKind.SUMMARY,
         channel_id=channel_id,
         agent=rows[0].agent,
         payload=SummaryPayload(since=min(i.created_at for i in items), until=max(ends), items=items),
@@ -356,8 +345,8 @@ def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: Su
 
 
 def _item(row: OutboxRow) -> UndeliveredItem:
-    finding = row.payload.get("finding") if row.kind == KIND_HEALTH else None
-    if row.kind == KIND_RATE:
+    finding = row.payload.get("finding") if row.kind == OutboxKind.HEALTH else None
+    if row.kind == OutboxKind.RATE:
         finding = {"title": (row.payload.get("episode") or {}).get("headline")}  # what the rate alert said
     title = finding.get("title") if isinstance(finding, dict) else None
     return UndeliveredItem(

@@ -45,7 +45,7 @@ from bot.explain.secrets import mask_secrets
 from bot.ops.events import PipelineEvents
 from bot.pagerduty import events
 from bot.pagerduty.client import PagerDutyClient
-from bot.store.records import CAUSE_FOUND, KIND_ALERT, Incident, Mute, OpenCondition, PagerAlert
+from bot.store.records import CAUSE_FOUND, Incident, Mute, OpenCondition, OutboxKind, PagerAlert
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class Pager:
         return counts.most_common(1)[0][0] if counts else None
 
     async def _deployment(self, incident: Incident) -> str | None:
-        rows = await self._store.outbox_rows(incident.channel_id, KIND_ALERT, incident_id=incident.id)
+        rows = await self._store.outbox_rows(incident.channel_id, OutboxKind.ALERT, incident_id=incident.id)
         for row in reversed(rows):
             if row.session_id == incident.latest_session_id:
                 try:

@@ -15,13 +15,7 @@ from bot.contracts.notices import NoticeKind
 from bot.store import LeaseLost, Store, engine_url
 from bot.store.migrate import head_revision
 from bot.store.payloads import AlertPayload, NoticePayload
-from bot.store.records import (
-    DEAD,
-    KIND_ALERT,
-    KIND_NOTICE,
-    EndedSession,
-    NewPost,
-)
+from bot.store.records import EndedSession, NewPost, OutboxKind, OutboxState
 from tests import store_reads
 from tests.fixtures_store import PG_URL_ENV, open_store
 
@@ -32,7 +26,7 @@ TTL = timedelta(minutes=2)
 def alert(sub: int, session_id: str, channel: str = "C1", agent: str = "voice-bot") -> NewPost:
     return NewPost(
         f"{sub}:{session_id}",
-        KIND_ALERT,
+        OutboxKind.ALERT,
         channel,
         agent,
         AlertPayload(session={"sessionId": session_id}),
@@ -113,7 +107,7 @@ async def test_unwatch_kills_queued_posts_and_forgets_poll_state_with_the_last_w
     assert await store.remove_watch("C1", "voice-bot", T0) is True
     assert await store.remove_watch("C1", "voice-bot", T0) is False
     [row] = await store.outbox_rows()
-    assert (row.state, row.last_error) == (DEAD, "unwatched")
+    assert (row.state, row.last_error) == (OutboxState.DEAD, "unwatched")
     assert await store.poll_state("voice-bot") is not None  # C2 still watches it
     await store.remove_watch("C2", "voice-bot", T0)
     assert await store.poll_state("voice-bot") is None
@@ -170,11 +164,13 @@ async def test_outage_notices_once_per_outage_and_recovery_once(store: Store) ->
     second = await store.record_poll_failure("voice-bot", "r1", "ServerError", T0 + TTL)
     assert first is not None and second is not None
     assert (second.failures, second.outage_since, second.watermark) == (2, T0, T0)
-    notice = NewPost("outage:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
+    notice = NewPost(
+        "outage:1:0", OutboxKind.NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1
+    )
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 1
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 0
     recovery = NewPost(
-        "recovery:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.RECOVERY, since=T0), 1
+        "recovery:1:0", OutboxKind.NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.RECOVERY, since=T0), 1
     )
     for _ in range(2):
         await store.record_poll(

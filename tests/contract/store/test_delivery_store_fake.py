@@ -17,7 +17,7 @@ from bot.alerts.delivery.ports import DeliveryStore
 from bot.alerts.delivery.transitions import NotSent, ParentLost, Posted, RateLimited, next_state
 from bot.contracts.notices import NoticeKind
 from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload
-from bot.store.records import KIND_ALERT, KIND_NOTICE, KIND_PARENT, PENDING, SENDING, SENT, NewPost, OutboxRow
+from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState
 from tests.fakes.delivery_store import FakeDeliveryStore
 from tests.fixtures_store import PG_URL_ENV, open_store
 
@@ -53,7 +53,7 @@ async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 def notice(key: str, channel: str = "C1") -> NewPost:
-    return NewPost(key, KIND_NOTICE, channel, "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
+    return NewPost(key, OutboxKind.NOTICE, channel, "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
 
 
 def sent(row: OutboxRow, ts: str, now: datetime = T0, streak: int = 0) -> Any:
@@ -69,7 +69,7 @@ async def test_a_claim_is_compare_and_set_and_an_outcome_is_fenced_by_it(outbox:
     assert await outbox.apply(row, "tok-a", sent(row, "1.1"), T0)
     [done] = await outbox.outbox_rows()
     assert (done.state, done.posted_ts, done.attempts, done.claim_token, done.first_claimed_at) == (
-        SENT,
+        OutboxState.SENT,
         "1.1",
         1,
         None,
@@ -87,7 +87,7 @@ async def test_an_outcome_without_a_claim_is_fenced_by_the_row_as_read(outbox: O
     assert await outbox.claim(moved, "other-worker", T0, TTL)
     assert not await outbox.apply(moved, None, to_top, T0)  # claimed meanwhile: the stale read loses
     [claimed] = await outbox.outbox_rows()
-    assert (claimed.state, claimed.claim_token) == (SENDING, "other-worker")
+    assert (claimed.state, claimed.claim_token) == (OutboxState.SENDING, "other-worker")
 
 
 async def test_a_dead_claimers_row_is_taken_over_and_its_late_outcome_lost(outbox: Outbox) -> None:
@@ -96,7 +96,7 @@ async def test_a_dead_claimers_row_is_taken_over_and_its_late_outcome_lost(outbo
     assert await outbox.claim(row, "dead-worker", T0, TTL)
     assert await outbox.next_deliverable("C1", T0 + TTL / 2) is None
     stale = await outbox.next_deliverable("C1", T0 + TTL * 2)
-    assert stale is not None and stale.state == SENDING
+    assert stale is not None and stale.state == OutboxState.SENDING
     assert await outbox.claim(stale, "new-worker", T0 + TTL * 2, TTL)
     late = next_state(stale, NotSent("x"), now=T0, give_up_after=GIVE_UP)
     assert not await outbox.apply(stale, "dead-worker", late, T0)
@@ -127,7 +127,10 @@ async def test_a_rate_limit_backs_the_channel_off_and_a_back_off_is_never_shorte
         assert await outbox.apply(row, "t", limited, T0)
     assert await outbox.channel_backoff("C1") == T0 + timedelta(seconds=30)  # the shorter wait left it
     waiting = await outbox.outbox_row_by_key("n1")
-    assert waiting is not None and (waiting.state, waiting.next_attempt_at) == (PENDING, T0 + timedelta(seconds=30))
+    assert waiting is not None and (waiting.state, waiting.next_attempt_at) == (
+        OutboxState.PENDING,
+        T0 + timedelta(seconds=30),
+    )
     assert await outbox.channels_with_work(T0 + timedelta(seconds=10)) == []
     assert not await outbox.acquire_channel("C1", "r1", T0 + timedelta(seconds=10), TTL)
     assert await outbox.channels_with_work(T0 + timedelta(seconds=31)) == ["C1"]
@@ -156,8 +159,8 @@ async def test_the_first_success_after_failures_pulls_the_channels_held_rows_for
 
 
 async def test_parents_go_first_and_unrouted_alerts_wait(outbox: Outbox) -> None:
-    alert = NewPost("1:s1", KIND_ALERT, "C1", "voice-bot", AlertPayload(session={"sessionId": "s1"}), 1, "s1")
-    parent = NewPost("parent:1", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1)
+    alert = NewPost("1:s1", OutboxKind.ALERT, "C1", "voice-bot", AlertPayload(session={"sessionId": "s1"}), 1, "s1")
+    parent = NewPost("parent:1", OutboxKind.PARENT, "C1", "voice-bot", ParentPayload(), 1)
     await outbox.enqueue([alert, notice("n1"), parent], T0)
     first = await outbox.next_deliverable("C1", T0)
     assert first is not None and first.dedup_key == "parent:1"

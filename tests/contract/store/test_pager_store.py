@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from bot.alerts.delivery.transitions import Posted, next_state
 from bot.store import Store
-from bot.store.records import KIND_PAGE, SENDING, SENT
+from bot.store.records import OutboxKind, OutboxState
 from tests import store_reads
 from tests.fixtures_store import run_sql_fixture
 
@@ -41,7 +41,7 @@ async def test_an_alert_is_opened_once_and_keeps_its_key(store: Store) -> None:
     assert stored is not None and stored.dedup_key == "k1" and stored.triggers == 1
     [row] = await store_reads.page_rows(store)
     assert (row.kind, row.dedup_key, row.payload["event"]["dedup_key"]) == (
-        KIND_PAGE,
+        OutboxKind.PAGE,
         f"page:{stored.id}:trigger:1",
         "k1",
     )
@@ -77,7 +77,7 @@ async def test_events_of_one_alert_go_out_in_order_and_never_to_slack(store: Sto
     sent = next_state(due[0], Posted(""), now=T0, give_up_after=timedelta(hours=24))
     assert await store.apply(due[0], "tok", sent, T0)
     rows = await store_reads.page_rows(store)
-    assert rows[0].state == SENT
+    assert rows[0].state == OutboxState.SENT
     assert [r.payload["event"]["event_action"] for r in await store.page_rows_due(T0)] == ["trigger", "resolve"]
     assert await store.unresolved_pager_alerts() == [await store.pager_alert("k2")]
 
@@ -121,7 +121,7 @@ async def test_the_fence_passes_only_a_claim_that_is_ours_with_time_to_run(store
     late = T0 + timedelta(seconds=75)
     assert await store.confirm_page_claim(row, "tok-a", late, ttl=TTL, margin=MARGIN) is False
     [again] = await store.page_rows_due(late)
-    assert again.state == SENDING and await store.claim(again, "tok-b", late, TTL)
+    assert again.state == OutboxState.SENDING and await store.claim(again, "tok-b", late, TTL)
     assert await store.confirm_page_claim(again, "tok-a", late, ttl=TTL, margin=MARGIN) is False
     assert await store.confirm_page_claim(again, "tok-b", late, ttl=TTL, margin=MARGIN) is True
 

@@ -12,7 +12,7 @@ import pytest
 from bot.store import LeaseLost, Store
 from bot.store.payloads import AlertPayload
 from bot.store.polling import REPLICA_LIVE_INTERVALS, IdlePoll, RecordPlan
-from bot.store.records import KIND_ALERT, EndedSession, ItemFailure, NewPost, Watch
+from bot.store.records import EndedSession, ItemFailure, NewPost, OutboxKind, Watch
 from tests import store_reads
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -31,7 +31,13 @@ async def test_the_planner_sees_a_watch_created_after_the_poll_started(store: St
     def planner(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
         seen_by_planner.append(([w.id for w in watches], sorted(mutes)))
         post = NewPost(
-            f"{watches[0].id}:s1", KIND_ALERT, "C9", "voice-bot", AlertPayload(session={"n": 1}), watches[0].id, "s1"
+            f"{watches[0].id}:s1",
+            OutboxKind.ALERT,
+            "C9",
+            "voice-bot",
+            AlertPayload(session={"n": 1}),
+            watches[0].id,
+            "s1",
         )
         return RecordPlan(watermark=T0 + TTL, active_set=["s2"], ended=[EndedSession("s1", (post,))])
 

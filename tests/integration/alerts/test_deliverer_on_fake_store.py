@@ -24,7 +24,7 @@ from bot.blocks.message import Message
 from bot.contracts.notices import NoticeKind
 from bot.ops.events import NO_EVENTS
 from bot.store.payloads import NoticePayload
-from bot.store.records import KIND_NOTICE, PENDING, SENDING, SENT, UNCERTAIN, NewPost, OutboxRow
+from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState
 from sandbox.pipecat.simulator import SimClock
 from sandbox.slack.standin import SlackStandIn
 from tests.fakes.delivery_store import FakeDeliveryStore
@@ -116,7 +116,7 @@ def replica(
 
 async def enqueue(fake: FakeDeliveryStore, clock: SimClock, *keys: str) -> None:
     payload = NoticePayload(type=NoticeKind.OUTAGE, since=clock.now(), problem="HTTP 503")
-    posts = [NewPost(key, KIND_NOTICE, ONCALL_CHANNEL, "voice-bot", payload) for key in keys]
+    posts = [NewPost(key, OutboxKind.NOTICE, ONCALL_CHANNEL, "voice-bot", payload) for key in keys]
     assert await fake.enqueue(posts, clock.now()) == len(keys)
 
 
@@ -133,7 +133,9 @@ async def test_each_row_is_posted_once_in_order(
     await deliverer.deliver_once()
     assert shown(slack_standin) == ["n1", "n2", "n3"]
     rows = await fake.outbox_rows()
-    assert [(r.state, r.posted_ts) for r in rows] == [(SENT, m.ts) for m in slack_standin.messages_in(ONCALL_CHANNEL)]
+    assert [(r.state, r.posted_ts) for r in rows] == [
+        (OutboxState.SENT, m.ts) for m in slack_standin.messages_in(ONCALL_CHANNEL)
+    ]
     sim_clock.advance(60)
     await deliverer.deliver_once()
     assert len(slack_standin.calls_to(POST)) == 3, "a posted row is never posted again"
@@ -150,7 +152,7 @@ async def test_a_429_holds_the_channel_and_it_is_retried_after_retry_after(
     await deliverer.deliver_once()
     assert shown(slack_standin) == [] and len(slack_standin.calls_to(POST)) == 1
     assert await fake.channel_backoff(ONCALL_CHANNEL) == limited_at + timedelta(seconds=30)
-    assert [r.state for r in await fake.outbox_rows()] == [PENDING, PENDING]
+    assert [r.state for r in await fake.outbox_rows()] == [OutboxState.PENDING, OutboxState.PENDING]
     sim_clock.advance(20)
     await deliverer.deliver_once()
     assert len(slack_standin.calls_to(POST)) == 1, "nothing is posted inside Retry-After"
@@ -171,7 +173,7 @@ async def test_a_claim_taken_by_another_worker_makes_no_post(
     await replica("r1").deliver_once()
     assert slack_standin.calls_to(POST) == [], "r1 must not post a row claimed by r2"
     [claimed] = await fake.outbox_rows()
-    assert (claimed.state, claimed.claim_token) == (SENDING, "r2-token")
+    assert (claimed.state, claimed.claim_token) == (OutboxState.SENDING, "r2-token")
 
 
 async def test_a_worker_stalled_past_its_claim_does_not_post_what_another_posted(
@@ -194,7 +196,7 @@ async def test_a_worker_stalled_past_its_claim_does_not_post_what_another_posted
     await r1.deliver_once()
     assert shown(slack_standin) == ["n1"] and len(slack_standin.calls_to(POST)) == 1
     [row] = await fake.outbox_rows()
-    assert (row.state, row.attempts) == (SENT, 2)
+    assert (row.state, row.attempts) == (OutboxState.SENT, 2)
     await r1.deliver_once()
     assert len(slack_standin.calls_to(POST)) == 1
 
@@ -207,12 +209,12 @@ async def test_an_uncertain_post_is_looked_for_and_recorded_not_posted_twice(
     deliverer = replica("r1")
     await deliverer.deliver_once()
     [row] = await fake.outbox_rows()
-    assert row.state == UNCERTAIN and shown(slack_standin) == ["n1"]
+    assert row.state == OutboxState.UNCERTAIN and shown(slack_standin) == ["n1"]
     await deliverer.deliver_once()
     assert len(slack_standin.calls_to(POST)) == 1, "not looked for again before its recheck time"
     sim_clock.advance(policy.UNCERTAIN_RECHECK.total_seconds())
     await deliverer.deliver_once()
     [message] = slack_standin.messages_in(ONCALL_CHANNEL)
     [row] = await fake.outbox_rows()
-    assert (row.state, row.posted_ts) == (SENT, message.ts)
+    assert (row.state, row.posted_ts) == (OutboxState.SENT, message.ts)
     assert len(slack_standin.calls_to(POST)) == 1 and slack_standin.calls_to("conversations.history")
