@@ -30,8 +30,12 @@ async def socket_mode(slack_standin: SlackStandIn) -> AsyncIterator[SocketModeSt
 
 @pytest.fixture
 async def socket_app(
-    socket_mode: SocketModeStandIn, slack_standin: SlackStandIn, pipecat_url: str, slack_url: str,
-    tmp_path: Path, sim_clock: SimClock,
+    socket_mode: SocketModeStandIn,
+    slack_standin: SlackStandIn,
+    pipecat_url: str,
+    slack_url: str,
+    tmp_path: Path,
+    sim_clock: SimClock,
 ) -> AsyncIterator[Runtime]:
     from bot.app import build_runtime, socket_mode_handler
 

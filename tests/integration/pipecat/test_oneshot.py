@@ -95,7 +95,11 @@ async def test_same_outcome_requests_and_waits_as_the_async_client(
     [("wrong", None, "Unauthorized"), ("sim-key", UNKNOWN_ID, "NotFound")],
 )
 async def test_refusals_are_the_same_typed_errors_and_not_retried(
-    key: str, sid: str | None, error: str, pipecat_sim: PipecatSimulator, pipecat_url: str,
+    key: str,
+    sid: str | None,
+    error: str,
+    pipecat_sim: PipecatSimulator,
+    pipecat_url: str,
     pipecat_client_factory: ClientFactory,
 ) -> None:
     session_id = sid or pipecat_sim.add_session(AGENT)
