@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.access.audit_writer import AuditWriter
 from bot.access.policy import refusal
 from bot.access.ports import AuditLog
 from bot.clock import Clock
@@ -25,6 +26,7 @@ class Gate:
         self._lists = lists
         self._events = events
         self._audit = audit
+        self._writer = AuditWriter(audit)
         self._clock = clock
         self._retention = retention
 
@@ -39,7 +41,7 @@ class Gate:
             logger.warning("refused %s for user %s in %s", action, user_id, channel_id)
         entry = AuditEntry(self._clock.now(), user_id, channel_id, action, detail, result)
         try:
-            await self._audit.record_audit(entry)
+            await self._writer.write(entry)
         except Exception:  # broad: an audit write must never cost the user their answer
             logger.exception("could not write the audit entry for %s", action)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -13,4 +14,4 @@ class AuditLog(Protocol):
 
     async def prune_audit(self, before: datetime) -> int: ...
 
-    async def record_audit(self, entry: AuditEntry) -> None: ...
+    async def record_audits(self, entries: Sequence[AuditEntry]) -> None: ...

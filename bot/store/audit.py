@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,18 +25,23 @@ class AuditEntry:
 
 
 class AuditStore(StoreBase):
-    async def record_audit(self, entry: AuditEntry) -> None:
+    async def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        """Write `entries` in one transaction (one multi-row INSERT)."""
+        if not entries:
+            return
+        rows = [
+            {
+                "at": entry.at,
+                "user_id": entry.user_id[:32],
+                "channel_id": entry.channel_id[:32],
+                "action": entry.action[:64],
+                "detail": entry.detail[:DETAIL_LIMIT],
+                "result": entry.result[:32],
+            }
+            for entry in entries
+        ]
         async with self._write() as conn:
-            await conn.execute(
-                insert(audit_log).values(
-                    at=entry.at,
-                    user_id=entry.user_id[:32],
-                    channel_id=entry.channel_id[:32],
-                    action=entry.action[:64],
-                    detail=entry.detail[:DETAIL_LIMIT],
-                    result=entry.result[:32],
-                )
-            )
+            await conn.execute(insert(audit_log).values(rows))
 
     async def prune_audit(self, before: datetime) -> int:
         async with self._write() as conn:
