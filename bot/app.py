@@ -47,6 +47,7 @@ from bot.probes.health import HealthProbe
 from bot.rates.policy import DEMO_RATE_RULES, RATE_RULES
 from bot.slack import actions, commands, home, incident_actions, shortcuts
 from bot.slack.observe import bolt_middleware
+from bot.slack.respond import ResponseSession, pooled_respond
 from bot.store import Store
 from bot.webhooks.effects import WebhookEffects
 from bot.webhooks.receive import ROUTE as WEBHOOK_ROUTE
@@ -79,6 +80,8 @@ class Runtime:
     metrics: Metrics
     health: HealthProbe
     digests: DigestService
+    #: The one HTTP session response_url posts go through.
+    responses: ResponseSession
     scheduler: Any = field(default=None)
     pagerduty_http: httpx.AsyncClient | None = None
     webhooks: WebhookReceiver | None = None
@@ -116,6 +119,7 @@ class Runtime:
             self.scheduler = None
             await self.jobs.leave()
         await self.pipecat_http.aclose()
+        await self.responses.close()
         if self.pagerduty_http is not None:
             await self.pagerduty_http.aclose()
         await self.store.dispose()
@@ -172,8 +176,10 @@ class Runtime:
         return Starlette(routes=[*self.ops_routes(), *self.webhook_routes()])
 
 
-def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metrics: Metrics | None = None) -> AsyncApp:
-    """The same listeners serve HTTP mode and Socket Mode."""
+def build_bolt_app(
+    settings: Settings, slack: AsyncWebClient, deps: Deps, responses: ResponseSession, metrics: Metrics | None = None
+) -> AsyncApp:
+    """The same listeners serve HTTP mode and Socket Mode; `respond()` posts through `responses`."""
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=slack,
@@ -186,6 +192,7 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metric
     )
     if metrics is not None:
         app.use(bolt_middleware())
+    app.use(pooled_respond(responses))
     for surface in (commands, shortcuts, actions, incident_actions, home):
         surface.register(app, deps)
     return app
@@ -244,7 +251,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, demo_rates:
         digests=digests,
         lookup_causes=LookupCauses(store=store, pipecat=pipecat, clock=clock, wait_seconds=LOOKUP_CAUSE_WAIT_SECONDS),
     )
-    bolt = build_bolt_app(settings, slack, deps, metrics)
+    responses = ResponseSession()
+    bolt = build_bolt_app(settings, slack, deps, responses, metrics)
     health = HealthProbe(store, clock, settings.poll_interval_seconds)
     effects = WebhookEffects(
         store=store, health=alerts.jobs.health, wake_delivery=alerts.jobs.wake_delivery, clock=clock
@@ -267,6 +275,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, demo_rates:
         metrics=metrics,
         health=health,
         digests=digests,
+        responses=responses,
         pagerduty_http=pagerduty_http,
         webhooks=receiver,
         webhook_effects=effects,

@@ -47,6 +47,8 @@ class ResponsePost:
     body: dict[str, Any]
     at: float
     status: int = 200
+    #: The client's address and port: posts over one kept-alive connection share it.
+    peer: str = ""
 
 
 @dataclass

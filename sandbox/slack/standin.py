@@ -301,7 +301,8 @@ class SlackStandIn(Workspace):
             body = json.loads(raw) if raw else {}
         except json.JSONDecodeError:
             body = {"_raw": raw.decode("utf-8", "replace")}
-        post = ResponsePost(key, body if isinstance(body, dict) else {"_raw": body}, time.monotonic())
+        peer = f"{request.client.host}:{request.client.port}" if request.client else ""
+        post = ResponsePost(key, body if isinstance(body, dict) else {"_raw": body}, time.monotonic(), peer=peer)
         self.response_posts.append(post)
         entry = self.response_urls.setdefault(key, ResponseUrl(key))
         fault, refused = await self._pseudo_fault(RESPONSE_URL)

@@ -294,3 +294,16 @@ async def test_buttons_on_a_private_summary_answer_privately(
     [post] = await slack.responses(key)
     assert post.body["response_type"] == "ephemeral" and post.body["replace_original"] is True
     assert slack_standin.calls_to("chat.postMessage") == [] and slack_standin.files == {}
+
+
+async def test_answers_to_response_urls_share_one_kept_alive_connection(
+    seeded: PipecatSimulator, slack: SlackDriver
+) -> None:
+    """One HTTP session for every response_url post (bot/slack/respond.py): a new connection per
+    answer was most of what answering cost after the lookup itself."""
+    posts = []
+    for _ in range(3):
+        key = await slack.command(f"voice-bot {SEED_ID}")
+        posts += await slack.responses(key)
+    assert len(posts) == 3 and all(p.status == 200 for p in posts)
+    assert len({p.peer for p in posts}) == 1 and posts[0].peer
