@@ -27,7 +27,7 @@ from bench.common import (
     rig,
     run_main,
 )
-from bot.sandbox.signing import slash_command_body
+from sandbox.signing import slash_command_body
 
 NAME = "ack"
 AGENT = "voice-bot"
@@ -93,10 +93,15 @@ async def rig_floor(bursts: int) -> list[float]:
 
 async def measure(args: argparse.Namespace) -> Result:
     bursts = 1 if args.quick else 3
-    result = Result(NAME, params={
-        "concurrency": CONCURRENCY, "bursts": bursts, "pipecat_latency_s": PIPECAT_LATENCY,
-        "client": "minimal HTTP/1.1 client, a new connection per request (bench.common.raw_post)",
-    })
+    result = Result(
+        NAME,
+        params={
+            "concurrency": CONCURRENCY,
+            "bursts": bursts,
+            "pipecat_latency_s": PIPECAT_LATENCY,
+            "client": "minimal HTTP/1.1 client, a new connection per request (bench.common.raw_post)",
+        },
+    )
     async with rig() as r:
         r.sim.add_agent(AGENT)
         session_id = r.sim.add_session(AGENT, "HTTP_ERROR")
@@ -124,22 +129,38 @@ async def measure(args: argparse.Namespace) -> Result:
     p50, p99 = percentile(acks, 50), percentile(acks, 99)
     non_200 = sum(s != 200 for s in statuses)
     result.metrics.update(
-        samples=len(acks), ack_p50_ms=round(p50 * 1000, 2), ack_p99_ms=round(p99 * 1000, 2),
-        ack_max_ms=round(max(acks) * 1000, 2), non_200=non_200,
+        samples=len(acks),
+        ack_p50_ms=round(p50 * 1000, 2),
+        ack_p99_ms=round(p99 * 1000, 2),
+        ack_max_ms=round(max(acks) * 1000, 2),
+        non_200=non_200,
         app_cpu_ms_per_command=round(cpu / len(acks) * 1000, 2),
-        burst_p99_ms=per_burst, burst_all_answered_s=[round(c, 2) for c in completions],
-        floor_p50_ms=round(percentile(floor, 50) * 1000, 2), floor_p99_ms=round(percentile(floor, 99) * 1000, 2),
+        burst_p99_ms=per_burst,
+        burst_all_answered_s=[round(c, 2) for c in completions],
+        floor_p50_ms=round(percentile(floor, 50) * 1000, 2),
+        floor_p99_ms=round(percentile(floor, 99) * 1000, 2),
     )
-    result.row("1 ack latency", f"p50 time to HTTP 200 ({CONCURRENCY} concurrent, Pipecat 2 s)", "-",
-               ms(p50), None)
-    result.row("1 ack latency", f"p99 time to HTTP 200 ({len(acks)} samples)", "< 100 ms", ms(p99),
-               p99 < TARGET_P99 and non_200 == 0)
-    result.row("1 ack latency", "rig floor: p99 of the same bursts to a trivial app", "-",
-               ms(percentile(floor, 99)), None)
-    result.row("1 ack latency", "app CPU per command (ack + lookup + reply)", "-",
-               f"{cpu / len(acks) * 1000:.2f} ms", None)
-    result.row("1 ack latency", "burst fully answered (all response_url posts)", "-",
-               f"{max(completions):.2f} s (worst of {bursts})", None)
+    result.row("1 ack latency", f"p50 time to HTTP 200 ({CONCURRENCY} concurrent, Pipecat 2 s)", "-", ms(p50), None)
+    result.row(
+        "1 ack latency",
+        f"p99 time to HTTP 200 ({len(acks)} samples)",
+        "< 100 ms",
+        ms(p99),
+        p99 < TARGET_P99 and non_200 == 0,
+    )
+    result.row(
+        "1 ack latency", "rig floor: p99 of the same bursts to a trivial app", "-", ms(percentile(floor, 99)), None
+    )
+    result.row(
+        "1 ack latency", "app CPU per command (ack + lookup + reply)", "-", f"{cpu / len(acks) * 1000:.2f} ms", None
+    )
+    result.row(
+        "1 ack latency",
+        "burst fully answered (all response_url posts)",
+        "-",
+        f"{max(completions):.2f} s (worst of {bursts})",
+        None,
+    )
     if non_200:
         result.notes.append(f"{non_200} command(s) were not answered with HTTP 200")
     return result

@@ -3,8 +3,8 @@
 One watched agent takes SESSIONS_PER_SECOND calls a second, each lasting SESSION_SECONDS (about
 1 000 running at once), FAIL_SHARE of them failing; the app polls every INTERVAL seconds. The
 real alert pipeline (bot/wiring.py `build_alerts`, causes on) runs in this process on the
-simulator's clock; the Pipecat simulator, its traffic model (bot/sandbox/pipecat_sim_traffic.py
-`Traffic.advance`) and the Slack stand-in run in a child process, so this process's CPU time and
+simulator's clock; the Pipecat simulator, its traffic model (sandbox/pipecat/traffic.py
+`Traffic.tick`) and the Slack stand-in run in a child process, so this process's CPU time and
 RSS are the app's alone (its database driver threads included; PostgreSQL's server is not). Each
 cycle: both clocks move INTERVAL, the interval's calls start and the due ones end, then one poll
 cycle (poll, rate counting and detectors) and one delivery pass run.
@@ -54,12 +54,12 @@ from bot.alerts import policy
 from bot.explain.explainer import CAUSE_WAIT_SECONDS, LOG_READS_PER_AGENT_PER_CYCLE
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PAGE_SIZE, SESSION_LOG_MAX_LINES, SESSION_LOG_PAGE_SIZE, PipecatClient, build_http_client
-from bot.sandbox.pipecat_sim import PipecatSimulator, RecordedRequest, SimClock
-from bot.sandbox.pipecat_sim_traffic import Traffic
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
 from bot.wiring import Alerts, AlertSettings, build_alerts
+from sandbox.pipecat.simulator import PipecatSimulator, RecordedRequest, SimClock
+from sandbox.pipecat.traffic import Traffic
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
 
 NAME = "busy"
 PREFIX = "10 busy"
@@ -129,11 +129,13 @@ async def _simulate(conn: Connection, per_second: float, fail_share: float) -> N
             command, arg = await loop.run_in_executor(None, conn.recv)
             answer: Any = None
             if command == "advance":
-                failed = traffic.failed
                 clock.advance(arg)
                 sim.forget_sessions(AGENT, clock.now() - FORGET_AFTER)
-                traffic.advance(arg)
-                answer = {"running": traffic.running, "failed": traffic.failed - failed}
+                traffic.tick(arg)
+                since = clock.now() - timedelta(seconds=arg)
+                ended = [s for s in sim.agents[AGENT].sessions.values() if s.ended_at and s.ended_at > since]
+                failed = sum(1 for s in ended if s.completion_status != "HTTP_COMPLETED")
+                answer = {"running": traffic.running, "failed": failed}
             elif command == "fail_share":
                 traffic.fail_share = arg
             elif command == "latency":

@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.server import serve
-from bot.sandbox.signing import sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.server import serve
+from sandbox.signing import sign_request, slash_command_body
+from sandbox.slack.standin import SlackStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -47,9 +47,20 @@ USER = "U0BENCH01"
 START_TIMEOUT_SECONDS = 30.0
 #: Settings the app reads; the bench sets them all and strips inherited ones.
 APP_ENV_VARS = (
-    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PIPECAT_API_KEY",
-    "PIPECAT_API_URL", "DATABASE_URL", "PORT", "POLL_INTERVAL_SECONDS", "ALERT_STATUSES",
-    "PIPECAT_DEFAULT_AGENT", "INCIDENT_WINDOW_MINUTES", "LOG_LEVEL", "AGENT_STATUS_INTERVAL_SECONDS",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PIPECAT_API_KEY",
+    "PIPECAT_API_URL",
+    "DATABASE_URL",
+    "PORT",
+    "POLL_INTERVAL_SECONDS",
+    "ALERT_STATUSES",
+    "PIPECAT_DEFAULT_AGENT",
+    "INCIDENT_WINDOW_MINUTES",
+    "LOG_LEVEL",
+    "AGENT_STATUS_INTERVAL_SECONDS",
     "CAPACITY_WARN_PERCENT",
 )
 
@@ -236,8 +247,20 @@ def start_profiler(app: AppProcess) -> subprocess.Popen[bytes] | None:
     if not target:
         return None
     py_spy = Path(sys.executable).with_name("py-spy")
-    command = [str(py_spy), "record", "--pid", str(app.ps.pid), "--format", "raw", "--rate", "200",
-               "--output", target, "--nonblocking", "--threads"]
+    command = [
+        str(py_spy),
+        "record",
+        "--pid",
+        str(app.ps.pid),
+        "--format",
+        "raw",
+        "--rate",
+        "200",
+        "--output",
+        target,
+        "--nonblocking",
+        "--threads",
+    ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -269,8 +292,7 @@ async def raw_post(base_url: str, path: str, body: str, headers: dict[str, str])
     raw = body.encode()
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(raw)}\r\n"
-        f"Connection: close\r\n{head}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(raw)}\r\nConnection: close\r\n{head}\r\n"
     ).encode() + raw
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -355,8 +377,12 @@ async def rig(
     async with serve(sim.app) as sim_url, serve(standin.app) as slack_url:
         standin.base_url = slack_url
         env = app_env(
-            pipecat_url=sim_url, slack_url=slack_url, db_path=workdir / "app.db", port=free_port(),
-            poll_interval=poll_interval, **(env_extra or {}),
+            pipecat_url=sim_url,
+            slack_url=slack_url,
+            db_path=workdir / "app.db",
+            port=free_port(),
+            poll_interval=poll_interval,
+            **(env_extra or {}),
         )
         app = await start_app(env, workdir)
         the_rig = Rig(sim, standin, app, workdir)

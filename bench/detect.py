@@ -31,18 +31,20 @@ TARGET_P95 = POLL_INTERVAL + 2.0
 
 def posts_about(r: Rig, session_id: str) -> list[float]:
     """Stand-in receive times (monotonic) of accepted chat.postMessage calls naming the session."""
-    return [
-        c.at for c in r.standin.calls_to("chat.postMessage")
-        if c.ok and session_id in json.dumps(c.args)
-    ]
+    return [c.at for c in r.standin.calls_to("chat.postMessage") if c.ok and session_id in json.dumps(c.args)]
 
 
 async def measure(args: argparse.Namespace) -> Result:
     samples = 6 if args.quick else SAMPLES
     rng = random.Random(4)
-    result = Result(NAME, params={
-        "poll_interval_s": POLL_INTERVAL, "pipecat_latency_s": PIPECAT_LATENCY, "samples": samples,
-    })
+    result = Result(
+        NAME,
+        params={
+            "poll_interval_s": POLL_INTERVAL,
+            "pipecat_latency_s": PIPECAT_LATENCY,
+            "samples": samples,
+        },
+    )
     agents = [f"det-{i:02d}" for i in range(samples)]
     channels = {agent: f"C0DET{i:04d}" for i, agent in enumerate(agents)}
     latencies: list[tuple[str, float]] = []
@@ -69,6 +71,7 @@ async def measure(args: argparse.Namespace) -> Result:
                 kind = "short (status=all list)"
                 ended_at = time.monotonic()
                 session_id = r.sim.add_session(agent, "HTTP_ERROR", duration_seconds=1)
+
             def posted(sid: str = session_id) -> bool:
                 return bool(posts_about(r, sid))
 
@@ -86,13 +89,28 @@ async def measure(args: argparse.Namespace) -> Result:
     }
     p50, p95 = percentile(values, 50), percentile(values, 95)
     result.metrics.update(
-        samples=len(values), missed=missed, p50_s=round(p50, 3), p95_s=round(p95, 3), max_s=round(max(values), 3),
-        p95_by_kind_s=by_kind, latencies_s=[round(t, 3) for t in values],
+        samples=len(values),
+        missed=missed,
+        p50_s=round(p50, 3),
+        p95_s=round(p95, 3),
+        max_s=round(max(values), 3),
+        p95_by_kind_s=by_kind,
+        latencies_s=[round(t, 3) for t in values],
     )
-    result.row("4 detection latency", f"p50 session end → alert post (poll every {POLL_INTERVAL:.0f} s)", "-",
-               f"{p50:.2f} s", None)
-    result.row("4 detection latency", f"p95 of the same ({len(values)} samples, {len(missed)} missed)",
-               f"≤ {TARGET_P95:.0f} s (interval + 2 s)", f"{p95:.2f} s", p95 <= TARGET_P95 and not missed)
+    result.row(
+        "4 detection latency",
+        f"p50 session end → alert post (poll every {POLL_INTERVAL:.0f} s)",
+        "-",
+        f"{p50:.2f} s",
+        None,
+    )
+    result.row(
+        "4 detection latency",
+        f"p95 of the same ({len(values)} samples, {len(missed)} missed)",
+        f"≤ {TARGET_P95:.0f} s (interval + 2 s)",
+        f"{p95:.2f} s",
+        p95 <= TARGET_P95 and not missed,
+    )
     return result
 
 

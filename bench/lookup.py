@@ -50,12 +50,20 @@ async def measure(args: argparse.Namespace) -> Result:
         add_app_facts(result, r.app)
     p50, p99 = percentile(overheads, 50), percentile(overheads, 99)
     result.metrics.update(
-        samples=len(overheads), overhead_p50_ms=round(p50 * 1000, 2), overhead_p99_ms=round(p99 * 1000, 2),
-        overhead_max_ms=round(max(overheads) * 1000, 2), pipecat_requests_per_lookup=sorted(set(pipecat_calls)),
+        samples=len(overheads),
+        overhead_p50_ms=round(p50 * 1000, 2),
+        overhead_p99_ms=round(p99 * 1000, 2),
+        overhead_max_ms=round(max(overheads) * 1000, 2),
+        pipecat_requests_per_lookup=sorted(set(pipecat_calls)),
         app_cpu_ms_per_lookup=round(cpu / max(1, len(overheads)) * 1000, 2),
     )
-    result.row("2 lookup overhead", f"p50 command → response_url post − Pipecat latency ({len(overheads)})",
-               "< 30 ms", ms(p50), p50 < TARGET_P50)
+    result.row(
+        "2 lookup overhead",
+        f"p50 command → response_url post − Pipecat latency ({len(overheads)})",
+        "< 30 ms",
+        ms(p50),
+        p50 < TARGET_P50,
+    )
     result.row("2 lookup overhead", "p99 of the same", "-", ms(p99), None)
     result.row("2 lookup overhead", "app CPU per lookup", "-", f"{cpu / max(1, len(overheads)) * 1000:.2f} ms", None)
     return result

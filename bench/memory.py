@@ -20,8 +20,19 @@ TARGET_IDLE_MB = 120.0
 SETTLE_SECONDS = 5.0
 #: Libraries with compiled modules, worth knowing about when loaded at idle (pure-Python ones do not
 #: show in the maps file).
-HEAVY = ("numpy", "matplotlib", "PIL", "kiwisolver", "psycopg_binary", "pydantic_core", "aiohttp",
-         "sqlalchemy", "greenlet", "yaml", "_sqlite3")
+HEAVY = (
+    "numpy",
+    "matplotlib",
+    "PIL",
+    "kiwisolver",
+    "psycopg_binary",
+    "pydantic_core",
+    "aiohttp",
+    "sqlalchemy",
+    "greenlet",
+    "yaml",
+    "_sqlite3",
+)
 
 
 def loaded_libraries(pid: int) -> list[str]:
@@ -41,8 +52,13 @@ async def measure(args: argparse.Namespace) -> Result:
     result.metrics.update(idle_rss_mb=round(rss, 1), idle_uss_mb=round(uss, 1), idle_loaded=libraries)
     result.row("6 memory", "RSS idle after start", "< 120 MB", f"{rss:.1f} MB", rss < TARGET_IDLE_MB)
     eager = [name for name in ("numpy", "matplotlib", "PIL") if name in libraries]
-    result.row("6 memory", "chart libraries loaded at idle (matplotlib, numpy, PIL)", "none",
-               ", ".join(eager) or "none", not eager)
+    result.row(
+        "6 memory",
+        "chart libraries loaded at idle (matplotlib, numpy, PIL)",
+        "none",
+        ", ".join(eager) or "none",
+        not eager,
+    )
     return result
 
 

@@ -48,11 +48,11 @@ from bot.alerts import policy
 from bot.explain.explainer import CAUSE_WAIT_SECONDS
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient, build_http_client
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
 from bot.wiring import Alerts, AlertSettings, build_alerts
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 
 NAME = "outage"
 PREFIX = "12 outage"

@@ -38,8 +38,8 @@ from bench.common import APP_ENV_VARS, PIPECAT_KEY, REPO, RealTimeClock, Result,
 from bench.pcc import PCC_REQUIREMENT, ensure_pcc_python
 from bot.pipecat.oneshot import get_session_payload
 from bot.pipecat.plain import read_session
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.server import serve
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.server import serve
 
 NAME = "peer"
 AGENT = "voice-bot"
@@ -75,8 +75,11 @@ async def run_once(tool: Tool, sim: PipecatSimulator, session_id: str, *, record
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        *tool.argv, env=tool.env, cwd=tempfile.gettempdir(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        *tool.argv,
+        env=tool.env,
+        cwd=tempfile.gettempdir(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await process.communicate()
     await process.wait()
@@ -116,8 +119,14 @@ async def request_times(api_url: str, session_id: str, count: int) -> list[float
 async def heavy_modules(argv: list[str], env: dict[str, str]) -> list[str]:
     """The HEAVY top-level packages one `-X importtime` run of the lookup imports."""
     process = await asyncio.create_subprocess_exec(
-        argv[0], "-X", "importtime", *argv[1:], env=env, cwd=tempfile.gettempdir(),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        argv[0],
+        "-X",
+        "importtime",
+        *argv[1:],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await process.communicate()
     loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in err.decode().splitlines() if "|" in line}
@@ -141,22 +150,44 @@ def summary(tool: Tool) -> dict[str, object]:
 async def measure(args: argparse.Namespace) -> Result:
     runs = 3 if args.quick else RUNS
     pcc_python = ensure_pcc_python()
-    result = Result(NAME, params={"runs_each": runs, "interleaved": True, "warmup_runs_each": 1,
-                                  "pipecat_latency_s": 0.0, "cli": PCC_REQUIREMENT, "cli_python": str(pcc_python)})
+    result = Result(
+        NAME,
+        params={
+            "runs_each": runs,
+            "interleaved": True,
+            "warmup_runs_each": 1,
+            "pipecat_latency_s": 0.0,
+            "cli": PCC_REQUIREMENT,
+            "cli_python": str(pcc_python),
+        },
+    )
     sim = PipecatSimulator(api_key=PIPECAT_KEY, org=ORG, clock=RealTimeClock())
     sim.add_agent(AGENT)
     session_id = sim.add_session(AGENT, "HTTP_ERROR")
     missing_config = Path(tempfile.mkdtemp(prefix="pcc-bench-")) / "does-not-exist.toml"
     async with serve(sim.app) as url:
         env = base_env()
-        cli = Tool("pcc CLI", [str(pcc_python), "-c", CLI_CODE, "agent", "sessions", AGENT, "--id", session_id], {
-            **env, "PIPECAT_TOKEN": PIPECAT_KEY, "PIPECAT_ORG": ORG, "PIPECAT_API_HOST": url,
-            "PIPECAT_CONFIG_PATH": str(missing_config),
-        })
-        ours = Tool("python -m bot lookup", [sys.executable, "-m", "bot", "lookup", AGENT, session_id], {
-            **env, "PIPECAT_API_KEY": PIPECAT_KEY, "PIPECAT_API_URL": f"{url}/v1",
-            "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-        })
+        cli = Tool(
+            "pcc CLI",
+            [str(pcc_python), "-c", CLI_CODE, "agent", "sessions", AGENT, "--id", session_id],
+            {
+                **env,
+                "PIPECAT_TOKEN": PIPECAT_KEY,
+                "PIPECAT_ORG": ORG,
+                "PIPECAT_API_HOST": url,
+                "PIPECAT_CONFIG_PATH": str(missing_config),
+            },
+        )
+        ours = Tool(
+            "python -m bot lookup",
+            [sys.executable, "-m", "bot", "lookup", AGENT, session_id],
+            {
+                **env,
+                "PIPECAT_API_KEY": PIPECAT_KEY,
+                "PIPECAT_API_URL": f"{url}/v1",
+                "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+            },
+        )
         bare = Tool("python -c pass", [sys.executable, "-c", "pass"], env)
         ours_imports = Tool("lookup imports only", [sys.executable, "-c", LOOKUP_IMPORTS], ours.env)
         cli_imports = Tool("pcc imports only", [str(pcc_python), "-c", CLI_IMPORTS], cli.env)
@@ -186,39 +217,84 @@ async def measure(args: argparse.Namespace) -> Result:
     ours_ok = ours.exit_codes.count(0) == len(ours.exit_codes) and ours.found_session
     imports_ok = all(set(t.exit_codes) == {0} for t in (ours_imports, cli_imports))
     result.metrics.update(
-        cli=cli_s, ours=ours_s, interpreter=bare_s, ours_imports_only=summary(ours_imports),
-        cli_imports_only=summary(cli_imports), ratio_ours_over_cli=round(ratio, 3),
-        cpu_ratio_ours_over_cli=round(cpu_ratio, 3), cpu_median_s={k: round(v, 4) for k, v in cpu.items()},
-        ours_import_cpu_s=round(ours_import, 4), ours_rest_cpu_s=round(ours_rest, 4),
-        cli_import_cpu_s=round(cli_import, 4), cli_rest_cpu_s=round(cli_rest, 4), wall_split=wall_split,
-        heavy_modules_in_lookup=heavy, request_in_process_median_s=round(statistics.median(request_s), 4),
+        cli=cli_s,
+        ours=ours_s,
+        interpreter=bare_s,
+        ours_imports_only=summary(ours_imports),
+        cli_imports_only=summary(cli_imports),
+        ratio_ours_over_cli=round(ratio, 3),
+        cpu_ratio_ours_over_cli=round(cpu_ratio, 3),
+        cpu_median_s={k: round(v, 4) for k, v in cpu.items()},
+        ours_import_cpu_s=round(ours_import, 4),
+        ours_rest_cpu_s=round(ours_rest, 4),
+        cli_import_cpu_s=round(cli_import, 4),
+        cli_rest_cpu_s=round(cli_rest, 4),
+        wall_split=wall_split,
+        heavy_modules_in_lookup=heavy,
+        request_in_process_median_s=round(statistics.median(request_s), 4),
     )
-    result.row("7 peer comparison", f"pcc agent sessions --id: median wall ({runs} runs)", "-",
-               f"{cli_s['median_s']:.3f} s" + ("" if cli_ok else f" (exit {cli_s['exit_codes']})"), None)
-    result.row("7 peer comparison", f"python -m bot lookup: median wall ({runs} runs)", "-",
-               f"{ours_s['median_s']:.3f} s" + ("" if ours_ok else f" (exit {ours_s['exit_codes']})"), None)
-    result.row("7 peer comparison", "wall-time ratio ours / pcc (medians)", f"≤ {TARGET_RATIO}x",
-               f"{ratio:.2f}x", cli_ok and ours_ok and ratio <= TARGET_RATIO)
+    result.row(
+        "7 peer comparison",
+        f"pcc agent sessions --id: median wall ({runs} runs)",
+        "-",
+        f"{cli_s['median_s']:.3f} s" + ("" if cli_ok else f" (exit {cli_s['exit_codes']})"),
+        None,
+    )
+    result.row(
+        "7 peer comparison",
+        f"python -m bot lookup: median wall ({runs} runs)",
+        "-",
+        f"{ours_s['median_s']:.3f} s" + ("" if ours_ok else f" (exit {ours_s['exit_codes']})"),
+        None,
+    )
+    result.row(
+        "7 peer comparison",
+        "wall-time ratio ours / pcc (medians)",
+        f"≤ {TARGET_RATIO}x",
+        f"{ratio:.2f}x",
+        cli_ok and ours_ok and ratio <= TARGET_RATIO,
+    )
     result.row("7 peer comparison", "CPU ratio ours / pcc (medians)", "-", f"{cpu_ratio:.2f}x", None)
-    result.row("7 peer comparison", "lookup CPU: imports / the rest (settings, request, print)", "-",
-               f"{ours_import * 1000:.0f} ms / {ours_rest * 1000:.0f} ms", None)
-    result.row("7 peer comparison", f"lookup request alone, in-process median ({len(request_s)})", "-",
-               f"{statistics.median(request_s) * 1000:.1f} ms", None)
-    result.row("7 peer comparison", "pcc CPU: imports / the rest", "-",
-               f"{cli_import * 1000:.0f} ms / {cli_rest * 1000:.0f} ms", None)
-    result.row("7 peer comparison", "heavy libraries the lookup loads (pydantic, httpx, asyncio, slack_sdk…)",
-               "none", ", ".join(heavy) or "none", not heavy)
-    result.row("7 peer comparison", "python -c pass (interpreter start, in both)", "-",
-               f"{bare_s['median_s']:.3f} s", None)
+    result.row(
+        "7 peer comparison",
+        "lookup CPU: imports / the rest (settings, request, print)",
+        "-",
+        f"{ours_import * 1000:.0f} ms / {ours_rest * 1000:.0f} ms",
+        None,
+    )
+    result.row(
+        "7 peer comparison",
+        f"lookup request alone, in-process median ({len(request_s)})",
+        "-",
+        f"{statistics.median(request_s) * 1000:.1f} ms",
+        None,
+    )
+    result.row(
+        "7 peer comparison",
+        "pcc CPU: imports / the rest",
+        "-",
+        f"{cli_import * 1000:.0f} ms / {cli_rest * 1000:.0f} ms",
+        None,
+    )
+    result.row(
+        "7 peer comparison",
+        "heavy libraries the lookup loads (pydantic, httpx, asyncio, slack_sdk…)",
+        "none",
+        ", ".join(heavy) or "none",
+        not heavy,
+    )
+    result.row(
+        "7 peer comparison", "python -c pass (interpreter start, in both)", "-", f"{bare_s['median_s']:.3f} s", None
+    )
     if not imports_ok:
         result.notes.append("an imports-only run failed: the import/rest split is not meaningful")
     if not cli_ok:
-        result.notes.append(f"pcc CLI did not succeed every run: exit codes {cli_s['exit_codes']}, "
-                            f"paths {cli_s['pipecat_requests']}")
+        result.notes.append(
+            f"pcc CLI did not succeed every run: exit codes {cli_s['exit_codes']}, paths {cli_s['pipecat_requests']}"
+        )
     if not ours_ok:
         result.notes.append(f"python -m bot lookup did not succeed every run: exit codes {ours_s['exit_codes']}")
-    result.notes.append(f"Pipecat paths requested: pcc {cli_s['pipecat_requests']}; "
-                        f"ours {ours_s['pipecat_requests']}")
+    result.notes.append(f"Pipecat paths requested: pcc {cli_s['pipecat_requests']}; ours {ours_s['pipecat_requests']}")
     return result
 
 

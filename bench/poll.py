@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bench.common import Result, Rig, add_app_facts, rig, run_main
-from bot.sandbox.pipecat_sim import RecordedRequest
+from sandbox.pipecat.simulator import RecordedRequest
 
 NAME = "poll"
 AGENTS = 200
@@ -159,8 +159,9 @@ async def measure_cycles(r: Rig, sampler: CpuSampler, count: int) -> list[Cycle]
         group, following = groups
         start = group[0].at.timestamp()
         end = sampler.busy_until(group[-1].at.timestamp(), following[0].at.timestamp() - 0.2)
-        reads = [q for q in r.sim.requests[since:] if is_status_read(q)
-                 and start - 0.2 <= q.at.timestamp() <= end + 0.2]
+        reads = [
+            q for q in r.sim.requests[since:] if is_status_read(q) and start - 0.2 <= q.at.timestamp() <= end + 0.2
+        ]
         if reads:
             continue
         cpu = sampler.cpu_at(end + SAMPLE_EVERY) - sampler.cpu_at(start - 0.2)
@@ -186,17 +187,36 @@ def summarize(result: Result, label: str, cycles: list[Cycle], floor: int) -> No
     result.metrics[f"{label}_cpu_s"] = [round(c, 3) for c in cpus]
     worst = max(counts)
     phase = "nothing running" if label == "idle" else f"{RUNNING_AGENTS} agents running a session"
-    result.row("3 poll cost", f"API requests per idle cycle, {AGENTS} agents, {phase}", f"= {floor} (floor)",
-               f"{worst} (max of {len(cycles)})", worst <= floor)
-    result.row("3 poll cost", f"wall time of one cycle ({phase})", "< 2 s",
-               f"{max(walls):.2f} s (max; median {statistics.median(walls):.2f})", max(walls) < TARGET_WALL)
-    result.row("3 poll cost", f"app CPU per cycle ({phase})", "-",
-               f"{statistics.median(cpus):.2f} s (median; max {max(cpus):.2f})", None)
+    result.row(
+        "3 poll cost",
+        f"API requests per idle cycle, {AGENTS} agents, {phase}",
+        f"= {floor} (floor)",
+        f"{worst} (max of {len(cycles)})",
+        worst <= floor,
+    )
+    result.row(
+        "3 poll cost",
+        f"wall time of one cycle ({phase})",
+        "< 2 s",
+        f"{max(walls):.2f} s (max; median {statistics.median(walls):.2f})",
+        max(walls) < TARGET_WALL,
+    )
+    result.row(
+        "3 poll cost",
+        f"app CPU per cycle ({phase})",
+        "-",
+        f"{statistics.median(cpus):.2f} s (median; max {max(cpus):.2f})",
+        None,
+    )
     per_agent = 1000 * statistics.median(cpus) / AGENTS
     if label == "idle":
-        result.row("3 poll cost", f"app CPU per idle agent poll ({AGENTS} agents, {POLL_INTERVAL:.0f} s)",
-                   f"≤ {TARGET_MS_PER_IDLE_POLL} ms", f"{per_agent:.2f} ms (median cycle / {AGENTS})",
-                   per_agent <= TARGET_MS_PER_IDLE_POLL)
+        result.row(
+            "3 poll cost",
+            f"app CPU per idle agent poll ({AGENTS} agents, {POLL_INTERVAL:.0f} s)",
+            f"≤ {TARGET_MS_PER_IDLE_POLL} ms",
+            f"{per_agent:.2f} ms (median cycle / {AGENTS})",
+            per_agent <= TARGET_MS_PER_IDLE_POLL,
+        )
     else:
         result.row("3 poll cost", f"app CPU per agent poll ({phase})", "-", f"{per_agent:.2f} ms", None)
 
@@ -211,17 +231,28 @@ def summarize_status(result: Result, reads: list[RecordedRequest]) -> None:
     result.metrics["status_reads_total"] = len(reads)
     result.metrics["status_read_agents"] = len(by_agent)
     result.metrics["status_read_shortest_gap_s"] = round(shortest, 2) if shortest is not None else None
-    result.row("3 poll cost", f"status reads of one agent, AGENT_STATUS_INTERVAL_SECONDS={STATUS_INTERVAL:g}",
-               f"≥ {floor:g} s apart", "no agent read twice" if shortest is None else f"{shortest:.1f} s (shortest)",
-               bool(reads) and (shortest is None or shortest >= floor))
+    result.row(
+        "3 poll cost",
+        f"status reads of one agent, AGENT_STATUS_INTERVAL_SECONDS={STATUS_INTERVAL:g}",
+        f"≥ {floor:g} s apart",
+        "no agent read twice" if shortest is None else f"{shortest:.1f} s (shortest)",
+        bool(reads) and (shortest is None or shortest >= floor),
+    )
 
 
 async def measure(args: argparse.Namespace) -> Result:
     cycles = 2 if args.quick else CYCLES
-    result = Result(NAME, params={
-        "agents": AGENTS, "running_agents_phase_b": RUNNING_AGENTS, "pipecat_latency_s": PIPECAT_LATENCY,
-        "poll_interval_s": POLL_INTERVAL, "cycles_per_phase": cycles, "watch_concurrency": WATCH_CONCURRENCY,
-    })
+    result = Result(
+        NAME,
+        params={
+            "agents": AGENTS,
+            "running_agents_phase_b": RUNNING_AGENTS,
+            "pipecat_latency_s": PIPECAT_LATENCY,
+            "poll_interval_s": POLL_INTERVAL,
+            "cycles_per_phase": cycles,
+            "watch_concurrency": WATCH_CONCURRENCY,
+        },
+    )
     agents = [f"agent-{i:03d}" for i in range(AGENTS)]
     status_env = {"AGENT_STATUS_INTERVAL_SECONDS": str(STATUS_INTERVAL)}
     async with rig(poll_interval=POLL_INTERVAL, env_extra=status_env) as r:
@@ -235,7 +266,8 @@ async def measure(args: argparse.Namespace) -> Result:
         took = time.perf_counter() - started
         watch_requests = r.sim.requests[before:]
         result.metrics.update(
-            watch_commands_s=round(took, 2), watch_command_failures=failures,
+            watch_commands_s=round(took, 2),
+            watch_command_failures=failures,
             watch_requests=dict(Counter(kind(q) for q in watch_requests)),
         )
         measured_from = len(r.sim.requests)
@@ -251,8 +283,7 @@ async def measure(args: argparse.Namespace) -> Result:
     summarize(result, "idle", idle, AGENTS)
     summarize(result, "running", running, AGENTS + RUNNING_AGENTS)
     summarize_status(result, status_reads)
-    result.row("3 poll cost", "watch commands (all 200, 10 at a time)", "-",
-               f"{took:.1f} s, {failures} failed", None)
+    result.row("3 poll cost", "watch commands (all 200, 10 at a time)", "-", f"{took:.1f} s, {failures} failed", None)
     return result
 
 

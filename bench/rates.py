@@ -3,7 +3,7 @@
 The detectors judge whole minutes, so this one runs in process on the simulator's clock (real time
 would take many minutes per sample): the real alert pipeline (bot/wiring.py: poller, counts, detectors, outbox)
 against the Pipecat simulator and the Slack stand-in served on loopback, an SQLite file, and the
-simulator's traffic model (bot/sandbox/pipecat_sim_traffic.py). At 5 and 20 sessions a second:
+simulator's traffic model (sandbox/pipecat/traffic.py). At 5 and 20 sessions a second:
   - the simulated time from a regression (2 % → 30 % failing) to the rate alert's post;
   - the simulated time from calls stopping to the silence alert's post;
   - the Pipecat requests per poll cycle, with the detectors and without them (counting and
@@ -30,12 +30,12 @@ from bench.common import Result, run_main
 from bot.alerts import policy
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient, build_http_client
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.pipecat_sim_traffic import Traffic
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
 from bot.wiring import AlertSettings, build_alerts
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.pipecat.traffic import Traffic
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
 
 NAME = "rates"
 AGENT = "call-center"

@@ -15,7 +15,18 @@ from bench.common import REPO, RESULTS, machine
 
 #: Run order. poll runs before memory so the memory row can quote poll's "RSS after".
 BENCHMARKS = [
-    "ack", "lookup", "poll", "detect", "storm", "memory", "peer", "scale", "rates", "busy", "webhooks", "outage",
+    "ack",
+    "lookup",
+    "poll",
+    "detect",
+    "storm",
+    "memory",
+    "peer",
+    "scale",
+    "rates",
+    "busy",
+    "webhooks",
+    "outage",
 ]
 #: A benchmark still running after this long is stopped and reported as failed.
 TIMEOUT_SECONDS = 240
@@ -50,8 +61,13 @@ def memory_after_poll() -> dict[str, Any] | None:
     rss = json.loads(path.read_text())["metrics"].get("rss_mb_after")
     if rss is None:
         return None
-    return {"benchmark": "6 memory", "metric": "RSS after benchmark 3 (200 agents watched, polled)",
-            "target": "-", "measured": f"{rss:.1f} MB", "met": None}
+    return {
+        "benchmark": "6 memory",
+        "metric": "RSS after benchmark 3 (200 agents watched, polled)",
+        "target": "-",
+        "measured": f"{rss:.1f} MB",
+        "met": None,
+    }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -75,8 +91,9 @@ def update_last_run(markdown: str, header: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer samples: a smoke run")
     parser.add_argument("--update-last-run", action="store_true", help="rewrite the table in bench/LAST_RUN.md")
     args = parser.parse_args()
@@ -99,11 +116,19 @@ def main() -> int:
     markdown = table(rows)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     facts = machine()
-    header = (f"Run {when}{' (--quick)' if args.quick else ''}: {len(names)} benchmark(s) in {total:.0f} s on "
-              f"{facts['cpus']} CPUs, Python {facts['python']}, load average {os.getloadavg()[0]:.2f} at the end.")
+    header = (
+        f"Run {when}{' (--quick)' if args.quick else ''}: {len(names)} benchmark(s) in {total:.0f} s on "
+        f"{facts['cpus']} CPUs, Python {facts['python']}, load average {os.getloadavg()[0]:.2f} at the end."
+    )
     print(f"\n{header}\n\n{markdown}")
-    summary = {"finished_at": when, "quick": args.quick, "seconds": round(total, 1), "durations_s": durations,
-               "machine": facts, "rows": rows}
+    summary = {
+        "finished_at": when,
+        "quick": args.quick,
+        "seconds": round(total, 1),
+        "durations_s": durations,
+        "machine": facts,
+        "rows": rows,
+    }
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.update_last_run:
         update_last_run(markdown, header)

@@ -51,10 +51,10 @@ from bench.common import (
     stop_app,
 )
 from bench.poll import is_status_read, split_cycles
-from bot.sandbox.pipecat_sim import PipecatSimulator, RecordedRequest
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
+from sandbox.pipecat.simulator import PipecatSimulator, RecordedRequest
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
 
 NAME = "scale"
 AGENTS = 1000
@@ -122,8 +122,14 @@ async def running(
             for i in range(replicas):
                 home = workdir / f"replica-{i}"
                 home.mkdir()
-                env = app_env(pipecat_url=sim_url, slack_url=slack_url, db_path=home / "unused.db",
-                              port=free_port(), poll_interval=INTERVAL, DATABASE_URL=database_url)
+                env = app_env(
+                    pipecat_url=sim_url,
+                    slack_url=slack_url,
+                    db_path=home / "unused.db",
+                    port=free_port(),
+                    poll_interval=INTERVAL,
+                    DATABASE_URL=database_url,
+                )
                 apps.append(await start_app(env, home))
             yield sim, apps
         finally:
@@ -200,14 +206,22 @@ async def run_phase(result: Result, label: str, database_url: str, replicas: int
             shares.append(used / (b - a))
         result.metrics[f"{label}_cycle_walls_s"] = [round(w, 2) for w in walls]
         result.metrics[f"{label}_cycle_core_shares"] = [round(x, 4) for x in shares]
-        result.row(prefix, f"cycle wall time ({what})", f"< {INTERVAL:.0f} s",
-                   f"{max(walls):.2f} s (max of {len(walls)})" if walls else "no whole cycle seen",
-                   bool(walls) and max(walls) < INTERVAL)
+        result.row(
+            prefix,
+            f"cycle wall time ({what})",
+            f"< {INTERVAL:.0f} s",
+            f"{max(walls):.2f} s (max of {len(walls)})" if walls else "no whole cycle seen",
+            bool(walls) and max(walls) < INTERVAL,
+        )
         per_poll = 1000 * cpu[0] / max(len(polls(requests)), 1)
         worst = max(shares, default=float("nan"))
-        result.row(prefix, f"app CPU per cycle, share of one core ({what})", f"< {TARGET_CORE_SHARE:.0%}",
-                   f"{worst:.1%} (max of {len(shares)} whole intervals; {per_poll:.2f} ms a poll)",
-                   bool(shares) and worst < TARGET_CORE_SHARE)
+        result.row(
+            prefix,
+            f"app CPU per cycle, share of one core ({what})",
+            f"< {TARGET_CORE_SHARE:.0%}",
+            f"{worst:.1%} (max of {len(shares)} whole intervals; {per_poll:.2f} ms a poll)",
+            bool(shares) and worst < TARGET_CORE_SHARE,
+        )
         return
     by_agent: dict[str, list[datetime]] = defaultdict(list)
     for q in polls(requests):
@@ -220,16 +234,29 @@ async def run_phase(result: Result, label: str, database_url: str, replicas: int
     result.metrics[f"{label}_polls_per_replica"] = polled
     result.metrics[f"{label}_shortest_gap_s"] = round(min(gaps), 2) if gaps else None
     result.metrics[f"{label}_longest_gap_s"] = round(max(gaps), 2) if gaps else None
-    result.row(prefix, f"double polls ({what})", "0 (two polls of one agent < interval/2 apart)",
-               f"{doubles} in {len(gaps)} gaps; {never} agents never polled; gaps "
-               f"{min(gaps, default=0):.1f}–{max(gaps, default=0):.1f} s", doubles == 0 and never == 0)
+    result.row(
+        prefix,
+        f"double polls ({what})",
+        "0 (two polls of one agent < interval/2 apart)",
+        f"{doubles} in {len(gaps)} gaps; {never} agents never polled; gaps "
+        f"{min(gaps, default=0):.1f}–{max(gaps, default=0):.1f} s",
+        doubles == 0 and never == 0,
+    )
     fair = sum(polled) / replicas
-    result.row(prefix, f"polls per replica ({what})", f"each ≥ {EVEN_SHARE:.0%} of an even split",
-               " / ".join(f"{p:.0f}" for p in polled) + f" (even: {fair:.0f})",
-               fair > 0 and min(polled) >= EVEN_SHARE * fair)
-    result.row(prefix, f"app CPU of the busiest replica, share of one core ({what})", f"< {TARGET_CORE_SHARE:.0%}",
-               f"{share:.1%} (" + " / ".join(f"{c:.2f}" for c in cpu) + f" s in {window:.0f} s)",
-               share < TARGET_CORE_SHARE)
+    result.row(
+        prefix,
+        f"polls per replica ({what})",
+        f"each ≥ {EVEN_SHARE:.0%} of an even split",
+        " / ".join(f"{p:.0f}" for p in polled) + f" (even: {fair:.0f})",
+        fair > 0 and min(polled) >= EVEN_SHARE * fair,
+    )
+    result.row(
+        prefix,
+        f"app CPU of the busiest replica, share of one core ({what})",
+        f"< {TARGET_CORE_SHARE:.0%}",
+        f"{share:.1%} (" + " / ".join(f"{c:.2f}" for c in cpu) + f" s in {window:.0f} s)",
+        share < TARGET_CORE_SHARE,
+    )
 
 
 def _kind(q: RecordedRequest) -> str:
@@ -238,8 +265,16 @@ def _kind(q: RecordedRequest) -> str:
 
 async def measure(args: argparse.Namespace) -> Result:
     cycles = 2 if args.quick else CYCLES
-    result = Result(NAME, params={"agents": AGENTS, "poll_interval_s": INTERVAL, "pipecat_latency_s": PIPECAT_LATENCY,
-                                  "cycles": cycles, "replicas": REPLICAS})
+    result = Result(
+        NAME,
+        params={
+            "agents": AGENTS,
+            "poll_interval_s": INTERVAL,
+            "pipecat_latency_s": PIPECAT_LATENCY,
+            "cycles": cycles,
+            "replicas": REPLICAS,
+        },
+    )
     workdir = Path(tempfile.mkdtemp(prefix="pipecat-ops-bench-scale-"))
     await run_phase(result, "sqlite", f"sqlite:///{workdir / 'scale.db'}", 1, cycles)
     server = os.environ.get(PG_URL_ENV)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from bench.common import Result, Rig, add_app_facts, rig, run_main
 from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE
-from bot.sandbox.slack_standin import StoredMessage
+from sandbox.slack.standin import StoredMessage
 
 NAME = "storm"
 CHANNELS = [f"C0STORM{i}" for i in range(1, 6)]
@@ -120,11 +120,17 @@ def max_in_window(times: list[float], width: float = 1.0) -> int:
 
 async def measure(args: argparse.Namespace) -> Result:
     per_agent = 20 if args.quick else FAILURES_PER_AGENT
-    result = Result(NAME, params={
-        "channels": len(CHANNELS), "agents_per_channel": AGENTS_PER_CHANNEL, "failures_per_agent": per_agent,
-        "poll_interval_s": POLL_INTERVAL, "pipecat_latency_s": PIPECAT_LATENCY,
-        "standin_channel_rate_limit_per_s": RATE_LIMIT,
-    })
+    result = Result(
+        NAME,
+        params={
+            "channels": len(CHANNELS),
+            "agents_per_channel": AGENTS_PER_CHANNEL,
+            "failures_per_agent": per_agent,
+            "poll_interval_s": POLL_INTERVAL,
+            "pipecat_latency_s": PIPECAT_LATENCY,
+            "standin_channel_rate_limit_per_s": RATE_LIMIT,
+        },
+    )
     owner = {f"storm-{c}{a}": channel for c, channel in enumerate(CHANNELS, 1) for a in "ab"[:AGENTS_PER_CHANNEL]}
     async with rig(poll_interval=POLL_INTERVAL, channels=CHANNELS) as r:
         for agent in owner:
@@ -161,7 +167,9 @@ async def measure(args: argparse.Namespace) -> Result:
         tried = [c for c in posts if c.args.get("channel") == channel]
         accepted = [c for c in tried if c.ok]
         per_channel[channel] = {
-            "attempts": len(tried), "accepted": len(accepted), "rate_limited": sum(c.status == 429 for c in tried),
+            "attempts": len(tried),
+            "accepted": len(accepted),
+            "rate_limited": sum(c.status == 429 for c in tried),
             "max_attempts_in_1s": max_in_window([c.at for c in tried]),
             "max_accepted_in_1s": max_in_window([c.at for c in accepted]),
             "updates": sum(1 for c in calls if c.method == "chat.update" and c.args.get("channel") == channel),
@@ -171,8 +179,10 @@ async def measure(args: argparse.Namespace) -> Result:
             "last_post_s": round(max((c.at for c in accepted), default=storm_at) - storm_at, 2),
         }
     # Where the time before the first post goes: the Pipecat calls the storm caused, from the storm.
-    phases = {kind: [round((q.at - storm_wall).total_seconds(), 2) for q in storm_requests if kind_of(q.path) == kind]
-              for kind in ("list", "detail", "log")}
+    phases = {
+        kind: [round((q.at - storm_wall).total_seconds(), 2) for q in storm_requests if kind_of(q.path) == kind]
+        for kind in ("list", "detail", "log")
+    }
     first_post = min(v["first_post_s"] for v in per_channel.values())
     lost = duplicates = 0
     for agent, channel in owner.items():
@@ -183,41 +193,88 @@ async def measure(args: argparse.Namespace) -> Result:
     rate_limited = sum(c.status == 429 for c in calls)
     accepted_max = max(v["accepted"] for v in per_channel.values())
     result.metrics.update(
-        failures=total, all_represented_s=round(took, 2) if took is not None else None, lost=lost,
-        duplicates=duplicates, rate_limited_429=rate_limited, per_channel=per_channel,
-        watch_failures=watch_failures, log_reads=log_reads,
-        phases_s={kind: {"calls": len(at), "first": min(at, default=None), "last": max(at, default=None)}
-                  for kind, at in phases.items()},
+        failures=total,
+        all_represented_s=round(took, 2) if took is not None else None,
+        lost=lost,
+        duplicates=duplicates,
+        rate_limited_429=rate_limited,
+        per_channel=per_channel,
+        watch_failures=watch_failures,
+        log_reads=log_reads,
+        phases_s={
+            kind: {"calls": len(at), "first": min(at, default=None), "last": max(at, default=None)}
+            for kind, at in phases.items()
+        },
         log_reads_per_failure=round(log_reads / max(total, 1), 4),
-        threads={c: {a: {"parent_count": t.parent_count, "replies": sum(t.replied.values()),
-                         "rollups": t.rollups, "rolled": t.rolled} for a, t in th.items()}
-                 for c, th in final.items()},
+        threads={
+            c: {
+                a: {
+                    "parent_count": t.parent_count,
+                    "replies": sum(t.replied.values()),
+                    "rollups": t.rollups,
+                    "rolled": t.rolled,
+                }
+                for a, t in th.items()
+            }
+            for c, th in final.items()
+        },
     )
     full = per_agent == FAILURES_PER_AGENT  # the target is for the whole storm, not --quick's
-    result.row("5 storm", f"time until all {total} failures are represented in Slack",
-               f"≤ {TARGET_REPRESENTED_S:.1f} s (stage one's 18–21 s + 20%)" if full else "-",
-               f"{took:.1f} s" if took is not None else f"not within {WITHIN:.0f} s",
-               (took is not None and took <= TARGET_REPRESENTED_S) if full else None)
+    result.row(
+        "5 storm",
+        f"time until all {total} failures are represented in Slack",
+        f"≤ {TARGET_REPRESENTED_S:.1f} s (stage one's 18–21 s + 20%)" if full else "-",
+        f"{took:.1f} s" if took is not None else f"not within {WITHIN:.0f} s",
+        (took is not None and took <= TARGET_REPRESENTED_S) if full else None,
+    )
     details = phases["detail"]
-    result.row("5 storm", "before the first post: detail fetches done / first post (informational)", "-",
-               f"{max(details, default=0):.1f} s ({len(details)} fetches) / {first_post:.1f} s", None)
-    result.row("5 storm", "posts per channel (accepted; most in any 1 s)", "≤ 1 post/s per channel",
-               f"{accepted_max} max; {max(v['max_accepted_in_1s'] for v in per_channel.values())} in 1 s",
-               max(v["max_accepted_in_1s"] for v in per_channel.values()) <= 1)
-    result.row("5 storm", "post attempts per channel (incl. refused; most in any 1 s)", "-",
-               f"{max(v['attempts'] for v in per_channel.values())} max; "
-               f"{max(v['max_attempts_in_1s'] for v in per_channel.values())} in 1 s", None)
+    result.row(
+        "5 storm",
+        "before the first post: detail fetches done / first post (informational)",
+        "-",
+        f"{max(details, default=0):.1f} s ({len(details)} fetches) / {first_post:.1f} s",
+        None,
+    )
+    result.row(
+        "5 storm",
+        "posts per channel (accepted; most in any 1 s)",
+        "≤ 1 post/s per channel",
+        f"{accepted_max} max; {max(v['max_accepted_in_1s'] for v in per_channel.values())} in 1 s",
+        max(v["max_accepted_in_1s"] for v in per_channel.values()) <= 1,
+    )
+    result.row(
+        "5 storm",
+        "post attempts per channel (incl. refused; most in any 1 s)",
+        "-",
+        f"{max(v['attempts'] for v in per_channel.values())} max; "
+        f"{max(v['max_attempts_in_1s'] for v in per_channel.values())} in 1 s",
+        None,
+    )
     result.row("5 storm", "429s received (stand-in: 1 post/s per channel)", "-", str(rate_limited), None)
-    result.row("5 storm", "failures lost / posted twice", "0 / 0", f"{lost} / {duplicates}",
-               lost == 0 and duplicates == 0 and took is not None)
+    result.row(
+        "5 storm",
+        "failures lost / posted twice",
+        "0 / 0",
+        f"{lost} / {duplicates}",
+        lost == 0 and duplicates == 0 and took is not None,
+    )
     bound = LOG_READS_PER_AGENT_PER_CYCLE * len(owner)
-    result.row("5 storm", "log reads per failure (causes on)", f"bounded: ≤ {bound} reads in all",
-               f"{log_reads / max(total, 1):.3f} ({log_reads} reads)", log_reads <= bound)
+    result.row(
+        "5 storm",
+        "log reads per failure (causes on)",
+        f"bounded: ≤ {bound} reads in all",
+        f"{log_reads / max(total, 1):.3f} ({log_reads} reads)",
+        log_reads <= bound,
+    )
     per_incident = [1 + sum(t.replied.values()) + t.rollups for threads in final.values() for t in threads.values()]
     worst = max(per_incident) if per_incident else 0
-    result.row("5 storm", f"readable: messages per incident ({per_agent} failures of one agent)",
-               f"roll-ups, ≤ {READABLE_PER_INCIDENT}", f"{worst} (1 parent + replies + roll-ups)",
-               0 < worst <= READABLE_PER_INCIDENT)
+    result.row(
+        "5 storm",
+        f"readable: messages per incident ({per_agent} failures of one agent)",
+        f"roll-ups, ≤ {READABLE_PER_INCIDENT}",
+        f"{worst} (1 parent + replies + roll-ups)",
+        0 < worst <= READABLE_PER_INCIDENT,
+    )
     return result
 
 

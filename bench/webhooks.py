@@ -3,7 +3,7 @@
 `python -m bot` (HTTP mode, PIPECAT_WEBHOOK_SECRET set) receives RATE signed deliveries a second
 for SECONDS seconds: build and deployment events of a few agents (none watched: each is stored,
 put on the timeline and dated, nothing is posted), signed the Standard Webhooks way by the
-simulator's sender (bot/sandbox/pipecat_sim_webhooks.py). DUPLICATE_SHARE of them are delivered a
+simulator's sender (sandbox/pipecat/webhooks.py). DUPLICATE_SHARE of them are delivered a
 second time DUPLICATE_AFTER seconds later with the same webhook-id (a fresh timestamp and
 signature, as a retry after a lost answer), on top of the RATE. Deliveries are sent on a fixed
 schedule whatever the answers (an open loop), each over a fresh connection with bench.common's
@@ -27,8 +27,8 @@ from collections import Counter
 from pathlib import Path
 
 from bench.common import Result, add_app_facts, ms, percentile, raw_post, rig, run_main
-from bot.sandbox.pipecat_sim_webhooks import Sent, SimWebhooks
 from bot.webhooks.receive import ROUTE
+from sandbox.pipecat.webhooks import Sent, SimWebhooks
 
 NAME = "webhooks"
 PREFIX = "11 webhooks"

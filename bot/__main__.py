@@ -210,9 +210,19 @@ def _safe(message: str) -> str:
 
 
 def run_demo(port: int) -> int:
-    from bot.sandbox.demo import main as demo_main
+    """The demo lives beside the product, in the `sandbox` package of the same distribution: it is
+    loaded by name, so the product never imports it and runs without it."""
+    import importlib
 
-    return demo_main(port=port)
+    try:
+        demo = importlib.import_module("sandbox.demo.run")
+    except ModuleNotFoundError as error:
+        if error.name is None or not error.name.startswith("sandbox"):
+            raise
+        print("the demo needs the sandbox package: install the project (pip install -e .) from its checkout")
+        return 2
+    code: int = demo.main(port=port)
+    return code
 
 
 def run_check() -> int:

@@ -44,8 +44,10 @@ from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.pagerduty import client as pagerduty
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.probes.health import HealthProbe
+from bot.rates.policy import DEMO_RATE_RULES, RATE_RULES
 from bot.slack import actions, commands, home, incident_actions, shortcuts
 from bot.slack.observe import bolt_middleware
+from bot.slack.respond import ResponseSession, pooled_respond
 from bot.store import Store
 from bot.webhooks.effects import WebhookEffects
 from bot.webhooks.receive import ROUTE as WEBHOOK_ROUTE
@@ -78,6 +80,8 @@ class Runtime:
     metrics: Metrics
     health: HealthProbe
     digests: DigestService
+    #: The one HTTP session response_url posts go through.
+    responses: ResponseSession
     scheduler: Any = field(default=None)
     pagerduty_http: httpx.AsyncClient | None = None
     webhooks: WebhookReceiver | None = None
@@ -115,6 +119,7 @@ class Runtime:
             self.scheduler = None
             await self.jobs.leave()
         await self.pipecat_http.aclose()
+        await self.responses.close()
         if self.pagerduty_http is not None:
             await self.pagerduty_http.aclose()
         await self.store.dispose()
@@ -171,8 +176,10 @@ class Runtime:
         return Starlette(routes=[*self.ops_routes(), *self.webhook_routes()])
 
 
-def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metrics: Metrics | None = None) -> AsyncApp:
-    """The same listeners serve HTTP mode and Socket Mode."""
+def build_bolt_app(
+    settings: Settings, slack: AsyncWebClient, deps: Deps, responses: ResponseSession, metrics: Metrics | None = None
+) -> AsyncApp:
+    """The same listeners serve HTTP mode and Socket Mode; `respond()` posts through `responses`."""
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=slack,
@@ -185,12 +192,16 @@ def build_bolt_app(settings: Settings, slack: AsyncWebClient, deps: Deps, metric
     )
     if metrics is not None:
         app.use(bolt_middleware())
+    app.use(pooled_respond(responses))
     for surface in (commands, shortcuts, actions, incident_actions, home):
         surface.register(app, deps)
     return app
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+def build_runtime(settings: Settings, *, clock: Clock | None = None, demo_rates: bool = False) -> Runtime:
+    """The whole app, not started. `clock`: the demo's and the tests' (the product runs on the
+    system clock). `demo_rates`: rate alerts judge the demo's short windows (bot/rates/policy.py
+    DEMO_RATE_RULES), so its scenarios play out in minutes."""
     clock = clock or SystemClock()
     metrics = Metrics()
     events: PipelineEvents = MeteredEvents(metrics)
@@ -221,6 +232,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         clock=clock,
         pagerduty=pager,
         events=events,
+        rate_rules=DEMO_RATE_RULES if demo_rates else RATE_RULES,
     )
     directory = AgentDirectory(pipecat, clock)
     finder = SessionFinder(pipecat, alerts.commands.watched_agents, settings.pipecat_default_agent, directory)
@@ -239,7 +251,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         digests=digests,
         lookup_causes=LookupCauses(store=store, pipecat=pipecat, clock=clock, wait_seconds=LOOKUP_CAUSE_WAIT_SECONDS),
     )
-    bolt = build_bolt_app(settings, slack, deps, metrics)
+    responses = ResponseSession()
+    bolt = build_bolt_app(settings, slack, deps, responses, metrics)
     health = HealthProbe(store, clock, settings.poll_interval_seconds)
     effects = WebhookEffects(
         store=store, health=alerts.jobs.health, wake_delivery=alerts.jobs.wake_delivery, clock=clock
@@ -262,6 +275,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         metrics=metrics,
         health=health,
         digests=digests,
+        responses=responses,
         pagerduty_http=pagerduty_http,
         webhooks=receiver,
         webhook_effects=effects,

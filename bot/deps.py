@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from bot.access import Gate
 from bot.after_ack import AfterAck
+from bot.alerts.rates.ports import SloLinesStore
 from bot.clock import Clock
 from bot.config import Settings
+from bot.contracts.views import AgentPoll, HomeWatch
 from bot.explain.lookup import LookupCauses
+from bot.explain.ports import ChangeStore
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.pipecat.client import PipecatClient
+from bot.store.records import Incident, OpenCondition, OutboxRow, PagerAlert
 
-if TYPE_CHECKING:  # the alert pipeline imports the store; the Slack layer only calls it
+if TYPE_CHECKING:  # the alert pipeline's stages; the Slack layer only calls them
     from bot.alerts.commands import AlertCommands
     from bot.alerts.digest import DigestService
-    from bot.store import Store
+
+
+class SurfaceStore(ChangeStore, SloLinesStore, Protocol):
+    """What the Slack surfaces read from the store themselves (bot/store/store.py `Store` satisfies
+    it): the Home tab (bot/slack/home.py, its SLO lines through bot/alerts/rates/view.py), the Resolve
+    modal (bot/slack/incident_actions.py) and `/session changes` (bot/slack/commands.py, through
+    bot/explain/changes.py)."""
+
+    async def agent_polls(self) -> tuple[AgentPoll, ...]: ...
+
+    async def all_open_incidents(self) -> list[Incident]: ...
+
+    async def home_watches(self, now: datetime) -> list[HomeWatch]: ...
+
+    async def incident_by_parent(self, channel_id: str, parent_ts: str) -> Incident | None: ...
+
+    async def open_conditions(self, agent: str | None = None) -> list[OpenCondition]: ...
+
+    async def pager_alert_for_incident(self, incident_id: int) -> PagerAlert | None: ...
+
+    async def recent_alerts(self, limit: int) -> list[OutboxRow]: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +53,7 @@ class Deps:
     agents: AgentDirectory
     alerts: AlertCommands
     #: What the Home tab, the Resolve modal and `/session changes` read.
-    store: Store
+    store: SurfaceStore
     gate: Gate
     after_ack: AfterAck
     digests: DigestService

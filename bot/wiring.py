@@ -117,10 +117,12 @@ def build_alerts(
     events: PipelineEvents,
     replica_id: str | None = None,
     sleep: Sleep = asyncio.sleep,
+    rate_rules: policy.RateRules = policy.RATE_RULES,
 ) -> Alerts:
     """Every stage of the alert pipeline, wired. `replica_id`: this process's name in leases and
     claims (default: a new one); `sleep`: how delivery waits out a short channel back-off (tests
-    on the simulator's clock advance it instead)."""
+    on the simulator's clock advance it instead); `rate_rules`: when rate alerts fire and clear
+    (bot/rates/policy.py's; the demo judges shorter windows, sandbox/demo/rates.py)."""
     owner = replica_id or new_replica_id()
     if not 0 < len(owner) <= MAX_REPLICA_ID_LENGTH:
         raise ValueError(f"replica_id must be 1 to {MAX_REPLICA_ID_LENGTH} characters")
@@ -137,7 +139,7 @@ def build_alerts(
     )
     # The incident parent's agent-health slot shows the agent's open conditions.
     messages = MessageFactory(
-        store, clock, health.health_summary if health.enabled else no_health, config.dashboard_url, policy.RATE_RULES
+        store, clock, health.health_summary if health.enabled else no_health, config.dashboard_url, rate_rules
     )
     incidents = IncidentKeeper(
         store=store,
@@ -149,7 +151,7 @@ def build_alerts(
         give_up_after=config.give_up_after,
         wake_delivery=wake,
         events=events,
-        rules=policy.RATE_RULES,
+        rules=rate_rules,
     )
     explainer = None
     if config.explain:
@@ -200,7 +202,7 @@ def build_alerts(
         clock=clock,
         replica_id=owner,
         poller=poller,
-        rates=RateWatcher(store=store, clock=clock, rules=policy.RATE_RULES) if config.count_rates else None,
+        rates=RateWatcher(store=store, clock=clock, rules=rate_rules) if config.count_rates else None,
         deliverer=deliverer,
         pager=pager,
         health=health,
@@ -218,5 +220,6 @@ def build_alerts(
         pager=pager,
         health=health,
         jobs=jobs,
+        rate_rules=rate_rules,
     )
     return Alerts(commands=commands, jobs=jobs, explainer=explainer)

@@ -22,7 +22,7 @@ _.created_by
 # Bolt passes a middleware's arguments by name (bot/slack/observe.py bolt_middleware).
 resp
 
-# uvicorn.Server: it calls capture_signals() and reads should_exit (bot/sandbox/server.py).
+# uvicorn.Server: it calls capture_signals() and reads should_exit (sandbox/server.py).
 _.capture_signals, _.should_exit
 
 # sqlite3 reads isolation_level (bot/store/engine.py); SQLAlchemy's TypeDecorator calls or reads

@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks.message import Message
 from bot.pipecat.models import Session, SessionPage
-from bot.sandbox.slack_standin_checks import repeated_action_ids
+from sandbox.slack.checks import repeated_action_ids
 from tests.paths import PIPECAT_FIXTURES
 
 HOSTILE = "<!channel> <@U123> <http://evil|click> & co"

@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.server import serve
-from bot.sandbox.signing import interactive_body, sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn
-from bot.sandbox.slack_standin_model import ResponsePost
+from sandbox.pipecat.simulator import SimClock
+from sandbox.server import serve
+from sandbox.signing import interactive_body, sign_request, slash_command_body
+from sandbox.slack.model import ResponsePost
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
 from tests.paths import SLACK_FIXTURES
 

@@ -9,8 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.pagerduty.client import PagerDutyClient, build_http_client
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.server import serve
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.server import serve
 
 #: The integration key the stand-in knows (what PAGERDUTY_ROUTING_KEY holds in the tests).
 ROUTING_KEY = "Rk7p2Qx9Zt4Lm8Vb3Nc6Hd1Fg5Js0Wa2"

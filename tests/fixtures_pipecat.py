@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from bot.pipecat.client import PipecatClient, build_http_client
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.server import serve
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.server import serve
 from tests.paths import FIXTURES
 
 SIM_START = datetime(2026, 10, 30, 14, 0, 0, tzinfo=UTC)
@@ -83,9 +83,7 @@ async def pipecat_client_factory(
     async def record_sleep(delay: float) -> None:
         pipecat_sleeps.append(delay)
 
-    def make(
-        api_key: str = "sim-key", timeout: httpx.Timeout = DEFAULT_TIMEOUT, **options: Any
-    ) -> PipecatClient:
+    def make(api_key: str = "sim-key", timeout: httpx.Timeout = DEFAULT_TIMEOUT, **options: Any) -> PipecatClient:
         http = build_http_client(pipecat_url, api_key, timeout=timeout)
         opened.append(http)
         return PipecatClient(http, sleep=record_sleep, rng=random.Random(0), clock=sim_clock, **options)

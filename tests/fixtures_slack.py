@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import SimClock
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
 
 BOT_TOKEN = "xoxb-test-token"
 ONCALL_CHANNEL = "C2147483705"

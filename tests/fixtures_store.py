@@ -23,11 +23,11 @@ from bot.alerts.commands import AlertCommands
 from bot.alerts.jobs import AlertJobs
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
 from bot.store.migrate import drop_all
 from bot.wiring import Alerts, AlertSettings, build_alerts
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests.paths import FIXTURES
 
 PG_URL_ENV = "PIPECAT_OPS_TEST_PG_URL"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 
 
 def _key(message: StoredMessage) -> str:

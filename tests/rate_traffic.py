@@ -1,7 +1,7 @@
-"""The simulator's traffic model (bot/sandbox/pipecat_sim_traffic.py), for rate tests."""
+"""The simulator's traffic model (sandbox/pipecat/traffic.py), for rate tests."""
 
 from __future__ import annotations
 
-from bot.sandbox.pipecat_sim_traffic import Traffic
+from sandbox.pipecat.traffic import Traffic
 
 __all__ = ["Traffic"]

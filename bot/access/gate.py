@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.access.audit_writer import AuditWriter
 from bot.access.policy import refusal
+from bot.access.ports import AuditLog
 from bot.clock import Clock
 from bot.config import AccessLists
 from bot.contracts.actions import interaction_kind
 from bot.ops.events import PipelineEvents
-from bot.store.audit import AuditEntry, AuditStore
+from bot.store.audit import AuditEntry
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +21,12 @@ REFUSED = "refused"
 
 class Gate:
     def __init__(
-        self, lists: AccessLists, audit: AuditStore, clock: Clock, retention: timedelta, events: PipelineEvents
+        self, lists: AccessLists, audit: AuditLog, clock: Clock, retention: timedelta, events: PipelineEvents
     ) -> None:
         self._lists = lists
         self._events = events
         self._audit = audit
+        self._writer = AuditWriter(audit)
         self._clock = clock
         self._retention = retention
 
@@ -38,7 +41,7 @@ class Gate:
             logger.warning("refused %s for user %s in %s", action, user_id, channel_id)
         entry = AuditEntry(self._clock.now(), user_id, channel_id, action, detail, result)
         try:
-            await self._audit.record_audit(entry)
+            await self._writer.write(entry)
         except Exception:  # broad: an audit write must never cost the user their answer
             logger.exception("could not write the audit entry for %s", action)
 

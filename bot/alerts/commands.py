@@ -14,6 +14,7 @@ from bot.alerts.incidents.keeper import IncidentKeeper
 from bot.alerts.jobs import AlertJobs
 from bot.alerts.paging.pager import Pager
 from bot.alerts.poll.poller import Poller
+from bot.alerts.ports import CommandStore
 from bot.alerts.rates.view import rates_line, rates_view
 from bot.blocks.alert_watches import WatchView
 from bot.blocks.causes import MAX_CAUSES, CauseRow
@@ -22,7 +23,6 @@ from bot.clock import Clock
 from bot.explain.views import link
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.validation import check_agent
-from bot.store import Store
 from bot.store.agent_health import ConditionAck
 from bot.store.records import Incident, Watch
 
@@ -44,7 +44,7 @@ class AlertCommands:
     def __init__(
         self,
         *,
-        store: Store,
+        store: CommandStore,
         pipecat: PipecatClient,
         clock: Clock,
         default_statuses: frozenset[str],
@@ -53,8 +53,10 @@ class AlertCommands:
         pager: Pager,
         health: AgentStatusWatcher,
         jobs: AlertJobs,
+        rate_rules: policy.RateRules,
     ) -> None:
-        """`default_statuses`: what a watch alerts on when it names none (ALERT_STATUSES)."""
+        """`default_statuses`: what a watch alerts on when it names none (ALERT_STATUSES);
+        `rate_rules`: the rate detectors' windows, which `/session rates` reads the usual with."""
         if not default_statuses:
             raise ValueError("default_statuses must name at least one status")
         self._store = store
@@ -65,6 +67,7 @@ class AlertCommands:
         self._incidents = incidents
         self._pager = pager
         self._jobs = jobs
+        self._rate_rules = rate_rules
         #: The agent card reads its open health conditions.
         self.health = health
 
@@ -160,7 +163,7 @@ class AlertCommands:
 
     async def rates_view(self, agent: str) -> RatesView:
         """What `/session rates` shows (the agent's counts; nothing is read from Pipecat)."""
-        return await rates_view(self._store, check_agent(agent), self._clock.now(), policy.RATE_RULES)
+        return await rates_view(self._store, check_agent(agent), self._clock.now(), self._rate_rules)
 
     async def rates_line(self, agent: str) -> str | None:
         """The agent card's rates line ("last 5 min: 180 started a minute, 2.0% failing · SLO 99.5%:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from bot.alerts.ports import DigestServiceStore
 from bot.alerts.rates.view import slo_line
 from bot.clock import Clock
 from bot.contracts.keys import digest_dedup_key
@@ -21,10 +22,9 @@ from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
 from bot.stats import compute_stats
-from bot.store import Store
-from bot.store.ops import DigestSetting
+from bot.store.digests import DigestSetting
 from bot.store.payloads import DigestPayload
-from bot.store.records import KIND_DIGEST, NewPost
+from bot.store.records import NewPost, OutboxKind
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def agent_summary(agent: str, sessions: Sequence[Session], window_end: datetime,
 
 
 class DigestService:
-    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock) -> None:
+    def __init__(self, *, store: DigestServiceStore, pipecat: PipecatClient, clock: Clock) -> None:
         self._store = store
         self._pipecat = pipecat
         self._clock = clock
@@ -140,7 +140,7 @@ class DigestService:
                 continue
             post = NewPost(
                 dedup_key=key,
-                kind=KIND_DIGEST,
+                kind=OutboxKind.DIGEST,
                 channel_id=setting.channel_id,
                 agent="",
                 payload=DigestPayload.model_validate(payload),

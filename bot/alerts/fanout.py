@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.store.payloads import OutboxPayload
-from bot.store.records import MUTED, PENDING, NewPost, OutboxKind, Watch
+from bot.store.records import NewPost, OutboxKind, OutboxState, Watch
 
 #: The channel's active mutes, by (channel id, agent).
 Mutes = Mapping[tuple[str, str], object]
@@ -35,7 +35,7 @@ def fan_out(
                 agent=agent,
                 payload=payload,
                 subscription_id=w.id,
-                state=MUTED if (w.channel_id, w.agent) in mutes else PENDING,
+                state=OutboxState.MUTED if (w.channel_id, w.agent) in mutes else OutboxState.PENDING,
             )
         )
     return rows

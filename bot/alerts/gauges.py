@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.alerts.ports import GaugeStore, RateGaugeStore
 from bot.alerts.rates.view import slo_line
 from bot.ops.metrics import Metrics
-from bot.store import Store
 
 
-async def refresh_store_gauges(store: Store, metrics: Metrics, now: datetime) -> None:
+async def refresh_store_gauges(store: GaugeStore, metrics: Metrics, now: datetime) -> None:
     snapshot = await store.ops_snapshot()
     metrics.outbox_depth.set(snapshot.outbox_depth)
     oldest = snapshot.oldest_pending_at
@@ -28,7 +28,7 @@ async def refresh_store_gauges(store: Store, metrics: Metrics, now: datetime) ->
 RATE_GAUGE_WINDOW = timedelta(minutes=5)
 
 
-async def refresh_rate_gauges(store: Store, metrics: Metrics, now: datetime, watched: set[str]) -> None:
+async def refresh_rate_gauges(store: RateGaugeStore, metrics: Metrics, now: datetime, watched: set[str]) -> None:
     """Per watched agent (names are bounded; session ids are never labels): the last 5 minutes'
     failure rate and start rate, and the SLO budget left."""
     for gauge in (metrics.agent_failure_rate, metrics.agent_start_rate, metrics.agent_slo_budget):

@@ -14,10 +14,10 @@ from bot.alerts.delivery.deliverer import Deliverer
 from bot.alerts.health.watcher import AgentStatusWatcher
 from bot.alerts.paging.pager import Pager
 from bot.alerts.poll.poller import Poller
+from bot.alerts.ports import JobStore
 from bot.alerts.rates.watch import RateWatcher
 from bot.clock import Clock
 from bot.explain.explainer import CAUSE_RETENTION
-from bot.store import Store
 
 __all__ = ["MAX_DELIVERY_ROUNDS", "AlertJobs"]
 
@@ -31,7 +31,7 @@ class AlertJobs:
     def __init__(
         self,
         *,
-        store: Store,
+        store: JobStore,
         clock: Clock,
         replica_id: str,
         poller: Poller,

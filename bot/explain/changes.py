@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.blocks.triage import ChangeEvent
-from bot.store import Store
+from bot.explain.ports import ChangeStore
 from bot.webhooks.timeline import Entry, referenced_builds, timeline
 
 #: Changes this long before the trouble began are shown with it.
@@ -17,7 +17,7 @@ TIMELINE_WINDOW = timedelta(hours=1)
 MAX_EVENTS = 500
 
 
-async def change_timeline(store: Store, agent: str | None, since: datetime, until: datetime) -> list[Entry]:
+async def change_timeline(store: ChangeStore, agent: str | None, since: datetime, until: datetime) -> list[Entry]:
     """The timeline between `since` and `until`, newest first: with `agent`, its own changes and
     the organization-wide ones; without, everything."""
     events = await store.webhook_events_between(since, until, MAX_EVENTS)
@@ -25,7 +25,7 @@ async def change_timeline(store: Store, agent: str | None, since: datetime, unti
     return timeline(events, agent=agent, builds=builds)
 
 
-async def changes_before(store: Store, agent: str, began_at: datetime) -> tuple[ChangeEvent, ...]:
+async def changes_before(store: ChangeStore, agent: str, began_at: datetime) -> tuple[ChangeEvent, ...]:
     """The agent's timeline changes of the TIMELINE_WINDOW before `began_at`."""
     entries = await change_timeline(store, agent, began_at - TIMELINE_WINDOW, began_at)
     return tuple(

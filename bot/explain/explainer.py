@@ -26,10 +26,10 @@ from bot.explain.deploys import (
     went_live_times,
 )
 from bot.explain.fingerprint import fingerprint
+from bot.explain.ports import ExplainerStore
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Agent, Session
-from bot.store import Store
 from bot.store.records import (
     CAUSE_FOUND,
     CAUSE_NONE,
@@ -77,7 +77,7 @@ class Explainer:
     def __init__(
         self,
         *,
-        store: Store,
+        store: ExplainerStore,
         pipecat: PipecatClient,
         clock: Clock,
         reads_per_cycle: int,

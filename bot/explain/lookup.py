@@ -6,34 +6,43 @@ is not final yet reads its log once, bounded by `wait_seconds` and the client's 
 (bot/pipecat/client.py `session_log`), and writes what it found to the same cache, so the poller
 and the next lookup do not read it again; a reply waiting for that cause is queued for its edit.
 A list shows only what the cache already has (a log read per line would cost a list its speed).
+
+A final cause (found, or "no error in its log") never changes (a session's first final answer
+wins, bot/store/causes.py `record_causes`), so the last FINAL_CAUSES_KEPT of them are also kept in
+memory: during an incident the same failed sessions are looked up again and again, and each of
+those lookups then costs no database read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from bot.blocks.triage import NO_ERROR, UNREADABLE, ReplyCause
 from bot.clock import Clock
 from bot.explain.explainer import cause_entry
+from bot.explain.ports import LookupStore
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Session
-from bot.store import Store
 from bot.store.records import CAUSE_FOUND, CAUSE_NONE, SessionCause
 
 logger = logging.getLogger(__name__)
 
 _FINAL = frozenset({CAUSE_FOUND, CAUSE_NONE})
+#: Final causes kept in memory by the lookups, newest used last (a few hundred bytes each).
+FINAL_CAUSES_KEPT = 2000
 
 
 class LookupCauses:
-    def __init__(self, *, store: Store, pipecat: PipecatClient, clock: Clock, wait_seconds: float) -> None:
+    def __init__(self, *, store: LookupStore, pipecat: PipecatClient, clock: Clock, wait_seconds: float) -> None:
         self._store = store
         self._pipecat = pipecat
         self._clock = clock
         self._wait = wait_seconds
+        self._final: OrderedDict[tuple[str, str], SessionCause] = OrderedDict()
 
     async def known(self, agent: str, sessions: Sequence[Session]) -> dict[str, SessionCause]:
         """The cached causes of the failed ones among `sessions`, by lower-case id (no reads)."""
@@ -46,7 +55,10 @@ class LookupCauses:
         if not session.failed:
             return None
         sid = session.session_id.lower()
-        cached = (await self._store.session_causes(agent, [sid])).get(sid)
+        if (known := self._final.get((agent, sid))) is not None:
+            self._final.move_to_end((agent, sid))
+            return known
+        cached = await self._cached(agent, sid)
         if cached is not None and cached.state in _FINAL:
             return cached
         try:
@@ -58,7 +70,15 @@ class LookupCauses:
         resolved = await self._store.record_causes(agent, [cause_entry(agent, session, log.texts)], now)
         if resolved:
             await self._store.queue_reply_edits(agent, resolved, now)
-        return (await self._store.session_causes(agent, [sid])).get(sid)
+        return await self._cached(agent, sid)
+
+    async def _cached(self, agent: str, sid: str) -> SessionCause | None:
+        cause = (await self._store.session_causes(agent, [sid])).get(sid)
+        if cause is not None and cause.state in _FINAL:
+            self._final[(agent, sid)] = cause
+            if len(self._final) > FINAL_CAUSES_KEPT:
+                self._final.popitem(last=False)
+        return cause
 
 
 def shown_cause(session: Session, cause: SessionCause | None) -> ReplyCause | None:

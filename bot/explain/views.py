@@ -21,7 +21,7 @@ from bot.blocks.triage import (
 from bot.explain.changes import changes_before
 from bot.explain.deploys import explain_change
 from bot.explain.explainer import MAX_CAUSE_ATTEMPTS
-from bot.store import Store
+from bot.explain.ports import TriageStore
 from bot.store.records import (
     CAUSE_FOUND,
     CAUSE_NONE,
@@ -64,7 +64,9 @@ def _line(stat: CauseStat, occurrences: int, incident: Incident) -> CauseLine:
     )
 
 
-async def incident_triage(store: Store, incident: Incident, now: datetime) -> tuple[CausesView | None, Change | None]:
+async def incident_triage(
+    store: TriageStore, incident: Incident, now: datetime
+) -> tuple[CausesView | None, Change | None]:
     """The parent's likely causes (top fingerprints, new or seen before) and what changed."""
     failures = await store.incident_failures(incident.id, incident.agent)
     events = await changes_before(store, incident.agent, incident.first_failure_at)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock
-from bot.store import Store
+from bot.probes.ports import ProbeStore
 from bot.store.ops import OpsSnapshot
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def assess(
 class HealthProbe:
     def __init__(
         self,
-        store: Store,
+        store: ProbeStore,
         clock: Clock,
         poll_interval: float,
         *,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 #: Minutes of counts kept (the longest window read minute by minute is the SLO burn's 3 days; 8
@@ -89,3 +89,10 @@ SLO_PERIODS: dict[str, timedelta] = {"7d": timedelta(days=7), "28d": timedelta(d
 SLO_DEFAULT_PERIOD = "28d"
 
 RATE_RULES = RateRules()
+#: The demo's rules (`python -m bot demo`, its rate scenarios in sandbox/demo/rates.py): the same
+#: tests over 2-minute windows with a 30-second hold. With RATE_RULES a rollback resolves its alert
+#: about 8 minutes after it (the 5-minute window has to empty, then 3 minutes clearly back); the
+#: demo's scenarios must each play out within about two minutes of a click.
+DEMO_RATE_RULES = replace(
+    RATE_RULES, short=timedelta(minutes=2), clear_hold=timedelta(seconds=30), silence_window=timedelta(minutes=2)
+)

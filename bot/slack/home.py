@@ -24,8 +24,7 @@ from bot.blocks.home import (
     home_view,
     refused_home_view,
 )
-from bot.deps import Deps
-from bot.store import Store
+from bot.deps import Deps, SurfaceStore
 from bot.store.records import Incident, OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ async def home_data(deps: Deps) -> HomeData:
     )
 
 
-async def _health(store: Store) -> list[AgentHealth]:
+async def _health(store: SurfaceStore) -> list[AgentHealth]:
     """Each agent's open health conditions (Revision … is crash-looping, at capacity, …)."""
     titles: dict[str, list[str]] = {}
     for condition in await store.open_conditions():

@@ -1,4 +1,11 @@
-"""Agent status reads (one per agent per interval across replicas) and open health conditions."""
+"""Agent status reads (one per agent per interval across replicas) and the agents' open conditions.
+
+Webhook alerts live among the conditions too, under keys that start with `webhook:` (one row per
+agent they concern), so the App Home, the incident parent's health line and the PagerDuty mirror of
+health conditions show and page them like any condition. Inserting or deleting those rows, and the
+posts that announce it, happen in one transaction: only the transaction that opened (or cleared) an
+alert enqueues its posts.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +18,20 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
-from bot.store.payloads import HealthPayload, RatePayload
+from bot.store.payloads import HealthClearPayload, HealthPayload, RatePayload
 from bot.store.records import (
-    DEAD,
-    KIND_HEALTH,
-    KIND_RATE,
-    MUTED,
-    SENT,
     ConditionClear,
     ConditionOpen,
     NewPost,
     OpenCondition,
+    OutboxKind,
     OutboxRow,
+    OutboxState,
+    ScopedPost,
 )
 from bot.store.schema import agent_conditions, agent_status, alert_outbox, incidents, reply_edits
 
-#: Condition keys of webhook alerts (bot/store/webhooks.py): one occurrence spans every agent it
+#: Condition keys of webhook alerts (`open_webhook_alert`): one occurrence spans every agent it
 #: concerns, so its acknowledgement is recorded on all of their rows.
 WEBHOOK_KEY_PREFIX = "webhook:"
 
@@ -76,25 +81,22 @@ class AgentHealthStore(StoreBase):
                 .values(next_read_at=next_read_at, last_error=error[:500], lease_owner=None, lease_expires_at=None)
             )
 
+    async def make_status_read_due(self, agent: str, now: datetime) -> None:
+        """The agent's next status read is due now (a deployment just changed it)."""
+        async with self._write() as conn:
+            await conn.execute(
+                update(agent_status)
+                .where(agent_status.c.agent == agent, agent_status.c.next_read_at > now)
+                .values(next_read_at=now)
+            )
+
     async def open_conditions(self, agent: str | None = None) -> list[OpenCondition]:
         query = select(agent_conditions).order_by(agent_conditions.c.agent, agent_conditions.c.opened_at)
         if agent is not None:
             query = query.where(agent_conditions.c.agent == agent)
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [
-            OpenCondition(
-                r["agent"],
-                r["condition_key"],
-                r["opened_at"],
-                dict(r["finding"]),
-                bool(r["posted"]),
-                r["reopened_at"],
-                ack_by=r["ack_by"],
-                ack_at=r["ack_at"],
-            )
-            for r in rows
-        ]
+        return [from_row(OpenCondition, r) for r in rows]
 
     async def acknowledge_condition(
         self, channel_id: str, posted_ts: str, user_id: str, now: datetime
@@ -155,8 +157,8 @@ class AgentHealthStore(StoreBase):
                         select(alert_outbox).where(
                             alert_outbox.c.channel_id == channel_id,
                             alert_outbox.c.agent == agent,
-                            alert_outbox.c.kind.in_([KIND_HEALTH, KIND_RATE]),
-                            alert_outbox.c.state == SENT,
+                            alert_outbox.c.kind.in_([OutboxKind.HEALTH, OutboxKind.RATE]),
+                            alert_outbox.c.state == OutboxState.SENT,
                         )
                     )
                 )
@@ -259,21 +261,108 @@ class AgentHealthStore(StoreBase):
                 )
         return applied_open, applied_clear
 
-    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
-        """The outbox row with this dedup key (a recovery finds its alert's post this way)."""
-        async with self._read() as conn:
-            row = (
-                (await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key)))
-                .mappings()
-                .first()
-            )
-        return from_row(OutboxRow, row) if row else None
-
     async def open_health_condition_count(self) -> int:
         """Conditions alerted and not recovered yet (the /metrics gauge)."""
         query = select(func.count()).select_from(agent_conditions).where(agent_conditions.c.posted.is_(True))
         async with self._read() as conn:
             return int(await conn.scalar(query) or 0)
+
+    # -- webhook alerts: conditions that webhook events open and clear (bot/webhooks/effects.py) ------
+
+    async def open_webhook_alert(
+        self,
+        *,
+        key: str,
+        finding: dict[str, Any],
+        agents: Sequence[str],
+        opened_at: datetime,
+        posts: Sequence[ScopedPost],
+        now: datetime,
+    ) -> list[str]:
+        """Open the alert `key` on each of `agents` where it is not open; enqueue the posts whose
+        channel watches an agent it opened on here and none it was open on before. Returns the
+        agents it opened on."""
+        if not agents:
+            return []
+        async with self._write() as conn:
+            before = set(
+                (
+                    await conn.execute(
+                        select(agent_conditions.c.agent).where(
+                            agent_conditions.c.condition_key == key, agent_conditions.c.agent.in_(list(agents))
+                        )
+                    )
+                ).scalars()
+            )
+            opened: set[str] = set()
+            for agent in sorted(set(agents) - before):
+                inserted = await conn.execute(
+                    self.insert_ignore(agent_conditions, ["agent", "condition_key"])
+                    .values(agent=agent, condition_key=key, opened_at=opened_at, finding=finding, posted=True)
+                    .returning(agent_conditions.c.agent)
+                )
+                if inserted.first() is not None:
+                    opened.add(agent)
+            wanted = [p.post for p in posts if p.agents & opened and not p.agents & before]
+            await self.insert_posts(conn, wanted, now)
+            await self._rerender(conn, opened)
+        return sorted(opened)
+
+    async def clear_webhook_alert(
+        self,
+        *,
+        key: str,
+        opened: Sequence[OpenCondition],
+        posts: Sequence[ScopedPost],
+        opener_changes: Mapping[str, Any],
+        now: datetime,
+    ) -> list[str]:
+        """Delete the open alert rows read as `opened` (each as it was: a newer occurrence is left
+        alone), enqueue the posts of the channels that watch an agent it cleared on here, and merge
+        `opener_changes` into those channels' opening posts (re-rendered once posted).
+        Returns the agents it cleared on."""
+        if not opened:
+            return []
+        cleared: set[str] = set()
+        async with self._write() as conn:
+            for condition in opened:
+                deleted = await conn.execute(
+                    delete(agent_conditions).where(
+                        agent_conditions.c.agent == condition.agent,
+                        agent_conditions.c.condition_key == key,
+                        agent_conditions.c.opened_at == condition.opened_at,
+                    )
+                )
+                if deleted.rowcount == 1:
+                    cleared.add(condition.agent)
+            told = [p.post for p in posts if p.agents & cleared]
+            await self.insert_posts(conn, told, now)
+            # The opening posts say "Resolved" (edited once posted), as a health alert's do.
+            openers = [p.payload.opener_key for p in told if isinstance(p.payload, HealthClearPayload)]
+            await touch_openers(self, conn, openers, opener_changes, now)
+            await self._rerender(conn, cleared)
+        return sorted(cleared)
+
+    async def open_alerts(self, key: str) -> list[OpenCondition]:
+        """Every agent's open occurrence of the condition `key`."""
+        query = select(agent_conditions).where(agent_conditions.c.condition_key == key)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [from_row(OpenCondition, r) for r in rows]
+
+    async def _rerender(self, conn: AsyncConnection, agents: set[str]) -> None:
+        """The agents' open incident parents show their health: re-render them."""
+        if not agents:
+            return
+        await conn.execute(
+            update(incidents)
+            .where(
+                incidents.c.agent.in_(sorted(agents)),
+                incidents.c.closed_at.is_(None),
+                incidents.c.parent_ts.is_not(None),
+            )
+            .values(version=incidents.c.version + 1)
+        )
 
 
 async def touch_openers(
@@ -305,7 +394,7 @@ async def touch_openers(
                 .where(alert_outbox.c.dedup_key == row.dedup_key)
                 .values(payload={**dict(row.payload or {}), **changes}, updated_at=now)
             )
-        if row.state not in (MUTED, DEAD):
+        if row.state not in (OutboxState.MUTED, OutboxState.DEAD):
             await conn.execute(
                 store.insert_ignore(reply_edits, ["dedup_key"]).values(
                     dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
@@ -326,7 +415,7 @@ async def _clicked_alert(
                 .where(
                     alert_outbox.c.channel_id == channel_id,
                     alert_outbox.c.posted_ts == posted_ts,
-                    alert_outbox.c.kind == KIND_HEALTH,
+                    alert_outbox.c.kind == OutboxKind.HEALTH,
                 )
                 .with_for_update()
             )
@@ -362,7 +451,7 @@ async def _occurrence_openers(conn: AsyncConnection, agent: str, body: HealthPay
     rows = (
         (
             await conn.execute(
-                select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == KIND_HEALTH)
+                select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == OutboxKind.HEALTH)
             )
         )
         .mappings()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 
-from bot.store.base import StoreBase, from_row
+from bot.store.base import StoreBase
 from bot.store.schema import audit_log
 
 DETAIL_LIMIT = 500
@@ -24,25 +25,23 @@ class AuditEntry:
 
 
 class AuditStore(StoreBase):
-    async def record_audit(self, entry: AuditEntry) -> None:
+    async def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        """Write `entries` in one transaction (one multi-row INSERT)."""
+        if not entries:
+            return
+        rows = [
+            {
+                "at": entry.at,
+                "user_id": entry.user_id[:32],
+                "channel_id": entry.channel_id[:32],
+                "action": entry.action[:64],
+                "detail": entry.detail[:DETAIL_LIMIT],
+                "result": entry.result[:32],
+            }
+            for entry in entries
+        ]
         async with self._write() as conn:
-            await conn.execute(
-                insert(audit_log).values(
-                    at=entry.at,
-                    user_id=entry.user_id[:32],
-                    channel_id=entry.channel_id[:32],
-                    action=entry.action[:64],
-                    detail=entry.detail[:DETAIL_LIMIT],
-                    result=entry.result[:32],
-                )
-            )
-
-    async def recent_audit(self, limit: int = 50) -> list[AuditEntry]:
-        """Newest first."""
-        query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [from_row(AuditEntry, r) for r in rows]
+            await conn.execute(insert(audit_log).values(rows))
 
     async def prune_audit(self, before: datetime) -> int:
         async with self._write() as conn:

@@ -1,57 +1,19 @@
-"""Explanations, part two: deployments, their failure rates, and replies to edit when a late cause lands."""
+"""Explanations, part two: the deployments seen on sessions, and their failure rates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 
 from bot.store.base import StoreBase, from_row
-from bot.store.records import DEAD, KIND_ALERT, MUTED, ROLLED_UP, DeploymentSeen, DeployRate, DeployRates, OutboxRow
-from bot.store.schema import alert_outbox, deploy_rates, deployments, incidents, reply_edits
+from bot.store.records import DeploymentSeen, DeployRate, DeployRates
+from bot.store.schema import deploy_rates, deployments, incidents
 
 
 class DeploymentStore(StoreBase):
     # -- replies to edit -----------------------------------------------------------------------------
-
-    async def queue_reply_edits(self, agent: str, session_ids: Sequence[str], now: datetime) -> int:
-        """Every live reply of these sessions gets re-rendered (its cause arrived after it)."""
-        if not session_ids:
-            return 0
-        query = select(alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.incident_id).where(
-            alert_outbox.c.agent == agent,
-            alert_outbox.c.kind == KIND_ALERT,
-            alert_outbox.c.session_id.in_(list(session_ids)),
-            alert_outbox.c.state.not_in((DEAD, MUTED, ROLLED_UP)),  # replies that can still be shown
-        )
-        async with self._write() as conn:
-            rows = (await conn.execute(query)).all()
-            for row in rows:
-                await conn.execute(
-                    self.insert_ignore(reply_edits, ["dedup_key"]).values(
-                        dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
-                    )
-                )
-            touched = sorted({row.incident_id for row in rows if row.incident_id is not None})
-            if touched:  # the parents' top causes changed too
-                await conn.execute(
-                    update(incidents).where(incidents.c.id.in_(touched)).values(version=incidents.c.version + 1)
-                )
-        return len(rows)
-
-    async def reply_edits(self, channel_id: str) -> list[str]:
-        query = (
-            select(reply_edits.c.dedup_key)
-            .where(reply_edits.c.channel_id == channel_id)
-            .order_by(reply_edits.c.created_at)
-        )
-        async with self._read() as conn:
-            return list((await conn.execute(query)).scalars())
-
-    async def drop_reply_edit(self, dedup_key: str) -> None:
-        async with self._write() as conn:
-            await conn.execute(delete(reply_edits).where(reply_edits.c.dedup_key == dedup_key))
 
     # -- deployments ---------------------------------------------------------------------------------
 
@@ -137,10 +99,7 @@ class DeploymentStore(StoreBase):
         query = select(deployments).where(deployments.c.agent == agent)
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        seen = [
-            DeploymentSeen(r["deployment_id"], r["first_seen_at"], r["went_live_at"], r["replaced_deployment_id"])
-            for r in rows
-        ]
+        seen = [from_row(DeploymentSeen, r) for r in rows]
         return sorted(seen, key=lambda d: (d.live_since, d.deployment_id))
 
     async def save_deploy_rates(self, agent: str, rates: DeployRates) -> None:
@@ -168,12 +127,3 @@ class DeploymentStore(StoreBase):
             return None
         rates = tuple(DeployRate(str(r["deployment_id"]), int(r["sessions"]), int(r["failures"])) for r in row["rates"])
         return DeployRates(row["computed_at"], row["window_seconds"], rates)
-
-    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
-        async with self._read() as conn:
-            row = (
-                (await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key)))
-                .mappings()
-                .first()
-            )
-        return from_row(OutboxRow, row) if row else None

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase
 from bot.store.causes import cause_row, incident_ref, labelled_causes
-from bot.store.records import CAUSE_FOUND, DEAD, KIND_ALERT, CauseStat, IncidentRef, SessionCause
+from bot.store.records import CAUSE_FOUND, CauseStat, IncidentRef, OutboxKind, OutboxState, SessionCause
 from bot.store.schema import alert_outbox, fingerprint_incidents, fingerprints, incidents, session_causes
 
 
@@ -21,7 +21,9 @@ class FingerprintStore(StoreBase):
     async def incident_failures(self, incident_id: int, agent: str) -> list[SessionCause]:
         """The cause entry of every failure routed to the incident (replies and roll-up members)."""
         sessions = select(alert_outbox.c.session_id).where(
-            alert_outbox.c.incident_id == incident_id, alert_outbox.c.kind == KIND_ALERT, alert_outbox.c.state != DEAD
+            alert_outbox.c.incident_id == incident_id,
+            alert_outbox.c.kind == OutboxKind.ALERT,
+            alert_outbox.c.state != OutboxState.DEAD,
         )
         query = (
             labelled_causes()

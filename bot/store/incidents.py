@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row
-from bot.store.records import KIND_ALERT, MUTED, PENDING, ROLLED_UP, SENT, Incident, IncidentChange, NewPost
+from bot.store.records import Incident, IncidentChange, NewPost, OutboxKind, OutboxState
 from bot.store.schema import alert_outbox, channel_state, incidents
 
 
@@ -26,6 +26,11 @@ class IncidentStore(StoreBase):
             .where(incidents.c.channel_id == channel_id, incidents.c.closed_at.is_(None))
             .order_by(incidents.c.id)
         )
+        async with self._read() as conn:
+            return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
+
+    async def all_open_incidents(self) -> list[Incident]:
+        query = select(incidents).where(incidents.c.closed_at.is_(None)).order_by(incidents.c.opened_at.desc())
         async with self._read() as conn:
             return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
 
@@ -67,8 +72,8 @@ class IncidentStore(StoreBase):
             if muted_row_ids:
                 await conn.execute(
                     update(alert_outbox)
-                    .where(alert_outbox.c.id.in_(list(muted_row_ids)), alert_outbox.c.state == PENDING)
-                    .values(state=MUTED, updated_at=now)
+                    .where(alert_outbox.c.id.in_(list(muted_row_ids)), alert_outbox.c.state == OutboxState.PENDING)
+                    .values(state=OutboxState.MUTED, updated_at=now)
                 )
             for change in changes:
                 await self._apply_change(conn, change, now)
@@ -113,7 +118,7 @@ class IncidentStore(StoreBase):
         if change.reply_row_ids:
             await conn.execute(
                 update(alert_outbox)
-                .where(alert_outbox.c.id.in_(change.reply_row_ids), alert_outbox.c.state == PENDING)
+                .where(alert_outbox.c.id.in_(change.reply_row_ids), alert_outbox.c.state == OutboxState.PENDING)
                 .values(incident_id=incident_id, updated_at=now)
             )
         if change.rolled_row_ids and change.rollup_post is None:
@@ -121,8 +126,8 @@ class IncidentStore(StoreBase):
             # bot/alerts/incidents/decide.py held_agents): counted now, posted by `post_held_rollup`.
             await conn.execute(
                 update(alert_outbox)
-                .where(alert_outbox.c.id.in_(change.rolled_row_ids), alert_outbox.c.state == PENDING)
-                .values(state=ROLLED_UP, incident_id=incident_id, rollup_id=None, updated_at=now)
+                .where(alert_outbox.c.id.in_(change.rolled_row_ids), alert_outbox.c.state == OutboxState.PENDING)
+                .values(state=OutboxState.ROLLED_UP, incident_id=incident_id, rollup_id=None, updated_at=now)
             )
         if change.rolled_row_ids and change.rollup_post is not None:
             rollup = replace(change.rollup_post, incident_id=incident_id)
@@ -130,8 +135,8 @@ class IncidentStore(StoreBase):
             rollup_id = await conn.scalar(select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key))
             await conn.execute(
                 update(alert_outbox)
-                .where(alert_outbox.c.id.in_(change.rolled_row_ids), alert_outbox.c.state == PENDING)
-                .values(state=ROLLED_UP, incident_id=incident_id, rollup_id=rollup_id, updated_at=now)
+                .where(alert_outbox.c.id.in_(change.rolled_row_ids), alert_outbox.c.state == OutboxState.PENDING)
+                .values(state=OutboxState.ROLLED_UP, incident_id=incident_id, rollup_id=rollup_id, updated_at=now)
             )
 
     async def close_quiet_incidents(self, channel_id: str, owner: str, now: datetime, window: timedelta) -> int:
@@ -237,6 +242,22 @@ class IncidentStore(StoreBase):
                 .values(rendered_version=version)
             )
 
+    async def rerender_incidents_begun(self, since: datetime, until: datetime, agent: str | None) -> int:
+        """Posted open incidents (of `agent`, or of every agent when None) whose failures began in
+        [since, until] get their parent re-rendered: a change that arrived late joins their "What
+        changed". Returns how many."""
+        query = update(incidents).where(
+            incidents.c.closed_at.is_(None),
+            incidents.c.parent_ts.is_not(None),
+            incidents.c.first_failure_at >= since,
+            incidents.c.first_failure_at <= until,
+        )
+        if agent is not None:
+            query = query.where(incidents.c.agent == agent)
+        async with self._write() as conn:
+            result = await conn.execute(query.values(version=incidents.c.version + 1))
+        return int(result.rowcount or 0)
+
     async def acknowledge(self, channel_id: str, parent_ts: str, user_id: str, now: datetime) -> Incident | None:
         """Record who acknowledged the incident whose parent is `parent_ts`. The first ack wins: a
         later click (a second person, a double click) changes nothing, and the incident returned
@@ -258,8 +279,8 @@ class IncidentStore(StoreBase):
             select(alert_outbox.c.session_id)
             .where(
                 alert_outbox.c.incident_id == incident_id,
-                alert_outbox.c.kind == KIND_ALERT,
-                alert_outbox.c.state == SENT,
+                alert_outbox.c.kind == OutboxKind.ALERT,
+                alert_outbox.c.state == OutboxState.SENT,
                 alert_outbox.c.id < before_row_id,
             )
             .order_by(alert_outbox.c.id.desc())

@@ -1,18 +1,18 @@
-"""Read-mostly queries for operating the app: health, metrics gauges, the App Home, digests."""
+"""Reads across aggregates for operating the app: /healthz and the /metrics gauges (`ops_snapshot`),
+and the App Home's watches (each with its mute and its posts still waiting)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import and_, func, select, text
 
 from bot.contracts.views import AgentPoll, HomeWatch
-from bot.store.base import StoreBase, from_row
-from bot.store.records import DELIVERABLE, KIND_ALERT, SENT, Incident, OutboxRow
-from bot.store.schema import alert_outbox, digest_settings, incidents, mutes, poll_state, subscriptions
+from bot.store.base import StoreBase
+from bot.store.polling import watched_polls
+from bot.store.records import DELIVERABLE
+from bot.store.schema import alert_outbox, incidents, mutes, subscriptions
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,6 @@ class OpsSnapshot:
     def newest_success(self) -> datetime | None:
         times = [p.last_success_at for p in self.polls if p.last_success_at is not None]
         return max(times) if times else None
-
-
-@dataclass(frozen=True)
-class DigestSetting:
-    channel_id: str
-    hour: int
-    minute: int
-    enabled_at: datetime | None = None
 
 
 class OpsStore(StoreBase):
@@ -53,12 +45,8 @@ class OpsStore(StoreBase):
             open_count = (
                 await conn.execute(select(func.count()).select_from(incidents).where(incidents.c.closed_at.is_(None)))
             ).scalar_one()
-            polls = await _agent_polls(conn)
+            polls = await watched_polls(conn)
         return OpsSnapshot(int(watches), int(depth), oldest, int(open_count), polls)
-
-    async def agent_polls(self) -> tuple[AgentPoll, ...]:
-        async with self._read() as conn:
-            return await _agent_polls(conn)
 
     async def home_watches(self, now: datetime) -> list[HomeWatch]:
         """Every watch of the workspace with its mute and how many of its posts are still waiting."""
@@ -93,54 +81,3 @@ class OpsStore(StoreBase):
             )
             for r in rows
         ]
-
-    async def all_open_incidents(self) -> list[Incident]:
-        query = select(incidents).where(incidents.c.closed_at.is_(None)).order_by(incidents.c.opened_at.desc())
-        async with self._read() as conn:
-            return [from_row(Incident, r) for r in (await conn.execute(query)).mappings()]
-
-    async def recent_alerts(self, limit: int) -> list[OutboxRow]:
-        """The newest alert posts that reached Slack."""
-        query = (
-            select(alert_outbox)
-            .where(alert_outbox.c.kind == KIND_ALERT, alert_outbox.c.state == SENT)
-            .order_by(alert_outbox.c.updated_at.desc(), alert_outbox.c.id.desc())
-            .limit(limit)
-        )
-        async with self._read() as conn:
-            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
-
-    async def outbox_has(self, dedup_key: str) -> bool:
-        query = select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == dedup_key)
-        async with self._read() as conn:
-            return (await conn.execute(query)).first() is not None
-
-    # -- digests ---------------------------------------------------------------------------------
-
-    async def set_digest(self, channel_id: str, hour: int, minute: int, user_id: str, now: datetime) -> None:
-        async with self._write() as conn:
-            await conn.execute(delete(digest_settings).where(digest_settings.c.channel_id == channel_id))
-            await conn.execute(
-                digest_settings.insert().values(
-                    channel_id=channel_id, hour=hour, minute=minute, enabled_by=user_id, enabled_at=now
-                )
-            )
-
-    async def clear_digest(self, channel_id: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(delete(digest_settings).where(digest_settings.c.channel_id == channel_id))
-        return bool(result.rowcount)
-
-    async def digests(self) -> Sequence[DigestSetting]:
-        async with self._read() as conn:
-            rows = (await conn.execute(select(digest_settings).order_by(digest_settings.c.channel_id))).mappings()
-            return [DigestSetting(r["channel_id"], r["hour"], r["minute"], r["enabled_at"]) for r in rows]
-
-
-async def _agent_polls(conn: AsyncConnection) -> tuple[AgentPoll, ...]:
-    watched = select(subscriptions.c.agent).distinct().scalar_subquery()
-    query = select(poll_state).where(poll_state.c.agent.in_(watched)).order_by(poll_state.c.agent)
-    found = []
-    for r in (await conn.execute(query)).mappings():
-        found.append(AgentPoll(r["agent"], r["watermark"], int(r["failures"] or 0), r["last_error"]))
-    return tuple(found)

@@ -15,24 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.store.base import StoreBase, from_row, lease_takeable
-from bot.store.records import (
-    DEAD,
-    KIND_ALERT,
-    KIND_NOTICE,
-    KIND_PAGE,
-    KIND_PARENT,
-    KIND_ROLLUP,
-    KIND_SUMMARY,
-    MUTED,
-    PENDING,
-    ROLLED_UP,
-    SENDING,
-    SENT,
-    UNCERTAIN,
-    NewPost,
-    OutboxRow,
-    Transition,
-)
+from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState, Transition
 from bot.store.schema import alert_outbox, channel_state, incidents, reply_edits, subscriptions
 from bot.store.types import UTCDateTime
 from bot.store.watches import mark_broken
@@ -40,22 +23,25 @@ from bot.store.watches import mark_broken
 #: The destination name of PagerDuty's events in channel_state (Slack channel ids start C, G, D).
 PAGERDUTY_DESTINATION = "pagerduty"
 #: Rows that will never be posted: a reply edit queued for one has nothing to edit.
-NEVER_POSTED = (DEAD, MUTED, ROLLED_UP)
+NEVER_POSTED = (OutboxState.DEAD, OutboxState.MUTED, OutboxState.ROLLED_UP)
 
 
 def destination_of(row: OutboxRow) -> str:
     """Where a row goes: PagerDuty for a page, its Slack channel for everything else."""
-    return PAGERDUTY_DESTINATION if row.kind == KIND_PAGE else row.channel_id
+    return PAGERDUTY_DESTINATION if row.kind == OutboxKind.PAGE else row.channel_id
 
 
 def _deliverable(now: datetime) -> ColumnElement[bool]:
     """Due pending/uncertain rows, and `sending` rows whose claimer died (claim expired); Slack
     posts only (PagerDuty events are delivered by bot/alerts/paging/pager.py)."""
     return and_(
-        alert_outbox.c.kind != KIND_PAGE,
+        alert_outbox.c.kind != OutboxKind.PAGE,
         or_(
-            and_(alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at <= now),
-            and_(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until < now),
+            and_(
+                alert_outbox.c.state.in_((OutboxState.PENDING, OutboxState.UNCERTAIN)),
+                alert_outbox.c.next_attempt_at <= now,
+            ),
+            and_(alert_outbox.c.state == OutboxState.SENDING, alert_outbox.c.claimed_until < now),
         ),
     )
 
@@ -77,7 +63,9 @@ class OutboxStore(StoreBase):
             incidents.c.parent_ts.is_not(None), incidents.c.version > incidents.c.rendered_version
         )
         unreported = select(alert_outbox.c.channel_id).where(
-            alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_not(None), alert_outbox.c.summary_id.is_(None)
+            alert_outbox.c.state == OutboxState.DEAD,
+            alert_outbox.c.given_up_at.is_not(None),
+            alert_outbox.c.summary_id.is_(None),
         )
         edits = select(reply_edits.c.channel_id).where(_edit_settled())
         parts = [dirty, unreported, edits]
@@ -104,18 +92,18 @@ class OutboxStore(StoreBase):
         parent = aliased(alert_outbox)
         parent_to_come = (
             select(incidents.c.id)
-            .join(parent, and_(parent.c.incident_id == incidents.c.id, parent.c.kind == KIND_PARENT))
+            .join(parent, and_(parent.c.incident_id == incidents.c.id, parent.c.kind == OutboxKind.PARENT))
             # A parent being replaced (the old one was deleted) has its old row sent: not waited for.
-            .where(incidents.c.parent_ts.is_(None), parent.c.state.not_in((DEAD, SENT)))
+            .where(incidents.c.parent_ts.is_(None), parent.c.state.not_in((OutboxState.DEAD, OutboxState.SENT)))
         )
         waits_for_parent = and_(
-            alert_outbox.c.kind.in_((KIND_ALERT, KIND_ROLLUP)),
+            alert_outbox.c.kind.in_((OutboxKind.ALERT, OutboxKind.ROLLUP)),
             alert_outbox.c.top_level.is_(False),
             alert_outbox.c.incident_id.in_(parent_to_come),
         )
         priority = case(
-            (alert_outbox.c.kind == KIND_PARENT, 0),
-            (alert_outbox.c.kind.in_((KIND_NOTICE, KIND_SUMMARY)), 1),
+            (alert_outbox.c.kind == OutboxKind.PARENT, 0),
+            (alert_outbox.c.kind.in_((OutboxKind.NOTICE, OutboxKind.SUMMARY)), 1),
             else_=2,
         )
         query = (
@@ -123,7 +111,7 @@ class OutboxStore(StoreBase):
             .where(
                 alert_outbox.c.channel_id == channel_id,
                 _deliverable(now),
-                or_(alert_outbox.c.kind != KIND_ALERT, alert_outbox.c.incident_id.is_not(None)),
+                or_(alert_outbox.c.kind != OutboxKind.ALERT, alert_outbox.c.incident_id.is_not(None)),
                 ~waits_for_parent,
             )
             .order_by(alert_outbox.c.next_attempt_at, priority, alert_outbox.c.id)
@@ -138,19 +126,14 @@ class OutboxStore(StoreBase):
             select(alert_outbox)
             .where(
                 alert_outbox.c.channel_id == channel_id,
-                alert_outbox.c.kind == KIND_ALERT,
-                alert_outbox.c.state == PENDING,
+                alert_outbox.c.kind == OutboxKind.ALERT,
+                alert_outbox.c.state == OutboxState.PENDING,
                 alert_outbox.c.incident_id.is_(None),
             )
             .order_by(alert_outbox.c.id)
         )
         async with self._read() as conn:
             return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
-
-    async def outbox_row(self, row_id: int) -> OutboxRow | None:
-        async with self._read() as conn:
-            row = (await conn.execute(select(alert_outbox).where(alert_outbox.c.id == row_id))).mappings().first()
-        return from_row(OutboxRow, row) if row else None
 
     async def outbox_rows(
         self, channel_id: str | None = None, kind: str | None = None, *, incident_id: int | None = None
@@ -166,6 +149,32 @@ class OutboxStore(StoreBase):
         async with self._read() as conn:
             return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
 
+    async def outbox_row_by_key(self, dedup_key: str) -> OutboxRow | None:
+        """The outbox row with this dedup key (a recovery finds its alert's post this way)."""
+        async with self._read() as conn:
+            row = (
+                (await conn.execute(select(alert_outbox).where(alert_outbox.c.dedup_key == dedup_key)))
+                .mappings()
+                .first()
+            )
+        return from_row(OutboxRow, row) if row else None
+
+    async def recent_alerts(self, limit: int) -> list[OutboxRow]:
+        """The newest alert posts that reached Slack."""
+        query = (
+            select(alert_outbox)
+            .where(alert_outbox.c.kind == OutboxKind.ALERT, alert_outbox.c.state == OutboxState.SENT)
+            .order_by(alert_outbox.c.updated_at.desc(), alert_outbox.c.id.desc())
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
+
+    async def outbox_has(self, dedup_key: str) -> bool:
+        query = select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == dedup_key)
+        async with self._read() as conn:
+            return (await conn.execute(query)).first() is not None
+
     # -- one post: claim → (Slack) → fenced record ------------------------------------------------
 
     async def claim(self, row: OutboxRow, token: str, now: datetime, ttl: timedelta) -> bool:
@@ -180,7 +189,7 @@ class OutboxStore(StoreBase):
             alert_outbox.c.state == row.state,
             alert_outbox.c.attempts == row.attempts,
         ]
-        if row.state == SENDING:
+        if row.state == OutboxState.SENDING:
             guard.append(alert_outbox.c.claimed_until < now)  # only a dead claimer's row is taken over
         async with self._write() as conn:
             if await conn.scalar(self.skip_locked(select(alert_outbox.c.id).where(*guard))) is None:
@@ -189,7 +198,7 @@ class OutboxStore(StoreBase):
                 update(alert_outbox)
                 .where(*guard)
                 .values(
-                    state=SENDING,
+                    state=OutboxState.SENDING,
                     claim_token=token,
                     claimed_at=now,
                     claimed_until=now + ttl,
@@ -233,7 +242,7 @@ class OutboxStore(StoreBase):
                 return False
             extended = await conn.execute(
                 _fenced(row.id, token)
-                .where(alert_outbox.c.state == SENDING, alert_outbox.c.claimed_until >= safe_until)
+                .where(alert_outbox.c.state == OutboxState.SENDING, alert_outbox.c.claimed_until >= safe_until)
                 .values(claimed_until=now + ttl, updated_at=now)
             )
             if extended.rowcount != 1:
@@ -280,15 +289,15 @@ class OutboxStore(StoreBase):
         async with self._write() as conn:
             if (await conn.execute(fence.values(**values))).rowcount != 1:
                 return False
-            if transition.state == SENT:
+            if transition.state == OutboxState.SENT:
                 await self._sent(conn, row, transition.posted_ts, now)
             if transition.streak is not None:
                 await _set_streak(self, conn, destination, transition.streak)
-            if transition.break_channel is not None and row.kind != KIND_PAGE:
+            if transition.break_channel is not None and row.kind != OutboxKind.PAGE:
                 await mark_broken(conn, row.channel_id, transition.break_channel, now)
             if transition.recovered:
                 await _recovered(conn, destination, now)
-            elif transition.state == DEAD and row.kind == KIND_PARENT and row.incident_id is not None:
+            elif transition.state == OutboxState.DEAD and row.kind == OutboxKind.PARENT and row.incident_id is not None:
                 # An incident without a parent cannot take replies (they go to the top level):
                 # close it, the next failure opens a new one with a new parent.
                 await conn.execute(
@@ -301,9 +310,9 @@ class OutboxStore(StoreBase):
         return True
 
     async def _sent(self, conn: AsyncConnection, row: OutboxRow, ts: str | None, now: datetime) -> None:
-        if row.kind == KIND_PARENT and row.incident_id is not None:
+        if row.kind == OutboxKind.PARENT and row.incident_id is not None:
             await conn.execute(update(incidents).where(incidents.c.id == row.incident_id).values(parent_ts=ts))
-        if row.subscription_id is not None and row.kind in (KIND_ALERT, KIND_ROLLUP, KIND_PARENT):
+        if row.subscription_id is not None and row.kind in (OutboxKind.ALERT, OutboxKind.ROLLUP, OutboxKind.PARENT):
             await conn.execute(
                 update(subscriptions).where(subscriptions.c.id == row.subscription_id).values(last_alert_at=now)
             )
@@ -312,9 +321,9 @@ class OutboxStore(StoreBase):
         """Forget posted rows last touched before `before` (their messages are in Slack), and
         given-up rows the channel was already told about; the dedup keys of recent ones stay."""
         done = or_(
-            alert_outbox.c.state.in_((SENT, MUTED, ROLLED_UP)),
-            and_(alert_outbox.c.state == DEAD, alert_outbox.c.summary_id.is_not(None)),
-            and_(alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_(None)),
+            alert_outbox.c.state.in_((OutboxState.SENT, OutboxState.MUTED, OutboxState.ROLLED_UP)),
+            and_(alert_outbox.c.state == OutboxState.DEAD, alert_outbox.c.summary_id.is_not(None)),
+            and_(alert_outbox.c.state == OutboxState.DEAD, alert_outbox.c.given_up_at.is_(None)),
         )
         async with self._write() as conn:
             result = await conn.execute(delete(alert_outbox).where(done, alert_outbox.c.updated_at < before))
@@ -389,7 +398,7 @@ class OutboxStore(StoreBase):
             .join(reply_edits, reply_edits.c.dedup_key == alert_outbox.c.dedup_key)
             .where(
                 reply_edits.c.channel_id == channel_id,
-                alert_outbox.c.state == SENT,
+                alert_outbox.c.state == OutboxState.SENT,
                 alert_outbox.c.posted_ts.is_not(None),
             )
             .order_by(reply_edits.c.created_at, reply_edits.c.dedup_key)
@@ -410,11 +419,44 @@ class OutboxStore(StoreBase):
             result = await conn.execute(delete(reply_edits).where(unpostable))
         return result.rowcount
 
+    async def queue_reply_edits(self, agent: str, session_ids: Sequence[str], now: datetime) -> int:
+        """Every live reply of these sessions gets re-rendered (its cause arrived after it)."""
+        if not session_ids:
+            return 0
+        query = select(alert_outbox.c.dedup_key, alert_outbox.c.channel_id, alert_outbox.c.incident_id).where(
+            alert_outbox.c.agent == agent,
+            alert_outbox.c.kind == OutboxKind.ALERT,
+            alert_outbox.c.session_id.in_(list(session_ids)),
+            alert_outbox.c.state.not_in(
+                (OutboxState.DEAD, OutboxState.MUTED, OutboxState.ROLLED_UP)
+            ),  # replies that can still be shown
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(query)).all()
+            for row in rows:
+                await conn.execute(
+                    self.insert_ignore(reply_edits, ["dedup_key"]).values(
+                        dedup_key=row.dedup_key, channel_id=row.channel_id, created_at=now
+                    )
+                )
+            touched = sorted({row.incident_id for row in rows if row.incident_id is not None})
+            if touched:  # the parents' top causes changed too
+                await conn.execute(
+                    update(incidents).where(incidents.c.id.in_(touched)).values(version=incidents.c.version + 1)
+                )
+        return len(rows)
+
+    async def drop_reply_edit(self, dedup_key: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(delete(reply_edits).where(reply_edits.c.dedup_key == dedup_key))
+
 
 def _edit_settled() -> ColumnElement[bool]:
     """A queued reply edit with something to do now: its reply is posted (edit it), or it never
     will be (drop the edit). An edit whose reply still waits for its post waits with it."""
-    waiting = select(alert_outbox.c.dedup_key).where(alert_outbox.c.state.in_((PENDING, UNCERTAIN, SENDING)))
+    waiting = select(alert_outbox.c.dedup_key).where(
+        alert_outbox.c.state.in_((OutboxState.PENDING, OutboxState.UNCERTAIN, OutboxState.SENDING))
+    )
     return reply_edits.c.dedup_key.not_in(waiting)
 
 
@@ -430,11 +472,14 @@ async def _set_streak(store: StoreBase, conn: AsyncConnection, destination: str,
 async def _recovered(conn: AsyncConnection, destination: str, now: datetime) -> None:
     """The destination took an attempt after a streak of failures: every row it holds comes due now
     (they waited out the shared back-off, not their own), and a broken channel's watches heal."""
-    held = [alert_outbox.c.state.in_((PENDING, UNCERTAIN)), alert_outbox.c.next_attempt_at > now]
+    held = [
+        alert_outbox.c.state.in_((OutboxState.PENDING, OutboxState.UNCERTAIN)),
+        alert_outbox.c.next_attempt_at > now,
+    ]
     if destination == PAGERDUTY_DESTINATION:
-        held.append(alert_outbox.c.kind == KIND_PAGE)
+        held.append(alert_outbox.c.kind == OutboxKind.PAGE)
     else:
-        held += [alert_outbox.c.channel_id == destination, alert_outbox.c.kind != KIND_PAGE]
+        held += [alert_outbox.c.channel_id == destination, alert_outbox.c.kind != OutboxKind.PAGE]
         await conn.execute(
             update(subscriptions)
             .where(subscriptions.c.channel_id == destination, subscriptions.c.broken_reason.is_not(None))

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.contracts.keys import page_dedup_key
 from bot.store.base import StoreBase, from_row
 from bot.store.payloads import PagePayload
-from bot.store.records import DELIVERABLE, KIND_PAGE, PENDING, SENDING, UNCERTAIN, NewPost, OutboxRow, PagerAlert
+from bot.store.records import DELIVERABLE, NewPost, OutboxKind, OutboxRow, OutboxState, PagerAlert
 from bot.store.schema import alert_outbox, pager_alerts, pager_namespace, subscriptions
 
 RESOLVED = "resolved"
@@ -34,7 +34,6 @@ FINISHED = (RESOLVED, MUTED)
 #: Key of the pager alert's id in a page row's payload (events of one alert go out in order).
 ALERT_ID = "alert_id"
 EVENT = "event"
-
 
 
 class PagerStore(StoreBase):
@@ -84,7 +83,7 @@ class PagerStore(StoreBase):
                 conn, int(alert_id), "trigger", 1, event, now, subscription_id, channel_id, agent, incident_id
             )
             row = (await conn.execute(select(pager_alerts).where(pager_alerts.c.id == alert_id))).mappings().one()
-        return to_pager_alert(row)
+        return from_row(PagerAlert, row)
 
     async def record_muted_pager_alert(
         self, *, dedup_key: str, subscription_id: int | None, channel_id: str, agent: str, condition: str, now: datetime
@@ -165,7 +164,7 @@ class PagerStore(StoreBase):
         # out, while the resolve that follows an unwatch must still be delivered.
         post = NewPost(
             dedup_key=page_dedup_key(alert_id, action, serial),
-            kind=KIND_PAGE,
+            kind=OutboxKind.PAGE,
             channel_id=channel_id,
             agent=agent,
             payload=PagePayload(alert_id=alert_id, event=dict(event)),
@@ -178,19 +177,19 @@ class PagerStore(StoreBase):
         query = select(pager_alerts).where(pager_alerts.c.incident_id == incident_id)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_pager_alert(row) if row else None
+        return from_row(PagerAlert, row) if row else None
 
     async def pager_alert(self, dedup_key: str) -> PagerAlert | None:
         query = select(pager_alerts).where(pager_alerts.c.dedup_key == dedup_key)
         async with self._read() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return to_pager_alert(row) if row else None
+        return from_row(PagerAlert, row) if row else None
 
     async def unresolved_pager_alerts(self) -> list[PagerAlert]:
         """Alerts open in PagerDuty (triggered or acknowledged), oldest first."""
         query = select(pager_alerts).where(pager_alerts.c.state.not_in(FINISHED)).order_by(pager_alerts.c.id)
         async with self._read() as conn:
-            return [to_pager_alert(r) for r in (await conn.execute(query)).mappings()]
+            return [from_row(PagerAlert, r) for r in (await conn.execute(query)).mappings()]
 
     async def paging_watches(self) -> list[tuple[int, str, str]]:
         """(subscription id, channel, agent) of every paging watch."""
@@ -243,7 +242,7 @@ class PagerStore(StoreBase):
                 .where(
                     alert_outbox.c.id == row.id,
                     alert_outbox.c.claim_token == token,
-                    alert_outbox.c.state == SENDING,
+                    alert_outbox.c.state == OutboxState.SENDING,
                     alert_outbox.c.claimed_until >= now + margin,
                 )
                 .values(claimed_until=now + ttl, updated_at=now)
@@ -254,7 +253,7 @@ class PagerStore(StoreBase):
         """The oldest unfinished event of each alert, when it is due (later ones wait behind it)."""
         query = (
             select(alert_outbox)
-            .where(alert_outbox.c.kind == KIND_PAGE, alert_outbox.c.state.in_(DELIVERABLE))
+            .where(alert_outbox.c.kind == OutboxKind.PAGE, alert_outbox.c.state.in_(DELIVERABLE))
             .order_by(alert_outbox.c.id)
         )
         async with self._read() as conn:
@@ -276,33 +275,11 @@ class PagerStore(StoreBase):
         async with self._write() as conn:
             await conn.execute(query)
 
-    async def page_rows(self) -> list[OutboxRow]:
-        """Every page row, oldest first (diagnostics and tests)."""
-        query = select(alert_outbox).where(alert_outbox.c.kind == KIND_PAGE).order_by(alert_outbox.c.id)
-        async with self._read() as conn:
-            return [from_row(OutboxRow, r) for r in (await conn.execute(query)).mappings()]
-
 
 def _due(row: OutboxRow, now: datetime) -> bool:
-    if row.state in (PENDING, UNCERTAIN):
+    if row.state in (OutboxState.PENDING, OutboxState.UNCERTAIN):
         return row.next_attempt_at <= now
-    return row.state == SENDING and row.claimed_until is not None and row.claimed_until < now
-
-
-def to_pager_alert(row: RowMapping) -> PagerAlert:
-    return PagerAlert(
-        id=row["id"],
-        dedup_key=row["dedup_key"],
-        subscription_id=row["subscription_id"],
-        channel_id=row["channel_id"],
-        agent=row["agent"],
-        incident_id=row["incident_id"],
-        condition=row["condition"],
-        state=row["state"],
-        sent_count=row["sent_count"],
-        triggers=row["triggers"],
-        last_trigger_at=row["last_trigger_at"],
-    )
+    return row.state == OutboxState.SENDING and row.claimed_until is not None and row.claimed_until < now
 
 
 __all__ = ["MUTED", "PagerStore"]

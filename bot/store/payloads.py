@@ -19,7 +19,22 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class AlertPayload(_Payload):
+# -- where a row posts: declared by its payload, resolved by bot/alerts/delivery/threads.py -------
+
+
+class IncidentReply(_Payload):
+    """A reply in its incident's thread, under the incident's parent post: it waits while the
+    parent is not posted yet, and goes to the top level once the parent was given up or deleted."""
+
+
+class FollowsOpener(_Payload):
+    """A reply under another row's post, its opener (`opener_key`: the opener's dedup key): it
+    waits while the opener may still be posted, and is dropped when the channel never saw it."""
+
+    opener_key: str
+
+
+class AlertPayload(IncidentReply):
     """One ended session, as the API described it (camelCase JSON) minus the metrics series."""
 
     kind: Literal["alert"] = "alert"
@@ -44,7 +59,7 @@ class RolledCause(_Payload):
     count: int
 
 
-class RollupPayload(_Payload):
+class RollupPayload(IncidentReply):
     """A roll-up reply: a burst's sessions beyond the reply budget, or (`periodic`) a busy agent's
     background failures held for BACKGROUND_ROLLUP_EVERY (bot/alerts/incidents/keeper.py `flush_held`),
     with the agent's failure rate against its usual when it was made (`rate`, the detector's
@@ -115,7 +130,7 @@ class HealthPayload(_Payload):
     ack_at: datetime | None = None
 
 
-class HealthClearPayload(_Payload):
+class HealthClearPayload(FollowsOpener):
     """An agent health condition cleared: a reply under its opener (`opener_key`). With `back`
     the reply says the condition came back instead (`cleared_at` is then when it returned)."""
 
@@ -123,7 +138,6 @@ class HealthClearPayload(_Payload):
     finding: dict[str, Any]
     opened_at: datetime
     cleared_at: datetime
-    opener_key: str
     now: str = ""
     back: bool = False
 
@@ -164,14 +178,13 @@ class RatePayload(_Payload):
     acknowledged_at: datetime | None = None
 
 
-class RateClearPayload(_Payload):
+class RateClearPayload(FollowsOpener):
     """A rate alert cleared: a reply under its opener (`opener_key`)."""
 
     kind: Literal["rate_clear"] = "rate_clear"
     episode: dict[str, Any]
     opened_at: datetime
     cleared_at: datetime
-    opener_key: str
     cost: int = 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.contracts.views import AgentPoll
 from bot.pipecat.models import Session
 from bot.store.base import LeaseLost, StoreBase, chunked, from_row, lease_takeable
 from bot.store.records import EndedSession, ItemFailure, Mute, NewPost, PollState, Watch
@@ -97,6 +98,10 @@ class PollStore(StoreBase):
         async with self._read() as conn:
             row = (await conn.execute(select(poll_state).where(poll_state.c.agent == agent))).mappings().first()
         return from_row(PollState, row) if row else None
+
+    async def agent_polls(self) -> tuple[AgentPoll, ...]:
+        async with self._read() as conn:
+            return await watched_polls(conn)
 
     async def seed_poll_state(self, agent: str, watermark: datetime, active_set: Sequence[str]) -> bool:
         """Start polling `agent` from `watermark`; False (and no change) if it is already polled."""
@@ -351,10 +356,6 @@ class PollStore(StoreBase):
                 )
             )
 
-    async def item_failures(self, agent: str) -> dict[str, ItemFailure]:
-        """The agent's failing (and given-up) sessions, by id."""
-        return (await self.item_failures_of([agent])).get(agent, {})
-
     async def item_failures_of(self, agents: Sequence[str]) -> dict[str, dict[str, ItemFailure]]:
         """`item_failures` for many agents in one read (a cycle's start); agents without any are left out."""
         found: dict[str, dict[str, ItemFailure]] = {}
@@ -420,3 +421,13 @@ class PollStore(StoreBase):
             result = await conn.execute(delete(seen_sessions).where(seen_sessions.c.seen_at < before))
             await conn.execute(delete(poll_item_failures).where(poll_item_failures.c.gave_up_at < before))
         return result.rowcount
+
+
+async def watched_polls(conn: AsyncConnection) -> tuple[AgentPoll, ...]:
+    """The poll state of every watched agent (the App Home, /healthz), in the caller's transaction."""
+    watched = select(subscriptions.c.agent).distinct().scalar_subquery()
+    query = select(poll_state).where(poll_state.c.agent.in_(watched)).order_by(poll_state.c.agent)
+    found = []
+    for r in (await conn.execute(query)).mappings():
+        found.append(AgentPoll(r["agent"], r["watermark"], int(r["failures"] or 0), r["last_error"]))
+    return tuple(found)

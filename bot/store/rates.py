@@ -27,7 +27,7 @@ from bot.rates.counts import Counts, Minute, hour_of, tally
 from bot.store.agent_health import ConditionAck, touch_openers
 from bot.store.base import StoreBase, chunked, from_row
 from bot.store.payloads import RatePayload
-from bot.store.records import KIND_ALERT, KIND_RATE, ROLLED_UP, NewPost, OutboxRow
+from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState
 from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_hours, rate_started, rate_state
 
 #: The rate memory's usual failures per hour (written by bot/alerts/rates/watch.py).
@@ -270,8 +270,8 @@ class RateStore(StoreBase):
             select(alert_outbox)
             .where(
                 alert_outbox.c.channel_id == channel_id,
-                alert_outbox.c.kind == KIND_ALERT,
-                alert_outbox.c.state == ROLLED_UP,
+                alert_outbox.c.kind == OutboxKind.ALERT,
+                alert_outbox.c.state == OutboxState.ROLLED_UP,
                 alert_outbox.c.rollup_id.is_(None),
                 alert_outbox.c.incident_id.is_not(None),
             )
@@ -290,8 +290,8 @@ class RateStore(StoreBase):
         query = (
             select(alert_outbox.c.channel_id)
             .where(
-                alert_outbox.c.kind == KIND_ALERT,
-                alert_outbox.c.state == ROLLED_UP,
+                alert_outbox.c.kind == OutboxKind.ALERT,
+                alert_outbox.c.state == OutboxState.ROLLED_UP,
                 alert_outbox.c.rollup_id.is_(None),
                 alert_outbox.c.created_at <= held_before,
             )
@@ -379,7 +379,7 @@ async def _clicked_rate_alert(conn: AsyncConnection, channel_id: str, ts: str) -
                 select(alert_outbox).where(
                     alert_outbox.c.channel_id == channel_id,
                     alert_outbox.c.posted_ts == ts,
-                    alert_outbox.c.kind == KIND_RATE,
+                    alert_outbox.c.kind == OutboxKind.RATE,
                 )
             )
         )
@@ -401,7 +401,7 @@ def _episode(agent: str, key: str, opened_at: datetime) -> list[Any]:
 
 async def _episode_openers(conn: AsyncConnection, agent: str, key: str, opened_at: datetime) -> list[str]:
     """Every channel's post of the episode (same agent, detector and opening moment), by dedup key."""
-    query = select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == KIND_RATE)
+    query = select(alert_outbox).where(alert_outbox.c.agent == agent, alert_outbox.c.kind == OutboxKind.RATE)
     keys = []
     for mapping in (await conn.execute(query)).mappings():
         body = from_row(OutboxRow, mapping).body()
@@ -415,16 +415,7 @@ def _grouped(touched: Mapping[str, Mapping[str, Any]]) -> list[tuple[Mapping[str
 
 
 def _state(row: Any) -> RateState:
-    return RateState(
-        agent=row["agent"],
-        version=int(row["version"]),
-        memory=dict(row["memory"] or {}),
-        observed_since=row["observed_since"],
-        evaluated_at=row["evaluated_at"],
-        slo_target=row["slo_target"],
-        slo_period=row["slo_period"],
-        counted_at=row["counted_at"],
-    )
+    return from_row(RateState, row)
 
 
 __all__ = ["RateState", "RateStore"]

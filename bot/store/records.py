@@ -40,26 +40,8 @@ class OutboxState(StrEnum):
 
 
 # The names the rest of the code base uses (a StrEnum member equals its value as a string).
-KIND_ALERT = OutboxKind.ALERT
-KIND_PARENT = OutboxKind.PARENT
-KIND_ROLLUP = OutboxKind.ROLLUP
-KIND_NOTICE = OutboxKind.NOTICE
-KIND_SUMMARY = OutboxKind.SUMMARY
-KIND_HEALTH = OutboxKind.HEALTH
-KIND_HEALTH_CLEAR = OutboxKind.HEALTH_CLEAR
-KIND_DIGEST = OutboxKind.DIGEST
-KIND_PAGE = OutboxKind.PAGE
-KIND_RATE = OutboxKind.RATE
-KIND_RATE_CLEAR = OutboxKind.RATE_CLEAR
-PENDING = OutboxState.PENDING
-SENDING = OutboxState.SENDING
-SENT = OutboxState.SENT
-DEAD = OutboxState.DEAD
-UNCERTAIN = OutboxState.UNCERTAIN
-MUTED = OutboxState.MUTED
-ROLLED_UP = OutboxState.ROLLED_UP
 #: States a delivery worker may pick up (a `sending` row only once its claim has expired).
-DELIVERABLE = (PENDING, UNCERTAIN, SENDING)
+DELIVERABLE = (OutboxState.PENDING, OutboxState.UNCERTAIN, OutboxState.SENDING)
 
 
 @dataclass(frozen=True)
@@ -145,9 +127,18 @@ class NewPost:
     subscription_id: int | None = None
     session_id: str | None = None
     incident_id: int | None = None
-    state: OutboxState = PENDING
+    state: OutboxState = OutboxState.PENDING
     #: Why a row is inserted already finished (dead, muted); shown by diagnostics.
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ScopedPost:
+    """A post for a channel that watches `agents`: made only if the change reached one of them
+    here and, for an opening, none of them had the alert open already."""
+
+    agents: frozenset[str]
+    post: NewPost
 
 
 @dataclass(frozen=True)
@@ -295,7 +286,7 @@ class OpenCondition:
     """One open agent health condition (`finding` is bot.alerts.health.Finding as JSON)."""
 
     agent: str
-    key: str
+    key: str = field(metadata={"column": "condition_key"})
     opened_at: datetime
     finding: dict[str, Any]
     posted: bool
@@ -406,7 +397,7 @@ class DeploymentSeen:
     first_seen_at: datetime
     went_live_at: datetime | None
     #: The deployment this one replaced, from the agent's status (None when it never said).
-    replaced: str | None = None
+    replaced: str | None = field(default=None, metadata={"column": "replaced_deployment_id"})
 
     @property
     def live_since(self) -> datetime:

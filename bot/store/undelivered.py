@@ -8,19 +8,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.store.base import LeaseLost, StoreBase, from_row
-from bot.store.records import (
-    DEAD,
-    KIND_ALERT,
-    KIND_HEALTH,
-    KIND_PAGE,
-    KIND_SUMMARY,
-    PENDING,
-    ROLLED_UP,
-    SENDING,
-    UNCERTAIN,
-    NewPost,
-    OutboxRow,
-)
+from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState
 from bot.store.schema import alert_outbox, channel_state
 
 #: The most given-up rows one summary lists (the rest wait for the next summary).
@@ -34,7 +22,7 @@ class UndeliveredStore(StoreBase):
             select(alert_outbox)
             .where(
                 alert_outbox.c.channel_id == channel_id,
-                alert_outbox.c.state == DEAD,
+                alert_outbox.c.state == OutboxState.DEAD,
                 alert_outbox.c.given_up_at.is_not(None),
                 alert_outbox.c.summary_id.is_(None),
             )
@@ -49,9 +37,9 @@ class UndeliveredStore(StoreBase):
         is not working for it again yet); summaries themselves do not count."""
         query = select(alert_outbox.c.id).where(
             alert_outbox.c.channel_id == channel_id,
-            alert_outbox.c.state.in_((PENDING, UNCERTAIN, SENDING)),
+            alert_outbox.c.state.in_((OutboxState.PENDING, OutboxState.UNCERTAIN, OutboxState.SENDING)),
             alert_outbox.c.failing_since.is_not(None),
-            alert_outbox.c.kind.not_in((KIND_SUMMARY, KIND_PAGE)),
+            alert_outbox.c.kind.not_in((OutboxKind.SUMMARY, OutboxKind.PAGE)),
         )
         async with self._read() as conn:
             return await conn.scalar(query.limit(1)) is not None
@@ -62,8 +50,8 @@ class UndeliveredStore(StoreBase):
             select(alert_outbox)
             .where(
                 alert_outbox.c.channel_id == channel_id,
-                alert_outbox.c.kind == KIND_SUMMARY,
-                alert_outbox.c.state == PENDING,
+                alert_outbox.c.kind == OutboxKind.SUMMARY,
+                alert_outbox.c.state == OutboxState.PENDING,
             )
             .order_by(alert_outbox.c.id.desc())
             .limit(1)
@@ -88,7 +76,7 @@ class UndeliveredStore(StoreBase):
                     update(alert_outbox)
                     .where(
                         alert_outbox.c.id == existing.id,
-                        alert_outbox.c.state == PENDING,
+                        alert_outbox.c.state == OutboxState.PENDING,
                         alert_outbox.c.attempts == existing.attempts,
                     )
                     .values(payload=payload, updated_at=now)
@@ -111,15 +99,17 @@ class UndeliveredStore(StoreBase):
         """Per watch (subscription id) of the channel: sessions whose alert was given up (an alert
         row, or a session rolled into a given-up roll-up), and given-up agent health alerts."""
         rollup = aliased(alert_outbox)
-        given_up_rollup = select(rollup.c.id).where(rollup.c.state == DEAD, rollup.c.given_up_at.is_not(None))
+        given_up_rollup = select(rollup.c.id).where(
+            rollup.c.state == OutboxState.DEAD, rollup.c.given_up_at.is_not(None)
+        )
         query = (
             select(alert_outbox.c.subscription_id, func.count())
             .where(
                 alert_outbox.c.channel_id == channel_id,
-                alert_outbox.c.kind.in_((KIND_ALERT, KIND_HEALTH)),
+                alert_outbox.c.kind.in_((OutboxKind.ALERT, OutboxKind.HEALTH)),
                 or_(
-                    and_(alert_outbox.c.state == DEAD, alert_outbox.c.given_up_at.is_not(None)),
-                    and_(alert_outbox.c.state == ROLLED_UP, alert_outbox.c.rollup_id.in_(given_up_rollup)),
+                    and_(alert_outbox.c.state == OutboxState.DEAD, alert_outbox.c.given_up_at.is_not(None)),
+                    and_(alert_outbox.c.state == OutboxState.ROLLED_UP, alert_outbox.c.rollup_id.in_(given_up_rollup)),
                 ),
             )
             .group_by(alert_outbox.c.subscription_id)

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import StoreBase, from_row
-from bot.store.records import DEAD, DELIVERABLE, Mute, Watch
+from bot.store.records import DELIVERABLE, Mute, OutboxState, Watch
 from bot.store.schema import alert_outbox, incidents, mutes, poll_state, subscriptions
 from bot.store.types import UTCDateTime
 
@@ -82,7 +82,7 @@ class WatchStore(StoreBase):
             await conn.execute(
                 update(alert_outbox)
                 .where(alert_outbox.c.subscription_id == found.id, alert_outbox.c.state.in_(DELIVERABLE))
-                .values(state=DEAD, last_error=UNWATCHED, claim_token=None, updated_at=now)
+                .values(state=OutboxState.DEAD, last_error=UNWATCHED, claim_token=None, updated_at=now)
             )
             await conn.execute(delete(mutes).where(mutes.c.channel_id == channel_id, mutes.c.agent == agent))
             remaining = await conn.scalar(
@@ -97,11 +97,6 @@ class WatchStore(StoreBase):
         async with self._read() as conn:
             row = (await conn.execute(_by_channel_agent(channel_id, agent))).mappings().first()
         return from_row(Watch, row) if row else None
-
-    async def watches_for_agent(self, agent: str) -> list[Watch]:
-        async with self._read() as conn:
-            query = select(subscriptions).where(subscriptions.c.agent == agent).order_by(subscriptions.c.id)
-            return [from_row(Watch, r) for r in (await conn.execute(query)).mappings()]
 
     async def all_watches(self) -> dict[str, list[Watch]]:
         async with self._read() as conn:
@@ -134,12 +129,6 @@ class WatchStore(StoreBase):
         async with self._read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [(from_row(Watch, r), from_row(Mute, r) if r["until"] is not None else None) for r in rows]
-
-    async def mark_channel_broken(self, channel_id: str, reason: str, now: datetime) -> None:
-        """Slack refuses the channel outright: every watch of it shows `reason`. Its posts are held,
-        not dropped: the channel's next probe posts them once Slack takes posts there again."""
-        async with self._write() as conn:
-            await mark_broken(conn, channel_id, reason, now)
 
     # -- mutes -----------------------------------------------------------------------------------
 

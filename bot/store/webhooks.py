@@ -1,42 +1,22 @@
-"""Pipecat Cloud webhook events (the change timeline and the queue of their effects), and the
-alerts they open among an agent's open conditions.
+"""Pipecat Cloud webhook events: the change timeline, and the queue of their effects.
 
 A delivery is inserted once per `webhook_id` (a retry reuses the id): the insert is what makes a
 redelivery change nothing. Its effects run afterwards from the stored row and set `processed_at`;
-rows still unprocessed later are picked up again (`pending_webhook_events`).
-
-Webhook alerts live in `agent_conditions` under keys that start with `webhook:` (one row per
-agent they concern), so the App Home, the incident parent's health line and the PagerDuty
-mirror of health conditions show and page them like any condition. Inserting or deleting those
-rows, and the posts that announce it, happen in one transaction: only the transaction that
-opened (or cleared) an alert enqueues its posts.
+rows still unprocessed later are picked up again (`pending_webhook_events`). The alerts those
+effects open live among the agents' conditions (bot/store/agent_health.py `open_webhook_alert`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.agent_health import touch_openers
 from bot.store.base import StoreBase, from_row
-from bot.store.payloads import HealthClearPayload
-from bot.store.records import NewPost, OpenCondition
-from bot.store.schema import agent_conditions, agent_status, incidents, webhook_events
+from bot.store.schema import webhook_events
 from bot.webhooks.events import StoredEvent
-
-
-@dataclass(frozen=True)
-class ScopedPost:
-    """A post for a channel that watches `agents`: made only if the change reached one of them
-    here and, for an opening, none of them had the alert open already."""
-
-    agents: frozenset[str]
-    post: NewPost
 
 
 class WebhookStore(StoreBase):
@@ -138,128 +118,5 @@ class WebhookStore(StoreBase):
 
     # -- alerts among the agents' open conditions ------------------------------------------------
 
-    async def open_webhook_alert(
-        self,
-        *,
-        key: str,
-        finding: dict[str, Any],
-        agents: Sequence[str],
-        opened_at: datetime,
-        posts: Sequence[ScopedPost],
-        now: datetime,
-    ) -> list[str]:
-        """Open the alert `key` on each of `agents` where it is not open; enqueue the posts whose
-        channel watches an agent it opened on here and none it was open on before. Returns the
-        agents it opened on."""
-        if not agents:
-            return []
-        async with self._write() as conn:
-            before = set(
-                (
-                    await conn.execute(
-                        select(agent_conditions.c.agent).where(
-                            agent_conditions.c.condition_key == key, agent_conditions.c.agent.in_(list(agents))
-                        )
-                    )
-                ).scalars()
-            )
-            opened: set[str] = set()
-            for agent in sorted(set(agents) - before):
-                inserted = await conn.execute(
-                    self.insert_ignore(agent_conditions, ["agent", "condition_key"])
-                    .values(agent=agent, condition_key=key, opened_at=opened_at, finding=finding, posted=True)
-                    .returning(agent_conditions.c.agent)
-                )
-                if inserted.first() is not None:
-                    opened.add(agent)
-            wanted = [p.post for p in posts if p.agents & opened and not p.agents & before]
-            await self.insert_posts(conn, wanted, now)
-            await self._rerender(conn, opened)
-        return sorted(opened)
 
-    async def clear_webhook_alert(
-        self,
-        *,
-        key: str,
-        opened: Sequence[OpenCondition],
-        posts: Sequence[ScopedPost],
-        opener_changes: Mapping[str, Any],
-        now: datetime,
-    ) -> list[str]:
-        """Delete the open alert rows read as `opened` (each as it was: a newer occurrence is left
-        alone), enqueue the posts of the channels that watch an agent it cleared on here, and merge
-        `opener_changes` into those channels' opening posts (re-rendered once posted).
-        Returns the agents it cleared on."""
-        if not opened:
-            return []
-        cleared: set[str] = set()
-        async with self._write() as conn:
-            for condition in opened:
-                deleted = await conn.execute(
-                    delete(agent_conditions).where(
-                        agent_conditions.c.agent == condition.agent,
-                        agent_conditions.c.condition_key == key,
-                        agent_conditions.c.opened_at == condition.opened_at,
-                    )
-                )
-                if deleted.rowcount == 1:
-                    cleared.add(condition.agent)
-            told = [p.post for p in posts if p.agents & cleared]
-            await self.insert_posts(conn, told, now)
-            # The opening posts say "Resolved" (edited once posted), as a health alert's do.
-            openers = [p.payload.opener_key for p in told if isinstance(p.payload, HealthClearPayload)]
-            await touch_openers(self, conn, openers, opener_changes, now)
-            await self._rerender(conn, cleared)
-        return sorted(cleared)
-
-    async def open_alerts(self, key: str) -> list[OpenCondition]:
-        """Every agent's open occurrence of the condition `key`."""
-        query = select(agent_conditions).where(agent_conditions.c.condition_key == key)
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [
-            OpenCondition(r["agent"], r["condition_key"], r["opened_at"], dict(r["finding"]), bool(r["posted"]))
-            for r in rows
-        ]
-
-    async def make_status_read_due(self, agent: str, now: datetime) -> None:
-        """The agent's next status read is due now (a deployment just changed it)."""
-        async with self._write() as conn:
-            await conn.execute(
-                update(agent_status)
-                .where(agent_status.c.agent == agent, agent_status.c.next_read_at > now)
-                .values(next_read_at=now)
-            )
-
-    async def rerender_incidents_begun(self, since: datetime, until: datetime, agent: str | None) -> int:
-        """Posted open incidents (of `agent`, or of every agent when None) whose failures began in
-        [since, until] get their parent re-rendered: a change that arrived late joins their "What
-        changed". Returns how many."""
-        query = update(incidents).where(
-            incidents.c.closed_at.is_(None),
-            incidents.c.parent_ts.is_not(None),
-            incidents.c.first_failure_at >= since,
-            incidents.c.first_failure_at <= until,
-        )
-        if agent is not None:
-            query = query.where(incidents.c.agent == agent)
-        async with self._write() as conn:
-            result = await conn.execute(query.values(version=incidents.c.version + 1))
-        return int(result.rowcount or 0)
-
-    async def _rerender(self, conn: AsyncConnection, agents: set[str]) -> None:
-        """The agents' open incident parents show their health: re-render them."""
-        if not agents:
-            return
-        await conn.execute(
-            update(incidents)
-            .where(
-                incidents.c.agent.in_(sorted(agents)),
-                incidents.c.closed_at.is_(None),
-                incidents.c.parent_ts.is_not(None),
-            )
-            .values(version=incidents.c.version + 1)
-        )
-
-
-__all__ = ["ScopedPost", "WebhookStore"]
+__all__ = ["WebhookStore"]

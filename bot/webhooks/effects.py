@@ -18,9 +18,9 @@ from bot.alerts import policy
 from bot.alerts.health.posts import cleared_changes
 from bot.clock import Clock
 from bot.explain.changes import TIMELINE_WINDOW
-from bot.store import Store
 from bot.webhooks import decide as d
 from bot.webhooks.events import StoredEvent
+from bot.webhooks.ports import EffectsStore
 from bot.webhooks.posts import channel_scopes, clearing_posts, label, opening_posts
 from bot.webhooks.timeline import ORG_WIDE, family, timeline
 
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 class WebhookEffects:
     def __init__(
-        self, *, store: Store, health: AgentStatusWatcher, wake_delivery: Callable[[], None], clock: Clock
+        self, *, store: EffectsStore, health: AgentStatusWatcher, wake_delivery: Callable[[], None], clock: Clock
     ) -> None:
         """`health`: reads a redeployed agent's status now; `wake_delivery`: posts what an event
         enqueued now, not at the delivery job's next tick."""

@@ -17,8 +17,7 @@ from typing import Any
 
 from bot.contracts.keys import webhook_post_key
 from bot.store.payloads import HealthClearPayload, HealthPayload
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, NewPost, OpenCondition, Watch
-from bot.store.webhooks import ScopedPost
+from bot.store.records import NewPost, OpenCondition, OutboxKind, OutboxState, ScopedPost, Watch
 
 #: What an organization-wide alert's posts name instead of an agent (the org when the event named it).
 PIPECAT_CLOUD = "Pipecat Cloud"
@@ -76,12 +75,12 @@ def opening_posts(
             scope.agents,
             NewPost(
                 dedup_key=webhook_post_key(webhook_id, str(finding.get("kind", "")), scope.channel_id),
-                kind=KIND_HEALTH,
+                kind=OutboxKind.HEALTH,
                 channel_id=scope.channel_id,
                 agent=agent or org_label,
                 payload=payload,
                 subscription_id=scope.subscription_id,
-                state=MUTED if scope.muted else PENDING,
+                state=OutboxState.MUTED if scope.muted else OutboxState.PENDING,
             ),
         )
         for scope in scopes
@@ -120,12 +119,12 @@ def clearing_posts(
                 scope.agents,
                 NewPost(
                     dedup_key=webhook_post_key(webhook_id, kind, scope.channel_id),
-                    kind=KIND_HEALTH_CLEAR,
+                    kind=OutboxKind.HEALTH_CLEAR,
                     channel_id=scope.channel_id,
                     agent=agent or str(condition.finding.get("label") or PIPECAT_CLOUD),
                     payload=payload,
                     subscription_id=scope.subscription_id,
-                    state=MUTED if scope.muted else PENDING,
+                    state=OutboxState.MUTED if scope.muted else OutboxState.PENDING,
                 ),
             )
         )

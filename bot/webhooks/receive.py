@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.clock import Clock
-from bot.store import Store
 from bot.webhooks import verify as v
 from bot.webhooks.events import Envelope, StoredEvent, agent_of, metric_label
+from bot.webhooks.ports import ReceiverStore
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 class WebhookReceiver:
     def __init__(
-        self, *, secret: SecretStr | None, store: Store, clock: Clock, count: Count, on_stored: OnStored
+        self, *, secret: SecretStr | None, store: ReceiverStore, clock: Clock, count: Count, on_stored: OnStored
     ) -> None:
         self._secret = secret
         self._store = store

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from bot.blocks.format import human_bytes
-from bot.sandbox.demo_stack import DemoStack, run_demo_stack
+from sandbox.demo.stack import DemoStack, run_demo_stack
 from tests.paths import DOCS
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -40,7 +40,7 @@ async def page(browser: Any, demo: DemoStack) -> AsyncIterator[Any]:
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     await tab.goto(f"{demo.page_url}/")
-    await expect(tab.locator(".channel-link")).to_have_count(2)
+    await expect(tab.locator(".channel-link")).to_have_count(3)
     try:
         yield tab
     finally:
@@ -246,7 +246,7 @@ async def test_app_home_shows_watches_incidents_and_agents(page: Any, demo: Demo
     await page.locator("#home-link").click()
     home = page.locator("#home-body")
     await expect(home.locator(".blk-header").first).to_have_text("pipecat-ops")
-    await expect(home).to_contain_text("Watches (1)")
+    await expect(home).to_contain_text("Watches (2)")  # voice-bot here, call-center in #call-center
     await expect(home).to_contain_text("voice-bot")
     await expect(home.locator(".blk-header").filter(has_text="Open incidents")).to_have_count(1)
     await expect(home.locator(".blk-header").filter(has_text="Agents")).to_have_count(1)
@@ -261,7 +261,7 @@ async def test_daily_digest_arrives_once_with_details_buttons(page: Any, demo: D
 
     from playwright.async_api import expect
 
-    from bot.sandbox.demo_stack import ONCALL_CHANNEL
+    from sandbox.demo.stack import ONCALL_CHANNEL
 
     await open_channel(page, "voice-oncall")
     for status in ("HTTP_COMPLETED", "HTTP_ERROR", "HTTP_COMPLETED", "BOT_CONNECTION_TIMEOUT", "HTTP_COMPLETED"):

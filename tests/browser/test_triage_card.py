@@ -1,5 +1,5 @@
-"""The triage card in a real browser: the demo's TTS quota storm as an on-call engineer sees it.
-Takes docs/triage-card.png for the README."""
+"""The triage card in a real browser: the demo's TTS quota storm as an on-call engineer sees it,
+then acknowledged. Takes docs/triage-card.png and docs/triage-card-acknowledged.png for the README."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.demo_scenarios import tts_quota_burst
-from bot.sandbox.demo_stack import WATCHED_AGENT, DemoStack, run_demo_stack
+from sandbox.demo.scenarios import tts_quota_burst
+from sandbox.demo.stack import WATCHED_AGENT, DemoStack, run_demo_stack
 from tests.paths import DOCS
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -54,6 +54,18 @@ async def test_the_storm_reads_as_a_triage_card(browser: Any, demo: DemoStack) -
         await parent.scroll_into_view_if_needed()
         await page.mouse.move(1, 1)
         await page.screenshot(path=str(DOCS / "triage-card.png"))
+
+        await parent.get_by_role("button", name="Acknowledge", exact=True).click()
+        # Who is on it, in the card and in the thread's copy; the button that undoes it.
+        await expect(parent.locator(".blk-text").first).to_contain_text("Acknowledged by @you")
+        await expect(parent.get_by_role("button", name="Unacknowledge")).to_have_count(1)
+        await expect(parent.get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
+        await expect(page.locator("#thread-parent .blk-text").first).to_contain_text("Acknowledged by @you")
+        await expect(parent).to_contain_text("Likely cause")  # still the whole triage card
+        await expect(page.locator("#page-list .page")).to_contain_text("acknowledged · error")  # PagerDuty too
+        await parent.scroll_into_view_if_needed()
+        await page.mouse.move(1, 1)
+        await page.screenshot(path=str(DOCS / "triage-card-acknowledged.png"))
     finally:
         await context.close()
     assert errors == [], f"the page raised: {errors}"

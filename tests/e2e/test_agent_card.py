@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.app import Runtime
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests.fixtures_app import SlackDriver, make_settings
 from tests.fixtures_slack import ONCALL_CHANNEL
 

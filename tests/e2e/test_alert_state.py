@@ -10,10 +10,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.contracts.actions import RESOLVE_REASON_BLOCK, RESOLVE_REASON_INPUT, RESOLVE_VIEW, Action
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.signing import interactive_body
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.signing import interactive_body
+from sandbox.slack.standin import SlackStandIn, StoredMessage
+from tests import store_reads
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import ONCALL_CHANNEL
@@ -117,7 +118,7 @@ async def test_resolve_asks_for_a_reason_closes_the_incident_resolves_pagerduty_
         assert not {Action.INCIDENT_ACK, Action.INCIDENT_RESOLVE, Action.INCIDENT_MUTE} & set(buttons(shown))
         [incident] = await rt.store.incidents_for(ONCALL_CHANNEL)
         assert (incident.closed_at, incident.resolved_by) == (resolved_at, ADMIN)
-        audit = [(e.action, e.user_id, e.result) for e in await rt.store.recent_audit()]
+        audit = [(e.action, e.user_id, e.result) for e in await store_reads.recent_audit(rt.store)]
         assert (Action.INCIDENT_RESOLVE.value, ADMIN, "ok") in audit
         assert (Action.INCIDENT_RESOLVE.value, "U0X", "refused") in audit
 
@@ -158,7 +159,9 @@ async def test_unacknowledge_brings_acknowledge_back(
         assert Action.INCIDENT_ACK in buttons(back) and Action.INCIDENT_UNACK not in buttons(back)
         [incident] = await rt.store.incidents_for(ONCALL_CHANNEL)
         assert incident.ack_by is None and incident.ack_at is None
-        assert (Action.INCIDENT_UNACK.value, "ok") in [(e.action, e.result) for e in await rt.store.recent_audit()]
+        assert (Action.INCIDENT_UNACK.value, "ok") in [
+            (e.action, e.result) for e in await store_reads.recent_audit(rt.store)
+        ]
 
 
 async def test_a_muted_alert_shows_unmute_and_unmute_ends_the_mute(
@@ -216,7 +219,9 @@ async def test_a_watch_runbook_is_a_button_on_its_alerts_and_a_bad_one_is_refuse
         await slack.interact(click(Action.ALERT_RUNBOOK, parent.ts), message_ts=parent.ts)
         assert slack.last_ack is not None and slack.last_ack.status_code == 200
         await rt.deps.after_ack.drain(grace_seconds=10)
-        assert (Action.ALERT_RUNBOOK.value, "ok") in [(e.action, e.result) for e in await rt.store.recent_audit()]
+        assert (Action.ALERT_RUNBOOK.value, "ok") in [
+            (e.action, e.result) for e in await store_reads.recent_audit(rt.store)
+        ]
         # Watching again without a runbook takes it off (a watch is what its last command said).
         await slack.responses(await slack.command(f"watch {AGENT}"))
         watch = await rt.store.watch(ONCALL_CHANNEL, AGENT)

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 
 from bot.app import Runtime
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.signing import sign_request
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.signing import sign_request
+from sandbox.slack.standin import SlackStandIn
+from tests import store_reads
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver
 from tests.fixtures_slack import ONCALL_CHANNEL
 from tests.rate_traffic import Traffic
@@ -83,7 +84,7 @@ async def test_app_home_for_200_watches_pages_behind_more(
     )
     await slack_standin.wait_for_calls("views.publish", 2)
     await runtime.deps.after_ack.drain(grace_seconds=5)
-    [entry] = await runtime.store.recent_audit()
+    [entry] = await store_reads.recent_audit(runtime.store)
     assert (entry.action, entry.result, entry.user_id) == ("home_more", "ok", USER)
     second = slack_standin.home_views[USER]
     assert f"C{int(more['value']):06d}" in json.dumps(second)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn
 from tests.e2e.test_app_home import event_body, send_event
 from tests.fixtures_app import USER, AppFactory
 from tests.fixtures_slack import INCIDENT_CHANNEL, ONCALL_CHANNEL

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.app import Runtime
 from bot.contracts.actions import Action
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests.fixtures_app import SlackDriver, load_payload
 from tests.fixtures_slack import ONCALL_CHANNEL
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import SIGNING_SECRET
 from tests.fixtures_slack import BOT_TOKEN
 

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 from tests.fixtures_pipecat import load_pipecat_fixture
 
 ERROR_ID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"

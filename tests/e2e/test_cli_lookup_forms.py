@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 from tests.fixtures_pipecat import load_pipecat_fixture
 
 ERROR_ID = "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"

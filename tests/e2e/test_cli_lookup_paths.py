@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 from tests.fixtures_pipecat import load_pipecat_fixture
 
 ODD_ID = "7d2c4b6a-8e0f-4a1b-9c3d-5e7f9a1b3c5d"
@@ -22,8 +22,15 @@ def sim_env(url: str) -> dict[str, str]:
 async def run(tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[int, str, str]:
     base = {k: v for k, v in os.environ.items() if not k.upper().startswith(("SLACK_", "PIPECAT_"))}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "lookup", *args, env=base | env, cwd=str(tmp_path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "lookup",
+        *args,
+        env=base | env,
+        cwd=str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
@@ -39,7 +46,9 @@ async def test_settings_from_a_dotenv_file(pipecat_sim: PipecatSimulator, pipeca
 
 
 async def test_a_bad_setting_is_named_and_exits_2(tmp_path: Path) -> None:
-    code, out, err = await run(tmp_path, "voice-bot", ODD_ID, env={"PIPECAT_API_KEY": "k", "PIPECAT_API_URL": "ftp://x"})
+    code, out, err = await run(
+        tmp_path, "voice-bot", ODD_ID, env={"PIPECAT_API_KEY": "k", "PIPECAT_API_URL": "ftp://x"}
+    )
     assert (code, out) == (2, "") and "PIPECAT_API_URL" in err and "Traceback" not in err
 
 
@@ -57,9 +66,7 @@ async def test_an_answer_of_the_wrong_shape_exits_1_with_one_line(
 ) -> None:
     payload = {**load_pipecat_fixture("session-detail-error.json"), "createdAt": "yesterday"}
     pipecat_sim.add_raw_session("voice-bot", payload)
-    code, out, err = await run(
-        tmp_path, "voice-bot", payload["sessionId"], env=sim_env(pipecat_url)
-    )
+    code, out, err = await run(tmp_path, "voice-bot", payload["sessionId"], env=sim_env(pipecat_url))
     assert (code, out) == (1, "") and len(err.strip().splitlines()) == 1 and "unexpected format" in err
 
 

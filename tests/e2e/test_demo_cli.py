@@ -32,8 +32,11 @@ def test_demo_command_serves_the_page_and_exits_zero_on_sigint(tmp_path: Path) -
         env.pop(name, None)  # the demo needs none of them and must not pick them up
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "demo", "--port", "0"],
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(proc.stdout, output), daemon=True).start()
@@ -50,8 +53,8 @@ def test_demo_command_serves_the_page_and_exits_zero_on_sigint(tmp_path: Path) -
         assert page.status_code == 200
         assert "<title>pipecat-ops demo</title>" in page.text
         state = httpx.get(f"{url}/api/state", timeout=10).json()
-        assert [c["name"] for c in state["channels"]] == ["voice-oncall", "support"]
-        assert {a["name"] for a in state["agents"]} == {"voice-bot", "support-bot", "sales-bot"}
+        assert [c["name"] for c in state["channels"]] == ["voice-oncall", "support", "call-center"]
+        assert {a["name"] for a in state["agents"]} == {"voice-bot", "support-bot", "sales-bot", "call-center"}
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=STOP_TIMEOUT) == 0, "".join(seen)
@@ -63,7 +66,7 @@ def test_demo_command_serves_the_page_and_exits_zero_on_sigint(tmp_path: Path) -
 
 def test_demo_prints_how_to_try_lookup_and_check_against_it(tmp_path: Path) -> None:
     """The demo names the simulator's URL and key (and the stand-in's): `python -m bot lookup` and
-    `check` run with exactly the printed variables work against it (bot/sandbox/demo.py)."""
+    `check` run with exactly the printed variables work against it (sandbox/demo/run.py)."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("SLACK_", "PIPECAT_", "DATABASE_"))}
     env |= {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -95,7 +98,7 @@ def test_demo_prints_how_to_try_lookup_and_check_against_it(tmp_path: Path) -> N
             timeout=120,
         )  # fmt: skip
         said = check.stdout + check.stderr
-        assert "ok    pipecat: GET /agents answered: 3 agent(s)" in said, said
+        assert "ok    pipecat: GET /agents answered: 4 agent(s)" in said, said
         assert "ok    slack:" in said and "ok    database:" in said, said
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=STOP_TIMEOUT) == 0, "".join(seen)

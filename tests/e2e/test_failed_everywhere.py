@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 from tests.fixtures_app import SlackDriver
 
 #: Seven failed (5xx codes, connection timeout, agent errors, start timeout) and three that did not.

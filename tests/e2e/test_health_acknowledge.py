@@ -9,9 +9,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.contracts.actions import Action
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
+from tests import store_reads
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import INCIDENT_CHANNEL, ONCALL_CHANNEL
@@ -127,7 +128,7 @@ async def test_acknowledge_a_health_alert_in_every_channel_first_click_wins_page
         assert condition.ack_by is None and condition.ack_at is None
         assert page.status == "acknowledged"
 
-        audit = [(e.action, e.user_id, e.result) for e in await rt.store.recent_audit()]
+        audit = [(e.action, e.user_id, e.result) for e in await store_reads.recent_audit(rt.store)]
         assert (Action.HEALTH_ACK.value, ADMIN, "ok") in audit
         assert (Action.HEALTH_ACK.value, "U0NOBODY", "refused") in audit
         assert (Action.HEALTH_UNACK.value, ADMIN, "ok") in audit
@@ -192,7 +193,7 @@ async def test_acknowledging_an_organization_wide_webhook_alert_acknowledges_it_
     slack_standin: SlackStandIn,
     pagerduty_standin: PagerDutyStandIn,
 ) -> None:
-    """A webhook alert's occurrence spans every agent it concerns (bot/store/webhooks.py): the
+    """A webhook alert's occurrence spans every agent it concerns (bot/store/agent_health.py): the
     acknowledgement lands on all of its condition rows and every channel's post."""
     env = {
         "PIPECAT_WEBHOOK_SECRET": pipecat_sim.webhooks.secret,

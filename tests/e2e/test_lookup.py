@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_slack import INCIDENT_CHANNEL, NOT_MEMBER_CHANNEL, ONCALL_CHANNEL
@@ -162,7 +162,7 @@ async def test_hostile_input_comes_back_escaped_or_refused(
 
 
 async def test_bad_signature_and_stale_timestamp_are_refused(slack: SlackDriver, slack_standin: SlackStandIn) -> None:
-    from bot.sandbox.signing import slash_command_body
+    from sandbox.signing import slash_command_body
 
     body = slash_command_body("help", response_url=slack_standin.response_url())
     assert (await slack.post(body, secret="wrong")).status_code == 401
@@ -294,3 +294,16 @@ async def test_buttons_on_a_private_summary_answer_privately(
     [post] = await slack.responses(key)
     assert post.body["response_type"] == "ephemeral" and post.body["replace_original"] is True
     assert slack_standin.calls_to("chat.postMessage") == [] and slack_standin.files == {}
+
+
+async def test_answers_to_response_urls_share_one_kept_alive_connection(
+    seeded: PipecatSimulator, slack: SlackDriver
+) -> None:
+    """One HTTP session for every response_url post (bot/slack/respond.py): a new connection per
+    answer was most of what answering cost after the lookup itself."""
+    posts = []
+    for _ in range(3):
+        key = await slack.command(f"voice-bot {SEED_ID}")
+        posts += await slack.responses(key)
+    assert len(posts) == 3 and all(p.status == 200 for p in posts)
+    assert len({p.peer for p in posts}) == 1 and posts[0].peer

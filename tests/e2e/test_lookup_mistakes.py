@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.app import Runtime
 from bot.contracts.actions import Action, session_value
-from bot.sandbox.pipecat_sim import PipecatSimulator
+from sandbox.pipecat.simulator import PipecatSimulator
 from tests.fixtures_app import SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_slack import ONCALL_CHANNEL

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.slack_standin import SlackStandIn
-from bot.sandbox.socket_standin import SocketModeStandIn
+from sandbox.pipecat.simulator import SimClock
+from sandbox.slack.socket_mode import SocketModeStandIn
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import make_settings
 
 if TYPE_CHECKING:
@@ -30,8 +30,12 @@ async def socket_mode(slack_standin: SlackStandIn) -> AsyncIterator[SocketModeSt
 
 @pytest.fixture
 async def socket_app(
-    socket_mode: SocketModeStandIn, slack_standin: SlackStandIn, pipecat_url: str, slack_url: str,
-    tmp_path: Path, sim_clock: SimClock,
+    socket_mode: SocketModeStandIn,
+    slack_standin: SlackStandIn,
+    pipecat_url: str,
+    slack_url: str,
+    tmp_path: Path,
+    sim_clock: SimClock,
 ) -> AsyncIterator[Runtime]:
     from bot.app import build_runtime, socket_mode_handler
 

@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 from bot.contracts.actions import Action, mute_value
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import ONCALL_CHANNEL

@@ -17,8 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Runtime
 from bot.ops.logs import configure_logging
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver
 from tests.fixtures_slack import ONCALL_CHANNEL
 

@@ -13,10 +13,11 @@ import pytest
 
 from bot.contracts.actions import Action
 from bot.ops.logs import Redactor
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
-from bot.store.records import DEAD
+from bot.store.records import OutboxState
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
+from tests import store_reads
 from tests.fixtures_app import AppFactory, SlackDriver, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import ONCALL_CHANNEL
@@ -86,7 +87,7 @@ async def test_one_alert_per_incident_across_a_500_and_a_restart_with_one_key(
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
         await cycle(runtime, sim_clock)
         [alert] = pagerduty_standin.alerts
-        [row] = await runtime.store.page_rows()
+        [row] = await store_reads.page_rows(runtime.store)
         assert (row.state, row.attempts) == ("pending", 1)  # to be sent again
     async with paging_app() as (runtime, slack):  # a restarted replica, same database
         await cycle(runtime, sim_clock)
@@ -198,8 +199,8 @@ async def test_a_refused_event_shows_pagerdutys_error_on_watches_and_is_not_retr
         for _ in range(3):
             await cycle(runtime, sim_clock)
         assert [e.status for e in pagerduty_standin.requests] == [400]
-        [row] = await runtime.store.page_rows()
-        assert row.state == DEAD and "Invalid routing key" in (row.last_error or "")
+        [row] = await store_reads.page_rows(runtime.store)
+        assert row.state == OutboxState.DEAD and "Invalid routing key" in (row.last_error or "")
         answer = await command(slack, "watches")
         assert "PagerDuty refused an event:* Event object is invalid: Invalid routing key" in answer
         assert f"/session watch {AGENT} page" in answer
@@ -219,7 +220,7 @@ async def test_429_and_5xx_are_retried_with_back_off(
         pagerduty_standin.fail_next(status=502)
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")
         await cycle(runtime, sim_clock)  # 429: back off 30 s
-        [row] = await runtime.store.page_rows()
+        [row] = await store_reads.page_rows(runtime.store)
         assert row.next_attempt_at == sim_clock.now() + timedelta(seconds=30)
         await runtime.jobs.deliver_once()  # not due yet: nothing sent
         assert len(pagerduty_standin.requests) == 1

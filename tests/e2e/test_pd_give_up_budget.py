@@ -9,9 +9,10 @@ wire is a type error.
 
 from __future__ import annotations
 
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.store.records import DEAD
+from bot.store.records import OutboxState
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from tests import store_reads
 from tests.fixtures_app import AppFactory
 from tests.fixtures_pagerduty import ROUTING_KEY
 
@@ -37,6 +38,6 @@ async def test_pagerduty_rows_honour_outbox_give_up_hours(
             sim_clock.advance(300)
             await runtime.jobs.poll_once()
             await runtime.jobs.deliver_once()
-        rows = await runtime.store.page_rows()
+        rows = await store_reads.page_rows(runtime.store)
         [row] = [r for r in rows if r.dedup_key == "page:1:trigger:1"]
-        assert row.state == DEAD, f"trigger still {row.state} after 3 h of 503s with OUTBOX_GIVE_UP_HOURS=1"
+        assert row.state == OutboxState.DEAD, f"trigger still {row.state} after 3 h of 503s with OUTBOX_GIVE_UP_HOURS=1"

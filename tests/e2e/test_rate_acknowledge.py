@@ -10,9 +10,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.contracts.actions import Action, mute_value
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
+from tests import store_reads
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import INCIDENT_CHANNEL, ONCALL_CHANNEL
@@ -163,7 +164,7 @@ async def test_acknowledge_a_rate_alert_in_every_channel_first_click_wins_pagerd
         [closed] = await slack.responses(key)
         assert "This rate alert is no longer open." in json.dumps(closed.body)
 
-        audit = [(e.action, e.user_id, e.result) for e in await rt.store.recent_audit()]
+        audit = [(e.action, e.user_id, e.result) for e in await store_reads.recent_audit(rt.store)]
         assert (Action.RATE_ACK.value, ADMIN, "ok") in audit
         assert (Action.RATE_ACK.value, "U0NOBODY", "refused") in audit
         assert (Action.RATE_UNACK.value, OTHER_ADMIN, "ok") in audit

@@ -13,9 +13,10 @@ import pytest
 from bot.access.policy import refusal
 from bot.config import AccessLists
 from bot.contracts.actions import ADMIN_ONLY, Action, Verb, mute_value, session_value
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.signing import sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.signing import sign_request, slash_command_body
+from sandbox.slack.standin import SlackStandIn
+from tests import store_reads
 from tests.fixtures_app import SIGNING_SECRET, USER, AppFactory, SlackDriver, load_payload
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
@@ -82,7 +83,7 @@ async def test_channel_allowlist_refuses_elsewhere_privately(app_factory: AppFac
         body = slack.ack_json()
         assert body["response_type"] == "ephemeral" and "ALLOWED_CHANNELS" in json.dumps(body)
         await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
-        [entry] = await runtime.store.recent_audit()
+        [entry] = await store_reads.recent_audit(runtime.store)
         assert (entry.action, entry.result, entry.channel_id) == ("lookup", "refused", ONCALL_CHANNEL)
 
 
@@ -142,7 +143,7 @@ async def test_each_admin_only_verb_exists_and_is_refused_to_others(app_factory:
         await slack.command(ADMIN_COMMANDS[verb], user_id=USER)
         assert f"Only admins can use `{verb}`" in json.dumps(slack.ack_json())
         await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
-        [entry] = await runtime.store.recent_audit()
+        [entry] = await store_reads.recent_audit(runtime.store)
         assert (entry.action, entry.result) == (verb, "refused")
 
 
@@ -167,7 +168,7 @@ async def test_audit_records_who_ran_what_where_and_the_result(
     await slack.responses(await slack.command("voice-bot 11111111-2222-4333-8444-555555555555"))
     await slack.command("nonsense here")
     await runtime.deps.after_ack.drain(grace_seconds=10)  # the audit write runs after the ack
-    entries = await runtime.store.recent_audit()
+    entries = await store_reads.recent_audit(runtime.store)
     assert [(e.action, e.result, e.user_id, e.channel_id) for e in entries] == [
         ("help", "usage", USER, ONCALL_CHANNEL),
         ("lookup", "SessionNotFound", USER, ONCALL_CHANNEL),
@@ -182,7 +183,7 @@ async def test_audit_entries_past_retention_are_pruned(runtime: Any, sim_clock: 
     sim_clock.advance(timedelta(days=91).total_seconds())
     await gate.record(user_id="U1", channel_id="C1", action="lookup", detail="new", result="ok")
     assert await gate.prune() == 1
-    assert [e.detail for e in await runtime.store.recent_audit()] == ["new"]
+    assert [e.detail for e in await store_reads.recent_audit(runtime.store)] == ["new"]
 
 
 PIPECAT_KEY = "pk_live_DoNotLeakThisKey_7f3a9c"

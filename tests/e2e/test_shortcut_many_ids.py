@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.standin import SlackStandIn
 from tests.e2e.test_lookup import shortcut_payload
 from tests.fixtures_app import SlackDriver
 from tests.fixtures_slack import ONCALL_CHANNEL

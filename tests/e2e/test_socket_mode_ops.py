@@ -17,9 +17,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import build_runtime, run_socket_mode
-from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.slack_standin import SlackStandIn
-from bot.sandbox.socket_standin import SocketModeStandIn
+from sandbox.pipecat.simulator import SimClock
+from sandbox.slack.socket_mode import SocketModeStandIn
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import USER, make_settings
 from tests.fixtures_slack import ONCALL_CHANNEL
 

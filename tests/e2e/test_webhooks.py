@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests.fixtures_app import USER, AppFactory, SlackDriver
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import INCIDENT_CHANNEL, ONCALL_CHANNEL
@@ -173,7 +173,7 @@ async def test_without_the_secret_the_route_answers_404_and_socket_mode_serves_i
         answer = await slack.http.post("/webhooks/pipecat", content=b"{}")
         assert answer.status_code == 404
     async with app_factory(PIPECAT_WEBHOOK_SECRET=pipecat_sim.webhooks.secret) as (runtime, _):
-        from bot.sandbox.server import serve
+        from sandbox.server import serve
 
         async with serve(runtime.ops_asgi()) as ops_url:  # Socket Mode's small server
             pipecat_sim.webhooks.url = f"{ops_url}/webhooks/pipecat"

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.server import serve
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_store import PG_URL_ENV
 from tests.reliability.harness import Cluster, new_simulator, new_standin
 

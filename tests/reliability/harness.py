@@ -28,12 +28,13 @@ import httpx
 from sqlalchemy import func, select
 
 from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
-from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
-from bot.sandbox.signing import sign_request, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
 from bot.store import Store
-from bot.store.records import DELIVERABLE, KIND_ALERT, KIND_NOTICE, KIND_PARENT, KIND_ROLLUP, ROLLED_UP, SENT, Watch
+from bot.store.records import DELIVERABLE, OutboxKind, OutboxState, Watch
 from bot.store.schema import alert_outbox, incidents, poll_state
+from sandbox.pipecat.simulator import PipecatSimulator, WallClock
+from sandbox.signing import sign_request, slash_command_body
+from sandbox.slack.standin import SlackStandIn, StoredMessage
+from tests import store_reads
 
 SIGNING_SECRET = "reliability-signing-secret"
 BOT_TOKEN = "xoxb-reliability-token"
@@ -82,9 +83,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.25
-) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.25) -> None:
     """Wait until the async condition holds (re-checked every `interval`); TimeoutError after `within`."""
     deadline = time.monotonic() + within
     while True:
@@ -103,7 +102,6 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
 
 
 @dataclass
@@ -333,18 +331,16 @@ async def settled(store: Store, expected_keys: Iterable[str]) -> bool:
         row = by_key.get(key)
         if row is None:
             return False
-        if row["state"] == ROLLED_UP:
+        if row["state"] == OutboxState.ROLLED_UP:
             rollup = by_id.get(row["rollup_id"])
-            if rollup is None or rollup["state"] != SENT:
+            if rollup is None or rollup["state"] != OutboxState.SENT:
                 return False
-        elif row["state"] != SENT:
+        elif row["state"] != OutboxState.SENT:
             return False
     if any(r["state"] in DELIVERABLE for r in rows):
         return False
     async with store.engine.connect() as conn:
-        unposted = await conn.scalar(
-            select(func.count()).select_from(incidents).where(incidents.c.parent_ts.is_(None))
-        )
+        unposted = await conn.scalar(select(func.count()).select_from(incidents).where(incidents.c.parent_ts.is_(None)))
     return not unposted
 
 
@@ -357,7 +353,7 @@ async def expected_alerts(store: Store, failed: dict[str, list[str]]) -> dict[st
     """dedup key → (watch, session) for every watch of every agent that had failed sessions."""
     expected: dict[str, tuple[Watch, str]] = {}
     for agent, sids in failed.items():
-        for watch in await store.watches_for_agent(agent):
+        for watch in await store_reads.watches_for_agent(store, agent):
             for sid in sids:
                 expected[f"{watch.id}:{sid}"] = (watch, sid)
     return expected
@@ -392,15 +388,17 @@ async def assert_each_represented_exactly_once(
     for key, [message] in keys.items():
         row = by_key.get(key)
         assert row is not None, f"a message in Slack has no outbox row: {key}"
-        assert row["state"] == SENT and row["posted_ts"] == message.ts, f"unrecorded post {key}: {row['state']}"
+        assert row["state"] == OutboxState.SENT and row["posted_ts"] == message.ts, (
+            f"unrecorded post {key}: {row['state']}"
+        )
         assert row["channel_id"] == message.channel
 
     counts = {"reply": 0, "rollup": 0}
     places: dict[tuple[int, str], list[str]] = {}
     for row in rows:
-        if row["kind"] == KIND_ALERT and row["state"] == SENT:
+        if row["kind"] == OutboxKind.ALERT and row["state"] == OutboxState.SENT:
             places.setdefault((row["subscription_id"], row["session_id"]), []).append(f"reply {row['dedup_key']}")
-        if row["kind"] == KIND_ROLLUP and row["state"] == SENT:
+        if row["kind"] == OutboxKind.ROLLUP and row["state"] == OutboxState.SENT:
             for item in row["payload"]["sessions"]:
                 rolled = (row["subscription_id"], str(item["session_id"]).lower())
                 places.setdefault(rolled, []).append(f"roll-up {row['dedup_key']}")
@@ -409,12 +407,12 @@ async def assert_each_represented_exactly_once(
         assert row is not None, f"lost: no outbox row for {key} ({watch.agent} in {watch.channel_id})"
         where = places.get((watch.id, sid), [])
         assert len(where) == 1, f"{key} is represented {len(where)} times: {where}"
-        if row["state"] == SENT:
+        if row["state"] == OutboxState.SENT:
             [message] = keys[key]
             assert message.channel == watch.channel_id and message.is_reply, f"{key} is not a thread reply"
             counts["reply"] += 1
         else:
-            assert row["state"] == ROLLED_UP, f"{key} ended {row['state']}: {row['last_error']}"
+            assert row["state"] == OutboxState.ROLLED_UP, f"{key} ended {row['state']}: {row['last_error']}"
             rollup = by_id[row["rollup_id"]]
             [message] = keys[rollup["dedup_key"]]
             sessions = [str(s["session_id"]).lower() for s in rollup["payload"]["sessions"]]
@@ -424,11 +422,13 @@ async def assert_each_represented_exactly_once(
             listed = [s.lower() for s in _LISTED_ID.findall(str(message.blocks))]
             assert listed == sessions[: len(listed)] and len(listed) == min(20, len(sessions))
             counts["rollup"] += 1
-    finished = (SENT, ROLLED_UP)
-    unexpected = {k for k, r in by_key.items() if r["kind"] == KIND_ALERT and r["state"] in finished} - set(expected)
+    finished = (OutboxState.SENT, OutboxState.ROLLED_UP)
+    unexpected = {k for k, r in by_key.items() if r["kind"] == OutboxKind.ALERT and r["state"] in finished} - set(
+        expected
+    )
     assert not unexpected, f"alerts for sessions that should not alert: {sorted(unexpected)[:5]}"
-    counts["parents"] = sum(1 for r in rows if r["kind"] == KIND_PARENT and r["state"] == SENT)
-    counts["notices"] = sum(1 for r in rows if r["kind"] == KIND_NOTICE and r["state"] == SENT)
+    counts["parents"] = sum(1 for r in rows if r["kind"] == OutboxKind.PARENT and r["state"] == OutboxState.SENT)
+    counts["notices"] = sum(1 for r in rows if r["kind"] == OutboxKind.NOTICE and r["state"] == OutboxState.SENT)
     counts["slack_messages"] = len(messages)
     return counts
 

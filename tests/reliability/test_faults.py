@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.standin import SlackStandIn
+from tests import store_reads
 from tests.reliability.conftest import PG_DATA_ENV
 from tests.reliability.harness import (
     AGENTS,
@@ -198,7 +199,7 @@ async def test_pipecat_flapping_loses_nothing_and_posts_one_outage_notice_per_ou
     await standin.wait_until(lambda: len(notices_in(standin, "recovery")) == len(watches), within=60)
     await assert_each_represented_exactly_once(shared_store, standin, expected)
     outage, recovery = notices_in(standin, "outage"), notices_in(standin, "recovery")
-    watch_ids = {str(w.id) for agent in agents for w in await shared_store.watches_for_agent(agent)}
+    watch_ids = {str(w.id) for agent in agents for w in await store_reads.watches_for_agent(shared_store, agent)}
     assert set(outage) == set(recovery) == watch_ids
     assert all(len(v) == 1 for v in outage.values()) and all(len(v) == 1 for v in recovery.values())
     for messages in (*outage.values(), *recovery.values()):

@@ -15,13 +15,13 @@ from bot.alerts import policy
 from bot.alerts.delivery.transitions import Posted, next_state
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.payloads import AlertPayload
-from bot.store.records import KIND_ALERT, SENDING, SENT, NewPost
+from bot.store.records import NewPost, OutboxKind, OutboxState
 from bot.wiring import MAX_REPLICA_ID_LENGTH, Alerts, build_alerts, new_replica_id
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_store import ALERT_CHANNEL, TEST_ALERT_SETTINGS, AlertRig
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ CHANNEL = "C1"
 
 
 async def queued_row(store: Store) -> NewPost:
-    post = NewPost("7:s1", KIND_ALERT, CHANNEL, "voice-bot", AlertPayload(session={"sessionId": "s1"}), 7, "s1")
+    post = NewPost("7:s1", OutboxKind.ALERT, CHANNEL, "voice-bot", AlertPayload(session={"sessionId": "s1"}), 7, "s1")
     assert await store.enqueue([post], T0) == 1
     return post
 
@@ -66,13 +66,13 @@ async def test_a_sending_row_is_taken_over_only_once_its_claim_expired(store: St
     [row] = await store.outbox_rows()
     assert await store.claim(row, "first", T0, policy.CLAIM_TTL)
     [sending] = await store.outbox_rows()
-    assert sending.state == SENDING
+    assert sending.state == OutboxState.SENDING
     assert not await store.claim(sending, "second", T0 + policy.CLAIM_TTL - timedelta(seconds=1), policy.CLAIM_TTL)
     assert await store.claim(sending, "second", T0 + policy.CLAIM_TTL + timedelta(seconds=1), policy.CLAIM_TTL)
     posted = next_state(sending, Posted("1.0"), now=T0 + policy.CLAIM_TTL, give_up_after=policy.OUTBOX_GIVE_UP)
     assert not await store.apply(row, "first", posted, T0 + policy.CLAIM_TTL)  # the record is fenced
     assert await store.apply(row, "second", posted, T0 + policy.CLAIM_TTL)
-    assert [r.state for r in await store.outbox_rows()] == [SENT]
+    assert [r.state for r in await store.outbox_rows()] == [OutboxState.SENT]
 
 
 async def test_a_worker_paused_past_its_claim_does_not_post_when_it_resumes(
@@ -128,7 +128,7 @@ async def test_a_worker_paused_past_its_claim_does_not_post_when_it_resumes(
     assert "not posting parent:1" in caplog.text
     [parent] = slack_standin.messages_in(ALERT_CHANNEL)
     assert len(slack_standin.messages_in(ALERT_CHANNEL, thread_ts=parent.ts)) == 1
-    assert {r.state for r in await store.outbox_rows()} == {SENT}
+    assert {r.state for r in await store.outbox_rows()} == {OutboxState.SENT}
     assert sum(c.ok for c in slack_standin.calls_to("chat.postMessage")) == 2
 
 

@@ -10,10 +10,10 @@ import asyncio
 
 import pytest
 
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin import SlackStandIn
 from bot.store import Store
-from bot.store.records import SENDING, SENT
+from bot.store.records import OutboxState
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.standin import SlackStandIn
 from tests.reliability.harness import (
     AGENTS,
     ONE,
@@ -107,7 +107,7 @@ async def test_sigstop_past_the_lease_then_sigcont_posts_no_duplicate(
     standin.accept_then_hang_next("conversations.history", 1)
     failed = fail_sessions(sim, AGENTS[:1], 4)
     await standin.wait_until(lambda: standin.hanging == 1, within=60)
-    [claimed] = [r for r in await outbox(shared_store) if r["state"] == SENDING]
+    [claimed] = [r for r in await outbox(shared_store) if r["state"] == OutboxState.SENDING]
     key = str(claimed["dedup_key"])
     owner = await lease_owner(shared_store, TWO)
     assert owner is not None
@@ -115,7 +115,7 @@ async def test_sigstop_past_the_lease_then_sigcont_posts_no_duplicate(
     cluster.stop(paused)  # SIGSTOP holding the claim and the channel lease; both run out meanwhile
 
     async def taken_over() -> bool:
-        return bool({r["dedup_key"]: r["state"] for r in await outbox(shared_store)}[key] == SENT)
+        return bool({r["dedup_key"]: r["state"] for r in await outbox(shared_store)}[key] == OutboxState.SENT)
 
     await eventually(taken_over, within=90, what="the other replica posted the paused one's row")
     standin.release_hangs()  # the answer the paused replica waits for is now in its socket

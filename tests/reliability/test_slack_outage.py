@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.blocks.alert_watches import watches_message
-from bot.store.records import DEAD, SENT
+from bot.store.records import OutboxState
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 from tests.outage_checks import alert_sessions, keys_posted_twice
 
@@ -42,7 +42,7 @@ async def test_slack_down_for_30_minutes_on_the_simulators_clock_loses_nothing_a
         await rig.cycle(30)
     assert len(alert_sessions(rig.slack, ALERT_CHANNEL)) == 1  # down all along: only the first one
     await settle(rig)
-    assert {r.state for r in await rig.store.outbox_rows()} == {SENT}  # 0 lost
+    assert {r.state for r in await rig.store.outbox_rows()} == {OutboxState.SENT}  # 0 lost
     assert alert_sessions(rig.slack, ALERT_CHANNEL) == dict.fromkeys(failed, 1)
     assert keys_posted_twice(rig.slack, ALERT_CHANNEL) == []  # 0 duplicated
     assert not [m for m in rig.top() if "could not be delivered" in m.text]  # nothing was given up
@@ -69,7 +69,7 @@ async def test_slack_down_for_25_hours_gives_up_after_24_and_tells_the_channel_o
     assert late is not None
     # Still down: the early alerts were retried for 24 hours, then given up, and that shows.
     states = {r.session_id: r.state for r in await rig.store.outbox_rows(kind="alert")}
-    assert [states[s] for s in early] == [DEAD, DEAD] and states[late] != DEAD
+    assert [states[s] for s in early] == [OutboxState.DEAD, OutboxState.DEAD] and states[late] != OutboxState.DEAD
     [view] = await rig.svc.watches(ALERT_CHANNEL)
     assert view.undelivered == 2
     assert "2 alerts undelivered" in str(watches_message([view]).blocks)

@@ -39,9 +39,7 @@ def test_no_samples_raises(name: str) -> None:
 
 def test_import_is_lazy() -> None:
     code = "import sys, bot.charts; print('matplotlib' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "False"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from tests.paths import ROOT
 
 BOT = ROOT / "bot"
+SANDBOX = ROOT / "sandbox"
 
 
 def contracts() -> dict[str, dict[str, Any]]:
@@ -45,24 +46,26 @@ def test_no_contract_names_a_module_twice() -> None:
 
 
 def test_every_stand_in_is_held_standalone() -> None:
-    """Everything in bot/sandbox but the demo (demo*.py, which starts the app) is a stand-in: a new
-    one that is not listed could import the product and nothing would say so."""
-    stand_ins = {
-        f"bot.sandbox.{p.stem}"
-        for p in (BOT / "sandbox").glob("*.py")
-        if p.stem != "__init__" and not p.stem.startswith("demo")
-    }
-    assert set(contracts()["standins-standalone"]["source_modules"]) == stand_ins
+    """Everything in sandbox/ but the demo (sandbox/demo, which starts the app) is a stand-in: a
+    new one that is not listed could import the product and nothing would say so."""
+    children = {f"sandbox.{p.stem}" for p in SANDBOX.glob("*.py") if p.stem != "__init__"}
+    children |= {f"sandbox.{p.parent.name}" for p in SANDBOX.glob("*/__init__.py")}
+    assert set(contracts()["standins-standalone"]["source_modules"]) == children - {"sandbox.demo"}
 
 
 def test_the_stand_ins_share_only_the_wire_formats() -> None:
     forbidden = set(contracts()["standins-standalone"]["forbidden_modules"])
-    assert forbidden == top_level_modules() - {"bot.contracts", "bot.sandbox"}
+    assert forbidden == top_level_modules() - {"bot.contracts"}
 
 
 def test_the_sandbox_reaches_only_the_root_and_the_settings() -> None:
-    allowed = {"bot.__main__", "bot.app", "bot.config", "bot.config_plain", "bot.contracts", "bot.sandbox"}
+    allowed = {"bot.__main__", "bot.app", "bot.config", "bot.config_plain", "bot.contracts"}
     assert set(contracts()["sandbox-via-cli"]["forbidden_modules"]) == top_level_modules() - allowed
+
+
+def test_the_product_never_imports_the_sandbox() -> None:
+    contract = contracts()["product-without-sandbox"]
+    assert contract["source_modules"] == ["bot"] and contract["forbidden_modules"] == ["sandbox"]
 
 
 def test_the_layers_place_every_top_level_module() -> None:

@@ -14,9 +14,7 @@ T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-def make(
-    n: int, *, seconds: float | None = 60, status: str | None = "HTTP_COMPLETED", **extra: Any
-) -> Session:
+def make(n: int, *, seconds: float | None = 60, status: str | None = "HTTP_COMPLETED", **extra: Any) -> Session:
     """A session created at T0+n minutes lasting `seconds` (None: still running)."""
     created = T0 + timedelta(minutes=n)
     ended = None if seconds is None else created + timedelta(seconds=seconds)
@@ -72,20 +70,23 @@ def test_empty() -> None:
         # counts by status: active for running sessions, unknown for a missing status
         (
             [make(1), make(2, status="HTTP_ERROR"), make(3, seconds=None, status=None), make(4, status=None)],
-            {"count": 4, "active": 1, "ended": 3, "errors": 1,
-             "by_status": {"HTTP_COMPLETED": 1, "HTTP_ERROR": 1, "active": 1, "unknown": 1}},
+            {
+                "count": 4,
+                "active": 1,
+                "ended": 3,
+                "errors": 1,
+                "by_status": {"HTTP_COMPLETED": 1, "HTTP_ERROR": 1, "active": 1, "unknown": 1},
+            },
         ),
         # open statuses count under their own name; "500" and BOT_CONNECTION_TIMEOUT failed (as their
         # badges say), an unknown status with no failing endState did not
         (
-            [make(1, status="500"), make(2, status="BOT_CONNECTION_TIMEOUT"),
-             make(3, status="WS_CONNECTION_CLOSED")],
+            [make(1, status="500"), make(2, status="BOT_CONNECTION_TIMEOUT"), make(3, status="WS_CONNECTION_CLOSED")],
             {"errors": 2, "by_status": {"500": 1, "BOT_CONNECTION_TIMEOUT": 1, "WS_CONNECTION_CLOSED": 1}},
         ),
         # cold-start share only over sessions that report it
         (
-            [make(1, coldStart=True), make(2, coldStart=False), make(3, coldStart=None),
-             make(4, coldStart=True)],
+            [make(1, coldStart=True), make(2, coldStart=False), make(3, coldStart=None), make(4, coldStart=True)],
             {"cold_starts": 2, "cold_start_reported": 3},
         ),
     ],

@@ -1,5 +1,5 @@
 """Delivery: the outbox machine that posts each row to Slack exactly once (deliverer.py drives
 claim → reconcile → fence → post → apply; transitions.py decides a row's next state;
-slack_errors.py turns Slack failures into typed errors; reconcile.py finds copies already
+slack_errors.py turns Slack failures into transitions' outcomes; reconcile.py finds copies already
 posted; messages.py renders rows).
 """

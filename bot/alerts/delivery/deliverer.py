@@ -37,25 +37,17 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_e
 from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
-from bot.alerts.delivery.messages import MessageFactory
-from bot.alerts.delivery.reconcile import find_posted, outcome_of
+from bot.alerts.delivery.hooks import ChannelPassHooks
+from bot.alerts.delivery.ports import DeliveryStore, RowMessages
+from bot.alerts.delivery.reconcile import find_posted
 from bot.alerts.delivery.reply_edits import ReplyEditor
 from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
-from bot.alerts.health.messages import Skip, Wait, recovery_thread
-from bot.alerts.incidents.keeper import IncidentKeeper
+from bot.alerts.delivery.threads import Behind, thread_of
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
-from bot.store import LeaseLost, Store, is_connection_error
+from bot.store import LeaseLost, is_connection_error
 from bot.store.engine import describe_db_error
-from bot.store.records import (
-    DEAD,
-    KIND_HEALTH_CLEAR,
-    KIND_PARENT,
-    KIND_RATE_CLEAR,
-    OutboxKind,
-    OutboxRow,
-    Transition,
-)
+from bot.store.records import OutboxRow, OutboxState, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +55,6 @@ T = TypeVar("T")
 #: Added to a back-off wait: the sleep runs on the monotonic clock, the back-off on the wall clock.
 WAKE_SLACK_SECONDS = 0.01
 Sleep = Callable[[float], Awaitable[None]]
-#: Rows that post in a thread; everything else is top-level.
-THREADED = (OutboxKind.ALERT, OutboxKind.ROLLUP)
 
 
 class Next(Enum):
@@ -85,11 +75,11 @@ class Deliverer:
     def __init__(
         self,
         *,
-        store: Store,
+        store: DeliveryStore,
         slack: AsyncWebClient,
         clock: Clock,
-        messages: MessageFactory,
-        incidents: IncidentKeeper,
+        messages: RowMessages,
+        incidents: ChannelPassHooks,
         owner: str,
         post_spacing: timedelta,
         give_up_after: timedelta,
@@ -124,7 +114,7 @@ class Deliverer:
         channels = await self._store.channels_with_work(
             now, quiet_before=now - self._incidents.window, backed_off_past=now + self._inline_wait
         )
-        # A busy agent's held failures whose roll-up is due (IncidentKeeper.flush_held).
+        # A busy agent's held failures whose roll-up is due (the incident keeper's `route` flushes them).
         channels = sorted(
             set(channels) | set(await self._store.held_rollup_channels(now - policy.BACKGROUND_ROLLUP_EVERY))
         )
@@ -239,9 +229,9 @@ class Deliverer:
 
     async def _deliver(self, row: OutboxRow, current: ChannelPass) -> Next:
         """claim → (reconcile) → fence → post → apply."""
-        thread = await self._thread_of(row)
-        if isinstance(thread, Next):
-            return Next.STOP  # the parent is not posted yet: replies keep their order behind it
+        thread = await thread_of(self._store, row)  # where the row's payload says it goes
+        if isinstance(thread, Behind):
+            return Next.STOP  # the post it goes under is not made yet: replies keep their order behind it
         if isinstance(thread, transitions.ParentLost | transitions.Dropped):
             await self._apply(row, None, thread, current, reached_slack=False)
             return Next.CONTINUE  # a lost parent: the row comes back at once, for the top level
@@ -255,7 +245,7 @@ class Deliverer:
         transition = await self._apply(row, token, outcome, current, reached_slack=reached_slack)
         if transition is None:
             return Next.STOP
-        if transition.state != DEAD and version is not None and row.incident_id is not None:
+        if transition.state != OutboxState.DEAD and version is not None and row.incident_id is not None:
             await self._store.mark_rendered(row.incident_id, version)
         return Next.STOP if transition.stop_channel else Next.CONTINUE
 
@@ -288,7 +278,7 @@ class Deliverer:
                 now=self._clock.now(),  # measures a Retry-After given as an HTTP-date
             )
         except SlackFailure as error:
-            return outcome_of(error), True, version
+            return error.outcome, True, version
         return transitions.Posted(str(response["ts"])), True, version
 
     async def _fence(self, row: OutboxRow, token: str) -> bool:
@@ -377,29 +367,6 @@ class Deliverer:
                 return await write()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _thread_of(self, row: OutboxRow) -> str | Next | transitions.ParentLost | transitions.Dropped | None:
-        """Where a row posts: the parent's ts, None for the top level, STOP while the parent is
-        not posted yet, ParentLost once the parent was given up (the reply then goes top-level).
-        A health recovery goes under its alert, waits for it, or is dropped without it."""
-        if row.kind in (KIND_HEALTH_CLEAR, KIND_RATE_CLEAR):  # a rate alert's recovery: the same rule
-            opener = await recovery_thread(self._store, row)
-            if isinstance(opener, Wait):
-                return Next.STOP  # the recovery stays behind its alert
-            if isinstance(opener, Skip):
-                return transitions.Dropped(f"recovery not posted: {opener.reason}")
-            return opener
-        if row.kind not in THREADED or row.top_level:
-            return None
-        incident = await self._store.incident(row.incident_id) if row.incident_id is not None else None
-        if incident is not None and incident.parent_ts is not None:
-            return incident.parent_ts
-        parents = await self._store.outbox_rows(row.channel_id, kind=KIND_PARENT, incident_id=row.incident_id)
-        latest = parents[-1] if parents else None  # (a deleted parent's replacement comes after it)
-        if latest is not None and latest.state != DEAD:
-            return Next.STOP
-        why = latest.last_error if latest else "missing"
-        return transitions.ParentLost(f"incident parent could not be posted ({why}): posted top-level")
-
 
 def _log(row: OutboxRow, outcome: transitions.Outcome, transition: Transition, applied: bool) -> None:
     if not applied:
@@ -414,7 +381,7 @@ def _log(row: OutboxRow, outcome: transitions.Outcome, transition: Transition, a
         logger.info("Slack rate-limited %s: backing off %.1fs", row.channel_id, outcome.retry_after)
     elif isinstance(outcome, transitions.ParentLost):
         logger.warning("outbox row %s goes to the top level: %s", row.dedup_key, outcome.reason)
-    elif transition.state == DEAD:
+    elif transition.state == OutboxState.DEAD:
         logger.error("gave up on outbox row %s: %s", row.dedup_key, transition.error)
     elif not isinstance(outcome, transitions.Posted):
         logger.warning(

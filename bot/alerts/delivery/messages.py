@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.alerts.health.messages import health_message
+from bot.alerts.delivery.ports import MessageStore
 from bot.alerts.payloads import session_of
 from bot.alerts.rates.watch import failure_now
 from bot.blocks.alert_notices import (
@@ -20,7 +20,7 @@ from bot.blocks.alert_notices import (
 )
 from bot.blocks.alerts import Background, IncidentView, RolledSession, incident_parent, rollup_reply, session_reply
 from bot.blocks.digest import digest_message
-from bot.blocks.health import AlertExtras
+from bot.blocks.health import AlertExtras, health_alert, health_back, health_recovery, health_resolved
 from bot.blocks.message import Message
 from bot.blocks.rates import rate_alert, rate_cleared_reply
 from bot.blocks.triage import ReplyCause, with_change_events
@@ -31,7 +31,6 @@ from bot.explain.changes import changes_before
 from bot.explain.hints import hint_for
 from bot.explain.views import incident_triage, reply_cause
 from bot.rates.policy import RateRules
-from bot.store import Store
 from bot.store.payloads import (
     AlertPayload,
     DigestPayload,
@@ -61,7 +60,7 @@ async def no_health(agent: str) -> str | None:
 
 class MessageFactory:
     def __init__(
-        self, store: Store, clock: Clock, health: HealthSource, dashboard: str | None, rules: RateRules
+        self, store: MessageStore, clock: Clock, health: HealthSource, dashboard: str | None, rules: RateRules
     ) -> None:
         """`dashboard`: PIPECAT_DASHBOARD_URL (validated by the settings), or None: no links.
         `rules`: the rate detectors' (a parent's failure rate is the failure-rate detector's reading)."""
@@ -96,13 +95,13 @@ class MessageFactory:
             case SummaryPayload():
                 return _summary(row, body), None
             case HealthPayload():
-                message = health_message(row, await self._extras(row))
+                message = health_post(row, body, await self._extras(row))
                 if not is_webhook_condition(str(body.finding.get("key", ""))):
                     # What changed in the hour before the condition opened (the webhook timeline).
                     message = with_change_events(message, await changes_before(self._store, row.agent, body.opened_at))
                 return message, None
             case HealthClearPayload():
-                return health_message(row), None
+                return health_reply(row, body), None
             case RatePayload():
                 # Open, it shows the channel's mute of the agent (Unmute); muting re-renders it.
                 mute = None
@@ -231,3 +230,35 @@ def _notice(row: OutboxRow, body: NoticePayload) -> Message:
 def _summary(row: OutboxRow, body: SummaryPayload) -> Message:
     lines = [UndeliveredLine(i.agent, i.what, i.session_id, i.created_at, i.reason, i.detail) for i in body.items]
     return undelivered_summary(lines, body.since, body.until, row.dedup_key)
+
+
+# -- agent health: the opening post shows its occurrence as it is now (open, resolved with its
+# evidence, open again after it came back); the store re-renders it when that changes, muted or not:
+# an edit notifies nobody, and a channel must not go on being told an agent refuses calls after it
+# recovered. The reply under it says the condition cleared or came back.
+
+
+def health_post(row: OutboxRow, body: HealthPayload, extras: AlertExtras) -> Message:
+    """The opening post of a health condition as it is now; `extras`: its watch's runbook, the
+    dashboard, the mute."""
+    if body.cleared_at is not None:
+        return health_resolved(row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key, extras=extras)
+    return health_alert(
+        row.agent,
+        body.finding,
+        body.severity,
+        body.opened_at,
+        row.dedup_key,
+        returned_at=body.returned_at,
+        returns=body.returns,
+        acknowledged_by=body.ack_by,
+        acknowledged_at=body.ack_at,
+        extras=extras,
+    )
+
+
+def health_reply(row: OutboxRow, body: HealthClearPayload) -> Message:
+    """The reply under it: the condition cleared, or (`back`) came back."""
+    if body.back:
+        return health_back(row.agent, body.finding, body.opened_at, body.cleared_at, row.dedup_key)
+    return health_recovery(row.agent, body.finding, body.opened_at, body.cleared_at, body.now, row.dedup_key)

@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
 from bot.alerts.delivery import transitions
-from bot.alerts.delivery.slack_errors import Permanent, RateLimited, Retryable, SlackFailure, Uncertain, slack_call
+from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.contracts.alerts import ALERT_EVENT_TYPE
 from bot.store.records import OutboxRow
 
@@ -54,7 +54,15 @@ async def find_posted(slack: AsyncWebClient, row: OutboxRow, thread_ts: str | No
         try:
             page = await slack_call(_page(slack, row, thread_ts, oldest, latest, cursor))
         except SlackFailure as error:
-            return _while_looking(row, error)
+            decided = while_looking(error.outcome)
+            if isinstance(decided, transitions.CannotCheck):
+                logger.error(
+                    "cannot look for an earlier copy of %s in %s (missing_scope: grant channels:history and "
+                    "groups:history); posting it again without the check",
+                    row.dedup_key,
+                    row.channel_id,
+                )
+            return decided
         messages: list[dict[str, Any]] = page.get("messages") or []
         for message in messages:
             if is_ours(message, row.dedup_key):
@@ -82,34 +90,19 @@ def _page(
     return slack.conversations_history(**common)
 
 
-def _while_looking(row: OutboxRow, error: SlackFailure) -> Decided:
-    if isinstance(error, RateLimited):
-        return transitions.RateLimited(error.retry_after, f"reconcile: {error.detail}")
-    if isinstance(error, Permanent) and error.reason == THREAD_NOT_FOUND:
-        return transitions.ParentLost("the incident's parent was deleted: posted top-level")
-    if isinstance(error, Permanent) and error.reason == MISSING_SCOPE:
-        logger.error(
-            "cannot look for an earlier copy of %s in %s (missing_scope: grant channels:history and "
-            "groups:history); posting it again without the check",
-            row.dedup_key,
-            row.channel_id,
-        )
-        return transitions.CannotCheck(MISSING_SCOPE)
-    if isinstance(error, Permanent) and error.channel_level:
-        return transitions.Refused(error.reason, channel_level=True)
-    return transitions.MaybeSent(f"reconcile: {error.detail}")
-
-
-def outcome_of(error: SlackFailure) -> transitions.Outcome:
-    """A chat.postMessage failure as a delivery outcome."""
-    if isinstance(error, RateLimited):
-        return transitions.RateLimited(error.retry_after, error.detail)
-    if isinstance(error, Permanent):
-        return transitions.Refused(error.reason, channel_level=error.channel_level)
-    if isinstance(error, Uncertain):
-        return transitions.MaybeSent(error.detail)
-    assert isinstance(error, Retryable)
-    return transitions.NotSent(error.detail)
+def while_looking(failed: transitions.Failed) -> Decided:
+    """What a failure to read the channel means for the row (the module docstring's list)."""
+    match failed:
+        case transitions.RateLimited(retry_after, detail):
+            return transitions.RateLimited(retry_after, f"reconcile: {detail}")
+        case transitions.Refused(reason) if reason == THREAD_NOT_FOUND:
+            return transitions.ParentLost("the incident's parent was deleted: posted top-level")
+        case transitions.Refused(reason) if reason == MISSING_SCOPE:
+            return transitions.CannotCheck(MISSING_SCOPE)
+        case transitions.Refused(_, True):
+            return failed  # a post would be refused too: the channel is broken
+        case transitions.Refused(detail) | transitions.NotSent(detail) | transitions.MaybeSent(detail):
+            return transitions.MaybeSent(f"reconcile: {detail}")
 
 
 def _slack_ts(at: datetime) -> str:

@@ -12,10 +12,10 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.delivery.messages import MessageFactory
-from bot.alerts.delivery.slack_errors import Permanent, slack_call
+from bot.alerts.delivery.ports import ReplyEditStore, RowMessages
+from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
+from bot.alerts.delivery.transitions import Refused
 from bot.contracts.slack_errors import EDIT_TARGET_GONE
-from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ MAX_EDITS_PER_PASS = 20
 
 
 class ReplyEditor:
-    def __init__(self, *, store: Store, slack: AsyncWebClient, messages: MessageFactory) -> None:
+    def __init__(self, *, store: ReplyEditStore, slack: AsyncWebClient, messages: RowMessages) -> None:
         self._store = store
         self._slack = slack
         self._messages = messages
@@ -50,12 +50,15 @@ class ReplyEditor:
                 await slack_call(
                     self._slack.chat_update(channel=row.channel_id, ts=row.posted_ts, **message.to_post_kwargs())
                 )
-            except Permanent as error:
-                if error.reason in EDIT_TARGET_GONE:
+            except SlackFailure as error:
+                refused = error.outcome
+                if not isinstance(refused, Refused):
+                    raise  # a 429 or Slack in trouble: the edit waits for a later pass
+                if refused.reason in EDIT_TARGET_GONE:
                     await self._store.drop_reply_edit(row.dedup_key)
-                if error.channel_level:
+                if refused.channel_level:
                     raise
-                logger.warning("cannot edit reply %s: %s", row.dedup_key, error.reason)
+                logger.warning("cannot edit reply %s: %s", row.dedup_key, refused.reason)
             else:
                 done += 1
             await self._store.drop_reply_edit(row.dedup_key)

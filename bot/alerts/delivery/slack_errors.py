@@ -1,10 +1,12 @@
-"""The one place where Slack Web API failures become the delivery pipeline's typed errors.
+"""The one place where Slack Web API failures become delivery outcomes (transitions.Failed).
 
-What matters for an alert post is whether it may have reached Slack:
+Every failed call raises one SlackFailure whose `outcome` says whether the request may have
+reached Slack, in the words the outbox's state machine decides with (transitions.py):
 - RateLimited: it did not (HTTP 429); wait `retry_after` seconds before posting to the channel again.
-- Retryable:   it did not (the connection was never made); try again later.
-- Uncertain:   it may have (read timeout, 5xx, dropped connection after sending); reconcile first.
-- Permanent:   Slack refused it for good; `channel_level` when nothing will ever post to the channel.
+- NotSent:     it did not (the connection was never made, a proxy's 4xx); try again later.
+- MaybeSent:   it may have (read timeout, 5xx, dropped connection after sending); reconcile first.
+- Refused:     Slack refused it for good; `channel_level` when nothing will ever post to the channel.
+Callers test the outcome (`isinstance(error.outcome, Refused)`), never a subclass: there is none.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import httpx
 from slack_sdk.errors import SlackApiError
 
 from bot.alerts import policy
+from bot.alerts.delivery.transitions import Failed, MaybeSent, NotSent, RateLimited, Refused
 from bot.contracts.slack_errors import CHANNEL_ERRORS, UNCERTAIN_ERRORS, error_code
 from bot.retry_after import retry_after_seconds
 
@@ -25,32 +28,13 @@ T = TypeVar("T")
 
 
 class SlackFailure(Exception):
-    """Base of the typed Slack errors; `detail` is for logs, never for users."""
+    """A Slack call failed; `outcome` is what that means for delivery. `detail` is for logs,
+    never for users (Slack's error code, or the transport error's name)."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class RateLimited(SlackFailure):
-    def __init__(self, detail: str, retry_after: float) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-
-class Permanent(SlackFailure):
-    def __init__(self, reason: str, *, channel_level: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.channel_level = channel_level
-
-
-class Uncertain(SlackFailure):
-    pass
-
-
-class Retryable(SlackFailure):
-    pass
+    def __init__(self, outcome: Failed) -> None:
+        self.outcome = outcome
+        self.detail = outcome.reason if isinstance(outcome, Refused) else outcome.detail
+        super().__init__(self.detail)
 
 
 async def slack_call(call: Awaitable[T], *, now: datetime | None = None) -> T:
@@ -60,30 +44,31 @@ async def slack_call(call: Awaitable[T], *, now: datetime | None = None) -> T:
     try:
         return await call
     except SlackApiError as error:
-        raise from_api_error(error, now=now) from error
+        raise SlackFailure(from_api_error(error, now=now)) from error
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, httpx.ConnectError) as error:
         # The TCP/TLS connection was never established: nothing was sent.
-        raise Retryable(type(error).__name__) from error
+        raise SlackFailure(NotSent(type(error).__name__)) from error
     except (TimeoutError, aiohttp.ClientError, httpx.TransportError) as error:
         # Sent, then the answer was lost (read timeout, reset, disconnect): it may have landed.
-        raise Uncertain(type(error).__name__) from error
+        raise SlackFailure(MaybeSent(type(error).__name__)) from error
 
 
-def from_api_error(error: SlackApiError, *, now: datetime | None = None) -> SlackFailure:
+def from_api_error(error: SlackApiError, *, now: datetime | None = None) -> Failed:
+    """What Slack's answer (an HTTP status, an API error code, a Retry-After) says about the call."""
     response = error.response
     status = getattr(response, "status_code", None)
     code = error_code(getattr(response, "data", None))
     if status == 429 or code == "ratelimited":
         headers = getattr(response, "headers", None) or {}
-        return RateLimited(code or "HTTP 429", parse_retry_after(headers.get("Retry-After"), now=now))
+        return RateLimited(parse_retry_after(headers.get("Retry-After"), now=now), code or "HTTP 429")
     if code in CHANNEL_ERRORS:  # the bot cannot post to the channel at all: the watch is broken
-        return Permanent(code, channel_level=True)
+        return Refused(code, channel_level=True)
     if (isinstance(status, int) and status >= 500) or code in UNCERTAIN_ERRORS:
-        return Uncertain(f"HTTP {status} {code}".strip())
+        return MaybeSent(f"HTTP {status} {code}".strip())
     if isinstance(status, int) and status != 200:
         # Any other HTTP failure without an API error (a proxy's 4xx page): surely not stored.
-        return Retryable(f"HTTP {status} {code}".strip())
-    return Permanent(code or "unknown_error", channel_level=False)
+        return NotSent(f"HTTP {status} {code}".strip())
+    return Refused(code or "unknown_error", channel_level=False)
 
 
 def parse_retry_after(value: Any, *, now: datetime | None = None) -> float:

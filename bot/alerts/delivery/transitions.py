@@ -110,6 +110,11 @@ class CannotCheck:
     reason: str
 
 
+#: What a failed call observed: the one vocabulary of a destination's failures. Slack's answers
+#: become one of these in bot/alerts/delivery/slack_errors.py, PagerDuty's in
+#: bot/alerts/paging/delivery.py.
+Failed = RateLimited | NotSent | MaybeSent | Refused
+
 Outcome = (
     Posted
     | AlreadyPosted

@@ -19,7 +19,7 @@ from bot.alerts.health.assess import Finding, sessions_against, short_id
 from bot.contracts.keys import health_back_key, health_clear_key, health_key
 from bot.pipecat.models import Agent
 from bot.store.payloads import HealthClearPayload, HealthPayload
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, NewPost, OpenCondition, Watch
+from bot.store.records import NewPost, OpenCondition, OutboxKind, Watch
 
 
 def opener_keys(condition_key: str, opened_at: datetime, watches: Sequence[Watch]) -> tuple[str, ...]:
@@ -34,7 +34,9 @@ def opened_posts(
     if finding.quiet:
         return []
     payload = HealthPayload(finding=finding.to_json(), severity=finding.severity, opened_at=opened_at)
-    return fan_out(agent, KIND_HEALTH, watches, mutes, lambda w: (health_key(w.id, finding.key, opened_at), payload))
+    return fan_out(
+        agent, OutboxKind.HEALTH, watches, mutes, lambda w: (health_key(w.id, finding.key, opened_at), payload)
+    )
 
 
 def cleared_posts(
@@ -60,7 +62,7 @@ def cleared_posts(
         )
         return health_clear_key(w.id, condition.key, condition.opened_at, returns), payload
 
-    return fan_out(agent, KIND_HEALTH_CLEAR, watches, mutes, post)
+    return fan_out(agent, OutboxKind.HEALTH_CLEAR, watches, mutes, post)
 
 
 def cleared_changes(cleared_at: datetime) -> dict[str, Any]:
@@ -105,7 +107,7 @@ def returned_posts(
         )
         return health_back_key(w.id, finding.key, opened_at, returns), payload
 
-    rows = fan_out(agent, KIND_HEALTH_CLEAR, watches, mutes, post)
+    rows = fan_out(agent, OutboxKind.HEALTH_CLEAR, watches, mutes, post)
     return {row.payload.opener_key: row for row in rows if isinstance(row.payload, HealthClearPayload)}
 
 

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from bot.alerts.health import assess as health
 from bot.alerts.health import states as health_states
+from bot.alerts.health.ports import StatusWatchStore
 from bot.alerts.health.posts import (
     cleared_changes,
     cleared_posts,
@@ -39,7 +40,7 @@ from bot.clock import Clock
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.errors import PipecatError
 from bot.pipecat.models import Agent
-from bot.store import LeaseLost, Store
+from bot.store import LeaseLost
 from bot.store.records import ConditionClear, ConditionOpen, NewPost, OpenCondition, Watch
 from bot.webhooks.decide import is_webhook_condition
 
@@ -58,7 +59,6 @@ STATUS_CONCURRENCY = 4
 StatusListener = Callable[[str, Agent], Awaitable[object]]
 
 
-
 class ConditionListener(Protocol):
     async def condition_opened(self, agent: str, finding: health.Finding, opened_at: datetime) -> None: ...
 
@@ -71,7 +71,7 @@ class AgentStatusWatcher:
     def __init__(
         self,
         *,
-        store: Store,
+        store: StatusWatchStore,
         pipecat: PipecatClient,
         clock: Clock,
         owner: str,

@@ -19,8 +19,6 @@ from bot.store.payloads import OutboxPayload, ParentPayload, RolledCause, Rolled
 from bot.store.records import (
     CAUSE_FOUND,
     CAUSE_NONE,
-    KIND_PARENT,
-    KIND_ROLLUP,
     Incident,
     IncidentChange,
     NewPost,
@@ -164,12 +162,14 @@ def _change(
     parent = None
     if incident is None:
         parent = _post(
-            keys.parent_key(group[0].row_id), KIND_PARENT, channel_id, agent, ParentPayload(), subscription_id
+            keys.parent_key(group[0].row_id), OutboxKind.PARENT, channel_id, agent, ParentPayload(), subscription_id
         )
     rollup = None
     if rolled and not hold:
         payload = rollup_payload(rolled)
-        rollup = _post(keys.rollup_key(rolled[0].row_id), KIND_ROLLUP, channel_id, agent, payload, subscription_id)
+        rollup = _post(
+            keys.rollup_key(rolled[0].row_id), OutboxKind.ROLLUP, channel_id, agent, payload, subscription_id
+        )
     return IncidentChange(
         channel_id=channel_id,
         agent=agent,

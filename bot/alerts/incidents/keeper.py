@@ -31,9 +31,9 @@ from bot.alerts import policy
 from bot.alerts.delivery import transitions
 from bot.alerts.delivery.events import note_end
 from bot.alerts.delivery.messages import MessageFactory
-from bot.alerts.delivery.reconcile import outcome_of
-from bot.alerts.delivery.slack_errors import Permanent, RateLimited, SlackFailure, slack_call
+from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.incidents import decide
+from bot.alerts.incidents.ports import KeeperStore
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.rates.watch import failure_now
 from bot.clock import Clock
@@ -41,20 +41,9 @@ from bot.contracts import keys
 from bot.contracts.slack_errors import EDIT_TARGET_GONE, MESSAGE_NOT_FOUND
 from bot.ops.events import PipelineEvents
 from bot.rates.policy import RateRules
-from bot.store import LeaseLost, Store
+from bot.store import LeaseLost
 from bot.store.payloads import ParentPayload, SummaryPayload, UndeliveredItem
-from bot.store.records import (
-    KIND_HEALTH,
-    KIND_PARENT,
-    KIND_RATE,
-    KIND_ROLLUP,
-    KIND_SUMMARY,
-    Incident,
-    NewPost,
-    OutboxRow,
-    SessionCause,
-    Watch,
-)
+from bot.store.records import Incident, NewPost, OutboxKind, OutboxRow, SessionCause, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +55,7 @@ class IncidentKeeper:
     def __init__(
         self,
         *,
-        store: Store,
+        store: KeeperStore,
         slack: AsyncWebClient,
         clock: Clock,
         messages: MessageFactory,
@@ -156,7 +145,7 @@ class IncidentKeeper:
             rate, causes = await self._background(agent, readable, now)
             rollup = NewPost(
                 keys.rollup_key(rows[0].id),
-                KIND_ROLLUP,
+                OutboxKind.ROLLUP,
                 channel_id,
                 agent,
                 decide.periodic_rollup_payload(readable, rate, causes),
@@ -247,18 +236,21 @@ class IncidentKeeper:
                         channel=incident.channel_id, ts=incident.parent_ts, **message.to_post_kwargs()
                     )
                 )
-            except Permanent as error:
-                if error.reason == MESSAGE_NOT_FOUND:
+            except SlackFailure as error:
+                refused = error.outcome
+                if not isinstance(refused, transitions.Refused):
+                    raise  # a 429 or Slack in trouble: the edit stays due (the incident stays dirty)
+                if refused.reason == MESSAGE_NOT_FOUND:
                     await self._replace_parent(incident)
                     return edited
-                if error.reason in EDIT_TARGET_GONE:
+                if refused.reason in EDIT_TARGET_GONE:
                     # The channel is gone or archived: this edit can never land (the channel is held).
                     await self._store.mark_rendered(incident.id, incident.version)
                     raise
-                if error.channel_level:
+                if refused.channel_level:
                     raise
                 # The parent cannot be edited (not ours, too long ...): nothing will fix that, stop trying.
-                logger.warning("cannot edit the parent of incident %d: %s", incident.id, error.reason)
+                logger.warning("cannot edit the parent of incident %d: %s", incident.id, refused.reason)
             else:
                 edited += 1
             await self._store.mark_rendered(incident.id, incident.version)
@@ -277,7 +269,7 @@ class IncidentKeeper:
         watch = await self._store.watch(incident.channel_id, incident.agent)
         parent = NewPost(
             dedup_key=keys.replacement_parent_key(incident.id, incident.parent_ts),
-            kind=KIND_PARENT,
+            kind=OutboxKind.PARENT,
             channel_id=incident.channel_id,
             agent=incident.agent,
             payload=ParentPayload(),
@@ -315,11 +307,11 @@ class IncidentKeeper:
         """A failure outside a row's post (an edit): the channel backs off - by a 429's wait, or on
         its shared back-off (trouble, or a refused channel whose watches show it broken)."""
         now = self._clock.now()
-        if isinstance(error, RateLimited):
-            await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.retry_after))
+        if isinstance(error.outcome, transitions.RateLimited):
+            await self._store.back_off_channel(channel_id, now + timedelta(seconds=error.outcome.retry_after))
             return
         streak = await self._store.destination_streak(channel_id)
-        hold = transitions.hold_after(outcome_of(error), streak=streak, now=now)
+        hold = transitions.hold_after(error.outcome, streak=streak, now=now)
         if hold is None:
             logger.warning("updating messages in %s failed (%s); will retry", channel_id, error.detail)
             return
@@ -345,7 +337,7 @@ def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: Su
     ends = [row.given_up_at or now for row in rows] + ([previous.until] if previous else [])
     return NewPost(
         dedup_key=keys.summary_key(channel_id, rows[0].id),
-        kind=KIND_SUMMARY,
+        kind=OutboxKind.SUMMARY,
         channel_id=channel_id,
         agent=rows[0].agent,
         payload=SummaryPayload(since=min(i.created_at for i in items), until=max(ends), items=items),
@@ -353,8 +345,8 @@ def _summary(channel_id: str, rows: list[OutboxRow], now: datetime, previous: Su
 
 
 def _item(row: OutboxRow) -> UndeliveredItem:
-    finding = row.payload.get("finding") if row.kind == KIND_HEALTH else None
-    if row.kind == KIND_RATE:
+    finding = row.payload.get("finding") if row.kind == OutboxKind.HEALTH else None
+    if row.kind == OutboxKind.RATE:
         finding = {"title": (row.payload.get("episode") or {}).get("headline")}  # what the rate alert said
     title = finding.get("title") if isinstance(finding, dict) else None
     return UndeliveredItem(

@@ -22,11 +22,11 @@ from datetime import timedelta
 
 from bot.alerts import policy
 from bot.alerts.delivery import transitions
+from bot.alerts.paging.ports import PageDeliveryStore
 from bot.clock import Clock
 from bot.ops.events import PipelineEvents
 from bot.pagerduty.client import PagerDutyClient
-from bot.pagerduty.errors import Fenced, RateLimited, Rejected, Retryable
-from bot.store import Store
+from bot.pagerduty.errors import Fenced, PagerDutyError, RateLimited, Rejected
 from bot.store.outbox import PAGERDUTY_DESTINATION
 from bot.store.pager import ALERT_ID, EVENT
 from bot.store.records import OutboxRow, Transition
@@ -38,7 +38,7 @@ class PageDelivery:
     def __init__(
         self,
         *,
-        store: Store,
+        store: PageDeliveryStore,
         clock: Clock,
         client: PagerDutyClient | None,
         give_up_after: timedelta,
@@ -99,21 +99,23 @@ class PageDelivery:
                 row.dedup_key,
             )
             return False
-        except Rejected as error:
-            reason = f"PagerDuty refused the {action}: {error.detail}"
-            await self._apply(row, token, transitions.Refused(reason))
-            await self._store.record_page_refused(row.subscription_id, row.channel_id, row.agent, error.detail, now)
-            logger.error("%s (%s); shown on /session watches", reason, row.dedup_key)
-            return True
-        except RateLimited as error:
-            wait = timedelta(seconds=error.retry_after) if error.retry_after else policy.PAGE_RATE_LIMIT_BACKOFF
-            await self._apply(row, token, transitions.RateLimited(wait.total_seconds(), error.detail))
-            logger.warning("PagerDuty rate-limited %s: retrying in %s", row.dedup_key, wait)
-            return False
-        except Retryable as error:
-            transition = await self._apply(row, token, transitions.NotSent(error.detail))
-            logger.warning("PagerDuty event %s failed (%s): %s", row.dedup_key, error.detail, transition.state)
-            return False
+        except PagerDutyError as error:
+            outcome = page_outcome(error, action)
+            transition = await self._apply(row, token, outcome)
+            match outcome:
+                case transitions.Refused(reason):
+                    await self._store.record_page_refused(
+                        row.subscription_id, row.channel_id, row.agent, error.detail, now
+                    )
+                    logger.error("%s (%s); shown on /session watches", reason, row.dedup_key)
+                    return True
+                case transitions.RateLimited(retry_after):
+                    logger.warning(
+                        "PagerDuty rate-limited %s: retrying in %s", row.dedup_key, timedelta(seconds=retry_after)
+                    )
+                case _:
+                    logger.warning("PagerDuty event %s failed (%s): %s", row.dedup_key, error.detail, transition.state)
+            return False  # PagerDuty is rate limiting or unwell: the rest waits for the next cycle
         await self._apply(row, token, transitions.Posted(""))  # (logs a claim that passed on meanwhile)
         logger.info("PagerDuty accepted the %s of %s", action, row.dedup_key)
         return True
@@ -134,3 +136,15 @@ class PageDelivery:
         elif transition.streak is not None:
             self._streak = transition.streak
         return transition
+
+
+def page_outcome(error: PagerDutyError, action: object) -> transitions.Failed:
+    """PagerDuty's answer to the `action` event as a delivery outcome: the one place its client's
+    errors (bot/pagerduty/errors.py) meet the outbox's vocabulary. Nothing is ever "maybe sent":
+    resending is safe, PagerDuty folds events with the same dedup_key into one alert."""
+    if isinstance(error, Rejected):
+        return transitions.Refused(f"PagerDuty refused the {action}: {error.detail}")
+    if isinstance(error, RateLimited):
+        wait = timedelta(seconds=error.retry_after) if error.retry_after else policy.PAGE_RATE_LIMIT_BACKOFF
+        return transitions.RateLimited(wait.total_seconds(), error.detail)
+    return transitions.NotSent(error.detail)  # a 5xx, PagerDuty unreachable (Retryable)

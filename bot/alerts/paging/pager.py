@@ -36,6 +36,7 @@ from bot.alerts.delivery.slack_errors import SlackFailure, slack_call
 from bot.alerts.health import assess as health
 from bot.alerts.paging.delivery import PageDelivery
 from bot.alerts.paging.plan import ACKNOWLEDGED, RESOLVED, TRIGGERED, PageStep, plan_page
+from bot.alerts.paging.ports import PagingStore
 from bot.alerts.payloads import alert_body, session_of
 from bot.alerts.rates.watch import rate_pages
 from bot.clock import Clock
@@ -44,8 +45,7 @@ from bot.explain.secrets import mask_secrets
 from bot.ops.events import PipelineEvents
 from bot.pagerduty import events
 from bot.pagerduty.client import PagerDutyClient
-from bot.store import Store
-from bot.store.records import CAUSE_FOUND, KIND_ALERT, Incident, Mute, OpenCondition, PagerAlert
+from bot.store.records import CAUSE_FOUND, Incident, Mute, OpenCondition, OutboxKind, PagerAlert
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Pager:
     def __init__(
         self,
         *,
-        store: Store,
+        store: PagingStore,
         slack: AsyncWebClient,
         clock: Clock,
         client: PagerDutyClient | None,
@@ -180,7 +180,7 @@ class Pager:
         return counts.most_common(1)[0][0] if counts else None
 
     async def _deployment(self, incident: Incident) -> str | None:
-        rows = await self._store.outbox_rows(incident.channel_id, KIND_ALERT, incident_id=incident.id)
+        rows = await self._store.outbox_rows(incident.channel_id, OutboxKind.ALERT, incident_id=incident.id)
         for row in reversed(rows):
             if row.session_id == incident.latest_session_id:
                 try:

@@ -10,7 +10,7 @@ from bot.alerts.fanout import Mutes, fan_out
 from bot.contracts.keys import bad_item_key, notice_key
 from bot.contracts.notices import NoticeKind
 from bot.store.payloads import NoticePayload
-from bot.store.records import FAILURE_DATA, KIND_NOTICE, NewPost, PollState, Watch
+from bot.store.records import FAILURE_DATA, NewPost, OutboxKind, PollState, Watch
 
 
 def _key(kind: str, watch: Watch, since: datetime) -> str:
@@ -19,7 +19,7 @@ def _key(kind: str, watch: Watch, since: datetime) -> str:
 
 def outage_posts(agent: str, since: datetime, problem: str, watches: Sequence[Watch], mutes: Mutes) -> list[NewPost]:
     payload = NoticePayload(type=NoticeKind.OUTAGE, since=since, problem=problem)
-    return fan_out(agent, KIND_NOTICE, watches, mutes, lambda w: (_key(NoticeKind.OUTAGE, w, since), payload))
+    return fan_out(agent, OutboxKind.NOTICE, watches, mutes, lambda w: (_key(NoticeKind.OUTAGE, w, since), payload))
 
 
 def poll_failed_posts(
@@ -27,7 +27,9 @@ def poll_failed_posts(
 ) -> list[NewPost]:
     """Polls keep failing although Pipecat answers: the data, not the network (no outage notice)."""
     payload = NoticePayload(type=NoticeKind.POLL_FAILED, since=since, polls=polls, problem=problem)
-    return fan_out(agent, KIND_NOTICE, watches, mutes, lambda w: (_key(NoticeKind.POLL_FAILED, w, since), payload))
+    return fan_out(
+        agent, OutboxKind.NOTICE, watches, mutes, lambda w: (_key(NoticeKind.POLL_FAILED, w, since), payload)
+    )
 
 
 def item_failure_posts(
@@ -35,7 +37,7 @@ def item_failure_posts(
 ) -> list[NewPost]:
     """One session could not be processed in `polls` polls and was recorded as seen."""
     payload = NoticePayload(type=NoticeKind.BAD_ITEM, session_id=session_id, polls=polls, problem=problem)
-    return fan_out(agent, KIND_NOTICE, watches, mutes, lambda w: (bad_item_key(w.id, session_id), payload))
+    return fan_out(agent, OutboxKind.NOTICE, watches, mutes, lambda w: (bad_item_key(w.id, session_id), payload))
 
 
 def recovery_posts(
@@ -43,4 +45,4 @@ def recovery_posts(
 ) -> list[NewPost]:
     since = state.outage_since or now
     payload = NoticePayload(type=NoticeKind.RECOVERY, since=since, until=now, data=state.failure_kind == FAILURE_DATA)
-    return fan_out(agent, KIND_NOTICE, watches, mutes, lambda w: (_key(NoticeKind.RECOVERY, w, since), payload))
+    return fan_out(agent, OutboxKind.NOTICE, watches, mutes, lambda w: (_key(NoticeKind.RECOVERY, w, since), payload))

@@ -20,7 +20,7 @@ from bot.alerts.payloads import session_payload
 from bot.alerts.poll.notices import item_failure_posts, recovery_posts
 from bot.pipecat.models import Session
 from bot.store.polling import IdlePoll, RecordPlan
-from bot.store.records import KIND_ALERT, MUTED, PENDING, EndedSession, ItemFailure, NewPost, PollState, Watch
+from bot.store.records import EndedSession, ItemFailure, NewPost, OutboxKind, OutboxState, PollState, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +63,11 @@ def alert_posts(
     posts = []
     for watch in decide.alerting_watches(session, watches):
         # A broken watch's alert is held like any other: its channel's next probe posts it.
-        state = MUTED if (watch.channel_id, agent) in mutes else PENDING
+        state = OutboxState.MUTED if (watch.channel_id, agent) in mutes else OutboxState.PENDING
         posts.append(
             NewPost(
                 dedup_key=decide.alert_dedup_key(watch.id, session.session_id),
-                kind=KIND_ALERT,
+                kind=OutboxKind.ALERT,
                 channel_id=watch.channel_id,
                 agent=agent,
                 payload=session_payload(session),

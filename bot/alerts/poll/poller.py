@@ -26,13 +26,14 @@ from bot.alerts import policy
 from bot.alerts.incidents import decide
 from bot.alerts.poll.notices import outage_posts, poll_failed_posts
 from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll
+from bot.alerts.poll.ports import PollerStore
 from bot.clock import Clock
 from bot.explain.explainer import Explainer
 from bot.ops.events import PipelineEvents
 from bot.pipecat.client import PipecatClient, SessionWalk
 from bot.pipecat.errors import BadRequest, InvalidInput, NotFound, PipecatError, UnexpectedResponse
 from bot.pipecat.models import Session
-from bot.store import LeaseLost, Store
+from bot.store import LeaseLost
 from bot.store.polling import IdlePoll
 from bot.store.records import FAILURE_DATA, FAILURE_REACHABILITY, ItemFailure, PollState, Watch
 
@@ -43,7 +44,7 @@ class Poller:
     def __init__(
         self,
         *,
-        store: Store,
+        store: PollerStore,
         pipecat: PipecatClient,
         clock: Clock,
         owner: str,
@@ -317,7 +318,7 @@ class _IdleBatch:
     """Idle polls waiting to be recorded together: flushed every IDLE_FLUSH polls and at the end
     of the cycle, so a long cycle's early agents do not sit on their leases until it ends."""
 
-    def __init__(self, store: Store, owner: str, clock: Clock, events: PipelineEvents) -> None:
+    def __init__(self, store: PollerStore, owner: str, clock: Clock, events: PipelineEvents) -> None:
         self._store, self._owner, self._clock, self._events = store, owner, clock, events
         self._polls: list[IdlePoll] = []
 

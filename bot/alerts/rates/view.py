@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.alerts.rates.ports import RatesViewStore, SloLinesStore, SloStore
 from bot.alerts.rates.watch import deployment_rows, episodes_of, slo_of
 from bot.blocks.rates import RateRow, RatesView, SloLine, slo_budget_text
 from bot.rates.counts import Counts, Minute, total, window_start
 from bot.rates.detectors import percent
 from bot.rates.policy import SLO_DEFAULT_PERIOD, RateRules
 from bot.rates.slo import budget_left
-from bot.store import Store
 from bot.store.rates import RateState
 
 WINDOWS = (("5 min", timedelta(minutes=5)), ("1 h", timedelta(hours=1)), ("24 h", timedelta(hours=24)))
@@ -42,7 +42,7 @@ def rate_rows(minutes: list[Minute], now: datetime, observed_since: datetime, ru
     return rows
 
 
-async def slo_line(store: Store, state: RateState, now: datetime) -> SloLine | None:
+async def slo_line(store: SloStore, state: RateState, now: datetime) -> SloLine | None:
     """The agent's SLO and the budget left over its period up to `now` (the minutes of the last
     days and, before them, the hourly counts older minutes were folded into), or None without an
     SLO. Over the days counted so far when the agent was counted for less than the period."""
@@ -57,7 +57,7 @@ async def slo_line(store: Store, state: RateState, now: datetime) -> SloLine | N
     return SloLine(target.label(), period, budget_left(target, counts), counts.ended, shown)
 
 
-async def slo_lines(store: Store, agents: Sequence[str], now: datetime) -> dict[str, SloLine]:
+async def slo_lines(store: SloLinesStore, agents: Sequence[str], now: datetime) -> dict[str, SloLine]:
     """`slo_line` of each of `agents` that has an SLO (one read of their states)."""
     found: dict[str, SloLine] = {}
     for state in await store.rate_states(sorted(set(agents))):
@@ -67,7 +67,7 @@ async def slo_lines(store: Store, agents: Sequence[str], now: datetime) -> dict[
     return found
 
 
-async def rates_view(store: Store, agent: str, now: datetime, rules: RateRules) -> RatesView:
+async def rates_view(store: RatesViewStore, agent: str, now: datetime, rules: RateRules) -> RatesView:
     state = await store.rate_state(agent)
     if state is None:
         return RatesView(agent, [], [], None)

@@ -2,11 +2,11 @@
 per-minute counts (bot/store/rates.py) by the pure detectors (bot/rates/detectors.py, SLO burn in
 bot/rates/slo.py).
 
-An episode that opens is posted as a new top-level message (KIND_RATE) to every channel watching
+An episode that opens is posted as a new top-level message (OutboxKind.RATE) to every channel watching
 the agent, whatever its per-session incident is doing (open, acknowledged); while it lasts its
 post is edited in place (current and worst reading, the sessions it cost so far); when it clears
 the post says so (how long, about how many sessions it cost) and a reply goes in its thread
-(KIND_RATE_CLEAR). It resolves on evidence only: there is no Resolve button. Acknowledge and
+(OutboxKind.RATE_CLEAR). It resolves on evidence only: there is no Resolve button. Acknowledge and
 Unacknowledge are recorded per episode (bot/store/rates.py `acknowledge_rate_alert`). Each
 evaluation is stored with a compare-and-set on the agent's rate state, together with its posts:
 of two replicas evaluating the same agent only one enqueues, and the dedup keys (one per watch and
@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alerts.fanout import Mutes, fan_out
+from bot.alerts.rates.ports import FailureNowStore, RatePageStore, RateWatchStore
 from bot.clock import Clock
 from bot.contracts.keys import condition_alert_key, episode_dedup_key, rate_clear_key, rate_key
 from bot.pagerduty import events
@@ -30,10 +31,9 @@ from bot.rates import detectors, slo
 from bot.rates.counts import Counts, Minute, window_start
 from bot.rates.detectors import Episode, RateView
 from bot.rates.policy import BURN_RULES, SLO_PERIODS, RateRules
-from bot.store import Store
 from bot.store.payloads import RateClearPayload, RatePayload
 from bot.store.rates import FAILURES_PER_HOUR, RateState
-from bot.store.records import KIND_RATE, KIND_RATE_CLEAR, NewPost, Watch
+from bot.store.records import NewPost, OutboxKind, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Evaluation:
 
 
 class RateWatcher:
-    def __init__(self, *, store: Store, clock: Clock, rules: RateRules) -> None:
+    def __init__(self, *, store: RateWatchStore, clock: Clock, rules: RateRules) -> None:
         """`rules`: when detectors fire and clear (bot/alerts/policy.py RATE_RULES)."""
         self._store = store
         self._clock = clock
@@ -226,7 +226,7 @@ class RateWatcher:
             acknowledged_at=ack[1] if ack else None,
         )
         return fan_out(
-            agent, KIND_RATE, watches, mutes, lambda w: (rate_key(w.id, episode.key, episode.opened_at), payload)
+            agent, OutboxKind.RATE, watches, mutes, lambda w: (rate_key(w.id, episode.key, episode.opened_at), payload)
         )
 
     @staticmethod
@@ -243,10 +243,10 @@ class RateWatcher:
             )
             return rate_clear_key(w.id, episode.key, episode.opened_at), payload
 
-        return fan_out(agent, KIND_RATE_CLEAR, watches, mutes, post)
+        return fan_out(agent, OutboxKind.RATE_CLEAR, watches, mutes, post)
 
 
-async def failure_now(store: Store, agent: str, now: datetime, rules: RateRules) -> str | None:
+async def failure_now(store: FailureNowStore, agent: str, now: datetime, rules: RateRules) -> str | None:
     """The agent's failure rate now against its usual, in the failure-rate detector's words ("2.1%
     of calls failing (last 5 min), usually 2.0%"): its windows (`detectors.failure_windows`) added
     up in SQL and judged by `detectors.failure_reading`, with the usual an open failure-rate alert
@@ -282,7 +282,7 @@ class RatePage:
 
 
 async def rate_pages(
-    store: Store, paging: Mapping[tuple[str, str], int], namespace: str, now: datetime
+    store: RatePageStore, paging: Mapping[tuple[str, str], int], namespace: str, now: datetime
 ) -> dict[str, RatePage]:
     """The PagerDuty alerts open rate episodes want, by dedup key: one per paging watch of the
     agent and episode of a paging severity, unless the channel muted the agent (muted alerts

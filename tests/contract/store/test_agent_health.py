@@ -10,24 +10,17 @@ import pytest
 from bot.alerts.delivery.transitions import Posted, next_state
 from bot.store import LeaseLost, Store
 from bot.store.payloads import HealthClearPayload, HealthPayload, OutboxPayload
-from bot.store.records import (
-    KIND_HEALTH,
-    KIND_HEALTH_CLEAR,
-    ConditionClear,
-    ConditionOpen,
-    NewPost,
-    OutboxKind,
-    OutboxState,
-)
+from bot.store.records import ConditionClear, ConditionOpen, NewPost, OutboxKind, OutboxState
+from tests import store_reads
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 INTERVAL = timedelta(seconds=120)
 
 
-def post(key: str, kind: OutboxKind = KIND_HEALTH) -> NewPost:
+def post(key: str, kind: OutboxKind = OutboxKind.HEALTH) -> NewPost:
     payload: OutboxPayload = HealthPayload(finding={"k": key}, severity="warning", opened_at=T0)
-    if kind == KIND_HEALTH_CLEAR:
+    if kind == OutboxKind.HEALTH_CLEAR:
         payload = HealthClearPayload(finding={"k": key}, opened_at=T0, cleared_at=T0, opener_key=key)
     return NewPost(key, kind, "C1", "voice-bot", payload, 1)
 
@@ -67,8 +60,8 @@ async def test_conditions_open_and_clear_once_with_their_posts(store: Store) -> 
     assert await read("b", T0 + INTERVAL, opened=[opened]) == ([], [])  # already open: no second post
     condition = next(c for c in await store.open_conditions("voice-bot") if c.key == "revision:abc")
     assert (condition.opened_at, condition.posted) == (T0, True)
-    clear = ConditionClear("revision:abc", T0, (post("health-clear:1:revision:abc:1", KIND_HEALTH_CLEAR),))
-    stale = ConditionClear("revision:abc", T0 - INTERVAL, (post("health-clear:stale", KIND_HEALTH_CLEAR),))
+    clear = ConditionClear("revision:abc", T0, (post("health-clear:1:revision:abc:1", OutboxKind.HEALTH_CLEAR),))
+    stale = ConditionClear("revision:abc", T0 - INTERVAL, (post("health-clear:stale", OutboxKind.HEALTH_CLEAR),))
     assert await read("a", T0 + 2 * INTERVAL, cleared=[stale]) == ([], [])  # another occurrence: untouched
     assert await read("a", T0 + 3 * INTERVAL, cleared=[clear]) == ([], ["revision:abc"])
     assert await read("b", T0 + 4 * INTERVAL, cleared=[clear]) == ([], [])
@@ -77,7 +70,7 @@ async def test_conditions_open_and_clear_once_with_their_posts(store: Store) -> 
     keys = [r.dedup_key for r in await store.outbox_rows()]
     assert keys == ["health:1:revision:abc:1", "health-clear:1:revision:abc:1"]
     row = await store.outbox_row_by_key("health-clear:1:revision:abc:1")
-    assert row is not None and row.kind == KIND_HEALTH_CLEAR
+    assert row is not None and row.kind == OutboxKind.HEALTH_CLEAR
     assert await store.outbox_row_by_key("nope") is None
 
 
@@ -94,7 +87,7 @@ async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_rend
     shown, muted_then = "health:1:unavailable:1", "health:2:unavailable:1"
     missing = "health:3:unavailable:1"
     opener = post(shown)
-    never_shown = NewPost(muted_then, KIND_HEALTH, "C2", "voice-bot", opener.payload, 2, state=OutboxState.MUTED)
+    never_shown = NewPost(muted_then, OutboxKind.HEALTH, "C2", "voice-bot", opener.payload, 2, state=OutboxState.MUTED)
 
     async def read(now: datetime, **changes: object) -> tuple[list[str], list[str]]:
         assert await store.claim_status_read("voice-bot", "a", now, LEASE) is not None
@@ -120,14 +113,14 @@ async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_rend
         opener_changes={"cleared_at": cleared_at.isoformat()},
     )
     assert await read(cleared_at, cleared=[clear]) == ([], ["unavailable"])
-    assert await store.reply_edits("C1") == [shown] and await store.reply_edits("C2") == []
+    assert await store_reads.reply_edits(store, "C1") == [shown] and await store_reads.reply_edits(store, "C2") == []
     row = await store.outbox_row_by_key(shown)
     assert row is not None and row.payload["cleared_at"] == cleared_at.isoformat()
     assert row.payload["finding"] == {"k": shown}  # the evidence stays
     await store.drop_reply_edit(shown)
 
     back_at = T0 + 5 * INTERVAL
-    late_opener = NewPost(missing, KIND_HEALTH, "C3", "voice-bot", opener.payload, 3)
+    late_opener = NewPost(missing, OutboxKind.HEALTH, "C3", "voice-bot", opener.payload, 3)
     reopened = ConditionOpen(
         "unavailable",
         {"title": "down again"},
@@ -136,7 +129,10 @@ async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_rend
         opened_at=T0 - INTERVAL,
         reopened_at=back_at,
         opener_changes={"cleared_at": None, "returns": 1},
-        replies={shown: post("health-back:1", KIND_HEALTH_CLEAR), missing: post("health-back:3", KIND_HEALTH_CLEAR)},
+        replies={
+            shown: post("health-back:1", OutboxKind.HEALTH_CLEAR),
+            missing: post("health-back:3", OutboxKind.HEALTH_CLEAR),
+        },
     )
     assert await read(back_at, opened=[reopened]) == (["unavailable"], [])
     [condition] = await store.open_conditions("voice-bot")
@@ -149,13 +145,13 @@ async def test_clearing_and_reopening_update_the_openers_and_queue_their_re_rend
     assert keys == sorted([shown, muted_then, missing, "health-back:1"])  # no reply under a new opener
     row = await store.outbox_row_by_key(shown)
     assert row is not None and row.payload["cleared_at"] is None and row.payload["returns"] == 1
-    assert await store.reply_edits("C1") == [shown]
+    assert await store_reads.reply_edits(store, "C1") == [shown]
 
 
 def opener(watch: int, channel: str) -> NewPost:
     payload = HealthPayload(finding={"key": "unavailable", "title": "down"}, severity="critical", opened_at=T0)
     return NewPost(
-        f"health:{watch}:unavailable:{int(T0.timestamp())}", KIND_HEALTH, channel, "voice-bot", payload, watch
+        f"health:{watch}:unavailable:{int(T0.timestamp())}", OutboxKind.HEALTH, channel, "voice-bot", payload, watch
     )
 
 

@@ -15,13 +15,8 @@ from bot.contracts.notices import NoticeKind
 from bot.store import LeaseLost, Store, engine_url
 from bot.store.migrate import head_revision
 from bot.store.payloads import AlertPayload, NoticePayload
-from bot.store.records import (
-    DEAD,
-    KIND_ALERT,
-    KIND_NOTICE,
-    EndedSession,
-    NewPost,
-)
+from bot.store.records import EndedSession, NewPost, OutboxKind, OutboxState
+from tests import store_reads
 from tests.fixtures_store import PG_URL_ENV, open_store
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -31,7 +26,7 @@ TTL = timedelta(minutes=2)
 def alert(sub: int, session_id: str, channel: str = "C1", agent: str = "voice-bot") -> NewPost:
     return NewPost(
         f"{sub}:{session_id}",
-        KIND_ALERT,
+        OutboxKind.ALERT,
         channel,
         agent,
         AlertPayload(session={"sessionId": session_id}),
@@ -77,7 +72,7 @@ async def test_sqlite_runs_in_wal_mode(db_url: str) -> None:
 async def test_watch_upsert_updates_and_clears_broken(store: Store) -> None:
     first, created = await store.upsert_watch("C1", "voice-bot", ["http_error"], None, "U1", T0)
     assert created and first.statuses == {"HTTP_ERROR"}
-    await store.mark_channel_broken("C1", "not_in_channel", T0)
+    await store_reads.mark_channel_broken(store, "C1", "not_in_channel", T0)
     assert (await store.watch("C1", "voice-bot")).broken_reason == "not_in_channel"  # type: ignore[union-attr]
     again, created = await store.upsert_watch("C1", "voice-bot", ["500"], "<!subteam^S1>", "U2", T0 + TTL)
     assert not created and again.id == first.id
@@ -87,7 +82,7 @@ async def test_watch_upsert_updates_and_clears_broken(store: Store) -> None:
     await store.upsert_watch("C2", "support-bot", ["HTTP_ERROR"], None, "U1", T0)
     assert await store.watched_agents() == ["support-bot", "voice-bot"]
     assert await store.watched_agents("C1") == ["voice-bot"]
-    assert [w.channel_id for w in await store.watches_for_agent("voice-bot")] == ["C1", "C2"]
+    assert [w.channel_id for w in await store_reads.watches_for_agent(store, "voice-bot")] == ["C1", "C2"]
 
 
 async def test_watches_come_with_live_mutes_only(store: Store) -> None:
@@ -112,7 +107,7 @@ async def test_unwatch_kills_queued_posts_and_forgets_poll_state_with_the_last_w
     assert await store.remove_watch("C1", "voice-bot", T0) is True
     assert await store.remove_watch("C1", "voice-bot", T0) is False
     [row] = await store.outbox_rows()
-    assert (row.state, row.last_error) == (DEAD, "unwatched")
+    assert (row.state, row.last_error) == (OutboxState.DEAD, "unwatched")
     assert await store.poll_state("voice-bot") is not None  # C2 still watches it
     await store.remove_watch("C2", "voice-bot", T0)
     assert await store.poll_state("voice-bot") is None
@@ -169,11 +164,13 @@ async def test_outage_notices_once_per_outage_and_recovery_once(store: Store) ->
     second = await store.record_poll_failure("voice-bot", "r1", "ServerError", T0 + TTL)
     assert first is not None and second is not None
     assert (second.failures, second.outage_since, second.watermark) == (2, T0, T0)
-    notice = NewPost("outage:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
+    notice = NewPost(
+        "outage:1:0", OutboxKind.NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1
+    )
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 1
     assert await store.enqueue_outage_notices("voice-bot", [notice], T0) == 0
     recovery = NewPost(
-        "recovery:1:0", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.RECOVERY, since=T0), 1
+        "recovery:1:0", OutboxKind.NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.RECOVERY, since=T0), 1
     )
     for _ in range(2):
         await store.record_poll(

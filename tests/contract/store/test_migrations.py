@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from bot.store import Store
 from bot.store.migrate import head_revision
 from bot.store.schema import metadata
+from tests import store_reads
 from tests.fixtures_store import PG_URL_ENV, _backends, run_sql_fixture
 from tests.paths import ROOT
 
@@ -83,9 +84,9 @@ async def test_a_stage_one_database_keeps_its_data_and_gets_the_new_schema(empty
     pending = await store.next_deliverable("C0ONCALL", T)
     assert pending is not None and pending.session_id == SESSION and pending.payload == {"agent": "voice-bot"}
     assert await store.channel_backoff("C0ONCALL") == datetime(2026, 10, 30, 14, 0, 30, tzinfo=UTC)
-    [entry] = await store.recent_audit()
+    [entry] = await store_reads.recent_audit(store)
     assert (entry.action, entry.detail) == ("watch", "watch voice-bot")
-    assert await store.item_failures("voice-bot") == {}  # the table 0002 created
+    assert await store_reads.item_failures(store, "voice-bot") == {}  # the table 0002 created
 
     # New rows go in after the old ones (sequences and autoincrement carried over).
     second, created = await store.upsert_watch("C0OTHER", "voice-bot", ["HTTP_ERROR"], None, "U1", T)

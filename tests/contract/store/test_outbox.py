@@ -13,20 +13,8 @@ from bot.contracts.notices import NoticeKind
 from bot.store import LeaseLost, Store
 from bot.store.incidents import RoutingConflict
 from bot.store.payloads import AlertPayload, NoticePayload, ParentPayload, RollupPayload
-from bot.store.records import (
-    KIND_ALERT,
-    KIND_NOTICE,
-    KIND_PARENT,
-    KIND_ROLLUP,
-    MUTED,
-    PENDING,
-    SENDING,
-    SENT,
-    IncidentChange,
-    NewPost,
-    OutboxRow,
-    Transition,
-)
+from bot.store.records import IncidentChange, NewPost, OutboxKind, OutboxRow, OutboxState, Transition
+from tests import store_reads
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 TTL = timedelta(minutes=2)
@@ -41,7 +29,7 @@ def parent_change(reply_row_ids: list[int] | None = None, **overrides: Any) -> I
     first = (reply_row_ids or [1])[0]
     values: dict[str, Any] = {
         "reply_row_ids": reply_row_ids or [],
-        "parent_post": NewPost(f"parent:{first}", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1),
+        "parent_post": NewPost(f"parent:{first}", OutboxKind.PARENT, "C1", "voice-bot", ParentPayload(), 1),
         **overrides,
     }
     return IncidentChange("C1", "voice-bot", None, T0, T0, 1, ("HTTP_ERROR",), "s1", T0, 1, **values)
@@ -50,7 +38,7 @@ def parent_change(reply_row_ids: list[int] | None = None, **overrides: Any) -> I
 def alert(sub: int, session_id: str, channel: str = "C1", agent: str = "voice-bot") -> NewPost:
     return NewPost(
         f"{sub}:{session_id}",
-        KIND_ALERT,
+        OutboxKind.ALERT,
         channel,
         agent,
         AlertPayload(session={"sessionId": session_id}),
@@ -75,7 +63,7 @@ async def test_claims_are_compare_and_set_and_records_are_fenced(store: Store) -
     assert not await store.apply(row, "tok-b", sent(row, "1.1"), T0)
     assert await store.apply(row, "tok-a", sent(row, "1.1"), T0)
     [done] = await store.outbox_rows()
-    assert (done.state, done.posted_ts, done.attempts, done.claim_token) == (SENT, "1.1", 1, None)
+    assert (done.state, done.posted_ts, done.attempts, done.claim_token) == (OutboxState.SENT, "1.1", 1, None)
     assert done.first_claimed_at == T0
 
 
@@ -85,11 +73,11 @@ async def test_apply_without_a_claim_is_fenced_by_the_snapshot(store: Store) -> 
     to_top = next_state(row, ParentLost("parent given up"), now=T0, give_up_after=GIVE_UP)
     assert await store.apply(row, None, to_top, T0)
     [moved] = await store.outbox_rows()
-    assert (moved.state, moved.top_level, moved.last_error) == (PENDING, True, "parent given up")
+    assert (moved.state, moved.top_level, moved.last_error) == (OutboxState.PENDING, True, "parent given up")
     assert await store.claim(moved, "other-worker", T0, TTL)
     assert not await store.apply(moved, None, to_top, T0)  # claimed meanwhile: the stale snapshot loses
     [claimed] = await store.outbox_rows()
-    assert (claimed.state, claimed.claim_token) == (SENDING, "other-worker")
+    assert (claimed.state, claimed.claim_token) == (OutboxState.SENDING, "other-worker")
 
 
 async def test_a_rate_limit_backs_the_channel_off_in_the_same_write(store: Store) -> None:
@@ -100,7 +88,11 @@ async def test_a_rate_limit_backs_the_channel_off_in_the_same_write(store: Store
     assert await store.apply(row, "t", limited, T0)
     assert await store.channel_backoff("C1") == T0 + timedelta(seconds=30)
     [waiting] = await store.outbox_rows()
-    assert (waiting.state, waiting.next_attempt_at, waiting.failures) == (PENDING, T0 + timedelta(seconds=30), 0)
+    assert (waiting.state, waiting.next_attempt_at, waiting.failures) == (
+        OutboxState.PENDING,
+        T0 + timedelta(seconds=30),
+        0,
+    )
 
 
 async def test_sent_rows_are_pruned_after_retention_and_pending_ones_never(store: Store) -> None:
@@ -114,12 +106,12 @@ async def test_sent_rows_are_pruned_after_retention_and_pending_ones_never(store
 
 
 async def test_an_expired_claim_becomes_deliverable_again(store: Store) -> None:
-    await store.enqueue([NewPost("p", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1, incident_id=1)], T0)
+    await store.enqueue([NewPost("p", OutboxKind.PARENT, "C1", "voice-bot", ParentPayload(), 1, incident_id=1)], T0)
     [row] = await store.outbox_rows()
     await store.claim(row, "dead-worker", T0, TTL)
     assert await store.next_deliverable("C1", T0 + TTL / 2) is None
     stale = await store.next_deliverable("C1", T0 + TTL * 2)
-    assert stale is not None and stale.state == SENDING
+    assert stale is not None and stale.state == OutboxState.SENDING
     assert await store.claim(stale, "new-worker", T0 + TTL * 2, TTL)
     retry = next_state(stale, NotSent("x"), now=T0, give_up_after=GIVE_UP)
     assert not await store.apply(stale, "dead-worker", retry, T0)
@@ -133,14 +125,14 @@ async def test_next_deliverable_puts_parents_first_and_skips_unrouted_alerts(sto
     assert await store.acquire_channel("C1", "r1", T0, TTL)
     await store.apply_routing("C1", "r1", [parent_change([1])], [], T0)
     first = await store.next_deliverable("C1", T0)
-    assert first is not None and (first.kind, first.dedup_key) == (KIND_PARENT, "parent:1")
+    assert first is not None and (first.kind, first.dedup_key) == (OutboxKind.PARENT, "parent:1")
     [incident] = await store.open_incidents("C1")
     assert (incident.session_count, incident.parent_ts, incident.version) == (1, None, 1)
     assert incident.parent_key == "parent:1" and first.incident_id == incident.id
     assert await store.claim(first, "t", T0, TTL) and await store.apply(first, "t", sent(first, "9.9"), T0)
     assert (await store.incident(incident.id)).parent_ts == "9.9"  # type: ignore[union-attr]
     reply = await store.next_deliverable("C1", T0)
-    assert reply is not None and (reply.kind, reply.incident_id) == (KIND_ALERT, incident.id)
+    assert reply is not None and (reply.kind, reply.incident_id) == (OutboxKind.ALERT, incident.id)
 
 
 async def test_routing_needs_the_channel_lease_and_rolls_up(store: Store) -> None:
@@ -158,8 +150,8 @@ async def test_routing_needs_the_channel_lease_and_rolls_up(store: Store) -> Non
         1,
         reply_row_ids=[1],
         rolled_row_ids=[2, 3],
-        parent_post=NewPost("parent:1", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1),
-        rollup_post=NewPost("rollup:2", KIND_ROLLUP, "C1", "voice-bot", RollupPayload(count=2, sessions=[]), 1),
+        parent_post=NewPost("parent:1", OutboxKind.PARENT, "C1", "voice-bot", ParentPayload(), 1),
+        rollup_post=NewPost("rollup:2", OutboxKind.ROLLUP, "C1", "voice-bot", RollupPayload(count=2, sessions=[]), 1),
     )
     with pytest.raises(LeaseLost):
         await store.apply_routing("C1", "r1", [change], [], T0)
@@ -167,11 +159,11 @@ async def test_routing_needs_the_channel_lease_and_rolls_up(store: Store) -> Non
     await store.apply_routing("C1", "r1", [change], [], T0)
     states = {r.dedup_key: (r.kind, r.state) for r in await store.outbox_rows()}
     assert states == {
-        "1:s0": ("alert", PENDING),
+        "1:s0": ("alert", OutboxState.PENDING),
         "1:s1": ("alert", "rolled_up"),
         "1:s2": ("alert", "rolled_up"),
-        "parent:1": ("parent", PENDING),
-        "rollup:2": ("rollup", PENDING),
+        "parent:1": ("parent", OutboxState.PENDING),
+        "rollup:2": ("rollup", OutboxState.PENDING),
     }
 
 
@@ -207,7 +199,7 @@ async def test_channel_lease_and_shared_backoff(store: Store) -> None:
     assert await store.channel_backoff("C1") == T0 + timedelta(seconds=30)
     assert not await store.acquire_channel("C1", "r2", T0 + timedelta(seconds=10), TTL)
     await store.enqueue(
-        [NewPost("n", KIND_NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)], T0
+        [NewPost("n", OutboxKind.NOTICE, "C1", "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)], T0
     )
     assert await store.channels_with_work(T0 + timedelta(seconds=10)) == []
     assert await store.channels_with_work(T0 + timedelta(seconds=31)) == ["C1"]
@@ -215,7 +207,7 @@ async def test_channel_lease_and_shared_backoff(store: Store) -> None:
 
 
 def notice(key: str, channel: str = "C1") -> NewPost:
-    return NewPost(key, KIND_NOTICE, channel, "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
+    return NewPost(key, OutboxKind.NOTICE, channel, "voice-bot", NoticePayload(type=NoticeKind.OUTAGE, since=T0), 1)
 
 
 async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(store: Store) -> None:
@@ -225,7 +217,11 @@ async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(sto
     await store.claim(first, "t", T0, TTL)
     refused = next_state(first, Refused("not_in_channel", channel_level=True), now=T0, give_up_after=GIVE_UP)
     assert await store.apply(first, "t", refused, T0)
-    assert [r.state for r in await store.outbox_rows()] == [PENDING, PENDING, PENDING]  # nothing dropped
+    assert [r.state for r in await store.outbox_rows()] == [
+        OutboxState.PENDING,
+        OutboxState.PENDING,
+        OutboxState.PENDING,
+    ]  # nothing dropped
     assert (await store.watch("C1", "voice-bot")).broken_reason == "not_in_channel"  # type: ignore[union-attr]
     assert await store.destination_streak("C1") == 1 and await store.destination_streak("C2") == 0
     probe_at = T0 + policy.BROKEN_PROBE_BASE
@@ -241,7 +237,7 @@ async def test_a_refused_channel_holds_its_queue_and_heals_on_its_first_post(sto
     assert await store.apply(probe, "p", posted, probe_at)
     assert (await store.watch("C1", "voice-bot")).broken_reason is None  # type: ignore[union-attr]
     assert await store.destination_streak("C1") == 0
-    held = await store.outbox_row(first.id)
+    held = await store_reads.outbox_row(store, first.id)
     assert held is not None and held.next_attempt_at == probe_at  # pulled forward with the rest
 
 
@@ -250,7 +246,7 @@ async def test_the_first_success_after_an_outage_pulls_every_held_row_forward(st
     first, second, other = await store.outbox_rows()
     streak = 0
     for row, at in ((first, T0), (second, T0 + timedelta(seconds=5))):
-        current = await store.outbox_row(row.id)
+        current = await store_reads.outbox_row(store, row.id)
         assert current is not None
         await store.claim(current, "t", at, TTL)
         failed = next_state(current, NotSent("HTTP 503"), now=at, give_up_after=GIVE_UP, streak=streak)
@@ -263,7 +259,7 @@ async def test_the_first_success_after_an_outage_pulls_every_held_row_forward(st
     [held] = [r for r in await store.outbox_rows() if r.id == second.id]
     assert held.next_attempt_at == T0 + timedelta(seconds=5) + policy.retry_delay(2)
     now = T0 + timedelta(seconds=10)  # (Slack is back before the second row's turn)
-    probe = await store.outbox_row(first.id)
+    probe = await store_reads.outbox_row(store, first.id)
     assert probe is not None
     await store.claim(probe, "p", now, TTL)
     assert await store.apply(
@@ -278,7 +274,7 @@ async def test_the_first_success_after_an_outage_pulls_every_held_row_forward(st
 async def test_incidents_close_when_quiet_and_track_renders_and_acks(store: Store) -> None:
     await store.acquire_channel("C1", "r1", T0, TTL)
     await store.apply_routing("C1", "r1", [parent_change()], [], T0)
-    [parent] = await store.outbox_rows(kind=KIND_PARENT)
+    [parent] = await store.outbox_rows(kind=OutboxKind.PARENT)
     await store.claim(parent, "t", T0, TTL)
     await store.apply(parent, "t", sent(parent, "5.5"), T0)
     assert [i.id for i in await store.dirty_incidents("C1")] == [1]
@@ -298,7 +294,7 @@ async def test_a_parent_edit_is_fenced_by_the_lease_and_by_the_newest_version_sh
     margin, lease = timedelta(seconds=12), timedelta(seconds=20)
     await store.acquire_channel("C1", "r1", T0, lease)
     await store.apply_routing("C1", "r1", [parent_change()], [], T0)
-    [parent] = await store.outbox_rows(kind=KIND_PARENT)
+    [parent] = await store.outbox_rows(kind=OutboxKind.PARENT)
     await store.claim(parent, "t", T0, TTL)
     await store.apply(parent, "t", sent(parent, "5.5"), T0)
     await store.mark_rendered(1, 1)
@@ -316,13 +312,13 @@ async def test_a_parent_edit_is_fenced_by_the_lease_and_by_the_newest_version_sh
 
 async def test_a_deleted_parent_is_replaced_and_its_replies_wait_for_the_new_one(store: Store) -> None:
     await store.enqueue([alert(1, "s1")], T0)
-    [row] = await store.outbox_rows(kind=KIND_ALERT)
+    [row] = await store.outbox_rows(kind=OutboxKind.ALERT)
     await store.acquire_channel("C1", "r1", T0, TTL)
     await store.apply_routing("C1", "r1", [parent_change([row.id])], [], T0)
-    [parent] = await store.outbox_rows(kind=KIND_PARENT)
+    [parent] = await store.outbox_rows(kind=OutboxKind.PARENT)
     await store.claim(parent, "t", T0, TTL)
     await store.apply(parent, "t", sent(parent, "5.5"), T0)
-    new = NewPost("reparent:1:5.5", KIND_PARENT, "C1", "voice-bot", ParentPayload(), 1)
+    new = NewPost("reparent:1:5.5", OutboxKind.PARENT, "C1", "voice-bot", ParentPayload(), 1)
     assert await store.replace_parent(1, "5.5", new, T0)
     assert not await store.replace_parent(1, "5.5", new, T0)  # once per deletion
     incident = await store.incident(1)
@@ -342,7 +338,7 @@ async def test_a_deleted_parent_is_replaced_and_its_replies_wait_for_the_new_one
 
 async def test_reply_edits_take_slots_only_for_posted_replies(store: Store) -> None:
     await store.enqueue([alert(1, "s1"), alert(1, "s2"), alert(1, "s3"), alert(2, "s4", "C2")], T0)
-    posted, muted, waiting, _ = await store.outbox_rows(kind=KIND_ALERT)
+    posted, muted, waiting, _ = await store.outbox_rows(kind=OutboxKind.ALERT)
     await store.queue_reply_edits("voice-bot", ["s1", "s2", "s3", "s4"], T0)
     await store.claim(posted, "t", T0, TTL)
     await store.apply(posted, "t", sent(posted, "7.7"), T0)
@@ -352,8 +348,13 @@ async def test_reply_edits_take_slots_only_for_posted_replies(store: Store) -> N
     before = T0 - timedelta(seconds=1)  # (no post is due yet)
     assert await store.channels_with_work(before) == ["C1"]  # C2's only edit waits for its post
     assert await store.drop_unpostable_reply_edits("C1") == 1
-    assert await store.reply_edits("C1") == [posted.dedup_key, waiting.dedup_key]
+    assert await store_reads.reply_edits(store, "C1") == [posted.dedup_key, waiting.dedup_key]
     await store.enqueue(
-        [NewPost("1:s5", KIND_ALERT, "C1", "voice-bot", AlertPayload(session={}), 1, "s5", state=MUTED)], T0
+        [
+            NewPost(
+                "1:s5", OutboxKind.ALERT, "C1", "voice-bot", AlertPayload(session={}), 1, "s5", state=OutboxState.MUTED
+            )
+        ],
+        T0,
     )
     assert await store.queue_reply_edits("voice-bot", ["s5"], T0) == 0  # never posted: nothing to edit

@@ -10,7 +10,8 @@ from pydantic import SecretStr
 
 from bot.alerts.delivery.transitions import Posted, next_state
 from bot.store import Store
-from bot.store.records import KIND_PAGE, SENDING, SENT
+from bot.store.records import OutboxKind, OutboxState
+from tests import store_reads
 from tests.fixtures_store import run_sql_fixture
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
@@ -38,9 +39,9 @@ async def test_an_alert_is_opened_once_and_keeps_its_key(store: Store) -> None:
     assert await open_alert(store, key="another-key-for-the-same-incident") is None  # unique per incident
     stored = await store.pager_alert_for_incident(1)
     assert stored is not None and stored.dedup_key == "k1" and stored.triggers == 1
-    [row] = await store.page_rows()
+    [row] = await store_reads.page_rows(store)
     assert (row.kind, row.dedup_key, row.payload["event"]["dedup_key"]) == (
-        KIND_PAGE,
+        OutboxKind.PAGE,
         f"page:{stored.id}:trigger:1",
         "k1",
     )
@@ -55,7 +56,10 @@ async def test_advancing_is_a_compare_and_set(store: Store) -> None:
     kwargs |= {"event": ack, "now": T0}
     assert await store.advance_pager_alert(alert, **kwargs) is True
     assert await store.advance_pager_alert(alert, **kwargs) is False  # stale read: the other replica lost
-    assert [r.payload["event"]["event_action"] for r in await store.page_rows()] == ["trigger", "acknowledge"]
+    assert [r.payload["event"]["event_action"] for r in await store_reads.page_rows(store)] == [
+        "trigger",
+        "acknowledge",
+    ]
 
 
 async def test_events_of_one_alert_go_out_in_order_and_never_to_slack(store: Store) -> None:
@@ -72,8 +76,8 @@ async def test_events_of_one_alert_go_out_in_order_and_never_to_slack(store: Sto
     assert await store.claim(due[0], "tok", T0, timedelta(seconds=30))
     sent = next_state(due[0], Posted(""), now=T0, give_up_after=timedelta(hours=24))
     assert await store.apply(due[0], "tok", sent, T0)
-    rows = await store.page_rows()
-    assert rows[0].state == SENT
+    rows = await store_reads.page_rows(store)
+    assert rows[0].state == OutboxState.SENT
     assert [r.payload["event"]["event_action"] for r in await store.page_rows_due(T0)] == ["trigger", "resolve"]
     assert await store.unresolved_pager_alerts() == [await store.pager_alert("k2")]
 
@@ -102,7 +106,7 @@ async def test_a_muted_occurrence_is_recorded_never_sent_and_never_opened_again(
     assert await store.record_muted_pager_alert(dedup_key="kc", now=T0, **muted) is False
     alert = await store.pager_alert("kc")
     assert alert is not None and alert.state == "muted" and alert.triggers == 0
-    assert await store.page_rows() == [] and await store.unresolved_pager_alerts() == []
+    assert await store_reads.page_rows(store) == [] and await store.unresolved_pager_alerts() == []
 
 
 async def test_the_fence_passes_only_a_claim_that_is_ours_with_time_to_run(store: Store) -> None:
@@ -117,7 +121,7 @@ async def test_the_fence_passes_only_a_claim_that_is_ours_with_time_to_run(store
     late = T0 + timedelta(seconds=75)
     assert await store.confirm_page_claim(row, "tok-a", late, ttl=TTL, margin=MARGIN) is False
     [again] = await store.page_rows_due(late)
-    assert again.state == SENDING and await store.claim(again, "tok-b", late, TTL)
+    assert again.state == OutboxState.SENDING and await store.claim(again, "tok-b", late, TTL)
     assert await store.confirm_page_claim(again, "tok-a", late, ttl=TTL, margin=MARGIN) is False
     assert await store.confirm_page_claim(again, "tok-b", late, ttl=TTL, margin=MARGIN) is True
 

@@ -12,7 +12,8 @@ import pytest
 from bot.store import LeaseLost, Store
 from bot.store.payloads import AlertPayload
 from bot.store.polling import REPLICA_LIVE_INTERVALS, IdlePoll, RecordPlan
-from bot.store.records import KIND_ALERT, EndedSession, ItemFailure, NewPost, Watch
+from bot.store.records import EndedSession, ItemFailure, NewPost, OutboxKind, Watch
+from tests import store_reads
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 TTL = timedelta(minutes=2)
@@ -30,7 +31,13 @@ async def test_the_planner_sees_a_watch_created_after_the_poll_started(store: St
     def planner(watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
         seen_by_planner.append(([w.id for w in watches], sorted(mutes)))
         post = NewPost(
-            f"{watches[0].id}:s1", KIND_ALERT, "C9", "voice-bot", AlertPayload(session={"n": 1}), watches[0].id, "s1"
+            f"{watches[0].id}:s1",
+            OutboxKind.ALERT,
+            "C9",
+            "voice-bot",
+            AlertPayload(session={"n": 1}),
+            watches[0].id,
+            "s1",
         )
         return RecordPlan(watermark=T0 + TTL, active_set=["s2"], ended=[EndedSession("s1", (post,))])
 
@@ -71,7 +78,7 @@ async def test_item_failures_are_kept_replaced_resolved_and_pruned_once_given_up
         ),
         T0 + TTL,
     )
-    [kept] = (await store.item_failures("voice-bot")).values()
+    [kept] = (await store_reads.item_failures(store, "voice-bot")).values()
     assert (kept.session_id, kept.attempts, kept.error, kept.gave_up_at, kept.first_failed_at) == (
         "a",
         2,
@@ -80,7 +87,7 @@ async def test_item_failures_are_kept_replaced_resolved_and_pruned_once_given_up
         T0,
     )
     await store.prune_seen(T0 + TTL + timedelta(seconds=1))
-    assert await store.item_failures("voice-bot") == {}
+    assert await store_reads.item_failures(store, "voice-bot") == {}
 
 
 async def test_a_cycle_claims_many_leases_at_once_and_skips_the_ones_held_elsewhere(store: Store) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from bot.alerts.delivery.transitions import Posted, next_state
 from bot.store import Store
 from bot.store.payloads import RatePayload
-from bot.store.records import KIND_RATE, NewPost
+from bot.store.records import NewPost, OutboxKind
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -21,7 +21,7 @@ EPISODE = {"key": "failure-rate", "headline": "31% of calls failing (last 5 min)
 
 def opener(watch: int, channel: str) -> NewPost:
     payload = RatePayload(episode=EPISODE, opened_at=T0)
-    return NewPost(f"rate:{watch}:failure-rate:{int(T0.timestamp())}", KIND_RATE, channel, AGENT, payload, watch)
+    return NewPost(f"rate:{watch}:failure-rate:{int(T0.timestamp())}", OutboxKind.RATE, channel, AGENT, payload, watch)
 
 
 async def open_episode(store: Store) -> tuple[NewPost, NewPost]:

@@ -9,8 +9,7 @@ from typing import Any
 
 from bot.store import Store
 from bot.store.payloads import HealthPayload
-from bot.store.records import KIND_HEALTH, NewPost
-from bot.store.webhooks import ScopedPost
+from bot.store.records import NewPost, OutboxKind, ScopedPost
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 KEY = "webhook:spend-limit"
@@ -31,7 +30,7 @@ async def record(store: Store, webhook_id: str, *, at: datetime = T0, **extra: A
 
 def post(channel: str, key: str) -> NewPost:
     payload = HealthPayload(finding={"key": KEY}, severity="critical", opened_at=T0)
-    return NewPost(key, KIND_HEALTH, channel, "voice-bot", payload, 1)
+    return NewPost(key, OutboxKind.HEALTH, channel, "voice-bot", payload, 1)
 
 
 async def test_a_delivery_is_stored_once_per_webhook_id(store: Store) -> None:
@@ -84,8 +83,8 @@ async def test_an_alert_opens_once_and_posts_where_it_opened(store: Store) -> No
         key=KEY, finding=finding, agents=["voice-bot"], opened_at=T0, posts=posts, now=T0
     )
     assert opened == ["voice-bot"]
-    assert [r.channel_id for r in await store.outbox_rows("C1", KIND_HEALTH)] == ["C1"]
-    assert await store.outbox_rows("C2", KIND_HEALTH) == []  # C2 watches no agent it opened on
+    assert [r.channel_id for r in await store.outbox_rows("C1", OutboxKind.HEALTH)] == ["C1"]
+    assert await store.outbox_rows("C2", OutboxKind.HEALTH) == []  # C2 watches no agent it opened on
 
     # A second event while it is open: support-bot opens, but C1 already had the alert.
     posts2 = [ScopedPost(p.agents, post(p.post.channel_id, p.post.dedup_key.replace("msg_1", "msg_2"))) for p in posts]
@@ -93,7 +92,10 @@ async def test_an_alert_opens_once_and_posts_where_it_opened(store: Store) -> No
         key=KEY, finding=finding, agents=["voice-bot", "support-bot"], opened_at=T0, posts=posts2, now=T0
     )
     assert opened2 == ["support-bot"]
-    assert len(await store.outbox_rows("C1", KIND_HEALTH)) == 1 and len(await store.outbox_rows("C2", KIND_HEALTH)) == 1
+    assert (
+        len(await store.outbox_rows("C1", OutboxKind.HEALTH)) == 1
+        and len(await store.outbox_rows("C2", OutboxKind.HEALTH)) == 1
+    )
 
     conditions = await store.open_alerts(KEY)
     assert sorted(c.agent for c in conditions) == ["support-bot", "voice-bot"]

@@ -15,8 +15,8 @@ import pytest
 
 from bot.alerts import policy
 from bot.alerts.health.assess import Finding
-from bot.sandbox.pipecat_sim import PipecatSimulator
-from bot.sandbox.slack_standin_model import StoredMessage
+from sandbox.pipecat.simulator import PipecatSimulator
+from sandbox.slack.model import StoredMessage
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

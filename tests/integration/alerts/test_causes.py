@@ -8,8 +8,8 @@ import re
 from datetime import timedelta
 
 from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE
-from bot.sandbox.slack_standin_model import StoredMessage
 from bot.store.records import CAUSE_FOUND
+from sandbox.slack.model import StoredMessage
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.slack_standin_model import StoredMessage
+from sandbox.slack.model import StoredMessage
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

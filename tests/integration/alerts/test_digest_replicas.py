@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import Runtime, build_runtime
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn, StoredMessage
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests.fixtures_app import USER, make_settings
 from tests.fixtures_pipecat import SIM_MAX_PAGE_SIZE
 from tests.fixtures_slack import ONCALL_CHANNEL

@@ -17,7 +17,7 @@ async def test_the_digest_shows_the_slo_budget_of_an_agent_with_an_slo_only(aler
     await svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U1")
     await svc.watch(ALERT_CHANNEL, "support-bot", None, None, "U1")
     await svc.set_slo("voice-bot", 0.99, "28d", "U1")
-    digests = DigestService(store=jobs.store, pipecat=alert_rig.pipecat, clock=alert_rig.clock)
+    digests = DigestService(store=alert_rig.store, pipecat=alert_rig.pipecat, clock=alert_rig.clock)
     at = (alert_rig.clock.now() + timedelta(minutes=20)).replace(second=0, microsecond=0)
     await digests.turn_on(ALERT_CHANNEL, time(at.hour, at.minute), "U1")
     voice = Traffic(alert_rig.sim, "voice-bot", per_minute=30, fail_share=0.005)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import pytest
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.pipecat_sim_agents import status_of
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat.agents import status_of
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

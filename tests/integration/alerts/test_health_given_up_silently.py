@@ -3,7 +3,7 @@ give-up budget is not dropped quietly: like a failed session's alert it is count
 watches` and listed, with what it said, in the channel's "N alerts could not be delivered" summary
 once Slack works again.
 
-Mechanism: bot/alerts/delivery/transitions.py `_reported` includes KIND_HEALTH, so its given-up transition
+Mechanism: bot/alerts/delivery/transitions.py `_reported` includes OutboxKind.HEALTH, so its given-up transition
 sets given_up; bot/store/undelivered.py `unreported` then hands it to the summary (bot/alerts/
 incidents.py `_item` carries the alert's title) and `undelivered_counts` counts it per watch."""
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox import pipecat_sim_routes
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.pipecat import routes as pipecat_sim_routes
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

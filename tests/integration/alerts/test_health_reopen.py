@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from bot.alerts import policy
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.slack_standin_model import StoredMessage
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.slack.model import StoredMessage
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

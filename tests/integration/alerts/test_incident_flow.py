@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.alerts import policy
-from bot.store.records import MUTED
+from bot.store.records import OutboxState
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 
@@ -107,7 +107,7 @@ async def test_mute_posts_nothing_survives_a_restart_and_unmuting_does_not_repla
     assert len(rig.posts()) == posts_before
     assert "1 session failed" in rig.top()[0].text  # muted failures do not edit the parent either
     rows = {r.session_id: r.state for r in await rig.store.outbox_rows(kind="alert")}
-    assert rows[muted_id] == MUTED  # recorded, not posted
+    assert rows[muted_id] == OutboxState.MUTED  # recorded, not posted
     assert await rig.svc.unmute(ALERT_CHANNEL, "voice-bot") is True
     assert await rig.svc.unmute(ALERT_CHANNEL, "voice-bot") is False
     await rig.cycle()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import policy
 from bot.blocks.alerts import watches_message
-from bot.store.records import DEAD, PENDING, SENT, OutboxRow
+from bot.store.records import OutboxRow, OutboxState
 from tests.fixtures_slack import NOT_MEMBER_CHANNEL
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -64,7 +64,7 @@ async def test_an_uncertain_post_reconciles_to_one_message(alert_rig: AlertRig, 
     assert_one_parent_and_replies(rig, 1 if target == "parent" else 2)
     method = "conversations.history" if target == "parent" else "conversations.replies"
     assert rig.slack.calls_to(method), "the uncertain post was looked for before anything else"
-    assert {r.state for r in await rig.store.outbox_rows()} == {SENT}
+    assert {r.state for r in await rig.store.outbox_rows()} == {OutboxState.SENT}
 
 
 async def test_a_restart_after_slack_accepted_a_post_yields_one_message_per_session(alert_rig: AlertRig) -> None:
@@ -109,7 +109,7 @@ async def test_channel_not_found_marks_the_watch_broken_holds_its_posts_and_prob
     await rig.cycle()
     [view] = await rig.svc.watches("C0DELETED")
     assert view.broken_reason == "channel_not_found"
-    assert {r.state for r in await rig.store.outbox_rows()} == {PENDING}  # held, not thrown away
+    assert {r.state for r in await rig.store.outbox_rows()} == {OutboxState.PENDING}  # held, not thrown away
     posts = len(rig.slack.calls_to("chat.postMessage"))
     later = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     for _ in range(30):  # half an hour of polls, with a failure in every one
@@ -119,7 +119,7 @@ async def test_channel_not_found_marks_the_watch_broken_holds_its_posts_and_prob
     assert len(rig.slack.calls_to("chat.postMessage")) - posts <= 5
     assert len(rig.slack.calls_to("chat.update")) == 0
     held = await rig.store.outbox_rows(kind="alert")
-    assert {first, later} <= {r.session_id for r in held if r.state == PENDING}
+    assert {first, later} <= {r.session_id for r in held if r.state == OutboxState.PENDING}
     assert (await rig.svc.watches("C0DELETED"))[0].broken_reason == "channel_not_found"
 
 
@@ -151,7 +151,7 @@ async def test_a_message_level_refusal_kills_that_post_only(alert_rig: AlertRig)
     [parent] = rig.top()
     assert rig.replies(parent)[-1].event_payload["session_id"] == third
     states = sorted(r.state for r in await rig.store.outbox_rows(kind="alert"))
-    assert states == [DEAD, SENT, SENT]
+    assert states == [OutboxState.DEAD, OutboxState.SENT, OutboxState.SENT]
     assert (await rig.svc.watches(ALERT_CHANNEL))[0].broken_reason is None
 
 
@@ -182,7 +182,10 @@ async def test_a_refused_parent_sends_its_replies_top_level_and_the_next_failure
     [orphan] = rig.top()  # the alert is not dropped with its parent: it is posted on its own
     assert orphan.event_payload["session_id"] == first and not rig.replies(orphan)
     rows: dict[str, OutboxRow] = {r.kind: r for r in await rig.store.outbox_rows()}
-    assert rows["parent"].state == DEAD and (rows["alert"].state, rows["alert"].top_level) == (SENT, True)
+    assert rows["parent"].state == OutboxState.DEAD and (rows["alert"].state, rows["alert"].top_level) == (
+        OutboxState.SENT,
+        True,
+    )
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     _, parent = rig.top()

@@ -5,7 +5,7 @@ than a poll) goes out in the same delivery pass as the parent's edit."""
 from __future__ import annotations
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.wiring import Alerts
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from tests import store_reads
 from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
 
 AGENT = "voice-bot"
@@ -51,8 +52,8 @@ async def test_two_replicas_open_one_alert_and_send_one_trigger(
     assert [e.action for e in pagerduty_standin.requests] == ["trigger"]
     [alert] = pagerduty_standin.alerts
     # Both replicas made the key in the one namespace stored (neither asked Slack for it).
-    namespace = await a.jobs.store.pager_namespace("not-this-one", alert_rig.clock.now())
+    namespace = await alert_rig.store.pager_namespace("not-this-one", alert_rig.clock.now())
     assert alert.dedup_key == f"pipecat-ops/{namespace}/{ALERT_CHANNEL}/incident/1"
     assert not alert_rig.slack.calls_to("auth.test")
-    rows = await a.jobs.store.page_rows()
+    rows = await store_reads.page_rows(alert_rig.store)
     assert [(r.dedup_key, r.state) for r in rows] == [("page:1:trigger:1", "sent")]

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
 from bot.store.schema import pager_namespace
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
 AGENT = "voice-bot"
@@ -55,7 +55,7 @@ async def test_an_upgraded_installation_keeps_the_keys_of_its_open_alerts(
     resolved nor paged again under a new key, and Slack is not asked."""
     rig = alert_rig
     first = await rig.new_service(status_interval=120, pagerduty=pagerduty_client)
-    await first.jobs.store.pager_namespace("T0001", rig.clock.now())  # what auth.test used to give
+    await rig.store.pager_namespace("T0001", rig.clock.now())  # what auth.test used to give
     await first.commands.watch(ALERT_CHANNEL, AGENT, None, None, "U1", page=True)
     rig.sim.deploy(AGENT, crash="CrashLoopBackOff", message="RuntimeError: boom")
     for _ in range(2):  # a condition is alerted once two reads a minute apart show it
@@ -63,13 +63,13 @@ async def test_an_upgraded_installation_keeps_the_keys_of_its_open_alerts(
         await first.jobs.status_cycle()
     [alert] = pagerduty_standin.alerts
     assert alert.dedup_key.startswith(f"pipecat-ops/T0001/{ALERT_CHANNEL}/")
-    async with first.jobs.store.engine.begin() as conn:  # the database as it was before revision 0008
+    async with rig.store.engine.begin() as conn:  # the database as it was before revision 0008
         await conn.execute(delete(pager_namespace))
     rig.slack.start_outage(EVERYTHING, until=rig.clock.now() + timedelta(hours=1))
     upgraded = await rig.new_service(status_interval=120, pagerduty=pagerduty_client)
     for _ in range(3):
         rig.clock.advance(120)
         await upgraded.jobs.status_cycle()
-    assert await upgraded.jobs.store.open_conditions(AGENT)
+    assert await rig.store.open_conditions(AGENT)
     assert alert.status == "triggered" and [e.action for e in pagerduty_standin.requests] == ["trigger"]
-    assert await upgraded.jobs.store.pager_namespace("unused", rig.clock.now()) == "T0001"
+    assert await rig.store.pager_namespace("unused", rig.clock.now()) == "T0001"

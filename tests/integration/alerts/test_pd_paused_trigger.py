@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.pagerduty.client import Accepted, Fence, PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
 
 AGENT = "voice-bot"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.pipecat_sim_http import RecordedRequest
+from sandbox.pipecat.http_api import RecordedRequest
+from tests import store_reads
 from tests.fixtures_pipecat import ClientFactory
 from tests.fixtures_slack import INCIDENT_CHANNEL
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
@@ -44,7 +45,7 @@ async def test_a_session_that_keeps_failing_is_set_aside_after_three_polls_and_n
     assert f"3 polls of {AGENT} failed: unexpected data in session {BAD_ID}" in notice
     assert "Cannot reach" not in " ".join(notices(rig))
     assert await rig.store.unseen(AGENT, [BAD_ID]) == set()  # recorded as seen ...
-    failure = (await rig.store.item_failures(AGENT))[BAD_ID]
+    failure = (await store_reads.item_failures(rig.store, AGENT))[BAD_ID]
     assert failure.gave_up_at is not None and "ValueError" in failure.error  # ... with its error
     state = await rig.store.poll_state(AGENT)
     assert state is not None and state.failures == 0 and BAD_ID not in state.active_set

@@ -6,7 +6,7 @@ import pytest
 
 from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
 from bot.pipecat.errors import NotFound
-from bot.store.records import DEAD
+from bot.store.records import OutboxState
 from tests.fixtures_slack import INCIDENT_CHANNEL
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -177,5 +177,5 @@ async def test_unwatch_stops_alerts(alert_rig: AlertRig) -> None:
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.cycle()
     assert rig.posts() == []
-    assert {r.state for r in await rig.store.outbox_rows()} == {DEAD}
+    assert {r.state for r in await rig.store.outbox_rows()} == {OutboxState.DEAD}
     assert await rig.svc.watched_agents(ALERT_CHANNEL) == []

@@ -18,9 +18,9 @@ import pytest
 from bot.alerts.gauges import refresh_store_gauges
 from bot.ops.metrics import Metrics
 from bot.pagerduty.client import PagerDutyClient
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
-from bot.sandbox.slack_standin_model import StoredMessage
 from bot.wiring import Alerts
+from sandbox.pagerduty.standin import PagerDutyStandIn
+from sandbox.slack.model import StoredMessage
 from tests.fixtures_store import ALERT_CHANNEL, PG_URL_ENV, AlertRig, open_store
 from tests.rate_traffic import Traffic
 
@@ -187,7 +187,7 @@ async def test_metrics_show_each_watched_agents_rates_and_slo_budget(alert_rig: 
     for _ in range(8):
         await minute(alert_rig, (svc,), traffic)
     metrics = Metrics()
-    await refresh_store_gauges(svc.jobs.store, metrics, alert_rig.clock.now())
+    await refresh_store_gauges(alert_rig.store, metrics, alert_rig.clock.now())
     text = metrics.render().decode()
     started = re.search(r'pipecat_ops_agent_sessions_started_per_minute\{agent="voice-bot"\} ([\d.]+)', text)
     assert started is not None and 40 <= float(started.group(1)) <= 60
@@ -274,7 +274,7 @@ async def test_each_session_is_counted_once_across_replicas_and_a_restart(
     restarted = await alert_rig.new_service(replica_id="replica-c")  # a process restarting mid-way
     for _ in range(4):
         await minute(alert_rig, (restarted, b), traffic)
-    minutes = await a.jobs.store.rate_minutes(AGENT, alert_rig.clock.now() - timedelta(hours=1))
+    minutes = await alert_rig.store.rate_minutes(AGENT, alert_rig.clock.now() - timedelta(hours=1))
     started = sum(m.counts.started for m in minutes)
     ended = sum(m.counts.ended for m in minutes)
     failed = sum(m.counts.failed for m in minutes)
@@ -336,7 +336,7 @@ async def test_a_rate_alert_says_what_changed_in_the_hour_before(alert_rig: Aler
     traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
     for _ in range(10):
         await minute(alert_rig, (svc,), traffic)
-    await svc.jobs.store.record_webhook(
+    await alert_rig.store.record_webhook(
         webhook_id="msg_secret_1",
         event_type="secret.updated",
         org="acme",

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from bot.alerts import policy
-from bot.store.records import SENT, UNCERTAIN
+from bot.store.records import OutboxState
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 from tests.outage_checks import alert_sessions, keys_posted_twice
 
@@ -46,12 +46,12 @@ async def test_a_reply_stored_then_answered_500_in_a_320_message_thread_shows_ex
     sid = rig.sim.add_session("voice-bot", "HTTP_ERROR")
     rig.slack.accept_then_fail_next("chat.postMessage", 1, status=500)
     await rig.cycle()
-    assert [r.state for r in await rig.store.outbox_rows(kind="alert")] == [SENT, UNCERTAIN]
+    assert [r.state for r in await rig.store.outbox_rows(kind="alert")] == [OutboxState.SENT, OutboxState.UNCERTAIN]
     rig.slack.add_message(ALERT_CHANNEL, "still on it", user=PERSON, thread_ts=parent_ts)
     await recheck(rig)
     assert alert_sessions(rig.slack, ALERT_CHANNEL)[sid] == 1  # found, not posted again
     assert len(rig.replies(rig.top()[0])) == 321
-    assert [r.state for r in await rig.store.outbox_rows(kind="alert")] == [SENT, SENT]
+    assert [r.state for r in await rig.store.outbox_rows(kind="alert")] == [OutboxState.SENT, OutboxState.SENT]
     # The scan started at the row's first claim: the 318 older messages were never read.
     [scan] = rig.slack.calls_to("conversations.replies")
     assert float(scan.args["oldest"]) > float(rig.replies(rig.top()[0])[317].ts)
@@ -90,7 +90,7 @@ async def test_thread_not_found_while_reconciling_posts_the_reply_top_level(aler
     [orphan] = rig.top()
     assert orphan.event_payload["session_id"] == sid  # posted where it can be seen
     [row] = [r for r in await rig.store.outbox_rows(kind="alert") if r.session_id == sid]
-    assert (row.state, row.top_level) == (SENT, True)
+    assert (row.state, row.top_level) == (OutboxState.SENT, True)
     [view] = await rig.svc.watches(ALERT_CHANNEL)
     assert view.broken_reason is None  # the channel is fine
 
@@ -109,7 +109,7 @@ async def test_missing_scope_while_reconciling_posts_once_without_the_check(
     assert len(rig.slack.calls_to("chat.postMessage")) == posts + 1
     assert alert_sessions(rig.slack, ALERT_CHANNEL)[sid] == 1
     [row] = [r for r in await rig.store.outbox_rows(kind="alert") if r.session_id == sid]
-    assert row.state == SENT
+    assert row.state == OutboxState.SENT
     assert "missing_scope: grant channels:history" in caplog.text  # said loudly, so it gets fixed
     [view] = await rig.svc.watches(ALERT_CHANNEL)
     assert view.broken_reason is None  # a read scope missing does not break the watch
@@ -124,7 +124,7 @@ async def test_ratelimited_while_reconciling_backs_off_and_keeps_the_row_uncerta
     rig.slack.rate_limit_next("conversations.replies", 1, retry_after=30)
     await recheck(rig)
     [row] = [r for r in await rig.store.outbox_rows(kind="alert") if r.session_id == sid]
-    assert (row.state, row.failures) == (UNCERTAIN, 1)  # the 429 used none of the trouble budget
+    assert (row.state, row.failures) == (OutboxState.UNCERTAIN, 1)  # the 429 used none of the trouble budget
     assert await rig.store.channel_backoff(ALERT_CHANNEL) == rig.clock.now() + timedelta(seconds=30)
     posts = len(rig.slack.calls_to("chat.postMessage"))
     rig.clock.advance(10)

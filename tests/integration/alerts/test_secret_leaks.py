@@ -16,8 +16,8 @@ import json
 import pytest
 
 from bot.contracts.actions import Action, session_value
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_slack import ONCALL_CHANNEL
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig

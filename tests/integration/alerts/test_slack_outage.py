@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.alerts import policy
-from bot.store.records import SENT
+from bot.store.records import OutboxState
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 from tests.outage_checks import alert_sessions, keys_posted_twice
 
@@ -34,9 +34,9 @@ async def test_a_three_and_a_half_minute_outage_with_2s_polls_loses_nothing_and_
     assert 5 <= len(refused) <= 200 / policy.RETRY_CAP.total_seconds() + 4
     for _ in range(int(600 / POLL_SECONDS)):
         await rig.cycle(POLL_SECONDS)
-        if {r.state for r in await rig.store.outbox_rows()} == {SENT}:
+        if {r.state for r in await rig.store.outbox_rows()} == {OutboxState.SENT}:
             break
-    assert {r.state for r in await rig.store.outbox_rows()} == {SENT}
+    assert {r.state for r in await rig.store.outbox_rows()} == {OutboxState.SENT}
     assert rig.clock.now() - outage_ends <= timedelta(seconds=30)  # all out within 30 s of Slack's return
     assert alert_sessions(rig.slack, ALERT_CHANNEL) == dict.fromkeys(failed, 1)  # each once, none lost
     assert keys_posted_twice(rig.slack, ALERT_CHANNEL) == []

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from bot.blocks.message import Message
-from bot.store.records import DEAD, OutboxRow
+from bot.store.records import OutboxRow, OutboxState
 from bot.store.schema import alert_outbox
 from tests.fixtures_store import ALERT_CHANNEL, AlertRig
 
@@ -35,7 +35,7 @@ async def test_an_unreadable_alert_is_given_up_and_the_next_failure_still_posts(
                 select(alert_outbox.c.state, alert_outbox.c.last_error).where(alert_outbox.c.session_id == unreadable)
             )
         ).one()
-    assert state == DEAD and "ValidationError" in (error or "")
+    assert state == OutboxState.DEAD and "ValidationError" in (error or "")
 
     rig.clock.advance(20)
     readable = rig.sim.add_session("voice-bot", "HTTP_ERROR")
@@ -73,4 +73,4 @@ async def test_a_database_blink_while_an_alert_is_rendered_retries_it_instead_of
     await rig.jobs.deliver_once()
     [parent] = rig.top()
     assert [m.event_payload["session_id"] for m in rig.replies(parent)] == [sid]
-    assert all(r.state != DEAD for r in await rig.store.outbox_rows())
+    assert all(r.state != OutboxState.DEAD for r in await rig.store.outbox_rows())

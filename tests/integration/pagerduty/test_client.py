@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from bot.pagerduty.client import PagerDutyClient
 from bot.pagerduty.errors import Fenced, RateLimited, Rejected, Retryable, ServerError, Unreachable
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests.fixtures_pagerduty import ROUTING_KEY
 
 EVENT = {"event_action": "trigger", "dedup_key": "k1", "payload": {"summary": "s", "source": "a", "severity": "error"}}

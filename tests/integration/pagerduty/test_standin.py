@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.pagerduty_standin import PagerDutyStandIn
+from sandbox.pagerduty.standin import PagerDutyStandIn
 from tests.fixtures_pagerduty import ROUTING_KEY
 
 PAYLOAD = {"summary": "voice-bot: 2 sessions failed", "source": "voice-bot", "severity": "error"}

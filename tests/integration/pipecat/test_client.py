@@ -24,7 +24,7 @@ from bot.pipecat.errors import (
     UnexpectedResponse,
 )
 from bot.pipecat.models import Session
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests.fixtures_pipecat import SIM_START, ClientFactory, load_pipecat_fixture
 
 Sim = PipecatSimulator
@@ -51,9 +51,7 @@ def _assert_backoff(delays: list[float]) -> None:
 
 
 async def test_get_ended_session(pipecat_sim: Sim, pipecat_client: Client) -> None:
-    sid = pipecat_sim.add_session(
-        AGENT, "HTTP_ERROR", duration_seconds=57, cold_start=True, bot_start_seconds=7
-    )
+    sid = pipecat_sim.add_session(AGENT, "HTTP_ERROR", duration_seconds=57, cold_start=True, bot_start_seconds=7)
     session = await pipecat_client.get_session(AGENT, sid)
     assert session.session_id == sid
     assert session.completion_status == "HTTP_ERROR" and session.end_state == "agent_error"
@@ -62,7 +60,10 @@ async def test_get_ended_session(pipecat_sim: Sim, pipecat_client: Client) -> No
     assert session.created_at == SIM_START - timedelta(seconds=57)
     assert session.cold_start is True and session.bot_start_seconds == 7
     assert [e.event_code for e in session.events] == [
-        "SESSION_START_INITIATED", "REQUEST_ARRIVED_AT_BOT", "SESSION_COMPLETED"]
+        "SESSION_START_INITIATED",
+        "REQUEST_ARRIVED_AT_BOT",
+        "SESSION_COMPLETED",
+    ]
     metrics = session.resource_metrics
     assert metrics is not None and metrics.sample_count == len(metrics.timeseries) == 12
     assert session.peak_memory_bytes == max(s.m for s in metrics.timeseries if s.m is not None)
@@ -139,9 +140,7 @@ async def test_list_sessions_status_filter(pipecat_sim: Sim, pipecat_client: Cli
         assert page.total_count == len(expected)
 
 
-async def test_list_sessions_time_window_is_inclusive_on_created_at(
-    pipecat_sim: Sim, pipecat_client: Client
-) -> None:
+async def test_list_sessions_time_window_is_inclusive_on_created_at(pipecat_sim: Sim, pipecat_client: Client) -> None:
     t0 = SIM_START
     a, b, c = (pipecat_sim.start_session(AGENT, created_at=t0 + timedelta(seconds=s)) for s in (0, 60, 120))
 
@@ -154,9 +153,7 @@ async def test_list_sessions_time_window_is_inclusive_on_created_at(
     assert await ids(start_time=_ts(t0) + 121) == []
 
 
-async def test_list_sessions_deployment_and_start_type_filters(
-    pipecat_sim: Sim, pipecat_client: Client
-) -> None:
+async def test_list_sessions_deployment_and_start_type_filters(pipecat_sim: Sim, pipecat_client: Client) -> None:
     cold = pipecat_sim.add_session(AGENT, cold_start=True, deployment_id="dep-b")
     warm = pipecat_sim.add_session(AGENT, cold_start=False)
     by_dep = await pipecat_client.list_sessions(AGENT, deployment_id="dep-b")
@@ -207,7 +204,10 @@ async def test_list_agents_and_get_agent(pipecat_sim: Sim, pipecat_client: Clien
     pipecat_sim.add_session(AGENT)
     agents = await pipecat_client.list_agents()
     assert [(a.name, a.ready, a.region) for a in agents] == [
-        ("voice-bot", True, "us-west"), ("support-bot", True, "us-west"), ("paused-bot", False, "eu-central")]
+        ("voice-bot", True, "us-west"),
+        ("support-bot", True, "us-west"),
+        ("paused-bot", False, "eu-central"),
+    ]
     agent = await pipecat_client.get_agent(AGENT)
     assert agent.active_session_count == 2 and agent.available is True
     assert agent.desired_deployment_id is not None
@@ -434,9 +434,7 @@ async def test_latency_beyond_the_read_timeout_times_out(
     assert len(await pipecat_client_factory().list_agents()) == 2
 
 
-async def test_delete_is_not_retried(
-    pipecat_sim: Sim, pipecat_client: Client, pipecat_sleeps: list[float]
-) -> None:
+async def test_delete_is_not_retried(pipecat_sim: Sim, pipecat_client: Client, pipecat_sleeps: list[float]) -> None:
     sid = pipecat_sim.start_session(AGENT)
     pipecat_sim.fail_next(1)
     with pytest.raises(ServerError):
@@ -468,9 +466,7 @@ BAD_IDS = ["../../etc", "not-a-uuid"]
 
 
 @pytest.mark.parametrize("agent", BAD_AGENTS)
-async def test_bad_agent_names_never_reach_the_network(
-    pipecat_sim: Sim, pipecat_client: Client, agent: str
-) -> None:
+async def test_bad_agent_names_never_reach_the_network(pipecat_sim: Sim, pipecat_client: Client, agent: str) -> None:
     calls: list[Callable[[], Awaitable[object]]] = [
         lambda: pipecat_client.get_session(agent, UNKNOWN_ID),
         lambda: pipecat_client.list_sessions(agent),
@@ -559,9 +555,7 @@ async def test_requests_are_recorded_with_the_sim_time(
     assert recorded.at == SIM_START + timedelta(hours=1)
 
 
-async def test_one_malformed_item_does_not_hide_the_rest_of_the_page(
-    pipecat_sim: Sim, pipecat_client: Client
-) -> None:
+async def test_one_malformed_item_does_not_hide_the_rest_of_the_page(pipecat_sim: Sim, pipecat_client: Client) -> None:
     good = [pipecat_sim.add_session("voice-bot", "HTTP_ERROR") for _ in range(6)]
     bad = {"sessionId": "11111111-2222-4333-8444-555555555555", "createdAt": "yesterday"}
     pipecat_sim.add_raw_session("voice-bot", bad)

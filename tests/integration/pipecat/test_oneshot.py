@@ -18,7 +18,7 @@ from bot.pipecat import retry
 from bot.pipecat.errors import InvalidInput, PipecatError, Timeout, Unreachable
 from bot.pipecat.models import Session, parse
 from bot.pipecat.oneshot import Options, get_session_payload
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests.fixtures_pipecat import ClientFactory, load_pipecat_fixture
 
 AGENT = "voice-bot"
@@ -95,7 +95,11 @@ async def test_same_outcome_requests_and_waits_as_the_async_client(
     [("wrong", None, "Unauthorized"), ("sim-key", UNKNOWN_ID, "NotFound")],
 )
 async def test_refusals_are_the_same_typed_errors_and_not_retried(
-    key: str, sid: str | None, error: str, pipecat_sim: PipecatSimulator, pipecat_url: str,
+    key: str,
+    sid: str | None,
+    error: str,
+    pipecat_sim: PipecatSimulator,
+    pipecat_url: str,
     pipecat_client_factory: ClientFactory,
 ) -> None:
     session_id = sid or pipecat_sim.add_session(AGENT)

@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.blocks.session import session_summary
 from bot.pipecat.client import PipecatClient
-from bot.sandbox.pipecat_sim import PipecatSimulator
 from bot.terminal import render_session_text
+from sandbox.pipecat.simulator import PipecatSimulator
 from tests.fixtures_pipecat import load_pipecat_fixture
 
 AGENT = "voice-bot"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from bot.pipecat.client import PipecatClient
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 
 AGENT = "voice-bot"
 LOGURU = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \| [A-Z]+ +\| \S+ - ")

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.sandbox.demo_scenarios import TTS_BURST_SESSIONS, tts_quota_burst
-from bot.sandbox.demo_stack import ONCALL_CHANNEL, WATCHED_AGENT, DemoStack, run_demo_stack
+from sandbox.demo.scenarios import TTS_BURST_SESSIONS, tts_quota_burst
+from sandbox.demo.stack import ONCALL_CHANNEL, WATCHED_AGENT, DemoStack, run_demo_stack
 
 
 @pytest.fixture

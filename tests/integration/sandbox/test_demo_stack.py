@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from bot.sandbox.demo import serve_demo
-from bot.sandbox.demo_stack import ONCALL_CHANNEL, SUPPORT_CHANNEL, DemoStack, run_demo_stack
-from bot.sandbox.demo_traffic import HISTORY_SESSIONS, PROFILES, Traffic, pick_outcome
-from bot.sandbox.pipecat_sim import PipecatSimulator, WallClock
+from sandbox.demo.run import serve_demo
+from sandbox.demo.stack import ONCALL_CHANNEL, SUPPORT_CHANNEL, DemoStack, run_demo_stack
+from sandbox.demo.traffic import HISTORY_SESSIONS, PROFILES, Traffic, pick_outcome
+from sandbox.pipecat.simulator import PipecatSimulator, WallClock
 
 
 @pytest.fixture
@@ -36,13 +36,14 @@ async def test_state_lists_channels_agents_and_the_watch(demo: DemoStack, page: 
     answer = await page.get("/api/state")
     assert answer.status_code == 200
     state = answer.json()
-    oncall, support = state["channels"]
+    oncall, support, busy = state["channels"]
     assert (oncall["name"], oncall["watching"]) == ("voice-oncall", ["voice-bot"])
     assert (support["name"], support["watching"]) == ("support", [])
+    assert (busy["name"], busy["watching"]) == ("call-center", ["call-center"])
     assert "call dropped" in support["messages"][0]["text"]
     agents = {a["name"]: a for a in state["agents"]}
-    assert set(agents) == {"voice-bot", "support-bot", "sales-bot"}
-    assert all(a["sessions"] >= HISTORY_SESSIONS for a in agents.values())
+    assert set(agents) == {"voice-bot", "support-bot", "sales-bot", "call-center"}
+    assert all(agents[p.name]["sessions"] >= HISTORY_SESSIONS for p in PROFILES)
     again = await page.get("/api/state", headers={"If-None-Match": answer.headers["ETag"]})
     assert again.status_code == 304
 

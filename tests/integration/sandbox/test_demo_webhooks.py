@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.sandbox.demo_stack import ONCALL_CHANNEL, WATCHED_AGENT, DemoStack, run_demo_stack
-from bot.sandbox.demo_webhooks import WebhookStory, webhook_burst
+from sandbox.demo.stack import ONCALL_CHANNEL, WATCHED_AGENT, DemoStack, run_demo_stack
+from sandbox.demo.webhooks import WebhookStory, webhook_burst
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import httpx
 
 from bot.pipecat.client import PipecatClient
 from bot.pipecat.models import Agent
-from bot.sandbox.pipecat_sim import PipecatSimulator, SimClock
+from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from tests.fixtures_pipecat import load_pipecat_fixture
 
 AGENT = "voice-bot"

@@ -17,9 +17,9 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.sandbox.pipecat_sim import SimClock
-from bot.sandbox.signing import interactive_body, sign_request, slash_command_body
-from bot.sandbox.slack_standin import RESPONSE_URL, SlackStandIn
+from sandbox.pipecat.simulator import SimClock
+from sandbox.signing import interactive_body, sign_request, slash_command_body
+from sandbox.slack.standin import RESPONSE_URL, SlackStandIn
 from tests.fixtures_slack import INCIDENT_CHANNEL, NOT_MEMBER_CHANNEL, ONCALL_CHANNEL
 from tests.paths import SLACK_FIXTURES as FIXTURES
 

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.contracts.scopes import MANIFEST_BOT_SCOPES
-from bot.sandbox.slack_standin import SlackStandIn
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_slack import BOT_TOKEN, ONCALL_CHANNEL
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}

@@ -1,4 +1,4 @@
-"""The stand-in refuses what Slack refuses (bot/sandbox/slack_standin_checks.py): an action_id
+"""The stand-in refuses what Slack refuses (sandbox/slack/checks.py): an action_id
 repeated within a block (how a digest that Slack refused whole once passed every test), menu
 options past 75/150 characters, elements a block type does not hold, a method whose scope the
 token lacks (`missing_scope` with `needed` and `provided`), and bad blocks in a view, which the
@@ -13,8 +13,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.contracts.scopes import MANIFEST_BOT_SCOPES
-from bot.sandbox.slack_standin import SlackStandIn
-from bot.sandbox.slack_standin_checks import blocks_problems
+from sandbox.slack.checks import blocks_problems
+from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_slack import ONCALL_CHANNEL
 
 TEXT = {"type": "mrkdwn", "text": "hi"}

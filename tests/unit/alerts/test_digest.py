@@ -10,8 +10,8 @@ from bot.alerts.digest import agent_summary, due_day
 from bot.blocks.digest import CAUSES_PENDING, digest_message
 from bot.contracts.keys import digest_dedup_key
 from bot.pipecat.models import Session
-from bot.sandbox.slack_standin_checks import blocks_problems
-from bot.store.ops import DigestSetting
+from bot.store.digests import DigestSetting
+from sandbox.slack.checks import blocks_problems
 
 END = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

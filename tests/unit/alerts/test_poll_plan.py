@@ -24,15 +24,7 @@ from bot.pipecat.errors import (
 )
 from bot.pipecat.models import Session
 from bot.store.payloads import AlertPayload
-from bot.store.records import (
-    FAILURE_DATA,
-    FAILURE_REACHABILITY,
-    KIND_ALERT,
-    ItemFailure,
-    NewPost,
-    PollState,
-    Watch,
-)
+from bot.store.records import FAILURE_DATA, FAILURE_REACHABILITY, ItemFailure, NewPost, OutboxKind, PollState, Watch
 
 T0 = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
 SID = "5b1f0c2e-8d4a-4f3b-9c2e-5a7d1e9f0a11"
@@ -67,9 +59,9 @@ def test_describe_is_one_short_line() -> None:
 
 
 def test_storable_refuses_what_strict_json_cannot_hold() -> None:
-    storable([NewPost("k", KIND_ALERT, "C1", "a", AlertPayload(session={"ok": 1.5}))])
+    storable([NewPost("k", OutboxKind.ALERT, "C1", "a", AlertPayload(session={"ok": 1.5}))])
     with pytest.raises(ValueError):
-        storable([NewPost("k", KIND_ALERT, "C1", "a", AlertPayload(session={"bad": float("nan")}))])
+        storable([NewPost("k", OutboxKind.ALERT, "C1", "a", AlertPayload(session={"bad": float("nan")}))])
 
 
 def failing_session() -> Session:

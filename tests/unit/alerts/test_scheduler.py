@@ -12,7 +12,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.alerts import policy
-from bot.alerts.delivery.slack_errors import Permanent, RateLimited, Retryable, Uncertain, from_api_error, slack_call
+from bot.alerts.delivery.reconcile import while_looking
+from bot.alerts.delivery.slack_errors import SlackFailure, from_api_error, slack_call
+from bot.alerts.delivery.transitions import (
+    CannotCheck,
+    Failed,
+    MaybeSent,
+    NotSent,
+    Outcome,
+    ParentLost,
+    RateLimited,
+    Refused,
+)
 from bot.alerts.jobs import AlertJobs
 from bot.alerts.scheduler import DELIVERY_JOB_ID, JOB_ID, start_scheduler
 from tests.fixtures_store import AlertRig
@@ -114,45 +125,81 @@ def api_error(status: int, body: dict[str, Any], headers: dict[str, str] | None 
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "headers", "kind", "detail"),
+    ("status", "body", "headers", "outcome"),
     [
-        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}, RateLimited, 30.0),
-        (429, {"ok": False, "error": "ratelimited"}, {}, RateLimited, policy.DEFAULT_RETRY_AFTER_SECONDS),
-        (429, {"ok": False}, {"Retry-After": "99999"}, RateLimited, policy.MAX_RETRY_AFTER_SECONDS),
-        (200, {"ok": False, "error": "channel_not_found"}, {}, Permanent, True),
-        (200, {"ok": False, "error": "not_in_channel"}, {}, Permanent, True),
-        (200, {"ok": False, "error": "is_archived"}, {}, Permanent, True),
-        (200, {"ok": False, "error": "invalid_auth"}, {}, Permanent, True),
-        (200, {"ok": False, "error": "account_inactive"}, {}, Permanent, True),
-        (200, {"ok": False, "error": "invalid_blocks"}, {}, Permanent, False),
-        (500, {"ok": False, "error": "internal_error"}, {}, Uncertain, None),
-        (503, {}, {}, Uncertain, None),
-        (200, {"ok": False, "error": "request_timeout"}, {}, Uncertain, None),
-        (404, {}, {}, Retryable, None),
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}, RateLimited(30.0, "ratelimited")),
+        (
+            429,
+            {"ok": False, "error": "ratelimited"},
+            {},
+            RateLimited(policy.DEFAULT_RETRY_AFTER_SECONDS, "ratelimited"),
+        ),
+        (429, {"ok": False}, {"Retry-After": "99999"}, RateLimited(policy.MAX_RETRY_AFTER_SECONDS, "HTTP 429")),
+        (200, {"ok": False, "error": "channel_not_found"}, {}, Refused("channel_not_found", channel_level=True)),
+        (200, {"ok": False, "error": "not_in_channel"}, {}, Refused("not_in_channel", channel_level=True)),
+        (200, {"ok": False, "error": "is_archived"}, {}, Refused("is_archived", channel_level=True)),
+        (200, {"ok": False, "error": "invalid_auth"}, {}, Refused("invalid_auth", channel_level=True)),
+        (200, {"ok": False, "error": "account_inactive"}, {}, Refused("account_inactive", channel_level=True)),
+        (200, {"ok": False, "error": "invalid_blocks"}, {}, Refused("invalid_blocks", channel_level=False)),
+        (200, {"ok": False}, {}, Refused("unknown_error", channel_level=False)),
+        (500, {"ok": False, "error": "internal_error"}, {}, MaybeSent("HTTP 500 internal_error")),
+        (503, {}, {}, MaybeSent("HTTP 503")),
+        (200, {"ok": False, "error": "request_timeout"}, {}, MaybeSent("HTTP 200 request_timeout")),
+        (404, {}, {}, NotSent("HTTP 404")),
     ],
 )
-def test_slack_api_errors_map_to_typed_errors(
-    status: int, body: dict[str, Any], headers: dict[str, str], kind: type, detail: object
+def test_slack_api_errors_map_to_delivery_outcomes(
+    status: int, body: dict[str, Any], headers: dict[str, str], outcome: Failed
 ) -> None:
-    error = from_api_error(api_error(status, body, headers))
-    assert type(error) is kind
-    if isinstance(error, RateLimited):
-        assert error.retry_after == detail
-    if isinstance(error, Permanent):
-        assert error.channel_level is detail
+    assert from_api_error(api_error(status, body, headers)) == outcome
 
 
 @pytest.mark.parametrize(
-    ("raised", "kind"),
+    ("raised", "outcome"),
     [
-        (TimeoutError(), Uncertain),
-        (aiohttp.ServerDisconnectedError(), Uncertain),
-        (aiohttp.ConnectionTimeoutError(), Retryable),
+        (TimeoutError(), MaybeSent("TimeoutError")),
+        (aiohttp.ServerDisconnectedError(), MaybeSent("ServerDisconnectedError")),
+        (aiohttp.ConnectionTimeoutError(), NotSent("ConnectionTimeoutError")),
+        (api_error(200, {"ok": False, "error": "not_in_channel"}), Refused("not_in_channel", channel_level=True)),
     ],
 )
-async def test_transport_errors_map_by_whether_the_request_left(raised: Exception, kind: type) -> None:
+async def test_failed_calls_raise_one_error_carrying_their_outcome(raised: Exception, outcome: Failed) -> None:
     async def call() -> None:
         raise raised
 
-    with pytest.raises(kind):
+    with pytest.raises(SlackFailure) as caught:
         await slack_call(call())
+    assert caught.value.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "outcome"),
+    [
+        # Slack asks us to wait: the row stays uncertain, the channel backs off.
+        (
+            429,
+            {"ok": False, "error": "ratelimited"},
+            {"Retry-After": "30"},
+            RateLimited(30.0, "reconcile: ratelimited"),
+        ),
+        # The parent was deleted: no copy can be in its thread, the reply goes top-level.
+        (
+            200,
+            {"ok": False, "error": "thread_not_found"},
+            {},
+            ParentLost("the incident's parent was deleted: posted top-level"),
+        ),
+        # No history scope: post again once, unchecked.
+        (200, {"ok": False, "error": "missing_scope"}, {}, CannotCheck("missing_scope")),
+        # The channel refuses the bot: a post would be refused too.
+        (200, {"ok": False, "error": "not_in_channel"}, {}, Refused("not_in_channel", channel_level=True)),
+        # Anything else: could not tell, look again later.
+        (200, {"ok": False, "error": "invalid_cursor"}, {}, MaybeSent("reconcile: invalid_cursor")),
+        (500, {"ok": False, "error": "internal_error"}, {}, MaybeSent("reconcile: HTTP 500 internal_error")),
+        (404, {}, {}, MaybeSent("reconcile: HTTP 404")),
+    ],
+)
+def test_slack_answers_while_looking_for_an_earlier_copy_map_to_outcomes(
+    status: int, body: dict[str, Any], headers: dict[str, str], outcome: Outcome
+) -> None:
+    assert while_looking(from_api_error(api_error(status, body, headers))) == outcome

@@ -53,9 +53,9 @@ from bot.blocks.rates import RateRow, RatesView, SloLine
 from bot.blocks.triage import CauseLine, CausesView, ChangeEvent, IncidentLink, ReplyCause
 from bot.contracts.views import AgentPoll, HomeWatch
 from bot.pipecat.models import Agent, LogPage, Session
-from bot.sandbox.slack_standin_checks import blocks_problems
 from bot.stats import SessionStats
 from bot.webhooks.timeline import timeline
+from sandbox.slack.checks import blocks_problems
 from tests.blocks_checks import assert_unique_action_ids
 from tests.fixtures_pipecat import load_pipecat_fixture
 from tests.unit.webhooks.fixtures import stored

@@ -18,7 +18,7 @@ from bot.blocks.home import (
 )
 from bot.blocks.rates import SloLine, slo_budget_text
 from bot.contracts.views import AgentPoll, HomeWatch
-from bot.sandbox.slack_standin_checks import blocks_problems
+from sandbox.slack.checks import blocks_problems
 from tests.blocks_checks import HOSTILE
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

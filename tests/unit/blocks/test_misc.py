@@ -35,8 +35,11 @@ def body(message: Message) -> str:
 def test_message_response_and_post_kwargs() -> None:
     metadata = {"event_type": "x", "event_payload": {}}
     message = Message(text="hi", blocks=[{"type": "divider"}], metadata=metadata)
-    assert message.to_response(in_channel=True) == {"response_type": "in_channel", "text": "hi",
-                                                    "blocks": [{"type": "divider"}]}
+    assert message.to_response(in_channel=True) == {
+        "response_type": "in_channel",
+        "text": "hi",
+        "blocks": [{"type": "divider"}],
+    }
     assert message.to_response(in_channel=False, replace_original=True)["replace_original"] is True
     assert message.to_response(in_channel=False)["response_type"] == "ephemeral"
     assert message.to_post_kwargs()["metadata"] == {"event_type": "x", "event_payload": {}}
@@ -125,8 +128,9 @@ def test_stats_message_empty_and_hostile() -> None:
 
 
 def test_stats_message_many_statuses() -> None:
-    stats = SessionStats(window=timedelta(days=7), capped=False, count=40, ended=40,
-                         by_status={f"S{i}" * 50: 1 for i in range(40)})
+    stats = SessionStats(
+        window=timedelta(days=7), capped=False, count=40, ended=40, by_status={f"S{i}" * 50: 1 for i in range(40)}
+    )
     message = stats_message(AGENT, stats, window_label="7d")
     assert_within_limits(message)
     assert "25 more statuses" in body(message)
@@ -140,8 +144,23 @@ def test_help_mentions_every_form() -> None:
     assert_within_limits(message)
     assert_no_raw_markup(message)
     text = body(message)
-    for verb in ("list", "stats", "watch", "unwatch", "watches", "mute", "unmute", "help", "errors",
-                 "1h|24h|7d", "30m|1h|4h|24h", "@group", "-p", "private", "agents/"):
+    for verb in (
+        "list",
+        "stats",
+        "watch",
+        "unwatch",
+        "watches",
+        "mute",
+        "unmute",
+        "help",
+        "errors",
+        "1h|24h|7d",
+        "30m|1h|4h|24h",
+        "@group",
+        "-p",
+        "private",
+        "agents/",
+    ):
         assert verb in text, verb
     assert "&lt;agent&gt; &lt;session-id&gt;" in text and "&lt;agent&gt;/&lt;session-id&gt;" in text
 
@@ -188,8 +207,7 @@ def test_logs_last_lines_in_code_blocks() -> None:
     assert "line 10" in block and "line 29" in block and "line 9\n" not in block
     assert "14:02:40 line 29" in block
     assert "showing 20 of 120 lines" in body(message)
-    assert "showing 20 of 120+ lines" in body(logs_message(AGENT, SID, page_of(*["x"] * 20, total=120,
-                                                                               relation="gte")))
+    assert "showing 20 of 120+ lines" in body(logs_message(AGENT, SID, page_of(*["x"] * 20, total=120, relation="gte")))
 
 
 def test_logs_sorted_chronologically_when_page_is_newest_first() -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from bot.alerts.health.assess import quotable
 from bot.blocks.quote import code_block
 
-TRACEBACK = "\n".join([
-    "Traceback (most recent call last):",
-    *[f'  File "/app/mod{i}.py", line {i}, in f{i}' for i in range(12)],
-    "RuntimeError: token sk_live_51HqLyjWDarjtT1zdp7dc refused; Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x",
-])
+TRACEBACK = "\n".join(
+    [
+        "Traceback (most recent call last):",
+        *[f'  File "/app/mod{i}.py", line {i}, in f{i}' for i in range(12)],
+        "RuntimeError: token sk_live_51HqLyjWDarjtT1zdp7dc refused; Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x",
+    ]
+)
 
 
 def test_a_long_traceback_keeps_its_first_and_exception_lines_within_six_lines_and_600_chars() -> None:

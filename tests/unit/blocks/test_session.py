@@ -55,8 +55,13 @@ def test_buttons_carry_agent_and_session(name: str) -> None:
 
 def test_stop_has_a_confirmation() -> None:
     message = session_summary(AGENT, CASES["session-detail-active"], now=NOW)
-    stop = next(e for b in message.blocks if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == Action.SESSION_STOP)
+    stop = next(
+        e
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == Action.SESSION_STOP
+    )
     assert stop["style"] == "danger"
     assert stop["confirm"]["title"]["text"] == "Stop session?"
     assert "disconnects the caller" in stop["confirm"]["text"]["text"]
@@ -136,8 +141,7 @@ def test_meeting_ids_in_context() -> None:
         ("404", None, False, "other", "⚪ 404"),
         ("BOT_CONNECTION_TIMEOUT", None, False, "timeout", "⏱️ timeout"),
         (None, "agent_start_timeout", False, "timeout", "⏱️ timeout (agent_start_timeout)"),
-        ("WS_CONNECTION_CLOSED", "ended_before_agent_start", False, "error",
-         "🔴 error (WS_CONNECTION_CLOSED)"),
+        ("WS_CONNECTION_CLOSED", "ended_before_agent_start", False, "error", "🔴 error (WS_CONNECTION_CLOSED)"),
         ("WS_CONNECTION_CLOSED", None, False, "other", "⚪ WS_CONNECTION_CLOSED"),
         ("SOMETHING_NEW", "brand_new", False, "other", "⚪ SOMETHING_NEW"),
         (None, None, False, "other", "⚪ unknown"),
@@ -179,9 +183,10 @@ def test_huge_status_is_truncated() -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_snapshot(name: str) -> None:
-    rendered = json.dumps(
-        session_summary(AGENT, CASES[name], now=NOW).blocks, indent=2, sort_keys=True, ensure_ascii=False
-    ) + "\n"
+    rendered = (
+        json.dumps(session_summary(AGENT, CASES[name], now=NOW).blocks, indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+    )
     path = SNAPSHOTS / f"summary-{name}.json"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOTS.mkdir(exist_ok=True)

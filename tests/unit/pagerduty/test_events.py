@@ -8,8 +8,8 @@ import pytest
 
 from bot.contracts import keys
 from bot.pagerduty import events
-from bot.sandbox.pagerduty_checks import problems
-from bot.sandbox.pagerduty_standin import DEFAULT_ROUTING_KEY
+from sandbox.pagerduty.checks import problems
+from sandbox.pagerduty.standin import DEFAULT_ROUTING_KEY
 
 T0 = datetime(2026, 10, 30, 14, 2, tzinfo=UTC)
 T1 = datetime(2026, 10, 30, 14, 9, tzinfo=UTC)

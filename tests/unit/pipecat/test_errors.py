@@ -38,9 +38,7 @@ def _raise_for_response(response: httpx.Response) -> None:
 ZOD_MESSAGE = "Invalid enum value. Expected 'active' | 'ended' | 'all', received 'failed'"
 
 
-def _response(
-    status: int, fixture: str | None = None, headers: dict[str, str] | None = None
-) -> httpx.Response:
+def _response(status: int, fixture: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
     if fixture is None:
         return httpx.Response(status, text="<html>Bad gateway</html>", headers=headers)
     return httpx.Response(status, json=load_pipecat_fixture(fixture), headers=headers)
@@ -61,9 +59,7 @@ def _response(
         ("error-404.json", 422, BadRequest, "Session not found"),  # other 4xx: the request was wrong
     ],
 )
-def test_status_maps_to_typed_error(
-    fixture: str | None, status: int, error: type[PipecatError], detail: str
-) -> None:
+def test_status_maps_to_typed_error(fixture: str | None, status: int, error: type[PipecatError], detail: str) -> None:
     response = _response(status, fixture)
     with pytest.raises(error) as raised:
         _raise_for_response(response)

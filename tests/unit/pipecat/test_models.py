@@ -21,8 +21,13 @@ def _session(name: str) -> Session:
 
 def test_the_fixture_set_is_complete() -> None:
     names = {p.name for p in pipecat_fixture_paths()}
-    assert {"session-detail-active.json", "session-detail-error.json", "session-detail-odd.json",
-            "sessions-list-page.json", "error-404.json"} <= names
+    assert {
+        "session-detail-active.json",
+        "session-detail-error.json",
+        "session-detail-odd.json",
+        "sessions-list-page.json",
+        "error-404.json",
+    } <= names
 
 
 SESSION_FIXTURES = [p for p in pipecat_fixture_paths() if p.name.startswith(("session", "error-"))]
@@ -76,7 +81,10 @@ def test_error_fixture_duration_peak_and_error() -> None:
     assert session.failed
     assert session.cold_start is True and session.bot_start_seconds == 7
     assert [e.event_code for e in session.events] == [
-        "SESSION_START_INITIATED", "REQUEST_ARRIVED_AT_BOT", "SESSION_COMPLETED"]
+        "SESSION_START_INITIATED",
+        "REQUEST_ARRIVED_AT_BOT",
+        "SESSION_COMPLETED",
+    ]
     assert session.resource_metrics is not None and len(session.resource_metrics.timeseries) == 12
 
 
@@ -194,18 +202,24 @@ def test_oom_fixture_and_healthy_fixture() -> None:
 
 
 def test_agent_status_is_lenient_strings_unknown_phases_naive_times() -> None:
-    agent = Agent.model_validate({
-        "name": "odd-bot",
-        "activeSessionCount": "4",
-        "autoScaling": {"minReplicas": "0", "maxReplicas": "5"},
-        "desiredDeploymentId": "a", "reconciledDeploymentId": "b",
-        "currentRevision": {
-            "deploymentID": "a", "phase": "Hibernating", "readyReplicas": "2",
-            "phaseStartedAt": "2026-11-30T14:04:40", "hasInfrastructureIssue": True,
-            "health": {"restartCount": "7", "lastExitCode": "137", "state": "napping", "reason": ""},
-        },
-        "someFutureField": [1],
-    })
+    agent = Agent.model_validate(
+        {
+            "name": "odd-bot",
+            "activeSessionCount": "4",
+            "autoScaling": {"minReplicas": "0", "maxReplicas": "5"},
+            "desiredDeploymentId": "a",
+            "reconciledDeploymentId": "b",
+            "currentRevision": {
+                "deploymentID": "a",
+                "phase": "Hibernating",
+                "readyReplicas": "2",
+                "phaseStartedAt": "2026-11-30T14:04:40",
+                "hasInfrastructureIssue": True,
+                "health": {"restartCount": "7", "lastExitCode": "137", "state": "napping", "reason": ""},
+            },
+            "someFutureField": [1],
+        }
+    )
     assert agent.active_session_count == 4 and agent.max_replicas == 5 and agent.rolling_out
     revision = agent.current_revision
     assert revision is not None and revision.phase == "Hibernating" and revision.ready_replicas == 2
@@ -221,7 +235,8 @@ def test_agents_list_fixture_parses_every_service_with_its_id() -> None:
     payload: Any = load_pipecat_fixture("agents-list.json")
     listed = AgentList.model_validate(payload).services
     assert [(a.name, a.id, a.region) for a in listed] == [
-        (s["name"], s["id"], s["region"]) for s in payload["services"]]
+        (s["name"], s["id"], s["region"]) for s in payload["services"]
+    ]
     support = listed[1]
     assert support.rolling_out and support.desired_deployment_id == "7c1e2f90-4d3b-4a8e-9b21-5f6a7d8c9e01"
     assert support.created_at is not None and support.created_at.tzinfo is not None

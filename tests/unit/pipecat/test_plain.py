@@ -53,7 +53,9 @@ def assert_same_reading(payload: Any) -> None:
     assert model is not None, "accepted what the model refuses"
     assert _values(reading) == _values(model)
     assert (reading.is_active, reading.duration, reading.peak_memory_bytes) == (
-        model.is_active, model.duration, model.peak_memory_bytes,
+        model.is_active,
+        model.duration,
+        model.peak_memory_bytes,
     )
     assert render_session_text("voice-bot", reading) == render_session_text("voice-bot", model)
 
@@ -103,8 +105,12 @@ def test_what_the_model_would_coerce_or_refuse_is_left_to_it(change: dict[str, A
 def test_lenient_readings_shared_with_the_model_are_read_plainly() -> None:
     payload = {
         **DETAILS["session-detail-error"],
-        "completionStatus": 500, "endState": "  ", "events": None, "meetingIds": None,
-        "createdAt": "2026-10-30T16:02:11.5+02:00", "unknownField": {"kept": "by the model only"},
+        "completionStatus": 500,
+        "endState": "  ",
+        "events": None,
+        "meetingIds": None,
+        "createdAt": "2026-10-30T16:02:11.5+02:00",
+        "unknownField": {"kept": "by the model only"},
     }
     reading = plain.read_session(payload)
     assert reading is not None
@@ -120,12 +126,30 @@ def test_not_an_object_is_left_to_the_model() -> None:
 
 
 _SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**65), 2**65), st.floats(allow_nan=False),
-    st.text(max_size=8), st.sampled_from(["500", " HTTP_ERROR ", "2026-10-30T14:02:11Z", "2026-10-30T14:02:11",
-                                          "2026-10-30T14:02:11.093+05:30", "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**65), 2**65),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(
+        [
+            "500",
+            " HTTP_ERROR ",
+            "2026-10-30T14:02:11Z",
+            "2026-10-30T14:02:11",
+            "2026-10-30T14:02:11.093+05:30",
+            "0b6f2c1e-8d4a-4f3b-9c2e-5a7d1e9f0a11",
+        ]
+    ),
 )
-_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-    st.sampled_from(["t", "c", "m", "eventCode", "eventTs", "meetingId"]), inner, max_size=3), max_leaves=6)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["t", "c", "m", "eventCode", "eventTs", "meetingId"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 _KEYS = st.sampled_from(
     [key for key, *_ in plain.SESSION_FIELDS] + [key for key, *_ in plain.METRICS_FIELDS] + ["session_id"]
 )

@@ -12,7 +12,7 @@ from bot.rates import detectors, slo
 from bot.rates.counts import Counts, Minute, binomial_upper_tail, poisson_lower_tail, quantile
 from bot.rates.detectors import RateView
 from bot.rates.policy import BOT_START_EDGES, BURN_RULES, RATE_RULES
-from bot.sandbox.pipecat_sim import SimClock
+from sandbox.pipecat.simulator import SimClock
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.store.records import KIND_HEALTH, KIND_HEALTH_CLEAR, MUTED, PENDING, OpenCondition, Watch
+from bot.store.records import OpenCondition, OutboxKind, OutboxState, Watch
 from bot.webhooks.posts import channel_scopes, clearing_posts, label, opening_posts
 
 T = datetime(2026, 8, 25, 11, 0, tzinfo=UTC)
@@ -47,8 +47,8 @@ def test_opening_posts_are_keyed_by_the_event_and_the_channel() -> None:
     }
     posts = opening_posts(finding, "critical", T, scopes, "msg_1", agent=None, org_label=label("acme-co"))
     assert [(p.post.dedup_key, p.post.kind, p.post.agent, p.post.state) for p in posts] == [
-        ("webhook:msg_1:spend-limit:C1", KIND_HEALTH, "Pipecat Cloud (acme-co)", PENDING),
-        ("webhook:msg_1:spend-limit:C3", KIND_HEALTH, "Pipecat Cloud (acme-co)", MUTED),
+        ("webhook:msg_1:spend-limit:C1", OutboxKind.HEALTH, "Pipecat Cloud (acme-co)", OutboxState.PENDING),
+        ("webhook:msg_1:spend-limit:C3", OutboxKind.HEALTH, "Pipecat Cloud (acme-co)", OutboxState.MUTED),
     ]
     assert posts[0].agents == frozenset({"voice-bot", "support-bot"})
 
@@ -60,7 +60,7 @@ def test_a_resolution_replies_under_each_channel_s_opening_post() -> None:
     [post] = clearing_posts(opened, T, "spend limit cleared", scopes, "msg_2", agent=None)
     assert (post.post.dedup_key, post.post.kind, post.post.agent) == (
         "webhook:msg_2:spend-limit:C1",
-        KIND_HEALTH_CLEAR,
+        OutboxKind.HEALTH_CLEAR,
         "X",
     )
     assert post.post.payload.opener_key == "webhook:msg_1:spend-limit:C1"  # type: ignore[union-attr]
