@@ -232,8 +232,9 @@ class Run:
     posts: int = 0
 
 
-async def one_outage(outage: timedelta, failures: int) -> Run:
-    """A fresh pipeline, database, simulator and stand-in through one outage and its drain."""
+async def one_outage(outage: timedelta, failing: timedelta, failures: int) -> Run:
+    """A fresh pipeline, database, simulator and stand-in through one outage and its drain; the
+    failures are spread over its first `failing`."""
     clock = SimClock(START)
     sim = PipecatSimulator(clock=clock)
     standin = SlackStandIn(bot_token=TOKEN, clock=clock.now)
@@ -247,8 +248,8 @@ async def one_outage(outage: timedelta, failures: int) -> Run:
     store = Store.from_url(f"sqlite:///{workdir / 'outage.db'}")
     event.listen(store.engine.sync_engine, "before_cursor_execute", driver.count_statement)
     failed: dict[str, list[str]] = defaultdict(list)
-    failing_until = START + (1 + BEFORE) * POLL_INTERVAL + OUTAGE  # failures over the first OUTAGE
-    ticks = int(OUTAGE / POLL_INTERVAL)
+    failing_until = START + (1 + BEFORE) * POLL_INTERVAL + failing
+    ticks = int(failing / POLL_INTERVAL)
     per_tick = failures / ticks
     owed = 0.0
     driver.next_poll = driver.next_tick = clock.now() + POLL_INTERVAL
@@ -345,7 +346,8 @@ async def measure(args: argparse.Namespace) -> Result:
     logging.getLogger("bot").setLevel(logging.ERROR)  # the outage's warnings are expected, and many
     failures = FAILURES * 3 // 10 if args.quick else FAILURES
     endings = RECOVERY_OFFSETS[:1] if args.quick else RECOVERY_OFFSETS
-    outages = [(timedelta(minutes=3) if args.quick else OUTAGE) + timedelta(seconds=s) for s in endings]
+    failing = timedelta(minutes=3) if args.quick else OUTAGE
+    outages = [failing + timedelta(seconds=s) for s in endings]
     result = Result(
         NAME,
         params={
@@ -362,7 +364,7 @@ async def measure(args: argparse.Namespace) -> Result:
             "poll_interval_s": POLL_INTERVAL.total_seconds(),
         },
     )
-    runs = [await one_outage(outage, failures) for outage in outages]
+    runs = [await one_outage(outage, failing, failures) for outage in outages]
     result.metrics["runs"] = [
         {k: [round(x, 2) for x in v] if isinstance(v, list) else v for k, v in asdict(r).items() if k != "outage"}
         | {"outage_s": r.outage.total_seconds()}
