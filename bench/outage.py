@@ -410,7 +410,8 @@ async def measure(args: argparse.Namespace) -> Result:
         f"{max(m for r in runs for m in r.most_posts_in_1s)} in 1 s; {max(drain, default=0):.2f}/s mean",
         max(m for r in runs for m in r.most_posts_in_1s) <= TARGET_POSTS_PER_SECOND and bool(drain),
     )
-    lost, doubled, disordered = (sum(getattr(r, k) for r in runs) for k in ("lost", "doubled", "out_of_order"))
+    lost, doubled = sum(r.lost for r in runs), sum(r.doubled for r in runs)
+    disordered = sum(r.out_of_order for r in runs)
     result.row(
         PREFIX,
         "lost / doubled / threads out of order",
