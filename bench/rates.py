@@ -7,7 +7,7 @@ simulator's traffic model (sandbox/pipecat/traffic.py). At 5 and 20 sessions a s
   - the simulated time from a regression (2 % → 30 % failing) to the rate alert's post;
   - the simulated time from calls stopping to the silence alert's post;
   - the Pipecat requests per poll cycle, with the detectors and without them (counting and
-    evaluation switched off): counting reads nothing more;
+    evaluation switched off: AlertSettings.count_rates): counting reads nothing more;
   - the CPU time (this process: app + stand-ins) of a poll cycle with and without counting and
     detectors, and their difference.
 """
@@ -48,10 +48,6 @@ TARGET_REGRESSION = timedelta(minutes=2)
 TARGET_SILENCE = timedelta(minutes=5)
 
 
-async def _noop(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
 class Bench:
     def __init__(self, per_second: int, workdir: Path, *, detectors: bool, found: dict[str, Any]) -> None:
         self.found = found
@@ -86,6 +82,7 @@ class Bench:
                     explain=False,
                     cause_wait_seconds=0.0,
                     dashboard_url=None,
+                    count_rates=self.detectors,
                 ),
                 store=store,
                 pipecat=pipecat,
@@ -94,9 +91,6 @@ class Bench:
                 pagerduty=None,
                 events=NO_EVENTS,
             )
-            if not self.detectors:
-                self.service.jobs.rates.evaluate_all = _noop  # type: ignore[method-assign]
-                store.count_sessions = _noop  # type: ignore[method-assign]
             try:
                 await self.service.commands.watch(CHANNEL, AGENT, None, None, "U1")
                 await body(self)

@@ -14,11 +14,25 @@ from typing import Any
 from bench.common import REPO, RESULTS, machine
 
 #: Run order. poll runs before memory so the memory row can quote poll's "RSS after".
-BENCHMARKS = ["ack", "lookup", "poll", "detect", "storm", "memory", "peer", "scale", "rates"]
+BENCHMARKS = [
+    "ack",
+    "lookup",
+    "poll",
+    "detect",
+    "storm",
+    "memory",
+    "peer",
+    "scale",
+    "rates",
+    "busy",
+    "webhooks",
+    "outage",
+]
 #: A benchmark still running after this long is stopped and reported as failed.
 TIMEOUT_SECONDS = 240
-#: ...except these, which run several phases of whole 15 s poll intervals.
-TIMEOUTS = {"scale": 600}
+#: ...except these: scale runs several phases of whole 15 s poll intervals; busy runs two simulated
+#: hours of a busy agent (SQLite and PostgreSQL) and three shorter phases.
+TIMEOUTS = {"scale": 600, "busy": 900}
 LAST_RUN = REPO / "bench" / "LAST_RUN.md"
 TABLE_START, TABLE_END = "<!-- table:start -->", "<!-- table:end -->"
 

@@ -93,14 +93,14 @@ async def seed(database_url: str, names: Sequence[str]) -> None:
         await store.dispose()
 
 
-def fresh_postgres_database(server_url: str) -> str:
-    """A new, empty database on the test server; its URL."""
+def fresh_postgres_database(server_url: str, name: str = BENCH_DATABASE) -> str:
+    """A new, empty database `name` on the test server; its URL."""
     import psycopg  # the bench's only direct use of the driver
 
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    return server_url.replace("/postgres?", f"/{BENCH_DATABASE}?", 1)
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.replace("/postgres?", f"/{name}?", 1)
 
 
 @contextlib.asynccontextmanager

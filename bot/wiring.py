@@ -74,6 +74,9 @@ class AlertSettings:
     cause_wait_seconds: float
     #: PIPECAT_DASHBOARD_URL: the alerts' links to the Pipecat Cloud dashboard (None: no links).
     dashboard_url: str | None
+    #: Count sessions per minute in each poll's transaction and run the rate detectors after each
+    #: cycle (the app always does; bench/busy.py turns it off to measure what it costs).
+    count_rates: bool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertSettings:
@@ -90,6 +93,7 @@ class AlertSettings:
             explain=True,
             cause_wait_seconds=CAUSE_WAIT_SECONDS,
             dashboard_url=settings.pipecat_dashboard_url,
+            count_rates=True,
         )
 
 
@@ -169,6 +173,7 @@ def build_alerts(
         poll_interval=config.poll_interval,
         explainer=explainer,
         events=events,
+        count_rates=config.count_rates,
     )
     deliverer = Deliverer(
         store=store,
@@ -197,7 +202,7 @@ def build_alerts(
         clock=clock,
         replica_id=owner,
         poller=poller,
-        rates=RateWatcher(store=store, clock=clock, rules=rate_rules),
+        rates=RateWatcher(store=store, clock=clock, rules=rate_rules) if config.count_rates else None,
         deliverer=deliverer,
         pager=pager,
         health=health,

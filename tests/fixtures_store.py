@@ -50,6 +50,7 @@ TEST_ALERT_SETTINGS = AlertSettings(
     explain=True,
     cause_wait_seconds=5.0,
     dashboard_url=None,
+    count_rates=True,
 )
 _SETTING_NAMES = {f.name for f in dataclasses.fields(AlertSettings)}
 

@@ -35,7 +35,7 @@ class AlertJobs:
         clock: Clock,
         replica_id: str,
         poller: Poller,
-        rates: RateWatcher,
+        rates: RateWatcher | None,
         deliverer: Deliverer,
         pager: Pager,
         health: AgentStatusWatcher,
@@ -43,7 +43,8 @@ class AlertJobs:
         self.store = store
         self.replica_id = replica_id
         self.poller = poller
-        #: Rate alerts: the agents each poll cycle recorded, evaluated right after it.
+        #: Rate alerts: the agents each poll cycle recorded, evaluated right after it (None: rates
+        #: are not counted, AlertSettings.count_rates).
         self.rates = rates
         self.pager = pager
         #: Agent health and capacity (its own interval; status_interval 0 turns it off).
@@ -65,7 +66,8 @@ class AlertJobs:
     async def poll_once(self) -> None:
         """One poll cycle over every watched agent."""
         await self.poller.poll_once()
-        await self.rates.evaluate_all(self.poller.polled)
+        if self.rates is not None:
+            await self.rates.evaluate_all(self.poller.polled)
         await self._prune()
 
     async def leave(self) -> None:

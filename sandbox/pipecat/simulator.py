@@ -214,6 +214,11 @@ class PipecatSimulator(SimAgentControls):
         when = utc(at) if at is not None else self.clock.now()
         owner.logs.append(LogEntry(when, next(self._seq), session_id.lower(), text, deployment))
 
+    def forget_sessions(self, agent: str, ended_before: datetime) -> int:
+        """Forget `agent`'s sessions that ended before `ended_before` (and their logs), as if they
+        had aged out: hours of simulated traffic keep the list and log answers fast."""
+        return self.agent(agent).forget(ended_before)
+
     # -- faults ----------------------------------------------------------------------------------
 
     def fail_next(

@@ -177,6 +177,21 @@ class SimAgent:
         self.sessions[key] = session
         self._newest_first = None
 
+    def forget(self, ended_before: datetime) -> int:
+        """Drop the sessions that ended before `ended_before`, and their logs; how many went."""
+        gone = {
+            k
+            for k, s in self.sessions.items()
+            if s.raw is None and s.ended_at is not None and s.ended_at < ended_before
+        }
+        if not gone:
+            return 0
+        for key in gone:
+            del self.sessions[key]
+        self.logs = [e for e in self.logs if e.session_id not in gone]
+        self._newest_first = None
+        return len(gone)
+
     def newest_first(self) -> list[SimSession]:
         if self._newest_first is None:
             ordered = sorted(self.sessions.values(), key=lambda s: (s.created_at, s.seq), reverse=True)

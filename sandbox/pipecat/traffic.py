@@ -2,15 +2,17 @@
 regression (a higher failure rate, on a deployment of its own), and calls that stop.
 
 `minute()` adds the sessions of the minute that just passed on the simulator's clock (call it
-after advancing the clock): `per_minute` sessions created evenly over it, each ended 20 s later
-(or at the minute's end), and a `fail_share` of them ending with `failure_status`, spread
-deterministically (a failure each time the running sum of shares passes a whole number), so tests
-and benchmarks see exact rates. Setting `per_minute` to 0 is a stop (a spend limit: nothing starts).
+after advancing the clock): `per_minute` sessions created evenly over it, each ended
+`session_seconds` later (or at the minute's end), and a `fail_share` of them ending with
+`failure_status`, spread deterministically (a failure each time the running sum of shares passes a
+whole number), so tests and benchmarks see exact rates. Setting `per_minute` to 0 is a stop (a
+spend limit: nothing starts).
 
-`tick(seconds)` is the same for live play (the demo calls it every second or so): the sessions of
-the last `seconds`, each running its whole 20 s, ended by the tick its end falls in. Whether a
-session fails is decided when it starts, so a rollback does not save the calls already running on
-the bad deployment.
+`tick(seconds)` is the same for live play (the demo calls it every second or so) and for poll
+intervals (bench/busy.py: 15 s ticks of 50 s calls): the sessions of the last `seconds`, each
+running its whole `session_seconds`, ended by the tick its end falls in. Whether a session fails is
+decided when it starts, so a rollback does not save the calls already running on the bad
+deployment.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Traffic:
     deployment_id: str | None = None
     cold_share: float = 0.0
     bot_start_seconds: float = 0.8
+    #: How long each call lasts (`minute()` still ends every call by the minute's end).
+    session_seconds: float = SESSION_SECONDS
     _owed: float = 0.0
     _cold_owed: float = 0.0
     _carry: float = 0.0
@@ -53,14 +57,17 @@ class Traffic:
         now = self.sim.clock.now()
         for created in self._arrivals(now, 60.0):
             sid, status = self._start(created)
-            self.sim.end_session(self.agent, sid, status, at=min(created + timedelta(seconds=SESSION_SECONDS), now))
+            self.sim.end_session(
+                self.agent, sid, status, at=min(created + timedelta(seconds=self.session_seconds), now)
+            )
 
     def tick(self, seconds: float) -> None:
-        """The sessions of the last `seconds` start; every running one whose 20 s are up ends."""
+        """The sessions of the last `seconds` start; every running one whose `session_seconds` are up
+        ends (at its own end)."""
         now = self.sim.clock.now()
         for created in self._arrivals(now, seconds):
             sid, status = self._start(created)
-            self._running.append(_Running(created + timedelta(seconds=SESSION_SECONDS), sid, status))
+            self._running.append(_Running(created + timedelta(seconds=self.session_seconds), sid, status))
         due = [r for r in self._running if r.ends_at <= now]
         self._running = [r for r in self._running if r.ends_at > now]
         for run in due:

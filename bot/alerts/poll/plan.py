@@ -80,13 +80,16 @@ def alert_posts(
     return posts
 
 
-def idle_poll(agent: str, state: PollState, seen: Observation, now: datetime) -> IdlePoll | None:
+def idle_poll(
+    agent: str, state: PollState, seen: Observation, now: datetime, *, count_rates: bool = True
+) -> IdlePoll | None:
     """The poll as an IdlePoll when all it has to record is a later watermark and the active set
     (no session ended, nothing skipped or failing, every walk complete, no failure streak or gap
-    to end); None when it needs the full recording transaction (`Planner`)."""
+    to end, nothing new to count when `count_rates`); None when it needs the full recording
+    transaction (`Planner`)."""
     if seen.ended or seen.skipped or seen.failed or not seen.complete or seen.backfill_until is not None:
         return None
-    if any(s.created_at is not None and s.created_at >= state.watermark for s in seen.listed):
+    if count_rates and any(s.created_at is not None and s.created_at >= state.watermark for s in seen.listed):
         return None  # a session started since the last poll: rates count it in the full transaction
     if state.backfill_until is not None or state.backfill_from is not None:
         return None  # the gap's end is recorded by the full transaction
@@ -106,6 +109,8 @@ class Planner:
     seen: Observation
     known_failures: Mapping[str, ItemFailure]
     now: datetime
+    #: Count the listed and ended sessions for the rate detectors (AlertSettings.count_rates).
+    count_rates: bool = True
 
     def __call__(self, watches: Sequence[Watch], mutes: Mapping[tuple[str, str], object]) -> RecordPlan:
         plan = RecordPlan()
@@ -133,6 +138,8 @@ class Planner:
         plan.backfill_from = self.now if self.seen.backfill_until is not None else None
         if self.state.outage_notified:
             plan.recovery_posts = recovery_posts(self.agent, self.state, watches, mutes, self.now)
+        if not self.count_rates:
+            return plan
         # An ended session recorded before was counted as started then (listed while running, or
         # when it was first seen ended): only running ones and the newly ended are candidates.
         fresh = {s.session_id.lower() for s in self.seen.ended}

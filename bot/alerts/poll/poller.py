@@ -51,8 +51,12 @@ class Poller:
         poll_interval: float,
         explainer: Explainer | None,
         events: PipelineEvents,
+        count_rates: bool,
     ) -> None:
+        """`count_rates`: count the listed and ended sessions for the rate detectors in each
+        recording transaction (bot/store/rates.py `count_sessions`)."""
         self._store = store
+        self._count_rates = count_rates
         self._events = events
         self._explainer = explainer
         self._pipecat = pipecat
@@ -155,13 +159,13 @@ class Poller:
                 return
             failures = await self._explain(agent, watches, seen)
             whole = seen.complete and seen.backfill_until is None and state.backfill_until is None
-            quiet = idle_poll(agent, state, seen, now)
+            quiet = idle_poll(agent, state, seen, now, count_rates=self._count_rates)
             if quiet is not None:
                 await idle.add(quiet)  # recorded with others; the batch releases the lease
                 handed_over = True
                 self.polled.append(agent)
                 return
-            planner = Planner(agent, state, seen, known, now)
+            planner = Planner(agent, state, seen, known, now, count_rates=self._count_rates)
             enqueued = await self._store.record_poll(agent, self._owner, planner=planner, now=now, release_lease=True)
             handed_over = True
             self._events.polls_recorded(1, enqueued)

@@ -116,6 +116,28 @@ async def test_a_regression_under_an_acknowledged_incident_is_a_new_alert_paged_
     assert actions == ["trigger", "acknowledge", "resolve"]
 
 
+async def test_with_rate_counting_off_a_regression_alerts_per_session_only_and_nothing_is_counted(
+    alert_rig: AlertRig,
+) -> None:
+    """AlertSettings.count_rates off (what bench/busy.py compares against): the same traffic and
+    regression as above still posts its per-session incident, but no rate alert, and the polls
+    store no counts for one to be judged from."""
+    svc = await alert_rig.new_service(count_rates=False)
+    await svc.commands.watch(ALERT_CHANNEL, AGENT, None, None, "U1")
+    started = alert_rig.clock.now()
+    traffic = Traffic(alert_rig.sim, AGENT, per_minute=60, fail_share=0.02)
+    for _ in range(10):
+        await minute(alert_rig, (svc,), traffic)
+    traffic.fail_share = 0.30
+    for _ in range(3):
+        await minute(alert_rig, (svc,), traffic)
+    assert rate_alerts(alert_rig) == []
+    [incident] = alert_rig.top()
+    assert alert_rig.replies(incident)  # the failures are told, one reply or roll-up at a time
+    assert await alert_rig.store.rate_minutes(AGENT, started) == []
+    assert await alert_rig.store.rate_state(AGENT) is None
+
+
 async def test_calls_that_stop_are_told_within_five_minutes_and_cleared_when_they_resume(
     replicas: tuple[Alerts, Alerts], alert_rig: AlertRig, pagerduty_standin: PagerDutyStandIn
 ) -> None:

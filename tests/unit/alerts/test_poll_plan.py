@@ -136,3 +136,38 @@ def test_an_idle_poll_records_exactly_what_the_full_plan_would(state: PollState,
     # ... and the full plan would have recorded nothing else.
     assert not (plan.ended or plan.notices or plan.recovery_posts or plan.item_failures or plan.resolved_items)
     assert (plan.backfill_until, plan.backfill_from) == (None, None)
+
+
+def ended_failure(created: datetime) -> Session:
+    return Session.model_validate(
+        {
+            "sessionId": SID,
+            "createdAt": created.isoformat(),
+            "endedAt": T0.isoformat(),
+            "completionStatus": "HTTP_ERROR",
+        }
+    )
+
+
+def running(created: datetime) -> Session:
+    return Session.model_validate(
+        {"sessionId": "0c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "createdAt": created.isoformat()}
+    )
+
+
+def test_with_rate_counting_off_a_poll_counts_nothing_and_a_new_call_alone_is_an_idle_poll() -> None:
+    new = running(QUIET.watermark + timedelta(seconds=10))
+    seen = Observation(active={new.session_id, "running"}, listed=[new])
+    assert idle_poll("voice-bot", QUIET, seen, T0) is None  # counted as started in the full transaction
+    quiet = idle_poll("voice-bot", QUIET, seen, T0, count_rates=False)
+    assert quiet is not None and quiet.active_set == frozenset(seen.active)
+
+    failed = ended_failure(QUIET.watermark + timedelta(seconds=5))
+    seen = Observation(active={new.session_id}, ended=[failed], listed=[failed, new])
+    counted = Planner("voice-bot", QUIET, seen, {}, T0)([WATCH], {})
+    off = Planner("voice-bot", QUIET, seen, {}, T0, count_rates=False)([WATCH], {})
+    assert {s.session_id for s in counted.rate_started} == {SID, new.session_id} and counted.rate_ended == [failed]
+    assert (off.rate_started, off.rate_ended) == ([], [])
+    # ... and everything else it records is the same: the failure alerts either way.
+    assert off.ended == counted.ended and [p.dedup_key for e in off.ended for p in e.posts]
+    assert (off.active_set, off.watermark) == (counted.active_set, counted.watermark)

@@ -1,0 +1,497 @@
+"""Benchmark 10: one busy agent.
+
+One watched agent takes SESSIONS_PER_SECOND calls a second, each lasting SESSION_SECONDS (about
+1 000 running at once), FAIL_SHARE of them failing; the app polls every INTERVAL seconds. The
+real alert pipeline (bot/wiring.py `build_alerts`, causes on) runs in this process on the
+simulator's clock; the Pipecat simulator, its traffic model (sandbox/pipecat/traffic.py
+`Traffic.tick`) and the Slack stand-in run in a child process, so this process's CPU time and
+RSS are the app's alone (its database driver threads included; PostgreSQL's server is not). Each
+cycle: both clocks move INTERVAL, the interval's calls start and the due ones end, then one poll
+cycle (poll, rate counting and detectors) and one delivery pass run.
+
+Phases, each on a fresh database:
+  sqlite, postgresql  an hour of traffic (HOUR_CYCLES cycles on the simulator's clock); Pipecat
+                      answers at once, except LATENCY_CYCLES cycles after the warm-up in which it
+                      answers after PIPECAT_LATENCY (the wall time a real API's round trips give);
+  no-rates            SQLite again for RATES_CYCLES cycles with AlertSettings.count_rates off, paired
+                      with the sqlite phase's first cycles (same traffic, same latency): the CPU
+                      rate counting and the detectors add to the poll cycle, and Pipecat calls (none);
+  storm               SQLite, STORM_CYCLES cycles at STORM_FAIL_SHARE failing after a warm-up:
+                      the per-failure calls (detail fetches, log reads) of one cycle against
+                      their caps.
+Per cycle: wall time of the poll cycle, CPU of the poll cycle and of the delivery pass, the
+Pipecat requests by kind, RSS after it. The first WARMUP_CYCLES (the running set filling up, the
+first prune) are left out of the judgements. PostgreSQL comes from PIPECAT_OPS_TEST_PG_URL as in
+bench/scale.py; without it that phase is reported as not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bench.common import Result, run_main
+from bench.scale import PG_URL_ENV, fresh_postgres_database
+from bot.alerts import policy
+from bot.explain.explainer import CAUSE_WAIT_SECONDS, LOG_READS_PER_AGENT_PER_CYCLE
+from bot.ops.events import NO_EVENTS
+from bot.pipecat.client import PAGE_SIZE, SESSION_LOG_MAX_LINES, SESSION_LOG_PAGE_SIZE, PipecatClient, build_http_client
+from bot.store import Store
+from bot.wiring import Alerts, AlertSettings, build_alerts
+from sandbox.pipecat.simulator import PipecatSimulator, RecordedRequest, SimClock
+from sandbox.pipecat.traffic import Traffic
+from sandbox.server import serve
+from sandbox.slack.standin import SlackStandIn
+
+NAME = "busy"
+PREFIX = "10 busy"
+AGENT = "busy-agent"
+CHANNEL = "C0BUSY001"
+TOKEN = "xoxb-busy-bench"
+KEY = "busy-bench-key"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SESSIONS_PER_SECOND = 20
+SESSION_SECONDS = 50.0
+FAIL_SHARE = 0.02
+STORM_FAIL_SHARE = 0.30
+INTERVAL = 15.0
+PIPECAT_LATENCY = 0.050
+#: An hour on the simulator's clock.
+HOUR_CYCLES = 240
+#: Calls last 50 s: the running set is full after 4 cycles; the first cycle also prunes.
+WARMUP_CYCLES = 5
+LATENCY_CYCLES = 12
+RATES_CYCLES = 40
+STORM_WARMUP_CYCLES = 6
+#: Calls end SESSION_SECONDS after they start: the failures of the storm's first calls show 4 cycles in.
+STORM_CYCLES = 8
+#: The simulator forgets calls that ended this long ago (far beyond the poll's list window), so an
+#: hour of traffic keeps its answers fast; the app never reads that far back here.
+FORGET_AFTER = timedelta(minutes=5)
+TARGET_WALL = 2.0
+TARGET_CORE_SHARE = 0.10
+TARGET_RSS_DRIFT = 0.05
+TARGET_RATES_SHARE = 0.10
+#: A log read is this many pages at most (bot/pipecat/client.py `session_log`).
+LOG_PAGES_PER_READ = math.ceil(SESSION_LOG_MAX_LINES / SESSION_LOG_PAGE_SIZE)
+
+
+# -- the simulator's process ---------------------------------------------------------------------------
+
+
+def request_kind(q: RecordedRequest) -> str:
+    """list-all, list-active, detail, log or other (agent status reads)."""
+    parts = q.path.strip("/").split("/")
+    if parts[-1] == "logs":
+        return "log"
+    if len(parts) == 4 and parts[3] == "sessions":
+        return "list-active" if q.query.get("status") == "active" else "list-all"
+    if len(parts) == 5 and parts[3] == "sessions":
+        return "detail"
+    return "other"
+
+
+def simulator_process(conn: Connection, per_second: float, fail_share: float) -> None:
+    """The child: simulator, traffic and Slack stand-in on loopback, driven by `conn`."""
+    asyncio.run(_simulate(conn, per_second, fail_share))
+
+
+async def _simulate(conn: Connection, per_second: float, fail_share: float) -> None:
+    clock = SimClock(START)
+    sim = PipecatSimulator(api_key=KEY, clock=clock)
+    sim.add_agent(AGENT)
+    standin = SlackStandIn(bot_token=TOKEN, clock=clock.now)
+    standin.add_channel(CHANNEL, "busy")
+    traffic = Traffic(sim, AGENT, per_minute=per_second * 60, fail_share=fail_share, session_seconds=SESSION_SECONDS)
+    loop = asyncio.get_running_loop()
+    async with serve(sim.app) as sim_url, serve(standin.app) as slack_url:
+        standin.base_url = slack_url
+        conn.send((sim_url, slack_url))
+        while True:
+            command, arg = await loop.run_in_executor(None, conn.recv)
+            answer: Any = None
+            if command == "advance":
+                clock.advance(arg)
+                sim.forget_sessions(AGENT, clock.now() - FORGET_AFTER)
+                traffic.tick(arg)
+                since = clock.now() - timedelta(seconds=arg)
+                ended = [s for s in sim.agents[AGENT].sessions.values() if s.ended_at and s.ended_at > since]
+                failed = sum(1 for s in ended if s.completion_status != "HTTP_COMPLETED")
+                answer = {"running": traffic.running, "failed": failed}
+            elif command == "fail_share":
+                traffic.fail_share = arg
+            elif command == "latency":
+                sim.latency = arg
+            elif command == "requests":
+                answer = dict(Counter(request_kind(q) for q in sim.requests))
+                sim.requests.clear()
+            conn.send(answer)
+            if command == "stop":
+                return
+
+
+class Simulator:
+    """The child process, seen from here."""
+
+    def __init__(self, per_second: float, fail_share: float) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, self._child = context.Pipe()
+        self._process = context.Process(
+            target=simulator_process, args=(self._child, per_second, fail_share), daemon=True
+        )
+        self.sim_url = self.slack_url = ""
+
+    async def start(self) -> None:
+        self._process.start()
+        self._child.close()  # the child's end lives in the child: its exit is an EOF here
+        self.sim_url, self.slack_url = await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
+
+    async def ask(self, command: str, arg: Any = None) -> Any:
+        self._conn.send((command, arg))
+        return await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
+
+    async def stop(self) -> None:
+        if self._process.is_alive():
+            await self.ask("stop")
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+# -- the app's pipeline, cycle by cycle -------------------------------------------------------------------
+
+
+@dataclass
+class Cycle:
+    index: int
+    running: int  # calls running when the poll started
+    failed: int  # calls that failed in the interval
+    wall: float
+    poll_cpu: float
+    deliver_cpu: float
+    rss_mb: float
+    latency: float
+    calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def cpu(self) -> float:
+        return self.poll_cpu + self.deliver_cpu
+
+    @property
+    def list_pages(self) -> int:
+        return self.calls["list-all"] + self.calls["list-active"]
+
+    @property
+    def list_bound(self) -> int:
+        return 2 + math.ceil(self.running / PAGE_SIZE)
+
+    @property
+    def per_failure(self) -> int:
+        return self.calls["detail"] + self.calls["log"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "i": self.index,
+            "running": self.running,
+            "failed": self.failed,
+            "wall_s": round(self.wall, 3),
+            "poll_cpu_s": round(self.poll_cpu, 3),
+            "deliver_cpu_s": round(self.deliver_cpu, 3),
+            "rss_mb": round(self.rss_mb, 1),
+            "latency_s": self.latency,
+            "calls": dict(self.calls),
+        }
+
+
+def settings(*, count_rates: bool) -> AlertSettings:
+    return AlertSettings(
+        default_statuses=frozenset({"HTTP_ERROR"}),
+        incident_window=policy.DEFAULT_INCIDENT_WINDOW,
+        poll_interval=INTERVAL,
+        post_spacing=timedelta(0),  # real waits between posts would stall the simulated clock
+        give_up_after=policy.OUTBOX_GIVE_UP,
+        status_interval=0.0,
+        capacity_warn_percent=80.0,
+        explain=True,
+        cause_wait_seconds=CAUSE_WAIT_SECONDS,
+        dashboard_url=None,
+        count_rates=count_rates,
+    )
+
+
+async def run_phase(
+    database_url: str,
+    cycles: int,
+    *,
+    count_rates: bool = True,
+    latency_cycles: range = range(0),
+    storm_from: int | None = None,
+) -> list[Cycle]:
+    """`cycles` poll intervals of the busy agent on a fresh database: one Cycle each."""
+    sim = Simulator(SESSIONS_PER_SECOND, FAIL_SHARE)
+    await sim.start()
+    clock = SimClock(START)
+    store = Store.from_url(database_url)
+    http = build_http_client(f"{sim.sim_url}/v1", KEY, timeout=httpx.Timeout(30.0))
+    me = psutil.Process()
+    found: list[Cycle] = []
+    try:
+        await store.migrate()
+        slack = AsyncWebClient(token=TOKEN, base_url=f"{sim.slack_url}/api/")
+        pipecat = PipecatClient(http, rng=random.Random(0), clock=clock)
+        alerts: Alerts = build_alerts(
+            settings(count_rates=count_rates),
+            store=store,
+            pipecat=pipecat,
+            slack=slack,
+            clock=clock,
+            pagerduty=None,
+            events=NO_EVENTS,
+        )
+        await alerts.commands.watch(CHANNEL, AGENT, None, None, "U0BUSY001")
+        await sim.ask("requests")  # the watch's seeding reads are not a cycle's
+        for i in range(cycles):
+            if storm_from is not None and i == storm_from:
+                await sim.ask("fail_share", STORM_FAIL_SHARE)
+            latency = PIPECAT_LATENCY if i in latency_cycles else 0.0
+            await sim.ask("latency", latency)
+            clock.advance(INTERVAL)
+            traffic = await sim.ask("advance", INTERVAL)
+            cpu, started = time.process_time(), time.perf_counter()
+            await alerts.jobs.poll_once()
+            wall = time.perf_counter() - started
+            poll_cpu = time.process_time() - cpu
+            cpu = time.process_time()
+            await alerts.jobs.deliver_once()
+            deliver_cpu = time.process_time() - cpu
+            calls = Counter(await sim.ask("requests"))
+            found.append(
+                Cycle(
+                    i,
+                    traffic["running"],
+                    traffic["failed"],
+                    wall,
+                    poll_cpu,
+                    deliver_cpu,
+                    me.memory_info().rss / 2**20,
+                    latency,
+                    calls,
+                )
+            )
+    finally:
+        await store.dispose()
+        await http.aclose()
+        await sim.stop()
+    return found
+
+
+# -- judging -----------------------------------------------------------------------------------------------
+
+
+def steady(cycles: Sequence[Cycle]) -> list[Cycle]:
+    return [c for c in cycles if c.index >= WARMUP_CYCLES]
+
+
+def report_hour(result: Result, label: str, cycles: list[Cycle], *, quick: bool) -> None:
+    judged = steady(cycles)
+    what = f"{SESSIONS_PER_SECOND}/s, {SESSION_SECONDS:.0f} s calls, {FAIL_SHARE:.0%} failing, {label}"
+    result.metrics[f"{label}_cycles"] = [c.to_json() for c in cycles]
+    slow = [c for c in judged if c.latency]
+    fast = [c for c in judged if not c.latency]
+    for group, how in (
+        (slow, f"Pipecat answering in {PIPECAT_LATENCY * 1000:.0f} ms"),
+        (fast, "Pipecat answering at once"),
+    ):
+        if not group:
+            continue
+        walls = [c.wall for c in group]
+        result.row(
+            PREFIX,
+            f"poll cycle wall time, {how} ({what})",
+            f"≤ {TARGET_WALL:.0f} s",
+            f"{max(walls):.2f} s max, {statistics.median(walls):.2f} s median ({len(group)} cycles)",
+            max(walls) <= TARGET_WALL,
+        )
+    cpu = [c.cpu for c in judged]
+    worst = max(judged, key=lambda c: c.cpu)
+    result.row(
+        PREFIX,
+        f"CPU per cycle / interval: poll + rates + delivery ({what})",
+        f"< {TARGET_CORE_SHARE:.0%} (≤ {TARGET_CORE_SHARE * INTERVAL:.1f} s per {INTERVAL:.0f} s)",
+        f"{worst.cpu / INTERVAL:.1%} max ({worst.poll_cpu:.2f} + {worst.deliver_cpu:.2f} s), "
+        f"{statistics.mean(cpu) / INTERVAL:.1%} mean",
+        worst.cpu / INTERVAL < TARGET_CORE_SHARE,
+    )
+    over = max(judged, key=lambda c: c.list_pages - c.list_bound)
+    running = statistics.mean(c.running for c in judged)
+    kinds = {k: round(statistics.mean(c.calls[k] for c in judged), 1) for k in ("list-all", "list-active")}
+    result.row(
+        PREFIX,
+        f"Pipecat list pages per cycle ({what})",
+        f"≤ 2 + ⌈running / {PAGE_SIZE}⌉ (= {over.list_bound} at {over.running} running)",
+        f"{over.list_pages} max (mean {kinds['list-all']} status=all + {kinds['list-active']} status=active; "
+        f"{running:.0f} running)",
+        all(c.list_pages <= c.list_bound for c in judged),
+    )
+    per_failure(result, judged, what)
+    rss = [c.rss_mb for c in judged]
+    quarter = len(rss) // 4
+    if quarter:
+        second, last = statistics.mean(rss[quarter : 2 * quarter]), statistics.mean(rss[3 * quarter :])
+        drift = last / second - 1
+        result.metrics[f"{label}_rss_quarters_mb"] = [
+            round(statistics.mean(rss[q * quarter : (q + 1) * quarter]), 1) for q in range(4)
+        ]
+        result.row(
+            PREFIX,
+            f"RSS over {len(cycles)} cycles ({len(cycles) * INTERVAL / 60:.0f} simulated min, {label})",
+            f"flat: last quarter's mean within {TARGET_RSS_DRIFT:.0%} of the second's" if not quick else "-",
+            f"{second:.1f} → {last:.1f} MB ({drift:+.1%}); {rss[0]:.1f} at cycle {WARMUP_CYCLES}",
+            abs(drift) <= TARGET_RSS_DRIFT if not quick else None,
+        )
+
+
+def per_failure(result: Result, judged: Sequence[Cycle], what: str) -> None:
+    """Detail fetches and log reads of the cycles' failures, against what caps them."""
+    failures = sum(c.failed for c in judged)
+    details = sum(c.calls["detail"] for c in judged)
+    logs = sum(c.calls["log"] for c in judged)
+    worst = max(judged, key=lambda c: c.per_failure)
+    result.row(
+        PREFIX,
+        f"per-failure Pipecat calls per cycle: detail fetches + log pages ({what})",
+        "-",
+        f"{worst.per_failure} max ({worst.calls['detail']} + {worst.calls['log']} at {worst.failed} failures); "
+        f"{details / max(failures, 1):.2f} details and {logs / max(failures, 1):.2f} log pages per failure",
+        None,
+    )
+
+
+def report_storm(result: Result, cycles: list[Cycle]) -> None:
+    """The storm's cycles: calls that started failing end SESSION_SECONDS later, so the worst
+    cycle (most failures) is judged."""
+    result.metrics["storm_cycles"] = [c.to_json() for c in cycles]
+    worst = max(cycles, key=lambda c: (c.failed, c.index))
+    what = f"{STORM_FAIL_SHARE:.0%} failing, {SESSIONS_PER_SECOND}/s"
+    base = max((c.calls["detail"] for c in steady(cycles) if c.index < STORM_WARMUP_CYCLES), default=0)
+    result.row(
+        PREFIX,
+        f"detail fetches per cycle ({what})",
+        "capped per cycle, whatever the failures",
+        f"{worst.calls['detail']} at {worst.failed} failures ({base} max at {FAIL_SHARE:.0%}); uncapped: one "
+        "per alerting failure, bot/alerts/poll/poller.py Poller._observe → _details",
+        worst.calls["detail"] < worst.failed,
+    )
+    cap = LOG_READS_PER_AGENT_PER_CYCLE * LOG_PAGES_PER_READ
+    logs = max(c.calls["log"] for c in cycles)
+    result.row(
+        PREFIX,
+        f"log pages per cycle ({what})",
+        f"≤ {cap} ({LOG_READS_PER_AGENT_PER_CYCLE} reads per agent per cycle × ≤ {LOG_PAGES_PER_READ} pages; "
+        "bot/explain/explainer.py)",
+        f"{logs} max; {worst.calls['log']} at {worst.failed} failures",
+        logs <= cap,
+    )
+
+
+def report_rates(result: Result, with_rates: Sequence[Cycle], without: Sequence[Cycle]) -> None:
+    on, off = steady(with_rates), steady(without)
+    n = min(len(on), len(off))
+    on, off = on[:n], off[:n]
+    result.metrics["no_rates_cycles"] = [c.to_json() for c in without]
+    poll_on, poll_off = statistics.mean(c.poll_cpu for c in on), statistics.mean(c.poll_cpu for c in off)
+    added = (poll_on - poll_off) / poll_on
+    # Delivery differs beyond the rates' own work (without counts no agent is "busy": its failures
+    # are not held for periodic roll-ups), so the judgement is on the poll cycle, where they run.
+    all_on, all_off = statistics.mean(c.cpu for c in on), statistics.mean(c.cpu for c in off)
+    result.row(
+        PREFIX,
+        f"CPU rate counting + detectors add to the poll cycle ({SESSIONS_PER_SECOND}/s, sqlite)",
+        f"≤ {TARGET_RATES_SHARE:.0%}",
+        f"{added:+.1%} ({poll_on * 1000:.0f} vs {poll_off * 1000:.0f} ms a poll cycle, mean of {n} paired cycles; "
+        f"with delivery {all_on * 1000:.0f} vs {all_off * 1000:.0f} ms)",
+        added <= TARGET_RATES_SHARE,
+    )
+    more = max(sum(a.calls.values()) - sum(b.calls.values()) for a, b in zip(on, off, strict=True))
+    result.row(
+        PREFIX,
+        "Pipecat calls rate counting + detectors add per cycle",
+        "0",
+        f"{more} (most in any of {n} cycles, with minus without)",
+        more <= 0,
+    )
+
+
+async def measure(args: argparse.Namespace) -> Result:
+    quick = args.quick
+    hour = 24 if quick else HOUR_CYCLES
+    latency = range(WARMUP_CYCLES, WARMUP_CYCLES + (4 if quick else LATENCY_CYCLES))
+    result = Result(
+        NAME,
+        params={
+            "sessions_per_second": SESSIONS_PER_SECOND,
+            "session_seconds": SESSION_SECONDS,
+            "fail_share": FAIL_SHARE,
+            "poll_interval_s": INTERVAL,
+            "cycles": hour,
+            "warmup_cycles": WARMUP_CYCLES,
+            "latency_cycles": [latency.start, latency.stop],
+            "pipecat_latency_s": PIPECAT_LATENCY,
+            "storm_fail_share": STORM_FAIL_SHARE,
+            "page_size": PAGE_SIZE,
+        },
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="pipecat-ops-busy-"))
+    sqlite = await run_phase(f"sqlite:///{workdir / 'busy.db'}", hour, latency_cycles=latency)
+    report_hour(result, "sqlite", sqlite, quick=quick)
+    # The same cycles as the hour's first ones, Pipecat's latency included (waiting costs CPU too).
+    without = await run_phase(
+        f"sqlite:///{workdir / 'no-rates.db'}",
+        min(hour, 16 if quick else RATES_CYCLES),
+        count_rates=False,
+        latency_cycles=latency,
+    )
+    report_rates(result, sqlite, without)
+    storm_total = STORM_WARMUP_CYCLES + (6 if quick else STORM_CYCLES)
+    storm = await run_phase(f"sqlite:///{workdir / 'storm.db'}", storm_total, storm_from=STORM_WARMUP_CYCLES)
+    report_storm(result, storm)
+    server = os.environ.get(PG_URL_ENV)
+    if server:
+        postgresql = await run_phase(
+            fresh_postgres_database(server, "pipecat_ops_bench_busy"), hour, latency_cycles=latency
+        )
+        report_hour(result, "postgresql", postgresql, quick=quick)
+    else:
+        result.row(PREFIX, "postgresql phase", "-", f"not run: {PG_URL_ENV} is not set", False)
+    result.notes.append(
+        "In process on the simulator's clock; the simulator, its traffic and the Slack stand-in run in a child "
+        "process, so CPU and RSS are the pipeline's (with its database driver's threads). Cycles before "
+        f"{WARMUP_CYCLES} (the running set filling up) are not judged."
+    )
+    return result
+
+
+def main() -> None:
+    run_main(NAME, measure, __doc__ or NAME)
+
+
+if __name__ == "__main__":
+    main()
