@@ -18,6 +18,10 @@ POLL_CONCURRENCY = 16
 IDLE_FLUSH = 100
 #: Detail fetches (GET one session) at once within one agent's poll.
 DETAIL_CONCURRENCY = 4
+#: Alerting sessions per agent per poll whose detail (metrics) is fetched; during a storm or a
+#: rate incident the rest alert with the list's data (status, timing: no metrics), so a poll's
+#: Pipecat calls stay bounded whatever the failure count. The most recently ended are fetched.
+DETAIL_FETCHES_PER_AGENT_PER_CYCLE = 10
 #: How long a replica may hold an agent's poll lease before another may take it over (a replica
 #: that died mid-poll delays that agent by at most this). A poll that outlives it is harmless: the
 #: recording transaction is fenced by the lease owner and seen_sessions dedups.

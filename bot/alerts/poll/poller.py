@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.alerts import policy
 from bot.alerts.incidents import decide
@@ -255,11 +255,28 @@ class Poller:
                 logger.exception("session %s of %s could not be matched against its watches", sid, agent)
                 failing = ended.pop(sid)
                 seen.failed[sid] = (error, failing.created_at or failing.ended_at or self._clock.now())
-        for sid, detail in (await self._details(agent, [s for s in alerting if s not in details])).items():
+        for sid, detail in (await self._details(agent, self._sample(agent, alerting, details, ended))).items():
             if not detail.is_active:
                 ended[sid] = detail  # the detail adds metrics; the list item is the fallback
         seen.ended = [ended[sid] for sid in sorted(set(ended) & fresh)]
         return seen
+
+    def _sample(
+        self, agent: str, alerting: Sequence[str], fetched: Mapping[str, Session], ended: Mapping[str, Session]
+    ) -> list[str]:
+        """The alerting sessions whose detail is fetched: at most DETAIL_FETCHES_PER_AGENT_PER_CYCLE,
+        the most recently ended first; the others alert with what the list said."""
+        wanted = [sid for sid in alerting if sid not in fetched]
+        if len(wanted) <= policy.DETAIL_FETCHES_PER_AGENT_PER_CYCLE:
+            return wanted
+        newest = sorted(wanted, key=lambda sid: (_ended_at(ended[sid]), sid), reverse=True)
+        logger.info(
+            "%s: %d failures this poll; metrics fetched for the %d newest, the rest alert with the list's data",
+            agent,
+            len(wanted),
+            policy.DETAIL_FETCHES_PER_AGENT_PER_CYCLE,
+        )
+        return sorted(newest[: policy.DETAIL_FETCHES_PER_AGENT_PER_CYCLE])
 
     async def _details(self, agent: str, ids: Sequence[str], *, required: bool = False) -> dict[str, Session]:
         """GET each session. Vanished or malformed ones are logged and left out; with `required`
@@ -360,3 +377,8 @@ def _seconds(value: datetime) -> int:
 
 
 __all__ = ["ItemFailure", "Observation", "Poller"]
+
+
+def _ended_at(session: Session) -> datetime:
+    """When a listed session ended (or, lacking that, was created): for picking the newest."""
+    return session.ended_at or session.created_at or datetime.min.replace(tzinfo=UTC)

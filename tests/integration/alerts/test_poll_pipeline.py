@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.alerts import policy
 from bot.contracts.alerts import ALERT_EVENT_TYPE as EVENT_TYPE
 from bot.pipecat.errors import NotFound
 from bot.store.records import OutboxState
@@ -179,3 +180,24 @@ async def test_unwatch_stops_alerts(alert_rig: AlertRig) -> None:
     assert rig.posts() == []
     assert {r.state for r in await rig.store.outbox_rows()} == {OutboxState.DEAD}
     assert await rig.svc.watched_agents(ALERT_CHANNEL) == []
+
+
+async def test_a_storm_fetches_a_bounded_sample_of_details_and_still_alerts_every_failure(alert_rig: AlertRig) -> None:
+    """A poll's per-failure Pipecat calls are capped (bot/alerts/policy.py
+    DETAIL_FETCHES_PER_AGENT_PER_CYCLE): the newest failures get their metrics, the rest alert with
+    the list's status and timing, and every one is in the channel."""
+    rig = alert_rig
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    cap = policy.DETAIL_FETCHES_PER_AGENT_PER_CYCLE
+    ids = []
+    for _ in range(cap + 6):
+        rig.clock.advance(1)
+        ids.append(rig.sim.add_session("voice-bot", "HTTP_ERROR", duration_seconds=2))
+    before = len(rig.sim.requests)
+    await rig.jobs.poll_once()
+    fetched = {r.path.rsplit("/", 1)[1] for r in rig.sim.requests[before:] if "/sessions/" in r.path}
+    assert len(fetched) == cap and fetched == set(ids[-cap:])  # the newest ones
+    await rig.jobs.deliver_once()
+    alerted = [r.session_id for r in await rig.store.outbox_rows() if r.session_id is not None]
+    assert sorted(s for s in alerted if s is not None) == sorted(ids)  # every failure alerts, sampled or not
