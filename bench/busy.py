@@ -51,6 +51,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bench.common import Result, run_main
 from bench.scale import PG_URL_ENV, fresh_postgres_database
 from bot.alerts import policy
+from bot.alerts.policy import DETAIL_FETCHES_PER_AGENT_PER_CYCLE
 from bot.explain.explainer import CAUSE_WAIT_SECONDS, LOG_READS_PER_AGENT_PER_CYCLE
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PAGE_SIZE, SESSION_LOG_MAX_LINES, SESSION_LOG_PAGE_SIZE, PipecatClient, build_http_client
@@ -395,10 +396,9 @@ def report_storm(result: Result, cycles: list[Cycle]) -> None:
     result.row(
         PREFIX,
         f"detail fetches per cycle ({what})",
-        "capped per cycle, whatever the failures",
-        f"{worst.calls['detail']} at {worst.failed} failures ({base} max at {FAIL_SHARE:.0%}); uncapped: one "
-        "per alerting failure, bot/alerts/poll/poller.py Poller._observe → _details",
-        worst.calls["detail"] < worst.failed,
+        f"≤ {DETAIL_FETCHES_PER_AGENT_PER_CYCLE} (bot/alerts/policy.py DETAIL_FETCHES_PER_AGENT_PER_CYCLE)",
+        f"{worst.calls['detail']} at {worst.failed} failures ({base} max at {FAIL_SHARE:.0%})",
+        worst.calls["detail"] <= DETAIL_FETCHES_PER_AGENT_PER_CYCLE,
     )
     cap = LOG_READS_PER_AGENT_PER_CYCLE * LOG_PAGES_PER_READ
     logs = max(c.calls["log"] for c in cycles)
