@@ -35,13 +35,14 @@ async def cycle(runtime: Runtime, clock: SimClock, seconds: float = 60) -> None:
     await runtime.jobs.deliver_once()
 
 
-async def test_a_routing_key_change_still_resolves_the_page_the_old_key_opened(
+async def test_a_routing_key_change_leaves_the_old_page_open(
     app_factory: AppFactory,
     pagerduty_url: str,
     pipecat_sim: PipecatSimulator,
     sim_clock: SimClock,
     pagerduty_standin: PagerDutyStandIn,
 ) -> None:
+    """Named for the defect it guards against (the reproduction's name): the old key's page must be resolved."""
     async with app_factory(PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty_url) as (rt, slack):
         await slack.responses(await slack.command(f"watch {AGENT} page"))
         pipecat_sim.add_session(AGENT, "HTTP_ERROR")

@@ -55,9 +55,10 @@ class PausesOnce:
         return await self.inner.send(event, routing_key=routing_key, fence=fence)
 
 
-async def test_a_paused_replica_sends_no_stale_trigger_after_the_resolve(
+async def test_a_stale_trigger_from_a_paused_replica_reopens_a_resolved_page(
     rig: AlertRig, pagerduty_client: PagerDutyClient, pagerduty_standin: PagerDutyStandIn
 ) -> None:
+    """Named for the defect it guards against (the reproduction's name): the resumed replica must send nothing."""
     stalled = PausesOnce(pagerduty_client)
     a = await rig.new_service(pagerduty=stalled, replica_id="replica-a")
     b = await rig.new_service(pagerduty=pagerduty_client, replica_id="replica-b")
