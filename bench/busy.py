@@ -48,11 +48,10 @@ import httpx
 import psutil
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bench.common import Result, run_main
+from bench.common import Result, pipeline_settings, run_main
 from bench.scale import PG_URL_ENV, fresh_postgres_database
-from bot.alerts import policy
 from bot.alerts.policy import DETAIL_FETCHES_PER_AGENT_PER_CYCLE
-from bot.explain.explainer import CAUSE_WAIT_SECONDS, LOG_READS_PER_AGENT_PER_CYCLE
+from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PAGE_SIZE, SESSION_LOG_MAX_LINES, SESSION_LOG_PAGE_SIZE, PipecatClient, build_http_client
 from bot.store import Store
@@ -223,19 +222,13 @@ class Cycle:
 
 
 def settings(*, count_rates: bool) -> AlertSettings:
-    return AlertSettings(
-        default_statuses=frozenset({"HTTP_ERROR"}),
-        incident_window=policy.DEFAULT_INCIDENT_WINDOW,
+    settings: AlertSettings = pipeline_settings(
         poll_interval=INTERVAL,
         post_spacing=timedelta(0),  # real waits between posts would stall the simulated clock
-        give_up_after=policy.OUTBOX_GIVE_UP,
         status_interval=0.0,
-        capacity_warn_percent=80.0,
-        explain=True,
-        cause_wait_seconds=CAUSE_WAIT_SECONDS,
-        dashboard_url=None,
         count_rates=count_rates,
     )
+    return settings
 
 
 async def run_phase(

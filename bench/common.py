@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -107,6 +108,17 @@ class Result:
             "rows": [asdict(r) for r in self.rows],
             "notes": self.notes,
         }
+
+
+def pipeline_settings(**changes: Any) -> Any:
+    """The alert pipeline's settings as the app derives them from its defaults (bot/config.py
+    through bot/wiring.py `AlertSettings.from_settings`), with `changes` for an in-process
+    benchmark (no status reads, say). Imported here, not at the top: the subprocess benchmarks
+    never load the pipeline."""
+    from bot.config import Settings
+    from bot.wiring import AlertSettings
+
+    return dataclasses.replace(AlertSettings.from_settings(Settings.model_construct()), **changes)
 
 
 def machine() -> dict[str, Any]:

@@ -43,9 +43,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import event
 
 import bot.alerts.delivery.deliverer as deliverer_module
-from bench.common import Result, run_main
+from bench.common import Result, pipeline_settings, run_main
 from bot.alerts import policy
-from bot.explain.explainer import CAUSE_WAIT_SECONDS
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.store import Store
@@ -169,19 +168,10 @@ class SimMonotonic:
 
 
 def settings() -> AlertSettings:
-    return AlertSettings(
-        default_statuses=frozenset({"HTTP_ERROR"}),
-        incident_window=policy.DEFAULT_INCIDENT_WINDOW,
-        poll_interval=POLL_INTERVAL.total_seconds(),
-        post_spacing=policy.SLACK_POST_SPACING,
-        give_up_after=policy.OUTBOX_GIVE_UP,
-        status_interval=0.0,
-        capacity_warn_percent=80.0,
-        explain=True,
-        cause_wait_seconds=CAUSE_WAIT_SECONDS,
-        dashboard_url=None,
-        count_rates=False,
+    settings: AlertSettings = pipeline_settings(
+        poll_interval=POLL_INTERVAL.total_seconds(), status_interval=0.0, count_rates=False
     )
+    return settings
 
 
 def replies_by_agent(standin: SlackStandIn, channel: str) -> dict[str, list[str]]:
@@ -356,7 +346,7 @@ async def measure(args: argparse.Namespace) -> Result:
             "failures": failures,
             "outages_s": [o.total_seconds() for o in outages],
             "status": 503,
-            "post_spacing_s": policy.SLACK_POST_SPACING.total_seconds(),
+            "post_spacing_s": settings().post_spacing.total_seconds(),
             "retry_base_s": policy.RETRY_BASE.total_seconds(),
             "retry_cap_s": policy.RETRY_CAP.total_seconds(),
             "delivery_tick_s": policy.DELIVERY_TICK.total_seconds(),

@@ -26,12 +26,11 @@ from typing import Any
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bench.common import Result, run_main
-from bot.alerts import policy
+from bench.common import Result, pipeline_settings, run_main
 from bot.ops.events import NO_EVENTS
 from bot.pipecat.client import PipecatClient, build_http_client
 from bot.store import Store
-from bot.wiring import AlertSettings, build_alerts
+from bot.wiring import build_alerts
 from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from sandbox.pipecat.traffic import Traffic
 from sandbox.server import serve
@@ -71,17 +70,12 @@ class Bench:
             slack = AsyncWebClient(token=TOKEN, base_url=f"{slack_url}/api/")
             pipecat = PipecatClient(http, rng=random.Random(0), clock=self.clock)
             self.service = build_alerts(
-                AlertSettings(
-                    default_statuses=frozenset({"HTTP_ERROR"}),
-                    incident_window=policy.DEFAULT_INCIDENT_WINDOW,
+                pipeline_settings(
                     poll_interval=60.0,
                     post_spacing=timedelta(0),
-                    give_up_after=policy.OUTBOX_GIVE_UP,
                     status_interval=0.0,
-                    capacity_warn_percent=80.0,
                     explain=False,
                     cause_wait_seconds=0.0,
-                    dashboard_url=None,
                     count_rates=self.detectors,
                 ),
                 store=store,

@@ -29,7 +29,7 @@ from bot.alerts.poll.poller import Poller
 from bot.alerts.rates.watch import RateWatcher
 from bot.clock import Clock
 from bot.config import Settings
-from bot.explain.explainer import LOG_READS_PER_AGENT_PER_CYCLE, Explainer
+from bot.explain.explainer import CAUSE_WAIT_SECONDS, LOG_READS_PER_AGENT_PER_CYCLE, Explainer
 from bot.ops.events import PipelineEvents
 from bot.pagerduty.client import PagerDutyClient
 from bot.pipecat.client import PipecatClient
@@ -80,8 +80,6 @@ class AlertSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertSettings:
-        from bot.explain.explainer import CAUSE_WAIT_SECONDS
-
         return cls(
             default_statuses=settings.alert_status_set,
             incident_window=timedelta(minutes=settings.incident_window_minutes),

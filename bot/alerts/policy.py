@@ -65,9 +65,6 @@ CLAIM_SAFETY_MARGIN = timedelta(seconds=12)
 RECORD_RETRY_WINDOW = timedelta(seconds=10)
 RECORD_RETRY_FIRST = timedelta(seconds=0.25)
 RECORD_RETRY_CAP = timedelta(seconds=2)
-#: Slack accepts about one message per second per channel: replicas space their posts to a
-#: channel by at least this (shared through channel_state, so it holds across replicas).
-SLACK_POST_SPACING = timedelta(seconds=1)
 #: A channel back-off this short (the spacing after a post) is waited out while keeping the
 #: channel; a longer one releases it until a later cycle (after a 429 the channel is always left).
 MAX_INLINE_WAIT = timedelta(seconds=5)
@@ -88,9 +85,6 @@ RETRY_CAP = timedelta(seconds=25)
 #: back-off (BASE * 2**(n-1), capped), and the first one Slack takes heals the watches.
 BROKEN_PROBE_BASE = timedelta(minutes=1)
 BROKEN_PROBE_CAP = timedelta(minutes=15)
-#: A row is given up once Slack trouble has lasted this long for it (the setting
-#: OUTBOX_GIVE_UP_HOURS overrides it); a 429's wait never counts.
-OUTBOX_GIVE_UP = timedelta(hours=24)
 #: When an outcome is unknown (5xx, read timeout), look at the channel again after at least this.
 UNCERTAIN_RECHECK = timedelta(seconds=10)
 #: Posted (and muted, rolled-up, reported given-up) outbox rows are deleted this long after their
@@ -110,8 +104,6 @@ RECONCILE_MAX_PAGES = 50
 
 # -- incidents and storm control -------------------------------------------------------------------
 
-#: Failures of one agent in one channel form one incident until it has been quiet this long.
-DEFAULT_INCIDENT_WINDOW = timedelta(minutes=30)
 #: More than BURST_LIMIT sessions within BURST_WINDOW: the rest of the burst becomes one roll-up.
 BURST_LIMIT = 5
 BURST_WINDOW = timedelta(minutes=1)

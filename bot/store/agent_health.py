@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row, lease_takeable
+from bot.store.outbox import open_alert_post
 from bot.store.payloads import HealthClearPayload, HealthPayload, RatePayload
 from bot.store.records import (
     ConditionClear,
@@ -408,28 +409,7 @@ async def _clicked_alert(
 ) -> tuple[OutboxRow, HealthPayload] | None:
     """The open health alert posted at `posted_ts` in the channel, locked for this transaction
     (two clicks on it are taken one after the other), or None."""
-    mapping = (
-        (
-            await conn.execute(
-                select(alert_outbox)
-                .where(
-                    alert_outbox.c.channel_id == channel_id,
-                    alert_outbox.c.posted_ts == posted_ts,
-                    alert_outbox.c.kind == OutboxKind.HEALTH,
-                )
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if mapping is None:
-        return None
-    row = from_row(OutboxRow, mapping)
-    body = row.body()
-    if not isinstance(body, HealthPayload) or body.cleared_at is not None:
-        return None
-    return row, body
+    return await open_alert_post(conn, channel_id, posted_ts, OutboxKind.HEALTH, HealthPayload, lock=True)
 
 
 def _occurrence(agent: str, body: HealthPayload) -> list[Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Update, and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.store.base import StoreBase, from_row, lease_takeable
+from bot.store.payloads import HealthPayload, RatePayload
 from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState, Transition
 from bot.store.schema import alert_outbox, channel_state, incidents, reply_edits, subscriptions
 from bot.store.types import UTCDateTime
@@ -513,3 +515,25 @@ async def _back_off(store: StoreBase, conn: AsyncConnection, channel_id: str, un
 
 async def _ensure_channel(store: StoreBase, conn: AsyncConnection, channel_id: str) -> None:
     await conn.execute(store.insert_ignore(channel_state, ["channel_id"]).values(channel_id=channel_id))
+
+
+#: The payloads of alerts a button acts on while they are open (they carry `cleared_at`).
+OpenAlert = TypeVar("OpenAlert", HealthPayload, RatePayload)
+
+
+async def open_alert_post(
+    conn: AsyncConnection, channel_id: str, ts: str, kind: OutboxKind, payload: type[OpenAlert], *, lock: bool
+) -> tuple[OutboxRow, OpenAlert] | None:
+    """The open alert of `kind` posted at `ts` in the channel, or None (unknown, another kind, or
+    cleared). `lock`: held for this transaction, so two clicks on it are taken one after the other."""
+    query = select(alert_outbox).where(
+        alert_outbox.c.channel_id == channel_id, alert_outbox.c.posted_ts == ts, alert_outbox.c.kind == kind
+    )
+    mapping = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    if mapping is None:
+        return None
+    row = from_row(OutboxRow, mapping)
+    body = row.body()
+    if not isinstance(body, payload) or body.cleared_at is not None:
+        return None
+    return row, body

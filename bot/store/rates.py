@@ -26,6 +26,7 @@ from bot.pipecat.models import Session
 from bot.rates.counts import Counts, Minute, hour_of, tally
 from bot.store.agent_health import ConditionAck, touch_openers
 from bot.store.base import StoreBase, chunked, from_row
+from bot.store.outbox import open_alert_post
 from bot.store.payloads import RatePayload
 from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState
 from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_hours, rate_started, rate_state
@@ -373,26 +374,7 @@ class RateStore(StoreBase):
 
 async def _clicked_rate_alert(conn: AsyncConnection, channel_id: str, ts: str) -> tuple[OutboxRow, RatePayload] | None:
     """The open rate alert posted at `ts` in the channel, or None (unknown, or cleared)."""
-    mapping = (
-        (
-            await conn.execute(
-                select(alert_outbox).where(
-                    alert_outbox.c.channel_id == channel_id,
-                    alert_outbox.c.posted_ts == ts,
-                    alert_outbox.c.kind == OutboxKind.RATE,
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if mapping is None:
-        return None
-    row = from_row(OutboxRow, mapping)
-    body = row.body()
-    if not isinstance(body, RatePayload) or body.cleared_at is not None:
-        return None
-    return row, body
+    return await open_alert_post(conn, channel_id, ts, OutboxKind.RATE, RatePayload, lock=False)
 
 
 def _episode(agent: str, key: str, opened_at: datetime) -> list[Any]:

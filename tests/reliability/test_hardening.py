@@ -19,7 +19,7 @@ from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.payloads import AlertPayload
 from bot.store.records import NewPost, OutboxKind, OutboxState
-from bot.wiring import MAX_REPLICA_ID_LENGTH, Alerts, build_alerts, new_replica_id
+from bot.wiring import MAX_REPLICA_ID_LENGTH, Alerts, AlertSettings, build_alerts, new_replica_id
 from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from sandbox.slack.standin import SlackStandIn
 from tests.fixtures_store import ALERT_CHANNEL, TEST_ALERT_SETTINGS, AlertRig
@@ -69,7 +69,9 @@ async def test_a_sending_row_is_taken_over_only_once_its_claim_expired(store: St
     assert sending.state == OutboxState.SENDING
     assert not await store.claim(sending, "second", T0 + policy.CLAIM_TTL - timedelta(seconds=1), policy.CLAIM_TTL)
     assert await store.claim(sending, "second", T0 + policy.CLAIM_TTL + timedelta(seconds=1), policy.CLAIM_TTL)
-    posted = next_state(sending, Posted("1.0"), now=T0 + policy.CLAIM_TTL, give_up_after=policy.OUTBOX_GIVE_UP)
+    posted = next_state(
+        sending, Posted("1.0"), now=T0 + policy.CLAIM_TTL, give_up_after=TEST_ALERT_SETTINGS.give_up_after
+    )
     assert not await store.apply(row, "first", posted, T0 + policy.CLAIM_TTL)  # the record is fenced
     assert await store.apply(row, "second", posted, T0 + policy.CLAIM_TTL)
     assert [r.state for r in await store.outbox_rows()] == [OutboxState.SENT]
@@ -160,11 +162,13 @@ def test_replica_ids_are_host_pid_random_and_fit_the_owner_columns() -> None:
 
 def test_the_timing_constants_keep_their_promises() -> None:
     from bot.app import SLACK_TIMEOUT_SECONDS
+    from bot.config import Settings
 
+    default_spacing = AlertSettings.from_settings(Settings.model_construct()).post_spacing
     margin = policy.CLAIM_SAFETY_MARGIN.total_seconds()
     assert margin > SLACK_TIMEOUT_SECONDS, "a post that starts inside the margin ends before the claim"
     assert policy.CLAIM_TTL > policy.CLAIM_SAFETY_MARGIN and policy.CHANNEL_LEASE > policy.CLAIM_SAFETY_MARGIN
-    assert policy.MAX_INLINE_WAIT < policy.CHANNEL_LEASE and policy.SLACK_POST_SPACING <= policy.MAX_INLINE_WAIT
+    assert policy.MAX_INLINE_WAIT < policy.CHANNEL_LEASE and default_spacing <= policy.MAX_INLINE_WAIT
     assert policy.CHANNEL_PASS_BUDGET <= policy.CHANNEL_LEASE
 
 
