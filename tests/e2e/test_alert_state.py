@@ -15,6 +15,7 @@ from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from sandbox.signing import interactive_body
 from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests import store_reads
+from tests.alert_clicks import button_click, buttons, headline
 from tests.fixtures_app import AppFactory, load_payload
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import ONCALL_CHANNEL
@@ -35,12 +36,7 @@ async def fail_and_deliver(rt: Runtime, sim: PipecatSimulator, clock: SimClock) 
 
 
 def click(action: Action, ts: str, value: str = AGENT, user_id: str = ADMIN) -> dict[str, Any]:
-    payload = load_payload("block-actions.json")
-    payload["actions"][0]["action_id"] = action.value
-    payload["actions"][0]["value"] = value
-    payload["container"]["message_ts"] = payload["message"]["ts"] = ts
-    payload["user"] = {**payload["user"], "id": user_id}
-    return payload
+    return button_click(action, ts, user_id, value=value)
 
 
 def submission(view: dict[str, Any], reason: str | None, user_id: str = ADMIN) -> dict[str, Any]:
@@ -61,15 +57,6 @@ def submission(view: dict[str, Any], reason: str | None, user_id: str = ADMIN) -
 
 def top_posts(standin: SlackStandIn) -> list[StoredMessage]:
     return standin.messages_in(ONCALL_CHANNEL)
-
-
-def buttons(message: StoredMessage) -> dict[str, dict[str, Any]]:
-    return {e["action_id"]: e for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]}
-
-
-def headline(message: StoredMessage) -> str:
-    assert message.blocks
-    return str(message.blocks[0]["text"]["text"])
 
 
 async def test_resolve_asks_for_a_reason_closes_the_incident_resolves_pagerduty_and_the_next_failure_opens_anew(

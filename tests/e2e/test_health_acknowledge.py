@@ -13,7 +13,8 @@ from sandbox.pagerduty.standin import PagerDutyStandIn
 from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests import store_reads
-from tests.fixtures_app import AppFactory, load_payload
+from tests.alert_clicks import button_click, buttons, headline
+from tests.fixtures_app import AppFactory
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import INCIDENT_CHANNEL, ONCALL_CHANNEL
 
@@ -33,27 +34,12 @@ async def status_cycle(rt: Runtime, clock: SimClock) -> None:
 
 
 def click(action: Action, ts: str, user_id: str, channel_id: str = ONCALL_CHANNEL) -> dict[str, Any]:
-    payload = load_payload("block-actions.json")
-    payload["actions"][0]["action_id"] = action.value
-    payload["actions"][0]["value"] = AGENT
-    payload["channel"]["id"] = payload["container"]["channel_id"] = channel_id
-    payload["container"]["message_ts"] = payload["message"]["ts"] = ts
-    payload["user"] = {**payload["user"], "id": user_id}
-    return payload
+    return button_click(action, ts, user_id, value=AGENT, channel_id=channel_id)
 
 
 def the_alert(standin: SlackStandIn, channel_id: str = ONCALL_CHANNEL) -> StoredMessage:
     [post] = standin.messages_in(channel_id)
     return post
-
-
-def buttons(message: StoredMessage) -> dict[str, dict[str, Any]]:
-    return {e["action_id"]: e for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]}
-
-
-def headline(message: StoredMessage) -> str:
-    assert message.blocks
-    return str(message.blocks[0]["text"]["text"])
 
 
 async def test_acknowledge_a_health_alert_in_every_channel_first_click_wins_pagerduty_once_and_unacknowledge(

@@ -14,7 +14,8 @@ from sandbox.pagerduty.standin import PagerDutyStandIn
 from sandbox.pipecat.simulator import PipecatSimulator, SimClock
 from sandbox.slack.standin import SlackStandIn, StoredMessage
 from tests import store_reads
-from tests.fixtures_app import AppFactory, load_payload
+from tests.alert_clicks import button_click, buttons, headline
+from tests.fixtures_app import AppFactory
 from tests.fixtures_pagerduty import ROUTING_KEY
 from tests.fixtures_slack import INCIDENT_CHANNEL, ONCALL_CHANNEL
 from tests.rate_traffic import Traffic
@@ -50,25 +51,7 @@ def rate_alert(standin: SlackStandIn, channel_id: str = ONCALL_CHANNEL) -> Store
 def click(
     action: Action, ts: str, user_id: str, channel_id: str = ONCALL_CHANNEL, *, menu: str | None = None
 ) -> dict[str, Any]:
-    payload = load_payload("block-actions.json")
-    element = payload["actions"][0]
-    element.update({"action_id": action.value, "block_id": "rate_actions", "value": AGENT})
-    if menu is not None:  # the Mute menu: a static_select with the chosen option
-        element.pop("value")
-        element.update({"type": "static_select", "selected_option": {"value": menu}})
-    payload["channel"]["id"] = payload["container"]["channel_id"] = channel_id
-    payload["container"]["message_ts"] = payload["message"]["ts"] = ts
-    payload["user"] = {**payload["user"], "id": user_id}
-    return payload
-
-
-def buttons(message: StoredMessage) -> list[str]:
-    return [e["action_id"] for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]]
-
-
-def headline(message: StoredMessage) -> str:
-    assert message.blocks
-    return str(message.blocks[0]["text"]["text"])
+    return button_click(action, ts, user_id, value=AGENT, channel_id=channel_id, block_id="rate_actions", menu=menu)
 
 
 async def settle(rt: Runtime) -> None:
@@ -102,7 +85,7 @@ async def test_acknowledge_a_rate_alert_in_every_channel_first_click_wins_pagerd
         assert first_line.startswith(":rotating_light: *voice-bot*: ") and " · since <!date^" in first_line
         assert "sessions affected so far" in first_line  # how bad: what it cost already
         assert state.startswith("*Triggered* <!date^")
-        assert buttons(alert) == [Action.RATE_ACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]  # no Resolve
+        assert list(buttons(alert)) == [Action.RATE_ACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]  # no Resolve
 
         # Someone not on ADMIN_USERS: refused, nothing changes.
         key = await slack.interact(click(Action.RATE_ACK, alert.ts, "U0NOBODY"), message_ts=alert.ts)
@@ -118,7 +101,7 @@ async def test_acknowledge_a_rate_alert_in_every_channel_first_click_wins_pagerd
         for acked in (rate_alert(slack_standin), rate_alert(slack_standin, INCIDENT_CHANNEL)):
             assert headline(acked).startswith(":eyes: *voice-bot*: "), headline(acked)
             assert f"\n*Acknowledged* by <@{ADMIN}> at <!date^" in headline(acked)
-            assert buttons(acked) == [Action.RATE_UNACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]
+            assert list(buttons(acked)) == [Action.RATE_UNACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]
         assert rate_alert(slack_standin, INCIDENT_CHANNEL).ts == elsewhere.ts  # edited, not posted anew
 
         # A second Acknowledge (another admin, on the other channel's post, a stale button): the
@@ -149,7 +132,7 @@ async def test_acknowledge_a_rate_alert_in_every_channel_first_click_wins_pagerd
         await settle(rt)
         for back in (rate_alert(slack_standin), rate_alert(slack_standin, INCIDENT_CHANNEL)):
             assert headline(back).startswith(":rotating_light:") and "\n*Triggered* <!date^" in headline(back)
-            assert buttons(back)[0] == Action.RATE_ACK and Action.RATE_UNACK not in buttons(back)
+            assert next(iter(buttons(back))) == Action.RATE_ACK and Action.RATE_UNACK not in buttons(back)
         assert await rt.store.rate_acknowledgements(AGENT) == {}
         assert page.status == "acknowledged"
 
@@ -159,7 +142,7 @@ async def test_acknowledge_a_rate_alert_in_every_channel_first_click_wins_pagerd
         done = rate_alert(slack_standin)
         assert headline(done).startswith(":white_check_mark: *voice-bot*: ~")
         assert "sessions affected\n*Resolved* after " in headline(done)
-        assert buttons(done) == [Action.RATE_DETAILS]
+        assert list(buttons(done)) == [Action.RATE_DETAILS]
         key = await slack.interact(click(Action.RATE_ACK, done.ts, ADMIN), message_ts=done.ts)  # a stale button
         [closed] = await slack.responses(key)
         assert "This rate alert is no longer open." in json.dumps(closed.body)
@@ -185,7 +168,7 @@ async def test_muting_shows_unmute_on_the_open_rate_alert_and_unmute_brings_the_
         await slack.interact(click(Action.INCIDENT_MUTE, alert.ts, ADMIN, menu=mute_value(AGENT, "1h")))
         await settle(rt)
         muted = rate_alert(slack_standin)
-        assert buttons(muted) == [Action.RATE_ACK, Action.INCIDENT_UNMUTE, Action.RATE_DETAILS]
+        assert list(buttons(muted)) == [Action.RATE_ACK, Action.INCIDENT_UNMUTE, Action.RATE_DETAILS]
         assert ":mute: muted until <!date^" in json.dumps(muted.blocks)
         other = rate_alert(slack_standin, INCIDENT_CHANNEL)  # the mute is this channel's only
         assert Action.INCIDENT_MUTE in buttons(other) and ":mute:" not in json.dumps(other.blocks)
@@ -202,6 +185,6 @@ async def test_muting_shows_unmute_on_the_open_rate_alert_and_unmute_brings_the_
         await slack.interact(click(Action.INCIDENT_UNMUTE, alert.ts, ADMIN), message_ts=alert.ts)
         await settle(rt)
         unmuted = rate_alert(slack_standin)
-        assert buttons(unmuted) == [Action.RATE_ACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]
+        assert list(buttons(unmuted)) == [Action.RATE_ACK, Action.INCIDENT_MUTE, Action.RATE_DETAILS]
         assert ":mute:" not in json.dumps(unmuted.blocks)
         assert unmuted.ts == alert.ts  # edited in place each time
