@@ -98,12 +98,12 @@ LOG_PAGES_PER_READ = math.ceil(SESSION_LOG_MAX_LINES / SESSION_LOG_PAGE_SIZE)
 
 
 def request_kind(q: RecordedRequest) -> str:
-    """list-all, list-active, detail, log or other (agent status reads)."""
+    """list-window, list-active, detail, log or other (agent status reads)."""
     parts = q.path.strip("/").split("/")
     if parts[-1] == "logs":
         return "log"
     if len(parts) == 4 and parts[3] == "sessions":
-        return "list-active" if q.query.get("status") == "active" else "list-all"
+        return "list-active" if q.query.get("status") == "active" else "list-window"
     if len(parts) == 5 and parts[3] == "sessions":
         return "detail"
     return "other"
@@ -135,7 +135,7 @@ async def _simulate(conn: Connection, per_second: float, fail_share: float) -> N
                 since = clock.now() - timedelta(seconds=arg)
                 ended = [s for s in sim.agents[AGENT].sessions.values() if s.ended_at and s.ended_at > since]
                 failed = sum(1 for s in ended if s.completion_status != "HTTP_COMPLETED")
-                answer = {"running": traffic.running, "failed": failed}
+                answer = {"running": traffic.running, "failed": failed, "ended": len(ended)}
             elif command == "fail_share":
                 traffic.fail_share = arg
             elif command == "latency":
@@ -184,6 +184,7 @@ class Cycle:
     index: int
     running: int  # calls running when the poll started
     failed: int  # calls that failed in the interval
+    ended: int  # calls that ended in the interval
     wall: float
     poll_cpu: float
     deliver_cpu: float
@@ -197,11 +198,17 @@ class Cycle:
 
     @property
     def list_pages(self) -> int:
-        return self.calls["list-all"] + self.calls["list-active"]
+        return self.calls["list-window"] + self.calls["list-active"]
 
     @property
     def list_bound(self) -> int:
         return 2 + math.ceil(self.running / PAGE_SIZE)
+
+    @property
+    def list_floor(self) -> int:
+        """The fewest list pages that can carry what a cycle must learn: every running session
+        (which still run) and every session that ended since the last poll (how it ended)."""
+        return math.ceil((self.running + self.ended) / PAGE_SIZE)
 
     @property
     def per_failure(self) -> int:
@@ -212,6 +219,7 @@ class Cycle:
             "i": self.index,
             "running": self.running,
             "failed": self.failed,
+            "ended": self.ended,
             "wall_s": round(self.wall, 3),
             "poll_cpu_s": round(self.poll_cpu, 3),
             "deliver_cpu_s": round(self.deliver_cpu, 3),
@@ -282,6 +290,7 @@ async def run_phase(
                     i,
                     traffic["running"],
                     traffic["failed"],
+                    traffic["ended"],
                     wall,
                     poll_cpu,
                     deliver_cpu,
@@ -336,14 +345,23 @@ def report_hour(result: Result, label: str, cycles: list[Cycle], *, quick: bool)
     )
     over = max(judged, key=lambda c: c.list_pages - c.list_bound)
     running = statistics.mean(c.running for c in judged)
-    kinds = {k: round(statistics.mean(c.calls[k] for c in judged), 1) for k in ("list-all", "list-active")}
+    kinds = {k: round(statistics.mean(c.calls[k] for c in judged), 1) for k in ("list-window", "list-active")}
     result.row(
         PREFIX,
         f"Pipecat list pages per cycle ({what})",
         f"≤ 2 + ⌈running / {PAGE_SIZE}⌉ (= {over.list_bound} at {over.running} running)",
-        f"{over.list_pages} max (mean {kinds['list-all']} status=all + {kinds['list-active']} status=active; "
+        f"{over.list_pages} max (mean {kinds['list-window']} status=ended + {kinds['list-active']} status=active; "
         f"{running:.0f} running)",
         all(c.list_pages <= c.list_bound for c in judged),
+    )
+    ended = statistics.mean(c.ended for c in judged)
+    result.row(
+        PREFIX,
+        f"…the fewest pages a cycle can read: ⌈(running + ended since the last poll) / {PAGE_SIZE}⌉ ({what})",
+        "-",
+        f"{max(c.list_floor for c in judged)} ({running:.0f} running + {ended:.0f} ended a cycle); "
+        f"read {max(c.list_pages - c.list_floor for c in judged)} page(s) over it at most",
+        None,
     )
     per_failure(result, judged, what)
     rss = [c.rss_mb for c in judged]

@@ -12,6 +12,14 @@ from datetime import timedelta
 POLL_OVERLAP_INTERVALS = 3
 #: ...and never less than this, whatever the interval.
 MIN_POLL_OVERLAP = timedelta(minutes=2)
+#: While an agent has sessions running, its window walk (status=ended, newest first) stops once
+#: it has read below the last watermark minus this and found every session that left the active
+#: set: what lies deeper was read by earlier polls. This is how late (after its createdAt) a
+#: session may first appear in the list and still be found; the rest of the overlap is only read
+#: while a session that left the active set is still unaccounted for. It keeps a busy agent's
+#: cycle near the floor (the running sessions plus what ended since the last poll) instead of
+#: re-reading every session of the whole overlap each cycle.
+LATE_LISTING_ALLOWANCE = timedelta(minutes=1)
 #: Agents polled at once by one replica (each poll is 1-2 list walks plus detail fetches).
 POLL_CONCURRENCY = 16
 #: Idle polls recorded per transaction (the end of a cycle records the rest).

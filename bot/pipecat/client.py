@@ -7,9 +7,10 @@ HTTP turns into the typed errors of `bot.pipecat.errors` through its `error_for_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -145,6 +146,42 @@ class PipecatClient:
         """Every matching session across all pages (offset advances by what each page held).
 
         A walk cut at `max_pages` is logged and, when `walk` is given, marked incomplete there."""
+        async for page in self._pages(agent, status, start_time, end_time, start_type, page_size, walk):
+            for session in page:
+                yield session
+
+    async def walk_sessions(
+        self,
+        agent: str,
+        *,
+        status: SessionStatus | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        start_type: StartType | None = None,
+        enough: Callable[[Sequence[Session]], bool] | None = None,
+    ) -> SessionWalk:
+        """All pages at once, saying whether the walk read them all. `enough`, asked after each
+        page with everything read so far, ends the walk early when it answers True (a walk its
+        caller ended is complete: what it needed was read)."""
+        walk = SessionWalk()
+        pages = self._pages(agent, status, start_time, end_time, start_type, PAGE_SIZE, walk)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                walk.sessions.extend(page)
+                if enough is not None and enough(walk.sessions):
+                    break
+        return walk
+
+    async def _pages(
+        self,
+        agent: str,
+        status: SessionStatus | None,
+        start_time: int | None,
+        end_time: int | None,
+        start_type: StartType | None,
+        page_size: int,
+        walk: SessionWalk | None,
+    ) -> AsyncGenerator[list[Session], None]:
         offset = 0
         for _ in range(self._max_pages):
             page = await self.list_sessions(
@@ -156,8 +193,7 @@ class PipecatClient:
                 limit=page_size,
                 offset=offset,
             )
-            for session in page.sessions:
-                yield session
+            yield page.sessions
             consumed = len(page.sessions) + page.skipped
             offset += consumed
             if not consumed or not page.more_after(offset):
@@ -165,12 +201,6 @@ class PipecatClient:
         if walk is not None:
             walk.complete = False
         logger.warning("stopped paging sessions of %s after %d pages", agent, self._max_pages)
-
-    async def walk_sessions(self, agent: str, **filters: Any) -> SessionWalk:
-        """All pages at once, saying whether the walk read them all."""
-        walk = SessionWalk()
-        walk.sessions = [s async for s in self.iter_sessions(agent, walk=walk, **filters)]
-        return walk
 
     async def all_sessions(self, agent: str, **filters: Any) -> list[Session]:
         return (await self.walk_sessions(agent, **filters)).sessions

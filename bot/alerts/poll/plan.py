@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -80,6 +80,27 @@ def alert_posts(
     return posts
 
 
+def window_read_enough(floor: datetime, gone: Set[str]) -> Callable[[Sequence[Session]], bool]:
+    """When a busy agent's window walk (newest first) has read enough: it has reached a session
+    created before `floor` and has found every id of `gone` (the sessions that left the active
+    set, whose ends it reads). Asked after each page with everything read so far."""
+    pending = {sid.lower() for sid in gone}
+    checked = 0
+    oldest: datetime | None = None
+
+    def enough(read: Sequence[Session]) -> bool:
+        nonlocal checked, oldest
+        for session in read[checked:]:
+            pending.discard(session.session_id.lower())
+            created = session.created_at
+            if created is not None and (oldest is None or created < oldest):
+                oldest = created
+        checked = len(read)
+        return not pending and oldest is not None and oldest < floor
+
+    return enough
+
+
 def idle_poll(
     agent: str, state: PollState, seen: Observation, now: datetime, *, count_rates: bool = True
 ) -> IdlePoll | None:
@@ -89,8 +110,8 @@ def idle_poll(
     transaction (`Planner`)."""
     if seen.ended or seen.skipped or seen.failed or not seen.complete or seen.backfill_until is not None:
         return None
-    if count_rates and any(s.created_at is not None and s.created_at >= state.watermark for s in seen.listed):
-        return None  # a session started since the last poll: rates count it in the full transaction
+    if count_rates and any(s.is_active and s.session_id.lower() not in state.active_set for s in seen.listed):
+        return None  # a session running that no poll recorded yet: rates count it in the full transaction
     if state.backfill_until is not None or state.backfill_from is not None:
         return None  # the gap's end is recorded by the full transaction
     if state.failures or state.outage_since is not None or state.outage_notified or state.last_error is not None:
@@ -140,10 +161,15 @@ class Planner:
             plan.recovery_posts = recovery_posts(self.agent, self.state, watches, mutes, self.now)
         if not self.count_rates:
             return plan
-        # An ended session recorded before was counted as started then (listed while running, or
-        # when it was first seen ended): only running ones and the newly ended are candidates.
-        fresh = {s.session_id.lower() for s in self.seen.ended}
-        plan.rate_started = [s for s in self.seen.listed if s.is_active or s.session_id.lower() in fresh]
+        # A session is counted as started by the poll that first records it: running (it joins
+        # the active set here, and every later poll knows it), or ended or retried (it was never
+        # in the active set). An ended session recorded before was counted then.
+        first = {s.session_id.lower() for s in self.seen.ended} | set(failed)
+        plan.rate_started = [
+            s
+            for s in self.seen.listed
+            if (s.is_active or s.session_id.lower() in first) and s.session_id.lower() not in self.state.active_set
+        ]
         plan.rate_ended = list(self.seen.ended)
         plan.rate_statuses = frozenset(status for w in watches for status in w.statuses)
         return plan

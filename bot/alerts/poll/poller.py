@@ -1,9 +1,12 @@
 """Polling: find sessions of watched agents that ended since the last poll.
 
 Per agent, under its poll lease:
-1. `status=all&startTime=<watermark − overlap>` (all pages): sessions created since the last poll.
-2. Only while the stored active set is not empty: `status=active` (all pages); a session that left
-   the set has ended, so its detail is fetched.
+1. Only while the stored active set is not empty: `status=active` (all pages): every running
+   session. One that left the set has ended.
+2. The window, `startTime=<watermark − overlap>`: `status=all` when nothing was running (an idle
+   agent's one call), else `status=ended`, read newest first only until it is below the watermark
+   minus LATE_LISTING_ALLOWANCE and has found every session that left the active set (one it does
+   not find gets its detail fetched).
 3. Ended sessions nobody recorded yet are matched against the agent's watches; the ones that alert
    get their detail (the list has no metrics), then one transaction reads the agent's watches
    again, records the sessions as seen, enqueues their alerts, advances the watermark and
@@ -25,12 +28,12 @@ from datetime import UTC, datetime, timedelta
 from bot.alerts import policy
 from bot.alerts.incidents import decide
 from bot.alerts.poll.notices import outage_posts, poll_failed_posts
-from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll
+from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll, window_read_enough
 from bot.alerts.poll.ports import PollerStore
 from bot.clock import Clock
 from bot.explain.explainer import Explainer
 from bot.ops.events import PipelineEvents
-from bot.pipecat.client import PipecatClient, SessionWalk
+from bot.pipecat.client import PipecatClient, SessionStatus, SessionWalk
 from bot.pipecat.errors import BadRequest, InvalidInput, NotFound, PipecatError, UnexpectedResponse
 from bot.pipecat.models import Session
 from bot.store import LeaseLost
@@ -209,11 +212,24 @@ class Poller:
         # While a gap is read, the walk from the top reads only what is new since the last poll;
         # the gap drains below it (the list is newest first: only an end time reaches the rest).
         top_from = start if gap is None or state.backfill_from is None else state.backfill_from - self._overlap
-        top = await self._pipecat.walk_sessions(agent, status="all", start_time=_seconds(max(start, top_from)))
+        # While sessions run, the active walk lists every running one, so the window walks need
+        # only the ended ones: a busy agent's running sessions are read once a cycle, not twice.
+        # An idle agent keeps its one call a cycle (the window, every status, no active walk).
+        # The active walk goes first: a session that ends while it runs is then either read as
+        # running (and found ended next poll) or already in the ended list the window walk reads.
+        running = await self._pipecat.walk_sessions(agent, status="active") if state.active_set else None
+        window: SessionStatus = "all" if running is None else "ended"
+        enough = None
+        if running is not None and running.complete:
+            gone = set(state.active_set) - {s.session_id.lower() for s in running.sessions if s.is_active}
+            enough = window_read_enough(state.watermark - policy.LATE_LISTING_ALLOWANCE, gone)
+        top = await self._pipecat.walk_sessions(
+            agent, status=window, start_time=_seconds(max(start, top_from)), enough=enough
+        )
         walks = [top]
         if gap is not None:
             rest = await self._pipecat.walk_sessions(
-                agent, status="all", start_time=_seconds(start), end_time=_seconds(gap)
+                agent, status=window, start_time=_seconds(start), end_time=_seconds(gap)
             )
             walks.append(rest)
         if not top.complete:
@@ -224,13 +240,16 @@ class Poller:
             until = None
         seen = Observation(complete=until is None, backfill_until=until)
         listed = {s.session_id.lower(): s for w in walks for s in w.sessions}
-        seen.listed = list(listed.values())
         seen.active = {sid for sid, s in listed.items() if s.is_active}
         active_complete = True
-        if state.active_set:
-            running = await self._pipecat.walk_sessions(agent, status="active")
-            seen.active |= {s.session_id.lower() for s in running.sessions if s.is_active}
+        if running is not None:
+            for session in running.sessions:
+                if session.is_active:
+                    sid = session.session_id.lower()
+                    seen.active.add(sid)
+                    listed.setdefault(sid, session)
             active_complete = running.complete
+        seen.listed = list(listed.values())
         ended = {sid: s for sid, s in listed.items() if not s.is_active}
         missing = set(state.active_set) - seen.active - set(ended)
         if not active_complete:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts import policy
-from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll, storable
+from bot.alerts.poll.plan import Observation, Planner, describe, idle_poll, storable, window_read_enough
 from bot.alerts.poll.poller import _kind
 from bot.pipecat.errors import (
     BadRequest,
@@ -171,3 +171,56 @@ def test_with_rate_counting_off_a_poll_counts_nothing_and_a_new_call_alone_is_an
     # ... and everything else it records is the same: the failure alerts either way.
     assert off.ended == counted.ended and [p.dedup_key for e in off.ended for p in e.posts]
     assert (off.active_set, off.watermark) == (counted.active_set, counted.watermark)
+
+
+def uid(name: str) -> str:
+    return f"{ord(name):08x}-abcd-4000-8000-00000000000f"
+
+
+def listed(name: str, age_seconds: float) -> Session:
+    created = (T0 - timedelta(seconds=age_seconds)).isoformat()
+    return Session.model_validate({"sessionId": uid(name), "createdAt": created})
+
+
+FLOOR = T0 - timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(
+    ("pages", "gone", "stops_after"),
+    [
+        # Newest first; the walk stops after the first page that reaches below the floor...
+        ([[listed("a", 10), listed("b", 30)], [listed("c", 50), listed("d", 70)], [listed("e", 90)]], set(), 2),
+        # ...but not while a session that left the active set is still unread,
+        ([[listed("a", 10)], [listed("c", 70)], [listed("x", 100)], [listed("e", 130)]], {uid("x")}, 3),
+        # ...and never on a page of sessions newer than the floor.
+        ([[listed("a", 10)], [listed("b", 20)]], set(), None),
+        # Ids are matched whatever their case.
+        ([[listed("a", 70)]], {uid("a").upper()}, 1),
+        # A page whose sessions carry no createdAt says nothing about depth.
+        ([[Session.model_validate({"sessionId": uid("n")})], [listed("b", 70)]], set(), 2),
+    ],
+)
+def test_a_busy_agents_window_walk_reads_until_below_the_floor_and_every_gone_session_is_found(
+    pages: list[list[Session]], gone: set[str], stops_after: int | None
+) -> None:
+    enough = window_read_enough(FLOOR, gone)
+    read: list[Session] = []
+    stopped = None
+    for number, page in enumerate(pages, start=1):
+        read.extend(page)
+        if enough(read):
+            stopped = number
+            break
+    assert stopped == stops_after
+
+
+def test_a_session_first_listed_running_is_counted_once_whenever_it_was_created() -> None:
+    late = running(QUIET.watermark - timedelta(seconds=20))  # created before the watermark, listed only now
+    seen = Observation(active={late.session_id, "running"}, listed=[late])
+    assert idle_poll("voice-bot", QUIET, seen, T0) is None  # counted in the full transaction
+    plan = Planner("voice-bot", QUIET, seen, {}, T0)([WATCH], {})
+    assert [s.session_id for s in plan.rate_started] == [late.session_id]
+    # The next poll knows it (it is in the active set): nothing to count, an idle poll again.
+    known = replace(QUIET, active_set=frozenset(plan.active_set))
+    assert idle_poll("voice-bot", known, seen, T0) is not None
+    assert Planner("voice-bot", known, seen, {}, T0)([WATCH], {}).rate_started == []
