@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import LeaseLost, StoreBase, from_row
-from bot.store.records import Incident, IncidentChange, NewPost, OutboxKind, OutboxState
+from bot.store.records import Incident, IncidentChange, NewPost, OutboxKind, OutboxRow, OutboxState
 from bot.store.schema import alert_outbox, channel_state, incidents
 
 
@@ -323,6 +323,58 @@ class IncidentStore(StoreBase):
             )
             row = (await conn.execute(select(incidents).where(*where))).mappings().first()
         return (from_row(Incident, row), result.rowcount == 1) if row is not None else None
+
+    # -- a busy agent's background: held failures, posted as periodic roll-ups --------------------
+
+    async def held_rollups(self, channel_id: str) -> dict[int, list[OutboxRow]]:
+        """Failures held for a periodic roll-up, by incident (oldest first)."""
+        query = (
+            select(alert_outbox)
+            .where(
+                alert_outbox.c.channel_id == channel_id,
+                alert_outbox.c.kind == OutboxKind.ALERT,
+                alert_outbox.c.state == OutboxState.ROLLED_UP,
+                alert_outbox.c.rollup_id.is_(None),
+                alert_outbox.c.incident_id.is_not(None),
+            )
+            .order_by(alert_outbox.c.id)
+        )
+        found: dict[int, list[OutboxRow]] = {}
+        async with self._read() as conn:
+            for r in (await conn.execute(query)).mappings():
+                row = from_row(OutboxRow, r)
+                assert row.incident_id is not None
+                found.setdefault(row.incident_id, []).append(row)
+        return found
+
+    async def held_rollup_channels(self, held_before: datetime) -> list[str]:
+        """Channels holding a failure since before `held_before` (its roll-up is due)."""
+        query = (
+            select(alert_outbox.c.channel_id)
+            .where(
+                alert_outbox.c.kind == OutboxKind.ALERT,
+                alert_outbox.c.state == OutboxState.ROLLED_UP,
+                alert_outbox.c.rollup_id.is_(None),
+                alert_outbox.c.created_at <= held_before,
+            )
+            .distinct()
+        )
+        async with self._read() as conn:
+            return sorted((await conn.execute(query)).scalars())
+
+    async def post_held_rollup(self, rollup: NewPost, row_ids: Sequence[int], now: datetime) -> bool:
+        """Enqueue the roll-up of held rows and point them at it, in one transaction; False (and
+        nothing written) when another pass did it already."""
+        async with self._write() as conn:
+            if not await self.insert_posts(conn, [rollup], now):
+                return False
+            rollup_id = await conn.scalar(select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key))
+            await conn.execute(
+                update(alert_outbox)
+                .where(alert_outbox.c.id.in_(list(row_ids)), alert_outbox.c.rollup_id.is_(None))
+                .values(rollup_id=rollup_id, updated_at=now)
+            )
+        return True
 
 
 async def _holds_channel(conn: AsyncConnection, channel_id: str, owner: str) -> bool:

@@ -28,7 +28,7 @@ from bot.store.agent_health import ConditionAck, touch_openers
 from bot.store.base import StoreBase, chunked, from_row
 from bot.store.outbox import open_alert_post
 from bot.store.payloads import RatePayload
-from bot.store.records import NewPost, OutboxKind, OutboxRow, OutboxState
+from bot.store.records import NewPost, OutboxKind, OutboxRow
 from bot.store.schema import alert_outbox, rate_acks, rate_counts, rate_hours, rate_started, rate_state
 
 #: The rate memory's usual failures per hour (written by bot/alerts/rates/watch.py).
@@ -245,7 +245,7 @@ class RateStore(StoreBase):
             rows = (await conn.execute(query)).all()
         return {(r.episode_key, r.opened_at): (r.ack_by, r.ack_at) for r in rows}
 
-    # -- a busy agent's background: held failures, posted as periodic roll-ups --------------------
+    # -- a busy agent's background: whether its failures are held for periodic roll-ups -------------
 
     async def busy_agents(self, agents: Sequence[str], min_failures_per_hour: float) -> set[str]:
         """The agents among `agents` that usually fail at least this often (their rate memory),
@@ -264,56 +264,6 @@ class RateStore(StoreBase):
             if isinstance(rate, int | float) and rate >= min_failures_per_hour and "failure-rate" not in episodes:
                 busy.add(row.agent)
         return busy
-
-    async def held_rollups(self, channel_id: str) -> dict[int, list[OutboxRow]]:
-        """Failures held for a periodic roll-up, by incident (oldest first)."""
-        query = (
-            select(alert_outbox)
-            .where(
-                alert_outbox.c.channel_id == channel_id,
-                alert_outbox.c.kind == OutboxKind.ALERT,
-                alert_outbox.c.state == OutboxState.ROLLED_UP,
-                alert_outbox.c.rollup_id.is_(None),
-                alert_outbox.c.incident_id.is_not(None),
-            )
-            .order_by(alert_outbox.c.id)
-        )
-        found: dict[int, list[OutboxRow]] = {}
-        async with self._read() as conn:
-            for r in (await conn.execute(query)).mappings():
-                row = from_row(OutboxRow, r)
-                assert row.incident_id is not None
-                found.setdefault(row.incident_id, []).append(row)
-        return found
-
-    async def held_rollup_channels(self, held_before: datetime) -> list[str]:
-        """Channels holding a failure since before `held_before` (its roll-up is due)."""
-        query = (
-            select(alert_outbox.c.channel_id)
-            .where(
-                alert_outbox.c.kind == OutboxKind.ALERT,
-                alert_outbox.c.state == OutboxState.ROLLED_UP,
-                alert_outbox.c.rollup_id.is_(None),
-                alert_outbox.c.created_at <= held_before,
-            )
-            .distinct()
-        )
-        async with self._read() as conn:
-            return sorted((await conn.execute(query)).scalars())
-
-    async def post_held_rollup(self, rollup: NewPost, row_ids: Sequence[int], now: datetime) -> bool:
-        """Enqueue the roll-up of held rows and point them at it, in one transaction; False (and
-        nothing written) when another pass did it already."""
-        async with self._write() as conn:
-            if not await self.insert_posts(conn, [rollup], now):
-                return False
-            rollup_id = await conn.scalar(select(alert_outbox.c.id).where(alert_outbox.c.dedup_key == rollup.dedup_key))
-            await conn.execute(
-                update(alert_outbox)
-                .where(alert_outbox.c.id.in_(list(row_ids)), alert_outbox.c.rollup_id.is_(None))
-                .values(rollup_id=rollup_id, updated_at=now)
-            )
-        return True
 
     async def set_slo(self, agent: str, target: float | None, period: str | None, user_id: str, now: datetime) -> None:
         """Set (or with None, turn off) the agent's SLO."""

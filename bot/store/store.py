@@ -13,7 +13,8 @@ OutboxStore           bot/store/outbox.py          the alert outbox: enqueue, cl
 PollStore             bot/store/polling.py         poll leases and watermarks, seen sessions, item
                                                    failures, outage notices, watched agents' polls
 IncidentStore         bot/store/incidents.py       incidents: routing, quiet close, ack/resolve,
-                                                   parent re-render bookkeeping
+                                                   parent re-render bookkeeping, a busy agent's
+                                                   held roll-ups
 UndeliveredStore      bot/store/undelivered.py     given-up rows and the summary that reports them
 WatchStore            bot/store/watches.py         watches (subscriptions) and mutes
 AgentHealthStore      bot/store/agent_health.py    status-read leases, open conditions (health and
@@ -23,7 +24,7 @@ CauseStore            bot/store/causes.py          the session-cause cache
 FingerprintStore      bot/store/fingerprints.py    cause fingerprints: per-incident links and counts
 DeploymentStore       bot/store/deployments.py     deployments seen and their failure rates
 RateStore             bot/store/rates.py           session counts, rate memory and SLOs, rate-alert
-                                                   acks, a busy agent's held roll-ups
+                                                   acks, which agents are busy
 WebhookStore          bot/store/webhooks.py        Pipecat Cloud webhook events
 DigestStore           bot/store/digests.py         the channels' daily digest settings
 AuditStore            bot/store/audit.py           the audit trail
