@@ -27,6 +27,7 @@ from slack_sdk.models.views import View
 from bot.blocks.alert_watches import mention
 from bot.blocks.format import SECTION_LIMIT, esc, short_id, slack_date
 from bot.blocks.rates import SloLine, slo_budget_text
+from bot.blocks.serialize import block_dict
 from bot.contracts.actions import Action
 from bot.contracts.slack_errors import broken_text
 from bot.contracts.views import AgentPoll, HomeWatch
@@ -218,7 +219,7 @@ def home_view(data: HomeData, *, now: datetime, offset: int = 0) -> dict[str, An
         more = ButtonElement(text=f"More ({rest})", action_id=ACTION_HOME_MORE, value=str(offset + shown))
         blocks.append(ActionsBlock(elements=[more]))
     view = View(type="home", blocks=blocks)
-    rendered: dict[str, Any] = view.to_dict()  # validates every block (limits, required fields)
+    rendered = block_dict(view)  # validates every block (limits, required fields)
     if len(rendered["blocks"]) > MAX_HOME_BLOCKS:
         raise ValueError("the Home view grew past Slack's 100 blocks")
     return rendered
@@ -230,5 +231,4 @@ def refused_home_view(reason: str) -> dict[str, Any]:
         HeaderBlock(text="pipecat-ops"),
         SectionBlock(text=MarkdownTextObject(text=f":no_entry: {reason}")),
     ]
-    rendered: dict[str, Any] = View(type="home", blocks=blocks).to_dict()
-    return rendered
+    return block_dict(View(type="home", blocks=blocks))

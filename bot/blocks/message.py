@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.blocks.format import FALLBACK_LIMIT, MAX_BLOCKS, escape, truncate
+from bot.blocks.serialize import block_dict
 
 
 @dataclass(frozen=True)
@@ -61,5 +62,5 @@ def build(text: str, blocks: Sequence[Block], *, metadata: dict[str, Any] | None
     """
     if len(blocks) > MAX_BLOCKS:
         raise ValueError(f"{len(blocks)} blocks exceed Slack's limit of {MAX_BLOCKS}")
-    # to_dict() runs validate_json() on the block and every nested element.
-    return Message(text=text, blocks=[block.to_dict() for block in blocks], metadata=metadata)
+    # block_dict() runs validate_json() on the block and every nested element, as to_dict() does.
+    return Message(text=text, blocks=[block_dict(block) for block in blocks], metadata=metadata)

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import InputBlock, MarkdownTextObject, PlainTextInputElement, SectionBlock
 
 from bot.blocks.format import esc
+from bot.blocks.serialize import block_dict
 from bot.contracts.actions import RESOLVE_REASON_BLOCK, RESOLVE_REASON_INPUT, RESOLVE_REASON_MAX, RESOLVE_VIEW
 
 
@@ -46,5 +47,5 @@ def resolve_modal(agent: str, channel_id: str, parent_ts: str, *, paged: bool = 
         "submit": {"type": "plain_text", "text": "Resolve"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": resolve_metadata(channel_id, parent_ts),
-        "blocks": [block.to_dict() for block in blocks],
+        "blocks": [block_dict(block) for block in blocks],
     }

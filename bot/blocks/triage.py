@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.blocks.format import SECTION_LIMIT, cut_escaped, esc, escape, slack_date, truncate
 from bot.blocks.message import Message
+from bot.blocks.serialize import block_dict
 
 #: Causes listed on a parent (the rest are counted in one line).
 TOP_CAUSES = 3
@@ -255,7 +256,7 @@ def with_change_events(message: Message, events: Sequence[ChangeEvent], began: s
     if not events:
         return message
     text = truncate("\n".join(["*What changed*", *change_event_lines(events, began)]), SECTION_LIMIT)
-    section = SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
+    section = block_dict(SectionBlock(text=MarkdownTextObject(text=text)))
     blocks = list(message.blocks)
     at = len(blocks)
     while at > 1 and blocks[at - 1].get("type") in ("context", "actions"):

@@ -10,6 +10,7 @@ What is kept: the name or prefix that says *which* secret it was (`ck_[masked]`,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 MASK = "[masked]"
 
@@ -66,17 +67,63 @@ def _masked_value(value: str) -> str:
     return MASK
 
 
+#: Words one of which every secret name holds (`_SECRET_NAME`, `*_key`), lower-cased.
+_NAME_WORDS = ("key", "secret", "token", "pass", "pwd", "credential", "auth")
+_SCHEME_WORDS = ("bearer", "basic", "token")
+
+
+def _any(words: tuple[str, ...], text: str) -> bool:
+    return any(word in text for word in words)
+
+
+#: Each masking step, in order, beside what its pattern cannot match without (`text`, and `low`,
+#: the same text lower-cased). Most outside text (names, statuses, short log lines) holds none of
+#: these, and a regex scan per step cost more than the rest of rendering a lookup.
+_STEPS: tuple[tuple[Callable[[str, str], bool], Callable[[str], str]], ...] = (
+    (lambda t, low: "://" in t, lambda t: _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{MASK}@", t)),
+    # Named values first: `GITHUB_TOKEN=ghp_…` loses its whole value, not only what follows a prefix.
+    (
+        lambda t, low: "=" in t and _any(_NAME_WORDS, low),
+        lambda t: _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{_masked_value(m.group(3))}", t),
+    ),
+    (
+        lambda t, low: ":" in t and _any(_NAME_WORDS, low),
+        lambda t: _COLON.sub(
+            lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{_masked_value(m.group(4))}", t
+        ),
+    ),
+    (lambda t, low: "k_" in t, lambda t: _PREFIXED_KEY.sub(lambda m: f"{m.group(1)}_{MASK}", t)),
+    (lambda t, low: "sk-" in t, lambda t: _DASHED_KEY.sub(f"sk-{MASK}", t)),
+    (lambda t, low: len(t) >= 20, lambda t: _AWS_KEY_ID.sub(lambda m: f"{m.group(1)}{MASK}", t)),
+    (
+        lambda t, low: len(t) >= 23 and ("_" in t or "AIza" in t),
+        lambda t: _OTHER_PREFIXED.sub(lambda m: f"{m.group(1)}{MASK}", t),
+    ),
+    (lambda t, low: _any(_SCHEME_WORDS, low), lambda t: _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", t)),
+    (lambda t, low: "xox" in t or "xapp-" in t, lambda t: _SLACK_TOKEN.sub(lambda m: f"{m.group(1)}-{MASK}", t)),
+    (lambda t, low: len(t) >= 32, lambda t: _LONG_HEX.sub(MASK, t)),
+    (
+        lambda t, low: len(t) >= 32,
+        lambda t: _BASE64_RUN.sub(lambda m: MASK if _entropy_shaped(m.group()) else m.group(), t),
+    ),
+)
+
+
+def mask_every_shape(text: str) -> str:
+    """Every step, whatever the text holds: what `mask_secrets` must equal (and does, for text
+    that is not ASCII, where case-folding makes the cheap checks unsafe)."""
+    for _, mask in _STEPS:
+        text = mask(text)
+    return text
+
+
 def mask_secrets(text: str) -> str:
     """Replace every secret-shaped token in `text` with a marker (idempotent)."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
-    # Named values first: `GITHUB_TOKEN=ghp_…` loses its whole value, not only what follows a prefix.
-    text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{_masked_value(m.group(3))}", text)
-    text = _COLON.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{_masked_value(m.group(4))}", text)
-    text = _PREFIXED_KEY.sub(lambda m: f"{m.group(1)}_{MASK}", text)
-    text = _DASHED_KEY.sub(f"sk-{MASK}", text)
-    text = _AWS_KEY_ID.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    text = _OTHER_PREFIXED.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    text = _SLACK_TOKEN.sub(lambda m: f"{m.group(1)}-{MASK}", text)
-    text = _LONG_HEX.sub(MASK, text)
-    return _BASE64_RUN.sub(lambda m: MASK if _entropy_shaped(m.group()) else m.group(), text)
+    if not text.isascii():  # `(?i)key` matches the Kelvin sign, `s` the long s: no shortcuts
+        return mask_every_shape(text)
+    low = text.lower()
+    for could_match, mask in _STEPS:
+        if could_match(text, low):
+            text = mask(text)
+            low = text.lower()
+    return text

@@ -298,7 +298,7 @@ def _public_builders() -> set[str]:
     for module_info in pkgutil.iter_modules(bot.blocks.__path__):
         module = importlib.import_module(f"bot.blocks.{module_info.name}")
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if fn.__module__ != module.__name__ or name.startswith("_") or name in {"build", "alert_metadata"}:
+            if fn.__module__ != module.__name__ or name.startswith("_") or name in {"build", "block_dict", "alert_metadata"}:
                 continue
             if fn.__annotations__.get("return") in ("Message", "dict[str, Any]"):
                 found.add(f"{module_info.name}.{name}")
