@@ -51,7 +51,7 @@ def run_app() -> int:
         asyncio.run(run_socket_mode(runtime))
     else:
         logging.getLogger("bot").info("starting in HTTP mode on port %d", settings.port)
-        uvicorn.run(runtime.asgi(), host="0.0.0.0", port=settings.port, log_level="warning")
+        uvicorn.run(runtime.asgi(freeze_heap=True), host="0.0.0.0", port=settings.port, log_level="warning")
     return EXIT_OK
 
 

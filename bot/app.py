@@ -39,6 +39,7 @@ from bot.explain.explainer import LOOKUP_CAUSE_WAIT_SECONDS
 from bot.explain.lookup import LookupCauses
 from bot.lookup import AgentDirectory, SessionFinder
 from bot.ops.events import PipelineEvents
+from bot.ops.heap import freeze_startup_heap
 from bot.ops.instrument import MeteredEvents, MeteredSocketModeHandler, MeteredTransport, MeteredWebClient, timed_ack
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.pagerduty import client as pagerduty
@@ -87,9 +88,13 @@ class Runtime:
     webhooks: WebhookReceiver | None = None
     webhook_effects: WebhookEffects | None = None
 
-    async def start(self, *, with_scheduler: bool = True) -> None:
+    async def start(self, *, with_scheduler: bool = True, freeze_heap: bool = False) -> None:
+        """`freeze_heap`: the process runs this app only (`python -m bot`), so what start-up built is
+        frozen out of the collector's full passes (bot/ops/heap.py); tests leave their heap alone."""
         await self.store.migrate()
         await self.deps.gate.prune()
+        if freeze_heap:
+            self.metrics.heap_frozen_objects.set(freeze_startup_heap())
         if with_scheduler:
             self.start_scheduler()
 
@@ -124,7 +129,7 @@ class Runtime:
             await self.pagerduty_http.aclose()
         await self.store.dispose()
 
-    def asgi(self, *, with_scheduler: bool = True) -> Starlette:
+    def asgi(self, *, with_scheduler: bool = True, freeze_heap: bool = False) -> Starlette:
         handler = AsyncSlackRequestHandler(self.bolt)
 
         async def events(request: Request) -> Response:
@@ -133,7 +138,7 @@ class Runtime:
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            await self.start(with_scheduler=with_scheduler)
+            await self.start(with_scheduler=with_scheduler, freeze_heap=freeze_heap)
             try:
                 yield
             finally:
@@ -296,7 +301,7 @@ def socket_mode_handler(runtime: Runtime) -> MeteredSocketModeHandler:
 async def run_socket_mode(runtime: Runtime) -> None:
     import uvicorn
 
-    await runtime.start()
+    await runtime.start(freeze_heap=True)
     handler = socket_mode_handler(runtime)
     # /healthz, /metrics and /webhooks/pipecat: Slack reaches the app over the socket; probes,
     # Prometheus and Pipecat Cloud's webhooks here.

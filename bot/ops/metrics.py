@@ -109,6 +109,11 @@ class Metrics:
             "1 when the database-derived gauges were refreshed by the last scrape, 0 when it timed out",
             registry=r,
         )
+        self.heap_frozen_objects = Gauge(
+            f"{PREFIX}_heap_frozen_objects",
+            "Objects built at start-up that the garbage collector's full passes skip (gc.freeze; 0 in tests)",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -292,13 +292,18 @@ BUILDERS: dict[str, Callable[[], Rendered]] = {
 }
 
 
+#: Public functions of bot/blocks that serve the builders: the Message factory, the model-to-dict
+#: walk, the metadata an alert carries.
+NOT_BUILDERS = {"build", "block_dict", "alert_metadata"}
+
+
 def _public_builders() -> set[str]:
     """Functions of bot/blocks that return a Message or a view (the `-> dict[str, Any]` of home)."""
     found: set[str] = set()
     for module_info in pkgutil.iter_modules(bot.blocks.__path__):
         module = importlib.import_module(f"bot.blocks.{module_info.name}")
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if fn.__module__ != module.__name__ or name.startswith("_") or name in {"build", "block_dict", "alert_metadata"}:
+            if fn.__module__ != module.__name__ or name.startswith("_") or name in NOT_BUILDERS:
                 continue
             if fn.__annotations__.get("return") in ("Message", "dict[str, Any]"):
                 found.add(f"{module_info.name}.{name}")
