@@ -3,10 +3,10 @@
 Listeners ack, then hand their work to `AfterAck.spawn` and return: with Bolt's
 `process_before_response=True` the HTTP answer leaves as soon as the listener returns (no polling
 for `ack()`, and no deep copy of the request as Bolt's lazy listeners make). The work then waits,
-briefly, while other Slack requests are still being answered, so a burst of commands is
-acknowledged before any of them starts its API calls; bench/ack.py measures the effect.
-Tasks are kept until done (never garbage-collected mid-flight), failures are logged with their
-traceback, and shutdown waits for what is running.
+briefly, while other Slack requests are still being answered and until answers stop coming
+(`QUIET_SECONDS`), so a burst of commands is acknowledged before any of them starts its API
+calls; bench/ack.py measures the effect. Tasks are kept until done (never garbage-collected
+mid-flight), failures are logged with their traceback, and shutdown waits for what is running.
 """
 
 from __future__ import annotations
@@ -21,14 +21,19 @@ logger = logging.getLogger(__name__)
 
 #: Work never waits longer than this for the acks in flight (a steady stream must not starve it).
 MAX_WAIT_SECONDS = 0.25
+#: A burst is over when nothing was answered for this long: its requests do not arrive at once
+#: (each opens a connection), and between two of them nothing is in flight for a moment.
+QUIET_SECONDS = 0.01
 
 
 class AfterAck:
-    def __init__(self, max_wait: float = MAX_WAIT_SECONDS) -> None:
+    def __init__(self, max_wait: float = MAX_WAIT_SECONDS, quiet: float = QUIET_SECONDS) -> None:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._max_wait = max_wait
+        self._quiet = quiet
+        self._last_answer = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
 
     @contextlib.contextmanager
@@ -40,13 +45,23 @@ class AfterAck:
             yield
         finally:
             self._in_flight -= 1
+            self._last_answer = asyncio.get_running_loop().time()
             if not self._in_flight:
                 self._idle.set()
 
     async def wait_turn(self) -> None:
-        if self._in_flight:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), self._max_wait)
+        """Return once no request is in flight and none was answered for `quiet` seconds, or after
+        `max_wait` seconds whatever happens."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_wait
+        while (now := loop.time()) < deadline:
+            if self._in_flight:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), deadline - now)
+            elif (calm := now - self._last_answer) < self._quiet:
+                await asyncio.sleep(min(self._quiet - calm, deadline - now))
+            else:
+                return
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(self._after_acks(work))

@@ -47,8 +47,8 @@ from bot.pipecat.client import PipecatClient, build_http_client
 from bot.probes.health import HealthProbe
 from bot.rates.policy import DEMO_RATE_RULES, RATE_RULES
 from bot.slack import actions, commands, home, incident_actions, shortcuts
-from bot.slack.observe import bolt_middleware
-from bot.slack.respond import ResponseSession, pooled_respond
+from bot.slack.observe import ObserveRequest
+from bot.slack.respond import GiveRespond, ResponseSession
 from bot.store import Store
 from bot.webhooks.effects import WebhookEffects
 from bot.webhooks.receive import ROUTE as WEBHOOK_ROUTE
@@ -196,8 +196,8 @@ def build_bolt_app(
         raise_error_for_unhandled_request=False,
     )
     if metrics is not None:
-        app.use(bolt_middleware())
-    app.use(pooled_respond(responses))
+        app.use(ObserveRequest())
+    app.use(GiveRespond(responses))
     for surface in (commands, shortcuts, actions, incident_actions, home):
         surface.register(app, deps)
     return app

@@ -19,8 +19,9 @@ _.triggered_by, _.image_uri, _.org_name, _.key_id, _.actor_user_id
 # A watch's creator (bot/store/records.py Watch), filled from its column by from_row.
 _.created_by
 
-# Bolt passes a middleware's arguments by name (bot/slack/observe.py bolt_middleware).
-resp
+# Bolt calls a middleware object's async_process, passing its arguments by name
+# (bot/slack/observe.py ObserveRequest, bot/slack/respond.py GiveRespond).
+_.async_process, resp
 
 # uvicorn.Server: it calls capture_signals() and reads should_exit (sandbox/server.py).
 _.capture_signals, _.should_exit

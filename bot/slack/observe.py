@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -48,20 +49,19 @@ def _context(body: dict[str, Any], kind: str) -> dict[str, str]:
     return {k: str(v) for k, v in found.items() if v}
 
 
-def bolt_middleware() -> Callable[..., Awaitable[BoltResponse]]:
+class ObserveRequest(AsyncMiddleware):
     """Bind the request's log context and note its kind for the rest of the request's task.
 
     Bolt runs the listeners after the global middleware returned (its `next()` only flags), in the
     same task: work they spawn copies the context, and the ack timer around the dispatch
-    (`timed_ack`) reads the kind."""
+    (`timed_ack`) reads the kind. A middleware object, not a function: Bolt inspects a function
+    middleware's signature to build its arguments on every request."""
 
-    async def observe(
-        req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
         body = req.body if isinstance(req.body, dict) else {}
         kind = _kind(body)
         note_request_kind(kind)
         bind_rest_of_task(**_context(body, kind))
         return await next()
-
-    return observe

@@ -1,7 +1,7 @@
 """`respond()` over one shared HTTP session: Bolt's own opens a new aiohttp session, and so a new
 TCP connection, for every response_url post (most of what answering cost after the lookup itself).
 
-`pooled_respond` is a Bolt middleware that gives every request a PooledRespond before its listener
+`GiveRespond` is a Bolt middleware that gives every request a PooledRespond before its listener
 runs; the session is opened on first use and closed by the runtime on shutdown."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.context.respond.internals import _build_message
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.models.attachments import Attachment
@@ -77,12 +78,16 @@ class PooledRespond(AsyncRespond):
         return await client.send_dict(message)
 
 
-def pooled_respond(session: ResponseSession) -> Callable[..., Awaitable[BoltResponse]]:
-    async def give_respond(
-        req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+class GiveRespond(AsyncMiddleware):
+    """Gives every request with a response_url a `PooledRespond` before its listener runs (a
+    middleware object: Bolt builds a function middleware's arguments by inspection per request)."""
+
+    def __init__(self, session: ResponseSession) -> None:
+        self._session = session
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
         if req.context.response_url is not None:
-            req.context["respond"] = PooledRespond(response_url=req.context.response_url, session=session)
+            req.context["respond"] = PooledRespond(response_url=req.context.response_url, session=self._session)
         return await next()
-
-    return give_respond

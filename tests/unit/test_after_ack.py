@@ -66,3 +66,32 @@ async def test_failed_work_is_logged_with_its_traceback(caplog: pytest.LogCaptur
     await asyncio.sleep(0)  # the done-callback runs on the next loop iteration
     [record] = [r for r in caplog.records if r.name == "bot.after_ack"]
     assert record.exc_info is not None and "boom" in str(record.exc_info[1])
+
+
+async def test_work_waits_for_a_burst_to_go_quiet_not_only_for_nothing_in_flight() -> None:
+    """The requests of a burst arrive one connection at a time: between two answers nothing is in
+    flight for a moment, and work that started then would delay the acks still to come."""
+    after = AfterAck(max_wait=60, quiet=1.0)
+    started = asyncio.Event()
+
+    async def work() -> None:
+        await after.wait_turn()
+        started.set()
+
+    with after.answering():
+        pass  # the first request of a burst answered: nothing in flight now
+    task = asyncio.create_task(work())
+    await asyncio.sleep(0.05)
+    assert not started.is_set()
+    with after.answering():
+        pass  # the next one, within the quiet period: the wait starts over
+    await asyncio.sleep(0.1)
+    assert not started.is_set()
+    await asyncio.wait_for(task, timeout=5)  # once a second passed with no answer
+
+
+async def test_the_quiet_wait_is_capped_too() -> None:
+    after = AfterAck(max_wait=0.05, quiet=60)
+    with after.answering():
+        pass
+    await asyncio.wait_for(after.wait_turn(), timeout=5)

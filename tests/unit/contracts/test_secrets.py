@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from bot.contracts.secrets import MASK, mask_every_shape, mask_secrets
 
 PW = "Hunter2Pass"
+#: A value that holds no secret-name word itself (PW holds "pass").
+VALUE = "Xy7Qz9Wv"
 
 SHAPES = {
     "url password, no user": (f"cannot reach redis://:{PW}@cache.internal:6379/0", f"redis://:{MASK}@cache.internal"),
@@ -113,6 +115,9 @@ PIECES = [
     "\u212a",
     "\u017f",
     "\u0130",
+    "\u0131",
+    "\u00e9",
+    "…",
 ]
 
 
@@ -120,5 +125,16 @@ PIECES = [
 @given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=14).map("".join))
 def test_the_quick_checks_never_skip_a_secret(text: str) -> None:
     """`mask_secrets` skips a pattern when its text cannot hold it; it must mask exactly as running
-    every pattern does (non-ASCII text, where case-folding surprises, included)."""
+    every pattern does (text with the letters that case-folding matches to ASCII ones included)."""
+    assert mask_secrets(text) == mask_every_shape(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"credent\u0131al: {VALUE}", f"pa\u017f\u017fword={VALUE}", f"API_\u212aEY={VALUE}", f"CREDENT\u0130ALS: {VALUE}"],
+    ids=["dotless i", "long s", "Kelvin sign", "dotted capital I"],
+)
+def test_a_secret_name_spelled_with_letters_that_fold_to_ascii_is_masked(text: str) -> None:
+    """Ignoring case, `re` matches these four letters to ASCII ones: the quick checks must too."""
+    assert VALUE not in mask_secrets(text)
     assert mask_secrets(text) == mask_every_shape(text)
