@@ -29,39 +29,38 @@ QUIET_SECONDS = 0.01
 class AfterAck:
     def __init__(self, max_wait: float = MAX_WAIT_SECONDS, quiet: float = QUIET_SECONDS) -> None:
         self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        #: Set when nothing is in flight and nothing was answered for `quiet` seconds. One event and
+        #: one timer for every waiting task: a burst of 50 wakes each of them once, not per answer.
+        self._calm = asyncio.Event()
+        self._calm.set()
+        self._calming: asyncio.TimerHandle | None = None
         self._max_wait = max_wait
         self._quiet = quiet
-        self._last_answer = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
         """Wrap the handling of one request from Slack, up to its HTTP answer."""
         self._in_flight += 1
-        self._idle.clear()
+        self._calm.clear()
+        if self._calming is not None:
+            self._calming.cancel()
+            self._calming = None
         try:
             yield
         finally:
             self._in_flight -= 1
-            self._last_answer = asyncio.get_running_loop().time()
             if not self._in_flight:
-                self._idle.set()
+                self._calming = asyncio.get_running_loop().call_later(self._quiet, self._calm.set)
 
     async def wait_turn(self) -> None:
         """Return once no request is in flight and none was answered for `quiet` seconds, or after
         `max_wait` seconds whatever happens."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._max_wait
-        while (now := loop.time()) < deadline:
-            if self._in_flight:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), deadline - now)
-            elif (calm := now - self._last_answer) < self._quiet:
-                await asyncio.sleep(min(self._quiet - calm, deadline - now))
-            else:
-                return
+        if self._calm.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._max_wait):
+                await self._calm.wait()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(self._after_acks(work))
