@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 #: Work never waits longer than this for the acks in flight (a steady stream must not starve it).
 MAX_WAIT_SECONDS = 0.25
-#: A burst is over when nothing was answered for this long: its requests do not arrive at once
-#: (each opens a connection), and between two of them nothing is in flight for a moment.
+#: Answers closer together than this are a burst, which is over when nothing was answered for
+#: this long: its requests do not arrive at once (each opens a connection), and between two of
+#: them nothing is in flight for a moment. A lone request's work does not wait.
 QUIET_SECONDS = 0.01
 
 
@@ -34,6 +35,7 @@ class AfterAck:
         self._calm = asyncio.Event()
         self._calm.set()
         self._calming: asyncio.TimerHandle | None = None
+        self._last_answered = float("-inf")
         self._max_wait = max_wait
         self._quiet = quiet
         self._tasks: set[asyncio.Task[None]] = set()
@@ -50,12 +52,18 @@ class AfterAck:
             yield
         finally:
             self._in_flight -= 1
+            loop = asyncio.get_running_loop()
+            in_burst = loop.time() - self._last_answered < self._quiet
+            self._last_answered = loop.time()
             if not self._in_flight:
-                self._calming = asyncio.get_running_loop().call_later(self._quiet, self._calm.set)
+                if in_burst:
+                    self._calming = loop.call_later(self._quiet, self._calm.set)
+                else:
+                    self._calm.set()
 
     async def wait_turn(self) -> None:
-        """Return once no request is in flight and none was answered for `quiet` seconds, or after
-        `max_wait` seconds whatever happens."""
+        """Return once no request is in flight and, after a burst, none was answered for `quiet`
+        seconds; or after `max_wait` seconds whatever happens."""
         if self._calm.is_set():
             return
         with contextlib.suppress(TimeoutError):

@@ -78,8 +78,9 @@ async def test_work_waits_for_a_burst_to_go_quiet_not_only_for_nothing_in_flight
         await after.wait_turn()
         started.set()
 
-    with after.answering():
-        pass  # the first request of a burst answered: nothing in flight now
+    for _ in range(2):  # two answers in a row: a burst, nothing in flight now
+        with after.answering():
+            pass
     task = asyncio.create_task(work())
     await asyncio.sleep(0.05)
     assert not started.is_set()
@@ -90,8 +91,17 @@ async def test_work_waits_for_a_burst_to_go_quiet_not_only_for_nothing_in_flight
     await asyncio.wait_for(task, timeout=5)  # once a second passed with no answer
 
 
-async def test_the_quiet_wait_is_capped_too() -> None:
-    after = AfterAck(max_wait=0.05, quiet=60)
+async def test_a_lone_request_s_work_does_not_wait_for_quiet() -> None:
+    """One command on its own: its lookup starts as soon as it is acknowledged."""
+    after = AfterAck(max_wait=60, quiet=60)
     with after.answering():
         pass
+    await asyncio.wait_for(after.wait_turn(), timeout=1)
+
+
+async def test_the_quiet_wait_is_capped_too() -> None:
+    after = AfterAck(max_wait=0.05, quiet=60)
+    for _ in range(2):
+        with after.answering():
+            pass
     await asyncio.wait_for(after.wait_turn(), timeout=5)
