@@ -14,11 +14,12 @@ again and the held posts drain. Measured, on the simulator's clock:
 The real alert pipeline (bot/wiring.py `build_alerts`, the app's post spacing and back-offs) runs in
 this process against the simulator and the stand-in on loopback and an SQLite file. Time is the
 simulator's, driven event by event: the driver runs the scheduler's jobs when they are due (a poll
-every POLL_INTERVAL, the delivery job every DELIVERY_TICK unless it is running, and at once when
-woken; bot/alerts/scheduler.py), lets everything run until it rests (nothing new for a few milliseconds), then
-moves the clock to the next due job or the end of the earliest inline wait (the spacing between two
-posts). Rate counting is off (AlertSettings.count_rates): a run of only failures would open rate
-alerts, top-level posts of their own that bench/rates.py measures.
+every POLL_INTERVAL; the delivery job every DELIVERY_TICK, beside a running delivery a pass over the
+other channels, and at once when woken; bot/alerts/scheduler.py), lets everything run until it
+rests (nothing new for a few milliseconds), then moves the clock to the next due job or the end of
+the earliest inline wait (the spacing between two posts). Rate counting is off
+(AlertSettings.count_rates): a run of only failures would open rate alerts, top-level posts of their
+own that bench/rates.py measures.
 """
 
 from __future__ import annotations
@@ -138,8 +139,10 @@ class Driver:
                     self.poll = asyncio.ensure_future(jobs.run_poll())
                 self.next_poll += POLL_INTERVAL
             if now >= self.next_tick:
-                if self.delivery is None or self.delivery.done():  # max_instances=1, coalesced
-                    self.delivery = asyncio.ensure_future(jobs.run_delivery())
+                if self.delivery is None or self.delivery.done():
+                    self.delivery = asyncio.ensure_future(jobs.tick_delivery())
+                else:  # the job's second instance: a pass beside the running delivery, started at once
+                    await jobs.tick_delivery()
                 self.next_tick = now + policy.DELIVERY_TICK
             await self.rest()
             woke = False

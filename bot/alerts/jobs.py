@@ -125,6 +125,16 @@ class AlertJobs:
         finally:
             self._delivery_running = False
 
+    async def tick_delivery(self) -> None:
+        """The delivery job's tick: a delivery (`run_delivery`); or, while one runs (a drain at
+        1 post/s lasts up to policy.CHANNEL_PASS_BUDGET), a pass beside it, so a channel whose
+        back-off just ended (Slack answering again after an outage) or whose rows another replica
+        enqueued is served now, not after that drain. Never raises."""
+        if self._delivery_running:
+            self._pass_beside()
+        else:
+            await self.run_delivery()
+
     def set_delivery_waker(self, waker: Callable[[], None] | None) -> None:
         self._delivery_waker = waker
 
@@ -136,11 +146,15 @@ class AlertJobs:
                 self._delivery_waker()
         else:
             # The delivery job is draining a channel at 1 post/s: deliver the channels that just
-            # got rows now, beside it, instead of after its drain. Each wake gets one such pass;
-            # on a channel another pass is on, it waits its turn (one pass per channel here).
-            task = asyncio.get_running_loop().create_task(self._extra_pass())
-            self._extras.add(task)
-            task.add_done_callback(self._extras.discard)
+            # got rows now, beside it, instead of after its drain.
+            self._pass_beside()
+
+    def _pass_beside(self) -> None:
+        """One delivery pass beside the running one, in the background. On a channel another pass
+        is on, it waits its turn (one pass per channel here), joining a pass already waiting."""
+        task = asyncio.get_running_loop().create_task(self._extra_pass())
+        self._extras.add(task)
+        task.add_done_callback(self._extras.discard)
 
     async def _extra_pass(self) -> None:
         try:

@@ -35,6 +35,8 @@ MAX_JITTER_SECONDS = 10.0
 MISFIRE_GRACE_SECONDS = 30
 #: The first status read waits this long after start-up, so it does not land on the first poll.
 FIRST_READ_DELAY_SECONDS = 5
+#: The delivery job's instances: the running delivery, and a tick beside it that returns at once.
+TWO_AT_ONCE = {"max_instances": 2}
 
 
 class PipelineJobs(Protocol):
@@ -45,7 +47,7 @@ class PipelineJobs(Protocol):
 
     async def run_poll(self) -> None: ...
 
-    async def run_delivery(self) -> None: ...
+    async def tick_delivery(self) -> None: ...
 
     async def status_cycle(self) -> None: ...
 
@@ -69,8 +71,8 @@ def start_scheduler(
     housekeeping: Sequence[Housekeeping],
 ) -> AsyncIOScheduler:
     """Start an AsyncIOScheduler on the running loop with every job: the poll, delivery and status
-    jobs (coalescing, non-overlapping; the pipeline wakes the delivery job when rows are enqueued)
-    and the housekeeping ones."""
+    jobs (coalescing, non-overlapping, but for the delivery tick beside a running delivery; the
+    pipeline wakes the delivery job when rows are enqueued) and the housekeeping ones."""
     if interval_seconds <= 0:
         raise ValueError("interval_seconds must be positive")
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
@@ -85,8 +87,10 @@ def start_scheduler(
         jobs.run_poll, "interval", seconds=interval_seconds, id=JOB_ID, jitter=jitter, next_run_time=now, **common
     )
     tick = min(interval_seconds, policy.DELIVERY_TICK.total_seconds())
+    # Two instances: while one delivers (a drain can last a pass budget), the next tick starts a
+    # pass beside it and returns at once (AlertJobs.tick_delivery), instead of being skipped.
     delivery = scheduler.add_job(
-        jobs.run_delivery, "interval", seconds=tick, id=DELIVERY_JOB_ID, next_run_time=now, **common
+        jobs.tick_delivery, "interval", seconds=tick, id=DELIVERY_JOB_ID, next_run_time=now, **(common | TWO_AT_ONCE)
     )
 
     def wake() -> None:

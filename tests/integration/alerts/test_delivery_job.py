@@ -168,3 +168,43 @@ async def test_passes_that_pile_up_behind_a_draining_channel_run_once_not_once_e
     assert passes.count(ALERT_CHANNEL) == 2  # the drain, then one pass for the four
     [parent] = rig.top()
     assert len(rig.replies(parent)) == 2
+
+
+async def test_a_channel_whose_back_off_ends_while_another_drains_is_served_at_the_next_tick(
+    alert_rig: AlertRig,
+) -> None:
+    """After an outage each channel's back-off ends at its own time. One channel draining its held
+    posts at 1 post/s (for up to a pass budget, 20 s) must not hold the others back: the delivery
+    job's next tick serves a channel whose back-off ended beside the drain."""
+    rig = alert_rig
+    held = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # the spacing between posts, held until the test lets go
+        await held.wait()
+        rig.clock.advance(seconds)
+
+    await rig.new_service(post_spacing=timedelta(seconds=1), sleep=sleep)
+    rig.sim.add_agent("other-bot")
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    await rig.svc.watch(INCIDENT_CHANNEL, "other-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    now = rig.clock.now()
+    await rig.store.hold_destination(INCIDENT_CHANNEL, now + timedelta(seconds=30), 3, None, now)  # Slack failed there
+    rig.sim.add_session("voice-bot", "HTTP_ERROR")
+    rig.sim.add_session("other-bot", "HTTP_ERROR")
+    await rig.jobs.poll_once()
+    draining = asyncio.ensure_future(rig.jobs.tick_delivery())  # the delivery job
+    try:
+        await rig.slack.wait_until(lambda: len(rig.top()) == 1)  # the parent; its reply waits the spacing
+        assert rig.top(INCIDENT_CHANNEL) == []  # backed off
+        rig.clock.advance(31)  # ...until now
+        await rig.jobs.tick_delivery()  # the next tick, the drain still running
+        await rig.slack.wait_until(lambda: len(rig.top(INCIDENT_CHANNEL)) == 1, within=10)
+        assert rig.replies(rig.top()[0]) == []  # the drain is still held at its spacing
+    finally:
+        held.set()
+        await asyncio.wait_for(draining, timeout=10)
+    await rig.jobs.tick_delivery()  # a later tick: the rest of both channels
+    await rig.slack.wait_until(lambda: len(rig.replies(rig.top()[0])) == 1, within=10)
+    incident = rig.top(INCIDENT_CHANNEL)[0]
+    await rig.slack.wait_until(lambda: len(rig.replies(incident, INCIDENT_CHANNEL)) == 1, within=10)

@@ -39,13 +39,16 @@ class CountingService:
         self.deliveries = 0
         self.delivered = asyncio.Event()
         self.waker: Callable[[], None] | None = None
+        self.hold = asyncio.Event()
+        self.hold.set()
 
     async def run_poll(self) -> None:
         self.polls.set()
 
-    async def run_delivery(self) -> None:
+    async def tick_delivery(self) -> None:
         self.deliveries += 1
         self.delivered.set()
+        await self.hold.wait()  # a delivery that drains a channel: it runs on while the test holds it
 
     async def status_cycle(self) -> None:
         return None
@@ -66,7 +69,7 @@ async def test_start_scheduler_runs_a_poll_job_and_a_delivery_job_on_the_running
         assert job is not None and job.coalesce is True and job.max_instances == 1
         assert job.trigger.jitter == 3.0 and job.trigger.interval.total_seconds() == 30
         delivery = scheduler.get_job(DELIVERY_JOB_ID)
-        assert delivery is not None and delivery.max_instances == 1
+        assert delivery is not None and delivery.max_instances == 2  # the tick beside a running delivery
         assert delivery.trigger.interval == policy.DELIVERY_TICK  # retries come due between polls
         await asyncio.wait_for(service.polls.wait(), timeout=5)  # the first cycle starts right away
         await asyncio.wait_for(service.delivered.wait(), timeout=5)
@@ -203,3 +206,21 @@ def test_slack_answers_while_looking_for_an_earlier_copy_map_to_outcomes(
     status: int, body: dict[str, Any], headers: dict[str, str], outcome: Outcome
 ) -> None:
     assert while_looking(from_api_error(api_error(status, body, headers))) == outcome
+
+
+async def test_a_tick_while_the_delivery_job_runs_still_reaches_the_pipeline() -> None:
+    """A delivery draining a channel at 1 post/s runs for up to a pass budget: the ticks meanwhile
+    are not skipped (the pipeline serves the other channels beside the drain)."""
+    service = CountingService()
+    service.hold.clear()
+    scheduler = start(service, interval_seconds=3600)
+    try:
+        await asyncio.wait_for(service.delivered.wait(), timeout=5)  # the first run, still running
+        service.delivered.clear()
+        assert service.waker is not None
+        service.waker()  # the next tick, while the first run is held
+        await asyncio.wait_for(service.delivered.wait(), timeout=5)
+        assert service.deliveries == 2
+    finally:
+        service.hold.set()
+        scheduler.shutdown(wait=False)

@@ -18,7 +18,7 @@ class Counting:
     async def run_poll(self) -> None:
         return None
 
-    async def run_delivery(self) -> None:
+    async def tick_delivery(self) -> None:
         return None
 
     def set_delivery_waker(self, waker: object) -> None:
