@@ -93,17 +93,7 @@ async def test_a_channel_that_gets_alerts_while_another_drains_is_posted_to_besi
     """The storm's lesson: a pass drains its channel at 1 post/s (14 posts: 13 s). Alerts for
     another channel enqueued meanwhile go out beside it, not after it."""
     rig = alert_rig
-    held = asyncio.Event()
-
-    async def sleep(seconds: float) -> None:  # the spacing between posts, held until the test lets go
-        await held.wait()
-        rig.clock.advance(seconds)
-
-    await rig.new_service(post_spacing=timedelta(seconds=1), sleep=sleep)
-    rig.sim.add_agent("other-bot")
-    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
-    await rig.svc.watch(INCIDENT_CHANNEL, "other-bot", None, None, "U0STEVE")
-    rig.clock.advance(5)
+    held = await two_channels_spaced_until_let_go(rig)
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
     await rig.jobs.poll_once()
     draining = asyncio.ensure_future(rig.jobs.run_delivery())  # the delivery job
@@ -177,17 +167,7 @@ async def test_a_channel_whose_back_off_ends_while_another_drains_is_served_at_t
     posts at 1 post/s (for up to a pass budget, 20 s) must not hold the others back: the delivery
     job's next tick serves a channel whose back-off ended beside the drain."""
     rig = alert_rig
-    held = asyncio.Event()
-
-    async def sleep(seconds: float) -> None:  # the spacing between posts, held until the test lets go
-        await held.wait()
-        rig.clock.advance(seconds)
-
-    await rig.new_service(post_spacing=timedelta(seconds=1), sleep=sleep)
-    rig.sim.add_agent("other-bot")
-    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
-    await rig.svc.watch(INCIDENT_CHANNEL, "other-bot", None, None, "U0STEVE")
-    rig.clock.advance(5)
+    held = await two_channels_spaced_until_let_go(rig)
     now = rig.clock.now()
     await rig.store.hold_destination(INCIDENT_CHANNEL, now + timedelta(seconds=30), 3, None, now)  # Slack failed there
     rig.sim.add_session("voice-bot", "HTTP_ERROR")
@@ -208,3 +188,20 @@ async def test_a_channel_whose_back_off_ends_while_another_drains_is_served_at_t
     await rig.slack.wait_until(lambda: len(rig.replies(rig.top()[0])) == 1, within=10)
     incident = rig.top(INCIDENT_CHANNEL)[0]
     await rig.slack.wait_until(lambda: len(rig.replies(incident, INCIDENT_CHANNEL)) == 1, within=10)
+
+
+async def two_channels_spaced_until_let_go(rig: AlertRig) -> asyncio.Event:
+    """voice-bot watched in ALERT_CHANNEL, other-bot in INCIDENT_CHANNEL, posts spaced by 1 s, and
+    every spacing wait held until the returned event is set (a drain that is still running)."""
+    held = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await held.wait()
+        rig.clock.advance(seconds)
+
+    await rig.new_service(post_spacing=timedelta(seconds=1), sleep=sleep)
+    rig.sim.add_agent("other-bot")
+    await rig.svc.watch(ALERT_CHANNEL, "voice-bot", None, None, "U0STEVE")
+    await rig.svc.watch(INCIDENT_CHANNEL, "other-bot", None, None, "U0STEVE")
+    rig.clock.advance(5)
+    return held
