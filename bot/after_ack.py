@@ -53,8 +53,8 @@ class AfterAck:
         finally:
             self._in_flight -= 1
             loop = asyncio.get_running_loop()
-            in_burst = loop.time() - self._last_answered < self._quiet
-            self._last_answered = loop.time()
+            now = loop.time()
+            in_burst, self._last_answered = now - self._last_answered < self._quiet, now
             if not self._in_flight:
                 if in_burst:
                     self._calming = loop.call_later(self._quiet, self._calm.set)

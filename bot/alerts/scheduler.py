@@ -36,7 +36,7 @@ MISFIRE_GRACE_SECONDS = 30
 #: The first status read waits this long after start-up, so it does not land on the first poll.
 FIRST_READ_DELAY_SECONDS = 5
 #: The delivery job's instances: the running delivery, and a tick beside it that returns at once.
-TWO_AT_ONCE = {"max_instances": 2}
+DELIVERY_INSTANCES = 2
 
 
 class PipelineJobs(Protocol):
@@ -90,7 +90,12 @@ def start_scheduler(
     # Two instances: while one delivers (a drain can last a pass budget), the next tick starts a
     # pass beside it and returns at once (AlertJobs.tick_delivery), instead of being skipped.
     delivery = scheduler.add_job(
-        jobs.tick_delivery, "interval", seconds=tick, id=DELIVERY_JOB_ID, next_run_time=now, **(common | TWO_AT_ONCE)
+        jobs.tick_delivery,
+        "interval",
+        seconds=tick,
+        id=DELIVERY_JOB_ID,
+        next_run_time=now,
+        **{**common, "max_instances": DELIVERY_INSTANCES},
     )
 
     def wake() -> None:
