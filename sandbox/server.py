@@ -18,8 +18,22 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+#: How long an idle keep-alive connection stays open on the server side. It must outlast every
+#: client's own idle expiry (httpx 5 s, aiohttp's connector 15 s): with uvicorn's default of 5 s
+#: the server closed a connection just as httpx reused it, and the request failed with ReadError.
+KEEP_ALIVE_SECONDS = 60
+
+
 def _config(app: Any, port: int) -> uvicorn.Config:
-    return uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+    return uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 def _bound_url(server: uvicorn.Server) -> str:
