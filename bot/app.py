@@ -267,7 +267,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, demo_rates:
         store=store,
         clock=clock,
         count=lambda event_type, outcome: metrics.webhooks.labels(event_type=event_type, outcome=outcome).inc(),
-        on_stored=lambda event: deps.after_ack.spawn(effects.run(event.id)),
+        on_stored=lambda event: deps.after_ack.spawn(effects.run(event)),
     )
     return Runtime(
         settings=settings,

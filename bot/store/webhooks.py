@@ -47,20 +47,15 @@ class WebhookStore(StoreBase):
                     build_id=build_id,
                     data=data,
                 )
-                .returning(webhook_events.c.id)
+                .returning(*webhook_events.c)
             )
-            new = inserted.first() is not None
-            row = (
-                (await conn.execute(select(webhook_events).where(webhook_events.c.webhook_id == webhook_id)))
-                .mappings()
-                .one()
-            )
-        return from_row(StoredEvent, row), new
-
-    async def webhook_event(self, event_id: int) -> StoredEvent | None:
-        async with self._read() as conn:
-            row = (await conn.execute(select(webhook_events).where(webhook_events.c.id == event_id))).mappings().first()
-        return from_row(StoredEvent, row) if row else None
+            row = inserted.mappings().first()
+            if row is not None:
+                return from_row(StoredEvent, row), True
+            # A redelivery: DO NOTHING returned no row; the one stored the first time answers it.
+            query = select(webhook_events).where(webhook_events.c.webhook_id == webhook_id)
+            stored = (await conn.execute(query)).mappings().one()
+        return from_row(StoredEvent, stored), False
 
     async def pending_webhook_events(self, received_before: datetime, limit: int) -> list[StoredEvent]:
         """Events whose effects have not run, oldest first (the sweep's work)."""

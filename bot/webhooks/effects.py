@@ -42,15 +42,14 @@ class WebhookEffects:
         self._clock = clock
         self._pruned_at: datetime | None = None
 
-    async def run(self, event_id: int) -> None:
-        """The effects of one newly stored event (called right after the answer). Never raises: an
-        event whose effects failed stays unprocessed and the sweep runs it again."""
+    async def run(self, event: StoredEvent) -> None:
+        """The effects of one newly stored event (called right after the answer, with the row the
+        store returned: no read back). Never raises: an event whose effects failed stays
+        unprocessed and the sweep runs it again."""
         try:
-            event = await self._store.webhook_event(event_id)
-            if event is not None and event.processed_at is None:
-                await self.apply(event)
+            await self.apply(event)
         except Exception:  # broad: never raises; the sweep runs the event again
-            logger.exception("webhook event %d: its effects failed; the sweep runs them again", event_id)
+            logger.exception("webhook event %d: its effects failed; the sweep runs them again", event.id)
 
     async def apply(self, event: StoredEvent) -> None:
         """Run the event's effects, then mark it processed. Raises when an effect could not run."""
