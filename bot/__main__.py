@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 # Not bot.config: `lookup` must start without pydantic-settings (issue 15); bot.config re-exports it.
 from bot.contracts.errors import SettingsError
@@ -37,7 +37,6 @@ def run_app() -> int:
 
     settings = load_settings()  # fail fast, before importing the heavy parts
 
-    import asyncio
     import logging
 
     import uvicorn
@@ -48,11 +47,24 @@ def run_app() -> int:
     runtime = build_runtime(settings)
     if settings.socket_mode:
         logging.getLogger("bot").info("starting in Socket Mode")
-        asyncio.run(run_socket_mode(runtime))
+        _run_on_fastest_loop(run_socket_mode(runtime))
     else:
         logging.getLogger("bot").info("starting in HTTP mode on port %d", settings.port)
         uvicorn.run(runtime.asgi(freeze_heap=True), host="0.0.0.0", port=settings.port, log_level="warning")
     return EXIT_OK
+
+
+def _run_on_fastest_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop's event loop where it is installed, as uvicorn picks for HTTP mode; asyncio's own
+    elsewhere (uvloop has no Windows build)."""
+    try:
+        import uvloop
+    except ImportError:
+        import asyncio
+
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def run_lookup(words: Sequence[str], *, as_json: bool) -> int:
