@@ -13,8 +13,9 @@ Phases, each on a fresh database:
   sqlite, postgresql  an hour of traffic (HOUR_CYCLES cycles on the simulator's clock); Pipecat
                       answers at once, except LATENCY_CYCLES cycles after the warm-up in which it
                       answers after PIPECAT_LATENCY (the wall time a real API's round trips give);
-  no-rates            SQLite again for RATES_CYCLES cycles with AlertSettings.count_rates off, paired
-                      with the sqlite phase's first cycles (same traffic, same latency): the CPU
+  rates on / off      two pipelines on SQLite, AlertSettings.count_rates on and off, fed the same
+                      traffic for RATES_CYCLES cycles and run in turns, cycle by cycle (so the
+                      machine's speed, which drifts over minutes, falls on both alike): the CPU
                       rate counting and the detectors add to the poll cycle, and Pipecat calls (none);
   storm               SQLite, STORM_CYCLES cycles at STORM_FAIL_SHARE failing after a warm-up:
                       the per-failure calls (detail fetches, log reads) of one cycle against
@@ -239,71 +240,122 @@ def settings(*, count_rates: bool) -> AlertSettings:
     return settings
 
 
+class PipelineRig:
+    """One alert pipeline (its own simulator process, clock and database) on the busy agent's
+    traffic, run cycle by cycle. Two rigs get the same traffic: the simulator and its traffic are
+    seeded."""
+
+    def __init__(self, database_url: str, *, count_rates: bool) -> None:
+        self._database_url = database_url
+        self._count_rates = count_rates
+        self._sim = Simulator(SESSIONS_PER_SECOND, FAIL_SHARE)
+        self._clock = SimClock(START)
+        self._store = Store.from_url(database_url)
+        self._http: httpx.AsyncClient | None = None
+        self._alerts: Alerts | None = None
+        self._me = psutil.Process()
+
+    async def start(self) -> None:
+        await self._sim.start()
+        await self._store.migrate()
+        self._http = build_http_client(f"{self._sim.sim_url}/v1", KEY, timeout=httpx.Timeout(30.0))
+        slack = AsyncWebClient(token=TOKEN, base_url=f"{self._sim.slack_url}/api/")
+        pipecat = PipecatClient(self._http, rng=random.Random(0), clock=self._clock)
+        self._alerts = build_alerts(
+            settings(count_rates=self._count_rates),
+            store=self._store,
+            pipecat=pipecat,
+            slack=slack,
+            clock=self._clock,
+            pagerduty=None,
+            events=NO_EVENTS,
+        )
+        await self._alerts.commands.watch(CHANNEL, AGENT, None, None, "U0BUSY001")
+        await self._sim.ask("requests")  # the watch's seeding reads are not a cycle's
+
+    async def close(self) -> None:
+        await self._store.dispose()
+        if self._http is not None:
+            await self._http.aclose()
+        await self._sim.stop()
+
+    async def advance(self, *, latency: float, fail_share: float | None = None) -> dict[str, int]:
+        """The interval's traffic: both clocks move INTERVAL, calls start and end."""
+        if fail_share is not None:
+            await self._sim.ask("fail_share", fail_share)
+        await self._sim.ask("latency", latency)
+        self._clock.advance(INTERVAL)
+        traffic: dict[str, int] = await self._sim.ask("advance", INTERVAL)
+        return traffic
+
+    async def cycle(self, index: int, traffic: dict[str, int], latency: float) -> Cycle:
+        """One poll cycle and one delivery pass on the interval `advance` made."""
+        assert self._alerts is not None, "start() first"
+        cpu, started = time.process_time(), time.perf_counter()
+        await self._alerts.jobs.poll_once()
+        wall = time.perf_counter() - started
+        poll_cpu = time.process_time() - cpu
+        cpu = time.process_time()
+        await self._alerts.jobs.deliver_once()
+        deliver_cpu = time.process_time() - cpu
+        calls = Counter(await self._sim.ask("requests"))
+        return Cycle(
+            index,
+            traffic["running"],
+            traffic["failed"],
+            traffic["ended"],
+            wall,
+            poll_cpu,
+            deliver_cpu,
+            self._me.memory_info().rss / 2**20,
+            latency,
+            calls,
+        )
+
+
 async def run_phase(
     database_url: str,
     cycles: int,
     *,
-    count_rates: bool = True,
     latency_cycles: range = range(0),
     storm_from: int | None = None,
 ) -> list[Cycle]:
     """`cycles` poll intervals of the busy agent on a fresh database: one Cycle each."""
-    sim = Simulator(SESSIONS_PER_SECOND, FAIL_SHARE)
-    await sim.start()
-    clock = SimClock(START)
-    store = Store.from_url(database_url)
-    http = build_http_client(f"{sim.sim_url}/v1", KEY, timeout=httpx.Timeout(30.0))
-    me = psutil.Process()
+    rig = PipelineRig(database_url, count_rates=True)
     found: list[Cycle] = []
     try:
-        await store.migrate()
-        slack = AsyncWebClient(token=TOKEN, base_url=f"{sim.slack_url}/api/")
-        pipecat = PipecatClient(http, rng=random.Random(0), clock=clock)
-        alerts: Alerts = build_alerts(
-            settings(count_rates=count_rates),
-            store=store,
-            pipecat=pipecat,
-            slack=slack,
-            clock=clock,
-            pagerduty=None,
-            events=NO_EVENTS,
-        )
-        await alerts.commands.watch(CHANNEL, AGENT, None, None, "U0BUSY001")
-        await sim.ask("requests")  # the watch's seeding reads are not a cycle's
+        await rig.start()
         for i in range(cycles):
-            if storm_from is not None and i == storm_from:
-                await sim.ask("fail_share", STORM_FAIL_SHARE)
             latency = PIPECAT_LATENCY if i in latency_cycles else 0.0
-            await sim.ask("latency", latency)
-            clock.advance(INTERVAL)
-            traffic = await sim.ask("advance", INTERVAL)
-            cpu, started = time.process_time(), time.perf_counter()
-            await alerts.jobs.poll_once()
-            wall = time.perf_counter() - started
-            poll_cpu = time.process_time() - cpu
-            cpu = time.process_time()
-            await alerts.jobs.deliver_once()
-            deliver_cpu = time.process_time() - cpu
-            calls = Counter(await sim.ask("requests"))
-            found.append(
-                Cycle(
-                    i,
-                    traffic["running"],
-                    traffic["failed"],
-                    traffic["ended"],
-                    wall,
-                    poll_cpu,
-                    deliver_cpu,
-                    me.memory_info().rss / 2**20,
-                    latency,
-                    calls,
-                )
-            )
+            traffic = await rig.advance(latency=latency, fail_share=STORM_FAIL_SHARE if i == storm_from else None)
+            found.append(await rig.cycle(i, traffic, latency))
     finally:
-        await store.dispose()
-        await http.aclose()
-        await sim.stop()
+        await rig.close()
     return found
+
+
+async def run_paired(workdir: Path, cycles: int, *, latency_cycles: range) -> tuple[list[Cycle], list[Cycle]]:
+    """The same traffic through two pipelines in this process, rate counting on and off, cycle by
+    cycle in turns (the first to run alternates): a change in the machine's speed over the run
+    falls on both alike. (With rates, without) cycles."""
+    on = PipelineRig(f"sqlite:///{workdir / 'rates-on.db'}", count_rates=True)
+    off = PipelineRig(f"sqlite:///{workdir / 'rates-off.db'}", count_rates=False)
+    with_rates: list[Cycle] = []
+    without: list[Cycle] = []
+    try:
+        await on.start()
+        await off.start()
+        for i in range(cycles):
+            latency = PIPECAT_LATENCY if i in latency_cycles else 0.0
+            traffic_on = await on.advance(latency=latency)
+            traffic_off = await off.advance(latency=latency)
+            turns = [(on, traffic_on, with_rates), (off, traffic_off, without)]
+            for rig, traffic, into in turns if i % 2 == 0 else reversed(turns):
+                into.append(await rig.cycle(i, traffic, latency))
+    finally:
+        await on.close()
+        await off.close()
+    return with_rates, without
 
 
 # -- judging -----------------------------------------------------------------------------------------------
@@ -425,8 +477,8 @@ def report_storm(result: Result, cycles: list[Cycle]) -> None:
 
 def report_rates(result: Result, with_rates: Sequence[Cycle], without: Sequence[Cycle]) -> None:
     on, off = steady(with_rates), steady(without)
-    n = min(len(on), len(off))
-    on, off = on[:n], off[:n]
+    n = len(on)
+    result.metrics["rates_on_cycles"] = [c.to_json() for c in with_rates]
     result.metrics["no_rates_cycles"] = [c.to_json() for c in without]
     poll_on, poll_off = statistics.mean(c.poll_cpu for c in on), statistics.mean(c.poll_cpu for c in off)
     added = (poll_on - poll_off) / poll_on
@@ -437,7 +489,8 @@ def report_rates(result: Result, with_rates: Sequence[Cycle], without: Sequence[
         PREFIX,
         f"CPU rate counting + detectors add to the poll cycle ({SESSIONS_PER_SECOND}/s, sqlite)",
         f"≤ {TARGET_RATES_SHARE:.0%}",
-        f"{added:+.1%} ({poll_on * 1000:.0f} vs {poll_off * 1000:.0f} ms a poll cycle, mean of {n} paired cycles; "
+        f"{added:+.1%} ({poll_on * 1000:.0f} vs {poll_off * 1000:.0f} ms a poll cycle, mean of {n} cycles run in "
+        "turns on the same traffic; "
         f"with delivery {all_on * 1000:.0f} vs {all_off * 1000:.0f} ms)",
         added <= TARGET_RATES_SHARE,
     )
@@ -473,14 +526,9 @@ async def measure(args: argparse.Namespace) -> Result:
     workdir = Path(tempfile.mkdtemp(prefix="pipecat-ops-busy-"))
     sqlite = await run_phase(f"sqlite:///{workdir / 'busy.db'}", hour, latency_cycles=latency)
     report_hour(result, "sqlite", sqlite, quick=quick)
-    # The same cycles as the hour's first ones, Pipecat's latency included (waiting costs CPU too).
-    without = await run_phase(
-        f"sqlite:///{workdir / 'no-rates.db'}",
-        min(hour, 16 if quick else RATES_CYCLES),
-        count_rates=False,
-        latency_cycles=latency,
-    )
-    report_rates(result, sqlite, without)
+    # Pipecat's latency included in some cycles, as in the hour (waiting costs CPU too).
+    with_rates, without = await run_paired(workdir, 16 if quick else RATES_CYCLES, latency_cycles=latency)
+    report_rates(result, with_rates, without)
     storm_total = STORM_WARMUP_CYCLES + (6 if quick else STORM_CYCLES)
     storm = await run_phase(f"sqlite:///{workdir / 'storm.db'}", storm_total, storm_from=STORM_WARMUP_CYCLES)
     report_storm(result, storm)
