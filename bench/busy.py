@@ -246,7 +246,6 @@ class PipelineRig:
     seeded."""
 
     def __init__(self, database_url: str, *, count_rates: bool) -> None:
-        self._database_url = database_url
         self._count_rates = count_rates
         self._sim = Simulator(SESSIONS_PER_SECOND, FAIL_SHARE)
         self._clock = SimClock(START)
