@@ -41,7 +41,7 @@ def run_app() -> int:
 
     import uvicorn
 
-    from bot.app import build_runtime, run_socket_mode
+    from bot.app import build_runtime, run_socket_mode, server_options
 
     _configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     runtime = build_runtime(settings)
@@ -50,7 +50,7 @@ def run_app() -> int:
         _run_on_fastest_loop(run_socket_mode(runtime))
     else:
         logging.getLogger("bot").info("starting in HTTP mode on port %d", settings.port)
-        uvicorn.run(runtime.asgi(freeze_heap=True), host="0.0.0.0", port=settings.port, log_level="warning")
+        uvicorn.run(runtime.asgi(freeze_heap=True), **server_options(settings))
     return EXIT_OK
 
 

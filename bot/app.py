@@ -287,6 +287,16 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, demo_rates:
     )
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options in both modes (HTTP mode's whole app, Socket Mode's ops server)."""
+    return {
+        "host": "0.0.0.0",
+        "port": settings.port,
+        "log_level": "warning",
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+    }
+
+
 def socket_mode_handler(runtime: Runtime) -> MeteredSocketModeHandler:
     """The same Bolt app, fed over Socket Mode (metered): it opens the connection with
     `apps.connections.open` on SLACK_API_URL using the app-level token."""
@@ -305,7 +315,7 @@ async def run_socket_mode(runtime: Runtime) -> None:
     handler = socket_mode_handler(runtime)
     # /healthz, /metrics and /webhooks/pipecat: Slack reaches the app over the socket; probes,
     # Prometheus and Pipecat Cloud's webhooks here.
-    config = uvicorn.Config(runtime.ops_asgi(), host="0.0.0.0", port=runtime.settings.port, log_level="warning")
+    config = uvicorn.Config(runtime.ops_asgi(), **server_options(runtime.settings))
     server = uvicorn.Server(config)
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]

@@ -140,6 +140,8 @@ class Cluster:
     pipecat_url: str
     slack_url: str
     replicas: list[Replica] = field(default_factory=list)
+    #: Settings of every replica started after it is set, on top of the ones below.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self, port: int) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")}
@@ -155,6 +157,7 @@ class Cluster:
             "PORT": str(port),
             "POLL_INTERVAL_SECONDS": str(POLL_INTERVAL_SECONDS),
             "LOG_LEVEL": "INFO",
+            **self.extra_env,
         }
 
     def spawn(self) -> Replica:

@@ -1,7 +1,9 @@
-"""/healthz of a real replica (`python -m bot`) while its PostgreSQL server stops and comes back."""
+"""A real replica (`python -m bot`) as operators meet it: /healthz while its PostgreSQL server stops
+and comes back, its start-up heap, and how long its server keeps an idle connection."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import httpx
@@ -63,4 +65,30 @@ async def test_a_replica_keeps_its_start_up_heap_out_of_full_collections(backend
         scrape = await http.get("/metrics")
     (frozen,) = [f for f in text_string_to_metric_families(scrape.text) if f.name == "pipecat_ops_heap_frozen_objects"]
     assert frozen.samples[0].value > 50_000  # the app and its libraries (about 140 000 objects)
+    cluster.assert_all_alive()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_replica_closes_an_idle_connection_after_http_keep_alive_seconds(
+    backend: str, cluster: Cluster
+) -> None:
+    """HTTP_KEEP_ALIVE_SECONDS reaches the real server: an idle keep-alive connection is closed by
+    the app once it has been idle that long (and not before its answer)."""
+    cluster.extra_env["HTTP_KEEP_ALIVE_SECONDS"] = "1"
+    (replica,) = await cluster.start(1)
+    reader, writer = await asyncio.open_connection("127.0.0.1", replica.port)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+        assert head.startswith(b"HTTP/1.1 200") and b"connection: close" not in head.lower()
+        length = int(next(h for h in head.lower().split(b"\r\n") if h.startswith(b"content-length:")).split(b":")[1])
+        await reader.readexactly(length)
+        idle_from = asyncio.get_running_loop().time()
+        rest = await asyncio.wait_for(reader.read(), timeout=10)  # EOF: the server closed it
+        idle = asyncio.get_running_loop().time() - idle_from
+    finally:
+        writer.close()
+    assert rest == b""
+    assert 0.5 <= idle < 5  # its own second, not uvicorn's default of 5 s
     cluster.assert_all_alive()

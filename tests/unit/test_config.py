@@ -38,6 +38,22 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not settings.socket_mode
 
 
+#: The idle timeout of the proxies most often in front of the app (AWS ALB's default).
+PROXY_IDLE_SECONDS = 60
+
+
+def test_the_server_keeps_idle_connections_longer_than_the_proxy_in_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both modes' servers take their options from one place; an idle connection outlives a
+    proxy's, so the proxy never reuses one the app is closing (a 502 to Slack)."""
+    from bot.app import server_options
+
+    set_env(monkeypatch)
+    options = server_options(load_settings())
+    assert options["timeout_keep_alive"] > PROXY_IDLE_SECONDS
+    set_env(monkeypatch, HTTP_KEEP_ALIVE_SECONDS="300")
+    assert server_options(load_settings())["timeout_keep_alive"] == 300
+
+
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
@@ -45,6 +61,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
         ({"PORT": "eighty"}, "PORT"),
         ({"POLL_INTERVAL_SECONDS": "0"}, "POLL_INTERVAL_SECONDS"),
+        ({"HTTP_KEEP_ALIVE_SECONDS": "0"}, "HTTP_KEEP_ALIVE_SECONDS"),
         ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
         ({"PIPECAT_API_URL": "ftp://x"}, "PIPECAT_API_URL"),
         ({"PIPECAT_WEBHOOK_SECRET": "not-a-whsec"}, "PIPECAT_WEBHOOK_SECRET"),
