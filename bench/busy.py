@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import multiprocessing
 import os
@@ -170,6 +171,8 @@ class Simulator:
         return await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
 
     async def stop(self) -> None:
+        if self._process.pid is None:
+            return  # never started: a failure before it, which the caller raises
         if self._process.is_alive():
             await self.ask("stop")
         self._process.join(timeout=10)
@@ -341,9 +344,10 @@ async def run_paired(workdir: Path, cycles: int, *, latency_cycles: range) -> tu
     off = PipelineRig(f"sqlite:///{workdir / 'rates-off.db'}", count_rates=False)
     with_rates: list[Cycle] = []
     without: list[Cycle] = []
-    try:
-        await on.start()
-        await off.start()
+    async with contextlib.AsyncExitStack() as stack:  # both closed, whichever fails
+        for rig in (on, off):
+            stack.push_async_callback(rig.close)
+            await rig.start()
         for i in range(cycles):
             latency = PIPECAT_LATENCY if i in latency_cycles else 0.0
             traffic_on = await on.advance(latency=latency)
@@ -351,9 +355,6 @@ async def run_paired(workdir: Path, cycles: int, *, latency_cycles: range) -> tu
             turns = [(on, traffic_on, with_rates), (off, traffic_off, without)]
             for rig, traffic, into in turns if i % 2 == 0 else reversed(turns):
                 into.append(await rig.cycle(i, traffic, latency))
-    finally:
-        await on.close()
-        await off.close()
     return with_rates, without
 
 

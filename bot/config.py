@@ -55,9 +55,9 @@ class Settings(PipecatSettings):
     database_url: str = "sqlite:///pipecat-ops.db"
     port: int = Field(default=3000, ge=1, le=65535)
     #: How long the server keeps an idle connection open. Longer than the idle timeout of the
-    #: proxy in front (an AWS ALB's is 60 s, nginx's 75 s): a proxy that reuses a connection the
-    #: server is closing answers Slack with a 502, and a slash command is not retried.
-    http_keep_alive_seconds: int = Field(default=90, ge=1)
+    #: proxy in front (an AWS ALB's is 60 s, Heroku's router's 90 s): a proxy that reuses a
+    #: connection the server is closing answers Slack with a 502, and a slash command is not retried.
+    http_keep_alive_seconds: int = Field(default=100, ge=1)
     poll_interval_seconds: float = Field(default=60, ge=1)
     alert_statuses: str = "HTTP_ERROR"
     incident_window_minutes: float = Field(default=30, gt=0)

@@ -38,8 +38,9 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not settings.socket_mode
 
 
-#: The idle timeout of the proxies most often in front of the app (AWS ALB's default).
-PROXY_IDLE_SECONDS = 60
+#: The longest idle timeout of the proxies most often in front of the app (an AWS ALB's default is
+#: 60 s, Heroku's router's 90 s).
+PROXY_IDLE_SECONDS = 90
 
 
 def test_the_server_keeps_idle_connections_longer_than_the_proxy_in_front(monkeypatch: pytest.MonkeyPatch) -> None:
