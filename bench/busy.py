@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import math
 import multiprocessing
 import os
@@ -245,8 +244,8 @@ def settings(*, count_rates: bool) -> AlertSettings:
 
 class PipelineRig:
     """One alert pipeline (its own simulator process, clock and database) on the busy agent's
-    traffic, run cycle by cycle. Two rigs get the same traffic: the simulator and its traffic are
-    seeded."""
+    traffic, run cycle by cycle inside `async with`, which closes whatever it started. Two rigs
+    get the same traffic: the simulator and its traffic are seeded."""
 
     def __init__(self, database_url: str, *, count_rates: bool) -> None:
         self._count_rates = count_rates
@@ -257,7 +256,18 @@ class PipelineRig:
         self._alerts: Alerts | None = None
         self._me = psutil.Process()
 
-    async def start(self) -> None:
+    async def __aenter__(self) -> PipelineRig:
+        try:
+            await self._start()
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    async def _start(self) -> None:
         await self._sim.start()
         await self._store.migrate()
         self._http = build_http_client(f"{self._sim.sim_url}/v1", KEY, timeout=httpx.Timeout(30.0))
@@ -275,7 +285,7 @@ class PipelineRig:
         await self._alerts.commands.watch(CHANNEL, AGENT, None, None, "U0BUSY001")
         await self._sim.ask("requests")  # the watch's seeding reads are not a cycle's
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         await self._store.dispose()
         if self._http is not None:
             await self._http.aclose()
@@ -292,7 +302,7 @@ class PipelineRig:
 
     async def cycle(self, index: int, traffic: dict[str, int], latency: float) -> Cycle:
         """One poll cycle and one delivery pass on the interval `advance` made."""
-        assert self._alerts is not None, "start() first"
+        assert self._alerts is not None, "inside `async with` only"
         cpu, started = time.process_time(), time.perf_counter()
         await self._alerts.jobs.poll_once()
         wall = time.perf_counter() - started
@@ -323,16 +333,12 @@ async def run_phase(
     storm_from: int | None = None,
 ) -> list[Cycle]:
     """`cycles` poll intervals of the busy agent on a fresh database: one Cycle each."""
-    rig = PipelineRig(database_url, count_rates=True)
     found: list[Cycle] = []
-    try:
-        await rig.start()
+    async with PipelineRig(database_url, count_rates=True) as rig:
         for i in range(cycles):
             latency = PIPECAT_LATENCY if i in latency_cycles else 0.0
             traffic = await rig.advance(latency=latency, fail_share=STORM_FAIL_SHARE if i == storm_from else None)
             found.append(await rig.cycle(i, traffic, latency))
-    finally:
-        await rig.close()
     return found
 
 
@@ -340,14 +346,12 @@ async def run_paired(workdir: Path, cycles: int, *, latency_cycles: range) -> tu
     """The same traffic through two pipelines in this process, rate counting on and off, cycle by
     cycle in turns (the first to run alternates): a change in the machine's speed over the run
     falls on both alike. (With rates, without) cycles."""
-    on = PipelineRig(f"sqlite:///{workdir / 'rates-on.db'}", count_rates=True)
-    off = PipelineRig(f"sqlite:///{workdir / 'rates-off.db'}", count_rates=False)
     with_rates: list[Cycle] = []
     without: list[Cycle] = []
-    async with contextlib.AsyncExitStack() as stack:  # both closed, whichever fails
-        for rig in (on, off):
-            stack.push_async_callback(rig.close)
-            await rig.start()
+    async with (
+        PipelineRig(f"sqlite:///{workdir / 'rates-on.db'}", count_rates=True) as on,
+        PipelineRig(f"sqlite:///{workdir / 'rates-off.db'}", count_rates=False) as off,
+    ):
         for i in range(cycles):
             latency = PIPECAT_LATENCY if i in latency_cycles else 0.0
             traffic_on = await on.advance(latency=latency)

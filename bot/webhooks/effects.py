@@ -1,8 +1,8 @@
 """Running a stored webhook event's effects (bot.webhooks.decide says which), after the answer.
 
-The endpoint answers once the event is stored, then hands the stored row here. Each effect is idempotent
-(alerts are rows keyed by the event and the channel, a deployment's date is a value, a status
-read is a read), so running an event twice (the sweep after a crash, two replicas) changes
+The endpoint answers once the event is stored, then hands the stored row here. Each effect is
+idempotent (alerts are rows keyed by the event and the channel, a deployment's date is a value, a
+status read is a read), so running an event twice (the sweep after a crash, two replicas) changes
 nothing more; `processed_at` is set last. Every replica sweeps for events still unprocessed a
 little after they arrived, and prunes events past WEBHOOK_RETENTION.
 """

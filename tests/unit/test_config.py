@@ -16,7 +16,7 @@ BASE = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "PIPECAT_API_KEY": "pk_secret_value", "
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "PIPECAT_", "DATABASE_", "POLL_", "ALERT_")) or name == "PORT":
+        if name.startswith(("SLACK_", "PIPECAT_", "DATABASE_", "POLL_", "ALERT_", "HTTP_")) or name == "PORT":
             monkeypatch.delenv(name)
     monkeypatch.chdir(str(tmp_path))  # no stray .env
 
